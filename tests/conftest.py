@@ -1,0 +1,87 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests get a fresh database per test, dropped afterwards. Locally a
+missing server skips them with the reason; under CI=true it is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+PG_ADMIN_URL = os.environ.get(
+    "CASEBOARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def missing(reason: str) -> None:
+    """Skip locally; fail in CI, where every backend and the browser must run."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this must run, not skip)")
+    pytest.skip(reason)
+
+
+_pg_error: list[str] = []
+
+
+def _pg_available() -> str | None:
+    if not _pg_error:
+        try:
+            eng = create_engine(PG_ADMIN_URL)
+            with eng.connect() as conn:
+                conn.execute(text("select 1"))
+            eng.dispose()
+            _pg_error.append("")
+        except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+            _pg_error.append(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
+    return _pg_error[0] or None
+
+
+def create_pg_database() -> str:
+    """Create an empty, uniquely named database and return its URL."""
+    problem = _pg_available()
+    if problem:
+        missing(problem)
+    name = f"caseboard_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def fresh_database_url(backend: str, tmp_dir) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_dir}/caseboard.sqlite"
+        return
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path) -> Iterator[str]:
+    """An empty database on each backend."""
+    yield from fresh_database_url(backend, tmp_path)
