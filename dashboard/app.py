@@ -1,0 +1,153 @@
+"""Caseboard entry point: ``streamlit run dashboard/app.py``.
+
+Checks configuration and databases, logs the clinician in, then shows only the
+pages their role may use (st.navigation). It lives in dashboard/, away from the
+top-level pages/ folder, because a pages/ folder beside the entry point turns on
+Streamlit's legacy page discovery (../shared/streamlit-notes.md, Navigation).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard import audit, startup
+from dashboard.auth import AuthFile, AuthFileError, load_auth_file
+from dashboard.config import Config, ConfigError, load_config
+from dashboard.context import AppContext, set_context
+from dashboard.embedded import ensure_demo_database
+from dashboard.engine import make_engine
+from dashboard.scope import Viewer, load_viewer
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+DEMO_PASSWORD = "caseboard-demo"
+ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
+
+
+@st.cache_resource(show_spinner=False)
+def get_engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+@st.cache_resource(show_spinner=False)
+def get_auth_file(path: str) -> AuthFile:
+    """Read once per process; each run hands the authenticator a deep copy,
+    because it mutates the credentials it is given."""
+    return load_auth_file(Path(path))
+
+
+def stop_with(title: str, problems: list[str]) -> None:
+    st.title("Caseboard cannot start")
+    st.error(title)
+    for problem in problems:
+        st.markdown(f"- {problem}")
+    st.stop()
+
+
+def prepare(config: Config) -> tuple[Engine, Engine]:
+    """Engines for the platform and state databases, once checked."""
+    platform, state = get_engine(config.db_url), get_engine(config.state_db_url)
+    if config.uses_embedded_demo and "demo_checked" not in st.session_state:
+        with st.spinner("Preparing the demo database with synthetic patients (first start takes a few seconds)…"):
+            ensure_demo_database(platform, config.settings.demo_max_age_hours)
+        st.session_state["demo_checked"] = True
+    problems = startup.prepare_state_database(config, state)
+    if problems:
+        stop_with("The dashboard's own tables are not at the expected revision.", problems)
+    problems = startup.platform_schema_problems(platform)
+    if problems:
+        stop_with("The platform database does not match the schema Caseboard reads (see README, 'Schema contract').", problems)
+    return platform, state
+
+
+def demo_banner(config: Config) -> None:
+    if config.is_demo:
+        st.warning("DEMO — synthetic data. No real patients are shown.", icon=":material/science:")
+
+
+def login_page(authenticator: stauth.Authenticate, config: Config) -> None:
+    st.title("Caseboard")
+    st.caption("Guided iCBT: who needs you today, and why.")
+    demo_banner(config)
+    authenticator.login(location="main", key="login_form")
+    status = st.session_state.get("authentication_status")
+    if status:
+        st.success("Logged in. Opening your dashboard…")
+        st.rerun()
+    if status is False:
+        st.error("Username or password is incorrect.")
+    if config.is_demo:
+        with st.expander("Demo logins", expanded=True):
+            st.markdown(
+                f"Password for every demo user: `{DEMO_PASSWORD}`\n\n"
+                "| username | role |\n|---|---|\n"
+                "| `gp1`, `gp2` | GP |\n| `therapist1`, `therapist2` | therapist |\n| `lead1`, `lead2` | team lead |"
+            )
+
+
+def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
+    """Only the pages this role may use are registered (others cannot be reached by URL)."""
+    my_patients = st.Page(PAGES_DIR / "my_patients.py", title="My patients", icon=":material/groups:", url_path="patients", default=True)
+    return {"": [my_patients]}
+
+
+def sidebar(authenticator: stauth.Authenticate, viewer: Viewer, config: Config, state: Engine) -> None:
+    with st.sidebar:
+        st.markdown(f"**{viewer.display_name}**  \n{ROLE_NAMES.get(viewer.role, viewer.role)}")
+        if config.is_demo:
+            st.caption("DEMO — synthetic data")
+        authenticator.logout("Log out", location="sidebar", key="sidebar_logout",
+                             callback=lambda _: audit.record(state, viewer.username, "logout"))
+
+
+def main() -> None:
+    st.set_page_config(page_title="Caseboard", page_icon=":material/clinical_notes:", layout="wide")
+    try:
+        config = load_config()
+        auth_file = get_auth_file(str(config.auth_file))
+    except (ConfigError, AuthFileError) as exc:
+        stop_with("The configuration is not valid.", [str(exc)])
+    problems = startup.auth_problems(config, auth_file)
+    if problems:
+        stop_with("Production mode refuses an insecure set-up.", problems)
+    try:
+        platform, state = prepare(config)
+    except SQLAlchemyError as exc:
+        st.error(f"Cannot reach the database ({exc.__class__.__name__}). Check that it is running, then retry.")
+        st.button("Retry", on_click=st.cache_resource.clear)
+        st.stop()
+
+    authenticator = stauth.Authenticate(
+        copy.deepcopy(auth_file.credentials), auth_file.cookie_name, auth_file.cookie_key,
+        auth_file.expiry_days, auto_hash=False, login_sleep_time=0,
+    )
+    if not st.session_state.get("authentication_status"):
+        st.navigation([st.Page(lambda: login_page(authenticator, config), title="Log in", url_path="login")],
+                      position="hidden").run()
+        return
+
+    username = st.session_state["username"]
+    viewer = load_viewer(platform, username)
+    if viewer is None:
+        st.title("Caseboard")
+        st.error(f"You are logged in as {username!r}, but the platform has no clinician record for this login, "
+                 "so there is nothing you may see. Ask your service administrator to link your account.")
+        authenticator.logout("Log out", location="main", key="orphan_logout")
+        if st.session_state.get("audited_login") != username:
+            audit.record(state, username, "login_refused", reason="no clinician row")
+            st.session_state["audited_login"] = username
+        return
+    if st.session_state.get("audited_login") != username:
+        audit.record(state, username, "login", role=viewer.role)
+        st.session_state["audited_login"] = username
+    set_context(AppContext(config, platform, state, viewer))
+    sidebar(authenticator, viewer, config, state)
+    st.navigation(pages_for(viewer)).run()
+
+
+main()

@@ -1,0 +1,36 @@
+"""Streamlit-cached wrappers of the data functions.
+
+Every wrapper takes the viewer as an argument, so it is part of the cache key
+and no cached result crosses users. The engine is passed as ``_engine`` (not
+hashed); the database URL stands in for it in the key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from dashboard import patient_list
+from dashboard.config import DEFAULTS, ConfigError, load_config
+from dashboard.scope import Viewer
+from dashboard.timeutil import utcnow
+
+
+def _ttl() -> float:
+    try:
+        return float(load_config().settings.cache_ttl_seconds)
+    except ConfigError:  # the entry point shows the configuration error itself
+        return float(DEFAULTS["cache_ttl_seconds"])
+
+
+TTL = _ttl()
+
+
+@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+def my_patients(_engine: Engine, db_url: str, viewer: Viewer) -> tuple[pd.DataFrame, datetime]:
+    """(patients, as_of): the frame and the time it was read, for the freshness line."""
+    now = utcnow()
+    return patient_list.my_patients(_engine, viewer, now), now

@@ -1,0 +1,135 @@
+"""Configuration: environment variables win over .streamlit/secrets.toml, which wins
+over the defaults declared here (DESIGN.md, Configuration).
+
+Thresholds are declared as data (name, default, help) so that the README's table
+and the code cannot drift apart; a test checks the README lists every one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+DEMO_DB_PATH = DATA_DIR / "demo.sqlite"
+DEMO_AUTH_FILE = Path(__file__).resolve().parent / "demo_auth.yaml"
+SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
+
+MODES = ("demo", "production")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: int | float
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("cache_ttl_seconds", 60, "How long a page's query result is reused before it is read again."),
+    Setting("demo_max_age_hours", 24, "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live."),
+    Setting("cookie_expiry_days", 1, "Days a login cookie stays valid."),
+    Setting("min_cookie_key_bytes", 32, "Production refuses a cookie signing key shorter than this."),
+)
+DEFAULTS: dict[str, int | float] = {s.name: s.default for s in SETTINGS}
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot work; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Thresholds; attribute access for code, ``values`` for display."""
+
+    values: Mapping[str, int | float] = field(default_factory=lambda: dict(DEFAULTS))
+
+    def __getattr__(self, name: str) -> int | float:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str
+    db_url: str
+    state_db_url: str
+    auth_file: Path
+    timezone: ZoneInfo
+    platform_url: str | None
+    settings: Settings
+
+    @property
+    def is_demo(self) -> bool:
+        return self.mode == "demo"
+
+    @property
+    def uses_embedded_demo(self) -> bool:
+        return self.db_url == demo_db_url()
+
+
+def demo_db_url() -> str:
+    return f"sqlite:///{DEMO_DB_PATH}"
+
+
+def read_secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def parse_settings(overrides: Mapping[str, Any]) -> Settings:
+    """Defaults overridden by the ``[settings]`` table of secrets.toml; unknown
+    names and non-numbers are refused so a typo cannot silently keep a default."""
+    values = dict(DEFAULTS)
+    for name, value in overrides.items():
+        if name not in DEFAULTS:
+            raise ConfigError(f"Unknown setting {name!r} in [settings]; known: {', '.join(DEFAULTS)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"Setting {name!r} must be a non-negative number, got {value!r}")
+        values[name] = value
+    return Settings(values)
+
+
+def load_config(
+    env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
+) -> Config:
+    """The effective configuration. ``env``/``secrets`` default to the process's."""
+    env = os.environ if env is None else env
+    secrets = read_secrets() if secrets is None else secrets
+
+    def get(name: str) -> str | None:
+        value = env.get(name) or secrets.get(name)
+        return str(value) if value else None
+
+    db_url = get("DASHBOARD_DB_URL")
+    mode = get("DASHBOARD_MODE") or ("production" if db_url else "demo")
+    if mode not in MODES:
+        raise ConfigError(f"DASHBOARD_MODE must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "production" and not db_url:
+        raise ConfigError("Production mode needs DASHBOARD_DB_URL (the platform database).")
+    db_url = db_url or demo_db_url()
+    tz_name = get("DASHBOARD_TIMEZONE") or "UTC"
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"DASHBOARD_TIMEZONE {tz_name!r} is not a known time zone (e.g. Europe/London)") from None
+    auth_file = Path(get("DASHBOARD_AUTH_FILE") or DEMO_AUTH_FILE)
+    return Config(
+        mode=mode,
+        db_url=db_url,
+        state_db_url=get("DASHBOARD_STATE_DB_URL") or db_url,
+        auth_file=auth_file,
+        timezone=tz,
+        platform_url=get("DASHBOARD_PLATFORM_URL"),
+        settings=parse_settings(secrets.get("settings", {})),
+    )

@@ -1,0 +1,143 @@
+"""Database set-up: migrations of the ``dash_`` tables and the platform schema check.
+
+``python -m dashboard.db upgrade`` applies the migrations (run by an operator whose
+role may change the schema); ``current`` and ``check`` report without changing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.types import DateTime
+
+from dashboard import schema
+from dashboard.engine import make_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Our own version table, so a platform database that uses Alembic keeps its own.
+VERSION_TABLE = "dash_alembic_version"
+UPGRADE_COMMAND = "python -m dashboard.db upgrade"
+
+SQLITE_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
+TIMESTAMP_SAMPLE_ROWS = 50
+
+
+def _alembic_config(connection) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    cfg.attributes["version_table"] = VERSION_TABLE
+    return cfg
+
+
+def head_revision() -> str:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+
+
+def revision_problem(engine: Engine) -> str | None:
+    """Why production must not start on this state database, or None."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return None
+    found = f"revision {current}" if current else "no dashboard tables"
+    return (
+        f"The state database has {found}; this version of Caseboard needs revision {head}. "
+        f"An operator must run: {UPGRADE_COMMAND}"
+    )
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    table: str
+    column: str | None
+    message: str
+
+
+def check_platform_schema(engine: Engine) -> list[SchemaProblem]:
+    """What in the platform database breaks the contract (DESIGN.md): missing
+    tables or columns, and timestamps that are not naive UTC in the agreed format."""
+    insp = inspect(engine)
+    present = set(insp.get_table_names()) | set(insp.get_view_names())
+    problems: list[SchemaProblem] = []
+    for table in schema.metadata.sorted_tables:
+        if table.name not in present:
+            problems.append(SchemaProblem(table.name, None, f"table {table.name!r} is missing"))
+            continue
+        columns = {c["name"]: c for c in insp.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in columns:
+                problems.append(SchemaProblem(table.name, col.name, f"column {table.name}.{col.name} is missing"))
+            elif isinstance(col.type, DateTime):
+                problems.extend(_timestamp_problems(engine, table.name, col.name, columns[col.name]["type"]))
+    return problems
+
+
+def _timestamp_problems(engine: Engine, table: str, column: str, db_type) -> list[SchemaProblem]:
+    if engine.dialect.name == "postgresql":
+        if isinstance(db_type, DateTime) and not getattr(db_type, "timezone", False):
+            return []
+        return [SchemaProblem(table, column, f"{table}.{column} must be 'timestamp without time zone' in UTC, found {db_type}")]
+    # SQLite keeps timestamps as text: sample both ends of the table.
+    sql = text(
+        f'SELECT v FROM (SELECT "{column}" AS v FROM "{table}" WHERE "{column}" IS NOT NULL LIMIT :n) '
+        f'UNION ALL SELECT v FROM (SELECT "{column}" AS v FROM "{table}" WHERE "{column}" IS NOT NULL '
+        f"ORDER BY rowid DESC LIMIT :n)"
+    )
+    with engine.connect() as conn:
+        bad = [v for (v,) in conn.execute(sql, {"n": TIMESTAMP_SAMPLE_ROWS}) if not SQLITE_TIMESTAMP.match(str(v))]
+    if not bad:
+        return []
+    return [SchemaProblem(table, column, f"{table}.{column} has timestamps like {str(bad[0])!r}; expected 'YYYY-MM-DD HH:MM:SS' in UTC")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dashboard.config import ConfigError, load_config
+
+    parser = argparse.ArgumentParser(prog="python -m dashboard.db", description=__doc__)
+    parser.add_argument("action", choices=["upgrade", "current", "check"])
+    parser.add_argument("--db", help="SQLAlchemy URL of the state database (default: DASHBOARD_STATE_DB_URL)")
+    args = parser.parse_args(argv)
+    try:
+        url = args.db or load_config().state_db_url
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(url)
+    if args.action == "upgrade":
+        before = current_revision(engine)
+        upgrade(engine)
+        print(f"state database upgraded: {before or 'empty'} -> {current_revision(engine)}")
+        return 0
+    if args.action == "current":
+        print(current_revision(engine) or "empty")
+        return 0
+    problem = revision_problem(engine)
+    print(problem or f"state database is at revision {head_revision()} (current)")
+    return 1 if problem else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

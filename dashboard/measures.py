@@ -1,0 +1,145 @@
+"""Instrument registry and scoring, exactly as ../shared/clinical-reference.md says.
+
+Every instrument fact (items, ranges, bands, cut-offs, reliable change, risk item,
+proration) lives in ``INSTRUMENTS``, so a new instrument is one entry. Values the
+reference leaves to the service (PDSS cut-off, ISI reliable change) are ``None``:
+the dashboard then says "no criterion" instead of inventing one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Band:
+    low: int  # inclusive lower bound; a value belongs to the last band whose low <= value
+    label: str
+
+
+@dataclass(frozen=True)
+class Instrument:
+    code: str
+    name: str
+    n_items: int
+    item_min: int
+    item_max: int
+    bands: tuple[Band, ...]
+    caseness: int | None  # the cut-off line / caseness threshold (>=)
+    reliable_change: int | None  # points, for improvement (decrease) and deterioration (increase)
+    risk_item: int | None = None
+    max_missing_items: int = 0  # missing items that may be prorated (reference 1.3 / 2.4)
+
+    @property
+    def max_total(self) -> int:
+        return self.n_items * self.item_max
+
+
+INSTRUMENTS: dict[str, Instrument] = {
+    i.code: i
+    for i in (
+        # clinical-reference 1.2-1.6
+        Instrument(
+            "PHQ9", "PHQ-9", 9, 0, 3,
+            (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "moderately severe"), Band(20, "severe")),
+            caseness=10, reliable_change=6, risk_item=9, max_missing_items=2,
+        ),
+        # clinical-reference 2.2-2.4 (NHS caseness 8, not the screening cut-off 10)
+        Instrument(
+            "GAD7", "GAD-7", 7, 0, 3,
+            (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe")),
+            caseness=8, reliable_change=4, max_missing_items=0,
+        ),
+        # clinical-reference 4 (ISI); no reliable-change criterion, cut-off line at 15 (clinical insomnia)
+        Instrument(
+            "ISI", "ISI", 7, 0, 4,
+            (Band(0, "no clinically significant insomnia"), Band(8, "subthreshold"), Band(15, "clinical, moderate"), Band(22, "clinical, severe")),
+            caseness=15, reliable_change=None,
+        ),
+        # clinical-reference 4 (PDSS): no bands, no cut-off, no reliable change unless configured
+        Instrument("PDSS", "PDSS", 7, 0, 4, (), caseness=None, reliable_change=None),
+    )
+}
+
+
+def band_label(instrument: str, score: float | None) -> str | None:
+    """Severity band of an (unrounded) score; None where the instrument has no bands."""
+    inst = INSTRUMENTS.get(instrument)
+    if inst is None or not inst.bands or score is None or (isinstance(score, float) and math.isnan(score)):
+        return None
+    label = None
+    for band in inst.bands:
+        if score >= band.low:
+            label = band.label
+    return label
+
+
+def display_score(score: float) -> int:
+    """Round half up for display only (reference 1.3: stored values stay unrounded)."""
+    return int(math.floor(score + 0.5))
+
+
+def score_responses(frame: pd.DataFrame) -> pd.DataFrame:
+    """Score aggregated responses (one row each) and say what was wrong with them.
+
+    Input columns (from ``dashboard.responses``): ``instrument``, ``total_score``,
+    ``n_item_rows`` (all item rows), ``n_valid_items`` (distinct in-range items),
+    ``valid_item_sum``. Adds ``score`` (float, NaN when not scorable),
+    ``prorated``, ``valid`` and ``quality`` (a data-quality note or None).
+
+    DESIGN.md: the item sum wins over a disagreeing ``total_score``; the total is
+    used only when there are no items. An out-of-range item counts as missing.
+    """
+    out = frame.copy()
+    n = len(out)
+    inst = [INSTRUMENTS.get(code) for code in out["instrument"]]
+    known = np.array([i is not None for i in inst], dtype=bool)
+    n_items = np.array([i.n_items if i else 0 for i in inst], dtype=float)
+    max_missing = np.array([i.max_missing_items if i else 0 for i in inst], dtype=float)
+    max_total = np.array([i.max_total if i else 0 for i in inst], dtype=float)
+    item_rows = out["n_item_rows"].fillna(0).to_numpy(dtype=float)
+    answered = out["n_valid_items"].fillna(0).to_numpy(dtype=float)
+    item_sum = out["valid_item_sum"].fillna(0).to_numpy(dtype=float)
+    total = pd.to_numeric(out["total_score"], errors="coerce").to_numpy(dtype=float)
+
+    has_items = item_rows > 0
+    missing = n_items - answered
+    complete = has_items & (missing == 0)
+    proratable = has_items & (missing > 0) & (missing <= max_missing) & (answered > 0)
+    total_only = ~has_items & ~np.isnan(total) & (total >= 0) & (total <= max_total)
+
+    score = np.full(n, np.nan)
+    score = np.where(complete, item_sum, score)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(proratable, item_sum * n_items / answered, score)
+    score = np.where(total_only, total, score)
+    score = np.where(known, score, np.nan)
+
+    quality: list[str | None] = [None] * n
+    # Rows that are not a distinct in-range item: out of range, unknown item number or duplicate.
+    out_of_range = item_rows > answered
+    for i in range(n):
+        notes = []
+        if not known[i]:
+            notes.append(f"unknown instrument {out['instrument'].iat[i]!r}")
+        elif not has_items[i]:
+            notes.append("no item answers: total used" if total_only[i] else "no item answers and no usable total: not scored")
+        else:
+            if out_of_range[i]:
+                notes.append("item answer out of range or duplicated, treated as missing")
+            if missing[i] > 0:
+                verdict = "prorated" if proratable[i] else "not scored"
+                notes.append(f"{int(missing[i])} item(s) missing: {verdict}")
+            if complete[i] and not np.isnan(total[i]) and total[i] != item_sum[i]:
+                notes.append(f"stored total {int(total[i])} disagrees with item sum {int(item_sum[i])}: item sum used")
+        quality[i] = "; ".join(notes) or None
+
+    out["score"] = score
+    out["prorated"] = proratable & known
+    out["valid"] = ~np.isnan(score)
+    out["quality"] = quality
+    return out

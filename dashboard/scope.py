@@ -1,0 +1,48 @@
+"""Who may see which patients. Every patient query starts from ``scoped_patient_ids``
+or ``patient_filter``: scope is enforced in SQL, not by hiding pages (DESIGN.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Engine, Select, false, select
+
+from dashboard.schema import ROLES, clinicians, patients
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A logged-in clinician; role and team come from ``clinicians``, never from
+    the credentials file."""
+
+    clinician_id: int
+    username: str
+    display_name: str
+    role: str
+    team_id: int | None
+
+
+def load_viewer(engine: Engine, username: str) -> Viewer | None:
+    """The clinician with this login name, or None (a login with no clinician row sees nothing)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(clinicians.c.id, clinicians.c.username, clinicians.c.display_name, clinicians.c.role, clinicians.c.team_id)
+            .where(clinicians.c.username == username)
+        ).first()
+    if row is None or row.role not in ROLES:
+        return None
+    return Viewer(row.id, row.username, row.display_name, row.role, row.team_id)
+
+
+def patient_filter(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.role == "gp":
+        return patients.c.gp_id == viewer.clinician_id
+    if viewer.role == "therapist":
+        return patients.c.therapist_id == viewer.clinician_id
+    if viewer.role == "team_lead" and viewer.team_id is not None:
+        return patients.c.team_id == viewer.team_id
+    return false()
+
+
+def scoped_patient_ids(viewer: Viewer) -> Select:
+    return select(patients.c.id).where(patient_filter(viewer))

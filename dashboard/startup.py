@@ -1,0 +1,32 @@
+"""Start-up checks, as plain functions so they are tested without a browser.
+
+Each returns the problems that must stop the app, in words an operator can act on.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from dashboard import db
+from dashboard.auth import AuthFile, production_problems
+from dashboard.config import Config
+
+
+def prepare_state_database(config: Config, state: Engine) -> list[str]:
+    """Demo mode migrates by itself; production refuses an old revision and names the command."""
+    if config.is_demo:
+        db.upgrade(state)
+        return []
+    problem = db.revision_problem(state)
+    return [problem] if problem else []
+
+
+def platform_schema_problems(platform: Engine) -> list[str]:
+    return [p.message for p in db.check_platform_schema(platform)]
+
+
+def auth_problems(config: Config, auth: AuthFile) -> list[str]:
+    if config.is_demo:
+        return []
+    return [f"Production mode refuses this credentials file: {p}." for p in
+            production_problems(auth, int(config.settings.min_cookie_key_bytes))]

@@ -1,0 +1,31 @@
+"""Time conventions shared by every page (DESIGN.md, "Time")."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+DAY = pd.Timedelta(days=1)
+
+
+def utcnow() -> datetime:
+    """Naive UTC, like every platform timestamp."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def days_since(then: pd.Series, now: datetime) -> pd.Series:
+    """floor(elapsed / 24 h); an N-day threshold fires when this is >= N."""
+    elapsed = pd.Timestamp(now) - pd.to_datetime(then)
+    return np.floor(elapsed / DAY).astype("Int64")
+
+
+def local_time(ts: datetime, tz: ZoneInfo) -> datetime:
+    return ts.replace(tzinfo=timezone.utc).astimezone(tz)
+
+
+def freshness_line(as_of: datetime, tz: ZoneInfo) -> str:
+    local = local_time(as_of, tz)
+    return f"Data as of {local:%H:%M} on {local:%d %b %Y} ({tz.key})"

@@ -1,0 +1,23 @@
+"""Small display helpers shared by pages (formatting only, no data access)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+STATUS_LABELS = {"active": "Active", "completed": "Completed", "withdrawn": "Withdrawn"}
+
+
+def score_with_band(score: object, band: object, prorated: object) -> str:
+    """'14 · moderate' (prorated scores say so); blank when there is no valid score."""
+    if score is None or pd.isna(score):
+        return "no valid score yet"
+    text = f"{int(score)}"
+    if isinstance(band, str) and band:
+        text += f" · {band}"
+    if prorated is True:
+        text += " (prorated)"
+    return text
+
+
+def patient_label(code: str, display_name: object) -> str:
+    return f"{code} · {display_name}" if isinstance(display_name, str) and display_name else code

@@ -1,0 +1,62 @@
+"""My patients: the viewer's caseload at a glance."""
+
+import streamlit as st
+
+from dashboard import cached
+from dashboard.context import get_context
+from dashboard.timeutil import freshness_line
+from dashboard.views import STATUS_LABELS, score_with_band
+
+ctx = get_context()
+st.title("My patients")
+frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer)
+st.caption(freshness_line(as_of, ctx.config.timezone))
+
+if frame.empty:
+    st.info("No patients are assigned to you in the platform yet.")
+    st.stop()
+
+left, right, search_col = st.columns([2, 2, 2])
+programmes = left.multiselect("Programme", sorted(frame["programme"].dropna().unique()), placeholder="All programmes")
+statuses = right.multiselect("Status", list(STATUS_LABELS), default=["active"], format_func=STATUS_LABELS.get,
+                             placeholder="All statuses")
+search = search_col.text_input("Find patient code", placeholder="e.g. P-00042").strip()
+
+shown = frame
+if programmes:
+    shown = shown[shown["programme"].isin(programmes)]
+if statuses:
+    shown = shown[shown["status"].isin(statuses)]
+if search:
+    shown = shown[shown["code"].str.contains(search, case=False, regex=False)]
+
+table = shown.assign(
+    latest=[score_with_band(s, b, p) for s, b, p in zip(shown["latest_score_display"], shown["latest_band"], shown["latest_prorated"])],
+    status=shown["status"].map(STATUS_LABELS),
+)
+columns = ["code", "display_name", "programme", "progress", "days_since_activity", "primary_instrument", "latest", "status"]
+if ctx.viewer.role != "therapist":
+    columns.insert(3, "therapist")
+
+st.caption(f"{len(shown)} of {len(frame)} patients")
+if shown.empty:
+    st.info("No patients match these filters.")
+else:
+    st.dataframe(
+        table[columns],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "code": st.column_config.TextColumn("Patient", help="Pseudonymous platform code"),
+            "display_name": st.column_config.TextColumn("Name"),
+            "programme": st.column_config.TextColumn("Programme"),
+            "therapist": st.column_config.TextColumn("Therapist"),
+            "progress": st.column_config.TextColumn("Progress", help="Current module (the lowest not yet completed) of the programme's modules"),
+            "days_since_activity": st.column_config.NumberColumn(
+                "Days since activity", format="%d d",
+                help="Whole days since the latest login, exercise, questionnaire, message or module step"),
+            "primary_instrument": st.column_config.TextColumn("Measure"),
+            "latest": st.column_config.TextColumn("Latest score", help="Latest valid score on the programme's primary measure, with its severity band"),
+            "status": st.column_config.TextColumn("Status"),
+        },
+    )

@@ -1,0 +1,107 @@
+"""Migrations of the dash_ tables and the platform schema check, on both backends."""
+
+import pytest
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, insert, select, text
+
+from dashboard import db, schema
+from dashboard.config import load_config
+from dashboard.engine import make_engine
+from dashboard.startup import prepare_state_database
+from dashboard.state import audit
+from dashboard.state import metadata as state_metadata
+
+
+def all_revisions() -> list[str]:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    return [s.revision for s in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions()))]
+
+
+def test_upgrade_from_empty_creates_the_declared_tables(db_url):
+    engine = make_engine(db_url)
+    assert db.current_revision(engine) is None
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+    insp = inspect(engine)
+    for table in state_metadata.sorted_tables:
+        assert {c["name"] for c in insp.get_columns(table.name)} == set(table.columns.keys())
+        assert {i["name"] for i in insp.get_indexes(table.name)} >= {i.name for i in table.indexes}
+    db.upgrade(engine)  # idempotent
+    assert db.current_revision(engine) == db.head_revision()
+
+
+@pytest.mark.parametrize("revision", all_revisions()[1:])
+def test_upgrade_from_previous_revision_keeps_rows(db_url, revision):
+    engine = make_engine(db_url)
+    revisions = all_revisions()
+    db.upgrade(engine, revisions[revisions.index(revision) - 1])
+    with engine.begin() as conn:  # raw SQL: the row must survive whatever the later revision changes
+        conn.execute(text("INSERT INTO dash_audit (occurred_at, actor, action, patient_id, detail) "
+                          "VALUES ('2026-01-02 03:04:05', 'therapist1', 'open_record', 42, NULL)"))
+    db.upgrade(engine, revision)
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit.c.actor, audit.c.action, audit.c.patient_id)).all()
+    assert rows == [("therapist1", "open_record", 42)]
+
+
+def test_production_refuses_an_old_revision_and_names_the_command(db_url):
+    engine = make_engine(db_url)
+    db.upgrade(engine, all_revisions()[0])
+    config = load_config(env={"DASHBOARD_DB_URL": db_url}, secrets={})
+    problems = prepare_state_database(config, engine)
+    assert len(problems) == 1
+    assert "python -m dashboard.db upgrade" in problems[0] and db.head_revision() in problems[0]
+    assert db.current_revision(engine) == all_revisions()[0]  # production never migrates by itself
+
+
+def test_demo_mode_upgrades_by_itself(db_url):
+    engine = make_engine(db_url)
+    config = load_config(env={"DASHBOARD_DB_URL": db_url, "DASHBOARD_MODE": "demo"}, secrets={})
+    assert prepare_state_database(config, engine) == []
+    assert db.current_revision(engine) == db.head_revision()
+
+
+def test_cli_upgrade(db_url, capsys):
+    assert db.main(["check", "--db", db_url]) == 1
+    assert db.main(["upgrade", "--db", db_url]) == 0
+    assert f"-> {db.head_revision()}" in capsys.readouterr().out
+    assert db.main(["check", "--db", db_url]) == 0
+
+
+def test_complete_platform_schema_has_no_problems(db_url):
+    engine = make_engine(db_url)
+    schema.metadata.create_all(engine)
+    assert db.check_platform_schema(engine) == []
+
+
+def test_missing_table_and_column_are_named(db_url):
+    engine = make_engine(db_url)
+    schema.metadata.create_all(engine, tables=[t for t in schema.metadata.sorted_tables if t.name not in ("messages", "patients")])
+    other = MetaData()
+    Table("patients", other, *[Column(c.name, c.type) for c in schema.patients.columns if c.name != "ended_at"])
+    other.create_all(engine)
+    messages = [p.message for p in db.check_platform_schema(engine)]
+    assert sorted(messages) == ["column patients.ended_at is missing", "table 'messages' is missing"]
+
+
+def test_badly_formatted_timestamps_are_reported(db_url, backend):
+    engine = make_engine(db_url)
+    schema.metadata.create_all(engine, tables=[t for t in schema.metadata.sorted_tables if t.name != "activity"])
+    other = MetaData()
+    if backend == "sqlite":
+        Table("activity", other, Column("id", Integer, primary_key=True), Column("patient_id", Integer),
+              Column("occurred_at", String), Column("kind", String))
+        other.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO activity (patient_id, occurred_at, kind) VALUES (1, '2026-01-02 03:04:05', 'login'), "
+                              "(1, '02/01/2026 03:04', 'login')"))
+    else:
+        Table("activity", other, Column("id", Integer, primary_key=True), Column("patient_id", Integer),
+              Column("occurred_at", DateTime(timezone=True)), Column("kind", String))
+        other.create_all(engine)
+    problems = db.check_platform_schema(engine)
+    assert [(p.table, p.column) for p in problems] == [("activity", "occurred_at")]
+    assert "02/01/2026" in problems[0].message if backend == "sqlite" else "without time zone" in problems[0].message
