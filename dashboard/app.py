@@ -20,6 +20,7 @@ from dashboard import audit, startup
 from dashboard.auth import AuthFile, AuthFileError, load_auth_file
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.context import AppContext, set_context
+from dashboard.demo import DEMO_USERS
 from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
 from dashboard.scope import Viewer, load_viewer
@@ -71,23 +72,25 @@ def demo_banner(config: Config) -> None:
 
 
 def login_page(authenticator: stauth.Authenticate, config: Config) -> None:
-    st.title("Caseboard")
-    st.caption("Guided iCBT: who needs you today, and why.")
-    demo_banner(config)
-    authenticator.login(location="main", key="login_form")
-    status = st.session_state.get("authentication_status")
-    if status:
-        st.success("Logged in. Opening your dashboard…")
-        st.rerun()
-    if status is False:
-        st.error("Username or password is incorrect.")
-    if config.is_demo:
-        with st.expander("Demo logins", expanded=True):
-            st.markdown(
-                f"Password for every demo user: `{DEMO_PASSWORD}`\n\n"
-                "| username | role |\n|---|---|\n"
-                "| `gp1`, `gp2` | GP |\n| `therapist1`, `therapist2` | therapist |\n| `lead1`, `lead2` | team lead |"
-            )
+    _, column, _ = st.columns([1, 2, 1])
+    with column:
+        st.title("Caseboard")
+        st.caption("Guided iCBT: who needs you today, and why.")
+        demo_banner(config)
+        authenticator.login(location="main", key="login_form")
+        status = st.session_state.get("authentication_status")
+        if status:  # the cookie component reruns the app once it has stored the login
+            st.success("Logged in. Opening your dashboard…")
+        if status is False:
+            st.error("Username or password is incorrect.")
+        if config.is_demo:
+            demo_logins()
+
+
+def demo_logins() -> None:
+    rows = "".join(f"| `{user}` | {ROLE_NAMES[role]} | {name} |\n" for user, role, name, _team in DEMO_USERS)
+    with st.expander("Demo logins", expanded=True):
+        st.markdown(f"Password for every demo user: `{DEMO_PASSWORD}`\n\n| username | role | name |\n|---|---|---|\n{rows}")
 
 
 def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
@@ -103,6 +106,11 @@ def sidebar(authenticator: stauth.Authenticate, viewer: Viewer, config: Config, 
             st.caption("DEMO — synthetic data")
         authenticator.logout("Log out", location="sidebar", key="sidebar_logout",
                              callback=lambda _: audit.record(state, viewer.username, "logout"))
+    if not st.session_state.get("authentication_status"):
+        # Logged out in this run: show nothing more, and let the cookie deletion reach the browser.
+        st.info("You have logged out.")
+        st.button("Log in again")
+        st.stop()
 
 
 def main() -> None:
@@ -147,6 +155,8 @@ def main() -> None:
         st.session_state["audited_login"] = username
     set_context(AppContext(config, platform, state, viewer))
     sidebar(authenticator, viewer, config, state)
+    if config.is_demo:
+        st.badge("DEMO — synthetic data", icon=":material/science:", color="orange")
     st.navigation(pages_for(viewer)).run()
 
 

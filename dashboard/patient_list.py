@@ -45,14 +45,18 @@ def patient_facts_query(viewer: Viewer, now: datetime):
         .where(module_progress.c.patient_id == patients.c.id, completed)
         .scalar_subquery()
     )
-    completed_positions = (
-        select(modules.c.position)
-        .select_from(module_progress.join(modules, in_programme))
-        .where(module_progress.c.patient_id == patients.c.id, completed)
+    # Current module: the lowest-position module of the programme not completed yet.
+    # correlate_except: the EXISTS must see both the outer patient and this module.
+    module = aliased(modules)
+    done = (
+        select(module_progress.c.module_id)
+        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.module_id == module.c.id, completed)
+        .correlate_except(module_progress)
+        .exists()
     )
     current_module = (
-        select(func.min(modules.c.position))
-        .where(modules.c.program_id == patients.c.program_id, modules.c.position.not_in(completed_positions))
+        select(func.min(module.c.position))
+        .where(module.c.program_id == patients.c.program_id, ~done)
         .scalar_subquery()
     )
     return (

@@ -21,3 +21,12 @@ def score_with_band(score: object, band: object, prorated: object) -> str:
 
 def patient_label(code: str, display_name: object) -> str:
     return f"{code} · {display_name}" if isinstance(display_name, str) and display_name else code
+
+
+ROW_PX, HEADER_PX, MAX_VISIBLE_ROWS = 35, 38, 25
+
+
+def table_height(rows: int) -> int:
+    """Tall enough to show a typical caseload without an inner scroll bar, capped
+    so an 80-patient list still leaves the page's filters in view."""
+    return HEADER_PX + ROW_PX * max(1, min(rows, MAX_VISIBLE_ROWS)) + 2

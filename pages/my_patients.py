@@ -4,8 +4,9 @@ import streamlit as st
 
 from dashboard import cached
 from dashboard.context import get_context
+from dashboard.measures import INSTRUMENTS
 from dashboard.timeutil import freshness_line
-from dashboard.views import STATUS_LABELS, score_with_band
+from dashboard.views import STATUS_LABELS, score_with_band, table_height
 
 ctx = get_context()
 st.title("My patients")
@@ -31,6 +32,9 @@ if search:
     shown = shown[shown["code"].str.contains(search, case=False, regex=False)]
 
 table = shown.assign(
+    display_name=shown["display_name"].fillna(""),
+    therapist=shown["therapist"].fillna("unassigned"),
+    primary_instrument=shown["primary_instrument"].map(lambda c: INSTRUMENTS[c].name if c in INSTRUMENTS else c),
     latest=[score_with_band(s, b, p) for s, b, p in zip(shown["latest_score_display"], shown["latest_band"], shown["latest_prorated"])],
     status=shown["status"].map(STATUS_LABELS),
 )
@@ -46,6 +50,7 @@ else:
         table[columns],
         hide_index=True,
         width="stretch",
+        height=table_height(len(table)),
         column_config={
             "code": st.column_config.TextColumn("Patient", help="Pseudonymous platform code"),
             "display_name": st.column_config.TextColumn("Name"),

@@ -85,3 +85,22 @@ def backend(request) -> str:
 def db_url(backend: str, tmp_path) -> Iterator[str]:
     """An empty database on each backend."""
     yield from fresh_database_url(backend, tmp_path)
+
+
+# A fixed clock for generated demo data, so expectations do not move with the wall clock.
+DEMO_NOW = __import__("datetime").datetime(2026, 11, 20, 9, 30, 0)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_db(request, tmp_path_factory) -> Iterator[str]:
+    """The default demo (generated once per test module and backend), as a URL."""
+    from dashboard import demo
+    from dashboard.engine import make_engine
+
+    gen = fresh_database_url(request.param, tmp_path_factory.mktemp("demo"))
+    url = next(gen)
+    engine = make_engine(url)
+    demo.generate(engine, now=DEMO_NOW)
+    engine.dispose()
+    yield url
+    gen.close()

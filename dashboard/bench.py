@@ -1,0 +1,275 @@
+"""Benchmark: ``python -m dashboard.bench``.
+
+Times the data work behind each page for a typical viewer, uncached (median of
+``--repeat`` runs after a warm-up) and as a cache hit, against a naive baseline
+(whole tables through ``read_sql`` plus vectorised pandas) that must give the
+same answer. Each measurement runs in a fresh subprocess so its peak memory is
+its own. Database builds are reused (keyed by size and seed) and timed apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from dashboard import demo, patient_list, schema
+from dashboard.config import DATA_DIR
+from dashboard.engine import make_engine
+from dashboard.measures import score_responses
+from dashboard.scope import Viewer, load_viewer
+from dashboard.timeutil import days_since
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BENCH_DIR = DATA_DIR / "bench"
+SEED = 7
+VIEWER = "therapist1"  # a typical therapist: about 60 patients at every size
+EVENT_TABLES = ("activity", "responses", "messages")
+
+
+@dataclass
+class Result:
+    backend: str
+    patients: int
+    events: int
+    query: str
+    median_ms: float
+    baseline_ms: float | None
+    cached_ms: float | None
+    peak_rss_mb: float
+
+
+# ---------------------------------------------------------------- databases
+
+
+def database_url(backend: str, size: int, pg_url: str) -> str:
+    if backend == "sqlite":
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{BENCH_DIR}/bench-{size}-s{SEED}.sqlite"
+    return make_url(pg_url).set(database=f"caseboard_bench_{size}_s{SEED}").render_as_string(hide_password=False)
+
+
+def ensure_database(backend: str, size: int, pg_url: str) -> tuple[str, float | None]:
+    """(url, build seconds or None when reused)."""
+    url = database_url(backend, size, pg_url)
+    if backend == "postgresql":
+        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        name = make_url(url).database
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    engine = make_engine(url)
+    if demo.read_generated_for(engine) is not None and _patient_count(engine) == size:
+        return url, None
+    started = time.perf_counter()
+    demo.generate(engine, patients=size, seed=SEED)
+    engine.dispose()
+    return url, time.perf_counter() - started
+
+
+def _patient_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(schema.patients)) or 0
+
+
+def event_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return sum(conn.scalar(select(func.count()).select_from(schema.metadata.tables[t])) for t in EVENT_TABLES)
+
+
+# ---------------------------------------------------------------- queries
+
+
+def naive_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    """What a dashboard without SQL would do: load whole tables, then pandas."""
+    with engine.connect() as conn:
+        t = {name: pd.read_sql_table(name, conn) for name in
+             ("patients", "programs", "modules", "module_progress", "activity", "responses", "response_items", "messages")}
+    p = t["patients"]
+    owner = {"gp": ("gp_id", viewer.clinician_id), "therapist": ("therapist_id", viewer.clinician_id),
+             "team_lead": ("team_id", viewer.team_id)}[viewer.role]
+    p = p[p[owner[0]] == owner[1]].merge(t["programs"][["id", "primary_instrument"]].rename(columns={"id": "program_id"}), on="program_id")
+    mods = t["modules"].rename(columns={"id": "module_id"})
+    mp = t["module_progress"].merge(mods, on="module_id").merge(p[["id", "program_id"]].rename(columns={"id": "patient_id"}), on=["patient_id", "program_id"])
+    done = mp[mp["completed_at"].notna() & (mp["completed_at"] <= now)]
+    p = p.assign(modules_completed=p["id"].map(done.groupby("patient_id").size()).fillna(0).astype(int))
+
+    def latest(frame: pd.DataFrame, col: str) -> pd.Series:
+        frame = frame[frame[col] <= now]
+        return frame.groupby("patient_id")[col].max()
+
+    msgs = t["messages"]
+    mp_all = t["module_progress"]
+    inputs = pd.concat([
+        p["id"].map(latest(t["activity"], "occurred_at")), p["id"].map(latest(t["responses"], "administered_at")),
+        p["id"].map(latest(msgs[msgs["direction"] == "from_patient"], "sent_at")),
+        p["id"].map(latest(mp_all, "started_at")), p["id"].map(latest(mp_all.dropna(subset=["completed_at"]), "completed_at")),
+    ], axis=1)
+    p = p.assign(last_activity_at=inputs.max(axis=1).fillna(p["enrolled_at"]))
+    p = p.assign(days_since_activity=days_since(p["last_activity_at"], now))
+
+    r = t["responses"]
+    r = r[r["patient_id"].isin(p["id"]) & (r["administered_at"] <= now)]
+    r = r.merge(p[["id", "primary_instrument"]].rename(columns={"id": "patient_id", "primary_instrument": "instrument"}), on=["patient_id", "instrument"])
+    items = t["response_items"].merge(r[["id", "instrument"]].rename(columns={"id": "response_id"}), on="response_id")
+    from dashboard.measures import INSTRUMENTS
+
+    lo = items["instrument"].map({k: v.item_min for k, v in INSTRUMENTS.items()})
+    hi = items["instrument"].map({k: v.item_max for k, v in INSTRUMENTS.items()})
+    n = items["instrument"].map({k: v.n_items for k, v in INSTRUMENTS.items()})
+    ok = items["score"].between(lo, hi) & items["item"].between(1, n)
+    valid = items[ok]
+    agg = pd.DataFrame({
+        "n_item_rows": items.groupby("response_id").size(),
+        "n_valid_items": valid.groupby("response_id")["item"].nunique(),
+        "valid_item_sum": valid.groupby("response_id")["score"].sum(),
+    })
+    r = r.rename(columns={"id": "response_id"}).merge(agg, left_on="response_id", right_index=True, how="left")
+    scored = score_responses(r.fillna({"n_item_rows": 0, "n_valid_items": 0, "valid_item_sum": 0}))
+    scored = scored[scored["valid"]].sort_values(["administered_at", "response_id"]).groupby("patient_id").tail(1)
+    p = p.assign(latest_score=p["id"].map(scored.set_index("patient_id")["score"]))
+    return p.rename(columns={"id": "patient_id"}).sort_values("code")[
+        ["code", "modules_completed", "days_since_activity", "latest_score"]].reset_index(drop=True)
+
+
+def optimised_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    return patient_list.my_patients(engine, viewer, now)
+
+
+def cached_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    from dashboard import cached
+
+    return cached.my_patients(engine, str(engine.url), viewer)[0]
+
+
+QUERIES: dict[str, tuple[Callable, Callable, Callable]] = {
+    "my_patients": (optimised_my_patients, naive_my_patients, cached_my_patients),
+}
+
+
+def same_answer(fast: pd.DataFrame, naive: pd.DataFrame) -> bool:
+    cols = list(naive.columns)
+    a = fast[cols].sort_values("code").reset_index(drop=True)
+    b = naive.sort_values("code").reset_index(drop=True)
+    if len(a) != len(b) or list(a["code"]) != list(b["code"]):
+        return False
+    for col in cols[1:]:
+        x, y = a[col].astype(float).to_numpy(), b[col].astype(float).to_numpy()
+        if not np.allclose(x, y, equal_nan=True):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- measurement
+
+
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def measure(url: str, query: str, repeat: int, baseline: bool) -> dict:
+    """One measurement, meant to run in its own process (see ``main``)."""
+    engine = make_engine(url)
+    viewer = load_viewer(engine, VIEWER)
+    assert viewer is not None, f"no {VIEWER} in {url}"
+    now = demo.read_generated_for(engine)
+    fast, naive, cached = QUERIES[query]
+    out = {"median_ms": _median_ms(lambda: fast(engine, viewer, now), repeat), "baseline_ms": None, "agree": None}
+    cached(engine, viewer, now)
+    out["cached_ms"] = _median_ms(lambda: cached(engine, viewer, now), repeat)
+    if baseline:
+        started = time.perf_counter()
+        naive_answer = naive(engine, viewer, now)
+        out["baseline_ms"] = (time.perf_counter() - started) * 1000
+        out["agree"] = same_answer(fast(engine, viewer, now), naive_answer)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_measurement(url: str, query: str, repeat: int, baseline: bool) -> dict:
+    cmd = [sys.executable, "-m", "dashboard.bench", "--measure", url, "--query", query, "--repeat", str(repeat)]
+    if baseline:
+        cmd.append("--baseline")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"measurement failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def format_table(results: list[Result]) -> str:
+    header = f"{'backend':<11}{'patients':>9}{'events':>12}  {'query':<14}{'median ms':>10}{'baseline ms':>13}{'cached ms':>10}{'peak MB':>9}"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        base = f"{r.baseline_ms:>13.1f}" if r.baseline_ms is not None else f"{'-':>13}"
+        cached = f"{r.cached_ms:>10.2f}" if r.cached_ms is not None else f"{'-':>10}"
+        lines.append(f"{r.backend:<11}{r.patients:>9}{r.events:>12}  {r.query:<14}{r.median_ms:>10.2f}{base}{cached}{r.peak_rss_mb:>9.0f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000", help="patient counts, comma-separated")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server (an admin database to create bench databases from)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", dest="json_file")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--query", default="my_patients", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.measure:  # child process
+        print(json.dumps(measure(args.measure, args.query, args.repeat, args.baseline)))
+        return 0
+
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    results: list[Result] = []
+    disagreements = []
+    for backend in args.backends.split(","):
+        for size in sizes:
+            url, built = ensure_database(backend, size, args.pg_url)
+            engine = make_engine(url)
+            events = event_count(engine)
+            engine.dispose()
+            if built is not None:
+                print(f"built {backend} database with {size} patients in {built:.1f} s", file=sys.stderr)
+            for query in QUERIES:
+                m = run_measurement(url, query, args.repeat, baseline=size == sizes[-1])
+                if m["agree"] is False:
+                    disagreements.append(f"{backend}/{size}/{query}")
+                results.append(Result(backend, size, events, query, round(m["median_ms"], 3),
+                                      None if m["baseline_ms"] is None else round(m["baseline_ms"], 1),
+                                      round(m["cached_ms"], 3), round(m["peak_rss_mb"], 1)))
+                print(format_table(results[-1:]).splitlines()[-1], file=sys.stderr)
+    print(format_table(results))
+    if args.json_file:
+        with open(args.json_file, "w") as fh:
+            json.dump([asdict(r) for r in results], fh, indent=2)
+    if disagreements:
+        print(f"optimised and naive answers differ: {', '.join(disagreements)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install Caseboard and its test tools into .venv, then run the whole test suite.
+# Browser tests need Debian's chromium: installed here when missing (root or sudo -n).
+# PostgreSQL tests use CASEBOARD_TEST_PG_URL (default postgres@127.0.0.1:5432/test).
+# Locally a missing PostgreSQL or Chromium skips those tests with the reason;
+# with CI=true they fail instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
+  { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null; } \
+    || echo "warning: could not install chromium; browser tests will be skipped (or fail under CI=true)" >&2
+fi
+exec .venv/bin/python -m pytest "$@"

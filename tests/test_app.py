@@ -1,0 +1,151 @@
+"""The app in AppTest: login, role-scoped My patients, refusals and error pages."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from dashboard import audit, db
+from dashboard.engine import make_engine
+from dashboard.schema import clinicians, metadata, patients
+
+APP = "../dashboard/app.py"
+PASSWORD = "caseboard-demo"
+
+
+@pytest.fixture
+def app_env(monkeypatch, demo_db):
+    monkeypatch.setenv("DASHBOARD_DB_URL", demo_db)
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    return demo_db
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    return at
+
+
+def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click()
+    at.run()
+    return at.run()  # the authenticator's cookie write asks for one more run
+
+
+def table_codes(at: AppTest) -> set[str]:
+    frames = at.dataframe
+    assert len(frames) == 1
+    return set(frames[0].value["code"])
+
+
+def active_codes(url: str, column: str, username: str) -> set[str]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        cid = conn.scalar(select(clinicians.c.id).where(clinicians.c.username == username))
+        return set(conn.scalars(select(patients.c.code).where(patients.c[column] == cid, patients.c.status == "active")))
+
+
+def test_login_page_shows_demo_logins_and_no_data(app_env):
+    at = run_app()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert any("caseboard-demo" in m.value for m in at.markdown)
+    assert any("DEMO" in w.value for w in at.warning)
+    assert not at.dataframe
+
+
+def test_therapist_logs_in_and_sees_only_their_active_patients(app_env):
+    at = log_in(run_app(), "therapist1")
+    assert not at.exception
+    assert at.title[0].value == "My patients"
+    assert table_codes(at) == active_codes(app_env, "therapist_id", "therapist1")
+    assert any(c.value.startswith("Data as of") for c in at.caption)
+    assert any("Log out" == b.label for b in at.sidebar.button)
+    assert audit.read(make_engine(app_env), actor="therapist1")["action"].tolist()[:1] == ["login"]
+
+
+def test_status_filter_widens_to_all_of_the_gps_patients(app_env):
+    at = log_in(run_app(), "gp1")
+    at.multiselect[1].set_value([]).run()
+    engine = make_engine(app_env)
+    with engine.connect() as conn:
+        gp = conn.scalar(select(clinicians.c.id).where(clinicians.c.username == "gp1"))
+        n_all = conn.scalar(select(func.count()).select_from(patients).where(patients.c.gp_id == gp))
+    assert len(table_codes(at)) == n_all
+
+
+def test_wrong_password_shows_an_error_and_no_data(app_env):
+    at = log_in(run_app(), "therapist1", "not-the-password")
+    assert any("incorrect" in e.value for e in at.error)
+    assert not at.dataframe and not at.title[0].value == "My patients"
+
+
+def test_logout_returns_to_the_login_form(app_env):
+    at = log_in(run_app(), "lead1")
+    assert at.dataframe
+    next(b for b in at.sidebar.button if b.label == "Log out").click()
+    at.run()
+    assert any("logged out" in i.value for i in at.info) and not at.dataframe
+    at.run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert not at.dataframe
+    assert audit.read(make_engine(app_env), actor="lead1")["action"].tolist()[:2] == ["logout", "login"]
+
+
+def test_login_without_clinician_row_sees_no_data(app_env, monkeypatch, tmp_path):
+    import yaml
+
+    from dashboard.config import DEMO_AUTH_FILE
+
+    raw = yaml.safe_load(Path(DEMO_AUTH_FILE).read_text())
+    raw["credentials"]["usernames"]["locum"] = dict(raw["credentials"]["usernames"]["gp1"])
+    path = tmp_path / "users.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(path))
+    at = log_in(run_app(), "locum")
+    assert any("no clinician record" in e.value for e in at.error)
+    assert not at.dataframe
+
+
+def test_production_refuses_demo_users_and_key(monkeypatch, demo_db):
+    monkeypatch.setenv("DASHBOARD_DB_URL", demo_db)
+    monkeypatch.setenv("DASHBOARD_MODE", "production")
+    at = run_app()
+    assert not at.exception
+    assert at.title[0].value == "Caseboard cannot start"
+    text = " ".join(m.value for m in at.markdown)
+    assert "demo users are not allowed" in text and "cookie key" in text
+    assert not at.text_input  # no login form
+
+
+def test_schema_problem_gives_a_clear_page(monkeypatch, db_url):
+    engine = make_engine(db_url)
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name != "messages"])
+    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    at = run_app()
+    assert not at.exception
+    assert at.title[0].value == "Caseboard cannot start"
+    assert any("table 'messages' is missing" in m.value for m in at.markdown)
+
+
+def test_production_refuses_an_old_state_revision(monkeypatch, db_url, tmp_path):
+    import secrets
+
+    import bcrypt
+    import yaml
+
+    engine = make_engine(db_url)
+    metadata.create_all(engine)
+    db.upgrade(engine, "0001")
+    users = {"dr.who": {"password": bcrypt.hashpw(b"x" * 12, bcrypt.gensalt(rounds=4)).decode(), "first_name": "A", "last_name": "B"}}
+    path = tmp_path / "users.yaml"
+    path.write_text(yaml.safe_dump({"credentials": {"usernames": users}, "cookie": {"name": "cb", "key": secrets.token_hex(32)}}))
+    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
+    monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(path))
+    at = run_app()
+    assert at.title[0].value == "Caseboard cannot start"
+    assert any("python -m dashboard.db upgrade" in m.value for m in at.markdown)
