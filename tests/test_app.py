@@ -149,3 +149,25 @@ def test_production_refuses_an_old_state_revision(monkeypatch, db_url, tmp_path)
     at = run_app()
     assert at.title[0].value == "Caseboard cannot start"
     assert any("python -m dashboard.db upgrade" in m.value for m in at.markdown)
+
+
+def test_production_login_page_hides_demo_credentials(monkeypatch, demo_db, tmp_path):
+    import secrets
+
+    import bcrypt
+    import yaml
+
+    db.upgrade(make_engine(demo_db))
+    users = {"therapist3": {"password": bcrypt.hashpw(b"a-long-passphrase", bcrypt.gensalt(rounds=4)).decode(),
+                            "first_name": "T", "last_name": "Nine"}}
+    path = tmp_path / "users.yaml"
+    path.write_text(yaml.safe_dump({"credentials": {"usernames": users}, "cookie": {"name": "cb", "key": secrets.token_hex(32)}}))
+    monkeypatch.setenv("DASHBOARD_DB_URL", demo_db)
+    monkeypatch.setenv("DASHBOARD_MODE", "production")
+    monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(path))
+    at = run_app()
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert not any("caseboard-demo" in m.value for m in at.markdown)
+    assert not any("DEMO" in w.value for w in at.warning)
+    at = log_in(at, "therapist3", "a-long-passphrase")
+    assert at.title[0].value == "My patients"
