@@ -26,7 +26,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from dashboard import demo, patient_list, schema
-from dashboard.config import DATA_DIR
+from dashboard.config import DATA_DIR, Settings
 from dashboard.engine import make_engine
 from dashboard.measures import score_responses
 from dashboard.scope import Viewer, load_viewer
@@ -152,7 +152,7 @@ def optimised_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.D
 def cached_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     from dashboard import cached
 
-    return cached.my_patients(engine, str(engine.url), viewer)[0]
+    return cached.my_patients(engine, str(engine.url), viewer, Settings())[0]
 
 
 QUERIES: dict[str, tuple[Callable, Callable, Callable]] = {

@@ -14,7 +14,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard import patient_list
-from dashboard.config import DEFAULTS, ConfigError, load_config
+from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.scope import Viewer
 from dashboard.timeutil import utcnow
 
@@ -30,7 +30,7 @@ TTL = _ttl()
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
-def my_patients(_engine: Engine, db_url: str, viewer: Viewer) -> tuple[pd.DataFrame, datetime]:
+def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings) -> tuple[pd.DataFrame, datetime]:
     """(patients, as_of): the frame and the time it was read, for the freshness line."""
     now = utcnow()
-    return patient_list.my_patients(_engine, viewer, now), now
+    return patient_list.my_patients(_engine, viewer, now, settings), now

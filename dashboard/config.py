@@ -24,10 +24,13 @@ SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
 MODES = ("demo", "production")
 
 
+SettingValue = bool | int | float
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
-    default: int | float
+    default: SettingValue
     help: str
 
 
@@ -36,8 +39,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("demo_max_age_hours", 24, "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live."),
     Setting("cookie_expiry_days", 1, "Days a login cookie stays valid."),
     Setting("min_cookie_key_bytes", 32, "Production refuses a cookie signing key shorter than this."),
+    Setting("gad7_max_missing_items", 0, "GAD-7 items that may be missing and prorated; the reference gives no rule, so by default a GAD-7 with a missing item is not scored (clinical-reference 2.4)."),
+    Setting("deterioration_requires_no_improvement", False, "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5)."),
 )
-DEFAULTS: dict[str, int | float] = {s.name: s.default for s in SETTINGS}
+DEFAULTS: dict[str, SettingValue] = {s.name: s.default for s in SETTINGS}
 
 
 class ConfigError(ValueError):
@@ -48,9 +53,9 @@ class ConfigError(ValueError):
 class Settings:
     """Thresholds; attribute access for code, ``values`` for display."""
 
-    values: Mapping[str, int | float] = field(default_factory=lambda: dict(DEFAULTS))
+    values: Mapping[str, SettingValue] = field(default_factory=lambda: dict(DEFAULTS))
 
-    def __getattr__(self, name: str) -> int | float:
+    def __getattr__(self, name: str) -> SettingValue:
         try:
             return self.values[name]
         except KeyError:
@@ -89,12 +94,16 @@ def read_secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
 
 def parse_settings(overrides: Mapping[str, Any]) -> Settings:
     """Defaults overridden by the ``[settings]`` table of secrets.toml; unknown
-    names and non-numbers are refused so a typo cannot silently keep a default."""
+    names and values of the wrong kind are refused so a typo cannot silently keep
+    a default."""
     values = dict(DEFAULTS)
     for name, value in overrides.items():
         if name not in DEFAULTS:
             raise ConfigError(f"Unknown setting {name!r} in [settings]; known: {', '.join(DEFAULTS)}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if isinstance(DEFAULTS[name], bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"Setting {name!r} must be true or false, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"Setting {name!r} must be a non-negative number, got {value!r}")
         values[name] = value
     return Settings(values)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.config import Settings
+
 
 @dataclass(frozen=True)
 class Band:
@@ -32,7 +34,9 @@ class Instrument:
     caseness: int | None  # the cut-off line / caseness threshold (>=)
     reliable_change: int | None  # points, for improvement (decrease) and deterioration (increase)
     risk_item: int | None = None
-    max_missing_items: int = 0  # missing items that may be prorated (reference 1.3 / 2.4)
+    max_missing_items: int = 0  # missing items that may be prorated (reference 1.3)
+    # A setting that overrides max_missing_items where the reference leaves it to the service (2.4).
+    max_missing_setting: str | None = None
 
     @property
     def max_total(self) -> int:
@@ -52,7 +56,7 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument(
             "GAD7", "GAD-7", 7, 0, 3,
             (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe")),
-            caseness=8, reliable_change=4, max_missing_items=0,
+            caseness=8, reliable_change=4, max_missing_setting="gad7_max_missing_items",
         ),
         # clinical-reference 4 (ISI); no reliable-change criterion, cut-off line at 15 (clinical insomnia)
         Instrument(
@@ -83,7 +87,13 @@ def display_score(score: float) -> int:
     return int(math.floor(score + 0.5))
 
 
-def score_responses(frame: pd.DataFrame) -> pd.DataFrame:
+def max_missing_items(instrument: Instrument, settings: Settings) -> int:
+    if instrument.max_missing_setting:
+        return int(getattr(settings, instrument.max_missing_setting))
+    return instrument.max_missing_items
+
+
+def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
     """Score aggregated responses (one row each) and say what was wrong with them.
 
     Input columns (from ``dashboard.responses``): ``instrument``, ``total_score``,
@@ -94,12 +104,13 @@ def score_responses(frame: pd.DataFrame) -> pd.DataFrame:
     DESIGN.md: the item sum wins over a disagreeing ``total_score``; the total is
     used only when there are no items. An out-of-range item counts as missing.
     """
+    settings = settings or Settings()
     out = frame.copy()
     n = len(out)
     inst = [INSTRUMENTS.get(code) for code in out["instrument"]]
     known = np.array([i is not None for i in inst], dtype=bool)
     n_items = np.array([i.n_items if i else 0 for i in inst], dtype=float)
-    max_missing = np.array([i.max_missing_items if i else 0 for i in inst], dtype=float)
+    max_missing = np.array([max_missing_items(i, settings) if i else 0 for i in inst], dtype=float)
     max_total = np.array([i.max_total if i else 0 for i in inst], dtype=float)
     item_rows = out["n_item_rows"].fillna(0).to_numpy(dtype=float)
     answered = out["n_valid_items"].fillna(0).to_numpy(dtype=float)

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import aliased
 
+from dashboard.config import Settings
 from dashboard.measures import band_label, display_score
 from dashboard.responses import scored_responses
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
@@ -100,14 +101,14 @@ def progress_label(completed: int, total: int, current: int | None) -> str:
     return f"module {current} of {total}"
 
 
-def my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+def my_patients(engine: Engine, viewer: Viewer, now: datetime, settings: Settings | None = None) -> pd.DataFrame:
     """The viewer's patients, one row each (COLUMNS), sorted by code."""
     with engine.connect() as conn:
         facts = pd.read_sql(
             patient_facts_query(viewer, now), conn,
             parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS],
         )
-        scored = scored_responses(conn, scoped_patient_ids(viewer), now, primary_only=True)
+        scored = scored_responses(conn, scoped_patient_ids(viewer), now, settings or Settings(), primary_only=True)
     if facts.empty:
         return pd.DataFrame(columns=COLUMNS)
     facts["last_activity_at"] = facts[LAST_ACTIVITY_INPUTS].max(axis=1).fillna(facts["enrolled_at"])

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.engine import Connection
 
+from dashboard.config import Settings
 from dashboard.measures import INSTRUMENTS, score_responses
 from dashboard.schema import patients, programs
 from dashboard.schema import response_items as ri
@@ -71,6 +72,8 @@ def responses_query(patient_ids: Select, now: datetime, primary_only: bool = Fal
     return stmt
 
 
-def scored_responses(conn: Connection, patient_ids: Select, now: datetime, primary_only: bool = False) -> pd.DataFrame:
+def scored_responses(
+    conn: Connection, patient_ids: Select, now: datetime, settings: Settings, primary_only: bool = False
+) -> pd.DataFrame:
     frame = pd.read_sql(responses_query(patient_ids, now, primary_only), conn, parse_dates=["administered_at"])
-    return score_responses(frame)
+    return score_responses(frame, settings)

@@ -10,7 +10,7 @@ from dashboard.views import STATUS_LABELS, score_with_band, table_height
 
 ctx = get_context()
 st.title("My patients")
-frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer)
+frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
 st.caption(freshness_line(as_of, ctx.config.timezone))
 
 if frame.empty:

@@ -48,6 +48,9 @@ def test_settings_overrides_are_checked():
         parse_settings({"cache_tll_seconds": 5})
     with pytest.raises(ConfigError, match="non-negative number"):
         parse_settings({"cache_ttl_seconds": "soon"})
+    with pytest.raises(ConfigError, match="true or false"):
+        parse_settings({"deterioration_requires_no_improvement": 1})
+    assert parse_settings({"deterioration_requires_no_improvement": True}).deterioration_requires_no_improvement is True
 
 
 def test_readme_documents_every_setting_and_variable():

@@ -144,3 +144,12 @@ def test_total_used_only_without_items():
 def test_unknown_instrument_is_reported_not_scored():
     row = score_of("XYZ", [1, 2, 3])
     assert not row["valid"] and "unknown instrument" in row["quality"]
+
+
+def test_gad7_proration_follows_the_setting():
+    from dashboard.config import parse_settings
+
+    frame = items_frame("GAD7", [2, 2, 2, 2, 2, 2, None])
+    assert not score_responses(frame)["valid"].iloc[0]  # default 0 (2.4)
+    lenient = score_responses(frame, parse_settings({"gad7_max_missing_items": 1})).iloc[0]
+    assert lenient["prorated"] and math.isclose(lenient["score"], 12 * 7 / 6)
