@@ -39,6 +39,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("demo_max_age_hours", 24, "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live."),
     Setting("cookie_expiry_days", 1, "Days a login cookie stays valid."),
     Setting("min_cookie_key_bytes", 32, "Production refuses a cookie signing key shorter than this."),
+    Setting("module_pace_days", 7, "Expected days per module: module k is due at enrolment + k x pace (clinical-reference 5.3)."),
+    Setting("reminder_module_overdue_days", 2, "A module not completed this many days after it was due is overdue (clinical-reference 5.3)."),
+    Setting("baseline_window_days", 14, "A questionnaire up to this many days before enrolment can be the baseline (DESIGN.md, treatment clock)."),
     Setting("gad7_max_missing_items", 0, "GAD-7 items that may be missing and prorated; the reference gives no rule, so by default a GAD-7 with a missing item is not scored (clinical-reference 2.4)."),
     Setting("deterioration_requires_no_improvement", False, "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5)."),
 )

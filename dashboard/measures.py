@@ -37,6 +37,9 @@ class Instrument:
     max_missing_items: int = 0  # missing items that may be prorated (reference 1.3)
     # A setting that overrides max_missing_items where the reference leaves it to the service (2.4).
     max_missing_setting: str | None = None
+    # Response / remission where the reference defines them instead of recovery (ISI, section 4 [S28]).
+    response_decrease: int | None = None
+    remission_below: int | None = None
 
     @property
     def max_total(self) -> int:
@@ -62,7 +65,7 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument(
             "ISI", "ISI", 7, 0, 4,
             (Band(0, "no clinically significant insomnia"), Band(8, "subthreshold"), Band(15, "clinical, moderate"), Band(22, "clinical, severe")),
-            caseness=15, reliable_change=None,
+            caseness=15, reliable_change=None, response_decrease=8, remission_below=8,
         ),
         # clinical-reference 4 (PDSS): no bands, no cut-off, no reliable change unless configured
         Instrument("PDSS", "PDSS", 7, 0, 4, (), caseness=None, reliable_change=None),

@@ -28,7 +28,7 @@ def _latest(column, table, *conditions):
     return select(func.max(column)).where(table.c.patient_id == patients.c.id, *conditions).scalar_subquery()
 
 
-def patient_facts_query(viewer: Viewer, now: datetime):
+def patient_facts_query(viewer: Viewer, now: datetime, patient_id: int | None = None):
     """Per patient: programme, clinicians, module counts and last-activity inputs.
 
     Last activity (DESIGN.md) is the latest of activity, responses, patient
@@ -85,7 +85,7 @@ def patient_facts_query(viewer: Viewer, now: datetime):
             .outerjoin(therapist, therapist.c.id == patients.c.therapist_id)
             .outerjoin(gp, gp.c.id == patients.c.gp_id)
         )
-        .where(patient_filter(viewer))
+        .where(patient_filter(viewer), *([patients.c.id == patient_id] if patient_id is not None else []))
         .order_by(patients.c.code)
     )
 
@@ -101,14 +101,20 @@ def progress_label(completed: int, total: int, current: int | None) -> str:
     return f"module {current} of {total}"
 
 
-def my_patients(engine: Engine, viewer: Viewer, now: datetime, settings: Settings | None = None) -> pd.DataFrame:
-    """The viewer's patients, one row each (COLUMNS), sorted by code."""
+def my_patients(
+    engine: Engine, viewer: Viewer, now: datetime, settings: Settings | None = None, patient_id: int | None = None
+) -> pd.DataFrame:
+    """The viewer's patients (or the one ``patient_id`` if in scope), one row each
+    (COLUMNS), sorted by code."""
+    ids = scoped_patient_ids(viewer)
+    if patient_id is not None:
+        ids = ids.where(patients.c.id == patient_id)
     with engine.connect() as conn:
         facts = pd.read_sql(
-            patient_facts_query(viewer, now), conn,
+            patient_facts_query(viewer, now, patient_id), conn,
             parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS],
         )
-        scored = scored_responses(conn, scoped_patient_ids(viewer), now, settings or Settings(), primary_only=True)
+        scored = scored_responses(conn, ids, now, settings or Settings(), primary_only=True)
     if facts.empty:
         return pd.DataFrame(columns=COLUMNS)
     facts["last_activity_at"] = facts[LAST_ACTIVITY_INPUTS].max(axis=1).fillna(facts["enrolled_at"])

@@ -1,0 +1,147 @@
+"""The patient record over hand-built rows, on both backends."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from dashboard.config import Settings
+from dashboard.engine import make_engine
+from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION
+from dashboard.patient_record import (
+    current_module, engagement, episode_responses, find_patient, load_record_rows, module_timeline, nhs_status,
+    summarise_instrument, treatment_week)
+from dashboard.scope import load_viewer
+from tests.factory import Platform
+
+NOW = datetime(2026, 11, 20, 9, 0, 0)
+SETTINGS = Settings()
+
+
+@pytest.fixture
+def platform(db_url) -> Platform:
+    return Platform(make_engine(db_url), NOW)
+
+
+def record(platform: Platform, code: str, username: str = "ther.a"):
+    viewer = load_viewer(platform.engine, username)
+    patient = find_patient(platform.engine, viewer, code)
+    return patient, load_record_rows(platform.engine, viewer, patient, NOW, SETTINGS)
+
+
+def test_out_of_scope_and_missing_codes_look_the_same(platform):
+    platform.patient("IN", therapist=1)
+    platform.patient("OUT", therapist=2)
+    viewer = load_viewer(platform.engine, "ther.a")
+    assert find_patient(platform.engine, viewer, "IN").code == "IN"
+    assert find_patient(platform.engine, viewer, "OUT") is None
+    assert find_patient(platform.engine, viewer, "NOPE") is None
+
+
+def test_baseline_window_and_summary(platform):
+    pid = platform.patient("B1", enrolled_days_ago=60)
+    platform.phq9(pid, 80, 25)  # more than 14 days before enrolment: another episode
+    platform.phq9(pid, 70, 16)  # 10 days before enrolment: the baseline
+    platform.phq9(pid, 30, 12)
+    platform.phq9(pid, 2, 9)
+    patient, rows = record(platform, "B1")
+    s = summarise_instrument("PHQ9", episode_responses(rows.responses, patient.enrolled_at, SETTINGS))
+    assert (s.n, s.baseline, s.latest, s.change) == (3, 16, 9, -7)
+    assert (s.band_baseline, s.band_latest) == ("moderately severe", "mild")
+    assert s.reliable_change == IMPROVED and s.caseness_baseline and not s.caseness_latest
+    assert s.status == "recovered (below caseness now)"
+
+
+@pytest.mark.parametrize("base,latest,expected,status", [
+    (10, 16, DETERIORATED, "not recovered (still at caseness)"),
+    (10, 15, NO_CHANGE, "not recovered (still at caseness)"),
+    (9, 3, IMPROVED, "not at caseness at baseline: recovery does not apply"),
+])
+def test_phq9_reliable_change_edges_on_the_page(platform, base, latest, expected, status):
+    pid = platform.patient("E1", enrolled_days_ago=20)
+    platform.phq9(pid, 19, base)
+    platform.phq9(pid, 1, latest)
+    patient, rows = record(platform, "E1")
+    s = summarise_instrument("PHQ9", episode_responses(rows.responses, patient.enrolled_at, SETTINGS))
+    assert s.reliable_change == expected and s.status == status
+
+
+def test_isi_response_and_remission_without_reliable_change(platform):
+    pid = platform.patient("I1", "insomnia", enrolled_days_ago=40)
+    platform.response(pid, "ISI", 39, [3, 3, 3, 3, 3, 2, 2])  # 19
+    platform.response(pid, "ISI", 1, [1, 1, 1, 1, 1, 1, 1])  # 7: decrease 12, below 8
+    patient, rows = record(platform, "I1")
+    s = summarise_instrument("ISI", episode_responses(rows.responses, patient.enrolled_at, SETTINGS))
+    assert s.reliable_change == NO_CRITERION
+    assert s.status == "response (decrease of 8 or more); remission (below 8)"
+    assert (s.band_baseline, s.band_latest) == ("clinical, moderate", "no clinically significant insomnia")
+
+
+def test_pdss_says_it_has_no_criterion(platform):
+    pid = platform.patient("D1", "panic", enrolled_days_ago=40)
+    platform.response(pid, "PDSS", 39, [3, 3, 3, 3, 3, 2, 2])
+    platform.response(pid, "PDSS", 1, [0, 0, 0, 1, 1, 1, 1])
+    patient, rows = record(platform, "D1")
+    s = summarise_instrument("PDSS", episode_responses(rows.responses, patient.enrolled_at, SETTINGS))
+    assert s.band_latest is None and s.caseness_latest is None and s.reliable_change == NO_CRITERION
+    assert "no cut-off" in s.status
+
+
+def test_nhs_paired_status_needs_both_measures_paired(platform):
+    pid = platform.patient("N1", enrolled_days_ago=40)
+    platform.phq9(pid, 39, 15)
+    platform.gad7(pid, 39, 12)
+    platform.phq9(pid, 1, 8)
+    patient, rows = record(platform, "N1")
+    assert nhs_status(episode_responses(rows.responses, patient.enrolled_at, SETTINGS), SETTINGS) is None
+    platform.gad7(pid, 1, 6)
+    patient, rows = record(platform, "N1")
+    out = nhs_status(episode_responses(rows.responses, patient.enrolled_at, SETTINGS), SETTINGS)
+    assert out.recovery and out.reliable_improvement and out.reliable_recovery  # section 8, first vector
+
+
+def test_module_timeline_due_dates_and_overdue(platform):
+    pid = platform.patient("M1", "insomnia", enrolled_days_ago=30)
+    platform.module(pid, "insomnia", 1, 29, 25)  # due day 7: on time
+    platform.module(pid, "insomnia", 2, 24, 12)  # due day 14, completed day 18 > 14 + 2: late
+    platform.module(pid, "insomnia", 3, 11)  # due day 21, now day 30: overdue (started)
+    patient, rows = record(platform, "M1")
+    tl = module_timeline(rows.modules, patient.enrolled_at, NOW, SETTINGS)
+    assert list(tl["state"]) == ["completed", "completed late", "overdue (started)", "overdue (not started)",
+                                 "not started", "not started"]
+    assert tl["due_at"].iloc[0] == patient.enrolled_at + timedelta(days=7)
+    assert current_module(tl) == 3
+
+
+def test_module_overdue_edge_is_exactly_two_days_after_due(platform):
+    pid = platform.patient("M2", "insomnia", enrolled_days_ago=9)  # module 1 due day 7, overdue from day 9
+    platform.module(pid, "insomnia", 1, 8)
+    patient, rows = record(platform, "M2")
+    assert module_timeline(rows.modules, patient.enrolled_at, NOW, SETTINGS)["state"].iloc[0] == "overdue (started)"
+    just_before = NOW - timedelta(seconds=1)
+    assert module_timeline(rows.modules, patient.enrolled_at, just_before, SETTINGS)["state"].iloc[0] == "in progress"
+
+
+def test_engagement_waiting_and_contact(platform):
+    pid = platform.patient("G1", enrolled_days_ago=20)
+    platform.message(pid, 10, "to_patient", clinician=1)
+    platform.message(pid, 5, "from_patient")
+    platform.message(pid, 4, "to_patient", clinician=None)  # automated: not contact
+    platform.message(pid, 3, "from_patient")
+    platform.activity(pid, 3, "login")
+    platform.activity(pid, 3, "exercise")
+    patient, rows = record(platform, "G1")
+    e = engagement(rows, patient.enrolled_at, NOW)
+    assert e.last_clinician_contact == NOW - timedelta(days=10)
+    assert e.waiting_since == NOW - timedelta(days=5)
+    week3 = e.weekly.set_index("week").loc[3]
+    assert (week3.logins, week3.exercises, week3.from_patient) == (1, 1, 2)  # days 15 and 17 are both week 3
+    assert e.weekly["to_patient"].sum() == 1
+
+
+def test_treatment_week_boundaries():
+    import pandas as pd
+
+    enrolled = datetime(2026, 1, 1)
+    ts = pd.Series([enrolled, enrolled + timedelta(days=6, hours=23), enrolled + timedelta(days=7),
+                    enrolled + timedelta(days=27, hours=23), enrolled - timedelta(days=1)])
+    assert list(treatment_week(ts, enrolled)) == [1, 1, 2, 4, 0]
