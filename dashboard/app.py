@@ -23,9 +23,9 @@ from dashboard.context import AppContext, set_context
 from dashboard.demo import DEMO_USERS
 from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
+from dashboard.nav import PATIENT_URL, pages_for
 from dashboard.scope import Viewer, load_viewer
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 DEMO_PASSWORD = "caseboard-demo"
 ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
 
@@ -93,12 +93,6 @@ def demo_logins() -> None:
         st.markdown(f"Password for every demo user: `{DEMO_PASSWORD}`\n\n| username | role | name |\n|---|---|---|\n{rows}")
 
 
-def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
-    """Only the pages this role may use are registered (others cannot be reached by URL)."""
-    my_patients = st.Page(PAGES_DIR / "my_patients.py", title="My patients", icon=":material/groups:", url_path="patients", default=True)
-    return {"": [my_patients]}
-
-
 def sidebar(authenticator: stauth.Authenticate, viewer: Viewer, config: Config, state: Engine) -> None:
     with st.sidebar:
         st.markdown(f"**{viewer.display_name}**  \n{ROLE_NAMES.get(viewer.role, viewer.role)}")
@@ -135,7 +129,13 @@ def main() -> None:
         auth_file.expiry_days, auto_hash=False, login_sleep_time=0,
     )
     if not st.session_state.get("authentication_status"):
-        st.navigation([st.Page(lambda: login_page(authenticator, config), title="Log in", url_path="login")],
+        # Deep links (/patient?patient=CODE) show the login form at their own URL; after
+        # login the real page is registered there, so the link is followed as opened.
+        def show_login() -> None:
+            login_page(authenticator, config)
+
+        st.navigation([st.Page(show_login, title="Log in", url_path="login", default=True),
+                       st.Page(show_login, title="Log in", url_path=PATIENT_URL, visibility="hidden")],
                       position="hidden").run()
         return
 

@@ -14,6 +14,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard import patient_list
+from dashboard import patient_record as patient_record_mod
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.scope import Viewer
 from dashboard.timeutil import utcnow
@@ -34,3 +35,13 @@ def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings
     """(patients, as_of): the frame and the time it was read, for the freshness line."""
     now = utcnow()
     return patient_list.my_patients(_engine, viewer, now, settings), now
+
+
+@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+def patient_record(_engine: Engine, db_url: str, viewer: Viewer, patient: patient_record_mod.Patient,
+                   settings: Settings) -> tuple[patient_record_mod.RecordRows, pd.DataFrame, datetime]:
+    """(rows, list row, as_of) for one patient the viewer may see."""
+    now = utcnow()
+    rows = patient_record_mod.load_record_rows(_engine, viewer, patient, now, settings)
+    summary = patient_list.my_patients(_engine, viewer, now, settings, patient_id=patient.patient_id)
+    return rows, summary, now

@@ -30,3 +30,10 @@ def table_height(rows: int) -> int:
     """Tall enough to show a typical caseload without an inner scroll bar, capped
     so an 80-patient list still leaves the page's filters in view."""
     return HEADER_PX + ROW_PX * max(1, min(rows, MAX_VISIBLE_ROWS)) + 2
+
+
+def waited(hours: float) -> str:
+    """'5 h' under two days, else '3 d 4 h': a clinician reads days, not 235 h."""
+    if hours < 48:
+        return f"{hours:.0f} h"
+    return f"{int(hours // 24)} d {int(hours % 24)} h"

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import cached
 from dashboard.context import get_context
 from dashboard.measures import INSTRUMENTS
+from dashboard.nav import open_patient
 from dashboard.timeutil import freshness_line
 from dashboard.views import STATUS_LABELS, score_with_band, table_height
 
@@ -42,12 +43,15 @@ columns = ["code", "display_name", "programme", "progress", "days_since_activity
 if ctx.viewer.role != "therapist":
     columns.insert(3, "therapist")
 
-st.caption(f"{len(shown)} of {len(frame)} patients")
+st.caption(f"{len(shown)} of {len(frame)} patients · select a row to open the patient")
 if shown.empty:
     st.info("No patients match these filters.")
 else:
-    st.dataframe(
+    event = st.dataframe(
         table[columns],
+        key="my_patients_table",
+        on_select="rerun",
+        selection_mode="single-row",
         hide_index=True,
         width="stretch",
         height=table_height(len(table)),
@@ -65,3 +69,5 @@ else:
             "status": st.column_config.TextColumn("Status"),
         },
     )
+    if event.selection.rows:
+        open_patient(table["code"].iloc[event.selection.rows[0]])

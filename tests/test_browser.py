@@ -80,3 +80,52 @@ def test_narrow_window_and_long_names(app_url, browser):
     page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
     screenshot(page, "my-patients-gp-narrow")
     context.close()
+
+
+def first_listed_code(demo_sqlite: str, username: str) -> str:
+    from dashboard.patient_list import my_patients
+    from dashboard.scope import load_viewer
+    from dashboard.timeutil import utcnow
+
+    engine = make_engine(demo_sqlite)
+    frame = my_patients(engine, load_viewer(engine, username), utcnow())
+    return frame[frame["status"] == "active"]["code"].iloc[0]
+
+
+def test_open_patient_by_selecting_a_row_and_reload(app_url, page, demo_sqlite):
+    page.goto(app_url)
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
+    grid = page.locator("[data-testid='stDataFrame']").first
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 38 + 17)  # the first row's selection cell
+    wait_for_app(page)
+    code = first_listed_code(demo_sqlite, "therapist1")
+    page.get_by_role("heading", name=code).wait_for(timeout=30_000)
+    assert f"patient={code}" in page.url
+    screenshot(page, "patient-page")
+    page.reload()
+    wait_for_app(page)
+    page.get_by_role("heading", name=code).wait_for(timeout=30_000)  # the cookie logs in again; the page stays
+
+
+def test_deep_link_before_login_is_followed_after_login(app_url, browser, demo_sqlite):
+    code = first_listed_code(demo_sqlite, "gp1")
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{app_url}/patient?patient={code}")
+    wait_for_app(page)
+    assert page.get_by_role("textbox", name="Username").is_visible()
+    log_in(page, "gp1", "caseboard-demo")
+    page.get_by_role("heading", name=code).wait_for(timeout=30_000)
+    assert "Symptom trajectories" in page.content()
+    context.close()
+
+
+def test_deep_link_outside_scope_is_denied(app_url, page, demo_sqlite):
+    other = first_listed_code(demo_sqlite, "therapist2")
+    page.goto(f"{app_url}/patient?patient={other}")
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_text("No such patient in your caseload.").wait_for(timeout=30_000)

@@ -1,7 +1,7 @@
 """Migrations of the dash_ tables and the platform schema check, on both backends."""
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, insert, select, text
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select, text
 
 from dashboard import db, schema
 from dashboard.config import load_config

@@ -1,0 +1,132 @@
+"""Altair chart builders: DataFrame in, chart out (no data access, no Streamlit).
+
+Colour is never the only carrier of meaning: bands are labelled in text, and
+reliable change, prorated scores and risk answers each have their own shape.
+The band shading is a single-hue ramp (lightness only), safe for colour-blind
+readers; marks use the Okabe-Ito palette.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.outcomes import DETERIORATED, IMPROVED, reliable_change
+
+BAND_SHADES = ["#f4f4f4", "#fdebd9", "#fbd2ad", "#f6b47f", "#ee9453"]
+INK = "#222222"
+OKABE_BLUE, OKABE_VERMILLION, OKABE_GREEN = "#0072B2", "#D55E00", "#009E73"
+CHANGE_SHAPES = {"baseline": "square", IMPROVED: "triangle-down", DETERIORATED: "triangle-up", "other": "circle"}
+CHANGE_LABELS = {"baseline": "baseline", IMPROVED: "reliably better than baseline",
+                 DETERIORATED: "reliably worse than baseline", "other": "no reliable change"}
+
+
+def trajectory_points(instrument: str, episode: pd.DataFrame) -> pd.DataFrame:
+    """One row per valid response with what the chart shows about it."""
+    rows = episode[episode["instrument"] == instrument].sort_values("administered_at")
+    if rows.empty:
+        return pd.DataFrame(columns=["date", "score", "shown", "band", "kind", "prorated"])
+    baseline = float(rows["score"].iloc[0])
+    kinds = ["baseline"] + [
+        rc if (rc := reliable_change(instrument, baseline, float(s))) in (IMPROVED, DETERIORATED) else "other"
+        for s in rows["score"].iloc[1:]
+    ]
+    from dashboard.measures import band_label
+
+    return pd.DataFrame({
+        "date": rows["administered_at"].to_numpy(),
+        "score": rows["score"].astype(float).to_numpy(),
+        "shown": [display_score(s) for s in rows["score"]],
+        "band": [band_label(instrument, s) or "no bands defined" for s in rows["score"]],
+        "kind": [CHANGE_LABELS[k] for k in kinds],
+        "prorated": ["prorated (missing items)" if p else "all items answered" for p in rows["prorated"]],
+    })
+
+
+def band_frame(instrument: str) -> pd.DataFrame:
+    inst = INSTRUMENTS[instrument]
+    lows = [b.low for b in inst.bands]
+    highs = [*(low for low in lows[1:]), inst.max_total + 0.5]
+    return pd.DataFrame({
+        "low": [max(low - 0.5, -0.5) if i else -0.5 for i, low in enumerate(lows)],
+        "high": [h - 0.5 if h != inst.max_total + 0.5 else h for h in highs],
+        "band": [b.label for b in inst.bands],
+        "shade": BAND_SHADES[: len(lows)] if len(lows) <= len(BAND_SHADES) else BAND_SHADES * 2,
+    })
+
+
+def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.DataFrame | None = None,
+                     height: int = 300) -> alt.LayerChart:
+    """Score over time for one instrument.
+
+    ``risk_answers``: rows with ``date`` and ``item_score`` (risk item > 0), drawn
+    as labelled diamonds along the top of the chart.
+    """
+    inst = INSTRUMENTS[instrument]
+    points = trajectory_points(instrument, episode)
+    y_scale = alt.Scale(domain=[0, inst.max_total], nice=False)
+    x = alt.X("date:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0))
+    layers: list[alt.Chart] = []
+    if inst.bands:
+        bands = band_frame(instrument)
+        layers.append(
+            alt.Chart(bands).mark_rect(opacity=0.9).encode(
+                y=alt.Y("low:Q", scale=y_scale, title=f"{inst.name} score"), y2="high:Q",
+                color=alt.Color("shade:N", scale=None), tooltip=[alt.Tooltip("band:N", title="Band")],
+            )
+        )
+        layers.append(
+            alt.Chart(bands).mark_text(align="right", baseline="middle", dx=-4, color="#6b6b6b", fontSize=10).encode(
+                y=alt.Y("mid:Q", scale=y_scale), x=alt.value("width"), text="band:N",
+            ).transform_calculate(mid="(datum.low + datum.high) / 2")
+        )
+    if inst.caseness is not None:
+        cut = alt.Chart(pd.DataFrame({"label": [f"cut-off {inst.caseness}"]}))
+        layers.append(cut.mark_rule(strokeDash=[6, 4], color=INK).encode(y=alt.Y(datum=inst.caseness, scale=y_scale)))
+        layers.append(cut.mark_text(align="left", dx=4, dy=-7, color=INK, fontSize=10).encode(
+            y=alt.Y(datum=inst.caseness, scale=y_scale), x=alt.value(0), text="label:N"))
+    if not points.empty:
+        base = alt.Chart(points).encode(x=x, y=alt.Y("score:Q", scale=y_scale, title=f"{inst.name} score"))
+        tooltip = [alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("shown:Q", title="Score"),
+                   alt.Tooltip("band:N", title="Band"), alt.Tooltip("kind:N", title="Versus baseline"),
+                   alt.Tooltip("prorated:N", title="Items")]
+        layers.append(base.mark_line(color=OKABE_BLUE, strokeWidth=2))
+        layers.append(base.mark_point(size=90, strokeWidth=2, color=OKABE_BLUE).encode(
+            shape=alt.Shape("kind:N", title=None, scale=alt.Scale(
+                domain=list(CHANGE_LABELS.values()), range=list(CHANGE_SHAPES.values())),
+                legend=alt.Legend(orient="bottom", labelLimit=0, columns=2)),
+            fill=alt.condition("datum.prorated == 'all items answered'", alt.value(OKABE_BLUE), alt.value("white")),
+            tooltip=tooltip,
+        ))
+        # Text on the baseline and the latest point only; the shapes and legend mark the rest.
+        ends = points.iloc[[0, -1]].drop_duplicates(subset=["date"])
+        labelled = ends.assign(tag=ends["kind"].map({
+            CHANGE_LABELS["baseline"]: "baseline", CHANGE_LABELS[IMPROVED]: "reliably better",
+            CHANGE_LABELS[DETERIORATED]: "reliably worse", CHANGE_LABELS["other"]: "no reliable change"}))
+        layers.append(alt.Chart(labelled).mark_text(dy=-14, fontSize=10, color=INK).encode(
+            x=x, y=alt.Y("score:Q", scale=y_scale), text="tag:N"))
+        prorated = points[points["prorated"] != "all items answered"]
+        if not prorated.empty:
+            layers.append(alt.Chart(prorated).mark_text(dy=16, fontSize=10, color=INK, text="prorated").encode(
+                x=x, y=alt.Y("score:Q", scale=y_scale)))
+    if risk_answers is not None and not risk_answers.empty:
+        risk = risk_answers.assign(label=[f"item {inst.risk_item} = {int(v)}" for v in risk_answers["item_score"]],
+                                   top=inst.max_total)
+        layers.append(alt.Chart(risk).mark_point(shape="diamond", size=140, filled=True, color=OKABE_VERMILLION).encode(
+            x=x, y=alt.Y("top:Q", scale=y_scale),
+            tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("label:N", title="Risk answer")]))
+        layers.append(alt.Chart(risk).mark_text(dy=14, fontSize=10, color=OKABE_VERMILLION).encode(
+            x=x, y=alt.Y("top:Q", scale=y_scale), text="label:N"))
+    return alt.layer(*layers).properties(height=height, title=f"{inst.name}").resolve_scale(color="independent")
+
+
+def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
+    long = weekly.melt(id_vars="week", value_vars=["logins", "exercises"], var_name="kind", value_name="count")
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("week:O", title="Treatment week", axis=alt.Axis(labelAngle=0)),
+        xOffset="kind:N",
+        y=alt.Y("count:Q", title="Events"),
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(range=[OKABE_BLUE, OKABE_GREEN]), legend=alt.Legend(orient="bottom")),
+        tooltip=["week:O", "kind:N", "count:Q"],
+    ).properties(height=height)

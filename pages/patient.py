@@ -1,0 +1,149 @@
+"""Patient: progress, symptom trajectories, engagement and data quality for one patient."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached
+from dashboard.charts import trajectory_chart, weekly_activity_chart
+from dashboard.context import get_context
+from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.patient_record import (current_module, engagement, episode_responses, find_patient, module_timeline,
+                                      nhs_status, summarise_instrument, treatment_week)
+from dashboard.record_audit import audit_once
+from dashboard.timeutil import freshness_line, local_time
+from dashboard.views import STATUS_LABELS, patient_label, waited
+
+DENIED = "No such patient in your caseload."
+
+ctx = get_context()
+settings, tz = ctx.config.settings, ctx.config.timezone
+code = (st.query_params.get("patient") or "").strip()
+if not code:
+    st.title("Patient")
+    st.info("Open a patient by selecting their row in a patient list.")
+    st.stop()
+
+patient = find_patient(ctx.platform, ctx.viewer, code)
+if patient is None:
+    st.title("Patient")
+    st.error(DENIED)
+    audit_once(st.session_state, ctx.state, ctx.viewer.username, "denied", None, requested_code=code[:50])
+    st.stop()
+audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
+
+rows, summary, as_of = cached.patient_record(ctx.platform, ctx.config.db_url, ctx.viewer, patient, settings)
+facts = summary.iloc[0]
+episode = episode_responses(rows.responses, patient.enrolled_at, settings)
+now = as_of
+
+
+def day(ts) -> str:
+    return "—" if ts is None or pd.isna(ts) else f"{local_time(pd.Timestamp(ts).to_pydatetime(), tz):%d %b %Y}"
+
+
+# ------------------------------------------------------------------ header
+st.title(patient_label(patient.code, patient.display_name))
+week = int(treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0])
+st.markdown(
+    f"**{patient.programme or 'no programme'}** · therapist **{patient.therapist or 'unassigned'}** · "
+    f"GP **{patient.gp or 'none recorded'}**  \n"
+    f"Enrolled {day(patient.enrolled_at)} · treatment week {week} · {STATUS_LABELS.get(patient.status, patient.status)}"
+    + (f" (ended {day(patient.ended_at)})" if patient.ended_at else "")
+)
+st.caption(freshness_line(as_of, tz))
+
+# ------------------------------------------------------------------ outcome summary
+st.subheader("Outcomes")
+instruments = [i for i in dict.fromkeys([patient.primary_instrument, "PHQ9", "GAD7"]) if i in INSTRUMENTS]
+summaries = [s for s in (summarise_instrument(i, episode) for i in instruments) if s is not None]
+if not summaries:
+    st.info("No valid questionnaire yet: outcomes appear after the first scored response.")
+else:
+    st.dataframe(
+        pd.DataFrame([{
+            "Measure": INSTRUMENTS[s.instrument].name,
+            "Baseline": f"{display_score(s.baseline)} ({s.band_baseline or 'no bands'}) · {day(s.baseline_at)}",
+            "Latest": f"{display_score(s.latest)} ({s.band_latest or 'no bands'}) · {day(s.latest_at)}",
+            "Change": f"{s.change:+.0f}" if s.n > 1 else "—",
+            "Reliable change": s.reliable_change if s.n > 1 else "only a baseline so far",
+            "Status": s.status,
+        } for s in summaries]),
+        hide_index=True, width="stretch",
+    )
+    nhs = nhs_status(episode, settings)
+    if nhs is None:
+        st.caption("NHS Talking Therapies paired status (PHQ-9 + GAD-7): no paired scores yet.")
+    else:
+        words = []
+        if nhs.recovery is None:
+            words.append("not at caseness at the start, so recovery does not apply")
+        else:
+            words.append("recovered" if nhs.recovery else "not recovered")
+        words.append("reliably improved" if nhs.reliable_improvement else "not reliably improved")
+        if nhs.reliable_recovery:
+            words.append("reliable recovery")
+        if nhs.reliable_deterioration:
+            words.append("**reliable deterioration**")
+        st.markdown("NHS Talking Therapies paired status (first and last PHQ-9 and GAD-7): " + ", ".join(words) + ".")
+
+# ------------------------------------------------------------------ trajectories
+st.subheader("Symptom trajectories")
+risk_rows = rows.responses[(rows.responses["instrument"] == "PHQ9") & (rows.responses["risk_item_score"] > 0)]
+charted = [i for i in instruments if not episode[episode["instrument"] == i].empty]
+if not charted:
+    st.info("No scored questionnaires to chart yet.")
+for instrument in charted:
+    risk = None
+    if instrument == "PHQ9" and not risk_rows.empty:
+        risk = pd.DataFrame({"date": risk_rows["administered_at"], "item_score": risk_rows["risk_item_score"]})
+    st.altair_chart(trajectory_chart(instrument, episode, risk), width="stretch")
+if not risk_rows.empty:
+    st.markdown("**PHQ-9 item 9 answered above 0** (thoughts of being better off dead or of self-harm):")
+    for _, r in risk_rows.sort_values("administered_at", ascending=False).iterrows():
+        st.markdown(f"- {day(r['administered_at'])}: item 9 = {int(r['risk_item_score'])}")
+
+# ------------------------------------------------------------------ modules
+st.subheader("Module progress")
+timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
+done = int(timeline["completed_at"].notna().sum())
+current = current_module(timeline)
+st.markdown(f"**{done} of {len(timeline)}** modules completed"
+            + (f" · current module {current}" if current else " · all completed"))
+st.dataframe(
+    timeline.assign(
+        started=[day(t) for t in timeline["started_at"]], completed=[day(t) for t in timeline["completed_at"]],
+        due=[day(t) for t in timeline["due_at"]],
+    )[["position", "title", "due", "started", "completed", "state"]],
+    hide_index=True, width="stretch",
+    column_config={"position": st.column_config.NumberColumn("#", width="small"), "title": "Module",
+                   "due": "Due", "started": "Started", "completed": "Completed", "state": "State"},
+)
+
+# ------------------------------------------------------------------ engagement
+st.subheader("Engagement")
+eng = engagement(rows, patient.enrolled_at, now)
+c1, c2, c3 = st.columns(3)
+c1.metric("Days since last activity", int(facts["days_since_activity"]))
+c2.metric("Last clinician contact", day(eng.last_clinician_contact))
+waiting = "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600)
+c3.metric("Waiting for a reply", waiting, help="Since the patient's earliest message after the last clinician contact")
+st.altair_chart(weekly_activity_chart(eng.weekly), width="stretch")
+with st.expander("Weekly numbers, including messages each way"):
+    st.dataframe(eng.weekly.rename(columns={"week": "Week", "logins": "Logins", "exercises": "Exercises",
+                                           "from_patient": "Messages from patient", "to_patient": "Messages from clinician"}),
+                 hide_index=True, width="stretch")
+
+# ------------------------------------------------------------------ GP follow-ups
+st.subheader("GP follow-ups")
+st.caption("No GP follow-ups are logged for this patient.")
+
+# ------------------------------------------------------------------ data quality
+problems = rows.responses[rows.responses["quality"].notna()]
+if not problems.empty:
+    with st.expander(f"Data quality: {len(problems)} questionnaire(s) with problems", expanded=False, icon=":material/warning:"):
+        st.dataframe(
+            pd.DataFrame({"Date": [day(t) for t in problems["administered_at"]],
+                          "Measure": [INSTRUMENTS[i].name if i in INSTRUMENTS else i for i in problems["instrument"]],
+                          "Problem": problems["quality"],
+                          "Used": ["yes" if v else "no (left out)" for v in problems["valid"]]}),
+            hide_index=True, width="stretch")

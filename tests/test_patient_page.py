@@ -1,0 +1,131 @@
+"""The patient page in AppTest, over hand-built patients (both backends)."""
+
+import json
+from datetime import datetime
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import audit
+from dashboard.engine import make_engine
+from dashboard.nav import PAGES_DIR
+from tests.factory import Platform
+
+APP = "../dashboard/app.py"
+
+
+@pytest.fixture
+def platform(db_url, monkeypatch) -> Platform:
+    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    # The app reads `now` from the wall clock: build rows relative to it.
+    now = datetime.utcnow().replace(microsecond=0)
+    return Platform(make_engine(db_url), now)
+
+
+def open_page(username: str, code: str | None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["name"] = username
+    at.session_state["roles"] = None
+    at.run()
+    if code is not None:
+        at.query_params["patient"] = code
+    at.switch_page(str(PAGES_DIR / "patient.py"))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error]
+    parts += [i.value for i in at.info] + [t.value for t in at.title] + [w.value for w in at.warning]
+    return "\n".join(parts)
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
+
+
+def test_no_responses_yet(platform):
+    platform.patient("NEW1", enrolled_days_ago=2)
+    at = open_page("ther.a", "NEW1")
+    assert at.title[0].value == "NEW1"
+    assert "No valid questionnaire yet" in text_of(at)
+    assert "0 of 8" in text_of(at)
+
+
+def test_one_response_shows_baseline_only(platform):
+    pid = platform.patient("ONE1", enrolled_days_ago=3)
+    platform.phq9(pid, 2, 14)
+    at = open_page("ther.a", "ONE1")
+    table = at.dataframe[0].value
+    assert table["Reliable change"].iloc[0] == "only a baseline so far"
+    assert table["Baseline"].iloc[0].startswith("14 (moderate)")
+
+
+def test_risk_answer_is_marked_on_the_chart_and_listed(platform):
+    pid = platform.patient("RISK1", enrolled_days_ago=20)
+    platform.phq9(pid, 19, 12, item9=0)
+    platform.phq9(pid, 5, 13, item9=2)
+    at = open_page("ther.a", "RISK1")
+    assert "item 9 = 2" in text_of(at)
+    phq = charts(at)[0]
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in phq["layer"]]
+    assert "rect" in marks and "rule" in marks  # band layer and the caseness cut-off
+    diamonds = [layer for layer in phq["layer"] if isinstance(layer["mark"], dict) and layer["mark"].get("shape") == "diamond"]
+    assert diamonds, "item-9 answers above 0 must be drawn"
+    cut = next(layer for layer in phq["layer"] if (layer["mark"] if isinstance(layer["mark"], str) else layer["mark"]["type"]) == "rule")
+    assert cut["encoding"]["y"]["datum"] == 10  # PHQ-9 caseness (clinical-reference 1.4)
+
+
+def test_reliable_deterioration_is_named(platform):
+    pid = platform.patient("DET1", enrolled_days_ago=30)
+    platform.phq9(pid, 29, 10)
+    platform.phq9(pid, 1, 16)
+    at = open_page("ther.a", "DET1")
+    assert at.dataframe[0].value["Reliable change"].iloc[0] == "reliable deterioration"
+    assert any("reliably worse than baseline" in json.dumps(spec) for spec in charts(at))
+
+
+def test_prorated_phq9_is_labelled(platform):
+    pid = platform.patient("PRO1", enrolled_days_ago=10)
+    platform.response(pid, "PHQ9", 9, [2, 2, 1, 1, 1, 1, 1, None, 0])
+    at = open_page("ther.a", "PRO1")
+    assert "prorated" in json.dumps(charts(at)[0])
+    assert "prorated" in text_of(at) or any("prorated" in str(df.value.to_dict()) for df in at.dataframe)
+
+
+def test_missing_item_9_and_corrupt_rows_go_to_data_quality(platform):
+    pid = platform.patient("DQ1", enrolled_days_ago=20)
+    platform.phq9(pid, 19, 12)
+    platform.response(pid, "PHQ9", 10, [1, 1, 1, 1, 1, 1, 1, 1, None])  # item 9 missing
+    platform.response(pid, "PHQ9", 5, [1, 1, 1, 1, 1, 1, 1, 1, 1], total=20)  # total disagrees
+    platform.response(pid, "PHQ9", 4, [9, 1, 1, 1, None, None, None, 1, 1])  # out of range + 3 missing
+    at = open_page("ther.a", "DQ1")
+    quality = next(e for e in at.expander if e.label.startswith("Data quality"))
+    assert "Data quality: 3 questionnaire(s)" in quality.label
+    problems = " ".join(at.dataframe[-1].value["Problem"])
+    assert "disagrees" in problems and "out of range" in problems and "not scored" in problems
+    assert "1 item(s) missing: prorated" in problems
+
+
+def test_outside_scope_is_denied_with_the_same_words_and_audited(platform):
+    platform.patient("THEIRS", therapist=2)
+    for code in ("THEIRS", "DOES-NOT-EXIST"):
+        at = open_page("ther.a", code)
+        assert [e.value for e in at.error] == ["No such patient in your caseload."]
+        assert not at.dataframe and not at.get("vega_lite_chart")
+    rows = audit.read(platform.engine, actor="ther.a")
+    assert sorted(rows.loc[rows["action"] == "denied", "detail"]) == sorted(
+        ['{"requested_code": "DOES-NOT-EXIST"}', '{"requested_code": "THEIRS"}'])
+
+
+def test_opening_is_audited_once_per_session(platform):
+    pid = platform.patient("AUD1")
+    at = open_page("ther.a", "AUD1")
+    at.run()
+    at.run()
+    rows = audit.read(platform.engine, actor="ther.a")
+    assert rows.loc[rows["action"] == "open_record", "patient_id"].tolist() == [pid]
