@@ -1,0 +1,306 @@
+"""The flag engine: who needs a clinician, and why.
+
+One engine serves the triage queue, the patient page's badges and the My
+patients list, so a flag means the same thing everywhere. Inputs are read in
+SQL scoped to the viewer (one row per patient, plus their aggregated
+questionnaires); ``evaluate`` is a pure function over those small frames.
+Thresholds are settings (README, Settings); clinical rules follow
+clinical-reference.md (1.3, 1.5, 3.2, 5.3, 6.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, literal, select
+from sqlalchemy.orm import aliased
+
+from dashboard.config import Settings
+from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.outcomes import DETERIORATED, reliable_change
+from dashboard.patient_list import LAST_ACTIVITY_INPUTS, patient_facts_query
+from dashboard.responses import scored_responses
+from dashboard.schema import messages, module_progress, modules, patients
+from dashboard.scope import Viewer, patient_filter, scoped_patient_ids
+from dashboard.timeutil import DAY
+
+EPOCH = datetime(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class FlagKind:
+    key: str
+    title: str  # short badge text
+    priority: int  # lower is more urgent (issue 4's order)
+
+
+FLAG_KINDS = {f.key: f for f in (
+    FlagKind("risk", "Risk answer", 1),
+    FlagKind("risk_unknown", "Risk item unanswered", 2),
+    FlagKind("awaiting_reply", "Awaiting reply", 3),  # 7 while not yet overdue
+    FlagKind("deterioration", "Reliable deterioration", 4),
+    FlagKind("not_on_track", "Not on track", 5),
+    FlagKind("gp_action", "GP asked for action", 6),
+    FlagKind("feedback_due", "Feedback due", 7),
+    FlagKind("not_started", "Not started", 8),
+    FlagKind("inactive", "Inactive", 9),
+    FlagKind("no_contact", "No contact", 10),
+    FlagKind("questionnaire_overdue", "Questionnaire overdue", 11),
+)}
+HIGH_RISK_PRIORITY = 0  # item 9 of 2-3 comes before every other flag (clinical-reference 1.5)
+PENDING_REPLY_PRIORITY = FLAG_KINDS["feedback_due"].priority
+
+FLAG_COLUMNS = ["patient_id", "flag", "priority", "since", "reason", "response_id"]
+
+# Checkpoints of clinical-reference 6.2: treatment week and the PHQ-9 at or above which
+# the patient is not on track. Week 4's days are a setting; later weeks follow the clock.
+NOT_ON_TRACK_CHECKPOINTS = ((4, 17), (9, 13), (14, 9))
+NOT_ON_TRACK_MIN_BASELINE = 10
+
+
+# ---------------------------------------------------------------- inputs (SQL)
+
+
+def contact_facts_query(viewer: Viewer, now: datetime, patient_id: int | None = None):
+    """Per patient: the last clinician contact, the earliest patient message and the
+    earliest module completion since then (DESIGN.md: clinician contact)."""
+    contact = aliased(messages)
+    last_contact = (
+        select(func.max(contact.c.sent_at))
+        .where(contact.c.patient_id == patients.c.id, contact.c.direction == "to_patient",
+               contact.c.clinician_id.is_not(None), contact.c.sent_at <= now)
+        .correlate_except(contact)
+        .scalar_subquery()
+    )
+    since_contact = func.coalesce(last_contact, literal(EPOCH))
+    written = aliased(messages)
+    first_unanswered = (
+        select(func.min(written.c.sent_at))
+        .where(written.c.patient_id == patients.c.id, written.c.direction == "from_patient",
+               written.c.sent_at <= now, written.c.sent_at > since_contact)
+        .correlate_except(written, contact)
+        .scalar_subquery()
+    )
+    first_unfed_completion = (
+        select(func.min(module_progress.c.completed_at))
+        .select_from(module_progress.join(modules, and_(modules.c.id == module_progress.c.module_id,
+                                                        modules.c.program_id == patients.c.program_id)))
+        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= now,
+               module_progress.c.completed_at > since_contact)
+        .correlate_except(module_progress, modules, contact)
+        .scalar_subquery()
+    )
+    return (
+        select(patients.c.id.label("patient_id"), patients.c.ended_at,
+               last_contact.label("last_contact"), first_unanswered.label("first_unanswered"),
+               first_unfed_completion.label("first_unfed_completion"))
+        .where(patient_filter(viewer), *([patients.c.id == patient_id] if patient_id is not None else []))
+    )
+
+
+@dataclass(frozen=True)
+class FlagInputs:
+    patients: pd.DataFrame  # one row per patient: facts + contact facts
+    responses: pd.DataFrame  # scored PHQ-9, GAD-7 and primary-measure responses
+
+
+def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Settings,
+                patient_id: int | None = None) -> FlagInputs:
+    ids = scoped_patient_ids(viewer)
+    if patient_id is not None:
+        ids = ids.where(patients.c.id == patient_id)
+    with engine.connect() as conn:
+        facts = pd.read_sql(patient_facts_query(viewer, now, patient_id), conn,
+                            parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS])
+        contact = pd.read_sql(contact_facts_query(viewer, now, patient_id), conn,
+                              parse_dates=["ended_at", "last_contact", "first_unanswered", "first_unfed_completion"])
+        scored = scored_responses(conn, ids, now, settings)
+    facts = facts.merge(contact, on="patient_id", how="left")
+    facts["last_activity_at"] = facts[LAST_ACTIVITY_INPUTS].max(axis=1).fillna(facts["enrolled_at"])
+    return FlagInputs(facts, scored)
+
+
+# ---------------------------------------------------------------- evaluation (pure)
+
+
+def _days(delta: timedelta | pd.Timedelta) -> int:
+    return int(pd.Timedelta(delta) // DAY)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _on(ts) -> str:
+    return f"{pd.Timestamp(ts):%d %b}"
+
+
+def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFrame:
+    """All current flags (FLAG_COLUMNS), one row per patient and flag."""
+    rows: list[dict] = []
+    responses = inputs.responses
+    by_patient = dict(tuple(responses.groupby("patient_id"))) if not responses.empty else {}
+    empty = responses.iloc[0:0]
+    for p in inputs.patients.itertuples(index=False):
+        rows.extend(patient_flags(p, by_patient.get(p.patient_id, empty), now, settings))
+    return pd.DataFrame(rows, columns=FLAG_COLUMNS)
+
+
+def _flag(p, key: str, since, reason: str, priority: int | None = None, response_id: int | None = None) -> dict:
+    return {"patient_id": p.patient_id, "flag": key, "priority": FLAG_KINDS[key].priority if priority is None else priority,
+            "since": pd.Timestamp(since).to_pydatetime(), "reason": reason, "response_id": response_id}
+
+
+def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> list[dict]:
+    """Flags of one patient (``p``: a row of FlagInputs.patients)."""
+    now_ts = pd.Timestamp(now)
+    out: list[dict] = []
+    active = p.status == "active"
+    ended = p.ended_at if isinstance(p.ended_at, pd.Timestamp) and pd.notna(p.ended_at) else None
+    # Risk is triaged whatever the status for answers up to N days after the episode ended.
+    risk_until = now_ts if active or ended is None else ended + pd.Timedelta(days=settings.risk_after_end_days)
+    if active or (ended is not None and now_ts <= ended + pd.Timedelta(days=settings.risk_after_end_days)):
+        out.extend(_risk_flags(p, resp, risk_until))
+    if not active:
+        return out
+
+    phq = resp[resp["instrument"] == "PHQ9"]
+    episode_start = pd.Timestamp(p.enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)
+    valid = resp[resp["valid"] & (resp["administered_at"] >= episode_start)].sort_values(["administered_at", "response_id"])
+
+    # awaiting_reply: waiting runs from the patient's earliest message since the last contact.
+    if pd.notna(p.first_unanswered):
+        hours = (now_ts - p.first_unanswered) / pd.Timedelta(hours=1)
+        overdue = hours >= settings.reply_overdue_hours
+        words = (f"unanswered message for {_plural(_days(now_ts - p.first_unanswered), 'day')}" if hours >= 24
+                 else f"unanswered message for {int(hours)} h")
+        out.append(_flag(p, "awaiting_reply", p.first_unanswered,
+                         words if overdue else f"{words}: reply within {int(settings.reply_overdue_hours)} h",
+                         priority=None if overdue else PENDING_REPLY_PRIORITY))
+
+    for instrument in ("PHQ9", "GAD7"):  # instruments with a reliable-change criterion
+        rows = valid[valid["instrument"] == instrument]
+        if len(rows) >= 2:
+            base, last = rows.iloc[0], rows.iloc[-1]
+            if reliable_change(instrument, base["score"], last["score"]) == DETERIORATED:
+                name = INSTRUMENTS[instrument].name
+                out.append(_flag(p, "deterioration", last["administered_at"],
+                                 f"{name} reliably worse: {display_score(base['score'])} → {display_score(last['score'])} "
+                                 f"on {_on(last['administered_at'])}", response_id=int(last["response_id"])))
+
+    out.extend(_not_on_track(p, valid[valid["instrument"] == "PHQ9"], now_ts, settings))
+
+    if pd.notna(p.first_unfed_completion) and now_ts - p.first_unfed_completion >= pd.Timedelta(hours=settings.feedback_due_hours):
+        out.append(_flag(p, "feedback_due", p.first_unfed_completion,
+                         f"module completed {_plural(_days(now_ts - p.first_unfed_completion), 'day')} ago with no clinician contact since"))
+
+    enrolled = pd.Timestamp(p.enrolled_at)
+    if pd.isna(p.last_module_start) and now_ts - enrolled >= pd.Timedelta(days=settings.not_started_days):
+        out.append(_flag(p, "not_started", enrolled,
+                         f"no module started {_plural(_days(now_ts - enrolled), 'day')} after enrolment"))
+
+    idle = now_ts - pd.Timestamp(p.last_activity_at)
+    if idle >= pd.Timedelta(days=settings.inactive_days):
+        tier = ("lapsed: " if idle >= pd.Timedelta(days=settings.inactive_lapsed_days) else
+                "at risk of drop-out: " if idle >= pd.Timedelta(days=settings.inactive_at_risk_days) else "")
+        out.append(_flag(p, "inactive", p.last_activity_at, f"{tier}no activity for {_plural(_days(idle), 'day')}"))
+
+    contact_since = p.last_contact if pd.notna(p.last_contact) else enrolled
+    if now_ts - contact_since >= pd.Timedelta(days=settings.no_contact_days):
+        words = "no clinician contact yet" if pd.isna(p.last_contact) else "no clinician contact"
+        out.append(_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(now_ts - contact_since), 'day')}"))
+
+    primary = p.primary_instrument
+    primary_rows = resp[(resp["instrument"] == primary) & (resp["administered_at"] >= enrolled)]
+    last_q = primary_rows["administered_at"].max() if not primary_rows.empty else enrolled
+    if now_ts - last_q >= pd.Timedelta(days=settings.questionnaire_overdue_days):
+        name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
+        out.append(_flag(p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(now_ts - last_q), 'day')}"))
+    return out
+
+
+def _risk_flags(p, resp: pd.DataFrame, until: pd.Timestamp) -> list[dict]:
+    """risk: every PHQ-9 with item 9 above 0 (a later 0 does not clear it);
+    risk_unknown: the latest PHQ-9 cannot tell (item 9 missing, or no items)."""
+    out = []
+    phq = resp[(resp["instrument"] == "PHQ9") & (resp["administered_at"] <= until)].sort_values(["administered_at", "response_id"])
+    positive = phq[phq["risk_item_score"] > 0]
+    if not positive.empty:
+        worst = int(positive["risk_item_score"].max())
+        latest = positive.iloc[-1]
+        more = f" ({len(positive)} answers above 0, highest {worst})" if len(positive) > 1 else ""
+        out.append(_flag(p, "risk", positive["administered_at"].min(),
+                         f"PHQ-9 item 9 answered {int(latest['risk_item_score'])} on {_on(latest['administered_at'])}{more}",
+                         priority=HIGH_RISK_PRIORITY if worst >= 2 else None, response_id=int(latest["response_id"])))
+    if not phq.empty and pd.isna(phq.iloc[-1]["risk_item_score"]):
+        last = phq.iloc[-1]
+        out.append(_flag(p, "risk_unknown", last["administered_at"],
+                         f"latest PHQ-9 ({_on(last['administered_at'])}) has item 9 unanswered: risk not assessable",
+                         response_id=int(last["response_id"])))
+    return out
+
+
+def checkpoint_window(week: int, settings: Settings) -> tuple[pd.Timedelta, pd.Timedelta]:
+    """[start, end) elapsed time since enrolment for a checkpoint week. Day n of
+    treatment is elapsed [n-1, n) days, so days 22-28 are week 4 on the clock."""
+    if week == 4:
+        first, last = settings.not_on_track_week4_first_day, settings.not_on_track_week4_last_day
+    else:
+        first, last = 7 * (week - 1) + 1, 7 * week
+    return pd.Timedelta(days=first - 1), pd.Timedelta(days=last)
+
+
+def on_track_status(phq: pd.DataFrame, enrolled_at, now_ts: pd.Timestamp, settings: Settings) -> list[tuple[int, str, dict | None]]:
+    """For each checkpoint: (week, 'not on track' | 'on track' | 'not assessable' | 'not reached',
+    the deciding response row or None). Needs baseline PHQ-9 >= 10 (6.2)."""
+    if phq.empty or phq.iloc[0]["score"] < NOT_ON_TRACK_MIN_BASELINE:
+        return []
+    enrolled = pd.Timestamp(enrolled_at)
+    elapsed = phq["administered_at"] - enrolled
+    result = []
+    for week, limit in NOT_ON_TRACK_CHECKPOINTS:
+        start, end = checkpoint_window(week, settings)
+        if now_ts - enrolled < start:
+            result.append((week, "not reached", None))
+            continue
+        inside = phq[(elapsed >= start) & (elapsed < end)]
+        if inside.empty:
+            result.append((week, "not assessable" if now_ts - enrolled >= end else "not reached", None))
+            continue
+        last = inside.iloc[-1]  # several in the window: the latest
+        result.append((week, "not on track" if last["score"] >= limit else "on track", last))
+    return result
+
+
+def _not_on_track(p, phq: pd.DataFrame, now_ts: pd.Timestamp, settings: Settings) -> list[dict]:
+    out = []
+    for week, status, row in on_track_status(phq, p.enrolled_at, now_ts, settings):
+        if status == "not on track":
+            limit = dict(NOT_ON_TRACK_CHECKPOINTS)[week]
+            out.append(_flag(p, "not_on_track", row["administered_at"],
+                             f"PHQ-9 {display_score(row['score'])} in week {week} (not on track at {limit} or more; "
+                             f"baseline {display_score(phq.iloc[0]['score'])})", response_id=int(row["response_id"])))
+    return out[-1:]  # the latest checkpoint missed speaks for the patient
+
+
+# ---------------------------------------------------------------- queue
+
+
+def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient with all reasons, most urgent first; ties by how long
+    the most urgent need has waited."""
+    if flags.empty:
+        return pd.DataFrame(columns=["patient_id", "code", "flags", "reasons", "priority", "since"])
+    ordered = flags.sort_values(["patient_id", "priority", "since"])
+    grouped = ordered.groupby("patient_id", sort=False)
+    out = pd.DataFrame({
+        "flags": grouped["flag"].agg(lambda s: list(dict.fromkeys(s))),
+        "reasons": grouped["reason"].agg(list),
+        "priority": grouped["priority"].first(),
+        "since": grouped["since"].first(),
+    }).reset_index()
+    out = out.merge(patients_frame[["patient_id", "code"]], on="patient_id", how="left")
+    return out.sort_values(["priority", "since", "code"]).reset_index(drop=True)[
+        ["patient_id", "code", "flags", "reasons", "priority", "since"]]
