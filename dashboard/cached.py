@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import patient_list
+from dashboard import flags, patient_list
 from dashboard import patient_record as patient_record_mod
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.scope import Viewer
@@ -39,9 +39,18 @@ def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
 def patient_record(_engine: Engine, db_url: str, viewer: Viewer, patient: patient_record_mod.Patient,
-                   settings: Settings) -> tuple[patient_record_mod.RecordRows, pd.DataFrame, datetime]:
-    """(rows, list row, as_of) for one patient the viewer may see."""
+                   settings: Settings) -> tuple[patient_record_mod.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
+    """(rows, list row, flags, as_of) for one patient the viewer may see."""
     now = utcnow()
     rows = patient_record_mod.load_record_rows(_engine, viewer, patient, now, settings)
     summary = patient_list.my_patients(_engine, viewer, now, settings, patient_id=patient.patient_id)
-    return rows, summary, now
+    patient_flags = flags.evaluate(flags.load_inputs(_engine, viewer, now, settings, patient.patient_id), now, settings)
+    return rows, summary, patient_flags, now
+
+
+@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+def caseload_flags(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, datetime]:
+    """(flags, patient inputs, as_of) for everyone the viewer may see."""
+    now = utcnow()
+    inputs = flags.load_inputs(_engine, viewer, now, settings)
+    return flags.evaluate(inputs, now, settings), inputs.patients, now

@@ -166,7 +166,6 @@ def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> l
     if not active:
         return out
 
-    phq = resp[resp["instrument"] == "PHQ9"]
     episode_start = pd.Timestamp(p.enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)
     valid = resp[resp["valid"] & (resp["administered_at"] >= episode_start)].sort_values(["administered_at", "response_id"])
 

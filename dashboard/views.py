@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import streamlit as st
+
+from dashboard.flags import FLAG_KINDS, HIGH_RISK_PRIORITY
 
 STATUS_LABELS = {"active": "Active", "completed": "Completed", "withdrawn": "Withdrawn"}
 
@@ -37,3 +40,32 @@ def waited(hours: float) -> str:
     if hours < 48:
         return f"{hours:.0f} h"
     return f"{int(hours // 24)} d {int(hours % 24)} h"
+
+
+RISK_NOTE = ("Caseboard is not monitored out of hours and is not a risk assessment: "
+             "follow your service's risk protocol for this patient now.")
+# clinical-reference 1.5: most suicides followed a most recent item 9 of "not at all".
+NO_RISK_ANSWER = ("No PHQ-9 item 9 answer above 0 is recorded. This does not mean no risk: "
+                  "an answer of 0 is not a risk assessment.")
+
+
+def flag_badges(flags: pd.DataFrame) -> None:
+    """The patient's current flags in words, most urgent first; risk adds the
+    out-of-hours note. Icons and words carry the meaning, never colour alone."""
+    if flags.empty:
+        st.caption("No flags: nothing in the triage rules needs a clinician now.")
+        return
+    for row in flags.sort_values(["priority", "since"]).itertuples():
+        kind = FLAG_KINDS[row.flag]
+        text = f"**{kind.title}**: {row.reason}"
+        if row.flag == "risk":
+            label = "High-priority risk answer" if row.priority == HIGH_RISK_PRIORITY else kind.title
+            st.error(f"**{label}**: {row.reason}. {RISK_NOTE}", icon=":material/emergency_home:")
+        elif row.flag == "risk_unknown":
+            st.warning(text, icon=":material/help:")
+        else:
+            st.warning(text, icon=":material/flag:")
+
+
+def flag_titles(keys: list[str]) -> str:
+    return ", ".join(FLAG_KINDS[k].title for k in keys)

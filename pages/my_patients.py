@@ -7,11 +7,14 @@ from dashboard.context import get_context
 from dashboard.measures import INSTRUMENTS
 from dashboard.nav import open_patient
 from dashboard.timeutil import freshness_line
-from dashboard.views import STATUS_LABELS, score_with_band, table_height
+from dashboard.views import STATUS_LABELS, flag_titles, score_with_band, table_height
 
 ctx = get_context()
 st.title("My patients")
 frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
+flags, _, _ = cached.caseload_flags(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
+by_patient = flags.sort_values(["priority", "since"]).groupby("patient_id")["flag"].agg(lambda s: list(dict.fromkeys(s)))
+frame = frame.assign(flags=frame["patient_id"].map(by_patient).map(lambda v: flag_titles(v) if isinstance(v, list) else ""))
 st.caption(freshness_line(as_of, ctx.config.timezone))
 
 if frame.empty:
@@ -39,7 +42,7 @@ table = shown.assign(
     latest=[score_with_band(s, b, p) for s, b, p in zip(shown["latest_score_display"], shown["latest_band"], shown["latest_prorated"])],
     status=shown["status"].map(STATUS_LABELS),
 )
-columns = ["code", "display_name", "programme", "progress", "days_since_activity", "primary_instrument", "latest", "status"]
+columns = ["code", "display_name", "programme", "progress", "days_since_activity", "primary_instrument", "latest", "flags", "status"]
 if ctx.viewer.role != "therapist":
     columns.insert(3, "therapist")
 
@@ -66,6 +69,7 @@ else:
                 help="Whole days since the latest login, exercise, questionnaire, message or module step"),
             "primary_instrument": st.column_config.TextColumn("Measure"),
             "latest": st.column_config.TextColumn("Latest score", help="Latest valid score on the programme's primary measure, with its severity band"),
+            "flags": st.column_config.TextColumn("Flags", help="Current triage flags, most urgent first (see the patient page for reasons)"),
             "status": st.column_config.TextColumn("Status"),
         },
     )

@@ -11,7 +11,8 @@ from dashboard.patient_record import (current_module, engagement, episode_respon
                                       nhs_status, summarise_instrument, treatment_week)
 from dashboard.record_audit import audit_once
 from dashboard.timeutil import freshness_line, local_time
-from dashboard.views import STATUS_LABELS, patient_label, waited
+from dashboard.flags import on_track_status
+from dashboard.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
 
 DENIED = "No such patient in your caseload."
 
@@ -31,7 +32,7 @@ if patient is None:
     st.stop()
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
-rows, summary, as_of = cached.patient_record(ctx.platform, ctx.config.db_url, ctx.viewer, patient, settings)
+rows, summary, patient_flags, as_of = cached.patient_record(ctx.platform, ctx.config.db_url, ctx.viewer, patient, settings)
 facts = summary.iloc[0]
 episode = episode_responses(rows.responses, patient.enrolled_at, settings)
 now = as_of
@@ -51,6 +52,7 @@ st.markdown(
     + (f" (ended {day(patient.ended_at)})" if patient.ended_at else "")
 )
 st.caption(freshness_line(as_of, tz))
+flag_badges(patient_flags)
 
 # ------------------------------------------------------------------ outcome summary
 st.subheader("Outcomes")
@@ -101,6 +103,13 @@ if not risk_rows.empty:
     st.markdown("**PHQ-9 item 9 answered above 0** (thoughts of being better off dead or of self-harm):")
     for _, r in risk_rows.sort_values("administered_at", ascending=False).iterrows():
         st.markdown(f"- {day(r['administered_at'])}: item 9 = {int(r['risk_item_score'])}")
+elif "PHQ9" in charted:
+    st.caption(NO_RISK_ANSWER)
+phq_episode = episode[episode["instrument"] == "PHQ9"]
+checkpoints = on_track_status(phq_episode, patient.enrolled_at, pd.Timestamp(now), settings)
+if checkpoints:
+    st.caption("Early response (PHQ-9, clinical-reference 6.2): " + " · ".join(
+        f"week {week}: {status}" for week, status, _ in checkpoints))
 
 # ------------------------------------------------------------------ modules
 st.subheader("Module progress")

@@ -129,3 +129,37 @@ def test_opening_is_audited_once_per_session(platform):
     at.run()
     rows = audit.read(platform.engine, actor="ther.a")
     assert rows.loc[rows["action"] == "open_record", "patient_id"].tolist() == [pid]
+
+
+def test_risk_badge_says_not_monitored_out_of_hours(platform):
+    pid = platform.patient("RB1", enrolled_days_ago=20)
+    platform.phq9(pid, 19, 12)
+    platform.phq9(pid, 3, 14, item9=3)
+    at = open_page("ther.a", "RB1")
+    risk = [e.value for e in at.error]
+    assert len(risk) == 1 and risk[0].startswith("**High-priority risk answer**: PHQ-9 item 9 answered 3")
+    assert "not monitored out of hours" in risk[0] and "risk protocol" in risk[0]
+
+
+def test_item9_of_zero_is_never_shown_as_no_risk(platform):
+    pid = platform.patient("Z1", enrolled_days_ago=5)
+    platform.phq9(pid, 4, 12, item9=0)
+    at = open_page("ther.a", "Z1")
+    page = text_of(at)
+    assert "This does not mean no risk" in page
+    assert "no risk" not in page.replace("does not mean no risk", "")
+    assert not at.error
+
+
+def test_missing_item9_badge(platform):
+    pid = platform.patient("U1", enrolled_days_ago=5)
+    platform.response(pid, "PHQ9", 1, [1, 1, 1, 1, 1, 1, 1, 1, None])
+    at = open_page("ther.a", "U1")
+    assert any(w.value.startswith("**Risk item unanswered**") for w in at.warning)
+
+
+def test_inactivity_badge_in_words(platform):
+    pid = platform.patient("IN1", enrolled_days_ago=30)
+    platform.activity(pid, 12)
+    at = open_page("ther.a", "IN1")
+    assert any("no activity for 12 days" in w.value for w in at.warning)

@@ -1,0 +1,550 @@
+"""The synthetic data generator (dashboard.demo) on SQLite and PostgreSQL.
+
+The raw conditions behind the triage flags are recomputed here with plain pandas,
+independently of the dashboard's own flag code, so a broken generator cannot hide
+behind a broken flag (or the other way round).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+
+from dashboard import demo
+from dashboard.engine import make_engine
+from dashboard.schema import metadata
+
+NOW = datetime(2025, 3, 14, 10, 30)
+DAY = pd.Timedelta(days=1)
+ITEMS = {"PHQ9": (9, 3), "GAD7": (7, 3), "ISI": (7, 4), "PDSS": (7, 4)}
+TABLES = [*metadata.tables.values(), demo.demo_meta]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Every platform table of one generated database, as DataFrames."""
+
+    teams: pd.DataFrame
+    clinicians: pd.DataFrame
+    programs: pd.DataFrame
+    modules: pd.DataFrame
+    patients: pd.DataFrame
+    module_progress: pd.DataFrame
+    activity: pd.DataFrame
+    responses: pd.DataFrame
+    response_items: pd.DataFrame
+    messages: pd.DataFrame
+
+
+def read_frames(engine) -> Frames:
+    with engine.connect() as conn:
+        frames = {
+            name: pd.DataFrame(
+                conn.execute(select(table)).mappings().all(), columns=list(table.c.keys())
+            )
+            for name, table in metadata.tables.items()
+        }
+    for name, table in metadata.tables.items():
+        for column in table.c:
+            if isinstance(column.type, DateTime):
+                frames[name][column.name] = pd.to_datetime(frames[name][column.name])
+    return Frames(**frames)
+
+
+_default_cache: dict[str, Frames] = {}
+
+
+@pytest.fixture
+def default_demo(backend: str, db_url: str) -> Frames:
+    """The default demo (480 patients, seed 7) as of NOW, generated once per backend."""
+    if backend not in _default_cache:
+        engine = make_engine(db_url)
+        demo.generate(engine, now=NOW)
+        _default_cache[backend] = read_frames(engine)
+        engine.dispose()
+    return _default_cache[backend]
+
+
+def dump(engine) -> dict[str, list[tuple]]:
+    """Every row of every generated table, in a stable order."""
+    with engine.connect() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.c))] for t in TABLES}
+
+
+def item_sums(f: Frames) -> pd.DataFrame:
+    """Responses with their item count, item sum and whether every item is present and in range."""
+    items = f.response_items.merge(
+        f.responses[["id", "instrument"]], left_on="response_id", right_on="id"
+    )
+    item_max = items.instrument.map({k: v[1] for k, v in ITEMS.items()})
+    items["bad"] = (items.score < 0) | (items.score > item_max)
+    agg = items.groupby("response_id").agg(
+        n_items=("item", "size"), item_sum=("score", "sum"), bad=("bad", "any")
+    )
+    r = f.responses.join(agg, on="id")
+    r["n_items"] = r.n_items.fillna(0).astype(int)
+    r["bad"] = r.bad.fillna(False).astype(bool)
+    r["valid"] = (r.n_items == r.instrument.map({k: v[0] for k, v in ITEMS.items()})) & ~r.bad
+    return r
+
+
+def valid_scores(f: Frames) -> pd.DataFrame:
+    """Valid responses in the episode window (from 14 days before enrolment), time-ordered."""
+    r = item_sums(f)
+    r = r[r.valid].merge(
+        f.patients[["id", "enrolled_at"]].rename(columns={"id": "patient_id"}), on="patient_id"
+    )
+    r = r[r.administered_at >= r.enrolled_at - 14 * DAY]
+    return r.sort_values(["patient_id", "instrument", "administered_at", "id"])
+
+
+def last_activity(f: Frames) -> pd.Series:
+    """DESIGN.md: latest of activity, responses, patient messages, module starts and completions."""
+    sources = [
+        f.activity.groupby("patient_id").occurred_at.max(),
+        f.responses.groupby("patient_id").administered_at.max(),
+        f.messages[f.messages.direction == "from_patient"].groupby("patient_id").sent_at.max(),
+        f.module_progress.groupby("patient_id").started_at.max(),
+        f.module_progress.groupby("patient_id").completed_at.max(),
+    ]
+    latest = pd.concat(sources, axis=1).max(axis=1)
+    return f.patients.set_index("id").enrolled_at.to_frame().join(latest.rename("x")).max(axis=1)
+
+
+def triage_conditions(f: Frames) -> dict[str, int]:
+    """How many patients (or responses) meet each raw condition behind a triage flag at NOW."""
+    now = pd.Timestamp(NOW)
+    p = f.patients.set_index("id")
+    active = p[p.status == "active"]
+    idle = (now - last_activity(f).reindex(active.index)) / DAY
+
+    m = f.messages
+    contact = (
+        m[(m.direction == "to_patient") & m.clinician_id.notna()]
+        .groupby("patient_id")
+        .sent_at.max()
+    )
+    wrote = m[m.direction == "from_patient"].groupby("patient_id").sent_at.max()
+    last_contact = contact.reindex(wrote.index)
+    waiting = wrote[(last_contact.isna() | (wrote > last_contact)) & wrote.index.isin(active.index)]
+    waiting_h = (now - waiting) / pd.Timedelta(hours=1)
+
+    r = item_sums(f)
+    phq9 = f.response_items.merge(
+        r[r.instrument == "PHQ9"][["id"]], left_on="response_id", right_on="id"
+    )
+    item9 = phq9[phq9.item == 9].score
+
+    v = valid_scores(f)
+    first = v.groupby(["patient_id", "instrument"]).item_sum.first().unstack()
+    latest = v.groupby(["patient_id", "instrument"]).item_sum.last().unstack()
+    deteriorated = (latest.PHQ9 >= first.PHQ9 + 6) | (latest.GAD7 >= first.GAD7 + 4)
+
+    done = f.module_progress.groupby("patient_id").completed_at.max().dropna()
+    done = done[done.index.isin(active.index)]
+    contact_after = contact.reindex(done.index)
+    no_feedback = done[(contact_after.isna() | (contact_after < done)) & (now - done >= 2 * DAY)]
+
+    started = set(f.module_progress.patient_id)
+    not_started = active[~active.index.isin(started) & (now - active.enrolled_at >= 14 * DAY)]
+    since_contact = (now - contact.reindex(active.index).fillna(active.enrolled_at)) / DAY
+
+    phq = v[v.instrument == "PHQ9"].copy()
+    phq["day"] = (phq.administered_at - phq.enrolled_at) / DAY
+    week4 = phq[(phq.day >= 22) & (phq.day < 28)].groupby("patient_id").item_sum.last()
+    off_track = week4[(week4 >= 17) & (first.PHQ9.reindex(week4.index) >= 10)]
+
+    return {
+        "inactive 7-13 days": int(((idle >= 7) & (idle < 14)).sum()),
+        "inactive 14-27 days": int(((idle >= 14) & (idle < 28)).sum()),
+        "inactive 28+ days": int((idle >= 28).sum()),
+        "unanswered < 48 h": int((waiting_h < 48).sum()),
+        "unanswered >= 48 h": int((waiting_h >= 48).sum()),
+        "PHQ-9 item 9 = 1": int((item9 == 1).sum()),
+        "PHQ-9 item 9 = 2-3": int(item9.isin([2, 3]).sum()),
+        "reliable deterioration": int(deteriorated.sum()),
+        "module completed, no clinician message since, > 48 h": int(no_feedback.size),
+        "enrolled 14+ days, no module started": int(len(not_started)),
+        "no clinician contact 7+ days": int((since_contact >= 7).sum()),
+        "week-4 PHQ-9 >= 17 with baseline >= 10": int(off_track.size),
+    }
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_same_seed_same_content_other_seed_differs(db_url: str) -> None:
+    engine = make_engine(db_url)
+    demo.generate(engine, patients=120, seed=11, now=NOW)
+    first = dump(engine)
+    demo.generate(engine, patients=120, seed=11, now=NOW)
+    assert dump(engine) == first
+    demo.generate(engine, patients=120, seed=12, now=NOW)
+    other = dump(engine)
+    for table in (
+        "patients",
+        "activity",
+        "responses",
+        "response_items",
+        "messages",
+        "module_progress",
+    ):
+        assert other[table] != first[table], table
+    assert other["teams"] == first["teams"]  # structure follows the size, not the seed
+
+
+def test_items_sum_to_total_except_a_few_corrupt_responses(default_demo: Frames) -> None:
+    r = item_sums(default_demo)
+    with_items = r[r.n_items > 0]
+    mismatch = (with_items.item_sum != with_items.total_score).sum()
+    assert 0 < mismatch < 0.01 * len(r)
+
+    # Each kind of damage is there, and rare.
+    n_items = r.instrument.map({k: v[0] for k, v in ITEMS.items()})
+    missing = n_items - r.n_items
+    phq9 = r.instrument == "PHQ9"
+    items = default_demo.response_items.merge(
+        r[["id", "instrument"]], left_on="response_id", right_on="id"
+    )
+    item9_missing = r[phq9 & (r.n_items > 0)].id[
+        ~r[phq9 & (r.n_items > 0)].id.isin(items[items.item == 9].response_id)
+    ]
+    damage = {
+        "out-of-range item": int(r.bad.sum()),
+        "PHQ-9 with 1-2 missing items": int((phq9 & missing.between(1, 2) & (r.n_items > 0)).sum()),
+        "PHQ-9 with item 9 missing": int(item9_missing.size),
+        "3+ missing items": int(((missing >= 3) & (r.n_items > 0)).sum()),
+        "no item rows": int((r.n_items == 0).sum()),
+    }
+    assert all(count > 0 for count in damage.values()), damage
+    assert sum(damage.values()) + mismatch < 0.01 * len(r), damage
+    assert r.total_score.notna().all()
+    assert items.item.between(1, 9).all()
+    assert (r.n_items <= n_items).all()
+
+
+def test_nothing_after_now_and_episodes_consistent(default_demo: Frames) -> None:
+    f = default_demo
+    now = pd.Timestamp(NOW)
+    for name, table in metadata.tables.items():
+        frame = getattr(f, name)
+        for column in table.c:
+            if isinstance(column.type, DateTime):
+                assert (frame[column.name].dropna() <= now).all(), f"{name}.{column.name}"
+
+    mp = f.module_progress.dropna(subset=["completed_at"])
+    assert (mp.started_at <= mp.completed_at).all()
+    p = f.patients
+    assert ((p.status != "active") == p.ended_at.notna()).all()
+    assert set(p.status) == {"active", "completed", "withdrawn"}
+    assert (p.ended_at.dropna() >= p.enrolled_at[p.ended_at.notna()]).all()
+    assert (p.enrolled_at >= now - pd.Timedelta(days=183)).all()
+
+    # Completers finished every module of their programme; nothing happens after closure.
+    modules_per_program = f.modules.groupby("program_id").size()
+    done = f.module_progress.dropna(subset=["completed_at"]).groupby("patient_id").size()
+    completed = p[p.status == "completed"]
+    assert (
+        done.reindex(completed.id).values == modules_per_program[completed.program_id].values
+    ).all()
+    ended = p.set_index("id").ended_at.dropna()
+    for frame, column in (
+        (f.activity, "occurred_at"),
+        (f.messages, "sent_at"),
+        (f.responses, "administered_at"),
+    ):
+        closed = frame[frame.patient_id.isin(ended.index)]
+        assert (closed[column] <= ended.reindex(closed.patient_id).values).all(), column
+
+    # Read receipts follow sending.
+    read = f.messages.dropna(subset=["read_at"])
+    assert (read.read_at >= read.sent_at).all()
+
+
+def test_sqlite_timestamps_are_sqlalchemy_text(tmp_path) -> None:
+    """SQLite stores text: it must be exactly what SQLAlchemy's DateTime writes and reads."""
+    engine = make_engine(f"sqlite:///{tmp_path}/demo.sqlite")
+    demo.generate(engine, patients=40, now=NOW)
+    pattern = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
+    with engine.connect() as conn:
+        for table in metadata.tables.values():
+            for column in table.c:
+                if isinstance(column.type, DateTime):
+                    values = (
+                        conn.execute(text(f"SELECT {column.name} FROM {table.name}"))
+                        .scalars()
+                        .all()
+                    )
+                    bad = [v for v in values if v is not None and not pattern.match(v)]
+                    assert not bad, f"{table.name}.{column.name}: {bad[:3]}"
+
+
+def test_fast_loaders_write_what_sqlalchemy_inserts_write(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """COPY / raw executemany must store exactly what plain SQLAlchemy inserts store.
+
+    Compared on the raw stored values (text() queries), so on SQLite this pins the
+    timestamp text to SQLAlchemy's own DateTime format.
+    """
+    engine = make_engine(db_url)
+
+    def raw_dump() -> dict[str, list[tuple]]:
+        with engine.connect() as conn:
+            return {
+                t.name: [
+                    tuple(row)
+                    for row in conn.execute(
+                        text(f"SELECT * FROM {t.name} ORDER BY {', '.join(t.c.keys())}")
+                    )
+                ]
+                for t in metadata.tables.values()
+            }
+
+    demo.generate(engine, patients=60, seed=5, now=NOW)
+    fast = raw_dump()
+    monkeypatch.setattr(demo, "_loader", demo._GenericLoader)
+    demo.generate(engine, patients=60, seed=5, now=NOW)
+    assert raw_dump() == fast
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "inactive 7-13 days",
+        "inactive 14-27 days",
+        "inactive 28+ days",
+        "unanswered < 48 h",
+        "unanswered >= 48 h",
+        "PHQ-9 item 9 = 1",
+        "PHQ-9 item 9 = 2-3",
+        "reliable deterioration",
+        "module completed, no clinician message since, > 48 h",
+        "enrolled 14+ days, no module started",
+        "no clinician contact 7+ days",
+        "week-4 PHQ-9 >= 17 with baseline >= 10",
+    ],
+)
+def test_every_triage_condition_occurs_in_default_demo(
+    default_demo: Frames, condition: str
+) -> None:
+    counts = triage_conditions(default_demo)
+    assert counts[condition] > 0, counts
+
+
+def test_shape_of_default_demo(default_demo: Frames) -> None:
+    f = default_demo
+    c = f.clinicians
+    assert len(f.teams) == 2
+    assert c.role.value_counts().to_dict() == {"therapist": 8, "gp": 6, "team_lead": 2}
+    assert c[c.role == "therapist"].team_id.value_counts().to_dict() == {1: 4, 2: 4}
+    assert c[c.role == "gp"].team_id.isna().all()
+    by_name = c.set_index("username")
+    for username, role, display_name, team in demo.DEMO_USERS:
+        assert by_name.loc[username, "role"] == role
+        assert by_name.loc[username, "display_name"] == display_name
+        team_id = by_name.loc[username, "team_id"]
+        assert (pd.isna(team_id) and team is None) or team_id == team
+    assert c.username.is_unique
+
+    p = f.patients
+    assert len(p) == demo.DEFAULT_PATIENTS and p.code.is_unique
+    assert p.code.str.fullmatch(r"P-\d{5}").all()
+    assert 0.35 < p.display_name.notna().mean() < 0.65
+    gp_load = p.groupby(p.gp_id.map(c.set_index("id").username)).size()
+    assert 60 <= gp_load["gp1"] <= 100 and gp_load["gp2"] > 0
+    assert 0 < p.therapist_id.isna().sum() <= 0.03 * len(p)
+    assert 0 < p.gp_id.isna().sum() <= 0.05 * len(p)
+    team_of = c.set_index("id").team_id
+    assigned = p.dropna(subset=["therapist_id"])
+    assert (assigned.team_id.values == team_of[assigned.therapist_id].values).all()
+    mix = p.program_id.map(f.programs.set_index("id").code).value_counts(normalize=True)
+    assert 0.3 < mix["depression"] < 0.5 and 0.2 < mix["anxiety"] < 0.4
+
+    programs = f.programs.set_index("code")
+    assert programs.primary_instrument.to_dict() == {
+        "depression": "PHQ9",
+        "anxiety": "GAD7",
+        "insomnia": "ISI",
+        "panic": "PDSS",
+    }
+    sizes = f.modules.groupby("program_id").position.agg(["size", "min", "max"])
+    assert sizes.loc[programs.id, "size"].tolist() == [8, 7, 6, 10]
+    assert (sizes["min"] == 1).all() and (sizes["max"] == sizes["size"]).all()
+
+    answered = f.responses.groupby("patient_id").instrument.agg(set)
+    assert answered.reindex(p.id).map(lambda s: {"PHQ9", "GAD7"} <= s).all()
+    code = p.set_index("id").program_id.map(f.programs.set_index("id").code)
+    for program, instrument in (("insomnia", "ISI"), ("panic", "PDSS")):
+        members = code[code == program].index
+        assert answered.reindex(members).map(lambda s, i=instrument: i in s).all()
+    assert set(f.activity.kind) == {"login", "module_page", "exercise", "homework"}
+    assert set(f.messages.direction) == {"from_patient", "to_patient"}
+
+
+def test_default_demo_looks_like_a_real_service(default_demo: Frames) -> None:
+    """Wide bands around the intended proportions, so tuning cannot silently break realism."""
+    f = default_demo
+    now = pd.Timestamp(NOW)
+    p = f.patients
+    modules = p.program_id.map(f.modules.groupby("program_id").size())
+    done = p.id.map(
+        f.module_progress.dropna(subset=["completed_at"]).groupby("patient_id").size()
+    ).fillna(0)
+    had_time = p.enrolled_at <= now - pd.Timedelta(days=120)
+    assert 0.3 < (done[had_time] == modules[had_time]).mean() < 0.7
+
+    r = item_sums(f)
+    items = f.response_items.merge(
+        r[r.instrument == "PHQ9"][["id"]], left_on="response_id", right_on="id"
+    )
+    assert 0.02 < (items[items.item == 9].score > 0).mean() < 0.07
+
+    v = valid_scores(f).groupby(["patient_id", "instrument"]).item_sum
+    first, last = v.first().unstack(), v.last().unstack()
+    change = (last - first)[v.size().unstack().PHQ9 >= 2]
+    deteriorated = (change.PHQ9 >= 6) | (change.GAD7 >= 4)
+    assert 0.05 < deteriorated.mean() < 0.14
+    assert (change.PHQ9 < 0).mean() > 0.5  # most improve
+    assert 8 <= first.PHQ9.median() <= 18
+
+    per_patient = {name: len(getattr(f, name)) / len(p) for name in ("activity", "messages")}
+    assert 60 < per_patient["activity"] < 150 and 10 < per_patient["messages"] < 30
+    reminders = f.messages[(f.messages.direction == "to_patient") & f.messages.clinician_id.isna()]
+    assert 0 < len(reminders) < 0.1 * (f.messages.direction == "to_patient").sum()
+    to_patient = f.messages[f.messages.direction == "to_patient"]
+    assert 0.6 < to_patient.read_at.notna().mean() < 0.98
+
+
+def test_refuses_to_overwrite_a_platform_database(db_url: str) -> None:
+    engine = make_engine(db_url)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(metadata.tables["patients"]),
+            {
+                "id": 1,
+                "code": "REAL-1",
+                "program_id": 1,
+                "team_id": 1,
+                "enrolled_at": NOW,
+                "status": "active",
+            },
+        )
+    with pytest.raises(demo.DemoRefused, match="did not create"):
+        demo.generate(engine, patients=20, now=NOW)
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboard.demo", "--db", db_url, "--patients", "20"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "refusing to overwrite" in result.stderr
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(func.count()).select_from(metadata.tables["patients"])).scalar()
+            == 1
+        )
+        assert not inspect(conn).has_table("demo_meta")
+    assert demo.read_generated_for(engine) is None
+
+
+def test_regeneration_leaves_dash_tables_alone(db_url: str) -> None:
+    engine = make_engine(db_url)
+    assert demo.read_generated_for(engine) is None
+    demo.generate(engine, patients=30, now=NOW)
+    assert demo.read_generated_for(engine) == NOW
+
+    dash = Table(
+        "dash_followups",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("note", String(50)),
+    )
+    dash.create(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(dash), [{"id": 1, "note": "seen in clinic"}])
+
+    later = NOW + timedelta(days=2, hours=3)
+    report = demo.generate(engine, patients=30, now=later)
+    assert demo.read_generated_for(engine) == later
+    with engine.connect() as conn:
+        assert conn.execute(select(dash)).all() == [(1, "seen in clinic")]
+        counts = {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar()
+            for t in metadata.tables.values()
+        }
+        meta = dict(conn.execute(select(demo.demo_meta)).all())
+    assert report.rows == counts and counts["patients"] == 30
+    assert meta == {
+        "generated_for": later.isoformat(),
+        "seed": "7",
+        "patients": "30",
+        "generator_version": demo.GENERATOR_VERSION,
+    }
+    assert report.db_bytes and report.db_bytes > 0
+    assert "patients" in report.format()
+
+
+def test_cli_prints_rows_per_table(db_url: str) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard.demo",
+            "--db",
+            db_url,
+            "--patients",
+            "50",
+            "--seed",
+            "3",
+            "--now",
+            "2025-03-14T10:30:00+00:00",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        for table in metadata.tables.values():
+            count = conn.execute(select(func.count()).select_from(table)).scalar()
+            assert re.search(rf"^\s+{table.name}\s+{count:,}$", result.stdout, re.M), (
+                table.name,
+                result.stdout,
+            )
+    assert "database size:" in result.stdout and "data as of 2025-03-14 10:30:00" in result.stdout
+    assert demo.read_generated_for(engine) == NOW
+
+
+def test_cli_rejects_bad_arguments() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboard.demo", "--db", "sqlite://", "--now", "yesterday"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "not an ISO date-time" in result.stderr
