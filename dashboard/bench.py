@@ -25,11 +25,11 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from dashboard import demo, patient_list, schema
+from dashboard import demo, flags, patient_list, patient_record, schema
 from dashboard.config import DATA_DIR, Settings
 from dashboard.engine import make_engine
-from dashboard.measures import score_responses
-from dashboard.scope import Viewer, load_viewer
+from dashboard.measures import INSTRUMENTS, score_responses
+from dashboard.scope import Viewer, load_viewer, patient_filter
 from dashboard.timeutil import days_since
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -124,25 +124,27 @@ def naive_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataF
     r = t["responses"]
     r = r[r["patient_id"].isin(p["id"]) & (r["administered_at"] <= now)]
     r = r.merge(p[["id", "primary_instrument"]].rename(columns={"id": "patient_id", "primary_instrument": "instrument"}), on=["patient_id", "instrument"])
-    items = t["response_items"].merge(r[["id", "instrument"]].rename(columns={"id": "response_id"}), on="response_id")
-    from dashboard.measures import INSTRUMENTS
+    scored = _score_naively(r.rename(columns={"id": "response_id"}), t["response_items"])
+    scored = scored[scored["valid"]].sort_values(["administered_at", "response_id"]).groupby("patient_id").tail(1)
+    p = p.assign(latest_score=p["id"].map(scored.set_index("patient_id")["score"]))
+    return p.rename(columns={"id": "patient_id"}).sort_values("code")[
+        ["code", "modules_completed", "days_since_activity", "latest_score"]].reset_index(drop=True)
 
+
+def _score_naively(r: pd.DataFrame, all_items: pd.DataFrame) -> pd.DataFrame:
+    """Aggregate item rows per response in pandas, then the same scoring rules."""
+    items = all_items.merge(r[["response_id", "instrument"]], on="response_id")
     lo = items["instrument"].map({k: v.item_min for k, v in INSTRUMENTS.items()})
     hi = items["instrument"].map({k: v.item_max for k, v in INSTRUMENTS.items()})
     n = items["instrument"].map({k: v.n_items for k, v in INSTRUMENTS.items()})
-    ok = items["score"].between(lo, hi) & items["item"].between(1, n)
-    valid = items[ok]
+    valid = items[items["score"].between(lo, hi) & items["item"].between(1, n)]
     agg = pd.DataFrame({
         "n_item_rows": items.groupby("response_id").size(),
         "n_valid_items": valid.groupby("response_id")["item"].nunique(),
         "valid_item_sum": valid.groupby("response_id")["score"].sum(),
     })
-    r = r.rename(columns={"id": "response_id"}).merge(agg, left_on="response_id", right_index=True, how="left")
-    scored = score_responses(r.fillna({"n_item_rows": 0, "n_valid_items": 0, "valid_item_sum": 0}))
-    scored = scored[scored["valid"]].sort_values(["administered_at", "response_id"]).groupby("patient_id").tail(1)
-    p = p.assign(latest_score=p["id"].map(scored.set_index("patient_id")["score"]))
-    return p.rename(columns={"id": "patient_id"}).sort_values("code")[
-        ["code", "modules_completed", "days_since_activity", "latest_score"]].reset_index(drop=True)
+    r = r.merge(agg, left_on="response_id", right_index=True, how="left")
+    return score_responses(r.fillna({"n_item_rows": 0, "n_valid_items": 0, "valid_item_sum": 0}))
 
 
 def optimised_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
@@ -155,16 +157,57 @@ def cached_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.Data
     return cached.my_patients(engine, str(engine.url), viewer, Settings())[0]
 
 
+def typical_patient_code(engine: Engine, viewer: Viewer) -> str:
+    """The first of the viewer's patients by code: a patient with a full record."""
+    with engine.connect() as conn:
+        return conn.scalar(select(func.min(schema.patients.c.code)).where(patient_filter(viewer)))
+
+
+def optimised_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    """Everything the patient page reads for one patient."""
+    settings = Settings()
+    patient = patient_record.find_patient(engine, viewer, typical_patient_code(engine, viewer))
+    rows = patient_record.load_record_rows(engine, viewer, patient, now, settings)
+    patient_list.my_patients(engine, viewer, now, settings, patient_id=patient.patient_id)
+    flags.evaluate(flags.load_inputs(engine, viewer, now, settings, patient.patient_id), now, settings)
+    return rows.responses[["response_id", "score"]]
+
+
+def naive_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    code = typical_patient_code(engine, viewer)
+    with engine.connect() as conn:
+        t = {name: pd.read_sql_table(name, conn) for name in
+             ("patients", "module_progress", "activity", "responses", "response_items", "messages")}
+    pid = t["patients"].loc[t["patients"]["code"] == code, "id"].iloc[0]
+    for name in ("module_progress", "activity", "messages"):
+        t[name] = t[name][t[name]["patient_id"] == pid]
+    r = t["responses"]
+    r = r[(r["patient_id"] == pid) & (r["administered_at"] <= now)].rename(columns={"id": "response_id"})
+    scored = _score_naively(r, t["response_items"])
+    return scored[["response_id", "score"]]
+
+
+def cached_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    from dashboard import cached
+
+    settings = Settings()
+    patient = patient_record.find_patient(engine, viewer, typical_patient_code(engine, viewer))
+    return cached.patient_record(engine, str(engine.url), viewer, patient, settings)[0].responses
+
+
 QUERIES: dict[str, tuple[Callable, Callable, Callable]] = {
     "my_patients": (optimised_my_patients, naive_my_patients, cached_my_patients),
+    "patient": (optimised_patient, naive_patient, cached_patient),
 }
 
 
 def same_answer(fast: pd.DataFrame, naive: pd.DataFrame) -> bool:
+    """Same rows (by the first column, a key) and the same values, NaN equal to NaN."""
     cols = list(naive.columns)
-    a = fast[cols].sort_values("code").reset_index(drop=True)
-    b = naive.sort_values("code").reset_index(drop=True)
-    if len(a) != len(b) or list(a["code"]) != list(b["code"]):
+    key = cols[0]
+    a = fast[cols].sort_values(key).reset_index(drop=True)
+    b = naive.sort_values(key).reset_index(drop=True)
+    if len(a) != len(b) or list(a[key]) != list(b[key]):
         return False
     for col in cols[1:]:
         x, y = a[col].astype(float).to_numpy(), b[col].astype(float).to_numpy()

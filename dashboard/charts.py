@@ -130,3 +130,39 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
         color=alt.Color("kind:N", title=None, scale=alt.Scale(range=[OKABE_BLUE, OKABE_GREEN]), legend=alt.Legend(orient="bottom")),
         tooltip=["week:O", "kind:N", "count:Q"],
     ).properties(height=height)
+
+
+STATE_STYLE = {  # state: (colour, dash) — the state is also written on each row
+    "completed": (OKABE_BLUE, []), "completed late": (OKABE_BLUE, [4, 2]), "in progress": (OKABE_GREEN, []),
+    "overdue (started)": (OKABE_VERMILLION, []), "overdue (not started)": (OKABE_VERMILLION, [2, 2]),
+    "not started": ("#9a9a9a", [2, 2]),
+}
+
+
+def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 26) -> alt.LayerChart:
+    """Each module's start-to-completion bar against its due date (a tick), with
+    its state written beside it; overdue modules are drawn in vermillion."""
+    frame = timeline.assign(
+        label=[f"{p}. {t}" for p, t in zip(timeline["position"], timeline["title"])],
+        start=timeline["started_at"],
+        end=timeline["completed_at"].fillna(pd.Timestamp(now)).where(timeline["started_at"].notna()),
+    )
+    order = list(frame["label"])
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    x_scale = alt.Scale(domain=[pd.Timestamp(frame["due_at"].min()) - pd.Timedelta(days=7),
+                                max(pd.Timestamp(now), pd.Timestamp(frame["due_at"].max())) + pd.Timedelta(days=2)])
+    colour = alt.Color("state:N", title=None, scale=alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()]),
+                       legend=alt.Legend(orient="bottom", columns=3, labelLimit=0))
+    tooltip = [alt.Tooltip("label:N", title="Module"), alt.Tooltip("due_at:T", title="Due", format="%d %b"),
+               alt.Tooltip("started_at:T", title="Started", format="%d %b"),
+               alt.Tooltip("completed_at:T", title="Completed", format="%d %b"), alt.Tooltip("state:N", title="State")]
+    bars = alt.Chart(frame.dropna(subset=["start"])).mark_bar(height=12, cornerRadius=2).encode(
+        x=alt.X("start:T", title=None, scale=x_scale, axis=alt.Axis(format="%d %b", labelAngle=0)), x2="end:T",
+        y=y, color=colour, tooltip=tooltip)
+    due = alt.Chart(frame).mark_tick(thickness=2, size=18, color=INK).encode(
+        x=alt.X("due_at:T", scale=x_scale), y=y, tooltip=tooltip)
+    states = alt.Chart(frame).mark_text(align="left", dx=8, fontSize=10, color=INK).encode(
+        x=alt.X("due_at:T", scale=x_scale), y=y, text="state:N")
+    today = alt.Chart(pd.DataFrame({"now": [pd.Timestamp(now)]})).mark_rule(color="#6b6b6b", strokeDash=[3, 3]).encode(
+        x=alt.X("now:T", scale=x_scale))
+    return alt.layer(bars, due, states, today).properties(height=max(120, height_per_module * len(frame)))

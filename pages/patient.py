@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cached
-from dashboard.charts import trajectory_chart, weekly_activity_chart
+from dashboard.charts import module_timeline_chart, trajectory_chart, weekly_activity_chart
 from dashboard.context import get_context
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.patient_record import (current_module, engagement, episode_responses, find_patient, module_timeline,
@@ -117,16 +117,20 @@ timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
 done = int(timeline["completed_at"].notna().sum())
 current = current_module(timeline)
 st.markdown(f"**{done} of {len(timeline)}** modules completed"
-            + (f" · current module {current}" if current else " · all completed"))
-st.dataframe(
-    timeline.assign(
-        started=[day(t) for t in timeline["started_at"]], completed=[day(t) for t in timeline["completed_at"]],
-        due=[day(t) for t in timeline["due_at"]],
-    )[["position", "title", "due", "started", "completed", "state"]],
-    hide_index=True, width="stretch",
-    column_config={"position": st.column_config.NumberColumn("#", width="small"), "title": "Module",
-                   "due": "Due", "started": "Started", "completed": "Completed", "state": "State"},
-)
+            + (f" · current module {current}" if current else " · all completed")
+            + f" · expected pace one module per {settings.module_pace_days:g} days (tick = due date)")
+if not timeline.empty:
+    st.altair_chart(module_timeline_chart(timeline, now), width="stretch")
+with st.expander("Module dates"):
+    st.dataframe(
+        timeline.assign(
+            started=[day(t) for t in timeline["started_at"]], completed=[day(t) for t in timeline["completed_at"]],
+            due=[day(t) for t in timeline["due_at"]],
+        )[["position", "title", "due", "started", "completed", "state"]],
+        hide_index=True, width="stretch",
+        column_config={"position": st.column_config.NumberColumn("#", width="small"), "title": "Module",
+                       "due": "Due", "started": "Started", "completed": "Completed", "state": "State"},
+    )
 
 # ------------------------------------------------------------------ engagement
 st.subheader("Engagement")
