@@ -139,16 +139,16 @@ STATE_STYLE = {  # state: (colour, dash) — the state is also written on each r
 }
 
 
-def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 26) -> alt.LayerChart:
-    """Each module's start-to-completion bar against its due date (a tick), with
-    its state written beside it; overdue modules are drawn in vermillion."""
+def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 30) -> alt.LayerChart:
+    """Each module's start-to-completion bar against its due date (a tick); the
+    state is written in the module's label, and overdue modules are vermillion."""
     frame = timeline.assign(
-        label=[f"{p}. {t}" for p, t in zip(timeline["position"], timeline["title"])],
+        label=[f"{p}. {t} ({state})" for p, t, state in zip(timeline["position"], timeline["title"], timeline["state"])],
         start=timeline["started_at"],
         end=timeline["completed_at"].fillna(pd.Timestamp(now)).where(timeline["started_at"].notna()),
     )
     order = list(frame["label"])
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelOverlap=False))
     x_scale = alt.Scale(domain=[pd.Timestamp(frame["due_at"].min()) - pd.Timedelta(days=7),
                                 max(pd.Timestamp(now), pd.Timestamp(frame["due_at"].max())) + pd.Timedelta(days=2)])
     colour = alt.Color("state:N", title=None, scale=alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()]),
@@ -161,8 +161,6 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
         y=y, color=colour, tooltip=tooltip)
     due = alt.Chart(frame).mark_tick(thickness=2, size=18, color=INK).encode(
         x=alt.X("due_at:T", scale=x_scale), y=y, tooltip=tooltip)
-    states = alt.Chart(frame).mark_text(align="left", dx=8, fontSize=10, color=INK).encode(
-        x=alt.X("due_at:T", scale=x_scale), y=y, text="state:N")
     today = alt.Chart(pd.DataFrame({"now": [pd.Timestamp(now)]})).mark_rule(color="#6b6b6b", strokeDash=[3, 3]).encode(
         x=alt.X("now:T", scale=x_scale))
-    return alt.layer(bars, due, states, today).properties(height=max(120, height_per_module * len(frame)))
+    return alt.layer(bars, due, today).properties(height=max(120, height_per_module * len(frame)))

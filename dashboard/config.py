@@ -24,7 +24,7 @@ SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
 MODES = ("demo", "production")
 
 
-SettingValue = bool | int | float
+SettingValue = bool | int | float | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("not_on_track_week4_first_day", 22, "First day of treatment week 4 for the not-on-track check (clinical-reference 6.2, not_on_track_week4_days)."),
     Setting("not_on_track_week4_last_day", 28, "Last day of treatment week 4 for the not-on-track check (clinical-reference 6.2)."),
     Setting("gad7_max_missing_items", 0, "GAD-7 items that may be missing and prorated; the reference gives no rule, so by default a GAD-7 with a missing item is not scored (clinical-reference 2.4)."),
+    Setting("pdss_cutoff", None, "PDSS cut-off line (>=); the reference fixes none (clinical-reference 4), so none is drawn unless the service sets one."),
+    Setting("pdss_reliable_change", None, "PDSS reliable-change criterion in points; unset by default: compute it with the Jacobson-Truax formula (clinical-reference 1.7) and record its SD and reliability."),
     Setting("deterioration_requires_no_improvement", False, "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5)."),
 )
 DEFAULTS: dict[str, SettingValue] = {s.name: s.default for s in SETTINGS}
@@ -114,10 +116,10 @@ def parse_settings(overrides: Mapping[str, Any]) -> Settings:
     for name, value in overrides.items():
         if name not in DEFAULTS:
             raise ConfigError(f"Unknown setting {name!r} in [settings]; known: {', '.join(DEFAULTS)}")
-        if isinstance(DEFAULTS[name], bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"Setting {name!r} must be true or false, got {value!r}")
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        wants_flag = isinstance(DEFAULTS[name], bool)
+        if wants_flag and not isinstance(value, bool):
+            raise ConfigError(f"Setting {name!r} must be true or false, got {value!r}")
+        if not wants_flag and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
             raise ConfigError(f"Setting {name!r} must be a non-negative number, got {value!r}")
         values[name] = value
     return Settings(values)

@@ -9,12 +9,12 @@ the dashboard then says "no criterion" instead of inventing one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from dashboard.config import Settings
+from dashboard.config import ConfigError, Settings, load_config
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Instrument:
         return self.n_items * self.item_max
 
 
-INSTRUMENTS: dict[str, Instrument] = {
+BASE_INSTRUMENTS: dict[str, Instrument] = {
     i.code: i
     for i in (
         # clinical-reference 1.2-1.6
@@ -71,6 +71,25 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument("PDSS", "PDSS", 7, 0, 4, (), caseness=None, reliable_change=None),
     )
 }
+
+
+def build_registry(settings: Settings) -> dict[str, Instrument]:
+    """The registry with the criteria a service may configure where the reference
+    fixes none (PDSS cut-off and reliable change)."""
+    registry = dict(BASE_INSTRUMENTS)
+    registry["PDSS"] = replace(registry["PDSS"], caseness=settings.pdss_cutoff, reliable_change=settings.pdss_reliable_change)
+    return registry
+
+
+def _process_settings() -> Settings:
+    try:
+        return load_config().settings
+    except ConfigError:  # the entry point reports the configuration error itself
+        return Settings()
+
+
+# Configuration is process-wide and fixed at start-up, like the rest of config.
+INSTRUMENTS: dict[str, Instrument] = build_registry(_process_settings())
 
 
 def band_label(instrument: str, score: float | None) -> str | None:

@@ -153,3 +153,14 @@ def test_gad7_proration_follows_the_setting():
     assert not score_responses(frame)["valid"].iloc[0]  # default 0 (2.4)
     lenient = score_responses(frame, parse_settings({"gad7_max_missing_items": 1})).iloc[0]
     assert lenient["prorated"] and math.isclose(lenient["score"], 12 * 7 / 6)
+
+
+def test_pdss_criteria_only_when_the_service_configures_them():
+    from dashboard.config import parse_settings
+    from dashboard.measures import build_registry
+
+    default = build_registry(parse_settings({}))["PDSS"]
+    assert (default.caseness, default.reliable_change) == (None, None)
+    configured = build_registry(parse_settings({"pdss_cutoff": 8, "pdss_reliable_change": 5}))["PDSS"]
+    assert (configured.caseness, configured.reliable_change) == (8, 5)
+    assert build_registry(parse_settings({}))["PHQ9"] == INSTRUMENTS["PHQ9"]
