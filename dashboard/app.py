@@ -23,7 +23,7 @@ from dashboard.context import AppContext, set_context
 from dashboard.demo import DEMO_USERS
 from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
-from dashboard.nav import PATIENT_URL, pages_for
+from dashboard.nav import page_urls, pages_for
 from dashboard.scope import Viewer, load_viewer
 
 DEMO_PASSWORD = "caseboard-demo"
@@ -129,13 +129,14 @@ def main() -> None:
         auth_file.expiry_days, auto_hash=False, login_sleep_time=0,
     )
     if not st.session_state.get("authentication_status"):
-        # Deep links (/patient?patient=CODE) show the login form at their own URL; after
-        # login the real page is registered there, so the link is followed as opened.
+        # Every page URL (a bookmark, a deep link /patient?patient=CODE) shows the login
+        # form at its own address; after login the real page is registered there, so
+        # the link is followed as opened, query parameters included.
         def show_login() -> None:
             login_page(authenticator, config)
 
         st.navigation([st.Page(show_login, title="Log in", url_path="login", default=True),
-                       st.Page(show_login, title="Log in", url_path=PATIENT_URL, visibility="hidden")],
+                       *(st.Page(show_login, title="Log in", url_path=path, visibility="hidden") for path in page_urls())],
                       position="hidden").run()
         return
 

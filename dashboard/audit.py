@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from dashboard.state import audit
 
-ACTIONS = ("login", "logout", "login_failed", "login_refused", "open_record", "denied", "export", "cli_report")
+ACTIONS = ("login", "logout", "login_failed", "login_refused", "open_record", "denied", "acknowledge", "export", "cli_report")
 
 
 def utcnow() -> datetime:
@@ -19,19 +19,25 @@ def utcnow() -> datetime:
 
 
 def record(engine: Engine, actor: str, action: str, patient_id: int | None = None, **detail: Any) -> None:
-    """Write one audit row in its own transaction (never rolled back with page work)."""
+    """Write one audit row in its own transaction."""
+    with engine.begin() as conn:
+        record_in(conn, actor, action, patient_id, **detail)
+
+
+def record_in(conn: Connection, actor: str, action: str, patient_id: int | None = None, **detail: Any) -> None:
+    """Write one audit row inside the caller's transaction, so a write and its
+    audit row are stored together or not at all."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    with engine.begin() as conn:
-        conn.execute(
-            insert(audit).values(
-                occurred_at=utcnow(),
-                actor=actor,
-                action=action,
-                patient_id=patient_id,
-                detail=json.dumps(detail, sort_keys=True, default=str) if detail else None,
-            )
+    conn.execute(
+        insert(audit).values(
+            occurred_at=utcnow(),
+            actor=actor,
+            action=action,
+            patient_id=patient_id,
+            detail=json.dumps(detail, sort_keys=True, default=str) if detail else None,
         )
+    )
 
 
 def read(engine: Engine, actor: str | None = None, limit: int = 1000) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from dashboard import demo, flags, patient_list, patient_record, schema
+from dashboard import db, demo, flags, patient_list, patient_record, schema
 from dashboard.config import DATA_DIR, Settings
 from dashboard.engine import make_engine
 from dashboard.measures import INSTRUMENTS, score_responses
@@ -72,6 +72,7 @@ def ensure_database(backend: str, size: int, pg_url: str) -> tuple[str, float | 
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
     engine = make_engine(url)
+    db.upgrade(engine)  # the state tables live beside the platform tables here
     if demo.read_generated_for(engine) is not None and _patient_count(engine) == size:
         return url, None
     started = time.perf_counter()
@@ -192,7 +193,7 @@ def cached_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
 
     settings = Settings()
     patient = patient_record.find_patient(engine, viewer, typical_patient_code(engine, viewer))
-    return cached.patient_record(engine, str(engine.url), viewer, patient, settings)[0].responses
+    return cached.patient_record(engine, engine, str(engine.url), viewer, patient, settings, 0)[0].responses
 
 
 QUERIES: dict[str, tuple[Callable, Callable, Callable]] = {

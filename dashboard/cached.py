@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import flags, patient_list
+from dashboard import acks, flags, patient_list
+from dashboard import triage as triage_mod
 from dashboard import patient_record as patient_record_mod
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.scope import Viewer
@@ -38,14 +39,16 @@ def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
-def patient_record(_engine: Engine, db_url: str, viewer: Viewer, patient: patient_record_mod.Patient,
-                   settings: Settings) -> tuple[patient_record_mod.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
-    """(rows, list row, flags, as_of) for one patient the viewer may see."""
+def patient_record(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, patient: patient_record_mod.Patient,
+                   settings: Settings, version: int) -> tuple[patient_record_mod.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
+    """(rows, list row, flags with their acknowledgement state, as_of) for one
+    patient the viewer may see."""
     now = utcnow()
     rows = patient_record_mod.load_record_rows(_engine, viewer, patient, now, settings)
     summary = patient_list.my_patients(_engine, viewer, now, settings, patient_id=patient.patient_id)
     patient_flags = flags.evaluate(flags.load_inputs(_engine, viewer, now, settings, patient.patient_id), now, settings)
-    return rows, summary, patient_flags, now
+    judged = acks.apply_acks(patient_flags, acks.load_acks(_state, [patient.patient_id]), now, settings)
+    return rows, summary, judged, now
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
@@ -54,3 +57,12 @@ def caseload_flags(_engine: Engine, db_url: str, viewer: Viewer, settings: Setti
     now = utcnow()
     inputs = flags.load_inputs(_engine, viewer, now, settings)
     return flags.evaluate(inputs, now, settings), inputs.patients, now
+
+
+@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings,
+           therapist: str | None, version: int) -> tuple[triage_mod.Triage, datetime]:
+    """(triage, as_of). ``version`` is bumped by the viewer's own acknowledgements,
+    so their queue is read again at once without clearing anyone else's cache."""
+    now = utcnow()
+    return triage_mod.triage(_platform, _state, viewer, now, settings, therapist), now

@@ -52,7 +52,10 @@ FLAG_KINDS = {f.key: f for f in (
 HIGH_RISK_PRIORITY = 0  # item 9 of 2-3 comes before every other flag (clinical-reference 1.5)
 PENDING_REPLY_PRIORITY = FLAG_KINDS["feedback_due"].priority
 
-FLAG_COLUMNS = ["patient_id", "flag", "priority", "since", "reason", "response_id"]
+# since: when the need began (waiting time and ties); trigger_at: the latest event
+# that raised it — an acknowledgement made after trigger_at covers the flag, and a
+# newer qualifying event (a new message, answer, completion, tier) raises it again.
+FLAG_COLUMNS = ["patient_id", "flag", "priority", "since", "trigger_at", "reason", "response_id"]
 
 # Checkpoints of clinical-reference 6.2: treatment week and the PHQ-9 at or above which
 # the patient is not on track. Week 4's days are a setting; later weeks follow the clock.
@@ -148,9 +151,12 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFr
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
 
 
-def _flag(p, key: str, since, reason: str, priority: int | None = None, response_id: int | None = None) -> dict:
+def _flag(p, key: str, since, reason: str, priority: int | None = None, response_id: int | None = None,
+          trigger_at=None) -> dict:
     return {"patient_id": p.patient_id, "flag": key, "priority": FLAG_KINDS[key].priority if priority is None else priority,
-            "since": pd.Timestamp(since).to_pydatetime(), "reason": reason, "response_id": response_id}
+            "since": pd.Timestamp(since).to_pydatetime(),
+            "trigger_at": pd.Timestamp(since if trigger_at is None else trigger_at).to_pydatetime(),
+            "reason": reason, "response_id": response_id}
 
 
 def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> list[dict]:
@@ -177,7 +183,7 @@ def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> l
                  else f"unanswered message for {int(hours)} h")
         out.append(_flag(p, "awaiting_reply", p.first_unanswered,
                          words if overdue else f"{words}: reply within {int(settings.reply_overdue_hours)} h",
-                         priority=None if overdue else PENDING_REPLY_PRIORITY))
+                         priority=None if overdue else PENDING_REPLY_PRIORITY, trigger_at=p.last_patient_message))
 
     for instrument in ("PHQ9", "GAD7"):  # instruments with a reliable-change criterion
         rows = valid[valid["instrument"] == instrument]
@@ -193,30 +199,36 @@ def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> l
 
     if pd.notna(p.first_unfed_completion) and now_ts - p.first_unfed_completion >= pd.Timedelta(hours=settings.feedback_due_hours):
         out.append(_flag(p, "feedback_due", p.first_unfed_completion,
-                         f"module completed {_plural(_days(now_ts - p.first_unfed_completion), 'day')} ago with no clinician contact since"))
+                         f"module completed {_plural(_days(now_ts - p.first_unfed_completion), 'day')} ago with no clinician contact since",
+                         trigger_at=p.last_module_completion))
 
     enrolled = pd.Timestamp(p.enrolled_at)
     if pd.isna(p.last_module_start) and now_ts - enrolled >= pd.Timedelta(days=settings.not_started_days):
         out.append(_flag(p, "not_started", enrolled,
-                         f"no module started {_plural(_days(now_ts - enrolled), 'day')} after enrolment"))
+                         f"no module started {_plural(_days(now_ts - enrolled), 'day')} after enrolment",
+                         trigger_at=enrolled + pd.Timedelta(days=settings.not_started_days)))
 
     idle = now_ts - pd.Timestamp(p.last_activity_at)
     if idle >= pd.Timedelta(days=settings.inactive_days):
-        tier = ("lapsed: " if idle >= pd.Timedelta(days=settings.inactive_lapsed_days) else
-                "at risk of drop-out: " if idle >= pd.Timedelta(days=settings.inactive_at_risk_days) else "")
-        out.append(_flag(p, "inactive", p.last_activity_at, f"{tier}no activity for {_plural(_days(idle), 'day')}"))
+        tiers = [(settings.inactive_lapsed_days, "lapsed: "), (settings.inactive_at_risk_days, "at risk of drop-out: "),
+                 (settings.inactive_days, "")]
+        reached, tier = next((d, t) for d, t in tiers if idle >= pd.Timedelta(days=d))
+        out.append(_flag(p, "inactive", p.last_activity_at, f"{tier}no activity for {_plural(_days(idle), 'day')}",
+                         trigger_at=pd.Timestamp(p.last_activity_at) + pd.Timedelta(days=reached)))
 
     contact_since = p.last_contact if pd.notna(p.last_contact) else enrolled
     if now_ts - contact_since >= pd.Timedelta(days=settings.no_contact_days):
         words = "no clinician contact yet" if pd.isna(p.last_contact) else "no clinician contact"
-        out.append(_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(now_ts - contact_since), 'day')}"))
+        out.append(_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(now_ts - contact_since), 'day')}",
+                         trigger_at=pd.Timestamp(contact_since) + pd.Timedelta(days=settings.no_contact_days)))
 
     primary = p.primary_instrument
     primary_rows = resp[(resp["instrument"] == primary) & (resp["administered_at"] >= enrolled)]
     last_q = primary_rows["administered_at"].max() if not primary_rows.empty else enrolled
     if now_ts - last_q >= pd.Timedelta(days=settings.questionnaire_overdue_days):
         name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
-        out.append(_flag(p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(now_ts - last_q), 'day')}"))
+        out.append(_flag(p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(now_ts - last_q), 'day')}",
+                         trigger_at=pd.Timestamp(last_q) + pd.Timedelta(days=settings.questionnaire_overdue_days)))
     return out
 
 
@@ -232,7 +244,8 @@ def _risk_flags(p, resp: pd.DataFrame, until: pd.Timestamp) -> list[dict]:
         more = f" ({len(positive)} answers above 0, highest {worst})" if len(positive) > 1 else ""
         out.append(_flag(p, "risk", positive["administered_at"].min(),
                          f"PHQ-9 item 9 answered {int(latest['risk_item_score'])} on {_on(latest['administered_at'])}{more}",
-                         priority=HIGH_RISK_PRIORITY if worst >= 2 else None, response_id=int(latest["response_id"])))
+                         priority=HIGH_RISK_PRIORITY if worst >= 2 else None, response_id=int(latest["response_id"]),
+                         trigger_at=latest["administered_at"]))
     if not phq.empty and pd.isna(phq.iloc[-1]["risk_item_score"]):
         last = phq.iloc[-1]
         out.append(_flag(p, "risk_unknown", last["administered_at"],

@@ -16,13 +16,36 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 PATIENT_URL = "patient"  # deep link: /patient?patient=CODE
 
 
+# Pages per role, the first being the role's landing page (DESIGN.md: therapist ->
+# Triage; team lead -> Caseload, Triage until Caseload exists; GP -> Follow-ups,
+# My patients until Follow-ups exists).
+ROLE_PAGES: dict[str, tuple[str, ...]] = {
+    "therapist": ("triage", "my_patients"),
+    "team_lead": ("triage", "my_patients"),
+    "gp": ("my_patients",),
+}
+PAGES = {  # key: (file, title, icon, url path)
+    "triage": ("triage.py", "Triage", ":material/notification_important:", "triage"),
+    "my_patients": ("my_patients.py", "My patients", ":material/groups:", "patients"),
+}
+
+
 def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
-    my_patients = st.Page(PAGES_DIR / "my_patients.py", title="My patients", icon=":material/groups:",
-                          url_path="patients", default=True)
-    patient = st.Page(PAGES_DIR / "patient.py", title="Patient", icon=":material/person:", url_path=PATIENT_URL,
-                      visibility="hidden")
-    return {"": [my_patients, patient]}
+    keys = ROLE_PAGES.get(viewer.role, ())
+    pages = [
+        st.Page(PAGES_DIR / PAGES[k][0], title=PAGES[k][1], icon=PAGES[k][2], url_path=PAGES[k][3], default=i == 0)
+        for i, k in enumerate(keys)
+    ]
+    if pages:  # the patient page is opened from a list or a deep link, never from the menu
+        pages.append(st.Page(PAGES_DIR / "patient.py", title="Patient", icon=":material/person:", url_path=PATIENT_URL,
+                            visibility="hidden"))
+    return {"": pages}
 
 
 def open_patient(code: str) -> None:
     st.switch_page(PAGES_DIR / "patient.py", query_params={"patient": code})
+
+
+def page_urls() -> list[str]:
+    """Every page's URL path, for the login form to answer at before login."""
+    return [url for _file, _title, _icon, url in PAGES.values()] + [PATIENT_URL]

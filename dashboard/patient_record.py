@@ -37,6 +37,14 @@ class Patient:
 def find_patient(engine: Engine, viewer: Viewer, code: str) -> Patient | None:
     """The patient with this code if the viewer may see them. None both when the
     code does not exist and when it is out of scope: the page must not tell them apart."""
+    return _find(engine, viewer, patients.c.code == code)
+
+
+def find_patient_by_id(engine: Engine, viewer: Viewer, patient_id: int) -> Patient | None:
+    return _find(engine, viewer, patients.c.id == patient_id)
+
+
+def _find(engine: Engine, viewer: Viewer, condition) -> Patient | None:
     therapist, gp = aliased(clinicians), aliased(clinicians)
     stmt = (
         select(patients.c.id, patients.c.code, patients.c.display_name, programs.c.name, programs.c.primary_instrument,
@@ -44,7 +52,7 @@ def find_patient(engine: Engine, viewer: Viewer, code: str) -> Patient | None:
         .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id)
                      .outerjoin(therapist, therapist.c.id == patients.c.therapist_id)
                      .outerjoin(gp, gp.c.id == patients.c.gp_id))
-        .where(patients.c.code == code, patient_filter(viewer))
+        .where(condition, patient_filter(viewer))
     )
     with engine.connect() as conn:
         row = conn.execute(stmt).first()

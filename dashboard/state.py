@@ -24,3 +24,18 @@ audit = Table(
     Index("ix_dash_audit_actor_time", "actor", "occurred_at"),
     Index("ix_dash_audit_patient_time", "patient_id", "occurred_at"),
 )
+
+# Who marked which triage reason as handled, for which triggering event. Rows are
+# only added: a newer qualifying event raises the flag again (dashboard.acks).
+acknowledgements = Table(
+    "dash_acknowledgements",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("patient_id", Integer, nullable=False),
+    Column("flag", String(40), nullable=False),
+    Column("trigger_at", DateTime, nullable=False),
+    Column("acked_at", DateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("note", Text, nullable=True),
+    Index("ix_dash_ack_patient_flag_time", "patient_id", "flag", "acked_at"),
+)

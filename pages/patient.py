@@ -11,7 +11,7 @@ from dashboard.patient_record import (current_module, engagement, episode_respon
                                       nhs_status, summarise_instrument, treatment_week)
 from dashboard.record_audit import audit_once
 from dashboard.timeutil import freshness_line, local_time
-from dashboard.flags import on_track_status
+from dashboard.flags import FLAG_KINDS, on_track_status
 from dashboard.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
 
 DENIED = "No such patient in your caseload."
@@ -32,7 +32,10 @@ if patient is None:
     st.stop()
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
-rows, summary, patient_flags, as_of = cached.patient_record(ctx.platform, ctx.config.db_url, ctx.viewer, patient, settings)
+rows, summary, judged_flags, as_of = cached.patient_record(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient,
+                                                          settings, st.session_state.get("ack_version", 0))
+patient_flags = judged_flags[judged_flags["acked_at"].isna()]
+handled = judged_flags[judged_flags["acked_at"].notna()]
 facts = summary.iloc[0]
 episode = episode_responses(rows.responses, patient.enrolled_at, settings)
 now = as_of
@@ -53,6 +56,9 @@ st.markdown(
 )
 st.caption(freshness_line(as_of, tz))
 flag_badges(patient_flags)
+for h in handled.itertuples():
+    st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({h.reason}), marked by {h.acked_by} on "
+               f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{h.ack_note}”" if h.ack_note else ""))
 
 # ------------------------------------------------------------------ outcome summary
 st.subheader("Outcomes")

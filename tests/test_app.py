@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import audit, db
 from dashboard.engine import make_engine
+from dashboard.nav import PAGES_DIR
 from dashboard.schema import clinicians, metadata, patients
 
 APP = "../dashboard/app.py"
@@ -57,9 +58,11 @@ def test_login_page_shows_demo_logins_and_no_data(app_env):
     assert not at.dataframe
 
 
-def test_therapist_logs_in_and_sees_only_their_active_patients(app_env):
+def test_therapist_logs_in_to_triage_and_sees_only_their_active_patients(app_env):
     at = log_in(run_app(), "therapist1")
     assert not at.exception
+    assert at.title[0].value == "Triage"  # a therapist's landing page (DESIGN.md)
+    at.switch_page(str(PAGES_DIR / "my_patients.py")).run()
     assert at.title[0].value == "My patients"
     assert table_codes(at) == active_codes(app_env, "therapist_id", "therapist1")
     assert any(c.value.startswith("Data as of") for c in at.caption)
@@ -80,7 +83,7 @@ def test_status_filter_widens_to_all_of_the_gps_patients(app_env):
 def test_wrong_password_shows_an_error_and_no_data(app_env):
     at = log_in(run_app(), "therapist1", "not-the-password")
     assert any("incorrect" in e.value for e in at.error)
-    assert not at.dataframe and not at.title[0].value == "My patients"
+    assert not at.dataframe and at.title[0].value == "Caseboard"
 
 
 def test_logout_returns_to_the_login_form(app_env):
@@ -170,4 +173,4 @@ def test_production_login_page_hides_demo_credentials(monkeypatch, demo_db, tmp_
     assert not any("caseboard-demo" in m.value for m in at.markdown)
     assert not any("DEMO" in w.value for w in at.warning)
     at = log_in(at, "therapist3", "a-long-passphrase")
-    assert at.title[0].value == "My patients"
+    assert at.title[0].value == "Triage"

@@ -51,6 +51,10 @@ def test_therapist_logs_in_and_sees_their_patients(app_url, page, demo_sqlite):
     wait_for_app(page)
     screenshot(page, "login")
     log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    screenshot(page, "triage-therapist")
+    page.get_by_role("link", name="My patients").click()
+    wait_for_app(page)
     page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
     engine = make_engine(demo_sqlite)
     with engine.connect() as conn:
@@ -68,7 +72,7 @@ def test_wrong_password_is_refused_in_the_browser(app_url, page):
     wait_for_app(page)
     log_in(page, "therapist1", "wrong")
     assert page.get_by_text("Username or password is incorrect.").is_visible()
-    assert not page.get_by_role("heading", name="My patients").is_visible()
+    assert not page.get_by_role("heading", name="Triage").is_visible()
 
 
 def test_narrow_window_and_long_names(app_url, browser):
@@ -93,7 +97,7 @@ def first_listed_code(demo_sqlite: str, username: str) -> str:
 
 
 def test_open_patient_by_selecting_a_row_and_reload(app_url, page, demo_sqlite):
-    page.goto(app_url)
+    page.goto(f"{app_url}/patients")
     wait_for_app(page)
     log_in(page, "therapist1", "caseboard-demo")
     page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)

@@ -1,0 +1,82 @@
+"""Morning digest: ``python -m dashboard.queue --user USERNAME``.
+
+Prints exactly the queue that user sees on the Triage page (same scope, order
+and reasons), so a service can e-mail each therapist their list. Every run is
+audited as ``cli:USERNAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+
+import pandas as pd
+
+from dashboard import audit
+from dashboard.config import ConfigError, load_config
+from dashboard.engine import make_engine
+from dashboard.scope import load_viewer
+from dashboard.timeutil import freshness_line, utcnow
+from dashboard.triage import triage
+
+FORMATS = ("table", "csv", "json")
+
+
+def queue_records(queue: pd.DataFrame) -> list[dict]:
+    return [
+        {"patient_code": r.code, "flags": list(r.flags), "reasons": list(r.reasons), "waiting_days": int(r.waiting_days),
+         "therapist": r.therapist, "latest_score": r.latest, "escalated": bool(r.escalated)}
+        for r in queue.itertuples()
+    ]
+
+
+def render(records: list[dict], fmt: str, freshness: str) -> str:
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"])
+        for r in records:
+            writer.writerow([r["patient_code"], " ".join(r["flags"]), "; ".join(r["reasons"]), r["waiting_days"],
+                             r["therapist"], r["latest_score"], "yes" if r["escalated"] else ""])
+        return out.getvalue()
+    lines = [freshness, f"{len(records)} patient(s) need you", ""]
+    for r in records:
+        lines.append(f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'ESCALATED  ' if r['escalated'] else ''}"
+                     + "; ".join(r["reasons"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.queue", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--user", required=True, help="login name of the clinician (role and team from clinicians)")
+    parser.add_argument("--db", help="platform database URL (default: DASHBOARD_DB_URL or the embedded demo)")
+    parser.add_argument("--state-db", help="state database URL (default: DASHBOARD_STATE_DB_URL, else --db)")
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    platform = make_engine(args.db or config.db_url)
+    state = make_engine(args.state_db or (args.db if args.db else config.state_db_url))
+    viewer = load_viewer(platform, args.user)
+    if viewer is None:
+        print(f"error: no clinician with login {args.user!r} in the platform database", file=sys.stderr)
+        return 2
+    now = utcnow()
+    result = triage(platform, state, viewer, now, config.settings)
+    records = queue_records(result.queue)
+    audit.record(state, f"cli:{viewer.username}", "cli_report", report="queue", patients=len(records))
+    print(render(records, args.format, freshness_line(now, config.timezone)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

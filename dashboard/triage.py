@@ -1,0 +1,95 @@
+"""The triage queue: every flagged patient in the viewer's scope, most urgent
+first, with reasons in words. The page and ``python -m dashboard.queue`` both
+call ``triage_queue``, so they show the same queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from dashboard import flags as flag_engine
+from dashboard.acks import apply_acks, load_acks
+from dashboard.config import Settings
+from dashboard.measures import INSTRUMENTS, band_label, display_score
+from dashboard.scope import Viewer
+from dashboard.timeutil import DAY
+
+ESCALATED_PRIORITY = -1  # above everything, in the team lead's queue
+UNASSIGNED = "unassigned"
+QUEUE_COLUMNS = ["patient_id", "code", "therapist", "flags", "reasons", "priority", "since", "waiting_days",
+                 "latest", "escalated"]
+
+
+def add_working_days(ts: datetime, days: float) -> datetime:
+    """``ts`` moved on by whole working days (Monday-Friday), keeping the time of day."""
+    out, left = pd.Timestamp(ts), int(days)
+    while left > 0:
+        out += timedelta(days=1)
+        if out.weekday() < 5:
+            left -= 1
+    return out.to_pydatetime()
+
+
+@dataclass(frozen=True)
+class Triage:
+    queue: pd.DataFrame  # QUEUE_COLUMNS, one row per patient
+    open_flags: pd.DataFrame  # flag rows still needing someone (with `escalated`)
+    acknowledged: pd.DataFrame  # flag rows covered by an acknowledgement
+    patients: pd.DataFrame  # the flag engine's patient inputs (for names and filters)
+
+
+def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings,
+           therapist: str | None = None) -> Triage:
+    """The viewer's queue; ``therapist`` (a display name or UNASSIGNED) narrows a
+    team lead's queue to one caseload."""
+    inputs = flag_engine.load_inputs(platform, viewer, now, settings)
+    patients = inputs.patients.assign(therapist=inputs.patients["therapist"].fillna(UNASSIGNED))
+    all_flags = flag_engine.evaluate(inputs, now, settings)
+    acks = load_acks(state, sorted(set(all_flags["patient_id"])))
+    judged = apply_acks(all_flags, acks, now, settings)
+    open_flags = judged[judged["acked_at"].isna()].copy()
+    deadline = [add_working_days(t, settings.risk_escalation_working_days) for t in open_flags["trigger_at"]]
+    open_flags["escalated"] = (open_flags["flag"] == "risk") & (pd.Series(deadline, index=open_flags.index, dtype="datetime64[us]") <= pd.Timestamp(now))
+    if viewer.role == "team_lead":
+        open_flags.loc[open_flags["escalated"], "priority"] = ESCALATED_PRIORITY
+    if therapist is not None:
+        keep = set(patients.loc[patients["therapist"] == therapist, "patient_id"])
+        open_flags = open_flags[open_flags["patient_id"].isin(keep)]
+    queue = flag_engine.queue(open_flags, patients)
+    return Triage(_decorate(queue, open_flags, patients, inputs.responses, now), open_flags,
+                  judged[judged["acked_at"].notna()], patients)
+
+
+def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame,
+              now: datetime) -> pd.DataFrame:
+    if queue.empty:
+        return pd.DataFrame(columns=QUEUE_COLUMNS)
+    queue = queue.merge(patients[["patient_id", "therapist", "primary_instrument"]], on="patient_id", how="left")
+    queue["waiting_days"] = [int((pd.Timestamp(now) - pd.Timestamp(s)) // DAY) for s in queue["since"]]
+    queue["escalated"] = queue["patient_id"].isin(open_flags.loc[open_flags["escalated"], "patient_id"])
+    queue["latest"] = queue["patient_id"].map(_latest_primary_text(responses, patients)).fillna("no valid score yet")
+    return queue[QUEUE_COLUMNS]
+
+
+def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame) -> pd.Series:
+    """'14 · moderate (PHQ-9, 12 Nov)' per patient, from the already-scored responses."""
+    if responses.empty:
+        return pd.Series(dtype=str)
+    primary = responses.merge(patients[["patient_id", "primary_instrument"]], on="patient_id")
+    valid = primary[primary["valid"] & (primary["instrument"] == primary["primary_instrument"])]
+    latest = valid.sort_values(["administered_at", "response_id"]).groupby("patient_id").tail(1)
+    text = [
+        f"{display_score(s)}" + (f" · {b}" if (b := band_label(i, s)) else "")
+        + f" ({INSTRUMENTS[i].name if i in INSTRUMENTS else i}, {pd.Timestamp(t):%d %b})"
+        for s, i, t in zip(latest["score"], latest["instrument"], latest["administered_at"])
+    ]
+    return pd.Series(text, index=latest["patient_id"].to_numpy())
+
+
+def flag_counts(open_flags: pd.DataFrame) -> dict[str, int]:
+    """Patients per flag, in priority order."""
+    counts = open_flags.groupby("flag")["patient_id"].nunique()
+    return {k: int(counts.get(k, 0)) for k in flag_engine.FLAG_KINDS}

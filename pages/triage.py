@@ -1,0 +1,103 @@
+"""Triage: who needs a message today, and why."""
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached
+from dashboard.acks import AckRefused, acknowledge
+from dashboard.context import get_context
+from dashboard.flags import FLAG_KINDS
+from dashboard.nav import open_patient
+from dashboard.timeutil import freshness_line, utcnow
+from dashboard.triage import UNASSIGNED, flag_counts
+from dashboard.views import RISK_NOTE, table_height
+
+ctx = get_context()
+settings, viewer = ctx.config.settings, ctx.viewer
+version = st.session_state.setdefault("ack_version", 0)
+st.title("Triage")
+
+therapist = None
+if viewer.role == "team_lead":
+    everyone, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, None, version)
+    names = sorted(n for n in everyone.patients["therapist"].unique() if n != UNASSIGNED)
+    choice = st.selectbox("Therapist", ["All therapists", *names, UNASSIGNED], key="triage_therapist",
+                          help="Cover an absent colleague by choosing their caseload")
+    therapist = None if choice == "All therapists" else choice
+
+result, as_of = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, therapist, version)
+st.session_state["triage_loaded_at"] = time.monotonic()
+st.caption(freshness_line(as_of, ctx.config.timezone) + f" · reloads every {int(settings.queue_refresh_seconds)} s")
+
+counts = flag_counts(result.open_flags)
+shown = [f"**{FLAG_KINDS[k].title}** {n}" for k, n in counts.items() if n]
+st.markdown(" · ".join(shown) if shown else "No open reasons.")
+escalated = int(result.queue["escalated"].sum()) if not result.queue.empty else 0
+if escalated:
+    st.error(f"{escalated} patient(s) with a risk answer not acknowledged within "
+             f"{int(settings.risk_escalation_working_days)} working day(s). {RISK_NOTE}", icon=":material/emergency_home:")
+
+queue = result.queue
+if queue.empty:
+    st.success("Nobody in your caseload needs you right now.", icon=":material/check_circle:")
+    st.stop()
+
+table = pd.DataFrame({
+    "code": queue["code"],
+    "why": ["; ".join(r) for r in queue["reasons"]],
+    "waiting_days": queue["waiting_days"],
+    "latest": queue["latest"],
+    "escalated": ["escalated" if e else "" for e in queue["escalated"]],
+})
+columns = {
+    "code": st.column_config.TextColumn("Patient", width="small"),
+    "why": st.column_config.TextColumn("Why", width="large", help="Every open reason, most urgent first"),
+    "waiting_days": st.column_config.NumberColumn("Waiting", format="%d d", help="Days since the most urgent need began"),
+    "latest": st.column_config.TextColumn("Latest score"),
+    "escalated": st.column_config.TextColumn("Escalation", width="small", help="A risk answer not acknowledged within the working-day deadline also sits at the top of the team lead's queue"),
+}
+if viewer.role == "team_lead":
+    table.insert(1, "therapist", queue["therapist"])
+    columns["therapist"] = st.column_config.TextColumn("Therapist")
+if ctx.config.platform_url:
+    table["thread"] = [ctx.config.platform_url.format(code=c) for c in queue["code"]]
+    columns["thread"] = st.column_config.LinkColumn("Messages", display_text="open thread")
+
+st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
+event = st.dataframe(table, key="triage_table", on_select="rerun", selection_mode="single-row", hide_index=True,
+                     width="stretch", height=table_height(len(table)), column_config=columns)
+selected = event.selection.rows
+
+if not selected:
+    @st.fragment(run_every=float(settings.queue_refresh_seconds))
+    def auto_refresh() -> None:
+        """A timer only while no acknowledgement form is open; filters are widget
+        state and survive the rerun."""
+        if time.monotonic() - st.session_state.get("triage_loaded_at", 0) >= settings.queue_refresh_seconds:
+            st.rerun()
+
+    auto_refresh()
+    st.stop()
+
+row = queue.iloc[selected[0]]
+st.subheader(f"{row['code']}")
+if st.button("Open patient page", icon=":material/person:"):
+    open_patient(row["code"])
+for flag in result.open_flags[result.open_flags["patient_id"] == row["patient_id"]].sort_values(["priority", "since"]).itertuples():
+    with st.form(f"ack_{row['patient_id']}_{flag.flag}", border=True):
+        st.markdown(f"**{FLAG_KINDS[flag.flag].title}**: {flag.reason}")
+        note = st.text_area("Note for the team" + (" (required for a risk answer)" if flag.flag == "risk" else " (optional)"),
+                            key=f"note_{row['patient_id']}_{flag.flag}", max_chars=1000, height=80)
+        if st.form_submit_button("Mark handled"):
+            try:
+                acknowledge(ctx.platform, ctx.state, viewer, int(row["patient_id"]), flag.flag,
+                            flag.trigger_at, note, utcnow(), settings)
+            except AckRefused as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["ack_version"] = version + 1
+                st.session_state.pop("triage_table", None)  # the queue changes: drop the row selection
+                st.toast(f"{FLAG_KINDS[flag.flag].title} marked handled for {row['code']}")
+                st.rerun()
