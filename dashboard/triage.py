@@ -70,7 +70,8 @@ def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFr
     queue = queue.merge(patients[["patient_id", "therapist", "primary_instrument"]], on="patient_id", how="left")
     queue["waiting_days"] = [int((pd.Timestamp(now) - pd.Timestamp(s)) // DAY) for s in queue["since"]]
     queue["escalated"] = queue["patient_id"].isin(open_flags.loc[open_flags["escalated"], "patient_id"])
-    queue["latest"] = queue["patient_id"].map(_latest_primary_text(responses, patients)).fillna("no valid score yet")
+    texts = _latest_primary_text(responses, patients).to_dict()
+    queue["latest"] = [texts.get(pid, "no valid score yet") for pid in queue["patient_id"]]
     return queue[QUEUE_COLUMNS]
 
 

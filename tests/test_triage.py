@@ -1,0 +1,205 @@
+"""Acknowledgements, re-raise rules, expiry, escalation and the CLI, on both backends."""
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from dashboard import audit, db
+from dashboard.acks import AckRefused, acknowledge
+from dashboard.config import Settings
+from dashboard.engine import make_engine
+from dashboard.queue import main as queue_main
+from dashboard.queue import queue_records
+from dashboard.scope import load_viewer
+from dashboard.state import acknowledgements
+from dashboard.triage import ESCALATED_PRIORITY, UNASSIGNED, add_working_days, triage
+from tests.factory import Platform
+
+NOW = datetime(2026, 11, 20, 9, 0, 0)  # a Friday
+SETTINGS = Settings()
+ACK_AT = NOW - timedelta(hours=12)  # acknowledged this morning; "new" events come after it
+
+
+@pytest.fixture
+def platform(db_url) -> Platform:
+    p = Platform(make_engine(db_url), NOW)
+    db.upgrade(p.engine)  # state tables beside the platform tables
+    return p
+
+
+def open_flags(platform: Platform, at: datetime = NOW, user: str = "ther.a") -> dict[int, set[str]]:
+    t = triage(platform.engine, platform.engine, load_viewer(platform.engine, user), at, SETTINGS)
+    out: dict[int, set[str]] = {}
+    for row in t.open_flags.itertuples():
+        out.setdefault(row.patient_id, set()).add(row.flag)
+    return out
+
+
+def ack(platform: Platform, pid: int, flag: str, at: datetime = NOW, user: str = "ther.a", note: str | None = None):
+    viewer = load_viewer(platform.engine, user)
+    t = triage(platform.engine, platform.engine, viewer, at, SETTINGS)
+    row = t.open_flags[(t.open_flags["patient_id"] == pid) & (t.open_flags["flag"] == flag)].iloc[0]
+    acknowledge(platform.engine, platform.engine, viewer, pid, flag, row["trigger_at"], note, at, SETTINGS)
+
+
+def active_patient(platform: Platform, code: str, enrolled_days_ago: float = 5) -> int:
+    pid = platform.patient(code, enrolled_days_ago=enrolled_days_ago)
+    platform.message(pid, enrolled_days_ago - 0.01, "to_patient", clinician=1)
+    platform.module(pid, "depression", 1, 1)
+    platform.phq9(pid, 1, 8)
+    platform.gad7(pid, 1, 6)
+    return pid
+
+
+def test_acknowledged_reason_leaves_the_queue_and_keeps_who(platform):
+    pid = active_patient(platform, "A1")
+    platform.message(pid, 3, "from_patient")
+    assert open_flags(platform)[pid] == {"awaiting_reply"}
+    ack(platform, pid, "awaiting_reply")
+    assert pid not in open_flags(platform)
+    t = triage(platform.engine, platform.engine, load_viewer(platform.engine, "ther.a"), NOW, SETTINGS)
+    assert t.acknowledged.iloc[0]["acked_by"] == "ther.a"
+    assert audit.read(platform.engine, actor="ther.a")["action"].tolist() == ["acknowledge"]
+
+
+def test_new_patient_message_raises_awaiting_reply_again(platform):
+    pid = active_patient(platform, "A2")
+    platform.message(pid, 3, "from_patient")
+    ack(platform, pid, "awaiting_reply", at=ACK_AT)
+    assert "awaiting_reply" not in open_flags(platform).get(pid, set())
+    platform.message(pid, 0, "from_patient", hours_ago=1)
+    assert "awaiting_reply" in open_flags(platform)[pid]
+
+
+def test_new_risk_answer_raises_risk_again_but_a_zero_does_not(platform):
+    pid = active_patient(platform, "R1")
+    platform.phq9(pid, 2, 12, item9=1)
+    ack(platform, pid, "risk", at=ACK_AT, note="Phoned patient, safety plan reviewed.")
+    platform.phq9(pid, 0.3, 10, item9=0)
+    assert "risk" not in open_flags(platform).get(pid, set())
+    platform.phq9(pid, 0.1, 11, item9=2)
+    assert "risk" in open_flags(platform)[pid]
+
+
+def test_risk_acknowledgement_without_a_note_is_refused_and_stores_nothing(platform):
+    pid = active_patient(platform, "R2")
+    platform.phq9(pid, 2, 12, item9=1)
+    for note in (None, "", "   ", "ok"):
+        with pytest.raises(AckRefused, match="needs a note of at least 10 characters"):
+            ack(platform, pid, "risk", note=note)
+    with platform.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(acknowledgements)) == 0
+    assert audit.read(platform.engine).empty
+    assert "risk" in open_flags(platform)[pid]
+
+
+def test_newly_completed_module_raises_feedback_due_again(platform):
+    pid = platform.patient("F1", enrolled_days_ago=20)
+    platform.message(pid, 19, "to_patient", clinician=1)
+    platform.module(pid, "depression", 1, 15, 5)
+    ack(platform, pid, "feedback_due", at=ACK_AT)
+    assert "feedback_due" not in open_flags(platform)[pid]
+    platform.module(pid, "depression", 2, 4, 0.1)
+    platform.module(pid, "depression", 3, 0.1)  # keeps the patient active and started
+    assert "feedback_due" in open_flags(platform)[pid]  # still no feedback since the first completion
+    assert "feedback_due" in open_flags(platform)[pid]
+
+
+def test_new_response_still_reliably_worse_raises_deterioration_again(platform):
+    pid = active_patient(platform, "D1", enrolled_days_ago=30)
+    platform.phq9(pid, 29, 10)
+    platform.phq9(pid, 0.9, 17)
+    ack(platform, pid, "deterioration", at=ACK_AT)
+    assert "deterioration" not in open_flags(platform).get(pid, set())
+    platform.phq9(pid, 0.1, 18)
+    assert "deterioration" in open_flags(platform)[pid]
+
+
+def test_inactive_tier_rising_raises_it_again_and_acks_expire(platform):
+    pid = platform.patient("I1", enrolled_days_ago=60)
+    platform.activity(pid, 8)
+    platform.message(pid, 1, "to_patient", clinician=1)
+    ack(platform, pid, "inactive")
+    assert "inactive" not in open_flags(platform, NOW + timedelta(days=5))[pid]  # tier 7 (day 13 of idleness)
+    assert "inactive" in open_flags(platform, NOW + timedelta(days=6))[pid]  # 14 days idle: at risk of drop-out
+
+
+def test_expiring_acknowledgements_after_seven_days(platform):
+    pid = platform.patient("E1", enrolled_days_ago=30)
+    platform.activity(pid, 0.5)
+    platform.module(pid, "depression", 1, 0.5)
+    platform.phq9(pid, 0.5, 8)
+    platform.message(pid, 9, "to_patient", clinician=1)
+    ack(platform, pid, "no_contact")
+    later = NOW + timedelta(days=7) - timedelta(seconds=1)
+    assert "no_contact" not in open_flags(platform, later).get(pid, set())
+    assert "no_contact" in open_flags(platform, NOW + timedelta(days=7))[pid]
+
+
+def test_not_started_acknowledgement_does_not_expire(platform):
+    pid = platform.patient("N1", enrolled_days_ago=15)
+    platform.message(pid, 0.5, "to_patient", clinician=1)
+    ack(platform, pid, "not_started")
+    assert "not_started" not in open_flags(platform, NOW + timedelta(days=30)).get(pid, set())
+
+
+def test_scope_and_role_are_checked_in_the_data_layer(platform):
+    pid = platform.patient("S1", therapist=2, enrolled_days_ago=20)
+    viewer = load_viewer(platform.engine, "ther.a")
+    with pytest.raises(AckRefused, match="No such patient in your caseload"):
+        acknowledge(platform.engine, platform.engine, viewer, pid, "inactive", NOW, None, NOW, SETTINGS)
+    with pytest.raises(AckRefused, match="Only therapists and team leads"):
+        acknowledge(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, "inactive", NOW, None,
+                    NOW, SETTINGS)
+    # the team lead covering an absent colleague may
+    acknowledge(platform.engine, platform.engine, load_viewer(platform.engine, "lead.a"), pid, "inactive", NOW, None,
+                NOW, SETTINGS)
+
+
+def test_unassigned_patient_reaches_the_team_lead(platform):
+    pid = platform.patient("U1", therapist=None, enrolled_days_ago=20)
+    lead = load_viewer(platform.engine, "lead.a")
+    t = triage(platform.engine, platform.engine, lead, NOW, SETTINGS)
+    assert t.queue.set_index("patient_id").loc[pid, "therapist"] == UNASSIGNED
+    only = triage(platform.engine, platform.engine, lead, NOW, SETTINGS, therapist=UNASSIGNED)
+    assert list(only.queue["patient_id"]) == [pid]
+    assert pid not in open_flags(platform, user="ther.a")
+
+
+def test_escalation_after_one_working_day(platform):
+    friday_3pm = datetime(2026, 11, 20, 15, 0)
+    assert add_working_days(friday_3pm, 1) == datetime(2026, 11, 23, 15, 0)  # Monday: the weekend does not count
+    pid = platform.patient("X1", enrolled_days_ago=5)
+    platform.phq9(pid, (NOW - friday_3pm).total_seconds() / 86400, 14, item9=1)  # answered Friday 15:00
+    other = active_patient(platform, "X2")
+    platform.message(other, 3, "from_patient")
+    lead = load_viewer(platform.engine, "lead.a")
+    before = triage(platform.engine, platform.engine, lead, datetime(2026, 11, 23, 14, 59), SETTINGS)
+    assert not before.queue.set_index("patient_id").loc[pid, "escalated"]
+    after = triage(platform.engine, platform.engine, lead, datetime(2026, 11, 23, 15, 0), SETTINGS)
+    top = after.queue.iloc[0]
+    assert top["patient_id"] == pid and top["escalated"] and top["priority"] == ESCALATED_PRIORITY
+
+
+def test_cli_prints_the_same_queue_and_is_audited(platform, capsys, monkeypatch):
+    a = active_patient(platform, "C1")
+    platform.message(a, 3, "from_patient")
+    b = active_patient(platform, "C2")
+    platform.phq9(b, 0.5, 14, item9=2)
+    url = platform.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setattr("dashboard.queue.utcnow", lambda: NOW)
+    assert queue_main(["--user", "ther.a", "--db", url, "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    page = triage(platform.engine, platform.engine, load_viewer(platform.engine, "ther.a"), NOW, SETTINGS)
+    assert printed == queue_records(page.queue)
+    assert [r["patient_code"] for r in printed] == ["C2", "C1"]
+    assert {"patient_code", "flags", "reasons", "waiting_days"} <= set(printed[0])
+    assert audit.read(platform.engine)["actor"].tolist() == ["cli:ther.a"]
+
+
+def test_cli_unknown_user_is_a_clear_error(platform, capsys):
+    url = platform.engine.url.render_as_string(hide_password=False)
+    assert queue_main(["--user", "nobody", "--db", url]) == 2
+    assert "no clinician with login 'nobody'" in capsys.readouterr().err
