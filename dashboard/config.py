@@ -147,6 +147,12 @@ def load_config(
     if mode == "production" and not db_url:
         raise ConfigError("Production mode needs DASHBOARD_DB_URL (the platform database).")
     db_url = db_url or demo_db_url()
+    overrides = dict(secrets.get("settings", {}))
+    if env.get("DASHBOARD_SETTINGS"):
+        try:
+            overrides.update(tomllib.loads(env["DASHBOARD_SETTINGS"]))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"DASHBOARD_SETTINGS is not valid TOML (e.g. 'inactive_days = 10'): {exc}") from None
     tz_name = get("DASHBOARD_TIMEZONE") or "UTC"
     try:
         tz = ZoneInfo(tz_name)
@@ -160,5 +166,5 @@ def load_config(
         auth_file=auth_file,
         timezone=tz,
         platform_url=get("DASHBOARD_PLATFORM_URL"),
-        settings=parse_settings(secrets.get("settings", {})),
+        settings=parse_settings(overrides),
     )

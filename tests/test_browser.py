@@ -133,3 +133,72 @@ def test_deep_link_outside_scope_is_denied(app_url, page, demo_sqlite):
     wait_for_app(page)
     log_in(page, "therapist1", "caseboard-demo")
     page.get_by_text("No such patient in your caseload.").wait_for(timeout=30_000)
+
+
+def select_first_row(page) -> None:
+    grid = page.locator("[data-testid='stDataFrame']").first
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 38 + 17)
+    wait_for_app(page)
+
+
+def test_therapist_acknowledges_and_the_item_leaves_the_queue(app_url, page, demo_sqlite):
+    page.goto(app_url)
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    before = int(page.get_by_text("patients need you").inner_text().split()[0])
+    select_first_row(page)
+    code = page.locator("[data-testid='stHeading'] h3").first.inner_text()
+    forms = page.locator("[data-testid='stForm']")
+    n_reasons = forms.count()
+    assert n_reasons >= 1
+    screenshot(page, "triage-acknowledge")
+    for _ in range(n_reasons):  # handle every reason of this patient
+        form = page.locator("[data-testid='stForm']").first
+        form.get_by_role("textbox").fill("Phoned the patient; agreed next steps and safety plan.")
+        form.get_by_role("button", name="Mark handled").click()
+        wait_for_app(page)
+    page.get_by_text(f"{before - 1} patients need you").wait_for(timeout=30_000)
+    from dashboard.config import Settings
+    from dashboard.scope import load_viewer
+    from dashboard.timeutil import utcnow
+    from dashboard.triage import triage
+
+    engine = make_engine(demo_sqlite)
+    queue = triage(engine, engine, load_viewer(engine, "therapist1"), utcnow(), Settings()).queue
+    assert code not in set(queue["code"])
+
+
+@pytest.fixture(scope="module")
+def fast_refresh_app(demo_sqlite):
+    settings = "queue_refresh_seconds = 2\ncache_ttl_seconds = 1"
+    with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo", "DASHBOARD_SETTINGS": settings}) as url:
+        yield url
+
+
+def test_queue_refreshes_itself(fast_refresh_app, page, demo_sqlite):
+    from sqlalchemy import insert
+
+    from dashboard.config import Settings
+    from dashboard.schema import messages
+    from dashboard.scope import load_viewer
+    from dashboard.timeutil import utcnow
+    from dashboard.triage import flag_counts, triage
+
+    engine = make_engine(demo_sqlite)
+    viewer = load_viewer(engine, "therapist1")
+    result = triage(engine, engine, viewer, utcnow(), Settings())
+    waiting = flag_counts(result.open_flags)["awaiting_reply"]
+    candidates = result.patients[(result.patients["status"] == "active")
+                                 & ~result.patients["patient_id"].isin(
+                                     result.open_flags.loc[result.open_flags["flag"] == "awaiting_reply", "patient_id"])]
+    patient_id = int(candidates["patient_id"].iloc[0])
+    page.goto(fast_refresh_app)
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_text(f"Awaiting reply {waiting}", exact=False).wait_for(timeout=30_000)
+    with engine.begin() as conn:
+        conn.execute(insert(messages).values(id=10_000_000, patient_id=patient_id, clinician_id=None,
+                                             direction="from_patient", sent_at=utcnow(), read_at=None))
+    page.get_by_text(f"Awaiting reply {waiting + 1}", exact=False).wait_for(timeout=30_000)  # no click, no reload

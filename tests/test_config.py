@@ -60,5 +60,13 @@ def test_readme_documents_every_setting_and_variable():
     for setting in SETTINGS:
         assert f"`{setting.name}`" in readme, f"README lacks setting {setting.name}"
     for var in ("DASHBOARD_MODE", "DASHBOARD_DB_URL", "DASHBOARD_STATE_DB_URL", "DASHBOARD_AUTH_FILE",
-                "DASHBOARD_TIMEZONE", "DASHBOARD_PLATFORM_URL"):
+                "DASHBOARD_TIMEZONE", "DASHBOARD_PLATFORM_URL", "DASHBOARD_SETTINGS"):
         assert f"`{var}`" in readme, f"README lacks {var}"
+
+
+def test_settings_from_the_environment_win_over_secrets():
+    cfg = load_config(env={"DASHBOARD_SETTINGS": "inactive_days = 10\nqueue_refresh_seconds = 30"},
+                      secrets={"settings": {"inactive_days": 5, "no_contact_days": 9}})
+    assert (cfg.settings.inactive_days, cfg.settings.queue_refresh_seconds, cfg.settings.no_contact_days) == (10, 30, 9)
+    with pytest.raises(ConfigError, match="DASHBOARD_SETTINGS is not valid TOML"):
+        load_config(env={"DASHBOARD_SETTINGS": "inactive_days ="}, secrets={})

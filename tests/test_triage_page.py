@@ -1,0 +1,111 @@
+"""The Triage page in AppTest (both backends)."""
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from dashboard import db
+from dashboard.engine import make_engine
+from dashboard.nav import PAGES_DIR
+from dashboard.state import acknowledgements
+from tests.factory import Platform
+
+APP = "../dashboard/app.py"
+
+
+@pytest.fixture
+def platform(db_url, monkeypatch) -> Platform:
+    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    p = Platform(make_engine(db_url), datetime.utcnow().replace(microsecond=0))
+    db.upgrade(p.engine)
+    return p
+
+
+def logged_in(username: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["name"] = username
+    at.session_state["roles"] = None
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def select_row(at: AppTest, index: int) -> AppTest:
+    at.session_state["triage_table"] = {"selection": {"rows": [index], "columns": [], "cells": []}}
+    return at.run()
+
+
+def acks_stored(platform: Platform) -> int:
+    with platform.engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(acknowledgements))
+
+
+def test_therapist_lands_on_triage_with_counts_and_reasons(platform):
+    risky = platform.patient("RISKY", enrolled_days_ago=5)
+    platform.phq9(risky, 1, 14, item9=2)
+    waiting = platform.patient("WAITING", enrolled_days_ago=5)
+    platform.message(waiting, 3, "from_patient")
+    platform.patient("OTHERS", therapist=2, enrolled_days_ago=30)
+    at = logged_in("ther.a")
+    assert at.title[0].value == "Triage"
+    assert any("**Risk answer** 1" in m.value and "**Awaiting reply** 1" in m.value for m in at.markdown)
+    table = at.dataframe[0].value
+    assert list(table["code"]) == ["RISKY", "WAITING"]
+    assert table["why"].iloc[0].startswith("PHQ-9 item 9 answered 2")
+
+
+def test_risk_acknowledgement_needs_a_note_then_leaves_the_queue(platform):
+    pid = platform.patient("RISKY", enrolled_days_ago=5)
+    platform.phq9(pid, 1, 14, item9=1)
+    at = select_row(logged_in("ther.a"), 0)
+    assert at.subheader[0].value == "RISKY"
+    risk_note = at.text_area[0]
+    risk_note.input("ok")
+    at.button[1].click()  # [0] is "Open patient page"; then each form's "Mark handled"
+    at.run()
+    assert any("needs a note of at least 10 characters" in e.value for e in at.error)
+    assert at.text_area[0].value == "ok"  # what was typed is kept
+    assert acks_stored(platform) == 0
+    at.text_area[0].input("Called the patient; safety plan reviewed with them.")
+    at.button[1].click()
+    at.run()
+    assert acks_stored(platform) == 1
+    risk_rows = [m.value for m in at.markdown if "Risk answer" in m.value]
+    assert not any("item 9" in r for r in risk_rows)
+
+
+def test_team_lead_filters_by_therapist_and_sees_unassigned(platform):
+    platform.patient("MINE-A", therapist=1, enrolled_days_ago=20)
+    platform.patient("MINE-B", therapist=2, enrolled_days_ago=20)
+    platform.patient("NOBODY", therapist=None, enrolled_days_ago=20)
+    at = logged_in("lead.a")
+    assert set(at.dataframe[0].value["code"]) == {"MINE-A", "MINE-B", "NOBODY"}
+    assert "therapist" in at.dataframe[0].value.columns
+    at.selectbox[0].set_value("unassigned").run()
+    assert list(at.dataframe[0].value["code"]) == ["NOBODY"]
+    at.selectbox[0].set_value("Therapist B").run()
+    assert list(at.dataframe[0].value["code"]) == ["MINE-B"]
+
+
+def test_platform_message_link_when_configured(platform, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_PLATFORM_URL", "https://icbt.example/patients/{code}/messages")
+    platform.patient("LINKED", enrolled_days_ago=20)
+    at = logged_in("ther.a")
+    assert at.dataframe[0].value["thread"].iloc[0] == "https://icbt.example/patients/LINKED/messages"
+
+
+def test_empty_queue_says_so(platform):
+    at = logged_in("ther.a")
+    assert any("Nobody in your caseload needs you" in s.value for s in at.success)
+
+
+def test_gp_has_no_triage_page(platform):
+    at = logged_in("gp.a")
+    assert at.title[0].value == "My patients"
+    with pytest.raises(ValueError):
+        at.switch_page(str(PAGES_DIR / "triage.py"))
