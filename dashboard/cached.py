@@ -52,14 +52,6 @@ def patient_record(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer,
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
-def caseload_flags(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, datetime]:
-    """(flags, patient inputs, as_of) for everyone the viewer may see."""
-    now = utcnow()
-    inputs = flags.load_inputs(_engine, viewer, now, settings)
-    return flags.evaluate(inputs, now, settings), inputs.patients, now
-
-
-@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
 def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings,
            therapist: str | None, version: int) -> tuple[triage_mod.Triage, datetime]:
     """(triage, as_of). ``version`` is bumped by the viewer's own acknowledgements,

@@ -126,16 +126,28 @@ def test_inactive_tier_rising_raises_it_again_and_acks_expire(platform):
     assert "inactive" in open_flags(platform, NOW + timedelta(days=6))[pid]  # 14 days idle: at risk of drop-out
 
 
-def test_expiring_acknowledgements_after_seven_days(platform):
-    pid = platform.patient("E1", enrolled_days_ago=30)
-    platform.activity(pid, 0.5)
-    platform.module(pid, "depression", 1, 0.5)
-    platform.phq9(pid, 0.5, 8)
-    platform.message(pid, 9, "to_patient", clinician=1)
-    ack(platform, pid, "no_contact")
+@pytest.mark.parametrize("flag", ["no_contact", "questionnaire_overdue", "inactive"])
+def test_expiring_acknowledgements_after_seven_days(platform, flag):
+    pid = platform.patient("E1", "anxiety", enrolled_days_ago=60)
+    platform.activity(pid, 30 if flag == "inactive" else 0.5)  # 30 days idle: lapsed, no further tier to reach
+    platform.module(pid, "anxiety", 1, 40)
+    platform.gad7(pid, {"questionnaire_overdue": 20, "inactive": 30}.get(flag, 0.5), 8)  # a questionnaire is activity too
+    platform.message(pid, 9 if flag == "no_contact" else 0.5, "to_patient", clinician=1)
+    assert flag in open_flags(platform)[pid]
+    ack(platform, pid, flag)
     later = NOW + timedelta(days=7) - timedelta(seconds=1)
-    assert "no_contact" not in open_flags(platform, later).get(pid, set())
-    assert "no_contact" in open_flags(platform, NOW + timedelta(days=7))[pid]
+    assert flag not in open_flags(platform, later).get(pid, set())
+    assert flag in open_flags(platform, NOW + timedelta(days=7))[pid]
+
+
+def test_new_response_still_off_track_raises_not_on_track_again(platform):
+    pid = platform.patient("T1", enrolled_days_ago=25)
+    platform.phq9(pid, 24.9, 18)  # baseline >= 10
+    platform.phq9(pid, 3, 19)  # day 23: week 4, >= 17
+    ack(platform, pid, "not_on_track", at=ACK_AT)
+    assert "not_on_track" not in open_flags(platform).get(pid, set())
+    platform.phq9(pid, 0.1, 18)  # day 25: still week 4, still >= 17
+    assert "not_on_track" in open_flags(platform)[pid]
 
 
 def test_not_started_acknowledgement_does_not_expire(platform):

@@ -77,6 +77,12 @@ def test_risk_acknowledgement_needs_a_note_then_leaves_the_queue(platform):
     assert acks_stored(platform) == 1
     risk_rows = [m.value for m in at.markdown if "Risk answer" in m.value]
     assert not any("item 9" in r for r in risk_rows)
+    # the note is visible to the team on the patient page
+    at.query_params["patient"] = "RISKY"
+    at.switch_page(str(PAGES_DIR / "patient.py")).run()
+    handled = [c.value for c in at.caption if c.value.startswith("Handled: risk answer")]
+    assert handled and "marked by ther.a" in handled[0] and "safety plan reviewed" in handled[0]
+    assert not at.error  # the acknowledged risk badge is gone
 
 
 def test_team_lead_filters_by_therapist_and_sees_unassigned(platform):
