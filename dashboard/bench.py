@@ -26,6 +26,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from dashboard import db, demo, flags, patient_list, patient_record, schema
+from dashboard import triage as triage_mod
 from dashboard.config import DATA_DIR, Settings
 from dashboard.engine import make_engine
 from dashboard.measures import INSTRUMENTS, score_responses
@@ -144,6 +145,8 @@ def _score_naively(r: pd.DataFrame, all_items: pd.DataFrame) -> pd.DataFrame:
         "n_valid_items": valid.groupby("response_id")["item"].nunique(),
         "valid_item_sum": valid.groupby("response_id")["score"].sum(),
     })
+    risk = valid[(valid["instrument"] == "PHQ9") & (valid["item"] == INSTRUMENTS["PHQ9"].risk_item)]
+    agg["risk_item_score"] = risk.groupby("response_id")["score"].max()
     r = r.merge(agg, left_on="response_id", right_index=True, how="left")
     return score_responses(r.fillna({"n_item_rows": 0, "n_valid_items": 0, "valid_item_sum": 0}))
 
@@ -196,7 +199,60 @@ def cached_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
     return cached.patient_record(engine, engine, str(engine.url), viewer, patient, settings, 0)[0].responses
 
 
+def optimised_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    queue = triage_mod.triage(engine, engine, viewer, now, Settings()).queue
+    return pd.DataFrame({"code": queue["code"], "flags": [" ".join(f) for f in queue["flags"]],
+                         "reasons": ["; ".join(r) for r in queue["reasons"]]})
+
+
+def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    """Whole tables in pandas, then the same pure flag evaluation."""
+    with engine.connect() as conn:
+        t = {name: pd.read_sql_table(name, conn) for name in
+             ("patients", "programs", "modules", "module_progress", "activity", "responses", "response_items", "messages")}
+    column, owner = {"gp": ("gp_id", viewer.clinician_id), "therapist": ("therapist_id", viewer.clinician_id),
+                     "team_lead": ("team_id", viewer.team_id)}[viewer.role]
+    p = t["patients"][t["patients"][column] == owner].rename(columns={"id": "patient_id"})
+    p = p.merge(t["programs"][["id", "primary_instrument"]].rename(columns={"id": "program_id"}), on="program_id", how="left")
+
+    def latest(frame: pd.DataFrame, col: str) -> pd.Series:
+        return frame[frame[col] <= now].groupby("patient_id")[col].max()
+
+    msgs, mp = t["messages"], t["module_progress"]
+    msgs = msgs[msgs["sent_at"] <= now]
+    contact = msgs[(msgs["direction"] == "to_patient") & msgs["clinician_id"].notna()].groupby("patient_id")["sent_at"].max()
+    patient_msgs = msgs[msgs["direction"] == "from_patient"]
+    p["last_event"] = p["patient_id"].map(latest(t["activity"], "occurred_at"))
+    p["last_response"] = p["patient_id"].map(latest(t["responses"], "administered_at"))
+    p["last_patient_message"] = p["patient_id"].map(latest(patient_msgs, "sent_at"))
+    p["last_module_start"] = p["patient_id"].map(latest(mp, "started_at"))
+    p["last_module_completion"] = p["patient_id"].map(latest(mp.dropna(subset=["completed_at"]), "completed_at"))
+    p["last_contact"] = p["patient_id"].map(contact)
+    since = patient_msgs["patient_id"].map(contact).fillna(flags.EPOCH)
+    p["first_unanswered"] = p["patient_id"].map(patient_msgs[patient_msgs["sent_at"] > since].groupby("patient_id")["sent_at"].min())
+    done = mp.merge(t["modules"].rename(columns={"id": "module_id"}), on="module_id").merge(
+        p[["patient_id", "program_id"]], on=["patient_id", "program_id"])
+    done = done[done["completed_at"].notna() & (done["completed_at"] <= now)]
+    unfed = done[done["completed_at"] > done["patient_id"].map(contact).fillna(flags.EPOCH)]
+    p["first_unfed_completion"] = p["patient_id"].map(unfed.groupby("patient_id")["completed_at"].min())
+    p["last_activity_at"] = p[patient_list.LAST_ACTIVITY_INPUTS].max(axis=1).fillna(p["enrolled_at"])
+    r = t["responses"]
+    r = r[r["patient_id"].isin(p["patient_id"]) & (r["administered_at"] <= now)].rename(columns={"id": "response_id"})
+    scored = _score_naively(r, t["response_items"])
+    found = flags.evaluate(flags.FlagInputs(p, scored), now, Settings())
+    queue = flags.queue(found, p)
+    return pd.DataFrame({"code": queue["code"], "flags": [" ".join(f) for f in queue["flags"]],
+                         "reasons": ["; ".join(r) for r in queue["reasons"]]})
+
+
+def cached_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    from dashboard import cached
+
+    return cached.triage(engine, engine, str(engine.url), viewer, Settings(), None, 0)[0].queue
+
+
 QUERIES: dict[str, tuple[Callable, Callable, Callable]] = {
+    "triage": (optimised_triage, naive_triage, cached_triage),
     "my_patients": (optimised_my_patients, naive_my_patients, cached_my_patients),
     "patient": (optimised_patient, naive_patient, cached_patient),
 }
@@ -211,8 +267,10 @@ def same_answer(fast: pd.DataFrame, naive: pd.DataFrame) -> bool:
     if len(a) != len(b) or list(a[key]) != list(b[key]):
         return False
     for col in cols[1:]:
-        x, y = a[col].astype(float).to_numpy(), b[col].astype(float).to_numpy()
-        if not np.allclose(x, y, equal_nan=True):
+        if pd.api.types.is_numeric_dtype(b[col]):
+            if not np.allclose(a[col].astype(float).to_numpy(), b[col].astype(float).to_numpy(), equal_nan=True):
+                return False
+        elif list(a[col]) != list(b[col]):
             return False
     return True
 
