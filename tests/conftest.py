@@ -104,3 +104,21 @@ def demo_db(request, tmp_path_factory) -> Iterator[str]:
     engine.dispose()
     yield url
     gen.close()
+
+
+@pytest.fixture
+def app_platform(db_url, monkeypatch):
+    """A hand-built platform (tests/factory.py) with its state tables, served to
+    AppTest through the environment. Rows are relative to the wall clock, which
+    the app reads."""
+    from datetime import datetime, timezone
+
+    from dashboard import db
+    from dashboard.engine import make_engine
+    from tests.factory import Platform
+
+    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    platform = Platform(make_engine(db_url), datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    db.upgrade(platform.engine)
+    return platform

@@ -6,7 +6,15 @@ from sqlalchemy import func, select
 from dashboard import demo
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_problem, log_in, screenshot, served_app, wait_for_app
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    chromium_problem,
+    log_in,
+    screenshot,
+    served_app,
+    wait_for_app,
+)
 from tests.conftest import missing
 
 pytestmark = pytest.mark.browser

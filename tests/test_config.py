@@ -2,7 +2,14 @@
 
 import pytest
 
-from dashboard.config import DEFAULTS, SETTINGS, ConfigError, demo_db_url, load_config, parse_settings
+from dashboard.config import (
+    DEFAULTS,
+    SETTINGS,
+    ConfigError,
+    demo_db_url,
+    load_config,
+    parse_settings,
+)
 
 
 def test_no_database_url_means_embedded_demo():

@@ -8,7 +8,14 @@ import pytest
 
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.flags import FLAG_KINDS, HIGH_RISK_PRIORITY, PENDING_REPLY_PRIORITY, evaluate, load_inputs, queue
+from dashboard.flags import (
+    FLAG_KINDS,
+    HIGH_RISK_PRIORITY,
+    PENDING_REPLY_PRIORITY,
+    evaluate,
+    load_inputs,
+    queue,
+)
 from dashboard.scope import load_viewer
 from tests.factory import Platform
 

@@ -2,8 +2,15 @@
 
 import pytest
 
-from dashboard.outcomes import (DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION, at_caseness, nhs_outcome,
-                                reliable_change)
+from dashboard.outcomes import (
+    DETERIORATED,
+    IMPROVED,
+    NO_CHANGE,
+    NO_CRITERION,
+    at_caseness,
+    nhs_outcome,
+    reliable_change,
+)
 
 # Section 8, outcome-rule vectors: PHQ first->last, GAD-7 first->last,
 # recovery, reliable improvement, reliable recovery, reliable deterioration (None = n/a).

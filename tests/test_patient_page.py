@@ -1,41 +1,17 @@
 """The patient page in AppTest, over hand-built patients (both backends)."""
 
 import json
-from datetime import datetime
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import audit
-from dashboard.engine import make_engine
-from dashboard.nav import PAGES_DIR
-from tests.factory import Platform
-
-APP = "../dashboard/app.py"
+from tests.apptest import open_patient
 
 
 @pytest.fixture
-def platform(db_url, monkeypatch) -> Platform:
-    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
-    monkeypatch.setenv("DASHBOARD_MODE", "demo")
-    # The app reads `now` from the wall clock: build rows relative to it.
-    now = datetime.utcnow().replace(microsecond=0)
-    return Platform(make_engine(db_url), now)
-
-
-def open_page(username: str, code: str | None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username
-    at.session_state["roles"] = None
-    at.run()
-    if code is not None:
-        at.query_params["patient"] = code
-    at.switch_page(str(PAGES_DIR / "patient.py"))
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def platform(app_platform):
+    return app_platform
 
 
 def text_of(at: AppTest) -> str:
@@ -50,7 +26,7 @@ def charts(at: AppTest) -> list[dict]:
 
 def test_no_responses_yet(platform):
     platform.patient("NEW1", enrolled_days_ago=2)
-    at = open_page("ther.a", "NEW1")
+    at = open_patient("ther.a", "NEW1")
     assert at.title[0].value == "NEW1"
     assert "No valid questionnaire yet" in text_of(at)
     assert "0 of 8" in text_of(at)
@@ -59,7 +35,7 @@ def test_no_responses_yet(platform):
 def test_one_response_shows_baseline_only(platform):
     pid = platform.patient("ONE1", enrolled_days_ago=3)
     platform.phq9(pid, 2, 14)
-    at = open_page("ther.a", "ONE1")
+    at = open_patient("ther.a", "ONE1")
     table = at.dataframe[0].value
     assert table["Reliable change"].iloc[0] == "only a baseline so far"
     assert table["Baseline"].iloc[0].startswith("14 (moderate)")
@@ -69,7 +45,7 @@ def test_risk_answer_is_marked_on_the_chart_and_listed(platform):
     pid = platform.patient("RISK1", enrolled_days_ago=20)
     platform.phq9(pid, 19, 12, item9=0)
     platform.phq9(pid, 5, 13, item9=2)
-    at = open_page("ther.a", "RISK1")
+    at = open_patient("ther.a", "RISK1")
     assert "item 9 = 2" in text_of(at)
     phq = charts(at)[0]
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in phq["layer"]]
@@ -84,7 +60,7 @@ def test_reliable_deterioration_is_named(platform):
     pid = platform.patient("DET1", enrolled_days_ago=30)
     platform.phq9(pid, 29, 10)
     platform.phq9(pid, 1, 16)
-    at = open_page("ther.a", "DET1")
+    at = open_patient("ther.a", "DET1")
     assert at.dataframe[0].value["Reliable change"].iloc[0] == "reliable deterioration"
     assert any("reliably worse than baseline" in json.dumps(spec) for spec in charts(at))
 
@@ -92,7 +68,7 @@ def test_reliable_deterioration_is_named(platform):
 def test_prorated_phq9_is_labelled(platform):
     pid = platform.patient("PRO1", enrolled_days_ago=10)
     platform.response(pid, "PHQ9", 9, [2, 2, 1, 1, 1, 1, 1, None, 0])
-    at = open_page("ther.a", "PRO1")
+    at = open_patient("ther.a", "PRO1")
     assert "prorated" in json.dumps(charts(at)[0])
     assert "prorated" in text_of(at) or any("prorated" in str(df.value.to_dict()) for df in at.dataframe)
 
@@ -103,7 +79,7 @@ def test_missing_item_9_and_corrupt_rows_go_to_data_quality(platform):
     platform.response(pid, "PHQ9", 10, [1, 1, 1, 1, 1, 1, 1, 1, None])  # item 9 missing
     platform.response(pid, "PHQ9", 5, [1, 1, 1, 1, 1, 1, 1, 1, 1], total=20)  # total disagrees
     platform.response(pid, "PHQ9", 4, [9, 1, 1, 1, None, None, None, 1, 1])  # out of range + 3 missing
-    at = open_page("ther.a", "DQ1")
+    at = open_patient("ther.a", "DQ1")
     quality = next(e for e in at.expander if e.label.startswith("Data quality"))
     assert "Data quality: 3 questionnaire(s)" in quality.label
     problems = " ".join(at.dataframe[-1].value["Problem"])
@@ -114,7 +90,7 @@ def test_missing_item_9_and_corrupt_rows_go_to_data_quality(platform):
 def test_outside_scope_is_denied_with_the_same_words_and_audited(platform):
     platform.patient("THEIRS", therapist=2)
     for code in ("THEIRS", "DOES-NOT-EXIST"):
-        at = open_page("ther.a", code)
+        at = open_patient("ther.a", code)
         assert [e.value for e in at.error] == ["No such patient in your caseload."]
         assert not at.dataframe and not at.get("vega_lite_chart")
     rows = audit.read(platform.engine, actor="ther.a")
@@ -124,7 +100,7 @@ def test_outside_scope_is_denied_with_the_same_words_and_audited(platform):
 
 def test_opening_is_audited_once_per_session(platform):
     pid = platform.patient("AUD1")
-    at = open_page("ther.a", "AUD1")
+    at = open_patient("ther.a", "AUD1")
     at.run()
     at.run()
     rows = audit.read(platform.engine, actor="ther.a")
@@ -135,7 +111,7 @@ def test_risk_badge_says_not_monitored_out_of_hours(platform):
     pid = platform.patient("RB1", enrolled_days_ago=20)
     platform.phq9(pid, 19, 12)
     platform.phq9(pid, 3, 14, item9=3)
-    at = open_page("ther.a", "RB1")
+    at = open_patient("ther.a", "RB1")
     risk = [e.value for e in at.error]
     assert len(risk) == 1 and risk[0].startswith("**High-priority risk answer**: PHQ-9 item 9 answered 3")
     assert "not monitored out of hours" in risk[0] and "risk protocol" in risk[0]
@@ -144,7 +120,7 @@ def test_risk_badge_says_not_monitored_out_of_hours(platform):
 def test_item9_of_zero_is_never_shown_as_no_risk(platform):
     pid = platform.patient("Z1", enrolled_days_ago=5)
     platform.phq9(pid, 4, 12, item9=0)
-    at = open_page("ther.a", "Z1")
+    at = open_patient("ther.a", "Z1")
     page = text_of(at)
     assert "This does not mean no risk" in page
     assert "no risk" not in page.replace("does not mean no risk", "")
@@ -154,12 +130,12 @@ def test_item9_of_zero_is_never_shown_as_no_risk(platform):
 def test_missing_item9_badge(platform):
     pid = platform.patient("U1", enrolled_days_ago=5)
     platform.response(pid, "PHQ9", 1, [1, 1, 1, 1, 1, 1, 1, 1, None])
-    at = open_page("ther.a", "U1")
+    at = open_patient("ther.a", "U1")
     assert any(w.value.startswith("**Risk item unanswered**") for w in at.warning)
 
 
 def test_inactivity_badge_in_words(platform):
     pid = platform.patient("IN1", enrolled_days_ago=30)
     platform.activity(pid, 12)
-    at = open_page("ther.a", "IN1")
+    at = open_patient("ther.a", "IN1")
     assert any("no activity for 12 days" in w.value for w in at.warning)

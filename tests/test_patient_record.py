@@ -8,8 +8,16 @@ from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION
 from dashboard.patient_record import (
-    current_module, engagement, episode_responses, find_patient, load_record_rows, module_timeline, nhs_status,
-    summarise_instrument, treatment_week)
+    current_module,
+    engagement,
+    episode_responses,
+    find_patient,
+    load_record_rows,
+    module_timeline,
+    nhs_status,
+    summarise_instrument,
+    treatment_week,
+)
 from dashboard.scope import load_viewer
 from tests.factory import Platform
 

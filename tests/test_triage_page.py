@@ -1,38 +1,19 @@
 """The Triage page in AppTest (both backends)."""
 
-from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from dashboard import db
-from dashboard.engine import make_engine
 from dashboard.nav import PAGES_DIR
 from dashboard.state import acknowledgements
+from tests.apptest import logged_in
 from tests.factory import Platform
-
-APP = "../dashboard/app.py"
 
 
 @pytest.fixture
-def platform(db_url, monkeypatch) -> Platform:
-    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
-    monkeypatch.setenv("DASHBOARD_MODE", "demo")
-    p = Platform(make_engine(db_url), datetime.utcnow().replace(microsecond=0))
-    db.upgrade(p.engine)
-    return p
-
-
-def logged_in(username: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username
-    at.session_state["roles"] = None
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def platform(app_platform):
+    return app_platform
 
 
 def select_row(at: AppTest, index: int) -> AppTest:
