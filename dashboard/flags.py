@@ -10,6 +10,7 @@ clinical-reference.md (1.3, 1.5, 3.2, 5.3, 6.2).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -141,14 +142,22 @@ def _on(ts) -> str:
 
 
 def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFrame:
-    """All current flags (FLAG_COLUMNS), one row per patient and flag."""
+    """All current flags (FLAG_COLUMNS), one row per patient and flag.
+
+    Responses are grouped once into plain records: per-patient pandas work
+    would cost milliseconds per patient, records cost microseconds."""
+    by_patient: dict[int, list] = defaultdict(list)
+    if not inputs.responses.empty:
+        ordered = inputs.responses.sort_values(["patient_id", "administered_at", "response_id"])
+        for r in ordered[RESPONSE_FIELDS].itertuples(index=False):
+            by_patient[r.patient_id].append(r)
     rows: list[dict] = []
-    responses = inputs.responses
-    by_patient = dict(tuple(responses.groupby("patient_id"))) if not responses.empty else {}
-    empty = responses.iloc[0:0]
     for p in inputs.patients.itertuples(index=False):
-        rows.extend(patient_flags(p, by_patient.get(p.patient_id, empty), now, settings))
+        rows.extend(patient_flags(p, by_patient.get(p.patient_id, []), now, settings))
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
+
+
+RESPONSE_FIELDS = ["patient_id", "response_id", "instrument", "administered_at", "score", "valid", "risk_item_score"]
 
 
 def _flag(p, key: str, since, reason: str, priority: int | None = None, response_id: int | None = None,
@@ -159,24 +168,30 @@ def _flag(p, key: str, since, reason: str, priority: int | None = None, response
             "reason": reason, "response_id": response_id}
 
 
-def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> list[dict]:
-    """Flags of one patient (``p``: a row of FlagInputs.patients)."""
+def _present(ts) -> bool:
+    return ts is not None and not pd.isna(ts)
+
+
+def patient_flags(p, resp: list, now: datetime, settings: Settings) -> list[dict]:
+    """Flags of one patient. ``p``: a row of FlagInputs.patients; ``resp``: their
+    response records (RESPONSE_FIELDS) in time order."""
     now_ts = pd.Timestamp(now)
     out: list[dict] = []
     active = p.status == "active"
-    ended = p.ended_at if isinstance(p.ended_at, pd.Timestamp) and pd.notna(p.ended_at) else None
+    ended = pd.Timestamp(p.ended_at) if _present(p.ended_at) else None
+    after_end = pd.Timedelta(days=settings.risk_after_end_days)
     # Risk is triaged whatever the status for answers up to N days after the episode ended.
-    risk_until = now_ts if active or ended is None else ended + pd.Timedelta(days=settings.risk_after_end_days)
-    if active or (ended is not None and now_ts <= ended + pd.Timedelta(days=settings.risk_after_end_days)):
-        out.extend(_risk_flags(p, resp, risk_until))
+    if active or (ended is not None and now_ts <= ended + after_end):
+        out.extend(_risk_flags(p, resp, now_ts if active or ended is None else ended + after_end))
     if not active:
         return out
 
-    episode_start = pd.Timestamp(p.enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)
-    valid = resp[resp["valid"] & (resp["administered_at"] >= episode_start)].sort_values(["administered_at", "response_id"])
+    enrolled = pd.Timestamp(p.enrolled_at)
+    episode_start = enrolled - pd.Timedelta(days=settings.baseline_window_days)
+    valid = [r for r in resp if r.valid and r.administered_at >= episode_start]
 
     # awaiting_reply: waiting runs from the patient's earliest message since the last contact.
-    if pd.notna(p.first_unanswered):
+    if _present(p.first_unanswered):
         hours = (now_ts - p.first_unanswered) / pd.Timedelta(hours=1)
         overdue = hours >= settings.reply_overdue_hours
         words = (f"unanswered message for {_plural(_days(now_ts - p.first_unanswered), 'day')}" if hours >= 24
@@ -186,24 +201,23 @@ def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> l
                          priority=None if overdue else PENDING_REPLY_PRIORITY, trigger_at=p.last_patient_message))
 
     for instrument in ("PHQ9", "GAD7"):  # instruments with a reliable-change criterion
-        rows = valid[valid["instrument"] == instrument]
+        rows = [r for r in valid if r.instrument == instrument]
         if len(rows) >= 2:
-            base, last = rows.iloc[0], rows.iloc[-1]
-            if reliable_change(instrument, base["score"], last["score"]) == DETERIORATED:
+            base, last = rows[0], rows[-1]
+            if reliable_change(instrument, base.score, last.score) == DETERIORATED:
                 name = INSTRUMENTS[instrument].name
-                out.append(_flag(p, "deterioration", last["administered_at"],
-                                 f"{name} reliably worse: {display_score(base['score'])} → {display_score(last['score'])} "
-                                 f"on {_on(last['administered_at'])}", response_id=int(last["response_id"])))
+                out.append(_flag(p, "deterioration", last.administered_at,
+                                 f"{name} reliably worse: {display_score(base.score)} → {display_score(last.score)} "
+                                 f"on {_on(last.administered_at)}", response_id=int(last.response_id)))
 
-    out.extend(_not_on_track(p, valid[valid["instrument"] == "PHQ9"], now_ts, settings))
+    out.extend(_not_on_track(p, [r for r in valid if r.instrument == "PHQ9"], now_ts, settings))
 
-    if pd.notna(p.first_unfed_completion) and now_ts - p.first_unfed_completion >= pd.Timedelta(hours=settings.feedback_due_hours):
+    if _present(p.first_unfed_completion) and now_ts - p.first_unfed_completion >= pd.Timedelta(hours=settings.feedback_due_hours):
         out.append(_flag(p, "feedback_due", p.first_unfed_completion,
                          f"module completed {_plural(_days(now_ts - p.first_unfed_completion), 'day')} ago with no clinician contact since",
                          trigger_at=p.last_module_completion))
 
-    enrolled = pd.Timestamp(p.enrolled_at)
-    if pd.isna(p.last_module_start) and now_ts - enrolled >= pd.Timedelta(days=settings.not_started_days):
+    if not _present(p.last_module_start) and now_ts - enrolled >= pd.Timedelta(days=settings.not_started_days):
         out.append(_flag(p, "not_started", enrolled,
                          f"no module started {_plural(_days(now_ts - enrolled), 'day')} after enrolment",
                          trigger_at=enrolled + pd.Timedelta(days=settings.not_started_days)))
@@ -216,15 +230,15 @@ def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> l
         out.append(_flag(p, "inactive", p.last_activity_at, f"{tier}no activity for {_plural(_days(idle), 'day')}",
                          trigger_at=pd.Timestamp(p.last_activity_at) + pd.Timedelta(days=reached)))
 
-    contact_since = p.last_contact if pd.notna(p.last_contact) else enrolled
+    contact_since = pd.Timestamp(p.last_contact) if _present(p.last_contact) else enrolled
     if now_ts - contact_since >= pd.Timedelta(days=settings.no_contact_days):
-        words = "no clinician contact yet" if pd.isna(p.last_contact) else "no clinician contact"
+        words = "no clinician contact yet" if not _present(p.last_contact) else "no clinician contact"
         out.append(_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(now_ts - contact_since), 'day')}",
-                         trigger_at=pd.Timestamp(contact_since) + pd.Timedelta(days=settings.no_contact_days)))
+                         trigger_at=contact_since + pd.Timedelta(days=settings.no_contact_days)))
 
     primary = p.primary_instrument
-    primary_rows = resp[(resp["instrument"] == primary) & (resp["administered_at"] >= enrolled)]
-    last_q = primary_rows["administered_at"].max() if not primary_rows.empty else enrolled
+    last_q = max((r.administered_at for r in resp if r.instrument == primary and r.administered_at >= enrolled),
+                 default=enrolled)
     if now_ts - last_q >= pd.Timedelta(days=settings.questionnaire_overdue_days):
         name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
         out.append(_flag(p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(now_ts - last_q), 'day')}",
@@ -232,25 +246,25 @@ def patient_flags(p, resp: pd.DataFrame, now: datetime, settings: Settings) -> l
     return out
 
 
-def _risk_flags(p, resp: pd.DataFrame, until: pd.Timestamp) -> list[dict]:
+def _risk_flags(p, resp: list, until: pd.Timestamp) -> list[dict]:
     """risk: every PHQ-9 with item 9 above 0 (a later 0 does not clear it);
     risk_unknown: the latest PHQ-9 cannot tell (item 9 missing, or no items)."""
     out = []
-    phq = resp[(resp["instrument"] == "PHQ9") & (resp["administered_at"] <= until)].sort_values(["administered_at", "response_id"])
-    positive = phq[phq["risk_item_score"] > 0]
-    if not positive.empty:
-        worst = int(positive["risk_item_score"].max())
-        latest = positive.iloc[-1]
+    phq = [r for r in resp if r.instrument == "PHQ9" and r.administered_at <= until]
+    positive = [r for r in phq if _present(r.risk_item_score) and r.risk_item_score > 0]
+    if positive:
+        worst = int(max(r.risk_item_score for r in positive))
+        latest = positive[-1]
         more = f" ({len(positive)} answers above 0, highest {worst})" if len(positive) > 1 else ""
-        out.append(_flag(p, "risk", positive["administered_at"].min(),
-                         f"PHQ-9 item 9 answered {int(latest['risk_item_score'])} on {_on(latest['administered_at'])}{more}",
-                         priority=HIGH_RISK_PRIORITY if worst >= 2 else None, response_id=int(latest["response_id"]),
-                         trigger_at=latest["administered_at"]))
-    if not phq.empty and pd.isna(phq.iloc[-1]["risk_item_score"]):
-        last = phq.iloc[-1]
-        out.append(_flag(p, "risk_unknown", last["administered_at"],
-                         f"latest PHQ-9 ({_on(last['administered_at'])}) has item 9 unanswered: risk not assessable",
-                         response_id=int(last["response_id"])))
+        out.append(_flag(p, "risk", positive[0].administered_at,
+                         f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at)}{more}",
+                         priority=HIGH_RISK_PRIORITY if worst >= 2 else None, response_id=int(latest.response_id),
+                         trigger_at=latest.administered_at))
+    if phq and not _present(phq[-1].risk_item_score):
+        last = phq[-1]
+        out.append(_flag(p, "risk_unknown", last.administered_at,
+                         f"latest PHQ-9 ({_on(last.administered_at)}) has item 9 unanswered: risk not assessable",
+                         response_id=int(last.response_id)))
     return out
 
 
@@ -264,36 +278,36 @@ def checkpoint_window(week: int, settings: Settings) -> tuple[pd.Timedelta, pd.T
     return pd.Timedelta(days=first - 1), pd.Timedelta(days=last)
 
 
-def on_track_status(phq: pd.DataFrame, enrolled_at, now_ts: pd.Timestamp, settings: Settings) -> list[tuple[int, str, dict | None]]:
+def on_track_status(phq: list, enrolled_at, now_ts: pd.Timestamp, settings: Settings) -> list[tuple[int, str, object]]:
     """For each checkpoint: (week, 'not on track' | 'on track' | 'not assessable' | 'not reached',
-    the deciding response row or None). Needs baseline PHQ-9 >= 10 (6.2)."""
-    if phq.empty or phq.iloc[0]["score"] < NOT_ON_TRACK_MIN_BASELINE:
+    the deciding response record or None). ``phq``: valid PHQ-9 records of the
+    episode in time order. Needs a baseline PHQ-9 >= 10 (6.2)."""
+    if not phq or phq[0].score < NOT_ON_TRACK_MIN_BASELINE:
         return []
     enrolled = pd.Timestamp(enrolled_at)
-    elapsed = phq["administered_at"] - enrolled
     result = []
     for week, limit in NOT_ON_TRACK_CHECKPOINTS:
         start, end = checkpoint_window(week, settings)
         if now_ts - enrolled < start:
             result.append((week, "not reached", None))
             continue
-        inside = phq[(elapsed >= start) & (elapsed < end)]
-        if inside.empty:
+        inside = [r for r in phq if start <= r.administered_at - enrolled < end]
+        if not inside:
             result.append((week, "not assessable" if now_ts - enrolled >= end else "not reached", None))
             continue
-        last = inside.iloc[-1]  # several in the window: the latest
-        result.append((week, "not on track" if last["score"] >= limit else "on track", last))
+        last = inside[-1]  # several in the window: the latest
+        result.append((week, "not on track" if last.score >= limit else "on track", last))
     return result
 
 
-def _not_on_track(p, phq: pd.DataFrame, now_ts: pd.Timestamp, settings: Settings) -> list[dict]:
+def _not_on_track(p, phq: list, now_ts: pd.Timestamp, settings: Settings) -> list[dict]:
     out = []
     for week, status, row in on_track_status(phq, p.enrolled_at, now_ts, settings):
         if status == "not on track":
             limit = dict(NOT_ON_TRACK_CHECKPOINTS)[week]
-            out.append(_flag(p, "not_on_track", row["administered_at"],
-                             f"PHQ-9 {display_score(row['score'])} in week {week} (not on track at {limit} or more; "
-                             f"baseline {display_score(phq.iloc[0]['score'])})", response_id=int(row["response_id"])))
+            out.append(_flag(p, "not_on_track", row.administered_at,
+                             f"PHQ-9 {display_score(row.score)} in week {week} (not on track at {limit} or more; "
+                             f"baseline {display_score(phq[0].score)})", response_id=int(row.response_id)))
     return out[-1:]  # the latest checkpoint missed speaks for the patient
 
 

@@ -112,7 +112,7 @@ if not risk_rows.empty:
 elif "PHQ9" in charted:
     st.caption(NO_RISK_ANSWER)
 phq_episode = episode[episode["instrument"] == "PHQ9"]
-checkpoints = on_track_status(phq_episode, patient.enrolled_at, pd.Timestamp(now), settings)
+checkpoints = on_track_status(list(phq_episode.itertuples(index=False)), patient.enrolled_at, pd.Timestamp(now), settings)
 if checkpoints:
     st.caption("Early response (PHQ-9, clinical-reference 6.2): " + " · ".join(
         f"week {week}: {status}" for week, status, _ in checkpoints))
