@@ -11,7 +11,8 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from dashboard.state import audit
 
-ACTIONS = ("login", "logout", "login_failed", "login_refused", "open_record", "denied", "acknowledge", "export", "cli_report")
+ACTIONS = ("login", "logout", "login_failed", "login_refused", "open_record", "denied", "acknowledge", "followup", "followup_correction",
+           "followup_withdrawal", "export", "cli_report")
 
 
 def utcnow() -> datetime:

@@ -7,7 +7,8 @@ two agree after ``upgrade``.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, false)
 
 metadata = MetaData()
 
@@ -38,4 +39,34 @@ acknowledgements = Table(
     Column("actor", String(120), nullable=False),
     Column("note", Text, nullable=True),
     Index("ix_dash_ack_patient_flag_time", "patient_id", "flag", "acked_at"),
+)
+
+# GP follow-ups, append-only: a correction or withdrawal adds version n+1 of the
+# entry; the current state of an entry is its highest version (dashboard.followups).
+followups = Table(
+    "dash_followups",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entry_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("patient_id", Integer, nullable=False),
+    Column("gp", String(120), nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("modality", String(20), nullable=False),
+    Column("module_position", Integer, nullable=True),
+    Column("clinic_phq9", Integer, nullable=True),
+    Column("action", String(20), nullable=False),
+    Column("pause_until", Date, nullable=True),
+    Column("next_on", Date, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("withdrawn", Boolean, nullable=False, server_default=false()),
+    Column("change_reason", Text, nullable=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_dash_followups_idempotency"),
+    UniqueConstraint("entry_id", "version", name="uq_dash_followups_entry_version"),
+    Index("ix_dash_followups_patient", "patient_id", "held_on"),
+    Index("ix_dash_followups_gp", "gp", "held_on"),
 )

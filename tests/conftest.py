@@ -11,8 +11,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+# Property tests: a fixed, derandomised example count in CI; more locally if asked.
+hypothesis_settings.register_profile("ci", max_examples=40, derandomize=True, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=40, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 PG_ADMIN_URL = os.environ.get(
     "CASEBOARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

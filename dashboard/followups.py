@@ -1,0 +1,199 @@
+"""GP brief follow-ups: validated, stored exactly once, corrected only by their
+author with the history kept (append-only versions in ``dash_followups``)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from dashboard import audit
+from dashboard.patient_record import find_patient_by_id
+from dashboard.scope import Viewer
+from dashboard.state import followups as table
+
+UTC_ZONE = ZoneInfo("UTC")
+MODALITIES = ("face-to-face", "phone", "video")
+ACTIONS = {"continue": "Continue", "step_up": "Step up care", "refer_on": "Refer on", "pause": "Pause programme"}
+NOTE_MAX_CHARS = 1000
+MINUTES_RANGE = (1, 120)
+PHQ9_RANGE = (0, 27)
+
+
+@dataclass(frozen=True)
+class FollowupForm:
+    held_on: date
+    minutes: int
+    modality: str
+    module_position: int | None
+    clinic_phq9: int | None
+    action: str
+    pause_until: date | None
+    next_on: date | None
+    note: str = ""
+
+
+class FollowupRefused(ValueError):
+    """Nothing was stored. ``errors`` maps a form field to what is wrong with it
+    (the page shows each message next to its field)."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def validate(form: FollowupForm, enrolled_on: date, today: date, n_modules: int) -> dict[str, str]:
+    """Field -> message for every rule the form breaks (empty when valid)."""
+    errors: dict[str, str] = {}
+    if form.held_on > today:
+        errors["held_on"] = f"The follow-up date cannot be in the future (today is {today:%d %b %Y})."
+    elif form.held_on < enrolled_on:
+        errors["held_on"] = f"The follow-up date cannot be before enrolment ({enrolled_on:%d %b %Y})."
+    if not MINUTES_RANGE[0] <= form.minutes <= MINUTES_RANGE[1]:
+        errors["minutes"] = f"Minutes must be between {MINUTES_RANGE[0]} and {MINUTES_RANGE[1]}."
+    if form.modality not in MODALITIES:
+        errors["modality"] = f"Choose one of: {', '.join(MODALITIES)}."
+    if form.module_position is not None and not 1 <= form.module_position <= n_modules:
+        errors["module_position"] = f"The module must be one of the programme's {n_modules} modules."
+    if form.clinic_phq9 is not None and not PHQ9_RANGE[0] <= form.clinic_phq9 <= PHQ9_RANGE[1]:
+        errors["clinic_phq9"] = "A PHQ-9 total is between 0 and 27."
+    if form.action not in ACTIONS:
+        errors["action"] = f"Choose one of: {', '.join(ACTIONS.values())}."
+    if form.action == "pause":
+        if form.pause_until is None:
+            errors["pause_until"] = "A pause needs an end date."
+        elif form.pause_until <= form.held_on:
+            errors["pause_until"] = "The pause must end after the follow-up date."
+    elif form.pause_until is not None:
+        errors["pause_until"] = "An end date belongs only to a pause."
+    if form.next_on is not None and form.next_on <= form.held_on:
+        errors["next_on"] = "The next follow-up must be after this one."
+    if len(form.note) > NOTE_MAX_CHARS:
+        errors["note"] = f"The note is {len(form.note)} characters; at most {NOTE_MAX_CHARS}."
+    return errors
+
+
+def _checked_patient(platform: Engine, viewer: Viewer, patient_id: int):
+    if viewer.role != "gp":
+        raise FollowupRefused({"patient": "Only GPs log follow-ups."})
+    patient = find_patient_by_id(platform, viewer, patient_id)
+    if patient is None:
+        raise FollowupRefused({"patient": "No such patient in your caseload."})
+    return patient
+
+
+def _n_modules(platform: Engine, patient_id: int) -> int:
+    from dashboard.schema import modules, patients
+
+    with platform.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(modules.join(patients, patients.c.program_id == modules.c.program_id))
+                           .where(patients.c.id == patient_id)) or 0
+
+
+def _local_date(ts: datetime, tz: ZoneInfo) -> date:
+    return ts.replace(tzinfo=timezone.utc).astimezone(tz).date()
+
+
+def log_followup(platform: Engine, state: Engine, viewer: Viewer, patient_id: int, form: FollowupForm,
+                 idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE) -> str:
+    """Store a new follow-up and its audit row in one transaction; returns the
+    entry id. The same ``idempotency_key`` again (a double click, a resubmitted
+    form) stores nothing and returns the first entry."""
+    patient = _checked_patient(platform, viewer, patient_id)
+    errors = validate(form, _local_date(patient.enrolled_at, tz), _local_date(now, tz), _n_modules(platform, patient_id))
+    if errors:
+        raise FollowupRefused(errors)
+    entry_id = str(uuid.uuid4())
+    row = {**asdict(replace(form, note=form.note.strip())), "entry_id": entry_id, "version": 1,
+           "idempotency_key": idempotency_key, "patient_id": patient_id, "gp": viewer.username, "withdrawn": False,
+           "change_reason": None, "recorded_at": now, "recorded_by": viewer.username}
+    row["note"] = row["note"] or None
+    try:
+        with state.begin() as conn:
+            conn.execute(insert(table).values(**row))
+            audit.record_in(conn, viewer.username, "followup", patient_id, entry=entry_id, gp_action=form.action)
+    except IntegrityError:
+        existing = _entry_for_key(state, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    return entry_id
+
+
+def _entry_for_key(state: Engine, key: str) -> str | None:
+    with state.connect() as conn:
+        return conn.scalar(select(table.c.entry_id).where(table.c.idempotency_key == key))
+
+
+def _latest_version(state: Engine, entry_id: str) -> dict | None:
+    with state.connect() as conn:
+        row = conn.execute(select(table).where(table.c.entry_id == entry_id).order_by(table.c.version.desc()).limit(1)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def _new_version(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, changes: dict, reason: str,
+                 idempotency_key: str, now: datetime, tz: ZoneInfo, action: str) -> None:
+    current = _latest_version(state, entry_id)
+    if current is None or current["gp"] != viewer.username:
+        # the same words whether the entry is missing or someone else's
+        raise FollowupRefused({"entry": "No such follow-up of yours."})
+    if current["withdrawn"]:
+        raise FollowupRefused({"entry": "This follow-up was withdrawn; log a new one instead."})
+    patient = _checked_patient(platform, viewer, current["patient_id"])
+    if not reason.strip():
+        raise FollowupRefused({"change_reason": "Say why the entry changes (kept in its history)."})
+    row = {k: v for k, v in current.items() if k != "id"}
+    row.update(changes)
+    if action == "followup_correction":
+        form = FollowupForm(**{k: row[k] for k in FollowupForm.__dataclass_fields__} | {"note": row["note"] or ""})
+        errors = validate(form, _local_date(patient.enrolled_at, tz), _local_date(now, tz),
+                          _n_modules(platform, current["patient_id"]))
+        if errors:
+            raise FollowupRefused(errors)
+    row.update(version=current["version"] + 1, idempotency_key=idempotency_key, change_reason=reason.strip(),
+               recorded_at=now, recorded_by=viewer.username)
+    try:
+        with state.begin() as conn:
+            conn.execute(insert(table).values(**row))
+            audit.record_in(conn, viewer.username, action, current["patient_id"], entry=entry_id, version=row["version"])
+    except IntegrityError:
+        if _entry_for_key(state, idempotency_key) == entry_id:
+            return  # the same correction submitted twice
+        raise FollowupRefused({"entry": "Someone changed this entry at the same time; reload and try again."}) from None
+
+
+def correct_followup(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, form: FollowupForm, reason: str,
+                     idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE) -> None:
+    changes = asdict(replace(form, note=form.note.strip()))
+    changes["note"] = changes["note"] or None
+    _new_version(platform, state, viewer, entry_id, changes, reason, idempotency_key, now, tz, "followup_correction")
+
+
+def withdraw_followup(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, reason: str,
+                      idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE) -> None:
+    _new_version(platform, state, viewer, entry_id, {"withdrawn": True}, reason, idempotency_key, now, tz,
+                 "followup_withdrawal")
+
+
+def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: bool = False) -> pd.DataFrame:
+    """The latest version of every entry for these (already scoped) patients."""
+    latest = (select(table.c.entry_id, func.max(table.c.version).label("version"))
+              .where(table.c.patient_id.in_(patient_ids)).group_by(table.c.entry_id).subquery())
+    stmt = (select(table).join(latest, and_(latest.c.entry_id == table.c.entry_id, latest.c.version == table.c.version))
+            .order_by(table.c.held_on.desc(), table.c.recorded_at.desc()))
+    with state.connect() as conn:
+        frame = pd.read_sql(stmt, conn, parse_dates=["recorded_at"])
+    if not include_withdrawn:
+        frame = frame[~frame["withdrawn"].astype(bool)]
+    return frame.reset_index(drop=True)
+
+
+def history(state: Engine, entry_id: str) -> pd.DataFrame:
+    with state.connect() as conn:
+        return pd.read_sql(select(table).where(table.c.entry_id == entry_id).order_by(table.c.version), conn,
+                           parse_dates=["recorded_at"])
