@@ -13,4 +13,5 @@ if ! command -v chromium >/dev/null 2>&1; then
   { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null; } \
     || echo "warning: could not install chromium; browser tests will be skipped (or fail under CI=true)" >&2
 fi
+.venv/bin/ruff check --select F,E9 dashboard pages tests  # unused names, syntax errors
 exec .venv/bin/python -m pytest "$@"

@@ -1,8 +1,7 @@
 """GP follow-ups: validation, exactly-once, corrections with history, scope, concurrency."""
 
 import threading
-import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
