@@ -46,7 +46,7 @@ def patient_record(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer,
     now = utcnow()
     rows = patient_record_mod.load_record_rows(_engine, viewer, patient, now, settings)
     summary = patient_list.my_patients(_engine, viewer, now, settings, patient_id=patient.patient_id)
-    patient_flags = flags.evaluate(flags.load_inputs(_engine, viewer, now, settings, patient.patient_id), now, settings)
+    patient_flags = flags.evaluate(flags.load_inputs(_engine, viewer, now, settings, patient.patient_id, _state), now, settings)
     judged = acks.apply_acks(patient_flags, acks.load_acks(_state, [patient.patient_id]), now, settings)
     return rows, summary, judged, now
 

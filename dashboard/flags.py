@@ -108,10 +108,13 @@ def contact_facts_query(viewer: Viewer, now: datetime, patient_id: int | None = 
 class FlagInputs:
     patients: pd.DataFrame  # one row per patient: facts + contact facts
     responses: pd.DataFrame  # scored PHQ-9, GAD-7 and primary-measure responses
+    followups: pd.DataFrame | None = None  # current GP follow-ups (dashboard.followups), from the state database
 
 
 def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Settings,
-                patient_id: int | None = None) -> FlagInputs:
+                patient_id: int | None = None, state: Engine | None = None) -> FlagInputs:
+    """Platform rows in SQL scoped to the viewer; with ``state``, also the GP
+    follow-ups of those patients (joined in Python on the scoped ids)."""
     ids = scoped_patient_ids(viewer)
     if patient_id is not None:
         ids = ids.where(patients.c.id == patient_id)
@@ -123,7 +126,12 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
         scored = scored_responses(conn, ids, now, settings)
     facts = facts.merge(contact, on="patient_id", how="left")
     facts["last_activity_at"] = facts[LAST_ACTIVITY_INPUTS].max(axis=1).fillna(facts["enrolled_at"])
-    return FlagInputs(facts, scored)
+    followups = None
+    if state is not None:
+        from dashboard.followups import current_followups
+
+        followups = current_followups(state, [int(i) for i in facts["patient_id"]])
+    return FlagInputs(facts, scored, followups)
 
 
 # ---------------------------------------------------------------- evaluation (pure)
@@ -151,10 +159,18 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFr
         ordered = inputs.responses.sort_values(["patient_id", "administered_at", "response_id"])
         for r in ordered[RESPONSE_FIELDS].itertuples(index=False):
             by_patient[r.patient_id].append(r)
+    gp_notes: dict[int, list] = defaultdict(list)
+    if inputs.followups is not None and not inputs.followups.empty:
+        ordered = inputs.followups.sort_values(["held_on", "recorded_at"])
+        for f in ordered[FOLLOWUP_FIELDS].itertuples(index=False):
+            gp_notes[f.patient_id].append(f)
     rows: list[dict] = []
     for p in inputs.patients.itertuples(index=False):
-        rows.extend(patient_flags(p, by_patient.get(p.patient_id, []), now, settings))
+        rows.extend(patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, [])))
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
+
+
+FOLLOWUP_FIELDS = ["patient_id", "held_on", "recorded_at", "action", "note", "pause_until"]
 
 
 RESPONSE_FIELDS = ["patient_id", "response_id", "instrument", "administered_at", "score", "valid", "risk_item_score"]
@@ -172,9 +188,11 @@ def _present(ts) -> bool:
     return ts is not None and not pd.isna(ts)
 
 
-def patient_flags(p, resp: list, now: datetime, settings: Settings) -> list[dict]:
+def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None) -> list[dict]:
     """Flags of one patient. ``p``: a row of FlagInputs.patients; ``resp``: their
-    response records (RESPONSE_FIELDS) in time order."""
+    response records (RESPONSE_FIELDS) in time order; ``gp_followups``: their
+    current GP follow-ups (FOLLOWUP_FIELDS), oldest first."""
+    gp_followups = gp_followups or []
     now_ts = pd.Timestamp(now)
     out: list[dict] = []
     active = p.status == "active"
@@ -185,6 +203,18 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings) -> list[dict
         out.extend(_risk_flags(p, resp, now_ts if active or ended is None else ended + after_end))
     if not active:
         return out
+
+    latest_gp = gp_followups[-1] if gp_followups else None
+    if latest_gp is not None and latest_gp.action != "continue":
+        from dashboard.followups import ACTIONS
+
+        note = f": “{latest_gp.note}”" if isinstance(latest_gp.note, str) and latest_gp.note else ""
+        out.append(_flag(p, "gp_action", latest_gp.recorded_at,
+                         f"GP {p.gp or ''} asked to {ACTIONS[latest_gp.action].lower()} on {latest_gp.held_on:%d %b}"
+                         + (f" until {latest_gp.pause_until:%d %b}" if latest_gp.action == "pause" else "") + note))
+    # A GP's pause suppresses inactive and no_contact until it ends (its end date included).
+    paused = any(f.action == "pause" and f.pause_until is not None and not pd.isna(f.pause_until)
+                 and now_ts.date() <= f.pause_until for f in gp_followups)
 
     enrolled = pd.Timestamp(p.enrolled_at)
     episode_start = enrolled - pd.Timedelta(days=settings.baseline_window_days)
@@ -223,7 +253,7 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings) -> list[dict
                          trigger_at=enrolled + pd.Timedelta(days=settings.not_started_days)))
 
     idle = now_ts - pd.Timestamp(p.last_activity_at)
-    if idle >= pd.Timedelta(days=settings.inactive_days):
+    if not paused and idle >= pd.Timedelta(days=settings.inactive_days):
         tiers = [(settings.inactive_lapsed_days, "lapsed: "), (settings.inactive_at_risk_days, "at risk of drop-out: "),
                  (settings.inactive_days, "")]
         reached, tier = next((d, t) for d, t in tiers if idle >= pd.Timedelta(days=d))
@@ -231,7 +261,7 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings) -> list[dict
                          trigger_at=pd.Timestamp(p.last_activity_at) + pd.Timedelta(days=reached)))
 
     contact_since = pd.Timestamp(p.last_contact) if _present(p.last_contact) else enrolled
-    if now_ts - contact_since >= pd.Timedelta(days=settings.no_contact_days):
+    if not paused and now_ts - contact_since >= pd.Timedelta(days=settings.no_contact_days):
         words = "no clinician contact yet" if not _present(p.last_contact) else "no clinician contact"
         out.append(_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(now_ts - contact_since), 'day')}",
                          trigger_at=contact_since + pd.Timedelta(days=settings.no_contact_days)))

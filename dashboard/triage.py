@@ -39,13 +39,14 @@ class Triage:
     open_flags: pd.DataFrame  # flag rows still needing someone (with `escalated`)
     acknowledged: pd.DataFrame  # flag rows covered by an acknowledgement
     patients: pd.DataFrame  # the flag engine's patient inputs (for names and filters)
+    responses: pd.DataFrame  # their scored responses
 
 
 def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings,
            therapist: str | None = None) -> Triage:
     """The viewer's queue; ``therapist`` (a display name or UNASSIGNED) narrows a
     team lead's queue to one caseload."""
-    inputs = flag_engine.load_inputs(platform, viewer, now, settings)
+    inputs = flag_engine.load_inputs(platform, viewer, now, settings, state=state)
     patients = inputs.patients.assign(therapist=inputs.patients["therapist"].fillna(UNASSIGNED))
     all_flags = flag_engine.evaluate(inputs, now, settings)
     acks = load_acks(state, sorted(set(all_flags["patient_id"])))
@@ -60,7 +61,7 @@ def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, setti
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
     queue = flag_engine.queue(open_flags, patients)
     return Triage(_decorate(queue, open_flags, patients, inputs.responses, now), open_flags,
-                  judged[judged["acked_at"].notna()], patients)
+                  judged[judged["acked_at"].notna()], patients, inputs.responses)
 
 
 def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame,

@@ -175,3 +175,44 @@ def test_concurrent_writers_lose_and_double_nothing(platform, backend):
     assert rows(platform) == writers * per_writer
     with platform.engine.connect() as conn:
         assert conn.scalar(select(func.count(func.distinct(table.c.idempotency_key)))) == writers * per_writer
+
+
+def therapist_flags(platform: Platform, user: str, at: datetime = NOW) -> dict[int, dict[str, str]]:
+    from dashboard.config import Settings
+    from dashboard.triage import triage
+
+    t = triage(platform.engine, platform.engine, load_viewer(platform.engine, user), at, Settings())
+    out: dict[int, dict[str, str]] = {}
+    for row in t.open_flags.itertuples():
+        out.setdefault(row.patient_id, {})[row.flag] = row.reason
+    return out
+
+
+def test_gp_action_reaches_the_patients_therapist_with_action_and_note(platform):
+    pid = platform.patient("L1", therapist=1, gp=3, enrolled_days_ago=10)
+    other = platform.patient("L2", therapist=2, gp=3, enrolled_days_ago=10)
+    gp = load_viewer(platform.engine, "gp.a")
+    log_followup(platform.engine, platform.engine, gp, pid, form(action="step_up", note="Low mood worse; add sessions"),
+                 "a1", NOW)
+    log_followup(platform.engine, platform.engine, gp, other, form(action="continue"), "a2", NOW)
+    mine = therapist_flags(platform, "ther.a")
+    assert mine[pid]["gp_action"] == "GP Dr GP A asked to step up care on 20 Nov: “Low mood worse; add sessions”"
+    assert "gp_action" not in therapist_flags(platform, "ther.b").get(other, {})
+    assert pid not in therapist_flags(platform, "ther.b")
+
+
+def test_pause_suppresses_inactive_and_no_contact_until_it_ends(platform):
+    pid = platform.patient("P1", therapist=1, gp=3, enrolled_days_ago=40)
+    platform.activity(pid, 20)
+    platform.message(pid, 20, "to_patient", clinician=1)
+    assert {"inactive", "no_contact"} <= set(therapist_flags(platform, "ther.a")[pid])
+    gp = load_viewer(platform.engine, "gp.a")
+    log_followup(platform.engine, platform.engine, gp, pid,
+                 form(action="pause", pause_until=TODAY + timedelta(days=5), note="Hospital stay"), "p1", NOW)
+    during = therapist_flags(platform, "ther.a")[pid]
+    assert "inactive" not in during and "no_contact" not in during
+    assert "until 25 Nov" in during["gp_action"]
+    on_last_day = therapist_flags(platform, "ther.a", NOW + timedelta(days=5))[pid]
+    assert "inactive" not in on_last_day
+    after = therapist_flags(platform, "ther.a", NOW + timedelta(days=6))[pid]
+    assert {"inactive", "no_contact"} <= set(after)
