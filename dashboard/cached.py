@@ -8,12 +8,14 @@ hashed); the database URL stands in for it in the key.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard import acks, flags, patient_list
+from dashboard import due as due_mod
 from dashboard import triage as triage_mod
 from dashboard import patient_record as patient_record_mod
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
@@ -58,3 +60,10 @@ def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, setti
     so their queue is read again at once without clearing anyone else's cache."""
     now = utcnow()
     return triage_mod.triage(_platform, _state, viewer, now, settings, therapist), now
+
+
+@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+def due_list(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
+             version: int) -> tuple[due_mod.DueList, datetime]:
+    now = utcnow()
+    return due_mod.due_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now

@@ -59,6 +59,15 @@ def _find(engine: Engine, viewer: Viewer, condition) -> Patient | None:
     return None if row is None else Patient(*row)
 
 
+def programme_modules(engine: Engine, viewer: Viewer, patient_id: int) -> list[tuple[int, str]]:
+    """(position, title) of the modules of this patient's programme, if in scope."""
+    stmt = (select(modules.c.position, modules.c.title)
+            .select_from(modules.join(patients, patients.c.program_id == modules.c.program_id))
+            .where(patients.c.id == patient_id, patient_filter(viewer)).order_by(modules.c.position))
+    with engine.connect() as conn:
+        return [(int(p), str(t)) for p, t in conn.execute(stmt)]
+
+
 @dataclass(frozen=True)
 class RecordRows:
     responses: pd.DataFrame  # scored, all instruments

@@ -13,7 +13,7 @@ ctx = get_context()
 st.title("My patients")
 frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
 result, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, ctx.config.settings, None,
-                          st.session_state.get("ack_version", 0))
+                          st.session_state.get("data_version", 0))
 flags = result.open_flags  # the same flags as Triage and the patient page, acknowledgements applied
 by_patient = flags.sort_values(["priority", "since"]).groupby("patient_id")["flag"].agg(lambda s: list(dict.fromkeys(s)))
 frame = frame.assign(flags=frame["patient_id"].map(by_patient).map(lambda v: flag_titles(v) if isinstance(v, list) else ""))

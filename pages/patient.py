@@ -33,7 +33,7 @@ if patient is None:
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
 rows, summary, judged_flags, as_of = cached.patient_record(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient,
-                                                          settings, st.session_state.get("ack_version", 0))
+                                                          settings, st.session_state.get("data_version", 0))
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
 facts = summary.iloc[0]

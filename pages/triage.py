@@ -16,7 +16,7 @@ from dashboard.views import RISK_NOTE, table_height
 
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
-version = st.session_state.setdefault("ack_version", 0)
+version = st.session_state.setdefault("data_version", 0)
 st.title("Triage")
 
 therapist = None
@@ -68,9 +68,17 @@ if ctx.config.platform_url:
 st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
 event = st.dataframe(table, key="triage_table", on_select="rerun", selection_mode="single-row", hide_index=True,
                      width="stretch", height=table_height(len(table)), column_config=columns)
-selected = event.selection.rows
+# The patient being worked on is kept by code: the queue's order changes as
+# reasons are handled, so a row index would point at someone else.
+if event.selection.rows:
+    st.session_state["triage_patient"] = queue["code"].iloc[event.selection.rows[0]]
+working_on = st.session_state.get("triage_patient")
+if working_on not in set(queue["code"]):
+    if working_on is not None:
+        st.success(f"Every reason for {working_on} is handled.", icon=":material/check_circle:")
+    working_on = st.session_state["triage_patient"] = None
 
-if not selected:
+if working_on is None:
     @st.fragment(run_every=float(settings.queue_refresh_seconds))
     def auto_refresh() -> None:
         """A timer only while no acknowledgement form is open; filters are widget
@@ -81,10 +89,15 @@ if not selected:
     auto_refresh()
     st.stop()
 
-row = queue.iloc[selected[0]]
+row = queue[queue["code"] == working_on].iloc[0]
 st.subheader(f"{row['code']}")
-if st.button("Open patient page", icon=":material/person:"):
+left, right = st.columns([1, 1])
+if left.button("Open patient page", icon=":material/person:"):
     open_patient(row["code"])
+if right.button("Close", icon=":material/close:"):
+    st.session_state["triage_patient"] = None
+    st.session_state.pop("triage_table", None)
+    st.rerun()
 for flag in result.open_flags[result.open_flags["patient_id"] == row["patient_id"]].sort_values(["priority", "since"]).itertuples():
     with st.form(f"ack_{row['patient_id']}_{flag.flag}", border=True):
         st.markdown(f"**{FLAG_KINDS[flag.flag].title}**: {flag.reason}")
@@ -97,7 +110,7 @@ for flag in result.open_flags[result.open_flags["patient_id"] == row["patient_id
             except AckRefused as exc:
                 st.error(str(exc))
             else:
-                st.session_state["ack_version"] = version + 1
+                st.session_state["data_version"] = version + 1
                 st.session_state.pop("triage_table", None)  # the queue changes: drop the row selection
                 st.toast(f"{FLAG_KINDS[flag.flag].title} marked handled for {row['code']}")
                 st.rerun()

@@ -72,6 +72,8 @@ def test_therapist_logs_in_to_triage_and_sees_only_their_active_patients(app_env
 
 def test_status_filter_widens_to_all_of_the_gps_patients(app_env):
     at = log_in(run_app(), "gp1")
+    assert at.title[0].value == "Follow-ups due"  # a GP's landing page (DESIGN.md)
+    at.switch_page(str(PAGES_DIR / "my_patients.py")).run()
     at.multiselect[1].set_value([]).run()
     engine = make_engine(app_env)
     with engine.connect() as conn:

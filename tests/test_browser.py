@@ -89,8 +89,8 @@ def test_narrow_window_and_long_names(app_url, browser):
     page.goto(app_url)
     wait_for_app(page)
     log_in(page, "gp2", "caseboard-demo")
-    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
-    screenshot(page, "my-patients-gp-narrow")
+    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+    screenshot(page, "followups-gp-narrow")
     context.close()
 
 

@@ -47,13 +47,13 @@ def test_risk_acknowledgement_needs_a_note_then_leaves_the_queue(platform):
     assert at.subheader[0].value == "RISKY"
     risk_note = at.text_area[0]
     risk_note.input("ok")
-    at.button[1].click()  # [0] is "Open patient page"; then each form's "Mark handled"
+    next(b for b in at.button if b.label == "Mark handled").click()
     at.run()
     assert any("needs a note of at least 10 characters" in e.value for e in at.error)
     assert at.text_area[0].value == "ok"  # what was typed is kept
     assert acks_stored(platform) == 0
     at.text_area[0].input("Called the patient; safety plan reviewed with them.")
-    at.button[1].click()
+    next(b for b in at.button if b.label == "Mark handled").click()
     at.run()
     assert acks_stored(platform) == 1
     risk_rows = [m.value for m in at.markdown if "Risk answer" in m.value]
@@ -93,6 +93,6 @@ def test_empty_queue_says_so(platform):
 
 def test_gp_has_no_triage_page(platform):
     at = logged_in("gp.a")
-    assert at.title[0].value == "My patients"
+    assert at.title[0].value == "Follow-ups due"
     with pytest.raises(ValueError):
         at.switch_page(str(PAGES_DIR / "triage.py"))

@@ -1,0 +1,79 @@
+"""The "log a follow-up" form: everything defaulted so a GP logs a brief
+follow-up in under a minute. It owns its state: an idempotency key per form
+instance (a double click or a resubmit stores one row) and the refusal
+messages, shown next to their fields while what was typed is kept."""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from dashboard.context import AppContext
+from dashboard.followups import ACTIONS, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused, log_followup
+from dashboard.timeutil import local_time, utcnow
+
+
+def _field_error(errors: dict[str, str], field: str) -> None:
+    if field in errors:
+        st.error(errors[field], icon=":material/error:")
+
+
+def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tuple[int, str]],
+                  latest_completed: int | None) -> bool:
+    """Draw the form for one patient; True once a follow-up was stored."""
+    key_slot, error_slot = f"followup_key_{patient_id}", f"followup_errors_{patient_id}"
+    if key_slot not in st.session_state:
+        st.session_state[key_slot] = uuid.uuid4().hex
+    errors: dict[str, str] = st.session_state.get(error_slot, {})
+    today = local_time(utcnow(), ctx.config.timezone).date()
+    positions = [None, *(p for p, _ in modules)]
+    titles = dict(modules)
+    with st.form(f"followup_form_{patient_id}", clear_on_submit=False):
+        st.markdown(f"**Log a follow-up for {code}**")
+        c1, c2, c3 = st.columns(3)
+        held_on = c1.date_input("Date", value=today, max_value=today, format="DD/MM/YYYY", key=f"fu_date_{patient_id}")
+        minutes = c2.number_input("Minutes", min_value=0, max_value=999, value=10, step=1, key=f"fu_min_{patient_id}")
+        modality = c3.selectbox("How", MODALITIES, key=f"fu_mod_{patient_id}")
+        with c1:
+            _field_error(errors, "held_on")
+        with c2:
+            _field_error(errors, "minutes")
+        c4, c5 = st.columns([2, 1])
+        module = c4.selectbox("Module discussed", positions,
+                              index=positions.index(latest_completed) if latest_completed in positions else 0,
+                              format_func=lambda p: "none" if p is None else f"{p}. {titles[p]}", key=f"fu_module_{patient_id}")
+        phq9 = c5.number_input("PHQ-9 taken in clinic (optional)", min_value=0, max_value=99, value=None, step=1,
+                               key=f"fu_phq_{patient_id}", help="Shown on the chart as a clinic mark; never used for outcomes or flags")
+        with c5:
+            _field_error(errors, "clinic_phq9")
+        c6, c7, c8 = st.columns(3)
+        action = c6.selectbox("Action", list(ACTIONS), format_func=ACTIONS.get, key=f"fu_action_{patient_id}",
+                              help="Anything but 'Continue' tells the patient's therapist")
+        pause_until = c7.date_input("Pause until (for a pause)", value=None, format="DD/MM/YYYY", key=f"fu_pause_{patient_id}")
+        next_on = c8.date_input("Next follow-up (optional)", value=None, format="DD/MM/YYYY", key=f"fu_next_{patient_id}")
+        with c6:
+            _field_error(errors, "action")
+        with c7:
+            _field_error(errors, "pause_until")
+        with c8:
+            _field_error(errors, "next_on")
+        note = st.text_area("Note (optional)", max_chars=NOTE_MAX_CHARS, height=80, key=f"fu_note_{patient_id}")
+        _field_error(errors, "note")
+        _field_error(errors, "patient")
+        submitted = st.form_submit_button("Save follow-up", type="primary")
+    if not submitted:
+        return False
+    form = FollowupForm(held_on=held_on, minutes=int(minutes), modality=modality, module_position=module,
+                        clinic_phq9=None if phq9 is None else int(phq9), action=action, pause_until=pause_until,
+                        next_on=next_on, note=note or "")
+    try:
+        log_followup(ctx.platform, ctx.state, ctx.viewer, patient_id, form, st.session_state[key_slot], utcnow(),
+                     ctx.config.timezone)
+    except FollowupRefused as refused:
+        st.session_state[error_slot] = refused.errors
+        st.rerun()
+    st.session_state.pop(error_slot, None)
+    st.session_state[key_slot] = uuid.uuid4().hex  # the next form is a new instance
+    st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1
+    return True

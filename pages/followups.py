@@ -1,0 +1,85 @@
+"""Follow-ups due: whose brief follow-up is due, and logging one in under a minute."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import audit, cached
+from dashboard.components.followup_form import followup_form
+from dashboard.context import get_context
+from dashboard.followups import ACTIONS
+from dashboard.nav import open_patient
+from dashboard.patient_record import programme_modules
+from dashboard.timeutil import freshness_line
+from dashboard.views import RISK_NOTE, table_height
+
+ctx = get_context()
+settings, tz = ctx.config.settings, ctx.config.timezone
+version = st.session_state.get("data_version", 0)
+st.title("Follow-ups due")
+result, as_of = cached.due_list(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version)
+st.caption(freshness_line(as_of, tz) + f" · overdue after {int(settings.followup_overdue_days)} days")
+if msg := st.session_state.pop("followup_saved", None):
+    st.success(msg, icon=":material/check_circle:")
+
+due = result.due
+if due.empty:
+    st.info("No follow-up is due: none of your patients has completed a module since you last saw them.")
+else:
+    overdue = int(due["overdue"].sum())
+    st.markdown(f"**{len(due)}** patient(s) due" + (f" · **{overdue} overdue**" if overdue else ""))
+    if due["risk"].any():
+        st.warning(f"Patients with a risk answer are listed first. {RISK_NOTE}", icon=":material/emergency_home:")
+    table = pd.DataFrame({
+        "code": due["code"],
+        "finished": due["modules_finished"],
+        "waiting": [f"{d} d" + (" · overdue" if o else "") for d, o in zip(due["waiting_days"], due["overdue"])],
+        "latest": due["latest"],
+        "change": due["change"],
+        "alerts": [", ".join(x for x, on in (("risk answer", r), ("reliable deterioration", d)) if on)
+                   for r, d in zip(due["risk"], due["deterioration"])],
+        "status": due["status"].str.capitalize(),
+    })
+    event = st.dataframe(
+        table, key="due_table", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
+        height=table_height(len(table)),
+        column_config={
+            "code": st.column_config.TextColumn("Patient", width="small"),
+            "finished": st.column_config.TextColumn("Finished since last follow-up", width="large"),
+            "waiting": st.column_config.TextColumn("Waiting", help="Since the first module completed after your last follow-up"),
+            "latest": st.column_config.TextColumn("Latest score"),
+            "change": st.column_config.TextColumn("Change"),
+            "alerts": st.column_config.TextColumn("Alerts"),
+            "status": st.column_config.TextColumn("Status"),
+        },
+    )
+    st.caption("Select a row to log a follow-up for that patient.")
+    if event.selection.rows:
+        row = due.iloc[event.selection.rows[0]]
+        if st.button("Open patient page", icon=":material/person:"):
+            open_patient(row["code"])
+        pid = int(row["patient_id"])
+        if followup_form(ctx, pid, row["code"], programme_modules(ctx.platform, ctx.viewer, pid), int(row["latest_module"])):
+            st.session_state["followup_saved"] = f"Follow-up for {row['code']} saved."
+            st.session_state.pop("due_table", None)
+            st.rerun()
+
+st.subheader("Planned follow-ups")
+if result.planned.empty:
+    st.caption("No next follow-up dates logged.")
+else:
+    st.dataframe(result.planned.rename(columns={"code": "Patient", "next_on": "Planned for", "held_on": "Logged at visit on"}),
+                 hide_index=True, width="stretch")
+
+held = result.followups
+st.subheader("Your follow-ups")
+if held.empty:
+    st.caption("You have not logged any follow-ups yet.")
+else:
+    export = held.assign(action=held["action"].map(ACTIONS))[
+        ["entry_id", "code", "held_on", "minutes", "modality", "module_position", "clinic_phq9", "action",
+         "pause_until", "next_on", "note", "recorded_at"]]
+    st.download_button(
+        "Download my follow-ups (CSV)", export.to_csv(index=False).encode(), file_name="followups.csv", mime="text/csv",
+        on_click=lambda: audit.record(ctx.state, ctx.viewer.username, "export", what="followups_csv", rows=len(export)),
+        icon=":material/download:",
+    )
