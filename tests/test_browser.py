@@ -210,3 +210,27 @@ def test_queue_refreshes_itself(fast_refresh_app, page, demo_sqlite):
         conn.execute(insert(messages).values(id=10_000_000, patient_id=patient_id, clinician_id=None,
                                              direction="from_patient", sent_at=utcnow(), read_at=None))
     page.get_by_text(f"Awaiting reply {waiting + 1}", exact=False).wait_for(timeout=30_000)  # no click, no reload
+
+
+def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, demo_sqlite):
+    from dashboard.config import Settings
+    from dashboard.due import due_list
+    from dashboard.scope import load_viewer
+    from dashboard.timeutil import utcnow
+
+    page.goto(app_url)
+    wait_for_app(page)
+    log_in(page, "gp1", "caseboard-demo")
+    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+    screenshot(page, "followups-gp")
+    engine = make_engine(demo_sqlite)
+    before = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), __import__("zoneinfo").ZoneInfo("UTC")).due
+    first = before["code"].iloc[0]
+    select_first_row(page)
+    page.get_by_text(f"Log a follow-up for {first}").wait_for(timeout=30_000)
+    screenshot(page, "followups-form")
+    page.get_by_role("button", name="Save follow-up").click()
+    wait_for_app(page)
+    page.get_by_text(f"Follow-up for {first} saved.").wait_for(timeout=30_000)
+    after = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), __import__("zoneinfo").ZoneInfo("UTC")).due
+    assert first not in set(after["code"]) and len(after) == len(before) - 1
