@@ -57,11 +57,13 @@ def band_frame(instrument: str) -> pd.DataFrame:
 
 
 def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.DataFrame | None = None,
-                     height: int = 300) -> alt.LayerChart:
+                     clinic: pd.DataFrame | None = None, height: int = 300) -> alt.LayerChart:
     """Score over time for one instrument.
 
     ``risk_answers``: rows with ``date`` and ``item_score`` (risk item > 0), drawn
-    as labelled diamonds along the top of the chart.
+    as labelled diamonds along the top of the chart. ``clinic``: rows with
+    ``date`` and ``score`` taken by a GP in clinic, drawn as labelled crosses,
+    apart from the line: they never enter baseline, outcomes or flags.
     """
     inst = INSTRUMENTS[instrument]
     points = trajectory_points(instrument, episode)
@@ -110,6 +112,14 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
         if not prorated.empty:
             layers.append(alt.Chart(prorated).mark_text(dy=16, fontSize=10, color=INK, text="prorated").encode(
                 x=x, y=alt.Y("score:Q", scale=y_scale)))
+    if clinic is not None and not clinic.empty:
+        marks = clinic.assign(label="clinic")
+        layers.append(alt.Chart(marks).mark_point(shape="cross", size=160, filled=True, color=INK).encode(
+            x=x, y=alt.Y("score:Q", scale=y_scale),
+            tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("score:Q", title="Clinic PHQ-9"),
+                     alt.Tooltip("label:N", title="Source")]))
+        layers.append(alt.Chart(marks).mark_text(dy=-14, fontSize=10, color=INK).encode(
+            x=x, y=alt.Y("score:Q", scale=y_scale), text="label:N"))
     if risk_answers is not None and not risk_answers.empty:
         risk = risk_answers.assign(label=[f"item {inst.risk_item} = {int(v)}" for v in risk_answers["item_score"]],
                                    top=inst.max_total)

@@ -1,5 +1,7 @@
 """Patient: progress, symptom trajectories, engagement and data quality for one patient."""
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -11,7 +13,10 @@ from dashboard.patient_record import (current_module, engagement, episode_respon
                                       nhs_status, summarise_instrument, treatment_week)
 from dashboard.record_audit import audit_once
 from dashboard.timeutil import freshness_line, local_time
+from dashboard.components.correction_panel import correction_panel
+from dashboard.components.followup_form import followup_form
 from dashboard.flags import FLAG_KINDS, on_track_status
+from dashboard.followups import ACTIONS, current_followups
 from dashboard.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
 
 DENIED = "No such patient in your caseload."
@@ -100,11 +105,17 @@ risk_rows = rows.responses[(rows.responses["instrument"] == "PHQ9") & (rows.resp
 charted = [i for i in instruments if not episode[episode["instrument"] == i].empty]
 if not charted:
     st.info("No scored questionnaires to chart yet.")
+gp_followups = current_followups(ctx.state, [patient.patient_id])
+clinic = gp_followups.dropna(subset=["clinic_phq9"])
+clinic = pd.DataFrame({"date": pd.to_datetime(clinic["held_on"]), "score": clinic["clinic_phq9"].astype(float)})
 for instrument in charted:
     risk = None
     if instrument == "PHQ9" and not risk_rows.empty:
         risk = pd.DataFrame({"date": risk_rows["administered_at"], "item_score": risk_rows["risk_item_score"]})
-    st.altair_chart(trajectory_chart(instrument, episode, risk), width="stretch")
+    st.altair_chart(trajectory_chart(instrument, episode, risk, clinic if instrument == "PHQ9" else None), width="stretch")
+if not clinic.empty:
+    st.caption("Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
+               "baseline, outcomes or flags (they have no item 9).")
 if not risk_rows.empty:
     st.markdown("**PHQ-9 item 9 answered above 0** (thoughts of being better off dead or of self-harm):")
     for _, r in risk_rows.sort_values("administered_at", ascending=False).iterrows():
@@ -154,7 +165,31 @@ with st.expander("Weekly numbers, including messages each way"):
 
 # ------------------------------------------------------------------ GP follow-ups
 st.subheader("GP follow-ups")
-st.caption("No GP follow-ups are logged for this patient.")
+if gp_followups.empty:
+    st.caption("No GP follow-ups are logged for this patient.")
+else:
+    st.dataframe(pd.DataFrame({
+        "Date": [f"{d:%d %b %Y}" for d in gp_followups["held_on"]],
+        "GP": gp_followups["gp"],
+        "Minutes": gp_followups["minutes"],
+        "How": gp_followups["modality"],
+        "Module": gp_followups["module_position"].astype("Int64"),
+        "Clinic PHQ-9": gp_followups["clinic_phq9"].astype("Int64"),
+        "Action": gp_followups["action"].map(ACTIONS),
+        "Next": [f"{d:%d %b}" if isinstance(d, date) else "" for d in gp_followups["next_on"]],
+        "Note": gp_followups["note"].fillna(""),
+    }), hide_index=True, width="stretch")
+if ctx.viewer.role == "gp":
+    own = gp_followups[gp_followups["gp"] == ctx.viewer.username]
+    with st.expander("Log a follow-up", expanded=False, icon=":material/edit_note:"):
+        completed = timeline.loc[timeline["completed_at"].notna(), "position"]
+        if followup_form(ctx, patient.patient_id, patient.code,
+                         [(int(p), str(t)) for p, t in zip(timeline["position"], timeline["title"])],
+                         int(completed.max()) if not completed.empty else None):
+            st.rerun()
+    if not own.empty:
+        with st.expander("Correct or withdraw one of your entries", icon=":material/history:"):
+            correction_panel(ctx, own)
 
 # ------------------------------------------------------------------ data quality
 problems = rows.responses[rows.responses["quality"].notna()]

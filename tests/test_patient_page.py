@@ -139,3 +139,51 @@ def test_inactivity_badge_in_words(platform):
     platform.activity(pid, 12)
     at = open_patient("ther.a", "IN1")
     assert any("no activity for 12 days" in w.value for w in at.warning)
+
+
+def log(platform, pid: int, gp: str = "gp.a", key: str = "k1", **changes):
+    from dashboard.followups import FollowupForm, log_followup
+    from dashboard.scope import load_viewer
+
+    form = FollowupForm(held_on=platform.now.date(), minutes=10, modality="face-to-face", module_position=None,
+                        clinic_phq9=None, action="continue", pause_until=None, next_on=None)
+    form = FollowupForm(**{**form.__dict__, **changes})
+    return log_followup(platform.engine, platform.engine, load_viewer(platform.engine, gp), pid, form, key, platform.now)
+
+
+def test_clinic_phq9_is_a_distinct_mark_and_never_enters_outcomes(platform):
+    pid = platform.patient("CL1", gp=3, enrolled_days_ago=20)
+    platform.phq9(pid, 19, 12)
+    platform.phq9(pid, 2, 11)
+    log(platform, pid, clinic_phq9=25, note="Seen in clinic")
+    at = open_patient("ther.a", "CL1")
+    outcomes = at.dataframe[0].value.set_index("Measure").loc["PHQ-9"]
+    assert outcomes["Latest"].startswith("11 ") and outcomes["Reliable change"] == "no reliable change"
+    spec = json.dumps(charts(at)[0])
+    assert '"shape": "cross"' in spec and "Clinic PHQ-9" in spec
+    assert not any("Reliable deterioration" in w.value for w in at.warning)  # 25 is not a flagged score
+    follow = next(df.value for df in at.dataframe if "Clinic PHQ-9" in df.value.columns)
+    assert follow["Clinic PHQ-9"].tolist() == [25] and follow["Note"].tolist() == ["Seen in clinic"]
+
+
+def test_only_the_patients_gp_gets_the_log_form(platform):
+    platform.patient("F1", gp=3, therapist=1, enrolled_days_ago=20)
+    gp_view = open_patient("gp.a", "F1")
+    assert any(e.label == "Log a follow-up" for e in gp_view.expander)
+    therapist_view = open_patient("ther.a", "F1")
+    assert not any(e.label == "Log a follow-up" for e in therapist_view.expander)
+
+
+def test_gp_corrects_their_own_entry_with_history(platform):
+    from dashboard.followups import history
+
+    pid = platform.patient("CO1", gp=3, enrolled_days_ago=20)
+    entry = log(platform, pid, minutes=10)
+    at = open_patient("gp.a", "CO1")
+    form_inputs = [n for n in at.number_input if n.label == "Minutes" and n.value == 10]
+    form_inputs[-1].set_value(25)
+    next(t for t in at.text_input if t.label.startswith("Why is it changing")).input("It was a double appointment")
+    next(b for b in at.button if b.label == "Save correction").click()
+    at.run()
+    h = history(platform.engine, entry)
+    assert h["minutes"].tolist() == [10, 25] and h["change_reason"].iloc[1] == "It was a double appointment"

@@ -1,0 +1,53 @@
+"""Correct or withdraw a GP's own follow-up: a new version with the reason kept."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.context import AppContext
+from dashboard.followups import ACTIONS, FollowupForm, FollowupRefused, correct_followup, withdraw_followup
+from dashboard.timeutil import utcnow
+
+
+def correction_panel(ctx: AppContext, own: pd.DataFrame) -> None:
+    labels = {r.entry_id: f"{r.held_on:%d %b %Y} · {ACTIONS[r.action]} · {r.minutes} min" for r in own.itertuples()}
+    entry_id = st.selectbox("Entry", list(labels), format_func=labels.get, key="correction_entry")
+    current = own[own["entry_id"] == entry_id].iloc[0]
+    key_slot = f"correction_key_{entry_id}"
+    st.session_state.setdefault(key_slot, uuid.uuid4().hex)
+    with st.form(f"correction_{entry_id}"):
+        minutes = st.number_input("Minutes", min_value=0, max_value=999, value=int(current["minutes"]))
+        action = st.selectbox("Action", list(ACTIONS), index=list(ACTIONS).index(current["action"]), format_func=ACTIONS.get)
+        pause_until = st.date_input("Pause until (for a pause)", format="DD/MM/YYYY",
+                                    value=None if pd.isna(current["pause_until"]) else current["pause_until"])
+        note = st.text_area("Note", value=current["note"] or "", max_chars=1000)
+        reason = st.text_input("Why is it changing? (kept in the entry's history)")
+        c1, c2 = st.columns(2)
+        save, withdraw = c1.form_submit_button("Save correction"), c2.form_submit_button("Withdraw entry")
+    if not (save or withdraw):
+        return
+    try:
+        if withdraw:
+            withdraw_followup(ctx.platform, ctx.state, ctx.viewer, entry_id, reason, st.session_state[key_slot], utcnow(),
+                              ctx.config.timezone)
+        else:
+            form = FollowupForm(**{k: current[k] for k in FollowupForm.__dataclass_fields__} | {"note": current["note"] or ""})
+            form = replace(form, minutes=int(minutes), action=action, note=note,
+                           clinic_phq9=None if pd.isna(current["clinic_phq9"]) else int(current["clinic_phq9"]),
+                           module_position=None if pd.isna(current["module_position"]) else int(current["module_position"]),
+                           pause_until=pause_until if action == "pause" else None,
+                           next_on=None if pd.isna(current["next_on"]) else current["next_on"])
+            correct_followup(ctx.platform, ctx.state, ctx.viewer, entry_id, form, reason, st.session_state[key_slot],
+                             utcnow(), ctx.config.timezone)
+    except FollowupRefused as refused:
+        for message in refused.errors.values():
+            st.error(message)
+        return
+    st.session_state.pop(key_slot, None)
+    st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1
+    st.toast("Withdrawn." if withdraw else "Correction saved.")
+    st.rerun()
