@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from dashboard import db, demo, flags, patient_list, patient_record, schema
+from dashboard import due as due_mod
 from dashboard import triage as triage_mod
 from dashboard.config import DATA_DIR, Settings
 from dashboard.engine import make_engine
@@ -251,7 +253,48 @@ def cached_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame
     return cached.triage(engine, engine, str(engine.url), viewer, Settings(), None, 0)[0].queue
 
 
+GP_VIEWER = "gp1"  # a typical GP: about 25 patients at service scale
+
+
+def _gp(engine: Engine) -> Viewer:
+    viewer = load_viewer(engine, GP_VIEWER)
+    assert viewer is not None
+    return viewer
+
+
+def optimised_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    due = due_mod.due_list(engine, engine, _gp(engine), now, Settings(), ZoneInfo("UTC")).due
+    return due[["code", "waiting_days"]]
+
+
+def naive_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    """Whole tables in pandas: completions since the last follow-up (none in a bench database)."""
+    gp = _gp(engine)
+    with engine.connect() as conn:
+        t = {name: pd.read_sql_table(name, conn) for name in ("patients", "modules", "module_progress", "dash_followups")}
+    p = t["patients"][t["patients"]["gp_id"] == gp.clinician_id]
+    keep = (p["status"] == "active") | (p["ended_at"] + pd.Timedelta(days=Settings().followup_after_end_days) >= now)
+    p = p[keep].rename(columns={"id": "patient_id"})
+    done = t["module_progress"].merge(t["modules"].rename(columns={"id": "module_id"}), on="module_id").merge(
+        p[["patient_id", "program_id"]], on=["patient_id", "program_id"])
+    done = done[done["completed_at"].notna() & (done["completed_at"] <= now)]
+    held = pd.to_datetime(t["dash_followups"]["held_on"]).groupby(t["dash_followups"]["patient_id"]).max().rename("last")
+    done = done.merge(held, left_on="patient_id", right_index=True, how="left")
+    done = done[done["last"].isna() | (done["completed_at"].dt.normalize() > done["last"])]
+    first = done.groupby("patient_id")["completed_at"].min()
+    waiting = ((pd.Timestamp(now) - first) // pd.Timedelta(days=1)).astype(int)
+    return pd.DataFrame({"code": p.set_index("patient_id").loc[waiting.index, "code"].to_numpy(),
+                         "waiting_days": waiting.to_numpy()})
+
+
+def cached_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    from dashboard import cached
+
+    return cached.due_list(engine, engine, str(engine.url), _gp(engine), Settings(), "UTC", 0)[0].due
+
+
 QUERIES: dict[str, tuple[Callable, Callable, Callable]] = {
+    "followups_due": (optimised_due, naive_due, cached_due),
     "triage": (optimised_triage, naive_triage, cached_triage),
     "my_patients": (optimised_my_patients, naive_my_patients, cached_my_patients),
     "patient": (optimised_patient, naive_patient, cached_patient),
