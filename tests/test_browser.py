@@ -234,3 +234,13 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     page.get_by_text(f"Follow-up for {first} saved.").wait_for(timeout=30_000)
     after = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), __import__("zoneinfo").ZoneInfo("UTC")).due
     assert first not in set(after["code"]) and len(after) == len(before) - 1
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download my follow-ups (CSV)").click()
+    import pandas as pd
+
+    exported = pd.read_csv(download.value.path())
+    assert first in set(exported["code"])
+    wait_for_app(page)
+    from dashboard import audit
+
+    assert "export" in set(audit.read(engine, actor="gp1")["action"])

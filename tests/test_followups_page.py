@@ -70,3 +70,16 @@ def test_saving_removes_the_patient_from_the_due_list(platform):
 def test_nothing_due(platform):
     at = logged_in("gp.a")
     assert any("No follow-up is due" in i.value for i in at.info)
+
+
+def test_a_gp_cannot_see_another_gps_patient(platform):
+    from tests.apptest import open_patient
+
+    due_patient(platform, "MINE")
+    theirs = platform.patient("THEIRS", gp=4, enrolled_days_ago=20)
+    platform.module(theirs, "depression", 1, 18, 3)
+    at = logged_in("gp.a")
+    assert list(at.dataframe[0].value["code"]) == ["MINE"]
+    denied = open_patient("gp.a", "THEIRS")
+    assert [e.value for e in denied.error] == ["No such patient in your caseload."]
+    assert not any(e.label == "Log a follow-up" for e in denied.expander)
