@@ -13,7 +13,6 @@ from sqlalchemy import Engine, and_, select
 from dashboard.config import Settings
 from dashboard.followups import current_followups
 from dashboard.measures import INSTRUMENTS, band_label, display_score
-from dashboard.patient_record import episode_responses
 from dashboard.schema import module_progress, modules, patients
 from dashboard.scope import Viewer, scoped_patient_ids
 from dashboard.timeutil import DAY
@@ -59,9 +58,17 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
     held = current_followups(state, [int(i) for i in result.patients["patient_id"]])
     last_held = held.groupby("patient_id")["held_on"].max() if not held.empty else pd.Series(dtype=object)
     flagged = result.open_flags.groupby("patient_id")["flag"].agg(set)
+    done_by_patient = dict(tuple(done.groupby("patient_id")))
+    primary = result.responses.merge(facts[["patient_id", "primary_instrument", "enrolled_at"]], on="patient_id")
+    start = primary["enrolled_at"] - pd.Timedelta(days=settings.baseline_window_days)
+    primary = primary[(primary["instrument"] == primary["primary_instrument"]) & primary["valid"]
+                      & (primary["administered_at"] >= start)].sort_values(["administered_at", "response_id"])
+    scores = primary.groupby("patient_id").agg(first=("score", "first"), last=("score", "last"), n=("score", "size"))
     rows = []
     for p in facts.itertuples(index=False):
-        mine = done[done["patient_id"] == p.patient_id]
+        mine = done_by_patient.get(p.patient_id)
+        if mine is None:
+            continue
         since = last_held.get(p.patient_id)
         if since is not None:
             mine = mine[[local_date(t, tz) > since for t in mine["completed_at"]]]
@@ -69,7 +76,7 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
             continue
         first = mine["completed_at"].min()
         flags = flagged.get(p.patient_id, set())
-        latest, change = _score_and_change(result.responses, p, settings)
+        latest, change = _score_and_change(scores, p)
         rows.append({
             "patient_id": p.patient_id, "code": p.code, "status": p.status,
             "modules_finished": _finished(mine), "latest_module": int(mine["position"].max()),
@@ -92,19 +99,15 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
                    held)
 
 
-def _score_and_change(responses: pd.DataFrame, p, settings: Settings) -> tuple[str, str]:
+def _score_and_change(scores: pd.DataFrame, p) -> tuple[str, str]:
     """'14 · moderate (PHQ-9)' and '-5 since baseline' on the programme's measure."""
-    if responses.empty:
+    if p.patient_id not in scores.index:
         return "no valid score yet", ""
-    mine = responses[(responses["patient_id"] == p.patient_id) & (responses["instrument"] == p.primary_instrument)]
-    episode = episode_responses(mine, p.enrolled_at, settings)
-    if episode.empty:
-        return "no valid score yet", ""
-    first, last = float(episode["score"].iloc[0]), float(episode["score"].iloc[-1])
+    first, last, n = scores.loc[p.patient_id, ["first", "last", "n"]]
     band = band_label(p.primary_instrument, last)
-    name = INSTRUMENTS[p.primary_instrument].name
+    name = INSTRUMENTS[p.primary_instrument].name if p.primary_instrument in INSTRUMENTS else p.primary_instrument
     text = f"{display_score(last)}" + (f" · {band}" if band else "") + f" ({name})"
-    return text, (f"{display_score(last) - display_score(first):+d} since baseline" if len(episode) > 1 else "baseline only")
+    return text, (f"{display_score(last) - display_score(first):+d} since baseline" if n > 1 else "baseline only")
 
 
 def _finished(mine: pd.DataFrame) -> str:
