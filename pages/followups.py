@@ -40,7 +40,9 @@ else:
         "status": due["status"].str.capitalize(),
     })
     event = st.dataframe(
-        table, key="due_table", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
+        # A new table after each save: no stale row selection pointing at another patient.
+        table, key=f"due_table_{version}", on_select="rerun", selection_mode="single-row", hide_index=True,
+        width="stretch",
         height=table_height(len(table)),
         column_config={
             "code": st.column_config.TextColumn("Patient", width="small"),
@@ -60,7 +62,6 @@ else:
         pid = int(row["patient_id"])
         if followup_form(ctx, pid, row["code"], programme_modules(ctx.platform, ctx.viewer, pid), int(row["latest_module"])):
             st.session_state["followup_saved"] = f"Follow-up for {row['code']} saved."
-            st.session_state.pop("due_table", None)
             st.rerun()
 
 st.subheader("Planned follow-ups")

@@ -66,7 +66,9 @@ if ctx.config.platform_url:
     columns["thread"] = st.column_config.LinkColumn("Messages", display_text="open thread")
 
 st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
-event = st.dataframe(table, key="triage_table", on_select="rerun", selection_mode="single-row", hide_index=True,
+# The key changes with every write of this viewer: a fresh table has no stale row
+# selection, which after an acknowledgement would point at a different patient.
+event = st.dataframe(table, key=f"triage_table_{version}", on_select="rerun", selection_mode="single-row", hide_index=True,
                      width="stretch", height=table_height(len(table)), column_config=columns)
 # The patient being worked on is kept by code: the queue's order changes as
 # reasons are handled, so a row index would point at someone else.
@@ -96,7 +98,7 @@ if left.button("Open patient page", icon=":material/person:"):
     open_patient(row["code"])
 if right.button("Close", icon=":material/close:"):
     st.session_state["triage_patient"] = None
-    st.session_state.pop("triage_table", None)
+    st.session_state["data_version"] = version + 1  # also clears the row selection
     st.rerun()
 for flag in result.open_flags[result.open_flags["patient_id"] == row["patient_id"]].sort_values(["priority", "since"]).itertuples():
     with st.form(f"ack_{row['patient_id']}_{flag.flag}", border=True):
@@ -111,6 +113,5 @@ for flag in result.open_flags[result.open_flags["patient_id"] == row["patient_id
                 st.error(str(exc))
             else:
                 st.session_state["data_version"] = version + 1
-                st.session_state.pop("triage_table", None)  # the queue changes: drop the row selection
                 st.toast(f"{FLAG_KINDS[flag.flag].title} marked handled for {row['code']}")
                 st.rerun()

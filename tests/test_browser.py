@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from dashboard import demo
+from dashboard import db, demo
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
 from tests.browser import (
@@ -23,7 +23,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo_sqlite(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/demo.sqlite"
-    demo.generate(make_engine(url))
+    engine = make_engine(url)
+    demo.generate(engine)
+    db.upgrade(engine)  # tests read the state tables before the app's first run
     return url
 
 
@@ -162,12 +164,26 @@ def test_therapist_acknowledges_and_the_item_leaves_the_queue(app_url, page, dem
     n_reasons = forms.count()
     assert n_reasons >= 1
     screenshot(page, "triage-acknowledge")
-    for _ in range(n_reasons):  # handle every reason of this patient
-        form = page.locator("[data-testid='stForm']").first
-        form.get_by_role("textbox").fill("Phoned the patient; agreed next steps and safety plan.")
+    from playwright.sync_api import expect
+
+    for remaining in range(n_reasons, 0, -1):  # handle every reason of this patient
+        form = forms.first
+        note = form.get_by_role("textbox")
+        note.fill("Phoned the patient; agreed next steps and safety plan.")
+        note.blur()  # Streamlit commits a text area's value on blur
         form.get_by_role("button", name="Mark handled").click()
+        try:
+            expect(forms).to_have_count(remaining - 1, timeout=30_000)  # that reason's form is gone
+        except AssertionError:
+            screenshot(page, "triage-acknowledge-stuck")
+            raise
         wait_for_app(page)
+    screenshot(page, "triage-after-acknowledge")
     page.get_by_text(f"{before - 1} patients need you").wait_for(timeout=30_000)
+    import pandas as pd
+
+    acked = pd.read_sql_table("dash_acknowledgements", make_engine(demo_sqlite))
+    assert acked["patient_id"].nunique() == 1 and len(acked) == n_reasons  # only the chosen patient
     from dashboard.config import Settings
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
@@ -244,3 +260,39 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     from dashboard import audit
 
     assert "export" in set(audit.read(engine, actor="gp1")["action"])
+
+
+def test_refresh_keeps_the_team_leads_filter(fast_refresh_app, browser, demo_sqlite):
+    from sqlalchemy import func, insert, select
+
+    from dashboard.config import Settings
+    from dashboard.schema import messages
+    from dashboard.scope import load_viewer
+    from dashboard.timeutil import utcnow
+    from dashboard.triage import triage
+
+    engine = make_engine(demo_sqlite)
+    lead = load_viewer(engine, "lead1")
+    result = triage(engine, engine, lead, utcnow(), Settings())
+    therapist = "Jonas Lindqvist"  # therapist1's caseload, covered by lead1
+    queued = set(result.queue.loc[result.queue["therapist"] == therapist, "patient_id"])
+    pool = result.patients[(result.patients["therapist"] == therapist) & (result.patients["status"] == "active")]
+    patient_id = int(next(p for p in pool["patient_id"] if p not in queued))
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(fast_refresh_app)
+    wait_for_app(page)
+    log_in(page, "lead1", "caseboard-demo")
+    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    page.get_by_role("combobox", name="Therapist").click()
+    page.get_by_role("option", name=therapist).click()
+    wait_for_app(page)
+    page.get_by_text(f"{len(queued)} patients need you").wait_for(timeout=30_000)
+    with engine.begin() as conn:
+        next_id = conn.scalar(select(func.max(messages.c.id))) + 1
+        conn.execute(insert(messages).values(id=next_id, patient_id=patient_id, clinician_id=None,
+                                             direction="from_patient", sent_at=utcnow(), read_at=None))
+    # Refreshed by itself, and still filtered: the whole team's queue is several times longer.
+    page.get_by_text(f"{len(queued) + 1} patients need you").wait_for(timeout=30_000)
+    assert len(result.queue) > len(queued) + 1
+    context.close()

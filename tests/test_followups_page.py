@@ -28,7 +28,7 @@ def open_form(platform, code: str = "DUE1"):
     at = logged_in("gp.a")
     assert at.title[0].value == "Follow-ups due"
     codes = list(at.dataframe[0].value["code"])
-    at.session_state["due_table"] = {"selection": {"rows": [codes.index(code)], "columns": [], "cells": []}}
+    at.session_state["due_table_0"] = {"selection": {"rows": [codes.index(code)], "columns": [], "cells": []}}
     return at.run()
 
 

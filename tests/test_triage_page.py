@@ -17,7 +17,8 @@ def platform(app_platform):
 
 
 def select_row(at: AppTest, index: int) -> AppTest:
-    at.session_state["triage_table"] = {"selection": {"rows": [index], "columns": [], "cells": []}}
+    version = at.session_state["data_version"] if "data_version" in at.session_state else 0
+    at.session_state[f"triage_table_{version}"] = {"selection": {"rows": [index], "columns": [], "cells": []}}
     return at.run()
 
 
