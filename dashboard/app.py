@@ -93,13 +93,18 @@ def demo_logins() -> None:
         st.markdown(f"Password for every demo user: `{DEMO_PASSWORD}`\n\n| username | role | name |\n|---|---|---|\n{rows}")
 
 
+def record_logout(state: Engine, username: str) -> None:
+    audit.record(state, username, "logout")
+    st.session_state.pop("audited_login", None)  # a new login in this browser session is audited again
+
+
 def sidebar(authenticator: stauth.Authenticate, viewer: Viewer, config: Config, state: Engine) -> None:
     with st.sidebar:
         st.markdown(f"**{viewer.display_name}**  \n{ROLE_NAMES.get(viewer.role, viewer.role)}")
         if config.is_demo:
             st.caption("DEMO — synthetic data")
         authenticator.logout("Log out", location="sidebar", key="sidebar_logout",
-                             callback=lambda _: audit.record(state, viewer.username, "logout"))
+                             callback=lambda _: record_logout(state, viewer.username))
     if not st.session_state.get("authentication_status"):
         # Logged out in this run: show nothing more, and let the cookie deletion reach the browser.
         st.info("You have logged out.")

@@ -37,7 +37,6 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("cache_ttl_seconds", 60, "How long a page's query result is reused before it is read again."),
     Setting("demo_max_age_hours", 24, "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live."),
-    Setting("cookie_expiry_days", 1, "Days a login cookie stays valid."),
     Setting("min_cookie_key_bytes", 32, "Production refuses a cookie signing key shorter than this."),
     Setting("module_pace_days", 7, "Expected days per module: module k is due at enrolment + k x pace (clinical-reference 5.3)."),
     Setting("reminder_module_overdue_days", 2, "A module not completed this many days after it was due is overdue (clinical-reference 5.3)."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -94,7 +95,7 @@ def db_url(backend: str, tmp_path) -> Iterator[str]:
 
 
 # A fixed clock for generated demo data, so expectations do not move with the wall clock.
-DEMO_NOW = __import__("datetime").datetime(2026, 11, 20, 9, 30, 0)
+DEMO_NOW = datetime(2026, 11, 20, 9, 30, 0)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -117,7 +118,7 @@ def app_platform(db_url, monkeypatch):
     """A hand-built platform (tests/factory.py) with its state tables, served to
     AppTest through the environment. Rows are relative to the wall clock, which
     the app reads."""
-    from datetime import datetime, timezone
+    from datetime import timezone
 
     from dashboard import db
     from dashboard.engine import make_engine

@@ -98,6 +98,8 @@ def test_logout_returns_to_the_login_form(app_env):
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     assert not at.dataframe
     assert audit.read(make_engine(app_env), actor="lead1")["action"].tolist()[:2] == ["logout", "login"]
+    log_in(at, "lead1")  # logging in again in the same browser session is audited again
+    assert audit.read(make_engine(app_env), actor="lead1")["action"].tolist()[:3] == ["login", "logout", "login"]
 
 
 def test_login_without_clinician_row_sees_no_data(app_env, monkeypatch, tmp_path):

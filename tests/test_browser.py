@@ -1,5 +1,7 @@
 """The served app in headless Chromium: a clinician logs in and sees their patients."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import func, select
 
@@ -240,7 +242,7 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
     screenshot(page, "followups-gp")
     engine = make_engine(demo_sqlite)
-    before = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), __import__("zoneinfo").ZoneInfo("UTC")).due
+    before = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), ZoneInfo("UTC")).due
     first = before["code"].iloc[0]
     select_first_row(page)
     page.get_by_text(f"Log a follow-up for {first}").wait_for(timeout=30_000)
@@ -248,7 +250,7 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     page.get_by_role("button", name="Save follow-up").click()
     wait_for_app(page)
     page.get_by_text(f"Follow-up for {first} saved.").wait_for(timeout=30_000)
-    after = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), __import__("zoneinfo").ZoneInfo("UTC")).due
+    after = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), ZoneInfo("UTC")).due
     assert first not in set(after["code"]) and len(after) == len(before) - 1
     with page.expect_download() as download:
         page.get_by_role("button", name="Download my follow-ups (CSV)").click()
