@@ -7,7 +7,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, or_, select
+
+from dashboard.schema import clinicians, patients
+from dashboard.scope import Viewer
 
 from dashboard.state import audit
 
@@ -47,3 +50,31 @@ def read(engine: Engine, actor: str | None = None, limit: int = 1000) -> pd.Data
         stmt = stmt.where(audit.c.actor == actor)
     with engine.connect() as conn:
         return pd.read_sql(stmt, conn)
+
+
+def team_trail(state: Engine, platform: Engine, viewer: Viewer, since: datetime, until: datetime,
+               actor: str | None = None, patient_code: str | None = None, limit: int = 5000) -> pd.DataFrame:
+    """Audit rows a team lead may see: actions of their team's clinicians (and
+    their command-line runs) and any action on their team's patients. The two
+    databases are joined in Python on the scoped names and ids."""
+    if viewer.role != "team_lead" or viewer.team_id is None:
+        return pd.DataFrame(columns=TRAIL_COLUMNS)
+    with platform.connect() as conn:
+        staff = [u for (u,) in conn.execute(select(clinicians.c.username).where(clinicians.c.team_id == viewer.team_id))]
+        team = dict(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.team_id == viewer.team_id)).all())
+    actors = set(staff) | {f"cli:{u}" for u in staff}
+    stmt = (select(audit).where(audit.c.occurred_at >= since, audit.c.occurred_at < until,
+                                or_(audit.c.actor.in_(actors), audit.c.patient_id.in_(list(team))))
+            .order_by(audit.c.occurred_at.desc(), audit.c.id.desc()).limit(limit))
+    if actor:
+        stmt = stmt.where(audit.c.actor.in_([actor, f"cli:{actor}"]))
+    if patient_code:
+        ids = [pid for pid, code in team.items() if code == patient_code.strip()]
+        stmt = stmt.where(audit.c.patient_id.in_(ids))
+    with state.connect() as conn:
+        rows = pd.read_sql(stmt, conn, parse_dates=["occurred_at"])
+    rows["patient"] = rows["patient_id"].map(team)
+    return rows[TRAIL_COLUMNS]
+
+
+TRAIL_COLUMNS = ["occurred_at", "actor", "action", "patient", "detail"]

@@ -20,13 +20,14 @@ PATIENT_URL = "patient"  # deep link: /patient?patient=CODE
 # Triage; team lead -> Caseload, Triage until Caseload exists; GP -> Follow-ups).
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "therapist": ("triage", "my_patients"),
-    "team_lead": ("triage", "my_patients"),
+    "team_lead": ("triage", "my_patients", "audit"),
     "gp": ("followups", "my_patients"),
 }
 PAGES = {  # key: (file, title, icon, url path)
     "triage": ("triage.py", "Triage", ":material/notification_important:", "triage"),
     "followups": ("followups.py", "Follow-ups", ":material/event_available:", "followups"),
     "my_patients": ("my_patients.py", "My patients", ":material/groups:", "patients"),
+    "audit": ("audit.py", "Audit", ":material/policy:", "audit"),
 }
 
 

@@ -1,0 +1,43 @@
+"""Audit: who looked at or changed what, for the team lead's team."""
+
+from datetime import datetime, time, timedelta, timezone
+
+import streamlit as st
+
+from dashboard import audit
+from dashboard.context import get_context
+from dashboard.timeutil import local_time, utcnow
+from dashboard.views import table_height
+
+ctx = get_context()
+tz = ctx.config.timezone
+st.title("Audit trail")
+st.caption("Every record opening, denial, acknowledgement, follow-up, export, command-line report, login and logout "
+           "by your team's clinicians or about your team's patients. The log is append-only.")
+today = local_time(utcnow(), tz).date()
+c1, c2, c3 = st.columns([1, 1, 2])
+who = c1.text_input("Clinician (login name)", placeholder="all").strip() or None
+code = c2.text_input("Patient code", placeholder="all").strip() or None
+period = c3.date_input("Dates", value=(today - timedelta(days=7), today), max_value=today, format="DD/MM/YYYY")
+start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0]))
+
+
+def utc_midnight(day) -> datetime:
+    """The start of a service-time-zone day, as naive UTC like the audit table."""
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+trail = audit.team_trail(ctx.state, ctx.platform, ctx.viewer, utc_midnight(start), utc_midnight(end + timedelta(days=1)),
+                         who, code)
+st.caption(f"{len(trail)} entries")
+if trail.empty:
+    st.info("No audit entries match these filters.")
+    st.stop()
+shown = trail.assign(occurred_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y %H:%M:%S}" for t in trail["occurred_at"]],
+                     patient=trail["patient"].fillna(""), detail=trail["detail"].fillna(""))
+st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown)),
+             column_config={"occurred_at": "When", "actor": "Who", "action": "What", "patient": "Patient",
+                            "detail": "Detail"})
+st.download_button("Download as CSV", trail.to_csv(index=False).encode(), file_name="audit.csv", mime="text/csv",
+                   icon=":material/download:",
+                   on_click=lambda: audit.record(ctx.state, ctx.viewer.username, "export", what="audit_csv", rows=len(trail)))
