@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from dashboard.config import Settings
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
-from dashboard.patient_list import LAST_ACTIVITY_INPUTS, patient_facts_query
+from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
 from dashboard.responses import scored_responses
 from dashboard.schema import messages, module_progress, modules, patients
 from dashboard.scope import Viewer, patient_filter, scoped_patient_ids
@@ -125,7 +125,7 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
                               parse_dates=["ended_at", "last_contact", "first_unanswered", "first_unfed_completion"])
         scored = scored_responses(conn, ids, now, settings)
     facts = facts.merge(contact, on="patient_id", how="left")
-    facts["last_activity_at"] = facts[LAST_ACTIVITY_INPUTS].max(axis=1).fillna(facts["enrolled_at"])
+    facts["last_activity_at"] = last_activity_at(facts)
     followups = None
     if state is not None:
         from dashboard.followups import current_followups

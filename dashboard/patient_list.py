@@ -93,6 +93,12 @@ def patient_facts_query(viewer: Viewer, now: datetime, patient_id: int | None = 
 LAST_ACTIVITY_INPUTS = ["last_event", "last_response", "last_patient_message", "last_module_start", "last_module_completion"]
 
 
+def last_activity_at(facts: pd.DataFrame) -> pd.Series:
+    """DESIGN.md: the latest of activity, responses, patient messages, module starts
+    and completions; ``enrolled_at`` if there is none."""
+    return facts[LAST_ACTIVITY_INPUTS].max(axis=1).fillna(facts["enrolled_at"])
+
+
 def progress_label(completed: int, total: int, current: int | None) -> str:
     if total == 0:
         return "no modules"
@@ -117,7 +123,7 @@ def my_patients(
         scored = scored_responses(conn, ids, now, settings or Settings(), primary_only=True)
     if facts.empty:
         return pd.DataFrame(columns=COLUMNS)
-    facts["last_activity_at"] = facts[LAST_ACTIVITY_INPUTS].max(axis=1).fillna(facts["enrolled_at"])
+    facts["last_activity_at"] = last_activity_at(facts)
     facts["days_since_activity"] = days_since(facts["last_activity_at"], now)
     facts["modules_total"] = facts["modules_total"].astype("Int64")
     facts["modules_completed"] = facts["modules_completed"].astype("Int64")
