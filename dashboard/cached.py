@@ -7,7 +7,7 @@ hashed); the database URL stands in for it in the key.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -15,6 +15,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard import acks, flags, patient_list
+from dashboard import caseload as caseload_mod
 from dashboard import due as due_mod
 from dashboard import triage as triage_mod
 from dashboard import patient_record as patient_record_mod
@@ -67,3 +68,29 @@ def due_list(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, set
              version: int) -> tuple[due_mod.DueList, datetime]:
     now = utcnow()
     return due_mod.due_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
+
+
+@st.cache_data(ttl=TTL, max_entries=100, show_spinner=False)
+def caseload_options(_platform: Engine, db_url: str, viewer: Viewer) -> tuple[str, dict[int, str], dict[int, str]]:
+    """(team name, programmes, therapists) for the Caseload page's filters."""
+    with _platform.connect() as conn:
+        return (caseload_mod.team_name(conn, viewer), caseload_mod.programme_names(conn, viewer),
+                caseload_mod.therapist_names(conn, viewer))
+
+
+@st.cache_data(ttl=TTL, max_entries=100, show_spinner="Counting the caseload…")
+def caseload(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
+             first: date, last: date, program_id: int | None, therapist_id: int | None,
+             cohort: tuple[date, date] | None, version: int) -> tuple[caseload_mod.Caseload, datetime]:
+    """(caseload, as_of) for whole local days ``first``..``last``; a period ending
+    today is as of now and includes the current triage queue."""
+    from dashboard.report import period, utc_midnight
+
+    now, tz = utcnow(), ZoneInfo(tz_name)
+    start, end = period(first, last, now, tz, int(settings.report_period_days))
+    window = None if cohort is None else (utc_midnight(cohort[0], tz), utc_midnight(cohort[1] + timedelta(days=1), tz))
+    current = None
+    if end == now:
+        current, _ = triage(_platform, _state, db_url, viewer, settings, None, version)
+    f = caseload_mod.Filters(start, end, program_id, therapist_id, window)
+    return caseload_mod.caseload(_platform, _state, viewer, f, settings, tz, current), now

@@ -174,3 +174,68 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
     today = alt.Chart(pd.DataFrame({"now": [pd.Timestamp(now)]})).mark_rule(color="#6b6b6b", strokeDash=[3, 3]).encode(
         x=alt.X("now:T", scale=x_scale))
     return alt.layer(bars, due, today).properties(height=max(120, height_per_module * len(frame)))
+
+
+# ---------------------------------------------------------------- Caseload
+
+
+def funnel_chart(stages: pd.DataFrame, height_per_module: int = 26) -> alt.LayerChart:
+    """One programme's module funnel: share of counted patients who started module k,
+    labelled with the counts (a bar's length alone hides a small denominator)."""
+    data = stages.assign(
+        module=[f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}" for p, t in zip(stages["position"], stages["title"])],
+        label=[f"{int(s)}/{int(e)}" + ("" if e else " (none yet)") for s, e in zip(stages["started"], stages["eligible"])],
+        share=stages["share"].fillna(0.0),
+    )
+    order = list(data.sort_values("position")["module"])
+    y = alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    bars = alt.Chart(data).mark_bar(color=OKABE_BLUE).encode(
+        y=y, x=alt.X("share:Q", title="started the module", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("module:N"), alt.Tooltip("started:Q", title="started"),
+                 alt.Tooltip("eligible:Q", title="counted"), alt.Tooltip("share:Q", format=".0%")])
+    text = alt.Chart(data).mark_text(align="left", dx=4, color=INK).encode(y=y, x="share:Q", text="label:N")
+    return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container")
+
+
+def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 26) -> alt.LayerChart:
+    """Drop-outs by the last module they started (0 = never started one)."""
+    data = dropouts.assign(module=[
+        "not started" if int(p) == 0 else (f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}")
+        for p, t in zip(dropouts["position"], dropouts["title"])])
+    order = list(data.sort_values("position")["module"])
+    y = alt.Y("module:N", sort=order, title="last module started", axis=alt.Axis(labelLimit=260))
+    bars = alt.Chart(data).mark_bar(color=OKABE_VERMILLION).encode(
+        y=y, x=alt.X("dropouts:Q", title="drop-outs", axis=alt.Axis(tickMinStep=1)),
+        tooltip=["module:N", "dropouts:Q"])
+    text = alt.Chart(data).mark_text(align="left", dx=4, color=INK).encode(y=y, x="dropouts:Q", text="dropouts:Q")
+    return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container")
+
+
+TREND_SERIES = {"enrolments": "Enrolments", "module_completions": "Module completions", "open_episodes": "Active patients"}
+
+
+def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: int = 110) -> alt.VConcatChart:
+    """Weekly counts, each on its own scale, and the recovery rate with the
+    standard as a labelled rule; suppressed weeks (too few courses) are gaps."""
+    counts = trends.melt(id_vars=["week_end"], value_vars=list(TREND_SERIES), var_name="series", value_name="n")
+    counts["series"] = counts["series"].map(TREND_SERIES)
+    x = alt.X("week_end:T", title="week ending", axis=alt.Axis(format="%d %b"))
+    charts = [
+        alt.Chart(counts[counts["series"] == name]).mark_line(point=True, color=OKABE_BLUE).encode(
+            x=x, y=alt.Y("n:Q", title=name, axis=alt.Axis(tickMinStep=1)),
+            tooltip=[alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"), alt.Tooltip("n:Q", title=name)],
+        ).properties(height=height, width="container")
+        for name in TREND_SERIES.values()
+    ]
+    rates = trends.assign(label=[f"{n}/{d}" for n, d in zip(trends["recovery_numerator"], trends["recovery_denominator"])])
+    recovery = alt.Chart(rates).mark_line(point=True, color=OKABE_GREEN).encode(
+        x=x, y=alt.Y("recovery_rate:Q", title="Recovery", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"),
+                 alt.Tooltip("recovery_rate:Q", format=".0%", title="recovery"), alt.Tooltip("label:N", title="recovered/at caseness")])
+    layers = [recovery]
+    if target_recovery is not None:
+        rule = pd.DataFrame({"y": [target_recovery], "text": [f"standard {target_recovery:.0%}"]})
+        layers += [alt.Chart(rule).mark_rule(strokeDash=[4, 4], color=INK).encode(y="y:Q"),
+                   alt.Chart(rule).mark_text(align="left", dy=-6, x=4, color=INK).encode(y="y:Q", text="text:N")]
+    charts.append(alt.layer(*layers).properties(height=height, width="container"))
+    return alt.vconcat(*charts).resolve_scale(x="shared")

@@ -24,7 +24,7 @@ SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
 MODES = ("demo", "production")
 
 
-SettingValue = bool | int | float | None
+SettingValue = bool | int | float | str | None
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Setting:
     name: str
     default: SettingValue
     help: str
+    choices: tuple[str, ...] = ()  # for a setting that names one of several definitions
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -61,9 +62,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("gad7_max_missing_items", 0, "GAD-7 items that may be missing and prorated; the reference gives no rule, so by default a GAD-7 with a missing item is not scored (clinical-reference 2.4)."),
     Setting("pdss_cutoff", None, "PDSS cut-off line (>=); the reference fixes none (clinical-reference 4), so none is drawn unless the service sets one."),
     Setting("pdss_reliable_change", None, "PDSS reliable-change criterion in points; unset by default: compute it with the Jacobson-Truax formula (clinical-reference 1.7) and record its SD and reliability."),
+    Setting("report_period_days", 90, "The Caseload page's default reporting period, ending today; \"change\" compares with the same length just before."),
+    Setting("recent_days", 7, "Caseload: \"active\" and \"clinician contact\" in the last this many days."),
+    Setting("dropout_inactive_days", 28, "Caseload: no activity for this many days before completing counts as drop-out (clinical-reference 5.1), separate from triage's `inactive_days`."),
+    Setting("funnel_grace_days", 28, "Caseload funnel: a patient counts for module k once their episode ended or k x `module_pace_days` plus this many days have passed since enrolment."),
+    Setting("treatment_session_event", "module_completed", "What counts as an attended treatment session for \"finished a course\" (clinical-reference 3.1): a completed module, or a clinician message.", ("module_completed", "clinician_message")),
+    Setting("finished_course_min_sessions", 2, "Treatment sessions a finished course needs (clinical-reference 3.1: at least two)."),
+    Setting("small_cell_min", 5, "Outcome rates with a denominator below this are shown as \"too few\", not as a percentage."),
+    Setting("target_recovery", 0.5, "Recovery-rate standard drawn beside outcomes (clinical-reference 3.6: 50 %)."),
+    Setting("target_reliable_recovery", None, "Reliable-recovery target, unset by default (clinical-reference 3.6: planning targets change between rounds)."),
+    Setting("target_reliable_improvement", None, "Reliable-improvement target, unset by default (clinical-reference 3.6)."),
     Setting("deterioration_requires_no_improvement", False, "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5)."),
 )
 DEFAULTS: dict[str, SettingValue] = {s.name: s.default for s in SETTINGS}
+CHOICES: dict[str, tuple[str, ...]] = {s.name: s.choices for s in SETTINGS if s.choices}
 
 
 class ConfigError(ValueError):
@@ -121,6 +133,11 @@ def parse_settings(overrides: Mapping[str, Any]) -> Settings:
     for name, value in overrides.items():
         if name not in DEFAULTS:
             raise ConfigError(f"Unknown setting {name!r} in [settings]; known: {', '.join(DEFAULTS)}")
+        if name in CHOICES:
+            if value not in CHOICES[name]:
+                raise ConfigError(f"Setting {name!r} must be one of {', '.join(CHOICES[name])}, got {value!r}")
+            values[name] = value
+            continue
         wants_flag = isinstance(DEFAULTS[name], bool)
         if wants_flag and not isinstance(value, bool):
             raise ConfigError(f"Setting {name!r} must be true or false, got {value!r}")

@@ -17,13 +17,14 @@ PATIENT_URL = "patient"  # deep link: /patient?patient=CODE
 
 
 # Pages per role, the first being the role's landing page (DESIGN.md: therapist ->
-# Triage; team lead -> Caseload, Triage until Caseload exists; GP -> Follow-ups).
+# Triage; team lead -> Caseload; GP -> Follow-ups).
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "therapist": ("triage", "my_patients"),
-    "team_lead": ("triage", "my_patients", "audit"),
+    "team_lead": ("caseload", "triage", "my_patients", "audit"),
     "gp": ("followups", "my_patients"),
 }
 PAGES = {  # key: (file, title, icon, url path)
+    "caseload": ("caseload.py", "Caseload", ":material/monitoring:", "caseload"),
     "triage": ("triage.py", "Triage", ":material/notification_important:", "triage"),
     "followups": ("followups.py", "Follow-ups", ":material/event_available:", "followups"),
     "my_patients": ("my_patients.py", "My patients", ":material/groups:", "patients"),

@@ -1,0 +1,292 @@
+"""The Caseload report for a service review: JSON with every figure, or one
+self-contained HTML file (charts inlined as SVG, no script or font from the
+internet: a clinic PC may be offline).
+
+    python -m dashboard.report --user USERNAME [--db URL] [--from DATE --to DATE]
+                               [--format html|json] [--out FILE]
+
+The report holds aggregates only: no patient codes leave the page in it (the
+lapsed patients appear as a count per therapist). Every report is audited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import math
+import sys
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from dashboard import audit, charts
+from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, Caseload, Filters
+from dashboard.config import Settings
+
+REPORT_TABLES = ("headline", "adherence", "funnel", "dropout_by_module", "module_days", "workload", "gp_compliance",
+                 "trends")
+
+
+# ---------------------------------------------------------------- period
+
+
+def utc_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The start of a service-time-zone day, as naive UTC like platform timestamps."""
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def period(first: date | None, last: date | None, now: datetime, tz: ZoneInfo, default_days: int) -> tuple[datetime, datetime]:
+    """(start, end) in naive UTC for whole local days ``first``..``last``; the end is
+    capped at ``now`` so today's figures are as of now. Defaults: the last
+    ``default_days`` ending now."""
+    end = now if last is None else min(now, utc_midnight(last + timedelta(days=1), tz))
+    start = end - timedelta(days=default_days) if first is None else utc_midnight(first, tz)
+    if start >= end:
+        raise ValueError(f"The period must start before it ends (from {first}, to {last}).")
+    return start, end
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _clean(value):
+    """JSON-safe scalars: NaN/NA become null, numpy numbers plain numbers, times ISO text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _outcomes_json(table: pd.DataFrame) -> dict[str, dict]:
+    out = {}
+    for row in records(table):
+        entry = {k: row[k] for k in ("finished", "paired", "no_paired_scores", "not_at_caseness", "in_progress")}
+        for rate in OUTCOME_RATES:
+            entry[rate] = {part: row[f"{rate}_{part}"] for part in ("numerator", "denominator", "rate")}
+        out[row["name"]] = entry
+    return out
+
+
+def to_json(c: Caseload, settings: Settings) -> dict:
+    """Every figure of the page (patient rows excluded: lapsed patients are counted)."""
+    f = c.filters
+    body = {
+        "team": c.team,
+        "period": {"start": f.start.isoformat(), "end": f.end.isoformat(),
+                   "previous_start": f.previous.start.isoformat()},
+        "filters": {"program_id": f.program_id, "therapist_id": f.therapist_id,
+                    "cohort": None if f.cohort is None else [t.isoformat() for t in f.cohort]},
+        "definitions": c.definitions,
+        "outcomes": _outcomes_json(c.outcomes),
+        "outcomes_by_therapist": _outcomes_json(c.outcomes_by_therapist),
+        "benchmarks": {k: {"rate": v, "source": s} for k, (v, s) in NATIONAL.items()},
+        "targets": {k: settings.values.get(f"target_{k}") for k in ("recovery", "reliable_recovery", "reliable_improvement")},
+        "lapsed_not_closed": len(c.lapsed),
+    }
+    for name in REPORT_TABLES:
+        body[name] = records(getattr(c, name))
+    return body
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def svg(chart) -> str:
+    """An Altair chart as inline SVG (vl-convert renders it without a browser or network)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(_fixed_width(chart.to_dict()))
+
+
+def _fixed_width(spec: dict) -> dict:
+    """'container' width has no container in a file: give every view a fixed one."""
+    if spec.get("width") == "container":
+        spec["width"] = 560
+    for key in ("layer", "vconcat", "hconcat", "concat"):
+        for sub in spec.get(key, []):
+            _fixed_width(sub)
+    return spec
+
+
+def percent(rate) -> str:
+    return "too few" if rate is None or (isinstance(rate, float) and math.isnan(rate)) else f"{rate:.0%}"
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(row[c]))}</td>" for c in columns) + "</tr>"
+        for _, row in frame.iterrows())
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td colspan=99>none</td></tr>'}</tbody></table>"
+
+
+def _cell(v) -> str:
+    v = _clean(v)
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.1f}" if not v.is_integer() else f"{int(v)}"
+    return str(v)
+
+
+def headline_text(row) -> tuple[str, str]:
+    """(value, 'n / d') as shown on the page and in the report."""
+    v, unit = row["value"], row["unit"]
+    if v is None or pd.isna(v):
+        shown = "none yet"
+    elif unit == "share":
+        shown = f"{v:.0%}"
+    elif unit == "hours":
+        shown = f"{v:.1f} h"
+    else:
+        shown = f"{int(v)}"
+    n, d = row["numerator"], row["denominator"]
+    parts = "" if d is None or pd.isna(d) else f"{int(n)} / {int(d)}"
+    return shown, parts
+
+
+def outcome_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rates as 'n/d = p %' text, with small cells as 'too few'."""
+    out = table[["name", "finished", "paired", "no_paired_scores", "in_progress"]].copy()
+    for rate in OUTCOME_RATES:
+        out[OUTCOME_LABELS[rate]] = [
+            f"{percent(r)} ({int(n)}/{int(d)})" for n, d, r in
+            zip(table[f"{rate}_numerator"], table[f"{rate}_denominator"], table[f"{rate}_rate"])]
+    return out
+
+
+OUTCOME_TABLE_LABELS = {"name": "", "finished": "Finished courses", "paired": "Paired",
+                        "no_paired_scores": "No paired scores", "in_progress": "In progress",
+                        **{label: label for label in OUTCOME_LABELS.values()}}
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#222;margin:2em;max-width:1100px}
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left}
+th{background:#f4f4f4}.figures{display:flex;flex-wrap:wrap;gap:1em}.figure{border:1px solid #ccc;padding:.5em 1em;min-width:11em}
+.figure .v{font-size:1.5em;font-weight:600}.small{color:#555;font-size:.85em}svg{max-width:100%;height:auto}
+@media print{body{margin:0}h2{page-break-after:avoid}table,svg{page-break-inside:avoid}}
+"""
+
+
+def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetime) -> str:
+    f = c.filters
+    local = lambda t: t.replace(tzinfo=timezone.utc).astimezone(tz)  # noqa: E731
+    parts = [f"<h1>Caseload report · {html.escape(c.team)}</h1>",
+             f"<p class=small>Period {local(f.start):%d %b %Y %H:%M} – {local(f.end):%d %b %Y %H:%M} ({tz.key}); "
+             f"change compares with the {(f.end - f.start).days} days before. Generated {local(generated_at):%d %b %Y %H:%M}. "
+             "Aggregates only: no patient identifiers.</p>", "<h2>Headline</h2><div class=figures>"]
+    for _, row in c.headline.iterrows():
+        shown, nd = headline_text(row)
+        prev = row["previous"]
+        before = "" if prev is None or pd.isna(prev) else f"· previous period {headline_text({**row, 'value': prev})[0]}"
+        parts.append(f"<div class=figure><div>{html.escape(row['label'])}</div><div class=v>{shown}</div>"
+                     f"<div class=small>{nd} {before}</div><div class=small>{html.escape(row['note'])}</div></div>")
+    parts.append("</div>")
+    parts.append("<h2>Adherence</h2>")
+    parts.append(f"<p class=small>Drop-out: {html.escape(c.definitions['dropout'])}. Funnel: {html.escape(c.definitions['funnel'])}.</p>")
+    parts.append(_table(c.adherence, {"programme": "Programme", "enrolled": "Enrolled", "ended": "Ended",
+                                      "full_completers": "Full completers", "completion_rate": "Completion rate",
+                                      "dropouts": "Drop-outs", "dropout_rate": "Drop-out rate"}))
+    for programme, stages in c.funnel.groupby("programme", sort=True):
+        parts.append(f"<h3>{html.escape(programme)}: module funnel</h3>{svg(charts.funnel_chart(stages))}")
+    if not c.dropout_by_module.empty:
+        for programme, rows in c.dropout_by_module.groupby("programme", sort=True):
+            parts.append(f"<h3>{html.escape(programme)}: drop-outs by last module started</h3>{svg(charts.dropout_chart(rows))}")
+    parts.append(_table(c.module_days, {"programme": "Programme", "position": "Module", "title": "Title",
+                                        "completions": "Completions", "median_days": "Median days"}))
+    parts.append(f"<p>Lapsed but not closed: {len(c.lapsed)} open episodes with no activity for "
+                 f"{settings.dropout_inactive_days} days (listed on the page).</p>")
+    parts.append("<h2>Workload per therapist</h2>")
+    parts.append(_table(c.workload, {"therapist": "Therapist", "caseload": "Caseload", "active_recent": "Active",
+                                     "open_items": "Open triage items", "reasons": "Reasons", "median_reply_hours": "Median reply (h)",
+                                     "feedback_in_time": "Feedback in time", "feedback_completions": "of completions",
+                                     "lapsed": "Lapsed"}))
+    parts.append("<h2>Outcomes (NHS Talking Therapies)</h2>")
+    parts.append(f"<p class=small>Finished course: {html.escape(c.definitions['finished_course'])}. "
+                 f"{html.escape(c.definitions['paired'])}. {html.escape(c.definitions['small_cells'])}. "
+                 f"{html.escape(c.definitions['anxiety_measure'])}.</p>")
+    bench = "; ".join(f"{OUTCOME_LABELS[k]} {v:.1%} ({s})" for k, (v, s) in NATIONAL.items())
+    parts.append(f"<p class=small>National figures: {html.escape(bench)}. Standard: recovery "
+                 f"{percent(settings.target_recovery)}.</p>")
+    for title, table in (("By programme", c.outcomes), ("By therapist", c.outcomes_by_therapist)):
+        parts.append(f"<h3>{title}</h3>" + _table(outcome_rows(table), OUTCOME_TABLE_LABELS))
+    parts.append("<h2>GP follow-up compliance</h2>")
+    parts.append(_table(c.gp_compliance, {"gp": "GP", "patients": "Patients", "due": "Due", "held": "Held",
+                                          "held_in_time": f"Held within {settings.followup_overdue_days} d",
+                                          "overdue": "Overdue", "median_days": "Median days to follow-up",
+                                          "followups_held": "Follow-ups held"}))
+    parts.append("<h2>Trends (26 weeks)</h2>" + svg(charts.trends_chart(c.trends, settings.target_recovery)))
+    return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Caseload report · "
+            f"{html.escape(c.team)}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
+
+
+# ---------------------------------------------------------------- command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dashboard import triage as triage_mod
+    from dashboard.caseload import caseload
+    from dashboard.config import ConfigError, load_config
+    from dashboard.db import revision_problem
+    from dashboard.engine import make_engine
+    from dashboard.scope import load_viewer
+    from dashboard.timeutil import utcnow
+
+    parser = argparse.ArgumentParser(prog="python -m dashboard.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--user", required=True, help="login name of a team lead; the report covers their team")
+    parser.add_argument("--db", help="platform database URL (default: DASHBOARD_DB_URL or the embedded demo)")
+    parser.add_argument("--state-db", help="state database URL (default: DASHBOARD_STATE_DB_URL, else --db)")
+    parser.add_argument("--from", dest="first", type=date.fromisoformat, help="first day, YYYY-MM-DD (service time zone)")
+    parser.add_argument("--to", dest="last", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: today)")
+    parser.add_argument("--format", choices=("html", "json"), default="html")
+    parser.add_argument("--out", help="file to write (default: standard output)")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    platform = make_engine(args.db or config.db_url)
+    state = make_engine(args.state_db or (args.db if args.db else config.state_db_url))
+    if (problem := revision_problem(state)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    viewer = load_viewer(platform, args.user)
+    if viewer is None or viewer.role != "team_lead":
+        audit.record(state, f"cli:{args.user}", "denied", report="caseload", reason="not a team lead")
+        print(f"error: {args.user!r} is not a team lead in this database; the Caseload report is for team leads.",
+              file=sys.stderr)
+        return 2
+    now = utcnow()
+    settings, tz = config.settings, config.timezone
+    try:
+        start, end = period(args.first, args.last, now, tz, int(settings.report_period_days))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    current = triage_mod.triage(platform, state, viewer, now, settings) if end == now else None
+    result = caseload(platform, state, viewer, Filters(start, end), settings, tz, current)
+    text = (json.dumps(to_json(result, settings), indent=2) if args.format == "json"
+            else to_html(result, settings, tz, now))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    audit.record(state, f"cli:{viewer.username}", "cli_report", report="caseload", format=args.format,
+                 start=start.isoformat(), end=end.isoformat())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
