@@ -265,7 +265,7 @@ def _patient_adherence(viewer: Viewer, f: Filters, settings: Settings):
                     .scalar_subquery())
     return (
         select(patients.c.id.label("patient_id"), patients.c.program_id, patients.c.therapist_id,
-               n_modules.label("n_modules"), n_completed.label("n_completed"), last_started.label("last_started"),
+               n_modules.label("n_modules"), n_completed.label("n_completed"), func.coalesce(last_started, 0).label("last_started"),
                case((ended_by(at), 1), else_=0).label("ended"),
                case((and_(ended_by(at), patients.c.status == "withdrawn"), 1), else_=0).label("withdrawn"),
                case((and_(open_at(at), ~any_activity_between(lapse_from, at)), 1), else_=0).label("lapsed"))
@@ -290,8 +290,8 @@ def adherence(conn: Connection, viewer: Viewer, f: Filters, settings: Settings) 
         func.sum(case((and_(p.c.lapsed == 1, ~full), 1), else_=0)).label("lapsed_early"),
         func.sum(case((dropout, 1), else_=0)).label("dropouts"),
     ).group_by(p.c.program_id)
-    by_module = (select(p.c.program_id, func.coalesce(p.c.last_started, 0).label("position"), func.count().label("dropouts"))
-                 .where(dropout).group_by(p.c.program_id, func.coalesce(p.c.last_started, 0)))
+    by_module = (select(p.c.program_id, p.c.last_started.label("position"), func.count().label("dropouts"))
+                 .where(dropout).group_by(p.c.program_id, p.c.last_started))
     return _frame(conn, per_programme), _frame(conn, by_module, ["program_id", "position", "dropouts"])
 
 
@@ -467,7 +467,8 @@ def followup_cycles(completions: pd.DataFrame, held: pd.DataFrame) -> pd.DataFra
     ``completions``: patient_id, day (local date). ``held``: patient_id, held_on.
     Returns patient_id, start, closed_on (NaT-like None when still open)."""
     if completions.empty:
-        return pd.DataFrame(columns=["patient_id", "start", "closed_on"])
+        return pd.DataFrame({"patient_id": pd.Series(dtype="int64"), "start": pd.Series(dtype="datetime64[us]"),
+                             "closed_on": pd.Series(dtype="datetime64[us]")})
     days = pd.DataFrame({"patient_id": completions["patient_id"].astype("int64"),
                          "day": pd.to_datetime(completions["day"]).astype("datetime64[us]")}).sort_values("day")
     fu = pd.DataFrame({"patient_id": held["patient_id"].astype("int64"),
@@ -475,7 +476,7 @@ def followup_cycles(completions: pd.DataFrame, held: pd.DataFrame) -> pd.DataFra
     # previous follow-up strictly before the completion day: the cycle it belongs to
     before = pd.merge_asof(days, fu.rename(columns={"held_on": "prev"}), left_on="day", right_on="prev",
                            by="patient_id", direction="backward", allow_exact_matches=False)
-    before["prev"] = before["prev"].fillna(pd.Timestamp.min)
+    before["prev"] = before["prev"].fillna(pd.Timestamp("1900-01-01"))  # no follow-up yet
     cycles = before.groupby(["patient_id", "prev"], as_index=False)["day"].min().rename(columns={"day": "start"})
     cycles = pd.merge_asof(cycles.sort_values("start"), fu.rename(columns={"held_on": "closed_on"}), left_on="start",
                            right_on="closed_on", by="patient_id", direction="forward")
