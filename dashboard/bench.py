@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from dashboard import db, demo, flags, patient_list, patient_record, schema
+from dashboard import caseload as caseload_mod
 from dashboard import due as due_mod
 from dashboard import triage as triage_mod
 from dashboard.config import DATA_DIR, Settings
@@ -293,11 +294,72 @@ def cached_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     return cached.due_list(engine, engine, str(engine.url), _gp(engine), Settings(), "UTC", 0)[0].due
 
 
+LEAD_VIEWER = "lead1"  # a team lead: about 5,000 patients at service scale
+ADHERENCE = ["program_id", "enrolled", "ended", "full_completers", "withdrawn_early", "lapsed_early", "dropouts"]
+
+
+def _lead(engine: Engine) -> Viewer:
+    viewer = load_viewer(engine, LEAD_VIEWER)
+    assert viewer is not None
+    return viewer
+
+
+def optimised_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    """Everything the Caseload page reads for one team and the default period, its
+    triage queue included; compared on the per-programme adherence counts."""
+    lead, settings = _lead(engine), Settings()
+    current = triage_mod.triage(engine, engine, lead, now, settings)
+    f = caseload_mod.Filters(now - timedelta(days=int(settings.report_period_days)), now)
+    result = caseload_mod.caseload(engine, engine, lead, f, settings, ZoneInfo("UTC"), current)
+    return result.adherence[ADHERENCE]
+
+
+def naive_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    """Whole tables in pandas: per-programme completion and drop-out (clinical-reference 5.1)."""
+    lead, settings = _lead(engine), Settings()
+    with engine.connect() as conn:
+        t = {name: pd.read_sql_table(name, conn) for name in
+             ("patients", "modules", "module_progress", "activity", "responses", "messages")}
+    p = t["patients"]
+    p = p[(p["team_id"] == lead.team_id) & (p["enrolled_at"] <= now)].rename(columns={"id": "patient_id"})
+    mods = t["modules"].rename(columns={"id": "module_id"})
+    n_modules = mods.groupby("program_id").size()
+    mp = t["module_progress"]
+    done = mp[mp["completed_at"] <= now].merge(mods, on="module_id").merge(p[["patient_id", "program_id"]],
+                                                                          on=["patient_id", "program_id"])
+    p["n_modules"] = p["program_id"].map(n_modules).fillna(0)
+    p["n_completed"] = p["patient_id"].map(done.groupby("patient_id").size()).fillna(0)
+    lo = pd.Timestamp(now) - pd.Timedelta(days=settings.dropout_inactive_days)
+    recent = set()
+    for frame, col in ((t["activity"], "occurred_at"), (t["responses"], "administered_at"), (mp, "started_at"),
+                       (mp, "completed_at"), (t["messages"][t["messages"]["direction"] == "from_patient"], "sent_at")):
+        recent |= set(frame.loc[(frame[col] >= lo) & (frame[col] <= now), "patient_id"])
+    recent |= set(p.loc[p["enrolled_at"] >= lo, "patient_id"])
+    ended = (p["status"] != "active") & (p["ended_at"].isna() | (p["ended_at"] <= now))
+    open_now = (p["ended_at"] > now) | (p["ended_at"].isna() & (p["status"] == "active"))
+    full = (p["n_modules"] > 0) & (p["n_completed"] >= p["n_modules"])
+    withdrawn = ended & (p["status"] == "withdrawn")
+    lapsed = open_now & ~p["patient_id"].isin(recent)
+    p = p.assign(enrolled=1, ended=ended.astype(int), full_completers=(ended & full).astype(int),
+                 withdrawn_early=(withdrawn & ~full).astype(int), lapsed_early=(lapsed & ~full).astype(int),
+                 dropouts=(~full & (withdrawn | lapsed)).astype(int))
+    return p.groupby("program_id")[ADHERENCE[1:]].sum().reset_index()
+
+
+def cached_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
+    from dashboard import cached
+
+    today = now.date()
+    return cached.caseload(engine, engine, str(engine.url), _lead(engine), Settings(), "UTC",
+                           today - timedelta(days=90), today, None, None, None, 0)[0].adherence
+
+
 QUERIES: dict[str, tuple[Callable, Callable, Callable]] = {
     "followups_due": (optimised_due, naive_due, cached_due),
     "triage": (optimised_triage, naive_triage, cached_triage),
     "my_patients": (optimised_my_patients, naive_my_patients, cached_my_patients),
     "patient": (optimised_patient, naive_patient, cached_patient),
+    "caseload": (optimised_caseload, naive_caseload, cached_caseload),
 }
 
 

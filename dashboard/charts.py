@@ -179,7 +179,7 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
 # ---------------------------------------------------------------- Caseload
 
 
-def funnel_chart(stages: pd.DataFrame, height_per_module: int = 26) -> alt.LayerChart:
+def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
     """One programme's module funnel: share of counted patients who started module k,
     labelled with the counts (a bar's length alone hides a small denominator)."""
     data = stages.assign(
@@ -188,7 +188,7 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 26) -> alt.Layer
         share=stages["share"].fillna(0.0),
     )
     order = list(data.sort_values("position")["module"])
-    y = alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    y = alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False))
     bars = alt.Chart(data).mark_bar(color=OKABE_BLUE).encode(
         y=y, x=alt.X("share:Q", title="started the module", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         tooltip=[alt.Tooltip("module:N"), alt.Tooltip("started:Q", title="started"),
@@ -197,13 +197,13 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 26) -> alt.Layer
     return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container")
 
 
-def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 26) -> alt.LayerChart:
+def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
     """Drop-outs by the last module they started (0 = never started one)."""
     data = dropouts.assign(module=[
         "not started" if int(p) == 0 else (f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}")
         for p, t in zip(dropouts["position"], dropouts["title"])])
     order = list(data.sort_values("position")["module"])
-    y = alt.Y("module:N", sort=order, title="last module started", axis=alt.Axis(labelLimit=260))
+    y = alt.Y("module:N", sort=order, title="last module started", axis=alt.Axis(labelLimit=260, labelOverlap=False))
     bars = alt.Chart(data).mark_bar(color=OKABE_VERMILLION).encode(
         y=y, x=alt.X("dropouts:Q", title="drop-outs", axis=alt.Axis(tickMinStep=1)),
         tooltip=["module:N", "dropouts:Q"])

@@ -7,8 +7,10 @@ role may change the schema); ``current`` and ``check`` report without changing.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,7 @@ def _alembic_config(connection) -> AlembicConfig:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -52,8 +55,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
+# Alembic's command API keeps its migration context in module globals, so two
+# sessions starting at once would corrupt each other's: one upgrade at a time.
+_upgrade_lock = threading.Lock()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as conn:
+    with _upgrade_lock, engine.begin() as conn:
         command.upgrade(_alembic_config(conn), revision)
 
 

@@ -15,7 +15,8 @@ from dashboard.config import Config
 def prepare_state_database(config: Config, state: Engine) -> list[str]:
     """Demo mode migrates by itself; production refuses an old revision and names the command."""
     if config.is_demo:
-        db.upgrade(state)
+        if db.current_revision(state) != db.head_revision():
+            db.upgrade(state)
         return []
     problem = db.revision_problem(state)
     return [problem] if problem else []

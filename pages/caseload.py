@@ -13,6 +13,13 @@ from dashboard.report import headline_text, outcome_rows, percent, to_html
 from dashboard.timeutil import freshness_line, local_time, utcnow
 from dashboard.views import table_height
 
+PERCENT = {"format": "%.0f%%", "min_value": 0, "max_value": 100}  # shares are shown as 0-100 for whole percentages
+
+
+def percent_of(values) -> list:
+    return [None if v is None or pd.isna(v) else 100 * float(v) for v in values]
+
+
 ctx = get_context()
 settings, viewer, tz = ctx.config.settings, ctx.viewer, ctx.config.timezone
 version = st.session_state.setdefault("data_version", 0)
@@ -67,7 +74,9 @@ for start in range(0, len(rows), 4):
             diff = row.value - row.previous
             delta = (f"{diff * 100:+.0f} points" if row.unit == "share" else f"{diff:+.1f} h" if row.unit == "hours"
                      else f"{diff:+.0f}")
-        col.metric(row.label, shown, delta, delta_color="inverse" if row.unit == "hours" else "normal",
+        # more patients is neither good nor bad; a longer reply time is worse
+        tone = {"hours": "inverse", "count": "off"}.get(row.unit, "normal")
+        col.metric(row.label, shown, delta, delta_color=tone,
                    help=row.note, border=True)
         if parts:
             col.caption(parts)
@@ -81,16 +90,18 @@ if adherence.empty:
 else:
     st.dataframe(
         adherence.assign(completion=[f"{c}/{e}" for c, e in zip(adherence["full_completers"], adherence["ended"])],
-                         dropout=[f"{d}/{n}" for d, n in zip(adherence["dropouts"], adherence["enrolled"])]),
+                         dropout=[f"{d}/{n}" for d, n in zip(adherence["dropouts"], adherence["enrolled"])],
+                         completion_rate=percent_of(adherence["completion_rate"]),
+                         dropout_rate=percent_of(adherence["dropout_rate"])),
         hide_index=True, width="stretch",
         column_order=["programme", "enrolled", "completion_rate", "completion", "dropout_rate", "dropout",
                       "withdrawn_early", "lapsed_early"],
         column_config={
             "programme": "Programme", "enrolled": st.column_config.NumberColumn("Enrolled", help="Enrolled by the period end"),
-            "completion_rate": st.column_config.ProgressColumn("Completion", format="percent", min_value=0, max_value=1,
+            "completion_rate": st.column_config.ProgressColumn("Completion", **PERCENT,
                                                                help=result.definitions["completion"]),
             "completion": st.column_config.TextColumn("completers/ended"),
-            "dropout_rate": st.column_config.ProgressColumn("Drop-out", format="percent", min_value=0, max_value=1,
+            "dropout_rate": st.column_config.ProgressColumn("Drop-out", **PERCENT,
                                                             help=result.definitions["dropout"]),
             "dropout": st.column_config.TextColumn("drop-outs/enrolled"),
             "withdrawn_early": st.column_config.NumberColumn("Withdrew early"),
@@ -148,24 +159,23 @@ else:
     top = lambda col: max(1.0, float(pd.to_numeric(work[col], errors="coerce").max() or 0))  # noqa: E731
     st.dataframe(
         work.assign(replied=[f"{a}/{m}" for a, m in zip(work["answered"], work["messages"])],
-                    fed_back=[f"{i}/{c}" for i, c in zip(work["feedback_in_time"], work["feedback_completions"])]),
+                    fed_back=[f"{i}/{c}" for i, c in zip(work["feedback_in_time"], work["feedback_completions"])],
+                    active_share=percent_of(work["active_share"]), feedback_share=percent_of(work["feedback_share"])),
         hide_index=True, width="stretch", height=table_height(len(work)),
-        column_order=["therapist", "caseload", "active_share", "open_items", "reasons", "median_reply_hours", "replied",
-                      "feedback_share", "fed_back", "lapsed"],
+        column_order=["therapist", "caseload", "active_share", "open_items", "median_reply_hours", "replied",
+                      "feedback_share", "fed_back", "lapsed", "reasons"],
         column_config={
             "therapist": st.column_config.TextColumn("Therapist", width="medium"),
             "caseload": st.column_config.ProgressColumn("Caseload", format="%d", min_value=0, max_value=top("caseload"),
                                                         help="Active patients at the period end"),
-            "active_share": st.column_config.ProgressColumn(f"Active {settings.recent_days} d", format="percent",
-                                                            min_value=0, max_value=1),
+            "active_share": st.column_config.ProgressColumn(f"Active {settings.recent_days} d", **PERCENT),
             "open_items": st.column_config.ProgressColumn("Open triage items", format="%d", min_value=0,
                                                           max_value=top("open_items"), help="Now; reasons beside"),
             "reasons": st.column_config.TextColumn("Reasons", width="large"),
             "median_reply_hours": st.column_config.ProgressColumn("Median reply", format="%.0f h", min_value=0,
                                                                   max_value=top("median_reply_hours")),
             "replied": st.column_config.TextColumn("answered/messages"),
-            "feedback_share": st.column_config.ProgressColumn(f"Feedback ≤ {settings.feedback_due_hours:g} h",
-                                                              format="percent", min_value=0, max_value=1),
+            "feedback_share": st.column_config.ProgressColumn(f"Feedback ≤ {settings.feedback_due_hours:g} h", **PERCENT),
             "fed_back": st.column_config.TextColumn("in time/completions"),
             "lapsed": st.column_config.NumberColumn("Lapsed"),
         })
@@ -204,7 +214,7 @@ if gp.empty:
     st.info("No GPs with patients in these filters.")
 else:
     st.dataframe(
-        gp.assign(in_time=[None if d == 0 else h / d for h, d in zip(gp["held_in_time"], gp["due"])],
+        gp.assign(in_time=[None if d == 0 else 100 * h / d for h, d in zip(gp["held_in_time"], gp["due"])],
                   actions=[" · ".join(f"{label} {row[f'action_{key}']}" for key, label in
                                       (("continue", "continue"), ("step_up", "step up"), ("refer_on", "refer on"),
                                        ("pause", "pause")) if row[f"action_{key}"])
@@ -214,7 +224,7 @@ else:
         column_config={"gp": st.column_config.TextColumn("GP", width="medium"), "patients": "Patients",
                        "due": st.column_config.NumberColumn("Due", help="Follow-ups that became due in the period"),
                        "held": "Held",
-                       "in_time": st.column_config.ProgressColumn("Held in time", format="percent", min_value=0, max_value=1),
+                       "in_time": st.column_config.ProgressColumn("Held in time", **PERCENT),
                        "overdue": st.column_config.NumberColumn("Overdue now"),
                        "median_days": st.column_config.NumberColumn("Median days to follow-up", format="%.0f"),
                        "actions": st.column_config.TextColumn("Actions taken", width="medium")})

@@ -285,7 +285,10 @@ def test_refresh_keeps_the_team_leads_filter(fast_refresh_app, browser, demo_sql
     page.goto(fast_refresh_app)
     wait_for_app(page)
     log_in(page, "lead1", "caseboard-demo")
+    page.get_by_role("heading", name="Caseload").wait_for(timeout=30_000)  # the team lead's landing page
+    page.get_by_role("link", name="Triage").click()
     page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    wait_for_app(page)
     page.get_by_role("combobox", name="Therapist").click()
     page.get_by_role("option", name=therapist).click()
     wait_for_app(page)
@@ -297,4 +300,78 @@ def test_refresh_keeps_the_team_leads_filter(fast_refresh_app, browser, demo_sql
     # Refreshed by itself, and still filtered: the whole team's queue is several times longer.
     page.get_by_text(f"{len(queued) + 1} patients need you").wait_for(timeout=30_000)
     assert len(result.queue) > len(queued) + 1
+    context.close()
+
+
+def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, demo_sqlite, tmp_path):
+    import pandas as pd
+
+    from dashboard import audit
+
+    page.goto(app_url)
+    wait_for_app(page)
+    log_in(page, "lead1", "caseboard-demo")
+    page.get_by_role("heading", name="Caseload").wait_for(timeout=60_000)
+    for question in ("Where do we lose patients?", "Who is overloaded?", "Are we getting people better?",
+                     "Are GPs holding follow-ups?"):
+        page.get_by_role("heading", name=question).wait_for(timeout=30_000)
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=30_000)
+    screenshot(page, "caseload-lead")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Workload CSV").click()
+    path = tmp_path / "workload.csv"
+    download.value.save_as(path)
+    exported = pd.read_csv(path)
+    engine = make_engine(demo_sqlite)
+    with engine.connect() as conn:
+        lead_team = conn.scalar(select(clinicians.c.team_id).where(clinicians.c.username == "lead1"))
+        therapists = set(conn.scalars(select(clinicians.c.display_name).where(
+            clinicians.c.role == "therapist", clinicians.c.team_id == lead_team)))
+        open_now = conn.scalar(select(func.count()).select_from(patients).where(
+            patients.c.team_id == lead_team, patients.c.status == "active", patients.c.ended_at.is_(None)))
+    assert therapists <= set(exported["therapist"])  # every therapist of the team, read back from the file
+    assert exported["caseload"].sum() == open_now
+    wait_for_app(page)
+    assert "export" in set(audit.read(engine, actor="lead1")["action"])
+
+
+def test_caseload_in_a_narrow_window(app_url, browser):
+    context = browser.new_context(viewport={"width": 820, "height": 900})
+    page = context.new_page()
+    page.goto(app_url)
+    wait_for_app(page)
+    log_in(page, "lead1", "caseboard-demo")
+    try:
+        page.get_by_role("heading", name="Caseload").wait_for(timeout=60_000)
+    except Exception:
+        screenshot(page, "caseload-narrow-fail")
+        raise
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=30_000)
+    screenshot(page, "caseload-lead-narrow")
+    assert page.locator("[data-testid='stException']").count() == 0
+    context.close()
+
+
+def test_html_report_opens_offline_with_its_charts(browser, demo_sqlite, tmp_path):
+    from dashboard import report
+
+    out = tmp_path / "caseload-report.html"
+    assert report.main(["--user", "lead1", "--db", demo_sqlite, "--out", str(out)]) == 0
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
+    requested: list[str] = []
+
+    def block(route):  # nothing but the file itself may load: a clinic PC may be offline
+        requested.append(route.request.url)
+        route.continue_() if route.request.url.startswith("file:") else route.abort()
+
+    context.route("**/*", block)
+    page = context.new_page()
+    page.goto(out.as_uri())
+    charts = page.locator("svg.marks")
+    assert charts.count() >= 5  # funnels, drop-outs and the trends
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 50
+    assert [u for u in requested if not u.startswith("file:")] == []
+    screenshot(page, "caseload-report")
     context.close()

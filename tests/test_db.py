@@ -105,3 +105,26 @@ def test_badly_formatted_timestamps_are_reported(db_url, backend):
     problems = db.check_platform_schema(engine)
     assert [(p.table, p.column) for p in problems] == [("activity", "occurred_at")]
     assert "02/01/2026" in problems[0].message if backend == "sqlite" else "without time zone" in problems[0].message
+
+
+def test_sessions_starting_at_once_can_all_upgrade(tmp_path):
+    """Alembic keeps its context in module globals; two sessions starting together
+    once crashed the app with KeyError('config') (found by the browser tests)."""
+    import threading
+
+    engines = [make_engine(f"sqlite:///{tmp_path}/state-{i}.sqlite") for i in range(6)]
+    errors: list[BaseException] = []
+
+    def go(engine):
+        try:
+            db.upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert {db.current_revision(e) for e in engines} == {db.head_revision()}
