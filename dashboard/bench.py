@@ -442,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server (an admin database to create bench databases from)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", dest="json_file")
+    parser.add_argument("--queries", default=",".join(QUERIES), help=f"which to time, comma-separated (default: all: {', '.join(QUERIES)})")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--query", default="my_patients", help=argparse.SUPPRESS)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
@@ -453,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
+    queries = args.queries.split(",")
+    if unknown := set(queries) - set(QUERIES):
+        parser.error(f"unknown queries: {', '.join(sorted(unknown))}")
     results: list[Result] = []
     disagreements = []
     for backend in args.backends.split(","):
@@ -463,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             engine.dispose()
             if built is not None:
                 print(f"built {backend} database with {size} patients in {built:.1f} s", file=sys.stderr)
-            for query in QUERIES:
+            for query in queries:
                 m = run_child("--measure", url, "--query", query, "--repeat", str(args.repeat))
                 baseline = None
                 if size == sizes[-1]:

@@ -640,14 +640,14 @@ def headline(current: dict, previous: dict, triage_counts: dict | None, settings
     r, fb = current["reply"], current["feedback"]
     about = {  # figure: (label, unit, what it counts)
         "open_episodes": ("Active patients", "count", "enrolled and not ended at the period end"),
-        "active_recent": (f"Active in the last {days} days", "share",
+        "active_recent": (f"Active in last {days} days", "share",
                           f"of active patients, those with any activity in the last {days} days"),
-        "contact_recent": (f"Clinician contact in the last {days} days", "share",
+        "contact_recent": (f"Contacted in last {days} days", "share",
                            f"of active patients, those sent a clinician message in the last {days} days"),
         "median_reply_hours": ("Median reply time", "hours",
                                f"over patient messages of the period answered by a clinician; "
                                f"{r['messages'] - r['answered']} still open, not in the median"),
-        "feedback_in_time": (f"Module feedback within {hours:g} h", "share",
+        "feedback_in_time": (f"Feedback within {hours:g} h", "share",
                              f"of modules completed in the period, those with clinician contact within {hours:g} h; "
                              f"{fb['pending']} completed in the last {hours:g} h not judged yet"),
     }

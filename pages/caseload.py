@@ -32,10 +32,11 @@ chosen = c1.date_input("Reporting period", value=(today - timedelta(days=int(set
                        max_value=today, format="DD/MM/YYYY", key="caseload_period",
                        help="Figures are as of the period's last day; change compares with the same length just before")
 first, last = chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (chosen[0], chosen[0])
-programme = c2.selectbox("Programme", [None, *programmes], key="caseload_programme",
-                         format_func=lambda k: "All programmes" if k is None else programmes[k])
-therapist = c3.selectbox("Therapist", [None, *therapists], key="caseload_therapist",
-                         format_func=lambda k: "All therapists" if k is None else therapists[k])
+ALL = 0  # not a platform id; None would read as "nothing chosen" to the select box
+programme = c2.selectbox("Programme", [ALL, *programmes], key="caseload_programme",
+                         format_func=lambda k: programmes.get(k, "All programmes")) or None
+therapist = c3.selectbox("Therapist", [ALL, *therapists], key="caseload_therapist",
+                         format_func=lambda k: therapists.get(k, "All therapists")) or None
 cohort = None
 if c4.toggle("Enrolment cohort", key="caseload_cohort_on", help="Only patients enrolled in a date range"):
     picked = c4.date_input("Enrolled between", value=(today - timedelta(days=180), today), max_value=today,
@@ -65,9 +66,8 @@ st.download_button(
 
 # ---------------------------------------------------------------- headline
 st.subheader("This period", help="Arrows compare with the previous period of the same length")
-rows = list(result.headline.itertuples(index=False))
-for start in range(0, len(rows), 4):
-    for col, row in zip(st.columns(4), rows[start:start + 4]):
+with st.container(horizontal=True, wrap=True, gap="small"):  # cards wrap in a narrow window
+    for row in result.headline.itertuples(index=False):
         shown, parts = headline_text(row._asdict())
         delta = None
         if row.previous is not None and not pd.isna(row.previous) and row.value is not None and not pd.isna(row.value):
@@ -76,10 +76,9 @@ for start in range(0, len(rows), 4):
                      else f"{diff:+.0f}")
         # more patients is neither good nor bad; a longer reply time is worse
         tone = {"hours": "inverse", "count": "off"}.get(row.unit, "normal")
-        col.metric(row.label, shown, delta, delta_color=tone,
-                   help=row.note, border=True)
-        if parts:
-            col.caption(parts)
+        with st.container(border=True, width=215):
+            st.metric(row.label, shown, delta, delta_color=tone, help=row.note)
+            st.caption(parts or ("now" if delta is None else "at the period end"))
 export(result.headline, "headline")
 
 # ---------------------------------------------------------------- adherence

@@ -73,7 +73,7 @@ def test_programme_and_therapist_filters_narrow_every_figure(team):
     at.selectbox(key="caseload_programme").set_value(2).run()  # Generalised anxiety
     assert not at.exception
     assert metrics(at)["Active patients"] == "1"
-    at.selectbox(key="caseload_programme").set_value(None)
+    at.selectbox(key="caseload_programme").set_value(0)
     at.selectbox(key="caseload_therapist").set_value(1).run()  # Therapist A: only finished courses
     assert not at.exception
     assert metrics(at)["Active patients"] == "0"
