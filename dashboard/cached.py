@@ -21,7 +21,7 @@ from dashboard import triage as triage_mod
 from dashboard import patient_record as patient_record_mod
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.scope import Viewer
-from dashboard.timeutil import utcnow
+from dashboard.timeutil import utc_midnight, utcnow
 
 
 def _ttl() -> float:
@@ -84,10 +84,8 @@ def caseload(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, set
              cohort: tuple[date, date] | None, version: int) -> tuple[caseload_mod.Caseload, datetime]:
     """(caseload, as_of) for whole local days ``first``..``last``; a period ending
     today is as of now and includes the current triage queue."""
-    from dashboard.report import period, utc_midnight
-
     now, tz = utcnow(), ZoneInfo(tz_name)
-    start, end = period(first, last, now, tz, int(settings.report_period_days))
+    start, end = caseload_mod.period(first, last, now, tz, int(settings.report_period_days))
     window = None if cohort is None else (utc_midnight(cohort[0], tz), utc_midnight(cohort[1] + timedelta(days=1), tz))
     current = None
     if end == now:

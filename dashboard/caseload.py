@@ -14,7 +14,7 @@ numerator and denominator.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -24,12 +24,14 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from dashboard.config import Settings
+from dashboard.due import local_date
 from dashboard.followups import ACTIONS, current_followups
 from dashboard.outcomes import nhs_outcome
 from dashboard.responses import scored_responses
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses, teams
 from dashboard.scope import Viewer, patient_filter
 from dashboard.sqltime import days_between, median_by, whole_days_between
+from dashboard.timeutil import utc_midnight
 from dashboard.triage import Triage
 
 OUTCOME_RATES = ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration")
@@ -68,6 +70,17 @@ class Filters:
         return Filters(self.start - length, self.start, self.program_id, self.therapist_id, self.cohort)
 
 
+def period(first: date | None, last: date | None, now: datetime, tz: ZoneInfo, default_days: int) -> tuple[datetime, datetime]:
+    """(start, end) in naive UTC for whole local days ``first``..``last``; the end is
+    capped at ``now`` so today's figures are as of now. Defaults: the last
+    ``default_days`` ending now."""
+    end = now if last is None else min(now, utc_midnight(last + timedelta(days=1), tz))
+    start = end - timedelta(days=default_days) if first is None else utc_midnight(first, tz)
+    if start >= end:
+        raise ValueError(f"The period must start before it ends (from {first}, to {last}).")
+    return start, end
+
+
 @dataclass(frozen=True)
 class Rate:
     numerator: int
@@ -101,6 +114,7 @@ class Caseload:
     definitions: dict[str, str] = field(default_factory=dict)
 
 
+TREND_WEEKS = 26
 HEADLINE_COLUMNS = ["figure", "label", "numerator", "denominator", "value", "previous", "unit", "note"]
 
 
@@ -455,10 +469,6 @@ def outcome_table(episodes: pd.DataFrame, in_progress: pd.Series, key: str, name
 # ---------------------------------------------------------------- GP follow-up compliance
 
 
-def _local_date(ts, tz: ZoneInfo) -> date:
-    return pd.Timestamp(ts).to_pydatetime().replace(tzinfo=timezone.utc).astimezone(tz).date()
-
-
 def followup_cycles(completions: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
     """Follow-up cycles as the GP's due list sees them (dashboard.due): a cycle starts
     at the first module completion after the last follow-up (a follow-up the same
@@ -504,8 +514,8 @@ def gp_compliance(conn: Connection, state: Engine, viewer: Viewer, f: Filters, s
                       pd.read_sql(last_before, conn, parse_dates=["completed_at"])], ignore_index=True)
     held = current_followups(state, [int(i) for i in gps["patient_id"]]) if not gps.empty else pd.DataFrame(
         columns=["patient_id", "held_on", "action", "gp"])
-    start_day, end_day = _local_date(f.start, tz), _local_date(f.end, tz)
-    done = done.assign(day=[_local_date(t, tz) for t in done["completed_at"]])[["patient_id", "day"]].drop_duplicates()
+    start_day, end_day = local_date(f.start, tz), local_date(f.end, tz)
+    done = done.assign(day=[local_date(t, tz) for t in done["completed_at"]])[["patient_id", "day"]].drop_duplicates()
     cycles = followup_cycles(done, held[held["held_on"] <= end_day] if not held.empty else held)
     cycles = cycles[(cycles["start"] >= pd.Timestamp(start_day)) & (cycles["start"] <= pd.Timestamp(end_day))]
     cycles = cycles.merge(gps, on="patient_id")
@@ -728,8 +738,7 @@ def caseload(platform: Engine, state: Engine, viewer: Viewer, f: Filters, settin
              triage_result: Triage | None = None) -> Caseload:
     """Every figure of the Caseload page for the viewer's scope. ``triage_result``
     (the viewer's current queue) adds open triage items; without it they are left out."""
-    min_cell = int(settings.small_cell_min)
-    weeks = 26
+    min_cell, weeks = int(settings.small_cell_min), TREND_WEEKS
     with platform.connect() as conn:
         names = programme_names(conn, viewer)
         therapists = therapist_names(conn, viewer)

@@ -16,36 +16,17 @@ import html
 import json
 import math
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from dashboard import audit, charts
-from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, Caseload, Filters
+from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, Caseload, Filters, period
 from dashboard.config import Settings
 
 REPORT_TABLES = ("headline", "adherence", "funnel", "dropout_by_module", "module_days", "workload", "gp_compliance",
                  "trends")
-
-
-# ---------------------------------------------------------------- period
-
-
-def utc_midnight(day: date, tz: ZoneInfo) -> datetime:
-    """The start of a service-time-zone day, as naive UTC like platform timestamps."""
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def period(first: date | None, last: date | None, now: datetime, tz: ZoneInfo, default_days: int) -> tuple[datetime, datetime]:
-    """(start, end) in naive UTC for whole local days ``first``..``last``; the end is
-    capped at ``now`` so today's figures are as of now. Defaults: the last
-    ``default_days`` ending now."""
-    end = now if last is None else min(now, utc_midnight(last + timedelta(days=1), tz))
-    start = end - timedelta(days=default_days) if first is None else utc_midnight(first, tz)
-    if start >= end:
-        raise ValueError(f"The period must start before it ends (from {first}, to {last}).")
-    return start, end
 
 
 # ---------------------------------------------------------------- JSON
@@ -225,7 +206,7 @@ def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetim
                                           "held_in_time": f"Held within {settings.followup_overdue_days} d",
                                           "overdue": "Overdue", "median_days": "Median days to follow-up",
                                           "followups_held": "Follow-ups held"}))
-    parts.append("<h2>Trends (26 weeks)</h2>" + svg(charts.trends_chart(c.trends, settings.target_recovery)))
+    parts.append(f"<h2>Trends ({TREND_WEEKS} weeks)</h2>" + svg(charts.trends_chart(c.trends, settings.target_recovery)))
     return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Caseload report · "
             f"{html.escape(c.team)}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -20,6 +20,11 @@ def days_since(then: pd.Series, now: datetime) -> pd.Series:
     """floor(elapsed / 24 h); an N-day threshold fires when this is >= N."""
     elapsed = pd.Timestamp(now) - pd.to_datetime(then)
     return np.floor(elapsed / DAY).astype("Int64")
+
+
+def utc_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The start of a service-time-zone day, as naive UTC like platform timestamps."""
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def local_time(ts: datetime, tz: ZoneInfo) -> datetime:

@@ -1,12 +1,12 @@
 """Audit: who looked at or changed what, for the team lead's team."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta
 
 import streamlit as st
 
 from dashboard import audit
 from dashboard.context import get_context
-from dashboard.timeutil import local_time, utcnow
+from dashboard.timeutil import local_time, utc_midnight, utcnow
 from dashboard.views import table_height
 
 ctx = get_context()
@@ -22,12 +22,7 @@ period = c3.date_input("Dates", value=(today - timedelta(days=7), today), max_va
 start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0]))
 
 
-def utc_midnight(day) -> datetime:
-    """The start of a service-time-zone day, as naive UTC like the audit table."""
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
-
-
-trail = audit.team_trail(ctx.state, ctx.platform, ctx.viewer, utc_midnight(start), utc_midnight(end + timedelta(days=1)),
+trail = audit.team_trail(ctx.state, ctx.platform, ctx.viewer, utc_midnight(start, tz), utc_midnight(end + timedelta(days=1), tz),
                          who, code)
 st.caption(f"{len(trail)} entries")
 if trail.empty:

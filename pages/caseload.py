@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import audit, cached, charts
-from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES
+from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS
 from dashboard.context import get_context
 from dashboard.nav import open_patient
 from dashboard.report import headline_text, outcome_rows, percent, to_html
@@ -230,7 +230,7 @@ else:
     export(gp, "gp_compliance", "GP follow-ups CSV")
 
 # ---------------------------------------------------------------- trends
-st.subheader("Trends · last 26 weeks")
+st.subheader(f"Trends · last {TREND_WEEKS} weeks")
 st.altair_chart(charts.trends_chart(result.trends, settings.target_recovery), width="stretch")
 st.caption("Recovery: courses finished in each week; weeks with fewer than "
            f"{settings.small_cell_min} courses at caseness are left as gaps.")

@@ -332,7 +332,20 @@ def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, 
     assert therapists <= set(exported["therapist"])  # every therapist of the team, read back from the file
     assert exported["caseload"].sum() == open_now
     wait_for_app(page)
-    assert "export" in set(audit.read(engine, actor="lead1")["action"])
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Printable report (HTML)").click()
+    html = download.value.path().read_text()
+    assert html.count("<svg") >= 5 and "Caseload report" in html
+    wait_for_app(page)
+    exports = audit.read(engine, actor="lead1")
+    assert {"caseload_workload_csv", "caseload_report_html"} <= {
+        d.get("what") for d in exports.loc[exports["action"] == "export", "detail"].map(_detail)}
+
+
+def _detail(text) -> dict:
+    import json
+
+    return json.loads(text) if isinstance(text, str) and text else {}
 
 
 def test_caseload_in_a_narrow_window(app_url, browser):

@@ -122,6 +122,6 @@ def test_csv_exports_read_back_with_the_same_numbers(platform):
 def test_period_defaults_to_the_setting_and_caps_at_now():
     tz = ZoneInfo("Europe/London")
     now = datetime(2026, 6, 15, 10, 0)
-    assert report.period(None, None, now, tz, 90) == (now - timedelta(days=90), now)
-    start, end = report.period(date(2026, 6, 1), date(2026, 6, 30), now, tz, 90)
+    assert cl.period(None, None, now, tz, 90) == (now - timedelta(days=90), now)
+    start, end = cl.period(date(2026, 6, 1), date(2026, 6, 30), now, tz, 90)
     assert (start, end) == (datetime(2026, 5, 31, 23, 0), now)  # London midnight is 23:00 UTC in summer
