@@ -406,8 +406,8 @@ def finished_episodes(conn: Connection, viewer: Viewer, f: Filters, settings: Se
     if episodes.empty:
         return pd.DataFrame(columns=columns)
     ids = select(patients.c.id).where(*scope_conditions(viewer, f), ended)
-    scored = scored_responses(conn, ids, f.end, settings)
-    scored = scored[scored["valid"] & scored["instrument"].isin(["PHQ9", "GAD7"])]
+    scored = scored_responses(conn, ids, f.end, settings, instruments=("PHQ9", "GAD7"))  # the NHS pair (3.3)
+    scored = scored[scored["valid"]]
     window = scored.merge(episodes[["patient_id", "enrolled_at", "ended_at"]], on="patient_id")
     start = window["enrolled_at"] - pd.Timedelta(days=settings.baseline_window_days)
     window = window[(window["administered_at"] >= start) & (window["administered_at"] <= window["ended_at"])]
@@ -523,24 +523,29 @@ def gp_compliance(conn: Connection, state: Engine, viewer: Viewer, f: Filters, s
     overdue = settings.followup_overdue_days
     end_ts = pd.Timestamp(end_day)
     names = _gp_names(conn, viewer, gps)
-    rows = []
     held_in_period = held[(held["held_on"] >= start_day) & (held["held_on"] <= end_day)].merge(gps, on="patient_id") \
         if not held.empty else pd.DataFrame(columns=["gp_id", "action"])
-    for gp_id, name in names.items():
-        mine = cycles[cycles["gp_id"] == gp_id]
-        closed = mine[mine["closed_on"].notna()]
-        open_ = mine[mine["closed_on"].isna()]
-        actions = held_in_period.loc[held_in_period["gp_id"] == gp_id, "action"].value_counts()
-        rows.append({
-            "gp_id": gp_id, "gp": name, "patients": int((gps["gp_id"] == gp_id).sum()),
-            "due": len(mine), "held": len(closed), "held_in_time": int((closed["days"] <= overdue).sum()),
-            "overdue": int(((end_ts - open_["start"]).dt.days >= overdue).sum()),
-            "median_days": float(closed["days"].median()) if len(closed) else None,
-            "followups_held": int(actions.sum()),
-            **{f"action_{a}": int(actions.get(a, 0)) for a in ACTIONS},
-        })
-    return pd.DataFrame(rows, columns=["gp_id", "gp", "patients", "due", "held", "held_in_time", "overdue", "median_days",
-                                       "followups_held", *[f"action_{a}" for a in ACTIONS]])
+    closed = cycles["closed_on"].notna()
+    by_gp = cycles.assign(
+        held=closed, held_in_time=closed & (cycles["days"] <= overdue),
+        overdue=~closed & ((end_ts - cycles["start"]).dt.days >= overdue)).groupby("gp_id")
+    actions = held_in_period.groupby(["gp_id", "action"]).size().unstack(fill_value=0) \
+        if not held_in_period.empty else pd.DataFrame()
+    table = pd.DataFrame({
+        "gp_id": list(names), "gp": list(names.values()),
+        "patients": [int(v) for v in gps.groupby("gp_id").size().reindex(list(names), fill_value=0)],
+        "due": by_gp.size().reindex(list(names), fill_value=0).astype(int).to_numpy(),
+        **{col: by_gp[col].sum().reindex(list(names), fill_value=0).astype(int).to_numpy()
+           for col in ("held", "held_in_time", "overdue")},
+        "median_days": [None if pd.isna(v) else float(v) for v in
+                        cycles[closed].groupby("gp_id")["days"].median().reindex(list(names))],
+    })
+    for action in ACTIONS:
+        table[f"action_{action}"] = (actions[action].reindex(list(names), fill_value=0).astype(int).to_numpy()
+                                     if action in actions else 0)
+    table.insert(table.columns.get_loc("median_days") + 1, "followups_held",
+                 table[[f"action_{a}" for a in ACTIONS]].sum(axis=1).astype(int))
+    return table
 
 
 def _gp_names(conn: Connection, viewer: Viewer, gps: pd.DataFrame) -> dict[int, str]:

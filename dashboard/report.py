@@ -169,15 +169,21 @@ def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetim
     for _, row in c.headline.iterrows():
         shown, nd = headline_text(row)
         prev = row["previous"]
-        before = "" if prev is None or pd.isna(prev) else f"· previous period {headline_text({**row, 'value': prev})[0]}"
+        before = "" if prev is None or pd.isna(prev) else f"previous period {headline_text({**row, 'value': prev})[0]}"
+        line = " · ".join(p for p in (nd, before) if p)
         parts.append(f"<div class=figure><div>{html.escape(row['label'])}</div><div class=v>{shown}</div>"
-                     f"<div class=small>{nd} {before}</div><div class=small>{html.escape(row['note'])}</div></div>")
+                     f"<div class=small>{line}</div><div class=small>{html.escape(row['note'])}</div></div>")
     parts.append("</div>")
     parts.append("<h2>Adherence</h2>")
     parts.append(f"<p class=small>Drop-out: {html.escape(c.definitions['dropout'])}. Funnel: {html.escape(c.definitions['funnel'])}.</p>")
-    parts.append(_table(c.adherence, {"programme": "Programme", "enrolled": "Enrolled", "ended": "Ended",
-                                      "full_completers": "Full completers", "completion_rate": "Completion rate",
-                                      "dropouts": "Drop-outs", "dropout_rate": "Drop-out rate"}))
+    adherence = c.adherence.assign(
+        completion=[f"{percent(r)} ({n}/{d})" for r, n, d in
+                    zip(c.adherence.get("completion_rate", []), c.adherence.get("full_completers", []), c.adherence.get("ended", []))],
+        dropout=[f"{percent(r)} ({n}/{d})" for r, n, d in
+                 zip(c.adherence.get("dropout_rate", []), c.adherence.get("dropouts", []), c.adherence.get("enrolled", []))])
+    parts.append(_table(adherence, {"programme": "Programme", "enrolled": "Enrolled", "ended": "Ended",
+                                    "completion": "Completion (full completers / ended)",
+                                    "dropout": "Drop-out (drop-outs / enrolled)"}))
     for programme, stages in c.funnel.groupby("programme", sort=True):
         parts.append(f"<h3>{html.escape(programme)}: module funnel</h3>{svg(charts.funnel_chart(stages))}")
     if not c.dropout_by_module.empty:

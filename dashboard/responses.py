@@ -45,10 +45,11 @@ def _primary_instrument_of_patient():
     )
 
 
-def responses_query(patient_ids: Select, now: datetime, primary_only: bool = False) -> Select:
+def responses_query(patient_ids: Select, now: datetime, primary_only: bool = False,
+                    instruments: tuple[str, ...] | None = None) -> Select:
     """Responses of the given (already scoped) patients up to ``now``; future-dated
     rows are platform errors and are left out. ``primary_only`` keeps each
-    patient's programme instrument."""
+    patient's programme instrument; ``instruments`` keeps only those."""
     valid = _valid_item()
     stmt = (
         select(
@@ -69,11 +70,14 @@ def responses_query(patient_ids: Select, now: datetime, primary_only: bool = Fal
     )
     if primary_only:
         stmt = stmt.where(r.c.instrument == _primary_instrument_of_patient())
+    if instruments is not None:
+        stmt = stmt.where(r.c.instrument.in_(instruments))
     return stmt
 
 
 def scored_responses(
-    conn: Connection, patient_ids: Select, now: datetime, settings: Settings, primary_only: bool = False
+    conn: Connection, patient_ids: Select, now: datetime, settings: Settings, primary_only: bool = False,
+    instruments: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    frame = pd.read_sql(responses_query(patient_ids, now, primary_only), conn, parse_dates=["administered_at"])
+    frame = pd.read_sql(responses_query(patient_ids, now, primary_only, instruments), conn, parse_dates=["administered_at"])
     return score_responses(frame, settings)
