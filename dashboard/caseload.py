@@ -25,6 +25,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from dashboard.config import Settings
 from dashboard.due import local_date
+from dashboard.flags import FLAG_KINDS
 from dashboard.followups import ACTIONS, current_followups
 from dashboard.outcomes import nhs_outcome
 from dashboard.responses import scored_responses
@@ -695,8 +696,6 @@ def filtered_triage(conn: Connection, viewer: Viewer, f: Filters, result: Triage
 def workload(names: dict[int, str], current: dict, lapsed_by: pd.Series, triage_by: pd.DataFrame | None,
              only: int | None) -> pd.DataFrame:
     """One row per therapist of the team (and "unassigned" when patients have none)."""
-    from dashboard.flags import FLAG_KINDS
-
     def row_of(frame: pd.DataFrame, tid: int) -> dict:
         hit = frame[frame["therapist_id"] == tid] if not frame.empty else frame
         return hit.iloc[0].to_dict() if not hit.empty else {}

@@ -2,8 +2,8 @@
 self-contained HTML file (charts inlined as SVG, no script or font from the
 internet: a clinic PC may be offline).
 
-    python -m dashboard.report --user USERNAME [--db URL] [--from DATE --to DATE]
-                               [--format html|json] [--out FILE]
+    python -m dashboard.report --user USERNAME [--db URL] [--state-db URL]
+                               [--from DATE --to DATE] [--format html|json] [--out FILE]
 
 The report holds aggregates only: no patient codes leave the page in it (the
 lapsed patients appear as a count per therapist). Every report is audited.
