@@ -224,26 +224,42 @@ def _by_therapist(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(therapist_id=frame["therapist_id"].fillna(UNASSIGNED_ID).astype(int)) if not frame.empty else frame
 
 
+_OVERALL = -2  # a group holding every row, so one query gives the per-therapist and the overall figures
+
+
+def _with_overall(base, *columns: str):
+    """``base`` rows twice: under their therapist (unassigned as -1) and under _OVERALL."""
+    cols = [base.c[c] for c in columns]
+    return union_all(
+        select(func.coalesce(base.c.therapist_id, UNASSIGNED_ID).label("grp"), *cols),
+        select(literal(_OVERALL).label("grp"), *cols),
+    ).subquery()
+
+
+def _split_overall(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    frame = frame.rename(columns={"grp": "therapist_id"})
+    overall = frame[frame["therapist_id"] == _OVERALL]
+    return (frame[frame["therapist_id"] != _OVERALL].reset_index(drop=True),
+            overall.iloc[0].to_dict() if not overall.empty else {})
+
+
 def reply_times(conn: Connection, viewer: Viewer, f: Filters) -> tuple[pd.DataFrame, dict]:
     """Patient messages sent in the period, those answered and the median reply in
-    hours over the answered ones: per therapist, and overall."""
-    base = _reply_base(viewer, f)
-    hours = (days_between(base.c.reply_at, base.c.sent_at) * 24).label("hours")
-    counts = [func.count().label("messages"), func.count(base.c.reply_at).label("answered")]
-    by = _frame(conn, select(base.c.therapist_id, *counts).group_by(base.c.therapist_id)).merge(
-        _frame(conn, median_by(select(base.c.therapist_id, hours), "hours", ["therapist_id"])), on="therapist_id", how="left")
-    by = _by_therapist(by.rename(columns={"median": "median_reply_hours"}).reindex(
-        columns=["therapist_id", "messages", "answered", "median_reply_hours"]))
-    total = conn.execute(select(*counts)).one()
-    overall = conn.execute(median_by(select(literal(1).label("grp"), hours), "hours", ["grp"])).first()
-    return by, {"messages": int(total.messages), "answered": int(total.answered),
-                "median_reply_hours": None if overall is None else float(overall.median)}
+    hours over the answered ones: per therapist, and overall (one query)."""
+    both = _with_overall(_reply_base(viewer, f), "sent_at", "reply_at")
+    hours = (days_between(both.c.reply_at, both.c.sent_at) * 24).label("hours")
+    frame = _frame(conn, median_by(select(both.c.grp, hours), "hours", ["grp"]), ["grp", "median", "n", "rows"])
+    frame = frame.rename(columns={"rows": "messages", "n": "answered", "median": "median_reply_hours"})
+    by, overall = _split_overall(frame)
+    return by[["therapist_id", "messages", "answered", "median_reply_hours"]], {
+        "messages": int(overall.get("messages", 0)), "answered": int(overall.get("answered", 0)),
+        "median_reply_hours": _nan_none(overall.get("median_reply_hours"))}
 
 
 def feedback_within(conn: Connection, viewer: Viewer, f: Filters, hours: float) -> tuple[pd.DataFrame, dict]:
     """Module completions in the period old enough to judge (at least ``hours`` before
     its end), those with clinician contact within ``hours``, and the younger ones
-    still pending: per therapist, and overall."""
+    still pending: per therapist, and overall (one query)."""
     cutoff = f.end - timedelta(hours=hours)
     contact = _first_contact_after(module_progress.c.completed_at, f.end)
     base = (
@@ -252,15 +268,14 @@ def feedback_within(conn: Connection, viewer: Viewer, f: Filters, hours: float) 
         .where(*scope_conditions(viewer, f), module_progress.c.completed_at.between(_t(f.start), _t(f.end)))
         .subquery()
     )
-    judged = base.c.completed_at <= _t(cutoff)
-    in_time = and_(judged, base.c.contact_at.is_not(None), days_between(base.c.contact_at, base.c.completed_at) <= hours / 24)
-    cols = [func.coalesce(func.sum(case((judged, 1), else_=0)), 0).label("completions"),
-            func.coalesce(func.sum(case((in_time, 1), else_=0)), 0).label("in_time"),
-            func.coalesce(func.sum(case((judged, 0), else_=1)), 0).label("pending")]
-    by = _by_therapist(_frame(conn, select(base.c.therapist_id, *cols).group_by(base.c.therapist_id),
-                              ["therapist_id", "completions", "in_time", "pending"]))
-    total = conn.execute(select(*cols)).one()
-    return by, {"completions": int(total.completions), "in_time": int(total.in_time), "pending": int(total.pending)}
+    both = _with_overall(base, "completed_at", "contact_at")
+    judged = both.c.completed_at <= _t(cutoff)
+    in_time = and_(judged, both.c.contact_at.is_not(None), days_between(both.c.contact_at, both.c.completed_at) <= hours / 24)
+    stmt = select(both.c.grp, func.sum(case((judged, 1), else_=0)).label("completions"),
+                  func.sum(case((in_time, 1), else_=0)).label("in_time"),
+                  func.sum(case((judged, 0), else_=1)).label("pending")).group_by(both.c.grp)
+    by, overall = _split_overall(_frame(conn, stmt, ["grp", "completions", "in_time", "pending"]))
+    return by, {k: int(overall.get(k, 0)) for k in ("completions", "in_time", "pending")}
 
 
 # ---------------------------------------------------------------- adherence
@@ -414,18 +429,18 @@ def finished_episodes(conn: Connection, viewer: Viewer, f: Filters, settings: Se
     window = window[(window["administered_at"] >= start) & (window["administered_at"] <= window["ended_at"])]
     window = window.sort_values(["administered_at", "response_id"])
     pairs = window.groupby(["patient_id", "instrument"])["score"].agg(first="first", last="last", n="size").unstack("instrument")
+    pairs.columns = [f"{stat}_{inst}" for stat, inst in pairs.columns]
+    pairs = pairs.reindex(columns=[f"{stat}_{inst}" for stat in ("first", "last", "n") for inst in ("PHQ9", "GAD7")])
     rows = []
-    for e in episodes.itertuples(index=False):
+    strict = bool(settings.deterioration_requires_no_improvement)
+    for e in episodes.merge(pairs, left_on="patient_id", right_index=True, how="left").itertuples(index=False):
         out = {"patient_id": e.patient_id, "program_id": e.program_id, "therapist_id": e.therapist_id,
                "ended_at": e.ended_at, "paired": False, "case_start": None, **{k: None for k in OUTCOME_RATES}}
-        if e.patient_id in pairs.index:
-            p = pairs.loc[e.patient_id]
-            if all(p.get(("n", i), 0) >= 2 for i in ("PHQ9", "GAD7")):
-                o = nhs_outcome(p[("first", "PHQ9")], p[("last", "PHQ9")], p[("first", "GAD7")], p[("last", "GAD7")],
-                                bool(settings.deterioration_requires_no_improvement))
-                out.update(paired=True, case_start=o.case_start, recovery=o.recovery,
-                           reliable_improvement=o.reliable_improvement, reliable_recovery=o.reliable_recovery,
-                           reliable_deterioration=o.reliable_deterioration)
+        if e.n_PHQ9 >= 2 and e.n_GAD7 >= 2:  # NaN (no valid response) compares False
+            o = nhs_outcome(e.first_PHQ9, e.last_PHQ9, e.first_GAD7, e.last_GAD7, strict)
+            out.update(paired=True, case_start=o.case_start, recovery=o.recovery,
+                       reliable_improvement=o.reliable_improvement, reliable_recovery=o.reliable_recovery,
+                       reliable_deterioration=o.reliable_deterioration)
         rows.append(out)
     return pd.DataFrame(rows, columns=columns)
 

@@ -7,7 +7,7 @@ statement serves both backends.
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Integer, Select, func, select
+from sqlalchemy import Float, Integer, Select, and_, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -61,19 +61,23 @@ def _whole_pg(element, compiler, **kw):
 
 def median_by(values: Select, value: str, groups: list[str]) -> Select:
     """Per group of ``values`` (a select with the group columns and ``value``):
-    ``median`` and ``n``, with window functions since SQLite has no percentile.
-
-    Rows with a NULL value are left out, as pandas' median does."""
+    ``median`` over the non-NULL values (NULL when there are none, as pandas),
+    ``n`` of them and ``rows`` in all, in one pass of window functions, since
+    SQLite has no percentile."""
     sub = values.subquery()
     parts = [sub.c[g] for g in groups]
     v = sub.c[value]
+    window = {"partition_by": parts or None}
     ranked = (
         select(*parts, v.label("v"),
-               func.row_number().over(partition_by=parts or None, order_by=v).label("rn"),
-               func.count().over(partition_by=parts or None).label("n"))
-        .where(v.is_not(None))
+               func.row_number().over(order_by=v.nulls_last(), **window).label("rn"),
+               func.count(v).over(**window).label("n"),
+               func.count().over(**window).label("rows"))
         .subquery()
     )
     keys = [ranked.c[g] for g in groups]
-    middle: ColumnElement[bool] = ranked.c.rn.between((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2)
-    return select(*keys, func.avg(ranked.c.v).label("median"), func.max(ranked.c.n).label("n")).where(middle).group_by(*keys)
+    middle: ColumnElement[bool] = and_(ranked.c.v.is_not(None),
+                                       ranked.c.rn.between((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2))
+    return (select(*keys, func.avg(case((middle, ranked.c.v))).label("median"), func.max(ranked.c.n).label("n"),
+                   func.max(ranked.c.rows).label("rows"))
+            .group_by(*keys))

@@ -71,7 +71,8 @@ def test_team_lead_filters_by_therapist_and_sees_unassigned(platform):
     platform.patient("MINE-A", therapist=1, enrolled_days_ago=20)
     platform.patient("MINE-B", therapist=2, enrolled_days_ago=20)
     platform.patient("NOBODY", therapist=None, enrolled_days_ago=20)
-    at = logged_in("lead.a")
+    at = logged_in("lead.a")  # lands on Caseload
+    at.switch_page(str(PAGES_DIR / "triage.py")).run()
     assert set(at.dataframe[0].value["code"]) == {"MINE-A", "MINE-B", "NOBODY"}
     assert "therapist" in at.dataframe[0].value.columns
     at.selectbox[0].set_value("unassigned").run()
