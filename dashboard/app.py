@@ -16,7 +16,7 @@ import streamlit_authenticator as stauth
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import audit, startup
+from dashboard import audit, faults, startup
 from dashboard.auth import AuthFile, AuthFileError, load_auth_file
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.context import AppContext, set_context
@@ -31,8 +31,8 @@ ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
 
 
 @st.cache_resource(show_spinner=False)
-def get_engine(url: str) -> Engine:
-    return make_engine(url)
+def get_engine(url: str, statement_timeout_s: float) -> Engine:
+    return make_engine(url, statement_timeout_s)
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,7 +52,8 @@ def stop_with(title: str, problems: list[str]) -> None:
 
 def prepare(config: Config) -> tuple[Engine, Engine]:
     """Engines for the platform and state databases, once checked."""
-    platform, state = get_engine(config.db_url), get_engine(config.state_db_url)
+    timeout = float(config.settings.statement_timeout_seconds)
+    platform, state = get_engine(config.db_url, timeout), get_engine(config.state_db_url, timeout)
     if config.uses_embedded_demo and "demo_checked" not in st.session_state:
         with st.spinner("Preparing the demo database with synthetic patients (first start takes a few seconds)…"):
             ensure_demo_database(platform, config.settings.demo_max_age_hours)
@@ -125,8 +126,7 @@ def main() -> None:
     try:
         platform, state = prepare(config)
     except SQLAlchemyError as exc:
-        st.error(f"Cannot reach the database ({exc.__class__.__name__}). Check that it is running, then retry.")
-        st.button("Retry", on_click=st.cache_resource.clear)
+        faults.show(exc, config.settings.statement_timeout_seconds)
         st.stop()
 
     authenticator = stauth.Authenticate(
@@ -145,6 +145,14 @@ def main() -> None:
                       position="hidden").run()
         return
 
+    try:
+        clinician_pages(authenticator, config, platform, state)
+    except SQLAlchemyError as exc:  # lost mid-session or stopped at its time limit: a banner, never a traceback
+        faults.show(exc, config.settings.statement_timeout_seconds)
+
+
+def clinician_pages(authenticator: stauth.Authenticate, config: Config, platform: Engine, state: Engine) -> None:
+    """The logged-in clinician's pages (st.navigation), scoped to their role."""
     username = st.session_state["username"]
     viewer = load_viewer(platform, username)
     if viewer is None:

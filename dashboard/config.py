@@ -36,6 +36,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("statement_timeout_seconds", 30, "The app stops any database statement running longer than this and says so (PostgreSQL statement_timeout; a progress-handler deadline on SQLite)."),
     Setting("cache_ttl_seconds", 60, "How long a page's query result is reused before it is read again."),
     Setting("demo_max_age_hours", 24, "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live."),
     Setting("min_cookie_key_bytes", 32, "Production refuses a cookie signing key shorter than this."),

@@ -1,0 +1,38 @@
+"""Database faults every page survives: the database unreachable or lost
+mid-session, and a statement stopped at its time limit (``engine.make_engine``).
+The clinician gets a banner in words and a retry, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger("caseboard")
+
+PG_QUERY_CANCELED = "57014"  # statement_timeout
+
+
+def is_timeout(exc: SQLAlchemyError) -> bool:
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == PG_QUERY_CANCELED:
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and "interrupted" in str(orig)
+
+
+def message(exc: SQLAlchemyError, timeout_s: float | None) -> str:
+    if is_timeout(exc):
+        return (f"Reading this page took longer than {timeout_s:g} s and was stopped, so the database stays usable "
+                "for everyone. Retry, or narrow the filters; if it keeps happening, tell your administrator.")
+    return ("Caseboard cannot reach the database just now. Nothing you entered has been half-saved: "
+            "a form is stored whole or not at all. Retry in a moment; if it keeps failing, tell your administrator.")
+
+
+def show(exc: SQLAlchemyError, timeout_s: float | None) -> None:
+    """The banner and a retry. The log names the error class only: the message
+    would carry SQL parameters, which can be patient identifiers."""
+    log.warning("database fault: %s (%s)", type(exc).__name__, type(getattr(exc, "orig", None)).__name__)
+    st.error(message(exc, timeout_s), icon=":material/cloud_off:")
+    st.button("Retry", icon=":material/refresh:", on_click=st.cache_resource.clear, key="fault_retry")
