@@ -1,0 +1,56 @@
+"""Every page x every role in AppTest: a page outside the role cannot be reached,
+and no page shows a patient outside the viewer's scope (both backends). Deep
+links cannot widen scope: a code outside it opens nothing."""
+
+import pytest
+
+from dashboard.nav import PAGES, PAGES_DIR, ROLE_PAGES
+from tests.apptest import logged_in, open_patient
+
+USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}
+
+
+@pytest.fixture
+def caseloads(app_platform):
+    """One patient in each viewer's scope only, and one in nobody's (team 2)."""
+    p = app_platform
+    rows = {"MINE-THER": dict(therapist=1, gp=None), "MINE-GP": dict(therapist=None, gp=3),
+            "TEAM-ONLY": dict(therapist=2, gp=4), "OTHER-TEAM": dict(therapist=7, gp=None, team=2)}
+    for code, kw in rows.items():
+        pid = p.patient(code, enrolled_days_ago=40, **kw)
+        p.module(pid, "depression", 1, 39, 30)
+        p.message(pid, 3, "from_patient")
+        p.phq9(pid, 2, 15, item9=2)
+    return {"ther.a": {"MINE-THER"}, "gp.a": {"MINE-GP"}, "lead.a": {"MINE-THER", "MINE-GP", "TEAM-ONLY"}}
+
+
+def shown_text(at) -> str:
+    parts = [d.value.to_csv() for d in at.dataframe]
+    parts += [e.value for kind in ("markdown", "caption", "title", "subheader", "error", "warning", "info", "success")
+              for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_page_by_role(caseloads, user, page):
+    at = logged_in(user)
+    target = str(PAGES_DIR / PAGES[page][0])
+    if page not in ROLE_PAGES[USERS[user]]:
+        with pytest.raises(ValueError):  # not registered for this role: no URL reaches it
+            at.switch_page(target)
+        return
+    at.switch_page(target).run()
+    assert not at.exception
+    text = shown_text(at)
+    everyone = {"MINE-THER", "MINE-GP", "TEAM-ONLY", "OTHER-TEAM"}
+    leaked = {code for code in everyone - caseloads[user] if code in text}
+    assert not leaked, f"{page} shows {leaked} to {user}"
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_deep_links_cannot_widen_scope(caseloads, user):
+    for code in ("MINE-THER", "MINE-GP", "TEAM-ONLY", "OTHER-TEAM", "NO-SUCH-CODE"):
+        at = open_patient(user, code)
+        opened = any(t.value.startswith(code) for t in at.title)
+        assert opened == (code in caseloads[user]), (user, code)
