@@ -13,10 +13,11 @@ from pathlib import Path
 
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities import LoginError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import audit, faults, startup
+from dashboard import audit, faults, sessions, startup
 from dashboard.auth import AuthFile, AuthFileError, load_auth_file
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.context import AppContext, set_context
@@ -25,6 +26,7 @@ from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
 from dashboard.nav import page_urls, pages_for
 from dashboard.scope import Viewer, load_viewer
+from dashboard.timeutil import utcnow
 
 DEMO_PASSWORD = "caseboard-demo"
 ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
@@ -72,18 +74,29 @@ def demo_banner(config: Config) -> None:
         st.warning("DEMO — synthetic data. No real patients are shown.", icon=":material/science:")
 
 
-def login_page(authenticator: stauth.Authenticate, config: Config) -> None:
+def login_page(authenticator: stauth.Authenticate, credentials: dict, config: Config, state: Engine) -> None:
     _, column, _ = st.columns([1, 2, 1])
     with column:
         st.title("Caseboard")
         st.caption("Guided iCBT: who needs you today, and why.")
         demo_banner(config)
-        authenticator.login(location="main", key="login_form")
+        if st.session_state.pop("idle_logout", False):
+            st.info(f"You were logged out after {config.settings.idle_timeout_minutes:g} minutes without activity.")
+        before = {u: c.get("failed_login_attempts", 0) for u, c in credentials["usernames"].items()}
+        try:
+            authenticator.login(location="main", key="login_form", max_login_attempts=int(config.settings.max_failed_logins))
+        except LoginError:  # the username has too many recent failures (sessions.recent_failures)
+            st.error(f"Too many failed logins for this username. Try again in {config.settings.login_lockout_minutes:g} "
+                     "minutes, or ask your administrator.")
+            return
         status = st.session_state.get("authentication_status")
         if status:  # the cookie component reruns the app once it has stored the login
             st.success("Logged in. Opening your dashboard…")
         if status is False:
             st.error("Username or password is incorrect.")
+            for username, entry in credentials["usernames"].items():  # the library counts the attempt it refused
+                if entry.get("failed_login_attempts", 0) > before.get(username, 0):
+                    audit.record(state, username, "login_failed")
         if config.is_demo:
             demo_logins()
 
@@ -129,16 +142,28 @@ def main() -> None:
         faults.show(exc, config.settings.statement_timeout_seconds)
         st.stop()
 
+    credentials = copy.deepcopy(auth_file.credentials)
+    # Failed logins live in the audit table, so the authenticator's per-user limit holds
+    # across runs and sessions (its own counter would be lost with this copy).
+    failures = sessions.recent_failures(state, utcnow(), float(config.settings.login_lockout_minutes))
+    for username, entry in credentials["usernames"].items():
+        entry["failed_login_attempts"] = failures.get(username, 0)
     authenticator = stauth.Authenticate(
-        copy.deepcopy(auth_file.credentials), auth_file.cookie_name, auth_file.cookie_key,
+        credentials, auth_file.cookie_name, auth_file.cookie_key,
         auth_file.expiry_days, auto_hash=False, login_sleep_time=0,
     )
+    if st.session_state.get("authentication_status") and sessions.idle_expired(
+            st.session_state, float(config.settings.idle_timeout_minutes)):
+        audit.record(state, st.session_state["username"], "logout", reason="idle")
+        authenticator.logout(location="unrendered")
+        st.session_state.pop("audited_login", None)
+        st.session_state["idle_logout"] = True
     if not st.session_state.get("authentication_status"):
         # Every page URL (a bookmark, a deep link /patient?patient=CODE) shows the login
         # form at its own address; after login the real page is registered there, so
         # the link is followed as opened, query parameters included.
         def show_login() -> None:
-            login_page(authenticator, config)
+            login_page(authenticator, credentials, config, state)
 
         st.navigation([st.Page(show_login, title="Log in", url_path="login", default=True),
                        *(st.Page(show_login, title="Log in", url_path=path, visibility="hidden") for path in page_urls())],

@@ -36,6 +36,9 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("idle_timeout_minutes", 15, "A session with no clinician action for this long is logged out on the server, whatever the cookie says (the triage queue's own refresh is not an action)."),
+    Setting("max_failed_logins", 5, "Failed logins for one username within `login_lockout_minutes` after which that login is refused, even with the right password, until the window passes."),
+    Setting("login_lockout_minutes", 15, "The window for `max_failed_logins`."),
     Setting("statement_timeout_seconds", 30, "The app stops any database statement running longer than this and says so (PostgreSQL statement_timeout; a progress-handler deadline on SQLite)."),
     Setting("cache_ttl_seconds", 60, "How long a page's query result is reused before it is read again."),
     Setting("demo_max_age_hours", 24, "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live."),

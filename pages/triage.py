@@ -10,6 +10,7 @@ from dashboard.acks import AckRefused, acknowledge
 from dashboard.context import get_context
 from dashboard.flags import FLAG_KINDS
 from dashboard.nav import open_patient
+from dashboard.sessions import mark_timer_run
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import UNASSIGNED, flag_counts
 from dashboard.views import RISK_NOTE, table_height
@@ -86,6 +87,7 @@ if working_on is None:
         """A timer only while no acknowledgement form is open; filters are widget
         state and survive the rerun."""
         if time.monotonic() - st.session_state.get("triage_loaded_at", 0) >= settings.queue_refresh_seconds:
+            mark_timer_run(st.session_state)  # not the clinician's action: the idle timeout keeps counting
             st.rerun()
 
     auto_refresh()
