@@ -1,0 +1,66 @@
+"""PostgreSQL roles for a least-privilege deployment (README, "Database roles").
+
+* The **platform's owner** grants the app read-only access to the platform tables.
+* A **migrator** role owns the ``dash_`` tables and runs ``python -m dashboard.db upgrade``.
+* The **app** role the dashboard connects as may only read the platform and
+  read and append to its own tables: no UPDATE or DELETE anywhere, so the audit
+  trail, acknowledgements and follow-up versions are append-only in the
+  database itself, not only in the code.
+
+    python -m dashboard.roles --app caseboard_app [--database caseboard]
+
+prints the statements, in two blocks for the two owners that must run them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from dashboard.schema import metadata as platform_metadata
+from dashboard.state import metadata as state_metadata
+
+VERSION_TABLE = "dash_alembic_version"
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _checked(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"{name!r} is not a plain PostgreSQL identifier (lower-case letters, digits, _)")
+    return name
+
+
+def platform_grants(app: str, database: str) -> list[str]:
+    """Run by the platform tables' owner: connect, and read the platform only."""
+    app, database = _checked(app), _checked(database)
+    tables = ", ".join(t.name for t in platform_metadata.sorted_tables)
+    return [f"GRANT CONNECT ON DATABASE {database} TO {app}",
+            f"GRANT USAGE ON SCHEMA public TO {app}",
+            f"GRANT SELECT ON {tables} TO {app}"]
+
+
+def state_grants(app: str) -> list[str]:
+    """Run by the migrator, who owns the dash_ tables: read and append, never change."""
+    app = _checked(app)
+    out = [f"GRANT SELECT ON {VERSION_TABLE} TO {app}"]
+    for table in state_metadata.sorted_tables:
+        out.append(f"GRANT SELECT, INSERT ON {table.name} TO {app}")
+        if any(c.autoincrement is True or (c.primary_key and c.autoincrement == "auto") for c in table.columns):
+            out.append(f"GRANT USAGE ON SEQUENCE {table.name}_id_seq TO {app}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.roles", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--app", required=True, help="the role the dashboard connects as")
+    parser.add_argument("--database", default="caseboard")
+    args = parser.parse_args(argv)
+    print("-- as the platform tables' owner")
+    print(";\n".join(platform_grants(args.app, args.database)) + ";")
+    print("-- as the migrator role, after python -m dashboard.db upgrade")
+    print(";\n".join(state_grants(args.app)) + ";")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
