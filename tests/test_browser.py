@@ -147,10 +147,11 @@ def test_deep_link_outside_scope_is_denied(app_url, page, demo_sqlite):
     page.get_by_text("No such patient in your caseload.").wait_for(timeout=30_000)
 
 
-def select_first_row(page) -> None:
+def select_first_row(page, index: int = 0) -> None:
+    """Tick row ``index`` of the first table (rows are 35 px under a 38 px header)."""
     grid = page.locator("[data-testid='stDataFrame']").first
     box = grid.bounding_box()
-    page.mouse.click(box["x"] + 12, box["y"] + 38 + 17)
+    page.mouse.click(box["x"] + 12, box["y"] + 38 + 35 * index + 17)
     wait_for_app(page)
 
 
@@ -243,10 +244,25 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     screenshot(page, "followups-gp")
     engine = make_engine(demo_sqlite)
     before = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), ZoneInfo("UTC")).due
-    first = before["code"].iloc[0]
-    select_first_row(page)
+    # a patient whose therapist has a demo login, so the journey can end in their queue
+    from sqlalchemy import select as sql_select
+
+    from dashboard.schema import patients as patients_table
+
+    with engine.connect() as conn:
+        therapist_of = dict(conn.execute(
+            sql_select(patients_table.c.code, clinicians.c.username)
+            .join(clinicians, clinicians.c.id == patients_table.c.therapist_id)).all())
+    index = next(i for i, code in enumerate(before["code"][:15]) if therapist_of.get(code) in ("therapist1", "therapist2"))
+    first = before["code"].iloc[index]
+    select_first_row(page, index)
     page.get_by_text(f"Log a follow-up for {first}").wait_for(timeout=30_000)
     screenshot(page, "followups-form")
+    action = page.get_by_role("combobox", name="Action")
+    action.click()
+    action.fill("Step up")  # type to filter, as a keyboard user would
+    page.keyboard.press("Enter")
+    page.get_by_label("Note (optional)").fill("Low mood despite module 3; please call this week.")
     page.get_by_role("button", name="Save follow-up").click()
     wait_for_app(page)
     page.get_by_text(f"Follow-up for {first} saved.").wait_for(timeout=30_000)
@@ -262,6 +278,19 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     from dashboard import audit
 
     assert "export" in set(audit.read(engine, actor="gp1")["action"])
+
+    # The journey ends with the patient's therapist: a GP action other than "continue"
+    # is in their triage queue with the GP's note.
+    therapist = therapist_of[first]
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 900})
+    tpage = other.new_page()
+    tpage.goto(page.url.split("/followups")[0])
+    wait_for_app(tpage)
+    log_in(tpage, therapist, "caseboard-demo")
+    tpage.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    tpage.get_by_text("GP asked for action").first.wait_for(timeout=30_000)
+    screenshot(tpage, "triage-gp-action")
+    other.close()
 
 
 def test_refresh_keeps_the_team_leads_filter(fast_refresh_app, browser, demo_sqlite):
@@ -340,6 +369,17 @@ def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, 
     exports = audit.read(engine, actor="lead1")
     assert {"caseload_workload_csv", "caseload_report_html"} <= {
         d.get("what") for d in exports.loc[exports["action"] == "export", "detail"].map(_detail)}
+    # ...and the Audit page shows those actions: its own CSV, read back, lists them.
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_role("heading", name="Audit trail").wait_for(timeout=30_000)
+    wait_for_app(page)
+    screenshot(page, "audit-lead")
+    with page.expect_download() as trail_download:
+        page.get_by_test_id("stDownloadButton").get_by_role("button", name="Download as CSV").click()
+    trail = pd.read_csv(trail_download.value.path())
+    mine = trail[trail["actor"] == "lead1"]
+    assert {"login", "export"} <= set(mine["action"])
+    assert mine["detail"].fillna("").str.contains("caseload_workload_csv").any()
 
 
 def _detail(text) -> dict:
