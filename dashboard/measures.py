@@ -153,7 +153,8 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
     score = np.where(known, score, np.nan)
 
     quality: list[str | None] = [None] * n
-    # Rows that are not a distinct in-range item: out of range, unknown item number or duplicate.
+    # More rows than usable items: out of range, unknown item number, or an item repeated
+    # (repeats that agree count once; repeats that disagree leave the item missing).
     out_of_range = item_rows > answered
     for i in range(n):
         notes = []
@@ -163,7 +164,7 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
             notes.append("no item answers: total used" if total_only[i] else "no item answers and no usable total: not scored")
         else:
             if out_of_range[i]:
-                notes.append("item answer out of range or duplicated, treated as missing")
+                notes.append("item rows out of range, unknown or repeated: an item without one in-range answer is treated as missing")
             if missing[i] > 0:
                 verdict = "prorated" if proratable[i] else "not scored"
                 notes.append(f"{int(missing[i])} item(s) missing: {verdict}")

@@ -16,20 +16,36 @@ from dashboard.schema import response_items as ri
 from dashboard.schema import responses as r
 
 
-def _valid_item():
-    """An item row that belongs to its instrument's items and range (registry-driven)."""
-    return or_(
-        false(),
-        *(
-            and_(r.c.instrument == code, ri.c.item.between(1, inst.n_items), ri.c.score.between(inst.item_min, inst.item_max))
-            for code, inst in INSTRUMENTS.items()
-        ),
+def _answers(response_ids: Select):
+    """One row per (response, item) of these responses: how many rows the platform
+    holds for it and the lowest and highest score. Duplicated rows that agree count
+    once; rows that disagree make the item unanswerable (a platform error)."""
+    return (
+        select(ri.c.response_id, ri.c.item, func.count().label("rows"),
+               func.min(ri.c.score).label("lo"), func.max(ri.c.score).label("hi"))
+        .where(ri.c.response_id.in_(response_ids))
+        .group_by(ri.c.response_id, ri.c.item)
+        .subquery()
     )
 
 
-def _risk_item_score():
+def _valid_item(a):
+    """An answer that belongs to its instrument's items and range, given once (registry-driven)."""
+    return and_(a.c.lo == a.c.hi, or_(
+        false(),
+        *(
+            and_(r.c.instrument == code, a.c.item.between(1, inst.n_items), a.c.lo.between(inst.item_min, inst.item_max))
+            for code, inst in INSTRUMENTS.items()
+        ),
+    ))
+
+
+def _risk_item_score(a):
+    """The risk item's answer; if the platform holds disagreeing answers, the highest
+    (the safer reading: any answer above 0 is a risk alert, clinical-reference 1.5)."""
     whens = [
-        (and_(r.c.instrument == code, ri.c.item == inst.risk_item, ri.c.score.between(inst.item_min, inst.item_max)), ri.c.score)
+        (and_(r.c.instrument == code, a.c.item == inst.risk_item, a.c.lo >= inst.item_min, a.c.hi <= inst.item_max),
+         a.c.hi)
         for code, inst in INSTRUMENTS.items()
         if inst.risk_item
     ]
@@ -50,7 +66,11 @@ def responses_query(patient_ids: Select, now: datetime, primary_only: bool = Fal
     """Responses of the given (already scoped) patients up to ``now``; future-dated
     rows are platform errors and are left out. ``primary_only`` keeps each
     patient's programme instrument; ``instruments`` keeps only those."""
-    valid = _valid_item()
+    scope = [r.c.patient_id.in_(patient_ids), r.c.administered_at <= now]
+    if instruments is not None:
+        scope.append(r.c.instrument.in_(instruments))
+    a = _answers(select(r.c.id).where(*scope))
+    valid = _valid_item(a)
     stmt = (
         select(
             r.c.id.label("response_id"),
@@ -58,20 +78,18 @@ def responses_query(patient_ids: Select, now: datetime, primary_only: bool = Fal
             r.c.instrument,
             r.c.administered_at,
             r.c.total_score,
-            func.count(ri.c.item).label("n_item_rows"),
-            func.count(func.distinct(case((valid, ri.c.item)))).label("n_valid_items"),
-            func.coalesce(func.sum(case((valid, ri.c.score))), 0).label("valid_item_sum"),
-            _risk_item_score().label("risk_item_score"),
+            func.coalesce(func.sum(a.c.rows), 0).label("n_item_rows"),
+            func.count(case((valid, a.c.item))).label("n_valid_items"),
+            func.coalesce(func.sum(case((valid, a.c.lo))), 0).label("valid_item_sum"),
+            _risk_item_score(a).label("risk_item_score"),
         )
-        .select_from(r.outerjoin(ri, ri.c.response_id == r.c.id))
-        .where(r.c.patient_id.in_(patient_ids), r.c.administered_at <= now)
+        .select_from(r.outerjoin(a, a.c.response_id == r.c.id))
+        .where(*scope)
         .group_by(r.c.id, r.c.patient_id, r.c.instrument, r.c.administered_at, r.c.total_score)
         .order_by(r.c.patient_id, r.c.administered_at, r.c.id)
     )
     if primary_only:
         stmt = stmt.where(r.c.instrument == _primary_instrument_of_patient())
-    if instruments is not None:
-        stmt = stmt.where(r.c.instrument.in_(instruments))
     return stmt
 
 
