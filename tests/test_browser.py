@@ -170,17 +170,18 @@ def test_therapist_acknowledges_and_the_item_leaves_the_queue(app_url, page, dem
     from playwright.sync_api import expect
 
     for remaining in range(n_reasons, 0, -1):  # handle every reason of this patient
+        wait_for_app(page)  # the previous acknowledgement's rerun has finished drawing the forms
         form = forms.first
         note = form.get_by_role("textbox")
         note.fill("Phoned the patient; agreed next steps and safety plan.")
         note.blur()  # Streamlit commits a text area's value on blur
         form.get_by_role("button", name="Mark handled").click()
+        wait_for_app(page)
         try:
             expect(forms).to_have_count(remaining - 1, timeout=30_000)  # that reason's form is gone
         except AssertionError:
             screenshot(page, "triage-acknowledge-stuck")
             raise
-        wait_for_app(page)
     screenshot(page, "triage-after-acknowledge")
     page.get_by_text(f"{before - 1} patients need you").wait_for(timeout=30_000)
     import pandas as pd
