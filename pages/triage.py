@@ -102,18 +102,21 @@ if right.button("Close", icon=":material/close:"):
     st.session_state["triage_patient"] = None
     st.session_state["data_version"] = version + 1  # also clears the row selection
     st.rerun()
-for flag in result.open_flags[result.open_flags["patient_id"] == row["patient_id"]].sort_values(["priority", "since"]).itertuples():
-    with st.form(f"ack_{row['patient_id']}_{flag.flag}", border=True):
-        st.markdown(f"**{FLAG_KINDS[flag.flag].title}**: {flag.reason}")
-        note = st.text_area("Note for the team" + (" (required for a risk answer)" if flag.flag == "risk" else " (optional)"),
-                            key=f"note_{row['patient_id']}_{flag.flag}", max_chars=1000, height=80)
+open_rows = result.open_flags[result.open_flags["patient_id"] == row["patient_id"]].sort_values(["priority", "since"])
+# One form per reason: a patient can hold two rows of one reason (reliable deterioration on
+# PHQ-9 and on GAD-7), and one acknowledgement after the latest trigger covers them all.
+for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
+    with st.form(f"ack_{row['patient_id']}_{kind}", border=True):
+        st.markdown(f"**{FLAG_KINDS[kind].title}**: " + "; ".join(rows_of_kind["reason"]))
+        note = st.text_area("Note for the team" + (" (required for a risk answer)" if kind == "risk" else " (optional)"),
+                            key=f"note_{row['patient_id']}_{kind}", max_chars=1000, height=80)
         if st.form_submit_button("Mark handled"):
             try:
-                acknowledge(ctx.platform, ctx.state, viewer, int(row["patient_id"]), flag.flag,
-                            flag.trigger_at, note, utcnow(), settings)
+                acknowledge(ctx.platform, ctx.state, viewer, int(row["patient_id"]), kind,
+                            rows_of_kind["trigger_at"].max(), note, utcnow(), settings)
             except AckRefused as exc:
                 st.error(str(exc))
             else:
                 st.session_state["data_version"] = version + 1
-                st.toast(f"{FLAG_KINDS[flag.flag].title} marked handled for {row['code']}")
+                st.toast(f"{FLAG_KINDS[kind].title} marked handled for {row['code']}")
                 st.rerun()

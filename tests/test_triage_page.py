@@ -67,6 +67,25 @@ def test_risk_acknowledgement_needs_a_note_then_leaves_the_queue(platform):
     assert not at.error  # the acknowledged risk badge is gone
 
 
+def test_deterioration_on_two_measures_is_one_reason_to_handle(platform):
+    """Two rows of one reason (PHQ-9 and GAD-7 both reliably worse) once crashed the
+    page with a duplicate form key; they are one form, and one acknowledgement covers both."""
+    pid = platform.patient("WORSE", enrolled_days_ago=40)
+    platform.phq9(pid, 39, 8)
+    platform.phq9(pid, 1, 16)
+    platform.gad7(pid, 39, 5)
+    platform.gad7(pid, 1, 12)
+    at = select_row(logged_in("ther.a"), 0)
+    assert not at.exception and at.subheader[0].value == "WORSE"
+    worse = [m.value for m in at.markdown if m.value.startswith("**Reliable deterioration**:")]
+    assert len(worse) == 1 and "PHQ-9" in worse[0] and "GAD-7" in worse[0]
+    form = next(b for b in at.button if b.label == "Mark handled")
+    form.click()
+    at.run()
+    assert not at.exception and acks_stored(platform) == 1
+    assert not [m.value for m in at.markdown if m.value.startswith("**Reliable deterioration**:")]
+
+
 def test_team_lead_filters_by_therapist_and_sees_unassigned(platform):
     platform.patient("MINE-A", therapist=1, enrolled_days_ago=20)
     platform.patient("MINE-B", therapist=2, enrolled_days_ago=20)
