@@ -145,7 +145,9 @@ def main() -> None:
     credentials = copy.deepcopy(auth_file.credentials)
     # Failed logins live in the audit table, so the authenticator's per-user limit holds
     # across runs and sessions (its own counter would be lost with this copy).
-    failures = sessions.recent_failures(state, utcnow(), float(config.settings.login_lockout_minutes))
+    # Only a run that may submit the login form needs them: not every page run of a logged-in clinician.
+    failures = ({} if st.session_state.get("authentication_status")
+                else sessions.recent_failures(state, utcnow(), float(config.settings.login_lockout_minutes)))
     for username, entry in credentials["usernames"].items():
         entry["failed_login_attempts"] = failures.get(username, 0)
     authenticator = stauth.Authenticate(

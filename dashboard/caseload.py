@@ -28,11 +28,12 @@ from dashboard.due import local_date
 from dashboard.flags import FLAG_KINDS
 from dashboard.followups import ACTIONS, current_followups
 from dashboard.outcomes import nhs_outcome
+from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at
 from dashboard.responses import scored_responses
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses, teams
 from dashboard.scope import Viewer, patient_filter
 from dashboard.sqltime import days_between, median_by, whole_days_between
-from dashboard.timeutil import utc_midnight
+from dashboard.timeutil import days_since, utc_midnight
 from dashboard.triage import Triage
 
 OUTCOME_RATES = ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration")
@@ -281,15 +282,22 @@ def feedback_within(conn: Connection, viewer: Viewer, f: Filters, hours: float) 
 # ---------------------------------------------------------------- adherence
 
 
+def _modules_in_programme():
+    return select(func.count()).where(modules.c.program_id == patients.c.program_id).scalar_subquery()
+
+
+def _modules_completed_by(at: datetime):
+    return (select(func.count()).select_from(module_progress.join(modules, _in_programme()))
+            .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= _t(at))
+            .scalar_subquery())
+
+
 def _patient_adherence(viewer: Viewer, f: Filters, settings: Settings):
     """One row per patient enrolled by the period end (in scope and filters): module
     counts, end state and whether they have lapsed, as of the period end."""
     at = f.end
     lapse_from = at - timedelta(days=settings.dropout_inactive_days)
-    n_modules = select(func.count()).where(modules.c.program_id == patients.c.program_id).scalar_subquery()
-    n_completed = (select(func.count()).select_from(module_progress.join(modules, _in_programme()))
-                   .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= _t(at))
-                   .scalar_subquery())
+    n_modules, n_completed = _modules_in_programme(), _modules_completed_by(at)
     last_started = (select(func.max(modules.c.position)).select_from(module_progress.join(modules, _in_programme()))
                     .where(module_progress.c.patient_id == patients.c.id, module_progress.c.started_at <= _t(at))
                     .scalar_subquery())
@@ -368,27 +376,23 @@ def lapsed_patients(conn: Connection, viewer: Viewer, f: Filters, settings: Sett
     def latest(col, table, *cond):
         return select(func.max(col)).where(table.c.patient_id == patients.c.id, col <= _t(at), *cond).scalar_subquery()
 
-    n_completed = (select(func.count()).select_from(module_progress.join(modules, _in_programme()))
-                   .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= _t(at))
-                   .scalar_subquery())
-    n_modules = select(func.count()).where(modules.c.program_id == patients.c.program_id).scalar_subquery()
     stmt = (
         select(patients.c.id.label("patient_id"), patients.c.code, programs.c.name.label("programme"),
                therapist.c.display_name.label("therapist"), patients.c.enrolled_at,
-               n_completed.label("modules_completed"), n_modules.label("modules_total"),
-               latest(activity.c.occurred_at, activity).label("a"),
-               latest(responses.c.administered_at, responses).label("r"),
-               latest(messages.c.sent_at, messages, messages.c.direction == "from_patient").label("m"),
-               latest(module_progress.c.started_at, module_progress).label("s"),
-               latest(module_progress.c.completed_at, module_progress).label("c"))
+               _modules_completed_by(at).label("modules_completed"), _modules_in_programme().label("modules_total"),
+               latest(activity.c.occurred_at, activity).label("last_event"),
+               latest(responses.c.administered_at, responses).label("last_response"),
+               latest(messages.c.sent_at, messages, messages.c.direction == "from_patient").label("last_patient_message"),
+               latest(module_progress.c.started_at, module_progress).label("last_module_start"),
+               latest(module_progress.c.completed_at, module_progress).label("last_module_completion"))
         .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id)
                      .outerjoin(therapist, therapist.c.id == patients.c.therapist_id))
         .where(*scope_conditions(viewer, f), open_at(at), ~any_activity_between(lapse_from, at))
         .order_by(patients.c.code)
     )
-    frame = pd.read_sql(stmt, conn, parse_dates=["enrolled_at", "a", "r", "m", "s", "c"])
-    frame["last_activity_at"] = frame[["a", "r", "m", "s", "c"]].max(axis=1).fillna(frame["enrolled_at"])
-    frame["days_inactive"] = ((pd.Timestamp(at) - frame["last_activity_at"]) // pd.Timedelta(days=1)).astype("Int64")
+    frame = pd.read_sql(stmt, conn, parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS])
+    frame["last_activity_at"] = last_activity_at(frame)
+    frame["days_inactive"] = days_since(frame["last_activity_at"], at)
     frame["therapist"] = frame["therapist"].fillna("unassigned")
     return frame.sort_values(["days_inactive", "code"], ascending=[False, True])[
         ["patient_id", "code", "programme", "therapist", "enrolled_at", "modules_completed", "modules_total",

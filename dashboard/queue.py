@@ -16,8 +16,7 @@ import sys
 import pandas as pd
 
 from dashboard import audit
-from dashboard.config import ConfigError, load_config
-from dashboard.engine import make_engine
+from dashboard.cli import add_database_arguments, open_databases
 from dashboard.scope import load_viewer
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import triage
@@ -55,17 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.queue", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--user", required=True, help="login name of the clinician (role and team from clinicians)")
-    parser.add_argument("--db", help="platform database URL (default: DASHBOARD_DB_URL or the embedded demo)")
-    parser.add_argument("--state-db", help="state database URL (default: DASHBOARD_STATE_DB_URL, else --db)")
+    add_database_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="table")
     args = parser.parse_args(argv)
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if (opened := open_databases(args)) is None:
         return 2
-    platform = make_engine(args.db or config.db_url)
-    state = make_engine(args.state_db or (args.db if args.db else config.state_db_url))
+    config, platform, state = opened
     viewer = load_viewer(platform, args.user)
     if viewer is None:
         print(f"error: no clinician with login {args.user!r} in the platform database", file=sys.stderr)

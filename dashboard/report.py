@@ -223,28 +223,22 @@ def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetim
 def main(argv: list[str] | None = None) -> int:
     from dashboard import triage as triage_mod
     from dashboard.caseload import caseload
-    from dashboard.config import ConfigError, load_config
+    from dashboard.cli import add_database_arguments, open_databases
     from dashboard.db import revision_problem
-    from dashboard.engine import make_engine
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 
     parser = argparse.ArgumentParser(prog="python -m dashboard.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--user", required=True, help="login name of a team lead; the report covers their team")
-    parser.add_argument("--db", help="platform database URL (default: DASHBOARD_DB_URL or the embedded demo)")
-    parser.add_argument("--state-db", help="state database URL (default: DASHBOARD_STATE_DB_URL, else --db)")
+    add_database_arguments(parser)
     parser.add_argument("--from", dest="first", type=date.fromisoformat, help="first day, YYYY-MM-DD (service time zone)")
     parser.add_argument("--to", dest="last", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: today)")
     parser.add_argument("--format", choices=("html", "json"), default="html")
     parser.add_argument("--out", help="file to write (default: standard output)")
     args = parser.parse_args(argv)
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if (opened := open_databases(args)) is None:
         return 2
-    platform = make_engine(args.db or config.db_url)
-    state = make_engine(args.state_db or (args.db if args.db else config.state_db_url))
+    config, platform, state = opened
     if (problem := revision_problem(state)) is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2
