@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import acks, flags, patient_list
+from dashboard import acks, flags, patient_list, quality
 from dashboard import caseload as caseload_mod
 from dashboard import due as due_mod
 from dashboard import triage as triage_mod
@@ -39,6 +39,13 @@ def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings
     """(patients, as_of): the frame and the time it was read, for the freshness line."""
     now = utcnow()
     return patient_list.my_patients(_engine, viewer, now, settings), now
+
+
+@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+def data_quality(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings,
+                 patient_id: int | None = None) -> pd.DataFrame:
+    """The viewer's (or one patient's) data-quality problems; keyed by viewer like every entry."""
+    return quality.data_quality(_engine, viewer, utcnow(), settings, patient_id)
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)

@@ -4,6 +4,9 @@ Colour is never the only carrier of meaning: bands are labelled in text, and
 reliable change, prorated scores and risk answers each have their own shape.
 The band shading is a single-hue ramp (lightness only), safe for colour-blind
 readers; marks use the Okabe-Ito palette.
+
+Each chart carries a ``description``: Vega writes it as the chart's aria-label,
+so a screen reader hears the figures in words (docs/accessibility.md).
 """
 
 from __future__ import annotations
@@ -20,6 +23,28 @@ OKABE_BLUE, OKABE_VERMILLION, OKABE_GREEN = "#0072B2", "#D55E00", "#009E73"
 CHANGE_SHAPES = {"baseline": "square", IMPROVED: "triangle-down", DETERIORATED: "triangle-up", "other": "circle"}
 CHANGE_LABELS = {"baseline": "baseline", IMPROVED: "reliably better than baseline",
                  DETERIORATED: "reliably worse than baseline", "other": "no reliable change"}
+
+
+def _day(ts) -> str:
+    return f"{pd.Timestamp(ts):%d %b %Y}"
+
+
+def trajectory_description(inst_name: str, points: pd.DataFrame, caseness: float | None,
+                           risk_count: int, clinic_count: int) -> str:
+    """The trajectory in words: first and last score, change, and what else is marked."""
+    if points.empty:
+        return f"{inst_name} score over time: no valid questionnaire yet."
+    first, last = points.iloc[0], points.iloc[-1]
+    text = (f"{inst_name} score over time: {len(points)} valid questionnaire(s) from {_day(first['date'])} to "
+            f"{_day(last['date'])}; baseline {first['shown']} ({first['band']}), latest {last['shown']} "
+            f"({last['band']}), {last['kind']}.")
+    if caseness is not None:
+        text += f" Dashed line at the cut-off {caseness:g}."
+    if risk_count:
+        text += f" {risk_count} risk answer(s) above 0 marked with diamonds, listed below the chart."
+    if clinic_count:
+        text += f" {clinic_count} clinic score(s) marked with crosses."
+    return text
 
 
 def trajectory_points(instrument: str, episode: pd.DataFrame) -> pd.DataFrame:
@@ -79,13 +104,13 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
             )
         )
         layers.append(
-            alt.Chart(bands).mark_text(align="right", baseline="middle", dx=-4, color="#6b6b6b", fontSize=10).encode(
+            alt.Chart(bands).mark_text(align="right", baseline="middle", dx=-4, color=INK, fontSize=10).encode(
                 y=alt.Y("mid:Q", scale=y_scale), x=alt.value("width"), text="band:N",
             ).transform_calculate(mid="(datum.low + datum.high) / 2")
         )
     if inst.caseness is not None:
         cut = alt.Chart(pd.DataFrame({"label": [f"cut-off {inst.caseness}"]}))
-        layers.append(cut.mark_rule(strokeDash=[6, 4], color=INK).encode(y=alt.Y(datum=inst.caseness, scale=y_scale)))
+        layers.append(cut.mark_rule(strokeDash=[6, 4], color=INK, description=f"cut-off {inst.caseness}").encode(y=alt.Y(datum=inst.caseness, scale=y_scale)))
         layers.append(cut.mark_text(align="left", dx=4, dy=-7, color=INK, fontSize=10).encode(
             y=alt.Y(datum=inst.caseness, scale=y_scale), x=alt.value(0), text="label:N"))
     if not points.empty:
@@ -128,7 +153,11 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
             tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("label:N", title="Risk answer")]))
         layers.append(alt.Chart(risk).mark_text(dy=14, fontSize=10, color=OKABE_VERMILLION).encode(
             x=x, y=alt.Y("top:Q", scale=y_scale), text="label:N"))
-    return alt.layer(*layers).properties(height=height, title=f"{inst.name}").resolve_scale(color="independent")
+    description = trajectory_description(
+        inst.name, points, inst.caseness, 0 if risk_answers is None else len(risk_answers),
+        0 if clinic is None else len(clinic))
+    return alt.layer(*layers).properties(height=height, title=f"{inst.name}", description=description).resolve_scale(
+        color="independent")
 
 
 def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
@@ -139,7 +168,9 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
         y=alt.Y("count:Q", title="Events"),
         color=alt.Color("kind:N", title=None, scale=alt.Scale(range=[OKABE_BLUE, OKABE_GREEN]), legend=alt.Legend(orient="bottom")),
         tooltip=["week:O", "kind:N", "count:Q"],
-    ).properties(height=height)
+    ).properties(height=height, description=(
+        f"Logins and exercises per treatment week, {len(weekly)} week(s): {int(weekly['logins'].sum())} logins and "
+        f"{int(weekly['exercises'].sum())} exercises in all. Each week's numbers are also in a table."))
 
 
 STATE_STYLE = {  # state: (colour, dash) — the state is also written on each row
@@ -159,8 +190,8 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
     )
     order = list(frame["label"])
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelOverlap=False))
-    x_scale = alt.Scale(domain=[pd.Timestamp(frame["due_at"].min()) - pd.Timedelta(days=7),
-                                max(pd.Timestamp(now), pd.Timestamp(frame["due_at"].max())) + pd.Timedelta(days=2)])
+    times = pd.concat([frame["due_at"], frame["started_at"], pd.Series([pd.Timestamp(now)])]).dropna()  # due dates
+    x_scale = alt.Scale(domain=[times.min() - pd.Timedelta(days=7), times.max() + pd.Timedelta(days=2)])  # may be unknown
     colour = alt.Color("state:N", title=None, scale=alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()]),
                        legend=alt.Legend(orient="bottom", columns=3, labelLimit=0))
     tooltip = [alt.Tooltip("label:N", title="Module"), alt.Tooltip("due_at:T", title="Due", format="%d %b"),
@@ -173,7 +204,10 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
         x=alt.X("due_at:T", scale=x_scale), y=y, tooltip=tooltip)
     today = alt.Chart(pd.DataFrame({"now": [pd.Timestamp(now)]})).mark_rule(color="#6b6b6b", strokeDash=[3, 3]).encode(
         x=alt.X("now:T", scale=x_scale))
-    return alt.layer(bars, due, today).properties(height=max(120, height_per_module * len(frame)))
+    description = ("Module timeline, each module's start to completion against its due date: "
+                   + "; ".join(frame["label"]) + ".")
+    return alt.layer(bars, due, today).properties(height=max(120, height_per_module * len(frame)),
+                                                  description=description)
 
 
 # ---------------------------------------------------------------- Caseload
@@ -194,7 +228,11 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.Layer
         tooltip=[alt.Tooltip("module:N"), alt.Tooltip("started:Q", title="started"),
                  alt.Tooltip("eligible:Q", title="counted"), alt.Tooltip("share:Q", format=".0%")])
     text = alt.Chart(data).mark_text(align="left", dx=4, color=INK).encode(y=y, x="share:Q", text="label:N")
-    return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container")
+    description = "Patients who started each module, of those counted: " + "; ".join(
+        f"module {m}: {label}" for m, label in zip(data.sort_values("position")["module"],
+                                                   data.sort_values("position")["label"])) + "."
+    return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container",
+                                    description=description)
 
 
 def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
@@ -208,7 +246,11 @@ def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 30) -> alt.La
         y=y, x=alt.X("dropouts:Q", title="drop-outs", axis=alt.Axis(tickMinStep=1)),
         tooltip=["module:N", "dropouts:Q"])
     text = alt.Chart(data).mark_text(align="left", dx=4, color=INK).encode(y=y, x="dropouts:Q", text="dropouts:Q")
-    return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container")
+    ordered = data.sort_values("position")
+    description = "Drop-outs by the last module started: " + "; ".join(
+        f"{m}: {int(n)}" for m, n in zip(ordered["module"], ordered["dropouts"])) + "."
+    return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container",
+                                    description=description)
 
 
 TREND_SERIES = {"enrolments": "Enrolments", "module_completions": "Module completions", "open_episodes": "Active patients"}
@@ -238,4 +280,18 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
         layers += [alt.Chart(rule).mark_rule(strokeDash=[4, 4], color=INK).encode(y="y:Q"),
                    alt.Chart(rule).mark_text(align="left", dy=-6, x=4, color=INK).encode(y="y:Q", text="text:N")]
     charts.append(alt.layer(*layers).properties(height=height, width="container"))
-    return alt.vconcat(*charts).resolve_scale(x="shared")
+    return alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends))
+
+
+def trends_description(trends: pd.DataFrame) -> str:
+    """Totals and end points in words; every weekly value is in the Trends CSV."""
+    if trends.empty:
+        return "Weekly trends: no weeks to show."
+    ends = trends.sort_values("week_end")
+    first, last = ends.iloc[0], ends.iloc[-1]
+    judged = ends.dropna(subset=["recovery_rate"])
+    recovery = (f"recovery shown for {len(judged)} week(s), latest {judged['recovery_rate'].iloc[-1]:.0%}"
+                if not judged.empty else "too few finished courses for a weekly recovery rate")
+    return (f"Weekly trends, {len(ends)} weeks from {_day(first['week_end'])} to {_day(last['week_end'])}: "
+            f"{int(ends['enrolments'].sum())} enrolments and {int(ends['module_completions'].sum())} module completions "
+            f"in all; active patients {int(first['open_episodes'])} then {int(last['open_episodes'])}; {recovery}.")

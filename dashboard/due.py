@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, select
 
 from dashboard.config import Settings
+from dashboard.flags import in_treatment
 from dashboard.followups import current_followups
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.schema import module_progress, modules, patients
@@ -53,7 +54,8 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
     facts = result.patients
     now_ts, today = pd.Timestamp(now), local_date(now, tz)
     keep_until = facts["ended_at"] + pd.Timedelta(days=settings.followup_after_end_days)
-    facts = facts[(facts["status"] == "active") | (facts["ended_at"].notna() & (keep_until >= now_ts))]
+    open_now = [in_treatment(s, e) for s, e in zip(facts["status"], facts["ended_at"])]
+    facts = facts[pd.Series(open_now, index=facts.index, dtype=bool) | (facts["ended_at"].notna() & (keep_until >= now_ts))]
     done = completions(platform, viewer, now)
     held = current_followups(state, [int(i) for i in result.patients["patient_id"]])
     last_held = held.groupby("patient_id")["held_on"].max() if not held.empty else pd.Series(dtype=object)

@@ -188,6 +188,13 @@ def _present(ts) -> bool:
     return ts is not None and not pd.isna(ts)
 
 
+def in_treatment(status, ended_at) -> bool:
+    """Active, or a status the platform left missing or unknown on an episode with no
+    end date: hiding a patient who may be in treatment (and their risk answers) is
+    the worse error, so bad status data errs towards showing them."""
+    return status == "active" or (status not in ("completed", "withdrawn") and not _present(ended_at))
+
+
 def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None) -> list[dict]:
     """Flags of one patient. ``p``: a row of FlagInputs.patients; ``resp``: their
     response records (RESPONSE_FIELDS) in time order; ``gp_followups``: their
@@ -195,7 +202,7 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
     gp_followups = gp_followups or []
     now_ts = pd.Timestamp(now)
     out: list[dict] = []
-    active = p.status == "active"
+    active = in_treatment(p.status, p.ended_at)
     ended = pd.Timestamp(p.ended_at) if _present(p.ended_at) else None
     after_end = pd.Timedelta(days=settings.risk_after_end_days)
     # Risk is triaged whatever the status for answers up to N days after the episode ended.
@@ -218,7 +225,8 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
 
     enrolled = pd.Timestamp(p.enrolled_at)
     episode_start = enrolled - pd.Timedelta(days=settings.baseline_window_days)
-    valid = [r for r in resp if r.valid and r.administered_at >= episode_start]
+    # Without an enrolment date (bad data) the whole record is the episode.
+    valid = [r for r in resp if r.valid and (pd.isna(enrolled) or r.administered_at >= episode_start)]
 
     # awaiting_reply: waiting runs from the patient's earliest message since the last contact.
     if _present(p.first_unanswered):
@@ -269,7 +277,8 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
     primary = p.primary_instrument
     last_q = max((r.administered_at for r in resp if r.instrument == primary and r.administered_at >= enrolled),
                  default=enrolled)
-    if now_ts - last_q >= pd.Timedelta(days=settings.questionnaire_overdue_days):
+    # A patient without a programme has no primary questionnaire to be overdue.
+    if _present(primary) and now_ts - last_q >= pd.Timedelta(days=settings.questionnaire_overdue_days):
         name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
         out.append(_flag(p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(now_ts - last_q), 'day')}",
                          trigger_at=pd.Timestamp(last_q) + pd.Timedelta(days=settings.questionnaire_overdue_days)))
@@ -311,8 +320,9 @@ def checkpoint_window(week: int, settings: Settings) -> tuple[pd.Timedelta, pd.T
 def on_track_status(phq: list, enrolled_at, now_ts: pd.Timestamp, settings: Settings) -> list[tuple[int, str, object]]:
     """For each checkpoint: (week, 'not on track' | 'on track' | 'not assessable' | 'not reached',
     the deciding response record or None). ``phq``: valid PHQ-9 records of the
-    episode in time order. Needs a baseline PHQ-9 >= 10 (6.2)."""
-    if not phq or phq[0].score < NOT_ON_TRACK_MIN_BASELINE:
+    episode in time order. Needs a baseline PHQ-9 >= 10 (6.2) and an enrolment date
+    (without one the checkpoints cannot be placed)."""
+    if not phq or phq[0].score < NOT_ON_TRACK_MIN_BASELINE or pd.isna(enrolled_at):
         return []
     enrolled = pd.Timestamp(enrolled_at)
     result = []

@@ -29,8 +29,8 @@ class Patient:
     primary_instrument: str | None
     therapist: str | None
     gp: str | None
-    enrolled_at: datetime
-    status: str
+    enrolled_at: datetime | None  # None: the platform row lacks it (bad data); the treatment clock is unknown
+    status: str | None
     ended_at: datetime | None
 
 
@@ -103,16 +103,20 @@ def load_record_rows(engine: Engine, viewer: Viewer, patient: Patient, now: date
             conn, parse_dates=["sent_at"])
     # A completion after `now` has not happened yet.
     mods.loc[mods["completed_at"] > pd.Timestamp(now), "completed_at"] = pd.NaT
-    return RecordRows(scored, mods, acts, msgs)
+    # A timestamp in another format reads as missing (schema.ContractTimestamp): such a
+    # row cannot be placed in time, so it is left out (dashboard.quality reports it).
+    return RecordRows(scored, mods, acts.dropna(subset=["occurred_at"]), msgs.dropna(subset=["sent_at"]))
 
 
 # ---------------------------------------------------------------- outcomes
 
 
-def episode_responses(scored: pd.DataFrame, enrolled_at: datetime, settings: Settings) -> pd.DataFrame:
-    """Valid responses of the episode: from the baseline window before enrolment onward."""
-    start = pd.Timestamp(enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)
-    valid = scored[scored["valid"] & (scored["administered_at"] >= start)]
+def episode_responses(scored: pd.DataFrame, enrolled_at: datetime | None, settings: Settings) -> pd.DataFrame:
+    """Valid responses of the episode: from the baseline window before enrolment onward
+    (every valid response when the enrolment date is missing: the best the record allows)."""
+    valid = scored[scored["valid"]]
+    if enrolled_at is not None:
+        valid = valid[valid["administered_at"] >= pd.Timestamp(enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)]
     return valid.sort_values(["administered_at", "response_id"])
 
 
@@ -182,13 +186,15 @@ def nhs_status(episode: pd.DataFrame, settings: Settings) -> NhsOutcome | None:
 # ---------------------------------------------------------------- modules
 
 
-def module_timeline(mods: pd.DataFrame, enrolled_at: datetime, now: datetime, settings: Settings) -> pd.DataFrame:
+def module_timeline(mods: pd.DataFrame, enrolled_at: datetime | None, now: datetime, settings: Settings) -> pd.DataFrame:
     """Each module with its due date (enrolment + k x pace) and state; overdue
-    once ``reminder_module_overdue_days`` have passed after the due date (5.3)."""
+    once ``reminder_module_overdue_days`` have passed after the due date (5.3).
+    Without an enrolment date nothing is due, so nothing is overdue."""
     pace = timedelta(days=float(settings.module_pace_days))
     grace = timedelta(days=float(settings.reminder_module_overdue_days))
     out = mods.copy()
-    out["due_at"] = [enrolled_at + k * pace for k in out["position"]]
+    start = pd.Timestamp(enrolled_at) if enrolled_at is not None else pd.NaT
+    out["due_at"] = pd.to_datetime(pd.Series([start + k * pace for k in out["position"]], index=out.index, dtype=object))
     done = out["completed_at"].notna()
     overdue = ~done & (pd.Timestamp(now) >= out["due_at"] + grace)
     late = done & (out["completed_at"] > out["due_at"] + grace)
@@ -209,10 +215,13 @@ def current_module(timeline: pd.DataFrame) -> int | None:
 # ---------------------------------------------------------------- engagement
 
 
-def treatment_week(ts: pd.Series, enrolled_at: datetime) -> pd.Series:
-    """Week w covers [7(w-1), 7w) days after enrolment; before enrolment is week 0."""
+def treatment_week(ts: pd.Series, enrolled_at: datetime | None) -> pd.Series:
+    """Week w covers [7(w-1), 7w) days after enrolment; before enrolment is week 0.
+    Missing (<NA>) where the time or the enrolment date is unknown."""
+    if enrolled_at is None:
+        return pd.Series(pd.NA, index=ts.index, dtype="Int64")
     days = (pd.to_datetime(ts) - pd.Timestamp(enrolled_at)) / DAY
-    return (np.floor(days / 7) + 1).clip(lower=0).astype(int)
+    return (np.floor(days / 7) + 1).clip(lower=0).astype("Int64")
 
 
 def is_clinician_contact(msgs: pd.DataFrame) -> pd.Series:
@@ -234,7 +243,8 @@ def engagement(rows: RecordRows, enrolled_at: datetime, now: datetime) -> Engage
     from_patient = msgs.loc[msgs["direction"] == "from_patient", "sent_at"]
     unanswered = from_patient[from_patient > last_contact] if last_contact is not None else from_patient
     acts = rows.activity.assign(week=treatment_week(rows.activity["occurred_at"], enrolled_at))
-    weeks = range(0, int(treatment_week(pd.Series([now]), enrolled_at).iloc[0]) + 1)
+    current = treatment_week(pd.Series([now]), enrolled_at).iloc[0]
+    weeks = range(0, 0 if pd.isna(current) else int(current) + 1)
     weekly = pd.DataFrame({"week": list(weeks)}).set_index("week")
     weekly["logins"] = acts[acts["kind"] == "login"].groupby("week").size()
     weekly["exercises"] = acts[acts["kind"].isin(["exercise", "homework"])].groupby("week").size()

@@ -17,6 +17,7 @@ import pandas as pd
 
 from dashboard import audit
 from dashboard.cli import add_database_arguments, open_databases
+from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import triage
@@ -50,6 +51,15 @@ def render(records: list[dict], fmt: str, freshness: str) -> str:
     return "\n".join(lines)
 
 
+def quality_lines(issues: pd.DataFrame) -> str:
+    """The data-quality note of the viewer's records, one problem a line; empty when clean."""
+    if issues.empty:
+        return ""
+    lines = [summary(issues)]
+    lines += [f"- {r.problem} ({r.rows} row(s)): {r.effect}. Patients: {', '.join(r.codes)}" for r in issues.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.queue", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     records = queue_records(result.queue)
     audit.record(state, f"cli:{viewer.username}", "cli_report", report="queue", patients=len(records))
     print(render(records, args.format, freshness_line(now, config.timezone)))
+    # The note goes to standard error, so CSV and JSON output stays machine-readable.
+    print(quality_lines(data_quality(platform, viewer, now, config.settings)), file=sys.stderr, end="")
     return 0
 
 

@@ -57,7 +57,14 @@ def _outcomes_json(table: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
-def to_json(c: Caseload, settings: Settings) -> dict:
+def quality_records(quality: pd.DataFrame | None) -> list[dict]:
+    """The data-quality note as counts: a report carries no patient codes."""
+    if quality is None or quality.empty:
+        return []
+    return records(quality[["check", "problem", "effect", "patients", "rows"]])
+
+
+def to_json(c: Caseload, settings: Settings, quality: pd.DataFrame | None = None) -> dict:
     """Every figure of the page (patient rows excluded: lapsed patients are counted)."""
     f = c.filters
     body = {
@@ -72,6 +79,7 @@ def to_json(c: Caseload, settings: Settings) -> dict:
         "benchmarks": {k: {"rate": v, "source": s} for k, (v, s) in NATIONAL.items()},
         "targets": {k: settings.values.get(f"target_{k}") for k in ("recovery", "reliable_recovery", "reliable_improvement")},
         "lapsed_not_closed": len(c.lapsed),
+        "data_quality": quality_records(quality),
     }
     for name in REPORT_TABLES:
         body[name] = records(getattr(c, name))
@@ -159,7 +167,8 @@ th{background:#f4f4f4}.figures{display:flex;flex-wrap:wrap;gap:1em}.figure{borde
 """
 
 
-def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetime) -> str:
+def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetime,
+            quality: pd.DataFrame | None = None) -> str:
     f = c.filters
     local = lambda t: t.replace(tzinfo=timezone.utc).astimezone(tz)  # noqa: E731
     parts = [f"<h1>Caseload report · {html.escape(c.team)}</h1>",
@@ -213,6 +222,11 @@ def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetim
                                           "overdue": "Overdue", "median_days": "Median days to follow-up",
                                           "followups_held": "Follow-ups held"}))
     parts.append(f"<h2>Trends ({TREND_WEEKS} weeks)</h2>" + svg(charts.trends_chart(c.trends, settings.target_recovery)))
+    if quality is not None and not quality.empty:
+        parts.append("<h2>Data quality</h2><p class=small>Platform rows left out or adjusted in these figures "
+                     "(the patients are listed on the Caseload page).</p>")
+        parts.append(_table(quality, {"problem": "Problem", "effect": "What Caseboard did", "patients": "Patients",
+                                      "rows": "Rows"}))
     return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Caseload report · "
             f"{html.escape(c.team)}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
 
@@ -225,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     from dashboard.caseload import caseload
     from dashboard.cli import add_database_arguments, open_databases
     from dashboard.db import revision_problem
+    from dashboard.quality import data_quality, summary
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 
@@ -257,8 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     current = triage_mod.triage(platform, state, viewer, now, settings) if end == now else None
     result = caseload(platform, state, viewer, Filters(start, end), settings, tz, current)
-    text = (json.dumps(to_json(result, settings), indent=2) if args.format == "json"
-            else to_html(result, settings, tz, now))
+    quality = data_quality(platform, viewer, now, settings)
+    if not quality.empty:
+        print(summary(quality), file=sys.stderr)
+    text = (json.dumps(to_json(result, settings, quality), indent=2) if args.format == "json"
+            else to_html(result, settings, tz, now, quality))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             fh.write(text)

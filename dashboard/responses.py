@@ -98,4 +98,6 @@ def scored_responses(
     instruments: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     frame = pd.read_sql(responses_query(patient_ids, now, primary_only, instruments), conn, parse_dates=["administered_at"])
-    return score_responses(frame, settings)
+    # A date in another format reads as missing (schema.ContractTimestamp); an undated
+    # response cannot be placed on a trajectory, so it is left out and reported.
+    return score_responses(frame.dropna(subset=["administered_at"]), settings)

@@ -13,6 +13,9 @@ clinician and team, and per-patient time-ordered lookups on the event tables.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from sqlalchemy import (
     Column,
     DateTime,
@@ -23,8 +26,33 @@ from sqlalchemy import (
     String,
     Table,
 )
+from sqlalchemy.dialects import sqlite
 
 metadata = MetaData()
+
+#: The contract's text form of a timestamp on SQLite (DESIGN.md).
+SQLITE_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
+
+
+class ContractTimestamp(sqlite.DATETIME):
+    """SQLite keeps timestamps as text, so a single row may hold another format
+    ('03/11/2026 10:00', epoch seconds, '...T...Z'). Such a value reads as None,
+    left out like a null, instead of failing the whole query with a ValueError;
+    dashboard.quality counts those rows for the viewer's data-quality note."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):
+        def process(value):
+            if isinstance(value, str) and SQLITE_TIMESTAMP.match(value):
+                return datetime.fromisoformat(value)
+            return None
+
+        return process
+
+
+#: Platform timestamps: naive UTC; on SQLite only the contract's text form is read.
+Timestamp = DateTime().with_variant(ContractTimestamp(), "sqlite")
 
 ROLES = ("gp", "therapist", "team_lead")
 PATIENT_STATUSES = ("active", "completed", "withdrawn")
@@ -77,9 +105,9 @@ patients = Table(
     Column("therapist_id", Integer, nullable=True, comment="-> clinicians.id"),
     Column("gp_id", Integer, nullable=True, comment="-> clinicians.id"),
     Column("team_id", Integer, nullable=False, comment="-> teams.id"),
-    Column("enrolled_at", DateTime, nullable=False),
+    Column("enrolled_at", Timestamp, nullable=False),
     Column("status", String(20), nullable=False, comment="active | completed | withdrawn"),
-    Column("ended_at", DateTime, nullable=True),
+    Column("ended_at", Timestamp, nullable=True),
     Index("ix_patients_therapist", "therapist_id"),
     Index("ix_patients_gp", "gp_id"),
     Index("ix_patients_team", "team_id"),
@@ -90,8 +118,8 @@ module_progress = Table(
     metadata,
     Column("patient_id", Integer, nullable=False, comment="-> patients.id"),
     Column("module_id", Integer, nullable=False, comment="-> modules.id"),
-    Column("started_at", DateTime, nullable=False),
-    Column("completed_at", DateTime, nullable=True),
+    Column("started_at", Timestamp, nullable=False),
+    Column("completed_at", Timestamp, nullable=True),
     PrimaryKeyConstraint("patient_id", "module_id"),
 )
 
@@ -100,7 +128,7 @@ activity = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("patient_id", Integer, nullable=False, comment="-> patients.id"),
-    Column("occurred_at", DateTime, nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
     Column("kind", String(20), nullable=False, comment="login | module_page | exercise | homework"),
     Index("ix_activity_patient_time", "patient_id", "occurred_at"),
 )
@@ -111,7 +139,7 @@ responses = Table(
     Column("id", Integer, primary_key=True),
     Column("patient_id", Integer, nullable=False, comment="-> patients.id"),
     Column("instrument", String(20), nullable=False),
-    Column("administered_at", DateTime, nullable=False),
+    Column("administered_at", Timestamp, nullable=False),
     Column("total_score", Integer, nullable=True),
     Index("ix_responses_patient_instrument_time", "patient_id", "instrument", "administered_at"),
 )
@@ -132,8 +160,8 @@ messages = Table(
     Column("patient_id", Integer, nullable=False, comment="-> patients.id"),
     Column("clinician_id", Integer, nullable=True, comment="-> clinicians.id; null = automated"),
     Column("direction", String(20), nullable=False, comment="from_patient | to_patient"),
-    Column("sent_at", DateTime, nullable=False),
-    Column("read_at", DateTime, nullable=True),
+    Column("sent_at", Timestamp, nullable=False),
+    Column("read_at", Timestamp, nullable=True),
     Index("ix_messages_patient_direction_time", "patient_id", "direction", "sent_at"),
 )
 

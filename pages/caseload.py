@@ -5,6 +5,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from dashboard.components.quality_note import quality_note
 from dashboard import audit, cached, charts
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS
 from dashboard.context import get_context
@@ -48,6 +49,8 @@ result, as_of = cached.caseload(ctx.platform, ctx.state, ctx.config.db_url, view
                                 programme, therapist, cohort, version)
 st.caption(f"{freshness_line(as_of, tz)} · period {first:%d %b %Y} – {last:%d %b %Y}"
            + ("" if cohort is None else f" · enrolled {cohort[0]:%d %b %Y} – {cohort[1]:%d %b %Y}"))
+quality = cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
+quality_note(quality)
 
 
 def export(frame: pd.DataFrame, name: str, label: str = "CSV") -> None:
@@ -59,7 +62,7 @@ def export(frame: pd.DataFrame, name: str, label: str = "CSV") -> None:
 
 
 st.download_button(
-    "Printable report (HTML)", lambda: to_html(result, settings, tz, as_of).encode(), file_name="caseload-report.html",
+    "Printable report (HTML)", lambda: to_html(result, settings, tz, as_of, quality).encode(), file_name="caseload-report.html",
     mime="text/html", icon=":material/print:", key="report_html",
     help="One self-contained file with every figure and chart, for a service review; it opens offline",
     on_click=lambda: audit.record(ctx.state, viewer.username, "export", what="caseload_report_html"))

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from dashboard.components.quality_note import quality_note
 from dashboard import audit, cached
 from dashboard.components.followup_form import followup_form
 from dashboard.context import get_context
@@ -18,6 +19,7 @@ version = st.session_state.get("data_version", 0)
 st.title("Follow-ups due")
 result, as_of = cached.due_list(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version)
 st.caption(freshness_line(as_of, tz) + f" · overdue after {int(settings.followup_overdue_days)} days")
+quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings))
 if msg := st.session_state.pop("followup_saved", None):
     st.success(msg, icon=":material/check_circle:")
 

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.components.quality_note import quality_note
 from dashboard import cached
 from dashboard.context import get_context
 from dashboard.measures import INSTRUMENTS
@@ -18,6 +19,7 @@ flags = result.open_flags  # the same flags as Triage and the patient page, ackn
 by_patient = flags.sort_values(["priority", "since"]).groupby("patient_id")["flag"].agg(lambda s: list(dict.fromkeys(s)))
 frame = frame.assign(flags=frame["patient_id"].map(by_patient).map(lambda v: flag_titles(v) if isinstance(v, list) else ""))
 st.caption(freshness_line(as_of, ctx.config.timezone))
+quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings))
 
 if frame.empty:
     st.info("No patients are assigned to you in the platform yet.")
@@ -32,8 +34,8 @@ search = search_col.text_input("Find patient code", placeholder="e.g. P-00042").
 shown = frame
 if programmes:
     shown = shown[shown["programme"].isin(programmes)]
-if statuses:
-    shown = shown[shown["status"].isin(statuses)]
+if statuses:  # a status the platform left missing counts as active (flags.in_treatment)
+    shown = shown[shown["status"].where(shown["status"].isin(list(STATUS_LABELS)), "active").isin(statuses)]
 if search:
     shown = shown[shown["code"].str.contains(search, case=False, regex=False)]
 
@@ -42,7 +44,7 @@ table = shown.assign(
     therapist=shown["therapist"].fillna("unassigned"),
     primary_instrument=shown["primary_instrument"].map(lambda c: INSTRUMENTS[c].name if c in INSTRUMENTS else c),
     latest=[score_with_band(s, b, p) for s, b, p in zip(shown["latest_score_display"], shown["latest_band"], shown["latest_prorated"])],
-    status=shown["status"].map(STATUS_LABELS),
+    status=shown["status"].map(STATUS_LABELS).fillna("Not recorded"),
 )
 columns = ["code", "display_name", "programme", "progress", "days_since_activity", "primary_instrument", "latest", "flags", "status"]
 if ctx.viewer.role != "therapist":

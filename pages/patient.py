@@ -5,6 +5,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from dashboard.components.quality_note import quality_note
 from dashboard import cached
 from dashboard.charts import module_timeline_chart, trajectory_chart, weekly_activity_chart
 from dashboard.context import get_context
@@ -52,14 +53,23 @@ def day(ts) -> str:
 
 # ------------------------------------------------------------------ header
 st.title(patient_label(patient.code, patient.display_name))
-week = int(treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0])
+week = treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0]
 st.markdown(
     f"**{patient.programme or 'no programme'}** · therapist **{patient.therapist or 'unassigned'}** · "
     f"GP **{patient.gp or 'none recorded'}**  \n"
-    f"Enrolled {day(patient.enrolled_at)} · treatment week {week} · {STATUS_LABELS.get(patient.status, patient.status)}"
+    f"Enrolled {day(patient.enrolled_at)} · treatment week {'unknown' if pd.isna(week) else week} · "
+    f"{STATUS_LABELS.get(patient.status, patient.status or 'status not recorded')}"
     + (f" (ended {day(patient.ended_at)})" if patient.ended_at else "")
 )
 st.caption(freshness_line(as_of, tz))
+problems = rows.responses[rows.responses["quality"].notna()]
+quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings, patient.patient_id),
+             patient_page=True,
+             questionnaires=pd.DataFrame({
+                 "Date": [day(t) for t in problems["administered_at"]],
+                 "Measure": [INSTRUMENTS[i].name if i in INSTRUMENTS else i for i in problems["instrument"]],
+                 "Problem": problems["quality"],
+                 "Used": ["yes" if v else "no (left out)" for v in problems["valid"]]}))
 flag_badges(patient_flags)
 for h in handled.itertuples():
     st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({h.reason}), marked by {h.acked_by} on "
@@ -153,7 +163,7 @@ with st.expander("Module dates"):
 st.subheader("Engagement")
 eng = engagement(rows, patient.enrolled_at, now)
 c1, c2, c3 = st.columns(3)
-c1.metric("Days since last activity", int(facts["days_since_activity"]))
+c1.metric("Days since last activity", "unknown" if pd.isna(facts["days_since_activity"]) else int(facts["days_since_activity"]))
 c2.metric("Last clinician contact", day(eng.last_clinician_contact))
 waiting = "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600)
 c3.metric("Waiting for a reply", waiting, help="Since the patient's earliest message after the last clinician contact")
@@ -190,14 +200,3 @@ if ctx.viewer.role == "gp":
     if not own.empty:
         with st.expander("Correct or withdraw one of your entries", icon=":material/history:"):
             correction_panel(ctx, own)
-
-# ------------------------------------------------------------------ data quality
-problems = rows.responses[rows.responses["quality"].notna()]
-if not problems.empty:
-    with st.expander(f"Data quality: {len(problems)} questionnaire(s) with problems", expanded=False, icon=":material/warning:"):
-        st.dataframe(
-            pd.DataFrame({"Date": [day(t) for t in problems["administered_at"]],
-                          "Measure": [INSTRUMENTS[i].name if i in INSTRUMENTS else i for i in problems["instrument"]],
-                          "Problem": problems["quality"],
-                          "Used": ["yes" if v else "no (left out)" for v in problems["valid"]]}),
-            hide_index=True, width="stretch")

@@ -5,6 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from dashboard.components.quality_note import quality_note
 from dashboard import cached
 from dashboard.acks import AckRefused, acknowledge
 from dashboard.context import get_context
@@ -31,6 +32,7 @@ if viewer.role == "team_lead":
 result, as_of = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, therapist, version)
 st.session_state["triage_loaded_at"] = time.monotonic()
 st.caption(freshness_line(as_of, ctx.config.timezone) + f" · reloads every {int(settings.queue_refresh_seconds)} s")
+quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings))
 
 counts = flag_counts(result.open_flags)
 shown = [f"**{FLAG_KINDS[k].title}** {n}" for k, n in counts.items() if n]

@@ -1,5 +1,7 @@
 """Migrations of the dash_ tables and the platform schema check, on both backends."""
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select, text
 
@@ -97,7 +99,7 @@ def test_badly_formatted_timestamps_are_reported(db_url, backend):
         other.create_all(engine)
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO activity (patient_id, occurred_at, kind) VALUES (1, '2026-01-02 03:04:05', 'login'), "
-                              "(1, '02/01/2026 03:04', 'login')"))
+                              "(1, '02/01/2026 03:04', 'login'), (1, '03/01/2026 03:04', 'login')"))
     else:
         Table("activity", other, Column("id", Integer, primary_key=True), Column("patient_id", Integer),
               Column("occurred_at", DateTime(timezone=True)), Column("kind", String))
@@ -105,6 +107,21 @@ def test_badly_formatted_timestamps_are_reported(db_url, backend):
     problems = db.check_platform_schema(engine)
     assert [(p.table, p.column) for p in problems] == [("activity", "occurred_at")]
     assert "02/01/2026" in problems[0].message if backend == "sqlite" else "without time zone" in problems[0].message
+
+
+def test_a_few_odd_timestamps_among_good_ones_are_data_quality_not_a_broken_contract(tmp_path):
+    """Refusing to start over one odd row would take the whole service down; the
+    row reads as missing and the viewer's data-quality note counts it."""
+    engine = make_engine(f"sqlite:///{tmp_path}/odd.sqlite")
+    schema.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO activity (patient_id, occurred_at, kind) VALUES "
+                          "(1, '2026-01-02 03:04:05', 'login'), (1, '2026-01-03 03:04:05', 'login'), "
+                          "(1, '02/01/2026 03:04', 'login')"))
+    assert db.check_platform_schema(engine) == []
+    with engine.connect() as conn:
+        read = conn.execute(select(schema.activity.c.occurred_at).order_by(schema.activity.c.id)).scalars().all()
+    assert read == [datetime(2026, 1, 2, 3, 4, 5), datetime(2026, 1, 3, 3, 4, 5), None]
 
 
 def test_sessions_starting_at_once_can_all_upgrade(tmp_path):

@@ -81,8 +81,10 @@ def test_missing_item_9_and_corrupt_rows_go_to_data_quality(platform):
     platform.response(pid, "PHQ9", 4, [9, 1, 1, 1, None, None, None, 1, 1])  # out of range + 3 missing
     at = open_patient("ther.a", "DQ1")
     quality = next(e for e in at.expander if e.label.startswith("Data quality"))
-    assert "Data quality: 3 questionnaire(s)" in quality.label
-    problems = " ".join(at.dataframe[-1].value["Problem"])
+    assert quality.label == "Data quality: 1 problem(s) in this patient's platform records"
+    listed = next(d.value for d in at.dataframe if "Used" in d.value.columns)
+    assert len(listed) == 3
+    problems = " ".join(listed["Problem"])
     assert "disagrees" in problems and "out of range" in problems and "not scored" in problems
     assert "1 item(s) missing: prorated" in problems
 

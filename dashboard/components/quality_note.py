@@ -1,0 +1,33 @@
+"""The data-quality note every data page carries: which platform records of the
+viewer's patients were left out or adjusted, and how (dashboard.quality)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+
+def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaires: pd.DataFrame | None = None) -> None:
+    """Nothing when the records are clean; otherwise a collapsed warning the
+    clinician can open to see which records to correct on the platform. The
+    patient page adds its questionnaires with problems, one row each."""
+    if issues.empty:
+        return
+    if patient_page:
+        label = f"Data quality: {len(issues)} problem(s) in this patient's platform records"
+    else:
+        hit = len({code for codes in issues["codes"] for code in codes})
+        label = f"Data quality: problems in the platform records of {hit} patient(s)"
+    with st.expander(label, icon=":material/warning:"):
+        st.caption("Caseboard leaves out or adjusts these rows, as said below, and shows everything else. "
+                   "Correct them on the platform.")
+        table = pd.DataFrame({"Problem": issues["problem"], "What Caseboard did": issues["effect"],
+                              "Rows": issues["rows"]})
+        if not patient_page:
+            table.insert(1, "Patients", [", ".join(codes) for codes in issues["codes"]])
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"Problem": st.column_config.TextColumn(width="medium"),
+                                    "Patients": st.column_config.TextColumn(width="medium")})
+        if questionnaires is not None and not questionnaires.empty:
+            st.markdown(f"**{len(questionnaires)} questionnaire(s) with problems**")
+            st.dataframe(questionnaires, hide_index=True, width="stretch")

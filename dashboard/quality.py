@@ -1,0 +1,172 @@
+"""Data quality: what in the platform rows behind a viewer's page was left out or
+adjusted, so the page can say so (DESIGN.md: "Platform data is not trusted").
+
+The calculations themselves already exclude bad rows (null or future timestamps
+never satisfy ``<= now``; a timestamp in another format reads as missing, see
+``schema.ContractTimestamp``; scoring notes come from ``measures.score_responses``).
+This module only counts them, per check and per patient of the viewer's scope, so
+a clinician knows which records to correct on the platform. Rows that belong to
+no patient (orphans) are in nobody's scope and so in no figure; they are counted
+for operators by ``python -m dashboard.ready --data`` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Boolean, ColumnElement, Engine, Select, and_, exists, func, literal, not_, or_, select, union_all
+
+from dashboard.config import Settings
+from dashboard.measures import INSTRUMENTS
+from dashboard.responses import scored_responses
+from dashboard.schema import (
+    ACTIVITY_KINDS,
+    MESSAGE_DIRECTIONS,
+    PATIENT_STATUSES,
+    activity,
+    clinicians,
+    messages,
+    module_progress,
+    modules,
+    patients,
+    programs,
+    responses,
+)
+from dashboard.scope import Viewer, patient_filter
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    problem: str  # what is wrong, in a clinician's words
+    effect: str  # what the dashboard did about it
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("enrolment_missing", "enrolment date missing",
+          "treatment week, module due dates and early-response checkpoints are not shown"),
+    Check("enrolment_future", "enrolment date in the future", "no flags or team figures until that date"),
+    Check("status_unknown", "status missing or unknown",
+          "treated as in treatment while there is no end date (flags still show); left out of team figures"),
+    Check("programme_unknown", "no programme, or a programme that does not exist",
+          "no modules or primary questionnaire to track"),
+    Check("therapist_unknown", "therapist does not exist", "shown as unassigned"),
+    Check("therapist_missing", "no therapist", "in no therapist's queue: the team lead's triage shows them"),
+    Check("gp_unknown", "GP does not exist", "shown without a GP"),
+    Check("event_time_missing", "activity, message or questionnaire without a usable date",
+          "left out (null, or not in the agreed 'YYYY-MM-DD HH:MM:SS' format)"),
+    Check("event_time_future", "activity, message, questionnaire or module dated in the future",
+          "left out until that time"),
+    Check("event_kind_unknown", "activity kind or message direction missing or unknown", "left out"),
+    Check("clinician_unknown", "message from a clinician who does not exist", "still counted as clinician contact"),
+    Check("module_unknown", "module progress for a module that does not exist, or without a start date", "left out"),
+    Check("instrument_unknown", "questionnaire with an unknown instrument code", "not scored"),
+    Check("duplicate_response", "the same questionnaire recorded more than once", "each copy is shown; repeats agree"),
+    Check("scoring", "questionnaire with out-of-range, missing, repeated items or a disagreeing total",
+          "scored as clinical-reference 1.3 allows, or not scored; each is listed on the patient page"),
+)
+CHECK_BY_KEY = {c.key: c for c in CHECKS}
+COLUMNS = ["check", "problem", "effect", "patients", "rows", "codes"]
+
+
+def _unusable_time(column, dialect: str) -> ColumnElement[bool]:
+    """Null, or (SQLite, text) not in the contract's format: read as missing."""
+    if dialect != "sqlite":
+        return column.is_(None)
+    glob = column.op("GLOB", return_type=Boolean)
+    return or_(column.is_(None), func.typeof(column) != "text",
+               not_(glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*")))
+
+
+def _future(column, now: datetime, dialect: str) -> ColumnElement[bool]:
+    return and_(column > now, not_(_unusable_time(column, dialect)))
+
+
+def _rows(key: str, table, condition, in_scope: Select) -> Select:
+    return (select(literal(key).label("check"), table.c.patient_id.label("patient_id"), func.count().label("n"))
+            .where(table.c.patient_id.in_(in_scope), condition).group_by(table.c.patient_id))
+
+
+def _patient_rows(key: str, condition, scope) -> Select:
+    return select(literal(key).label("check"), patients.c.id.label("patient_id"), literal(1).label("n")).where(scope, condition)
+
+
+def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | None = None) -> Select:
+    """One row per (check, patient) with the number of bad rows, for the checks SQL can see."""
+    scope = patient_filter(viewer) if patient_id is None else and_(patient_filter(viewer), patients.c.id == patient_id)
+    in_scope = select(patients.c.id).where(scope)
+    known_clinician = lambda col: exists().where(clinicians.c.id == col)  # noqa: E731
+    known_instrument = responses.c.instrument.in_(list(INSTRUMENTS))
+    duplicates = (select(responses.c.patient_id, func.count().label("copies"))
+                  .where(responses.c.patient_id.in_(in_scope), responses.c.administered_at <= now)
+                  .group_by(responses.c.patient_id, responses.c.instrument, responses.c.administered_at)
+                  .having(func.count() > 1).subquery())
+    parts = [
+        _patient_rows("enrolment_missing", _unusable_time(patients.c.enrolled_at, dialect), scope),
+        _patient_rows("enrolment_future", _future(patients.c.enrolled_at, now, dialect), scope),
+        _patient_rows("status_unknown", or_(patients.c.status.is_(None), patients.c.status.not_in(PATIENT_STATUSES)), scope),
+        _patient_rows("programme_unknown", not_(exists().where(programs.c.id == patients.c.program_id)), scope),
+        _patient_rows("therapist_unknown", and_(patients.c.therapist_id.is_not(None),
+                                                not_(known_clinician(patients.c.therapist_id))), scope),
+        _patient_rows("therapist_missing", patients.c.therapist_id.is_(None), scope),
+        _patient_rows("gp_unknown", and_(patients.c.gp_id.is_not(None), not_(known_clinician(patients.c.gp_id))), scope),
+        _rows("event_time_missing", activity, _unusable_time(activity.c.occurred_at, dialect), in_scope),
+        _rows("event_time_missing", messages, _unusable_time(messages.c.sent_at, dialect), in_scope),
+        _rows("event_time_missing", responses, _unusable_time(responses.c.administered_at, dialect), in_scope),
+        _rows("event_time_future", activity, _future(activity.c.occurred_at, now, dialect), in_scope),
+        _rows("event_time_future", messages, _future(messages.c.sent_at, now, dialect), in_scope),
+        _rows("event_time_future", responses, _future(responses.c.administered_at, now, dialect), in_scope),
+        _rows("event_time_future", module_progress, or_(_future(module_progress.c.started_at, now, dialect),
+                                                        _future(module_progress.c.completed_at, now, dialect)), in_scope),
+        _rows("event_kind_unknown", activity, or_(activity.c.kind.is_(None), activity.c.kind.not_in(ACTIVITY_KINDS)), in_scope),
+        _rows("event_kind_unknown", messages,
+              or_(messages.c.direction.is_(None), messages.c.direction.not_in(MESSAGE_DIRECTIONS)), in_scope),
+        _rows("clinician_unknown", messages, and_(messages.c.clinician_id.is_not(None),
+                                                  not_(known_clinician(messages.c.clinician_id))), in_scope),
+        _rows("module_unknown", module_progress, or_(_unusable_time(module_progress.c.started_at, dialect),
+                                                     not_(exists().where(modules.c.id == module_progress.c.module_id))),
+              in_scope),
+        _rows("instrument_unknown", responses, or_(responses.c.instrument.is_(None), not_(known_instrument)), in_scope),
+        select(literal("duplicate_response").label("check"), duplicates.c.patient_id,
+               func.sum(duplicates.c.copies - 1).label("n")).group_by(duplicates.c.patient_id),
+    ]
+    return union_all(*parts)
+
+
+def data_quality(engine: Engine, viewer: Viewer, now: datetime, settings: Settings,
+                 patient_id: int | None = None) -> pd.DataFrame:
+    """One row per check that found something (COLUMNS): how many patients and rows,
+    and the patient codes (all in the viewer's scope), in CHECKS order."""
+    in_scope = select(patients.c.id).where(patient_filter(viewer))
+    if patient_id is not None:
+        in_scope = in_scope.where(patients.c.id == patient_id)
+    with engine.connect() as conn:
+        found = pd.read_sql(row_checks(viewer, now, engine.dialect.name, patient_id), conn)
+        scored = scored_responses(conn, in_scope, now, settings)
+        codes = dict(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.id.in_(in_scope))).all())
+    # Scoring problems other than an unknown instrument (counted above from SQL).
+    scoring = scored[scored["quality"].notna() & scored["instrument"].isin(list(INSTRUMENTS))]
+    found = pd.concat([found, scoring.groupby("patient_id").size().rename("n").reset_index().assign(check="scoring")])
+    found = found[found["n"] > 0]
+    if found.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    rows = []
+    for check in CHECKS:
+        hits = found[found["check"] == check.key].groupby("patient_id")["n"].sum()
+        if hits.empty:
+            continue
+        rows.append({"check": check.key, "problem": check.problem, "effect": check.effect,
+                     "patients": len(hits), "rows": int(hits.sum()),
+                     "codes": sorted(str(codes.get(int(p), "?")) for p in hits.index)})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def summary(issues: pd.DataFrame) -> str:
+    """One line for a page or a command-line tool."""
+    if issues.empty:
+        return ""
+    patients_hit = len({c for codes in issues["codes"] for c in codes})
+    return (f"Data quality: {len(issues)} kind(s) of problem in the platform records of {patients_hit} patient(s); "
+            "the rows concerned were left out or adjusted as shown.")
