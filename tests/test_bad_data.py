@@ -234,3 +234,13 @@ def test_the_readme_lists_every_check_as_the_code_words_it():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for check in CHECKS:
         assert f"| `{check.key}` | {check.problem} | {check.effect} |" in readme, check.key
+
+
+def test_operators_count_the_orphan_rows_no_page_can_see(corpus, capsys):
+    from dashboard import quality
+
+    platform, _ = corpus
+    assert quality.orphan_counts(platform.engine) == {"activity": 1, "responses": 1, "messages": 1,
+                                                      "module_progress": 1, "response_items": 1}
+    assert quality.main(["--db", platform.engine.url.render_as_string(hide_password=False)]) == 0
+    assert "response_items           1 orphan row(s)" in capsys.readouterr().out
