@@ -26,7 +26,8 @@ CHANGE_LABELS = {"baseline": "baseline", IMPROVED: "reliably better than baselin
 
 
 def _day(ts) -> str:
-    return f"{pd.Timestamp(ts):%d %b %Y}"
+    stamp = pd.Timestamp(ts)
+    return "an unknown date" if pd.isna(stamp) else f"{stamp:%d %b %Y}"
 
 
 def trajectory_description(inst_name: str, points: pd.DataFrame, caseness: float | None,
@@ -45,6 +46,13 @@ def trajectory_description(inst_name: str, points: pd.DataFrame, caseness: float
     if clinic_count:
         text += f" {clinic_count} clinic score(s) marked with crosses."
     return text
+
+
+def legible(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """Axis, legend and title text in INK: Streamlit's chart theme draws them in
+    #808495, 3.7:1 on white, under WCAG AA's 4.5:1 for small text."""
+    return (chart.configure_axis(labelColor=INK, titleColor=INK).configure_legend(labelColor=INK, titleColor=INK)
+            .configure_title(color=INK))
 
 
 def trajectory_points(instrument: str, episode: pd.DataFrame) -> pd.DataFrame:
@@ -151,18 +159,19 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
         layers.append(alt.Chart(risk).mark_point(shape="diamond", size=140, filled=True, color=OKABE_VERMILLION).encode(
             x=x, y=alt.Y("top:Q", scale=y_scale),
             tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("label:N", title="Risk answer")]))
-        layers.append(alt.Chart(risk).mark_text(dy=14, fontSize=10, color=OKABE_VERMILLION).encode(
+        # the label in ink: vermillion text on the top band's shade would be under 2:1
+        layers.append(alt.Chart(risk).mark_text(dy=14, fontSize=10, color=INK).encode(
             x=x, y=alt.Y("top:Q", scale=y_scale), text="label:N"))
     description = trajectory_description(
         inst.name, points, inst.caseness, 0 if risk_answers is None else len(risk_answers),
         0 if clinic is None else len(clinic))
-    return alt.layer(*layers).properties(height=height, title=f"{inst.name}", description=description).resolve_scale(
-        color="independent")
+    return legible(alt.layer(*layers).properties(height=height, title=f"{inst.name}", description=description)
+                   .resolve_scale(color="independent"))
 
 
 def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
     long = weekly.melt(id_vars="week", value_vars=["logins", "exercises"], var_name="kind", value_name="count")
-    return alt.Chart(long).mark_bar().encode(
+    return legible(alt.Chart(long).mark_bar().encode(
         x=alt.X("week:O", title="Treatment week", axis=alt.Axis(labelAngle=0)),
         xOffset="kind:N",
         y=alt.Y("count:Q", title="Events"),
@@ -170,7 +179,7 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
         tooltip=["week:O", "kind:N", "count:Q"],
     ).properties(height=height, description=(
         f"Logins and exercises per treatment week, {len(weekly)} week(s): {int(weekly['logins'].sum())} logins and "
-        f"{int(weekly['exercises'].sum())} exercises in all. Each week's numbers are also in a table."))
+        f"{int(weekly['exercises'].sum())} exercises in all. Each week's numbers are also in a table.")))
 
 
 STATE_STYLE = {  # state: (colour, dash) — the state is also written on each row
@@ -206,8 +215,8 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
         x=alt.X("now:T", scale=x_scale))
     description = ("Module timeline, each module's start to completion against its due date: "
                    + "; ".join(frame["label"]) + ".")
-    return alt.layer(bars, due, today).properties(height=max(120, height_per_module * len(frame)),
-                                                  description=description)
+    return legible(alt.layer(bars, due, today).properties(height=max(120, height_per_module * len(frame)),
+                                                          description=description))
 
 
 # ---------------------------------------------------------------- Caseload
@@ -231,8 +240,8 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.Layer
     description = "Patients who started each module, of those counted: " + "; ".join(
         f"module {m}: {label}" for m, label in zip(data.sort_values("position")["module"],
                                                    data.sort_values("position")["label"])) + "."
-    return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container",
-                                    description=description)
+    return legible((bars + text).properties(height=max(80, height_per_module * len(data)), width="container",
+                                            description=description))
 
 
 def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
@@ -249,8 +258,8 @@ def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 30) -> alt.La
     ordered = data.sort_values("position")
     description = "Drop-outs by the last module started: " + "; ".join(
         f"{m}: {int(n)}" for m, n in zip(ordered["module"], ordered["dropouts"])) + "."
-    return (bars + text).properties(height=max(80, height_per_module * len(data)), width="container",
-                                    description=description)
+    return legible((bars + text).properties(height=max(80, height_per_module * len(data)), width="container",
+                                            description=description))
 
 
 TREND_SERIES = {"enrolments": "Enrolments", "module_completions": "Module completions", "open_episodes": "Active patients"}
@@ -280,7 +289,7 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
         layers += [alt.Chart(rule).mark_rule(strokeDash=[4, 4], color=INK).encode(y="y:Q"),
                    alt.Chart(rule).mark_text(align="left", dy=-6, x=4, color=INK).encode(y="y:Q", text="text:N")]
     charts.append(alt.layer(*layers).properties(height=height, width="container"))
-    return alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends))
+    return legible(alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends)))
 
 
 def trends_description(trends: pd.DataFrame) -> str:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install Caseboard and its test tools into .venv, then run the whole test suite.
 # Browser tests need Debian's chromium: installed here when missing (root or sudo -n).
+# The accessibility scan needs Node.js/npm for axe-core (tests/axe, pinned by its lock file).
 # PostgreSQL tests use CASEBOARD_TEST_PG_URL (default postgres@127.0.0.1:5432/test).
 # Locally a missing PostgreSQL or Chromium skips those tests with the reason;
 # with CI=true they fail instead.
@@ -12,6 +13,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
   { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null; } \
     || echo "warning: could not install chromium; browser tests will be skipped (or fail under CI=true)" >&2
+fi
+# axe-core for the accessibility scan, at the exact version of tests/axe/package-lock.json
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix tests/axe --no-audit --no-fund --silent \
+    || echo "warning: npm ci failed; the accessibility scan will be skipped (or fail under CI=true)" >&2
+else
+  echo "warning: npm not found; the accessibility scan will be skipped (or fail under CI=true)" >&2
 fi
 .venv/bin/ruff check --select F,E9 dashboard pages tests  # unused names, syntax errors
 exec .venv/bin/python -m pytest "$@"
