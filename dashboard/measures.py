@@ -156,7 +156,9 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
     # More rows than usable items: out of range, unknown item number, or an item repeated
     # (repeats that agree count once; repeats that disagree leave the item missing).
     out_of_range = item_rows > answered
-    for i in range(n):
+    disagrees = complete & ~np.isnan(total) & (total != item_sum)
+    noted = ~known | ~has_items | out_of_range | (missing > 0) | disagrees
+    for i in np.flatnonzero(noted):  # words only for the few rows with a problem
         notes = []
         if not known[i]:
             notes.append(f"unknown instrument {out['instrument'].iat[i]!r}")
