@@ -9,6 +9,7 @@ Streamlit's legacy page discovery (../shared/streamlit-notes.md, Navigation).
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -17,7 +18,7 @@ from streamlit_authenticator.utilities import LoginError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import audit, faults, sessions, startup
+from dashboard import audit, faults, logs, sessions, startup
 from dashboard.auth import AuthFile, AuthFileError, load_auth_file
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.context import AppContext, set_context
@@ -127,6 +128,8 @@ def sidebar(authenticator: stauth.Authenticate, viewer: Viewer, config: Config, 
 
 
 def main() -> None:
+    started = time.perf_counter()
+    logs.configure()  # once per process; later runs find it configured
     st.set_page_config(page_title="Caseboard", page_icon=":material/clinical_notes:", layout="wide")
     try:
         config = load_config()
@@ -173,13 +176,16 @@ def main() -> None:
         return
 
     try:
-        clinician_pages(authenticator, config, platform, state)
+        clinician_pages(authenticator, config, platform, state, started)
     except SQLAlchemyError as exc:  # lost mid-session or stopped at its time limit: a banner, never a traceback
         faults.show(exc, config.settings.statement_timeout_seconds)
 
 
-def clinician_pages(authenticator: stauth.Authenticate, config: Config, platform: Engine, state: Engine) -> None:
-    """The logged-in clinician's pages (st.navigation), scoped to their role."""
+def clinician_pages(authenticator: stauth.Authenticate, config: Config, platform: Engine, state: Engine,
+                    started: float) -> None:
+    """The logged-in clinician's pages (st.navigation), scoped to their role; each
+    run is logged as ``script_run`` with the page's title, never its query parameters
+    (a deep link carries the patient code)."""
     username = st.session_state["username"]
     viewer = load_viewer(platform, username)
     if viewer is None:
@@ -198,7 +204,11 @@ def clinician_pages(authenticator: stauth.Authenticate, config: Config, platform
     sidebar(authenticator, viewer, config, state)
     if config.is_demo:
         st.badge("DEMO — synthetic data", icon=":material/science:", color="orange")
-    st.navigation(pages_for(viewer)).run()
+    page = st.navigation(pages_for(viewer))
+    try:
+        page.run()
+    finally:  # also when the page stops, switches page or meets a database fault
+        logs.script_run(page.title, viewer.username, viewer.role, started)
 
 
 main()

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, or_, select
 
+from dashboard.logs import log_event
 from dashboard.schema import clinicians, patients
 from dashboard.scope import Viewer
 
@@ -16,6 +17,7 @@ from dashboard.state import audit
 
 ACTIONS = ("login", "logout", "login_failed", "login_refused", "open_record", "denied", "acknowledge", "followup", "followup_correction",
            "followup_withdrawal", "export", "cli_report")
+SESSION_ACTIONS = ("login", "logout", "login_failed", "login_refused")  # also written to the structured log
 
 
 def utcnow() -> datetime:
@@ -23,9 +25,12 @@ def utcnow() -> datetime:
 
 
 def record(engine: Engine, actor: str, action: str, patient_id: int | None = None, **detail: Any) -> None:
-    """Write one audit row in its own transaction."""
+    """Write one audit row in its own transaction. Logins and logouts also go to
+    the structured log for monitoring: the username and fixed words only."""
     with engine.begin() as conn:
         record_in(conn, actor, action, patient_id, **detail)
+    if action in SESSION_ACTIONS:
+        log_event(action, user=actor, **{k: detail[k] for k in ("role", "reason") if k in detail})
 
 
 def record_in(conn: Connection, actor: str, action: str, patient_id: int | None = None, **detail: Any) -> None:

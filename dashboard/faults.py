@@ -10,7 +10,7 @@ import sqlite3
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-log = logging.getLogger("caseboard")
+from dashboard.logs import log_event
 
 PG_QUERY_CANCELED = "57014"  # statement_timeout
 
@@ -30,9 +30,15 @@ def message(exc: SQLAlchemyError, timeout_s: float | None) -> str:
             "a form is stored whole or not at all. Retry in a moment; if it keeps failing, tell your administrator.")
 
 
+def log_fault(exc: SQLAlchemyError) -> None:
+    """The ``db_fault`` event: error classes and a fixed kind only. The exception's
+    message would carry the SQL parameters, which can be patient identifiers."""
+    log_event("db_fault", logging.WARNING, kind="timeout" if is_timeout(exc) else "unreachable",
+              error=exc, cause=getattr(exc, "orig", None))
+
+
 def show(exc: SQLAlchemyError, timeout_s: float | None) -> None:
-    """The banner and a retry. The log names the error class only: the message
-    would carry SQL parameters, which can be patient identifiers."""
-    log.warning("database fault: %s (%s)", type(exc).__name__, type(getattr(exc, "orig", None)).__name__)
+    """The banner and a retry; the log names the error classes only (log_fault)."""
+    log_fault(exc)
     st.error(message(exc, timeout_s), icon=":material/cloud_off:")
     st.button("Retry", icon=":material/refresh:", on_click=st.cache_resource.clear, key="fault_retry")

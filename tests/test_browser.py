@@ -113,7 +113,7 @@ def test_open_patient_by_selecting_a_row_and_reload(app_url, page, demo_sqlite):
     wait_for_app(page)
     log_in(page, "therapist1", "caseboard-demo")
     page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
-    grid = page.locator("[data-testid='stDataFrame']").first
+    grid = main_table(page)
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + 38 + 17)  # the first row's selection cell
     wait_for_app(page)
@@ -147,9 +147,14 @@ def test_deep_link_outside_scope_is_denied(app_url, page, demo_sqlite):
     page.get_by_text("No such patient in your caseload.").wait_for(timeout=30_000)
 
 
+def main_table(page):
+    """The page's first table outside an expander (the data-quality note keeps its table in one)."""
+    return page.locator("[data-testid='stDataFrame']:not([data-testid='stExpander'] [data-testid='stDataFrame'])").first
+
+
 def select_first_row(page, index: int = 0) -> None:
-    """Tick row ``index`` of the first table (rows are 35 px under a 38 px header)."""
-    grid = page.locator("[data-testid='stDataFrame']").first
+    """Tick row ``index`` of the page's main table (rows are 35 px under a 38 px header)."""
+    grid = main_table(page)
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + 38 + 35 * index + 17)
     wait_for_app(page)

@@ -1,0 +1,407 @@
+"""Load script: ``python -m dashboard.load``.
+
+Serves the app (``streamlit run dashboard/app.py``) and drives N concurrent
+sessions in one headless Chromium (one browser context per session, logged in
+as therapist1, lead1, therapist2, lead2 in turn), each looping through its
+role's pages: therapist Triage, My patients, a Patient (the first rows in
+turn); team lead Caseload, Triage, Audit. Generic HTTP load tools cannot drive
+Streamlit reruns (../shared/streamlit-notes.md, Scale), so the sessions are real
+browsers.
+
+Timings come from the server, not the browser: the app's ``script_run`` log
+lines (dashboard/logs.py) within each level's window give p50 and p95 per page.
+Beside them: the server's peak resident memory (/proc VmRSS, sampled), memory
+per session as (peak - idle) / N, where idle is measured after a warm-up that
+visits every page once (imports and caches loaded), and the CPU the client
+(this process, Playwright's driver and Chromium) and the server used over the
+window, in % of one core: on a small machine a busy client slows the server,
+and so does anything else running (each row records the load average).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dashboard.config import DATA_DIR, ROOT
+from dashboard.logs import rss_mb
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PASSWORD = "caseboard-demo"
+USERS = ("therapist1", "lead1", "therapist2", "lead2")  # session i logs in as USERS[i % 4]
+ROLE_PAGES = {"therapist": ("Triage", "My patients", "Patient"), "lead": ("Caseload", "Triage", "Audit")}
+HEADINGS = {"Triage": "Triage", "My patients": "My patients", "Caseload": "Caseload", "Audit": "Audit trail"}
+MAX_SESSIONS = 10  # one 2-core machine runs server, client and browser together
+TARGET_RSS_MB = 300
+LOG_DIR = DATA_DIR / "load"
+TIMEOUT_MS = 120_000
+
+
+@dataclass
+class Row:
+    """One page at one level; the memory and CPU figures are the level's."""
+    sessions: int
+    page: str
+    runs: int
+    p50_ms: float | None
+    p95_ms: float | None
+    server_rss_peak_mb: float
+    rss_per_session_mb: float
+    client_cpu_pct: float
+    server_cpu_pct: float
+    idle_rss_mb: float
+    errors: int
+    wall_s: float
+    loadavg_1m: float  # the machine's load at the level's end: other work on a shared machine skews every figure
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, CPU ticks including reaped children) for every process."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        # after "pid (comm)": state ppid ...; utime stime cutime cstime are fields 14-17 of stat(5)
+        table[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    return table
+
+
+def _tree(root: int, table: dict[int, tuple[int, int]]) -> set[int]:
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table and pid not in found:
+            found.add(pid)
+            todo.extend(child for child, (parent, _) in table.items() if parent == pid)
+    return found
+
+
+def cpu_ticks(server_pid: int) -> tuple[dict[int, int], dict[int, int]]:
+    """CPU ticks per process of the client (this process and its descendants but
+    the server) and of the server."""
+    table = _proc_table()
+    server = _tree(server_pid, table)
+    client = _tree(os.getpid(), table) - server
+    return {p: table[p][1] for p in client}, {p: table[p][1] for p in server}
+
+
+def cpu_pct(before: dict[int, int], after: dict[int, int], wall_s: float) -> float:
+    """CPU used between two snapshots in % of one core (a process new since counts from 0)."""
+    used = sum(ticks - before.get(pid, 0) for pid, ticks in after.items())
+    return round(100 * used / os.sysconf("SC_CLK_TCK") / wall_s, 1) if wall_s > 0 else 0.0
+
+
+def start_server(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """``streamlit run`` headless, its output (the JSON log lines included) to ``log_path``."""
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+           "--server.port", str(port), "--global.developmentMode", "false",
+           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return proc
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.terminate()
+            raise RuntimeError(f"the app did not start; see {log_path}")
+        time.sleep(0.3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- sessions
+
+
+async def wait_for_app(page, settle_ms: int = 200) -> None:
+    """As tests/browser.py: connected, script idle, no skeleton, twice (a cookie write reruns)."""
+    await page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=TIMEOUT_MS)
+    for _ in range(2):
+        await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=TIMEOUT_MS)
+        await page.wait_for_selector("[data-testid='stSkeleton']", state="detached", timeout=TIMEOUT_MS)
+        await page.wait_for_timeout(settle_ms)
+
+
+class Session:
+    """One browser context logged in as one clinician, looping through their pages."""
+
+    def __init__(self, browser, base_url: str, username: str):
+        self.browser, self.base_url, self.username = browser, base_url, username
+        self.pages = ROLE_PAGES["lead" if username.startswith("lead") else "therapist"]
+        self.errors = 0
+        self.context = self.page = None
+
+    async def log_in(self) -> None:
+        self.context = await self.browser.new_context(viewport={"width": 1400, "height": 900})
+        self.page = await self.context.new_page()
+        await self.page.goto(self.base_url)
+        await wait_for_app(self.page)
+        await self.page.get_by_role("textbox", name="Username").fill(self.username)
+        await self.page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        await self.page.get_by_role("button", name="Login").click()
+        await self.page.get_by_role("heading", name=HEADINGS[self.pages[0]]).first.wait_for(timeout=TIMEOUT_MS)
+        await wait_for_app(self.page)
+
+    async def visit(self, name: str, round_no: int) -> None:
+        page = self.page
+        if name == "Patient":  # select a row of My patients, as a clinician would (tests/test_browser.py)
+            grid = page.locator(".st-key-my_patients_table [data-testid='stDataFrame']")  # not the data-quality table
+            await grid.wait_for(timeout=TIMEOUT_MS)
+            box = await grid.bounding_box()
+            row = round_no % 5
+            await page.mouse.click(box["x"] + 12, box["y"] + 38 + 35 * row + 17)
+            await page.wait_for_url("**/patient?patient=*", timeout=TIMEOUT_MS)
+        else:
+            await page.get_by_role("link", name=name, exact=True).click()
+            await page.get_by_role("heading", name=HEADINGS[name]).first.wait_for(timeout=TIMEOUT_MS)
+        await wait_for_app(page)
+
+    async def loop(self, deadline: float | None, rounds: int | None) -> None:
+        """Visit the role's pages in turn until the deadline or after ``rounds`` rounds.
+        A failed step is counted and the session starts again from its landing page."""
+        round_no = 0
+        while (rounds is None or round_no < rounds) and (deadline is None or time.monotonic() < deadline):
+            for name in self.pages[1:] + self.pages[:1]:  # it is on the landing page already
+                try:
+                    await self.visit(name, round_no)
+                except Exception as exc:  # noqa: BLE001 - a load run reports failures, it does not stop at one
+                    self.errors += 1
+                    print(f"{self.username}: {name}: {type(exc).__name__}", file=sys.stderr)
+                    if not await self.restart():
+                        return
+                    break
+            round_no += 1
+
+    async def restart(self) -> bool:
+        """Back to the landing page (the cookie logs in again); False if even that fails."""
+        try:
+            await self.page.goto(self.base_url)
+            await wait_for_app(self.page)
+            return True
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+            return False
+
+    async def close(self) -> None:
+        if self.context is not None:
+            await self.context.close()
+
+
+class RssSampler:
+    """The server's peak VmRSS, sampled every ``interval`` seconds while the loop runs."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self.task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, rss_mb(self.pid) or 0.0)
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        self.peak = rss_mb(self.pid) or 0.0
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> float:
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+        return max(self.peak, rss_mb(self.pid) or 0.0)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (no interpolation: every figure is a run that happened)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def script_runs(log_path: Path, start: int, end: int) -> list[dict]:
+    """The ``script_run`` records the server wrote between two byte offsets of its log."""
+    with log_path.open("rb") as f:
+        f.seek(start)
+        chunk = f.read(end - start).decode(errors="replace")
+    records = []
+    for line in chunk.splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("event") == "script_run":
+                records.append(record)
+    return records
+
+
+def level_rows(sessions: int, runs: list[dict], peak: float, idle: float, client_pct: float, server_pct: float,
+               errors: int, wall_s: float) -> list[Row]:
+    """One row per page and one for all pages ("all")."""
+    by_page: dict[str, list[float]] = {}
+    for record in runs:
+        by_page.setdefault(record["page"], []).append(float(record["duration_ms"]))
+    by_page["all"] = [float(r["duration_ms"]) for r in runs]
+    common = dict(server_rss_peak_mb=round(peak, 1), rss_per_session_mb=round((peak - idle) / sessions, 1),
+                  client_cpu_pct=client_pct, server_cpu_pct=server_pct, idle_rss_mb=round(idle, 1),
+                  errors=errors, wall_s=round(wall_s, 1), loadavg_1m=os.getloadavg()[0])
+    return [Row(sessions, page, len(times), _ms(percentile(times, 50)), _ms(percentile(times, 95)), **common)
+            for page, times in sorted(by_page.items(), key=lambda kv: (kv[0] == "all", kv[0]))]
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+# ---------------------------------------------------------------- the run
+
+
+async def run_levels(base_url: str, server: subprocess.Popen, log_path: Path, levels: list[int],
+                     duration: float | None, rounds: int | None) -> list[Row]:
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError as exc:
+        raise SystemExit("playwright is not installed: pip install -r requirements-dev.txt") from exc
+    rows: list[Row] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for username in ("therapist1", "lead1"):  # warm-up: imports and caches, and every page works
+            warm = Session(browser, base_url, username)
+            await warm.log_in()
+            await warm.loop(None, 1)
+            await warm.close()
+            if warm.errors:
+                raise RuntimeError(f"warm-up as {username} failed; see {log_path}")
+        await asyncio.sleep(1)
+        idle = rss_mb(server.pid) or 0.0
+        print(f"server idle after warm-up: {idle:.0f} MB", file=sys.stderr)
+        for n in levels:
+            rows += await run_level(browser, base_url, server.pid, log_path, n, idle, duration, rounds)
+        await browser.close()
+    return rows
+
+
+async def run_level(browser, base_url: str, server_pid: int, log_path: Path, n: int, idle: float,
+                    duration: float | None, rounds: int | None) -> list[Row]:
+    """Log N sessions in, then measure their loops: the window excludes the logins."""
+    sampler = RssSampler(server_pid)
+    sampler.start()
+    sessions = [Session(browser, base_url, USERS[i % len(USERS)]) for i in range(n)]
+    await asyncio.gather(*(s.log_in() for s in sessions))
+    start_offset, started = log_path.stat().st_size, time.monotonic()
+    client_before, server_before = cpu_ticks(server_pid)
+    deadline = None if duration is None else started + duration
+    await asyncio.gather(*(s.loop(deadline, rounds) for s in sessions))
+    wall = time.monotonic() - started
+    client_after, server_after = cpu_ticks(server_pid)
+    await asyncio.sleep(0.2)  # the last lines reach the log file
+    runs = script_runs(log_path, start_offset, log_path.stat().st_size)
+    peak = await sampler.stop()
+    await asyncio.gather(*(s.close() for s in sessions))
+    rows = level_rows(n, runs, peak, idle, cpu_pct(client_before, client_after, wall),
+                      cpu_pct(server_before, server_after, wall), sum(s.errors for s in sessions), wall)
+    print_rows(rows)
+    return rows
+
+
+def print_rows(rows: list[Row]) -> None:
+    for r in rows:
+        print(f"{r.sessions:>8} {r.page:<12} {r.runs:>5} {_fmt(r.p50_ms):>8} {_fmt(r.p95_ms):>8} "
+              f"{r.server_rss_peak_mb:>9.0f} {r.rss_per_session_mb:>8.1f} {r.client_cpu_pct:>7.0f} "
+              f"{r.server_cpu_pct:>7.0f} {r.errors:>6} {r.loadavg_1m:>5.1f}", flush=True)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def demo_database(directory: Path, patients: int) -> str:
+    """A freshly generated demo SQLite, so the run never writes into a database in use."""
+    from dashboard import db, demo
+    from dashboard.engine import make_engine
+
+    url = f"sqlite:///{directory}/load-demo.sqlite"
+    engine = make_engine(url)
+    demo.generate(engine, patients=patients)
+    db.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def parse_levels(text: str) -> list[int]:
+    levels = [int(s) for s in text.split(",") if s.strip()]
+    if not levels or min(levels) < 1 or max(levels) > MAX_SESSIONS:
+        raise argparse.ArgumentTypeError(f"session counts from 1 to {MAX_SESSIONS}, e.g. 1,5,10")
+    return levels
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.load", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", help="platform database URL with the demo users (default: a freshly generated demo SQLite)")
+    parser.add_argument("--state-db", help="state database URL (default: --db); logins and page opens are audited there")
+    parser.add_argument("--patients", type=int, default=480, help="size of the generated demo (default: 480, the demo's)")
+    parser.add_argument("--sessions", type=parse_levels, default=[1, 5, 10], help="concurrent sessions per level")
+    how_long = parser.add_mutually_exclusive_group()
+    how_long.add_argument("--duration", type=float, help="seconds each level runs (default: 30)")
+    how_long.add_argument("--rounds", type=int, help="rounds through its pages per session, instead of a duration")
+    parser.add_argument("--json", dest="json_file", help="write the rows here as JSON")
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        parser.error(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    duration = args.duration if args.duration is not None or args.rounds is not None else 30.0
+
+    port = free_port()
+    log_path = LOG_DIR / f"server-{port}.log"
+    with tempfile.TemporaryDirectory(prefix="caseboard-load-") as tmp:
+        db_url = args.db or demo_database(Path(tmp), args.patients)
+        env = {"DASHBOARD_DB_URL": db_url, "DASHBOARD_STATE_DB_URL": args.state_db or db_url, "DASHBOARD_MODE": "demo"}
+        server = start_server(port, env, log_path)
+        try:
+            print(f"server pid {server.pid} on port {port}, log {log_path}", file=sys.stderr)
+            print(f"{'sessions':>8} {'page':<12} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'peak MB':>9} "
+                  f"{'MB/sess':>8} {'client%':>7} {'server%':>7} {'errors':>6} {'load':>5}", flush=True)
+            rows = asyncio.run(run_levels(f"http://127.0.0.1:{port}", server, log_path, args.sessions,
+                                          duration, args.rounds))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    peak = max(r.server_rss_peak_mb for r in rows)
+    print(f"server peak {peak:.0f} MB: {'within' if peak <= TARGET_RSS_MB else 'over'} the {TARGET_RSS_MB} MB target")
+    if args.json_file:
+        Path(args.json_file).write_text(json.dumps([asdict(r) for r in rows], indent=1))
+    return 1 if any(r.errors for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""The load script (dashboard/load.py) at one session for a few seconds on a small
+demo: it serves the app, drives it, and reads the server's own timings and
+memory. Timings are reported, never asserted."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dashboard import load
+from tests.browser import ROOT, chromium_problem
+from tests.conftest import missing
+
+
+def test_percentile_is_nearest_rank():
+    assert load.percentile([], 50) is None
+    assert load.percentile([30.0, 10.0, 20.0], 50) == 20.0
+    assert load.percentile([float(v) for v in range(1, 101)], 95) == 95.0
+
+
+@pytest.mark.browser
+def test_one_session_reports_server_timings_and_memory(tmp_path):
+    problem = chromium_problem()
+    if problem:
+        missing(problem)
+    out = tmp_path / "load.json"
+    done = subprocess.run([sys.executable, "-m", "dashboard.load", "--sessions", "1", "--duration", "4",
+                           "--patients", "100", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {row["page"]: row for row in json.loads(out.read_text())}
+    assert {"Triage", "My patients", "Patient", "all"} <= set(rows)  # therapist1's pages, each run at least once
+    for row in rows.values():
+        assert row["sessions"] == 1 and row["runs"] > 0 and row["errors"] == 0
+        assert row["p50_ms"] > 0 and row["p95_ms"] >= row["p50_ms"]
+        assert row["server_rss_peak_mb"] > 100 and row["idle_rss_mb"] > 100  # Streamlit and pandas alone are more
+        assert isinstance(row["rss_per_session_mb"], float)
+        assert row["client_cpu_pct"] > 0
+    assert "server peak" in done.stdout
