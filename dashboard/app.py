@@ -30,6 +30,9 @@ from dashboard.scope import Viewer, load_viewer
 from dashboard.timeutil import utcnow
 
 DEMO_PASSWORD = "caseboard-demo"
+# Streamlit marks a focused sidebar page link only by a faint background, barely
+# visible on the current page's link (WCAG 2.4.7, docs/accessibility.md).
+FOCUS_CSS = "<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}</style>"
 ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
 
 
@@ -131,6 +134,7 @@ def main() -> None:
     started = time.perf_counter()
     logs.configure()  # once per process; later runs find it configured
     st.set_page_config(page_title="Caseboard", page_icon=":material/clinical_notes:", layout="wide")
+    st.html(FOCUS_CSS)  # style only: no space in the page
     try:
         config = load_config()
         auth_file = get_auth_file(str(config.auth_file))

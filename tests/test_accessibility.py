@@ -411,3 +411,20 @@ def test_gp_logs_a_follow_up_by_keyboard_alone(browser, app_url, demo_sqlite):
     logged = current_followups(engine, [pid])
     assert logged["action"].tolist() == ["step_up"] and "please call" in logged["note"].iloc[0]
     context.close()
+
+
+def test_pages_are_reached_from_the_sidebar_by_keyboard_with_visible_focus(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(app_url)
+    wait_for_app(page)
+    keyboard_log_in(page, "therapist1")
+    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    tab_to(page, named("My patients"), "the sidebar's My patients link")
+    assert_focus_visible(page, "the sidebar's My patients link")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
+    wait_for_app(page)
+    tab_to(page, named("Triage"), "the sidebar's Triage link (the way back)")
+    assert_focus_visible(page, "the sidebar's Triage link")
+    context.close()
