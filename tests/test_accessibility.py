@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,7 +35,7 @@ from tests.browser import (
     served_app,
     wait_for_app,
 )
-from tests.conftest import missing
+from tests.conftest import BACKENDS, fresh_database_url, missing
 
 pytestmark = pytest.mark.browser
 
@@ -62,20 +62,28 @@ def primary_rgb() -> str:
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def demo_sqlite(tmp_path_factory) -> str:
-    """A fresh demo per module: the keyboard flows acknowledge and log follow-ups."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('a11y')}/demo.sqlite"
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_url(request, tmp_path_factory) -> Iterator[str]:
+    """A fresh demo per backend: the keyboard flows acknowledge and log follow-ups."""
+    gen = fresh_database_url(request.param, tmp_path_factory.mktemp("a11y"))
+    url = next(gen)
     engine = make_engine(url)
     demo.generate(engine)
     db.upgrade(engine)
-    return url
+    engine.dispose()
+    yield url
+    gen.close()
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_sqlite):
+def backend_name(demo_url) -> str:
+    return make_engine(demo_url).dialect.name
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_url):
     # No queue refresh during a test: a rerun in the middle of a Tab sequence would move the focus.
-    env = {"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo", "DASHBOARD_SETTINGS": "queue_refresh_seconds = 3600"}
+    env = {"DASHBOARD_DB_URL": demo_url, "DASHBOARD_MODE": "demo", "DASHBOARD_SETTINGS": "queue_refresh_seconds = 3600"}
     with served_app(env) as url:
         yield url
 
@@ -121,13 +129,13 @@ def signed_in(browser, app_url) -> Callable:
 
 
 @pytest.fixture(scope="module")
-def axe_summary():
-    """Counts per page and impact, written once the module's scans are done."""
-    summary: dict = {"axe_core": pinned_axe_version(), "tags": AXE_TAGS, "pages": {}}
+def axe_summary(backend_name):
+    """Counts per page and impact, written once the module's scans are done (one file per backend)."""
+    summary: dict = {"axe_core": pinned_axe_version(), "tags": AXE_TAGS, "backend": backend_name, "pages": {}}
     yield summary
     if summary["pages"]:
         ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "axe-summary.json").write_text(json.dumps(summary, indent=2))
+        (ARTIFACTS / f"axe-summary-{backend_name}.json").write_text(json.dumps(summary, indent=2))
         print(f"\naxe-core {summary['axe_core']}: violations (rules) by impact {IMPACTS}, then incomplete")
         for name, found in summary["pages"].items():
             print(f"  {name:32} {[found['violations'][i] for i in IMPACTS]} {[found['incomplete'][i] for i in IMPACTS]}")
@@ -136,34 +144,34 @@ def axe_summary():
 # ---------------------------------------------------------------- data
 
 
-def patient_in_scope(demo_sqlite: str, username: str) -> str:
+def patient_in_scope(demo_url: str, username: str) -> str:
     """An active patient on the user's list, for the deep link /patient?patient=CODE."""
     from dashboard.patient_list import my_patients
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 
-    engine = make_engine(demo_sqlite)
+    engine = make_engine(demo_url)
     frame = my_patients(engine, load_viewer(engine, username), utcnow())
     return frame[frame["status"] == "active"]["code"].iloc[0]
 
 
-def triage_now(demo_sqlite: str, username: str):
+def triage_now(demo_url: str, username: str):
     from dashboard.config import Settings
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
     from dashboard.triage import triage
 
-    engine = make_engine(demo_sqlite)
+    engine = make_engine(demo_url)
     return triage(engine, engine, load_viewer(engine, username), utcnow(), Settings())
 
 
-def due_now(demo_sqlite: str, username: str):
+def due_now(demo_url: str, username: str):
     from dashboard.config import Settings
     from dashboard.due import due_list
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 
-    engine = make_engine(demo_sqlite)
+    engine = make_engine(demo_url)
     return due_list(engine, engine, load_viewer(engine, username), utcnow(), Settings(), ZoneInfo("UTC")).due
 
 
@@ -307,17 +315,17 @@ def describe(violations: list[dict]) -> str:
 
 
 @pytest.mark.parametrize("name, user, path, prepare", PAGES, ids=[p[0] for p in PAGES])
-def test_no_serious_or_critical_axe_violations(name, user, path, prepare, signed_in, app_url, demo_sqlite, axe_js,
-                                               axe_summary):
+def test_no_serious_or_critical_axe_violations(name, user, path, prepare, signed_in, app_url, demo_url, axe_js,
+                                               axe_summary, backend_name):
     page = signed_in(user)
-    page.goto(app_url + path.format(code=patient_in_scope(demo_sqlite, user) if "{code}" in path else ""))
+    page.goto(app_url + path.format(code=patient_in_scope(demo_url, user) if "{code}" in path else ""))
     wait_for_app(page)
     assert page.locator("[data-testid='stException']").count() == 0
     if prepare:
         prepare(page)
     result = run_axe(page, axe_js)
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(result, indent=1))
+    (ARTIFACTS / f"axe-{name}-{backend_name}.json").write_text(json.dumps(result, indent=1))
     assert result["testEngine"]["version"] == pinned_axe_version(), "tests/axe/node_modules is stale: npm ci"
     axe_summary["pages"][name] = {"violations": counts(result["violations"]),
                                   "violation_nodes": counts(result["violations"], nodes=True),
@@ -325,7 +333,7 @@ def test_no_serious_or_critical_axe_violations(name, user, path, prepare, signed
     blocking = [v for v in result["violations"] if v["impact"] in BLOCKING]
     if blocking:
         screenshot(page, f"axe-{name}")
-    assert not blocking, f"{name}: axe found\n{describe(blocking)}\n(full result: artifacts/axe-{name}.json)"
+    assert not blocking, f"{name}: axe found\n{describe(blocking)}\n(full result: artifacts/axe-{name}-{backend_name}.json)"
 
 
 # ---------------------------------------------------------------- keyboard only
@@ -338,7 +346,7 @@ def fewest_reasons_row(result) -> int:
     return per_row.index(min(per_row))
 
 
-def test_therapist_logs_in_and_acknowledges_by_keyboard_alone(browser, app_url, demo_sqlite):
+def test_therapist_logs_in_and_acknowledges_by_keyboard_alone(browser, app_url, demo_url):
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -350,7 +358,7 @@ def test_therapist_logs_in_and_acknowledges_by_keyboard_alone(browser, app_url, 
     waiting = int(page.get_by_text("patients need you").inner_text().split()[0])
 
     # The patient is read from the page (the list may be up to cache_ttl_seconds old).
-    select_row(page, fewest_reasons_row(triage_now(demo_sqlite, "therapist1")))
+    select_row(page, fewest_reasons_row(triage_now(demo_url, "therapist1")))
     code = page.locator("[data-testid='stHeading'] h3").first.inner_text()
     forms = page.locator("[data-testid='stForm']")
     forms.first.wait_for(timeout=30_000)
@@ -367,11 +375,11 @@ def test_therapist_logs_in_and_acknowledges_by_keyboard_alone(browser, app_url, 
     page.get_by_text(f"Every reason for {code} is handled.").wait_for(timeout=30_000)
     page.get_by_text(f"{waiting - 1} patients need you").wait_for(timeout=30_000)
     screenshot(page, "keyboard-triage-handled")
-    assert code not in set(triage_now(demo_sqlite, "therapist1").queue["code"])
+    assert code not in set(triage_now(demo_url, "therapist1").queue["code"])
     context.close()
 
 
-def test_gp_logs_a_follow_up_by_keyboard_alone(browser, app_url, demo_sqlite):
+def test_gp_logs_a_follow_up_by_keyboard_alone(browser, app_url, demo_url):
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -381,7 +389,7 @@ def test_gp_logs_a_follow_up_by_keyboard_alone(browser, app_url, demo_sqlite):
     keyboard_log_in(page, "gp1")
     page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
 
-    before = due_now(demo_sqlite, "gp1")
+    before = due_now(demo_url, "gp1")
     select_row(page, int((before["status"] == "active").to_numpy().argmax()))  # an active patient, a few rows down
     title = page.get_by_text(re.compile(r"^Log a follow-up for "))
     title.wait_for(timeout=30_000)
@@ -403,9 +411,9 @@ def test_gp_logs_a_follow_up_by_keyboard_alone(browser, app_url, demo_sqlite):
     wait_for_app(page)
     page.get_by_text(f"Follow-up for {code} saved.").wait_for(timeout=30_000)
     screenshot(page, "keyboard-followup-saved")
-    after = due_now(demo_sqlite, "gp1")
+    after = due_now(demo_url, "gp1")
     assert code not in set(after["code"]) and len(after) == len(before) - 1
-    engine = make_engine(demo_sqlite)
+    engine = make_engine(demo_url)
     with engine.connect() as conn:
         pid = conn.scalar(select(patients.c.id).where(patients.c.code == code))
     logged = current_followups(engine, [pid])
