@@ -150,7 +150,7 @@ response_items = Table(
     Column("response_id", Integer, nullable=False, comment="-> responses.id"),
     Column("item", Integer, nullable=False, comment="1..n"),
     Column("score", Integer, nullable=True),
-    Index("ix_response_items_response", "response_id", "item"),
+    Index("ix_response_items_response", "response_id", "item", "score"),  # covering: scoring reads only the index
 )
 
 messages = Table(

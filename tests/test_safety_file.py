@@ -23,3 +23,11 @@ def test_every_named_verifying_test_exists():
 def test_every_triage_reason_is_in_the_hazard_log():
     for key in FLAG_KINDS:
         assert f"`{key}`" in SAFETY, f"the hazard log does not cover the `{key}` flag"
+
+
+def test_every_readme_screenshot_exists():
+    readme = (ROOT / "README.md").read_text()
+    shots = re.findall(r"!\[[^\]]*\]\((docs/screenshots/[\w-]+\.png)\)", readme)
+    assert len(shots) >= 6
+    for shot in shots:
+        assert (ROOT / shot).is_file(), shot
