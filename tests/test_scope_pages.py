@@ -54,3 +54,21 @@ def test_deep_links_cannot_widen_scope(caseloads, user):
         at = open_patient(user, code)
         opened = any(t.value.startswith(code) for t in at.title)
         assert opened == (code in caseloads[user]), (user, code)
+
+
+@pytest.mark.parametrize("user, page, state", [
+    ("ther.a", "triage.py", {"triage_therapist": "Therapist C"}),   # a lead's filter, set by hand
+    ("lead.a", "triage.py", {"triage_therapist": "Therapist C"}),   # another team's therapist
+    ("lead.a", "caseload.py", {"caseload_therapist": 7}),            # another team's therapist id
+    ("gp.a", "my_patients.py", {"my_patients_table": {"selection": {"rows": [0, 1, 2, 3], "columns": [], "cells": []}}}),
+])
+def test_widget_state_cannot_widen_scope(caseloads, user, page, state):
+    at = logged_in(user)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(str(PAGES_DIR / page)).run()
+    assert not at.exception, at.exception
+    assert at.title, "the page rendered nothing"
+    text = shown_text(at)
+    everyone = {"MINE-THER", "MINE-GP", "TEAM-ONLY", "OTHER-TEAM"}
+    assert not {code for code in everyone - caseloads[user] if code in text}
