@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import acks, flags, patient_list, quality
+from dashboard import acks, charts, flags, patient_list, quality
 from dashboard import caseload as caseload_mod
 from dashboard import due as due_mod
 from dashboard import triage as triage_mod
@@ -99,3 +99,11 @@ def caseload(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, set
         current, _ = triage(_platform, _state, db_url, viewer, settings, None, version)
     f = caseload_mod.Filters(start, end, program_id, therapist_id, window)
     return caseload_mod.caseload(_platform, _state, viewer, f, settings, tz, current), now
+
+
+@st.cache_data(ttl=TTL, max_entries=1000, show_spinner=False)
+def chart_spec(viewer: Viewer, builder: str, *args) -> dict:
+    """The Vega-Lite spec of ``charts.<builder>(*args)``, built once per input. Charts
+    are pure functions of their frames, and building the Altair objects costs tens of
+    milliseconds per chart on every run (the patient page has four)."""
+    return getattr(charts, builder)(*args).to_dict()

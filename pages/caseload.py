@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components.quality_note import quality_note
-from dashboard import audit, cached, charts
+from dashboard import audit, cached
+from dashboard.components.chart import chart
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS
 from dashboard.context import get_context
 from dashboard.nav import open_patient
@@ -115,11 +116,11 @@ else:
     for i, (name, stages) in enumerate(result.funnel.groupby("programme", sort=True)):
         with funnel_cols[i % 2]:
             st.markdown(f"**{name}** · started each module")
-            st.altair_chart(charts.funnel_chart(stages), width="stretch")
+            chart(viewer, "funnel_chart", stages)
             dropped = result.dropout_by_module[result.dropout_by_module["programme"] == name]
             if not dropped.empty:
                 with st.expander(f"Drop-outs by last module started ({int(dropped['dropouts'].sum())})"):
-                    st.altair_chart(charts.dropout_chart(dropped), width="stretch")
+                    chart(viewer, "dropout_chart", dropped)
     with st.expander("Median days per module"):
         st.dataframe(result.module_days, hide_index=True, width="stretch",
                      column_order=["programme", "position", "title", "median_days", "completions"],
@@ -234,7 +235,7 @@ else:
 
 # ---------------------------------------------------------------- trends
 st.subheader(f"Trends · last {TREND_WEEKS} weeks")
-st.altair_chart(charts.trends_chart(result.trends, settings.target_recovery), width="stretch")
+chart(viewer, "trends_chart", result.trends, settings.target_recovery)
 st.caption("Recovery: courses finished in each week; weeks with fewer than "
            f"{settings.small_cell_min} courses at caseness are left as gaps.")
 export(result.trends, "trends", "Trends CSV")

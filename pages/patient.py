@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.components.quality_note import quality_note
 from dashboard import cached
-from dashboard.charts import module_timeline_chart, trajectory_chart, weekly_activity_chart
+from dashboard.components.chart import chart
 from dashboard.context import get_context
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.patient_record import (current_module, engagement, episode_responses, find_patient, module_timeline,
@@ -122,7 +122,7 @@ for instrument in charted:
     risk = None
     if instrument == "PHQ9" and not risk_rows.empty:
         risk = pd.DataFrame({"date": risk_rows["administered_at"], "item_score": risk_rows["risk_item_score"]})
-    st.altair_chart(trajectory_chart(instrument, episode, risk, clinic if instrument == "PHQ9" else None), width="stretch")
+    chart(ctx.viewer, "trajectory_chart", instrument, episode, risk, clinic if instrument == "PHQ9" else None)
 if not clinic.empty:
     st.caption("Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
                "baseline, outcomes or flags (they have no item 9).")
@@ -147,7 +147,7 @@ st.markdown(f"**{done} of {len(timeline)}** modules completed"
             + (f" · current module {current}" if current else " · all completed")
             + f" · expected pace one module per {settings.module_pace_days:g} days (tick = due date)")
 if not timeline.empty:
-    st.altair_chart(module_timeline_chart(timeline, now), width="stretch")
+    chart(ctx.viewer, "module_timeline_chart", timeline, now)
 with st.expander("Module dates"):
     st.dataframe(
         timeline.assign(
@@ -167,7 +167,7 @@ c1.metric("Days since last activity", "unknown" if pd.isna(facts["days_since_act
 c2.metric("Last clinician contact", day(eng.last_clinician_contact))
 waiting = "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600)
 c3.metric("Waiting for a reply", waiting, help="Since the patient's earliest message after the last clinician contact")
-st.altair_chart(weekly_activity_chart(eng.weekly), width="stretch")
+chart(ctx.viewer, "weekly_activity_chart", eng.weekly)
 with st.expander("Weekly numbers, including messages each way"):
     st.dataframe(eng.weekly.rename(columns={"week": "Week", "logins": "Logins", "exercises": "Exercises",
                                            "from_patient": "Messages from patient", "to_patient": "Messages from clinician"}),
