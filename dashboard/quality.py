@@ -67,7 +67,7 @@ CHECKS: tuple[Check, ...] = (
     Check("clinician_unknown", "message from a clinician who does not exist", "still counted as clinician contact"),
     Check("module_unknown", "module progress for a module that does not exist, or without a start date", "left out"),
     Check("instrument_unknown", "questionnaire with an unknown instrument code", "not scored"),
-    Check("duplicate_response", "the same questionnaire recorded more than once", "each copy is shown; repeats agree"),
+    Check("duplicate_response", "the same questionnaire recorded more than once", "each copy is kept, so it shows twice on the trajectory"),
     Check("scoring", "questionnaire with out-of-range, missing, repeated items or a disagreeing total",
           "scored as clinical-reference 1.3 allows, or not scored; each is listed on the patient page"),
 )
