@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from dashboard import audit, caseload, db, due, patient_list, patient_record, schema, triage
+from dashboard import audit, caseload, db, due, patient_list, patient_record, quality, schema, triage
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
@@ -75,6 +75,7 @@ def build(p: Platform, rows: list[dict]) -> dict[str, dict]:
         p.message(pid, 3.2, "from_patient")
         p.phq9(pid, 4.1, 15, item9=2)
         p.gad7(pid, 4.1, 12)
+        p.activity(pid, -3)  # a future-dated row: every patient has a data-quality note to leak
         for actor in ("gp.a", "ther.c"):  # clinicians of both teams open records of any team in the trail
             audit.record(p.engine, actor, "open_record", pid)
         out[code] = {**row, "therapist": therapist, "id": pid}
@@ -108,6 +109,11 @@ def test_no_data_function_returns_a_patient_outside_the_viewers_scope(platform, 
         listed = patient_list.my_patients(engine, viewer, NOW, s)
         assert set(listed["code"]) == allowed_codes  # exactly the scope, not merely within it
         check("my_patients", set(listed["code"]), allowed_codes)
+
+        noted = quality.data_quality(engine, viewer, NOW, s)
+        noted_codes = {c for codes in noted["codes"] for c in codes}
+        assert noted_codes == allowed_codes  # each has its future row: exactly the scope
+        check("data_quality", noted_codes, allowed_codes)
 
         queue = triage.triage(engine, engine, viewer, NOW, s)
         check("triage.queue", set(queue.queue["code"]), allowed_codes)
