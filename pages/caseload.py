@@ -5,10 +5,10 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard.components.quality_note import quality_note
 from dashboard import audit, cached
-from dashboard.components.chart import chart
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS
+from dashboard.components.chart import chart
+from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
 from dashboard.nav import open_patient
 from dashboard.report import headline_text, outcome_rows, percent, to_html

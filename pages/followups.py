@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.components.quality_note import quality_note
 from dashboard import audit, cached
 from dashboard.components.followup_form import followup_form
+from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
 from dashboard.followups import ACTIONS
 from dashboard.nav import open_patient

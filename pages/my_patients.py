@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard.components.quality_note import quality_note
 from dashboard import cached
+from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
 from dashboard.measures import INSTRUMENTS
 from dashboard.nav import open_patient

@@ -5,19 +5,27 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard.components.quality_note import quality_note
 from dashboard import cached
 from dashboard.components.chart import chart
-from dashboard.context import get_context
-from dashboard.measures import INSTRUMENTS, display_score
-from dashboard.patient_record import (current_module, engagement, episode_responses, find_patient, module_timeline,
-                                      nhs_status, summarise_instrument, treatment_week)
-from dashboard.record_audit import audit_once
-from dashboard.timeutil import freshness_line, local_time
 from dashboard.components.correction_panel import correction_panel
 from dashboard.components.followup_form import followup_form
+from dashboard.components.quality_note import quality_note
+from dashboard.context import get_context
 from dashboard.flags import FLAG_KINDS, on_track_status
 from dashboard.followups import ACTIONS, current_followups
+from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.patient_record import (
+    current_module,
+    engagement,
+    episode_responses,
+    find_patient,
+    module_timeline,
+    nhs_status,
+    summarise_instrument,
+    treatment_week,
+)
+from dashboard.record_audit import audit_once
+from dashboard.timeutil import freshness_line, local_time
 from dashboard.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
 
 DENIED = "No such patient in your caseload."

@@ -5,9 +5,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard.components.quality_note import quality_note
 from dashboard import cached
 from dashboard.acks import AckRefused, acknowledge
+from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
 from dashboard.flags import FLAG_KINDS
 from dashboard.nav import open_patient
