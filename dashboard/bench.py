@@ -174,9 +174,8 @@ def optimised_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataF
     """Everything the patient page reads for one patient."""
     settings = Settings()
     patient = patient_record.find_patient(engine, viewer, typical_patient_code(engine, viewer))
-    rows = patient_record.load_record_rows(engine, viewer, patient, now, settings)
-    patient_list.my_patients(engine, viewer, now, settings, patient_id=patient.patient_id)
-    flags.evaluate(flags.load_inputs(engine, viewer, now, settings, patient.patient_id), now, settings)
+    rows, _summary, inputs = patient_record.load_page(engine, viewer, patient, now, settings)
+    flags.evaluate(inputs, now, settings)
     return rows.responses[["response_id", "score"]]
 
 

@@ -54,9 +54,8 @@ def patient_record(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer,
     """(rows, list row, flags with their acknowledgement state, as_of) for one
     patient the viewer may see."""
     now = utcnow()
-    rows = patient_record_mod.load_record_rows(_engine, viewer, patient, now, settings)
-    summary = patient_list.my_patients(_engine, viewer, now, settings, patient_id=patient.patient_id)
-    patient_flags = flags.evaluate(flags.load_inputs(_engine, viewer, now, settings, patient.patient_id, _state), now, settings)
+    rows, summary, inputs = patient_record_mod.load_page(_engine, viewer, patient, now, settings, _state)
+    patient_flags = flags.evaluate(inputs, now, settings)
     judged = acks.apply_acks(patient_flags, acks.load_acks(_state, [patient.patient_id]), now, settings)
     return rows, summary, judged, now
 

@@ -112,9 +112,11 @@ class FlagInputs:
 
 
 def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Settings,
-                patient_id: int | None = None, state: Engine | None = None) -> FlagInputs:
+                patient_id: int | None = None, state: Engine | None = None,
+                scored: pd.DataFrame | None = None) -> FlagInputs:
     """Platform rows in SQL scoped to the viewer; with ``state``, also the GP
-    follow-ups of those patients (joined in Python on the scoped ids)."""
+    follow-ups of those patients (joined in Python on the scoped ids). ``scored``:
+    the same patients' scored responses when the caller has read them already."""
     ids = scoped_patient_ids(viewer)
     if patient_id is not None:
         ids = ids.where(patients.c.id == patient_id)
@@ -123,7 +125,8 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
                             parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS])
         contact = pd.read_sql(contact_facts_query(viewer, now, patient_id), conn,
                               parse_dates=["ended_at", "last_contact", "first_unanswered", "first_unfed_completion"])
-        scored = scored_responses(conn, ids, now, settings)
+        if scored is None:
+            scored = scored_responses(conn, ids, now, settings)
     facts = facts.merge(contact, on="patient_id", how="left")
     facts["last_activity_at"] = last_activity_at(facts)
     followups = None

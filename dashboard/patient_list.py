@@ -121,8 +121,16 @@ def my_patients(
             parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS],
         )
         scored = scored_responses(conn, ids, now, settings or Settings(), primary_only=True)
+    return list_rows(facts, scored, now)
+
+
+def list_rows(facts: pd.DataFrame, primary_scored: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """One row per patient (COLUMNS) from their facts (``patient_facts_query``) and
+    their scored primary-measure responses; the patient page passes rows it has
+    already read instead of reading them again."""
     if facts.empty:
         return pd.DataFrame(columns=COLUMNS)
+    facts = facts.copy()
     facts["last_activity_at"] = last_activity_at(facts)
     facts["days_since_activity"] = days_since(facts["last_activity_at"], now)
     facts["modules_total"] = facts["modules_total"].astype("Int64")
@@ -132,7 +140,7 @@ def my_patients(
         progress_label(int(c), int(t), None if pd.isna(k) else int(k))
         for c, t, k in zip(facts["modules_completed"], facts["modules_total"], facts["current_module"])
     ]
-    latest = _latest_valid(scored)
+    latest = _latest_valid(primary_scored)
     out = facts.merge(latest, on="patient_id", how="left")
     return out[COLUMNS]
 

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import aliased
 
+from dashboard import flags, patient_list
 from dashboard.config import Settings
 from dashboard.measures import INSTRUMENTS, band_label
 from dashboard.outcomes import NhsOutcome, at_caseness, nhs_outcome, reliable_change
@@ -106,6 +107,16 @@ def load_record_rows(engine: Engine, viewer: Viewer, patient: Patient, now: date
     # A timestamp in another format reads as missing (schema.ContractTimestamp): such a
     # row cannot be placed in time, so it is left out (dashboard.quality reports it).
     return RecordRows(scored, mods, acts.dropna(subset=["occurred_at"]), msgs.dropna(subset=["sent_at"]))
+
+
+def load_page(engine: Engine, viewer: Viewer, patient: Patient, now: datetime, settings: Settings,
+              state: Engine | None = None) -> tuple[RecordRows, pd.DataFrame, flags.FlagInputs]:
+    """(rows, list row, flag inputs) for the patient page: the questionnaires are
+    read and scored once and the patient's facts once, though three views use them."""
+    rows = load_record_rows(engine, viewer, patient, now, settings)
+    inputs = flags.load_inputs(engine, viewer, now, settings, patient.patient_id, state, scored=rows.responses)
+    primary = rows.responses[rows.responses["instrument"] == patient.primary_instrument]
+    return rows, patient_list.list_rows(inputs.patients, primary, now), inputs
 
 
 # ---------------------------------------------------------------- outcomes
