@@ -12,7 +12,6 @@ from sqlalchemy import Engine, and_, select
 
 from dashboard.config import Settings
 from dashboard.flags import in_treatment
-from dashboard.followups import current_followups
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.schema import module_progress, modules, patients
 from dashboard.scope import Viewer, scoped_patient_ids
@@ -57,7 +56,7 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
     open_now = [in_treatment(s, e) for s, e in zip(facts["status"], facts["ended_at"])]
     facts = facts[pd.Series(open_now, index=facts.index, dtype=bool) | (facts["ended_at"].notna() & (keep_until >= now_ts))]
     done = completions(platform, viewer, now)
-    held = current_followups(state, [int(i) for i in result.patients["patient_id"]])
+    held = result.followups  # triage read them for the gp_action and pause rules
     last_held = held.groupby("patient_id")["held_on"].max() if not held.empty else pd.Series(dtype=object)
     flagged = result.open_flags.groupby("patient_id")["flag"].agg(set)
     done_by_patient = dict(tuple(done.groupby("patient_id")))

@@ -40,6 +40,7 @@ class Triage:
     acknowledged: pd.DataFrame  # flag rows covered by an acknowledgement
     patients: pd.DataFrame  # the flag engine's patient inputs (for names and filters)
     responses: pd.DataFrame  # their scored responses
+    followups: pd.DataFrame  # their current GP follow-ups (dashboard.followups), read once for the due list too
 
 
 def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings,
@@ -61,7 +62,7 @@ def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, setti
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
     queue = flag_engine.queue(open_flags, patients)
     return Triage(_decorate(queue, open_flags, patients, inputs.responses, now), open_flags,
-                  judged[judged["acked_at"].notna()], patients, inputs.responses)
+                  judged[judged["acked_at"].notna()], patients, inputs.responses, inputs.followups)
 
 
 def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame,
