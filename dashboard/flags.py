@@ -120,14 +120,16 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
     ids = scoped_patient_ids(viewer)
     if patient_id is not None:
         ids = ids.where(patients.c.id == patient_id)
+    # One round trip for both sets of per-patient facts.
+    facts_q = patient_facts_query(viewer, now, patient_id).subquery("facts")
+    contact_q = contact_facts_query(viewer, now, patient_id).subquery("contact")
+    both = (select(facts_q, *[c for c in contact_q.c if c.name != "patient_id"])
+            .select_from(facts_q.join(contact_q, contact_q.c.patient_id == facts_q.c.patient_id)))
     with engine.connect() as conn:
-        facts = pd.read_sql(patient_facts_query(viewer, now, patient_id), conn,
-                            parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS])
-        contact = pd.read_sql(contact_facts_query(viewer, now, patient_id), conn,
-                              parse_dates=["ended_at", "last_contact", "first_unanswered", "first_unfed_completion"])
+        facts = pd.read_sql(both, conn, parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS, "ended_at", "last_contact",
+                                                     "first_unanswered", "first_unfed_completion"])
         if scored is None:
             scored = scored_responses(conn, ids, now, settings)
-    facts = facts.merge(contact, on="patient_id", how="left")
     facts["last_activity_at"] = last_activity_at(facts)
     followups = None
     if state is not None:
