@@ -61,31 +61,42 @@ def _primary_instrument_of_patient():
     )
 
 
+def _scope(patient_ids: Select, now: datetime, instruments: tuple[str, ...] | None) -> list:
+    scope = [r.c.patient_id.in_(patient_ids), r.c.administered_at <= now]
+    if instruments is not None:
+        scope.append(r.c.instrument.in_(instruments))
+    return scope
+
+
+RESPONSE_KEYS = (r.c.id, r.c.patient_id, r.c.instrument, r.c.administered_at, r.c.total_score)
+
+
 def responses_query(patient_ids: Select, now: datetime, primary_only: bool = False,
                     instruments: tuple[str, ...] | None = None) -> Select:
     """Responses of the given (already scoped) patients up to ``now``; future-dated
     rows are platform errors and are left out. ``primary_only`` keeps each
-    patient's programme instrument; ``instruments`` keeps only those."""
-    scope = [r.c.patient_id.in_(patient_ids), r.c.administered_at <= now]
-    if instruments is not None:
-        scope.append(r.c.instrument.in_(instruments))
-    a = _answers(select(r.c.id).where(*scope))
-    valid = _valid_item(a)
+    patient's programme instrument; ``instruments`` keeps only those.
+
+    One pass over the item rows, exact while no item is repeated within a
+    response (the rule for repeats needs a group per item). ``n_distinct_items``
+    shows where that fails; ``exact_item_stats`` then recounts those responses."""
+    valid = or_(false(), *(
+        and_(r.c.instrument == code, ri.c.item.between(1, inst.n_items), ri.c.score.between(inst.item_min, inst.item_max))
+        for code, inst in INSTRUMENTS.items()))
+    risk = [(and_(r.c.instrument == code, ri.c.item == inst.risk_item, ri.c.score.between(inst.item_min, inst.item_max)),
+             ri.c.score) for code, inst in INSTRUMENTS.items() if inst.risk_item]
     stmt = (
         select(
-            r.c.id.label("response_id"),
-            r.c.patient_id,
-            r.c.instrument,
-            r.c.administered_at,
-            r.c.total_score,
-            func.coalesce(func.sum(a.c.rows), 0).label("n_item_rows"),
-            func.count(case((valid, a.c.item))).label("n_valid_items"),
-            func.coalesce(func.sum(case((valid, a.c.lo))), 0).label("valid_item_sum"),
-            _risk_item_score(a).label("risk_item_score"),
+            r.c.id.label("response_id"), r.c.patient_id, r.c.instrument, r.c.administered_at, r.c.total_score,
+            func.count(ri.c.response_id).label("n_item_rows"),
+            func.count(ri.c.item.distinct()).label("n_distinct_items"),
+            func.count(case((valid, ri.c.item))).label("n_valid_items"),
+            func.coalesce(func.sum(case((valid, ri.c.score))), 0).label("valid_item_sum"),
+            func.max(case(*risk, else_=None)).label("risk_item_score"),
         )
-        .select_from(r.outerjoin(a, a.c.response_id == r.c.id))
-        .where(*scope)
-        .group_by(r.c.id, r.c.patient_id, r.c.instrument, r.c.administered_at, r.c.total_score)
+        .select_from(r.outerjoin(ri, ri.c.response_id == r.c.id))
+        .where(*_scope(patient_ids, now, instruments))
+        .group_by(*RESPONSE_KEYS)
         .order_by(r.c.patient_id, r.c.administered_at, r.c.id)
     )
     if primary_only:
@@ -93,11 +104,41 @@ def responses_query(patient_ids: Select, now: datetime, primary_only: bool = Fal
     return stmt
 
 
+ITEM_STATS = ["n_item_rows", "n_valid_items", "valid_item_sum", "risk_item_score"]
+
+
+def exact_item_stats(response_ids: list[int]) -> Select:
+    """ITEM_STATS of these responses with a group per (response, item), for the
+    few whose items repeat or lack a number (platform errors)."""
+    a = _answers(select(r.c.id).where(r.c.id.in_(response_ids)))
+    valid = _valid_item(a)
+    return (
+        select(
+            r.c.id.label("response_id"),
+            func.coalesce(func.sum(a.c.rows), 0).label("n_item_rows"),
+            func.count(case((valid, a.c.item))).label("n_valid_items"),
+            func.coalesce(func.sum(case((valid, a.c.lo))), 0).label("valid_item_sum"),
+            _risk_item_score(a).label("risk_item_score"),
+        )
+        .select_from(r.outerjoin(a, a.c.response_id == r.c.id))
+        .where(r.c.id.in_(response_ids))
+        .group_by(r.c.id)
+    )
+
+
 def scored_responses(
     conn: Connection, patient_ids: Select, now: datetime, settings: Settings, primary_only: bool = False,
     instruments: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     frame = pd.read_sql(responses_query(patient_ids, now, primary_only, instruments), conn, parse_dates=["administered_at"])
+    repeated = frame["n_item_rows"] > frame["n_distinct_items"]
+    if repeated.any():
+        exact = pd.read_sql(exact_item_stats([int(i) for i in frame.loc[repeated, "response_id"]]), conn)
+        exact = exact.set_index("response_id")
+        for column in ITEM_STATS:
+            frame[column] = frame[column].astype("float64")
+            frame.loc[repeated, column] = frame.loc[repeated, "response_id"].map(exact[column]).to_numpy(dtype="float64")
+    frame = frame.drop(columns="n_distinct_items")
     # A date in another format reads as missing (schema.ContractTimestamp); an undated
     # response cannot be placed on a trajectory, so it is left out and reported.
     return score_responses(frame.dropna(subset=["administered_at"]), settings)
