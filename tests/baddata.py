@@ -11,7 +11,6 @@ showing it correctly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, MetaData, insert, text
@@ -49,24 +48,9 @@ class BadPlatform(Platform):
             conn.execute(text(statement), params)
 
 
-@dataclass(frozen=True)
-class Case:
-    name: str
-    code: str | None  # the patient the case is attached to; None for orphans
-    what: str
-
-
-CASES: list[Case] = []
-
-
-def case(name: str, code: str | None, what: str) -> None:
-    CASES.append(Case(name, code, what))
-
-
 def build(p: BadPlatform) -> dict[str, int]:
     """Every case, plus the clean patient. Returns patient ids by code."""
     ids: dict[str, int] = {}
-    CASES.clear()
     future = p.now + timedelta(days=30)
 
     ids[CLEAN] = p.patient(CLEAN, enrolled_days_ago=40)
@@ -81,10 +65,10 @@ def build(p: BadPlatform) -> dict[str, int]:
     pid = ids["NULL-ENROLLED"] = p.patient("NULL-ENROLLED")
     p.sql("UPDATE patients SET enrolled_at = NULL WHERE id = :i", i=pid)
     p.phq9(pid, 5, 12)
-    case("patient without enrolment date", "NULL-ENROLLED", "patients.enrolled_at is null")
+    # patient without enrolment date: patients.enrolled_at is null
     pid = ids["NULL-STATUS"] = p.patient("NULL-STATUS")
     p.sql("UPDATE patients SET status = NULL WHERE id = :i", i=pid)
-    case("patient without status", "NULL-STATUS", "patients.status is null")
+    # patient without status: patients.status is null
     pid = ids["NULL-EVENTS"] = p.patient("NULL-EVENTS", enrolled_days_ago=20)
     p.raw("activity", id=9001, patient_id=pid, occurred_at=None, kind="login")
     p.raw("activity", id=9002, patient_id=pid, occurred_at=p.ago(2), kind=None)
@@ -94,21 +78,20 @@ def build(p: BadPlatform) -> dict[str, int]:
     p.raw("responses", id=9006, patient_id=pid, instrument=None, administered_at=p.ago(3), total_score=14)
     p.raw("module_progress", patient_id=pid, module_id=module_id("depression", 1), started_at=None)
     p.raw("response_items", response_id=9005, item=None, score=2)
-    case("event rows without timestamps or kinds", "NULL-EVENTS",
-         "null occurred_at, kind, sent_at, direction, administered_at, instrument, started_at, item")
+    # event rows without timestamps or kinds: null occurred_at, kind, sent_at, direction, administered_at, instrument, started_at, item
 
     # -- out-of-range scores, missing items, totals that disagree
     pid = ids["OUT-OF-RANGE"] = p.patient("OUT-OF-RANGE")
     p.response(pid, "PHQ9", 10, [3, 3, 3, 3, 3, 3, 3, 3, 7])
     p.response(pid, "PHQ9", 5, None, total=99)
     p.response(pid, "GAD7", 5, [1, 1, 1, -2, 1, 1, 1])
-    case("out-of-range scores", "OUT-OF-RANGE", "item 9 = 7, a total of 99 without items, a GAD-7 item of -2")
+    # out-of-range scores: item 9 = 7, a total of 99 without items, a GAD-7 item of -2
     pid = ids["MISSING-ITEMS"] = p.patient("MISSING-ITEMS")
     p.response(pid, "PHQ9", 10, [2, 2, None, None, None, 2, 2, 2, 0])
-    case("missing items", "MISSING-ITEMS", "a PHQ-9 with three items absent: not scored")
+    # missing items: a PHQ-9 with three items absent: not scored
     pid = ids["TOTAL-DISAGREES"] = p.patient("TOTAL-DISAGREES")
     p.response(pid, "PHQ9", 4, [1, 1, 1, 1, 1, 1, 1, 1, 0], total=25)
-    case("total disagrees with items", "TOTAL-DISAGREES", "stored total 25, items sum to 8")
+    # total disagrees with items: stored total 25, items sum to 8
 
     # -- duplicate responses
     pid = ids["DUPLICATES"] = p.patient("DUPLICATES")
@@ -116,7 +99,7 @@ def build(p: BadPlatform) -> dict[str, int]:
         p.phq9(pid, 6, 11)
     rid = p.phq9(pid, 2, 8)
     p.raw("response_items", response_id=rid, item=1, score=1)
-    case("duplicate responses", "DUPLICATES", "the same PHQ-9 twice, and one item row repeated")
+    # duplicate responses: the same PHQ-9 twice, and one item row repeated
 
     # -- future timestamps
     pid = ids["FUTURE"] = p.patient("FUTURE")
@@ -126,8 +109,8 @@ def build(p: BadPlatform) -> dict[str, int]:
     p.raw("module_progress", patient_id=pid, module_id=module_id("depression", 1), started_at=p.ago(20),
           completed_at=future)
     pid = ids["FUTURE-ENROLLED"] = p.patient("FUTURE-ENROLLED", enrolled_days_ago=-10)
-    case("future timestamps", "FUTURE", "activity, a response, a message and a module completion 30 days ahead")
-    case("enrolled in the future", "FUTURE-ENROLLED", "patients.enrolled_at 10 days ahead")
+    # future timestamps: activity, a response, a message and a module completion 30 days ahead
+    # enrolled in the future: patients.enrolled_at 10 days ahead
 
     # -- timestamps in another format (SQLite keeps text; PostgreSQL's column type cannot hold one)
     if p.engine.dialect.name == "sqlite":
@@ -138,7 +121,7 @@ def build(p: BadPlatform) -> dict[str, int]:
         p.sql("INSERT INTO messages (id, patient_id, direction, sent_at) VALUES (9203, :p, 'from_patient', 1762164000)", p=pid)
         p.sql("INSERT INTO responses (id, patient_id, instrument, administered_at, total_score) "
               "VALUES (9204, :p, 'PHQ9', 'yesterday', 12)", p=pid)
-        case("timestamps in another format", "FORMAT", "ISO 8601 with Z, dd/mm/yyyy, epoch seconds, a word")
+        # timestamps in another format: ISO 8601 with Z, dd/mm/yyyy, epoch seconds, a word
 
     # -- orphan rows
     p.raw("activity", id=9301, patient_id=99999, occurred_at=p.ago(1), kind="login")
@@ -146,19 +129,19 @@ def build(p: BadPlatform) -> dict[str, int]:
     p.raw("response_items", response_id=99998, item=9, score=3)
     p.raw("messages", id=9303, patient_id=99999, clinician_id=1, direction="from_patient", sent_at=p.ago(1))
     p.raw("module_progress", patient_id=99999, module_id=module_id("depression", 1), started_at=p.ago(1))
-    case("orphan rows", None, "events of patient 99999, who does not exist, and items of a missing response")
+    # orphan rows: events of patient 99999, who does not exist, and items of a missing response
     pid = ids["ORPHAN-REFS"] = p.patient("ORPHAN-REFS", therapist=1, gp=3)
     p.raw("module_progress", patient_id=pid, module_id=987654, started_at=p.ago(10))
     p.raw("messages", id=9304, patient_id=pid, clinician_id=4242, direction="to_patient", sent_at=p.ago(2))
-    case("rows pointing at missing modules or clinicians", "ORPHAN-REFS", "module 987654, clinician 4242")
+    # rows pointing at missing modules or clinicians: module 987654, clinician 4242
 
     # -- unknown instrument codes
     pid = ids["UNKNOWN-INSTRUMENT"] = p.patient("UNKNOWN-INSTRUMENT")
     p.response(pid, "XYZ", 3, [1, 2, 3])
     p.response(pid, "phq-9", 3, [3] * 9)
-    case("unknown instrument codes", "UNKNOWN-INSTRUMENT", "'XYZ' and 'phq-9'")
+    # unknown instrument codes: 'XYZ' and 'phq-9'
 
-    # -- a patient with no programme, a programme that does not exist, no therapist, no team
+    # -- a patient with no programme, a programme that does not exist, no therapist or a missing one
     pid = ids["NO-PROGRAMME"] = p.patient("NO-PROGRAMME")
     p.sql("UPDATE patients SET program_id = NULL WHERE id = :i", i=pid)
     p.phq9(pid, 4, 16)
@@ -167,8 +150,8 @@ def build(p: BadPlatform) -> dict[str, int]:
     ids["NO-THERAPIST"] = p.patient("NO-THERAPIST", therapist=None)
     p.phq9(ids["NO-THERAPIST"], 4, 20, item9=2)
     ids["UNKNOWN-THERAPIST"] = p.patient("UNKNOWN-THERAPIST", therapist=4242)
-    case("patient with no programme", "NO-PROGRAMME", "patients.program_id is null")
-    case("patient whose programme does not exist", "MISSING-PROGRAMME", "patients.program_id = 77")
-    case("patient with no therapist", "NO-THERAPIST", "patients.therapist_id is null (GP and lead see them)")
-    case("patient whose therapist does not exist", "UNKNOWN-THERAPIST", "patients.therapist_id = 4242")
+    # patient with no programme: patients.program_id is null
+    # patient whose programme does not exist: patients.program_id = 77
+    # patient with no therapist: patients.therapist_id is null (GP and lead see them)
+    # patient whose therapist does not exist: patients.therapist_id = 4242
     return ids
