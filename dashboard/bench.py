@@ -32,6 +32,7 @@ from dashboard import due as due_mod
 from dashboard import triage as triage_mod
 from dashboard.config import DATA_DIR, Settings
 from dashboard.engine import make_engine
+from dashboard.logs import proc_memory_mb
 from dashboard.measures import INSTRUMENTS, score_responses
 from dashboard.scope import Viewer, load_viewer, patient_filter
 from dashboard.timeutil import days_since
@@ -386,14 +387,8 @@ def peak_rss_mb() -> float:
     """This process's peak resident memory. On Linux ru_maxrss survives exec, so a
     child forked from a parent that just built a database would report the
     parent's peak; /proc's VmHWM belongs to the child's own address space."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = proc_memory_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _median_ms(fn: Callable[[], object], repeat: int) -> float:

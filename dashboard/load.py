@@ -38,7 +38,7 @@ from dashboard.config import DATA_DIR, ROOT
 from dashboard.logs import rss_mb
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "caseboard-demo"
 USERS = ("therapist1", "lead1", "therapist2", "lead2")  # session i logs in as USERS[i % 4]
@@ -111,15 +111,16 @@ def cpu_pct(before: dict[int, int], after: dict[int, int], wall_s: float) -> flo
     return round(100 * used / os.sysconf("SC_CLK_TCK") / wall_s, 1) if wall_s > 0 else 0.0
 
 
-def start_server(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """``streamlit run`` headless, its output (the JSON log lines included) to ``log_path``."""
+def start_server(port: int, env: dict[str, str], log_path: Path, timeout_s: float = 90) -> subprocess.Popen:
+    """``streamlit run`` headless, its output (the JSON log lines included) to
+    ``log_path``, once /_stcore/health answers ok (tests/browser.py serves the app the same way)."""
     cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
            "--server.port", str(port), "--global.developmentMode", "false",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.time() + 90
+    deadline = time.time() + timeout_s
     while True:
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":

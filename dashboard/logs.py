@@ -125,15 +125,21 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     log.log(level, event, extra={"caseboard_fields": clean(fields)})
 
 
-def rss_mb(pid: int | str = "self") -> float | None:
-    """Resident memory of a process in MB (Linux /proc; None elsewhere or when it has gone)."""
+def proc_memory_mb(field: str, pid: int | str = "self") -> float | None:
+    """A memory line of /proc/PID/status (``VmRSS``, ``VmHWM``) in MB; None off Linux
+    or when the process has gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def rss_mb(pid: int | str = "self") -> float | None:
+    """Resident memory of a process in MB."""
+    return proc_memory_mb("VmRSS", pid)
 
 
 def script_run(page: str, user: str, role: str, started: float) -> None:

@@ -27,3 +27,17 @@ def open_patient(username: str, code: str | None) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def table_with(at: AppTest, *columns: str):
+    """The first table showing all these columns (tables are found by content, not
+    position: the data-quality note may add its own table above a page's list)."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def shown_text(at: AppTest) -> str:
+    """Everything a page shows in words and tables, to search for patient codes."""
+    parts = [d.value.to_csv() for d in at.dataframe]
+    parts += [e.value for kind in ("markdown", "caption", "title", "subheader", "error", "warning", "info", "success")
+              for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)

@@ -129,3 +129,20 @@ def app_platform(db_url, monkeypatch):
     platform = Platform(make_engine(db_url), datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
     db.upgrade(platform.engine)
     return platform
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (tests/browser.py)."""
+    from dashboard.load import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import chromium_problem
+
+    problem = chromium_problem()
+    if problem:
+        missing(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -15,6 +15,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,10 +27,7 @@ from dashboard.followups import current_followups
 from dashboard.schema import patients
 from tests.browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
-    chromium_problem,
     log_in,
     screenshot,
     served_app,
@@ -86,19 +84,6 @@ def app_url(demo_url):
     env = {"DASHBOARD_DB_URL": demo_url, "DASHBOARD_MODE": "demo", "DASHBOARD_SETTINGS": "queue_refresh_seconds = 3600"}
     with served_app(env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    problem = chromium_problem()
-    if problem:
-        missing(problem)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +247,20 @@ def keyboard_log_in(page, username: str) -> None:
     wait_for_app(page)
 
 
+@contextmanager
+def keyboard_session(browser, app_url: str, username: str) -> Iterator:
+    """A fresh browser context, logged in by keyboard alone; closed afterwards."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(app_url)
+    wait_for_app(page)
+    keyboard_log_in(page, username)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 # ---------------------------------------------------------------- axe
 
 
@@ -349,90 +348,75 @@ def fewest_reasons_row(result) -> int:
 def test_therapist_logs_in_and_acknowledges_by_keyboard_alone(browser, app_url, demo_url):
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(app_url)
-    wait_for_app(page)
-    keyboard_log_in(page, "therapist1")
-    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
-    waiting = int(page.get_by_text("patients need you").inner_text().split()[0])
+    with keyboard_session(browser, app_url, "therapist1") as page:
+        page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+        waiting = int(page.get_by_text("patients need you").inner_text().split()[0])
 
-    # The patient is read from the page (the list may be up to cache_ttl_seconds old).
-    select_row(page, fewest_reasons_row(triage_now(demo_url, "therapist1")))
-    code = page.locator("[data-testid='stHeading'] h3").first.inner_text()
-    forms = page.locator("[data-testid='stForm']")
-    forms.first.wait_for(timeout=30_000)
-    screenshot(page, "keyboard-triage-selected")
-    for remaining in range(forms.count(), 0, -1):  # every reason of this patient (one form each), by keyboard
-        tab_to(page, lambda f: f["name"].startswith("Note for the team"), "the note field")
-        assert_focus_visible(page, "the note field")
-        page.keyboard.type("Phoned the patient; agreed next steps.")
-        tab_to(page, named("Mark handled"), "Mark handled", limit=5)
-        assert_focus_visible(page, "the Mark handled button")
-        page.keyboard.press("Enter")
-        wait_for_app(page)
-        expect(forms).to_have_count(remaining - 1, timeout=30_000)
-    page.get_by_text(f"Every reason for {code} is handled.").wait_for(timeout=30_000)
-    page.get_by_text(f"{waiting - 1} patients need you").wait_for(timeout=30_000)
-    screenshot(page, "keyboard-triage-handled")
-    assert code not in set(triage_now(demo_url, "therapist1").queue["code"])
-    context.close()
+        # The patient is read from the page (the list may be up to cache_ttl_seconds old).
+        select_row(page, fewest_reasons_row(triage_now(demo_url, "therapist1")))
+        code = page.locator("[data-testid='stHeading'] h3").first.inner_text()
+        forms = page.locator("[data-testid='stForm']")
+        forms.first.wait_for(timeout=30_000)
+        screenshot(page, "keyboard-triage-selected")
+        for remaining in range(forms.count(), 0, -1):  # every reason of this patient (one form each), by keyboard
+            tab_to(page, lambda f: f["name"].startswith("Note for the team"), "the note field")
+            assert_focus_visible(page, "the note field")
+            page.keyboard.type("Phoned the patient; agreed next steps.")
+            tab_to(page, named("Mark handled"), "Mark handled", limit=5)
+            assert_focus_visible(page, "the Mark handled button")
+            page.keyboard.press("Enter")
+            wait_for_app(page)
+            expect(forms).to_have_count(remaining - 1, timeout=30_000)
+        page.get_by_text(f"Every reason for {code} is handled.").wait_for(timeout=30_000)
+        page.get_by_text(f"{waiting - 1} patients need you").wait_for(timeout=30_000)
+        screenshot(page, "keyboard-triage-handled")
+        assert code not in set(triage_now(demo_url, "therapist1").queue["code"])
 
 
 def test_gp_logs_a_follow_up_by_keyboard_alone(browser, app_url, demo_url):
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(app_url)
-    wait_for_app(page)
-    keyboard_log_in(page, "gp1")
-    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+    with keyboard_session(browser, app_url, "gp1") as page:
+        page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
 
-    before = due_now(demo_url, "gp1")
-    select_row(page, int((before["status"] == "active").to_numpy().argmax()))  # an active patient, a few rows down
-    title = page.get_by_text(re.compile(r"^Log a follow-up for "))
-    title.wait_for(timeout=30_000)
-    code = title.inner_text().removeprefix("Log a follow-up for ")  # read from the page: its list may be cached
-    assert code in set(before["code"])
-    action = tab_to(page, named("Action"), "the Action select box")
-    assert_focus_visible(page, "the Action select box")
-    page.keyboard.type("Step up")  # filters the options; Enter takes the highlighted one
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("combobox", name="Action")).to_have_value("Step up care")
-    assert action["tag"] == "INPUT"
-    tab_to(page, named("Note (optional)"), "the note field")
-    assert_focus_visible(page, "the note field")
-    page.keyboard.type("Low mood despite module 3; please call this week.")
-    tab_to(page, named("Save follow-up"), "Save follow-up", limit=5)
-    assert_focus_visible(page, "the Save follow-up button")
-    screenshot(page, "keyboard-followup-filled")
-    page.keyboard.press("Enter")
-    wait_for_app(page)
-    page.get_by_text(f"Follow-up for {code} saved.").wait_for(timeout=30_000)
-    screenshot(page, "keyboard-followup-saved")
-    after = due_now(demo_url, "gp1")
-    assert code not in set(after["code"]) and len(after) == len(before) - 1
-    engine = make_engine(demo_url)
-    with engine.connect() as conn:
-        pid = conn.scalar(select(patients.c.id).where(patients.c.code == code))
-    logged = current_followups(engine, [pid])
-    assert logged["action"].tolist() == ["step_up"] and "please call" in logged["note"].iloc[0]
-    context.close()
+        before = due_now(demo_url, "gp1")
+        select_row(page, int((before["status"] == "active").to_numpy().argmax()))  # an active patient, a few rows down
+        title = page.get_by_text(re.compile(r"^Log a follow-up for "))
+        title.wait_for(timeout=30_000)
+        code = title.inner_text().removeprefix("Log a follow-up for ")  # read from the page: its list may be cached
+        assert code in set(before["code"])
+        action = tab_to(page, named("Action"), "the Action select box")
+        assert_focus_visible(page, "the Action select box")
+        page.keyboard.type("Step up")  # filters the options; Enter takes the highlighted one
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("combobox", name="Action")).to_have_value("Step up care")
+        assert action["tag"] == "INPUT"
+        tab_to(page, named("Note (optional)"), "the note field")
+        assert_focus_visible(page, "the note field")
+        page.keyboard.type("Low mood despite module 3; please call this week.")
+        tab_to(page, named("Save follow-up"), "Save follow-up", limit=5)
+        assert_focus_visible(page, "the Save follow-up button")
+        screenshot(page, "keyboard-followup-filled")
+        page.keyboard.press("Enter")
+        wait_for_app(page)
+        page.get_by_text(f"Follow-up for {code} saved.").wait_for(timeout=30_000)
+        screenshot(page, "keyboard-followup-saved")
+        after = due_now(demo_url, "gp1")
+        assert code not in set(after["code"]) and len(after) == len(before) - 1
+        engine = make_engine(demo_url)
+        with engine.connect() as conn:
+            pid = conn.scalar(select(patients.c.id).where(patients.c.code == code))
+        logged = current_followups(engine, [pid])
+        assert logged["action"].tolist() == ["step_up"] and "please call" in logged["note"].iloc[0]
 
 
 def test_pages_are_reached_from_the_sidebar_by_keyboard_with_visible_focus(browser, app_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(app_url)
-    wait_for_app(page)
-    keyboard_log_in(page, "therapist1")
-    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
-    tab_to(page, named("My patients"), "the sidebar's My patients link")
-    assert_focus_visible(page, "the sidebar's My patients link")
-    page.keyboard.press("Enter")
-    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
-    wait_for_app(page)
-    tab_to(page, named("Triage"), "the sidebar's Triage link (the way back)")
-    assert_focus_visible(page, "the sidebar's Triage link")
-    context.close()
+    with keyboard_session(browser, app_url, "therapist1") as page:
+        page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+        tab_to(page, named("My patients"), "the sidebar's My patients link")
+        assert_focus_visible(page, "the sidebar's My patients link")
+        page.keyboard.press("Enter")
+        page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
+        wait_for_app(page)
+        tab_to(page, named("Triage"), "the sidebar's Triage link (the way back)")
+        assert_focus_visible(page, "the sidebar's Triage link")

@@ -19,7 +19,7 @@ from dashboard.quality import CHECK_BY_KEY, data_quality
 from dashboard.scope import load_viewer
 from dashboard.triage import triage
 from tests import baddata
-from tests.apptest import logged_in, open_patient
+from tests.apptest import logged_in, open_patient, shown_text, table_with
 from tests.conftest import BACKENDS, fresh_database_url
 
 USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}
@@ -149,13 +149,6 @@ def test_a_patient_without_a_therapist_still_reaches_the_gp_and_the_team_lead(co
         assert row["therapist"] == "unassigned"
 
 
-def shown_text(at) -> str:
-    parts = [d.value.to_csv() for d in at.dataframe]
-    parts += [e.value for kind in ("markdown", "caption", "title", "subheader", "error", "warning", "info", "success")
-              for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
-
-
 def note_label(at) -> str | None:
     return next((e.label for e in at.expander if e.label.startswith("Data quality")), None)
 
@@ -190,7 +183,7 @@ def test_every_patient_page_renders_and_says_what_is_wrong(app_env, code):
         assert label is None
         return
     assert label == f"Data quality: {len(EXPECTED[code])} problem(s) in this patient's platform records"
-    problems = set(next(d.value for d in at.dataframe if "What Caseboard did" in d.value.columns)["Problem"])
+    problems = set(table_with(at, "What Caseboard did")["Problem"])
     assert problems == {CHECK_BY_KEY[c].problem for c in EXPECTED[code]}
     if code == "NULL-ENROLLED":
         assert "treatment week unknown" in shown_text(at)

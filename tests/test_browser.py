@@ -9,15 +9,11 @@ from dashboard import db, demo
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    chromium_problem,
     log_in,
     screenshot,
     served_app,
     wait_for_app,
 )
-from tests.conftest import missing
 
 pytestmark = pytest.mark.browser
 
@@ -35,19 +31,6 @@ def demo_sqlite(tmp_path_factory) -> str:
 def app_url(demo_sqlite):
     with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo"}) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    problem = chromium_problem()
-    if problem:
-        missing(problem)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

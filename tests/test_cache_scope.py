@@ -6,7 +6,7 @@ import inspect
 
 from dashboard import cached
 from dashboard.nav import PAGES_DIR
-from tests.apptest import logged_in
+from tests.apptest import logged_in, table_with
 
 CACHED = [obj for name, obj in vars(cached).items() if callable(obj) and hasattr(obj, "clear") and not name.startswith("_")]
 
@@ -23,8 +23,7 @@ def codes_on_my_patients(user: str) -> set[str]:
     at = logged_in(user)
     at.switch_page(str(PAGES_DIR / "my_patients.py")).run()
     assert not at.exception
-    frame = next(d.value for d in at.dataframe if "code" in d.value.columns)
-    return set(frame["code"])
+    return set(table_with(at, "code")["code"])
 
 
 def test_a_second_clinician_in_the_same_process_gets_their_own_answer(app_platform):

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from dashboard.nav import PAGES_DIR
-from tests.apptest import logged_in
+from tests.apptest import logged_in, table_with
 
 CASELOAD = str(PAGES_DIR / "caseload.py")
 
@@ -29,11 +29,6 @@ def team(app_platform):
     p.activity(lapsed, 40)
     p.patient("SOUTH-1", team=2, therapist=7, enrolled_days_ago=30)
     return p
-
-
-def table_with(at, *columns: str):
-    """The first table showing all these columns (tables are found by content, not position)."""
-    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
 
 
 def metrics(at) -> dict[str, str]:

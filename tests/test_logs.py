@@ -165,17 +165,11 @@ def test_database_lost_on_the_patient_page_logs_the_class_only(proxied_patient, 
 
 
 @pytest.mark.browser
-def test_the_served_app_logs_script_runs_without_the_patient(tmp_path):
+def test_the_served_app_logs_script_runs_without_the_patient(tmp_path, browser):
     from dashboard import db, demo
     from dashboard.engine import make_engine
     from dashboard.schema import clinicians, patients
-    from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, chromium_problem, log_in, served_app, wait_for_app
-    from tests.conftest import missing
-
-    problem = chromium_problem()
-    if problem:
-        missing(problem)
-    from playwright.sync_api import sync_playwright
+    from tests.browser import ARTIFACTS, log_in, served_app, wait_for_app
 
     url = f"sqlite:///{tmp_path}/demo.sqlite"
     engine = make_engine(url)
@@ -187,14 +181,13 @@ def test_the_served_app_logs_script_runs_without_the_patient(tmp_path):
             .join(clinicians, clinicians.c.id == patients.c.therapist_id)
             .where(clinicians.c.username == "therapist1", patients.c.status == "active")
             .order_by(patients.c.code).limit(1)).one()
-    with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url:
         page = browser.new_page()
         page.goto(f"{app_url}/patient?patient={code}")
         wait_for_app(page)
         log_in(page, "therapist1", "caseboard-demo")
         page.get_by_role("heading", name=code).wait_for(timeout=30_000)
-        browser.close()
+        page.close()
         server_log = (ARTIFACTS / f"server-{app_url.rsplit(':', 1)[1]}.log").read_text()
     records = [json.loads(line) for line in server_log.splitlines() if line.startswith("{")]
     runs = [r for r in records if r["event"] == "script_run"]

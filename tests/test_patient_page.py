@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import audit
-from tests.apptest import open_patient
+from tests.apptest import open_patient, table_with
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_missing_item_9_and_corrupt_rows_go_to_data_quality(platform):
     at = open_patient("ther.a", "DQ1")
     quality = next(e for e in at.expander if e.label.startswith("Data quality"))
     assert quality.label == "Data quality: 1 problem(s) in this patient's platform records"
-    listed = next(d.value for d in at.dataframe if "Used" in d.value.columns)
+    listed = table_with(at, "Used")
     assert len(listed) == 3
     problems = " ".join(listed["Problem"])
     assert "disagrees" in problems and "out of range" in problems and "not scored" in problems

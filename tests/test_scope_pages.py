@@ -5,7 +5,7 @@ links cannot widen scope: a code outside it opens nothing."""
 import pytest
 
 from dashboard.nav import PAGES, PAGES_DIR, ROLE_PAGES
-from tests.apptest import logged_in, open_patient
+from tests.apptest import logged_in, open_patient, shown_text
 
 USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}
 
@@ -22,13 +22,6 @@ def caseloads(app_platform):
         p.message(pid, 3, "from_patient")
         p.phq9(pid, 2, 15, item9=2)
     return {"ther.a": {"MINE-THER"}, "gp.a": {"MINE-GP"}, "lead.a": {"MINE-THER", "MINE-GP", "TEAM-ONLY"}}
-
-
-def shown_text(at) -> str:
-    parts = [d.value.to_csv() for d in at.dataframe]
-    parts += [e.value for kind in ("markdown", "caption", "title", "subheader", "error", "warning", "info", "success")
-              for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.nav import PAGES_DIR
 from dashboard.state import acknowledgements
-from tests.apptest import logged_in
+from tests.apptest import logged_in, table_with
 from tests.factory import Platform
 
 
@@ -86,23 +86,18 @@ def test_deterioration_on_two_measures_is_one_reason_to_handle(platform):
     assert not [m.value for m in at.markdown if m.value.startswith("**Reliable deterioration**:")]
 
 
-def queue_table(at):
-    """The queue (the data-quality note's table aside: NOBODY has no therapist, which it reports)."""
-    return next(d.value for d in at.dataframe if "code" in d.value.columns)
-
-
 def test_team_lead_filters_by_therapist_and_sees_unassigned(platform):
     platform.patient("MINE-A", therapist=1, enrolled_days_ago=20)
     platform.patient("MINE-B", therapist=2, enrolled_days_ago=20)
     platform.patient("NOBODY", therapist=None, enrolled_days_ago=20)
     at = logged_in("lead.a")  # lands on Caseload
     at.switch_page(str(PAGES_DIR / "triage.py")).run()
-    assert set(queue_table(at)["code"]) == {"MINE-A", "MINE-B", "NOBODY"}
-    assert "therapist" in queue_table(at).columns
+    assert set(table_with(at, "code")["code"]) == {"MINE-A", "MINE-B", "NOBODY"}
+    assert "therapist" in table_with(at, "code").columns
     at.selectbox[0].set_value("unassigned").run()
-    assert list(queue_table(at)["code"]) == ["NOBODY"]
+    assert list(table_with(at, "code")["code"]) == ["NOBODY"]
     at.selectbox[0].set_value("Therapist B").run()
-    assert list(queue_table(at)["code"]) == ["MINE-B"]
+    assert list(table_with(at, "code")["code"]) == ["MINE-B"]
 
 
 def test_platform_message_link_when_configured(platform, monkeypatch):
