@@ -187,6 +187,7 @@ def test_the_served_app_logs_script_runs_without_the_patient(tmp_path, browser):
         wait_for_app(page)
         log_in(page, "therapist1", "caseboard-demo")
         page.get_by_role("heading", name=code).wait_for(timeout=30_000)
+        wait_for_app(page)  # the run's script_run line is written when the run ends, after the heading shows
         page.close()
         server_log = (ARTIFACTS / f"server-{app_url.rsplit(':', 1)[1]}.log").read_text()
     records = [json.loads(line) for line in server_log.splitlines() if line.startswith("{")]
