@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, func, literal, select
 from sqlalchemy.orm import aliased
 
 from dashboard.config import Settings
+from dashboard.frames import records
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
 from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
@@ -162,15 +163,15 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFr
     by_patient: dict[int, list] = defaultdict(list)
     if not inputs.responses.empty:
         ordered = inputs.responses.sort_values(["patient_id", "administered_at", "response_id"])
-        for r in ordered[RESPONSE_FIELDS].itertuples(index=False):
+        for r in records(ordered, RESPONSE_FIELDS):
             by_patient[r.patient_id].append(r)
     gp_notes: dict[int, list] = defaultdict(list)
     if inputs.followups is not None and not inputs.followups.empty:
         ordered = inputs.followups.sort_values(["held_on", "recorded_at"])
-        for f in ordered[FOLLOWUP_FIELDS].itertuples(index=False):
+        for f in records(ordered, FOLLOWUP_FIELDS):
             gp_notes[f.patient_id].append(f)
     rows: list[dict] = []
-    for p in inputs.patients.itertuples(index=False):
+    for p in records(inputs.patients, list(inputs.patients.columns)):
         rows.extend(patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, [])))
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
 
@@ -359,19 +360,25 @@ def _not_on_track(p, phq: list, now_ts: pd.Timestamp, settings: Settings) -> lis
 # ---------------------------------------------------------------- queue
 
 
+QUEUE_FIELDS = ["patient_id", "code", "flags", "reasons", "priority", "since"]
+
+
 def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
     """One row per patient with all reasons, most urgent first; ties by how long
-    the most urgent need has waited."""
+    the most urgent need has waited, then by code."""
     if flags.empty:
-        return pd.DataFrame(columns=["patient_id", "code", "flags", "reasons", "priority", "since"])
-    ordered = flags.sort_values(["patient_id", "priority", "since"])
-    grouped = ordered.groupby("patient_id", sort=False)
-    out = pd.DataFrame({
-        "flags": grouped["flag"].agg(lambda s: list(dict.fromkeys(s))),
-        "reasons": grouped["reason"].agg(list),
-        "priority": grouped["priority"].first(),
-        "since": grouped["since"].first(),
-    }).reset_index()
-    out = out.merge(patients_frame[["patient_id", "code"]], on="patient_id", how="left")
-    return out.sort_values(["priority", "since", "code"]).reset_index(drop=True)[
-        ["patient_id", "code", "flags", "reasons", "priority", "since"]]
+        return pd.DataFrame(columns=QUEUE_FIELDS)
+    codes = dict(zip(patients_frame["patient_id"].tolist(), patients_frame["code"].tolist()))
+    by_patient: dict[int, dict] = {}
+    ordered = sorted(records(flags, ["patient_id", "flag", "priority", "since", "reason"]),
+                     key=lambda f: (f.patient_id, f.priority, f.since))
+    for f in ordered:
+        row = by_patient.get(f.patient_id)
+        if row is None:  # the patient's most urgent flag sets their place in the queue
+            row = by_patient[f.patient_id] = {"patient_id": f.patient_id, "code": codes.get(f.patient_id), "flags": [],
+                                              "reasons": [], "priority": f.priority, "since": f.since}
+        if f.flag not in row["flags"]:
+            row["flags"].append(f.flag)
+        row["reasons"].append(f.reason)
+    rows = sorted(by_patient.values(), key=lambda r: (r["priority"], r["since"], str(r["code"])))
+    return pd.DataFrame(rows, columns=QUEUE_FIELDS)

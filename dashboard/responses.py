@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.engine import Connection
@@ -52,15 +53,6 @@ def _risk_item_score(a):
     return func.max(case(*whens, else_=None))
 
 
-def _primary_instrument_of_patient():
-    return (
-        select(programs.c.primary_instrument)
-        .select_from(patients.join(programs, programs.c.id == patients.c.program_id))
-        .where(patients.c.id == r.c.patient_id)
-        .scalar_subquery()
-    )
-
-
 def _scope(patient_ids: Select, now: datetime, instruments: tuple[str, ...] | None) -> list:
     scope = [r.c.patient_id.in_(patient_ids), r.c.administered_at <= now]
     if instruments is not None:
@@ -85,7 +77,13 @@ def responses_query(patient_ids: Select, now: datetime, primary_only: bool = Fal
         for code, inst in INSTRUMENTS.items()))
     risk = [(and_(r.c.instrument == code, ri.c.item == inst.risk_item, ri.c.score.between(inst.item_min, inst.item_max)),
              ri.c.score) for code, inst in INSTRUMENTS.items() if inst.risk_item]
-    stmt = (
+    source = r.outerjoin(ri, ri.c.response_id == r.c.id)
+    if primary_only:
+        # A join, not a per-row subquery: the programme's instrument is read once per patient.
+        source = (r.join(patients, patients.c.id == r.c.patient_id)
+                  .join(programs, and_(programs.c.id == patients.c.program_id, programs.c.primary_instrument == r.c.instrument))
+                  .outerjoin(ri, ri.c.response_id == r.c.id))
+    return (
         select(
             r.c.id.label("response_id"), r.c.patient_id, r.c.instrument, r.c.administered_at, r.c.total_score,
             func.count(ri.c.response_id).label("n_item_rows"),
@@ -94,14 +92,23 @@ def responses_query(patient_ids: Select, now: datetime, primary_only: bool = Fal
             func.coalesce(func.sum(case((valid, ri.c.score))), 0).label("valid_item_sum"),
             func.max(case(*risk, else_=None)).label("risk_item_score"),
         )
-        .select_from(r.outerjoin(ri, ri.c.response_id == r.c.id))
+        .select_from(source)
         .where(*_scope(patient_ids, now, instruments))
         .group_by(*RESPONSE_KEYS)
         .order_by(r.c.patient_id, r.c.administered_at, r.c.id)
     )
-    if primary_only:
-        stmt = stmt.where(r.c.instrument == _primary_instrument_of_patient())
-    return stmt
+
+
+def latest_per_patient(scored: pd.DataFrame) -> pd.DataFrame:
+    """Each patient's latest row by (administered_at, response_id). A numpy sort,
+    not a groupby: on a caseload's few hundred rows pandas' per-call cost dominates."""
+    if scored.empty:
+        return scored
+    order = np.lexsort((scored["response_id"].to_numpy(), scored["administered_at"].to_numpy(),
+                        scored["patient_id"].to_numpy()))
+    pid = scored["patient_id"].to_numpy()[order]
+    last = np.append(pid[1:] != pid[:-1], True)
+    return scored.iloc[order[last]]
 
 
 ITEM_STATS = ["n_item_rows", "n_valid_items", "valid_item_sum", "risk_item_score"]

@@ -14,6 +14,7 @@ from dashboard import flags as flag_engine
 from dashboard.acks import apply_acks, load_acks
 from dashboard.config import Settings
 from dashboard.measures import INSTRUMENTS, band_label, display_score
+from dashboard.responses import latest_per_patient
 from dashboard.scope import Viewer
 from dashboard.timeutil import DAY
 
@@ -69,27 +70,30 @@ def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFr
               now: datetime) -> pd.DataFrame:
     if queue.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
-    queue = queue.merge(patients[["patient_id", "therapist", "primary_instrument"]], on="patient_id", how="left")
-    queue["waiting_days"] = [int((pd.Timestamp(now) - pd.Timestamp(s)) // DAY) for s in queue["since"]]
-    queue["escalated"] = queue["patient_id"].isin(open_flags.loc[open_flags["escalated"], "patient_id"])
-    texts = _latest_primary_text(responses, patients).to_dict()
-    queue["latest"] = [texts.get(pid, "no valid score yet") for pid in queue["patient_id"]]
-    return queue[QUEUE_COLUMNS]
+    therapists = dict(zip(patients["patient_id"].tolist(), patients["therapist"].tolist()))
+    escalated = set(open_flags.loc[open_flags["escalated"], "patient_id"].tolist())
+    texts = _latest_primary_text(responses, patients)
+    now_ts, ids = pd.Timestamp(now), queue["patient_id"].tolist()
+    return queue.assign(
+        therapist=[therapists.get(pid) for pid in ids],
+        waiting_days=[int((now_ts - pd.Timestamp(s)) // DAY) for s in queue["since"]],
+        latest=[texts.get(pid, "no valid score yet") for pid in ids],
+        escalated=[pid in escalated for pid in ids],
+    )[QUEUE_COLUMNS]
 
 
-def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame) -> pd.Series:
-    """'14 · moderate (PHQ-9, 12 Nov)' per patient, from the already-scored responses."""
+def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame) -> dict[int, str]:
+    """patient_id -> '14 · moderate (PHQ-9, 12 Nov)', from the already-scored responses."""
     if responses.empty:
-        return pd.Series(dtype=str)
-    primary = responses.merge(patients[["patient_id", "primary_instrument"]], on="patient_id")
-    valid = primary[primary["valid"] & (primary["instrument"] == primary["primary_instrument"])]
-    latest = valid.sort_values(["administered_at", "response_id"]).groupby("patient_id").tail(1)
-    text = [
-        f"{display_score(s)}" + (f" · {b}" if (b := band_label(i, s)) else "")
+        return {}
+    primary = responses["patient_id"].map(dict(zip(patients["patient_id"].tolist(), patients["primary_instrument"].tolist())))
+    latest = latest_per_patient(responses[responses["valid"] & (responses["instrument"] == primary)])
+    return {
+        pid: f"{display_score(s)}" + (f" · {b}" if (b := band_label(i, s)) else "")
         + f" ({INSTRUMENTS[i].name if i in INSTRUMENTS else i}, {pd.Timestamp(t):%d %b})"
-        for s, i, t in zip(latest["score"], latest["instrument"], latest["administered_at"])
-    ]
-    return pd.Series(text, index=latest["patient_id"].to_numpy())
+        for pid, s, i, t in zip(latest["patient_id"].tolist(), latest["score"].tolist(), latest["instrument"].tolist(),
+                                latest["administered_at"].tolist())
+    }
 
 
 def flag_counts(open_flags: pd.DataFrame) -> dict[str, int]:
