@@ -3,6 +3,7 @@ their last logged follow-up (or since enrolment), and the GP's planned ones."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, and_, select
 
 from dashboard.config import Settings
 from dashboard.flags import in_treatment
+from dashboard.frames import records
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.schema import module_progress, modules, patients
 from dashboard.scope import Viewer, scoped_patient_ids
@@ -55,32 +57,27 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
     keep_until = facts["ended_at"] + pd.Timedelta(days=settings.followup_after_end_days)
     open_now = [in_treatment(s, e) for s, e in zip(facts["status"], facts["ended_at"])]
     facts = facts[pd.Series(open_now, index=facts.index, dtype=bool) | (facts["ended_at"].notna() & (keep_until >= now_ts))]
-    done = completions(platform, viewer, now)
+    done: dict[int, list] = defaultdict(list)
+    for c in records(completions(platform, viewer, now), ["patient_id", "position", "title", "completed_at"]):
+        done[c.patient_id].append(c)
     held = result.followups  # triage read them for the gp_action and pause rules
-    last_held = held.groupby("patient_id")["held_on"].max() if not held.empty else pd.Series(dtype=object)
-    flagged = result.open_flags.groupby("patient_id")["flag"].agg(set)
-    done_by_patient = dict(tuple(done.groupby("patient_id")))
-    primary = result.responses.merge(facts[["patient_id", "primary_instrument", "enrolled_at"]], on="patient_id")
-    start = primary["enrolled_at"] - pd.Timedelta(days=settings.baseline_window_days)
-    primary = primary[(primary["instrument"] == primary["primary_instrument"]) & primary["valid"]
-                      & (primary["administered_at"] >= start)].sort_values(["administered_at", "response_id"])
-    scores = primary.groupby("patient_id").agg(first=("score", "first"), last=("score", "last"), n=("score", "size"))
+    last_held = held.groupby("patient_id")["held_on"].max().to_dict() if not held.empty else {}
+    flagged: dict[int, set] = defaultdict(set)
+    for pid, flag in zip(result.open_flags["patient_id"].tolist(), result.open_flags["flag"].tolist()):
+        flagged[pid].add(flag)
+    scores = _primary_scores(result.responses, facts, settings)
     rows = []
-    for p in facts.itertuples(index=False):
-        mine = done_by_patient.get(p.patient_id)
-        if mine is None:
-            continue
+    for p in records(facts, ["patient_id", "code", "status", "primary_instrument"]):
         since = last_held.get(p.patient_id)
-        if since is not None:
-            mine = mine[[local_date(t, tz) > since for t in mine["completed_at"]]]
-        if mine.empty:
+        mine = [c for c in done.get(p.patient_id, []) if since is None or local_date(c.completed_at, tz) > since]
+        if not mine:
             continue
-        first = mine["completed_at"].min()
-        flags = flagged.get(p.patient_id, set())
-        latest, change = _score_and_change(scores, p)
+        first = min(c.completed_at for c in mine)
+        flags = flagged[p.patient_id]
+        latest, change = _score_and_change(scores.get(p.patient_id), p.primary_instrument)
         rows.append({
             "patient_id": p.patient_id, "code": p.code, "status": p.status,
-            "modules_finished": _finished(mine), "latest_module": int(mine["position"].max()),
+            "modules_finished": _finished(mine), "latest_module": int(max(c.position for c in mine)),
             "waiting_since": first, "waiting_days": int((now_ts - first) // DAY),
             "overdue": (now_ts - first) >= pd.Timedelta(days=settings.followup_overdue_days),
             "latest": latest, "change": change, "risk": "risk" in flags, "deterioration": "deterioration" in flags,
@@ -100,20 +97,36 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
                    held)
 
 
-def _score_and_change(scores: pd.DataFrame, p) -> tuple[str, str]:
+def _primary_scores(responses: pd.DataFrame, facts: pd.DataFrame, settings: Settings) -> dict[int, tuple]:
+    """patient_id -> (baseline, latest, count) of valid programme-measure scores in the episode."""
+    if responses.empty:
+        return {}
+    primary = dict(zip(facts["patient_id"].tolist(), facts["primary_instrument"].tolist()))
+    start = responses["patient_id"].map(dict(zip(facts["patient_id"].tolist(), facts["enrolled_at"].tolist())))
+    start = pd.to_datetime(start) - pd.Timedelta(days=settings.baseline_window_days)
+    keep = responses["valid"] & (responses["instrument"] == responses["patient_id"].map(primary)) & (
+        responses["administered_at"] >= start)
+    ordered = responses[keep].sort_values(["patient_id", "administered_at", "response_id"])
+    scores: dict[int, list] = defaultdict(list)
+    for pid, score in zip(ordered["patient_id"].tolist(), ordered["score"].tolist()):
+        scores[pid].append(score)
+    return {pid: (s[0], s[-1], len(s)) for pid, s in scores.items()}
+
+
+def _score_and_change(scores: tuple | None, instrument: str) -> tuple[str, str]:
     """'14 · moderate (PHQ-9)' and '-5 since baseline' on the programme's measure."""
-    if p.patient_id not in scores.index:
+    if scores is None:
         return "no valid score yet", ""
-    first, last, n = scores.loc[p.patient_id, ["first", "last", "n"]]
-    band = band_label(p.primary_instrument, last)
-    name = INSTRUMENTS[p.primary_instrument].name if p.primary_instrument in INSTRUMENTS else p.primary_instrument
+    first, last, n = scores
+    band = band_label(instrument, last)
+    name = INSTRUMENTS[instrument].name if instrument in INSTRUMENTS else instrument
     text = f"{display_score(last)}" + (f" · {band}" if band else "") + f" ({name})"
     return text, (f"{display_score(last) - display_score(first):+d} since baseline" if n > 1 else "baseline only")
 
 
-def _finished(mine: pd.DataFrame) -> str:
+def _finished(mine: list) -> str:
     """'module 3 · Thoughts and feelings' or '4 modules, latest 5 · Problem solving'."""
-    last = mine.sort_values("position").iloc[-1]
+    last = max(mine, key=lambda c: c.position)
     if len(mine) == 1:
-        return f"module {last['position']} · {last['title']}"
-    return f"{len(mine)} modules, latest {last['position']} · {last['title']}"
+        return f"module {last.position} · {last.title}"
+    return f"{len(mine)} modules, latest {last.position} · {last.title}"

@@ -127,13 +127,15 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
     used only when there are no items. An out-of-range item counts as missing.
     """
     settings = settings or Settings()
-    out = frame.copy()
+    out = frame
     n = len(out)
-    inst = [INSTRUMENTS.get(code) for code in out["instrument"]]
-    known = np.array([i is not None for i in inst], dtype=bool)
-    n_items = np.array([i.n_items if i else 0 for i in inst], dtype=float)
-    max_missing = np.array([max_missing_items(i, settings) if i else 0 for i in inst], dtype=float)
-    max_total = np.array([i.max_total if i else 0 for i in inst], dtype=float)
+    # Per distinct instrument code, then spread by code: a team's responses are 10^5 rows.
+    codes, uniques = pd.factorize(out["instrument"], use_na_sentinel=False)
+    inst = [INSTRUMENTS.get(code) for code in uniques]
+    known = np.array([i is not None for i in inst], dtype=bool)[codes]
+    n_items = np.array([i.n_items if i else 0 for i in inst], dtype=float)[codes]
+    max_missing = np.array([max_missing_items(i, settings) if i else 0 for i in inst], dtype=float)[codes]
+    max_total = np.array([i.max_total if i else 0 for i in inst], dtype=float)[codes]
     item_rows = out["n_item_rows"].fillna(0).to_numpy(dtype=float)
     answered = out["n_valid_items"].fillna(0).to_numpy(dtype=float)
     item_sum = out["valid_item_sum"].fillna(0).to_numpy(dtype=float)
@@ -174,8 +176,4 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
                 notes.append(f"stored total {int(total[i])} disagrees with item sum {int(item_sum[i])}: item sum used")
         quality[i] = "; ".join(notes) or None
 
-    out["score"] = score
-    out["prorated"] = proratable & known
-    out["valid"] = ~np.isnan(score)
-    out["quality"] = quality
-    return out
+    return out.assign(score=score, prorated=proratable & known, valid=~np.isnan(score), quality=quality)

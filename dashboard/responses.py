@@ -145,7 +145,9 @@ def scored_responses(
         for column in ITEM_STATS:
             frame[column] = frame[column].astype("float64")
             frame.loc[repeated, column] = frame.loc[repeated, "response_id"].map(exact[column]).to_numpy(dtype="float64")
-    frame = frame.drop(columns="n_distinct_items")
     # A date in another format reads as missing (schema.ContractTimestamp); an undated
     # response cannot be placed on a trajectory, so it is left out and reported.
-    return score_responses(frame.dropna(subset=["administered_at"]), settings)
+    undated = frame["administered_at"].isna()
+    if undated.any():
+        frame = frame[~undated]
+    return score_responses(frame.drop(columns="n_distinct_items"), settings)
