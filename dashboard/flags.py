@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, literal, select
+from sqlalchemy import Engine, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from dashboard.config import Settings
@@ -105,10 +105,25 @@ def contact_facts_query(viewer: Viewer, now: datetime, patient_id: int | None = 
     )
 
 
+ENDED_STATUSES = ("completed", "withdrawn")
+
+
+def open_to_flags(viewer: Viewer, now: datetime, settings: Settings) -> Select:
+    """The viewer's patients whose questionnaires can still matter: all but episodes
+    that ended longer ago than both the risk window (``patient_flags``) and the GP's
+    follow-up window (``due.due_list``). A team holds thousands of such closed
+    episodes; reading and scoring their responses changed no flag."""
+    cutoff = now - timedelta(days=max(settings.risk_after_end_days, settings.followup_after_end_days))
+    # Missing or unknown status, or no end date, may be in treatment (in_treatment): kept.
+    return scoped_patient_ids(viewer).where(or_(
+        patients.c.status.is_(None), patients.c.status.not_in(ENDED_STATUSES),
+        patients.c.ended_at.is_(None), patients.c.ended_at >= cutoff))
+
+
 @dataclass(frozen=True)
 class FlagInputs:
     patients: pd.DataFrame  # one row per patient: facts + contact facts
-    responses: pd.DataFrame  # scored PHQ-9, GAD-7 and primary-measure responses
+    responses: pd.DataFrame  # scored responses of the patients open_to_flags (all of one patient's on the patient page)
     followups: pd.DataFrame | None = None  # current GP follow-ups (dashboard.followups), from the state database
 
 
@@ -118,7 +133,7 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
     """Platform rows in SQL scoped to the viewer; with ``state``, also the GP
     follow-ups of those patients (joined in Python on the scoped ids). ``scored``:
     the same patients' scored responses when the caller has read them already."""
-    ids = scoped_patient_ids(viewer)
+    ids = open_to_flags(viewer, now, settings)
     if patient_id is not None:
         ids = ids.where(patients.c.id == patient_id)
     # One round trip for both sets of per-patient facts.
@@ -198,7 +213,7 @@ def in_treatment(status, ended_at) -> bool:
     """Active, or a status the platform left missing or unknown on an episode with no
     end date: hiding a patient who may be in treatment (and their risk answers) is
     the worse error, so bad status data errs towards showing them."""
-    return status == "active" or (status not in ("completed", "withdrawn") and not _present(ended_at))
+    return status == "active" or (status not in ENDED_STATUSES and not _present(ended_at))
 
 
 def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None) -> list[dict]:

@@ -40,7 +40,7 @@ class Triage:
     open_flags: pd.DataFrame  # flag rows still needing someone (with `escalated`)
     acknowledged: pd.DataFrame  # flag rows covered by an acknowledgement
     patients: pd.DataFrame  # the flag engine's patient inputs (for names and filters)
-    responses: pd.DataFrame  # their scored responses
+    responses: pd.DataFrame  # scored responses of the patients still open to flags (flags.open_to_flags)
     followups: pd.DataFrame  # their current GP follow-ups (dashboard.followups), read once for the due list too
 
 
