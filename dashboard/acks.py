@@ -12,6 +12,7 @@ from sqlalchemy import Engine, insert, select
 from dashboard import audit
 from dashboard.config import Settings
 from dashboard.flags import FLAG_KINDS
+from dashboard.frames import read_frame
 from dashboard.patient_record import find_patient_by_id
 from dashboard.scope import Viewer
 from dashboard.state import acknowledgements as acks_table
@@ -50,8 +51,8 @@ def load_acks(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
     if not patient_ids:
         return pd.DataFrame(columns=columns)
     with state.connect() as conn:
-        return pd.read_sql(select(*(acks_table.c[c] for c in columns)).where(acks_table.c.patient_id.in_(patient_ids)),
-                           conn, parse_dates=["trigger_at", "acked_at"])
+        return read_frame(conn, select(*(acks_table.c[c] for c in columns)).where(acks_table.c.patient_id.in_(patient_ids)),
+                          dates=("trigger_at", "acked_at"))
 
 
 def apply_acks(flags: pd.DataFrame, acks: pd.DataFrame, now: datetime, settings: Settings) -> pd.DataFrame:

@@ -19,13 +19,14 @@ from sqlalchemy import Engine, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from dashboard.config import Settings
-from dashboard.frames import records
+from dashboard.frames import read_frame, records
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
 from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
-from dashboard.responses import scored_responses
+from dashboard.responses import read_scored, responses_query
 from dashboard.schema import messages, module_progress, modules, patients
 from dashboard.scope import Viewer, patient_filter, scoped_patient_ids
+from dashboard.statements import CLOSED_BEFORE, NOW, prepared
 from dashboard.timeutil import DAY
 
 EPOCH = datetime(1900, 1, 1)
@@ -68,9 +69,10 @@ NOT_ON_TRACK_MIN_BASELINE = 10
 # ---------------------------------------------------------------- inputs (SQL)
 
 
-def contact_facts_query(viewer: Viewer, now: datetime, patient_id: int | None = None):
+def contact_facts_query(viewer: Viewer, patient_id: int | None = None):
     """Per patient: the last clinician contact, the earliest patient message and the
-    earliest module completion since then (DESIGN.md: clinician contact)."""
+    earliest module completion since then (DESIGN.md: clinician contact), up to NOW."""
+    now = NOW
     contact = aliased(messages)
     last_contact = (
         select(func.max(contact.c.sent_at))
@@ -108,16 +110,32 @@ def contact_facts_query(viewer: Viewer, now: datetime, patient_id: int | None = 
 ENDED_STATUSES = ("completed", "withdrawn")
 
 
-def open_to_flags(viewer: Viewer, now: datetime, settings: Settings) -> Select:
+def open_to_flags(viewer: Viewer) -> Select:
     """The viewer's patients whose questionnaires can still matter: all but episodes
-    that ended longer ago than both the risk window (``patient_flags``) and the GP's
-    follow-up window (``due.due_list``). A team holds thousands of such closed
-    episodes; reading and scoring their responses changed no flag."""
-    cutoff = now - timedelta(days=max(settings.risk_after_end_days, settings.followup_after_end_days))
+    that ended before CLOSED_BEFORE (``closed_before``: the wider of the risk window
+    of ``patient_flags`` and the GP's follow-up window of ``due.due_list``). A team
+    holds thousands of such closed episodes; scoring their responses changed no flag."""
     # Missing or unknown status, or no end date, may be in treatment (in_treatment): kept.
     return scoped_patient_ids(viewer).where(or_(
         patients.c.status.is_(None), patients.c.status.not_in(ENDED_STATUSES),
-        patients.c.ended_at.is_(None), patients.c.ended_at >= cutoff))
+        patients.c.ended_at.is_(None), patients.c.ended_at >= CLOSED_BEFORE))
+
+
+def closed_before(now: datetime, settings: Settings) -> datetime:
+    return now - timedelta(days=max(settings.risk_after_end_days, settings.followup_after_end_days))
+
+
+@prepared
+def _inputs_statements(viewer: Viewer, patient_id: int | None):
+    """(facts and contact facts in one statement, responses of the patients open to flags)."""
+    ids = open_to_flags(viewer)
+    if patient_id is not None:
+        ids = ids.where(patients.c.id == patient_id)
+    facts_q = patient_facts_query(viewer, patient_id).subquery("facts")
+    contact_q = contact_facts_query(viewer, patient_id).subquery("contact")
+    both = (select(facts_q, *[c for c in contact_q.c if c.name != "patient_id"])
+            .select_from(facts_q.join(contact_q, contact_q.c.patient_id == facts_q.c.patient_id)))
+    return both, responses_query(ids)
 
 
 @dataclass(frozen=True)
@@ -133,19 +151,12 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
     """Platform rows in SQL scoped to the viewer; with ``state``, also the GP
     follow-ups of those patients (joined in Python on the scoped ids). ``scored``:
     the same patients' scored responses when the caller has read them already."""
-    ids = open_to_flags(viewer, now, settings)
-    if patient_id is not None:
-        ids = ids.where(patients.c.id == patient_id)
-    # One round trip for both sets of per-patient facts.
-    facts_q = patient_facts_query(viewer, now, patient_id).subquery("facts")
-    contact_q = contact_facts_query(viewer, now, patient_id).subquery("contact")
-    both = (select(facts_q, *[c for c in contact_q.c if c.name != "patient_id"])
-            .select_from(facts_q.join(contact_q, contact_q.c.patient_id == facts_q.c.patient_id)))
+    both, responses_stmt = _inputs_statements(viewer, patient_id)
     with engine.connect() as conn:
-        facts = pd.read_sql(both, conn, parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS, "ended_at", "last_contact",
-                                                     "first_unanswered", "first_unfed_completion"])
+        facts = read_frame(conn, both, {"now": now}, ("enrolled_at", *LAST_ACTIVITY_INPUTS, "ended_at", "last_contact",
+                                                       "first_unanswered", "first_unfed_completion"))
         if scored is None:
-            scored = scored_responses(conn, ids, now, settings)
+            scored = read_scored(conn, responses_stmt, now, settings, closed_before=closed_before(now, settings))
     facts["last_activity_at"] = last_activity_at(facts)
     followups = None
     if state is not None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard import audit
+from dashboard.frames import read_frame
 from dashboard.patient_record import find_patient_by_id
 from dashboard.scope import Viewer
 from dashboard.state import followups as table
@@ -187,7 +188,7 @@ def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: 
     stmt = (select(table).join(latest, and_(latest.c.entry_id == table.c.entry_id, latest.c.version == table.c.version))
             .order_by(table.c.held_on.desc(), table.c.recorded_at.desc()))
     with state.connect() as conn:
-        frame = pd.read_sql(stmt, conn, parse_dates=["recorded_at"])
+        frame = read_frame(conn, stmt, dates=("recorded_at",))
     if not include_withdrawn:
         frame = frame[~frame["withdrawn"].astype(bool)]
     return frame.reset_index(drop=True)

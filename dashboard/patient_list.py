@@ -12,10 +12,12 @@ from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import aliased
 
 from dashboard.config import Settings
+from dashboard.frames import read_frame
 from dashboard.measures import band_label, display_score
-from dashboard.responses import latest_per_patient, scored_responses
+from dashboard.responses import latest_per_patient, read_scored, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
 from dashboard.scope import Viewer, patient_filter, scoped_patient_ids
+from dashboard.statements import NOW, prepared
 from dashboard.timeutil import days_since
 
 COLUMNS = [
@@ -30,13 +32,15 @@ def _latest(column, table, *conditions):
     return select(func.max(column)).where(table.c.patient_id == patients.c.id, *conditions).scalar_subquery()
 
 
-def patient_facts_query(viewer: Viewer, now: datetime, patient_id: int | None = None):
+def patient_facts_query(viewer: Viewer, patient_id: int | None = None):
     """Per patient: programme, clinicians, module counts and last-activity inputs.
 
     Last activity (DESIGN.md) is the latest of activity, responses, patient
     messages, module starts and completions — all capped at ``now`` so a
-    future-dated platform row cannot make a patient look active.
+    future-dated platform row cannot make a patient look active. ``now`` is the
+    statement's NOW parameter.
     """
+    now = NOW
     therapist = aliased(clinicians)
     gp = aliased(clinicians)
     in_programme = and_(modules.c.id == module_progress.c.module_id, modules.c.program_id == patients.c.program_id)
@@ -110,20 +114,23 @@ def progress_label(completed: int, total: int, current: int | None) -> str:
     return f"module {current} of {total}"
 
 
+@prepared
+def _list_statements(viewer: Viewer, patient_id: int | None):
+    ids = scoped_patient_ids(viewer)
+    if patient_id is not None:
+        ids = ids.where(patients.c.id == patient_id)
+    return patient_facts_query(viewer, patient_id), responses_query(ids, primary_only=True)
+
+
 def my_patients(
     engine: Engine, viewer: Viewer, now: datetime, settings: Settings | None = None, patient_id: int | None = None
 ) -> pd.DataFrame:
     """The viewer's patients (or the one ``patient_id`` if in scope), one row each
     (COLUMNS), sorted by code."""
-    ids = scoped_patient_ids(viewer)
-    if patient_id is not None:
-        ids = ids.where(patients.c.id == patient_id)
+    facts_stmt, responses_stmt = _list_statements(viewer, patient_id)
     with engine.connect() as conn:
-        facts = pd.read_sql(
-            patient_facts_query(viewer, now, patient_id), conn,
-            parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS],
-        )
-        scored = scored_responses(conn, ids, now, settings or Settings(), primary_only=True)
+        facts = read_frame(conn, facts_stmt, {"now": now}, ("enrolled_at", *LAST_ACTIVITY_INPUTS))
+        scored = read_scored(conn, responses_stmt, now, settings or Settings())
     return list_rows(facts, scored, now)
 
 

@@ -8,16 +8,18 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, bindparam, select
 from sqlalchemy.orm import aliased
 
 from dashboard import flags, patient_list
 from dashboard.config import Settings
 from dashboard.measures import INSTRUMENTS, band_label
 from dashboard.outcomes import NhsOutcome, at_caseness, nhs_outcome, reliable_change
-from dashboard.responses import scored_responses
+from dashboard.frames import read_frame
+from dashboard.responses import read_scored, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs
 from dashboard.scope import Viewer, patient_filter
+from dashboard.statements import NOW, prepared
 from dashboard.timeutil import DAY
 
 
@@ -38,25 +40,29 @@ class Patient:
 def find_patient(engine: Engine, viewer: Viewer, code: str) -> Patient | None:
     """The patient with this code if the viewer may see them. None both when the
     code does not exist and when it is out of scope: the page must not tell them apart."""
-    return _find(engine, viewer, patients.c.code == code)
+    return _find(engine, _find_statement(viewer, "code"), code)
 
 
 def find_patient_by_id(engine: Engine, viewer: Viewer, patient_id: int) -> Patient | None:
-    return _find(engine, viewer, patients.c.id == patient_id)
+    return _find(engine, _find_statement(viewer, "id"), patient_id)
 
 
-def _find(engine: Engine, viewer: Viewer, condition) -> Patient | None:
+@prepared
+def _find_statement(viewer: Viewer, key: str):
     therapist, gp = aliased(clinicians), aliased(clinicians)
-    stmt = (
+    return (
         select(patients.c.id, patients.c.code, patients.c.display_name, programs.c.name, programs.c.primary_instrument,
                therapist.c.display_name, gp.c.display_name, patients.c.enrolled_at, patients.c.status, patients.c.ended_at)
         .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id)
                      .outerjoin(therapist, therapist.c.id == patients.c.therapist_id)
                      .outerjoin(gp, gp.c.id == patients.c.gp_id))
-        .where(condition, patient_filter(viewer))
+        .where(patients.c[key] == bindparam("key"), patient_filter(viewer))
     )
+
+
+def _find(engine: Engine, stmt, key) -> Patient | None:
     with engine.connect() as conn:
-        row = conn.execute(stmt).first()
+        row = conn.execute(stmt, {"key": key}).first()
     return None if row is None else Patient(*row)
 
 
@@ -77,31 +83,38 @@ class RecordRows:
     messages: pd.DataFrame  # sent_at, direction, clinician_id
 
 
+@prepared
+def _record_statements(viewer: Viewer, patient_id: int):
+    """(responses, modules, activity, messages) of one patient; every one repeats the scope filter."""
+    in_scope = select(patients.c.id).where(patients.c.id == patient_id, patient_filter(viewer))
+    mods = (
+        select(modules.c.position, modules.c.title, module_progress.c.started_at, module_progress.c.completed_at)
+        .select_from(
+            patients.join(modules, modules.c.program_id == patients.c.program_id)
+            .outerjoin(module_progress, and_(module_progress.c.module_id == modules.c.id,
+                                             module_progress.c.patient_id == patients.c.id,
+                                             module_progress.c.started_at <= NOW)))
+        .where(patients.c.id.in_(in_scope))
+        .order_by(modules.c.position)
+    )
+    acts = (select(activity.c.occurred_at, activity.c.kind)
+            .where(activity.c.patient_id.in_(in_scope), activity.c.occurred_at <= NOW)
+            .order_by(activity.c.occurred_at))
+    msgs = (select(messages.c.sent_at, messages.c.direction, messages.c.clinician_id)
+            .where(messages.c.patient_id.in_(in_scope), messages.c.sent_at <= NOW)
+            .order_by(messages.c.sent_at))
+    return responses_query(in_scope), mods, acts, msgs
+
+
 def load_record_rows(engine: Engine, viewer: Viewer, patient: Patient, now: datetime, settings: Settings) -> RecordRows:
-    """Everything the page draws, up to ``now``; every query repeats the scope filter."""
-    in_scope = select(patients.c.id).where(patients.c.id == patient.patient_id, patient_filter(viewer))
+    """Everything the page draws, up to ``now``."""
+    responses_stmt, mods_stmt, acts_stmt, msgs_stmt = _record_statements(viewer, patient.patient_id)
+    at = {"now": now}
     with engine.connect() as conn:
-        scored = scored_responses(conn, in_scope, now, settings)
-        mods = pd.read_sql(
-            select(modules.c.position, modules.c.title, module_progress.c.started_at, module_progress.c.completed_at)
-            .select_from(
-                patients.join(modules, modules.c.program_id == patients.c.program_id)
-                .outerjoin(module_progress, and_(module_progress.c.module_id == modules.c.id,
-                                                 module_progress.c.patient_id == patients.c.id,
-                                                 module_progress.c.started_at <= now)))
-            .where(patients.c.id.in_(in_scope))
-            .order_by(modules.c.position),
-            conn, parse_dates=["started_at", "completed_at"])
-        acts = pd.read_sql(
-            select(activity.c.occurred_at, activity.c.kind)
-            .where(activity.c.patient_id.in_(in_scope), activity.c.occurred_at <= now)
-            .order_by(activity.c.occurred_at),
-            conn, parse_dates=["occurred_at"])
-        msgs = pd.read_sql(
-            select(messages.c.sent_at, messages.c.direction, messages.c.clinician_id)
-            .where(messages.c.patient_id.in_(in_scope), messages.c.sent_at <= now)
-            .order_by(messages.c.sent_at),
-            conn, parse_dates=["sent_at"])
+        scored = read_scored(conn, responses_stmt, now, settings)
+        mods = read_frame(conn, mods_stmt, at, ("started_at", "completed_at"))
+        acts = read_frame(conn, acts_stmt, at, ("occurred_at",))
+        msgs = read_frame(conn, msgs_stmt, at, ("sent_at",))
     # A completion after `now` has not happened yet.
     mods.loc[mods["completed_at"] > pd.Timestamp(now), "completed_at"] = pd.NaT
     # A timestamp in another format reads as missing (schema.ContractTimestamp): such a

@@ -11,10 +11,12 @@ from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.engine import Connection
 
 from dashboard.config import Settings
+from dashboard.frames import read_frame
 from dashboard.measures import INSTRUMENTS, score_responses
 from dashboard.schema import patients, programs
 from dashboard.schema import response_items as ri
 from dashboard.schema import responses as r
+from dashboard.statements import NOW
 
 
 def _answers(response_ids: Select):
@@ -53,8 +55,8 @@ def _risk_item_score(a):
     return func.max(case(*whens, else_=None))
 
 
-def _scope(patient_ids: Select, now: datetime, instruments: tuple[str, ...] | None) -> list:
-    scope = [r.c.patient_id.in_(patient_ids), r.c.administered_at <= now]
+def _scope(patient_ids: Select, instruments: tuple[str, ...] | None) -> list:
+    scope = [r.c.patient_id.in_(patient_ids), r.c.administered_at <= NOW]
     if instruments is not None:
         scope.append(r.c.instrument.in_(instruments))
     return scope
@@ -63,9 +65,9 @@ def _scope(patient_ids: Select, now: datetime, instruments: tuple[str, ...] | No
 RESPONSE_KEYS = (r.c.id, r.c.patient_id, r.c.instrument, r.c.administered_at, r.c.total_score)
 
 
-def responses_query(patient_ids: Select, now: datetime, primary_only: bool = False,
+def responses_query(patient_ids: Select, primary_only: bool = False,
                     instruments: tuple[str, ...] | None = None) -> Select:
-    """Responses of the given (already scoped) patients up to ``now``; future-dated
+    """Responses of the given (already scoped) patients up to NOW; future-dated
     rows are platform errors and are left out. ``primary_only`` keeps each
     patient's programme instrument; ``instruments`` keeps only those.
 
@@ -93,7 +95,7 @@ def responses_query(patient_ids: Select, now: datetime, primary_only: bool = Fal
             func.max(case(*risk, else_=None)).label("risk_item_score"),
         )
         .select_from(source)
-        .where(*_scope(patient_ids, now, instruments))
+        .where(*_scope(patient_ids, instruments))
         .group_by(*RESPONSE_KEYS)
         .order_by(r.c.patient_id, r.c.administered_at, r.c.id)
     )
@@ -137,7 +139,13 @@ def scored_responses(
     conn: Connection, patient_ids: Select, now: datetime, settings: Settings, primary_only: bool = False,
     instruments: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    frame = pd.read_sql(responses_query(patient_ids, now, primary_only, instruments), conn, parse_dates=["administered_at"])
+    return read_scored(conn, responses_query(patient_ids, primary_only, instruments), now, settings)
+
+
+def read_scored(conn: Connection, stmt: Select, now: datetime, settings: Settings, **params) -> pd.DataFrame:
+    """Run a ``responses_query`` statement (built once, see dashboard.statements) and
+    score it; ``params``: the values of any other parameter its scope uses."""
+    frame = read_frame(conn, stmt, {"now": now, **params}, ("administered_at",))
     repeated = frame["n_item_rows"] > frame["n_distinct_items"]
     if repeated.any():
         exact = pd.read_sql(exact_item_stats([int(i) for i in frame.loc[repeated, "response_id"]]), conn)
