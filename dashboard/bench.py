@@ -239,6 +239,7 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     unfed = done[done["completed_at"] > done["patient_id"].map(contact).fillna(flags.EPOCH)]
     p["first_unfed_completion"] = p["patient_id"].map(unfed.groupby("patient_id")["completed_at"].min())
     p["last_activity_at"] = p[patient_list.LAST_ACTIVITY_INPUTS].max(axis=1).fillna(p["enrolled_at"])
+    p["gp"] = None  # named only in a GP's follow-up request, and the baseline reads no follow-ups
     r = t["responses"]
     r = r[r["patient_id"].isin(p["patient_id"]) & (r["administered_at"] <= now)].rename(columns={"id": "response_id"})
     scored = _score_naively(r, t["response_items"])

@@ -197,11 +197,14 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFr
         for f in records(ordered, FOLLOWUP_FIELDS):
             gp_notes[f.patient_id].append(f)
     rows: list[dict] = []
-    for p in records(inputs.patients, list(inputs.patients.columns)):
+    for p in records(inputs.patients, PATIENT_FIELDS):
         rows.extend(patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, [])))
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
 
 
+PATIENT_FIELDS = ["patient_id", "status", "enrolled_at", "ended_at", "primary_instrument", "gp", "last_activity_at",
+                  "last_module_start", "last_module_completion", "last_patient_message", "last_contact",
+                  "first_unanswered", "first_unfed_completion"]
 FOLLOWUP_FIELDS = ["patient_id", "held_on", "recorded_at", "action", "note", "pause_until"]
 
 
