@@ -111,6 +111,10 @@ def cpu_pct(before: dict[int, int], after: dict[int, int], wall_s: float) -> flo
     return round(100 * used / os.sysconf("SC_CLK_TCK") / wall_s, 1) if wall_s > 0 else 0.0
 
 
+# As scripts/start.sh serves the app (its comment says why); the environment may override it.
+SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
 def start_server(port: int, env: dict[str, str], log_path: Path, timeout_s: float = 90) -> subprocess.Popen:
     """``streamlit run`` headless, its output (the JSON log lines included) to
     ``log_path``, once /_stcore/health answers ok (tests/browser.py serves the app the same way)."""
@@ -119,7 +123,7 @@ def start_server(port: int, env: dict[str, str], log_path: Path, timeout_s: floa
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**SERVER_ENV, **os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout_s
     while True:
         try:

@@ -38,3 +38,10 @@ def test_one_session_reports_server_timings_and_memory(tmp_path):
         assert isinstance(row["rss_per_session_mb"], float)
         assert row["client_cpu_pct"] > 0
     assert "server peak" in done.stdout
+
+
+def test_the_load_script_serves_the_app_as_start_sh_does():
+    """The memory the load script measures is the memory start.sh's server uses."""
+    start = (ROOT / "scripts" / "start.sh").read_text()
+    for name, value in load.SERVER_ENV.items():
+        assert f'export {name}="${{{name}:-{value}}}"' in start
