@@ -122,7 +122,10 @@ def open_to_flags(viewer: Viewer) -> Select:
 
 
 def closed_before(now: datetime, settings: Settings) -> datetime:
-    return now - timedelta(days=max(settings.risk_after_end_days, settings.followup_after_end_days))
+    """A day before either window closes: ``patient_flags`` and ``due_list`` decide the
+    edges exactly, in Python; this only spares reading episodes certainly closed (and
+    SQLite compares timestamps as text, where the same second can compare unequal)."""
+    return now - timedelta(days=max(settings.risk_after_end_days, settings.followup_after_end_days) + 1)
 
 
 @prepared

@@ -200,11 +200,12 @@ def test_risk_after_the_episode_ended(platform):
 def test_closed_episodes_are_read_up_to_the_end_of_the_widest_window(platform):
     """Triage reads responses only of patients who can still be flagged or be due a
     GP follow-up: risk_after_end_days (30) and followup_after_end_days (28) after the
-    end. At exactly 30 days the risk answer still counts; a second later the closed
-    episode's responses are not read at all, and an unknown status is always read."""
+    end, with a day's margin. At exactly 30 days the risk answer still counts; a
+    second after 31 days the closed episode's responses are not read at all, and an
+    unknown status is always read."""
     edge = platform.patient("W30", status="withdrawn", enrolled_days_ago=90, ended_days_ago=30)
     platform.phq9(edge, 40, 14, item9=1)
-    past = platform.patient("W31", status="completed", enrolled_days_ago=90, ended_days_ago=30 + SECOND)
+    past = platform.patient("W31", status="completed", enrolled_days_ago=90, ended_days_ago=31 + SECOND)
     platform.phq9(past, 40, 14, item9=2)
     odd = platform.patient("W99", status="on_hold", enrolled_days_ago=300, ended_days_ago=200)
     platform.phq9(odd, 250, 14, item9=0)
