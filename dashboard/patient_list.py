@@ -32,6 +32,12 @@ def _latest(column, table, *conditions):
     return select(func.max(column)).where(table.c.patient_id == patients.c.id, *conditions).scalar_subquery()
 
 
+def _name_of(clinician_id):
+    # A lookup per patient, not a join: PostgreSQL hashed the whole clinicians table
+    # (thousands of GPs) to name a caseload's few.
+    return select(clinicians.c.display_name).where(clinicians.c.id == clinician_id).scalar_subquery()
+
+
 def patient_facts_query(viewer: Viewer, patient_id: int | None = None):
     """Per patient: programme, clinicians, module counts and last-activity inputs.
 
@@ -41,8 +47,6 @@ def patient_facts_query(viewer: Viewer, patient_id: int | None = None):
     statement's NOW parameter.
     """
     now = NOW
-    therapist = aliased(clinicians)
-    gp = aliased(clinicians)
     in_programme = and_(modules.c.id == module_progress.c.module_id, modules.c.program_id == patients.c.program_id)
     completed = and_(module_progress.c.completed_at.is_not(None), module_progress.c.completed_at <= now)
     n_modules = select(func.count()).where(modules.c.program_id == patients.c.program_id).scalar_subquery()
@@ -73,8 +77,8 @@ def patient_facts_query(viewer: Viewer, patient_id: int | None = None):
             patients.c.display_name,
             programs.c.name.label("programme"),
             programs.c.primary_instrument,
-            therapist.c.display_name.label("therapist"),
-            gp.c.display_name.label("gp"),
+            _name_of(patients.c.therapist_id).label("therapist"),
+            _name_of(patients.c.gp_id).label("gp"),
             patients.c.status,
             patients.c.enrolled_at,
             n_modules.label("modules_total"),
@@ -86,11 +90,7 @@ def patient_facts_query(viewer: Viewer, patient_id: int | None = None):
             _latest(module_progress.c.started_at, module_progress, module_progress.c.started_at <= now).label("last_module_start"),
             _latest(module_progress.c.completed_at, module_progress, module_progress.c.completed_at <= now).label("last_module_completion"),
         )
-        .select_from(
-            patients.outerjoin(programs, programs.c.id == patients.c.program_id)
-            .outerjoin(therapist, therapist.c.id == patients.c.therapist_id)
-            .outerjoin(gp, gp.c.id == patients.c.gp_id)
-        )
+        .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id))
         .where(patient_filter(viewer), *([patients.c.id == patient_id] if patient_id is not None else []))
         .order_by(patients.c.code)
     )
