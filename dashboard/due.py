@@ -16,7 +16,7 @@ from dashboard.flags import in_treatment
 from dashboard.frames import read_frame, records
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.schema import module_progress, modules, patients
-from dashboard.scope import Viewer, scoped_patient_ids
+from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.statements import NOW, prepared
 from dashboard.timeutil import DAY
 from dashboard.triage import triage
@@ -39,17 +39,18 @@ def local_date(ts, tz: ZoneInfo):
 def completions(platform: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     """Completed modules of the viewer's patients (their own programme's), up to now."""
     with platform.connect() as conn:
-        return read_frame(conn, _completions_statement(viewer), {"now": now}, ("completed_at",))
+        return read_frame(conn, _completions_statement(viewer.role), {"now": now, **scope_params(viewer)},
+                          ("completed_at",))
 
 
 @prepared
-def _completions_statement(viewer: Viewer):
+def _completions_statement(role: str):
     return (
         select(module_progress.c.patient_id, modules.c.position, modules.c.title, module_progress.c.completed_at)
         .select_from(module_progress.join(modules, modules.c.id == module_progress.c.module_id)
                      .join(patients, and_(patients.c.id == module_progress.c.patient_id,
                                           patients.c.program_id == modules.c.program_id)))
-        .where(module_progress.c.patient_id.in_(scoped_patient_ids(viewer)),
+        .where(module_progress.c.patient_id.in_(role_patient_ids(role)),
                module_progress.c.completed_at.is_not(None), module_progress.c.completed_at <= NOW)
     )
 

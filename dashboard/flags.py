@@ -25,8 +25,8 @@ from dashboard.outcomes import DETERIORATED, reliable_change
 from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
 from dashboard.responses import read_scored, responses_query
 from dashboard.schema import messages, module_progress, modules, patients
-from dashboard.scope import Viewer, patient_filter, scoped_patient_ids
-from dashboard.statements import CLOSED_BEFORE, NOW, prepared
+from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
+from dashboard.statements import CLOSED_BEFORE, NOW, PATIENT_ID, prepared
 from dashboard.timeutil import DAY
 
 EPOCH = datetime(1900, 1, 1)
@@ -69,7 +69,7 @@ NOT_ON_TRACK_MIN_BASELINE = 10
 # ---------------------------------------------------------------- inputs (SQL)
 
 
-def contact_facts_query(viewer: Viewer, patient_id: int | None = None):
+def contact_facts_query(role: str, one_patient: bool = False):
     """Per patient: the last clinician contact, the earliest patient message and the
     earliest module completion since then (DESIGN.md: clinician contact), up to NOW."""
     now = NOW
@@ -103,20 +103,20 @@ def contact_facts_query(viewer: Viewer, patient_id: int | None = None):
         select(patients.c.id.label("patient_id"), patients.c.ended_at,
                last_contact.label("last_contact"), first_unanswered.label("first_unanswered"),
                first_unfed_completion.label("first_unfed_completion"))
-        .where(patient_filter(viewer), *([patients.c.id == patient_id] if patient_id is not None else []))
+        .where(role_filter(role), *([patients.c.id == PATIENT_ID] if one_patient else []))
     )
 
 
 ENDED_STATUSES = ("completed", "withdrawn")
 
 
-def open_to_flags(viewer: Viewer) -> Select:
+def open_to_flags(role: str) -> Select:
     """The viewer's patients whose questionnaires can still matter: all but episodes
     that ended before CLOSED_BEFORE (``closed_before``: the wider of the risk window
     of ``patient_flags`` and the GP's follow-up window of ``due.due_list``). A team
     holds thousands of such closed episodes; scoring their responses changed no flag."""
     # Missing or unknown status, or no end date, may be in treatment (in_treatment): kept.
-    return scoped_patient_ids(viewer).where(or_(
+    return role_patient_ids(role).where(or_(
         patients.c.status.is_(None), patients.c.status.not_in(ENDED_STATUSES),
         patients.c.ended_at.is_(None), patients.c.ended_at >= CLOSED_BEFORE))
 
@@ -129,13 +129,13 @@ def closed_before(now: datetime, settings: Settings) -> datetime:
 
 
 @prepared
-def _inputs_statements(viewer: Viewer, patient_id: int | None):
+def _inputs_statements(role: str, one_patient: bool):
     """(facts and contact facts in one statement, responses of the patients open to flags)."""
-    ids = open_to_flags(viewer)
-    if patient_id is not None:
-        ids = ids.where(patients.c.id == patient_id)
-    facts_q = patient_facts_query(viewer, patient_id).subquery("facts")
-    contact_q = contact_facts_query(viewer, patient_id).subquery("contact")
+    ids = open_to_flags(role)
+    if one_patient:
+        ids = ids.where(patients.c.id == PATIENT_ID)
+    facts_q = patient_facts_query(role, one_patient).subquery("facts")
+    contact_q = contact_facts_query(role, one_patient).subquery("contact")
     both = (select(facts_q, *[c for c in contact_q.c if c.name != "patient_id"])
             .select_from(facts_q.join(contact_q, contact_q.c.patient_id == facts_q.c.patient_id)))
     return both, responses_query(ids)
@@ -154,12 +154,13 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
     """Platform rows in SQL scoped to the viewer; with ``state``, also the GP
     follow-ups of those patients (joined in Python on the scoped ids). ``scored``:
     the same patients' scored responses when the caller has read them already."""
-    both, responses_stmt = _inputs_statements(viewer, patient_id)
+    both, responses_stmt = _inputs_statements(viewer.role, patient_id is not None)
+    params = {"now": now, **scope_params(viewer), "patient_id": patient_id}
     with engine.connect() as conn:
-        facts = read_frame(conn, both, {"now": now}, ("enrolled_at", *LAST_ACTIVITY_INPUTS, "ended_at", "last_contact",
+        facts = read_frame(conn, both, params, ("enrolled_at", *LAST_ACTIVITY_INPUTS, "ended_at", "last_contact",
                                                        "first_unanswered", "first_unfed_completion"))
         if scored is None:
-            scored = read_scored(conn, responses_stmt, now, settings, closed_before=closed_before(now, settings))
+            scored = read_scored(conn, responses_stmt, {**params, "closed_before": closed_before(now, settings)}, settings)
     facts["last_activity_at"] = last_activity_at(facts)
     followups = None
     if state is not None:

@@ -16,8 +16,8 @@ from dashboard.frames import read_frame
 from dashboard.measures import band_label, display_score
 from dashboard.responses import latest_per_patient, read_scored, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
-from dashboard.scope import Viewer, patient_filter, scoped_patient_ids
-from dashboard.statements import NOW, prepared
+from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
+from dashboard.statements import NOW, PATIENT_ID, prepared
 from dashboard.timeutil import days_since
 
 COLUMNS = [
@@ -38,13 +38,13 @@ def _name_of(clinician_id):
     return select(clinicians.c.display_name).where(clinicians.c.id == clinician_id).scalar_subquery()
 
 
-def patient_facts_query(viewer: Viewer, patient_id: int | None = None):
+def patient_facts_query(role: str, one_patient: bool = False):
     """Per patient: programme, clinicians, module counts and last-activity inputs.
 
     Last activity (DESIGN.md) is the latest of activity, responses, patient
     messages, module starts and completions — all capped at ``now`` so a
-    future-dated platform row cannot make a patient look active. ``now`` is the
-    statement's NOW parameter.
+    future-dated platform row cannot make a patient look active. Parameters:
+    ``now``, the viewer's ``scope_id`` and, for ``one_patient``, ``patient_id``.
     """
     now = NOW
     in_programme = and_(modules.c.id == module_progress.c.module_id, modules.c.program_id == patients.c.program_id)
@@ -91,7 +91,7 @@ def patient_facts_query(viewer: Viewer, patient_id: int | None = None):
             _latest(module_progress.c.completed_at, module_progress, module_progress.c.completed_at <= now).label("last_module_completion"),
         )
         .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id))
-        .where(patient_filter(viewer), *([patients.c.id == patient_id] if patient_id is not None else []))
+        .where(role_filter(role), *([patients.c.id == PATIENT_ID] if one_patient else []))
         .order_by(patients.c.code)
     )
 
@@ -115,11 +115,11 @@ def progress_label(completed: int, total: int, current: int | None) -> str:
 
 
 @prepared
-def _list_statements(viewer: Viewer, patient_id: int | None):
-    ids = scoped_patient_ids(viewer)
-    if patient_id is not None:
-        ids = ids.where(patients.c.id == patient_id)
-    return patient_facts_query(viewer, patient_id), responses_query(ids, primary_only=True)
+def _list_statements(role: str, one_patient: bool):
+    ids = role_patient_ids(role)
+    if one_patient:
+        ids = ids.where(patients.c.id == PATIENT_ID)
+    return patient_facts_query(role, one_patient), responses_query(ids, primary_only=True)
 
 
 def my_patients(
@@ -127,10 +127,11 @@ def my_patients(
 ) -> pd.DataFrame:
     """The viewer's patients (or the one ``patient_id`` if in scope), one row each
     (COLUMNS), sorted by code."""
-    facts_stmt, responses_stmt = _list_statements(viewer, patient_id)
+    facts_stmt, responses_stmt = _list_statements(viewer.role, patient_id is not None)
+    params = {"now": now, **scope_params(viewer), "patient_id": patient_id}
     with engine.connect() as conn:
-        facts = read_frame(conn, facts_stmt, {"now": now}, ("enrolled_at", *LAST_ACTIVITY_INPUTS))
-        scored = read_scored(conn, responses_stmt, now, settings or Settings())
+        facts = read_frame(conn, facts_stmt, params, ("enrolled_at", *LAST_ACTIVITY_INPUTS))
+        scored = read_scored(conn, responses_stmt, params, settings or Settings())
     return list_rows(facts, scored, now)
 
 

@@ -18,8 +18,8 @@ from dashboard.outcomes import NhsOutcome, at_caseness, nhs_outcome, reliable_ch
 from dashboard.frames import read_frame
 from dashboard.responses import read_scored, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs
-from dashboard.scope import Viewer, patient_filter
-from dashboard.statements import NOW, prepared
+from dashboard.scope import Viewer, patient_filter, role_filter, scope_params
+from dashboard.statements import NOW, PATIENT_ID, prepared
 from dashboard.timeutil import DAY
 
 
@@ -40,15 +40,15 @@ class Patient:
 def find_patient(engine: Engine, viewer: Viewer, code: str) -> Patient | None:
     """The patient with this code if the viewer may see them. None both when the
     code does not exist and when it is out of scope: the page must not tell them apart."""
-    return _find(engine, _find_statement(viewer, "code"), code)
+    return _find(engine, viewer, "code", code)
 
 
 def find_patient_by_id(engine: Engine, viewer: Viewer, patient_id: int) -> Patient | None:
-    return _find(engine, _find_statement(viewer, "id"), patient_id)
+    return _find(engine, viewer, "id", patient_id)
 
 
 @prepared
-def _find_statement(viewer: Viewer, key: str):
+def _find_statement(role: str, key: str):
     therapist, gp = aliased(clinicians), aliased(clinicians)
     return (
         select(patients.c.id, patients.c.code, patients.c.display_name, programs.c.name, programs.c.primary_instrument,
@@ -56,13 +56,13 @@ def _find_statement(viewer: Viewer, key: str):
         .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id)
                      .outerjoin(therapist, therapist.c.id == patients.c.therapist_id)
                      .outerjoin(gp, gp.c.id == patients.c.gp_id))
-        .where(patients.c[key] == bindparam("key"), patient_filter(viewer))
+        .where(patients.c[key] == bindparam("key"), role_filter(role))
     )
 
 
-def _find(engine: Engine, stmt, key) -> Patient | None:
+def _find(engine: Engine, viewer: Viewer, key: str, value) -> Patient | None:
     with engine.connect() as conn:
-        row = conn.execute(stmt, {"key": key}).first()
+        row = conn.execute(_find_statement(viewer.role, key), {"key": value, **scope_params(viewer)}).first()
     return None if row is None else Patient(*row)
 
 
@@ -84,9 +84,9 @@ class RecordRows:
 
 
 @prepared
-def _record_statements(viewer: Viewer, patient_id: int):
+def _record_statements(role: str):
     """(responses, modules, activity, messages) of one patient; every one repeats the scope filter."""
-    in_scope = select(patients.c.id).where(patients.c.id == patient_id, patient_filter(viewer))
+    in_scope = select(patients.c.id).where(patients.c.id == PATIENT_ID, role_filter(role))
     mods = (
         select(modules.c.position, modules.c.title, module_progress.c.started_at, module_progress.c.completed_at)
         .select_from(
@@ -108,10 +108,10 @@ def _record_statements(viewer: Viewer, patient_id: int):
 
 def load_record_rows(engine: Engine, viewer: Viewer, patient: Patient, now: datetime, settings: Settings) -> RecordRows:
     """Everything the page draws, up to ``now``."""
-    responses_stmt, mods_stmt, acts_stmt, msgs_stmt = _record_statements(viewer, patient.patient_id)
-    at = {"now": now}
+    responses_stmt, mods_stmt, acts_stmt, msgs_stmt = _record_statements(viewer.role)
+    at = {"now": now, **scope_params(viewer), "patient_id": patient.patient_id}
     with engine.connect() as conn:
-        scored = read_scored(conn, responses_stmt, now, settings)
+        scored = read_scored(conn, responses_stmt, at, settings)
         mods = read_frame(conn, mods_stmt, at, ("started_at", "completed_at"))
         acts = read_frame(conn, acts_stmt, at, ("occurred_at",))
         msgs = read_frame(conn, msgs_stmt, at, ("sent_at",))

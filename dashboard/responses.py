@@ -139,13 +139,13 @@ def scored_responses(
     conn: Connection, patient_ids: Select, now: datetime, settings: Settings, primary_only: bool = False,
     instruments: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    return read_scored(conn, responses_query(patient_ids, primary_only, instruments), now, settings)
+    return read_scored(conn, responses_query(patient_ids, primary_only, instruments), {"now": now}, settings)
 
 
-def read_scored(conn: Connection, stmt: Select, now: datetime, settings: Settings, **params) -> pd.DataFrame:
+def read_scored(conn: Connection, stmt: Select, params: dict, settings: Settings) -> pd.DataFrame:
     """Run a ``responses_query`` statement (built once, see dashboard.statements) and
-    score it; ``params``: the values of any other parameter its scope uses."""
-    frame = read_frame(conn, stmt, {"now": now, **params}, ("administered_at",))
+    score it; ``params``: ``now`` and any parameter its scope uses."""
+    frame = read_frame(conn, stmt, params, ("administered_at",))
     repeated = frame["n_item_rows"] > frame["n_distinct_items"]
     if repeated.any():
         exact = pd.read_sql(exact_item_stats([int(i) for i in frame.loc[repeated, "response_id"]]), conn)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, Select, false, select
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, false, select
 
 from dashboard.schema import ROLES, clinicians, patients
 
@@ -46,3 +46,24 @@ def patient_filter(viewer: Viewer) -> ColumnElement[bool]:
 
 def scoped_patient_ids(viewer: Viewer) -> Select:
     return select(patients.c.id).where(patient_filter(viewer))
+
+
+SCOPE_ID = bindparam("scope_id")
+_SCOPE_COLUMN = {"gp": patients.c.gp_id, "therapist": patients.c.therapist_id, "team_lead": patients.c.team_id}
+
+
+def role_filter(role: str) -> ColumnElement[bool]:
+    """``patient_filter`` for every viewer of a role, the viewer's own id or team
+    given as the ``scope_id`` parameter (``scope_params``): one statement serves
+    all of them (dashboard.statements)."""
+    column = _SCOPE_COLUMN.get(role)
+    return false() if column is None else column == SCOPE_ID
+
+
+def scope_params(viewer: Viewer) -> dict:
+    """The value of ``role_filter``'s parameter: a lead without a team matches no one."""
+    return {"scope_id": viewer.team_id if viewer.role == "team_lead" else viewer.clinician_id}
+
+
+def role_patient_ids(role: str) -> Select:
+    return select(patients.c.id).where(role_filter(role))

@@ -4,6 +4,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from dashboard import flags, patient_list
+from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.patient_list import COLUMNS, my_patients
 from dashboard.schema import clinicians, patients
@@ -54,3 +56,20 @@ def test_my_patients_facts_are_consistent(demo_db):
     assert scored["latest_band"].notna().sum() >= len(scored[scored["primary_instrument"] != "PDSS"])
     finished = frame[frame["current_module"].isna()]
     assert (finished["modules_completed"] == finished["modules_total"]).all()
+
+
+def test_the_same_prepared_statement_serves_each_viewer_their_own_patients(demo_db):
+    """Statements are built once per role (dashboard.statements) and the viewer's id
+    is a parameter: alternating two therapists and two GPs, each still gets exactly
+    their own list and triage inputs, and no statement is kept per viewer."""
+    engine = make_engine(demo_db)
+    viewers = [load_viewer(engine, u) for u in ("therapist1", "gp1", "therapist2", "gp2", "therapist1")]
+    for viewer in viewers:
+        owner = viewer.team_id if viewer.role == "team_lead" else viewer.clinician_id
+        with engine.connect() as conn:
+            expected = set(conn.scalars(select(patients.c.id).where(patients.c[OWNING_COLUMN[viewer.role]] == owner)))
+        assert set(my_patients(engine, viewer, DEMO_NOW)["patient_id"]) == expected
+        inputs = flags.load_inputs(engine, viewer, DEMO_NOW, Settings())
+        assert set(inputs.patients["patient_id"]) == expected
+        assert set(inputs.responses["patient_id"]) <= expected
+    assert patient_list._list_statements.cache_info().currsize <= 2 * 3  # roles x shapes, whatever the viewers
