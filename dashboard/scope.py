@@ -34,14 +34,18 @@ def load_viewer(engine: Engine, username: str) -> Viewer | None:
     return Viewer(row.id, row.username, row.display_name, row.role, row.team_id)
 
 
+SCOPE_COLUMN = {"gp": patients.c.gp_id, "therapist": patients.c.therapist_id, "team_lead": patients.c.team_id}
+
+
+def scope_params(viewer: Viewer) -> dict:
+    """The viewer's value for their role's scope column: their clinician id, or a
+    lead's team (None for a lead without a team, who matches no one)."""
+    return {"scope_id": viewer.team_id if viewer.role == "team_lead" else viewer.clinician_id}
+
+
 def patient_filter(viewer: Viewer) -> ColumnElement[bool]:
-    if viewer.role == "gp":
-        return patients.c.gp_id == viewer.clinician_id
-    if viewer.role == "therapist":
-        return patients.c.therapist_id == viewer.clinician_id
-    if viewer.role == "team_lead" and viewer.team_id is not None:
-        return patients.c.team_id == viewer.team_id
-    return false()
+    column, value = SCOPE_COLUMN.get(viewer.role), scope_params(viewer)["scope_id"]
+    return false() if column is None or value is None else column == value
 
 
 def scoped_patient_ids(viewer: Viewer) -> Select:
@@ -49,20 +53,14 @@ def scoped_patient_ids(viewer: Viewer) -> Select:
 
 
 SCOPE_ID = bindparam("scope_id")
-_SCOPE_COLUMN = {"gp": patients.c.gp_id, "therapist": patients.c.therapist_id, "team_lead": patients.c.team_id}
 
 
 def role_filter(role: str) -> ColumnElement[bool]:
-    """``patient_filter`` for every viewer of a role, the viewer's own id or team
-    given as the ``scope_id`` parameter (``scope_params``): one statement serves
-    all of them (dashboard.statements)."""
-    column = _SCOPE_COLUMN.get(role)
+    """``patient_filter`` for every viewer of a role, the viewer's value given as the
+    ``scope_id`` parameter (``scope_params``): one statement serves all of them
+    (dashboard.statements). A None value matches no row, as ``false()`` does."""
+    column = SCOPE_COLUMN.get(role)
     return false() if column is None else column == SCOPE_ID
-
-
-def scope_params(viewer: Viewer) -> dict:
-    """The value of ``role_filter``'s parameter: a lead without a team matches no one."""
-    return {"scope_id": viewer.team_id if viewer.role == "team_lead" else viewer.clinician_id}
 
 
 def role_patient_ids(role: str) -> Select:
