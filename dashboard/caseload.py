@@ -30,7 +30,7 @@ from dashboard.followups import ACTIONS, current_followups
 from dashboard.outcomes import nhs_outcome
 from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at
 from dashboard.responses import scored_responses
-from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses, teams
+from dashboard.schema import ENDED_STATUSES, activity, clinicians, messages, module_progress, modules, patients, programs, responses, teams
 from dashboard.scope import Viewer, patient_filter
 from dashboard.sqltime import days_between, median_by, whole_days_between
 from dashboard.timeutil import days_since, utc_midnight
@@ -416,7 +416,7 @@ def _sessions(settings: Settings):
 def finished_episodes(conn: Connection, viewer: Viewer, f: Filters, settings: Settings, since: datetime) -> pd.DataFrame:
     """Episodes ended (completed or withdrawn) between ``since`` and the period end,
     with their sessions and NHS outcome where PHQ-9 and GAD-7 are both paired."""
-    ended = and_(patients.c.status.in_(("completed", "withdrawn")), patients.c.ended_at.between(_t(since), _t(f.end)))
+    ended = and_(patients.c.status.in_(ENDED_STATUSES), patients.c.ended_at.between(_t(since), _t(f.end)))
     episodes = pd.read_sql(
         select(patients.c.id.label("patient_id"), patients.c.program_id, patients.c.therapist_id, patients.c.enrolled_at,
                patients.c.ended_at, _sessions(settings).label("sessions"))

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, and_, select
 
 from dashboard.config import Settings
 from dashboard.flags import in_treatment
-from dashboard.frames import read_frame, records
+from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.schema import module_progress, modules, patients
 from dashboard.scope import Viewer, role_patient_ids, scope_params
@@ -107,11 +107,10 @@ def _primary_scores(responses: pd.DataFrame, facts: pd.DataFrame, settings: Sett
     """patient_id -> (baseline, latest, count) of valid programme-measure scores in the episode."""
     if responses.empty:
         return {}
-    primary = dict(zip(facts["patient_id"].tolist(), facts["primary_instrument"].tolist()))
-    start = responses["patient_id"].map(dict(zip(facts["patient_id"].tolist(), facts["enrolled_at"].tolist())))
-    start = pd.to_datetime(start) - pd.Timedelta(days=settings.baseline_window_days)
-    keep = responses["valid"] & (responses["instrument"] == responses["patient_id"].map(primary)) & (
-        responses["administered_at"] >= start)
+    start = pd.to_datetime(responses["patient_id"].map(per_patient(facts, "enrolled_at")))
+    start -= pd.Timedelta(days=settings.baseline_window_days)
+    primary = responses["patient_id"].map(per_patient(facts, "primary_instrument"))
+    keep = responses["valid"] & (responses["instrument"] == primary) & (responses["administered_at"] >= start)
     ordered = responses[keep].sort_values(["patient_id", "administered_at", "response_id"])
     scores: dict[int, list] = defaultdict(list)
     for pid, score in zip(ordered["patient_id"].tolist(), ordered["score"].tolist()):

@@ -19,12 +19,12 @@ from sqlalchemy import Engine, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from dashboard.config import Settings
-from dashboard.frames import read_frame, records
+from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
 from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
 from dashboard.responses import read_scored, responses_query
-from dashboard.schema import messages, module_progress, modules, patients
+from dashboard.schema import ENDED_STATUSES, messages, module_progress, modules, patients
 from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
 from dashboard.statements import CLOSED_BEFORE, NOW, PATIENT_ID, prepared
 from dashboard.timeutil import DAY
@@ -72,12 +72,11 @@ NOT_ON_TRACK_MIN_BASELINE = 10
 def contact_facts_query(role: str, one_patient: bool = False):
     """Per patient: the last clinician contact, the earliest patient message and the
     earliest module completion since then (DESIGN.md: clinician contact), up to NOW."""
-    now = NOW
     contact = aliased(messages)
     last_contact = (
         select(func.max(contact.c.sent_at))
         .where(contact.c.patient_id == patients.c.id, contact.c.direction == "to_patient",
-               contact.c.clinician_id.is_not(None), contact.c.sent_at <= now)
+               contact.c.clinician_id.is_not(None), contact.c.sent_at <= NOW)
         .correlate_except(contact)
         .scalar_subquery()
     )
@@ -86,7 +85,7 @@ def contact_facts_query(role: str, one_patient: bool = False):
     first_unanswered = (
         select(func.min(written.c.sent_at))
         .where(written.c.patient_id == patients.c.id, written.c.direction == "from_patient",
-               written.c.sent_at <= now, written.c.sent_at > since_contact)
+               written.c.sent_at <= NOW, written.c.sent_at > since_contact)
         .correlate_except(written, contact)
         .scalar_subquery()
     )
@@ -94,7 +93,7 @@ def contact_facts_query(role: str, one_patient: bool = False):
         select(func.min(module_progress.c.completed_at))
         .select_from(module_progress.join(modules, and_(modules.c.id == module_progress.c.module_id,
                                                         modules.c.program_id == patients.c.program_id)))
-        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= now,
+        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= NOW,
                module_progress.c.completed_at > since_contact)
         .correlate_except(module_progress, modules, contact)
         .scalar_subquery()
@@ -105,9 +104,6 @@ def contact_facts_query(role: str, one_patient: bool = False):
                first_unfed_completion.label("first_unfed_completion"))
         .where(role_filter(role), *([patients.c.id == PATIENT_ID] if one_patient else []))
     )
-
-
-ENDED_STATUSES = ("completed", "withdrawn")
 
 
 def open_to_flags(role: str) -> Select:
@@ -401,7 +397,7 @@ def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
     the most urgent need has waited, then by code."""
     if flags.empty:
         return pd.DataFrame(columns=QUEUE_FIELDS)
-    codes = dict(zip(patients_frame["patient_id"].tolist(), patients_frame["code"].tolist()))
+    codes = per_patient(patients_frame, "code")
     by_patient: dict[int, dict] = {}
     ordered = sorted(records(flags, ["patient_id", "flag", "priority", "since", "reason"]),
                      key=lambda f: (f.patient_id, f.priority, f.since))

@@ -27,6 +27,11 @@ def records(frame: pd.DataFrame, fields: list[str]) -> list:
     return list(map(make, zip(*(frame[c].tolist() for c in fields))))
 
 
+def per_patient(frame: pd.DataFrame, column: str) -> dict:
+    """patient_id -> ``column``, for looking patients up inside a loop or a ``map``."""
+    return dict(zip(frame["patient_id"].tolist(), frame[column].tolist()))
+
+
 def read_frame(conn: Connection, stmt: Executable, params: dict | None = None, dates: tuple[str, ...] = ()) -> pd.DataFrame:
     """Rows of ``stmt`` as a frame; ``dates`` become datetime64 even when empty or all
     missing. Types are as the driver gives them (no Decimal coercion: callers read

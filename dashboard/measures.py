@@ -127,19 +127,18 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
     used only when there are no items. An out-of-range item counts as missing.
     """
     settings = settings or Settings()
-    out = frame
-    n = len(out)
+    n = len(frame)
     # Per distinct instrument code, then spread by code: a team's responses are 10^5 rows.
-    codes, uniques = pd.factorize(out["instrument"], use_na_sentinel=False)
+    codes, uniques = pd.factorize(frame["instrument"], use_na_sentinel=False)
     inst = [INSTRUMENTS.get(code) for code in uniques]
     known = np.array([i is not None for i in inst], dtype=bool)[codes]
     n_items = np.array([i.n_items if i else 0 for i in inst], dtype=float)[codes]
     max_missing = np.array([max_missing_items(i, settings) if i else 0 for i in inst], dtype=float)[codes]
     max_total = np.array([i.max_total if i else 0 for i in inst], dtype=float)[codes]
-    item_rows = out["n_item_rows"].fillna(0).to_numpy(dtype=float)
-    answered = out["n_valid_items"].fillna(0).to_numpy(dtype=float)
-    item_sum = out["valid_item_sum"].fillna(0).to_numpy(dtype=float)
-    total = pd.to_numeric(out["total_score"], errors="coerce").to_numpy(dtype=float)
+    item_rows = frame["n_item_rows"].fillna(0).to_numpy(dtype=float)
+    answered = frame["n_valid_items"].fillna(0).to_numpy(dtype=float)
+    item_sum = frame["valid_item_sum"].fillna(0).to_numpy(dtype=float)
+    total = pd.to_numeric(frame["total_score"], errors="coerce").to_numpy(dtype=float)
 
     has_items = item_rows > 0
     missing = n_items - answered
@@ -163,7 +162,7 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
     for i in np.flatnonzero(noted):  # words only for the few rows with a problem
         notes = []
         if not known[i]:
-            notes.append(f"unknown instrument {out['instrument'].iat[i]!r}")
+            notes.append(f"unknown instrument {frame['instrument'].iat[i]!r}")
         elif not has_items[i]:
             notes.append("no item answers: total used" if total_only[i] else "no item answers and no usable total: not scored")
         else:
@@ -176,4 +175,4 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
                 notes.append(f"stored total {int(total[i])} disagrees with item sum {int(item_sum[i])}: item sum used")
         quality[i] = "; ".join(notes) or None
 
-    return out.assign(score=score, prorated=proratable & known, valid=~np.isnan(score), quality=quality)
+    return frame.assign(score=score, prorated=proratable & known, valid=~np.isnan(score), quality=quality)

@@ -46,9 +46,8 @@ def patient_facts_query(role: str, one_patient: bool = False):
     future-dated platform row cannot make a patient look active. Parameters:
     ``now``, the viewer's ``scope_id`` and, for ``one_patient``, ``patient_id``.
     """
-    now = NOW
     in_programme = and_(modules.c.id == module_progress.c.module_id, modules.c.program_id == patients.c.program_id)
-    completed = and_(module_progress.c.completed_at.is_not(None), module_progress.c.completed_at <= now)
+    completed = and_(module_progress.c.completed_at.is_not(None), module_progress.c.completed_at <= NOW)
     n_modules = select(func.count()).where(modules.c.program_id == patients.c.program_id).scalar_subquery()
     n_completed = (
         select(func.count())
@@ -84,11 +83,11 @@ def patient_facts_query(role: str, one_patient: bool = False):
             n_modules.label("modules_total"),
             n_completed.label("modules_completed"),
             current_module.label("current_module"),
-            _latest(activity.c.occurred_at, activity, activity.c.occurred_at <= now).label("last_event"),
-            _latest(responses.c.administered_at, responses, responses.c.administered_at <= now).label("last_response"),
-            _latest(messages.c.sent_at, messages, messages.c.direction == "from_patient", messages.c.sent_at <= now).label("last_patient_message"),
-            _latest(module_progress.c.started_at, module_progress, module_progress.c.started_at <= now).label("last_module_start"),
-            _latest(module_progress.c.completed_at, module_progress, module_progress.c.completed_at <= now).label("last_module_completion"),
+            _latest(activity.c.occurred_at, activity, activity.c.occurred_at <= NOW).label("last_event"),
+            _latest(responses.c.administered_at, responses, responses.c.administered_at <= NOW).label("last_response"),
+            _latest(messages.c.sent_at, messages, messages.c.direction == "from_patient", messages.c.sent_at <= NOW).label("last_patient_message"),
+            _latest(module_progress.c.started_at, module_progress, module_progress.c.started_at <= NOW).label("last_module_start"),
+            _latest(module_progress.c.completed_at, module_progress, module_progress.c.completed_at <= NOW).label("last_module_completion"),
         )
         .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id))
         .where(role_filter(role), *([patients.c.id == PATIENT_ID] if one_patient else []))

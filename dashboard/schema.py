@@ -56,6 +56,7 @@ Timestamp = DateTime().with_variant(ContractTimestamp(), "sqlite")
 
 ROLES = ("gp", "therapist", "team_lead")
 PATIENT_STATUSES = ("active", "completed", "withdrawn")
+ENDED_STATUSES = ("completed", "withdrawn")
 ACTIVITY_KINDS = ("login", "module_page", "exercise", "homework")
 MESSAGE_DIRECTIONS = ("from_patient", "to_patient")
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from dashboard import flags as flag_engine
 from dashboard.acks import apply_acks, load_acks
 from dashboard.config import Settings
+from dashboard.frames import per_patient
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.responses import latest_per_patient
 from dashboard.scope import Viewer
@@ -70,7 +71,7 @@ def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFr
               now: datetime) -> pd.DataFrame:
     if queue.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
-    therapists = dict(zip(patients["patient_id"].tolist(), patients["therapist"].tolist()))
+    therapists = per_patient(patients, "therapist")
     escalated = set(open_flags.loc[open_flags["escalated"], "patient_id"].tolist())
     texts = _latest_primary_text(responses, patients)
     now_ts, ids = pd.Timestamp(now), queue["patient_id"].tolist()
@@ -86,7 +87,7 @@ def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame) -> dic
     """patient_id -> '14 · moderate (PHQ-9, 12 Nov)', from the already-scored responses."""
     if responses.empty:
         return {}
-    primary = responses["patient_id"].map(dict(zip(patients["patient_id"].tolist(), patients["primary_instrument"].tolist())))
+    primary = responses["patient_id"].map(per_patient(patients, "primary_instrument"))
     latest = latest_per_patient(responses[responses["valid"] & (responses["instrument"] == primary)])
     return {
         pid: f"{display_score(s)}" + (f" · {b}" if (b := band_label(i, s)) else "")
