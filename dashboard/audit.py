@@ -16,7 +16,7 @@ from dashboard.scope import Viewer
 from dashboard.state import audit
 
 ACTIONS = ("login", "logout", "login_failed", "login_refused", "open_record", "denied", "acknowledge", "followup", "followup_correction",
-           "followup_withdrawal", "export", "cli_report")
+           "followup_withdrawal", "export", "cli_report", "acknowledgement_withdrawn")
 SESSION_ACTIONS = ("login", "logout", "login_failed", "login_refused")  # also written to the structured log
 
 

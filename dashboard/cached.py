@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import acks, charts, flags, patient_list, quality
+from dashboard import charts, flags, patient_list, quality
 from dashboard import caseload as caseload_mod
 from dashboard import due as due_mod
 from dashboard import triage as triage_mod
@@ -55,9 +55,7 @@ def patient_record(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer,
     patient the viewer may see."""
     now = utcnow()
     rows, summary, inputs = patient_record_mod.load_page(_engine, viewer, patient, now, settings, _state)
-    patient_flags = flags.evaluate(inputs, now, settings)
-    judged = acks.apply_acks(patient_flags, acks.load_acks(_state, [patient.patient_id]), now, settings)
-    return rows, summary, judged, now
+    return rows, summary, flags.evaluate(inputs, now, settings), now
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, Select, and_, func, literal, or_, select
+from sqlalchemy import Engine, Select, String, and_, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from dashboard.ack_cover import AckIndex, Evidence, apply_acks
 from dashboard.config import Settings
 from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import INSTRUMENTS, display_score
@@ -55,10 +56,13 @@ FLAG_KINDS = {f.key: f for f in (
 HIGH_RISK_PRIORITY = 0  # item 9 of 2-3 comes before every other flag (clinical-reference 1.5)
 PENDING_REPLY_PRIORITY = FLAG_KINDS["feedback_due"].priority
 
-# since: when the need began (waiting time and ties); trigger_at: the latest event
-# that raised it — an acknowledgement made after trigger_at covers the flag, and a
-# newer qualifying event (a new message, answer, completion, tier) raises it again.
-FLAG_COLUMNS = ["patient_id", "flag", "priority", "since", "trigger_at", "reason", "response_id"]
+# since: when the need began (waiting time, escalation and ties); trigger_at: the
+# latest event that raised it; evidence: the platform rows behind it as (key, event
+# time) pairs. An acknowledgement covers the evidence its screen showed and nothing
+# else, so any other qualifying row (a new message, answer, completion, tier) raises
+# the reason again (dashboard.ack_cover). acked_*: the covering acknowledgement.
+FLAG_COLUMNS = ["patient_id", "flag", "priority", "since", "trigger_at", "reason", "response_id", "evidence",
+                "acked_by", "acked_at", "ack_note", "ack_id"]
 
 # Checkpoints of clinical-reference 6.2: treatment week and the PHQ-9 at or above which
 # the patient is not on track. Week 4's days are a setting; later weeks follow the clock.
@@ -89,8 +93,25 @@ def contact_facts_query(role: str, one_patient: bool = False):
         .correlate_except(written, contact)
         .scalar_subquery()
     )
+    # The identities behind awaiting_reply and feedback_due: an acknowledgement covers these rows only.
+    unanswered_ids = (
+        select(func.aggregate_strings(cast(written.c.id, String), ","))
+        .where(written.c.patient_id == patients.c.id, written.c.direction == "from_patient",
+               written.c.sent_at <= NOW, written.c.sent_at > since_contact)
+        .correlate_except(written, contact)
+        .scalar_subquery()
+    )
     first_unfed_completion = (
         select(func.min(module_progress.c.completed_at))
+        .select_from(module_progress.join(modules, and_(modules.c.id == module_progress.c.module_id,
+                                                        modules.c.program_id == patients.c.program_id)))
+        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= NOW,
+               module_progress.c.completed_at > since_contact)
+        .correlate_except(module_progress, modules, contact)
+        .scalar_subquery()
+    )
+    unfed_modules = (
+        select(func.aggregate_strings(cast(module_progress.c.module_id, String), ","))
         .select_from(module_progress.join(modules, and_(modules.c.id == module_progress.c.module_id,
                                                         modules.c.program_id == patients.c.program_id)))
         .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= NOW,
@@ -101,7 +122,8 @@ def contact_facts_query(role: str, one_patient: bool = False):
     return (
         select(patients.c.id.label("patient_id"), patients.c.ended_at,
                last_contact.label("last_contact"), first_unanswered.label("first_unanswered"),
-               first_unfed_completion.label("first_unfed_completion"))
+               first_unfed_completion.label("first_unfed_completion"), unanswered_ids.label("unanswered_ids"),
+               unfed_modules.label("unfed_modules"))
         .where(role_filter(role), *([patients.c.id == PATIENT_ID] if one_patient else []))
     )
 
@@ -142,6 +164,7 @@ class FlagInputs:
     patients: pd.DataFrame  # one row per patient: facts + contact facts
     responses: pd.DataFrame  # scored responses of the patients open_to_flags (all of one patient's on the patient page)
     followups: pd.DataFrame | None = None  # current GP follow-ups (dashboard.followups), from the state database
+    acks: pd.DataFrame | None = None  # their acknowledgements (dashboard.acks.load_acks), from the state database
 
 
 def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Settings,
@@ -158,12 +181,14 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
         if scored is None:
             scored = read_scored(conn, responses_stmt, {**params, "closed_before": closed_before(now, settings)}, settings)
     facts["last_activity_at"] = last_activity_at(facts)
-    followups = None
+    followups = acks = None
     if state is not None:
+        from dashboard.acks import load_acks
         from dashboard.followups import current_followups
 
-        followups = current_followups(state, [int(i) for i in facts["patient_id"]])
-    return FlagInputs(facts, scored, followups)
+        ids = [int(i) for i in facts["patient_id"]]
+        followups, acks = current_followups(state, ids), load_acks(state, ids)
+    return FlagInputs(facts, scored, followups, acks)
 
 
 # ---------------------------------------------------------------- evaluation (pure)
@@ -182,7 +207,8 @@ def _on(ts) -> str:
 
 
 def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFrame:
-    """All current flags (FLAG_COLUMNS), one row per patient and flag.
+    """All current flags (FLAG_COLUMNS), one row per patient and flag, each with the
+    acknowledgement that covers its whole evidence (``acked_at`` NaT: open).
 
     Responses are grouped once into plain records: per-patient pandas work
     would cost milliseconds per patient, records cost microseconds."""
@@ -196,27 +222,40 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFr
         ordered = inputs.followups.sort_values(["held_on", "recorded_at"])
         for f in records(ordered, FOLLOWUP_FIELDS):
             gp_notes[f.patient_id].append(f)
+    index = AckIndex(inputs.acks, now, settings.ack_expiry_days)
     rows: list[dict] = []
     for p in records(inputs.patients, PATIENT_FIELDS):
-        rows.extend(patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, [])))
-    return pd.DataFrame(rows, columns=FLAG_COLUMNS)
+        rows.extend(patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, []),
+                                  index))
+    found = pd.DataFrame(rows, columns=FLAG_COLUMNS[:8])
+    return apply_acks(found, index)[FLAG_COLUMNS]
 
 
 PATIENT_FIELDS = ["patient_id", "status", "enrolled_at", "ended_at", "primary_instrument", "gp", "last_activity_at",
                   "last_module_start", "last_module_completion", "last_patient_message", "last_contact",
-                  "first_unanswered", "first_unfed_completion"]
-FOLLOWUP_FIELDS = ["patient_id", "held_on", "recorded_at", "action", "note", "pause_until"]
+                  "first_unanswered", "first_unfed_completion", "unanswered_ids", "unfed_modules"]
+FOLLOWUP_FIELDS = ["patient_id", "entry_id", "version", "held_on", "recorded_at", "action", "note", "pause_until"]
 
 
 RESPONSE_FIELDS = ["patient_id", "response_id", "instrument", "administered_at", "score", "valid", "risk_item_score"]
 
 
 def _flag(p, key: str, since, reason: str, priority: int | None = None, response_id: int | None = None,
-          trigger_at=None) -> dict:
+          trigger_at=None, evidence: list[Evidence] | None = None) -> dict:
+    """One flag row. ``evidence`` defaults to one key naming the trigger itself (the
+    time-derived reasons: a new tier or a new last activity is a new key)."""
+    trigger = pd.Timestamp(since if trigger_at is None else trigger_at).to_pydatetime()
+    if not evidence:
+        evidence = [(f"response:{response_id}" if response_id is not None else f"{key}:{trigger.isoformat()}", trigger)]
     return {"patient_id": p.patient_id, "flag": key, "priority": FLAG_KINDS[key].priority if priority is None else priority,
-            "since": pd.Timestamp(since).to_pydatetime(),
-            "trigger_at": pd.Timestamp(since if trigger_at is None else trigger_at).to_pydatetime(),
-            "reason": reason, "response_id": response_id}
+            "since": pd.Timestamp(since).to_pydatetime(), "trigger_at": trigger,
+            "reason": reason, "response_id": response_id, "evidence": tuple(evidence)}
+
+
+def _id_keys(kind: str, ids, at) -> list[Evidence]:
+    """Evidence from an aggregated id list ("12,40"): each row a key, all at ``at``."""
+    at = pd.Timestamp(at).to_pydatetime()
+    return [(f"{kind}:{i}", at) for i in sorted({int(i) for i in str(ids).split(",") if i.strip()})] if _present(ids) else []
 
 
 def _present(ts) -> bool:
@@ -230,11 +269,14 @@ def in_treatment(status, ended_at) -> bool:
     return status == "active" or (status not in ENDED_STATUSES and not _present(ended_at))
 
 
-def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None) -> list[dict]:
+def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None,
+                  acks: AckIndex | None = None) -> list[dict]:
     """Flags of one patient. ``p``: a row of FlagInputs.patients; ``resp``: their
     response records (RESPONSE_FIELDS) in time order; ``gp_followups``: their
-    current GP follow-ups (FOLLOWUP_FIELDS), oldest first."""
+    current GP follow-ups (FOLLOWUP_FIELDS), oldest first; ``acks``: the
+    acknowledgements in force (risk is dated and graded by the answers they do not cover)."""
     gp_followups = gp_followups or []
+    acks = acks or AckIndex(None, now, settings.ack_expiry_days)
     now_ts = pd.Timestamp(now)
     out: list[dict] = []
     active = in_treatment(p.status, p.ended_at)
@@ -242,7 +284,7 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
     after_end = pd.Timedelta(days=settings.risk_after_end_days)
     # Risk is triaged whatever the status for answers up to N days after the episode ended.
     if active or (ended is not None and now_ts <= ended + after_end):
-        out.extend(_risk_flags(p, resp, now_ts if active or ended is None else ended + after_end))
+        out.extend(_risk_flags(p, resp, now_ts if active or ended is None else ended + after_end, acks))
     if not active:
         return out
 
@@ -253,7 +295,8 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
         note = f": “{latest_gp.note}”" if isinstance(latest_gp.note, str) and latest_gp.note else ""
         out.append(_flag(p, "gp_action", latest_gp.recorded_at,
                          f"GP {p.gp or ''} asked to {ACTIONS[latest_gp.action].lower()} on {latest_gp.held_on:%d %b}"
-                         + (f" until {latest_gp.pause_until:%d %b}" if latest_gp.action == "pause" else "") + note))
+                         + (f" until {latest_gp.pause_until:%d %b}" if latest_gp.action == "pause" else "") + note,
+                         evidence=[(f"followup:{latest_gp.entry_id}:{int(latest_gp.version)}", latest_gp.recorded_at)]))
     # A GP's pause suppresses inactive and no_contact until it ends (its end date included).
     paused = any(f.action == "pause" and f.pause_until is not None and not pd.isna(f.pause_until)
                  and now_ts.date() <= f.pause_until for f in gp_followups)
@@ -271,7 +314,8 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
                  else f"unanswered message for {int(hours)} h")
         out.append(_flag(p, "awaiting_reply", p.first_unanswered,
                          words if overdue else f"{words}: reply within {int(settings.reply_overdue_hours)} h",
-                         priority=None if overdue else PENDING_REPLY_PRIORITY, trigger_at=p.last_patient_message))
+                         priority=None if overdue else PENDING_REPLY_PRIORITY, trigger_at=p.last_patient_message,
+                         evidence=_id_keys("message", p.unanswered_ids, p.last_patient_message)))
 
     for instrument in ("PHQ9", "GAD7"):  # instruments with a reliable-change criterion
         rows = [r for r in valid if r.instrument == instrument]
@@ -288,7 +332,8 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
     if _present(p.first_unfed_completion) and now_ts - p.first_unfed_completion >= pd.Timedelta(hours=settings.feedback_due_hours):
         out.append(_flag(p, "feedback_due", p.first_unfed_completion,
                          f"module completed {_plural(_days(now_ts - p.first_unfed_completion), 'day')} ago with no clinician contact since",
-                         trigger_at=p.last_module_completion))
+                         trigger_at=p.last_module_completion,
+                         evidence=_id_keys("completion", p.unfed_modules, p.last_module_completion)))
 
     if not _present(p.last_module_start) and now_ts - enrolled >= pd.Timedelta(days=settings.not_started_days):
         out.append(_flag(p, "not_started", enrolled,
@@ -320,20 +365,30 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
     return out
 
 
-def _risk_flags(p, resp: list, until: pd.Timestamp) -> list[dict]:
-    """risk: every PHQ-9 with item 9 above 0 (a later 0 does not clear it);
+def _risk_flags(p, resp: list, until: pd.Timestamp, acks: AckIndex) -> list[dict]:
+    """risk: every PHQ-9 with item 9 above 0 (a later 0 does not clear it), each
+    answer its own evidence. The answers no acknowledgement covers date the flag
+    (``since``: escalation runs from the earliest of them) and grade it (2-3 before
+    1, clinical-reference 1.5), so a new answer of 1 neither restarts the clock of
+    an open 2 nor hides it; the episode's highest answer is stated too.
     risk_unknown: the latest PHQ-9 cannot tell (item 9 missing, or no items)."""
     out = []
     phq = [r for r in resp if r.instrument == "PHQ9" and r.administered_at <= until]
     positive = [r for r in phq if _present(r.risk_item_score) and r.risk_item_score > 0]
     if positive:
-        worst = int(max(r.risk_item_score for r in positive))
-        latest = positive[-1]
-        more = f" ({len(positive)} answers above 0, highest {worst})" if len(positive) > 1 else ""
-        out.append(_flag(p, "risk", positive[0].administered_at,
-                         f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at)}{more}",
-                         priority=HIGH_RISK_PRIORITY if worst >= 2 else None, response_id=int(latest.response_id),
-                         trigger_at=latest.administered_at))
+        evidence = [(f"response:{int(r.response_id)}", r.administered_at) for r in positive]
+        open_keys = {k for k, _ in acks.uncovered(p.patient_id, "risk", evidence)}
+        pending = [r for (k, _), r in zip(evidence, positive) if k in open_keys] or positive
+        grade, highest = int(max(r.risk_item_score for r in pending)), int(max(r.risk_item_score for r in positive))
+        latest = pending[-1]
+        words = f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at)}"
+        if len(pending) > 1:
+            words += f" ({len(pending)} answers above 0 not yet handled, highest {grade})"
+        if len(pending) < len(positive) or len(positive) > 1:
+            words += f"; highest this episode {highest}"
+        out.append(_flag(p, "risk", pending[0].administered_at, words,
+                         priority=HIGH_RISK_PRIORITY if grade >= 2 else None, response_id=int(latest.response_id),
+                         trigger_at=max(r.administered_at for r in positive), evidence=evidence))
     if phq and not _present(phq[-1].risk_item_score):
         last = phq[-1]
         out.append(_flag(p, "risk_unknown", last.administered_at,
@@ -389,25 +444,55 @@ def _not_on_track(p, phq: list, now_ts: pd.Timestamp, settings: Settings) -> lis
 # ---------------------------------------------------------------- queue
 
 
-QUEUE_FIELDS = ["patient_id", "code", "flags", "reasons", "priority", "since"]
+QUEUE_FIELDS = ["patient_id", "code", "flags", "reasons", "priority", "since", "escalated"]
+
+
+def add_working_days(ts: datetime, days: float) -> datetime:
+    """``ts`` moved on by whole working days (Monday-Friday), keeping the time of day."""
+    out, left = pd.Timestamp(ts), int(days)
+    while left > 0:
+        out += timedelta(days=1)
+        if out.weekday() < 5:
+            left -= 1
+    return out.to_pydatetime()
+
+
+def escalated(flags: pd.DataFrame, now: datetime, settings: Settings) -> pd.Series:
+    """Open risk flags whose earliest unhandled answer (``since``) has waited past the
+    working-day deadline. A newer answer does not restart the clock: ``since`` is the
+    earliest positive answer no acknowledgement covers (``_risk_flags``)."""
+    now_ts = pd.Timestamp(now)
+    return pd.Series([flag == "risk" and pd.Timestamp(add_working_days(since, settings.risk_escalation_working_days)) <= now_ts
+                      for flag, since in zip(flags["flag"].tolist(), flags["since"].tolist())], index=flags.index, dtype=bool)
+
+
+def urgency(priority: int, is_escalated: bool, since) -> tuple:
+    """The one ranking of every list (Triage for therapists and leads, the GP's due
+    list, My patients): the grade of the open reason first (an unhandled item 9 of 2-3
+    before 1, clinical-reference 1.5, then the other reasons by kind), then escalated
+    before not, then the longest wait."""
+    return (priority, not is_escalated, pd.Timestamp(since))
 
 
 def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient with all reasons, most urgent first; ties by how long
-    the most urgent need has waited, then by code."""
+    """One row per patient with all reasons, most urgent first (``urgency`` of the
+    patient's most urgent flag; ``flags`` carries ``escalated``), then by code."""
     if flags.empty:
         return pd.DataFrame(columns=QUEUE_FIELDS)
+    if "escalated" not in flags:  # a queue before escalation is judged (the bench, tests of the order)
+        flags = flags.assign(escalated=False)
     codes = per_patient(patients_frame, "code")
     by_patient: dict[int, dict] = {}
-    ordered = sorted(records(flags, ["patient_id", "flag", "priority", "since", "reason"]),
-                     key=lambda f: (f.patient_id, f.priority, f.since))
+    ordered = sorted(records(flags, ["patient_id", "flag", "priority", "since", "reason", "escalated"]),
+                     key=lambda f: (f.patient_id, urgency(f.priority, f.escalated, f.since)))
     for f in ordered:
         row = by_patient.get(f.patient_id)
         if row is None:  # the patient's most urgent flag sets their place in the queue
             row = by_patient[f.patient_id] = {"patient_id": f.patient_id, "code": codes.get(f.patient_id), "flags": [],
-                                              "reasons": [], "priority": f.priority, "since": f.since}
+                                              "reasons": [], "priority": f.priority, "since": f.since,
+                                              "escalated": bool(f.escalated)}
         if f.flag not in row["flags"]:
             row["flags"].append(f.flag)
         row["reasons"].append(f.reason)
-    rows = sorted(by_patient.values(), key=lambda r: (r["priority"], r["since"], str(r["code"])))
+    rows = sorted(by_patient.values(), key=lambda r: (*urgency(r["priority"], r["escalated"], r["since"]), str(r["code"])))
     return pd.DataFrame(rows, columns=QUEUE_FIELDS)

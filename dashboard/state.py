@@ -26,8 +26,10 @@ audit = Table(
     Index("ix_dash_audit_patient_time", "patient_id", "occurred_at"),
 )
 
-# Who marked which triage reason as handled, for which triggering event. Rows are
-# only added: a newer qualifying event raises the flag again (dashboard.acks).
+# Who marked which triage reason as handled, and which platform rows the screen showed
+# for it (``evidence``, a JSON list of keys): an acknowledgement covers those rows only,
+# so any other qualifying row raises the reason again (dashboard.ack_cover). Rows are
+# only added; a withdrawal is a row of dash_ack_withdrawals.
 acknowledgements = Table(
     "dash_acknowledgements",
     metadata,
@@ -38,7 +40,23 @@ acknowledgements = Table(
     Column("acked_at", DateTime, nullable=False),
     Column("actor", String(120), nullable=False),
     Column("note", Text, nullable=True),
+    Column("evidence", Text, nullable=True),  # NULL: made before revision 0005 (covers up to trigger_at)
+    Column("idempotency_key", String(64), nullable=True),
+    UniqueConstraint("idempotency_key", name="uq_dash_ack_idempotency"),
     Index("ix_dash_ack_patient_flag_time", "patient_id", "flag", "acked_at"),
+)
+
+# A mistaken acknowledgement withdrawn (by its author or a team lead, with a reason):
+# the reason opens again with its original "since". At most one per acknowledgement.
+ack_withdrawals = Table(
+    "dash_ack_withdrawals",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ack_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("withdrawn_at", DateTime, nullable=False),
+    Column("withdrawn_by", String(120), nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("ack_id", name="uq_dash_ack_withdrawals_ack"),
 )
 
 # GP follow-ups, append-only: a correction or withdrawal adds version n+1 of the

@@ -5,13 +5,12 @@ call ``triage_queue``, so they show the same queue."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine
 
 from dashboard import flags as flag_engine
-from dashboard.acks import apply_acks, load_acks
 from dashboard.config import Settings
 from dashboard.frames import per_patient
 from dashboard.measures import INSTRUMENTS, band_label, display_score
@@ -19,20 +18,9 @@ from dashboard.responses import latest_per_patient
 from dashboard.scope import Viewer
 from dashboard.timeutil import DAY
 
-ESCALATED_PRIORITY = -1  # above everything, in the team lead's queue
 UNASSIGNED = "unassigned"
 QUEUE_COLUMNS = ["patient_id", "code", "therapist", "flags", "reasons", "priority", "since", "waiting_days",
                  "latest", "escalated"]
-
-
-def add_working_days(ts: datetime, days: float) -> datetime:
-    """``ts`` moved on by whole working days (Monday-Friday), keeping the time of day."""
-    out, left = pd.Timestamp(ts), int(days)
-    while left > 0:
-        out += timedelta(days=1)
-        if out.weekday() < 5:
-            left -= 1
-    return out.to_pydatetime()
 
 
 @dataclass(frozen=True)
@@ -51,14 +39,9 @@ def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, setti
     team lead's queue to one caseload."""
     inputs = flag_engine.load_inputs(platform, viewer, now, settings, state=state)
     patients = inputs.patients.assign(therapist=inputs.patients["therapist"].fillna(UNASSIGNED))
-    all_flags = flag_engine.evaluate(inputs, now, settings)
-    acks = load_acks(state, sorted(set(all_flags["patient_id"])))
-    judged = apply_acks(all_flags, acks, now, settings)
+    judged = flag_engine.evaluate(inputs, now, settings)  # acknowledgements applied
     open_flags = judged[judged["acked_at"].isna()].copy()
-    deadline = [add_working_days(t, settings.risk_escalation_working_days) for t in open_flags["trigger_at"]]
-    open_flags["escalated"] = (open_flags["flag"] == "risk") & (pd.Series(deadline, index=open_flags.index, dtype="datetime64[us]") <= pd.Timestamp(now))
-    if viewer.role == "team_lead":
-        open_flags.loc[open_flags["escalated"], "priority"] = ESCALATED_PRIORITY
+    open_flags["escalated"] = flag_engine.escalated(open_flags, now, settings)
     if therapist is not None:
         keep = set(patients.loc[patients["therapist"] == therapist, "patient_id"])
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
@@ -72,14 +55,12 @@ def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFr
     if queue.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     therapists = per_patient(patients, "therapist")
-    escalated = set(open_flags.loc[open_flags["escalated"], "patient_id"].tolist())
     texts = _latest_primary_text(responses, patients)
     now_ts, ids = pd.Timestamp(now), queue["patient_id"].tolist()
     return queue.assign(
         therapist=[therapists.get(pid) for pid in ids],
         waiting_days=[int((now_ts - pd.Timestamp(s)) // DAY) for s in queue["since"]],
         latest=[texts.get(pid, "no valid score yet") for pid in ids],
-        escalated=[pid in escalated for pid in ids],
     )[QUEUE_COLUMNS]
 
 

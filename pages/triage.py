@@ -1,12 +1,13 @@
 """Triage: who needs a message today, and why."""
 
 import time
+import uuid
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import cached
-from dashboard.acks import AckRefused, acknowledge
+from dashboard.acks import AckRefused, NewerEvidence, acknowledge, evidence_keys
 from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
 from dashboard.flags import FLAG_KINDS
@@ -73,14 +74,16 @@ st.caption(f"{len(queue)} patients need you · select a row to see the reasons a
 # selection, which after an acknowledgement would point at a different patient.
 event = st.dataframe(table, key=f"triage_table_{version}", on_select="rerun", selection_mode="single-row", hide_index=True,
                      width="stretch", height=table_height(len(table)), column_config=columns)
-# The patient being worked on is kept by code: the queue's order changes as
-# reasons are handled, so a row index would point at someone else.
+# The patient being worked on is kept by patient id: the queue's order changes as
+# reasons are handled, so a row index would point at someone else, and a platform
+# view may give two patients one code.
 if event.selection.rows:
-    st.session_state["triage_patient"] = queue["code"].iloc[event.selection.rows[0]]
+    st.session_state["triage_patient"] = int(queue["patient_id"].iloc[event.selection.rows[0]])
 working_on = st.session_state.get("triage_patient")
-if working_on not in set(queue["code"]):
+if working_on not in set(queue["patient_id"].tolist()):
     if working_on is not None:
-        st.success(f"Every reason for {working_on} is handled.", icon=":material/check_circle:")
+        done = st.session_state.pop("triage_patient_code", None)
+        st.success(f"Every reason for {done or 'this patient'} is handled.", icon=":material/check_circle:")
     working_on = st.session_state["triage_patient"] = None
 
 if working_on is None:
@@ -95,7 +98,8 @@ if working_on is None:
     auto_refresh()
     st.stop()
 
-row = queue[queue["code"] == working_on].iloc[0]
+row = queue[queue["patient_id"] == working_on].iloc[0]
+st.session_state["triage_patient_code"] = row["code"]
 st.subheader(f"{row['code']}")
 left, right = st.columns([1, 1])
 if left.button("Open patient page", icon=":material/person:"):
@@ -106,19 +110,31 @@ if right.button("Close", icon=":material/close:"):
     st.rerun()
 open_rows = result.open_flags[result.open_flags["patient_id"] == row["patient_id"]].sort_values(["priority", "since"])
 # One form per reason: a patient can hold two rows of one reason (reliable deterioration on
-# PHQ-9 and on GAD-7), and one acknowledgement after the latest trigger covers them all.
+# PHQ-9 and on GAD-7). The acknowledgement covers exactly the platform rows drawn here
+# (evidence_keys); a row that arrived since is refused on submit and shown instead.
 for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
-    with st.form(f"ack_{row['patient_id']}_{kind}", border=True):
+    form_id = f"{row['patient_id']}_{kind}"
+    key_slot, refused_slot = f"ack_key_{form_id}", f"ack_refused_{form_id}"
+    idempotency_key = st.session_state.setdefault(key_slot, uuid.uuid4().hex)
+    with st.form(f"ack_{form_id}", border=True):
         st.markdown(f"**{FLAG_KINDS[kind].title}**: " + "; ".join(rows_of_kind["reason"]))
+        if refused := st.session_state.pop(refused_slot, None):
+            st.error(refused, icon=":material/update:")
         note = st.text_area("Note for the team" + (" (required for a risk answer)" if kind == "risk" else " (optional)"),
-                            key=f"note_{row['patient_id']}_{kind}", max_chars=1000, height=80)
+                            key=f"note_{form_id}", max_chars=1000, height=80)
         if st.form_submit_button("Mark handled"):
             try:
-                acknowledge(ctx.platform, ctx.state, viewer, int(row["patient_id"]), kind,
-                            rows_of_kind["trigger_at"].max(), note, utcnow(), settings)
+                acknowledge(ctx.platform, ctx.state, viewer, int(row["patient_id"]), kind, evidence_keys(rows_of_kind),
+                            note, utcnow(), settings, idempotency_key)
+            except NewerEvidence as exc:
+                # Read the queue again (not from the cache) so the form shows the newer row.
+                st.session_state[refused_slot] = str(exc)
+                st.session_state["data_version"] = version + 1
+                st.rerun()
             except AckRefused as exc:
                 st.error(str(exc))
             else:
+                st.session_state.pop(key_slot, None)
                 st.session_state["data_version"] = version + 1
                 st.toast(f"{FLAG_KINDS[kind].title} marked handled for {row['code']}")
                 st.rerun()

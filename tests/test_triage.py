@@ -7,14 +7,15 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard import audit, db
-from dashboard.acks import AckRefused, acknowledge
+from dashboard.acks import AckRefused, acknowledge, evidence_keys
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.queue import main as queue_main
 from dashboard.queue import queue_records
 from dashboard.scope import load_viewer
 from dashboard.state import acknowledgements
-from dashboard.triage import ESCALATED_PRIORITY, UNASSIGNED, add_working_days, triage
+from dashboard.flags import add_working_days
+from dashboard.triage import UNASSIGNED, triage
 from tests.factory import Platform
 
 NOW = datetime(2026, 11, 20, 9, 0, 0)  # a Friday
@@ -40,8 +41,9 @@ def open_flags(platform: Platform, at: datetime = NOW, user: str = "ther.a") -> 
 def ack(platform: Platform, pid: int, flag: str, at: datetime = NOW, user: str = "ther.a", note: str | None = None):
     viewer = load_viewer(platform.engine, user)
     t = triage(platform.engine, platform.engine, viewer, at, SETTINGS)
-    row = t.open_flags[(t.open_flags["patient_id"] == pid) & (t.open_flags["flag"] == flag)].iloc[0]
-    acknowledge(platform.engine, platform.engine, viewer, pid, flag, row["trigger_at"], note, at, SETTINGS)
+    rows = t.open_flags[(t.open_flags["patient_id"] == pid) & (t.open_flags["flag"] == flag)]
+    assert not rows.empty
+    acknowledge(platform.engine, platform.engine, viewer, pid, flag, evidence_keys(rows), note, at, SETTINGS)
 
 
 def active_patient(platform: Platform, code: str, enrolled_days_ago: float = 5) -> int:
@@ -161,13 +163,12 @@ def test_scope_and_role_are_checked_in_the_data_layer(platform):
     pid = platform.patient("S1", therapist=2, enrolled_days_ago=20)
     viewer = load_viewer(platform.engine, "ther.a")
     with pytest.raises(AckRefused, match="No such patient in your caseload"):
-        acknowledge(platform.engine, platform.engine, viewer, pid, "inactive", NOW, None, NOW, SETTINGS)
+        acknowledge(platform.engine, platform.engine, viewer, pid, "inactive", [], None, NOW, SETTINGS)
     with pytest.raises(AckRefused, match="Only therapists and team leads"):
-        acknowledge(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, "inactive", NOW, None,
+        acknowledge(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, "inactive", [], None,
                     NOW, SETTINGS)
     # the team lead covering an absent colleague may
-    acknowledge(platform.engine, platform.engine, load_viewer(platform.engine, "lead.a"), pid, "inactive", NOW, None,
-                NOW, SETTINGS)
+    ack(platform, pid, "inactive", user="lead.a")
 
 
 def test_unassigned_patient_reaches_the_team_lead(platform):
@@ -192,7 +193,7 @@ def test_escalation_after_one_working_day(platform):
     assert not before.queue.set_index("patient_id").loc[pid, "escalated"]
     after = triage(platform.engine, platform.engine, lead, datetime(2026, 11, 23, 15, 0), SETTINGS)
     top = after.queue.iloc[0]
-    assert top["patient_id"] == pid and top["escalated"] and top["priority"] == ESCALATED_PRIORITY
+    assert top["patient_id"] == pid and top["escalated"]
 
 
 def test_cli_prints_the_same_queue_and_is_audited(platform, capsys, monkeypatch):
