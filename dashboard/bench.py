@@ -233,11 +233,14 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     p["last_contact"] = p["patient_id"].map(contact)
     since = patient_msgs["patient_id"].map(contact).fillna(flags.EPOCH)
     p["first_unanswered"] = p["patient_id"].map(patient_msgs[patient_msgs["sent_at"] > since].groupby("patient_id")["sent_at"].min())
+    unanswered = patient_msgs[patient_msgs["sent_at"] > since]
+    p["unanswered_ids"] = p["patient_id"].map(unanswered.groupby("patient_id")["id"].agg(lambda v: ",".join(map(str, v))))
     done = mp.merge(t["modules"].rename(columns={"id": "module_id"}), on="module_id").merge(
         p[["patient_id", "program_id"]], on=["patient_id", "program_id"])
     done = done[done["completed_at"].notna() & (done["completed_at"] <= now)]
     unfed = done[done["completed_at"] > done["patient_id"].map(contact).fillna(flags.EPOCH)]
     p["first_unfed_completion"] = p["patient_id"].map(unfed.groupby("patient_id")["completed_at"].min())
+    p["unfed_modules"] = p["patient_id"].map(unfed.groupby("patient_id")["module_id"].agg(lambda v: ",".join(map(str, v))))
     p["last_activity_at"] = p[patient_list.LAST_ACTIVITY_INPUTS].max(axis=1).fillna(p["enrolled_at"])
     p["gp"] = None  # named only in a GP's follow-up request, and the baseline reads no follow-ups
     r = t["responses"]

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, select
 
 from dashboard.config import Settings
-from dashboard.flags import in_treatment
+from dashboard.flags import in_treatment, patient_urgency
 from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.schema import module_progress, modules, patients
@@ -21,6 +21,7 @@ from dashboard.statements import NOW, prepared
 from dashboard.timeutil import DAY
 from dashboard.triage import triage
 
+URGENT_FLAGS = frozenset({"risk", "deterioration"})  # put a patient ahead of the longest wait
 DUE_COLUMNS = ["patient_id", "code", "status", "modules_finished", "latest_module", "waiting_since", "waiting_days",
                "overdue", "latest", "change", "risk", "deterioration", "last_followup"]
 
@@ -91,8 +92,11 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
         })
     due = pd.DataFrame(rows, columns=DUE_COLUMNS)
     if not due.empty:
-        due = due.assign(_urgent=due["risk"] | due["deterioration"]).sort_values(
-            ["_urgent", "waiting_days", "code"], ascending=[False, False, True]).drop(columns="_urgent").reset_index(drop=True)
+        # Risk and deterioration first, in the queue's order (flags.urgency); then the longest wait.
+        urgent = patient_urgency(result.open_flags, URGENT_FLAGS)
+        order = sorted(range(len(due)), key=lambda i: (urgent.get(due["patient_id"].iat[i], (float("inf"),)),
+                                                       -due["waiting_days"].iat[i], str(due["code"].iat[i])))
+        due = due.iloc[order].reset_index(drop=True)
     codes = result.patients.set_index("patient_id")["code"]
     held = held.assign(code=held["patient_id"].map(codes))
     planned = held[held["next_on"].notna()] if not held.empty else held

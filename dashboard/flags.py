@@ -474,6 +474,19 @@ def urgency(priority: int, is_escalated: bool, since) -> tuple:
     return (priority, not is_escalated, pd.Timestamp(since))
 
 
+def patient_urgency(flags: pd.DataFrame, kinds: frozenset[str] | None = None) -> dict[int, tuple]:
+    """patient_id -> ``urgency`` of their most urgent open flag (of ``kinds`` only, if
+    given); ``flags`` carries ``escalated``. Lists that are not the queue (the GP's
+    due list, My patients) rank by it, so risk means the same order everywhere."""
+    best: dict[int, tuple] = {}
+    for f in records(flags, ["patient_id", "flag", "priority", "since", "escalated"]):
+        if kinds is None or f.flag in kinds:
+            key = urgency(f.priority, f.escalated, f.since)
+            if f.patient_id not in best or key < best[f.patient_id]:
+                best[f.patient_id] = key
+    return best
+
+
 def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
     """One row per patient with all reasons, most urgent first (``urgency`` of the
     patient's most urgent flag; ``flags`` carries ``escalated``), then by code."""

@@ -82,3 +82,11 @@ def flag_counts(open_flags: pd.DataFrame) -> dict[str, int]:
     """Patients per flag, in priority order."""
     counts = open_flags.groupby("flag")["patient_id"].nunique()
     return {k: int(counts.get(k, 0)) for k in flag_engine.FLAG_KINDS}
+
+
+def ranked(rows: pd.DataFrame, open_flags: pd.DataFrame) -> pd.DataFrame:
+    """My patients' default order: patients with open flags in the triage queue's
+    order (flags.urgency: risk grade, escalated, waiting), then the rest by code."""
+    urgent, last = flag_engine.patient_urgency(open_flags), (float("inf"),)
+    order = sorted(range(len(rows)), key=lambda i: (urgent.get(rows["patient_id"].iat[i], last), str(rows["code"].iat[i])))
+    return rows.iloc[order].reset_index(drop=True)

@@ -7,6 +7,7 @@ from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
 from dashboard.measures import INSTRUMENTS
 from dashboard.nav import open_patient
+from dashboard.triage import ranked
 from dashboard.timeutil import freshness_line
 from dashboard.views import STATUS_LABELS, flag_titles, score_with_band, table_height
 
@@ -17,7 +18,8 @@ result, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer
                           st.session_state.get("data_version", 0))
 flags = result.open_flags  # the same flags as Triage and the patient page, acknowledgements applied
 by_patient = flags.sort_values(["priority", "since"]).groupby("patient_id")["flag"].agg(lambda s: list(dict.fromkeys(s)))
-frame = frame.assign(flags=frame["patient_id"].map(by_patient).map(lambda v: flag_titles(v) if isinstance(v, list) else ""))
+frame = ranked(frame, flags).assign(
+    flags=lambda f: f["patient_id"].map(by_patient).map(lambda v: flag_titles(v) if isinstance(v, list) else ""))
 st.caption(freshness_line(as_of, ctx.config.timezone))
 quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings))
 

@@ -79,7 +79,7 @@ def test_drop_outs_stay_28_days_after_the_end(platform):
     assert set(due(platform)["code"]) == {"WD-27"}
 
 
-def test_risk_or_deterioration_first_then_longest_waiting(platform):
+def test_risk_then_deterioration_first_then_longest_waiting(platform):
     long_wait = platform.patient("LONG", gp=3, enrolled_days_ago=40)
     platform.module(long_wait, "depression", 1, 35, 30)
     risky = platform.patient("RISKY", gp=3, enrolled_days_ago=40)
@@ -90,7 +90,8 @@ def test_risk_or_deterioration_first_then_longest_waiting(platform):
     platform.phq9(worse, 39, 10)
     platform.phq9(worse, 1, 17)
     d = due(platform)
-    assert list(d["code"]) == ["WORSE", "RISKY", "LONG"]
+    # a risk answer before a deterioration that waited longer: the queue's order (flags.urgency)
+    assert list(d["code"]) == ["RISKY", "WORSE", "LONG"]
     assert d.set_index("code").loc["WORSE", "change"] == "+7 since baseline"
 
 
