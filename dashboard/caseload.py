@@ -24,7 +24,6 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from dashboard.config import Settings
-from dashboard.due import local_date
 from dashboard.flags import FLAG_KINDS
 from dashboard.followups import ACTIONS, current_followups
 from dashboard.outcomes import nhs_outcome
@@ -33,7 +32,7 @@ from dashboard.responses import scored_responses
 from dashboard.schema import ENDED_STATUSES, activity, clinicians, messages, module_progress, modules, patients, programs, responses, teams
 from dashboard.scope import Viewer, patient_filter
 from dashboard.sqltime import days_between, median_by, whole_days_between
-from dashboard.timeutil import days_since, utc_midnight
+from dashboard.timeutil import days_since, local_date, utc_midnight
 from dashboard.triage import Triage
 
 OUTCOME_RATES = ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration")

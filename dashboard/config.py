@@ -62,6 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("risk_escalation_working_days", 1, "A risk answer not acknowledged within this many working days (Monday-Friday) also goes to the top of the team lead's queue."),
     Setting("queue_refresh_seconds", 60, "The triage queue reloads itself this often (never while an acknowledgement form is open)."),
     Setting("followup_overdue_days", 14, "A GP follow-up is overdue this many days after the first module completed since the last one."),
+    Setting("max_pause_weeks", 12, "The longest pause a GP may log, in weeks: a pause holds `inactive` and `no_contact`, so an unbounded one (a typo in the year) would silence them for years."),
     Setting("followup_after_end_days", 28, "Completed and withdrawn patients stay on the GP's due list this many days after the episode ended."),
     Setting("gad7_max_missing_items", 0, "GAD-7 items that may be missing and prorated; the reference gives no rule, so by default a GAD-7 with a missing item is not scored (clinical-reference 2.4)."),
     Setting("pdss_cutoff", None, "PDSS cut-off line (>=); the reference fixes none (clinical-reference 4), so none is drawn unless the service sets one."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -18,11 +18,11 @@ from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.schema import module_progress, modules, patients
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.statements import NOW, prepared
-from dashboard.timeutil import DAY
+from dashboard.timeutil import DAY, local_date
 from dashboard.triage import triage
 
 URGENT_FLAGS = frozenset({"risk", "deterioration"})  # put a patient ahead of the longest wait
-DUE_COLUMNS = ["patient_id", "code", "status", "modules_finished", "latest_module", "waiting_since", "waiting_days",
+DUE_COLUMNS = ["patient_id", "code", "status", "enrolled_on", "modules_finished", "latest_module", "waiting_since", "waiting_days",
                "overdue", "latest", "change", "risk", "deterioration", "last_followup"]
 
 
@@ -30,11 +30,7 @@ DUE_COLUMNS = ["patient_id", "code", "status", "modules_finished", "latest_modul
 class DueList:
     due: pd.DataFrame  # DUE_COLUMNS, most urgent first
     planned: pd.DataFrame  # the GP's "next follow-up" dates still ahead: code, next_on, held_on
-    followups: pd.DataFrame  # current follow-ups of the GP's patients
-
-
-def local_date(ts, tz: ZoneInfo):
-    return pd.Timestamp(ts).to_pydatetime().replace(tzinfo=timezone.utc).astimezone(tz).date()
+    followups: pd.DataFrame  # the viewer's own current follow-ups ("Your follow-ups"), with the patient's code
 
 
 def completions(platform: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
@@ -74,7 +70,7 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
         flagged[pid].add(flag)
     scores = _primary_scores(result.responses, facts, settings)
     rows = []
-    for p in records(facts, ["patient_id", "code", "status", "primary_instrument"]):
+    for p in records(facts, ["patient_id", "code", "status", "primary_instrument", "enrolled_at"]):
         since = last_held.get(p.patient_id)
         mine = [c for c in done.get(p.patient_id, []) if since is None or local_date(c.completed_at, tz) > since]
         if not mine:
@@ -83,7 +79,7 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
         flags = flagged[p.patient_id]
         latest, change = _score_and_change(scores.get(p.patient_id), p.primary_instrument)
         rows.append({
-            "patient_id": p.patient_id, "code": p.code, "status": p.status,
+            "patient_id": p.patient_id, "code": p.code, "status": p.status, "enrolled_on": local_date(p.enrolled_at, tz),
             "modules_finished": _finished(mine), "latest_module": int(max(c.position for c in mine)),
             "waiting_since": first, "waiting_days": int((now_ts - first) // DAY),
             "overdue": (now_ts - first) >= pd.Timedelta(days=settings.followup_overdue_days),
@@ -98,6 +94,9 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
                                                        -due["waiting_days"].iat[i], str(due["code"].iat[i])))
         due = due.iloc[order].reset_index(drop=True)
     codes = result.patients.set_index("patient_id")["code"]
+    # Any GP's follow-up restarts the clock above (a patient who changed GP); the
+    # viewer's list and plans are their own entries only.
+    held = held[held["gp"] == viewer.username] if not held.empty else held
     held = held.assign(code=held["patient_id"].map(codes))
     planned = held[held["next_on"].notna()] if not held.empty else held
     if not planned.empty:

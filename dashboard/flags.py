@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, Select, String, and_, cast, func, literal, or_, select
@@ -217,11 +217,7 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFr
         ordered = inputs.responses.sort_values(["patient_id", "administered_at", "response_id"])
         for r in records(ordered, RESPONSE_FIELDS):
             by_patient[r.patient_id].append(r)
-    gp_notes: dict[int, list] = defaultdict(list)
-    if inputs.followups is not None and not inputs.followups.empty:
-        ordered = inputs.followups.sort_values(["held_on", "recorded_at"])
-        for f in records(ordered, FOLLOWUP_FIELDS):
-            gp_notes[f.patient_id].append(f)
+    gp_notes = followups_by_patient(inputs.followups)
     index = AckIndex(inputs.acks, now, settings.ack_expiry_days)
     rows: list[dict] = []
     for p in records(inputs.patients, PATIENT_FIELDS):
@@ -269,6 +265,36 @@ def in_treatment(status, ended_at) -> bool:
     return status == "active" or (status not in ENDED_STATUSES and not _present(ended_at))
 
 
+def followups_by_patient(followups: pd.DataFrame | None) -> dict[int, list]:
+    """patient_id -> their current GP follow-ups (FOLLOWUP_FIELDS records), oldest first."""
+    out: dict[int, list] = defaultdict(list)
+    if followups is not None and not followups.empty:
+        for f in records(followups.sort_values(["held_on", "recorded_at"]), FOLLOWUP_FIELDS):
+            out[f.patient_id].append(f)
+    return out
+
+
+def pauses(followups: pd.DataFrame | None, today: date) -> dict[int, date]:
+    """patient_id -> the end of the GP's pause in force today (``pause_in_force``)."""
+    found = {pid: pause_in_force(rows, today) for pid, rows in followups_by_patient(followups).items()}
+    return {pid: end for pid, end in found.items() if end is not None}
+
+
+def pause_in_force(followups: list, today: date) -> date | None:
+    """The end of the GP's pause when one is in force today, else None. Only the
+    latest current follow-up (by ``held_on``, then ``recorded_at``, from any GP)
+    decides: a later "continue" ends an earlier pause. ``followups``: records with
+    ``action``, ``pause_until`` (FOLLOWUP_FIELDS), oldest first, withdrawn entries
+    already left out."""
+    if not followups:
+        return None
+    latest = followups[-1]
+    end = latest.pause_until
+    if latest.action != "pause" or end is None or pd.isna(end):
+        return None
+    return end if today <= end else None
+
+
 def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None,
                   acks: AckIndex | None = None) -> list[dict]:
     """Flags of one patient. ``p``: a row of FlagInputs.patients; ``resp``: their
@@ -295,11 +321,10 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
         note = f": “{latest_gp.note}”" if isinstance(latest_gp.note, str) and latest_gp.note else ""
         out.append(_flag(p, "gp_action", latest_gp.recorded_at,
                          f"GP {p.gp or ''} asked to {ACTIONS[latest_gp.action].lower()} on {latest_gp.held_on:%d %b}"
-                         + (f" until {latest_gp.pause_until:%d %b}" if latest_gp.action == "pause" else "") + note,
+                         + (f" until {latest_gp.pause_until:%d %b %Y}" if latest_gp.action == "pause" else "") + note,
                          evidence=[(f"followup:{latest_gp.entry_id}:{int(latest_gp.version)}", latest_gp.recorded_at)]))
     # A GP's pause suppresses inactive and no_contact until it ends (its end date included).
-    paused = any(f.action == "pause" and f.pause_until is not None and not pd.isna(f.pause_until)
-                 and now_ts.date() <= f.pause_until for f in gp_followups)
+    paused = pause_in_force(gp_followups, now_ts.date()) is not None
 
     enrolled = pd.Timestamp(p.enrolled_at)
     episode_start = enrolled - pd.Timedelta(days=settings.baseline_window_days)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -13,10 +13,12 @@ from sqlalchemy import Engine, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard import audit
+from dashboard.config import DEFAULTS
 from dashboard.frames import read_frame
 from dashboard.patient_record import find_patient_by_id
 from dashboard.scope import Viewer
 from dashboard.state import followups as table
+from dashboard.timeutil import local_date
 
 UTC_ZONE = ZoneInfo("UTC")
 MODALITIES = ("face-to-face", "phone", "video")
@@ -48,13 +50,26 @@ class FollowupRefused(ValueError):
         self.errors = errors
 
 
-def validate(form: FollowupForm, enrolled_on: date, today: date, n_modules: int) -> dict[str, str]:
+def enrolment_bound(enrolled_on: date | None, today: date) -> date | None:
+    """The earliest date a follow-up may have: the enrolment date, unless the platform
+    left it missing or put it in the future (bad data), when no bound is checked
+    rather than refusing every follow-up (``ENROLMENT_UNCHECKED`` says so)."""
+    return enrolled_on if enrolled_on is not None and enrolled_on <= today else None
+
+
+ENROLMENT_UNCHECKED = ("The platform has no usable enrolment date for this patient (missing or in the future), "
+                       "so the follow-up date is not checked against it.")
+
+
+def validate(form: FollowupForm, enrolled_on: date | None, today: date, n_modules: int,
+             max_pause_weeks: float = DEFAULTS["max_pause_weeks"]) -> dict[str, str]:
     """Field -> message for every rule the form breaks (empty when valid)."""
     errors: dict[str, str] = {}
+    earliest = enrolment_bound(enrolled_on, today)
     if form.held_on > today:
         errors["held_on"] = f"The follow-up date cannot be in the future (today is {today:%d %b %Y})."
-    elif form.held_on < enrolled_on:
-        errors["held_on"] = f"The follow-up date cannot be before enrolment ({enrolled_on:%d %b %Y})."
+    elif earliest is not None and form.held_on < earliest:
+        errors["held_on"] = f"The follow-up date cannot be before enrolment ({earliest:%d %b %Y})."
     if not MINUTES_RANGE[0] <= form.minutes <= MINUTES_RANGE[1]:
         errors["minutes"] = f"Minutes must be between {MINUTES_RANGE[0]} and {MINUTES_RANGE[1]}."
     if form.modality not in MODALITIES:
@@ -70,6 +85,9 @@ def validate(form: FollowupForm, enrolled_on: date, today: date, n_modules: int)
             errors["pause_until"] = "A pause needs an end date."
         elif form.pause_until <= form.held_on:
             errors["pause_until"] = "The pause must end after the follow-up date."
+        elif form.pause_until > (longest := latest_pause_end(form.held_on, max_pause_weeks)):
+            errors["pause_until"] = (f"A pause can last at most {max_pause_weeks:g} weeks: "
+                                     f"until {longest:%d %b %Y} at the latest.")
     elif form.pause_until is not None:
         errors["pause_until"] = "An end date belongs only to a pause."
     if form.next_on is not None and form.next_on <= form.held_on:
@@ -77,6 +95,10 @@ def validate(form: FollowupForm, enrolled_on: date, today: date, n_modules: int)
     if len(form.note) > NOTE_MAX_CHARS:
         errors["note"] = f"The note is {len(form.note)} characters; at most {NOTE_MAX_CHARS}."
     return errors
+
+
+def latest_pause_end(held_on: date, max_pause_weeks: float) -> date:
+    return held_on + timedelta(weeks=max_pause_weeks)
 
 
 def _checked_patient(platform: Engine, viewer: Viewer, patient_id: int):
@@ -96,17 +118,15 @@ def _n_modules(platform: Engine, patient_id: int) -> int:
                            .where(patients.c.id == patient_id)) or 0
 
 
-def _local_date(ts: datetime, tz: ZoneInfo) -> date:
-    return ts.replace(tzinfo=timezone.utc).astimezone(tz).date()
-
-
 def log_followup(platform: Engine, state: Engine, viewer: Viewer, patient_id: int, form: FollowupForm,
-                 idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE) -> str:
+                 idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE,
+                 max_pause_weeks: float = DEFAULTS["max_pause_weeks"]) -> str:
     """Store a new follow-up and its audit row in one transaction; returns the
     entry id. The same ``idempotency_key`` again (a double click, a resubmitted
     form) stores nothing and returns the first entry."""
     patient = _checked_patient(platform, viewer, patient_id)
-    errors = validate(form, _local_date(patient.enrolled_at, tz), _local_date(now, tz), _n_modules(platform, patient_id))
+    errors = validate(form, local_date(patient.enrolled_at, tz), local_date(now, tz), _n_modules(platform, patient_id),
+                      max_pause_weeks)
     if errors:
         raise FollowupRefused(errors)
     entry_id = str(uuid.uuid4())
@@ -138,7 +158,8 @@ def _latest_version(state: Engine, entry_id: str) -> dict | None:
 
 
 def _new_version(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, changes: dict, reason: str,
-                 idempotency_key: str, now: datetime, tz: ZoneInfo, action: str) -> None:
+                 idempotency_key: str, now: datetime, tz: ZoneInfo, action: str,
+                 max_pause_weeks: float = DEFAULTS["max_pause_weeks"]) -> None:
     current = _latest_version(state, entry_id)
     if current is None or current["gp"] != viewer.username:
         # the same words whether the entry is missing or someone else's
@@ -152,8 +173,8 @@ def _new_version(platform: Engine, state: Engine, viewer: Viewer, entry_id: str,
     row.update(changes)
     if action == "followup_correction":
         form = FollowupForm(**{k: row[k] for k in FollowupForm.__dataclass_fields__} | {"note": row["note"] or ""})
-        errors = validate(form, _local_date(patient.enrolled_at, tz), _local_date(now, tz),
-                          _n_modules(platform, current["patient_id"]))
+        errors = validate(form, local_date(patient.enrolled_at, tz), local_date(now, tz),
+                          _n_modules(platform, current["patient_id"]), max_pause_weeks)
         if errors:
             raise FollowupRefused(errors)
     row.update(version=current["version"] + 1, idempotency_key=idempotency_key, change_reason=reason.strip(),
@@ -169,10 +190,12 @@ def _new_version(platform: Engine, state: Engine, viewer: Viewer, entry_id: str,
 
 
 def correct_followup(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, form: FollowupForm, reason: str,
-                     idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE) -> None:
+                     idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE,
+                     max_pause_weeks: float = DEFAULTS["max_pause_weeks"]) -> None:
     changes = asdict(replace(form, note=form.note.strip()))
     changes["note"] = changes["note"] or None
-    _new_version(platform, state, viewer, entry_id, changes, reason, idempotency_key, now, tz, "followup_correction")
+    _new_version(platform, state, viewer, entry_id, changes, reason, idempotency_key, now, tz, "followup_correction",
+                 max_pause_weeks)
 
 
 def withdraw_followup(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, reason: str,

@@ -31,6 +31,13 @@ def local_time(ts: datetime, tz: ZoneInfo) -> datetime:
     return ts.replace(tzinfo=timezone.utc).astimezone(tz)
 
 
+def local_date(ts, tz: ZoneInfo) -> date | None:
+    """The service-time-zone day of a naive UTC timestamp (None for a missing one)."""
+    if ts is None or pd.isna(ts):
+        return None
+    return local_time(pd.Timestamp(ts).to_pydatetime(), tz).date()
+
+
 def freshness_line(as_of: datetime, tz: ZoneInfo) -> str:
     local = local_time(as_of, tz)
     return f"Data as of {local:%H:%M} on {local:%d %b %Y} ({tz.key})"

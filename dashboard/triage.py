@@ -20,7 +20,7 @@ from dashboard.timeutil import DAY
 
 UNASSIGNED = "unassigned"
 QUEUE_COLUMNS = ["patient_id", "code", "therapist", "flags", "reasons", "priority", "since", "waiting_days",
-                 "latest", "escalated"]
+                 "latest", "escalated", "paused_until"]
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,12 @@ def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, setti
         keep = set(patients.loc[patients["therapist"] == therapist, "patient_id"])
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
     queue = flag_engine.queue(open_flags, patients)
-    return Triage(_decorate(queue, open_flags, patients, inputs.responses, now), open_flags,
+    paused = flag_engine.pauses(inputs.followups, pd.Timestamp(now).date())
+    return Triage(_decorate(queue, patients, inputs.responses, paused, now), open_flags,
                   judged[judged["acked_at"].notna()], patients, inputs.responses, inputs.followups)
 
 
-def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame,
+def _decorate(queue: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame, paused: dict,
               now: datetime) -> pd.DataFrame:
     if queue.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
@@ -61,6 +62,7 @@ def _decorate(queue: pd.DataFrame, open_flags: pd.DataFrame, patients: pd.DataFr
         therapist=[therapists.get(pid) for pid in ids],
         waiting_days=[int((now_ts - pd.Timestamp(s)) // DAY) for s in queue["since"]],
         latest=[texts.get(pid, "no valid score yet") for pid in ids],
+        paused_until=[paused.get(pid) for pid in ids],
     )[QUEUE_COLUMNS]
 
 

@@ -62,7 +62,8 @@ else:
         if st.button("Open patient page", icon=":material/person:"):
             open_patient(row["code"])
         pid = int(row["patient_id"])
-        if followup_form(ctx, pid, row["code"], programme_modules(ctx.platform, ctx.viewer, pid), int(row["latest_module"])):
+        if followup_form(ctx, pid, row["code"], programme_modules(ctx.platform, ctx.viewer, pid), int(row["latest_module"]),
+                         row["enrolled_on"]):
             st.session_state["followup_saved"] = f"Follow-up for {row['code']} saved."
             st.rerun()
 

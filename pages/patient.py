@@ -11,7 +11,7 @@ from dashboard.components.correction_panel import correction_panel
 from dashboard.components.followup_form import followup_form
 from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
-from dashboard.flags import FLAG_KINDS, on_track_status
+from dashboard.flags import FLAG_KINDS, on_track_status, pauses
 from dashboard.followups import ACTIONS, current_followups
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.patient_record import (
@@ -25,7 +25,7 @@ from dashboard.patient_record import (
     treatment_week,
 )
 from dashboard.record_audit import audit_once
-from dashboard.timeutil import freshness_line, local_time
+from dashboard.timeutil import freshness_line, local_date, local_time
 from dashboard.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
 
 DENIED = "No such patient in your caseload."
@@ -79,6 +79,10 @@ quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, se
                  "Problem": problems["quality"],
                  "Used": ["yes" if v else "no (left out)" for v in problems["valid"]]}))
 flag_badges(patient_flags)
+gp_followups = current_followups(ctx.state, [patient.patient_id])
+if paused_until := pauses(gp_followups, pd.Timestamp(now).date()).get(patient.patient_id):
+    st.info(f"Programme paused by the GP until {paused_until:%d %b %Y}: inactivity and no-contact reasons are held "
+            "until then.", icon=":material/pause_circle:")
 for h in handled.itertuples():
     st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({h.reason}), marked by {h.acked_by} on "
                f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{h.ack_note}”" if h.ack_note else ""))
@@ -123,7 +127,6 @@ risk_rows = rows.responses[(rows.responses["instrument"] == "PHQ9") & (rows.resp
 charted = [i for i in instruments if not episode[episode["instrument"] == i].empty]
 if not charted:
     st.info("No scored questionnaires to chart yet.")
-gp_followups = current_followups(ctx.state, [patient.patient_id])
 clinic = gp_followups.dropna(subset=["clinic_phq9"])
 clinic = pd.DataFrame({"date": pd.to_datetime(clinic["held_on"]), "score": clinic["clinic_phq9"].astype(float)})
 for instrument in charted:
@@ -203,7 +206,7 @@ if ctx.viewer.role == "gp":
         completed = timeline.loc[timeline["completed_at"].notna(), "position"]
         if followup_form(ctx, patient.patient_id, patient.code,
                          [(int(p), str(t)) for p, t in zip(timeline["position"], timeline["title"])],
-                         int(completed.max()) if not completed.empty else None):
+                         int(completed.max()) if not completed.empty else None, local_date(patient.enrolled_at, tz)):
             st.rerun()
     if not own.empty:
         with st.expander("Correct or withdraw one of your entries", icon=":material/history:"):

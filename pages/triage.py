@@ -50,7 +50,8 @@ if queue.empty:
 
 table = pd.DataFrame({
     "code": queue["code"],
-    "why": ["; ".join(r) for r in queue["reasons"]],
+    "why": [("; ".join(r) + (f" · paused by the GP until {p:%d %b %Y}" if p is not None and not pd.isna(p) else ""))
+            for r, p in zip(queue["reasons"], queue["paused_until"])],
     "waiting_days": queue["waiting_days"],
     "latest": queue["latest"],
     "escalated": ["escalated" if e else "" for e in queue["escalated"]],

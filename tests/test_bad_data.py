@@ -237,3 +237,20 @@ def test_operators_count_the_orphan_rows_no_page_can_see(corpus, capsys):
                                                       "module_progress": 1, "response_items": 1}
     assert quality.main(["--db", platform.engine.url.render_as_string(hide_password=False)]) == 0
     assert "response_items           1 orphan row(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("code", ["NULL-ENROLLED", "FUTURE-ENROLLED", baddata.CLEAN])
+def test_the_follow_up_form_submits_for_messy_patients(app_env, code):
+    """Runs last in this module (it stores follow-ups). No enrolment date once crashed
+    the form; an enrolment in the future refused every date. Both store the entry
+    and the form says the date was not checked against enrolment."""
+    from dashboard.followups import ENROLMENT_UNCHECKED, current_followups
+
+    platform, ids = app_env
+    at = open_patient("gp.a", code)
+    assert (ENROLMENT_UNCHECKED in shown_text(at)) == (code != baddata.CLEAN)
+    next(b for b in at.button if b.label == "Save follow-up").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not [e.value for e in at.error], [e.value for e in at.error]
+    assert len(current_followups(platform.engine, [ids[code]])) == 1

@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 
 from dashboard import audit, db
 from dashboard.engine import make_engine
-from dashboard.followups import (FollowupForm, FollowupRefused, correct_followup, current_followups, history,
-                                 log_followup, validate, withdraw_followup)
+from dashboard.config import Settings
+from dashboard.followups import (FollowupForm, FollowupRefused, correct_followup, current_followups, enrolment_bound,
+                                 history, log_followup, validate, withdraw_followup)
+from dashboard.schema import patients
 from dashboard.scope import load_viewer
 from dashboard.state import followups as table
 from tests.factory import Platform
@@ -53,6 +55,9 @@ CASES = [
     ({"action": "pause"}, "pause_until"),
     ({"action": "pause", "pause_until": TODAY}, "pause_until"),
     ({"action": "pause", "pause_until": TODAY + timedelta(days=1)}, None),
+    ({"action": "pause", "pause_until": TODAY + timedelta(weeks=12)}, None),  # max_pause_weeks (12) is the bound
+    ({"action": "pause", "pause_until": TODAY + timedelta(weeks=12, days=1)}, "pause_until"),
+    ({"action": "pause", "pause_until": TODAY.replace(year=TODAY.year + 10)}, "pause_until"),  # a typo in the year
     ({"pause_until": TODAY + timedelta(days=5)}, "pause_until"),  # only a pause has an end date
     ({"next_on": TODAY}, "next_on"), ({"next_on": TODAY + timedelta(days=1)}, None),
     ({"note": "x" * 1000}, None), ({"note": "x" * 1001}, "note"),
@@ -216,3 +221,75 @@ def test_pause_suppresses_inactive_and_no_contact_until_it_ends(platform):
     assert "inactive" not in on_last_day
     after = therapist_flags(platform, "ther.a", NOW + timedelta(days=6))[pid]
     assert {"inactive", "no_contact"} <= set(after)
+
+
+def test_a_pause_beyond_the_bound_is_refused_on_the_server_and_says_the_year(platform):
+    pid = platform.patient("PB", enrolled_days_ago=40)
+    gp = load_viewer(platform.engine, "gp.a")
+    with pytest.raises(FollowupRefused) as refused:
+        log_followup(platform.engine, platform.engine, gp, pid,
+                     form(action="pause", pause_until=TODAY.replace(year=2036)), "pb1", NOW)
+    assert refused.value.errors["pause_until"] == "A pause can last at most 12 weeks: until 12 Feb 2027 at the latest."
+    assert rows(platform) == 0
+    log_followup(platform.engine, platform.engine, gp, pid, form(action="pause", pause_until=TODAY + timedelta(days=20)),
+                 "pb2", NOW)
+    assert "until 10 Dec 2026" in therapist_flags(platform, "ther.a")[pid]["gp_action"]
+
+
+def test_a_later_continue_ends_a_pause_from_any_gp(platform):
+    pid = platform.patient("PC", therapist=1, gp=3, enrolled_days_ago=40)
+    platform.activity(pid, 20)
+    platform.message(pid, 20, "to_patient", clinician=1)
+    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid,
+                 form(held_on=TODAY - timedelta(days=3), action="pause", pause_until=TODAY + timedelta(days=30)), "c1", NOW)
+    assert "inactive" not in therapist_flags(platform, "ther.a")[pid]
+    with platform.engine.begin() as conn:  # the patient moved to another GP, who saw them today
+        conn.execute(patients.update().where(patients.c.id == pid).values(gp_id=4))
+    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.b"), pid, form(action="continue"),
+                 "c2", NOW)
+    assert {"inactive", "no_contact"} <= set(therapist_flags(platform, "ther.a")[pid])
+
+
+def test_a_withdrawn_pause_holds_nothing(platform):
+    pid = platform.patient("PW", therapist=1, gp=3, enrolled_days_ago=40)
+    platform.activity(pid, 20)
+    gp = load_viewer(platform.engine, "gp.a")
+    entry = log_followup(platform.engine, platform.engine, gp, pid,
+                         form(action="pause", pause_until=TODAY + timedelta(days=30)), "w1", NOW)
+    withdraw_followup(platform.engine, platform.engine, gp, entry, "Logged for the wrong patient", "w2", NOW)
+    assert "inactive" in therapist_flags(platform, "ther.a")[pid]
+
+
+@pytest.mark.parametrize("enrolled", [None, "future"])
+def test_a_follow_up_without_a_usable_enrolment_date_is_stored(db_url, enrolled):
+    """No enrolment date once crashed the form (AttributeError); one in the future
+    made every date "before enrolment". The bound is skipped, and the form says so."""
+    from tests.baddata import BadPlatform
+
+    platform = BadPlatform(make_engine(db_url), NOW)
+    db.upgrade(platform.engine)
+    pid = platform.patient("NE", enrolled_days_ago=10)
+    platform.sql("UPDATE patients SET enrolled_at = :e WHERE id = :i", i=pid,
+                 e=None if enrolled is None else NOW + timedelta(days=30))
+    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form(), "ne", NOW)
+    assert rows(platform) == 1
+    assert validate(form(), None, TODAY, 8) == {}
+    assert enrolment_bound(None, TODAY) is None and enrolment_bound(TODAY + timedelta(days=1), TODAY) is None
+
+
+def test_your_follow_ups_are_the_viewers_own(platform):
+    from zoneinfo import ZoneInfo
+
+    from dashboard.due import due_list
+
+    pid = platform.patient("MV", gp=3, enrolled_days_ago=40)
+    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid,
+                 form(next_on=TODAY + timedelta(days=14)), "m1", NOW)
+    with platform.engine.begin() as conn:  # the patient changed GP
+        conn.execute(patients.update().where(patients.c.id == pid).values(gp_id=4))
+    new_gp = load_viewer(platform.engine, "gp.b")
+    result = due_list(platform.engine, platform.engine, new_gp, NOW, Settings(), ZoneInfo("UTC"))
+    assert result.followups.empty and result.planned.empty
+    log_followup(platform.engine, platform.engine, new_gp, pid, form(), "m2", NOW)
+    result = due_list(platform.engine, platform.engine, new_gp, NOW, Settings(), ZoneInfo("UTC"))
+    assert result.followups["gp"].tolist() == ["gp.b"]

@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.context import AppContext
-from dashboard.followups import ACTIONS, FollowupForm, FollowupRefused, correct_followup, withdraw_followup
+from dashboard.followups import (ACTIONS, FollowupForm, FollowupRefused, correct_followup, latest_pause_end,
+                                 withdraw_followup)
 from dashboard.timeutil import utcnow
 
 
@@ -22,8 +23,11 @@ def correction_panel(ctx: AppContext, own: pd.DataFrame) -> None:
     with st.form(f"correction_{entry_id}"):
         minutes = st.number_input("Minutes", min_value=0, max_value=999, value=int(current["minutes"]))
         action = st.selectbox("Action", list(ACTIONS), index=list(ACTIONS).index(current["action"]), format_func=ACTIONS.get)
-        pause_until = st.date_input("Pause until (for a pause)", format="DD/MM/YYYY",
-                                    value=None if pd.isna(current["pause_until"]) else current["pause_until"])
+        stored_end = None if pd.isna(current["pause_until"]) else current["pause_until"]
+        longest = latest_pause_end(current["held_on"], float(ctx.config.settings.max_pause_weeks))
+        # an entry stored before the bound may end later: shown as it is, refused on save
+        pause_until = st.date_input("Pause until (for a pause)", format="DD/MM/YYYY", value=stored_end,
+                                    max_value=max(longest, stored_end or longest))
         note = st.text_area("Note", value=current["note"] or "", max_chars=1000)
         reason = st.text_input("Why is it changing? (kept in the entry's history)")
         c1, c2 = st.columns(2)
@@ -42,7 +46,7 @@ def correction_panel(ctx: AppContext, own: pd.DataFrame) -> None:
                            pause_until=pause_until if action == "pause" else None,
                            next_on=None if pd.isna(current["next_on"]) else current["next_on"])
             correct_followup(ctx.platform, ctx.state, ctx.viewer, entry_id, form, reason, st.session_state[key_slot],
-                             utcnow(), ctx.config.timezone)
+                             utcnow(), ctx.config.timezone, float(ctx.config.settings.max_pause_weeks))
     except FollowupRefused as refused:
         for message in refused.errors.values():
             st.error(message)

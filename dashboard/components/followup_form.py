@@ -6,11 +6,13 @@ messages, shown next to their fields while what was typed is kept."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import streamlit as st
 
 from dashboard.context import AppContext
-from dashboard.followups import ACTIONS, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused, log_followup
+from dashboard.followups import (ACTIONS, ENROLMENT_UNCHECKED, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused,
+                                 enrolment_bound, latest_pause_end, log_followup)
 from dashboard.timeutil import local_time, utcnow
 
 
@@ -20,8 +22,9 @@ def _field_error(errors: dict[str, str], field: str) -> None:
 
 
 def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tuple[int, str]],
-                  latest_completed: int | None) -> bool:
-    """Draw the form for one patient; True once a follow-up was stored."""
+                  latest_completed: int | None, enrolled_on: date | None) -> bool:
+    """Draw the form for one patient; True once a follow-up was stored. ``enrolled_on``:
+    the local enrolment date (None when the platform has none)."""
     key_slot, error_slot = f"followup_key_{patient_id}", f"followup_errors_{patient_id}"
     if key_slot not in st.session_state:
         st.session_state[key_slot] = uuid.uuid4().hex
@@ -31,6 +34,8 @@ def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tup
     titles = dict(modules)
     with st.form(f"followup_form_{patient_id}", clear_on_submit=False):
         st.markdown(f"**Log a follow-up for {code}**")
+        if enrolment_bound(enrolled_on, today) is None:
+            st.caption(ENROLMENT_UNCHECKED)
         c1, c2, c3 = st.columns(3)
         held_on = c1.date_input("Date", value=today, max_value=today, format="DD/MM/YYYY", key=f"fu_date_{patient_id}")
         minutes = c2.number_input("Minutes", min_value=0, max_value=999, value=10, step=1, key=f"fu_min_{patient_id}")
@@ -50,7 +55,10 @@ def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tup
         c6, c7, c8 = st.columns(3)
         action = c6.selectbox("Action", list(ACTIONS), format_func=ACTIONS.get, key=f"fu_action_{patient_id}",
                               help="Anything but 'Continue' tells the patient's therapist")
-        pause_until = c7.date_input("Pause until (for a pause)", value=None, format="DD/MM/YYYY", key=f"fu_pause_{patient_id}")
+        max_weeks = float(ctx.config.settings.max_pause_weeks)
+        pause_until = c7.date_input("Pause until (for a pause)", value=None, format="DD/MM/YYYY", key=f"fu_pause_{patient_id}",
+                                    min_value=today, max_value=latest_pause_end(today, max_weeks),
+                                    help=f"At most {max_weeks:g} weeks; inactivity and no-contact reasons are held until then")
         next_on = c8.date_input("Next follow-up (optional)", value=None, format="DD/MM/YYYY", key=f"fu_next_{patient_id}")
         with c6:
             _field_error(errors, "action")
@@ -69,7 +77,7 @@ def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tup
                         next_on=next_on, note=note or "")
     try:
         log_followup(ctx.platform, ctx.state, ctx.viewer, patient_id, form, st.session_state[key_slot], utcnow(),
-                     ctx.config.timezone)
+                     ctx.config.timezone, float(ctx.config.settings.max_pause_weeks))
     except FollowupRefused as refused:
         st.session_state[error_slot] = refused.errors
         st.rerun()
