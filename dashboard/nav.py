@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard.scope import Viewer
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
-PATIENT_URL = "patient"  # deep link: /patient?patient=CODE
+PATIENT_URL = "patient"  # deep link: /patient?patient=CODE (&record=ID when two records share the code)
 
 
 # Pages per role, the first being the role's landing page (DESIGN.md: therapist ->
@@ -44,8 +44,11 @@ def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
     return {"": pages}
 
 
-def open_patient(code: str) -> None:
-    st.switch_page(PAGES_DIR / "patient.py", query_params={"patient": code})
+def open_patient(code: str, patient_id: int | None = None) -> None:
+    """Open the patient page. Lists pass the record's id too: a platform view may give
+    two patients one code, and the row the clinician chose must open that record."""
+    params = {"patient": code} if patient_id is None else {"patient": code, "record": str(int(patient_id))}
+    st.switch_page(PAGES_DIR / "patient.py", query_params=params)
 
 
 def page_urls() -> list[str]:

@@ -38,9 +38,20 @@ class Patient:
 
 
 def find_patient(engine: Engine, viewer: Viewer, code: str) -> Patient | None:
-    """The patient with this code if the viewer may see them. None both when the
-    code does not exist and when it is out of scope: the page must not tell them apart."""
-    return _find(engine, viewer, "code", code)
+    """The patient with this code if the viewer may see them and the code names one
+    record. None both when the code does not exist and when it is out of scope: the
+    page must not tell them apart. A code two records share (a platform view need
+    not enforce UNIQUE) names nobody: use ``patients_with_code``."""
+    found = patients_with_code(engine, viewer, code)
+    return found[0] if len(found) == 1 else None
+
+
+def patients_with_code(engine: Engine, viewer: Viewer, code: str) -> list[Patient]:
+    """Every record in the viewer's scope with this code, by id (more than one is the
+    ``code_duplicate`` data-quality problem)."""
+    with engine.connect() as conn:
+        rows = conn.execute(_find_statement(viewer.role, "code"), {"key": code, **scope_params(viewer)}).all()
+    return sorted((Patient(*row) for row in rows), key=lambda p: p.patient_id)
 
 
 def find_patient_by_id(engine: Engine, viewer: Viewer, patient_id: int) -> Patient | None:

@@ -54,6 +54,8 @@ CHECKS: tuple[Check, ...] = (
     Check("enrolment_future", "enrolment date in the future", "no flags or team figures until that date"),
     Check("status_unknown", "status missing or unknown",
           "treated as in treatment while there is no end date (flags still show); left out of team figures"),
+    Check("code_duplicate", "patient code shared with another patient record",
+          "lists open the record chosen; a link by the code alone asks which record is meant"),
     Check("programme_unknown", "no programme, or a programme that does not exist",
           "no modules or primary questionnaire to track"),
     Check("therapist_unknown", "therapist does not exist", "shown as unassigned"),
@@ -101,6 +103,7 @@ def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | No
     """One row per (check, patient) with the number of bad rows, for the checks SQL can see."""
     scope = patient_filter(viewer) if patient_id is None else and_(patient_filter(viewer), patients.c.id == patient_id)
     in_scope = select(patients.c.id).where(scope)
+    other = patients.alias("other")
     known_clinician = lambda col: exists().where(clinicians.c.id == col)  # noqa: E731
     known_instrument = responses.c.instrument.in_(list(INSTRUMENTS))
     duplicates = (select(responses.c.patient_id, func.count().label("copies"))
@@ -110,6 +113,8 @@ def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | No
     parts = [
         _patient_rows("enrolment_missing", _unusable_time(patients.c.enrolled_at, dialect), scope),
         _patient_rows("enrolment_future", _future(patients.c.enrolled_at, now, dialect), scope),
+        _patient_rows("code_duplicate", exists().where(other.c.code == patients.c.code, other.c.id != patients.c.id),
+                      scope),
         _patient_rows("status_unknown", or_(patients.c.status.is_(None), patients.c.status.not_in(PATIENT_STATUSES)), scope),
         _patient_rows("programme_unknown", not_(exists().where(programs.c.id == patients.c.program_id)), scope),
         _patient_rows("therapist_unknown", and_(patients.c.therapist_id.is_not(None),

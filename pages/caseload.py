@@ -150,7 +150,8 @@ if not lapsed.empty:
                                         "progress": "Progress", "last_activity_at": "Last activity",
                                         "days_inactive": st.column_config.NumberColumn("Inactive", format="%d d")})
     if event.selection.rows:
-        open_patient(shown["code"].iloc[event.selection.rows[0]])
+        chosen = shown.iloc[event.selection.rows[0]]
+        open_patient(chosen["code"], chosen["patient_id"])
     export(lapsed.drop(columns=["patient_id"]), "lapsed", "Lapsed patients CSV")
 
 # ---------------------------------------------------------------- workload

@@ -60,7 +60,7 @@ else:
     if event.selection.rows:
         row = due.iloc[event.selection.rows[0]]
         if st.button("Open patient page", icon=":material/person:"):
-            open_patient(row["code"])
+            open_patient(row["code"], row["patient_id"])
         pid = int(row["patient_id"])
         if followup_form(ctx, pid, row["code"], programme_modules(ctx.platform, ctx.viewer, pid), int(row["latest_module"]),
                          row["enrolled_on"]):

@@ -80,4 +80,5 @@ else:
         },
     )
     if event.selection.rows:
-        open_patient(table["code"].iloc[event.selection.rows[0]])
+        chosen = table.iloc[event.selection.rows[0]]
+        open_patient(chosen["code"], chosen["patient_id"])

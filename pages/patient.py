@@ -11,6 +11,7 @@ from dashboard.components.correction_panel import correction_panel
 from dashboard.components.followup_form import followup_form
 from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
+from dashboard.nav import open_patient
 from dashboard.flags import FLAG_KINDS, on_track_status, pauses
 from dashboard.followups import ACTIONS, current_followups
 from dashboard.measures import INSTRUMENTS, display_score
@@ -18,7 +19,7 @@ from dashboard.patient_record import (
     current_module,
     engagement,
     episode_responses,
-    find_patient,
+    patients_with_code,
     module_timeline,
     nhs_status,
     summarise_instrument,
@@ -38,7 +39,21 @@ if not code:
     st.info("Open a patient by selecting their row in a patient list.")
     st.stop()
 
-patient = find_patient(ctx.platform, ctx.viewer, code)
+matches = patients_with_code(ctx.platform, ctx.viewer, code)
+record = st.query_params.get("record")
+if record is not None:  # opened from a list: that row's record, if it has this code and is in scope
+    matches = [p for p in matches if str(p.patient_id) == record.strip()]
+if len(matches) > 1:
+    st.title(code)
+    st.error(f"{len(matches)} patient records in your caseload share this code on the platform (a data-quality "
+             "problem to correct there). Choose the record you mean:", icon=":material/content_copy:")
+    for p in matches:
+        if st.button(f"{patient_label(p.code, p.display_name)} · {p.programme or 'no programme'} · enrolled "
+                     f"{p.enrolled_at:%d %b %Y}" if p.enrolled_at else f"{p.code} · enrolment date missing",
+                     key=f"record_{p.patient_id}"):
+            open_patient(p.code, p.patient_id)
+    st.stop()
+patient = matches[0] if matches else None
 if patient is None:
     st.title("Patient")
     st.error(DENIED)

@@ -104,7 +104,7 @@ st.session_state["triage_patient_code"] = row["code"]
 st.subheader(f"{row['code']}")
 left, right = st.columns([1, 1])
 if left.button("Open patient page", icon=":material/person:"):
-    open_patient(row["code"])
+    open_patient(row["code"], row["patient_id"])
 if right.button("Close", icon=":material/close:"):
     st.session_state["triage_patient"] = None
     st.session_state["data_version"] = version + 1  # also clears the row selection

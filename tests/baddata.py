@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, MetaData, insert, text
+from sqlalchemy import UniqueConstraint, Engine, MetaData, insert, text
 
 from dashboard import schema
 from tests.factory import Platform, module_id
@@ -22,13 +22,16 @@ CLEAN = "CLEAN-01"
 
 
 def relaxed_metadata() -> MetaData:
-    """The contract's tables with every non-key column nullable, as a view allows."""
+    """The contract's tables with every non-key column nullable and nothing unique, as a view allows."""
     relaxed = MetaData()
     for table in schema.metadata.sorted_tables:
         copy = table.to_metadata(relaxed)
         for column in copy.columns:
             if not column.primary_key:
                 column.nullable = True
+                column.unique = False
+        for constraint in [c for c in copy.constraints if isinstance(c, UniqueConstraint)]:
+            copy.constraints.discard(constraint)
     return relaxed
 
 
