@@ -59,7 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("not_on_track_week4_last_day", 28, "Last day of treatment week 4 for the not-on-track check (clinical-reference 6.2)."),
     Setting("ack_expiry_days", 7, "Acknowledgements of `inactive`, `no_contact` and `questionnaire_overdue` expire after this many days."),
     Setting("risk_note_min_chars", 10, "Acknowledging a risk answer needs a note of at least this many characters, visible to the team."),
-    Setting("risk_escalation_working_days", 1, "A risk answer not acknowledged within this many working days (Monday-Friday) also goes to the top of the team lead's queue."),
+    Setting("risk_escalation_working_days", 1, "A risk answer nobody has acknowledged within this many working days (Monday-Friday) from the earliest unhandled answer is escalated: it comes before a risk of the same grade that is not, in every list."),
     Setting("queue_refresh_seconds", 60, "The triage queue reloads itself this often (never while an acknowledgement form is open)."),
     Setting("followup_overdue_days", 14, "A GP follow-up is overdue this many days after the first module completed since the last one."),
     Setting("max_pause_weeks", 12, "The longest pause a GP may log, in weeks: a pause holds `inactive` and `no_contact`, so an unbounded one (a typo in the year) would silence them for years."),

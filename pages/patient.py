@@ -10,6 +10,7 @@ from dashboard.components.chart import chart
 from dashboard.components.correction_panel import correction_panel
 from dashboard.components.followup_form import followup_form
 from dashboard.components.quality_note import quality_note
+from dashboard.components.withdraw_ack import withdraw_panel
 from dashboard.context import get_context
 from dashboard.nav import open_patient
 from dashboard.flags import FLAG_KINDS, on_track_status, pauses
@@ -101,6 +102,8 @@ if paused_until := pauses(gp_followups, pd.Timestamp(now).date()).get(patient.pa
 for h in handled.itertuples():
     st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({h.reason}), marked by {h.acked_by} on "
                f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{h.ack_note}”" if h.ack_note else ""))
+    if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
+        withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())
 
 # ------------------------------------------------------------------ outcome summary
 st.subheader("Outcomes")

@@ -61,7 +61,7 @@ columns = {
     "why": st.column_config.TextColumn("Why", width="large", help="Every open reason, most urgent first"),
     "waiting_days": st.column_config.NumberColumn("Waiting", format="%d d", help="Days since the most urgent need began"),
     "latest": st.column_config.TextColumn("Latest score"),
-    "escalated": st.column_config.TextColumn("Escalation", width="small", help="A risk answer not acknowledged within the working-day deadline also sits at the top of the team lead's queue"),
+    "escalated": st.column_config.TextColumn("Escalation", width="small", help="A risk answer nobody has handled within the working-day deadline, counted from the earliest unhandled answer; it comes before a risk of the same grade that is not"),
 }
 if viewer.role == "team_lead":
     table.insert(1, "therapist", queue["therapist"])

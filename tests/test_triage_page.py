@@ -117,3 +117,43 @@ def test_gp_has_no_triage_page(platform):
     assert at.title[0].value == "Follow-ups due"
     with pytest.raises(ValueError):
         at.switch_page(str(PAGES_DIR / "triage.py"))
+
+
+def test_a_newer_answer_while_the_form_is_open_is_refused_and_shown(platform):
+    """Issue 14, finding 1, on the page: the form drawn for an answer of 1; an answer
+    of 3 arrives; the submission stores nothing and the form now shows the 3."""
+    pid = platform.patient("RISKY", enrolled_days_ago=5)
+    platform.phq9(pid, 2, 14, item9=1)
+    at = select_row(logged_in("ther.a"), 0)
+    at.text_area[0].input("Phoned; the answer of 1 discussed, no plans or intent.")
+    platform.phq9(pid, 0.001, 22, item9=3)  # arrives while the form is open (the queue is cached)
+    next(b for b in at.button if b.label == "Mark handled").click()
+    at.run()
+    assert acks_stored(platform) == 0
+    assert any("A newer answer arrived: review it first." in e.value for e in at.error)
+    form = next(m.value for m in at.markdown if m.value.startswith("**Risk answer**:"))
+    assert "answered 3" in form
+    # reviewed: the same form, now showing the 3, is accepted
+    next(b for b in at.button if b.label == "Mark handled").click()
+    at.run()
+    assert acks_stored(platform) == 1
+
+
+def test_a_mistaken_acknowledgement_is_withdrawn_from_the_patient_page(platform):
+    pid = platform.patient("RISKY", enrolled_days_ago=5)
+    platform.phq9(pid, 1, 14, item9=1)
+    at = select_row(logged_in("ther.a"), 0)
+    at.text_area[0].input("Called the patient; safety plan reviewed with them.")
+    next(b for b in at.button if b.label == "Mark handled").click()
+    at.run()
+    at.query_params["patient"] = "RISKY"
+    at.switch_page(str(PAGES_DIR / "patient.py")).run()
+    assert not any("High-priority" in e.value or "Risk answer" in e.value for e in at.error)
+    next(b for b in at.button if b.label == "Withdraw acknowledgement").click()
+    at.run()
+    assert any("Say why" in e.value for e in at.error)
+    next(t for t in at.text_input if t.label.startswith("Why is it withdrawn")).input("Marked on the wrong patient")
+    next(b for b in at.button if b.label == "Withdraw acknowledgement").click()
+    at.run()
+    assert any("Risk answer" in e.value for e in at.error)  # the risk badge is back
+    assert not [c for c in at.caption if c.value.startswith("Handled: risk answer")]
