@@ -8,8 +8,6 @@ audited as ``cli:USERNAME``.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 
@@ -17,6 +15,7 @@ import pandas as pd
 
 from dashboard import audit
 from dashboard.cli import add_database_arguments, open_databases
+from dashboard.exports import rows_csv
 from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
 from dashboard.timeutil import freshness_line, utcnow
@@ -37,13 +36,9 @@ def render(records: list[dict], fmt: str, freshness: str) -> str:
     if fmt == "json":
         return json.dumps(records, indent=2, ensure_ascii=False)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"])
-        for r in records:
-            writer.writerow([r["patient_code"], " ".join(r["flags"]), "; ".join(r["reasons"]), r["waiting_days"],
-                             r["therapist"], r["latest_score"], "yes" if r["escalated"] else ""])
-        return out.getvalue()
+        return rows_csv(["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"],
+                        ([r["patient_code"], " ".join(r["flags"]), "; ".join(r["reasons"]), r["waiting_days"],
+                          r["therapist"], r["latest_score"], "yes" if r["escalated"] else ""] for r in records))
     lines = [freshness, f"{len(records)} patient(s) need you", ""]
     for r in records:
         lines.append(f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'ESCALATED  ' if r['escalated'] else ''}"

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import audit
+from dashboard import audit, exports
 from dashboard.context import get_context
 from dashboard.timeutil import local_time, utc_midnight, utcnow
 from dashboard.views import table_height
@@ -33,6 +33,5 @@ shown = trail.assign(occurred_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y 
 st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown)),
              column_config={"occurred_at": "When", "actor": "Who", "action": "What", "patient": "Patient",
                             "detail": "Detail"})
-st.download_button("Download as CSV", trail.to_csv(index=False).encode(), file_name="audit.csv", mime="text/csv",
-                   icon=":material/download:",
-                   on_click=lambda: audit.record(ctx.state, ctx.viewer.username, "export", what="audit_csv", rows=len(trail)))
+st.download_button("Download as CSV", exports.audited_csv(ctx.state, ctx.viewer.username, "audit_csv", lambda: trail),
+                   file_name="audit.csv", mime="text/csv", icon=":material/download:", on_click="ignore")
