@@ -1,8 +1,8 @@
 """Morning digest: ``python -m dashboard.queue --user USERNAME``.
 
 Prints exactly the queue that user sees on the Triage page (same scope, order
-and reasons), so a service can e-mail each therapist their list. Every run is
-audited as ``cli:USERNAME``.
+and reasons), so a service can e-mail each therapist their list. Every run, and
+every refusal of an unknown user, is audited as ``cli:USERNAME``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import sys
 import pandas as pd
 
 from dashboard import audit
-from dashboard.cli import add_database_arguments, open_databases
+from dashboard.cli import add_database_arguments, clean_errors, open_databases
+from dashboard.db import revision_problem
 from dashboard.exports import rows_csv
 from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
@@ -55,6 +56,7 @@ def quality_lines(issues: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+@clean_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.queue", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,9 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     if (opened := open_databases(args)) is None:
         return 2
     config, platform, state = opened
+    if (problem := revision_problem(state)) is not None:  # before any read of the dash_ tables
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     viewer = load_viewer(platform, args.user)
     if viewer is None:
-        print(f"error: no clinician with login {args.user!r} in the platform database", file=sys.stderr)
+        audit.record(state, f"cli:{args.user[:50]}", "denied", report="queue", reason="unknown user")
+        print(f"error: no clinician with login {args.user[:50]!r} in the platform database", file=sys.stderr)
         return 2
     now = utcnow()
     result = triage(platform, state, viewer, now, config.settings)
