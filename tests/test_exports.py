@@ -4,8 +4,10 @@ and safe to open in a spreadsheet (both backends)."""
 import csv
 import io
 import json
+import re
 import tomllib
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
@@ -110,3 +112,53 @@ def test_rendering_the_export_pages_uploads_and_audits_nothing(app_platform):
 def test_the_table_toolbar_download_is_off():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["disableDataExport"] is True
+
+
+# ---------------------------------------------------------------- in Chromium
+
+
+@pytest.fixture(scope="module")
+def served_demo(tmp_path_factory):
+    from dashboard import db, demo
+    from tests.browser import served_app
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('exports')}/demo.sqlite"
+    engine = make_engine(url)
+    demo.generate(engine)
+    db.upgrade(engine)
+    with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url:
+        yield app_url, engine
+
+
+@pytest.mark.browser
+def test_a_rendered_page_holds_no_file_and_a_click_downloads_and_audits_once(served_demo, browser):
+    """Before the fix every CSV of the Caseload page was uploaded to /media/<id>.csv
+    as the page rendered (its address in the page's messages, fetchable without the
+    cookie) and nothing was audited until a click reached the server."""
+    from tests.browser import log_in, wait_for_app
+
+    app_url, engine = served_demo
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    received: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda payload: received.append(payload if isinstance(payload, bytes) else payload.encode())))
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url) if urlparse(request.url).path.startswith("/media/")
+            else None)
+    page.goto(app_url)
+    wait_for_app(page)
+    log_in(page, "lead1", "caseboard-demo")
+    page.get_by_role("heading", name="Caseload").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Are GPs holding follow-ups?").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Workload CSV").wait_for(timeout=30_000)
+    wait_for_app(page)
+    assert received and not any(re.search(rb"(?<!static)/media/", frame) for frame in received)  # no file to fetch
+    assert fetched == [] and exports_of(engine, "lead1") == []
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Workload CSV").click()
+    exported = pd.read_csv(download.value.path())
+    wait_for_app(page)
+    assert "therapist" in exported.columns and len(fetched) == 1
+    assert exports_of(engine, "lead1") == [{"what": "caseload_workload_csv", "rows": len(exported)}]
+    context.close()
