@@ -1,4 +1,4 @@
-"""Audit: who looked at or changed what, for the team lead's team."""
+"""Audit: who looked at or changed what, for the team lead's team (dashboard.audit.team_trail)."""
 
 from datetime import timedelta
 
@@ -12,8 +12,9 @@ from dashboard.views import table_height
 ctx = get_context()
 tz = ctx.config.timezone
 st.title("Audit trail")
-st.caption("Every record opening, denial, acknowledgement, follow-up, export, command-line report, login and logout "
-           "by your team's clinicians or about your team's patients. The log is append-only.")
+st.caption("Everything done about your team's patients, by anyone (a refused link names the patient it asked for), "
+           "and the logins, logouts, refusals, exports and command-line reports of your team's clinicians and of "
+           "everyone treating your team's patients, GPs included. The log is append-only.")
 today = local_time(utcnow(), tz).date()
 c1, c2, c3 = st.columns([1, 1, 2])
 who = c1.text_input("Clinician (login name)", placeholder="all").strip() or None
