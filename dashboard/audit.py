@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, insert, or_, select
 
 from dashboard.logs import log_event
 from dashboard.schema import clinicians, patients
@@ -57,19 +57,39 @@ def read(engine: Engine, actor: str | None = None, limit: int = 1000) -> pd.Data
         return pd.read_sql(stmt, conn)
 
 
+def team_staff(platform: Engine, team_id: int) -> list[str]:
+    """Login names whose logins, denials and exports a team's lead sees: the team's
+    clinicians, and every clinician with a patient in the team (GPs have no team,
+    and a therapist may also treat another team's patients)."""
+    treating = (select(patients.c.therapist_id).where(patients.c.team_id == team_id)
+                .union(select(patients.c.gp_id).where(patients.c.team_id == team_id)))
+    with platform.connect() as conn:
+        return [u for (u,) in conn.execute(select(clinicians.c.username).where(
+            or_(clinicians.c.team_id == team_id, clinicians.c.id.in_(treating))))]
+
+
+def actor_names(usernames: list[str]) -> set[str]:
+    """How the audit names these clinicians: as typed in the app, lower-cased (the
+    login form's spelling) and as their command-line runs (``cli:NAME``)."""
+    names = {n for u in usernames for n in (u, u.lower())}
+    return names | {f"cli:{n}" for n in names}
+
+
 def team_trail(state: Engine, platform: Engine, viewer: Viewer, since: datetime, until: datetime,
                actor: str | None = None, patient_code: str | None = None, limit: int = 5000) -> pd.DataFrame:
-    """Audit rows a team lead may see: actions of their team's clinicians (and
-    their command-line runs) and any action on their team's patients. The two
+    """Audit rows a team lead may see: every row about their team's patients (whoever
+    acted: an outsider's denied deep link names the patient), and the rows about no
+    patient (logins, logouts, denials of unknown codes, exports, command-line runs) of
+    ``team_staff``. A clinician's actions on other teams' patients stay out. The two
     databases are joined in Python on the scoped names and ids."""
     if viewer.role != "team_lead" or viewer.team_id is None:
         return pd.DataFrame(columns=TRAIL_COLUMNS)
+    staff = team_staff(platform, viewer.team_id)
     with platform.connect() as conn:
-        staff = [u for (u,) in conn.execute(select(clinicians.c.username).where(clinicians.c.team_id == viewer.team_id))]
         team = dict(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.team_id == viewer.team_id)).all())
-    actors = set(staff) | {f"cli:{u}" for u in staff}
     stmt = (select(audit).where(audit.c.occurred_at >= since, audit.c.occurred_at < until,
-                                or_(audit.c.actor.in_(actors), audit.c.patient_id.in_(list(team))))
+                                or_(audit.c.patient_id.in_(list(team)),
+                                    and_(audit.c.patient_id.is_(None), audit.c.actor.in_(actor_names(staff)))))
             .order_by(audit.c.occurred_at.desc(), audit.c.id.desc()).limit(limit))
     if actor:
         stmt = stmt.where(audit.c.actor.in_([actor, f"cli:{actor}"]))
@@ -80,6 +100,14 @@ def team_trail(state: Engine, platform: Engine, viewer: Viewer, since: datetime,
         rows = pd.read_sql(stmt, conn, parse_dates=["occurred_at"])
     rows["patient"] = rows["patient_id"].map(team)
     return rows[TRAIL_COLUMNS]
+
+
+def requested_patients(platform: Engine, code: str) -> list[int]:
+    """Every platform patient with this code, in no viewer's scope: a denied deep
+    link is recorded against the patient it asked for, so that patient's team lead
+    sees the attempt. Codes are not unique on every platform, hence a list."""
+    with platform.connect() as conn:
+        return sorted(pid for (pid,) in conn.execute(select(patients.c.id).where(patients.c.code == code)))
 
 
 TRAIL_COLUMNS = ["occurred_at", "actor", "action", "patient", "detail"]

@@ -1,19 +1,41 @@
-"""What the command-line tools share: the database options and opening them."""
+"""What the command-line tools share: the database options and opening them,
+whole-day arguments, and error messages without tracebacks or SQL parameters."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
+from datetime import date
 
+from pandas.errors import DatabaseError as PandasDatabaseError
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.engine import make_engine
+
+# Whole days a command accepts: wide enough for any service's history, narrow
+# enough that a period and the one before it stay inside Python's dates.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def add_database_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="platform database URL (default: DASHBOARD_DB_URL or the embedded demo)")
     parser.add_argument("--state-db", help="state database URL (default: DASHBOARD_STATE_DB_URL, else --db)")
+
+
+def day(text: str) -> date:
+    """An argparse type: a day YYYY-MM-DD between FIRST_DAY and LAST_DAY (argparse
+    prints the message and exits 2, without a traceback)."""
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day YYYY-MM-DD: {text[:40]!r}") from None
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{value} is outside {FIRST_DAY} to {LAST_DAY}")
+    return value
 
 
 def open_databases(args: argparse.Namespace) -> tuple[Config, Engine, Engine] | None:
@@ -26,3 +48,26 @@ def open_databases(args: argparse.Namespace) -> tuple[Config, Engine, Engine] | 
     platform = make_engine(args.db or config.db_url)
     state = make_engine(args.state_db or (args.db if args.db else config.state_db_url))
     return config, platform, state
+
+
+DATABASE_ERROR = ("error: a database request failed ({name}). The details are not printed: they can hold patient "
+                  "identifiers. Check --db and --state-db, and that the state database is migrated "
+                  "(python -m dashboard.db upgrade).")
+
+
+def clean_errors(main: Callable[..., int]) -> Callable[..., int]:
+    """A command's ``main`` that answers a database failure with one line and exit
+    code 2: SQLAlchemy's own message carries the statement and its parameters
+    (patient ids), which must not reach a terminal, a cron mail or a log."""
+
+    @functools.wraps(main)
+    def guarded(*args, **kwargs) -> int:
+        try:
+            return main(*args, **kwargs)
+        except (SQLAlchemyError, PandasDatabaseError) as exc:
+            # pandas.read_sql wraps the driver's error in its own, the statement in its text
+            cause = exc.__cause__ if isinstance(exc, PandasDatabaseError) and exc.__cause__ else exc
+            print(DATABASE_ERROR.format(name=type(cause).__name__), file=sys.stderr)
+            return 2
+
+    return guarded

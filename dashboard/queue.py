@@ -1,22 +1,22 @@
 """Morning digest: ``python -m dashboard.queue --user USERNAME``.
 
 Prints exactly the queue that user sees on the Triage page (same scope, order
-and reasons), so a service can e-mail each therapist their list. Every run is
-audited as ``cli:USERNAME``.
+and reasons), so a service can e-mail each therapist their list. Every run, and
+every refusal of an unknown user, is audited as ``cli:USERNAME``.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 
 import pandas as pd
 
 from dashboard import audit
-from dashboard.cli import add_database_arguments, open_databases
+from dashboard.cli import add_database_arguments, clean_errors, open_databases
+from dashboard.db import revision_problem
+from dashboard.exports import rows_csv
 from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
 from dashboard.timeutil import freshness_line, utcnow
@@ -37,13 +37,9 @@ def render(records: list[dict], fmt: str, freshness: str) -> str:
     if fmt == "json":
         return json.dumps(records, indent=2, ensure_ascii=False)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"])
-        for r in records:
-            writer.writerow([r["patient_code"], " ".join(r["flags"]), "; ".join(r["reasons"]), r["waiting_days"],
-                             r["therapist"], r["latest_score"], "yes" if r["escalated"] else ""])
-        return out.getvalue()
+        return rows_csv(["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"],
+                        ([r["patient_code"], " ".join(r["flags"]), "; ".join(r["reasons"]), r["waiting_days"],
+                          r["therapist"], r["latest_score"], "yes" if r["escalated"] else ""] for r in records))
     lines = [freshness, f"{len(records)} patient(s) need you", ""]
     for r in records:
         lines.append(f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'ESCALATED  ' if r['escalated'] else ''}"
@@ -60,6 +56,7 @@ def quality_lines(issues: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+@clean_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.queue", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,9 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     if (opened := open_databases(args)) is None:
         return 2
     config, platform, state = opened
+    if (problem := revision_problem(state)) is not None:  # before any read of the dash_ tables
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     viewer = load_viewer(platform, args.user)
     if viewer is None:
-        print(f"error: no clinician with login {args.user!r} in the platform database", file=sys.stderr)
+        audit.record(state, f"cli:{args.user[:50]}", "denied", report="queue", reason="unknown user")
+        print(f"error: no clinician with login {args.user[:50]!r} in the platform database", file=sys.stderr)
         return 2
     now = utcnow()
     result = triage(platform, state, viewer, now, config.settings)

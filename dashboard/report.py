@@ -235,9 +235,15 @@ def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetim
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dashboard.cli import clean_errors
+
+    return clean_errors(_main)(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     from dashboard import triage as triage_mod
     from dashboard.caseload import caseload
-    from dashboard.cli import add_database_arguments, open_databases
+    from dashboard.cli import add_database_arguments, day, open_databases
     from dashboard.db import revision_problem
     from dashboard.quality import data_quality, summary
     from dashboard.scope import load_viewer
@@ -246,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--user", required=True, help="login name of a team lead; the report covers their team")
     add_database_arguments(parser)
-    parser.add_argument("--from", dest="first", type=date.fromisoformat, help="first day, YYYY-MM-DD (service time zone)")
-    parser.add_argument("--to", dest="last", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: today)")
+    parser.add_argument("--from", dest="first", type=day, help="first day, YYYY-MM-DD (service time zone)")
+    parser.add_argument("--to", dest="last", type=day, help="last day, YYYY-MM-DD (default: today)")
     parser.add_argument("--format", choices=("html", "json"), default="html")
     parser.add_argument("--out", help="file to write (default: standard output)")
     args = parser.parse_args(argv)
@@ -259,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     viewer = load_viewer(platform, args.user)
     if viewer is None or viewer.role != "team_lead":
-        audit.record(state, f"cli:{args.user}", "denied", report="caseload", reason="not a team lead")
-        print(f"error: {args.user!r} is not a team lead in this database; the Caseload report is for team leads.",
+        audit.record(state, f"cli:{args.user[:50]}", "denied", report="caseload", reason="not a team lead")
+        print(f"error: {args.user[:50]!r} is not a team lead in this database; the Caseload report is for team leads.",
               file=sys.stderr)
         return 2
     now = utcnow()

@@ -1,10 +1,10 @@
-"""Audit: who looked at or changed what, for the team lead's team."""
+"""Audit: who looked at or changed what, for the team lead's team (dashboard.audit.team_trail)."""
 
 from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import audit
+from dashboard import audit, exports
 from dashboard.context import get_context
 from dashboard.timeutil import local_time, utc_midnight, utcnow
 from dashboard.views import table_height
@@ -12,8 +12,9 @@ from dashboard.views import table_height
 ctx = get_context()
 tz = ctx.config.timezone
 st.title("Audit trail")
-st.caption("Every record opening, denial, acknowledgement, follow-up, export, command-line report, login and logout "
-           "by your team's clinicians or about your team's patients. The log is append-only.")
+st.caption("Everything done about your team's patients, by anyone (a refused link names the patient it asked for), "
+           "and the logins, logouts, refusals, exports and command-line reports of your team's clinicians and of "
+           "everyone treating your team's patients, GPs included. The log is append-only.")
 today = local_time(utcnow(), tz).date()
 c1, c2, c3 = st.columns([1, 1, 2])
 who = c1.text_input("Clinician (login name)", placeholder="all").strip() or None
@@ -33,6 +34,5 @@ shown = trail.assign(occurred_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y 
 st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown)),
              column_config={"occurred_at": "When", "actor": "Who", "action": "What", "patient": "Patient",
                             "detail": "Detail"})
-st.download_button("Download as CSV", trail.to_csv(index=False).encode(), file_name="audit.csv", mime="text/csv",
-                   icon=":material/download:",
-                   on_click=lambda: audit.record(ctx.state, ctx.viewer.username, "export", what="audit_csv", rows=len(trail)))
+st.download_button("Download as CSV", exports.audited_csv(ctx.state, ctx.viewer.username, "audit_csv", lambda: trail),
+                   file_name="audit.csv", mime="text/csv", icon=":material/download:", on_click="ignore")

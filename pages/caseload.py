@@ -5,7 +5,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, cached
+from dashboard import cached, exports
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS
 from dashboard.components.chart import chart
 from dashboard.components.quality_note import quality_note
@@ -55,18 +55,18 @@ quality_note(quality)
 
 
 def export(frame: pd.DataFrame, name: str, label: str = "CSV") -> None:
-    """A CSV download of one table; the export is audited."""
-    st.download_button(label, frame.to_csv(index=False).encode(), file_name=f"caseload-{name}.csv", mime="text/csv",
-                       icon=":material/download:", key=f"csv_{name}",
-                       on_click=lambda: audit.record(ctx.state, viewer.username, "export", what=f"caseload_{name}_csv",
-                                                     rows=len(frame)))
+    """A CSV download of one table, built and audited only when clicked (dashboard.exports)."""
+    st.download_button(label, exports.audited_csv(ctx.state, viewer.username, f"caseload_{name}_csv", lambda: frame),
+                       file_name=f"caseload-{name}.csv", mime="text/csv", icon=":material/download:", key=f"csv_{name}",
+                       on_click="ignore")
 
 
 st.download_button(
-    "Printable report (HTML)", lambda: to_html(result, settings, tz, as_of, quality).encode(), file_name="caseload-report.html",
-    mime="text/html", icon=":material/print:", key="report_html",
-    help="One self-contained file with every figure and chart, for a service review; it opens offline",
-    on_click=lambda: audit.record(ctx.state, viewer.username, "export", what="caseload_report_html"))
+    "Printable report (HTML)",
+    exports.audited_file(ctx.state, viewer.username, "caseload_report_html",
+                         lambda: to_html(result, settings, tz, as_of, quality)),
+    file_name="caseload-report.html", mime="text/html", icon=":material/print:", key="report_html", on_click="ignore",
+    help="One self-contained file with every figure and chart, for a service review; it opens offline")
 
 # ---------------------------------------------------------------- headline
 st.subheader("This period", help="Arrows compare with the previous period of the same length")

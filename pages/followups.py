@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, cached
+from dashboard import cached, exports
 from dashboard.components.followup_form import followup_form
 from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
@@ -83,7 +83,6 @@ else:
         ["entry_id", "code", "held_on", "minutes", "modality", "module_position", "clinic_phq9", "action",
          "pause_until", "next_on", "note", "recorded_at"]]
     st.download_button(
-        "Download my follow-ups (CSV)", export.to_csv(index=False).encode(), file_name="followups.csv", mime="text/csv",
-        on_click=lambda: audit.record(ctx.state, ctx.viewer.username, "export", what="followups_csv", rows=len(export)),
-        icon=":material/download:",
+        "Download my follow-ups (CSV)", exports.audited_csv(ctx.state, ctx.viewer.username, "followups_csv", lambda: export),
+        file_name="followups.csv", mime="text/csv", on_click="ignore", icon=":material/download:",
     )

@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached
+from dashboard import audit, cached
 from dashboard.components.chart import chart
 from dashboard.components.correction_panel import correction_panel
 from dashboard.components.followup_form import followup_form
@@ -58,7 +58,10 @@ patient = matches[0] if matches else None
 if patient is None:
     st.title("Patient")
     st.error(DENIED)
-    audit_once(st.session_state, ctx.state, ctx.viewer.username, "denied", None, requested_code=code[:50])
+    # The same words whether or not the code exists; the audit names the patient when it
+    # does, so that patient's team lead sees the attempt (README, "Audit").
+    for requested in audit.requested_patients(ctx.platform, code) or [None]:
+        audit_once(st.session_state, ctx.state, ctx.viewer.username, "denied", requested, requested_code=code[:50])
     st.stop()
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Install Caseboard into .venv and start it. Without DASHBOARD_DB_URL it runs on the
 # embedded demo database (data/demo.sqlite), generated on first start.
+# Behind a reverse proxy (deploy/nginx.conf) set CASEBOARD_BEHIND_PROXY=1: the app then
+# listens on 127.0.0.1 only, so the proxy, with its security headers and its closed
+# /_stcore/metrics, is the only way in (README, "Deployment"). Unset, Streamlit listens
+# on every interface, as it does by default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -9,4 +13,11 @@ python3 -m venv .venv
 # malloc arenas that keep freed memory: two arenas cut the served app's memory
 # (README, Performance: "Memory"). dashboard.load starts its server the same way.
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-exec .venv/bin/streamlit run dashboard/app.py --server.headless true --browser.gatherUsageStats false "$@"
+address=()
+case "${CASEBOARD_BEHIND_PROXY:-0}" in
+  1) address=(--server.address 127.0.0.1) ;;
+  0) ;;
+  *) echo "CASEBOARD_BEHIND_PROXY must be 1 or 0, got '${CASEBOARD_BEHIND_PROXY}'" >&2; exit 2 ;;
+esac
+exec .venv/bin/streamlit run dashboard/app.py --server.headless true --browser.gatherUsageStats false \
+  ${address[@]+"${address[@]}"} "$@"

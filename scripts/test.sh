@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Caseboard and its test tools into .venv, then run the whole test suite.
-# Browser tests need Debian's chromium: installed here when missing (root or sudo -n).
+# Browser tests need Debian's chromium, the proxy tests nginx: installed here when missing (root or sudo -n).
 # The accessibility scan needs Node.js/npm for axe-core (tests/axe, pinned by its lock file).
 # PostgreSQL tests use CASEBOARD_TEST_PG_URL (default postgres@127.0.0.1:5432/test).
 # Locally a missing PostgreSQL or Chromium skips those tests with the reason;
@@ -9,10 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-if ! command -v chromium >/dev/null 2>&1; then
+# tests/test_deploy.py runs deploy/nginx.conf in nginx (with an openssl test certificate).
+packages=()
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+{ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || packages+=(nginx)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+if [ "${#packages[@]}" -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
-  { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null; } \
-    || echo "warning: could not install chromium; browser tests will be skipped (or fail under CI=true)" >&2
+  { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${packages[@]}" >/dev/null; } \
+    || echo "warning: could not install ${packages[*]}; their tests will be skipped (or fail under CI=true)" >&2
 fi
 # axe-core for the accessibility scan, at the exact version of tests/axe/package-lock.json
 if command -v npm >/dev/null 2>&1; then

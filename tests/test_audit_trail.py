@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import insert
 
@@ -72,3 +73,48 @@ def test_audit_page_for_team_leads_only(app_platform):
     therapist = logged_in("ther.a")
     with pytest.raises(ValueError):
         therapist.switch_page(str(PAGES_DIR / "audit.py"))
+
+
+def add_teamless_gp(platform: Platform, clinician_id: int = 8, username: str = "gp.x") -> int:
+    """A GP as the platform has them: no team, patients in several teams."""
+    from dashboard.schema import clinicians
+
+    with platform.engine.begin() as conn:
+        conn.execute(insert(clinicians).values(id=clinician_id, username=username, display_name="Dr GP X", role="gp",
+                                               team_id=None))
+    return clinician_id
+
+
+def test_a_lead_sees_the_logins_denials_and_exports_of_everyone_treating_the_team(platform):
+    gp = add_teamless_gp(platform)
+    south = platform.patient("T2-GP", team=2, therapist=7, gp=gp)
+    shared = platform.patient("T2-A", team=2, therapist=1, gp=4)  # team 1's therapist treats a team 2 patient
+    for action in ("login", "export", "denied", "logout"):
+        add(platform, "gp.x", action, None, 1)
+    add(platform, "gp.x", "open_record", south, 1)
+    add(platform, "ther.a", "open_record", shared, 1)
+    add(platform, "ther.a", "login", None, 1)
+    add(platform, "ther.c", "login", None, 1)
+    south_trail = trail(platform, "lead.b")
+    assert sorted(zip(south_trail["actor"], south_trail["action"])) == sorted(
+        [("gp.x", a) for a in ("login", "export", "denied", "logout", "open_record")]
+        + [("ther.a", "open_record"), ("ther.a", "login"), ("ther.c", "login")])
+    north_trail = trail(platform, "lead.a")
+    # team 1's own therapist: her login, but not what she did with team 2's patient; nothing of gp.x or ther.c
+    assert sorted(zip(north_trail["actor"], north_trail["action"])) == [("ther.a", "login")]
+
+
+def test_a_denied_deep_link_names_the_patient_and_reaches_that_teams_lead(app_platform):
+    from tests.apptest import open_patient
+
+    north = app_platform.patient("T1-ONLY", team=1, therapist=1, gp=3)
+    at = open_patient("ther.c", "T1-ONLY")  # team 2's therapist probing a team 1 code
+    assert [e.value for e in at.error] == ["No such patient in your caseload."]
+    unknown = open_patient("ther.c", "NO-SUCH-CODE")
+    assert [e.value for e in unknown.error] == ["No such patient in your caseload."]  # the same words
+    rows = audit.read(app_platform.engine, actor="ther.c")
+    denials = rows[rows["action"] == "denied"].sort_values("id")
+    assert [None if pd.isna(p) else int(p) for p in denials["patient_id"]] == [north, None]
+    lead = audit.team_trail(app_platform.engine, app_platform.engine, load_viewer(app_platform.engine, "lead.a"),
+                            datetime.now() - DAY, datetime.now() + DAY)
+    assert list(zip(lead["actor"], lead["action"], lead["patient"])) == [("ther.c", "denied", "T1-ONLY")]

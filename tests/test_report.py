@@ -14,6 +14,7 @@ from dashboard import audit, db, report
 from dashboard import caseload as cl
 from dashboard.config import Settings
 from dashboard.engine import make_engine
+from dashboard.exports import frame_csv
 from dashboard.scope import load_viewer
 from tests.factory import Platform
 
@@ -106,13 +107,13 @@ def test_html_report_is_self_contained(platform, tmp_path):
 
 
 def test_csv_exports_read_back_with_the_same_numbers(platform):
-    """The page exports ``frame.to_csv(index=False)``; reading it back gives the same figures."""
+    """The page exports ``exports.frame_csv(frame)``; reading it back gives the same figures."""
     viewer = load_viewer(platform.engine, "lead.a")
     result = cl.caseload(platform.engine, platform.engine, viewer, cl.Filters(NOW - timedelta(days=90), NOW), Settings(),
                          ZoneInfo("UTC"))
     for name in ("headline", "adherence", "funnel", "workload", "outcomes", "outcomes_by_therapist", "gp_compliance"):
         frame = getattr(result, name)
-        back = pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+        back = pd.read_csv(io.StringIO(frame_csv(frame)))
         assert list(back.columns) == list(frame.columns), name
         numeric = frame.select_dtypes("number").columns
         pd.testing.assert_frame_equal(back[numeric].astype(float), frame[numeric].astype(float), check_exact=False,

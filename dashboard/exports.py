@@ -1,0 +1,90 @@
+"""Every CSV Caseboard writes, and the audited download of a page's export.
+
+Two rules live here so no page or command-line tool can forget them:
+
+* **Formula injection** (OWASP "CSV injection"): a spreadsheet runs a cell that
+  starts with ``=``, ``+``, ``-`` or ``@`` (and, in some, a tab or carriage
+  return) as a formula. Platform text (patient codes, names, notes) reaches the
+  exports, so every text cell that starts with one of them gets a leading
+  ``'``, which spreadsheets show as text. Numbers are left alone.
+* **Exports are built on click**: ``st.download_button`` given bytes uploads
+  them to ``/media/<id>`` when the page renders, before any click, where they
+  can be fetched without the login cookie and without an audit row. Given a
+  callable, Streamlit runs it only on click, on a separate thread where ``st.*``
+  commands are ignored: the callable built here writes the export's audit row
+  (a plain database write) and then returns the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from dashboard import audit
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell a spreadsheet will not run as a formula; other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell passed through ``safe_cell`` (column names too)."""
+    out = frame.copy()
+    for column in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_datetime64_any_dtype(out[column])):
+            out[column] = out[column].map(safe_cell, na_action="ignore")
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    return out
+
+
+def frame_csv(frame: pd.DataFrame) -> str:
+    """The CSV text of a table, safe to open in a spreadsheet. Lines end in CRLF
+    (RFC 4180, as the csv module writes): then a cell holding a carriage return is
+    quoted, where with LF endings it would split the row."""
+    return safe_frame(frame).to_csv(index=False, lineterminator="\r\n")
+
+
+def rows_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """The CSV text of plain rows (the command-line tools), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+    return out.getvalue()
+
+
+def audited_csv(state: Engine, actor: str, what: str, build: Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
+    """The ``data`` callable of a CSV download button: called on click, it builds
+    the table, records the export (who, what, how many rows) and returns the file.
+    Rendering the page calls nothing, so no file exists and nothing is audited
+    until the clinician clicks. If the audit write fails, no file is served."""
+
+    def on_click() -> bytes:
+        frame = build()
+        text = frame_csv(frame)
+        audit.record(state, actor, "export", what=what, rows=len(frame))
+        return text.encode()
+
+    return on_click
+
+
+def audited_file(state: Engine, actor: str, what: str, build: Callable[[], str | bytes]) -> Callable[[], bytes]:
+    """As ``audited_csv``, for a file that is not a table (the HTML report)."""
+
+    def on_click() -> bytes:
+        body = build()
+        audit.record(state, actor, "export", what=what)
+        return body.encode() if isinstance(body, str) else body
+
+    return on_click

@@ -1,0 +1,88 @@
+"""The command-line tools fail in words: exit code 2, one message, no traceback and
+no SQL or parameters (which carry patient ids) on stderr, for extreme dates, an
+unknown user, an unmigrated or broken state database (both backends)."""
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from dashboard import audit, audit_cli, db, queue, report
+from dashboard.engine import make_engine
+from tests.factory import Platform
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+SECRET = "SECRET-CODE-77"  # a patient code that must never reach stderr
+UPGRADE = "python -m dashboard.db upgrade"
+
+CLIS = {  # name: (main, arguments of an ordinary run)
+    "queue": (queue.main, ["--user", "ther.a"]),
+    "report": (report.main, ["--user", "lead.a", "--format", "json"]),
+    "audit": (audit_cli.main, []),
+}
+CASES = [  # (cli, case, extra arguments, words on stderr)
+    *[(cli, "unmigrated", [], UPGRADE) for cli in CLIS],
+    *[(cli, "migrated", ["--from", "0001-01-01"], "0001-01-01 is outside 1900-01-01 to 2999-12-31")
+      for cli in ("report", "audit")],
+    *[(cli, "migrated", ["--to", "9999-12-31"], "9999-12-31 is outside 1900-01-01 to 2999-12-31")
+      for cli in ("report", "audit")],
+    *[(cli, "migrated", ["--from", "99999-01-01"], "not a day YYYY-MM-DD: '99999-01-01'") for cli in ("report", "audit")],
+    ("queue", "migrated", ["--user", "nobody"], "no clinician with login 'nobody'"),
+    ("report", "migrated", ["--user", "nobody"], "'nobody' is not a team lead"),
+    *[(cli, "broken", [], "error: a database request failed (") for cli in CLIS],
+]
+
+
+def platform_db(db_url: str, case: str) -> Platform:
+    """A platform with one patient; ``migrated`` adds the state tables, ``broken``
+    then loses one (a failed or partial restore) while the revision still says head."""
+    p = Platform(make_engine(db_url), NOW)
+    pid = p.patient(SECRET, therapist=1, enrolled_days_ago=20)
+    p.phq9(pid, 1, 18, item9=2)
+    if case != "unmigrated":
+        db.upgrade(p.engine)
+    if case == "broken":
+        with p.engine.begin() as conn:
+            for table in ("dash_acknowledgements", "dash_audit"):  # the queue's first read binds patient ids
+                conn.execute(text(f"DROP TABLE {table}"))
+    return p
+
+
+def run_main(main, argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own refusals
+        return exc.code
+
+
+@pytest.mark.parametrize(("cli", "case", "extra", "words"), CASES,
+                         ids=[f"{c}-{k}-{' '.join(e) or 'plain'}" for c, k, e, _ in CASES])
+def test_command_line_failures_are_one_clean_message(db_url, capsys, cli, case, extra, words):
+    p = platform_db(db_url, case)
+    main, args = CLIS[cli]
+    if "--user" in extra:
+        args = args[:args.index("--user")] + args[args.index("--user") + 2:]
+    code = run_main(main, ["--db", p.engine.url.render_as_string(hide_password=False), *args, *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert words in err
+    for leak in ("Traceback", "[SQL", "[parameters", SECRET, "sqlalchemy", "psycopg"):
+        assert leak not in err
+    if "nobody" in extra:  # an unknown user is audited as the report's refusals are
+        assert list(audit.read(p.engine, actor="cli:nobody")["action"]) == ["denied"]
+
+
+def test_the_queue_on_an_unmigrated_state_database_prints_no_traceback(db_url):
+    """The reported run, as a process: before the fix it printed a traceback with the caseload's patient ids."""
+    p = platform_db(db_url, "unmigrated")
+    url = p.engine.url.render_as_string(hide_password=False)
+    p.engine.dispose()
+    done = subprocess.run([sys.executable, "-m", "dashboard.queue", "--db", url, "--user", "ther.a"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "DASHBOARD_MODE": "demo", "HOME": str(ROOT)})
+    assert done.returncode == 2 and UPGRADE in done.stderr
+    assert "Traceback" not in done.stderr and "[parameters" not in done.stderr and done.stdout == ""
