@@ -22,7 +22,6 @@ from sqlalchemy import Engine, select
 
 from dashboard import audit
 from dashboard.cli import add_database_arguments, clean_errors, day, open_databases
-from dashboard.db import revision_problem
 from dashboard.exports import frame_csv
 from dashboard.schema import patients
 from dashboard.state import audit as audit_table
@@ -93,12 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.first and args.last and args.first > args.last:
         print(f"error: --from {args.first} is after --to {args.last}", file=sys.stderr)
         return 2
-    if (opened := open_databases(args)) is None:
+    if (opened := open_databases(args, migrated=True)) is None:
         return 2
     config, platform, state = opened
-    if (problem := revision_problem(state)) is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
     tz = config.timezone
     since = None if args.first is None else utc_midnight(args.first, tz)
     until = None if args.last is None else utc_midnight(args.last + timedelta(days=1), tz)

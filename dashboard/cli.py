@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.config import Config, ConfigError, load_config
+from dashboard.db import revision_problem
 from dashboard.engine import make_engine
 
 # Whole days a command accepts: wide enough for any service's history, narrow
@@ -38,8 +39,10 @@ def day(text: str) -> date:
     return value
 
 
-def open_databases(args: argparse.Namespace) -> tuple[Config, Engine, Engine] | None:
-    """(config, platform, state), or None after printing why the configuration is unusable."""
+def open_databases(args: argparse.Namespace, migrated: bool = False) -> tuple[Config, Engine, Engine] | None:
+    """(config, platform, state), or None after printing why the configuration is
+    unusable; with ``migrated``, also when the state database is not at the expected
+    revision (checked before any command reads a dash_ table)."""
     try:
         config = load_config()
     except ConfigError as exc:
@@ -47,6 +50,9 @@ def open_databases(args: argparse.Namespace) -> tuple[Config, Engine, Engine] | 
         return None
     platform = make_engine(args.db or config.db_url)
     state = make_engine(args.state_db or (args.db if args.db else config.state_db_url))
+    if migrated and (problem := revision_problem(state)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return None
     return config, platform, state
 
 

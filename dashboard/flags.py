@@ -86,39 +86,30 @@ def contact_facts_query(role: str, one_patient: bool = False):
     )
     since_contact = func.coalesce(last_contact, literal(EPOCH))
     written = aliased(messages)
-    first_unanswered = (
-        select(func.min(written.c.sent_at))
-        .where(written.c.patient_id == patients.c.id, written.c.direction == "from_patient",
-               written.c.sent_at <= NOW, written.c.sent_at > since_contact)
-        .correlate_except(written, contact)
-        .scalar_subquery()
-    )
+
+    def unanswered(value):
+        """``value`` over the patient's messages since the last contact."""
+        return (select(value)
+                .where(written.c.patient_id == patients.c.id, written.c.direction == "from_patient",
+                       written.c.sent_at <= NOW, written.c.sent_at > since_contact)
+                .correlate_except(written, contact)
+                .scalar_subquery())
+
+    def unfed(value):
+        """``value`` over the patient's own programme's modules completed since the last contact."""
+        return (select(value)
+                .select_from(module_progress.join(modules, and_(modules.c.id == module_progress.c.module_id,
+                                                                modules.c.program_id == patients.c.program_id)))
+                .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= NOW,
+                       module_progress.c.completed_at > since_contact)
+                .correlate_except(module_progress, modules, contact)
+                .scalar_subquery())
+
+    first_unanswered = unanswered(func.min(written.c.sent_at))
+    first_unfed_completion = unfed(func.min(module_progress.c.completed_at))
     # The identities behind awaiting_reply and feedback_due: an acknowledgement covers these rows only.
-    unanswered_ids = (
-        select(func.aggregate_strings(cast(written.c.id, String), ","))
-        .where(written.c.patient_id == patients.c.id, written.c.direction == "from_patient",
-               written.c.sent_at <= NOW, written.c.sent_at > since_contact)
-        .correlate_except(written, contact)
-        .scalar_subquery()
-    )
-    first_unfed_completion = (
-        select(func.min(module_progress.c.completed_at))
-        .select_from(module_progress.join(modules, and_(modules.c.id == module_progress.c.module_id,
-                                                        modules.c.program_id == patients.c.program_id)))
-        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= NOW,
-               module_progress.c.completed_at > since_contact)
-        .correlate_except(module_progress, modules, contact)
-        .scalar_subquery()
-    )
-    unfed_modules = (
-        select(func.aggregate_strings(cast(module_progress.c.module_id, String), ","))
-        .select_from(module_progress.join(modules, and_(modules.c.id == module_progress.c.module_id,
-                                                        modules.c.program_id == patients.c.program_id)))
-        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= NOW,
-               module_progress.c.completed_at > since_contact)
-        .correlate_except(module_progress, modules, contact)
-        .scalar_subquery()
-    )
+    unanswered_ids = unanswered(func.aggregate_strings(cast(written.c.id, String), ","))
+    unfed_modules = unfed(func.aggregate_strings(cast(module_progress.c.module_id, String), ","))
     return (
         select(patients.c.id.label("patient_id"), patients.c.ended_at,
                last_contact.label("last_contact"), first_unanswered.label("first_unanswered"),

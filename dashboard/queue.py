@@ -15,7 +15,6 @@ import pandas as pd
 
 from dashboard import audit
 from dashboard.cli import add_database_arguments, clean_errors, open_databases
-from dashboard.db import revision_problem
 from dashboard.exports import rows_csv
 from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
@@ -64,12 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     add_database_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="table")
     args = parser.parse_args(argv)
-    if (opened := open_databases(args)) is None:
+    if (opened := open_databases(args, migrated=True)) is None:
         return 2
     config, platform, state = opened
-    if (problem := revision_problem(state)) is not None:  # before any read of the dash_ tables
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
     viewer = load_viewer(platform, args.user)
     if viewer is None:
         audit.record(state, f"cli:{args.user[:50]}", "denied", report="queue", reason="unknown user")

@@ -244,7 +244,6 @@ def _main(argv: list[str] | None) -> int:
     from dashboard import triage as triage_mod
     from dashboard.caseload import caseload
     from dashboard.cli import add_database_arguments, day, open_databases
-    from dashboard.db import revision_problem
     from dashboard.quality import data_quality, summary
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
@@ -257,12 +256,9 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument("--format", choices=("html", "json"), default="html")
     parser.add_argument("--out", help="file to write (default: standard output)")
     args = parser.parse_args(argv)
-    if (opened := open_databases(args)) is None:
+    if (opened := open_databases(args, migrated=True)) is None:
         return 2
     config, platform, state = opened
-    if (problem := revision_problem(state)) is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
     viewer = load_viewer(platform, args.user)
     if viewer is None or viewer.role != "team_lead":
         audit.record(state, f"cli:{args.user[:50]}", "denied", report="caseload", reason="not a team lead")
