@@ -25,6 +25,7 @@ from dashboard.patient_record import (
     treatment_week,
 )
 from dashboard.record_audit import audit_once
+from dashboard.text import control_problem, md, visible_controls
 from dashboard.timeutil import freshness_line, local_time
 from dashboard.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
 
@@ -36,6 +37,14 @@ code = (st.query_params.get("patient") or "").strip()
 if not code:
     st.title("Patient")
     st.info("Open a patient by selecting their row in a patient list.")
+    st.stop()
+
+refused = control_problem(code, "This patient link")
+if refused:  # before any query: PostgreSQL cannot even compare a code holding NUL
+    st.title("Patient")
+    st.error(refused)
+    audit_once(st.session_state, ctx.state, ctx.viewer.username, "denied", None,
+               requested_code=visible_controls(code[:50]), reason="control characters")
     st.stop()
 
 patient = find_patient(ctx.platform, ctx.viewer, code)
@@ -60,13 +69,13 @@ def day(ts) -> str:
 
 
 # ------------------------------------------------------------------ header
-st.title(patient_label(patient.code, patient.display_name))
+st.title(md(patient_label(patient.code, patient.display_name)))
 week = treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0]
 st.markdown(
-    f"**{patient.programme or 'no programme'}** · therapist **{patient.therapist or 'unassigned'}** · "
-    f"GP **{patient.gp or 'none recorded'}**  \n"
+    f"**{md(patient.programme or 'no programme')}** · therapist **{md(patient.therapist or 'unassigned')}** · "
+    f"GP **{md(patient.gp or 'none recorded')}**  \n"
     f"Enrolled {day(patient.enrolled_at)} · treatment week {'unknown' if pd.isna(week) else week} · "
-    f"{STATUS_LABELS.get(patient.status, patient.status or 'status not recorded')}"
+    f"{md(STATUS_LABELS.get(patient.status, patient.status or 'status not recorded'))}"
     + (f" (ended {day(patient.ended_at)})" if patient.ended_at else "")
 )
 st.caption(freshness_line(as_of, tz))
@@ -80,8 +89,8 @@ quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, se
                  "Used": ["yes" if v else "no (left out)" for v in problems["valid"]]}))
 flag_badges(patient_flags)
 for h in handled.itertuples():
-    st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({h.reason}), marked by {h.acked_by} on "
-               f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{h.ack_note}”" if h.ack_note else ""))
+    st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({md(h.reason)}), marked by {md(h.acked_by)} on "
+               f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{md(h.ack_note)}”" if h.ack_note else ""))
 
 # ------------------------------------------------------------------ outcome summary
 st.subheader("Outcomes")

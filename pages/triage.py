@@ -12,6 +12,7 @@ from dashboard.context import get_context
 from dashboard.flags import FLAG_KINDS
 from dashboard.nav import open_patient
 from dashboard.sessions import mark_timer_run
+from dashboard.text import md
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import UNASSIGNED, flag_counts
 from dashboard.views import RISK_NOTE, table_height
@@ -80,7 +81,7 @@ if event.selection.rows:
 working_on = st.session_state.get("triage_patient")
 if working_on not in set(queue["code"]):
     if working_on is not None:
-        st.success(f"Every reason for {working_on} is handled.", icon=":material/check_circle:")
+        st.success(f"Every reason for {md(working_on)} is handled.", icon=":material/check_circle:")
     working_on = st.session_state["triage_patient"] = None
 
 if working_on is None:
@@ -96,7 +97,7 @@ if working_on is None:
     st.stop()
 
 row = queue[queue["code"] == working_on].iloc[0]
-st.subheader(f"{row['code']}")
+st.subheader(md(row["code"]))
 left, right = st.columns([1, 1])
 if left.button("Open patient page", icon=":material/person:"):
     open_patient(row["code"])
@@ -109,7 +110,7 @@ open_rows = result.open_flags[result.open_flags["patient_id"] == row["patient_id
 # PHQ-9 and on GAD-7), and one acknowledgement after the latest trigger covers them all.
 for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
     with st.form(f"ack_{row['patient_id']}_{kind}", border=True):
-        st.markdown(f"**{FLAG_KINDS[kind].title}**: " + "; ".join(rows_of_kind["reason"]))
+        st.markdown(f"**{FLAG_KINDS[kind].title}**: " + "; ".join(md(r) for r in rows_of_kind["reason"]))
         note = st.text_area("Note for the team" + (" (required for a risk answer)" if kind == "risk" else " (optional)"),
                             key=f"note_{row['patient_id']}_{kind}", max_chars=1000, height=80)
         if st.form_submit_button("Mark handled"):
@@ -117,8 +118,8 @@ for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
                 acknowledge(ctx.platform, ctx.state, viewer, int(row["patient_id"]), kind,
                             rows_of_kind["trigger_at"].max(), note, utcnow(), settings)
             except AckRefused as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 st.session_state["data_version"] = version + 1
-                st.toast(f"{FLAG_KINDS[kind].title} marked handled for {row['code']}")
+                st.toast(f"{FLAG_KINDS[kind].title} marked handled for {md(row['code'])}")
                 st.rerun()

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard.context import AppContext
 from dashboard.followups import ACTIONS, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused, log_followup
+from dashboard.text import md
 from dashboard.timeutil import local_time, utcnow
 
 
@@ -30,7 +31,7 @@ def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tup
     positions = [None, *(p for p, _ in modules)]
     titles = dict(modules)
     with st.form(f"followup_form_{patient_id}", clear_on_submit=False):
-        st.markdown(f"**Log a follow-up for {code}**")
+        st.markdown(f"**Log a follow-up for {md(code)}**")
         c1, c2, c3 = st.columns(3)
         held_on = c1.date_input("Date", value=today, max_value=today, format="DD/MM/YYYY", key=f"fu_date_{patient_id}")
         minutes = c2.number_input("Minutes", min_value=0, max_value=999, value=10, step=1, key=f"fu_min_{patient_id}")
