@@ -16,6 +16,7 @@ from dashboard.frames import read_frame
 from dashboard.patient_record import find_patient_by_id
 from dashboard.scope import Viewer
 from dashboard.state import acknowledgements as acks_table
+from dashboard.text import control_problem
 
 EXPIRING_FLAGS = frozenset({"inactive", "no_contact", "questionnaire_overdue"})
 MAY_ACKNOWLEDGE = frozenset({"therapist", "team_lead"})
@@ -28,6 +29,8 @@ class AckRefused(ValueError):
 def acknowledge(platform: Engine, state: Engine, viewer: Viewer, patient_id: int, flag: str,
                 trigger_at: datetime, note: str | None, now: datetime, settings: Settings) -> None:
     """Store one acknowledgement and its audit row together, or refuse and store nothing."""
+    if problem := control_problem(note, "The note", multiline=True):  # before any query (dashboard.text)
+        raise AckRefused(problem)
     if viewer.role not in MAY_ACKNOWLEDGE:
         raise AckRefused("Only therapists and team leads acknowledge triage reasons.")
     if flag not in FLAG_KINDS:
