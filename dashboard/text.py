@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 WORD_JOINER = "\u2060"  # invisible, no line break: splits a pattern without changing what is read
 REPLACEMENT = "\ufffd"
@@ -63,6 +64,13 @@ def md(value: object) -> str:
     text = _COLON.sub(":" + WORD_JOINER, text)
     text = _WWW.sub(r"\1" + WORD_JOINER, text)
     return _AT.sub("@" + WORD_JOINER, text)
+
+
+def url_part(value: object) -> str:
+    """``value`` percent-encoded for one path segment or query value of a link
+    (``DASHBOARD_PLATFORM_URL``'s ``{code}``): a code holding ``/``, ``?``, ``#``
+    or ``@`` cannot point the link at another page or site."""
+    return quote(str(value), safe="")
 
 
 # ---------------------------------------------------------------- control characters

@@ -12,7 +12,7 @@ from dashboard.context import get_context
 from dashboard.flags import FLAG_KINDS
 from dashboard.nav import open_patient
 from dashboard.sessions import mark_timer_run
-from dashboard.text import md
+from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import UNASSIGNED, flag_counts
 from dashboard.views import RISK_NOTE, table_height
@@ -66,7 +66,7 @@ if viewer.role == "team_lead":
     table.insert(1, "therapist", queue["therapist"])
     columns["therapist"] = st.column_config.TextColumn("Therapist")
 if ctx.config.platform_url:
-    table["thread"] = [ctx.config.platform_url.format(code=c) for c in queue["code"]]
+    table["thread"] = [ctx.config.platform_url.format(code=url_part(c)) for c in queue["code"]]
     columns["thread"] = st.column_config.LinkColumn("Messages", display_text="open thread")
 
 st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")

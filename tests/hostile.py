@@ -23,14 +23,15 @@ from dashboard.scope import load_viewer
 from dashboard.text import WORD_JOINER
 from tests.factory import Platform, module_id
 
-ATTACKS = ("![x](http://evil/beacon.png) [Session expired — log in again](http://evil) "
-           ":green[risk reviewed: no risk] <img src=x onerror=alert(1)> **bold** `code` $x$ "
-           ":material/check_circle: :smile: www.evil.example &#58;smile&#58;\n\n- list")
+# Platform names are at most 200 characters (PostgreSQL enforces it); notes take more.
+ATTACKS = ("![x](http://evil/b.png) [Session expired — log in again](http://evil) :green[risk reviewed: no risk] "
+           "<img src=x onerror=alert(1)> **bold** `code` $x$ :material/check: :smile:\n\n- list")
+NOTE_ATTACKS = " www.evil.example nurse@evil.example &#58;smile&#58; <http://evil> | a | b |\n---"
 
 
 def hostile(label: str) -> str:
     """A heading marker first (only a line start makes one), then every attack."""
-    return f"# {label} {ATTACKS}"
+    return f"# {label} {ATTACKS}" + (NOTE_ATTACKS if label.endswith("NOTE") else "")
 
 
 # patients.code is at most 50 characters and patients.status 20.

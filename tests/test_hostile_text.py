@@ -103,3 +103,11 @@ def test_the_patient_title_reads_exactly_as_the_code_and_name(corpus, user):
     at = open_patient(user, hostile.CODE)
     assert not at.exception, at.exception
     assert hostile.plain(at.title[0].value) == hostile.as_read(f"{hostile.CODE} · {hostile.FIELDS['PATIENT']}")
+
+
+def test_the_platform_link_carries_the_code_percent_encoded(corpus, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_PLATFORM_URL", "https://icbt.example/patients/{code}/messages")
+    at = logged_in("ther.a")
+    table = at.dataframe[0].value if "thread" in at.dataframe[0].value else at.dataframe[1].value
+    link = table.loc[table["code"] == hostile.CODE, "thread"].iloc[0]
+    assert link == "https://icbt.example/patients/%5BP1%5D%28http%3A%2F%2Fevil%29%3Agreen%5Bok%5D%21%5Bi%5D%28http%3A%2F%2Fevil%2Fi%29/messages"
