@@ -26,6 +26,7 @@ from dashboard.patient_record import find_patient_by_id
 from dashboard.scope import Viewer
 from dashboard.state import ack_withdrawals
 from dashboard.state import acknowledgements as acks_table
+from dashboard.text import control_problem
 
 MAY_ACKNOWLEDGE = frozenset({"therapist", "team_lead"})
 NOTE_MAX_CHARS = 1000
@@ -47,6 +48,8 @@ def acknowledge(platform: Engine, state: Engine, viewer: Viewer, patient_id: int
     """Store one acknowledgement covering the evidence keys ``seen`` and its audit
     row together, or refuse and store nothing; returns the acknowledgement's id.
     The same ``idempotency_key`` again (a double click) stores nothing more."""
+    if problem := control_problem(note, "The note", multiline=True):  # before any query (dashboard.text)
+        raise AckRefused(problem)
     if viewer.role not in MAY_ACKNOWLEDGE:
         raise AckRefused("Only therapists and team leads acknowledge triage reasons.")
     if flag not in flags.FLAG_KINDS:
@@ -101,6 +104,8 @@ def withdraw(platform: Engine, state: Engine, viewer: Viewer, ack_id: int, reaso
     """Withdraw a mistaken acknowledgement: its author or a team lead who may see the
     patient, with a reason; appended and audited, never deleted. The reason it
     covered opens again with its original "since"."""
+    if problem := control_problem(reason, "The reason", multiline=True):  # before any query (dashboard.text)
+        raise AckRefused(problem)
     reason = (reason or "").strip()
     with state.connect() as conn:
         row = conn.execute(select(acks_table).where(acks_table.c.id == ack_id)).first()

@@ -27,6 +27,7 @@ from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
 from dashboard.nav import page_urls, pages_for
 from dashboard.scope import Viewer, load_viewer
+from dashboard.text import md
 from dashboard.timeutil import utcnow
 
 DEMO_PASSWORD = "caseboard-demo"
@@ -118,7 +119,7 @@ def record_logout(state: Engine, username: str) -> None:
 
 def sidebar(authenticator: stauth.Authenticate, viewer: Viewer, config: Config, state: Engine) -> None:
     with st.sidebar:
-        st.markdown(f"**{viewer.display_name}**  \n{ROLE_NAMES.get(viewer.role, viewer.role)}")
+        st.markdown(f"**{md(viewer.display_name)}**  \n{ROLE_NAMES.get(viewer.role, viewer.role)}")
         if config.is_demo:
             st.caption("DEMO — synthetic data")
         authenticator.logout("Log out", location="sidebar", key="sidebar_logout",
@@ -194,7 +195,7 @@ def clinician_pages(authenticator: stauth.Authenticate, config: Config, platform
     viewer = load_viewer(platform, username)
     if viewer is None:
         st.title("Caseboard")
-        st.error(f"You are logged in as {username!r}, but the platform has no clinician record for this login, "
+        st.error(f"You are logged in as {md(repr(username))}, but the platform has no clinician record for this login, "
                  "so there is nothing you may see. Ask your service administrator to link your account.")
         authenticator.logout("Log out", location="main", key="orphan_logout")
         if st.session_state.get("audited_login") != username:

@@ -18,6 +18,7 @@ from dashboard.frames import read_frame
 from dashboard.patient_record import find_patient_by_id
 from dashboard.scope import Viewer
 from dashboard.state import followups as table
+from dashboard.text import control_problem
 from dashboard.timeutil import local_date
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -94,6 +95,9 @@ def validate(form: FollowupForm, enrolled_on: date | None, today: date, n_module
         errors["next_on"] = "The next follow-up must be after this one."
     if len(form.note) > NOTE_MAX_CHARS:
         errors["note"] = f"The note is {len(form.note)} characters; at most {NOTE_MAX_CHARS}."
+    elif problem := control_problem(form.note, "The note", multiline=True):
+        # PostgreSQL cannot store NUL: refused here, before the note reaches a query (dashboard.text)
+        errors["note"] = problem
     return errors
 
 
@@ -169,6 +173,8 @@ def _new_version(platform: Engine, state: Engine, viewer: Viewer, entry_id: str,
     patient = _checked_patient(platform, viewer, current["patient_id"])
     if not reason.strip():
         raise FollowupRefused({"change_reason": "Say why the entry changes (kept in its history)."})
+    if problem := control_problem(reason, "The reason", multiline=True):
+        raise FollowupRefused({"change_reason": problem})
     row = {k: v for k, v in current.items() if k != "id"}
     row.update(changes)
     if action == "followup_correction":

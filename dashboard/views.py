@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.flags import FLAG_KINDS, HIGH_RISK_PRIORITY
+from dashboard.text import md
 
 STATUS_LABELS = {"active": "Active", "completed": "Completed", "withdrawn": "Withdrawn"}
 
@@ -57,10 +58,11 @@ def flag_badges(flags: pd.DataFrame) -> None:
         return
     for row in flags.sort_values(["priority", "since"]).itertuples():
         kind = FLAG_KINDS[row.flag]
-        text = f"**{kind.title}**: {row.reason}"
+        reason = md(row.reason)  # holds GP names and notes
+        text = f"**{kind.title}**: {reason}"
         if row.flag == "risk":
             label = "High-priority risk answer" if row.priority == HIGH_RISK_PRIORITY else kind.title
-            st.error(f"**{label}**: {row.reason}. {RISK_NOTE}", icon=":material/emergency_home:")
+            st.error(f"**{label}**: {reason}. {RISK_NOTE}", icon=":material/emergency_home:")
         elif row.flag == "risk_unknown":
             st.warning(text, icon=":material/help:")
         else:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import audit, exports
 from dashboard.context import get_context
+from dashboard.text import control_problem
 from dashboard.timeutil import local_time, utc_midnight, utcnow
 from dashboard.views import table_height
 
@@ -20,6 +21,10 @@ c1, c2, c3 = st.columns([1, 1, 2])
 who = c1.text_input("Clinician (login name)", placeholder="all").strip() or None
 code = c2.text_input("Patient code", placeholder="all").strip() or None
 period = c3.date_input("Dates", value=(today - timedelta(days=7), today), max_value=today, format="DD/MM/YYYY")
+for value, what in ((who, "The clinician filter"), (code, "The patient code filter")):
+    if refused := control_problem(value, what):  # before the query (dashboard.text)
+        st.error(refused)
+        st.stop()
 start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0]))
 
 

@@ -12,6 +12,7 @@ from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
 from dashboard.nav import open_patient
 from dashboard.report import headline_text, outcome_rows, percent, to_html
+from dashboard.text import md
 from dashboard.timeutil import freshness_line, local_time, utcnow
 from dashboard.views import table_height
 
@@ -26,7 +27,7 @@ ctx = get_context()
 settings, viewer, tz = ctx.config.settings, ctx.viewer, ctx.config.timezone
 version = st.session_state.setdefault("data_version", 0)
 team, programmes, therapists = cached.caseload_options(ctx.platform, ctx.config.db_url, viewer)
-st.title(f"Caseload · {team}")
+st.title(f"Caseload · {md(team)}")
 
 today = local_time(utcnow(), tz).date()
 c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1.2], vertical_alignment="bottom")
@@ -115,7 +116,7 @@ else:
     funnel_cols = st.columns(2)
     for i, (name, stages) in enumerate(result.funnel.groupby("programme", sort=True)):
         with funnel_cols[i % 2]:
-            st.markdown(f"**{name}** · started each module")
+            st.markdown(f"**{md(name)}** · started each module")
             chart(viewer, "funnel_chart", stages)
             dropped = result.dropout_by_module[result.dropout_by_module["programme"] == name]
             if not dropped.empty:

@@ -10,6 +10,7 @@ from dashboard.context import get_context
 from dashboard.followups import ACTIONS
 from dashboard.nav import open_patient
 from dashboard.patient_record import programme_modules
+from dashboard.text import md
 from dashboard.timeutil import freshness_line
 from dashboard.views import RISK_NOTE, table_height
 
@@ -64,7 +65,7 @@ else:
         pid = int(row["patient_id"])
         if followup_form(ctx, pid, row["code"], programme_modules(ctx.platform, ctx.viewer, pid), int(row["latest_module"]),
                          row["enrolled_on"]):
-            st.session_state["followup_saved"] = f"Follow-up for {row['code']} saved."
+            st.session_state["followup_saved"] = f"Follow-up for {md(row['code'])} saved."
             st.rerun()
 
 st.subheader("Planned follow-ups")

@@ -27,6 +27,7 @@ from dashboard.patient_record import (
     treatment_week,
 )
 from dashboard.record_audit import audit_once
+from dashboard.text import control_problem, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
 from dashboard.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
 
@@ -40,17 +41,25 @@ if not code:
     st.info("Open a patient by selecting their row in a patient list.")
     st.stop()
 
+refused = control_problem(code, "This patient link")
+if refused:  # before any query: PostgreSQL cannot even compare a code holding NUL
+    st.title("Patient")
+    st.error(refused)
+    audit_once(st.session_state, ctx.state, ctx.viewer.username, "denied", None,
+               requested_code=visible_controls(code[:50]), reason="control characters")
+    st.stop()
+
 matches = patients_with_code(ctx.platform, ctx.viewer, code)
 record = st.query_params.get("record")
 if record is not None:  # opened from a list: that row's record, if it has this code and is in scope
     matches = [p for p in matches if str(p.patient_id) == record.strip()]
 if len(matches) > 1:
-    st.title(code)
+    st.title(md(code))
     st.error(f"{len(matches)} patient records in your caseload share this code on the platform (a data-quality "
              "problem to correct there). Choose the record you mean:", icon=":material/content_copy:")
     for p in matches:
-        if st.button(f"{patient_label(p.code, p.display_name)} · {p.programme or 'no programme'} · enrolled "
-                     f"{p.enrolled_at:%d %b %Y}" if p.enrolled_at else f"{p.code} · enrolment date missing",
+        enrolled = f"enrolled {p.enrolled_at:%d %b %Y}" if p.enrolled_at else "enrolment date missing"
+        if st.button(f"{md(patient_label(p.code, p.display_name))} · {md(p.programme or 'no programme')} · {enrolled}",
                      key=f"record_{p.patient_id}"):
             open_patient(p.code, p.patient_id)
     st.stop()
@@ -79,13 +88,13 @@ def day(ts) -> str:
 
 
 # ------------------------------------------------------------------ header
-st.title(patient_label(patient.code, patient.display_name))
+st.title(md(patient_label(patient.code, patient.display_name)))
 week = treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0]
 st.markdown(
-    f"**{patient.programme or 'no programme'}** · therapist **{patient.therapist or 'unassigned'}** · "
-    f"GP **{patient.gp or 'none recorded'}**  \n"
+    f"**{md(patient.programme or 'no programme')}** · therapist **{md(patient.therapist or 'unassigned')}** · "
+    f"GP **{md(patient.gp or 'none recorded')}**  \n"
     f"Enrolled {day(patient.enrolled_at)} · treatment week {'unknown' if pd.isna(week) else week} · "
-    f"{STATUS_LABELS.get(patient.status, patient.status or 'status not recorded')}"
+    f"{md(STATUS_LABELS.get(patient.status, patient.status or 'status not recorded'))}"
     + (f" (ended {day(patient.ended_at)})" if patient.ended_at else "")
 )
 st.caption(freshness_line(as_of, tz))
@@ -103,8 +112,8 @@ if paused_until := pauses(gp_followups, pd.Timestamp(now).date()).get(patient.pa
     st.info(f"Programme paused by the GP until {paused_until:%d %b %Y}: inactivity and no-contact reasons are held "
             "until then.", icon=":material/pause_circle:")
 for h in handled.itertuples():
-    st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({h.reason}), marked by {h.acked_by} on "
-               f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{h.ack_note}”" if h.ack_note else ""))
+    st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({md(h.reason)}), marked by {md(h.acked_by)} on "
+               f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{md(h.ack_note)}”" if h.ack_note else ""))
     if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
         withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())
 

@@ -13,6 +13,7 @@ from dashboard.context import get_context
 from dashboard.flags import FLAG_KINDS
 from dashboard.nav import open_patient
 from dashboard.sessions import mark_timer_run
+from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import UNASSIGNED, flag_counts
 from dashboard.views import RISK_NOTE, table_height
@@ -67,7 +68,7 @@ if viewer.role == "team_lead":
     table.insert(1, "therapist", queue["therapist"])
     columns["therapist"] = st.column_config.TextColumn("Therapist")
 if ctx.config.platform_url:
-    table["thread"] = [ctx.config.platform_url.format(code=c) for c in queue["code"]]
+    table["thread"] = [ctx.config.platform_url.format(code=url_part(c)) for c in queue["code"]]
     columns["thread"] = st.column_config.LinkColumn("Messages", display_text="open thread")
 
 st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
@@ -84,7 +85,7 @@ working_on = st.session_state.get("triage_patient")
 if working_on not in set(queue["patient_id"].tolist()):
     if working_on is not None:
         done = st.session_state.pop("triage_patient_code", None)
-        st.success(f"Every reason for {done or 'this patient'} is handled.", icon=":material/check_circle:")
+        st.success(f"Every reason for {md(done) if done else 'this patient'} is handled.", icon=":material/check_circle:")
     working_on = st.session_state["triage_patient"] = None
 
 if working_on is None:
@@ -101,7 +102,7 @@ if working_on is None:
 
 row = queue[queue["patient_id"] == working_on].iloc[0]
 st.session_state["triage_patient_code"] = row["code"]
-st.subheader(f"{row['code']}")
+st.subheader(md(row["code"]))
 left, right = st.columns([1, 1])
 if left.button("Open patient page", icon=":material/person:"):
     open_patient(row["code"], row["patient_id"])
@@ -118,7 +119,7 @@ for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
     key_slot, refused_slot = f"ack_key_{form_id}", f"ack_refused_{form_id}"
     idempotency_key = st.session_state.setdefault(key_slot, uuid.uuid4().hex)
     with st.form(f"ack_{form_id}", border=True):
-        st.markdown(f"**{FLAG_KINDS[kind].title}**: " + "; ".join(rows_of_kind["reason"]))
+        st.markdown(f"**{FLAG_KINDS[kind].title}**: " + "; ".join(md(r) for r in rows_of_kind["reason"]))
         if refused := st.session_state.pop(refused_slot, None):
             st.error(refused, icon=":material/update:")
         note = st.text_area("Note for the team" + (" (required for a risk answer)" if kind == "risk" else " (optional)"),
@@ -133,9 +134,9 @@ for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
                 st.session_state["data_version"] = version + 1
                 st.rerun()
             except AckRefused as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 st.session_state.pop(key_slot, None)
                 st.session_state["data_version"] = version + 1
-                st.toast(f"{FLAG_KINDS[kind].title} marked handled for {row['code']}")
+                st.toast(f"{FLAG_KINDS[kind].title} marked handled for {md(row['code'])}")
                 st.rerun()

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard.context import AppContext
 from dashboard.followups import (ACTIONS, ENROLMENT_UNCHECKED, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused,
                                  enrolment_bound, latest_pause_end, log_followup)
+from dashboard.text import md
 from dashboard.timeutil import local_time, utcnow
 
 
@@ -33,7 +34,7 @@ def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tup
     positions = [None, *(p for p, _ in modules)]
     titles = dict(modules)
     with st.form(f"followup_form_{patient_id}", clear_on_submit=False):
-        st.markdown(f"**Log a follow-up for {code}**")
+        st.markdown(f"**Log a follow-up for {md(code)}**")
         if enrolment_bound(enrolled_on, today) is None:
             st.caption(ENROLMENT_UNCHECKED)
         c1, c2, c3 = st.columns(3)
