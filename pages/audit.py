@@ -35,7 +35,7 @@ if trail.empty:
     st.info("No audit entries match these filters.")
     st.stop()
 shown = trail.assign(occurred_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y %H:%M:%S}" for t in trail["occurred_at"]],
-                     patient=trail["patient"].fillna(""), detail=trail["detail"].fillna(""))
+                     patient=trail["patient"].astype(object).fillna(""), detail=trail["detail"].astype(object).fillna(""))
 st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown)),
              column_config={"occurred_at": "When", "actor": "Who", "action": "What", "patient": "Patient",
                             "detail": "Detail"})
