@@ -186,3 +186,19 @@ def test_production_login_page_hides_demo_credentials(monkeypatch, demo_db, tmp_
     assert not any("DEMO" in w.value for w in at.warning)
     at = log_in(at, "therapist3", "a-long-passphrase")
     assert at.title[0].value == "Triage"
+
+
+def test_demo_mode_is_refused_on_a_database_the_generator_did_not_make(monkeypatch, db_url):
+    from datetime import datetime
+
+    from tests.factory import Platform
+
+    engine = make_engine(db_url)
+    Platform(engine, datetime(2026, 11, 20, 9, 0))
+    db.upgrade(engine)
+    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    at = run_app()
+    assert at.title[0].value == "Caseboard cannot start"
+    assert any("no demo_meta record" in m.value for m in at.markdown)
+    assert not at.text_input  # no login form, so the published demo password opens nothing
