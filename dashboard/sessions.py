@@ -40,6 +40,9 @@ SESSION_KEY = "caseboard_session"  # session_state: the record id of this browse
 ACTIVE, UNKNOWN, REVOKED, IDLE = "active", "unknown", "revoked", "idle"
 # What ends an attempt count: a successful login, or an operator lifting the lockout.
 RESETS = ("login", "login_unlocked")
+# The last action is stored at most this often per session: a run is a primary-key
+# read, and a write only when the clock has moved this far (idle precision, not safety).
+TOUCH_EVERY = timedelta(seconds=10)
 
 
 def mark_timer_run(session: MutableMapping) -> None:
@@ -95,7 +98,7 @@ def check_session(state: Engine, session_id: str, idle_minutes: float, now: date
                          .where(sessions_table.c.session_id == session_id, sessions_table.c.revoked_at.is_(None))
                          .values(revoked_at=now, revoke_reason=IDLE))
             return SessionCheck(IDLE, row.username, IDLE)
-        if action:
+        if action and now - row.last_action_at >= TOUCH_EVERY:
             conn.execute(update(sessions_table).where(sessions_table.c.session_id == session_id)
                          .values(last_action_at=now))
     return SessionCheck(ACTIVE, row.username)
