@@ -13,6 +13,7 @@ shows the login form unless that record is live.
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,6 +38,7 @@ DEMO_PASSWORD = "caseboard-demo"
 FOCUS_CSS = "<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}</style>"
 ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
 SESSION_ID = sessions.SESSION_KEY
+COOKIE_SET = "cookie_set"  # this browser session's login wrote the cookie (st.context does not show it yet)
 CLEARED_TOKEN = "cleared_token"  # a cookie value already refused and deleted (st.context keeps the old one)
 LOGIN_ERROR = "login_error"  # the last attempt's refusal, in words
 NOTICE = "login_notice"  # why the login form is shown again: "idle", "logout" or "removed"
@@ -100,9 +102,11 @@ def forget_session(auth: AuthFile) -> None:
     st.session_state.pop(SESSION_ID, None)
     st.session_state.pop("audited_login", None)  # a new login in this browser session is audited again
     token = st.context.cookies.get(auth.cookie_name)
-    if token and st.session_state.get(CLEARED_TOKEN) != token:
-        st.session_state[CLEARED_TOKEN] = token
-        cookies.delete_cookie(auth.cookie_name, key=f"cookie_delete_{len(token)}_{token[-8:]}")
+    sent = bool(token) and st.session_state.get(CLEARED_TOKEN) != token
+    if st.session_state.pop(COOKIE_SET, False) or sent:
+        if token:
+            st.session_state[CLEARED_TOKEN] = token
+        cookies.delete_cookie(auth.cookie_name, key=f"cookie_delete_{secrets.token_hex(4)}")
 
 
 def current_user(config: Config, auth: AuthFile, state: Engine) -> str | None:
@@ -198,6 +202,7 @@ def submit_login(config: Config, auth: AuthFile, state: Engine, username: str, p
     st.session_state.pop(CLEARED_TOKEN, None)
     lifetime = timedelta(days=auth.expiry_days)
     now = datetime.now(timezone.utc)
+    st.session_state[COOKIE_SET] = True
     cookies.set_cookie(auth.cookie_name, tokens.issue_token(result.username, session_id, auth.cookie_key, lifetime, now),
                        now + lifetime, key=f"cookie_set_{session_id[:12]}")
     st.success("Logged in. Opening your dashboard…")

@@ -113,6 +113,7 @@ def test_a_logged_out_token_logs_in_nowhere(app_url, browser):
     page.get_by_role("button", name="Log out").click()
     wait_for_app(page)
     page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+    page.wait_for_function(f"() => !document.cookie.includes('{DEMO.cookie_name}=')", timeout=30_000)  # deleted too
     context.close()
     replay, other = new_page(browser, token, app_url)  # ...until the logout revoked its session
     other.goto(app_url)
