@@ -4,22 +4,26 @@ Checks configuration and databases, logs the clinician in, then shows only the
 pages their role may use (st.navigation). It lives in dashboard/, away from the
 top-level pages/ folder, because a pages/ folder beside the entry point turns on
 Streamlit's legacy page discovery (../shared/streamlit-notes.md, Navigation).
+
+Caseboard owns the login form and the cookie's token (README, Sessions): every
+run, including the first run of a new browser session, finds its session record
+(dashboard.sessions) from this browser session's state or from the cookie, and
+shows the login form unless that record is live.
 """
 
 from __future__ import annotations
 
-import copy
+import secrets
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import streamlit as st
-import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities import LoginError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import audit, faults, logs, sessions, startup
-from dashboard.auth import AuthFile, AuthFileError, load_auth_file
+from dashboard import audit, cookies, faults, logs, sessions, startup, tokens
+from dashboard.auth import AuthFile, AuthFileError, file_stamp, load_auth_file
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.context import AppContext, set_context
 from dashboard.demo import DEMO_USERS
@@ -35,6 +39,11 @@ DEMO_PASSWORD = "caseboard-demo"
 # visible on the current page's link (WCAG 2.4.7, docs/accessibility.md).
 FOCUS_CSS = "<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}</style>"
 ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
+SESSION_ID = sessions.SESSION_KEY
+COOKIE_SET = "cookie_set"  # this browser session's login wrote the cookie (st.context does not show it yet)
+CLEARED_TOKEN = "cleared_token"  # a cookie value already refused and deleted (st.context keeps the old one)
+LOGIN_ERROR = "login_error"  # the last attempt's refusal, in words
+NOTICE = "login_notice"  # why the login form is shown again: "idle", "logout" or "removed"
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,11 +51,13 @@ def get_engine(url: str, statement_timeout_s: float) -> Engine:
     return make_engine(url, statement_timeout_s)
 
 
-@st.cache_resource(show_spinner=False)
-def get_auth_file(path: str) -> AuthFile:
-    """Read once per process; each run hands the authenticator a deep copy,
-    because it mutates the credentials it is given."""
-    return load_auth_file(Path(path))
+@st.cache_resource(show_spinner=False, max_entries=4)
+def get_auth_file(path: str, stamp: tuple[int, int, int]) -> AuthFile:
+    """Read again whenever the file's stamp changes (checked every run), so a removed
+    account or a rotated password takes effect at once on every instance."""
+    auth = load_auth_file(Path(path))
+    sessions.dummy_hash(sessions.hash_cost(auth.password_hashes()))  # made now, not during someone's login
+    return auth
 
 
 def stop_with(title: str, problems: list[str]) -> None:
@@ -65,6 +76,11 @@ def prepare(config: Config) -> tuple[Engine, Engine]:
         with st.spinner("Preparing the demo database with synthetic patients (first start takes a few seconds)…"):
             ensure_demo_database(platform, config.settings.demo_max_age_hours)
         st.session_state["demo_checked"] = True
+    if config.is_demo and "demo_verified" not in st.session_state:  # once per browser session
+        problems = startup.demo_database_problems(config, platform)
+        if problems:
+            stop_with("Demo mode runs only on a database made by the demo generator.", problems)
+        st.session_state["demo_verified"] = True
     problems = startup.prepare_state_database(config, state)
     if problems:
         stop_with("The dashboard's own tables are not at the expected revision.", problems)
@@ -79,31 +95,119 @@ def demo_banner(config: Config) -> None:
         st.warning("DEMO — synthetic data. No real patients are shown.", icon=":material/science:")
 
 
-def login_page(authenticator: stauth.Authenticate, credentials: dict, config: Config, state: Engine) -> None:
+# ---------------------------------------------------------------- the session of this run
+
+
+def forget_session(auth: AuthFile) -> None:
+    """This browser session no longer has a login: drop its id and delete the cookie
+    once (st.context.cookies keeps the value the browser sent when it connected)."""
+    st.session_state.pop(SESSION_ID, None)
+    st.session_state.pop("audited_login", None)  # a new login in this browser session is audited again
+    token = st.context.cookies.get(auth.cookie_name)
+    sent = bool(token) and st.session_state.get(CLEARED_TOKEN) != token
+    if st.session_state.pop(COOKIE_SET, False) or sent:
+        if token:
+            st.session_state[CLEARED_TOKEN] = token
+        cookies.delete_cookie(auth.cookie_name, key=f"cookie_delete_{secrets.token_hex(4)}")
+
+
+def current_user(config: Config, auth: AuthFile, state: Engine) -> str | None:
+    """The normalised username whose live session this run belongs to, or None.
+
+    The session id comes from this browser session's state (set at login) or, on the
+    first run of a new browser session, from the cookie's token; either way its record
+    decides. A crafted, expired or foreign token is deleted and ignored. A run caused
+    by a refresh timer, or restored from the cookie (a reload, a new tab), is not a
+    clinician action, so it keeps the idle clock where it was."""
+    action = not sessions.take_timer_run(st.session_state)
+    session_id = st.session_state.get(SESSION_ID)
+    claimed = None
+    if session_id is None:
+        token = st.context.cookies.get(auth.cookie_name)
+        if not token or token == st.session_state.get(CLEARED_TOKEN):
+            return None
+        claims = tokens.read_token(token, auth.cookie_key)
+        if claims is None:
+            forget_session(auth)
+            return None
+        session_id, claimed, action = claims.session_id, claims.username, False
+    check = sessions.check_session(state, session_id, float(config.settings.idle_timeout_minutes), action=action)
+    if check.status == sessions.IDLE:
+        forget_session(auth)  # logged out first...
+        st.session_state[NOTICE] = "idle"
+        sessions.audit_logouts_safely(state, session_id)  # ...then audited, retried by a later run if it fails
+        return None
+    if not check.active or (claimed is not None and claimed != check.username):
+        forget_session(auth)
+        return None
+    if check.username not in auth.password_hashes():  # removed from the credentials file since
+        sessions.end_session(state, session_id, "account_removed")
+        forget_session(auth)
+        st.session_state[NOTICE] = "removed"
+        sessions.audit_logouts_safely(state, session_id)
+        return None
+    st.session_state[SESSION_ID] = session_id
+    return check.username
+
+
+def log_out(state: Engine, auth: AuthFile) -> None:
+    """The Log out button: the record is revoked, so the same token logs in nowhere."""
+    session_id = st.session_state.get(SESSION_ID)
+    if session_id:
+        sessions.end_session(state, session_id, "logout")
+        sessions.audit_logouts_safely(state, session_id)
+    forget_session(auth)
+    st.session_state[NOTICE] = "logout"
+
+
+# ---------------------------------------------------------------- login
+
+
+def login_page(config: Config, auth: AuthFile, state: Engine) -> None:
     _, column, _ = st.columns([1, 2, 1])
     with column:
         st.title("Caseboard")
         st.caption("Guided iCBT: who needs you today, and why.")
         demo_banner(config)
-        if st.session_state.pop("idle_logout", False):
+        notice = st.session_state.pop(NOTICE, None)
+        if notice == "idle":
             st.info(f"You were logged out after {config.settings.idle_timeout_minutes:g} minutes without activity.")
-        before = {u: c.get("failed_login_attempts", 0) for u, c in credentials["usernames"].items()}
-        try:
-            authenticator.login(location="main", key="login_form", max_login_attempts=int(config.settings.max_failed_logins))
-        except LoginError:  # the username has too many recent failures (sessions.recent_failures)
-            st.error(f"Too many failed logins for this username. Try again in {config.settings.login_lockout_minutes:g} "
-                     "minutes, or ask your administrator.")
-            return
-        status = st.session_state.get("authentication_status")
-        if status:  # the cookie component reruns the app once it has stored the login
-            st.success("Logged in. Opening your dashboard…")
-        if status is False:
-            st.error("Username or password is incorrect.")
-            for username, entry in credentials["usernames"].items():  # the library counts the attempt it refused
-                if entry.get("failed_login_attempts", 0) > before.get(username, 0):
-                    audit.record(state, username, "login_failed")
+        elif notice == "logout":
+            st.info("You have logged out.")
+        elif notice == "removed":
+            st.error("This account is no longer authorised. Ask your service administrator.")
+        with st.form("login_form"):
+            username = st.text_input("Username", autocomplete="username")
+            password = st.text_input("Password", type="password", autocomplete="current-password")
+            submitted = st.form_submit_button("Login")
+        if submitted:
+            submit_login(config, auth, state, username, password)
+        if st.session_state.get(LOGIN_ERROR):  # kept until the next attempt, as a rerun clears the form
+            st.error(st.session_state[LOGIN_ERROR])
         if config.is_demo:
             demo_logins()
+
+
+def submit_login(config: Config, auth: AuthFile, state: Engine, username: str, password: str) -> None:
+    result = sessions.attempt_login(state, auth.password_hashes(), username, password,
+                                    int(config.settings.max_failed_logins), float(config.settings.login_lockout_minutes))
+    st.session_state.pop(LOGIN_ERROR, None)
+    if result.outcome == "locked":
+        st.session_state[LOGIN_ERROR] = (f"Too many failed logins for this username. Try again in "
+                                         f"{config.settings.login_lockout_minutes:g} minutes, or ask your administrator.")
+        return
+    if result.outcome != "ok":
+        st.session_state[LOGIN_ERROR] = "Username or password is incorrect."
+        return
+    session_id = sessions.start_session(state, result.username)
+    st.session_state[SESSION_ID] = session_id
+    st.session_state.pop(CLEARED_TOKEN, None)
+    lifetime = timedelta(days=auth.expiry_days)
+    now = datetime.now(timezone.utc)
+    st.session_state[COOKIE_SET] = True
+    cookies.set_cookie(auth.cookie_name, tokens.issue_token(result.username, session_id, auth.cookie_key, lifetime, now),
+                       now + lifetime, key=f"cookie_set_{session_id[:12]}")
+    st.success("Logged in. Opening your dashboard…")
 
 
 def demo_logins() -> None:
@@ -112,33 +216,40 @@ def demo_logins() -> None:
         st.markdown(f"Password for every demo user: `{DEMO_PASSWORD}`\n\n| username | role | name |\n|---|---|---|\n{rows}")
 
 
-def record_logout(state: Engine, username: str) -> None:
-    audit.record(state, username, "logout")
-    st.session_state.pop("audited_login", None)  # a new login in this browser session is audited again
+# ---------------------------------------------------------------- logged in
 
 
-def sidebar(authenticator: stauth.Authenticate, viewer: Viewer, config: Config, state: Engine) -> None:
+def idle_watch(state: Engine, session_id: str, idle_minutes: float) -> None:
+    """Runs every ``idle_check_seconds`` as a fragment: once the session is idle (or
+    revoked elsewhere) the whole app reruns, and that run shows the login form, so an
+    unattended screen blanks itself without a click. Neither run is an action."""
+    try:
+        live = sessions.session_is_live(state, session_id, idle_minutes)
+    except SQLAlchemyError:
+        live = False  # cannot tell: the full run shows the fault banner, not patient data
+    if not live:
+        sessions.mark_timer_run(st.session_state)
+        st.rerun(scope="app")
+
+
+def sidebar(viewer: Viewer, config: Config, state: Engine, auth: AuthFile) -> None:
     with st.sidebar:
         st.markdown(f"**{md(viewer.display_name)}**  \n{ROLE_NAMES.get(viewer.role, viewer.role)}")
         if config.is_demo:
             st.caption("DEMO — synthetic data")
-        authenticator.logout("Log out", location="sidebar", key="sidebar_logout",
-                             callback=lambda _: record_logout(state, viewer.username))
-    if not st.session_state.get("authentication_status"):
-        # Logged out in this run: show nothing more, and let the cookie deletion reach the browser.
-        st.info("You have logged out.")
-        st.button("Log in again")
-        st.stop()
+        st.button("Log out", key="sidebar_logout", on_click=log_out, args=(state, auth))
+        st.fragment(idle_watch, run_every=timedelta(seconds=float(config.settings.idle_check_seconds)))(
+            state, st.session_state[SESSION_ID], float(config.settings.idle_timeout_minutes))
 
 
 def main() -> None:
     started = time.perf_counter()
     logs.configure()  # once per process; later runs find it configured
     st.set_page_config(page_title="Caseboard", page_icon=":material/clinical_notes:", layout="wide")
-    st.html(FOCUS_CSS)  # style only: no space in the page
+    st.html(FOCUS_CSS + cookies.HIDE_CSS)  # style only: no space in the page
     try:
         config = load_config()
-        auth_file = get_auth_file(str(config.auth_file))
+        auth_file = get_auth_file(str(config.auth_file), file_stamp(config.auth_file))
     except (ConfigError, AuthFileError) as exc:
         stop_with("The configuration is not valid.", [str(exc)])
     problems = startup.auth_problems(config, auth_file)
@@ -146,34 +257,17 @@ def main() -> None:
         stop_with("Production mode refuses an insecure set-up.", problems)
     try:
         platform, state = prepare(config)
+        username = current_user(config, auth_file, state)
     except SQLAlchemyError as exc:
         faults.show(exc, config.settings.statement_timeout_seconds)
         st.stop()
-
-    credentials = copy.deepcopy(auth_file.credentials)
-    # Failed logins live in the audit table, so the authenticator's per-user limit holds
-    # across runs and sessions (its own counter would be lost with this copy).
-    # Only a run that may submit the login form needs them: not every page run of a logged-in clinician.
-    failures = ({} if st.session_state.get("authentication_status")
-                else sessions.recent_failures(state, utcnow(), float(config.settings.login_lockout_minutes)))
-    for username, entry in credentials["usernames"].items():
-        entry["failed_login_attempts"] = failures.get(username, 0)
-    authenticator = stauth.Authenticate(
-        credentials, auth_file.cookie_name, auth_file.cookie_key,
-        auth_file.expiry_days, auto_hash=False, login_sleep_time=0,
-    )
-    if st.session_state.get("authentication_status") and sessions.idle_expired(
-            st.session_state, float(config.settings.idle_timeout_minutes)):
-        audit.record(state, st.session_state["username"], "logout", reason="idle")
-        authenticator.logout(location="unrendered")
-        st.session_state.pop("audited_login", None)
-        st.session_state["idle_logout"] = True
-    if not st.session_state.get("authentication_status"):
+    if username is None:
+        sessions.audit_logouts_safely(state)  # logouts whose audit row could not be written before
         # Every page URL (a bookmark, a deep link /patient?patient=CODE) shows the login
         # form at its own address; after login the real page is registered there, so
         # the link is followed as opened, query parameters included.
         def show_login() -> None:
-            login_page(authenticator, credentials, config, state)
+            login_page(config, auth_file, state)
 
         st.navigation([st.Page(show_login, title="Log in", url_path="login", default=True),
                        *(st.Page(show_login, title="Log in", url_path=path, visibility="hidden") for path in page_urls())],
@@ -181,23 +275,22 @@ def main() -> None:
         return
 
     try:
-        clinician_pages(authenticator, config, platform, state, started)
+        clinician_pages(username, config, auth_file, platform, state, started)
     except SQLAlchemyError as exc:  # lost mid-session or stopped at its time limit: a banner, never a traceback
         faults.show(exc, config.settings.statement_timeout_seconds)
 
 
-def clinician_pages(authenticator: stauth.Authenticate, config: Config, platform: Engine, state: Engine,
+def clinician_pages(username: str, config: Config, auth: AuthFile, platform: Engine, state: Engine,
                     started: float) -> None:
     """The logged-in clinician's pages (st.navigation), scoped to their role; each
     run is logged as ``script_run`` with the page's title, never its query parameters
     (a deep link carries the patient code)."""
-    username = st.session_state["username"]
     viewer = load_viewer(platform, username)
     if viewer is None:
         st.title("Caseboard")
         st.error(f"You are logged in as {md(repr(username))}, but the platform has no clinician record for this login, "
                  "so there is nothing you may see. Ask your service administrator to link your account.")
-        authenticator.logout("Log out", location="main", key="orphan_logout")
+        st.button("Log out", key="orphan_logout", on_click=log_out, args=(state, auth))
         if st.session_state.get("audited_login") != username:
             audit.record(state, username, "login_refused", reason="no clinician row")
             st.session_state["audited_login"] = username
@@ -206,7 +299,7 @@ def clinician_pages(authenticator: stauth.Authenticate, config: Config, platform
         audit.record(state, username, "login", role=viewer.role)
         st.session_state["audited_login"] = username
     set_context(AppContext(config, platform, state, viewer))
-    sidebar(authenticator, viewer, config, state)
+    sidebar(viewer, config, state, auth)
     if config.is_demo:
         st.badge("DEMO — synthetic data", icon=":material/science:", color="orange")
     page = st.navigation(pages_for(viewer))

@@ -15,9 +15,10 @@ from dashboard.scope import Viewer
 
 from dashboard.state import audit
 
-ACTIONS = ("login", "logout", "login_failed", "login_refused", "open_record", "denied", "acknowledge", "followup", "followup_correction",
-           "followup_withdrawal", "export", "cli_report", "acknowledgement_withdrawn")
-SESSION_ACTIONS = ("login", "logout", "login_failed", "login_refused")  # also written to the structured log
+ACTIONS = ("login", "logout", "login_attempt", "login_failed", "login_refused", "login_unlocked", "open_record", "denied",
+           "acknowledge", "acknowledgement_withdrawn", "followup", "followup_correction", "followup_withdrawal", "export",
+           "cli_report")
+SESSION_ACTIONS = ("login", "logout", "login_failed", "login_refused", "login_unlocked")  # also written to the structured log
 
 
 def utcnow() -> datetime:

@@ -36,9 +36,11 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("idle_timeout_minutes", 15, "A session with no clinician action for this long is logged out on the server, whatever the cookie says (the triage queue's own refresh is not an action)."),
-    Setting("max_failed_logins", 5, "Failed logins for one username within `login_lockout_minutes` after which that login is refused, even with the right password, until the window passes."),
+    Setting("idle_timeout_minutes", 15, "A session with no clinician action for this long is logged out on the server, whatever the cookie says (a reload, a new tab and the triage queue's own refresh are not actions)."),
+    Setting("idle_check_seconds", 30, "How often an open page asks the server whether its session is still live, so an unattended screen blanks itself (shows the login form) within this long after the idle timeout, without a click."),
+    Setting("max_failed_logins", 5, "Login attempts for one username (known or not) within `login_lockout_minutes` since its last successful login, after which that login is refused, even with the right password, until the window passes or an operator runs `python -m dashboard.unlock`."),
     Setting("login_lockout_minutes", 15, "The window for `max_failed_logins`."),
+    Setting("max_cookie_hours", 12, "Production refuses a credentials file whose `cookie.expiry_days` makes the login cookie live longer than this."),
     Setting("statement_timeout_seconds", 30, "The app stops any database statement running longer than this and says so (PostgreSQL statement_timeout; a progress-handler deadline on SQLite)."),
     Setting("cache_ttl_seconds", 60, "How long a page's query result is reused before it is read again."),
     Setting("demo_max_age_hours", 24, "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live."),

@@ -373,7 +373,8 @@ def parse_levels(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", help="platform database URL with the demo users (default: a freshly generated demo SQLite)")
+    parser.add_argument("--db", help="a database made by the demo generator, e.g. the bench's (default: a freshly "
+                                     "generated demo SQLite); the load logs in as the demo users, in demo mode")
     parser.add_argument("--state-db", help="state database URL (default: --db); logins and page opens are audited there")
     parser.add_argument("--patients", type=int, default=480, help="size of the generated demo (default: 480, the demo's)")
     parser.add_argument("--sessions", type=parse_levels, default=[1, 5, 10], help="concurrent sessions per level")
@@ -382,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     how_long.add_argument("--rounds", type=int, help="rounds through its pages per session, instead of a duration")
     parser.add_argument("--json", dest="json_file", help="write the rows here as JSON")
     args = parser.parse_args(argv)
+    from dashboard import demo
+    from dashboard.engine import make_engine
+
+    if args.db and demo.read_generated_for(make_engine(args.db)) is None:
+        parser.error("--db must be a database made by the demo generator: the load runs in demo mode, "
+                     "which Caseboard refuses on any other database (README, Modes)")
     if not Path(CHROMIUM).exists():
         parser.error(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     duration = args.duration if args.duration is not None or args.rounds is not None else 30.0

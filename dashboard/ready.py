@@ -38,6 +38,7 @@ def problems() -> list[str]:
     state = make_engine(config.state_db_url, CHECK_TIMEOUT_S)
     try:
         found += [f"platform schema: {p.message}" for p in db.check_platform_schema(platform)]
+        found += [f"mode: {p}" for p in startup.demo_database_problems(config, platform)]
     except SQLAlchemyError as exc:
         found.append(f"platform database unreachable ({type(exc).__name__})")
     try:

@@ -3,9 +3,11 @@
 * The **platform's owner** grants the app read-only access to the platform tables.
 * A **migrator** role owns the ``dash_`` tables and runs ``python -m dashboard.db upgrade``.
 * The **app** role the dashboard connects as may only read the platform and
-  read and append to its own tables: no UPDATE or DELETE anywhere, so the audit
-  trail, acknowledgements and follow-up versions are append-only in the
-  database itself, not only in the code.
+  read and append to its own tables: no DELETE anywhere and no UPDATE of any
+  history, so the audit trail, acknowledgements and follow-up versions are
+  append-only in the database itself, not only in the code. The one exception
+  is the session record (``dash_sessions``): the app may update only its clock
+  and revocation columns (``SESSION_COLUMNS``), never who or when it started.
 
     python -m dashboard.roles --app caseboard_app [--database caseboard]
 
@@ -21,6 +23,8 @@ from dashboard.schema import metadata as platform_metadata
 from dashboard.state import metadata as state_metadata
 
 VERSION_TABLE = "dash_alembic_version"
+# The columns of the session record a run, a logout or an idle check changes (dashboard.sessions).
+SESSION_COLUMNS = ("last_action_at", "revoked_at", "revoke_reason", "logout_audited_at")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -39,13 +43,21 @@ def platform_grants(app: str, database: str) -> list[str]:
             f"GRANT SELECT ON {tables} TO {app}"]
 
 
+def _serial(column) -> bool:
+    """An integer key PostgreSQL fills from a sequence (a text key such as a session id has none)."""
+    return (column.autoincrement is True or (column.primary_key and column.autoincrement == "auto")) \
+        and column.type.python_type is int
+
+
 def state_grants(app: str) -> list[str]:
     """Run by the migrator, who owns the dash_ tables: read and append, never change."""
     app = _checked(app)
     out = [f"GRANT SELECT ON {VERSION_TABLE} TO {app}"]
     for table in state_metadata.sorted_tables:
         out.append(f"GRANT SELECT, INSERT ON {table.name} TO {app}")
-        if any(c.autoincrement is True or (c.primary_key and c.autoincrement == "auto") for c in table.columns):
+        if table.name == "dash_sessions":
+            out.append(f"GRANT UPDATE ({', '.join(SESSION_COLUMNS)}) ON {table.name} TO {app}")
+        if any(_serial(c) for c in table.columns):
             out.append(f"GRANT USAGE ON SEQUENCE {table.name}_id_seq TO {app}")
     return out
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, Select, bindparam, false, select
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, false, func, select
 
+from dashboard.auth import normalise_username
 from dashboard.schema import ROLES, clinicians, patients
 
 
@@ -23,14 +24,18 @@ class Viewer:
 
 
 def load_viewer(engine: Engine, username: str) -> Viewer | None:
-    """The clinician with this login name, or None (a login with no clinician row sees nothing)."""
+    """The clinician with this login name, compared in the normalised form the login
+    uses (dashboard.auth.normalise_username: trimmed, lower case), or None: a login
+    with no clinician row sees nothing, and neither does one that matches two rows."""
+    name = normalise_username(username)
     with engine.connect() as conn:
-        row = conn.execute(
+        rows = conn.execute(
             select(clinicians.c.id, clinicians.c.username, clinicians.c.display_name, clinicians.c.role, clinicians.c.team_id)
-            .where(clinicians.c.username == username)
-        ).first()
-    if row is None or row.role not in ROLES:
+            .where(func.lower(func.trim(clinicians.c.username)) == name).limit(2)
+        ).all()
+    if len(rows) != 1 or rows[0].role not in ROLES:
         return None
+    row = rows[0]
     return Viewer(row.id, row.username, row.display_name, row.role, row.team_id)
 
 

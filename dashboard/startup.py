@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from dashboard import db
+from dashboard import db, demo
 from dashboard.auth import AuthFile, production_problems
 from dashboard.config import Config
 
@@ -30,4 +30,15 @@ def auth_problems(config: Config, auth: AuthFile) -> list[str]:
     if config.is_demo:
         return []
     return [f"Production mode refuses this credentials file: {p}." for p in
-            production_problems(auth, int(config.settings.min_cookie_key_bytes))]
+            production_problems(auth, int(config.settings.min_cookie_key_bytes),
+                                float(config.settings.max_cookie_hours))]
+
+
+def demo_database_problems(config: Config, platform: Engine) -> list[str]:
+    """Demo mode (demo users, the published password) only on a database the demo
+    generator made, which it marks with its ``demo_meta`` table: never on real data."""
+    if not config.is_demo or demo.read_generated_for(platform) is not None:
+        return []
+    return ["DASHBOARD_MODE=demo is allowed only on a database made by the demo generator "
+            "(python -m dashboard.demo); this one has no demo_meta record. For real data use "
+            "DASHBOARD_MODE=production with your own credentials file."]

@@ -88,3 +88,18 @@ followups = Table(
     Index("ix_dash_followups_patient", "patient_id", "held_on"),
     Index("ix_dash_followups_gp", "gp", "held_on"),
 )
+
+# One row per login session (dashboard.sessions). The cookie carries session_id;
+# the row is updated for the clinician's actions and revoked on logout or idle.
+sessions = Table(
+    "dash_sessions",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("username", String(120), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_action_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+    Column("revoke_reason", String(40), nullable=True),
+    Column("logout_audited_at", DateTime, nullable=True),
+    Index("ix_dash_sessions_username", "username", "created_at"),
+)

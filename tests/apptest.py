@@ -2,18 +2,30 @@
 
 from streamlit.testing.v1 import AppTest
 
+from dashboard import sessions
+from dashboard.auth import normalise_username
+from dashboard.config import load_config
+from dashboard.engine import make_engine
 from dashboard.nav import PAGES_DIR
 
 APP = "../dashboard/app.py"  # relative to the test files
 
 
+def start_session(username: str) -> str:
+    """A live session record for ``username`` in the configured state database, as a
+    successful login makes one (the login form itself is tested in test_app.py)."""
+    state = make_engine(load_config().state_db_url)
+    try:
+        return sessions.start_session(state, normalise_username(username))
+    finally:
+        state.dispose()
+
+
 def logged_in(username: str) -> AppTest:
-    """The app after a successful login, skipping the form (streamlit-notes.md, AppTest)."""
+    """The app after a successful login, skipping the form: this browser session
+    holds a live session record's id, as the login form leaves it."""
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username
-    at.session_state["roles"] = None
+    at.session_state[sessions.SESSION_KEY] = start_session(username)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 # Property tests: a fixed, derandomised example count in CI; more locally if asked.
@@ -113,21 +113,49 @@ def demo_db(request, tmp_path_factory) -> Iterator[str]:
     gen.close()
 
 
+def production_env(monkeypatch, tmp_path, engine, db_url: str | None = None) -> str:
+    """Serve a hand-built platform in production mode, as a real service would run
+    (demo mode runs only on a database the demo generator made): a credentials file
+    with every clinician of ``engine``'s platform under a fresh bcrypt hash, a
+    random cookie key, the cookie within its bound. Returns the users' password."""
+    import secrets
+
+    import bcrypt
+    import yaml
+
+    from dashboard.auth import normalise_username
+    from dashboard.schema import clinicians
+
+    with engine.connect() as conn:
+        names = sorted({normalise_username(u) for u in conn.scalars(select(clinicians.c.username))})
+    password = secrets.token_urlsafe(12)
+    users = {name: {"password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode(),
+                    "first_name": name, "last_name": "Test"} for name in names}
+    path = tmp_path / "production-users.yaml"
+    path.write_text(yaml.safe_dump({"credentials": {"usernames": users},
+                                    "cookie": {"name": "caseboard_test", "key": secrets.token_hex(32),
+                                               "expiry_days": 0.5}}))
+    monkeypatch.setenv("DASHBOARD_MODE", "production")
+    monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(path))
+    if db_url is not None:
+        monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
+    return password
+
+
 @pytest.fixture
-def app_platform(db_url, monkeypatch):
+def app_platform(db_url, monkeypatch, tmp_path):
     """A hand-built platform (tests/factory.py) with its state tables, served to
-    AppTest through the environment. Rows are relative to the wall clock, which
-    the app reads."""
+    AppTest through the environment in production mode (production_env). Rows are
+    relative to the wall clock, which the app reads."""
     from datetime import timezone
 
     from dashboard import db
     from dashboard.engine import make_engine
     from tests.factory import Platform
 
-    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
-    monkeypatch.setenv("DASHBOARD_MODE", "demo")
     platform = Platform(make_engine(db_url), datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
     db.upgrade(platform.engine)
+    platform.password = production_env(monkeypatch, tmp_path, platform.engine, db_url)
     return platform
 
 

@@ -80,8 +80,9 @@ def backend_name(demo_url) -> str:
 
 @pytest.fixture(scope="module")
 def app_url(demo_url):
-    # No queue refresh during a test: a rerun in the middle of a Tab sequence would move the focus.
-    env = {"DASHBOARD_DB_URL": demo_url, "DASHBOARD_MODE": "demo", "DASHBOARD_SETTINGS": "queue_refresh_seconds = 3600"}
+    # No queue refresh or idle check during a test: a rerun in the middle of a Tab sequence could move the focus.
+    env = {"DASHBOARD_DB_URL": demo_url, "DASHBOARD_MODE": "demo",
+           "DASHBOARD_SETTINGS": "queue_refresh_seconds = 3600\nidle_check_seconds = 3600"}
     with served_app(env) as url:
         yield url
 

@@ -10,6 +10,7 @@ from dashboard import audit, db
 from dashboard.engine import make_engine
 from dashboard.nav import PAGES_DIR
 from dashboard.schema import clinicians, metadata, patients
+from tests.conftest import production_env
 
 APP = "../dashboard/app.py"
 PASSWORD = "caseboard-demo"
@@ -34,6 +35,12 @@ def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
     at.button[0].click()
     at.run()
     return at.run()  # the authenticator's cookie write asks for one more run
+
+
+def outcomes(url: str, actor: str) -> list[str]:
+    """The actor's audit actions, newest first, without the ``login_attempt`` row each
+    submitted form writes before its password is checked."""
+    return [a for a in audit.read(make_engine(url), actor=actor)["action"] if a != "login_attempt"]
 
 
 def table_codes(at: AppTest) -> set[str]:
@@ -98,9 +105,9 @@ def test_logout_returns_to_the_login_form(app_env):
     at.run()
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     assert not at.dataframe
-    assert audit.read(make_engine(app_env), actor="lead1")["action"].tolist()[:2] == ["logout", "login"]
+    assert outcomes(app_env, "lead1")[:2] == ["logout", "login"]
     log_in(at, "lead1")  # logging in again in the same browser session is audited again
-    assert audit.read(make_engine(app_env), actor="lead1")["action"].tolist()[:3] == ["login", "logout", "login"]
+    assert outcomes(app_env, "lead1")[:3] == ["login", "logout", "login"]
 
 
 def test_login_without_clinician_row_sees_no_data(app_env, monkeypatch, tmp_path):
@@ -129,11 +136,11 @@ def test_production_refuses_demo_users_and_key(monkeypatch, demo_db):
     assert not at.text_input  # no login form
 
 
-def test_schema_problem_gives_a_clear_page(monkeypatch, db_url):
+def test_schema_problem_gives_a_clear_page(monkeypatch, db_url, tmp_path):
     engine = make_engine(db_url)
     metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name != "messages"])
-    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
-    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    db.upgrade(engine)
+    production_env(monkeypatch, tmp_path, engine, db_url)
     at = run_app()
     assert not at.exception
     assert at.title[0].value == "Caseboard cannot start"
@@ -179,3 +186,19 @@ def test_production_login_page_hides_demo_credentials(monkeypatch, demo_db, tmp_
     assert not any("DEMO" in w.value for w in at.warning)
     at = log_in(at, "therapist3", "a-long-passphrase")
     assert at.title[0].value == "Triage"
+
+
+def test_demo_mode_is_refused_on_a_database_the_generator_did_not_make(monkeypatch, db_url):
+    from datetime import datetime
+
+    from tests.factory import Platform
+
+    engine = make_engine(db_url)
+    Platform(engine, datetime(2026, 11, 20, 9, 0))
+    db.upgrade(engine)
+    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    at = run_app()
+    assert at.title[0].value == "Caseboard cannot start"
+    assert any("no demo_meta record" in m.value for m in at.markdown)
+    assert not at.text_input  # no login form, so the published demo password opens nothing

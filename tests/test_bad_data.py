@@ -20,7 +20,7 @@ from dashboard.scope import load_viewer
 from dashboard.triage import triage
 from tests import baddata
 from tests.apptest import logged_in, open_patient, shown_text, table_with
-from tests.conftest import BACKENDS, fresh_database_url
+from tests.conftest import BACKENDS, fresh_database_url, production_env
 
 USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}
 # What the data-quality note must say of each patient (checks in dashboard.quality).
@@ -60,10 +60,9 @@ def corpus(request, tmp_path_factory):
 
 
 @pytest.fixture
-def app_env(corpus, monkeypatch):
+def app_env(corpus, monkeypatch, tmp_path):
     platform, ids = corpus
-    monkeypatch.setenv("DASHBOARD_DB_URL", platform.engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    production_env(monkeypatch, tmp_path, platform.engine, platform.engine.url.render_as_string(hide_password=False))
     return platform, ids
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from dashboard import db, faults
 from dashboard.engine import make_engine
 from tests.apptest import logged_in
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import create_pg_database, drop_pg_database, production_env
 from tests.factory import Platform
 from tests.proxy import TcpProxy
 
@@ -45,7 +45,7 @@ def test_without_a_limit_tools_are_not_interrupted(db_url, backend):
 
 
 @pytest.fixture
-def proxied(monkeypatch):
+def proxied(monkeypatch, tmp_path):
     """A hand-built PostgreSQL platform that the app reaches through a proxy the
     test controls (a network fault needs a network database; the SQLite path is
     covered by the time limit above)."""
@@ -55,8 +55,7 @@ def proxied(monkeypatch):
         db.upgrade(platform.engine)
         proxy = TcpProxy()
         through = make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        monkeypatch.setenv("DASHBOARD_DB_URL", through)
-        monkeypatch.setenv("DASHBOARD_MODE", "demo")
+        production_env(monkeypatch, tmp_path, platform.engine, through)
         yield platform, proxy
         proxy.cut()
     finally:

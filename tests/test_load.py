@@ -45,3 +45,16 @@ def test_the_load_script_serves_the_app_as_start_sh_does():
     start = (ROOT / "scripts" / "start.sh").read_text()
     for name, value in load.SERVER_ENV.items():
         assert f'export {name}="${{{name}:-{value}}}"' in start
+
+
+def test_a_database_the_demo_generator_did_not_make_is_refused(tmp_path, capsys):
+    from datetime import datetime
+
+    from dashboard.engine import make_engine
+    from tests.factory import Platform
+
+    url = f"sqlite:///{tmp_path}/hand-built.sqlite"
+    Platform(make_engine(url), datetime(2026, 11, 20, 9, 0))
+    with pytest.raises(SystemExit):
+        load.main(["--db", url])
+    assert "made by the demo generator" in capsys.readouterr().err

@@ -122,14 +122,14 @@ def test_a_fault_logs_the_error_class_never_the_sql_parameters(captured):
 
 
 @pytest.fixture
-def proxied_patient(monkeypatch):
+def proxied_patient(monkeypatch, tmp_path):
     """A PostgreSQL platform with one patient, reached through a proxy the test can
     cut (as in test_faults.py)."""
     from sqlalchemy.engine import make_url
 
     from dashboard import db
     from dashboard.engine import make_engine
-    from tests.conftest import create_pg_database, drop_pg_database
+    from tests.conftest import create_pg_database, drop_pg_database, production_env
     from tests.factory import Platform
     from tests.proxy import TcpProxy
 
@@ -140,9 +140,8 @@ def proxied_patient(monkeypatch):
         pid = platform.patient(CODE, display_name=NAME, enrolled_days_ago=20)
         platform.phq9(pid, 10, 14)
         proxy = TcpProxy()
-        monkeypatch.setenv("DASHBOARD_DB_URL", make_url(url).set(host="127.0.0.1", port=proxy.port)
-                           .render_as_string(hide_password=False))
-        monkeypatch.setenv("DASHBOARD_MODE", "demo")
+        production_env(monkeypatch, tmp_path, platform.engine,
+                       make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
         yield proxy
         proxy.cut()
     finally:

@@ -19,7 +19,7 @@ def env(db_url, monkeypatch, tmp_path):
     hashed = bcrypt.hashpw(b"s3cret-pass", bcrypt.gensalt(rounds=4)).decode()
     creds = tmp_path / "auth.yaml"
     creds.write_text(yaml.safe_dump({"credentials": {"usernames": {"dr.smith": {"password": hashed}}},
-                                     "cookie": {"name": "caseboard", "key": secrets.token_urlsafe(48), "expiry_days": 1}}))
+                                     "cookie": {"name": "caseboard", "key": secrets.token_urlsafe(48), "expiry_days": 0.5}}))
     monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
     monkeypatch.setenv("DASHBOARD_MODE", "production")
     monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(creds))

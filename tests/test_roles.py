@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
-from dashboard import audit, db, roles, triage
+from dashboard import audit, db, roles, sessions, triage
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.followups import FollowupForm, log_followup
@@ -72,6 +72,17 @@ def test_the_app_role_can_do_its_work(deployment):
     assert len(audit.read(engine, actor="gp.a")) == 2
 
 
+def test_the_app_role_can_keep_session_records(deployment):
+    engine, _pid = deployment
+    sid = sessions.start_session(engine, "ther.a", now=NOW)
+    assert sessions.check_session(engine, sid, 15, now=NOW + timedelta(minutes=5)).active  # the clock moves
+    assert sessions.check_session(engine, sid, 15, now=NOW + timedelta(minutes=30)).status == sessions.IDLE
+    assert sessions.audit_logouts(engine, sid) == 1
+    sid = sessions.start_session(engine, "ther.a", now=NOW)
+    assert sessions.end_session(engine, sid, "logout", now=NOW + timedelta(minutes=1))
+    assert sessions.attempt_login(engine, {}, "nobody", "x", 5, 15).outcome == "wrong"
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE dash_audit SET actor = 'someone else'",
     "DELETE FROM dash_audit",
@@ -81,6 +92,9 @@ def test_the_app_role_can_do_its_work(deployment):
     "INSERT INTO teams (id, name) VALUES (99, 'x')",
     "UPDATE patients SET status = 'completed'",
     "DELETE FROM messages",
+    "UPDATE dash_sessions SET username = 'someone else'",  # only the clock and revocation columns
+    "UPDATE dash_sessions SET created_at = now()",
+    "DELETE FROM dash_sessions",
     "CREATE TABLE dash_extra (id int)",
     "DROP TABLE dash_audit",
     "ALTER TABLE dash_audit ADD COLUMN note text",  # schema changes are the migrator's

@@ -1,0 +1,42 @@
+"""Writing and deleting the login cookie from the server.
+
+Streamlit can read the browser's cookies (``st.context.cookies``, as sent when
+the session connected) but not set them, so a small component does it in the
+browser: the cookie frontend that ships with extra-streamlit-components (the
+one streamlit-authenticator uses), declared here under Caseboard's own name and
+rendered only in the run that sets or deletes the cookie. A script writes the
+cookie, so it cannot be HttpOnly: the server-side session record
+(dashboard.sessions) is what a stolen or replayed token runs into.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import extra_streamlit_components
+import streamlit as st
+import streamlit.components.v1 as components
+
+BUILD = Path(extra_streamlit_components.__file__).resolve().parent / "CookieManager" / "frontend" / "build"
+_component = components.declare_component("caseboard_cookie", path=str(BUILD))
+# The component draws nothing; hide its zero-height frame's gap.
+HIDE_CSS = '<style>.element-container:has(iframe[height="0"]){display:none}</style>'
+
+
+def _secure() -> bool:
+    """Mark the cookie Secure when the browser reached us over HTTPS (directly or via the proxy)."""
+    proto = (st.context.headers.get("X-Forwarded-Proto") or "").lower()
+    return proto == "https" or str(st.context.url or "").startswith("https:")
+
+
+def set_cookie(name: str, value: str, expires_at: datetime, key: str) -> None:
+    """Store the cookie (path /, SameSite=Strict, Secure over HTTPS) until ``expires_at`` (aware)."""
+    options = {"path": "/", "expires": expires_at.isoformat(), "sameSite": "strict"}
+    if _secure():
+        options["secure"] = True
+    _component(method="set", cookie=name, value=value, options=options, key=key, default=False)
+
+
+def delete_cookie(name: str, key: str) -> None:
+    _component(method="delete", cookie=name, key=key, default=False)

@@ -1,0 +1,45 @@
+"""Lift a login lockout: ``python -m dashboard.unlock --user USERNAME``.
+
+A locked-out therapist cannot triage, so an operator may end the lockout before
+its window passes (README, Sessions). The run is audited as ``login_unlocked``
+on that username, naming the operator's account; the attempts counted so far no
+longer count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard import db, sessions
+from dashboard.auth import normalise_username
+from dashboard.cli import add_database_arguments, open_databases
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.unlock", description=__doc__.splitlines()[0])
+    parser.add_argument("--user", required=True, help="the locked login name (any case)")
+    add_database_arguments(parser)
+    args = parser.parse_args(argv)
+    opened = open_databases(args)
+    if opened is None:
+        return 2
+    _config, _platform, state = opened
+    try:
+        problem = db.revision_problem(state)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        before = sessions.unlock(state, args.user, operator=f"cli:{getpass.getuser()}")
+    except SQLAlchemyError as exc:
+        print(f"error: the state database cannot be used ({type(exc).__name__})", file=sys.stderr)
+        return 2
+    print(f"{normalise_username(args.user)}: lockout lifted ({before} attempt(s) no longer count)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
