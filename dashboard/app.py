@@ -32,9 +32,9 @@ from dashboard.engine import make_engine
 from dashboard.nav import page_urls, pages_for
 from dashboard.scope import Viewer, load_viewer
 from dashboard.text import md
-from dashboard.timeutil import utcnow
 
 DEMO_PASSWORD = "caseboard-demo"
+ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 # Streamlit marks a focused sidebar page link only by a faint background, barely
 # visible on the current page's link (WCAG 2.4.7, docs/accessibility.md).
 FOCUS_CSS = "<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}</style>"
@@ -245,7 +245,9 @@ def sidebar(viewer: Viewer, config: Config, state: Engine, auth: AuthFile) -> No
 def main() -> None:
     started = time.perf_counter()
     logs.configure()  # once per process; later runs find it configured
-    st.set_page_config(page_title="Caseboard", page_icon=":material/clinical_notes:", layout="wide")
+    # A local icon: a ":material/..." icon is fetched from Google's font servers on every page
+    # load, which the deployment's Content-Security-Policy blocks (README, Deployment).
+    st.set_page_config(page_title="Caseboard", page_icon=str(ICON), layout="wide")
     st.html(FOCUS_CSS + cookies.HIDE_CSS)  # style only: no space in the page
     try:
         config = load_config()
