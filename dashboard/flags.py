@@ -398,9 +398,10 @@ def _risk_flags(p, resp: list, until: pd.Timestamp, acks: AckIndex) -> list[dict
         grade, highest = int(max(r.risk_item_score for r in pending)), int(max(r.risk_item_score for r in positive))
         latest = pending[-1]
         words = f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at)}"
+        some_handled = len(pending) < len(positive)
         if len(pending) > 1:
-            words += f" ({len(pending)} answers above 0 not yet handled, highest {grade})"
-        if len(pending) < len(positive) or len(positive) > 1:
+            words += f" ({len(pending)} answers above 0{' not yet handled' if some_handled else ''}, highest {grade})"
+        if some_handled:
             words += f"; highest this episode {highest}"
         out.append(_flag(p, "risk", pending[0].administered_at, words,
                          priority=HIGH_RISK_PRIORITY if grade >= 2 else None, response_id=int(latest.response_id),

@@ -177,7 +177,7 @@ def test_escalation_runs_from_the_earliest_unhandled_answer(platform):
     platform.phq9(pid, days_before(NOW, friday_early), 12, item9=1)
     row = risk_rows(platform, pid, user="lead.a").iloc[0]
     assert row["since"] == wednesday and bool(row["escalated"])
-    assert row["priority"] == 0 and "highest this episode 2" in row["reason"]
+    assert row["priority"] == 0 and "(2 answers above 0, highest 2)" in row["reason"]
 
 
 def test_a_handled_two_and_a_new_one_grade_by_the_open_answer(platform):
