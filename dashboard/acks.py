@@ -22,10 +22,10 @@ from dashboard import audit, flags
 from dashboard.ack_cover import ACK_COLUMNS, evidence_json
 from dashboard.config import Settings
 from dashboard.frames import read_frame
-from dashboard.patient_record import find_patient_by_id
+from dashboard.patient import find_patient_by_id
 from dashboard.scope import Viewer
-from dashboard.state import ack_withdrawals
-from dashboard.state import acknowledgements as acks_table
+from dashboard.state_tables import ack_withdrawals
+from dashboard.state_tables import acknowledgements as acks_table
 from dashboard.text import control_problem
 
 MAY_ACKNOWLEDGE = frozenset({"therapist", "team_lead"})

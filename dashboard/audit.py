@@ -13,7 +13,7 @@ from dashboard.logs import log_event
 from dashboard.schema import clinicians, patients
 from dashboard.scope import Viewer
 
-from dashboard.state import audit
+from dashboard.state_tables import audit
 
 ACTIONS = ("login", "logout", "login_attempt", "login_failed", "login_refused", "login_unlocked", "open_record", "denied",
            "acknowledge", "acknowledgement_withdrawn", "followup", "followup_correction", "followup_withdrawal", "export",

@@ -24,7 +24,7 @@ from dashboard import audit
 from dashboard.cli import add_database_arguments, clean_errors, day, open_databases
 from dashboard.exports import frame_csv
 from dashboard.schema import patients
-from dashboard.state import audit as audit_table
+from dashboard.state_tables import audit as audit_table
 from dashboard.timeutil import utc_midnight
 
 COLUMNS = ["occurred_at", "actor", "action", "patient_id", "patient", "detail"]

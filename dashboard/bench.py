@@ -26,9 +26,11 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from dashboard import db, demo, flags, patient_list, patient_record, schema
+from dashboard import db, demo, flags, schema
+from dashboard import my_patients as my_patients_data
+from dashboard import patient as patient_data
 from dashboard import caseload as caseload_mod
-from dashboard import due as due_mod
+from dashboard import followups_due
 from dashboard import triage as triage_mod
 from dashboard.config import DATA_DIR, Settings
 from dashboard.engine import make_engine
@@ -156,7 +158,7 @@ def _score_naively(r: pd.DataFrame, all_items: pd.DataFrame) -> pd.DataFrame:
 
 
 def optimised_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
-    return patient_list.my_patients(engine, viewer, now)
+    return my_patients_data.my_patients(engine, viewer, now)
 
 
 def cached_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
@@ -174,8 +176,8 @@ def typical_patient_code(engine: Engine, viewer: Viewer) -> str:
 def optimised_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     """Everything the patient page reads for one patient."""
     settings = Settings()
-    patient = patient_record.find_patient(engine, viewer, typical_patient_code(engine, viewer))
-    rows, _summary, inputs = patient_record.load_page(engine, viewer, patient, now, settings)
+    patient = patient_data.find_patient(engine, viewer, typical_patient_code(engine, viewer))
+    rows, _summary, inputs = patient_data.load_page(engine, viewer, patient, now, settings)
     flags.evaluate(inputs, now, settings)
     return rows.responses[["response_id", "score"]]
 
@@ -198,8 +200,8 @@ def cached_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
     from dashboard import cached
 
     settings = Settings()
-    patient = patient_record.find_patient(engine, viewer, typical_patient_code(engine, viewer))
-    return cached.patient_record(engine, engine, str(engine.url), viewer, patient, settings, 0)[0].responses
+    patient = patient_data.find_patient(engine, viewer, typical_patient_code(engine, viewer))
+    return cached.patient_page(engine, engine, str(engine.url), viewer, patient, settings, 0)[0].responses
 
 
 def optimised_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
@@ -241,7 +243,7 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     unfed = done[done["completed_at"] > done["patient_id"].map(contact).fillna(flags.EPOCH)]
     p["first_unfed_completion"] = p["patient_id"].map(unfed.groupby("patient_id")["completed_at"].min())
     p["unfed_modules"] = p["patient_id"].map(unfed.groupby("patient_id")["module_id"].agg(lambda v: ",".join(map(str, v))))
-    p["last_activity_at"] = p[patient_list.LAST_ACTIVITY_INPUTS].max(axis=1).fillna(p["enrolled_at"])
+    p["last_activity_at"] = p[my_patients_data.LAST_ACTIVITY_INPUTS].max(axis=1).fillna(p["enrolled_at"])
     p["gp"] = None  # named only in a GP's follow-up request, and the baseline reads no follow-ups
     r = t["responses"]
     r = r[r["patient_id"].isin(p["patient_id"]) & (r["administered_at"] <= now)].rename(columns={"id": "response_id"})
@@ -268,7 +270,7 @@ def _gp(engine: Engine) -> Viewer:
 
 
 def optimised_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
-    due = due_mod.due_list(engine, engine, _gp(engine), now, Settings(), ZoneInfo("UTC")).due
+    due = followups_due.due_list(engine, engine, _gp(engine), now, Settings(), ZoneInfo("UTC")).due
     return due[["code", "waiting_days"]]
 
 

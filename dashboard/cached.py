@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard import charts, flags, patient_list, quality
+from dashboard import charts, flags, followups_due, quality
+from dashboard import my_patients as my_patients_data
+from dashboard import patient as patient_data
 from dashboard import caseload as caseload_mod
-from dashboard import due as due_mod
 from dashboard import triage as triage_mod
-from dashboard import patient_record as patient_record_mod
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.scope import Viewer
 from dashboard.timeutil import utc_midnight, utcnow
@@ -38,7 +38,7 @@ TTL = _ttl()
 def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings) -> tuple[pd.DataFrame, datetime]:
     """(patients, as_of): the frame and the time it was read, for the freshness line."""
     now = utcnow()
-    return patient_list.my_patients(_engine, viewer, now, settings), now
+    return my_patients_data.my_patients(_engine, viewer, now, settings), now
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
@@ -49,12 +49,12 @@ def data_quality(_engine: Engine, db_url: str, viewer: Viewer, settings: Setting
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
-def patient_record(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, patient: patient_record_mod.Patient,
-                   settings: Settings, version: int) -> tuple[patient_record_mod.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
+def patient_page(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, patient: patient_data.Patient,
+                   settings: Settings, version: int) -> tuple[patient_data.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
     """(rows, list row, flags with their acknowledgement state, as_of) for one
     patient the viewer may see."""
     now = utcnow()
-    rows, summary, inputs = patient_record_mod.load_page(_engine, viewer, patient, now, settings, _state)
+    rows, summary, inputs = patient_data.load_page(_engine, viewer, patient, now, settings, _state)
     return rows, summary, flags.evaluate(inputs, now, settings), now
 
 
@@ -69,9 +69,9 @@ def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, setti
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
 def due_list(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
-             version: int) -> tuple[due_mod.DueList, datetime]:
+             version: int) -> tuple[followups_due.DueList, datetime]:
     now = utcnow()
-    return due_mod.due_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
+    return followups_due.due_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
 
 
 @st.cache_data(ttl=TTL, max_entries=100, show_spinner=False)

@@ -25,9 +25,9 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from dashboard.config import Settings
 from dashboard.flags import FLAG_KINDS
-from dashboard.followups import ACTIONS, current_followups
+from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.outcomes import nhs_outcome
-from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at
+from dashboard.my_patients import LAST_ACTIVITY_INPUTS, last_activity_at
 from dashboard.responses import scored_responses
 from dashboard.schema import ENDED_STATUSES, activity, clinicians, messages, module_progress, modules, patients, programs, responses, teams
 from dashboard.scope import Viewer, patient_filter
@@ -489,7 +489,7 @@ def outcome_table(episodes: pd.DataFrame, in_progress: pd.Series, key: str, name
 
 
 def followup_cycles(completions: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
-    """Follow-up cycles as the GP's due list sees them (dashboard.due): a cycle starts
+    """Follow-up cycles as the GP's due list sees them (dashboard.followups_due): a cycle starts
     at the first module completion after the last follow-up (a follow-up the same
     day covers it) and is closed by the next follow-up on or after that day.
 

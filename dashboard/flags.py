@@ -23,7 +23,7 @@ from dashboard.config import Settings
 from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
-from dashboard.patient_list import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
+from dashboard.my_patients import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
 from dashboard.responses import read_scored, responses_query
 from dashboard.schema import ENDED_STATUSES, messages, module_progress, modules, patients
 from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
@@ -154,7 +154,7 @@ def _inputs_statements(role: str, one_patient: bool):
 class FlagInputs:
     patients: pd.DataFrame  # one row per patient: facts + contact facts
     responses: pd.DataFrame  # scored responses of the patients open_to_flags (all of one patient's on the patient page)
-    followups: pd.DataFrame | None = None  # current GP follow-ups (dashboard.followups), from the state database
+    followups: pd.DataFrame | None = None  # current GP follow-ups (dashboard.gp_followups), from the state database
     acks: pd.DataFrame | None = None  # their acknowledgements (dashboard.acks.load_acks), from the state database
 
 
@@ -175,7 +175,7 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
     followups = acks = None
     if state is not None:
         from dashboard.acks import load_acks
-        from dashboard.followups import current_followups
+        from dashboard.gp_followups import current_followups
 
         ids = [int(i) for i in facts["patient_id"]]
         followups, acks = current_followups(state, ids), load_acks(state, ids)
@@ -307,7 +307,7 @@ def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups
 
     latest_gp = gp_followups[-1] if gp_followups else None
     if latest_gp is not None and latest_gp.action != "continue":
-        from dashboard.followups import ACTIONS
+        from dashboard.gp_followups import ACTIONS
 
         note = f": “{latest_gp.note}”" if isinstance(latest_gp.note, str) and latest_gp.note else ""
         out.append(_flag(p, "gp_action", latest_gp.recorded_at,

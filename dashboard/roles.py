@@ -20,7 +20,7 @@ import argparse
 import re
 
 from dashboard.schema import metadata as platform_metadata
-from dashboard.state import metadata as state_metadata
+from dashboard.state_tables import metadata as state_metadata
 
 VERSION_TABLE = "dash_alembic_version"
 # The columns of the session record a run, a logout or an idle check changes (dashboard.sessions).

@@ -28,8 +28,8 @@ from sqlalchemy import Engine, func, insert, select, update
 from dashboard import audit
 from dashboard.auth import normalise_username
 from dashboard.logs import log_event
-from dashboard.state import audit as audit_table
-from dashboard.state import sessions as sessions_table
+from dashboard.state_tables import audit as audit_table
+from dashboard.state_tables import sessions as sessions_table
 from dashboard.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from dashboard import cached, exports
 from dashboard.components.followup_form import followup_form
 from dashboard.components.quality_note import quality_note
 from dashboard.context import get_context
-from dashboard.followups import ACTIONS
+from dashboard.gp_followups import ACTIONS
 from dashboard.nav import open_patient
-from dashboard.patient_record import programme_modules
+from dashboard.patient import programme_modules
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
 from dashboard.views import RISK_NOTE, table_height

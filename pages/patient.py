@@ -14,9 +14,9 @@ from dashboard.components.withdraw_ack import withdraw_panel
 from dashboard.context import get_context
 from dashboard.nav import open_patient
 from dashboard.flags import FLAG_KINDS, on_track_status, pauses
-from dashboard.followups import ACTIONS, current_followups
+from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.measures import INSTRUMENTS, display_score
-from dashboard.patient_record import (
+from dashboard.patient import (
     current_module,
     engagement,
     episode_responses,
@@ -74,7 +74,7 @@ if patient is None:
     st.stop()
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
-rows, summary, judged_flags, as_of = cached.patient_record(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient,
+rows, summary, judged_flags, as_of = cached.patient_page(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient,
                                                           settings, st.session_state.get("data_version", 0))
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from dashboard import schema
 from dashboard.acks import acknowledge, evidence_keys
 from dashboard.config import Settings
-from dashboard.followups import FollowupForm, log_followup
+from dashboard.gp_followups import FollowupForm, log_followup
 from dashboard.scope import load_viewer
 from dashboard.text import WORD_JOINER
 from dashboard.triage import triage

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from dashboard import db, demo
 from dashboard.engine import make_engine
-from dashboard.followups import current_followups
+from dashboard.gp_followups import current_followups
 from dashboard.schema import patients
 from tests.browser import (
     ARTIFACTS,
@@ -132,7 +132,7 @@ def axe_summary(backend_name):
 
 def patient_in_scope(demo_url: str, username: str) -> str:
     """An active patient on the user's list, for the deep link /patient?patient=CODE."""
-    from dashboard.patient_list import my_patients
+    from dashboard.my_patients import my_patients
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 
@@ -153,7 +153,7 @@ def triage_now(demo_url: str, username: str):
 
 def due_now(demo_url: str, username: str):
     from dashboard.config import Settings
-    from dashboard.due import due_list
+    from dashboard.followups_due import due_list
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 

@@ -16,7 +16,7 @@ from dashboard.acks import NEWER_ROW, AckRefused, NewerEvidence, acknowledge, ev
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
-from dashboard.state import acknowledgements
+from dashboard.state_tables import acknowledgements
 from dashboard.triage import triage
 from tests.factory import Platform
 
@@ -210,7 +210,7 @@ def test_one_order_grade_then_escalated_then_waiting(platform, user):
 def test_the_gp_due_list_ranks_risk_the_same_way(platform):
     from zoneinfo import ZoneInfo
 
-    from dashboard.due import due_list
+    from dashboard.followups_due import due_list
 
     ids = _three_risks(platform)
     for pid in ids.values():
@@ -223,7 +223,7 @@ def test_the_gp_due_list_ranks_risk_the_same_way(platform):
 
 
 def test_my_patients_default_order_is_the_queue_order(platform):
-    from dashboard.patient_list import my_patients
+    from dashboard.my_patients import my_patients
     from dashboard.triage import ranked
 
     _three_risks(platform)

@@ -12,7 +12,7 @@ from sqlalchemy import insert
 from dashboard import audit, audit_cli, db
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians
-from dashboard.state import audit as audit_table
+from dashboard.state_tables import audit as audit_table
 from tests.factory import Platform
 
 NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)  # the CLI reads the wall clock

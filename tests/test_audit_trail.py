@@ -10,7 +10,7 @@ from dashboard import audit, db
 from dashboard.engine import make_engine
 from dashboard.nav import PAGES_DIR
 from dashboard.scope import load_viewer
-from dashboard.state import audit as audit_table
+from dashboard.state_tables import audit as audit_table
 from tests.apptest import logged_in
 from tests.factory import Platform
 

@@ -14,7 +14,7 @@ from dashboard import db, queue, report
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.nav import PAGES, PAGES_DIR, ROLE_PAGES
-from dashboard.patient_list import my_patients
+from dashboard.my_patients import my_patients
 from dashboard.quality import CHECK_BY_KEY, data_quality
 from dashboard.scope import load_viewer
 from dashboard.triage import triage
@@ -243,7 +243,7 @@ def test_the_follow_up_form_submits_for_messy_patients(app_env, code):
     """Runs last in this module (it stores follow-ups). No enrolment date once crashed
     the form; an enrolment in the future refused every date. Both store the entry
     and the form says the date was not checked against enrolment."""
-    from dashboard.followups import ENROLMENT_UNCHECKED, current_followups
+    from dashboard.gp_followups import ENROLMENT_UNCHECKED, current_followups
 
     platform, ids = app_env
     at = open_patient("gp.a", code)

@@ -82,7 +82,7 @@ def test_narrow_window_and_long_names(app_url, browser):
 
 
 def first_listed_code(demo_sqlite: str, username: str) -> str:
-    from dashboard.patient_list import my_patients
+    from dashboard.my_patients import my_patients
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 
@@ -222,7 +222,7 @@ def test_queue_refreshes_itself(fast_refresh_app, page, demo_sqlite):
 
 def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, demo_sqlite):
     from dashboard.config import Settings
-    from dashboard.due import due_list
+    from dashboard.followups_due import due_list
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from dashboard import db, demo, schema
 from dashboard.engine import make_engine
-from dashboard.followups import FollowupForm, log_followup
+from dashboard.gp_followups import FollowupForm, log_followup
 from dashboard.scope import load_viewer
 from dashboard.timeutil import utcnow
 from tests import hostile

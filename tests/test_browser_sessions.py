@@ -12,7 +12,7 @@ from dashboard import audit, db, demo
 from dashboard.auth import load_auth_file
 from dashboard.config import DEMO_AUTH_FILE
 from dashboard.engine import make_engine
-from dashboard.state import sessions as sessions_table
+from dashboard.state_tables import sessions as sessions_table
 from dashboard.timeutil import utcnow
 from tests.browser import log_in, served_app, wait_for_app
 from tests.test_auth import unsigned

@@ -13,7 +13,7 @@ from dashboard import caseload as cl
 from dashboard import db
 from dashboard.config import Settings, parse_settings
 from dashboard.engine import make_engine
-from dashboard.followups import FollowupForm, log_followup
+from dashboard.gp_followups import FollowupForm, log_followup
 from dashboard.scope import load_viewer
 from tests.factory import Platform
 

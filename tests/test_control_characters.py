@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from dashboard import audit
 from dashboard.acks import AckRefused, acknowledge
 from dashboard.config import Settings
-from dashboard.followups import FollowupForm, FollowupRefused, current_followups, log_followup, withdraw_followup
+from dashboard.gp_followups import FollowupForm, FollowupRefused, current_followups, log_followup, withdraw_followup
 from dashboard.nav import PAGES, PAGES_DIR
 from dashboard.scope import load_viewer
-from dashboard.state import acknowledgements, followups
+from dashboard.state_tables import acknowledgements, followups
 from tests.apptest import logged_in, open_patient
 
 FAULT = "cannot reach the database"

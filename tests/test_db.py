@@ -9,8 +9,8 @@ from dashboard import db, schema
 from dashboard.config import load_config
 from dashboard.engine import make_engine
 from dashboard.startup import prepare_state_database
-from dashboard.state import audit
-from dashboard.state import metadata as state_metadata
+from dashboard.state_tables import audit
+from dashboard.state_tables import metadata as state_metadata
 
 
 def all_revisions() -> list[str]:

@@ -102,9 +102,9 @@ def test_a_write_that_fails_half_way_stores_nothing(db_url, monkeypatch):
     from sqlalchemy import func, select
 
     from dashboard import audit
-    from dashboard.followups import FollowupForm, log_followup
+    from dashboard.gp_followups import FollowupForm, log_followup
     from dashboard.scope import load_viewer
-    from dashboard.state import followups
+    from dashboard.state_tables import followups
 
     now = datetime(2026, 3, 10, 12, 0)
     platform = Platform(make_engine(db_url), now)

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from dashboard.state import followups
+from dashboard.state_tables import followups
 from tests.apptest import logged_in
 
 

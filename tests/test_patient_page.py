@@ -144,7 +144,7 @@ def test_inactivity_badge_in_words(platform):
 
 
 def log(platform, pid: int, gp: str = "gp.a", key: str = "k1", **changes):
-    from dashboard.followups import FollowupForm, log_followup
+    from dashboard.gp_followups import FollowupForm, log_followup
     from dashboard.scope import load_viewer
 
     form = FollowupForm(held_on=platform.now.date(), minutes=10, modality="face-to-face", module_position=None,
@@ -177,7 +177,7 @@ def test_only_the_patients_gp_gets_the_log_form(platform):
 
 
 def test_gp_corrects_their_own_entry_with_history(platform):
-    from dashboard.followups import history
+    from dashboard.gp_followups import history
 
     pid = platform.patient("CO1", gp=3, enrolled_days_ago=20)
     entry = log(platform, pid, minutes=10)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import ProgrammingError
 from dashboard import audit, db, roles, sessions, triage
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.followups import FollowupForm, log_followup
+from dashboard.gp_followups import FollowupForm, log_followup
 from dashboard.scope import load_viewer
 from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database
 from tests.factory import Platform

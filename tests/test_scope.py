@@ -4,10 +4,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from dashboard import flags, patient_list
+from dashboard import flags
+from dashboard import my_patients as my_patients_data
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.patient_list import COLUMNS, my_patients
+from dashboard.my_patients import COLUMNS, my_patients
 from dashboard.schema import clinicians, patients
 from dashboard.scope import Viewer, load_viewer
 from tests.conftest import DEMO_NOW
@@ -72,4 +73,4 @@ def test_the_same_prepared_statement_serves_each_viewer_their_own_patients(demo_
         inputs = flags.load_inputs(engine, viewer, DEMO_NOW, Settings())
         assert set(inputs.patients["patient_id"]) == expected
         assert set(inputs.responses["patient_id"]) <= expected
-    assert patient_list._list_statements.cache_info().currsize <= 2 * 3  # roles x shapes, whatever the viewers
+    assert my_patients_data._list_statements.cache_info().currsize <= 2 * 3  # roles x shapes, whatever the viewers

@@ -18,11 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from dashboard import audit, caseload, db, due, patient_list, patient_record, quality, schema, triage
+from dashboard import audit, caseload, db, followups_due, quality, schema, triage
+from dashboard import my_patients as my_patients_data
+from dashboard import patient as patient_data
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
-from dashboard.state import metadata as state_metadata
+from dashboard.state_tables import metadata as state_metadata
 from tests.conftest import BACKENDS, fresh_database_url
 from tests.factory import CLINICIANS, Platform
 
@@ -106,7 +108,7 @@ def test_no_data_function_returns_a_patient_outside_the_viewers_scope(platform, 
         viewer = load_viewer(engine, username)
         allowed_codes = {code for code, r in made.items() if in_scope(viewer, r)}
 
-        listed = patient_list.my_patients(engine, viewer, NOW, s)
+        listed = my_patients_data.my_patients(engine, viewer, NOW, s)
         assert set(listed["code"]) == allowed_codes  # exactly the scope, not merely within it
         check("my_patients", set(listed["code"]), allowed_codes)
 
@@ -121,12 +123,12 @@ def test_no_data_function_returns_a_patient_outside_the_viewers_scope(platform, 
         check("triage.responses", {code_of[i] for i in queue.responses["patient_id"]}, allowed_codes)
 
         for code, row in made.items():  # every record, by code and by id: only the scope opens
-            CASES["patient_record"] = CASES.get("patient_record", 0) + 2
-            assert (patient_record.find_patient(engine, viewer, code) is not None) == (code in allowed_codes)
-            assert (patient_record.find_patient_by_id(engine, viewer, row["id"]) is not None) == (code in allowed_codes)
+            CASES["patient"] = CASES.get("patient", 0) + 2
+            assert (patient_data.find_patient(engine, viewer, code) is not None) == (code in allowed_codes)
+            assert (patient_data.find_patient_by_id(engine, viewer, row["id"]) is not None) == (code in allowed_codes)
 
         if viewer.role == "gp":
-            listed_due = due.due_list(engine, engine, viewer, NOW, s, UTC)
+            listed_due = followups_due.due_list(engine, engine, viewer, NOW, s, UTC)
             check("due_list", set(listed_due.due["code"]), allowed_codes)
 
         if viewer.role == "team_lead":

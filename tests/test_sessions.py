@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from dashboard import audit, db, sessions, unlock
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians
-from dashboard.state import sessions as sessions_table
+from dashboard.state_tables import sessions as sessions_table
 from tests.apptest import logged_in
 from tests.test_app import PASSWORD, app_env, log_in, outcomes, run_app  # noqa: F401 - app_env is a fixture
 

@@ -13,7 +13,7 @@ from dashboard.engine import make_engine
 from dashboard.queue import main as queue_main
 from dashboard.queue import queue_records
 from dashboard.scope import load_viewer
-from dashboard.state import acknowledgements
+from dashboard.state_tables import acknowledgements
 from dashboard.flags import add_working_days
 from dashboard.triage import UNASSIGNED, triage
 from tests.factory import Platform

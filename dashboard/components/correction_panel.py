@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.context import AppContext
-from dashboard.followups import (ACTIONS, FollowupForm, FollowupRefused, correct_followup, latest_pause_end,
+from dashboard.gp_followups import (ACTIONS, FollowupForm, FollowupRefused, correct_followup, latest_pause_end,
                                  withdraw_followup)
 from dashboard.timeutil import utcnow
 

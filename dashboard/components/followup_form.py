@@ -11,7 +11,7 @@ from datetime import date
 import streamlit as st
 
 from dashboard.context import AppContext
-from dashboard.followups import (ACTIONS, ENROLMENT_UNCHECKED, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused,
+from dashboard.gp_followups import (ACTIONS, ENROLMENT_UNCHECKED, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused,
                                  enrolment_bound, latest_pause_end, log_followup)
 from dashboard.text import md
 from dashboard.timeutil import local_time, utcnow

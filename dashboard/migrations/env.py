@@ -4,7 +4,7 @@ command line, demo start-up and the tests."""
 
 from alembic import context
 
-from dashboard.state import metadata
+from dashboard.state_tables import metadata
 
 config = context.config
 connection = config.attributes["connection"]

@@ -11,7 +11,8 @@ import pandas as pd
 from sqlalchemy import Engine, and_, bindparam, select
 from sqlalchemy.orm import aliased
 
-from dashboard import flags, patient_list
+from dashboard import flags
+from dashboard import my_patients as my_patients_data
 from dashboard.config import Settings
 from dashboard.measures import INSTRUMENTS, band_label
 from dashboard.outcomes import NhsOutcome, at_caseness, nhs_outcome, reliable_change
@@ -140,7 +141,7 @@ def load_page(engine: Engine, viewer: Viewer, patient: Patient, now: datetime, s
     rows = load_record_rows(engine, viewer, patient, now, settings)
     inputs = flags.load_inputs(engine, viewer, now, settings, patient.patient_id, state, scored=rows.responses)
     primary = rows.responses[rows.responses["instrument"] == patient.primary_instrument]
-    return rows, patient_list.list_rows(inputs.patients, primary, now), inputs
+    return rows, my_patients_data.list_rows(inputs.patients, primary, now), inputs
 
 
 # ---------------------------------------------------------------- outcomes

@@ -7,7 +7,7 @@ import pytest
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION
-from dashboard.patient_record import (
+from dashboard.patient import (
     current_module,
     engagement,
     episode_responses,

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from dashboard import audit, db
 from dashboard.engine import make_engine
 from dashboard.config import Settings
-from dashboard.followups import (FollowupForm, FollowupRefused, correct_followup, current_followups, enrolment_bound,
+from dashboard.gp_followups import (FollowupForm, FollowupRefused, correct_followup, current_followups, enrolment_bound,
                                  history, log_followup, validate, withdraw_followup)
 from dashboard.schema import patients
 from dashboard.scope import load_viewer
-from dashboard.state import followups as table
+from dashboard.state_tables import followups as table
 from tests.factory import Platform
 
 NOW = datetime(2026, 11, 20, 9, 0, 0)
@@ -280,7 +280,7 @@ def test_a_follow_up_without_a_usable_enrolment_date_is_stored(db_url, enrolled)
 def test_your_follow_ups_are_the_viewers_own(platform):
     from zoneinfo import ZoneInfo
 
-    from dashboard.due import due_list
+    from dashboard.followups_due import due_list
 
     pid = platform.patient("MV", gp=3, enrolled_days_ago=40)
     log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid,

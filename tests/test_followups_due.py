@@ -7,9 +7,9 @@ import pytest
 
 from dashboard import db
 from dashboard.config import Settings
-from dashboard.due import due_list
+from dashboard.followups_due import due_list
 from dashboard.engine import make_engine
-from dashboard.followups import FollowupForm, log_followup
+from dashboard.gp_followups import FollowupForm, log_followup
 from dashboard.scope import load_viewer
 from tests.factory import Platform
 

@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from dashboard import audit
 from dashboard.config import DEFAULTS
 from dashboard.frames import read_frame
-from dashboard.patient_record import find_patient_by_id
+from dashboard.patient import find_patient_by_id
 from dashboard.scope import Viewer
-from dashboard.state import followups as table
+from dashboard.state_tables import followups as table
 from dashboard.text import control_problem
 from dashboard.timeutil import local_date
 

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from dashboard.engine import make_engine
-from dashboard.patient_list import my_patients, progress_label
+from dashboard.my_patients import my_patients, progress_label
 from dashboard.scope import load_viewer
 from tests.factory import Platform, module_id
 

@@ -60,7 +60,7 @@ ack_withdrawals = Table(
 )
 
 # GP follow-ups, append-only: a correction or withdrawal adds version n+1 of the
-# entry; the current state of an entry is its highest version (dashboard.followups).
+# entry; the current state of an entry is its highest version (dashboard.gp_followups).
 followups = Table(
     "dash_followups",
     metadata,
