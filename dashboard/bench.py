@@ -162,7 +162,7 @@ def optimised_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.D
 
 
 def cached_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
-    from dashboard import cached
+    from dashboard.ui import cached
 
     return cached.my_patients(engine, str(engine.url), viewer, Settings())[0]
 
@@ -197,7 +197,7 @@ def naive_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame
 
 
 def cached_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
-    from dashboard import cached
+    from dashboard.ui import cached
 
     settings = Settings()
     patient = patient_data.find_patient(engine, viewer, typical_patient_code(engine, viewer))
@@ -255,7 +255,7 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
 
 
 def cached_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
-    from dashboard import cached
+    from dashboard.ui import cached
 
     return cached.triage(engine, engine, str(engine.url), viewer, Settings(), None, 0)[0].queue
 
@@ -295,7 +295,7 @@ def naive_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
 
 
 def cached_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
-    from dashboard import cached
+    from dashboard.ui import cached
 
     return cached.due_list(engine, engine, str(engine.url), _gp(engine), Settings(), "UTC", 0)[0].due
 
@@ -353,7 +353,7 @@ def naive_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
 
 
 def cached_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
-    from dashboard import cached
+    from dashboard.ui import cached
 
     today = now.date()
     return cached.caseload(engine, engine, str(engine.url), _lead(engine), Settings(), "UTC",

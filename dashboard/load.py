@@ -1,6 +1,6 @@
 """Load script: ``python -m dashboard.load``.
 
-Serves the app (``streamlit run dashboard/app.py``) and drives N concurrent
+Serves the app (``streamlit run dashboard/ui/app.py``) and drives N concurrent
 sessions in one headless Chromium (one browser context per session, logged in
 as therapist1, lead1, therapist2, lead2 in turn), each looping through its
 role's pages: therapist Triage, My patients, a Patient (the first rows in
@@ -118,7 +118,7 @@ SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
 def start_server(port: int, env: dict[str, str], log_path: Path, timeout_s: float = 90) -> subprocess.Popen:
     """``streamlit run`` headless, its output (the JSON log lines included) to
     ``log_path``, once /_stcore/health answers ok (tests/browser.py serves the app the same way)."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/ui/app.py", "--server.headless", "true",
            "--server.port", str(port), "--global.developmentMode", "false",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import db, startup
+from dashboard import db
+from dashboard import startup
 from dashboard.auth import AuthFileError, load_auth_file
 from dashboard.config import ConfigError, load_config
 from dashboard.engine import make_engine

@@ -5,10 +5,10 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import audit, exports
-from dashboard.context import get_context
+from dashboard.ui.context import get_context
 from dashboard.text import control_problem
 from dashboard.timeutil import local_time, utc_midnight, utcnow
-from dashboard.views import table_height
+from dashboard.ui.views import table_height
 
 ctx = get_context()
 tz = ctx.config.timezone

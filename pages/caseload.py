@@ -5,16 +5,17 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, exports
+from dashboard import exports
+from dashboard.ui import cached
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS
-from dashboard.components.chart import chart
-from dashboard.components.quality_note import quality_note
-from dashboard.context import get_context
-from dashboard.nav import open_patient
+from dashboard.ui.components.chart import chart
+from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.context import get_context
+from dashboard.ui.nav import open_patient
 from dashboard.report import headline_text, outcome_rows, percent, to_html
 from dashboard.text import md
 from dashboard.timeutil import freshness_line, local_time, utcnow
-from dashboard.views import table_height
+from dashboard.ui.views import table_height
 
 PERCENT = {"format": "%.0f%%", "min_value": 0, "max_value": 100}  # shares are shown as 0-100 for whole percentages
 

@@ -3,16 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, exports
-from dashboard.components.followup_form import followup_form
-from dashboard.components.quality_note import quality_note
-from dashboard.context import get_context
+from dashboard import exports
+from dashboard.ui import cached
+from dashboard.ui.components.followup_form import followup_form
+from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.context import get_context
 from dashboard.gp_followups import ACTIONS
-from dashboard.nav import open_patient
+from dashboard.ui.nav import open_patient
 from dashboard.patient import programme_modules
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
-from dashboard.views import RISK_NOTE, table_height
+from dashboard.ui.views import RISK_NOTE, table_height
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from dashboard import cached
-from dashboard.components.quality_note import quality_note
-from dashboard.context import get_context
+from dashboard.ui import cached
+from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.context import get_context
 from dashboard.measures import INSTRUMENTS
-from dashboard.nav import open_patient
+from dashboard.ui.nav import open_patient
 from dashboard.triage import ranked
 from dashboard.timeutil import freshness_line
-from dashboard.views import STATUS_LABELS, flag_titles, score_with_band, table_height
+from dashboard.ui.views import STATUS_LABELS, flag_titles, score_with_band, table_height
 
 ctx = get_context()
 st.title("My patients")

@@ -5,14 +5,15 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, cached
-from dashboard.components.chart import chart
-from dashboard.components.correction_panel import correction_panel
-from dashboard.components.followup_form import followup_form
-from dashboard.components.quality_note import quality_note
-from dashboard.components.withdraw_ack import withdraw_panel
-from dashboard.context import get_context
-from dashboard.nav import open_patient
+from dashboard import audit
+from dashboard.ui import cached
+from dashboard.ui.components.chart import chart
+from dashboard.ui.components.correction_panel import correction_panel
+from dashboard.ui.components.followup_form import followup_form
+from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.components.withdraw_ack import withdraw_panel
+from dashboard.ui.context import get_context
+from dashboard.ui.nav import open_patient
 from dashboard.flags import FLAG_KINDS, on_track_status, pauses
 from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.measures import INSTRUMENTS, display_score
@@ -29,7 +30,7 @@ from dashboard.patient import (
 from dashboard.record_audit import audit_once
 from dashboard.text import control_problem, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
-from dashboard.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
+from dashboard.ui.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
 
 DENIED = "No such patient in your caseload."
 

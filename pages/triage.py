@@ -6,17 +6,17 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached
+from dashboard.ui import cached
 from dashboard.acks import AckRefused, NewerEvidence, acknowledge, evidence_keys
-from dashboard.components.quality_note import quality_note
-from dashboard.context import get_context
+from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.context import get_context
 from dashboard.flags import FLAG_KINDS
-from dashboard.nav import open_patient
+from dashboard.ui.nav import open_patient
 from dashboard.sessions import mark_timer_run
 from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import UNASSIGNED, flag_counts
-from dashboard.views import RISK_NOTE, table_height
+from dashboard.ui.views import RISK_NOTE, table_height
 
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer

@@ -19,5 +19,5 @@ case "${CASEBOARD_BEHIND_PROXY:-0}" in
   0) ;;
   *) echo "CASEBOARD_BEHIND_PROXY must be 1 or 0, got '${CASEBOARD_BEHIND_PROXY}'" >&2; exit 2 ;;
 esac
-exec .venv/bin/streamlit run dashboard/app.py --server.headless true --browser.gatherUsageStats false \
+exec .venv/bin/streamlit run dashboard/ui/app.py --server.headless true --browser.gatherUsageStats false \
   ${address[@]+"${address[@]}"} "$@"

@@ -6,9 +6,9 @@ from dashboard import sessions
 from dashboard.auth import normalise_username
 from dashboard.config import load_config
 from dashboard.engine import make_engine
-from dashboard.nav import PAGES_DIR
+from dashboard.ui.nav import PAGES_DIR
 
-APP = "../dashboard/app.py"  # relative to the test files
+APP = "../dashboard/ui/app.py"  # relative to the test files
 
 
 def start_session(username: str) -> str:

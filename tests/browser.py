@@ -24,7 +24,7 @@ def chromium_problem() -> str | None:
 
 @contextmanager
 def served_app(env: dict[str, str]):
-    """``streamlit run dashboard/app.py`` (as the load script starts it), its log in artifacts/."""
+    """``streamlit run dashboard/ui/app.py`` (as the load script starts it), its log in artifacts/."""
     port = free_port()
     proc = start_server(port, env, ARTIFACTS / f"server-{port}.log", timeout_s=60)
     try:

@@ -8,11 +8,11 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import audit, db
 from dashboard.engine import make_engine
-from dashboard.nav import PAGES_DIR
+from dashboard.ui.nav import PAGES_DIR
 from dashboard.schema import clinicians, metadata, patients
 from tests.conftest import production_env
 
-APP = "../dashboard/app.py"
+APP = "../dashboard/ui/app.py"
 PASSWORD = "caseboard-demo"
 
 

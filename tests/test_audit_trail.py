@@ -8,7 +8,7 @@ from sqlalchemy import insert
 
 from dashboard import audit, db
 from dashboard.engine import make_engine
-from dashboard.nav import PAGES_DIR
+from dashboard.ui.nav import PAGES_DIR
 from dashboard.scope import load_viewer
 from dashboard.state_tables import audit as audit_table
 from tests.apptest import logged_in

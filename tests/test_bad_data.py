@@ -13,7 +13,7 @@ import pytest
 from dashboard import db, queue, report
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.nav import PAGES, PAGES_DIR, ROLE_PAGES
+from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from dashboard.my_patients import my_patients
 from dashboard.quality import CHECK_BY_KEY, data_quality
 from dashboard.scope import load_viewer

@@ -4,8 +4,8 @@ answer, not the first one's cached frame (st.cache_data is process-wide)."""
 
 import inspect
 
-from dashboard import cached
-from dashboard.nav import PAGES_DIR
+from dashboard.ui import cached
+from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in, table_with
 
 CACHED = [obj for name, obj in vars(cached).items() if callable(obj) and hasattr(obj, "clear") and not name.startswith("_")]

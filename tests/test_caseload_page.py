@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.nav import PAGES_DIR
+from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in, table_with
 
 CASELOAD = str(PAGES_DIR / "caseload.py")

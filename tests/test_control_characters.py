@@ -13,7 +13,7 @@ from dashboard import audit
 from dashboard.acks import AckRefused, acknowledge
 from dashboard.config import Settings
 from dashboard.gp_followups import FollowupForm, FollowupRefused, current_followups, log_followup, withdraw_followup
-from dashboard.nav import PAGES, PAGES_DIR
+from dashboard.ui.nav import PAGES, PAGES_DIR
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements, followups
 from tests.apptest import logged_in, open_patient

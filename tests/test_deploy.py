@@ -96,12 +96,12 @@ def test_behind_the_proxy_the_app_listens_on_loopback_only(tmp_path):
 
 def test_without_the_switch_the_address_is_streamlits_default(tmp_path):
     done = run_start_sh(tmp_path)
-    assert done.returncode == 0 and "--server.address" not in done.stdout and "dashboard/app.py" in done.stdout
+    assert done.returncode == 0 and "--server.address" not in done.stdout and "dashboard/ui/app.py" in done.stdout
 
 
 def test_a_mistyped_switch_is_refused(tmp_path):
     done = run_start_sh(tmp_path, CASEBOARD_BEHIND_PROXY="yes")
-    assert done.returncode == 2 and "must be 1 or 0" in done.stderr and "dashboard/app.py" not in done.stdout
+    assert done.returncode == 2 and "must be 1 or 0" in done.stderr and "dashboard/ui/app.py" not in done.stdout
 
 
 # ---------------------------------------------------------------- nginx itself

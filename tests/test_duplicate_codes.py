@@ -10,7 +10,7 @@ import pytest
 from dashboard import db
 from dashboard.engine import make_engine
 from dashboard.config import Settings
-from dashboard.nav import PAGES_DIR
+from dashboard.ui.nav import PAGES_DIR
 from dashboard.quality import data_quality
 from dashboard.scope import load_viewer
 from tests.apptest import logged_in, open_patient, shown_text, table_with

@@ -34,7 +34,7 @@ def test_first_start_without_configuration_builds_the_demo(tmp_path, monkeypatch
     monkeypatch.setattr(config, "DEMO_DB_PATH", tmp_path / "demo.sqlite")
     for var in ("DASHBOARD_DB_URL", "DASHBOARD_MODE", "DASHBOARD_STATE_DB_URL", "DASHBOARD_AUTH_FILE"):
         monkeypatch.delenv(var, raising=False)
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=120)
+    at = AppTest.from_file("../dashboard/ui/app.py", default_timeout=120)
     at.run()
     assert not at.exception
     assert [t.label for t in at.text_input] == ["Username", "Password"]

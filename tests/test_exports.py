@@ -14,7 +14,7 @@ import pytest
 
 from dashboard import audit, exports
 from dashboard.engine import make_engine
-from dashboard.nav import PAGES_DIR
+from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in
 
 ROOT = Path(__file__).resolve().parent.parent

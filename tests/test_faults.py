@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from dashboard import db, faults
+from dashboard import db
+from dashboard.ui import faults
 from dashboard.engine import make_engine
 from tests.apptest import logged_in
 from tests.conftest import create_pg_database, drop_pg_database, production_env

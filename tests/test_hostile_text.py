@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.nav import PAGES, PAGES_DIR, ROLE_PAGES
+from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from tests import hostile
 from tests.apptest import logged_in, open_patient
 

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from dashboard import faults, logs
+from dashboard import logs
+from dashboard.ui import faults
 from tests.apptest import open_patient
 
 CODE, NAME = "LEAKCHECK-7Q", "Ottilie Leakwell-Brandt"

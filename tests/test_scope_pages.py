@@ -4,7 +4,7 @@ links cannot widen scope: a code outside it opens nothing."""
 
 import pytest
 
-from dashboard.nav import PAGES, PAGES_DIR, ROLE_PAGES
+from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from tests.apptest import logged_in, open_patient, shown_text
 
 USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}

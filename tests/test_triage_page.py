@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from dashboard.nav import PAGES_DIR
+from dashboard.ui.nav import PAGES_DIR
 from dashboard.state_tables import acknowledgements
 from tests.apptest import logged_in, table_with
 from tests.factory import Platform

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.views import score_with_band, table_height, waited
+from dashboard.ui.views import score_with_band, table_height, waited
 
 
 @pytest.mark.parametrize("hours,text", [(0.4, "0 h"), (47.6, "48 h"), (48, "2 d 0 h"), (235, "9 d 19 h")])

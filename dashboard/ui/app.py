@@ -1,4 +1,4 @@
-"""Caseboard entry point: ``streamlit run dashboard/app.py``.
+"""Caseboard entry point: ``streamlit run dashboard/ui/app.py``.
 
 Checks configuration and databases, logs the clinician in, then shows only the
 pages their role may use (st.navigation). It lives in dashboard/, away from the
@@ -22,19 +22,21 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import audit, cookies, faults, logs, sessions, startup, tokens
+from dashboard import audit, logs, sessions, tokens
+from dashboard import startup
+from dashboard.ui import cookies, faults
 from dashboard.auth import AuthFile, AuthFileError, file_stamp, load_auth_file
 from dashboard.config import Config, ConfigError, load_config
-from dashboard.context import AppContext, set_context
+from dashboard.ui.context import AppContext, set_context
 from dashboard.demo import DEMO_USERS
 from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
-from dashboard.nav import page_urls, pages_for
+from dashboard.ui.nav import page_urls, pages_for
 from dashboard.scope import Viewer, load_viewer
 from dashboard.text import md
 
 DEMO_PASSWORD = "caseboard-demo"
-ICON = Path(__file__).resolve().parent / "static" / "icon.png"
+ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 # Streamlit marks a focused sidebar page link only by a faint background, barely
 # visible on the current page's link (WCAG 2.4.7, docs/accessibility.md).
 FOCUS_CSS = "<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}</style>"

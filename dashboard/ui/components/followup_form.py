@@ -10,7 +10,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard.context import AppContext
+from dashboard.ui.context import AppContext
 from dashboard.gp_followups import (ACTIONS, ENROLMENT_UNCHECKED, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused,
                                  enrolment_bound, latest_pause_end, log_followup)
 from dashboard.text import md

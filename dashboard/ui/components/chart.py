@@ -1,10 +1,10 @@
-"""A chart drawn from its cached spec (dashboard.cached.chart_spec)."""
+"""A chart drawn from its cached spec (dashboard.ui.cached.chart_spec)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached
+from dashboard.ui import cached
 from dashboard.scope import Viewer
 
 

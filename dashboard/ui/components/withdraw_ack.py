@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.acks import AckRefused, withdraw
-from dashboard.context import AppContext
+from dashboard.ui.context import AppContext
 from dashboard.timeutil import utcnow
 
 

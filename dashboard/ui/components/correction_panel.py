@@ -8,7 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from dashboard.context import AppContext
+from dashboard.ui.context import AppContext
 from dashboard.gp_followups import (ACTIONS, FollowupForm, FollowupRefused, correct_followup, latest_pause_end,
                                  withdraw_followup)
 from dashboard.timeutil import utcnow

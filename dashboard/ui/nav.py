@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.scope import Viewer
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 PATIENT_URL = "patient"  # deep link: /patient?patient=CODE (&record=ID when two records share the code)
 
 
