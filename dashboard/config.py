@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dashboard.commands import command
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("idle_timeout_minutes", 15, "A session with no clinician action for this long is logged out on the server, whatever the cookie says (a reload, a new tab and the triage queue's own refresh are not actions)."),
     Setting("idle_check_seconds", 30, "How often an open page asks the server whether its session is still live, so an unattended screen blanks itself (shows the login form) within this long after the idle timeout, without a click."),
-    Setting("max_failed_logins", 5, "Login attempts for one username (known or not) within `login_lockout_minutes` since its last successful login, after which that login is refused, even with the right password, until the window passes or an operator runs `python -m dashboard.unlock`."),
+    Setting("max_failed_logins", 5, "Login attempts for one username (known or not) within `login_lockout_minutes` since its last successful login, after which that login is refused, even with the right password, until the window passes or an operator runs `" + command("unlock") + "`."),
     Setting("login_lockout_minutes", 15, "The window for `max_failed_logins`."),
     Setting("max_cookie_hours", 12, "Production refuses a credentials file whose `cookie.expiry_days` makes the login cookie live longer than this."),
     Setting("statement_timeout_seconds", 30, "The app stops any database statement running longer than this and says so (PostgreSQL statement_timeout; a progress-handler deadline on SQLite)."),

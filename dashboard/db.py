@@ -1,14 +1,12 @@
 """Database set-up: migrations of the ``dash_`` tables and the platform schema check.
 
-``python -m dashboard.db upgrade`` applies the migrations (run by an operator whose
+``caseboard db upgrade`` applies the migrations (run by an operator whose
 role may change the schema); ``current`` and ``check`` report without changing.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +19,12 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.types import DateTime
 
 from dashboard import schema
-from dashboard.engine import make_engine
+from dashboard.commands import command as caseboard_command
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Our own version table, so a platform database that uses Alembic keeps its own.
 VERSION_TABLE = "dash_alembic_version"
-UPGRADE_COMMAND = "python -m dashboard.db upgrade"
+UPGRADE_COMMAND = caseboard_command("db", "upgrade")
 
 TIMESTAMP_SAMPLE_ROWS = 50
 
@@ -120,33 +118,3 @@ def _timestamp_problems(engine: Engine, table: str, column: str, db_type) -> lis
     if len(bad) * 2 <= len(sample):
         return []
     return [SchemaProblem(table, column, f"{table}.{column} has timestamps like {str(bad[0])!r}; expected 'YYYY-MM-DD HH:MM:SS' in UTC")]
-
-
-def main(argv: list[str] | None = None) -> int:
-    from dashboard.config import ConfigError, load_config
-
-    parser = argparse.ArgumentParser(prog="python -m dashboard.db", description=__doc__)
-    parser.add_argument("action", choices=["upgrade", "current", "check"])
-    parser.add_argument("--db", help="SQLAlchemy URL of the state database (default: DASHBOARD_STATE_DB_URL)")
-    args = parser.parse_args(argv)
-    try:
-        url = args.db or load_config().state_db_url
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    engine = make_engine(url)
-    if args.action == "upgrade":
-        before = current_revision(engine)
-        upgrade(engine)
-        print(f"state database upgraded: {before or 'empty'} -> {current_revision(engine)}")
-        return 0
-    if args.action == "current":
-        print(current_revision(engine) or "empty")
-        return 0
-    problem = revision_problem(engine)
-    print(problem or f"state database is at revision {head_revision()} (current)")
-    return 1 if problem else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

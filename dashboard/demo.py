@@ -5,7 +5,7 @@ like a real guided-iCBT service -- module-by-module attrition, lapsed patients
 nobody closed, replies that come after days, deteriorating scores, a few
 corrupt questionnaires -- without ever touching real patient data.
 
-Run ``python -m dashboard.demo --db URL [--patients N] [--seed S] [--now ISO]``.
+Run ``caseboard demo --db URL [--patients N] [--seed S] [--now ISO]``.
 
 Design notes:
 
@@ -27,8 +27,6 @@ Design notes:
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,11 +46,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
-from dashboard.engine import make_engine
 from dashboard.schema import metadata
 
 DEFAULT_PATIENTS = 480
@@ -1364,60 +1359,3 @@ def read_generated_for(engine: Engine) -> datetime | None:
             select(demo_meta.c.value).where(demo_meta.c.key == "generated_for")
         ).scalar()
     return datetime.fromisoformat(value) if value else None
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _parse_now(value: str) -> datetime:
-    try:
-        return _naive_utc(datetime.fromisoformat(value))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not an ISO date-time: {value!r}") from exc
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m dashboard.demo",
-        description="Fill a database with synthetic iCBT platform data "
-        "(drops and recreates the platform tables).",
-    )
-    parser.add_argument(
-        "--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///data/demo.sqlite"
-    )
-    parser.add_argument("--patients", type=_positive_int, default=DEFAULT_PATIENTS)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument(
-        "--now",
-        type=_parse_now,
-        default=None,
-        help="generate as of this UTC time (ISO 8601; default: now)",
-    )
-    args = parser.parse_args(argv)
-    now = args.now or _utc_now()
-    try:
-        safe_url = make_url(args.db).render_as_string(hide_password=True)
-        report = generate(make_engine(args.db), args.patients, args.seed, now)
-    except DemoRefused as exc:
-        print(f"error: {exc} ({safe_url})", file=sys.stderr)
-        return 1
-    except (SQLAlchemyError, OSError, ValueError) as exc:
-        print(f"error: could not generate demo data: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"demo data: {args.patients:,} patients, seed {args.seed}, "
-        f"data as of {now:%Y-%m-%d %H:%M:%S} UTC, in {safe_url}"
-    )
-    print(report.format())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

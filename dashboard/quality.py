@@ -7,14 +7,12 @@ never satisfy ``<= now``; a timestamp in another format reads as missing, see
 This module only counts them, per check and per patient of the viewer's scope, so
 a clinician knows which records to correct on the platform. Rows that belong to
 no patient (orphans) are in nobody's scope and so in no figure; an operator
-counts them with ``python -m dashboard.quality [--db URL]``, which reads whole
+counts them with ``caseboard quality [--db URL]``, which reads whole
 tables and so is never run by a page.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -193,25 +191,3 @@ def orphan_counts(engine: Engine) -> dict[str, int]:
                                  .where(not_(exists().where(responses.c.id == response_items.c.response_id))))
     with engine.connect() as conn:
         return {name: int(conn.scalar(q)) for name, q in queries.items()}
-
-
-def main(argv: list[str] | None = None) -> int:
-    from dashboard.cli import add_database_arguments, open_databases
-
-    parser = argparse.ArgumentParser(prog="python -m dashboard.quality",
-                                     description="Count platform rows that belong to no patient (orphans).")
-    add_database_arguments(parser)
-    args = parser.parse_args(argv)
-    if (opened := open_databases(args)) is None:
-        return 2
-    _, platform, _ = opened
-    counts = orphan_counts(platform)
-    for table, n in counts.items():
-        print(f"{table:<16}{n:>10} orphan row(s)")
-    print("Orphan rows are in no clinician's scope, so no page or figure uses them; correct them on the platform."
-          if any(counts.values()) else "No orphan rows.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 instance could serve clinicians now. Streamlit's /_stcore/health says the
 process is up; this says the databases are reachable and as expected.
 
-    python -m dashboard.ready        # prints "ready" or the problems, one per line
+    caseboard ready        # prints "ready" or the problems, one per line
 
 Checks, each within a few seconds: the configuration and the credentials file
 load and pass production's refusals (demo users, weak cookie keys, plain-text
@@ -13,7 +13,6 @@ migration head (a production instance never migrates by itself).
 
 from __future__ import annotations
 
-import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -50,13 +49,3 @@ def problems() -> list[str]:
     platform.dispose()
     state.dispose()
     return found
-
-
-def main() -> int:
-    found = problems()
-    print("\n".join(found) if found else "ready")
-    return 1 if found else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 self-contained HTML file (charts inlined as SVG, no script or font from the
 internet: a clinic PC may be offline).
 
-    python -m dashboard.report --user USERNAME [--db URL] [--state-db URL]
+    caseboard report --user USERNAME [--db URL] [--state-db URL]
                                [--from DATE --to DATE] [--format html|json] [--out FILE]
 
 The report holds aggregates only: no patient codes leave the page in it (the
@@ -11,18 +11,15 @@ lapsed patients appear as a count per therapist). Every report is audited.
 
 from __future__ import annotations
 
-import argparse
 import html
-import json
 import math
-import sys
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from dashboard import audit, charts
-from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, Caseload, Filters, period
+from dashboard import charts
+from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, Caseload
 from dashboard.config import Settings
 
 REPORT_TABLES = ("headline", "adherence", "funnel", "dropout_by_module", "module_days", "workload", "gp_compliance",
@@ -229,65 +226,3 @@ def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetim
                                       "rows": "Rows"}))
     return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Caseload report · "
             f"{html.escape(c.team)}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
-
-
-# ---------------------------------------------------------------- command line
-
-
-def main(argv: list[str] | None = None) -> int:
-    from dashboard.cli import clean_errors
-
-    return clean_errors(_main)(argv)
-
-
-def _main(argv: list[str] | None) -> int:
-    from dashboard import triage as triage_mod
-    from dashboard.caseload import caseload
-    from dashboard.cli import add_database_arguments, day, open_databases
-    from dashboard.quality import data_quality, summary
-    from dashboard.scope import load_viewer
-    from dashboard.timeutil import utcnow
-
-    parser = argparse.ArgumentParser(prog="python -m dashboard.report", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--user", required=True, help="login name of a team lead; the report covers their team")
-    add_database_arguments(parser)
-    parser.add_argument("--from", dest="first", type=day, help="first day, YYYY-MM-DD (service time zone)")
-    parser.add_argument("--to", dest="last", type=day, help="last day, YYYY-MM-DD (default: today)")
-    parser.add_argument("--format", choices=("html", "json"), default="html")
-    parser.add_argument("--out", help="file to write (default: standard output)")
-    args = parser.parse_args(argv)
-    if (opened := open_databases(args, migrated=True)) is None:
-        return 2
-    config, platform, state = opened
-    viewer = load_viewer(platform, args.user)
-    if viewer is None or viewer.role != "team_lead":
-        audit.record(state, f"cli:{args.user[:50]}", "denied", report="caseload", reason="not a team lead")
-        print(f"error: {args.user[:50]!r} is not a team lead in this database; the Caseload report is for team leads.",
-              file=sys.stderr)
-        return 2
-    now = utcnow()
-    settings, tz = config.settings, config.timezone
-    try:
-        start, end = period(args.first, args.last, now, tz, int(settings.report_period_days))
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    current = triage_mod.triage(platform, state, viewer, now, settings) if end == now else None
-    result = caseload(platform, state, viewer, Filters(start, end), settings, tz, current)
-    quality = data_quality(platform, viewer, now, settings)
-    if not quality.empty:
-        print(summary(quality), file=sys.stderr)
-    text = (json.dumps(to_json(result, settings, quality), indent=2) if args.format == "json"
-            else to_html(result, settings, tz, now, quality))
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
-    audit.record(state, f"cli:{viewer.username}", "cli_report", report="caseload", format=args.format,
-                 start=start.isoformat(), end=end.isoformat())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,7 +1,7 @@
 """PostgreSQL roles for a least-privilege deployment (README, "Database roles").
 
 * The **platform's owner** grants the app read-only access to the platform tables.
-* A **migrator** role owns the ``dash_`` tables and runs ``python -m dashboard.db upgrade``.
+* A **migrator** role owns the ``dash_`` tables and runs ``caseboard db upgrade``.
 * The **app** role the dashboard connects as may only read the platform and
   read and append to its own tables: no DELETE anywhere and no UPDATE of any
   history, so the audit trail, acknowledgements and follow-up versions are
@@ -9,14 +9,13 @@
   is the session record (``dash_sessions``): the app may update only its clock
   and revocation columns (``SESSION_COLUMNS``), never who or when it started.
 
-    python -m dashboard.roles --app caseboard_app [--database caseboard]
+    caseboard roles --app caseboard_app [--database caseboard]
 
 prints the statements, in two blocks for the two owners that must run them.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 
 from dashboard.schema import metadata as platform_metadata
@@ -60,19 +59,3 @@ def state_grants(app: str) -> list[str]:
         if any(_serial(c) for c in table.columns):
             out.append(f"GRANT USAGE ON SEQUENCE {table.name}_id_seq TO {app}")
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboard.roles", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--app", required=True, help="the role the dashboard connects as")
-    parser.add_argument("--database", default="caseboard")
-    args = parser.parse_args(argv)
-    print("-- as the platform tables' owner")
-    print(";\n".join(platform_grants(args.app, args.database)) + ";")
-    print("-- as the migrator role, after python -m dashboard.db upgrade")
-    print(";\n".join(state_grants(args.app)) + ";")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from dashboard import db, demo
 from dashboard.auth import AuthFile, production_problems
 from dashboard.config import Config
+from dashboard.commands import command
 
 
 def prepare_state_database(config: Config, state: Engine) -> list[str]:
@@ -40,5 +41,5 @@ def demo_database_problems(config: Config, platform: Engine) -> list[str]:
     if not config.is_demo or demo.read_generated_for(platform) is not None:
         return []
     return ["DASHBOARD_MODE=demo is allowed only on a database made by the demo generator "
-            "(python -m dashboard.demo); this one has no demo_meta record. For real data use "
+            f"({command('demo')}); this one has no demo_meta record. For real data use "
             "DASHBOARD_MODE=production with your own credentials file."]

@@ -1,5 +1,5 @@
 """The triage queue: every flagged patient in the viewer's scope, most urgent
-first, with reasons in words. The page and ``python -m dashboard.queue`` both
+first, with reasons in words. The page and ``caseboard queue`` both
 call ``triage_queue``, so they show the same queue."""
 
 from __future__ import annotations

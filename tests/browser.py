@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from dashboard.load import CHROMIUM, free_port, start_server
-
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+# As scripts/start.sh serves the app (its comment says why); the environment may override it.
+SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
+def start_server(port: int, env: dict[str, str], log_path: Path, timeout_s: float = 90) -> subprocess.Popen:
+    """``streamlit run`` headless, its output (the JSON log lines included) to
+    ``log_path``, once /_stcore/health answers ok (tests/browser.py serves the app the same way)."""
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/ui/app.py", "--server.headless", "true",
+           "--server.port", str(port), "--global.developmentMode", "false",
+           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**SERVER_ENV, **os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + timeout_s
+    while True:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return proc
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.terminate()
+            raise RuntimeError(f"the app did not start; see {log_path}")
+        time.sleep(0.3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def chromium_problem() -> str | None:

@@ -162,7 +162,7 @@ def app_platform(db_url, monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium per test module (tests/browser.py)."""
-    from dashboard.load import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
     from tests.browser import chromium_problem
 
     problem = chromium_problem()

@@ -163,7 +163,7 @@ def test_production_refuses_an_old_state_revision(monkeypatch, db_url, tmp_path)
     monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(path))
     at = run_app()
     assert at.title[0].value == "Caseboard cannot start"
-    assert any("python -m dashboard.db upgrade" in m.value for m in at.markdown)
+    assert any("caseboard db upgrade" in m.value for m in at.markdown)
 
 
 def test_production_login_page_hides_demo_credentials(monkeypatch, demo_db, tmp_path):

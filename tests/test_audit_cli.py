@@ -1,4 +1,4 @@
-"""The privacy officer's service-wide audit trail (python -m dashboard.audit_cli):
+"""The privacy officer's service-wide audit trail (caseboard audit):
 every team and clinicians in no team, filters, CSV and JSON, itself audited (both backends)."""
 
 import csv
@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert
 
-from dashboard import audit, audit_cli, db
+from dashboard import audit, db
+from dashboard.cli import audit as audit_cli
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians
 from dashboard.state_tables import audit as audit_table

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from dashboard import db, queue, report
+from dashboard import db
+from dashboard.cli import queue, report
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
@@ -230,11 +231,12 @@ def test_the_readme_lists_every_check_as_the_code_words_it():
 
 def test_operators_count_the_orphan_rows_no_page_can_see(corpus, capsys):
     from dashboard import quality
+    from dashboard.cli import quality as quality_cli
 
     platform, _ = corpus
     assert quality.orphan_counts(platform.engine) == {"activity": 1, "responses": 1, "messages": 1,
                                                       "module_progress": 1, "response_items": 1}
-    assert quality.main(["--db", platform.engine.url.render_as_string(hide_password=False)]) == 0
+    assert quality_cli.main(["--db", platform.engine.url.render_as_string(hide_password=False)]) == 0
     assert "response_items           1 orphan row(s)" in capsys.readouterr().out
 
 

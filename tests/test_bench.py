@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from dashboard import bench
+from tools import bench
 from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_available, missing
 
 SIZE = 150

@@ -402,7 +402,7 @@ def test_caseload_in_a_narrow_window(app_url, browser):
 
 
 def test_html_report_opens_offline_with_its_charts(browser, demo_sqlite, tmp_path):
-    from dashboard import report
+    from dashboard.cli import report
 
     out = tmp_path / "caseload-report.html"
     assert report.main(["--user", "lead1", "--db", demo_sqlite, "--out", str(out)]) == 0

@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from dashboard import audit, audit_cli, db, queue, report
+from dashboard import audit, db
+from dashboard.cli import audit as audit_cli
+from dashboard.cli import queue, report
 from dashboard.engine import make_engine
 from tests.factory import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 SECRET = "SECRET-CODE-77"  # a patient code that must never reach stderr
-UPGRADE = "python -m dashboard.db upgrade"
+UPGRADE = "caseboard db upgrade"
 
 CLIS = {  # name: (main, arguments of an ordinary run)
     "queue": (queue.main, ["--user", "ther.a"]),
@@ -81,7 +83,7 @@ def test_the_queue_on_an_unmigrated_state_database_prints_no_traceback(db_url):
     p = platform_db(db_url, "unmigrated")
     url = p.engine.url.render_as_string(hide_password=False)
     p.engine.dispose()
-    done = subprocess.run([sys.executable, "-m", "dashboard.queue", "--db", url, "--user", "ther.a"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "dashboard", "queue", "--db", url, "--user", "ther.a"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "DASHBOARD_MODE": "demo", "HOME": str(ROOT)})
     assert done.returncode == 2 and UPGRADE in done.stderr

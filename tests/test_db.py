@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select, text
 
 from dashboard import db, schema
+from dashboard.cli import db as db_cli
 from dashboard.config import load_config
 from dashboard.engine import make_engine
 from dashboard.startup import prepare_state_database
@@ -55,7 +56,7 @@ def test_production_refuses_an_old_revision_and_names_the_command(db_url):
     config = load_config(env={"DASHBOARD_DB_URL": db_url}, secrets={})
     problems = prepare_state_database(config, engine)
     assert len(problems) == 1
-    assert "python -m dashboard.db upgrade" in problems[0] and db.head_revision() in problems[0]
+    assert "caseboard db upgrade" in problems[0] and db.head_revision() in problems[0]
     assert db.current_revision(engine) == all_revisions()[0]  # production never migrates by itself
 
 
@@ -67,10 +68,10 @@ def test_demo_mode_upgrades_by_itself(db_url):
 
 
 def test_cli_upgrade(db_url, capsys):
-    assert db.main(["check", "--db", db_url]) == 1
-    assert db.main(["upgrade", "--db", db_url]) == 0
+    assert db_cli.main(["check", "--db", db_url]) == 1
+    assert db_cli.main(["upgrade", "--db", db_url]) == 0
     assert f"-> {db.head_revision()}" in capsys.readouterr().out
-    assert db.main(["check", "--db", db_url]) == 0
+    assert db_cli.main(["check", "--db", db_url]) == 0
 
 
 def test_complete_platform_schema_has_no_problems(db_url):

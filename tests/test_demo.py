@@ -456,7 +456,7 @@ def test_refuses_to_overwrite_a_platform_database(db_url: str) -> None:
     with pytest.raises(demo.DemoRefused, match="did not create"):
         demo.generate(engine, patients=20, now=NOW)
     result = subprocess.run(
-        [sys.executable, "-m", "dashboard.demo", "--db", db_url, "--patients", "20"],
+        [sys.executable, "-m", "dashboard", "demo", "--db", db_url, "--patients", "20"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -513,7 +513,8 @@ def test_cli_prints_rows_per_table(db_url: str) -> None:
         [
             sys.executable,
             "-m",
-            "dashboard.demo",
+            "dashboard",
+            "demo",
             "--db",
             db_url,
             "--patients",
@@ -542,7 +543,7 @@ def test_cli_prints_rows_per_table(db_url: str) -> None:
 
 def test_cli_rejects_bad_arguments() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "dashboard.demo", "--db", "sqlite://", "--now", "yesterday"],
+        [sys.executable, "-m", "dashboard", "demo", "--db", "sqlite://", "--now", "yesterday"],
         capture_output=True,
         text=True,
         timeout=60,

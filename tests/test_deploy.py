@@ -153,7 +153,7 @@ def test_nginx_accepts_the_shipped_config(tmp_path):
 
 @contextmanager
 def nginx_in_front_of(app_url: str, tmp_path: Path):
-    from dashboard.load import free_port
+    from tests.browser import free_port
 
     port = free_port()
     main = nginx_config(tmp_path, int(app_url.rsplit(":", 1)[1]), port)

@@ -39,7 +39,7 @@ def test_plain_rows_go_through_the_same_rule():
 
 
 def test_the_queue_digest_csv_is_neutralised():
-    from dashboard.queue import render
+    from dashboard.cli.queue import render
 
     record = {"patient_code": "=cmd|' /C calc'!A0", "flags": ["risk"], "reasons": ["@risk"], "waiting_days": 2,
               "therapist": "-Dr Evil", "latest_score": 14, "escalated": True}

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from dashboard import load
-from tests.browser import ROOT, chromium_problem
+from tools import load
+from tests.browser import ROOT, SERVER_ENV, chromium_problem
 from tests.conftest import missing
 
 
@@ -25,7 +25,7 @@ def test_one_session_reports_server_timings_and_memory(tmp_path):
     if problem:
         missing(problem)
     out = tmp_path / "load.json"
-    done = subprocess.run([sys.executable, "-m", "dashboard.load", "--sessions", "1", "--duration", "4",
+    done = subprocess.run([sys.executable, "-m", "tools.load", "--sessions", "1", "--duration", "4",
                            "--patients", "100", "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -43,7 +43,7 @@ def test_one_session_reports_server_timings_and_memory(tmp_path):
 def test_the_load_script_serves_the_app_as_start_sh_does():
     """The memory the load script measures is the memory start.sh's server uses."""
     start = (ROOT / "scripts" / "start.sh").read_text()
-    for name, value in load.SERVER_ENV.items():
+    for name, value in SERVER_ENV.items():
         assert f'export {name}="${{{name}:-{value}}}"' in start
 
 

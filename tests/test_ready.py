@@ -7,7 +7,8 @@ import bcrypt
 import pytest
 import yaml
 
-from dashboard import db, ready
+from dashboard import db
+from dashboard.cli import ready as ready_cli
 from dashboard.engine import make_engine
 from tests.factory import Platform
 from tests.conftest import DEMO_NOW as NOW
@@ -29,19 +30,19 @@ def env(db_url, monkeypatch, tmp_path):
 def test_ready_when_the_platform_matches_and_the_state_is_migrated(env, capsys):
     Platform(make_engine(env), NOW)
     db.upgrade(make_engine(env))
-    assert ready.main() == 0
+    assert ready_cli.main([]) == 0
     assert capsys.readouterr().out.strip() == "ready"
 
 
 def test_not_ready_before_migration_or_with_a_foreign_schema(env, capsys):
-    assert ready.main() == 1  # an empty database: no platform tables, no state tables
+    assert ready_cli.main([]) == 1  # an empty database: no platform tables, no state tables
     out = capsys.readouterr().out
-    assert "platform schema: " in out and "state database: " in out and "python -m dashboard.db upgrade" in out
+    assert "platform schema: " in out and "state database: " in out and "caseboard db upgrade" in out
 
 
 def test_not_ready_when_the_database_is_unreachable(env, monkeypatch, capsys):
     monkeypatch.setenv("DASHBOARD_DB_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
-    assert ready.main() == 1
+    assert ready_cli.main([]) == 1
     out = capsys.readouterr().out
     assert "platform database unreachable (OperationalError)" in out and "Traceback" not in out
 
@@ -52,5 +53,5 @@ def test_not_ready_with_demo_credentials_in_production(env, monkeypatch, capsys)
     monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(DEMO_AUTH_FILE))
     Platform(make_engine(env), NOW)
     db.upgrade(make_engine(env))
-    assert ready.main() == 1
+    assert ready_cli.main([]) == 1
     assert "credentials: " in capsys.readouterr().out

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from dashboard import audit, db, report
+from dashboard.cli import report as report_cli
 from dashboard import caseload as cl
 from dashboard.config import Settings
 from dashboard.engine import make_engine
@@ -46,7 +47,7 @@ def platform(db_url) -> Platform:
 
 def run_cli(platform: Platform, tmp_path, *args: str) -> tuple[int, str]:
     out = tmp_path / "report.out"
-    code = report.main(["--db", platform.engine.url.render_as_string(hide_password=False), "--out", str(out), *args])
+    code = report_cli.main(["--db", platform.engine.url.render_as_string(hide_password=False), "--out", str(out), *args])
     return code, out.read_text() if out.exists() else ""
 
 

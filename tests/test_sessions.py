@@ -10,7 +10,8 @@ import pytest
 import yaml
 from sqlalchemy import insert, select, update
 
-from dashboard import audit, db, sessions, unlock
+from dashboard import audit, db, sessions
+from dashboard.cli import unlock
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians
 from dashboard.state_tables import sessions as sessions_table

@@ -10,8 +10,8 @@ from dashboard import audit, db
 from dashboard.acks import AckRefused, acknowledge, evidence_keys
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.queue import main as queue_main
-from dashboard.queue import queue_records
+from dashboard.cli.queue import main as queue_main
+from dashboard.cli.queue import queue_records
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements
 from dashboard.flags import add_working_days
@@ -202,7 +202,7 @@ def test_cli_prints_the_same_queue_and_is_audited(platform, capsys, monkeypatch)
     b = active_patient(platform, "C2")
     platform.phq9(b, 0.5, 14, item9=2)
     url = platform.engine.url.render_as_string(hide_password=False)
-    monkeypatch.setattr("dashboard.queue.utcnow", lambda: NOW)
+    monkeypatch.setattr("dashboard.cli.queue.utcnow", lambda: NOW)
     assert queue_main(["--user", "ther.a", "--db", url, "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     page = triage(platform.engine, platform.engine, load_viewer(platform.engine, "ther.a"), NOW, SETTINGS)

@@ -1,4 +1,4 @@
-"""Morning digest: ``python -m dashboard.queue --user USERNAME``.
+"""Morning digest: ``caseboard queue --user USERNAME``.
 
 Prints exactly the queue that user sees on the Triage page (same scope, order
 and reasons), so a service can e-mail each therapist their list. Every run, and
@@ -14,12 +14,13 @@ import sys
 import pandas as pd
 
 from dashboard import audit
-from dashboard.cli import add_database_arguments, clean_errors, open_databases
+from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
 from dashboard.exports import rows_csv
 from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import triage
+from dashboard.commands import command
 
 FORMATS = ("table", "csv", "json")
 
@@ -57,7 +58,7 @@ def quality_lines(issues: pd.DataFrame) -> str:
 
 @clean_errors
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboard.queue", description=__doc__,
+    parser = argparse.ArgumentParser(prog=command("queue"), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--user", required=True, help="login name of the clinician (role and team from clinicians)")
     add_database_arguments(parser)
@@ -79,7 +80,3 @@ def main(argv: list[str] | None = None) -> int:
     # The note goes to standard error, so CSV and JSON output stays machine-readable.
     print(quality_lines(data_quality(platform, viewer, now, config.settings)), file=sys.stderr, end="")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

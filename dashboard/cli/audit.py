@@ -1,6 +1,6 @@
 """The service-wide audit trail for a privacy officer:
 
-    python -m dashboard.audit_cli [--from DATE] [--to DATE] [--user LOGIN] [--patient CODE]
+    caseboard audit [--from DATE] [--to DATE] [--user LOGIN] [--patient CODE]
                                   [--format csv|json] [--out FILE] [--db URL] [--state-db URL]
 
 Every row of the append-only audit, of every team and of clinicians in no team
@@ -21,11 +21,12 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from dashboard import audit
-from dashboard.cli import add_database_arguments, clean_errors, day, open_databases
+from dashboard.cli.common import add_database_arguments, clean_errors, day, open_databases
 from dashboard.exports import frame_csv
 from dashboard.schema import patients
 from dashboard.state_tables import audit as audit_table
 from dashboard.timeutil import utc_midnight
+from dashboard.commands import command
 
 COLUMNS = ["occurred_at", "actor", "action", "patient_id", "patient", "detail"]
 CHUNK = 5000  # ids per IN list when naming patients
@@ -80,7 +81,7 @@ def operator() -> str:
 
 @clean_errors
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboard.audit_cli", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=command("audit"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="first", type=day, help="first day, YYYY-MM-DD (service time zone; default: the start)")
     parser.add_argument("--to", dest="last", type=day, help="last day, YYYY-MM-DD (default: now)")
     parser.add_argument("--user", help="only this login name (its command-line runs too)")
@@ -110,7 +111,3 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Load script: ``python -m dashboard.load``.
+"""Load script: ``caseboard load``.
 
 Serves the app (``streamlit run dashboard/ui/app.py``) and drives N concurrent
 sessions in one headless Chromium (one browser context per session, logged in
@@ -25,21 +25,18 @@ import asyncio
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dashboard.config import DATA_DIR, ROOT
+from dashboard.config import DATA_DIR
 from dashboard.logs import rss_mb
+from dashboard.commands import command
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "caseboard-demo"
 USERS = ("therapist1", "lead1", "therapist2", "lead2")  # session i logs in as USERS[i % 4]
 ROLE_PAGES = {"therapist": ("Triage", "My patients", "Patient"), "lead": ("Caseload", "Triage", "Audit")}
@@ -109,38 +106,6 @@ def cpu_pct(before: dict[int, int], after: dict[int, int], wall_s: float) -> flo
     """CPU used between two snapshots in % of one core (a process new since counts from 0)."""
     used = sum(ticks - before.get(pid, 0) for pid, ticks in after.items())
     return round(100 * used / os.sysconf("SC_CLK_TCK") / wall_s, 1) if wall_s > 0 else 0.0
-
-
-# As scripts/start.sh serves the app (its comment says why); the environment may override it.
-SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
-
-
-def start_server(port: int, env: dict[str, str], log_path: Path, timeout_s: float = 90) -> subprocess.Popen:
-    """``streamlit run`` headless, its output (the JSON log lines included) to
-    ``log_path``, once /_stcore/health answers ok (tests/browser.py serves the app the same way)."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/ui/app.py", "--server.headless", "true",
-           "--server.port", str(port), "--global.developmentMode", "false",
-           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**SERVER_ENV, **os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.time() + timeout_s
-    while True:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return proc
-        except OSError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.terminate()
-            raise RuntimeError(f"the app did not start; see {log_path}")
-        time.sleep(0.3)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------- sessions
@@ -371,7 +336,7 @@ def parse_levels(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboard.load", description=__doc__,
+    parser = argparse.ArgumentParser(prog=command("load"), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", help="a database made by the demo generator, e.g. the bench's (default: a freshly "
                                      "generated demo SQLite); the load logs in as the demo users, in demo mode")

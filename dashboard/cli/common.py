@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.db import revision_problem
 from dashboard.engine import make_engine
+from dashboard.commands import command
 
 # Whole days a command accepts: wide enough for any service's history, narrow
 # enough that a period and the one before it stay inside Python's dates.
@@ -58,7 +59,7 @@ def open_databases(args: argparse.Namespace, migrated: bool = False) -> tuple[Co
 
 DATABASE_ERROR = ("error: a database request failed ({name}). The details are not printed: they can hold patient "
                   "identifiers. Check --db and --state-db, and that the state database is migrated "
-                  "(python -m dashboard.db upgrade).")
+                  f"({command('db', 'upgrade')}).")
 
 
 def clean_errors(main: Callable[..., int]) -> Callable[..., int]:

@@ -1,4 +1,4 @@
-"""Lift a login lockout: ``python -m dashboard.unlock --user USERNAME``.
+"""Lift a login lockout: ``caseboard unlock --user USERNAME``.
 
 A locked-out therapist cannot triage, so an operator may end the lockout before
 its window passes (README, Sessions). The run is audited as ``login_unlocked``
@@ -16,11 +16,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import db, sessions
 from dashboard.auth import normalise_username
-from dashboard.cli import add_database_arguments, open_databases
+from dashboard.cli.common import add_database_arguments, open_databases
+from dashboard.commands import command
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboard.unlock", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=command("unlock"), description=__doc__.splitlines()[0])
     parser.add_argument("--user", required=True, help="the locked login name (any case)")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
@@ -39,7 +40,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{normalise_username(args.user)}: lockout lifted ({before} attempt(s) no longer count)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Benchmark: ``python -m dashboard.bench``.
+"""Benchmark: ``caseboard bench``.
 
 Times the data work behind each page for a typical viewer, uncached (median of
 ``--repeat`` runs after a warm-up) and as a cache hit, against a naive baseline
@@ -32,12 +32,13 @@ from dashboard import patient as patient_data
 from dashboard import caseload as caseload_mod
 from dashboard import followups_due
 from dashboard import triage as triage_mod
-from dashboard.config import DATA_DIR, Settings
+from dashboard.config import DATA_DIR, ROOT, Settings
 from dashboard.engine import make_engine
 from dashboard.logs import proc_memory_mb
 from dashboard.measures import INSTRUMENTS, score_responses
 from dashboard.scope import Viewer, load_viewer, patient_filter
 from dashboard.timeutil import days_since
+from dashboard.commands import command
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DIR = DATA_DIR / "bench"
@@ -432,7 +433,8 @@ def measure_baseline(url: str, query: str) -> dict:
 
 
 def run_child(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "dashboard.bench", *args], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "tools.bench", *args], capture_output=True, text=True, check=False,
+                          cwd=ROOT)  # tools/ is importable from the checkout only
     if done.returncode != 0:
         raise RuntimeError(f"measurement failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -449,7 +451,7 @@ def format_table(results: list[Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboard.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog=command("bench"), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="patient counts, comma-separated")
     parser.add_argument("--backends", default="sqlite,postgresql")

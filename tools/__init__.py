@@ -1,0 +1,2 @@
+"""Developer tools, outside the shipped package: the benchmark and the load script
+(``caseboard bench``, ``caseboard load`` from a checkout)."""
