@@ -19,7 +19,7 @@ def test_the_import_contracts_are_kept():
 
 
 def test_no_module_outside_ui_and_pages_imports_streamlit():
-    """The same rule, read from the source: also covers tools/ and the test helpers' view of it."""
+    """The same rule read from the source text, so a failure names the file."""
     for path in (ROOT / "dashboard").rglob("*.py"):
         if "ui" in path.relative_to(ROOT / "dashboard").parts:
             continue

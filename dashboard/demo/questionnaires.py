@@ -1,0 +1,234 @@
+"""Questionnaire responses and their items, with the trajectories and corruptions the tests need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dashboard.demo.clock import DAY, MINUTE, WEEK, _ragged, _sigmoid
+from dashboard.demo.content import (
+    BASELINE_MEAN,
+    BASELINE_MIN,
+    BASELINE_SD,
+    CORRUPTIONS,
+    EXTRA_INSTRUMENT,
+    GAD7,
+    INSTRUMENT_CODES,
+    ITEM_COUNT,
+    ITEM_MAX,
+    ITEM_WEIGHTS,
+    MIN_CORRUPT,
+    NOISE_SD,
+    PHQ9,
+    RISE_RANGE,
+    TOTAL_MAX,
+)
+from dashboard.demo.patients import _Cohort, _ts
+
+
+@dataclass(frozen=True)
+class _Course:
+    """Each patient's latent symptom course: baselines and how they change over treatment."""
+
+    baseline: np.ndarray  # (n, 4) per instrument
+    kind: np.ndarray  # 0 improves, 1 flat, 2 deteriorates
+    depth: np.ndarray  # improvers: share of (baseline - 2) lost at full effect
+    tau: np.ndarray  # days to ~63 % of the change
+    rise: np.ndarray  # (n, 4) deteriorators: points gained
+    drift: np.ndarray  # (n, 4) flat: small wander
+    risk: np.ndarray  # bool: prone to thoughts of self-harm (PHQ-9 item 9)
+
+
+def _course(rng: np.random.Generator, program: np.ndarray) -> _Course:
+    n = program.size
+    baseline = rng.normal(BASELINE_MEAN[program], BASELINE_SD, (n, 4))
+    baseline = np.clip(baseline, BASELINE_MIN, TOTAL_MAX)
+    u = rng.random(n)
+    return _Course(
+        baseline=baseline,
+        kind=np.where(u < 0.63, 0, np.where(u < 0.90, 1, 2)),
+        depth=rng.uniform(0.45, 0.95, n),
+        tau=rng.uniform(8, 28, n),
+        rise=rng.uniform(RISE_RANGE[:, 0], RISE_RANGE[:, 1], (n, 4)),
+        drift=rng.normal(0, 1.5, (n, 4)),
+        risk=rng.random(n) < 0.08,
+    )
+
+
+def _administrations(rng: np.random.Generator, co: _Cohort) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, time) of each questionnaire sitting: baseline, after modules, weekly check-ins."""
+    n = co.id.size
+    baseline = co.enrolled + (rng.uniform(-3, 3, n) * DAY).astype(np.int64)
+    baseline = np.minimum(baseline, co.last)
+
+    c_owner, c_mod = np.nonzero(co.completed)
+    after_module = co.module_done[c_owner, c_mod] + rng.integers(
+        2 * MINUTE, 25 * MINUTE, c_owner.size
+    )
+
+    diligence = rng.beta(6, 1.2, n)
+    weeks = (co.last - co.enrolled) // WEEK
+    w_owner, w_pos = _ragged(weeks)
+    check_in = co.enrolled[w_owner] + (w_pos + 1) * WEEK + rng.integers(-DAY, DAY, w_owner.size)
+    answered = rng.random(w_owner.size) < diligence[w_owner]
+
+    owner = np.concatenate([np.arange(n), c_owner, w_owner[answered]])
+    when = np.concatenate([baseline, after_module, check_in[answered]])
+    is_baseline = np.arange(owner.size) < n
+    keep = (when <= co.last[owner]) & (is_baseline | (when >= baseline[owner]))
+    return owner[keep], when[keep]
+
+
+def _scores(
+    rng: np.random.Generator,
+    course: _Course,
+    owner: np.ndarray,
+    instrument: np.ndarray,
+    days: np.ndarray,
+) -> np.ndarray:
+    """Total score of each response from the owner's course at that point of treatment."""
+    base = course.baseline[owner, instrument]
+    ramp = 1 - np.exp(-days / course.tau[owner])
+    kind = course.kind[owner]
+    change = np.where(
+        kind == 0,
+        -course.depth[owner] * np.maximum(base - 2, 0) * ramp,
+        np.where(
+            kind == 2,
+            course.rise[owner, instrument] * ramp,
+            course.drift[owner, instrument] * np.minimum(days / 56, 1),
+        ),
+    )
+    # The latent course stays just below the ceiling, so maximum totals stay rare.
+    latent = np.minimum(base + change, TOTAL_MAX[instrument] - 1.5)
+    total = np.rint(latent + rng.normal(0, NOISE_SD[instrument]))
+    return np.clip(total, 0, TOTAL_MAX[instrument]).astype(np.int64)
+
+
+def _spread(
+    rng: np.random.Generator, total: np.ndarray, weights: np.ndarray, item_max: int
+) -> np.ndarray:
+    """Items (r, len(weights)) within 0..item_max that sum exactly to total.
+
+    Each item owns item_max unit slots; the total picks that many slots by weighted
+    sampling without replacement (largest u ** (1 / w) keys), so every item stays in range.
+    """
+    r, n_items = total.size, weights.size
+    keys = rng.random((r, n_items * item_max)) ** (1 / np.repeat(weights, item_max))
+    ranked = -np.sort(-keys, axis=1)
+    threshold = ranked[np.arange(r), np.maximum(total - 1, 0)]
+    chosen = (keys >= threshold[:, None]) & (total[:, None] > 0)
+    return chosen.reshape(r, n_items, item_max).sum(axis=2)
+
+
+def _items(
+    rng: np.random.Generator,
+    course: _Course,
+    owner: np.ndarray,
+    instrument: np.ndarray,
+    total: np.ndarray,
+) -> np.ndarray:
+    """Item scores (r, 9) summing to total; PHQ-9 item 9 (risk) is drawn on its own."""
+    items = np.zeros((total.size, 9), np.int64)
+    for code in range(len(INSTRUMENT_CODES)):
+        rows = np.flatnonzero(instrument == code)
+        t = total[rows]
+        if code == PHQ9:
+            p = _sigmoid(-6.6 + 0.2 * t + 2.6 * course.risk[owner[rows]])
+            level = rng.choice([1, 2, 3], size=rows.size, p=[0.7, 0.2, 0.1])
+            item9 = np.clip(np.where(rng.random(rows.size) < p, level, 0), np.maximum(t - 24, 0), t)
+            items[rows, :8] = _spread(rng, t - item9, ITEM_WEIGHTS[PHQ9], 3)
+            items[rows, 8] = item9
+        else:
+            items[rows, : ITEM_COUNT[code]] = _spread(rng, t, ITEM_WEIGHTS[code], ITEM_MAX[code])
+    return items
+
+
+def _corrupt(
+    rng: np.random.Generator,
+    instrument: np.ndarray,
+    items: np.ndarray,
+    present: np.ndarray,
+    total: np.ndarray,
+) -> None:
+    """Damage a few responses in place, the way real platform data is damaged.
+
+    Out-of-range items, missing items (1-2 on a PHQ-9, item 9 itself, 3+), a stored total
+    that disagrees with the items, and totals with no item rows at all.
+    """
+    used = np.zeros(total.size, bool)
+    everyone = rng.permutation(total.size)
+    phq9 = everyone[instrument[everyone] == PHQ9]
+    for kind, share, phq9_only in CORRUPTIONS:
+        pool = phq9 if phq9_only else everyone
+        count = max(MIN_CORRUPT, rng.binomial(total.size, share))
+        rows = pool[~used[pool]][:count]
+        used[rows] = True
+        n_items = ITEM_COUNT[instrument[rows]]
+        if kind == "out_of_range":
+            col = (rng.random(rows.size) * n_items).astype(np.int64)
+            bad = np.where(
+                rng.random(rows.size) < 0.3,
+                -1,
+                ITEM_MAX[instrument[rows]] + rng.integers(1, 3, rows.size),
+            )
+            items[rows, col] = bad
+        elif kind in ("missing_some", "missing_item9", "missing_many"):
+            keys = rng.random((rows.size, 9))
+            keys[np.arange(9) >= n_items[:, None]] = 2  # only real items can go missing
+            if kind == "missing_some":
+                keys[:, 8] = 2
+                drop = rng.integers(1, 3, rows.size)
+            elif kind == "missing_item9":
+                keys[:, 8] = -1
+                drop = rng.integers(1, 3, rows.size)
+            else:
+                drop = rng.integers(3, n_items)
+            rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+            present[rows] &= rank >= drop[:, None]
+            total[rows] = np.where(present[rows], items[rows], 0).sum(axis=1)
+        elif kind == "total_mismatch":
+            off = rng.choice([-3, -2, -1, 1, 2, 3], size=rows.size)
+            total[rows] = np.where(total[rows] + off >= 0, total[rows] + off, total[rows] - off)
+        else:  # no_items
+            present[rows] = False
+
+
+def _response_tables(
+    rng: np.random.Generator, co: _Cohort, first_id: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """PHQ-9 and GAD-7 at every sitting, plus ISI / PDSS in those programmes; items per response."""
+    course = _course(rng, co.program)
+    a_owner, a_when = _administrations(rng, co)
+    extra = EXTRA_INSTRUMENT[co.program[a_owner]]
+    per_sitting = np.where(extra >= 0, 3, 2)
+    sitting, pos = _ragged(per_sitting)
+    owner = a_owner[sitting]
+    instrument = np.where(pos == 0, PHQ9, np.where(pos == 1, GAD7, extra[sitting]))
+    when = a_when[sitting] + pos * rng.integers(1 * MINUTE, 4 * MINUTE, sitting.size)
+    when = np.minimum(when, co.last[owner])
+
+    days = np.maximum(when - co.enrolled[owner], 0) / DAY
+    total = _scores(rng, course, owner, instrument, days)
+    items = _items(rng, course, owner, instrument, total)
+    present = np.arange(9) < ITEM_COUNT[instrument][:, None]
+    _corrupt(rng, instrument, items, present, total)
+
+    order = np.lexsort((instrument, when, owner))
+    ids = first_id + np.arange(order.size)
+    present, items = present[order], items[order]
+    r_idx, item_idx = np.nonzero(present)
+    responses = {
+        "id": ids,
+        "patient_id": co.id[owner[order]],
+        "instrument": np.array(INSTRUMENT_CODES)[instrument[order]],
+        "administered_at": _ts(when[order]),
+        "total_score": total[order],
+    }
+    response_items = {
+        "response_id": ids[r_idx],
+        "item": item_idx + 1,
+        "score": items[r_idx, item_idx],
+    }
+    return responses, response_items
