@@ -15,16 +15,16 @@ from dashboard.quality import data_quality
 from dashboard.scope import load_viewer
 from tests.apptest import logged_in, open_patient, shown_text, table_with
 from tests.baddata import BadPlatform
+from tests.conftest import production_env
 
 
 @pytest.fixture
-def twins(db_url, monkeypatch):
+def twins(db_url, monkeypatch, tmp_path):
     """TWIN in depression (risk answer) and TWIN in insomnia (awaiting reply), both ther.a's,
-    on a platform whose patients table (a view) has no UNIQUE code."""
-    monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
-    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    on a platform whose patients table (a view) has no UNIQUE code, served in production mode."""
     app_platform = BadPlatform(make_engine(db_url), datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
     db.upgrade(app_platform.engine)
+    production_env(monkeypatch, tmp_path, app_platform.engine, db_url)
     first = app_platform.patient("TWIN", program="depression", enrolled_days_ago=10)
     app_platform.phq9(first, 1, 14, item9=2)
     second = app_platform.patient("TWIN", program="insomnia", enrolled_days_ago=10)
