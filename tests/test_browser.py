@@ -82,12 +82,16 @@ def test_narrow_window_and_long_names(app_url, browser):
 
 
 def first_listed_code(demo_sqlite: str, username: str) -> str:
+    from dashboard.config import Settings
     from dashboard.my_patients import my_patients
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
+    from dashboard.triage import ranked, triage
 
     engine = make_engine(demo_sqlite)
-    frame = my_patients(engine, load_viewer(engine, username), utcnow())
+    viewer, now = load_viewer(engine, username), utcnow()
+    # the page's default order: the triage queue's (risk first), then by code
+    frame = ranked(my_patients(engine, viewer, now), triage(engine, engine, viewer, now, Settings()).open_flags)
     return frame[frame["status"] == "active"]["code"].iloc[0]
 
 
