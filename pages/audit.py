@@ -9,6 +9,7 @@ from dashboard.ui.context import get_context
 from dashboard.text import control_problem
 from dashboard.timeutil import local_time, utc_midnight, utcnow
 from dashboard.ui.views import table_height
+from dashboard.ui.components.date_range import date_range
 
 ctx = get_context()
 tz = ctx.config.timezone
@@ -20,12 +21,11 @@ today = local_time(utcnow(), tz).date()
 c1, c2, c3 = st.columns([1, 1, 2])
 who = c1.text_input("Clinician (login name)", placeholder="all").strip() or None
 code = c2.text_input("Patient code", placeholder="all").strip() or None
-period = c3.date_input("Dates", value=(today - timedelta(days=7), today), max_value=today, format="DD/MM/YYYY")
+start, end = date_range(c3, "Dates", (today - timedelta(days=7), today), today)
 for value, what in ((who, "The clinician filter"), (code, "The patient code filter")):
     if refused := control_problem(value, what):  # before the query (dashboard.text)
         st.error(refused)
         st.stop()
-start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0]))
 
 
 trail = audit.team_trail(ctx.state, ctx.platform, ctx.viewer, utc_midnight(start, tz), utc_midnight(end + timedelta(days=1), tz),

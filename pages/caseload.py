@@ -16,6 +16,8 @@ from dashboard.report import headline_text, outcome_rows, percent, to_html
 from dashboard.text import md
 from dashboard.timeutil import freshness_line, local_time, utcnow
 from dashboard.ui.views import table_height
+from dashboard.ui.session import data_version
+from dashboard.ui.components.date_range import date_range
 
 PERCENT = {"format": "%.0f%%", "min_value": 0, "max_value": 100}  # shares are shown as 0-100 for whole percentages
 
@@ -26,16 +28,15 @@ def percent_of(values) -> list:
 
 ctx = get_context()
 settings, viewer, tz = ctx.config.settings, ctx.viewer, ctx.config.timezone
-version = st.session_state.setdefault("data_version", 0)
+version = data_version()
 team, programmes, therapists = cached.caseload_options(ctx.platform, ctx.config.db_url, viewer)
 st.title(f"Caseload · {md(team)}")
 
 today = local_time(utcnow(), tz).date()
 c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1.2], vertical_alignment="bottom")
-chosen = c1.date_input("Reporting period", value=(today - timedelta(days=int(settings.report_period_days)), today),
-                       max_value=today, format="DD/MM/YYYY", key="caseload_period",
-                       help="Figures are as of the period's last day; change compares with the same length just before")
-first, last = chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (chosen[0], chosen[0])
+first, last = date_range(c1, "Reporting period", (today - timedelta(days=int(settings.report_period_days)), today), today,
+                         key="caseload_period",
+                         help="Figures are as of the period's last day; change compares with the same length just before")
 ALL = 0  # not a platform id; None would read as "nothing chosen" to the select box
 programme = c2.selectbox("Programme", [ALL, *programmes], key="caseload_programme",
                          format_func=lambda k: programmes.get(k, "All programmes")) or None
@@ -43,10 +44,8 @@ therapist = c3.selectbox("Therapist", [ALL, *therapists], key="caseload_therapis
                          format_func=lambda k: therapists.get(k, "All therapists")) or None
 cohort = None
 if c4.toggle("Enrolment cohort", key="caseload_cohort_on", help="Only patients enrolled in a date range"):
-    picked = c4.date_input("Enrolled between", value=(today - timedelta(days=180), today), max_value=today,
-                           format="DD/MM/YYYY", key="caseload_cohort")
-    if isinstance(picked, tuple) and len(picked) == 2:
-        cohort = picked
+    cohort = date_range(c4, "Enrolled between", (today - timedelta(days=180), today), today, key="caseload_cohort",
+                        one_day_while_picking=False)
 
 result, as_of = cached.caseload(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, tz.key, first, last,
                                 programme, therapist, cohort, version)

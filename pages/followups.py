@@ -14,10 +14,11 @@ from dashboard.patient import programme_modules
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
 from dashboard.ui.views import RISK_NOTE, table_height
+from dashboard.ui.session import data_version
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone
-version = st.session_state.get("data_version", 0)
+version = data_version()
 st.title("Follow-ups due")
 result, as_of = cached.due_list(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version)
 st.caption(freshness_line(as_of, tz) + f" · overdue after {int(settings.followup_overdue_days)} days")

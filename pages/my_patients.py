@@ -10,12 +10,13 @@ from dashboard.ui.nav import open_patient
 from dashboard.triage import ranked
 from dashboard.timeutil import freshness_line
 from dashboard.ui.views import STATUS_LABELS, flag_titles, score_with_band, table_height
+from dashboard.ui.session import data_version
 
 ctx = get_context()
 st.title("My patients")
 frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
 result, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, ctx.config.settings, None,
-                          st.session_state.get("data_version", 0))
+                          data_version())
 flags = result.open_flags  # the same flags as Triage and the patient page, acknowledgements applied
 by_patient = flags.sort_values(["priority", "since"]).groupby("patient_id")["flag"].agg(lambda s: list(dict.fromkeys(s)))
 frame = ranked(frame, flags).assign(

@@ -31,6 +31,7 @@ from dashboard.record_audit import audit_once
 from dashboard.text import control_problem, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
 from dashboard.ui.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
+from dashboard.ui.session import data_version
 
 DENIED = "No such patient in your caseload."
 
@@ -76,7 +77,7 @@ if patient is None:
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
 rows, summary, judged_flags, as_of = cached.patient_page(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient,
-                                                          settings, st.session_state.get("data_version", 0))
+                                                          settings, data_version())
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
 facts = summary.iloc[0]

@@ -17,10 +17,11 @@ from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import UNASSIGNED, flag_counts
 from dashboard.ui.views import RISK_NOTE, table_height
+from dashboard.ui.session import bump_data_version, data_version
 
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
-version = st.session_state.setdefault("data_version", 0)
+version = data_version()
 st.title("Triage")
 
 therapist = None
@@ -108,7 +109,7 @@ if left.button("Open patient page", icon=":material/person:"):
     open_patient(row["code"], row["patient_id"])
 if right.button("Close", icon=":material/close:"):
     st.session_state["triage_patient"] = None
-    st.session_state["data_version"] = version + 1  # also clears the row selection
+    bump_data_version()  # also clears the row selection
     st.rerun()
 open_rows = result.open_flags[result.open_flags["patient_id"] == row["patient_id"]].sort_values(["priority", "since"])
 # One form per reason: a patient can hold two rows of one reason (reliable deterioration on
@@ -131,12 +132,12 @@ for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
             except NewerEvidence as exc:
                 # Read the queue again (not from the cache) so the form shows the newer row.
                 st.session_state[refused_slot] = str(exc)
-                st.session_state["data_version"] = version + 1
+                bump_data_version()
                 st.rerun()
             except AckRefused as exc:
                 st.error(md(exc))
             else:
                 st.session_state.pop(key_slot, None)
-                st.session_state["data_version"] = version + 1
+                bump_data_version()
                 st.toast(f"{FLAG_KINDS[kind].title} marked handled for {md(row['code'])}")
                 st.rerun()

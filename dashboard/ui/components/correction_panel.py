@@ -12,6 +12,7 @@ from dashboard.ui.context import AppContext
 from dashboard.gp_followups import (ACTIONS, FollowupForm, FollowupRefused, correct_followup, latest_pause_end,
                                  withdraw_followup)
 from dashboard.timeutil import utcnow
+from dashboard.ui.session import bump_data_version
 
 
 def correction_panel(ctx: AppContext, own: pd.DataFrame) -> None:
@@ -52,6 +53,6 @@ def correction_panel(ctx: AppContext, own: pd.DataFrame) -> None:
             st.error(message)
         return
     st.session_state.pop(key_slot, None)
-    st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1
+    bump_data_version()
     st.toast("Withdrawn." if withdraw else "Correction saved.")
     st.rerun()

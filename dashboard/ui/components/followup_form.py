@@ -15,6 +15,7 @@ from dashboard.gp_followups import (ACTIONS, ENROLMENT_UNCHECKED, MODALITIES, NO
                                  enrolment_bound, latest_pause_end, log_followup)
 from dashboard.text import md
 from dashboard.timeutil import local_time, utcnow
+from dashboard.ui.session import bump_data_version
 
 
 def _field_error(errors: dict[str, str], field: str) -> None:
@@ -84,5 +85,5 @@ def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tup
         st.rerun()
     st.session_state.pop(error_slot, None)
     st.session_state[key_slot] = uuid.uuid4().hex  # the next form is a new instance
-    st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1
+    bump_data_version()
     return True

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.acks import AckRefused, withdraw
 from dashboard.ui.context import AppContext
 from dashboard.timeutil import utcnow
+from dashboard.ui.session import bump_data_version
 
 
 def withdraw_panel(ctx: AppContext, ack_id: int, what: str) -> None:
@@ -24,6 +25,6 @@ def withdraw_panel(ctx: AppContext, ack_id: int, what: str) -> None:
         except AckRefused as exc:
             st.error(str(exc))
             return
-        st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1
+        bump_data_version()
         st.toast(f"Acknowledgement withdrawn: the {what} reason is open again.")
         st.rerun()
