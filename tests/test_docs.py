@@ -21,12 +21,16 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SAFETY_FILE = ROOT / "docs" / "clinical-safety.md"
 DESIGN_FILE = ROOT / "docs" / "design.md"
 
-# The `caseboard` subcommands. The lead will switch this to the parser's subcommands.
+# The `caseboard` subcommands. The lead will switch this to the parser's subcommands:
+#   from dashboard.cli import COMMANDS as PARSER_COMMANDS
+#   COMMANDS = tuple(PARSER_COMMANDS)
 COMMANDS = ("queue", "report", "audit", "db", "demo", "quality", "roles", "ready", "unlock",
             "bench", "load")
 
 # Where each command declares its options: the one mapping to update when modules
-# move (to dashboard/cli/<command>.py, tools/bench.py, tools/load.py).
+# move. With the parser's table it becomes
+#   {c.name: c.module.replace(".", "/") + ".py" for c in PARSER_COMMANDS.values()}
+# and COMMON_OPTIONS_MODULE "dashboard/cli/common.py".
 COMMAND_MODULES = {
     "queue": "dashboard/queue.py",
     "report": "dashboard/report.py",
