@@ -223,3 +223,22 @@ def test_the_design_cites_only_what_is_planned():
     leaves PLANNED and the ordinary checks cover it."""
     built = {item for item in PLANNED if item.split()[-1] in COMMANDS or item in code_text()}
     assert not built, f"built now, remove from PLANNED: {sorted(built)}"
+
+
+def heading_anchors(path: Path) -> set[str]:
+    """GitHub's anchors for a Markdown file's headings (fenced code left out)."""
+    text = re.sub(r"```.*?```", "", text_of(path), flags=re.DOTALL)
+    headings = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=doc_id)
+def test_every_link_between_the_docs_resolves(doc):
+    for target in re.findall(r"\]\(([^)\s]+)\)", text_of(doc)):
+        if re.match(r"\w+:", target):  # http:, https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        dest = (doc.parent / path).resolve() if path else doc
+        assert dest.exists(), f"{rel(doc)} links to {target}, which does not exist"
+        if anchor and dest.suffix == ".md":
+            assert anchor in heading_anchors(dest), f"{rel(doc)} links to {target}: no such heading"
