@@ -70,7 +70,7 @@ if patient is None:
     st.title("Patient")
     st.error(DENIED)
     # The same words whether or not the code exists; the audit names the patient when it
-    # does, so that patient's team lead sees the attempt (README, "Audit").
+    # does, so that patient's team lead sees the attempt (README, "Audit trail").
     for requested in audit.requested_patients(ctx.platform, code) or [None]:
         audit_once(st.session_state, ctx.state, ctx.viewer.username, "denied", requested, requested_code=code[:50])
     st.stop()

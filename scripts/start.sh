@@ -11,7 +11,7 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 # Streamlit runs each session in its own thread, and glibc gives threads their own
 # malloc arenas that keep freed memory: two arenas cut the served app's memory
-# (README, Performance: "Memory"). tools.load starts its server the same way.
+# (docs/performance.md, "Load"). tools/load.py starts its server the same way.
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 address=()
 case "${CASEBOARD_BEHIND_PROXY:-0}" in

@@ -1,23 +1,21 @@
 """The clinical safety file stays true: every test it names as verifying a
 control exists, and every triage reason has a hazard entry."""
 
-import ast
 import re
 from pathlib import Path
 
 from dashboard.flags import FLAG_KINDS
+from tests.test_docs import TEST_ID, missing_test_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFETY = (ROOT / "docs" / "clinical-safety.md").read_text()
 
 
 def test_every_named_verifying_test_exists():
-    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", SAFETY)
+    """The other docs' test ids are checked by tests/test_docs.py, with the same helper."""
+    named = TEST_ID.findall(SAFETY)
     assert len(named) >= 20
-    for path, name in named:
-        tree = ast.parse((ROOT / path).read_text())
-        defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-        assert name in defined, f"docs/clinical-safety.md names {path}::{name}, which does not exist"
+    assert missing_test_ids(SAFETY) == [], "docs/clinical-safety.md names tests that do not exist"
 
 
 def test_every_triage_reason_is_in_the_hazard_log():
