@@ -157,7 +157,7 @@ def _in_programme(mp=module_progress, m=modules) -> ColumnElement[bool]:
 
 
 def any_activity_between(lo: datetime, hi: datetime) -> ColumnElement[bool]:
-    """DESIGN.md "last activity" sources, as EXISTS probes on their time indexes."""
+    """docs/design.md "last activity" sources, as EXISTS probes on their time indexes."""
     pid = patients.c.id
     return or_(
         exists().where(activity.c.patient_id == pid, activity.c.occurred_at.between(_t(lo), _t(hi))),
@@ -171,7 +171,7 @@ def any_activity_between(lo: datetime, hi: datetime) -> ColumnElement[bool]:
 
 
 def contact_between(lo: datetime, hi: datetime) -> ColumnElement[bool]:
-    """DESIGN.md clinician contact: a to_patient message with a clinician."""
+    """docs/design.md clinician contact: a to_patient message with a clinician."""
     return exists().where(messages.c.patient_id == patients.c.id, messages.c.direction == "to_patient",
                           messages.c.clinician_id.is_not(None), messages.c.sent_at.between(_t(lo), _t(hi)))
 

@@ -1,5 +1,5 @@
 """Configuration: environment variables win over .streamlit/secrets.toml, which wins
-over the defaults declared here (DESIGN.md, Configuration).
+over the defaults declared here (docs/design.md, Configuration).
 
 Thresholds are declared as data (name, default, help) so that the README's table
 and the code cannot drift apart; a test checks the README lists every one.
@@ -48,8 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_cookie_key_bytes", 32, "Production refuses a cookie signing key shorter than this."),
     Setting("module_pace_days", 7, "Expected days per module: module k is due at enrolment + k x pace (clinical-reference 5.3)."),
     Setting("reminder_module_overdue_days", 2, "A module not completed this many days after it was due is overdue (clinical-reference 5.3)."),
-    Setting("baseline_window_days", 14, "A questionnaire up to this many days before enrolment can be the baseline (DESIGN.md, treatment clock)."),
-    Setting("inactive_days", 7, "No activity for this many days raises `inactive` (DESIGN.md: last activity)."),
+    Setting("baseline_window_days", 14, "A questionnaire up to this many days before enrolment can be the baseline (docs/design.md, treatment clock)."),
+    Setting("inactive_days", 7, "No activity for this many days raises `inactive` (docs/design.md: last activity)."),
     Setting("inactive_at_risk_days", 14, "`inactive` becomes \"at risk of drop-out\" after this many days."),
     Setting("inactive_lapsed_days", 28, "`inactive` becomes \"lapsed\" after this many days."),
     Setting("reply_overdue_hours", 48, "A patient message unanswered this long is an overdue reply (before that: \"reply within 48 h\")."),

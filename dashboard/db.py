@@ -81,7 +81,7 @@ class SchemaProblem:
 
 
 def check_platform_schema(engine: Engine) -> list[SchemaProblem]:
-    """What in the platform database breaks the contract (DESIGN.md): missing
+    """What in the platform database breaks the contract (docs/design.md): missing
     tables or columns, and timestamps that are not naive UTC in the agreed format."""
     insp = inspect(engine)
     present = set(insp.get_table_names()) | set(insp.get_view_names())

@@ -11,7 +11,7 @@ SQLITE_PROGRESS_STEPS = 10_000  # virtual-machine steps between deadline checks 
 
 
 def make_engine(url: str, statement_timeout_s: float | None = None) -> Engine:
-    """An engine for ``url``; SQLite gets WAL and a busy timeout (DESIGN.md).
+    """An engine for ``url``; SQLite gets WAL and a busy timeout (docs/design.md).
 
     WAL lets readers and a writer work at once, and the busy timeout makes a
     second writer wait instead of failing with "database is locked".

@@ -75,7 +75,7 @@ NOT_ON_TRACK_MIN_BASELINE = 10
 
 def contact_facts_query(role: str, one_patient: bool = False):
     """Per patient: the last clinician contact, the earliest patient message and the
-    earliest module completion since then (DESIGN.md: clinician contact), up to NOW."""
+    earliest module completion since then (docs/design.md: clinician contact), up to NOW."""
     contact = aliased(messages)
     last_contact = (
         select(func.max(contact.c.sent_at))

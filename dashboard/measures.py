@@ -1,4 +1,4 @@
-"""Instrument registry and scoring, exactly as ../shared/clinical-reference.md says.
+"""Instrument registry and scoring, exactly as docs/clinical-reference.md says.
 
 Every instrument fact (items, ranges, bands, cut-offs, reliable change, risk item,
 proration) lives in ``INSTRUMENTS``, so a new instrument is one entry. Values the
@@ -123,7 +123,7 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
     ``valid_item_sum``. Adds ``score`` (float, NaN when not scorable),
     ``prorated``, ``valid`` and ``quality`` (a data-quality note or None).
 
-    DESIGN.md: the item sum wins over a disagreeing ``total_score``; the total is
+    docs/design.md: the item sum wins over a disagreeing ``total_score``; the total is
     used only when there are no items. An out-of-range item counts as missing.
     """
     settings = settings or Settings()

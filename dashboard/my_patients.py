@@ -41,7 +41,7 @@ def _name_of(clinician_id):
 def patient_facts_query(role: str, one_patient: bool = False):
     """Per patient: programme, clinicians, module counts and last-activity inputs.
 
-    Last activity (DESIGN.md) is the latest of activity, responses, patient
+    Last activity (docs/design.md) is the latest of activity, responses, patient
     messages, module starts and completions — all capped at ``now`` so a
     future-dated platform row cannot make a patient look active. Parameters:
     ``now``, the viewer's ``scope_id`` and, for ``one_patient``, ``patient_id``.
@@ -99,7 +99,7 @@ LAST_ACTIVITY_INPUTS = ["last_event", "last_response", "last_patient_message", "
 
 
 def last_activity_at(facts: pd.DataFrame) -> pd.Series:
-    """DESIGN.md: the latest of activity, responses, patient messages, module starts
+    """docs/design.md: the latest of activity, responses, patient messages, module starts
     and completions; ``enrolled_at`` if there is none."""
     latest = reduce(np.fmax, (facts[c].to_numpy(dtype="datetime64[us]") for c in LAST_ACTIVITY_INPUTS))
     return pd.Series(latest, index=facts.index).fillna(facts["enrolled_at"])

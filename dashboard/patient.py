@@ -243,7 +243,7 @@ def module_timeline(mods: pd.DataFrame, enrolled_at: datetime | None, now: datet
 
 
 def current_module(timeline: pd.DataFrame) -> int | None:
-    """The lowest-position module not completed (clinical-reference 5.3 / DESIGN.md)."""
+    """The lowest-position module not completed (clinical-reference 5.3 / docs/design.md)."""
     pending = timeline.loc[timeline["completed_at"].isna(), "position"]
     return None if pending.empty else int(pending.min())
 

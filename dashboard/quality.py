@@ -1,5 +1,5 @@
 """Data quality: what in the platform rows behind a viewer's page was left out or
-adjusted, so the page can say so (DESIGN.md: "Platform data is not trusted").
+adjusted, so the page can say so (docs/design.md: "Platform data is not trusted").
 
 The calculations themselves already exclude bad rows (null or future timestamps
 never satisfy ``<= now``; a timestamp in another format reads as missing, see

@@ -1,4 +1,4 @@
-"""The platform schema contract (DESIGN.md, "The platform schema").
+"""The platform schema contract (docs/design.md, "The platform schema").
 
 The dashboard only reads these tables. A platform with another schema exposes
 SQL views with these names and columns. All timestamps are naive UTC; on SQLite
@@ -30,7 +30,7 @@ from sqlalchemy.dialects import sqlite
 
 metadata = MetaData()
 
-#: The contract's text form of a timestamp on SQLite (DESIGN.md).
+#: The contract's text form of a timestamp on SQLite (docs/design.md).
 SQLITE_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 
 

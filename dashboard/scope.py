@@ -1,5 +1,5 @@
 """Who may see which patients. Every patient query starts from ``scoped_patient_ids``
-or ``patient_filter``: scope is enforced in SQL, not by hiding pages (DESIGN.md)."""
+or ``patient_filter``: scope is enforced in SQL, not by hiding pages (docs/design.md)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ class days_between(FunctionElement):
 
 
 class whole_days_between(FunctionElement):
-    """floor((later - earlier) / 24 h) for later >= earlier (DESIGN.md: "days since")."""
+    """floor((later - earlier) / 24 h) for later >= earlier (docs/design.md: "days since")."""
 
     type = Integer()
     inherit_cache = True

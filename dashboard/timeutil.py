@@ -1,4 +1,4 @@
-"""Time conventions shared by every page (DESIGN.md, "Time")."""
+"""Time conventions shared by every page (docs/design.md, "Time")."""
 
 from __future__ import annotations
 

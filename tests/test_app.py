@@ -69,7 +69,7 @@ def test_login_page_shows_demo_logins_and_no_data(app_env):
 def test_therapist_logs_in_to_triage_and_sees_only_their_active_patients(app_env):
     at = log_in(run_app(), "therapist1")
     assert not at.exception
-    assert at.title[0].value == "Triage"  # a therapist's landing page (DESIGN.md)
+    assert at.title[0].value == "Triage"  # a therapist's landing page (docs/design.md)
     at.switch_page(str(PAGES_DIR / "my_patients.py")).run()
     assert at.title[0].value == "My patients"
     assert table_codes(at) == active_codes(app_env, "therapist_id", "therapist1")
@@ -80,7 +80,7 @@ def test_therapist_logs_in_to_triage_and_sees_only_their_active_patients(app_env
 
 def test_status_filter_widens_to_all_of_the_gps_patients(app_env):
     at = log_in(run_app(), "gp1")
-    assert at.title[0].value == "Follow-ups due"  # a GP's landing page (DESIGN.md)
+    assert at.title[0].value == "Follow-ups due"  # a GP's landing page (docs/design.md)
     at.switch_page(str(PAGES_DIR / "my_patients.py")).run()
     at.multiselect[1].set_value([]).run()
     engine = make_engine(app_env)

@@ -1,4 +1,4 @@
-"""Configuration precedence and validation (DESIGN.md, Configuration)."""
+"""Configuration precedence and validation (docs/design.md, Configuration)."""
 
 import pytest
 

@@ -121,7 +121,7 @@ def valid_scores(f: Frames) -> pd.DataFrame:
 
 
 def last_activity(f: Frames) -> pd.Series:
-    """DESIGN.md: latest of activity, responses, patient messages, module starts and completions."""
+    """docs/design.md: latest of activity, responses, patient messages, module starts and completions."""
     sources = [
         f.activity.groupby("patient_id").occurred_at.max(),
         f.responses.groupby("patient_id").administered_at.max(),

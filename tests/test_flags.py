@@ -1,6 +1,6 @@
 """The flag engine at the exact edges of each threshold, on SQLite and PostgreSQL.
 
-Times are given in days before NOW; 7 days is exactly 7 x 24 h (DESIGN.md, Time)."""
+Times are given in days before NOW; 7 days is exactly 7 x 24 h (docs/design.md, Time)."""
 
 from datetime import datetime, timedelta
 

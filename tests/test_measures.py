@@ -1,4 +1,4 @@
-"""Scoring and bands, quoting ../shared/clinical-reference.md (sections 1, 2, 4, 8)."""
+"""Scoring and bands, quoting docs/clinical-reference.md (sections 1, 2, 4, 8)."""
 
 import math
 

@@ -33,7 +33,7 @@ def test_progress_and_latest_primary_score(platform):
     r = row(platform, "A1")
     assert (r.modules_completed, r.modules_total, r.current_module, r.progress) == (2, 8, 3, "module 3 of 8")
     assert (r.latest_score, r.latest_band, r.latest_prorated) == (12, "moderate", False)
-    assert r.days_since_activity == 2  # the GAD-7 two days ago is activity too (DESIGN.md)
+    assert r.days_since_activity == 2  # the GAD-7 two days ago is activity too (docs/design.md)
 
 
 def test_future_dated_rows_are_ignored(platform):

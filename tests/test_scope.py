@@ -50,7 +50,7 @@ def test_my_patients_facts_are_consistent(demo_db):
     assert (frame["days_since_activity"] >= 0).all()
     assert (frame["modules_completed"] <= frame["modules_total"]).all()
     assert (frame["last_activity_at"] <= DEMO_NOW).all()
-    # a baseline questionnaire may precede enrolment by up to 14 days (DESIGN.md, treatment clock)
+    # a baseline questionnaire may precede enrolment by up to 14 days (docs/design.md, treatment clock)
     assert (frame["last_activity_at"] >= frame["enrolled_at"] - pd.Timedelta(days=14)).all()
     scored = frame.dropna(subset=["latest_score"])
     assert len(scored) > 0.9 * len(frame)

@@ -1,6 +1,6 @@
 """Access control, proven by property: for generated caseloads, every data
 function, called by every clinician of every role, returns no patient outside
-that clinician's scope (DESIGN.md, Roles and scope), on SQLite and PostgreSQL.
+that clinician's scope (docs/design.md, Roles and scope), on SQLite and PostgreSQL.
 
 Scope: a GP sees patients whose ``gp_id`` is theirs, a therapist those whose
 ``therapist_id`` is theirs, a team lead every patient of their team. Each

@@ -23,7 +23,7 @@ def engine(db_url):
 
 
 @pytest.mark.parametrize("later, expected_days, expected_whole", [
-    (datetime(2026, 3, 8, 12, 0, 0), 7.0, 7),  # exactly seven days: the threshold fires (DESIGN.md, Time)
+    (datetime(2026, 3, 8, 12, 0, 0), 7.0, 7),  # exactly seven days: the threshold fires (docs/design.md, Time)
     (datetime(2026, 3, 8, 11, 59, 59), 7 - 1 / 86400, 6),  # a second short of it does not
     (datetime(2026, 3, 1, 12, 0, 0), 0.0, 0),
     (datetime(2026, 3, 3, 0, 0, 0), 1.5, 1),

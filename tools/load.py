@@ -5,7 +5,7 @@ sessions in one headless Chromium (one browser context per session, logged in
 as therapist1, lead1, therapist2, lead2 in turn), each looping through its
 role's pages: therapist Triage, My patients, a Patient (the first rows in
 turn); team lead Caseload, Triage, Audit. Generic HTTP load tools cannot drive
-Streamlit reruns (../shared/streamlit-notes.md, Scale), so the sessions are real
+Streamlit reruns (docs/streamlit-notes.md, Scale), so the sessions are real
 browsers.
 
 Timings come from the server, not the browser: the app's ``script_run`` log

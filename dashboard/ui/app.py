@@ -3,7 +3,7 @@
 Checks configuration and databases, logs the clinician in, then shows only the
 pages their role may use (st.navigation). It lives in dashboard/, away from the
 top-level pages/ folder, because a pages/ folder beside the entry point turns on
-Streamlit's legacy page discovery (../shared/streamlit-notes.md, Navigation).
+Streamlit's legacy page discovery (docs/streamlit-notes.md, Navigation).
 
 Caseboard owns the login form and the cookie's token (README, Sessions): every
 run, including the first run of a new browser session, finds its session record

@@ -1,7 +1,7 @@
 """The pages each role may use, and moving between them.
 
 Pages are registered per role on every run: a page missing from a role's dict
-cannot be reached by URL (../shared/streamlit-notes.md, Navigation).
+cannot be reached by URL (docs/streamlit-notes.md, Navigation).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 PATIENT_URL = "patient"  # deep link: /patient?patient=CODE (&record=ID when two records share the code)
 
 
-# Pages per role, the first being the role's landing page (DESIGN.md: therapist ->
+# Pages per role, the first being the role's landing page (docs/design.md: therapist ->
 # Triage; team lead -> Caseload; GP -> Follow-ups).
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "therapist": ("triage", "my_patients"),
