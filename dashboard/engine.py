@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_PROGRESS_STEPS = 10_000  # virtual-machine steps between deadline checks (well under a millisecond)
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a file-backed SQLite URL whose file does not exist, else None.
+    Opening one would create an empty database: a mistyped path must be refused
+    instead (only ``caseboard demo`` and ``caseboard db upgrade`` create databases)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return None if Path(parsed.database).exists() else parsed.database
 
 
 def make_engine(url: str, statement_timeout_s: float | None = None) -> Engine:

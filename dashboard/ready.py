@@ -34,6 +34,8 @@ def problems() -> list[str]:
         found = [f"credentials: {p}" for p in startup.auth_problems(config, load_auth_file(config.auth_file))]
     except AuthFileError as exc:
         found = [f"credentials: {exc}"]
+    if missing := startup.database_file_problems(config):
+        return found + [f"platform database: {p}" for p in missing]
     platform = make_engine(config.db_url, CHECK_TIMEOUT_S)
     state = make_engine(config.state_db_url, CHECK_TIMEOUT_S)
     try:

@@ -10,7 +10,19 @@ from sqlalchemy import Engine
 from dashboard import db, demo
 from dashboard.auth import AuthFile, production_problems
 from dashboard.config import Config
+from dashboard.engine import missing_sqlite_file
 from dashboard.commands import command
+
+
+def database_file_problems(config: Config) -> list[str]:
+    """A platform SQLite file that does not exist (a mistyped DASHBOARD_DB_URL) is refused:
+    opening it would create an empty database and then report every table missing.
+    The embedded demo database is made on first start, so it may be absent."""
+    path = None if config.uses_embedded_demo else missing_sqlite_file(config.db_url)
+    if path is None:
+        return []
+    return [f"There is no platform database file at {path}: check DASHBOARD_DB_URL (Caseboard never creates a "
+            f"platform database; {command('demo')} makes a demo one)."]
 
 
 def prepare_state_database(config: Config, state: Engine) -> list[str]:

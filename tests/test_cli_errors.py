@@ -2,6 +2,7 @@
 no SQL or parameters (which carry patient ids) on stderr, for extreme dates, an
 unknown user, an unmigrated or broken state database (both backends)."""
 
+import json
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -88,3 +89,53 @@ def test_the_queue_on_an_unmigrated_state_database_prints_no_traceback(db_url):
                           env={"PATH": "/usr/bin:/bin", "DASHBOARD_MODE": "demo", "HOME": str(ROOT)})
     assert done.returncode == 2 and UPGRADE in done.stderr
     assert "Traceback" not in done.stderr and "[parameters" not in done.stderr and done.stdout == ""
+
+
+# ---------------------------------------------------------------- issue 16, item 15
+
+
+def test_a_mistyped_sqlite_path_is_refused_and_never_created(tmp_path, capsys):
+    from dashboard.cli import main as caseboard
+
+    missing = tmp_path / "platfrom.sqlite"
+    assert caseboard(["queue", "--user", "ther.a", "--db", f"sqlite:///{missing}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: no platform database file at {missing}") and "Traceback" not in err
+    assert not missing.exists()
+
+
+def test_the_app_and_the_readiness_check_refuse_a_missing_platform_file(tmp_path, monkeypatch):
+    from dashboard import ready, startup
+    from dashboard.config import load_config
+
+    missing = tmp_path / "nowhere.sqlite"
+    monkeypatch.setenv("DASHBOARD_DB_URL", f"sqlite:///{missing}")
+    problems = startup.database_file_problems(load_config())
+    assert problems and str(missing) in problems[0]
+    assert any("no platform database file" in p for p in ready.problems())
+    assert not missing.exists()
+
+
+def test_an_out_file_in_a_missing_folder_is_one_line(tmp_path, capsys):
+    from dashboard.cli import main as caseboard
+
+    with pytest.raises(SystemExit) as done:
+        caseboard(["report", "--user", "lead.a", "--out", str(tmp_path / "nope" / "report.html")])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --out: no folder" in err and "Traceback" not in err
+
+
+def test_a_gps_digest_is_their_follow_ups_due(db_url, capsys):
+    """GPs have no Triage page: ``queue`` prints the follow-ups due, as their Follow-ups page does."""
+    from dashboard.cli import main as caseboard
+
+    p = Platform(make_engine(db_url), NOW)
+    db.upgrade(p.engine)
+    pid = p.patient("DUE1", gp=3, enrolled_days_ago=30)
+    p.module(pid, "depression", 1, 25, 20)
+    p.phq9(pid, 1, 14, item9=1)
+    assert caseboard(["queue", "--user", "gp.a", "--db", db_url, "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["patient_code"] for r in records] == ["DUE1"]
+    assert records[0]["overdue"] and records[0]["alerts"] == ["risk answer"]

@@ -35,7 +35,8 @@ def test_ready_when_the_platform_matches_and_the_state_is_migrated(env, capsys):
 
 
 def test_not_ready_before_migration_or_with_a_foreign_schema(env, capsys):
-    assert ready_cli.main([]) == 1  # an empty database: no platform tables, no state tables
+    make_engine(env).connect().close()  # an empty database (a SQLite file that does not exist is refused earlier)
+    assert ready_cli.main([]) == 1  # no platform tables, no state tables
     out = capsys.readouterr().out
     assert "platform schema: " in out and "state database: " in out and "caseboard db upgrade" in out
 

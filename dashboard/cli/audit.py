@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from dashboard import audit
-from dashboard.cli.common import add_database_arguments, clean_errors, day, open_databases
+from dashboard.cli.common import add_database_arguments, out_file, clean_errors, day, open_databases
 from dashboard.exports import frame_csv
 from dashboard.schema import patients
 from dashboard.state_tables import audit as audit_table
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", help="only this login name (its command-line runs too)")
     parser.add_argument("--patient", help="only rows about the patient(s) with this code")
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
-    parser.add_argument("--out", help="file to write (default: standard output)")
+    parser.add_argument("--out", type=out_file, help="file to write (default: standard output)")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
     if args.first and args.last and args.first > args.last:

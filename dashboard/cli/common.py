@@ -8,6 +8,7 @@ import functools
 import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from pandas.errors import DatabaseError as PandasDatabaseError
 from sqlalchemy import Engine
@@ -15,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.db import revision_problem
-from dashboard.engine import make_engine
+from dashboard.engine import make_engine, missing_sqlite_file
 from dashboard.commands import command
 
 # Whole days a command accepts: wide enough for any service's history, narrow
@@ -40,6 +41,14 @@ def day(text: str) -> date:
     return value
 
 
+def out_file(text: str) -> str:
+    """An argparse type: a file to write whose folder exists (argparse prints the message, exit 2)."""
+    folder = Path(text).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"no folder {folder} to write {Path(text).name} into")
+    return text
+
+
 def open_databases(args: argparse.Namespace, migrated: bool = False) -> tuple[Config, Engine, Engine] | None:
     """(config, platform, state), or None after printing why the configuration is
     unusable; with ``migrated``, also when the state database is not at the expected
@@ -49,8 +58,15 @@ def open_databases(args: argparse.Namespace, migrated: bool = False) -> tuple[Co
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
-    platform = make_engine(args.db or config.db_url)
-    state = make_engine(args.state_db or (args.db if args.db else config.state_db_url))
+    platform_url = args.db or config.db_url
+    state_url = args.state_db or (args.db if args.db else config.state_db_url)
+    for what, url in (("platform", platform_url), ("state", state_url)):
+        if (path := missing_sqlite_file(url)) is not None:
+            print(f"error: no {what} database file at {path}. Check the URL: a command never creates a database "
+                  f"(make a demo one with {command('demo')}, a state database with {command('db', 'upgrade')}).",
+                  file=sys.stderr)
+            return None
+    platform, state = make_engine(platform_url), make_engine(state_url)
     if migrated and (problem := revision_problem(state)) is not None:
         print(f"error: {problem}", file=sys.stderr)
         return None
@@ -75,6 +91,9 @@ def clean_errors(main: Callable[..., int]) -> Callable[..., int]:
             # pandas.read_sql wraps the driver's error in its own, the statement in its text
             cause = exc.__cause__ if isinstance(exc, PandasDatabaseError) and exc.__cause__ else exc
             print(DATABASE_ERROR.format(name=type(cause).__name__), file=sys.stderr)
+            return 2
+        except OSError as exc:  # a file that cannot be written or read (pandas' DatabaseError is one: above)
+            print(f"error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
             return 2
 
     return guarded

@@ -1,8 +1,9 @@
 """Morning digest: ``caseboard queue --user USERNAME``.
 
-Prints exactly the queue that user sees on the Triage page (same scope, order
-and reasons), so a service can e-mail each therapist their list. Every run, and
-every refusal of an unknown user, is audited as ``cli:USERNAME``.
+Prints exactly the list that user starts the day with: a therapist's or team
+lead's Triage queue (same scope, order and reasons), a GP's follow-ups due (as on
+their Follow-ups page), so a service can e-mail each clinician their list. Every
+run, and every refusal of an unknown user, is audited as ``cli:USERNAME``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 from dashboard import audit
 from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
 from dashboard.exports import rows_csv
+from dashboard.followups_due import due_list
 from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
 from dashboard.timeutil import freshness_line, utcnow
@@ -31,6 +33,34 @@ def queue_records(queue: pd.DataFrame) -> list[dict]:
          "therapist": r.therapist, "latest_score": r.latest, "escalated": bool(r.escalated)}
         for r in queue.itertuples()
     ]
+
+
+DUE_FIELDS = ["patient_code", "finished", "waiting_days", "overdue", "latest_score", "change", "alerts"]
+
+
+def due_records(due: pd.DataFrame) -> list[dict]:
+    """A GP's follow-ups due (dashboard.followups_due), most urgent first."""
+    return [
+        {"patient_code": r.code, "finished": r.modules_finished, "waiting_days": int(r.waiting_days),
+         "overdue": bool(r.overdue), "latest_score": r.latest, "change": r.change,
+         "alerts": [a for a, on in (("risk answer", r.risk), ("reliable deterioration", r.deterioration)) if on]}
+        for r in due.itertuples()
+    ]
+
+
+def render_due(records: list[dict], fmt: str, freshness: str) -> str:
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        return rows_csv(DUE_FIELDS, ([r["patient_code"], r["finished"], r["waiting_days"], "yes" if r["overdue"] else "",
+                                      r["latest_score"], r["change"], "; ".join(r["alerts"])] for r in records))
+    overdue = sum(r["overdue"] for r in records)
+    lines = [freshness, f"{len(records)} patient(s) due a follow-up" + (f", {overdue} overdue" if overdue else ""), ""]
+    for r in records:
+        alerts = f"{', '.join(r['alerts']).upper()}  " if r["alerts"] else ""
+        lines.append(f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'OVERDUE  ' if r['overdue'] else ''}"
+                     f"{alerts}{r['finished']} · {r['latest_score']}")
+    return "\n".join(lines)
 
 
 def render(records: list[dict], fmt: str, freshness: str) -> str:
@@ -73,10 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no clinician with login {args.user[:50]!r} in the platform database", file=sys.stderr)
         return 2
     now = utcnow()
-    result = triage(platform, state, viewer, now, config.settings)
-    records = queue_records(result.queue)
+    freshness = freshness_line(now, config.timezone)
+    if viewer.role == "gp":  # GPs have no Triage page: their list is the follow-ups due
+        records = due_records(due_list(platform, state, viewer, now, config.settings, config.timezone).due)
+        text = render_due(records, args.format, freshness)
+    else:
+        records = queue_records(triage(platform, state, viewer, now, config.settings).queue)
+        text = render(records, args.format, freshness)
     audit.record(state, f"cli:{viewer.username}", "cli_report", report="queue", patients=len(records))
-    print(render(records, args.format, freshness_line(now, config.timezone)))
+    print(text)
     # The note goes to standard error, so CSV and JSON output stays machine-readable.
     print(quality_lines(data_quality(platform, viewer, now, config.settings)), file=sys.stderr, end="")
     return 0

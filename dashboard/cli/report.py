@@ -10,7 +10,7 @@ import sys
 from dashboard import audit, report
 from dashboard import triage as triage_mod
 from dashboard.caseload import Filters, caseload, period
-from dashboard.cli.common import add_database_arguments, clean_errors, day, open_databases
+from dashboard.cli.common import add_database_arguments, out_file, clean_errors, day, open_databases
 from dashboard.commands import command
 from dashboard.quality import data_quality, summary
 from dashboard.report import to_html, to_json
@@ -29,7 +29,7 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument("--from", dest="first", type=day, help="first day, YYYY-MM-DD (service time zone)")
     parser.add_argument("--to", dest="last", type=day, help="last day, YYYY-MM-DD (default: today)")
     parser.add_argument("--format", choices=("html", "json"), default="html")
-    parser.add_argument("--out", help="file to write (default: standard output)")
+    parser.add_argument("--out", type=out_file, help="file to write (default: standard output)")
     args = parser.parse_args(argv)
     if (opened := open_databases(args, migrated=True)) is None:
         return 2

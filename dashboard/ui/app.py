@@ -72,6 +72,8 @@ def stop_with(title: str, problems: list[str]) -> None:
 
 def prepare(config: Config) -> tuple[Engine, Engine]:
     """Engines for the platform and state databases, once checked."""
+    if problems := startup.database_file_problems(config):
+        stop_with("The platform database cannot be found.", problems)
     timeout = float(config.settings.statement_timeout_seconds)
     platform, state = get_engine(config.db_url, timeout), get_engine(config.state_db_url, timeout)
     if config.uses_embedded_demo and "demo_checked" not in st.session_state:
