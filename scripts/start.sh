@@ -7,8 +7,18 @@
 # on every interface, as it does by default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+# The install is skipped while requirements.txt and pyproject.toml are as they were at the
+# last install (their hash is kept in .venv), so a restart takes seconds, not a reinstall.
+stamp=.venv/.caseboard-installed
+wanted="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ -x .venv/bin/streamlit ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+  echo "caseboard: dependencies up to date (.venv)"
+else
+  echo "caseboard: creating .venv and installing the pinned dependencies (the first time takes about a minute)"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$wanted" > "$stamp"
+fi
 # Streamlit runs each session in its own thread, and glibc gives threads their own
 # malloc arenas that keep freed memory: two arenas cut the served app's memory
 # (docs/performance.md, "Load"). tools/load.py starts its server the same way.
@@ -19,5 +29,6 @@ case "${CASEBOARD_BEHIND_PROXY:-0}" in
   0) ;;
   *) echo "CASEBOARD_BEHIND_PROXY must be 1 or 0, got '${CASEBOARD_BEHIND_PROXY}'" >&2; exit 2 ;;
 esac
+echo "caseboard: starting on http://localhost:${STREAMLIT_SERVER_PORT:-8501} (the demo database is made on the first visit)"
 exec .venv/bin/streamlit run dashboard/ui/app.py --server.headless true --browser.gatherUsageStats false \
   ${address[@]+"${address[@]}"} "$@"

@@ -72,14 +72,16 @@ def test_security_headers():
 def run_start_sh(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     """scripts/start.sh in a copy of the tree whose python3, pip and streamlit only
     print what they were asked to do: the arguments the app would be served with."""
-    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts").mkdir(exist_ok=True)
     shutil.copy(ROOT / "scripts" / "start.sh", tmp_path / "scripts" / "start.sh")
-    (tmp_path / "requirements.txt").write_text("")
+    if not (tmp_path / "requirements.txt").exists():
+        (tmp_path / "requirements.txt").write_text("")
+        (tmp_path / "pyproject.toml").write_text("")
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     fake_python = bin_dir / "python3"
     fake_python.write_text("#!/bin/sh\nmkdir -p .venv/bin\n"
-                           "printf '#!/bin/sh\\nexit 0\\n' > .venv/bin/pip\n"
+                           "printf '#!/bin/sh\\necho install >> pip.log\\n' > .venv/bin/pip\n"
                            "printf '#!/bin/sh\\nfor a in \"$@\"; do echo \"$a\"; done\\n' > .venv/bin/streamlit\n"
                            "chmod +x .venv/bin/pip .venv/bin/streamlit\n")
     fake_python.chmod(0o755)
@@ -97,6 +99,19 @@ def test_behind_the_proxy_the_app_listens_on_loopback_only(tmp_path):
 def test_without_the_switch_the_address_is_streamlits_default(tmp_path):
     done = run_start_sh(tmp_path)
     assert done.returncode == 0 and "--server.address" not in done.stdout and "dashboard/ui/app.py" in done.stdout
+
+
+def test_a_restart_skips_the_install_until_the_requirements_change(tmp_path):
+    """Issue 16: start.sh reinstalled on every start, silently. It says each step, and
+    installs again only when requirements.txt or pyproject.toml changed."""
+    first = run_start_sh(tmp_path)
+    assert "installing the pinned dependencies" in first.stdout
+    second = run_start_sh(tmp_path)
+    assert "dependencies up to date" in second.stdout and "starting on http://localhost:" in second.stdout
+    assert (tmp_path / "pip.log").read_text().count("install") == 1
+    (tmp_path / "requirements.txt").write_text("pandas==3.1.1\n")
+    assert "installing the pinned dependencies" in run_start_sh(tmp_path).stdout
+    assert (tmp_path / "pip.log").read_text().count("install") == 2
 
 
 def test_a_mistyped_switch_is_refused(tmp_path):
