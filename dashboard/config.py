@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 DEMO_DB_PATH = DATA_DIR / "demo.sqlite"
 DEMO_AUTH_FILE = Path(__file__).resolve().parent / "demo_auth.yaml"
+DEMO_TIMEZONE = "Europe/Stockholm"  # the demo service's zone (a Swedish primary-care service, papers/000)
 SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
 
 MODES = ("demo", "production")
@@ -179,7 +180,9 @@ def load_config(
             overrides.update(tomllib.loads(env["DASHBOARD_SETTINGS"]))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"DASHBOARD_SETTINGS is not valid TOML (e.g. 'inactive_days = 10'): {exc}") from None
-    tz_name = get("DASHBOARD_TIMEZONE") or "UTC"
+    # Every seed service is in Europe or Canada: the demo shows a named service zone, never
+    # UTC by accident; production says which zone it serves (README, Configuration).
+    tz_name = get("DASHBOARD_TIMEZONE") or (DEMO_TIMEZONE if mode == "demo" else "UTC")
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):

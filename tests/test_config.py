@@ -16,7 +16,7 @@ def test_no_database_url_means_embedded_demo():
     cfg = load_config(env={}, secrets={})
     assert cfg.mode == "demo" and cfg.is_demo and cfg.uses_embedded_demo
     assert cfg.db_url == cfg.state_db_url == demo_db_url()
-    assert cfg.timezone.key == "UTC" and cfg.platform_url is None
+    assert cfg.timezone.key == "Europe/Stockholm" and cfg.platform_url is None  # issue 16: a named service zone
 
 
 def test_database_url_defaults_to_production_and_state_follows_platform():
@@ -77,3 +77,13 @@ def test_settings_from_the_environment_win_over_secrets():
     assert (cfg.settings.inactive_days, cfg.settings.queue_refresh_seconds, cfg.settings.no_contact_days) == (10, 30, 9)
     with pytest.raises(ConfigError, match="DASHBOARD_SETTINGS is not valid TOML"):
         load_config(env={"DASHBOARD_SETTINGS": "inactive_days ="}, secrets={})
+
+
+def test_the_demo_shows_a_named_service_zone_and_production_the_one_it_sets():
+    """Issue 16, item 14: every seed service is in Europe or Canada, so the demo never
+    shows UTC by accident; a production service sets its own zone."""
+    from dashboard.config import DEMO_TIMEZONE, load_config
+
+    assert load_config(env={}, secrets={}).timezone.key == DEMO_TIMEZONE == "Europe/Stockholm"
+    production = {"DASHBOARD_DB_URL": "sqlite:///x.db", "DASHBOARD_TIMEZONE": "America/Toronto"}
+    assert load_config(env=production, secrets={}).timezone.key == "America/Toronto"
