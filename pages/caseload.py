@@ -28,7 +28,8 @@ def percent_of(values) -> list:
 
 ctx = get_context()
 settings, viewer, tz = ctx.config.settings, ctx.viewer, ctx.config.timezone
-version = data_version()
+# anyone's writes about the team, and this session's own "read again"
+version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version())
 team, programmes, therapists = cached.caseload_options(ctx.platform, ctx.config.db_url, viewer)
 st.title(f"Caseload · {md(team)}")
 

@@ -14,11 +14,11 @@ from dashboard.patient import programme_modules
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
 from dashboard.ui.views import RISK_NOTE, table_height
-from dashboard.ui.session import data_version
+from dashboard.ui.session import data_version, table_key
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone
-version = data_version()
+version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version())
 st.title("Follow-ups due")
 result, as_of = cached.due_list(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version)
 st.caption(freshness_line(as_of, tz) + f" · overdue after {int(settings.followup_overdue_days)} days")
@@ -46,7 +46,7 @@ else:
     })
     event = st.dataframe(
         # A new table after each save: no stale row selection pointing at another patient.
-        table, key=f"due_table_{version}", on_select="rerun", selection_mode="single-row", hide_index=True,
+        table, key=f"due_table_{table_key(version)}", on_select="rerun", selection_mode="single-row", hide_index=True,
         width="stretch",
         height=table_height(len(table)),
         column_config={

@@ -16,7 +16,7 @@ ctx = get_context()
 st.title("My patients")
 frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
 result, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, ctx.config.settings, None,
-                          data_version())
+                          (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version()))
 flags = result.open_flags  # the same flags as Triage and the patient page, acknowledgements applied
 by_patient = flags.sort_values(["priority", "since"]).groupby("patient_id")["flag"].agg(lambda s: list(dict.fromkeys(s)))
 frame = ranked(frame, flags).assign(

@@ -77,7 +77,9 @@ if patient is None:
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
 rows, summary, judged_flags, as_of = cached.patient_page(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient,
-                                                          settings, data_version())
+                                                          settings,
+                                                          (cached.writes(ctx.platform, ctx.state, ctx.config.db_url,
+                                                                         ctx.viewer, patient.patient_id), data_version()))
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
 facts = summary.iloc[0]

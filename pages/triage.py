@@ -17,11 +17,11 @@ from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import UNASSIGNED, flag_counts
 from dashboard.ui.views import RISK_NOTE, table_height
-from dashboard.ui.session import bump_data_version, data_version
+from dashboard.ui.session import bump_data_version, data_version, table_key
 
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
-version = data_version()
+version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version())
 st.title("Triage")
 
 therapist = None
@@ -75,7 +75,7 @@ if ctx.config.platform_url:
 st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
 # The key changes with every write of this viewer: a fresh table has no stale row
 # selection, which after an acknowledgement would point at a different patient.
-event = st.dataframe(table, key=f"triage_table_{version}", on_select="rerun", selection_mode="single-row", hide_index=True,
+event = st.dataframe(table, key=f"triage_table_{table_key(version)}", on_select="rerun", selection_mode="single-row", hide_index=True,
                      width="stretch", height=table_height(len(table)), column_config=columns)
 # The patient being worked on is kept by patient id: the queue's order changes as
 # reasons are handled, so a row index would point at someone else, and a platform

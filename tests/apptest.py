@@ -53,3 +53,15 @@ def shown_text(at: AppTest) -> str:
     parts += [e.value for kind in ("markdown", "caption", "title", "subheader", "error", "warning", "info", "success")
               for e in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
+
+
+def table_state_key(at: AppTest, prefix: str) -> str:
+    """The widget key of a selectable table (``triage_table_``, ``due_table_``): it
+    carries its data's version (dashboard.ui.session.table_key), so tests find it."""
+    return next(k for k in at.session_state.keys() if k.startswith(prefix))
+
+
+def choose_row(at: AppTest, prefix: str, index: int) -> AppTest:
+    """Select row ``index`` of the table whose key starts with ``prefix``, then run."""
+    at.session_state[table_state_key(at, prefix)] = {"selection": {"rows": [index], "columns": [], "cells": []}}
+    return at.run()

@@ -25,6 +25,7 @@ from dashboard import db, demo
 from dashboard.engine import make_engine
 from dashboard.gp_followups import current_followups
 from dashboard.schema import patients
+from dashboard.config import DEMO_TIMEZONE  # the demo's service zone: the pages' due list
 from tests.browser import (
     ARTIFACTS,
     ROOT,
@@ -158,7 +159,7 @@ def due_now(demo_url: str, username: str):
     from dashboard.timeutil import utcnow
 
     engine = make_engine(demo_url)
-    return due_list(engine, engine, load_viewer(engine, username), utcnow(), Settings(), ZoneInfo("UTC")).due
+    return due_list(engine, engine, load_viewer(engine, username), utcnow(), Settings(), ZoneInfo(DEMO_TIMEZONE)).due
 
 
 # ---------------------------------------------------------------- keyboard helpers

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from dashboard import db, demo
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
+from dashboard.config import DEMO_TIMEZONE  # the demo's service zone: the pages' due list
 from tests.browser import (
     log_in,
     screenshot,
@@ -236,7 +237,7 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
     screenshot(page, "followups-gp")
     engine = make_engine(demo_sqlite)
-    before = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), ZoneInfo("UTC")).due
+    before = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), ZoneInfo(DEMO_TIMEZONE)).due
     # a patient whose therapist has a demo login, so the journey can end in their queue
     from sqlalchemy import select as sql_select
 
@@ -261,7 +262,7 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     page.get_by_role("button", name="Save follow-up").click()
     wait_for_app(page)
     page.get_by_text(f"Follow-up for {first} saved.").wait_for(timeout=30_000)
-    after = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), ZoneInfo("UTC")).due
+    after = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), ZoneInfo(DEMO_TIMEZONE)).due
     assert first not in set(after["code"]) and len(after) == len(before) - 1
     with page.expect_download() as download:
         page.get_by_role("button", name="Download my follow-ups (CSV)").click()
@@ -428,3 +429,38 @@ def test_html_report_opens_offline_with_its_charts(browser, demo_sqlite, tmp_pat
     assert [u for u in requested if not u.startswith("file:")] == []
     screenshot(page, "caseload-report")
     context.close()
+
+
+def test_a_follow_up_saved_in_one_browser_shows_in_another_at_once(app_url, browser, demo_sqlite):
+    """Issue 16, item 2: after gp2 saved a follow-up, a reload or a second browser within
+    the cache's minute still showed the patient due and "no follow-ups yet": an
+    invitation to log it twice. Two browsers of gp2; one saves, the other reloads."""
+    from dashboard.config import Settings
+    from dashboard.followups_due import due_list
+    from dashboard.scope import load_viewer
+    from dashboard.timeutil import utcnow
+
+    engine = make_engine(demo_sqlite)
+    due = due_list(engine, engine, load_viewer(engine, "gp2"), utcnow(), Settings(), ZoneInfo(DEMO_TIMEZONE)).due
+    first_code, count = due["code"].iloc[0], len(due)
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        pg = context.new_page()
+        pg.goto(app_url)
+        wait_for_app(pg)
+        log_in(pg, "gp2", "caseboard-demo")
+        pg.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+        pg.get_by_text(f"{count} patient(s) due").wait_for(timeout=30_000)
+        pages.append(pg)
+    reader, writer = pages
+    select_first_row(writer, 0)
+    writer.get_by_text(f"Log a follow-up for {first_code}").wait_for(timeout=30_000)
+    writer.get_by_role("button", name="Save follow-up").click()
+    writer.get_by_text(f"Follow-up for {first_code} saved.").wait_for(timeout=30_000)
+    reader.reload()  # within the cache's TTL: the other browser's view must not be stale
+    wait_for_app(reader)
+    reader.get_by_text(f"{count - 1} patient(s) due").wait_for(timeout=30_000)
+    assert reader.get_by_text("You have not logged any follow-ups yet").count() == 0
+    for pg in pages:
+        pg.context.close()

@@ -16,7 +16,7 @@ from dashboard.gp_followups import FollowupForm, FollowupRefused, current_follow
 from dashboard.ui.nav import PAGES, PAGES_DIR
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements, followups
-from tests.apptest import logged_in, open_patient
+from tests.apptest import logged_in, open_patient, table_state_key
 
 FAULT = "cannot reach the database"
 NOTES = ["Called\x00 them", "bell\x07", "escape \x1b[31mred"]
@@ -102,7 +102,7 @@ def test_the_followup_form_shows_the_refusal_by_the_note(app_platform):
     pid = app_platform.patient("DUE1", enrolled_days_ago=20)
     app_platform.module(pid, "depression", 1, 18, 3)
     at = logged_in("gp.a")
-    at.session_state["due_table_0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.session_state[table_state_key(at, "due_table_")] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     at.text_area(key=f"fu_note_{pid}").input("Discussed\x00 sleep")
     next(b for b in at.button if b.label == "Save follow-up").click()
@@ -117,7 +117,7 @@ def test_the_triage_form_shows_the_refusal(app_platform):
     pid = app_platform.patient("RISKY", enrolled_days_ago=5)
     app_platform.phq9(pid, 1, 14, item9=2)
     at = logged_in("ther.a")
-    at.session_state["triage_table_0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.session_state[table_state_key(at, "triage_table_")] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     at.text_area[0].input("Called the patient\x00; safety plan reviewed.")
     next(b for b in at.button if b.label == "Mark handled").click()

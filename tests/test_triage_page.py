@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.nav import PAGES_DIR
 from dashboard.state_tables import acknowledgements
-from tests.apptest import logged_in, table_with
+from tests.apptest import logged_in, table_state_key, table_with
 from tests.factory import Platform
 
 
@@ -17,8 +17,7 @@ def platform(app_platform):
 
 
 def select_row(at: AppTest, index: int) -> AppTest:
-    version = at.session_state["data_version"] if "data_version" in at.session_state else 0
-    at.session_state[f"triage_table_{version}"] = {"selection": {"rows": [index], "columns": [], "cells": []}}
+    at.session_state[table_state_key(at, "triage_table_")] = {"selection": {"rows": [index], "columns": [], "cells": []}}
     return at.run()
 
 

@@ -21,6 +21,7 @@ from dashboard import caseload as caseload_mod
 from dashboard import triage as triage_mod
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.scope import Viewer
+from dashboard.state_version import state_version, viewer_patient_ids
 from dashboard.timeutil import utc_midnight, utcnow
 
 
@@ -32,6 +33,20 @@ def _ttl() -> float:
 
 
 TTL = _ttl()
+
+
+@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+def patient_ids(_platform: Engine, db_url: str, viewer: Viewer) -> list[int]:
+    """The viewer's patient ids, for ``writes``: a new patient shows within the TTL, as every platform row does."""
+    return viewer_patient_ids(_platform, viewer)
+
+
+def writes(platform: Engine, state: Engine, db_url: str, viewer: Viewer, patient_id: int | None = None) -> tuple:
+    """The state version (dashboard.state_version) of the viewer's patients, or of one
+    patient: read at every run, never cached, and passed as ``version`` to the cached
+    reads below, so anyone's follow-up or acknowledgement of these patients, in any
+    session or app instance, is shown at the next run."""
+    return state_version(state, [patient_id] if patient_id is not None else patient_ids(platform, db_url, viewer))
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
@@ -50,7 +65,7 @@ def data_quality(_engine: Engine, db_url: str, viewer: Viewer, settings: Setting
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
 def patient_page(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, patient: patient_data.Patient,
-                   settings: Settings, version: int) -> tuple[patient_data.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
+                   settings: Settings, version: tuple) -> tuple[patient_data.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
     """(rows, list row, flags with their acknowledgement state, as_of) for one
     patient the viewer may see."""
     now = utcnow()
@@ -60,16 +75,16 @@ def patient_page(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, p
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
 def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings,
-           therapist: str | None, version: int) -> tuple[triage_mod.Triage, datetime]:
-    """(triage, as_of). ``version`` is bumped by the viewer's own acknowledgements,
-    so their queue is read again at once without clearing anyone else's cache."""
+           therapist: str | None, version: tuple) -> tuple[triage_mod.Triage, datetime]:
+    """(triage, as_of). ``version``: ``writes`` of the viewer's patients, so a new
+    acknowledgement or follow-up by anyone is read at once without clearing other views."""
     now = utcnow()
     return triage_mod.triage(_platform, _state, viewer, now, settings, therapist), now
 
 
 @st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
 def due_list(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
-             version: int) -> tuple[followups_due.DueList, datetime]:
+             version: tuple) -> tuple[followups_due.DueList, datetime]:
     now = utcnow()
     return followups_due.due_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
 
@@ -85,7 +100,7 @@ def caseload_options(_platform: Engine, db_url: str, viewer: Viewer) -> tuple[st
 @st.cache_data(ttl=TTL, max_entries=100, show_spinner="Counting the caseload…")
 def caseload(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
              first: date, last: date, program_id: int | None, therapist_id: int | None,
-             cohort: tuple[date, date] | None, version: int) -> tuple[caseload_mod.Caseload, datetime]:
+             cohort: tuple[date, date] | None, version: tuple) -> tuple[caseload_mod.Caseload, datetime]:
     """(caseload, as_of) for whole local days ``first``..``last``; a period ending
     today is as of now and includes the current triage queue."""
     now, tz = utcnow(), ZoneInfo(tz_name)

@@ -1,0 +1,41 @@
+"""How current a cached page is with respect to the dashboard's own writes.
+
+A page's cached data holds what the clinician's and their colleagues' writes made
+of it: follow-ups, acknowledgements and their withdrawals. Any write must reach
+every session and every app instance that shows those patients at its next run,
+and only those: the version of a set of patients is the highest ``dash_`` row id
+of each such table over them. It is part of every cached page read's key, so a
+write by anyone (another browser, another instance) changes the key of exactly
+the views that show the patient; a global counter would drop every team's views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, func, select
+
+from dashboard.scope import Viewer, role_patient_ids, scope_params
+from dashboard.state_tables import ack_withdrawals, acknowledgements, followups
+
+
+def viewer_patient_ids(platform: Engine, viewer: Viewer) -> list[int]:
+    """Every patient id in the viewer's scope (the data layer's own scope filter)."""
+    with platform.connect() as conn:
+        return sorted(conn.scalars(role_patient_ids(viewer.role), scope_params(viewer)))
+
+
+def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, int]:
+    """(follow-ups, acknowledgements, withdrawals): the highest row id over these patients."""
+    if not patient_ids:
+        return (0, 0, 0)
+    ids = list(patient_ids)
+    withdrawn = (select(func.max(ack_withdrawals.c.id))
+                 .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
+                 .where(acknowledgements.c.patient_id.in_(ids)))
+    stmt = select(select(func.max(followups.c.id)).where(followups.c.patient_id.in_(ids)).scalar_subquery(),
+                  select(func.max(acknowledgements.c.id)).where(acknowledgements.c.patient_id.in_(ids)).scalar_subquery(),
+                  withdrawn.scalar_subquery())
+    with state.connect() as conn:
+        row = conn.execute(stmt).one()
+    return tuple(int(v or 0) for v in row)
