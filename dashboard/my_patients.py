@@ -15,7 +15,7 @@ from dashboard.config import Settings
 from dashboard.frames import read_frame
 from dashboard.measures import band_label, display_score
 from dashboard.responses import latest_per_patient, read_scored, responses_query
-from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
+from dashboard.schema import PATIENT_STATUSES, activity, clinicians, messages, module_progress, modules, patients, programs, responses
 from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
 from dashboard.statements import NOW, PATIENT_ID, prepared
 from dashboard.timeutil import days_since
@@ -172,3 +172,29 @@ def _latest_valid(scored: pd.DataFrame) -> dict[int, tuple]:
         for pid, score, inst, prorated, at in zip(latest["patient_id"], latest["score"], latest["instrument"],
                                                   latest["prorated"], latest["administered_at"])
     }
+
+
+def shown_status(rows: pd.DataFrame) -> pd.Series:
+    """The status a list filters on: a status the platform left missing or unknown
+    counts as active (flags.in_treatment errs towards showing the patient)."""
+    return rows["status"].where(rows["status"].isin(list(PATIENT_STATUSES)), "active")
+
+
+def filter_patients(rows: pd.DataFrame, programmes: list[str], statuses: list[str],
+                    search: str) -> tuple[pd.DataFrame, str | None]:
+    """My patients as filtered, and a note when the filters hide matches of a search.
+
+    A search finds part of a code in any case and across every status (a completed
+    patient at the top of a lead's Triage must be found), so the status filter
+    steps aside while one is typed; the programme filter still applies, and the note
+    says how many matches it hides rather than answering "0 of 250"."""
+    search = search.strip()
+    in_programme = rows["programme"].isin(programmes) if programmes else pd.Series(True, index=rows.index)
+    if not search:
+        keep = in_programme & (shown_status(rows).isin(statuses) if statuses else True)
+        return rows[keep], None
+    matches = rows["code"].astype(str).str.contains(search, case=False, regex=False)
+    hidden = int((matches & ~in_programme).sum())
+    note = (f"{hidden} more patient(s) match “{search}” in other programmes: clear the Programme filter to see them."
+            if hidden else None)
+    return rows[matches & in_programme], note

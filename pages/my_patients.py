@@ -7,6 +7,8 @@ from dashboard.ui.components.quality_note import quality_note
 from dashboard.ui.context import get_context
 from dashboard.measures import INSTRUMENTS
 from dashboard.ui.nav import open_patient
+from dashboard.my_patients import filter_patients
+from dashboard.text import md
 from dashboard.triage import ranked
 from dashboard.timeutil import freshness_line
 from dashboard.ui.views import STATUS_LABELS, flag_titles, score_with_band, table_height
@@ -32,15 +34,9 @@ left, right, search_col = st.columns([2, 2, 2])
 programmes = left.multiselect("Programme", sorted(frame["programme"].dropna().unique()), placeholder="All programmes")
 statuses = right.multiselect("Status", list(STATUS_LABELS), default=["active"], format_func=STATUS_LABELS.get,
                              placeholder="All statuses")
-search = search_col.text_input("Find patient code", placeholder="e.g. P-00042").strip()
+search = search_col.text_input("Find patient code", placeholder="e.g. 0042", help="Part of the code, in any case; searches every status").strip()
 
-shown = frame
-if programmes:
-    shown = shown[shown["programme"].isin(programmes)]
-if statuses:  # a status the platform left missing counts as active (flags.in_treatment)
-    shown = shown[shown["status"].where(shown["status"].isin(list(STATUS_LABELS)), "active").isin(statuses)]
-if search:
-    shown = shown[shown["code"].str.contains(search, case=False, regex=False)]
+shown, hidden_note = filter_patients(frame, programmes, statuses, search)
 
 table = shown.assign(
     display_name=shown["display_name"].fillna(""),
@@ -53,9 +49,12 @@ columns = ["code", "display_name", "programme", "progress", "days_since_activity
 if ctx.viewer.role != "therapist":
     columns.insert(3, "therapist")
 
-st.caption(f"{len(shown)} of {len(frame)} patients · select a row to open the patient")
+st.caption(f"{len(shown)} of {len(frame)} patients" + (" · searching every status" if search else "")
+           + " · select a row to open the patient")
+if hidden_note:
+    st.info(hidden_note, icon=":material/filter_alt:")
 if shown.empty:
-    st.info("No patients match these filters.")
+    st.info(f"No patient code contains “{md(search)}”." if search and not hidden_note else "No patients match these filters.")
 else:
     event = st.dataframe(
         table[columns],

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import pandas as pd
 import pytest
 
 from dashboard.engine import make_engine
@@ -100,3 +101,40 @@ def test_scope_by_role(platform):
     assert codes("ther.a") == ["S1"] and codes("ther.b") == ["S2"] and codes("ther.c") == ["S3"]
     assert codes("gp.a") == ["S1", "S3"] and codes("gp.b") == ["S2"]
     assert codes("lead.a") == ["S1", "S2", "S4"] and codes("lead.b") == ["S3"]
+
+
+# Issue 16, item 10: (programmes, statuses, search) -> (codes shown, a note says matches are hidden)
+SEARCH_CASES = [
+    ([], ["active"], "", {"P-00042", "P-00043"}, False),
+    ([], ["active"], "0044", {"P-00044"}, False),  # a completed patient: found across statuses
+    ([], ["active"], "p-0004", {"P-00042", "P-00043", "P-00044"}, False),  # part of the code, any case
+    (["Insomnia"], ["active"], "0042", set(), True),  # the programme filter hides it, and says so
+    (["Depression"], [], "", {"P-00042", "P-00044"}, False),
+    ([], ["active"], "nobody", set(), False),
+]
+
+
+@pytest.mark.parametrize(("programmes", "statuses", "search", "codes", "note"), SEARCH_CASES)
+def test_finding_a_patient_by_part_of_the_code_across_statuses(programmes, statuses, search, codes, note):
+    from dashboard.my_patients import filter_patients
+
+    rows = pd.DataFrame({"code": ["P-00042", "P-00043", "P-00044"], "programme": ["Depression", "Insomnia", "Depression"],
+                         "status": ["active", None, "completed"]})  # a missing status counts as active
+    shown, hidden = filter_patients(rows, programmes, statuses, search)
+    assert set(shown["code"]) == codes
+    assert (hidden is not None) == note
+    if note:
+        assert hidden.startswith("1 more patient(s) match “0042” in other programmes")
+
+
+def test_the_page_finds_a_completed_patient_by_part_of_the_code(app_platform):
+    from dashboard.ui.nav import PAGES_DIR
+    from tests.apptest import logged_in, table_with
+
+    app_platform.patient("P-00077", status="completed", enrolled_days_ago=90, ended_days_ago=5)
+    app_platform.patient("P-00078", enrolled_days_ago=10)
+    at = logged_in("ther.a").switch_page(str(PAGES_DIR / "my_patients.py")).run()
+    assert list(table_with(at, "code", "progress")["code"]) == ["P-00078"]  # the default "Active" filter
+    next(t for t in at.text_input if t.label == "Find patient code").input("p-00077").run()
+    assert list(table_with(at, "code", "progress")["code"]) == ["P-00077"]
+    assert any("searching every status" in c.value for c in at.caption)
