@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import exports
 from dashboard.ui import cached
 from dashboard.ui.components.followup_form import followup_form
-from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
 from dashboard.gp_followups import ACTIONS
 from dashboard.ui.nav import open_patient
@@ -22,7 +22,7 @@ version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer)
 st.title("Follow-ups due")
 result, as_of = cached.due_list(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version)
 st.caption(freshness_line(as_of, tz) + f" · overdue after {int(settings.followup_overdue_days)} days")
-quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings))
+team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings))
 if msg := st.session_state.pop("followup_saved", None):
     st.success(msg, icon=":material/check_circle:")
 

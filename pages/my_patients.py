@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.ui import cached
-from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
 from dashboard.measures import INSTRUMENTS
 from dashboard.ui.nav import open_patient
@@ -24,7 +24,7 @@ by_patient = flags.sort_values(["priority", "since"]).groupby("patient_id")["fla
 frame = ranked(frame, flags).assign(
     flags=lambda f: f["patient_id"].map(by_patient).map(lambda v: flag_titles(v) if isinstance(v, list) else ""))
 st.caption(freshness_line(as_of, ctx.config.timezone))
-quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings))
+team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings))
 
 if frame.empty:
     st.info("No patients are assigned to you in the platform yet.")

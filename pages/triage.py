@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard.ui import cached
 from dashboard.acks import AckRefused, NewerEvidence, acknowledge, evidence_keys
-from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
 from dashboard.flags import FLAG_KINDS
 from dashboard.ui.nav import open_patient
@@ -35,7 +35,7 @@ if viewer.role == "team_lead":
 result, as_of = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, therapist, version)
 st.session_state["triage_loaded_at"] = time.monotonic()
 st.caption(freshness_line(as_of, ctx.config.timezone) + f" · reloads every {int(settings.queue_refresh_seconds)} s")
-quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings))
+team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings))
 
 counts = flag_counts(result.open_flags)
 shown = [f"**{FLAG_KINDS[k].title}** {n}" for k, n in counts.items() if n]
@@ -47,7 +47,8 @@ if escalated:
 
 queue = result.queue
 if queue.empty:
-    st.success("Nobody in your caseload needs you right now.", icon=":material/check_circle:")
+    st.success("Nobody in your team needs a clinician right now." if viewer.role == "team_lead"
+               else "Nobody in your caseload needs you right now.", icon=":material/check_circle:")
     st.stop()
 
 table = pd.DataFrame({

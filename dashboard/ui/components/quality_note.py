@@ -1,10 +1,19 @@
-"""The data-quality note every data page carries: which platform records of the
-viewer's patients were left out or adjusted, and how (dashboard.quality)."""
+"""The data-quality note: which platform records were left out or adjusted, and how
+(dashboard.quality). The team-wide note is the team lead's (and ``caseboard
+quality``'s): on every list page of every clinician it was noise nobody acts on.
+The Patient page's note, about that one patient, is shown to everyone: it says why
+a risk item or a score could not be read."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+
+
+def team_quality_note(role: str, issues: pd.DataFrame) -> None:
+    """The list pages' note, for team leads only (they have the platform corrected)."""
+    if role == "team_lead":
+        quality_note(issues)
 
 
 def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaires: pd.DataFrame | None = None) -> None:
