@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 
 from dashboard.logs import log_event
 from dashboard.schema import clinicians, patients
@@ -112,3 +112,47 @@ def requested_patients(platform: Engine, code: str) -> list[int]:
 
 
 TRAIL_COLUMNS = ["occurred_at", "actor", "action", "patient", "detail"]
+
+
+# ---------------------------------------------------------------- in words, for the Audit page
+
+ACTION_WORDS = {
+    "login": "logged in", "logout": "logged out", "login_attempt": "tried to log in",
+    "login_failed": "login failed", "login_refused": "login refused", "login_unlocked": "lifted a lockout",
+    "open_record": "opened the record", "denied": "was refused a record", "acknowledge": "marked a reason handled",
+    "acknowledgement_withdrawn": "withdrew an acknowledgement", "followup": "logged a follow-up",
+    "followup_correction": "corrected a follow-up", "followup_withdrawal": "withdrew a follow-up",
+    "export": "exported", "cli_report": "ran a command-line report",
+}
+
+
+def detail_words(detail: str | None) -> str:
+    """An audit row's detail (JSON) as words: ``{"flag": "risk", "ack": 12}`` ->
+    ``flag: risk · ack: 12``. Anything that is not a JSON object is shown as it is."""
+    if not detail:
+        return ""
+    try:
+        values = json.loads(detail)
+    except ValueError:
+        return str(detail)
+    if not isinstance(values, dict):
+        return str(values)
+    return " · ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in values.items() if v not in (None, ""))
+
+
+def actor_labels(platform: Engine, actors: list[str]) -> dict[str, str]:
+    """How the Audit page names each actor: the clinician's display name with the login
+    after it (``Jonas Lindqvist (therapist1)``), a command-line run said so, and any
+    other actor (an operator, an unknown login) as recorded."""
+    logins = {a.removeprefix("cli:").lower() for a in actors}
+    with platform.connect() as conn:
+        names = {str(u).strip().lower(): n for u, n in conn.execute(
+            select(clinicians.c.username, clinicians.c.display_name)
+            .where(func.lower(func.trim(clinicians.c.username)).in_(sorted(logins))))}
+    out = {}
+    for actor in actors:
+        login = actor.removeprefix("cli:")
+        name = names.get(login.lower())
+        label = f"{name} ({login})" if name else login
+        out[actor] = f"{label}, command line" if actor.startswith("cli:") else label
+    return out

@@ -34,8 +34,11 @@ st.caption(f"{len(trail)} entries")
 if trail.empty:
     st.info("No audit entries match these filters.")
     st.stop()
+who_is = audit.actor_labels(ctx.platform, sorted(set(trail["actor"])))
 shown = trail.assign(occurred_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y %H:%M:%S}" for t in trail["occurred_at"]],
-                     patient=trail["patient"].astype(object).fillna(""), detail=trail["detail"].astype(object).fillna(""))
+                     actor=trail["actor"].map(who_is), action=trail["action"].map(audit.ACTION_WORDS).fillna(trail["action"]),
+                     patient=trail["patient"].astype(object).fillna(""),
+                     detail=[audit.detail_words(d) for d in trail["detail"].astype(object).where(trail["detail"].notna(), None)])
 st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown)),
              column_config={"occurred_at": "When", "actor": "Who", "action": "What", "patient": "Patient",
                             "detail": "Detail"})

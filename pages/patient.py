@@ -115,8 +115,9 @@ gp_followups = current_followups(ctx.state, [patient.patient_id])
 if paused_until := pauses(gp_followups, pd.Timestamp(now).date()).get(patient.patient_id):
     st.info(f"Programme paused by the GP until {paused_until:%d %b %Y}: inactivity and no-contact reasons are held "
             "until then.", icon=":material/pause_circle:")
+handlers = audit.actor_labels(ctx.platform, sorted(set(handled["acked_by"]))) if not handled.empty else {}
 for h in handled.itertuples():
-    st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({md(h.reason)}), marked by {md(h.acked_by)} on "
+    st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({md(h.reason)}), marked by {md(handlers[h.acked_by])} on "
                f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{md(h.ack_note)}”" if h.ack_note else ""))
     if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
         withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())

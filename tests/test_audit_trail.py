@@ -69,7 +69,8 @@ def test_audit_page_for_team_leads_only(app_platform):
     at.switch_page(str(PAGES_DIR / "audit.py")).run()
     assert not at.exception and at.title[0].value == "Audit trail"
     table = at.dataframe[0].value
-    assert "AUD-P" in set(table["patient"]) and "ther.a" in set(table["actor"])
+    assert "AUD-P" in set(table["patient"]) and "Therapist A (ther.a)" in set(table["actor"])  # issue 16: names, not logins
+    assert "opened the record" in set(table["action"])
     therapist = logged_in("ther.a")
     with pytest.raises(ValueError):
         therapist.switch_page(str(PAGES_DIR / "audit.py"))

@@ -62,7 +62,7 @@ def test_risk_acknowledgement_needs_a_note_then_leaves_the_queue(platform):
     at.query_params["patient"] = "RISKY"
     at.switch_page(str(PAGES_DIR / "patient.py")).run()
     handled = [c.value for c in at.caption if c.value.startswith("Handled: risk answer")]
-    assert handled and "marked by ther.a" in handled[0] and "safety plan reviewed" in handled[0]
+    assert handled and "marked by Therapist A (ther.a)" in handled[0] and "safety plan reviewed" in handled[0]
     assert not at.error  # the acknowledged risk badge is gone
 
 
