@@ -93,9 +93,6 @@ class Rate:
         suppressed = denominator == 0 or denominator < min_cell
         return cls(int(numerator), int(denominator), None if suppressed else numerator / denominator)
 
-    def as_dict(self) -> dict:
-        return {"numerator": self.numerator, "denominator": self.denominator, "rate": self.rate}
-
 
 @dataclass(frozen=True)
 class Caseload:

@@ -22,10 +22,9 @@ from sqlalchemy.types import DateTime
 
 from dashboard import schema
 from dashboard.engine import make_engine
+from dashboard.state_tables import VERSION_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# Our own version table, so a platform database that uses Alembic keeps its own.
-VERSION_TABLE = "dash_alembic_version"
 UPGRADE_COMMAND = "python -m dashboard.db upgrade"
 
 TIMESTAMP_SAMPLE_ROWS = 50

@@ -37,7 +37,7 @@ EPOCH = datetime(1900, 1, 1)
 class FlagKind:
     key: str
     title: str  # short badge text
-    priority: int  # lower is more urgent (issue 4's order)
+    priority: int  # lower is more urgent: risk, then a reply owed, then outcomes, then engagement
 
 
 FLAG_KINDS = {f.key: f for f in (
@@ -458,10 +458,10 @@ def _not_on_track(p, phq: list, now_ts: pd.Timestamp, settings: Settings) -> lis
     return out[-1:]  # the latest checkpoint missed speaks for the patient
 
 
-# ---------------------------------------------------------------- queue
+# ---------------------------------------------------------------- ranking
 
 
-QUEUE_FIELDS = ["patient_id", "code", "flags", "reasons", "priority", "since", "escalated"]
+RANKED_FIELDS = ["patient_id", "code", "flags", "reasons", "priority", "since", "escalated"]
 
 
 def add_working_days(ts: datetime, days: float) -> datetime:
@@ -504,12 +504,12 @@ def patient_urgency(flags: pd.DataFrame, kinds: frozenset[str] | None = None) ->
     return best
 
 
-def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient with all reasons, most urgent first (``urgency`` of the
+def rank_patients(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per flagged patient (RANKED_FIELDS) with all reasons, most urgent first (``urgency`` of the
     patient's most urgent flag; ``flags`` carries ``escalated``), then by code."""
     if flags.empty:
-        return pd.DataFrame(columns=QUEUE_FIELDS)
-    if "escalated" not in flags:  # a queue before escalation is judged (the bench, tests of the order)
+        return pd.DataFrame(columns=RANKED_FIELDS)
+    if "escalated" not in flags:  # a ranking before escalation is judged (the bench, tests of the order)
         flags = flags.assign(escalated=False)
     codes = per_patient(patients_frame, "code")
     by_patient: dict[int, dict] = {}
@@ -517,7 +517,7 @@ def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
                      key=lambda f: (f.patient_id, urgency(f.priority, f.escalated, f.since)))
     for f in ordered:
         row = by_patient.get(f.patient_id)
-        if row is None:  # the patient's most urgent flag sets their place in the queue
+        if row is None:  # the patient's most urgent flag sets their place in the ranking
             row = by_patient[f.patient_id] = {"patient_id": f.patient_id, "code": codes.get(f.patient_id), "flags": [],
                                               "reasons": [], "priority": f.priority, "since": f.since,
                                               "escalated": bool(f.escalated)}
@@ -525,4 +525,4 @@ def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
             row["flags"].append(f.flag)
         row["reasons"].append(f.reason)
     rows = sorted(by_patient.values(), key=lambda r: (*urgency(r["priority"], r["escalated"], r["since"]), str(r["code"])))
-    return pd.DataFrame(rows, columns=QUEUE_FIELDS)
+    return pd.DataFrame(rows, columns=RANKED_FIELDS)

@@ -45,7 +45,7 @@ def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, setti
     if therapist is not None:
         keep = set(patients.loc[patients["therapist"] == therapist, "patient_id"])
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
-    queue = flag_engine.queue(open_flags, patients)
+    queue = flag_engine.rank_patients(open_flags, patients)
     paused = flag_engine.pauses(inputs.followups, pd.Timestamp(now).date())
     return Triage(_decorate(queue, patients, inputs.responses, paused, now), open_flags,
                   judged[judged["acked_at"].notna()], patients, inputs.responses, inputs.followups)
