@@ -24,12 +24,15 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from dashboard.config import Settings
+from dashboard.facts import (LAST_ACTIVITY_INPUTS, activity_between, contact_between, contacts_between, ended_by,
+                             finished_between, first_clinician_contact_after, last_activity_at, last_activity_columns,
+                             modules_completed, of_own_programme, open_at, own_programme_progress, patient_message,
+                             programme_module_count)
 from dashboard.flags import FLAG_KINDS
-from dashboard.gp_followups import ACTIONS, current_followups
+from dashboard.clinician_records import ACTIONS, current_followups
 from dashboard.outcomes import nhs_outcome
-from dashboard.my_patients import LAST_ACTIVITY_INPUTS, last_activity_at
 from dashboard.responses import scored_responses
-from dashboard.schema import ENDED_STATUSES, activity, clinicians, messages, module_progress, modules, patients, programs, responses, teams
+from dashboard.schema import clinicians, messages, module_progress, modules, patients, programs, teams
 from dashboard.scope import Viewer, patient_filter
 from dashboard.sqltime import days_between, median_by, whole_days_between
 from dashboard.timeutil import days_since, local_date, utc_midnight
@@ -137,50 +140,6 @@ def scope_conditions(viewer: Viewer, f: Filters) -> list[ColumnElement[bool]]:
     return out
 
 
-def open_at(ts) -> ColumnElement[bool]:
-    """Enrolled and not ended at ``ts``. A closed status without ``ended_at`` is
-    bad platform data and counts as ended."""
-    return and_(patients.c.enrolled_at <= _t(ts),
-                or_(patients.c.ended_at > _t(ts), and_(patients.c.ended_at.is_(None), patients.c.status == "active")))
-
-
-def ended_by(ts: datetime) -> ColumnElement[bool]:
-    return and_(patients.c.status != "active", or_(patients.c.ended_at.is_(None), patients.c.ended_at <= _t(ts)))
-
-
-def _in_programme(mp=module_progress, m=modules) -> ColumnElement[bool]:
-    """A progress row for a module of the patient's own programme (others are bad data)."""
-    return and_(m.c.id == mp.c.module_id, m.c.program_id == patients.c.program_id)
-
-
-def any_activity_between(lo: datetime, hi: datetime) -> ColumnElement[bool]:
-    """DESIGN.md "last activity" sources, as EXISTS probes on their time indexes."""
-    pid = patients.c.id
-    return or_(
-        exists().where(activity.c.patient_id == pid, activity.c.occurred_at.between(_t(lo), _t(hi))),
-        exists().where(responses.c.patient_id == pid, responses.c.administered_at.between(_t(lo), _t(hi))),
-        exists().where(messages.c.patient_id == pid, messages.c.direction == "from_patient",
-                       messages.c.sent_at.between(_t(lo), _t(hi))),
-        exists().where(module_progress.c.patient_id == pid, module_progress.c.started_at.between(_t(lo), _t(hi))),
-        exists().where(module_progress.c.patient_id == pid, module_progress.c.completed_at.between(_t(lo), _t(hi))),
-        patients.c.enrolled_at.between(_t(lo), _t(hi)),  # "enrolled_at if none"
-    )
-
-
-def contact_between(lo: datetime, hi: datetime) -> ColumnElement[bool]:
-    """DESIGN.md clinician contact: a to_patient message with a clinician."""
-    return exists().where(messages.c.patient_id == patients.c.id, messages.c.direction == "to_patient",
-                          messages.c.clinician_id.is_not(None), messages.c.sent_at.between(_t(lo), _t(hi)))
-
-
-def _first_contact_after(ts_col, hi: datetime):
-    c = aliased(messages)
-    return (select(func.min(c.c.sent_at))
-            .where(c.c.patient_id == patients.c.id, c.c.direction == "to_patient", c.c.clinician_id.is_not(None),
-                   c.c.sent_at >= ts_col, c.c.sent_at <= _t(hi))
-            .scalar_subquery())
-
-
 def _frame(conn: Connection, stmt, columns: list[str] | None = None) -> pd.DataFrame:
     frame = pd.read_sql(stmt, conn)
     return frame if columns is None else frame.reindex(columns=columns)
@@ -195,9 +154,9 @@ def open_episode_counts(conn: Connection, viewer: Viewer, f: Filters, at: dateti
     stmt = (
         select(patients.c.therapist_id,
                func.count().label("open"),
-               func.sum(case((any_activity_between(lo, at), 1), else_=0)).label("active_recent"),
-               func.sum(case((contact_between(lo, at), 1), else_=0)).label("contacted_recent"))
-        .where(*scope_conditions(viewer, f), open_at(at))
+               func.sum(case((activity_between(_t(lo), _t(at)), 1), else_=0)).label("active_recent"),
+               func.sum(case((contact_between(_t(lo), _t(at)), 1), else_=0)).label("contacted_recent"))
+        .where(*scope_conditions(viewer, f), open_at(_t(at)))
         .group_by(patients.c.therapist_id)
     )
     return _frame(conn, stmt, ["therapist_id", "open", "active_recent", "contacted_recent"])
@@ -207,9 +166,9 @@ def _reply_base(viewer: Viewer, f: Filters):
     """Patient messages sent in the period and the first clinician contact after each, up to the period end."""
     m = messages
     return (
-        select(patients.c.therapist_id, m.c.sent_at, _first_contact_after(m.c.sent_at, f.end).label("reply_at"))
+        select(patients.c.therapist_id, m.c.sent_at, first_clinician_contact_after(m.c.sent_at, _t(f.end)).label("reply_at"))
         .select_from(m.join(patients, patients.c.id == m.c.patient_id))
-        .where(*scope_conditions(viewer, f), m.c.direction == "from_patient", m.c.sent_at.between(_t(f.start), _t(f.end)))
+        .where(*scope_conditions(viewer, f), patient_message(m), m.c.sent_at.between(_t(f.start), _t(f.end)))
         .subquery()
     )
 
@@ -258,10 +217,10 @@ def feedback_within(conn: Connection, viewer: Viewer, f: Filters, hours: float) 
     its end), those with clinician contact within ``hours``, and the younger ones
     still pending: per therapist, and overall (one query)."""
     cutoff = f.end - timedelta(hours=hours)
-    contact = _first_contact_after(module_progress.c.completed_at, f.end)
+    contact = first_clinician_contact_after(module_progress.c.completed_at, _t(f.end))
     base = (
         select(patients.c.therapist_id, module_progress.c.completed_at, contact.label("contact_at"))
-        .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, _in_programme()))
+        .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, own_programme_progress()))
         .where(*scope_conditions(viewer, f), module_progress.c.completed_at.between(_t(f.start), _t(f.end)))
         .subquery()
     )
@@ -278,31 +237,21 @@ def feedback_within(conn: Connection, viewer: Viewer, f: Filters, hours: float) 
 # ---------------------------------------------------------------- adherence
 
 
-def _modules_in_programme():
-    return select(func.count()).where(modules.c.program_id == patients.c.program_id).scalar_subquery()
-
-
-def _modules_completed_by(at: datetime):
-    return (select(func.count()).select_from(module_progress.join(modules, _in_programme()))
-            .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= _t(at))
-            .scalar_subquery())
-
-
 def _patient_adherence(viewer: Viewer, f: Filters, settings: Settings):
     """One row per patient enrolled by the period end (in scope and filters): module
     counts, end state and whether they have lapsed, as of the period end."""
     at = f.end
     lapse_from = at - timedelta(days=settings.dropout_inactive_days)
-    n_modules, n_completed = _modules_in_programme(), _modules_completed_by(at)
-    last_started = (select(func.max(modules.c.position)).select_from(module_progress.join(modules, _in_programme()))
+    n_modules, n_completed = programme_module_count(), modules_completed(_t(at))
+    last_started = (select(func.max(modules.c.position)).select_from(module_progress.join(modules, own_programme_progress()))
                     .where(module_progress.c.patient_id == patients.c.id, module_progress.c.started_at <= _t(at))
                     .scalar_subquery())
     return (
         select(patients.c.id.label("patient_id"), patients.c.program_id, patients.c.therapist_id,
                n_modules.label("n_modules"), n_completed.label("n_completed"), func.coalesce(last_started, 0).label("last_started"),
-               case((ended_by(at), 1), else_=0).label("ended"),
-               case((and_(ended_by(at), patients.c.status == "withdrawn"), 1), else_=0).label("withdrawn"),
-               case((and_(open_at(at), ~any_activity_between(lapse_from, at)), 1), else_=0).label("lapsed"))
+               case((ended_by(_t(at)), 1), else_=0).label("ended"),
+               case((and_(ended_by(_t(at)), patients.c.status == "withdrawn"), 1), else_=0).label("withdrawn"),
+               case((and_(open_at(_t(at)), ~activity_between(_t(lapse_from), _t(at))), 1), else_=0).label("lapsed"))
         .where(*scope_conditions(viewer, f), patients.c.enrolled_at <= _t(at))
         .subquery()
     )
@@ -335,14 +284,14 @@ def funnel(conn: Connection, viewer: Viewer, f: Filters, settings: Settings) -> 
     Censoring keeps recent enrolments from looking like drop-outs."""
     at = f.end
     need_days = modules.c.position * settings.module_pace_days + settings.funnel_grace_days
-    eligible = or_(ended_by(at), whole_days_between(_t(at), patients.c.enrolled_at) >= need_days)
+    eligible = or_(ended_by(_t(at)), whole_days_between(_t(at), patients.c.enrolled_at) >= need_days)
     started = exists().where(module_progress.c.patient_id == patients.c.id, module_progress.c.module_id == modules.c.id,
                              module_progress.c.started_at <= _t(at))
     stmt = (
         select(modules.c.program_id, modules.c.position,
                func.sum(case((eligible, 1), else_=0)).label("eligible"),
                func.sum(case((and_(eligible, started), 1), else_=0)).label("started"))
-        .select_from(patients.join(modules, modules.c.program_id == patients.c.program_id))
+        .select_from(patients.join(modules, of_own_programme()))
         .where(*scope_conditions(viewer, f), patients.c.enrolled_at <= _t(at))
         .group_by(modules.c.program_id, modules.c.position)
     )
@@ -354,7 +303,7 @@ def module_days(conn: Connection, viewer: Viewer, f: Filters) -> pd.DataFrame:
     days = days_between(module_progress.c.completed_at, module_progress.c.started_at).label("days")
     values = (
         select(modules.c.program_id, modules.c.position, days)
-        .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, _in_programme()))
+        .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, own_programme_progress()))
         .where(*scope_conditions(viewer, f), patients.c.enrolled_at <= _t(f.end),
                module_progress.c.completed_at <= _t(f.end), module_progress.c.completed_at >= module_progress.c.started_at)
     )
@@ -369,21 +318,14 @@ def lapsed_patients(conn: Connection, viewer: Viewer, f: Filters, settings: Sett
     lapse_from = at - timedelta(days=settings.dropout_inactive_days)
     therapist = aliased(clinicians)
 
-    def latest(col, table, *cond):
-        return select(func.max(col)).where(table.c.patient_id == patients.c.id, col <= _t(at), *cond).scalar_subquery()
-
     stmt = (
         select(patients.c.id.label("patient_id"), patients.c.code, programs.c.name.label("programme"),
                therapist.c.display_name.label("therapist"), patients.c.enrolled_at,
-               _modules_completed_by(at).label("modules_completed"), _modules_in_programme().label("modules_total"),
-               latest(activity.c.occurred_at, activity).label("last_event"),
-               latest(responses.c.administered_at, responses).label("last_response"),
-               latest(messages.c.sent_at, messages, messages.c.direction == "from_patient").label("last_patient_message"),
-               latest(module_progress.c.started_at, module_progress).label("last_module_start"),
-               latest(module_progress.c.completed_at, module_progress).label("last_module_completion"))
+               modules_completed(_t(at)).label("modules_completed"), programme_module_count().label("modules_total"),
+               *last_activity_columns(_t(at)))
         .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id)
                      .outerjoin(therapist, therapist.c.id == patients.c.therapist_id))
-        .where(*scope_conditions(viewer, f), open_at(at), ~any_activity_between(lapse_from, at))
+        .where(*scope_conditions(viewer, f), open_at(_t(at)), ~activity_between(_t(lapse_from), _t(at)))
         .order_by(patients.c.code)
     )
     frame = pd.read_sql(stmt, conn, parse_dates=["enrolled_at", *LAST_ACTIVITY_INPUTS])
@@ -401,18 +343,14 @@ def lapsed_patients(conn: Connection, viewer: Viewer, f: Filters, settings: Sett
 def _sessions(settings: Settings):
     """Attended treatment sessions in the episode (clinical-reference 3.1, CONFIG)."""
     if settings.treatment_session_event == "clinician_message":
-        return (select(func.count()).where(
-            messages.c.patient_id == patients.c.id, messages.c.direction == "to_patient", messages.c.clinician_id.is_not(None),
-            messages.c.sent_at >= patients.c.enrolled_at, messages.c.sent_at <= patients.c.ended_at).scalar_subquery())
-    return (select(func.count()).select_from(module_progress.join(modules, _in_programme()))
-            .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= patients.c.ended_at)
-            .scalar_subquery())
+        return contacts_between(patients.c.enrolled_at, patients.c.ended_at)
+    return modules_completed(patients.c.ended_at)
 
 
 def finished_episodes(conn: Connection, viewer: Viewer, f: Filters, settings: Settings, since: datetime) -> pd.DataFrame:
     """Episodes ended (completed or withdrawn) between ``since`` and the period end,
     with their sessions and NHS outcome where PHQ-9 and GAD-7 are both paired."""
-    ended = and_(patients.c.status.in_(ENDED_STATUSES), patients.c.ended_at.between(_t(since), _t(f.end)))
+    ended = finished_between(_t(since), _t(f.end))
     episodes = pd.read_sql(
         select(patients.c.id.label("patient_id"), patients.c.program_id, patients.c.therapist_id, patients.c.enrolled_at,
                patients.c.ended_at, _sessions(settings).label("sessions"))
@@ -519,11 +457,11 @@ def gp_compliance(conn: Connection, state: Engine, viewer: Viewer, f: Filters, s
     gps = _frame(conn, gp_of)
     # completions in the period, plus each patient's last one before it (it may open a cycle that spans the start)
     in_period = (select(module_progress.c.patient_id, module_progress.c.completed_at)
-                 .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, _in_programme()))
+                 .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, own_programme_progress()))
                  .where(*scope_conditions(viewer, f), patients.c.gp_id.is_not(None),
                         module_progress.c.completed_at.between(_t(f.start), _t(f.end))))
     last_before = (select(module_progress.c.patient_id, func.max(module_progress.c.completed_at).label("completed_at"))
-                   .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, _in_programme()))
+                   .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, own_programme_progress()))
                    .where(*scope_conditions(viewer, f), patients.c.gp_id.is_not(None), module_progress.c.completed_at < _t(f.start))
                    .group_by(module_progress.c.patient_id))
     done = pd.concat([pd.read_sql(in_period, conn, parse_dates=["completed_at"]),
@@ -593,11 +531,11 @@ def weekly_trends(conn: Connection, viewer: Viewer, f: Filters, episodes: pd.Dat
 
     enrolments = bucketed(patients.c.enrolled_at)
     completions = bucketed(module_progress.c.completed_at, join=module_progress.join(
-        patients, patients.c.id == module_progress.c.patient_id).join(modules, _in_programme()))
+        patients, patients.c.id == module_progress.c.patient_id).join(modules, own_programme_progress()))
     week_ends = union_all(*[select(literal(w).label("week"), _t(at - timedelta(days=7 * w)).label("at"))
                             for w in range(weeks)]).subquery()
     open_counts = _frame(conn, select(week_ends.c.week, func.count(patients.c.id).label("n"))
-                         .select_from(week_ends.outerjoin(patients, and_(open_at(week_ends.c.at), *scope_conditions(viewer, f))))
+                         .select_from(week_ends.outerjoin(patients, and_(open_at(_t(week_ends.c.at)), *scope_conditions(viewer, f))))
                          .group_by(week_ends.c.week), ["week", "n"]).set_index("week")["n"]
     rows = []
     ended = episodes.assign(week=((pd.Timestamp(at) - pd.to_datetime(episodes["ended_at"])) // pd.Timedelta(days=7)))
@@ -772,7 +710,7 @@ def caseload(platform: Engine, state: Engine, viewer: Viewer, f: Filters, settin
         since = min(f.start, f.end - timedelta(days=7 * weeks))
         episodes = finished_episodes(conn, viewer, f, settings, since)
         in_progress = _frame(conn, select(patients.c.program_id, patients.c.therapist_id, func.count().label("n"))
-                             .where(*scope_conditions(viewer, f), open_at(f.end))
+                             .where(*scope_conditions(viewer, f), open_at(_t(f.end)))
                              .group_by(patients.c.program_id, patients.c.therapist_id),
                              ["program_id", "therapist_id", "n"])
         triage_counts, triage_by = (filtered_triage(conn, viewer, f, triage_result) if triage_result is not None
