@@ -21,6 +21,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.types import DateTime
 
 from dashboard import schema
+from dashboard.config import ConfigError, load_config
 from dashboard.engine import make_engine
 from dashboard.state_tables import VERSION_TABLE
 
@@ -122,8 +123,6 @@ def _timestamp_problems(engine: Engine, table: str, column: str, db_type) -> lis
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dashboard.config import ConfigError, load_config
-
     parser = argparse.ArgumentParser(prog="python -m dashboard.db", description=__doc__)
     parser.add_argument("action", choices=["upgrade", "current", "check"])
     parser.add_argument("--db", help="SQLAlchemy URL of the state database (default: DASHBOARD_STATE_DB_URL)")

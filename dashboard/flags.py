@@ -255,7 +255,9 @@ class Case:
     """One patient as the flag rules see them. ``p``: a row of FlagInputs.patients
     (PATIENT_FIELDS); ``resp``: their response records (RESPONSE_FIELDS) in time
     order; ``gp_followups``: their current GP follow-ups (FOLLOWUP_FIELDS), oldest
-    first; ``acks``: the acknowledgements in force."""
+    first; ``acks``: the acknowledgements in force. The rules compare times
+    positively (``elapsed >= threshold``): a missing time (NaT, bad platform data)
+    compares False, so it raises nothing rather than failing."""
 
     p: object
     resp: list
@@ -394,8 +396,8 @@ def _gp_action(c: Case) -> list[dict]:
 def _feedback_due(c: Case) -> list[dict]:
     """A module of the patient's own programme completed with no clinician contact since."""
     p = c.p
-    if not _present(p.first_unfed_completion) or c.now - p.first_unfed_completion < pd.Timedelta(
-            hours=c.settings.feedback_due_hours):
+    if not (_present(p.first_unfed_completion)
+            and c.now - p.first_unfed_completion >= pd.Timedelta(hours=c.settings.feedback_due_hours)):
         return []
     return [_flag(p, "feedback_due", p.first_unfed_completion,
                   f"module completed {_plural(_days(c.now - p.first_unfed_completion), 'day')} ago with no clinician contact since",
@@ -405,7 +407,7 @@ def _feedback_due(c: Case) -> list[dict]:
 
 def _not_started(c: Case) -> list[dict]:
     days = c.settings.not_started_days
-    if _present(c.p.last_module_start) or c.now - c.enrolled < pd.Timedelta(days=days):
+    if not (not _present(c.p.last_module_start) and c.now - c.enrolled >= pd.Timedelta(days=days)):
         return []
     return [_flag(c.p, "not_started", c.enrolled,
                   f"no module started {_plural(_days(c.now - c.enrolled), 'day')} after enrolment",
@@ -416,7 +418,7 @@ def _inactive(c: Case) -> list[dict]:
     """No activity (dashboard.facts: last activity) for N days, in tiers; a GP's pause suppresses it."""
     s = c.settings
     idle = c.now - pd.Timestamp(c.p.last_activity_at)
-    if c.paused or idle < pd.Timedelta(days=s.inactive_days):
+    if not (not c.paused and idle >= pd.Timedelta(days=s.inactive_days)):
         return []
     tiers = [(s.inactive_lapsed_days, "lapsed: "), (s.inactive_at_risk_days, "at risk of drop-out: "), (s.inactive_days, "")]
     reached, tier = next((d, t) for d, t in tiers if idle >= pd.Timedelta(days=d))
@@ -429,7 +431,7 @@ def _no_contact(c: Case) -> list[dict]:
     the first; a GP's pause suppresses it."""
     p, days = c.p, c.settings.no_contact_days
     contact_since = pd.Timestamp(p.last_contact) if _present(p.last_contact) else c.enrolled
-    if c.paused or c.now - contact_since < pd.Timedelta(days=days):
+    if not (not c.paused and c.now - contact_since >= pd.Timedelta(days=days)):
         return []
     words = "no clinician contact yet" if not _present(p.last_contact) else "no clinician contact"
     return [_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(c.now - contact_since), 'day')}",
@@ -442,7 +444,7 @@ def _questionnaire_overdue(c: Case) -> list[dict]:
     primary, days = c.p.primary_instrument, c.settings.questionnaire_overdue_days
     last_q = max((r.administered_at for r in c.resp if r.instrument == primary and r.administered_at >= c.enrolled),
                  default=c.enrolled)
-    if not _present(primary) or c.now - last_q < pd.Timedelta(days=days):
+    if not (_present(primary) and c.now - last_q >= pd.Timedelta(days=days)):
         return []
     name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
     return [_flag(c.p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(c.now - last_q), 'day')}",

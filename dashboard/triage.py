@@ -30,7 +30,7 @@ class Triage:
     acknowledged: pd.DataFrame  # flag rows covered by an acknowledgement
     patients: pd.DataFrame  # the flag engine's patient inputs (for names and filters)
     responses: pd.DataFrame  # scored responses of the patients still open to flags (flags.open_to_flags)
-    followups: pd.DataFrame  # their current GP follow-ups (dashboard.gp_followups), read once for the due list too
+    followups: pd.DataFrame  # their current GP follow-ups (dashboard.clinician_records), read once for the due list too
 
 
 def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings,
