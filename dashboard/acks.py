@@ -19,9 +19,9 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard import audit, flags
-from dashboard.ack_cover import ACK_COLUMNS, evidence_json
+from dashboard.ack_cover import evidence_json
+from dashboard.clinician_records import load_acks  # noqa: F401 (callers read it here too)
 from dashboard.config import Settings
-from dashboard.frames import read_frame
 from dashboard.patient import find_patient_by_id
 from dashboard.scope import Viewer
 from dashboard.state_tables import ack_withdrawals
@@ -129,18 +129,6 @@ def withdraw(platform: Engine, state: Engine, viewer: Viewer, ack_id: int, reaso
                             ack=int(ack_id))
     except IntegrityError:  # withdrawn by someone else at the same moment: it is withdrawn once
         raise AckRefused("This acknowledgement was already withdrawn.") from None
-
-
-def load_acks(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
-    """Every acknowledgement of these (already scoped) patients (ACK_COLUMNS), withdrawn ones marked."""
-    if not patient_ids:
-        return pd.DataFrame(columns=ACK_COLUMNS)
-    withdrawn = select(ack_withdrawals.c.id).where(ack_withdrawals.c.ack_id == acks_table.c.id).exists()
-    stmt = select(acks_table.c.id.label("ack_id"), acks_table.c.patient_id, acks_table.c.flag, acks_table.c.trigger_at,
-                  acks_table.c.acked_at, acks_table.c.actor, acks_table.c.note, acks_table.c.evidence,
-                  withdrawn.label("withdrawn")).where(acks_table.c.patient_id.in_(patient_ids))
-    with state.connect() as conn:
-        return read_frame(conn, stmt, dates=("trigger_at", "acked_at"))
 
 
 def evidence_keys(rows: pd.DataFrame) -> list[str]:

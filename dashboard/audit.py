@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -12,17 +12,13 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 from dashboard.logs import log_event
 from dashboard.schema import clinicians, patients
 from dashboard.scope import Viewer
-
 from dashboard.state_tables import audit
+from dashboard.timeutil import utcnow
 
 ACTIONS = ("login", "logout", "login_attempt", "login_failed", "login_refused", "login_unlocked", "open_record", "denied",
            "acknowledge", "acknowledgement_withdrawn", "followup", "followup_correction", "followup_withdrawal", "export",
            "cli_report")
 SESSION_ACTIONS = ("login", "logout", "login_failed", "login_refused", "login_unlocked")  # also written to the structured log
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def record(engine: Engine, actor: str, action: str, patient_id: int | None = None, **detail: Any) -> None:
@@ -41,7 +37,7 @@ def record_in(conn: Connection, actor: str, action: str, patient_id: int | None 
         raise ValueError(f"unknown audit action {action!r}")
     conn.execute(
         insert(audit).values(
-            occurred_at=utcnow(),
+            occurred_at=utcnow(precise=True),
             actor=actor,
             action=action,
             patient_id=patient_id,

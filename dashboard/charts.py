@@ -14,7 +14,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.outcomes import DETERIORATED, IMPROVED, reliable_change
 
 BAND_SHADES = ["#f4f4f4", "#fdebd9", "#fbd2ad", "#f6b47f", "#ee9453"]
@@ -65,8 +65,6 @@ def trajectory_points(instrument: str, episode: pd.DataFrame) -> pd.DataFrame:
         rc if (rc := reliable_change(instrument, baseline, float(s))) in (IMPROVED, DETERIORATED) else "other"
         for s in rows["score"].iloc[1:]
     ]
-    from dashboard.measures import band_label
-
     return pd.DataFrame({
         "date": rows["administered_at"].to_numpy(),
         "score": rows["score"].astype(float).to_numpy(),

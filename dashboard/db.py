@@ -20,10 +20,9 @@ from sqlalchemy.types import DateTime
 
 from dashboard import schema
 from dashboard.commands import command as caseboard_command
+from dashboard.state_tables import VERSION_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# Our own version table, so a platform database that uses Alembic keeps its own.
-VERSION_TABLE = "dash_alembic_version"
 UPGRADE_COMMAND = caseboard_command("db", "upgrade")
 
 TIMESTAMP_SAMPLE_ROWS = 50

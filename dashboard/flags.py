@@ -3,7 +3,8 @@
 One engine serves the triage queue, the patient page's badges and the My
 patients list, so a flag means the same thing everywhere. Inputs are read in
 SQL scoped to the viewer (one row per patient, plus their aggregated
-questionnaires); ``evaluate`` is a pure function over those small frames.
+questionnaires), with the clinical terms from dashboard.facts; each flag is one
+small rule over those inputs (``FLAG_KINDS``), a pure function of small frames.
 Thresholds are settings (README, Settings); clinical rules follow
 clinical-reference.md (1.3, 1.5, 3.2, 5.3, 6.2).
 """
@@ -11,50 +12,30 @@ clinical-reference.md (1.3, 1.5, 3.2, 5.3, 6.2).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 import pandas as pd
-from sqlalchemy import Engine, Select, String, and_, cast, func, literal, or_, select
+from sqlalchemy import Engine, Select, String, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
 from dashboard.ack_cover import AckIndex, Evidence, apply_acks
+from dashboard.clinician_records import ACTIONS, current_followups, load_acks
 from dashboard.config import Settings
+from dashboard.facts import (LAST_ACTIVITY_INPUTS, in_treatment, last_activity_at, last_clinician_contact,
+                             not_closed_before, own_programme_progress, patient_facts_query, patient_message)
 from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
-from dashboard.my_patients import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
 from dashboard.responses import read_scored, responses_query
-from dashboard.schema import ENDED_STATUSES, messages, module_progress, modules, patients
+from dashboard.schema import messages, module_progress, modules, patients
 from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
 from dashboard.statements import CLOSED_BEFORE, NOW, PATIENT_ID, prepared
 from dashboard.timeutil import DAY
 
 EPOCH = datetime(1900, 1, 1)
-
-
-@dataclass(frozen=True)
-class FlagKind:
-    key: str
-    title: str  # short badge text
-    priority: int  # lower is more urgent (issue 4's order)
-
-
-FLAG_KINDS = {f.key: f for f in (
-    FlagKind("risk", "Risk answer", 1),
-    FlagKind("risk_unknown", "Risk item unanswered", 2),
-    FlagKind("awaiting_reply", "Awaiting reply", 3),  # 7 while not yet overdue
-    FlagKind("deterioration", "Reliable deterioration", 4),
-    FlagKind("not_on_track", "Not on track", 5),
-    FlagKind("gp_action", "GP asked for action", 6),
-    FlagKind("feedback_due", "Feedback due", 7),
-    FlagKind("not_started", "Not started", 8),
-    FlagKind("inactive", "Inactive", 9),
-    FlagKind("no_contact", "No contact", 10),
-    FlagKind("questionnaire_overdue", "Questionnaire overdue", 11),
-)}
-HIGH_RISK_PRIORITY = 0  # item 9 of 2-3 comes before every other flag (clinical-reference 1.5)
-PENDING_REPLY_PRIORITY = FLAG_KINDS["feedback_due"].priority
 
 # since: when the need began (waiting time, escalation and ties); trigger_at: the
 # latest event that raised it; evidence: the platform rows behind it as (key, event
@@ -74,35 +55,27 @@ NOT_ON_TRACK_MIN_BASELINE = 10
 
 
 def contact_facts_query(role: str, one_patient: bool = False):
-    """Per patient: the last clinician contact, the earliest patient message and the
-    earliest module completion since then (docs/design.md: clinician contact), up to NOW."""
-    contact = aliased(messages)
-    last_contact = (
-        select(func.max(contact.c.sent_at))
-        .where(contact.c.patient_id == patients.c.id, contact.c.direction == "to_patient",
-               contact.c.clinician_id.is_not(None), contact.c.sent_at <= NOW)
-        .correlate_except(contact)
-        .scalar_subquery()
-    )
+    """Per patient: the last clinician contact (dashboard.facts), the earliest patient
+    message and the earliest own-programme module completion since then, up to NOW."""
+    last_contact = last_clinician_contact(NOW)
     since_contact = func.coalesce(last_contact, literal(EPOCH))
     written = aliased(messages)
 
     def unanswered(value):
         """``value`` over the patient's messages since the last contact."""
         return (select(value)
-                .where(written.c.patient_id == patients.c.id, written.c.direction == "from_patient",
+                .where(written.c.patient_id == patients.c.id, patient_message(written),
                        written.c.sent_at <= NOW, written.c.sent_at > since_contact)
-                .correlate_except(written, contact)
+                .correlate_except(written)
                 .scalar_subquery())
 
     def unfed(value):
         """``value`` over the patient's own programme's modules completed since the last contact."""
         return (select(value)
-                .select_from(module_progress.join(modules, and_(modules.c.id == module_progress.c.module_id,
-                                                                modules.c.program_id == patients.c.program_id)))
+                .select_from(module_progress.join(modules, own_programme_progress()))
                 .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= NOW,
                        module_progress.c.completed_at > since_contact)
-                .correlate_except(module_progress, modules, contact)
+                .correlate_except(module_progress, modules)
                 .scalar_subquery())
 
     first_unanswered = unanswered(func.min(written.c.sent_at))
@@ -123,11 +96,9 @@ def open_to_flags(role: str) -> Select:
     """The viewer's patients whose questionnaires can still matter: all but episodes
     that ended before CLOSED_BEFORE (``closed_before``: the wider of the risk window
     of ``patient_flags`` and the GP's follow-up window of ``due.due_list``). A team
-    holds thousands of such closed episodes; scoring their responses changed no flag."""
-    # Missing or unknown status, or no end date, may be in treatment (in_treatment): kept.
-    return role_patient_ids(role).where(or_(
-        patients.c.status.is_(None), patients.c.status.not_in(ENDED_STATUSES),
-        patients.c.ended_at.is_(None), patients.c.ended_at >= CLOSED_BEFORE))
+    holds thousands of such closed episodes; scoring their responses changed no flag.
+    Every patient who may be in treatment is kept (``facts.not_closed_before``)."""
+    return role_patient_ids(role).where(not_closed_before(CLOSED_BEFORE))
 
 
 def closed_before(now: datetime, settings: Settings) -> datetime:
@@ -154,8 +125,8 @@ def _inputs_statements(role: str, one_patient: bool):
 class FlagInputs:
     patients: pd.DataFrame  # one row per patient: facts + contact facts
     responses: pd.DataFrame  # scored responses of the patients open_to_flags (all of one patient's on the patient page)
-    followups: pd.DataFrame | None = None  # current GP follow-ups (dashboard.gp_followups), from the state database
-    acks: pd.DataFrame | None = None  # their acknowledgements (dashboard.acks.load_acks), from the state database
+    followups: pd.DataFrame | None = None  # current GP follow-ups (dashboard.clinician_records), from the state database
+    acks: pd.DataFrame | None = None  # their acknowledgements (dashboard.clinician_records.load_acks), from the state database
 
 
 def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Settings,
@@ -172,14 +143,14 @@ def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Setting
         if scored is None:
             scored = read_scored(conn, responses_stmt, {**params, "closed_before": closed_before(now, settings)}, settings)
     facts["last_activity_at"] = last_activity_at(facts)
-    followups = acks = None
-    if state is not None:
-        from dashboard.acks import load_acks
-        from dashboard.gp_followups import current_followups
-
-        ids = [int(i) for i in facts["patient_id"]]
-        followups, acks = current_followups(state, ids), load_acks(state, ids)
+    followups, acks = recorded_for(state, facts) if state is not None else (None, None)
     return FlagInputs(facts, scored, followups, acks)
+
+
+def recorded_for(state: Engine, facts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(current GP follow-ups, acknowledgements) of the patients of ``facts``, from the state database."""
+    ids = [int(i) for i in facts["patient_id"]]
+    return current_followups(state, ids), load_acks(state, ids)
 
 
 # ---------------------------------------------------------------- evaluation (pure)
@@ -249,13 +220,6 @@ def _present(ts) -> bool:
     return ts is not None and not pd.isna(ts)
 
 
-def in_treatment(status, ended_at) -> bool:
-    """Active, or a status the platform left missing or unknown on an episode with no
-    end date: hiding a patient who may be in treatment (and their risk answers) is
-    the worse error, so bad status data errs towards showing them."""
-    return status == "active" or (status not in ENDED_STATUSES and not _present(ended_at))
-
-
 def followups_by_patient(followups: pd.DataFrame | None) -> dict[int, list]:
     """patient_id -> their current GP follow-ups (FOLLOWUP_FIELDS records), oldest first."""
     out: dict[int, list] = defaultdict(list)
@@ -286,132 +250,205 @@ def pause_in_force(followups: list, today: date) -> date | None:
     return end if today <= end else None
 
 
+@dataclass(frozen=True)
+class Case:
+    """One patient as the flag rules see them. ``p``: a row of FlagInputs.patients
+    (PATIENT_FIELDS); ``resp``: their response records (RESPONSE_FIELDS) in time
+    order; ``gp_followups``: their current GP follow-ups (FOLLOWUP_FIELDS), oldest
+    first; ``acks``: the acknowledgements in force. The rules compare times
+    positively (``elapsed >= threshold``): a missing time (NaT, bad platform data)
+    compares False, so it raises nothing rather than failing."""
+
+    p: object
+    resp: list
+    now: pd.Timestamp
+    settings: Settings
+    gp_followups: list
+    acks: AckIndex
+
+    @cached_property
+    def active(self) -> bool:
+        return in_treatment(self.p.status, self.p.ended_at)
+
+    @cached_property
+    def risk_until(self) -> pd.Timestamp | None:
+        """Answers up to this time are triaged for risk, whatever the status, until N
+        days after the episode ended; None once that window has closed."""
+        ended = pd.Timestamp(self.p.ended_at) if _present(self.p.ended_at) else None
+        after_end = pd.Timedelta(days=self.settings.risk_after_end_days)
+        if self.active or ended is None:
+            return self.now if self.active else None
+        return ended + after_end if self.now <= ended + after_end else None
+
+    @cached_property
+    def enrolled(self) -> pd.Timestamp:
+        return pd.Timestamp(self.p.enrolled_at)
+
+    @cached_property
+    def episode(self) -> list:
+        """Valid responses of the episode; without an enrolment date (bad data) the whole record."""
+        start = self.enrolled - pd.Timedelta(days=self.settings.baseline_window_days)
+        return [r for r in self.resp if r.valid and (pd.isna(self.enrolled) or r.administered_at >= start)]
+
+    @cached_property
+    def paused(self) -> bool:
+        """A GP's pause suppresses inactive and no_contact until it ends (its end date included)."""
+        return pause_in_force(self.gp_followups, self.now.date()) is not None
+
+
 def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None,
                   acks: AckIndex | None = None) -> list[dict]:
-    """Flags of one patient. ``p``: a row of FlagInputs.patients; ``resp``: their
-    response records (RESPONSE_FIELDS) in time order; ``gp_followups``: their
-    current GP follow-ups (FOLLOWUP_FIELDS), oldest first; ``acks``: the
-    acknowledgements in force (risk is dated and graded by the answers they do not cover)."""
-    gp_followups = gp_followups or []
-    acks = acks or AckIndex(None, now, settings.ack_expiry_days)
-    now_ts = pd.Timestamp(now)
-    out: list[dict] = []
-    active = in_treatment(p.status, p.ended_at)
-    ended = pd.Timestamp(p.ended_at) if _present(p.ended_at) else None
-    after_end = pd.Timedelta(days=settings.risk_after_end_days)
-    # Risk is triaged whatever the status for answers up to N days after the episode ended.
-    if active or (ended is not None and now_ts <= ended + after_end):
-        out.extend(_risk_flags(p, resp, now_ts if active or ended is None else ended + after_end, acks))
-    if not active:
-        return out
+    """Flags of one patient (see ``Case`` for the arguments): every rule of
+    FLAG_KINDS, those marked ``in_treatment_only`` only while ``facts.in_treatment``."""
+    case = Case(p, resp, pd.Timestamp(now), settings, gp_followups or [],
+                acks or AckIndex(None, now, settings.ack_expiry_days))
+    return [row for kind in FLAG_KINDS.values() if case.active or not kind.in_treatment_only for row in kind.rule(case)]
 
-    latest_gp = gp_followups[-1] if gp_followups else None
-    if latest_gp is not None and latest_gp.action != "continue":
-        from dashboard.gp_followups import ACTIONS
 
-        note = f": “{latest_gp.note}”" if isinstance(latest_gp.note, str) and latest_gp.note else ""
-        out.append(_flag(p, "gp_action", latest_gp.recorded_at,
-                         f"GP {p.gp or ''} asked to {ACTIONS[latest_gp.action].lower()} on {latest_gp.held_on:%d %b}"
-                         + (f" until {latest_gp.pause_until:%d %b %Y}" if latest_gp.action == "pause" else "") + note,
-                         evidence=[(f"followup:{latest_gp.entry_id}:{int(latest_gp.version)}", latest_gp.recorded_at)]))
-    # A GP's pause suppresses inactive and no_contact until it ends (its end date included).
-    paused = pause_in_force(gp_followups, now_ts.date()) is not None
+def _risk(c: Case) -> list[dict]:
+    """Every PHQ-9 with item 9 above 0 (a later 0 does not clear it), each answer its
+    own evidence. The answers no acknowledgement covers date the flag (``since``:
+    escalation runs from the earliest of them) and grade it (2-3 before 1,
+    clinical-reference 1.5), so a new answer of 1 neither restarts the clock of an
+    open 2 nor hides it; the episode's highest answer is stated too."""
+    if c.risk_until is None:
+        return []
+    p = c.p
+    positive = [r for r in _phq_until(c) if _present(r.risk_item_score) and r.risk_item_score > 0]
+    if not positive:
+        return []
+    evidence = [(f"response:{int(r.response_id)}", r.administered_at) for r in positive]
+    open_keys = {k for k, _ in c.acks.uncovered(p.patient_id, "risk", evidence)}
+    pending = [r for (k, _), r in zip(evidence, positive) if k in open_keys] or positive
+    grade, highest = int(max(r.risk_item_score for r in pending)), int(max(r.risk_item_score for r in positive))
+    latest = pending[-1]
+    words = f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at)}"
+    some_handled = len(pending) < len(positive)
+    if len(pending) > 1:
+        words += f" ({len(pending)} answers above 0{' not yet handled' if some_handled else ''}, highest {grade})"
+    if some_handled:
+        words += f"; highest this episode {highest}"
+    return [_flag(p, "risk", pending[0].administered_at, words,
+                  priority=HIGH_RISK_PRIORITY if grade >= 2 else None, response_id=int(latest.response_id),
+                  trigger_at=max(r.administered_at for r in positive), evidence=evidence)]
 
-    enrolled = pd.Timestamp(p.enrolled_at)
-    episode_start = enrolled - pd.Timedelta(days=settings.baseline_window_days)
-    # Without an enrolment date (bad data) the whole record is the episode.
-    valid = [r for r in resp if r.valid and (pd.isna(enrolled) or r.administered_at >= episode_start)]
 
-    # awaiting_reply: waiting runs from the patient's earliest message since the last contact.
-    if _present(p.first_unanswered):
-        hours = (now_ts - p.first_unanswered) / pd.Timedelta(hours=1)
-        overdue = hours >= settings.reply_overdue_hours
-        words = (f"unanswered message for {_plural(_days(now_ts - p.first_unanswered), 'day')}" if hours >= 24
-                 else f"unanswered message for {int(hours)} h")
-        out.append(_flag(p, "awaiting_reply", p.first_unanswered,
-                         words if overdue else f"{words}: reply within {int(settings.reply_overdue_hours)} h",
-                         priority=None if overdue else PENDING_REPLY_PRIORITY, trigger_at=p.last_patient_message,
-                         evidence=_id_keys("message", p.unanswered_ids, p.last_patient_message)))
+def _risk_unknown(c: Case) -> list[dict]:
+    """The latest PHQ-9 cannot tell (item 9 missing, or no items)."""
+    if c.risk_until is None:
+        return []
+    phq = _phq_until(c)
+    if not phq or _present(phq[-1].risk_item_score):
+        return []
+    last = phq[-1]
+    return [_flag(c.p, "risk_unknown", last.administered_at,
+                  f"latest PHQ-9 ({_on(last.administered_at)}) has item 9 unanswered: risk not assessable",
+                  response_id=int(last.response_id))]
 
-    for instrument in ("PHQ9", "GAD7"):  # instruments with a reliable-change criterion
-        rows = [r for r in valid if r.instrument == instrument]
+
+def _phq_until(c: Case) -> list:
+    return [r for r in c.resp if r.instrument == "PHQ9" and r.administered_at <= c.risk_until]
+
+
+def _awaiting_reply(c: Case) -> list[dict]:
+    """Waiting runs from the patient's earliest message since the last clinician contact."""
+    p, s = c.p, c.settings
+    if not _present(p.first_unanswered):
+        return []
+    hours = (c.now - p.first_unanswered) / pd.Timedelta(hours=1)
+    overdue = hours >= s.reply_overdue_hours
+    words = (f"unanswered message for {_plural(_days(c.now - p.first_unanswered), 'day')}" if hours >= 24
+             else f"unanswered message for {int(hours)} h")
+    return [_flag(p, "awaiting_reply", p.first_unanswered,
+                  words if overdue else f"{words}: reply within {int(s.reply_overdue_hours)} h",
+                  priority=None if overdue else PENDING_REPLY_PRIORITY, trigger_at=p.last_patient_message,
+                  evidence=_id_keys("message", p.unanswered_ids, p.last_patient_message))]
+
+
+def _deterioration(c: Case) -> list[dict]:
+    """Reliably worse from the episode's first to its latest score, for each instrument
+    with a reliable-change criterion."""
+    out = []
+    for instrument in ("PHQ9", "GAD7"):
+        rows = [r for r in c.episode if r.instrument == instrument]
         if len(rows) >= 2:
             base, last = rows[0], rows[-1]
             if reliable_change(instrument, base.score, last.score) == DETERIORATED:
                 name = INSTRUMENTS[instrument].name
-                out.append(_flag(p, "deterioration", last.administered_at,
+                out.append(_flag(c.p, "deterioration", last.administered_at,
                                  f"{name} reliably worse: {display_score(base.score)} → {display_score(last.score)} "
                                  f"on {_on(last.administered_at)}", response_id=int(last.response_id)))
-
-    out.extend(_not_on_track(p, [r for r in valid if r.instrument == "PHQ9"], now_ts, settings))
-
-    if _present(p.first_unfed_completion) and now_ts - p.first_unfed_completion >= pd.Timedelta(hours=settings.feedback_due_hours):
-        out.append(_flag(p, "feedback_due", p.first_unfed_completion,
-                         f"module completed {_plural(_days(now_ts - p.first_unfed_completion), 'day')} ago with no clinician contact since",
-                         trigger_at=p.last_module_completion,
-                         evidence=_id_keys("completion", p.unfed_modules, p.last_module_completion)))
-
-    if not _present(p.last_module_start) and now_ts - enrolled >= pd.Timedelta(days=settings.not_started_days):
-        out.append(_flag(p, "not_started", enrolled,
-                         f"no module started {_plural(_days(now_ts - enrolled), 'day')} after enrolment",
-                         trigger_at=enrolled + pd.Timedelta(days=settings.not_started_days)))
-
-    idle = now_ts - pd.Timestamp(p.last_activity_at)
-    if not paused and idle >= pd.Timedelta(days=settings.inactive_days):
-        tiers = [(settings.inactive_lapsed_days, "lapsed: "), (settings.inactive_at_risk_days, "at risk of drop-out: "),
-                 (settings.inactive_days, "")]
-        reached, tier = next((d, t) for d, t in tiers if idle >= pd.Timedelta(days=d))
-        out.append(_flag(p, "inactive", p.last_activity_at, f"{tier}no activity for {_plural(_days(idle), 'day')}",
-                         trigger_at=pd.Timestamp(p.last_activity_at) + pd.Timedelta(days=reached)))
-
-    contact_since = pd.Timestamp(p.last_contact) if _present(p.last_contact) else enrolled
-    if not paused and now_ts - contact_since >= pd.Timedelta(days=settings.no_contact_days):
-        words = "no clinician contact yet" if not _present(p.last_contact) else "no clinician contact"
-        out.append(_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(now_ts - contact_since), 'day')}",
-                         trigger_at=contact_since + pd.Timedelta(days=settings.no_contact_days)))
-
-    primary = p.primary_instrument
-    last_q = max((r.administered_at for r in resp if r.instrument == primary and r.administered_at >= enrolled),
-                 default=enrolled)
-    # A patient without a programme has no primary questionnaire to be overdue.
-    if _present(primary) and now_ts - last_q >= pd.Timedelta(days=settings.questionnaire_overdue_days):
-        name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
-        out.append(_flag(p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(now_ts - last_q), 'day')}",
-                         trigger_at=pd.Timestamp(last_q) + pd.Timedelta(days=settings.questionnaire_overdue_days)))
     return out
 
 
-def _risk_flags(p, resp: list, until: pd.Timestamp, acks: AckIndex) -> list[dict]:
-    """risk: every PHQ-9 with item 9 above 0 (a later 0 does not clear it), each
-    answer its own evidence. The answers no acknowledgement covers date the flag
-    (``since``: escalation runs from the earliest of them) and grade it (2-3 before
-    1, clinical-reference 1.5), so a new answer of 1 neither restarts the clock of
-    an open 2 nor hides it; the episode's highest answer is stated too.
-    risk_unknown: the latest PHQ-9 cannot tell (item 9 missing, or no items)."""
-    out = []
-    phq = [r for r in resp if r.instrument == "PHQ9" and r.administered_at <= until]
-    positive = [r for r in phq if _present(r.risk_item_score) and r.risk_item_score > 0]
-    if positive:
-        evidence = [(f"response:{int(r.response_id)}", r.administered_at) for r in positive]
-        open_keys = {k for k, _ in acks.uncovered(p.patient_id, "risk", evidence)}
-        pending = [r for (k, _), r in zip(evidence, positive) if k in open_keys] or positive
-        grade, highest = int(max(r.risk_item_score for r in pending)), int(max(r.risk_item_score for r in positive))
-        latest = pending[-1]
-        words = f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at)}"
-        some_handled = len(pending) < len(positive)
-        if len(pending) > 1:
-            words += f" ({len(pending)} answers above 0{' not yet handled' if some_handled else ''}, highest {grade})"
-        if some_handled:
-            words += f"; highest this episode {highest}"
-        out.append(_flag(p, "risk", pending[0].administered_at, words,
-                         priority=HIGH_RISK_PRIORITY if grade >= 2 else None, response_id=int(latest.response_id),
-                         trigger_at=max(r.administered_at for r in positive), evidence=evidence))
-    if phq and not _present(phq[-1].risk_item_score):
-        last = phq[-1]
-        out.append(_flag(p, "risk_unknown", last.administered_at,
-                         f"latest PHQ-9 ({_on(last.administered_at)}) has item 9 unanswered: risk not assessable",
-                         response_id=int(last.response_id)))
-    return out
+def _gp_action(c: Case) -> list[dict]:
+    """The latest current follow-up asked for something other than "continue"."""
+    latest = c.gp_followups[-1] if c.gp_followups else None
+    if latest is None or latest.action == "continue":
+        return []
+    note = f": “{latest.note}”" if isinstance(latest.note, str) and latest.note else ""
+    return [_flag(c.p, "gp_action", latest.recorded_at,
+                  f"GP {c.p.gp or ''} asked to {ACTIONS[latest.action].lower()} on {latest.held_on:%d %b}"
+                  + (f" until {latest.pause_until:%d %b %Y}" if latest.action == "pause" else "") + note,
+                  evidence=[(f"followup:{latest.entry_id}:{int(latest.version)}", latest.recorded_at)])]
+
+
+def _feedback_due(c: Case) -> list[dict]:
+    """A module of the patient's own programme completed with no clinician contact since."""
+    p = c.p
+    if not (_present(p.first_unfed_completion)
+            and c.now - p.first_unfed_completion >= pd.Timedelta(hours=c.settings.feedback_due_hours)):
+        return []
+    return [_flag(p, "feedback_due", p.first_unfed_completion,
+                  f"module completed {_plural(_days(c.now - p.first_unfed_completion), 'day')} ago with no clinician contact since",
+                  trigger_at=p.last_module_completion,
+                  evidence=_id_keys("completion", p.unfed_modules, p.last_module_completion))]
+
+
+def _not_started(c: Case) -> list[dict]:
+    days = c.settings.not_started_days
+    if not (not _present(c.p.last_module_start) and c.now - c.enrolled >= pd.Timedelta(days=days)):
+        return []
+    return [_flag(c.p, "not_started", c.enrolled,
+                  f"no module started {_plural(_days(c.now - c.enrolled), 'day')} after enrolment",
+                  trigger_at=c.enrolled + pd.Timedelta(days=days))]
+
+
+def _inactive(c: Case) -> list[dict]:
+    """No activity (dashboard.facts: last activity) for N days, in tiers; a GP's pause suppresses it."""
+    s = c.settings
+    idle = c.now - pd.Timestamp(c.p.last_activity_at)
+    if not (not c.paused and idle >= pd.Timedelta(days=s.inactive_days)):
+        return []
+    tiers = [(s.inactive_lapsed_days, "lapsed: "), (s.inactive_at_risk_days, "at risk of drop-out: "), (s.inactive_days, "")]
+    reached, tier = next((d, t) for d, t in tiers if idle >= pd.Timedelta(days=d))
+    return [_flag(c.p, "inactive", c.p.last_activity_at, f"{tier}no activity for {_plural(_days(idle), 'day')}",
+                  trigger_at=pd.Timestamp(c.p.last_activity_at) + pd.Timedelta(days=reached))]
+
+
+def _no_contact(c: Case) -> list[dict]:
+    """No clinician contact (dashboard.facts) for N days, counted from enrolment before
+    the first; a GP's pause suppresses it."""
+    p, days = c.p, c.settings.no_contact_days
+    contact_since = pd.Timestamp(p.last_contact) if _present(p.last_contact) else c.enrolled
+    if not (not c.paused and c.now - contact_since >= pd.Timedelta(days=days)):
+        return []
+    words = "no clinician contact yet" if not _present(p.last_contact) else "no clinician contact"
+    return [_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(c.now - contact_since), 'day')}",
+                  trigger_at=contact_since + pd.Timedelta(days=days))]
+
+
+def _questionnaire_overdue(c: Case) -> list[dict]:
+    """No primary questionnaire for N days since enrolment or the last one. A patient
+    without a programme has no primary questionnaire to be overdue."""
+    primary, days = c.p.primary_instrument, c.settings.questionnaire_overdue_days
+    last_q = max((r.administered_at for r in c.resp if r.instrument == primary and r.administered_at >= c.enrolled),
+                 default=c.enrolled)
+    if not (_present(primary) and c.now - last_q >= pd.Timedelta(days=days)):
+        return []
+    name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
+    return [_flag(c.p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(c.now - last_q), 'day')}",
+                  trigger_at=pd.Timestamp(last_q) + pd.Timedelta(days=days))]
 
 
 def checkpoint_window(week: int, settings: Settings) -> tuple[pd.Timedelta, pd.Timedelta]:
@@ -447,21 +484,50 @@ def on_track_status(phq: list, enrolled_at, now_ts: pd.Timestamp, settings: Sett
     return result
 
 
-def _not_on_track(p, phq: list, now_ts: pd.Timestamp, settings: Settings) -> list[dict]:
+def _not_on_track(c: Case) -> list[dict]:
+    """The latest checkpoint missed speaks for the patient."""
+    phq = [r for r in c.episode if r.instrument == "PHQ9"]
     out = []
-    for week, status, row in on_track_status(phq, p.enrolled_at, now_ts, settings):
+    for week, status, row in on_track_status(phq, c.p.enrolled_at, c.now, c.settings):
         if status == "not on track":
             limit = dict(NOT_ON_TRACK_CHECKPOINTS)[week]
-            out.append(_flag(p, "not_on_track", row.administered_at,
+            out.append(_flag(c.p, "not_on_track", row.administered_at,
                              f"PHQ-9 {display_score(row.score)} in week {week} (not on track at {limit} or more; "
                              f"baseline {display_score(phq[0].score)})", response_id=int(row.response_id)))
-    return out[-1:]  # the latest checkpoint missed speaks for the patient
+    return out[-1:]
 
 
-# ---------------------------------------------------------------- queue
+@dataclass(frozen=True)
+class FlagKind:
+    key: str
+    title: str  # short badge text
+    priority: int  # lower is more urgent: risk, then a reply owed, then outcomes, then engagement
+    rule: Callable[[Case], list[dict]]  # the flag's rows for one patient
+    in_treatment_only: bool = True  # risk is triaged after the episode ended too (risk_after_end_days)
 
 
-QUEUE_FIELDS = ["patient_id", "code", "flags", "reasons", "priority", "since", "escalated"]
+# The flags, most urgent first; each rule reads only its patient's Case.
+FLAG_KINDS = {f.key: f for f in (
+    FlagKind("risk", "Risk answer", 1, _risk, in_treatment_only=False),
+    FlagKind("risk_unknown", "Risk item unanswered", 2, _risk_unknown, in_treatment_only=False),
+    FlagKind("awaiting_reply", "Awaiting reply", 3, _awaiting_reply),  # 7 while not yet overdue
+    FlagKind("deterioration", "Reliable deterioration", 4, _deterioration),
+    FlagKind("not_on_track", "Not on track", 5, _not_on_track),
+    FlagKind("gp_action", "GP asked for action", 6, _gp_action),
+    FlagKind("feedback_due", "Feedback due", 7, _feedback_due),
+    FlagKind("not_started", "Not started", 8, _not_started),
+    FlagKind("inactive", "Inactive", 9, _inactive),
+    FlagKind("no_contact", "No contact", 10, _no_contact),
+    FlagKind("questionnaire_overdue", "Questionnaire overdue", 11, _questionnaire_overdue),
+)}
+HIGH_RISK_PRIORITY = 0  # item 9 of 2-3 comes before every other flag (clinical-reference 1.5)
+PENDING_REPLY_PRIORITY = FLAG_KINDS["feedback_due"].priority
+
+
+# ---------------------------------------------------------------- ranking
+
+
+RANKED_FIELDS = ["patient_id", "code", "flags", "reasons", "priority", "since", "escalated"]
 
 
 def add_working_days(ts: datetime, days: float) -> datetime:
@@ -504,12 +570,12 @@ def patient_urgency(flags: pd.DataFrame, kinds: frozenset[str] | None = None) ->
     return best
 
 
-def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient with all reasons, most urgent first (``urgency`` of the
+def rank_patients(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per flagged patient (RANKED_FIELDS) with all reasons, most urgent first (``urgency`` of the
     patient's most urgent flag; ``flags`` carries ``escalated``), then by code."""
     if flags.empty:
-        return pd.DataFrame(columns=QUEUE_FIELDS)
-    if "escalated" not in flags:  # a queue before escalation is judged (the bench, tests of the order)
+        return pd.DataFrame(columns=RANKED_FIELDS)
+    if "escalated" not in flags:  # a ranking before escalation is judged (the bench, tests of the order)
         flags = flags.assign(escalated=False)
     codes = per_patient(patients_frame, "code")
     by_patient: dict[int, dict] = {}
@@ -517,7 +583,7 @@ def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
                      key=lambda f: (f.patient_id, urgency(f.priority, f.escalated, f.since)))
     for f in ordered:
         row = by_patient.get(f.patient_id)
-        if row is None:  # the patient's most urgent flag sets their place in the queue
+        if row is None:  # the patient's most urgent flag sets their place in the ranking
             row = by_patient[f.patient_id] = {"patient_id": f.patient_id, "code": codes.get(f.patient_id), "flags": [],
                                               "reasons": [], "priority": f.priority, "since": f.since,
                                               "escalated": bool(f.escalated)}
@@ -525,4 +591,4 @@ def queue(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataFrame:
             row["flags"].append(f.flag)
         row["reasons"].append(f.reason)
     rows = sorted(by_patient.values(), key=lambda r: (*urgency(r["priority"], r["escalated"], r["since"]), str(r["code"])))
-    return pd.DataFrame(rows, columns=QUEUE_FIELDS)
+    return pd.DataFrame(rows, columns=RANKED_FIELDS)

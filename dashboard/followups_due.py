@@ -12,7 +12,8 @@ import pandas as pd
 from sqlalchemy import Engine, and_, select
 
 from dashboard.config import Settings
-from dashboard.flags import in_treatment, patient_urgency
+from dashboard.facts import in_treatment, of_own_programme
+from dashboard.flags import patient_urgency
 from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.schema import module_progress, modules, patients
@@ -45,8 +46,7 @@ def _completions_statement(role: str):
     return (
         select(module_progress.c.patient_id, modules.c.position, modules.c.title, module_progress.c.completed_at)
         .select_from(module_progress.join(modules, modules.c.id == module_progress.c.module_id)
-                     .join(patients, and_(patients.c.id == module_progress.c.patient_id,
-                                          patients.c.program_id == modules.c.program_id)))
+                     .join(patients, and_(patients.c.id == module_progress.c.patient_id, of_own_programme())))
         .where(module_progress.c.patient_id.in_(role_patient_ids(role)),
                module_progress.c.completed_at.is_not(None), module_progress.c.completed_at <= NOW)
     )

@@ -9,13 +9,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard import audit
+from dashboard.clinician_records import ACTIONS, current_followups  # noqa: F401 (callers read them here too)
 from dashboard.config import DEFAULTS
-from dashboard.frames import read_frame
+from dashboard.facts import of_own_programme
 from dashboard.patient import find_patient_by_id
+from dashboard.schema import modules, patients
 from dashboard.scope import Viewer
 from dashboard.state_tables import followups as table
 from dashboard.text import control_problem
@@ -23,7 +25,6 @@ from dashboard.timeutil import local_date
 
 UTC_ZONE = ZoneInfo("UTC")
 MODALITIES = ("face-to-face", "phone", "video")
-ACTIONS = {"continue": "Continue", "step_up": "Step up care", "refer_on": "Refer on", "pause": "Pause programme"}
 NOTE_MAX_CHARS = 1000
 MINUTES_RANGE = (1, 120)
 PHQ9_RANGE = (0, 27)
@@ -115,10 +116,8 @@ def _checked_patient(platform: Engine, viewer: Viewer, patient_id: int):
 
 
 def _n_modules(platform: Engine, patient_id: int) -> int:
-    from dashboard.schema import modules, patients
-
     with platform.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(modules.join(patients, patients.c.program_id == modules.c.program_id))
+        return conn.scalar(select(func.count()).select_from(modules.join(patients, of_own_programme()))
                            .where(patients.c.id == patient_id)) or 0
 
 
@@ -208,19 +207,6 @@ def withdraw_followup(platform: Engine, state: Engine, viewer: Viewer, entry_id:
                       idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE) -> None:
     _new_version(platform, state, viewer, entry_id, {"withdrawn": True}, reason, idempotency_key, now, tz,
                  "followup_withdrawal")
-
-
-def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: bool = False) -> pd.DataFrame:
-    """The latest version of every entry for these (already scoped) patients."""
-    latest = (select(table.c.entry_id, func.max(table.c.version).label("version"))
-              .where(table.c.patient_id.in_(patient_ids)).group_by(table.c.entry_id).subquery())
-    stmt = (select(table).join(latest, and_(latest.c.entry_id == table.c.entry_id, latest.c.version == table.c.version))
-            .order_by(table.c.held_on.desc(), table.c.recorded_at.desc()))
-    with state.connect() as conn:
-        frame = read_frame(conn, stmt, dates=("recorded_at",))
-    if not include_withdrawn:
-        frame = frame[~frame["withdrawn"].astype(bool)]
-    return frame.reset_index(drop=True)
 
 
 def history(state: Engine, entry_id: str) -> pd.DataFrame:

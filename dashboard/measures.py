@@ -8,7 +8,9 @@ the dashboard then says "no criterion" instead of inventing one.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -88,8 +90,26 @@ def _process_settings() -> Settings:
         return Settings()
 
 
-# Configuration is process-wide and fixed at start-up, like the rest of config.
-INSTRUMENTS: dict[str, Instrument] = build_registry(_process_settings())
+class _ProcessRegistry(Mapping[str, Instrument]):
+    """The process's registry, built from the configuration on first use rather than
+    at import, so importing a module never reads configuration. Configuration is
+    process-wide and fixed at start-up, like the rest of config."""
+
+    @functools.cached_property
+    def _registry(self) -> dict[str, Instrument]:
+        return build_registry(_process_settings())
+
+    def __getitem__(self, code: str) -> Instrument:
+        return self._registry[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+
+INSTRUMENTS: Mapping[str, Instrument] = _ProcessRegistry()
 
 
 def band_label(instrument: str, score: float | None) -> str | None:

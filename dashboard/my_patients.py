@@ -1,23 +1,22 @@
 """My patients: the viewer's scoped patients with progress, activity and latest
-primary score. One query for the patient facts, one for the scored responses."""
+primary score. One query for the patient facts (dashboard.facts), one for the
+scored responses."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import reduce
-
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Engine
 
 from dashboard.config import Settings
+from dashboard.facts import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
 from dashboard.frames import read_frame
 from dashboard.measures import band_label, display_score
 from dashboard.responses import latest_per_patient, read_scored, responses_query
-from dashboard.schema import PATIENT_STATUSES, activity, clinicians, messages, module_progress, modules, patients, programs, responses
-from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
-from dashboard.statements import NOW, PATIENT_ID, prepared
+from dashboard.schema import PATIENT_STATUSES, patients
+from dashboard.scope import Viewer, role_patient_ids, scope_params
+from dashboard.statements import PATIENT_ID, prepared
 from dashboard.timeutil import days_since
 
 COLUMNS = [
@@ -26,83 +25,6 @@ COLUMNS = [
     "last_activity_at", "days_since_activity", "latest_score", "latest_score_display", "latest_band",
     "latest_prorated", "latest_at",
 ]
-
-
-def _latest(column, table, *conditions):
-    return select(func.max(column)).where(table.c.patient_id == patients.c.id, *conditions).scalar_subquery()
-
-
-def _name_of(clinician_id):
-    # A lookup per patient, not a join: PostgreSQL hashed the whole clinicians table
-    # (thousands of GPs) to name a caseload's few.
-    return select(clinicians.c.display_name).where(clinicians.c.id == clinician_id).scalar_subquery()
-
-
-def patient_facts_query(role: str, one_patient: bool = False):
-    """Per patient: programme, clinicians, module counts and last-activity inputs.
-
-    Last activity (docs/design.md) is the latest of activity, responses, patient
-    messages, module starts and completions — all capped at ``now`` so a
-    future-dated platform row cannot make a patient look active. Parameters:
-    ``now``, the viewer's ``scope_id`` and, for ``one_patient``, ``patient_id``.
-    """
-    in_programme = and_(modules.c.id == module_progress.c.module_id, modules.c.program_id == patients.c.program_id)
-    completed = and_(module_progress.c.completed_at.is_not(None), module_progress.c.completed_at <= NOW)
-    n_modules = select(func.count()).where(modules.c.program_id == patients.c.program_id).scalar_subquery()
-    n_completed = (
-        select(func.count())
-        .select_from(module_progress.join(modules, in_programme))
-        .where(module_progress.c.patient_id == patients.c.id, completed)
-        .scalar_subquery()
-    )
-    # Current module: the lowest-position module of the programme not completed yet.
-    # correlate_except: the EXISTS must see both the outer patient and this module.
-    module = aliased(modules)
-    done = (
-        select(module_progress.c.module_id)
-        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.module_id == module.c.id, completed)
-        .correlate_except(module_progress)
-        .exists()
-    )
-    current_module = (
-        select(func.min(module.c.position))
-        .where(module.c.program_id == patients.c.program_id, ~done)
-        .scalar_subquery()
-    )
-    return (
-        select(
-            patients.c.id.label("patient_id"),
-            patients.c.code,
-            patients.c.display_name,
-            programs.c.name.label("programme"),
-            programs.c.primary_instrument,
-            _name_of(patients.c.therapist_id).label("therapist"),
-            _name_of(patients.c.gp_id).label("gp"),
-            patients.c.status,
-            patients.c.enrolled_at,
-            n_modules.label("modules_total"),
-            n_completed.label("modules_completed"),
-            current_module.label("current_module"),
-            _latest(activity.c.occurred_at, activity, activity.c.occurred_at <= NOW).label("last_event"),
-            _latest(responses.c.administered_at, responses, responses.c.administered_at <= NOW).label("last_response"),
-            _latest(messages.c.sent_at, messages, messages.c.direction == "from_patient", messages.c.sent_at <= NOW).label("last_patient_message"),
-            _latest(module_progress.c.started_at, module_progress, module_progress.c.started_at <= NOW).label("last_module_start"),
-            _latest(module_progress.c.completed_at, module_progress, module_progress.c.completed_at <= NOW).label("last_module_completion"),
-        )
-        .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id))
-        .where(role_filter(role), *([patients.c.id == PATIENT_ID] if one_patient else []))
-        .order_by(patients.c.code)
-    )
-
-
-LAST_ACTIVITY_INPUTS = ["last_event", "last_response", "last_patient_message", "last_module_start", "last_module_completion"]
-
-
-def last_activity_at(facts: pd.DataFrame) -> pd.Series:
-    """docs/design.md: the latest of activity, responses, patient messages, module starts
-    and completions; ``enrolled_at`` if there is none."""
-    latest = reduce(np.fmax, (facts[c].to_numpy(dtype="datetime64[us]") for c in LAST_ACTIVITY_INPUTS))
-    return pd.Series(latest, index=facts.index).fillna(facts["enrolled_at"])
 
 
 def progress_label(completed: int, total: int, current: int | None) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from dashboard import flags
 from dashboard import my_patients as my_patients_data
 from dashboard.config import Settings
+from dashboard.facts import is_clinician_contact, of_own_programme
 from dashboard.measures import INSTRUMENTS, band_label
 from dashboard.outcomes import NhsOutcome, at_caseness, nhs_outcome, reliable_change
 from dashboard.frames import read_frame
@@ -81,7 +82,7 @@ def _find(engine: Engine, viewer: Viewer, key: str, value) -> Patient | None:
 def programme_modules(engine: Engine, viewer: Viewer, patient_id: int) -> list[tuple[int, str]]:
     """(position, title) of the modules of this patient's programme, if in scope."""
     stmt = (select(modules.c.position, modules.c.title)
-            .select_from(modules.join(patients, patients.c.program_id == modules.c.program_id))
+            .select_from(modules.join(patients, of_own_programme()))
             .where(patients.c.id == patient_id, patient_filter(viewer)).order_by(modules.c.position))
     with engine.connect() as conn:
         return [(int(p), str(t)) for p, t in conn.execute(stmt)]
@@ -102,7 +103,7 @@ def _record_statements(role: str):
     mods = (
         select(modules.c.position, modules.c.title, module_progress.c.started_at, module_progress.c.completed_at)
         .select_from(
-            patients.join(modules, modules.c.program_id == patients.c.program_id)
+            patients.join(modules, of_own_programme())
             .outerjoin(module_progress, and_(module_progress.c.module_id == modules.c.id,
                                              module_progress.c.patient_id == patients.c.id,
                                              module_progress.c.started_at <= NOW)))
@@ -258,11 +259,6 @@ def treatment_week(ts: pd.Series, enrolled_at: datetime | None) -> pd.Series:
         return pd.Series(pd.NA, index=ts.index, dtype="Int64")
     days = (pd.to_datetime(ts) - pd.Timestamp(enrolled_at)) / DAY
     return (np.floor(days / 7) + 1).clip(lower=0).astype("Int64")
-
-
-def is_clinician_contact(msgs: pd.DataFrame) -> pd.Series:
-    """A to_patient message from a clinician; automated reminders never count."""
-    return (msgs["direction"] == "to_patient") & msgs["clinician_id"].notna()
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 
 from dashboard.schema import metadata as platform_metadata
+from dashboard.state_tables import VERSION_TABLE
 from dashboard.state_tables import metadata as state_metadata
 
-VERSION_TABLE = "dash_alembic_version"
 # The columns of the session record a run, a logout or an idle check changes (dashboard.sessions).
 SESSION_COLUMNS = ("last_action_at", "revoked_at", "revoke_reason", "logout_audited_at")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

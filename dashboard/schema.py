@@ -165,10 +165,3 @@ messages = Table(
     Column("read_at", Timestamp, nullable=True),
     Index("ix_messages_patient_direction_time", "patient_id", "direction", "sent_at"),
 )
-
-#: Columns whose values are timestamps; the schema check samples these.
-TIMESTAMP_COLUMNS: dict[str, tuple[str, ...]] = {
-    t.name: tuple(c.name for c in t.columns if isinstance(c.type, DateTime))
-    for t in metadata.sorted_tables
-    if any(isinstance(c.type, DateTime) for c in t.columns)
-}

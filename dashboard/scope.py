@@ -1,5 +1,5 @@
-"""Who may see which patients. Every patient query starts from ``scoped_patient_ids``
-or ``patient_filter``: scope is enforced in SQL, not by hiding pages (docs/design.md)."""
+"""Who may see which patients. Every patient query starts from ``patient_filter``
+or ``role_filter`` (``role_patient_ids``): scope is enforced in SQL, not by hiding pages (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -51,10 +51,6 @@ def scope_params(viewer: Viewer) -> dict:
 def patient_filter(viewer: Viewer) -> ColumnElement[bool]:
     column, value = SCOPE_COLUMN.get(viewer.role), scope_params(viewer)["scope_id"]
     return false() if column is None or value is None else column == value
-
-
-def scoped_patient_ids(viewer: Viewer) -> Select:
-    return select(patients.c.id).where(patient_filter(viewer))
 
 
 SCOPE_ID = bindparam("scope_id")

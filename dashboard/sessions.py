@@ -213,7 +213,7 @@ def attempt_login(state: Engine, hashes: Mapping[str, str], username: str, passw
     stored = hashes.get(name)
     actor = name if stored is not None else unknown_actor(name)
     audit.record(state, actor, "login_attempt")  # before the password is checked
-    attempts = attempts_since_success(state, actor, audit.utcnow() if now is None else now, window_minutes)
+    attempts = attempts_since_success(state, actor, utcnow(precise=True) if now is None else now, window_minutes)
     try:
         matches = bcrypt.checkpw(password.encode(),
                                  stored.encode() if stored is not None else dummy_hash(hash_cost(hashes)))
@@ -232,6 +232,6 @@ def unlock(state: Engine, username: str, operator: str) -> int:
     """Lift a lockout (an operator's decision, audited): the attempts counted so far
     no longer count. Returns how many attempts were counted before."""
     name = normalise_username(username)
-    before = attempts_since_success(state, name, audit.utcnow(), 60 * 24 * 365)
+    before = attempts_since_success(state, name, utcnow(precise=True), 60 * 24 * 365)
     audit.record(state, name, "login_unlocked", by=operator, attempts=before)
     return before

@@ -12,6 +12,10 @@ from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Inte
 
 metadata = MetaData()
 
+# Alembic's record of the state database's revision: our own table, so a platform
+# database that uses Alembic keeps its own (dashboard.db; dashboard.roles grants it).
+VERSION_TABLE = "dash_alembic_version"
+
 # Append-only: the app inserts and reads; nothing updates or deletes rows.
 audit = Table(
     "dash_audit",

@@ -11,9 +11,12 @@ import pandas as pd
 DAY = pd.Timedelta(days=1)
 
 
-def utcnow() -> datetime:
-    """Naive UTC, like every platform timestamp."""
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+def utcnow(precise: bool = False) -> datetime:
+    """Naive UTC, like every platform timestamp: whole seconds, as the platform
+    stores them (SQLite compares timestamps as text). ``precise`` keeps the
+    microseconds, for the audit log's own rows in the state database."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    return now if precise else now.replace(microsecond=0)
 
 
 def days_since(then: pd.Series, now: datetime) -> pd.Series:

@@ -30,7 +30,7 @@ class Triage:
     acknowledged: pd.DataFrame  # flag rows covered by an acknowledgement
     patients: pd.DataFrame  # the flag engine's patient inputs (for names and filters)
     responses: pd.DataFrame  # scored responses of the patients still open to flags (flags.open_to_flags)
-    followups: pd.DataFrame  # their current GP follow-ups (dashboard.gp_followups), read once for the due list too
+    followups: pd.DataFrame  # their current GP follow-ups (dashboard.clinician_records), read once for the due list too
 
 
 def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings,
@@ -45,7 +45,7 @@ def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, setti
     if therapist is not None:
         keep = set(patients.loc[patients["therapist"] == therapist, "patient_id"])
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
-    queue = flag_engine.queue(open_flags, patients)
+    queue = flag_engine.rank_patients(open_flags, patients)
     paused = flag_engine.pauses(inputs.followups, pd.Timestamp(now).date())
     return Triage(_decorate(queue, patients, inputs.responses, paused, now), open_flags,
                   judged[judged["acked_at"].notna()], patients, inputs.responses, inputs.followups)

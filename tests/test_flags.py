@@ -14,7 +14,7 @@ from dashboard.flags import (
     PENDING_REPLY_PRIORITY,
     evaluate,
     load_inputs,
-    queue,
+    rank_patients,
 )
 from dashboard.scope import load_viewer
 from tests.factory import Platform
@@ -262,7 +262,7 @@ def test_queue_order_across_mixed_flags(platform):
     ids["pending"] = quiet_patient(platform, "F-PENDING")
     platform.message(ids["pending"], hours_ago=5, direction="from_patient")
     flags, inputs = flags_of(platform)
-    order = list(queue(flags, inputs.patients)["code"])
+    order = list(rank_patients(flags, inputs.patients)["code"])
     assert order == ["B-HIGH-RISK", "C-RISK", "D-REPLY-OLD", "E-REPLY-NEW", "F-PENDING", "A-INACTIVE"]
 
 
@@ -271,7 +271,7 @@ def test_a_patient_with_several_flags_appears_once_with_all_reasons(platform):
     platform.phq9(pid, 39, 12)
     platform.phq9(pid, 20, 19, item9=1)
     flags, inputs = flags_of(platform)
-    q = queue(flags, inputs.patients)
+    q = rank_patients(flags, inputs.patients)
     assert len(q) == 1
     assert q.iloc[0]["flags"][0] == "risk" and {"deterioration", "inactive", "no_contact"} <= set(q.iloc[0]["flags"])
     assert len(q.iloc[0]["reasons"]) == len(flags)

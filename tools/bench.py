@@ -250,7 +250,7 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     r = r[r["patient_id"].isin(p["patient_id"]) & (r["administered_at"] <= now)].rename(columns={"id": "response_id"})
     scored = _score_naively(r, t["response_items"])
     found = flags.evaluate(flags.FlagInputs(p, scored), now, Settings())
-    queue = flags.queue(found, p)
+    queue = flags.rank_patients(found, p)
     return pd.DataFrame({"code": queue["code"], "flags": [" ".join(f) for f in queue["flags"]],
                          "reasons": ["; ".join(r) for r in queue["reasons"]]})
 

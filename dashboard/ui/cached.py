@@ -7,6 +7,8 @@ hashed); the database URL stands in for it in the key.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,17 +27,38 @@ from dashboard.state_version import state_version, viewer_patient_ids
 from dashboard.timeutil import utc_midnight, utcnow
 
 
-def _ttl() -> float:
+def cache_ttl() -> float:
+    """The ``cache_ttl_seconds`` setting, read when a wrapper is first called."""
     try:
         return float(load_config().settings.cache_ttl_seconds)
     except ConfigError:  # the entry point shows the configuration error itself
         return float(DEFAULTS["cache_ttl_seconds"])
 
 
-TTL = _ttl()
+def _cached(max_entries: int, show_spinner: bool | str = False) -> Callable[[Callable], Callable]:
+    """``st.cache_data`` with the configured TTL, applied on the first call rather than
+    at import, so importing this module reads no configuration. Streamlit keys the
+    cache by the function itself, so building the wrapper twice (two first calls at
+    once) shares one cache."""
+    def decorate(fn: Callable) -> Callable:
+        made: list[Callable] = []
+
+        def wrapper() -> Callable:
+            if not made:
+                made.append(st.cache_data(ttl=cache_ttl(), max_entries=max_entries, show_spinner=show_spinner)(fn))
+            return made[0]
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            return wrapper()(*args, **kwargs)
+
+        call.clear = lambda *args, **kwargs: wrapper().clear(*args, **kwargs)
+        return call
+
+    return decorate
 
 
-@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+@_cached(max_entries=500)
 def patient_ids(_platform: Engine, db_url: str, viewer: Viewer) -> list[int]:
     """The viewer's patient ids, for ``writes``: a new patient shows within the TTL, as every platform row does."""
     return viewer_patient_ids(_platform, viewer)
@@ -49,21 +72,21 @@ def writes(platform: Engine, state: Engine, db_url: str, viewer: Viewer, patient
     return state_version(state, [patient_id] if patient_id is not None else patient_ids(platform, db_url, viewer))
 
 
-@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+@_cached(max_entries=500)
 def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings) -> tuple[pd.DataFrame, datetime]:
     """(patients, as_of): the frame and the time it was read, for the freshness line."""
     now = utcnow()
     return my_patients_data.my_patients(_engine, viewer, now, settings), now
 
 
-@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+@_cached(max_entries=500)
 def data_quality(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings,
                  patient_id: int | None = None) -> pd.DataFrame:
     """The viewer's (or one patient's) data-quality problems; keyed by viewer like every entry."""
     return quality.data_quality(_engine, viewer, utcnow(), settings, patient_id)
 
 
-@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+@_cached(max_entries=500)
 def patient_page(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, patient: patient_data.Patient,
                    settings: Settings, version: tuple) -> tuple[patient_data.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
     """(rows, list row, flags with their acknowledgement state, as_of) for one
@@ -73,7 +96,7 @@ def patient_page(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, p
     return rows, summary, flags.evaluate(inputs, now, settings), now
 
 
-@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+@_cached(max_entries=500)
 def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings,
            therapist: str | None, version: tuple) -> tuple[triage_mod.Triage, datetime]:
     """(triage, as_of). ``version``: ``writes`` of the viewer's patients, so a new
@@ -82,14 +105,14 @@ def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, setti
     return triage_mod.triage(_platform, _state, viewer, now, settings, therapist), now
 
 
-@st.cache_data(ttl=TTL, max_entries=500, show_spinner=False)
+@_cached(max_entries=500)
 def due_list(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
              version: tuple) -> tuple[followups_due.DueList, datetime]:
     now = utcnow()
     return followups_due.due_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
 
 
-@st.cache_data(ttl=TTL, max_entries=100, show_spinner=False)
+@_cached(max_entries=100)
 def caseload_options(_platform: Engine, db_url: str, viewer: Viewer) -> tuple[str, dict[int, str], dict[int, str]]:
     """(team name, programmes, therapists) for the Caseload page's filters."""
     with _platform.connect() as conn:
@@ -97,7 +120,7 @@ def caseload_options(_platform: Engine, db_url: str, viewer: Viewer) -> tuple[st
                 caseload_mod.therapist_names(conn, viewer))
 
 
-@st.cache_data(ttl=TTL, max_entries=100, show_spinner="Counting the caseload…")
+@_cached(max_entries=100, show_spinner="Counting the caseload…")
 def caseload(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
              first: date, last: date, program_id: int | None, therapist_id: int | None,
              cohort: tuple[date, date] | None, version: tuple) -> tuple[caseload_mod.Caseload, datetime]:
@@ -113,7 +136,7 @@ def caseload(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, set
     return caseload_mod.caseload(_platform, _state, viewer, f, settings, tz, current), now
 
 
-@st.cache_data(ttl=TTL, max_entries=1000, show_spinner=False)
+@_cached(max_entries=1000)
 def chart_spec(viewer: Viewer, builder: str, *args) -> dict:
     """The Vega-Lite spec of ``charts.<builder>(*args)``, built once per input. Charts
     are pure functions of their frames, and building the Altair objects costs tens of

@@ -1,0 +1,122 @@
+"""NHS-style outcomes of finished courses: recovery, reliable improvement, reliable
+recovery and deterioration (clinical-reference 3), per programme and per therapist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from dashboard.caseload.shared import Filters, Rate, _t, scope_conditions
+from dashboard.config import Settings
+from dashboard.facts import (
+    contacts_between,
+    finished_between,
+    modules_completed,
+)
+from dashboard.outcomes import nhs_outcome
+from dashboard.responses import scored_responses
+from dashboard.schema import (
+    patients,
+)
+from dashboard.scope import Viewer
+
+OUTCOME_RATES = ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration")
+
+
+OUTCOME_LABELS = {
+    "recovery": "Recovery",
+    "reliable_improvement": "Reliable improvement",
+    "reliable_recovery": "Reliable recovery",
+    "reliable_deterioration": "Reliable deterioration",
+}
+
+
+# Published national figures (clinical-reference 3.4 and 3.6), shown beside the rates.
+NATIONAL = {
+    "recovery": (0.518, "NHS Talking Therapies, June 2020 [S8]"),
+    "reliable_improvement": (0.691, "NHS Talking Therapies, June 2020 [S8]"),
+    "reliable_recovery": (0.484, "NHS Talking Therapies, April 2025 [S19]"),
+}
+
+
+def _sessions(settings: Settings):
+    """Attended treatment sessions in the episode (clinical-reference 3.1, CONFIG)."""
+    if settings.treatment_session_event == "clinician_message":
+        return contacts_between(patients.c.enrolled_at, patients.c.ended_at)
+    return modules_completed(patients.c.ended_at)
+
+
+def finished_episodes(conn: Connection, viewer: Viewer, f: Filters, settings: Settings, since: datetime) -> pd.DataFrame:
+    """Episodes ended (completed or withdrawn) between ``since`` and the period end,
+    with their sessions and NHS outcome where PHQ-9 and GAD-7 are both paired."""
+    ended = finished_between(_t(since), _t(f.end))
+    episodes = pd.read_sql(
+        select(patients.c.id.label("patient_id"), patients.c.program_id, patients.c.therapist_id, patients.c.enrolled_at,
+               patients.c.ended_at, _sessions(settings).label("sessions"))
+        .where(*scope_conditions(viewer, f), ended), conn, parse_dates=["enrolled_at", "ended_at"])
+    episodes = episodes[episodes["sessions"] >= settings.finished_course_min_sessions].copy()
+    columns = ["patient_id", "program_id", "therapist_id", "ended_at", "paired", *OUTCOME_RATES, "case_start"]
+    if episodes.empty:
+        return pd.DataFrame(columns=columns)
+    ids = select(patients.c.id).where(*scope_conditions(viewer, f), ended)
+    scored = scored_responses(conn, ids, f.end, settings, instruments=("PHQ9", "GAD7"))  # the NHS pair (3.3)
+    scored = scored[scored["valid"]]
+    window = scored.merge(episodes[["patient_id", "enrolled_at", "ended_at"]], on="patient_id")
+    start = window["enrolled_at"] - pd.Timedelta(days=settings.baseline_window_days)
+    window = window[(window["administered_at"] >= start) & (window["administered_at"] <= window["ended_at"])]
+    window = window.sort_values(["administered_at", "response_id"])
+    pairs = window.groupby(["patient_id", "instrument"])["score"].agg(first="first", last="last", n="size").unstack("instrument")
+    pairs.columns = [f"{stat}_{inst}" for stat, inst in pairs.columns]
+    pairs = pairs.reindex(columns=[f"{stat}_{inst}" for stat in ("first", "last", "n") for inst in ("PHQ9", "GAD7")])
+    rows = []
+    strict = bool(settings.deterioration_requires_no_improvement)
+    for e in episodes.merge(pairs, left_on="patient_id", right_index=True, how="left").itertuples(index=False):
+        out = {"patient_id": e.patient_id, "program_id": e.program_id, "therapist_id": e.therapist_id,
+               "ended_at": e.ended_at, "paired": False, "case_start": None, **{k: None for k in OUTCOME_RATES}}
+        if e.n_PHQ9 >= 2 and e.n_GAD7 >= 2:  # NaN (no valid response) compares False
+            o = nhs_outcome(e.first_PHQ9, e.last_PHQ9, e.first_GAD7, e.last_GAD7, strict)
+            out.update(paired=True, case_start=o.case_start, recovery=o.recovery,
+                       reliable_improvement=o.reliable_improvement, reliable_recovery=o.reliable_recovery,
+                       reliable_deterioration=o.reliable_deterioration)
+        rows.append(out)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def outcome_rates(episodes: pd.DataFrame, min_cell: int) -> dict[str, Rate]:
+    """clinical-reference 3.4: recovery and reliable recovery over paired courses at
+    caseness at the start; reliable improvement and deterioration over all paired courses."""
+    paired = episodes[episodes["paired"].astype(bool)]
+    at_case = paired[paired["case_start"].astype(bool)]
+
+    def count(frame: pd.DataFrame, col: str) -> int:
+        return int(frame[col].astype(bool).sum())
+
+    return {
+        "recovery": Rate.of(count(at_case, "recovery"), len(at_case), min_cell),
+        "reliable_improvement": Rate.of(count(paired, "reliable_improvement"), len(paired), min_cell),
+        "reliable_recovery": Rate.of(count(at_case, "reliable_recovery"), len(at_case), min_cell),
+        "reliable_deterioration": Rate.of(count(paired, "reliable_deterioration"), len(paired), min_cell),
+    }
+
+
+OUTCOME_COLUMNS = ["finished", "paired", "no_paired_scores", "not_at_caseness", "in_progress",
+                   *[f"{k}_{part}" for k in OUTCOME_RATES for part in ("numerator", "denominator", "rate")]]
+
+
+def outcome_table(episodes: pd.DataFrame, in_progress: pd.Series, key: str, names: dict, min_cell: int) -> pd.DataFrame:
+    """One row per ``key`` value (programme or therapist) with every rate's parts."""
+    rows = []
+    for value in sorted(set(names) | set(episodes[key].dropna()) | set(in_progress.index), key=lambda v: str(names.get(v, v))):
+        mine = episodes[episodes[key] == value]
+        paired = mine[mine["paired"].astype(bool)]
+        row = {key: value, "name": names.get(value, "unassigned" if value == -1 else str(value)),
+               "finished": len(mine), "paired": len(paired), "no_paired_scores": len(mine) - len(paired),
+               "not_at_caseness": int((~paired["case_start"].astype(bool)).sum()),
+               "in_progress": int(in_progress.get(value, 0))}
+        for k, r in outcome_rates(mine, min_cell).items():
+            row.update({f"{k}_numerator": r.numerator, f"{k}_denominator": r.denominator, f"{k}_rate": r.rate})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[key, "name", *OUTCOME_COLUMNS])

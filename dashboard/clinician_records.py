@@ -1,0 +1,47 @@
+"""What clinicians recorded in the state database, read for patients already scoped
+on the platform: GP follow-ups (their current versions) and acknowledgements.
+
+The flag engine, the GP's due list and Caseload read these; the write paths
+(dashboard.gp_followups, dashboard.acks) own validation and auditing. Kept apart
+so that reading them does not import the modules that serve pages.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, select
+
+from dashboard.ack_cover import ACK_COLUMNS
+from dashboard.frames import read_frame
+from dashboard.state_tables import ack_withdrawals
+from dashboard.state_tables import acknowledgements as acks_table
+from dashboard.state_tables import followups as followups_table
+
+# What a GP may ask for at a follow-up (the form's choices and the words a flag uses).
+ACTIONS = {"continue": "Continue", "step_up": "Step up care", "refer_on": "Refer on", "pause": "Pause programme"}
+
+
+def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: bool = False) -> pd.DataFrame:
+    """The latest version of every entry for these (already scoped) patients."""
+    table = followups_table
+    latest = (select(table.c.entry_id, func.max(table.c.version).label("version"))
+              .where(table.c.patient_id.in_(patient_ids)).group_by(table.c.entry_id).subquery())
+    stmt = (select(table).join(latest, and_(latest.c.entry_id == table.c.entry_id, latest.c.version == table.c.version))
+            .order_by(table.c.held_on.desc(), table.c.recorded_at.desc()))
+    with state.connect() as conn:
+        frame = read_frame(conn, stmt, dates=("recorded_at",))
+    if not include_withdrawn:
+        frame = frame[~frame["withdrawn"].astype(bool)]
+    return frame.reset_index(drop=True)
+
+
+def load_acks(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
+    """Every acknowledgement of these (already scoped) patients (ACK_COLUMNS), withdrawn ones marked."""
+    if not patient_ids:
+        return pd.DataFrame(columns=ACK_COLUMNS)
+    withdrawn = select(ack_withdrawals.c.id).where(ack_withdrawals.c.ack_id == acks_table.c.id).exists()
+    stmt = select(acks_table.c.id.label("ack_id"), acks_table.c.patient_id, acks_table.c.flag, acks_table.c.trigger_at,
+                  acks_table.c.acked_at, acks_table.c.actor, acks_table.c.note, acks_table.c.evidence,
+                  withdrawn.label("withdrawn")).where(acks_table.c.patient_id.in_(patient_ids))
+    with state.connect() as conn:
+        return read_frame(conn, stmt, dates=("trigger_at", "acked_at"))
