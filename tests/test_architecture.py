@@ -1,6 +1,7 @@
 """The package's layers, checked by import-linter (.importlinter): the domain in
 dashboard/ imports no Streamlit and neither dashboard.ui nor dashboard.cli; the
-Streamlit layer and the command line are independent of each other. A violation
+Streamlit layer and the command line are independent of each other; no modules
+import each other in a cycle (imports inside functions included). A violation
 fails here with import-linter's report naming the import chain."""
 
 import shutil
