@@ -125,7 +125,8 @@ def _cell(v) -> str:
 
 
 def headline_text(row) -> tuple[str, str]:
-    """(value, 'n / d') as shown on the page and in the report."""
+    """(value, 'n of d') as shown on the page and in the report; a reply time says what
+    its counts are (messages answered of those sent), never bare numbers."""
     v, unit = row["value"], row["unit"]
     if v is None or pd.isna(v):
         shown = "none yet"
@@ -136,18 +137,28 @@ def headline_text(row) -> tuple[str, str]:
     else:
         shown = f"{int(v)}"
     n, d = row["numerator"], row["denominator"]
-    parts = "" if d is None or pd.isna(d) else f"{int(n)} / {int(d)}"
-    return shown, parts
+    if d is None or pd.isna(d):
+        return shown, ""
+    return shown, (f"{int(n)} of {int(d)} messages answered" if unit == "hours" else f"{int(n)} of {int(d)}")
 
 
 def outcome_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """Rates as 'n/d = p %' text, with small cells as 'too few'."""
+    """Rates as 'p % (n/d)' text. A small cell is "too few to show" without the counts
+    it suppresses; a rate over no courses is "none yet"."""
     out = table[["name", "finished", "paired", "no_paired_scores", "in_progress"]].copy()
     for rate in OUTCOME_RATES:
         out[OUTCOME_LABELS[rate]] = [
-            f"{percent(r)} ({int(n)}/{int(d)})" for n, d, r in
+            rate_text(n, d, r) for n, d, r in
             zip(table[f"{rate}_numerator"], table[f"{rate}_denominator"], table[f"{rate}_rate"])]
     return out
+
+
+def rate_text(numerator, denominator, rate) -> str:
+    if denominator is None or pd.isna(denominator) or int(denominator) == 0:
+        return "none yet"
+    if rate is None or pd.isna(rate):
+        return "too few to show"
+    return f"{percent(rate)} ({int(numerator)}/{int(denominator)})"
 
 
 OUTCOME_TABLE_LABELS = {"name": "", "finished": "Finished courses", "paired": "Paired",

@@ -221,6 +221,7 @@ if gp.empty:
 else:
     st.dataframe(
         gp.assign(in_time=[None if d == 0 else 100 * h / d for h, d in zip(gp["held_in_time"], gp["due"])],
+                  median_days=["—" if pd.isna(v) else f"{v:.0f}" for v in gp["median_days"]],  # not "None"
                   actions=[" · ".join(f"{label} {row[f'action_{key}']}" for key, label in
                                       (("continue", "continue"), ("step_up", "step up"), ("refer_on", "refer on"),
                                        ("pause", "pause")) if row[f"action_{key}"])
@@ -232,7 +233,7 @@ else:
                        "held": "Held",
                        "in_time": st.column_config.ProgressColumn("Held in time", **PERCENT),
                        "overdue": st.column_config.NumberColumn("Overdue now"),
-                       "median_days": st.column_config.NumberColumn("Median days to follow-up", format="%.0f"),
+                       "median_days": st.column_config.TextColumn("Median days to follow-up"),
                        "actions": st.column_config.TextColumn("Actions taken", width="medium")})
     export(gp, "gp_compliance", "GP follow-ups CSV")
 

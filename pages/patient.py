@@ -30,7 +30,7 @@ from dashboard.patient import (
 from dashboard.record_audit import audit_once
 from dashboard.text import control_problem, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
-from dashboard.ui.views import NO_RISK_ANSWER, STATUS_LABELS, flag_badges, patient_label, waited
+from dashboard.ui.views import NO_RISK_ANSWER, blank_or_int, STATUS_LABELS, flag_badges, patient_label, waited
 from dashboard.ui.session import data_version
 
 DENIED = "No such patient in your caseload."
@@ -226,11 +226,12 @@ if gp_followups.empty:
 else:
     st.dataframe(pd.DataFrame({
         "Date": [f"{d:%d %b %Y}" for d in gp_followups["held_on"]],
-        "GP": gp_followups["gp"],
+        "GP": gp_followups["gp"].map(audit.actor_labels(ctx.platform, sorted(set(gp_followups["gp"])))),
         "Minutes": gp_followups["minutes"],
         "How": gp_followups["modality"],
-        "Module": gp_followups["module_position"].astype("Int64"),
-        "Clinic PHQ-9": gp_followups["clinic_phq9"].astype("Int64"),
+        # blank, not "None", where nothing was recorded (issue 16)
+        "Module": [blank_or_int(v) for v in gp_followups["module_position"]],
+        "Clinic PHQ-9": [blank_or_int(v) for v in gp_followups["clinic_phq9"]],
         "Action": gp_followups["action"].map(ACTIONS),
         "Next": [f"{d:%d %b}" if isinstance(d, date) else "" for d in gp_followups["next_on"]],
         "Note": gp_followups["note"].fillna(""),

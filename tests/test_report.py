@@ -72,7 +72,8 @@ def test_json_report_holds_every_figure_with_rate_parts(platform, tmp_path):
     assert list(trail["action"]) == ["cli_report"]
 
 
-def test_report_period_comes_from_whole_local_days(platform, tmp_path):
+def test_report_period_comes_from_whole_local_days(platform, tmp_path, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_TIMEZONE", "UTC")  # the service's zone decides the days; here UTC's
     first, last = NOW.date() - timedelta(days=60), NOW.date() - timedelta(days=30)
     code, text = run_cli(platform, tmp_path, "--user", "lead.a", "--format", "json",
                          "--from", first.isoformat(), "--to", last.isoformat())
@@ -127,3 +128,23 @@ def test_period_defaults_to_the_setting_and_caps_at_now():
     assert cl.period(None, None, now, tz, 90) == (now - timedelta(days=90), now)
     start, end = cl.period(date(2026, 6, 1), date(2026, 6, 30), now, tz, 90)
     assert (start, end) == (datetime(2026, 5, 31, 23, 0), now)  # London midnight is 23:00 UTC in summer
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "rate", "shown"), [
+    (2, 3, None, "too few to show"),  # issue 16: the counts a suppressed cell hides are not printed
+    (0, 0, None, "none yet"),
+    (26, 50, 0.52, "52% (26/50)"),
+])
+def test_outcome_rates_in_words(numerator, denominator, rate, shown):
+    from dashboard.report import rate_text
+
+    assert rate_text(numerator, denominator, rate) == shown
+
+
+def test_headline_counts_say_what_they_count():
+    from dashboard.report import headline_text
+
+    reply = {"value": 5.5, "unit": "hours", "numerator": 886, "denominator": 909}
+    assert headline_text(reply) == ("5.5 h", "886 of 909 messages answered")
+    share = {"value": 0.5, "unit": "share", "numerator": 3, "denominator": 6}
+    assert headline_text(share) == ("50%", "3 of 6")

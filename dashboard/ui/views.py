@@ -23,6 +23,12 @@ def score_with_band(score: object, band: object, prorated: object) -> str:
     return text
 
 
+def blank_or_int(value: object) -> str:
+    """A whole number for a table cell, or blank where nothing was recorded: Streamlit
+    draws a missing value as "None", which reads as an answer."""
+    return "" if value is None or pd.isna(value) else str(int(value))
+
+
 def patient_label(code: str, display_name: object) -> str:
     return f"{code} · {display_name}" if isinstance(display_name, str) and display_name else code
 
