@@ -165,7 +165,7 @@ def test_clinic_phq9_is_a_distinct_mark_and_never_enters_outcomes(platform):
     assert '"shape": "cross"' in spec and "Clinic PHQ-9" in spec
     assert not any("Reliable deterioration" in w.value for w in at.warning)  # 25 is not a flagged score
     follow = next(df.value for df in at.dataframe if "Clinic PHQ-9" in df.value.columns)
-    assert follow["Clinic PHQ-9"].tolist() == [25] and follow["Note"].tolist() == ["Seen in clinic"]
+    assert follow["Clinic PHQ-9"].tolist() == ["25"] and follow["Note"].tolist() == ["Seen in clinic"]
 
 
 def test_only_the_patients_gp_gets_the_log_form(platform):
