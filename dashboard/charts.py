@@ -91,7 +91,7 @@ def band_frame(instrument: str) -> pd.DataFrame:
 
 RISK_STRIP = 3.0  # score points above the scale's top, where the risk answers sit clear of the trajectory
 LEGEND_COLUMNS = 2
-TITLE_PX, SUBTITLE_PX, AXIS_PX, LEGEND_ROW_PX = 22, 15, 30, 20  # room each takes, for a plot of the height asked
+TITLE_PX, SUBTITLE_PX, AXIS_PX, LEGEND_ROW_PX = 24, 16, 30, 30  # room each takes, for a plot of the height asked
 TICK_STEP = 5  # y ticks every 5 points on every instrument (0, 5, ..., 25 on PHQ-9)
 ENDS = {CHANGE_LABELS["baseline"]: "baseline", CHANGE_LABELS[IMPROVED]: "reliably better",
         CHANGE_LABELS[DETERIORATED]: "reliably worse", CHANGE_LABELS["other"]: "no reliable change"}
@@ -146,9 +146,13 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
     markers = [*CHANGE_LABELS.values()] + ([CLINIC_MARKER] if has_clinic else []) + ([risk_marker(inst)] if has_risk else [])
     styles = {**{label: (CHANGE_SHAPES[k], OKABE_BLUE) for k, label in CHANGE_LABELS.items()},
               CLINIC_MARKER: ("cross", INK), risk_marker(inst): ("diamond", OKABE_VERMILLION)}
+    # One legend, from the shape channel, each symbol coloured like its marks (a colour
+    # channel's legend is not merged into it in Streamlit, so every marker was listed twice).
+    # Vega-Lite copies the first marker layer's fill into the legend's symbols, where
+    # datum.value is the entry: the expression colours a mark by its marker, a symbol by its entry.
+    by_marker = " : ".join(f"(datum.marker || datum.value) == {m!r} ? {styles[m][1]!r}" for m in markers) + f" : {INK!r}"
     legend = alt.Legend(title=None, orient="bottom", columns=LEGEND_COLUMNS, labelLimit=150)
     shape = alt.Shape("marker:N", scale=alt.Scale(domain=markers, range=[styles[m][0] for m in markers]), legend=legend)
-    colour = alt.Color("marker:N", scale=alt.Scale(domain=markers, range=[styles[m][1] for m in markers]), legend=legend)
     layers: list[alt.Chart] = []
     if inst.bands:
         bands = band_frame(instrument).assign(mid=lambda b: (b["low"].clip(lower=0) + b["high"].clip(upper=inst.max_total)) / 2)
@@ -169,21 +173,22 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
                    alt.Tooltip("band:N", title="Band"), alt.Tooltip("kind:N", title="Versus baseline"),
                    alt.Tooltip("prorated:N", title="Items")]
         layers.append(base.mark_line(color=OKABE_BLUE, strokeWidth=2))
-        layers.append(base.mark_point(size=90, strokeWidth=2, filled=False).encode(
-            y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape, color=colour,
-            fill=alt.condition("datum.prorated == 'all items answered'", alt.value(OKABE_BLUE), alt.value("white")),
+        hollow = "datum.prorated && datum.prorated != 'all items answered'"  # prorated: white inside
+        layers.append(base.mark_point(size=90, strokeWidth=2, filled=True, stroke=OKABE_BLUE,
+                                      fill={"expr": f"{hollow} ? 'white' : ({by_marker})"}).encode(
+            y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape,
             tooltip=tooltip))
     if has_clinic:
         marks = clinic.assign(marker=CLINIC_MARKER, label="clinic")
-        layers.append(alt.Chart(marks).mark_point(shape="cross", size=160, filled=True).encode(
-            x=x, y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape, color=colour,
+        layers.append(alt.Chart(marks).mark_point(shape="cross", size=160, filled=True, color=INK).encode(
+            x=x, y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape,
             tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("score:Q", title="Clinic PHQ-9"),
                      alt.Tooltip("label:N", title="Source")]))
     if has_risk:
         risk = risk_answers.assign(marker=risk_marker(inst), top=inst.max_total + 0.5 + RISK_STRIP / 2,
                                    answer=[int(v) for v in risk_answers["item_score"]])
-        layers.append(alt.Chart(risk).mark_point(shape="diamond", size=120, filled=True, opacity=0.85).encode(
-            x=x, y=alt.Y("top:Q", scale=y_scale, axis=hidden), shape=shape, color=colour,
+        layers.append(alt.Chart(risk).mark_point(shape="diamond", size=120, filled=True, opacity=0.85, color=OKABE_VERMILLION).encode(
+            x=x, y=alt.Y("top:Q", scale=y_scale, axis=hidden), shape=shape,
             tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
                      alt.Tooltip("answer:Q", title=f"Item {inst.risk_item} answer")]))
     description = trajectory_description(
@@ -334,7 +339,8 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
     name = "Recovery"
     if target_recovery is not None:
         name += f" (dashed line: standard {target_recovery:.0%})"
-        layers.append(alt.Chart(pd.DataFrame({"y": [target_recovery]})).mark_rule(strokeDash=[4, 4], color=INK).encode(y="y:Q"))
+        layers.append(alt.Chart(pd.DataFrame({"y": [target_recovery]})).mark_rule(strokeDash=[4, 4], color=INK).encode(
+            y=alt.Y("y:Q", axis=None)))
     charts.append(alt.layer(*layers).properties(height=height, title=alt.Title(name, anchor="start", fontSize=12)))
     return legible(alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends)))
 
