@@ -98,10 +98,10 @@ ENDS = {CHANGE_LABELS["baseline"]: "baseline", CHANGE_LABELS[IMPROVED]: "reliabl
 
 
 def risk_marker(inst) -> str:
-    return f"item {inst.risk_item} above 0 (listed below)"
+    return f"item {inst.risk_item} above 0"
 
 
-CLINIC_MARKER = "clinic PHQ-9 (not in outcomes)"
+CLINIC_MARKER = "clinic PHQ-9 (GP)"
 
 
 def band_label_expr(bands: pd.DataFrame) -> str:
@@ -143,15 +143,15 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
     y_scale = alt.Scale(domain=[0, top], nice=False)
     hidden = None  # the other layers draw no y axis of their own
     x = alt.X("date:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, labelOverlap=True, labelSeparation=8))
-    markers = [*CHANGE_LABELS.values()] + ([CLINIC_MARKER] if has_clinic else []) + ([risk_marker(inst)] if has_risk else [])
-    styles = {**{label: (CHANGE_SHAPES[k], OKABE_BLUE) for k, label in CHANGE_LABELS.items()},
+    markers = [*ENDS.values()] + ([CLINIC_MARKER] if has_clinic else []) + ([risk_marker(inst)] if has_risk else [])
+    styles = {**{ENDS[label]: (CHANGE_SHAPES[k], OKABE_BLUE) for k, label in CHANGE_LABELS.items()},
               CLINIC_MARKER: ("cross", INK), risk_marker(inst): ("diamond", OKABE_VERMILLION)}
     # One legend, from the shape channel, each symbol coloured like its marks (a colour
     # channel's legend is not merged into it in Streamlit, so every marker was listed twice).
     # Vega-Lite copies the first marker layer's fill into the legend's symbols, where
     # datum.value is the entry: the expression colours a mark by its marker, a symbol by its entry.
     by_marker = " : ".join(f"(datum.marker || datum.value) == {m!r} ? {styles[m][1]!r}" for m in markers) + f" : {INK!r}"
-    legend = alt.Legend(title=None, orient="bottom", columns=LEGEND_COLUMNS, labelLimit=150)
+    legend = alt.Legend(title=None, orient="bottom", columns=LEGEND_COLUMNS, labelLimit=150, symbolSize=100)
     shape = alt.Shape("marker:N", scale=alt.Scale(domain=markers, range=[styles[m][0] for m in markers]), legend=legend)
     layers: list[alt.Chart] = []
     if inst.bands:
@@ -167,7 +167,7 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
             color=INK, strokeDash=[6, 4], description=label).encode(y=alt.Y(datum=inst.caseness, scale=y_scale, axis=hidden)))
     y_axis = alt.Axis(values=list(range(0, inst.max_total + 1, TICK_STEP)), title=f"{inst.name} score")
     if not points.empty:
-        data = points.assign(marker=points["kind"])
+        data = points.assign(marker=points["kind"].map(ENDS))
         base = alt.Chart(data).encode(x=x, y=alt.Y("score:Q", scale=y_scale, title=f"{inst.name} score", axis=y_axis))
         tooltip = [alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("shown:Q", title="Score"),
                    alt.Tooltip("band:N", title="Band"), alt.Tooltip("kind:N", title="Versus baseline"),
@@ -219,7 +219,7 @@ STATE_STYLE = {  # state: (colour, shape); every state differs in both, and is w
     "in progress": (OKABE_GREEN, "triangle-right"), "overdue (started)": (OKABE_VERMILLION, "triangle-up"),
     "overdue (not started)": (INK, "diamond"), "not started": ("#6b6b6b", "circle"),
 }
-MODULE_ROW_PX = 36  # two label lines (title, state) and a gap
+MODULE_ROW_PX = 40  # two label lines (title, state) and a gap
 
 
 def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = MODULE_ROW_PX) -> alt.LayerChart:
@@ -237,7 +237,7 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
               axis=alt.Axis(labelExpr="split(datum.label, '|')", labelLimit=220, labelOverlap=False, labelLineHeight=13))
     times = pd.concat([frame["due_at"], frame["started_at"], pd.Series([pd.Timestamp(now)])]).dropna()  # due dates
     x_scale = alt.Scale(domain=[times.min() - pd.Timedelta(days=7), times.max() + pd.Timedelta(days=4)])  # may be unknown
-    legend = alt.Legend(title=None, orient="bottom", columns=2, labelLimit=130, columnPadding=12)
+    legend = alt.Legend(title=None, orient="bottom", columns=2, labelLimit=130, columnPadding=12, symbolSize=120)
     colours = alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()])
     colour = alt.Color("state:N", scale=colours, legend=legend)
     shape = alt.Shape("state:N", scale=alt.Scale(domain=list(STATE_STYLE), range=[s for _, s in STATE_STYLE.values()]),
@@ -320,7 +320,7 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
     counts = trends.melt(id_vars=["week_end"], value_vars=list(TREND_SERIES), var_name="series", value_name="n")
     counts["series"] = counts["series"].map(TREND_SERIES)
     x = alt.X("week_end:T", title=None, scale=alt.Scale(padding=TREND_EDGE_PX),
-              axis=alt.Axis(format="%d %b", labelSeparation=8))
+              axis=alt.Axis(format="%d %b", labelSeparation=8, labelBound=True))
     inside = {"labelAlign": "left", "labelPadding": -4, "ticks": False, "domain": False, "title": None,
               "labelBaseline": "bottom"}
     charts = [
@@ -340,7 +340,7 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
     if target_recovery is not None:
         name += f" (dashed line: standard {target_recovery:.0%})"
         layers.append(alt.Chart(pd.DataFrame({"y": [target_recovery]})).mark_rule(strokeDash=[4, 4], color=INK).encode(
-            y=alt.Y("y:Q", axis=None)))
+            y=alt.Y("y:Q", axis=alt.Axis(format="%", **inside))))
     charts.append(alt.layer(*layers).properties(height=height, title=alt.Title(name, anchor="start", fontSize=12)))
     return legible(alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends)))
 
