@@ -225,7 +225,7 @@ MODULE_ROW_PX = 40  # two label lines (title, state) and a gap
 def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = MODULE_ROW_PX) -> alt.LayerChart:
     """Each module's start-to-completion bar against its due date (a tick), ending in
     a marker whose colour and shape both say the state; the state is also written
-    under the module's title."""
+    under the module's title, on the same row."""
     frame = timeline.assign(
         module=[f"{p}. {t}" for p, t in zip(timeline["position"], timeline["title"])],
         start=timeline["started_at"],
@@ -237,7 +237,9 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
               axis=alt.Axis(labelExpr="split(datum.label, '|')", labelLimit=220, labelOverlap=False, labelLineHeight=13))
     times = pd.concat([frame["due_at"], frame["started_at"], pd.Series([pd.Timestamp(now)])]).dropna()  # due dates
     x_scale = alt.Scale(domain=[times.min() - pd.Timedelta(days=7), times.max() + pd.Timedelta(days=4)])  # may be unknown
-    legend = alt.Legend(title=None, orient="bottom", columns=2, labelLimit=130, columnPadding=12, symbolSize=120)
+    # No legend: each row names its state beside its marker, and a legend under the plot
+    # starts where the labels end, so at 390 px half of it fell outside the column.
+    legend = None
     colours = alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()])
     colour = alt.Color("state:N", scale=colours, legend=legend)
     shape = alt.Shape("state:N", scale=alt.Scale(domain=list(STATE_STYLE), range=[s for _, s in STATE_STYLE.values()]),
@@ -257,9 +259,8 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
         x=alt.X("now:T", scale=x_scale))
     description = ("Module timeline, each module's start to completion against its due date: "
                    + "; ".join(f"{m}: {s}" for m, s in zip(frame["module"], frame["state"])) + ".")
-    legend_rows = -(-len(STATE_STYLE) // 2)
     return legible(alt.layer(bars, due, today, marks).properties(
-        height=height_per_module * max(len(frame), 2) + AXIS_PX + LEGEND_ROW_PX * legend_rows, description=description))
+        height=height_per_module * max(len(frame), 2) + AXIS_PX, description=description))
 
 
 # ---------------------------------------------------------------- Caseload
