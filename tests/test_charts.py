@@ -175,3 +175,14 @@ def test_recovery_points_share_the_line_colour():
     recovery = spec["vconcat"][-1]
     assert "standard 50%" in recovery["title"]["text"]
     assert [mark_type(layer) for layer in recovery["layer"]] == ["line", "rule"]
+
+
+@pytest.mark.parametrize("instrument", list(INSTRUMENTS))
+@pytest.mark.parametrize("scores", [[], [9], [20, 8, 15]])
+def test_every_instrument_charts_without_text_marks(instrument, scores):
+    """Bands or none, no response, one or several: a valid spec, words only outside the plot."""
+    episode = pd.DataFrame({"instrument": instrument, "administered_at": DAYS[:len(scores)], "score": scores,
+                            "prorated": False})
+    spec = charts.trajectory_chart(instrument, episode).to_dict()
+    assert "text" not in [mark_type(layer) for layer in layers(spec)]
+    assert spec["title"]["text"] == INSTRUMENTS[instrument].name
