@@ -174,7 +174,7 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
                    alt.Tooltip("prorated:N", title="Items")]
         layers.append(base.mark_line(color=OKABE_BLUE, strokeWidth=2))
         hollow = "datum.prorated && datum.prorated != 'all items answered'"  # prorated: white inside
-        layers.append(base.mark_point(size=90, strokeWidth=2, filled=True, stroke=OKABE_BLUE,
+        layers.append(base.mark_point(size=90, strokeWidth=2, filled=True, stroke={"expr": by_marker},
                                       fill={"expr": f"{hollow} ? 'white' : ({by_marker})"}).encode(
             y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape,
             tooltip=tooltip))
