@@ -328,7 +328,7 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
         alt.Chart(counts[counts["series"] == name]).mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_BLUE), color=OKABE_BLUE).encode(
             x=x, y=alt.Y("n:Q", axis=alt.Axis(tickMinStep=1, **inside)),
             tooltip=[alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"), alt.Tooltip("n:Q", title=name)],
-        ).properties(height=height, title=alt.Title(name, anchor="start", fontSize=12))
+        ).properties(height=height, width="container", title=alt.Title(name, anchor="start", fontSize=12))
         for name in TREND_SERIES.values()
     ]
     rates = trends.assign(label=[f"{n}/{d}" for n, d in zip(trends["recovery_numerator"], trends["recovery_denominator"])])
@@ -342,7 +342,8 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
         name += f" (dashed line: standard {target_recovery:.0%})"
         layers.append(alt.Chart(pd.DataFrame({"y": [target_recovery]})).mark_rule(strokeDash=[4, 4], color=INK).encode(
             y=alt.Y("y:Q", axis=alt.Axis(format="%", **inside))))
-    charts.append(alt.layer(*layers).properties(height=height, title=alt.Title(name, anchor="start", fontSize=12)))
+    charts.append(alt.layer(*layers).properties(height=height, width="container",
+                                                title=alt.Title(name, anchor="start", fontSize=12)))
     return legible(alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends)))
 
 
