@@ -87,84 +87,116 @@ def band_frame(instrument: str) -> pd.DataFrame:
     })
 
 
+RISK_STRIP = 3.0  # score points above the scale's top, where the risk answers sit clear of the trajectory
+LEGEND_COLUMNS = 2
+TITLE_PX, SUBTITLE_PX, AXIS_PX, LEGEND_ROW_PX = 24, 16, 30, 30  # room each takes, for a plot of the height asked
+TICK_STEP = 5  # y ticks every 5 points on every instrument (0, 5, ..., 25 on PHQ-9)
+ENDS = {CHANGE_LABELS["baseline"]: "baseline", CHANGE_LABELS[IMPROVED]: "reliably better",
+        CHANGE_LABELS[DETERIORATED]: "reliably worse", CHANGE_LABELS["other"]: "no reliable change"}
+
+
+def risk_marker(inst) -> str:
+    return f"item {inst.risk_item} above 0"
+
+
+CLINIC_MARKER = "clinic PHQ-9 (GP)"
+
+
+def band_label_expr(bands: pd.DataFrame) -> str:
+    """Vega expression naming the band whose middle is ``datum.value``, split into words (one a line)."""
+    cases = " : ".join(f"datum.value == {mid:g} ? {name!r}" for mid, name in zip(bands["mid"], bands["band"]))
+    return f"split({cases} : '', ' ')"
+
+
+def trajectory_subtitle(points: pd.DataFrame, caseness: float | None) -> list[str]:
+    """Baseline, latest and the cut-off in words, above the plot where no mark can cover them."""
+    if points.empty:
+        return ["no valid questionnaire yet"]
+    first, last = points.iloc[0], points.iloc[-1]
+    lines = [f"Baseline {first['shown']} ({first['band']}), {_day(first['date'])}"]
+    if len(points) > 1:
+        lines.append(f"Latest {last['shown']} ({last['band']}), {_day(last['date'])}: {ENDS[last['kind']]}")
+    notes = [f"dashed line: cut-off {caseness:g}"] if caseness is not None else []
+    if (points["prorated"] != "all items answered").any():
+        notes.append("hollow marker: prorated (items missing)")
+    return lines + ([" · ".join(notes).capitalize()] if notes else [])
+
+
 def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.DataFrame | None = None,
-                     clinic: pd.DataFrame | None = None, height: int = 300) -> alt.LayerChart:
-    """Score over time for one instrument.
+                     clinic: pd.DataFrame | None = None, height: int = 240) -> alt.LayerChart:
+    """Score over time for one instrument, with no text inside the plot, so no label can
+    overprint another: band names on the right axis, baseline and latest in the subtitle,
+    markers and the cut-off in the legend, each risk answer's value in its tooltip.
 
     ``risk_answers``: rows with ``date`` and ``item_score`` (risk item > 0), drawn
-    as labelled diamonds along the top of the chart. ``clinic``: rows with
-    ``date`` and ``score`` taken by a GP in clinic, drawn as labelled crosses,
-    apart from the line: they never enter baseline, outcomes or flags.
+    as diamonds in a strip above the scale. ``clinic``: rows with ``date`` and
+    ``score`` taken by a GP in clinic, drawn as crosses apart from the line: they
+    never enter baseline, outcomes or flags.
     """
     inst = INSTRUMENTS[instrument]
     points = trajectory_points(instrument, episode)
-    y_scale = alt.Scale(domain=[0, inst.max_total], nice=False)
-    x = alt.X("date:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0))
+    has_risk = risk_answers is not None and not risk_answers.empty
+    has_clinic = clinic is not None and not clinic.empty
+    top = inst.max_total + 0.5 + (RISK_STRIP if has_risk else 0)
+    y_scale = alt.Scale(domain=[0, top], nice=False)
+    hidden = None  # the other layers draw no y axis of their own
+    x = alt.X("date:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, labelOverlap=True, labelSeparation=8))
+    markers = [*ENDS.values()] + ([CLINIC_MARKER] if has_clinic else []) + ([risk_marker(inst)] if has_risk else [])
+    styles = {**{ENDS[label]: (CHANGE_SHAPES[k], OKABE_BLUE) for k, label in CHANGE_LABELS.items()},
+              CLINIC_MARKER: ("cross", INK), risk_marker(inst): ("diamond", OKABE_VERMILLION)}
+    # One legend, from the shape channel, each symbol coloured like its marks (a colour
+    # channel's legend is not merged into it in Streamlit, so every marker was listed twice).
+    # Vega-Lite copies the first marker layer's fill into the legend's symbols, where
+    # datum.value is the entry: the expression colours a mark by its marker, a symbol by its entry.
+    by_marker = " : ".join(f"(datum.marker || datum.value) == {m!r} ? {styles[m][1]!r}" for m in markers) + f" : {INK!r}"
+    legend = alt.Legend(title=None, orient="bottom", columns=LEGEND_COLUMNS, labelLimit=150, symbolSize=100)
+    shape = alt.Shape("marker:N", scale=alt.Scale(domain=markers, range=[styles[m][0] for m in markers]), legend=legend)
     layers: list[alt.Chart] = []
     if inst.bands:
-        bands = band_frame(instrument)
-        layers.append(
-            alt.Chart(bands).mark_rect(opacity=0.9).encode(
-                y=alt.Y("low:Q", scale=y_scale, title=f"{inst.name} score"), y2="high:Q",
-                color=alt.Color("shade:N", scale=None), tooltip=[alt.Tooltip("band:N", title="Band")],
-            )
-        )
-        layers.append(
-            alt.Chart(bands).mark_text(align="right", baseline="middle", dx=-4, color=INK, fontSize=10).encode(
-                y=alt.Y("mid:Q", scale=y_scale), x=alt.value("width"), text="band:N",
-            ).transform_calculate(mid="(datum.low + datum.high) / 2")
-        )
+        bands = band_frame(instrument).assign(mid=lambda b: (b["low"].clip(lower=0) + b["high"].clip(upper=inst.max_total)) / 2)
+        layers.append(alt.Chart(bands).mark_rect(opacity=0.9, clip=True).encode(
+            y=alt.Y("low:Q", scale=y_scale, axis=alt.Axis(
+                orient="right", title=None, values=list(bands["mid"]), labelExpr=band_label_expr(bands),
+                ticks=False, domain=False, grid=False, labelOverlap=False, labelFontSize=10, labelLineHeight=11)),
+            y2="high:Q", color=alt.Color("shade:N", scale=None), tooltip=[alt.Tooltip("band:N", title="Band")]))
     if inst.caseness is not None:
-        cut = alt.Chart(pd.DataFrame({"label": [f"cut-off {inst.caseness}"]}))
-        layers.append(cut.mark_rule(strokeDash=[6, 4], color=INK, description=f"cut-off {inst.caseness}").encode(y=alt.Y(datum=inst.caseness, scale=y_scale)))
-        layers.append(cut.mark_text(align="left", dx=4, dy=-7, color=INK, fontSize=10).encode(
-            y=alt.Y(datum=inst.caseness, scale=y_scale), x=alt.value(0), text="label:N"))
+        label = f"cut-off {inst.caseness:g}"
+        layers.append(alt.Chart(pd.DataFrame({"line": [label]})).mark_rule(
+            color=INK, strokeDash=[6, 4], description=label).encode(y=alt.Y(datum=inst.caseness, scale=y_scale, axis=hidden)))
+    y_axis = alt.Axis(values=list(range(0, inst.max_total + 1, TICK_STEP)), title=f"{inst.name} score")
     if not points.empty:
-        base = alt.Chart(points).encode(x=x, y=alt.Y("score:Q", scale=y_scale, title=f"{inst.name} score"))
+        data = points.assign(marker=points["kind"].map(ENDS))
+        base = alt.Chart(data).encode(x=x, y=alt.Y("score:Q", scale=y_scale, title=f"{inst.name} score", axis=y_axis))
         tooltip = [alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("shown:Q", title="Score"),
                    alt.Tooltip("band:N", title="Band"), alt.Tooltip("kind:N", title="Versus baseline"),
                    alt.Tooltip("prorated:N", title="Items")]
         layers.append(base.mark_line(color=OKABE_BLUE, strokeWidth=2))
-        layers.append(base.mark_point(size=90, strokeWidth=2, color=OKABE_BLUE).encode(
-            shape=alt.Shape("kind:N", title=None, scale=alt.Scale(
-                domain=list(CHANGE_LABELS.values()), range=list(CHANGE_SHAPES.values())),
-                legend=alt.Legend(orient="bottom", labelLimit=0, columns=2)),
-            fill=alt.condition("datum.prorated == 'all items answered'", alt.value(OKABE_BLUE), alt.value("white")),
-            tooltip=tooltip,
-        ))
-        # Text on the baseline and the latest point only; the shapes and legend mark the rest.
-        ends = points.iloc[[0, -1]].drop_duplicates(subset=["date"])
-        labelled = ends.assign(tag=ends["kind"].map({
-            CHANGE_LABELS["baseline"]: "baseline", CHANGE_LABELS[IMPROVED]: "reliably better",
-            CHANGE_LABELS[DETERIORATED]: "reliably worse", CHANGE_LABELS["other"]: "no reliable change"}))
-        layers.append(alt.Chart(labelled).mark_text(dy=-14, fontSize=10, color=INK).encode(
-            x=x, y=alt.Y("score:Q", scale=y_scale), text="tag:N"))
-        prorated = points[points["prorated"] != "all items answered"]
-        if not prorated.empty:
-            layers.append(alt.Chart(prorated).mark_text(dy=16, fontSize=10, color=INK, text="prorated").encode(
-                x=x, y=alt.Y("score:Q", scale=y_scale)))
-    if clinic is not None and not clinic.empty:
-        marks = clinic.assign(label="clinic")
+        hollow = "datum.prorated && datum.prorated != 'all items answered'"  # prorated: white inside
+        layers.append(base.mark_point(size=90, strokeWidth=2, filled=True, stroke={"expr": by_marker},
+                                      fill={"expr": f"{hollow} ? 'white' : ({by_marker})"}).encode(
+            y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape,
+            tooltip=tooltip))
+    if has_clinic:
+        marks = clinic.assign(marker=CLINIC_MARKER, label="clinic")
         layers.append(alt.Chart(marks).mark_point(shape="cross", size=160, filled=True, color=INK).encode(
-            x=x, y=alt.Y("score:Q", scale=y_scale),
+            x=x, y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape,
             tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("score:Q", title="Clinic PHQ-9"),
                      alt.Tooltip("label:N", title="Source")]))
-        layers.append(alt.Chart(marks).mark_text(dy=-14, fontSize=10, color=INK).encode(
-            x=x, y=alt.Y("score:Q", scale=y_scale), text="label:N"))
-    if risk_answers is not None and not risk_answers.empty:
-        risk = risk_answers.assign(label=[f"item {inst.risk_item} = {int(v)}" for v in risk_answers["item_score"]],
-                                   top=inst.max_total)
-        layers.append(alt.Chart(risk).mark_point(shape="diamond", size=140, filled=True, color=OKABE_VERMILLION).encode(
-            x=x, y=alt.Y("top:Q", scale=y_scale),
-            tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("label:N", title="Risk answer")]))
-        # the label in ink: vermillion text on the top band's shade would be under 2:1
-        layers.append(alt.Chart(risk).mark_text(dy=14, fontSize=10, color=INK).encode(
-            x=x, y=alt.Y("top:Q", scale=y_scale), text="label:N"))
+    if has_risk:
+        risk = risk_answers.assign(marker=risk_marker(inst), top=inst.max_total + 0.5 + RISK_STRIP / 2,
+                                   answer=[int(v) for v in risk_answers["item_score"]])
+        layers.append(alt.Chart(risk).mark_point(shape="diamond", size=120, filled=True, opacity=0.85, color=OKABE_VERMILLION).encode(
+            x=x, y=alt.Y("top:Q", scale=y_scale, axis=hidden), shape=shape,
+            tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
+                     alt.Tooltip("answer:Q", title=f"Item {inst.risk_item} answer")]))
     description = trajectory_description(
-        inst.name, points, inst.caseness, 0 if risk_answers is None else len(risk_answers),
-        0 if clinic is None else len(clinic))
-    return legible(alt.layer(*layers).properties(height=height, title=f"{inst.name}", description=description)
-                   .resolve_scale(color="independent"))
+        inst.name, points, inst.caseness, len(risk_answers) if has_risk else 0, len(clinic) if has_clinic else 0)
+    subtitle = trajectory_subtitle(points, inst.caseness)
+    title = alt.Title(inst.name, subtitle=subtitle, anchor="start")
+    # Streamlit fits the whole chart (title and legend included) into its height: add theirs to the plot's
+    outer = height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // LEGEND_COLUMNS)
+    return legible(alt.layer(*layers).properties(height=outer, title=title, description=description)
+                   .resolve_axis(y="independent"))
 
 
 def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
@@ -180,41 +212,53 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
         f"{int(weekly['exercises'].sum())} exercises in all. Each week's numbers are also in a table.")))
 
 
-STATE_STYLE = {  # state: (colour, dash) — the state is also written on each row
-    "completed": (OKABE_BLUE, []), "completed late": (OKABE_BLUE, [4, 2]), "in progress": (OKABE_GREEN, []),
-    "overdue (started)": (OKABE_VERMILLION, []), "overdue (not started)": (OKABE_VERMILLION, [2, 2]),
-    "not started": ("#9a9a9a", [2, 2]),
+STATE_STYLE = {  # state: (colour, shape); every state differs in both, and is written on its row
+    "completed": (OKABE_BLUE, "square"), "completed late": ("#882255", "triangle-down"),
+    "in progress": (OKABE_GREEN, "triangle-right"), "overdue (started)": (OKABE_VERMILLION, "triangle-up"),
+    "overdue (not started)": (INK, "diamond"), "not started": ("#6b6b6b", "circle"),
 }
+MODULE_ROW_PX = 40  # two label lines (title, state) and a gap
 
 
-def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 30) -> alt.LayerChart:
-    """Each module's start-to-completion bar against its due date (a tick); the
-    state is written in the module's label, and overdue modules are vermillion."""
+def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = MODULE_ROW_PX) -> alt.LayerChart:
+    """Each module's start-to-completion bar against its due date (a tick), ending in
+    a marker whose colour and shape both say the state; the state is also written
+    under the module's title, on the same row."""
     frame = timeline.assign(
-        label=[f"{p}. {t} ({state})" for p, t, state in zip(timeline["position"], timeline["title"], timeline["state"])],
+        module=[f"{p}. {t}" for p, t in zip(timeline["position"], timeline["title"])],
         start=timeline["started_at"],
         end=timeline["completed_at"].fillna(pd.Timestamp(now)).where(timeline["started_at"].notna()),
     )
-    order = list(frame["label"])
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelOverlap=False))
+    frame = frame.assign(row=[f"{m}|{s}" for m, s in zip(frame["module"], frame["state"])],
+                         marker_at=frame["end"].fillna(frame["due_at"]))
+    y = alt.Y("row:N", sort=list(frame["row"]), title=None,
+              axis=alt.Axis(labelExpr="split(datum.label, '|')", labelLimit=220, labelOverlap=False, labelLineHeight=13))
     times = pd.concat([frame["due_at"], frame["started_at"], pd.Series([pd.Timestamp(now)])]).dropna()  # due dates
-    x_scale = alt.Scale(domain=[times.min() - pd.Timedelta(days=7), times.max() + pd.Timedelta(days=2)])  # may be unknown
-    colour = alt.Color("state:N", title=None, scale=alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()]),
-                       legend=alt.Legend(orient="bottom", columns=3, labelLimit=0))
-    tooltip = [alt.Tooltip("label:N", title="Module"), alt.Tooltip("due_at:T", title="Due", format="%d %b"),
-               alt.Tooltip("started_at:T", title="Started", format="%d %b"),
-               alt.Tooltip("completed_at:T", title="Completed", format="%d %b"), alt.Tooltip("state:N", title="State")]
+    x_scale = alt.Scale(domain=[times.min() - pd.Timedelta(days=7), times.max() + pd.Timedelta(days=4)])  # may be unknown
+    # No legend: each row names its state beside its marker, and a legend under the plot
+    # starts where the labels end, so at 390 px half of it fell outside the column.
+    legend = None
+    colours = alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()])
+    colour = alt.Color("state:N", scale=colours, legend=legend)
+    shape = alt.Shape("state:N", scale=alt.Scale(domain=list(STATE_STYLE), range=[s for _, s in STATE_STYLE.values()]),
+                      legend=legend)
+    tooltip = [alt.Tooltip("module:N", title="Module"), alt.Tooltip("state:N", title="State"),
+               alt.Tooltip("due_at:T", title="Due", format="%d %b"), alt.Tooltip("started_at:T", title="Started", format="%d %b"),
+               alt.Tooltip("completed_at:T", title="Completed", format="%d %b")]
+    x = alt.X("start:T", title=None, scale=x_scale, axis=alt.Axis(format="%d %b", labelAngle=0, labelSeparation=8))
     bars = alt.Chart(frame.dropna(subset=["start"])).mark_bar(height=12, cornerRadius=2).encode(
-        x=alt.X("start:T", title=None, scale=x_scale, axis=alt.Axis(format="%d %b", labelAngle=0)), x2="end:T",
-        y=y, color=colour, tooltip=tooltip)
-    due = alt.Chart(frame).mark_tick(thickness=2, size=18, color=INK).encode(
+        x=x, x2="end:T", y=y, color=colour, tooltip=tooltip)
+    due = alt.Chart(frame).mark_tick(thickness=2, size=22, color=INK).encode(
         x=alt.X("due_at:T", scale=x_scale), y=y, tooltip=tooltip)
+    # the marker just past the bar's end (or on the due tick when not started), outlined so its shape reads on any bar
+    marks = alt.Chart(frame).mark_point(size=120, filled=True, opacity=1, stroke="white", strokeWidth=1.5, xOffset=7).encode(
+        x=alt.X("marker_at:T", scale=x_scale), y=y, color=colour, shape=shape, tooltip=tooltip)
     today = alt.Chart(pd.DataFrame({"now": [pd.Timestamp(now)]})).mark_rule(color="#6b6b6b", strokeDash=[3, 3]).encode(
         x=alt.X("now:T", scale=x_scale))
     description = ("Module timeline, each module's start to completion against its due date: "
-                   + "; ".join(frame["label"]) + ".")
-    return legible(alt.layer(bars, due, today).properties(height=max(120, height_per_module * len(frame)),
-                                                          description=description))
+                   + "; ".join(f"{m}: {s}" for m, s in zip(frame["module"], frame["state"])) + ".")
+    return legible(alt.layer(bars, due, today, marks).properties(
+        height=height_per_module * max(len(frame), 2) + AXIS_PX, description=description))
 
 
 # ---------------------------------------------------------------- Caseload
@@ -261,32 +305,43 @@ def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 30) -> alt.La
 
 
 TREND_SERIES = {"enrolments": "Enrolments", "module_completions": "Module completions", "open_episodes": "Active patients"}
+TREND_EDGE_PX = 32  # room inside each panel at both ends: the y labels on the left, the latest week's point on the right
 
 
 def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: int = 110) -> alt.VConcatChart:
     """Weekly counts, each on its own scale, and the recovery rate with the
-    standard as a labelled rule; suppressed weeks (too few courses) are gaps."""
+    standard as a dashed rule; suppressed weeks (too few courses) are gaps.
+
+    Streamlit sets each panel's width to the column's, so nothing may sit outside
+    the plot: the y labels are drawn inside it, the series named in each panel's
+    title, and the x scale leaves room at both ends, so the latest week is never clipped.
+    """
     counts = trends.melt(id_vars=["week_end"], value_vars=list(TREND_SERIES), var_name="series", value_name="n")
     counts["series"] = counts["series"].map(TREND_SERIES)
-    x = alt.X("week_end:T", title="week ending", axis=alt.Axis(format="%d %b"))
+    x = alt.X("week_end:T", title=None, scale=alt.Scale(padding=TREND_EDGE_PX),
+              axis=alt.Axis(format="%d %b", labelSeparation=8, labelBound=True))
+    inside = {"labelAlign": "left", "labelPadding": -4, "ticks": False, "domain": False, "title": None,
+              "labelBaseline": "bottom"}
     charts = [
-        alt.Chart(counts[counts["series"] == name]).mark_line(point=True, color=OKABE_BLUE).encode(
-            x=x, y=alt.Y("n:Q", title=name, axis=alt.Axis(tickMinStep=1)),
+        alt.Chart(counts[counts["series"] == name]).mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_BLUE), color=OKABE_BLUE).encode(
+            x=x, y=alt.Y("n:Q", axis=alt.Axis(tickMinStep=1, **inside)),
             tooltip=[alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"), alt.Tooltip("n:Q", title=name)],
-        ).properties(height=height, width="container")
+        ).properties(height=height, width="container", title=alt.Title(name, anchor="start", fontSize=12))
         for name in TREND_SERIES.values()
     ]
     rates = trends.assign(label=[f"{n}/{d}" for n, d in zip(trends["recovery_numerator"], trends["recovery_denominator"])])
-    recovery = alt.Chart(rates).mark_line(point=True, color=OKABE_GREEN).encode(
-        x=x, y=alt.Y("recovery_rate:Q", title="Recovery", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+    recovery = alt.Chart(rates).mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_GREEN), color=OKABE_GREEN).encode(
+        x=x, y=alt.Y("recovery_rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", **inside)),
         tooltip=[alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"),
                  alt.Tooltip("recovery_rate:Q", format=".0%", title="recovery"), alt.Tooltip("label:N", title="recovered/at caseness")])
     layers = [recovery]
+    name = "Recovery"
     if target_recovery is not None:
-        rule = pd.DataFrame({"y": [target_recovery], "text": [f"standard {target_recovery:.0%}"]})
-        layers += [alt.Chart(rule).mark_rule(strokeDash=[4, 4], color=INK).encode(y="y:Q"),
-                   alt.Chart(rule).mark_text(align="left", dy=-6, x=4, color=INK).encode(y="y:Q", text="text:N")]
-    charts.append(alt.layer(*layers).properties(height=height, width="container"))
+        name += f" (dashed line: standard {target_recovery:.0%})"
+        layers.append(alt.Chart(pd.DataFrame({"y": [target_recovery]})).mark_rule(strokeDash=[4, 4], color=INK).encode(
+            y=alt.Y("y:Q", axis=alt.Axis(format="%", **inside))))
+    charts.append(alt.layer(*layers).properties(height=height, width="container",
+                                                title=alt.Title(name, anchor="start", fontSize=12)))
     return legible(alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends)))
 
 

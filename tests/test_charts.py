@@ -1,0 +1,188 @@
+"""The chart builders through their Vega-Lite specs (no browser): what a clinician
+would misread if labels overprinted, states shared an encoding or a panel overflowed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dashboard import charts
+from dashboard.measures import INSTRUMENTS
+
+DAYS = pd.date_range("2026-07-13", periods=20, freq="4D")
+NOW = pd.Timestamp("2026-10-01")
+
+
+def layers(spec: dict) -> list[dict]:
+    return spec.get("layer", [spec])
+
+
+def mark_type(layer: dict) -> str:
+    return layer["mark"] if isinstance(layer["mark"], str) else layer["mark"]["type"]
+
+
+def phq9_with_many_risk_answers() -> dict:
+    """Twenty PHQ-9s four days apart, seventeen item-9 answers above 0, a clinic score and a prorated one."""
+    episode = pd.DataFrame({"instrument": "PHQ9", "administered_at": DAYS,
+                            "score": [12, 14, 15, 17, 19, 18, 20, 21, 22, 24, 23, 25, 26, 27, 25, 24, 26, 27, 26, 27],
+                            "prorated": [i == 5 for i in range(20)]})
+    risk = pd.DataFrame({"date": DAYS[3:], "item_score": [1, 2, 3, 1, 2, 2, 3, 3, 1, 2, 3, 1, 2, 3, 2, 1, 3]})
+    clinic = pd.DataFrame({"date": [DAYS[8] + pd.Timedelta(days=1)], "score": [25.0]})
+    return charts.trajectory_chart("PHQ9", episode, risk, clinic).to_dict()
+
+
+def test_trajectory_draws_no_text_inside_the_plot():
+    """Every word sits where no mark can cover it: axes, title, legend, tooltip."""
+    spec = phq9_with_many_risk_answers()
+    assert [mark_type(layer) for layer in layers(spec) if mark_type(layer) == "text"] == []
+
+
+def test_every_risk_answer_is_a_diamond_above_the_scale_with_its_value_in_the_tooltip():
+    spec = phq9_with_many_risk_answers()
+    diamonds = [layer for layer in layers(spec) if isinstance(layer["mark"], dict) and layer["mark"].get("shape") == "diamond"]
+    assert len(diamonds) == 1
+    rows = spec["datasets"][diamonds[0]["data"]["name"]]
+    assert len(rows) == 17
+    top = INSTRUMENTS["PHQ9"].max_total
+    assert all(row["top"] > top + 0.5 for row in rows)  # in the strip above the top band, clear of the line
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"][1] > rows[0]["top"]
+    assert "answer" in [t["field"] for t in diamonds[0]["encoding"]["tooltip"]]
+    assert sorted({row["answer"] for row in rows}) == [1, 2, 3]
+
+
+def test_phq9_axis_has_a_tick_every_5_and_band_names_on_their_own_axis():
+    spec = phq9_with_many_risk_answers()
+    axes = [layer["encoding"]["y"].get("axis") for layer in layers(spec)]
+    shown = [axis for axis in axes if axis]  # every other layer has axis None
+    left = [axis for axis in shown if axis.get("orient") != "right"]
+    right = [axis for axis in shown if axis.get("orient") == "right"]
+    assert [axis["values"] for axis in left] == [[0, 5, 10, 15, 20, 25]]
+    assert len(right) == 1 and right[0]["labelOverlap"] is False
+    assert spec["resolve"]["axis"]["y"] == "independent"
+
+
+@pytest.mark.parametrize("instrument", [i for i in INSTRUMENTS if INSTRUMENTS[i].bands])
+def test_band_names_have_room_on_the_right_axis(instrument):
+    """Adjacent band labels (one word a line, 11 px a line) never reach each other at the default height."""
+    inst = INSTRUMENTS[instrument]
+    episode = pd.DataFrame({"instrument": instrument, "administered_at": DAYS[:2], "score": [10, 12], "prorated": False})
+    spec = charts.trajectory_chart(instrument, episode).to_dict()
+    axis = next(layer["encoding"]["y"]["axis"] for layer in layers(spec) if (layer["encoding"]["y"].get("axis") or {}).get("orient") == "right")
+    mids = axis["values"]
+    assert mids == sorted(mids) and len(mids) == len(inst.bands)
+    px_per_point = 240 / (inst.max_total + 0.5)
+    words = [len(b.label.split()) for b in inst.bands]
+    for i in range(len(mids) - 1):
+        needed = (words[i] + words[i + 1]) / 2 * 11 + 2
+        assert (mids[i + 1] - mids[i]) * px_per_point >= needed, (inst.bands[i].label, inst.bands[i + 1].label)
+    for band in inst.bands:
+        assert repr(band.label) in axis["labelExpr"]
+
+
+def test_baseline_latest_and_cut_off_are_in_the_subtitle_not_over_the_points():
+    spec = phq9_with_many_risk_answers()
+    subtitle = spec["title"]["subtitle"]
+    assert subtitle[0].startswith("Baseline 12 (moderate)")
+    assert subtitle[1].startswith("Latest 27 (severe)") and subtitle[1].endswith("reliably worse")
+    assert "cut-off 10" in subtitle[2] and "prorated" in subtitle[2]
+    rule = next(layer for layer in layers(spec) if mark_type(layer) == "rule")
+    assert rule["encoding"]["y"]["datum"] == 10
+
+
+def test_trajectory_legend_names_every_marker_in_one_legend():
+    spec = phq9_with_many_risk_answers()
+    marked = [layer["encoding"] for layer in layers(spec) if "shape" in layer.get("encoding", {})]
+    assert not any("color" in enc for enc in marked)  # a colour legend would list every marker twice
+    domains = {tuple(enc["shape"]["scale"]["domain"]) for enc in marked}
+    assert len(domains) == 1  # the same scale everywhere, so Vega-Lite draws one legend
+    (domain,) = domains
+    assert {"baseline", "reliably worse", charts.CLINIC_MARKER, "item 9 above 0"} <= set(domain)
+    shapes = marked[0]["shape"]["scale"]["range"]
+    assert len(set(shapes)) == len(shapes)
+    fill = layers(spec)[[mark_type(layer) for layer in layers(spec)].index("point")]["mark"]["fill"]["expr"]
+    assert charts.OKABE_VERMILLION in fill and "datum.value" in fill  # legend symbols coloured like the marks
+
+
+def timeline(states: list[str]) -> pd.DataFrame:
+    enrolled = pd.Timestamp("2026-07-01")
+    rows = []
+    for k, state in enumerate(states, 1):
+        due = enrolled + pd.Timedelta(days=10 * k)
+        started = pd.NaT if state in ("overdue (not started)", "not started") else due - pd.Timedelta(days=8)
+        done = {"completed": due - pd.Timedelta(days=1), "completed late": due + pd.Timedelta(days=9)}.get(state, pd.NaT)
+        rows.append({"position": k, "title": f"Module number {k}", "due_at": due, "started_at": started,
+                     "completed_at": done, "state": state})
+    return pd.DataFrame(rows)
+
+
+ALL_STATES = list(charts.STATE_STYLE)
+
+
+def test_every_module_state_has_its_own_colour_and_shape():
+    colours = [c for c, _ in charts.STATE_STYLE.values()]
+    shapes = [s for _, s in charts.STATE_STYLE.values()]
+    assert len(set(colours)) == len(colours) == len(set(shapes)) == len(shapes) == 6
+    spec = charts.module_timeline_chart(timeline(ALL_STATES), NOW).to_dict()
+    marks = next(layer for layer in spec["layer"] if mark_type(layer) == "point")
+    assert marks["encoding"]["color"]["scale"]["range"] == colours
+    assert marks["encoding"]["shape"]["scale"]["range"] == shapes
+    rows = spec["datasets"][marks["data"]["name"]]
+    assert [row["row"].split("|")[1] for row in rows] == ALL_STATES  # each row names its state beside its marker
+
+
+@pytest.mark.parametrize("n", [1, 6, 8, 10])
+def test_module_rows_have_room_for_two_label_lines(n):
+    states = (ALL_STATES * 2)[:n]
+    spec = charts.module_timeline_chart(timeline(states), NOW).to_dict()
+    plot = spec["height"] - charts.AXIS_PX
+    assert plot / max(n, 2) >= 2 * 13 + 8
+
+
+def test_module_labels_read_cleanly():
+    spec = charts.module_timeline_chart(timeline(ALL_STATES), NOW).to_dict()
+    rows = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    assert rows[4]["row"] == "5. Module number 5|overdue (not started)"  # drawn as two lines
+    assert "((" not in spec["description"] and "))" not in spec["description"]
+    assert "5. Module number 5: overdue (not started)" in spec["description"]
+
+
+def trends(weeks: int = 12) -> pd.DataFrame:
+    return pd.DataFrame({"week_end": pd.date_range("2026-06-07", periods=weeks, freq="7D"), "enrolments": range(weeks),
+                         "module_completions": [5] * weeks, "open_episodes": range(100, 100 + weeks),
+                         "recovery_rate": [None, 0.4] + [0.5] * (weeks - 2),
+                         "recovery_numerator": [1] * weeks, "recovery_denominator": [2] * weeks})
+
+
+def test_trend_panels_keep_everything_inside_their_width():
+    """Streamlit gives each panel the column's width: no y title or outside labels, and padding
+    at the x scale's ends, so the latest week is never clipped."""
+    spec = charts.trends_chart(trends(), 0.5).to_dict()
+    for panel in spec["vconcat"]:
+        for layer in layers(panel):
+            enc = layer["encoding"]
+            if "x" in enc:
+                assert enc["x"]["scale"]["padding"] >= 20 and enc["x"]["axis"]["labelBound"] is True
+            axis = enc["y"]["axis"]
+            assert axis["labelAlign"] == "left" and axis["labelPadding"] < 0 and axis["title"] is None
+        assert panel["width"] == "container"  # Streamlit puts the column's width here, the HTML report a fixed one
+
+
+def test_recovery_points_share_the_line_colour():
+    spec = charts.trends_chart(trends(), 0.5).to_dict()
+    for panel in spec["vconcat"]:
+        line = layers(panel)[0]["mark"]
+        assert line["point"]["color"] == line["color"]
+    recovery = spec["vconcat"][-1]
+    assert "standard 50%" in recovery["title"]["text"]
+    assert [mark_type(layer) for layer in recovery["layer"]] == ["line", "rule"]
+
+
+@pytest.mark.parametrize("instrument", list(INSTRUMENTS))
+@pytest.mark.parametrize("scores", [[], [9], [20, 8, 15]])
+def test_every_instrument_charts_without_text_marks(instrument, scores):
+    """Bands or none, no response, one or several: a valid spec, words only outside the plot."""
+    episode = pd.DataFrame({"instrument": instrument, "administered_at": DAYS[:len(scores)], "score": scores,
+                            "prorated": False})
+    spec = charts.trajectory_chart(instrument, episode).to_dict()
+    assert "text" not in [mark_type(layer) for layer in layers(spec)]
+    assert spec["title"]["text"] == INSTRUMENTS[instrument].name
