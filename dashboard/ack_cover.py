@@ -70,7 +70,8 @@ class AckIndex:
                 continue
             keys = None if not isinstance(r.evidence, str) else frozenset(json.loads(r.evidence))
             self._by[(int(r.patient_id), r.flag)].append(
-                Ack(int(r.ack_id), r.trigger_at, r.acked_at, r.actor, r.note if isinstance(r.note, str) else None, keys))
+                Ack(int(r.ack_id), r.trigger_at, r.acked_at, r.actor, r.note if isinstance(r.note, str) else None, keys)
+            )
 
     def in_force(self, patient_id: int, flag: str) -> list[Ack]:
         return self._by.get((patient_id, flag), [])
@@ -102,5 +103,9 @@ def apply_acks(flags: pd.DataFrame, index: AckIndex) -> pd.DataFrame:
         at.append(pd.NaT if ack is None else pd.Timestamp(ack.acked_at))
         note.append(None if ack is None else ack.note)
         ids.append(None if ack is None else ack.ack_id)
-    return flags.assign(acked_by=by, acked_at=pd.Series(at, index=flags.index, dtype="datetime64[us]"),
-                        ack_note=note, ack_id=pd.Series(ids, index=flags.index, dtype="object"))
+    return flags.assign(
+        acked_by=by,
+        acked_at=pd.Series(at, index=flags.index, dtype="datetime64[us]"),
+        ack_note=note,
+        ack_id=pd.Series(ids, index=flags.index, dtype="object"),
+    )

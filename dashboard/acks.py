@@ -42,9 +42,18 @@ class NewerEvidence(AckRefused):
     page shows the reason as it is now."""
 
 
-def acknowledge(platform: Engine, state: Engine, viewer: Viewer, patient_id: int, flag: str,
-                seen: Iterable[str], note: str | None, now: datetime, settings: Settings,
-                idempotency_key: str | None = None) -> int:
+def acknowledge(
+    platform: Engine,
+    state: Engine,
+    viewer: Viewer,
+    patient_id: int,
+    flag: str,
+    seen: Iterable[str],
+    note: str | None,
+    now: datetime,
+    settings: Settings,
+    idempotency_key: str | None = None,
+) -> int:
     """Store one acknowledgement covering the evidence keys ``seen`` and its audit
     row together, or refuse and store nothing; returns the acknowledgement's id.
     The same ``idempotency_key`` again (a double click) stores nothing more."""
@@ -59,8 +68,10 @@ def acknowledge(platform: Engine, state: Engine, viewer: Viewer, patient_id: int
         raise AckRefused("No such patient in your caseload.")
     note = (note or "").strip()
     if flag == "risk" and len(note) < settings.risk_note_min_chars:
-        raise AckRefused(f"A risk acknowledgement needs a note of at least {int(settings.risk_note_min_chars)} "
-                         "characters saying what was done; the team can read it.")
+        raise AckRefused(
+            f"A risk acknowledgement needs a note of at least {int(settings.risk_note_min_chars)} "
+            "characters saying what was done; the team can read it."
+        )
     if len(note) > NOTE_MAX_CHARS:
         raise AckRefused(f"The note is longer than {NOTE_MAX_CHARS:,} characters.")
     if idempotency_key is not None and (done := _ack_for_key(state, idempotency_key)) is not None:
@@ -68,17 +79,29 @@ def acknowledge(platform: Engine, state: Engine, viewer: Viewer, patient_id: int
     seen = frozenset(seen)
     current = _current_rows(platform, state, viewer, patient, flag, now, settings)
     if current.empty:
-        raise AckRefused("This reason is no longer open (handled by a colleague, or the data changed); "
-                         "the list shows it as it is now.")
+        raise AckRefused(
+            "This reason is no longer open (handled by a colleague, or the data changed); "
+            "the list shows it as it is now."
+        )
     evidence = [k for keys in current["evidence"] for k, _ in keys]
     if not set(evidence) <= seen:
-        raise NewerEvidence(NEWER_ROW if flag == "risk" else "Something newer arrived for this reason: review it first.")
+        raise NewerEvidence(
+            NEWER_ROW if flag == "risk" else "Something newer arrived for this reason: review it first."
+        )
     try:
         with state.begin() as conn:
-            ack_id = conn.execute(insert(acks_table).values(
-                patient_id=patient_id, flag=flag, trigger_at=max(current["trigger_at"]), acked_at=now,
-                actor=viewer.username, note=note or None, evidence=evidence_json(seen & set(evidence)),
-                idempotency_key=idempotency_key)).inserted_primary_key[0]
+            ack_id = conn.execute(
+                insert(acks_table).values(
+                    patient_id=patient_id,
+                    flag=flag,
+                    trigger_at=max(current["trigger_at"]),
+                    acked_at=now,
+                    actor=viewer.username,
+                    note=note or None,
+                    evidence=evidence_json(seen & set(evidence)),
+                    idempotency_key=idempotency_key,
+                )
+            ).inserted_primary_key[0]
             audit.record_in(conn, viewer.username, "acknowledge", patient_id, flag=flag, ack=int(ack_id))
     except IntegrityError:
         done = _ack_for_key(state, idempotency_key) if idempotency_key else None
@@ -88,10 +111,13 @@ def acknowledge(platform: Engine, state: Engine, viewer: Viewer, patient_id: int
     return int(ack_id)
 
 
-def _current_rows(platform: Engine, state: Engine, viewer: Viewer, patient, flag: str, now: datetime,
-                  settings: Settings) -> pd.DataFrame:
+def _current_rows(
+    platform: Engine, state: Engine, viewer: Viewer, patient, flag: str, now: datetime, settings: Settings
+) -> pd.DataFrame:
     """The patient's open rows of ``flag``, read fresh from both databases."""
-    judged = flags.evaluate(flags.load_inputs(platform, viewer, now, settings, patient.patient_id, state), now, settings)
+    judged = flags.evaluate(
+        flags.load_inputs(platform, viewer, now, settings, patient.patient_id, state), now, settings
+    )
     return judged[(judged["flag"] == flag) & judged["acked_at"].isna()]
 
 
@@ -123,10 +149,14 @@ def withdraw(platform: Engine, state: Engine, viewer: Viewer, ack_id: int, reaso
         raise AckRefused(f"The reason is longer than {NOTE_MAX_CHARS:,} characters.")
     try:
         with state.begin() as conn:
-            conn.execute(insert(ack_withdrawals).values(ack_id=ack_id, withdrawn_at=now, withdrawn_by=viewer.username,
-                                                        reason=reason))
-            audit.record_in(conn, viewer.username, "acknowledgement_withdrawn", row.patient_id, flag=row.flag,
-                            ack=int(ack_id))
+            conn.execute(
+                insert(ack_withdrawals).values(
+                    ack_id=ack_id, withdrawn_at=now, withdrawn_by=viewer.username, reason=reason
+                )
+            )
+            audit.record_in(
+                conn, viewer.username, "acknowledgement_withdrawn", row.patient_id, flag=row.flag, ack=int(ack_id)
+            )
     except IntegrityError:  # withdrawn by someone else at the same moment: it is withdrawn once
         raise AckRefused("This acknowledgement was already withdrawn.") from None
 

@@ -15,10 +15,30 @@ from dashboard.scope import Viewer
 from dashboard.state_tables import audit
 from dashboard.timeutil import utcnow
 
-ACTIONS = ("login", "logout", "login_attempt", "login_failed", "login_refused", "login_unlocked", "open_record", "denied",
-           "acknowledge", "acknowledgement_withdrawn", "followup", "followup_correction", "followup_withdrawal", "export",
-           "cli_report")
-SESSION_ACTIONS = ("login", "logout", "login_failed", "login_refused", "login_unlocked")  # also written to the structured log
+ACTIONS = (
+    "login",
+    "logout",
+    "login_attempt",
+    "login_failed",
+    "login_refused",
+    "login_unlocked",
+    "open_record",
+    "denied",
+    "acknowledge",
+    "acknowledgement_withdrawn",
+    "followup",
+    "followup_correction",
+    "followup_withdrawal",
+    "export",
+    "cli_report",
+)
+SESSION_ACTIONS = (
+    "login",
+    "logout",
+    "login_failed",
+    "login_refused",
+    "login_unlocked",
+)  # also written to the structured log
 
 
 def record(engine: Engine, actor: str, action: str, patient_id: int | None = None, **detail: Any) -> None:
@@ -58,11 +78,18 @@ def team_staff(platform: Engine, team_id: int) -> list[str]:
     """Login names whose logins, denials and exports a team's lead sees: the team's
     clinicians, and every clinician with a patient in the team (GPs have no team,
     and a therapist may also treat another team's patients)."""
-    treating = (select(patients.c.therapist_id).where(patients.c.team_id == team_id)
-                .union(select(patients.c.gp_id).where(patients.c.team_id == team_id)))
+    treating = (
+        select(patients.c.therapist_id)
+        .where(patients.c.team_id == team_id)
+        .union(select(patients.c.gp_id).where(patients.c.team_id == team_id))
+    )
     with platform.connect() as conn:
-        return [u for (u,) in conn.execute(select(clinicians.c.username).where(
-            or_(clinicians.c.team_id == team_id, clinicians.c.id.in_(treating))))]
+        return [
+            u
+            for (u,) in conn.execute(
+                select(clinicians.c.username).where(or_(clinicians.c.team_id == team_id, clinicians.c.id.in_(treating)))
+            )
+        ]
 
 
 def actor_names(usernames: list[str]) -> set[str]:
@@ -72,8 +99,16 @@ def actor_names(usernames: list[str]) -> set[str]:
     return names | {f"cli:{n}" for n in names}
 
 
-def team_trail(state: Engine, platform: Engine, viewer: Viewer, since: datetime, until: datetime,
-               actor: str | None = None, patient_code: str | None = None, limit: int = 5000) -> pd.DataFrame:
+def team_trail(
+    state: Engine,
+    platform: Engine,
+    viewer: Viewer,
+    since: datetime,
+    until: datetime,
+    actor: str | None = None,
+    patient_code: str | None = None,
+    limit: int = 5000,
+) -> pd.DataFrame:
     """Audit rows a team lead may see: every row about their team's patients (whoever
     acted: an outsider's denied deep link names the patient), and the rows about no
     patient (logins, logouts, denials of unknown codes, exports, command-line runs) of
@@ -83,11 +118,22 @@ def team_trail(state: Engine, platform: Engine, viewer: Viewer, since: datetime,
         return pd.DataFrame(columns=TRAIL_COLUMNS)
     staff = team_staff(platform, viewer.team_id)
     with platform.connect() as conn:
-        team = dict(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.team_id == viewer.team_id)).all())
-    stmt = (select(audit).where(audit.c.occurred_at >= since, audit.c.occurred_at < until,
-                                or_(audit.c.patient_id.in_(list(team)),
-                                    and_(audit.c.patient_id.is_(None), audit.c.actor.in_(actor_names(staff)))))
-            .order_by(audit.c.occurred_at.desc(), audit.c.id.desc()).limit(limit))
+        team = dict(
+            conn.execute(select(patients.c.id, patients.c.code).where(patients.c.team_id == viewer.team_id)).all()
+        )
+    stmt = (
+        select(audit)
+        .where(
+            audit.c.occurred_at >= since,
+            audit.c.occurred_at < until,
+            or_(
+                audit.c.patient_id.in_(list(team)),
+                and_(audit.c.patient_id.is_(None), audit.c.actor.in_(actor_names(staff))),
+            ),
+        )
+        .order_by(audit.c.occurred_at.desc(), audit.c.id.desc())
+        .limit(limit)
+    )
     if actor:
         stmt = stmt.where(audit.c.actor.in_([actor, f"cli:{actor}"]))
     if patient_code:
@@ -113,12 +159,21 @@ TRAIL_COLUMNS = ["occurred_at", "actor", "action", "patient", "detail"]
 # ---------------------------------------------------------------- in words, for the Audit page
 
 ACTION_WORDS = {
-    "login": "logged in", "logout": "logged out", "login_attempt": "tried to log in",
-    "login_failed": "login failed", "login_refused": "login refused", "login_unlocked": "lifted a lockout",
-    "open_record": "opened the record", "denied": "was refused a record", "acknowledge": "marked a reason handled",
-    "acknowledgement_withdrawn": "withdrew an acknowledgement", "followup": "logged a follow-up",
-    "followup_correction": "corrected a follow-up", "followup_withdrawal": "withdrew a follow-up",
-    "export": "exported", "cli_report": "ran a command-line report",
+    "login": "logged in",
+    "logout": "logged out",
+    "login_attempt": "tried to log in",
+    "login_failed": "login failed",
+    "login_refused": "login refused",
+    "login_unlocked": "lifted a lockout",
+    "open_record": "opened the record",
+    "denied": "was refused a record",
+    "acknowledge": "marked a reason handled",
+    "acknowledgement_withdrawn": "withdrew an acknowledgement",
+    "followup": "logged a follow-up",
+    "followup_correction": "corrected a follow-up",
+    "followup_withdrawal": "withdrew a follow-up",
+    "export": "exported",
+    "cli_report": "ran a command-line report",
 }
 
 
@@ -142,9 +197,14 @@ def actor_labels(platform: Engine, actors: list[str]) -> dict[str, str]:
     other actor (an operator, an unknown login) as recorded."""
     logins = {a.removeprefix("cli:").lower() for a in actors}
     with platform.connect() as conn:
-        names = {str(u).strip().lower(): n for u, n in conn.execute(
-            select(clinicians.c.username, clinicians.c.display_name)
-            .where(func.lower(func.trim(clinicians.c.username)).in_(sorted(logins))))}
+        names = {
+            str(u).strip().lower(): n
+            for u, n in conn.execute(
+                select(clinicians.c.username, clinicians.c.display_name).where(
+                    func.lower(func.trim(clinicians.c.username)).in_(sorted(logins))
+                )
+            )
+        }
     out = {}
     for actor in actors:
         login = actor.removeprefix("cli:")

@@ -55,8 +55,10 @@ class AuthFile:
 
     def password_hashes(self) -> dict[str, str]:
         """Normalised username -> stored bcrypt hash (what a login is checked against)."""
-        return {normalise_username(user): str((entry or {}).get("password", ""))
-                for user, entry in self.credentials.get("usernames", {}).items()}
+        return {
+            normalise_username(user): str((entry or {}).get("password", ""))
+            for user, entry in self.credentials.get("usernames", {}).items()
+        }
 
     def display_name(self, username: str) -> str:
         for user, entry in self.credentials.get("usernames", {}).items():
@@ -130,8 +132,10 @@ def production_problems(auth: AuthFile, min_key_bytes: int, max_cookie_hours: fl
     users = auth.credentials["usernames"]
     not_normal = sorted(user for user in users if user != normalise_username(user))
     if not_normal:
-        problems.append("usernames must be written in their normalised form (lower case, no surrounding spaces), "
-                        f"found: {', '.join(map(repr, not_normal))}")
+        problems.append(
+            "usernames must be written in their normalised form (lower case, no surrounding spaces), "
+            f"found: {', '.join(map(repr, not_normal))}"
+        )
     demo = sorted({normalise_username(u) for u in users} & demo_usernames())
     if demo:
         problems.append(f"demo users are not allowed in production: {', '.join(demo)}")
@@ -144,16 +148,18 @@ def production_problems(auth: AuthFile, min_key_bytes: int, max_cookie_hours: fl
         problems.append("the cookie key is missing or a published default; set cookie.key to a random secret")
     elif len(key.encode()) < min_key_bytes:
         problems.append(f"the cookie key is {len(key.encode())} bytes; use at least {min_key_bytes} random bytes")
-    elif (len(set(key)) < MIN_KEY_DISTINCT_CHARS or is_repetition(key)
-          or key_entropy_bits(key) < MIN_KEY_ENTROPY_BITS):
-        problems.append("the cookie key is a pattern, not a random secret (too few distinct characters or a "
-                        "repetition); generate one, e.g. python -c 'import secrets; print(secrets.token_hex(32))'")
+    elif len(set(key)) < MIN_KEY_DISTINCT_CHARS or is_repetition(key) or key_entropy_bits(key) < MIN_KEY_ENTROPY_BITS:
+        problems.append(
+            "the cookie key is a pattern, not a random secret (too few distinct characters or a "
+            "repetition); generate one, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
     if auth.expiry_days * 24 > max_cookie_hours:
-        problems.append(f"cookie.expiry_days is {auth.expiry_days:g} days ({auth.expiry_days * 24:g} hours); "
-                        f"production allows at most {max_cookie_hours:g} hours (setting max_cookie_hours)")
+        problems.append(
+            f"cookie.expiry_days is {auth.expiry_days:g} days ({auth.expiry_days * 24:g} hours); "
+            f"production allows at most {max_cookie_hours:g} hours (setting max_cookie_hours)"
+        )
     plain = sorted(
-        user for user, entry in users.items()
-        if not BCRYPT_HASH.match(str((entry or {}).get("password", "")))
+        user for user, entry in users.items() if not BCRYPT_HASH.match(str((entry or {}).get("password", "")))
     )
     if plain:
         problems.append(f"passwords must be bcrypt hashes, found plain text for: {', '.join(plain)}")

@@ -21,8 +21,12 @@ BAND_SHADES = ["#f4f4f4", "#fdebd9", "#fbd2ad", "#f6b47f", "#ee9453"]
 INK = "#222222"
 OKABE_BLUE, OKABE_VERMILLION, OKABE_GREEN = "#0072B2", "#D55E00", "#009E73"
 CHANGE_SHAPES = {"baseline": "square", IMPROVED: "triangle-down", DETERIORATED: "triangle-up", "other": "circle"}
-CHANGE_LABELS = {"baseline": "baseline", IMPROVED: "reliably better than baseline",
-                 DETERIORATED: "reliably worse than baseline", "other": "no reliable change"}
+CHANGE_LABELS = {
+    "baseline": "baseline",
+    IMPROVED: "reliably better than baseline",
+    DETERIORATED: "reliably worse than baseline",
+    "other": "no reliable change",
+}
 
 
 def _day(ts) -> str:
@@ -30,15 +34,18 @@ def _day(ts) -> str:
     return "an unknown date" if pd.isna(stamp) else f"{stamp:%d %b %Y}"
 
 
-def trajectory_description(inst_name: str, points: pd.DataFrame, caseness: float | None,
-                           risk_count: int, clinic_count: int) -> str:
+def trajectory_description(
+    inst_name: str, points: pd.DataFrame, caseness: float | None, risk_count: int, clinic_count: int
+) -> str:
     """The trajectory in words: first and last score, change, and what else is marked."""
     if points.empty:
         return f"{inst_name} score over time: no valid questionnaire yet."
     first, last = points.iloc[0], points.iloc[-1]
-    text = (f"{inst_name} score over time: {len(points)} valid questionnaire(s) from {_day(first['date'])} to "
-            f"{_day(last['date'])}; baseline {first['shown']} ({first['band']}), latest {last['shown']} "
-            f"({last['band']}), {last['kind']}.")
+    text = (
+        f"{inst_name} score over time: {len(points)} valid questionnaire(s) from {_day(first['date'])} to "
+        f"{_day(last['date'])}; baseline {first['shown']} ({first['band']}), latest {last['shown']} "
+        f"({last['band']}), {last['kind']}."
+    )
     if caseness is not None:
         text += f" Dashed line at the cut-off {caseness:g}."
     if risk_count:
@@ -51,8 +58,11 @@ def trajectory_description(inst_name: str, points: pd.DataFrame, caseness: float
 def legible(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """Axis, legend and title text in INK: Streamlit's chart theme draws them in
     #808495, 3.7:1 on white, under WCAG AA's 4.5:1 for small text."""
-    return (chart.configure_axis(labelColor=INK, titleColor=INK).configure_legend(labelColor=INK, titleColor=INK)
-            .configure_title(color=INK))
+    return (
+        chart.configure_axis(labelColor=INK, titleColor=INK)
+        .configure_legend(labelColor=INK, titleColor=INK)
+        .configure_title(color=INK)
+    )
 
 
 def trajectory_points(instrument: str, episode: pd.DataFrame) -> pd.DataFrame:
@@ -65,34 +75,42 @@ def trajectory_points(instrument: str, episode: pd.DataFrame) -> pd.DataFrame:
         rc if (rc := reliable_change(instrument, baseline, float(s))) in (IMPROVED, DETERIORATED) else "other"
         for s in rows["score"].iloc[1:]
     ]
-    return pd.DataFrame({
-        "date": rows["administered_at"].to_numpy(),
-        "score": rows["score"].astype(float).to_numpy(),
-        "shown": [display_score(s) for s in rows["score"]],
-        "band": [band_label(instrument, s) or "no bands defined" for s in rows["score"]],
-        "kind": [CHANGE_LABELS[k] for k in kinds],
-        "prorated": ["prorated (missing items)" if p else "all items answered" for p in rows["prorated"]],
-    })
+    return pd.DataFrame(
+        {
+            "date": rows["administered_at"].to_numpy(),
+            "score": rows["score"].astype(float).to_numpy(),
+            "shown": [display_score(s) for s in rows["score"]],
+            "band": [band_label(instrument, s) or "no bands defined" for s in rows["score"]],
+            "kind": [CHANGE_LABELS[k] for k in kinds],
+            "prorated": ["prorated (missing items)" if p else "all items answered" for p in rows["prorated"]],
+        }
+    )
 
 
 def band_frame(instrument: str) -> pd.DataFrame:
     inst = INSTRUMENTS[instrument]
     lows = [b.low for b in inst.bands]
     highs = [*(low for low in lows[1:]), inst.max_total + 0.5]
-    return pd.DataFrame({
-        "low": [max(low - 0.5, -0.5) if i else -0.5 for i, low in enumerate(lows)],
-        "high": [h - 0.5 if h != inst.max_total + 0.5 else h for h in highs],
-        "band": [b.label for b in inst.bands],
-        "shade": BAND_SHADES[: len(lows)] if len(lows) <= len(BAND_SHADES) else BAND_SHADES * 2,
-    })
+    return pd.DataFrame(
+        {
+            "low": [max(low - 0.5, -0.5) if i else -0.5 for i, low in enumerate(lows)],
+            "high": [h - 0.5 if h != inst.max_total + 0.5 else h for h in highs],
+            "band": [b.label for b in inst.bands],
+            "shade": BAND_SHADES[: len(lows)] if len(lows) <= len(BAND_SHADES) else BAND_SHADES * 2,
+        }
+    )
 
 
 RISK_STRIP = 3.0  # score points above the scale's top, where the risk answers sit clear of the trajectory
 LEGEND_COLUMNS = 2
 TITLE_PX, SUBTITLE_PX, AXIS_PX, LEGEND_ROW_PX = 24, 16, 30, 30  # room each takes, for a plot of the height asked
 TICK_STEP = 5  # y ticks every 5 points on every instrument (0, 5, ..., 25 on PHQ-9)
-ENDS = {CHANGE_LABELS["baseline"]: "baseline", CHANGE_LABELS[IMPROVED]: "reliably better",
-        CHANGE_LABELS[DETERIORATED]: "reliably worse", CHANGE_LABELS["other"]: "no reliable change"}
+ENDS = {
+    CHANGE_LABELS["baseline"]: "baseline",
+    CHANGE_LABELS[IMPROVED]: "reliably better",
+    CHANGE_LABELS[DETERIORATED]: "reliably worse",
+    CHANGE_LABELS["other"]: "no reliable change",
+}
 
 
 def risk_marker(inst) -> str:
@@ -122,8 +140,13 @@ def trajectory_subtitle(points: pd.DataFrame, caseness: float | None) -> list[st
     return lines + ([" · ".join(notes).capitalize()] if notes else [])
 
 
-def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.DataFrame | None = None,
-                     clinic: pd.DataFrame | None = None, height: int = 240) -> alt.LayerChart:
+def trajectory_chart(
+    instrument: str,
+    episode: pd.DataFrame,
+    risk_answers: pd.DataFrame | None = None,
+    clinic: pd.DataFrame | None = None,
+    height: int = 240,
+) -> alt.LayerChart:
     """Score over time for one instrument, with no text inside the plot, so no label can
     overprint another: band names on the right axis, baseline and latest in the subtitle,
     markers and the cut-off in the legend, each risk answer's value in its tooltip.
@@ -142,80 +165,162 @@ def trajectory_chart(instrument: str, episode: pd.DataFrame, risk_answers: pd.Da
     hidden = None  # the other layers draw no y axis of their own
     x = alt.X("date:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, labelOverlap=True, labelSeparation=8))
     markers = [*ENDS.values()] + ([CLINIC_MARKER] if has_clinic else []) + ([risk_marker(inst)] if has_risk else [])
-    styles = {**{ENDS[label]: (CHANGE_SHAPES[k], OKABE_BLUE) for k, label in CHANGE_LABELS.items()},
-              CLINIC_MARKER: ("cross", INK), risk_marker(inst): ("diamond", OKABE_VERMILLION)}
+    styles = {
+        **{ENDS[label]: (CHANGE_SHAPES[k], OKABE_BLUE) for k, label in CHANGE_LABELS.items()},
+        CLINIC_MARKER: ("cross", INK),
+        risk_marker(inst): ("diamond", OKABE_VERMILLION),
+    }
     # One legend, from the shape channel, each symbol coloured like its marks (a colour
     # channel's legend is not merged into it in Streamlit, so every marker was listed twice).
     # Vega-Lite copies the first marker layer's fill into the legend's symbols, where
     # datum.value is the entry: the expression colours a mark by its marker, a symbol by its entry.
-    by_marker = " : ".join(f"(datum.marker || datum.value) == {m!r} ? {styles[m][1]!r}" for m in markers) + f" : {INK!r}"
+    by_marker = (
+        " : ".join(f"(datum.marker || datum.value) == {m!r} ? {styles[m][1]!r}" for m in markers) + f" : {INK!r}"
+    )
     legend = alt.Legend(title=None, orient="bottom", columns=LEGEND_COLUMNS, labelLimit=150, symbolSize=100)
     shape = alt.Shape("marker:N", scale=alt.Scale(domain=markers, range=[styles[m][0] for m in markers]), legend=legend)
     layers: list[alt.Chart] = []
     if inst.bands:
-        bands = band_frame(instrument).assign(mid=lambda b: (b["low"].clip(lower=0) + b["high"].clip(upper=inst.max_total)) / 2)
-        layers.append(alt.Chart(bands).mark_rect(opacity=0.9, clip=True).encode(
-            y=alt.Y("low:Q", scale=y_scale, axis=alt.Axis(
-                orient="right", title=None, values=list(bands["mid"]), labelExpr=band_label_expr(bands),
-                ticks=False, domain=False, grid=False, labelOverlap=False, labelFontSize=10, labelLineHeight=11)),
-            y2="high:Q", color=alt.Color("shade:N", scale=None), tooltip=[alt.Tooltip("band:N", title="Band")]))
+        bands = band_frame(instrument).assign(
+            mid=lambda b: (b["low"].clip(lower=0) + b["high"].clip(upper=inst.max_total)) / 2
+        )
+        layers.append(
+            alt.Chart(bands)
+            .mark_rect(opacity=0.9, clip=True)
+            .encode(
+                y=alt.Y(
+                    "low:Q",
+                    scale=y_scale,
+                    axis=alt.Axis(
+                        orient="right",
+                        title=None,
+                        values=list(bands["mid"]),
+                        labelExpr=band_label_expr(bands),
+                        ticks=False,
+                        domain=False,
+                        grid=False,
+                        labelOverlap=False,
+                        labelFontSize=10,
+                        labelLineHeight=11,
+                    ),
+                ),
+                y2="high:Q",
+                color=alt.Color("shade:N", scale=None),
+                tooltip=[alt.Tooltip("band:N", title="Band")],
+            )
+        )
     if inst.caseness is not None:
         label = f"cut-off {inst.caseness:g}"
-        layers.append(alt.Chart(pd.DataFrame({"line": [label]})).mark_rule(
-            color=INK, strokeDash=[6, 4], description=label).encode(y=alt.Y(datum=inst.caseness, scale=y_scale, axis=hidden)))
+        layers.append(
+            alt.Chart(pd.DataFrame({"line": [label]}))
+            .mark_rule(color=INK, strokeDash=[6, 4], description=label)
+            .encode(y=alt.Y(datum=inst.caseness, scale=y_scale, axis=hidden))
+        )
     y_axis = alt.Axis(values=list(range(0, inst.max_total + 1, TICK_STEP)), title=f"{inst.name} score")
     if not points.empty:
         data = points.assign(marker=points["kind"].map(ENDS))
         base = alt.Chart(data).encode(x=x, y=alt.Y("score:Q", scale=y_scale, title=f"{inst.name} score", axis=y_axis))
-        tooltip = [alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("shown:Q", title="Score"),
-                   alt.Tooltip("band:N", title="Band"), alt.Tooltip("kind:N", title="Versus baseline"),
-                   alt.Tooltip("prorated:N", title="Items")]
+        tooltip = [
+            alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
+            alt.Tooltip("shown:Q", title="Score"),
+            alt.Tooltip("band:N", title="Band"),
+            alt.Tooltip("kind:N", title="Versus baseline"),
+            alt.Tooltip("prorated:N", title="Items"),
+        ]
         layers.append(base.mark_line(color=OKABE_BLUE, strokeWidth=2))
         hollow = "datum.prorated && datum.prorated != 'all items answered'"  # prorated: white inside
-        layers.append(base.mark_point(size=90, strokeWidth=2, filled=True, stroke={"expr": by_marker},
-                                      fill={"expr": f"{hollow} ? 'white' : ({by_marker})"}).encode(
-            y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape,
-            tooltip=tooltip))
+        layers.append(
+            base.mark_point(
+                size=90,
+                strokeWidth=2,
+                filled=True,
+                stroke={"expr": by_marker},
+                fill={"expr": f"{hollow} ? 'white' : ({by_marker})"},
+            ).encode(y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape, tooltip=tooltip)
+        )
     if has_clinic:
         marks = clinic.assign(marker=CLINIC_MARKER, label="clinic")
-        layers.append(alt.Chart(marks).mark_point(shape="cross", size=160, filled=True, color=INK).encode(
-            x=x, y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape,
-            tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("score:Q", title="Clinic PHQ-9"),
-                     alt.Tooltip("label:N", title="Source")]))
+        layers.append(
+            alt.Chart(marks)
+            .mark_point(shape="cross", size=160, filled=True, color=INK)
+            .encode(
+                x=x,
+                y=alt.Y("score:Q", scale=y_scale, axis=hidden),
+                shape=shape,
+                tooltip=[
+                    alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
+                    alt.Tooltip("score:Q", title="Clinic PHQ-9"),
+                    alt.Tooltip("label:N", title="Source"),
+                ],
+            )
+        )
     if has_risk:
-        risk = risk_answers.assign(marker=risk_marker(inst), top=inst.max_total + 0.5 + RISK_STRIP / 2,
-                                   answer=[int(v) for v in risk_answers["item_score"]])
-        layers.append(alt.Chart(risk).mark_point(shape="diamond", size=120, filled=True, opacity=0.85, color=OKABE_VERMILLION).encode(
-            x=x, y=alt.Y("top:Q", scale=y_scale, axis=hidden), shape=shape,
-            tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
-                     alt.Tooltip("answer:Q", title=f"Item {inst.risk_item} answer")]))
+        risk = risk_answers.assign(
+            marker=risk_marker(inst),
+            top=inst.max_total + 0.5 + RISK_STRIP / 2,
+            answer=[int(v) for v in risk_answers["item_score"]],
+        )
+        layers.append(
+            alt.Chart(risk)
+            .mark_point(shape="diamond", size=120, filled=True, opacity=0.85, color=OKABE_VERMILLION)
+            .encode(
+                x=x,
+                y=alt.Y("top:Q", scale=y_scale, axis=hidden),
+                shape=shape,
+                tooltip=[
+                    alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
+                    alt.Tooltip("answer:Q", title=f"Item {inst.risk_item} answer"),
+                ],
+            )
+        )
     description = trajectory_description(
-        inst.name, points, inst.caseness, len(risk_answers) if has_risk else 0, len(clinic) if has_clinic else 0)
+        inst.name, points, inst.caseness, len(risk_answers) if has_risk else 0, len(clinic) if has_clinic else 0
+    )
     subtitle = trajectory_subtitle(points, inst.caseness)
     title = alt.Title(inst.name, subtitle=subtitle, anchor="start")
     # Streamlit fits the whole chart (title and legend included) into its height: add theirs to the plot's
-    outer = height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // LEGEND_COLUMNS)
-    return legible(alt.layer(*layers).properties(height=outer, title=title, description=description)
-                   .resolve_axis(y="independent"))
+    outer = (
+        height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // LEGEND_COLUMNS)
+    )
+    return legible(
+        alt.layer(*layers).properties(height=outer, title=title, description=description).resolve_axis(y="independent")
+    )
 
 
 def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
     long = weekly.melt(id_vars="week", value_vars=["logins", "exercises"], var_name="kind", value_name="count")
-    return legible(alt.Chart(long).mark_bar().encode(
-        x=alt.X("week:O", title="Treatment week", axis=alt.Axis(labelAngle=0)),
-        xOffset="kind:N",
-        y=alt.Y("count:Q", title="Events"),
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(range=[OKABE_BLUE, OKABE_GREEN]), legend=alt.Legend(orient="bottom")),
-        tooltip=["week:O", "kind:N", "count:Q"],
-    ).properties(height=height, description=(
-        f"Logins and exercises per treatment week, {len(weekly)} week(s): {int(weekly['logins'].sum())} logins and "
-        f"{int(weekly['exercises'].sum())} exercises in all. Each week's numbers are also in a table.")))
+    return legible(
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("week:O", title="Treatment week", axis=alt.Axis(labelAngle=0)),
+            xOffset="kind:N",
+            y=alt.Y("count:Q", title="Events"),
+            color=alt.Color(
+                "kind:N",
+                title=None,
+                scale=alt.Scale(range=[OKABE_BLUE, OKABE_GREEN]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=["week:O", "kind:N", "count:Q"],
+        )
+        .properties(
+            height=height,
+            description=(
+                f"Logins and exercises per treatment week, {len(weekly)} week(s): {int(weekly['logins'].sum())} logins and "
+                f"{int(weekly['exercises'].sum())} exercises in all. Each week's numbers are also in a table."
+            ),
+        )
+    )
 
 
 STATE_STYLE = {  # state: (colour, shape); every state differs in both, and is written on its row
-    "completed": (OKABE_BLUE, "square"), "completed late": ("#882255", "triangle-down"),
-    "in progress": (OKABE_GREEN, "triangle-right"), "overdue (started)": (OKABE_VERMILLION, "triangle-up"),
-    "overdue (not started)": (INK, "diamond"), "not started": ("#6b6b6b", "circle"),
+    "completed": (OKABE_BLUE, "square"),
+    "completed late": ("#882255", "triangle-down"),
+    "in progress": (OKABE_GREEN, "triangle-right"),
+    "overdue (started)": (OKABE_VERMILLION, "triangle-up"),
+    "overdue (not started)": (INK, "diamond"),
+    "not started": ("#6b6b6b", "circle"),
 }
 MODULE_ROW_PX = 40  # two label lines (title, state) and a gap
 
@@ -229,36 +334,67 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
         start=timeline["started_at"],
         end=timeline["completed_at"].fillna(pd.Timestamp(now)).where(timeline["started_at"].notna()),
     )
-    frame = frame.assign(row=[f"{m}|{s}" for m, s in zip(frame["module"], frame["state"])],
-                         marker_at=frame["end"].fillna(frame["due_at"]))
-    y = alt.Y("row:N", sort=list(frame["row"]), title=None,
-              axis=alt.Axis(labelExpr="split(datum.label, '|')", labelLimit=220, labelOverlap=False, labelLineHeight=13))
+    frame = frame.assign(
+        row=[f"{m}|{s}" for m, s in zip(frame["module"], frame["state"])],
+        marker_at=frame["end"].fillna(frame["due_at"]),
+    )
+    y = alt.Y(
+        "row:N",
+        sort=list(frame["row"]),
+        title=None,
+        axis=alt.Axis(labelExpr="split(datum.label, '|')", labelLimit=220, labelOverlap=False, labelLineHeight=13),
+    )
     times = pd.concat([frame["due_at"], frame["started_at"], pd.Series([pd.Timestamp(now)])]).dropna()  # due dates
-    x_scale = alt.Scale(domain=[times.min() - pd.Timedelta(days=7), times.max() + pd.Timedelta(days=4)])  # may be unknown
+    x_scale = alt.Scale(
+        domain=[times.min() - pd.Timedelta(days=7), times.max() + pd.Timedelta(days=4)]
+    )  # may be unknown
     # No legend: each row names its state beside its marker, and a legend under the plot
     # starts where the labels end, so at 390 px half of it fell outside the column.
     legend = None
     colours = alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()])
     colour = alt.Color("state:N", scale=colours, legend=legend)
-    shape = alt.Shape("state:N", scale=alt.Scale(domain=list(STATE_STYLE), range=[s for _, s in STATE_STYLE.values()]),
-                      legend=legend)
-    tooltip = [alt.Tooltip("module:N", title="Module"), alt.Tooltip("state:N", title="State"),
-               alt.Tooltip("due_at:T", title="Due", format="%d %b"), alt.Tooltip("started_at:T", title="Started", format="%d %b"),
-               alt.Tooltip("completed_at:T", title="Completed", format="%d %b")]
+    shape = alt.Shape(
+        "state:N", scale=alt.Scale(domain=list(STATE_STYLE), range=[s for _, s in STATE_STYLE.values()]), legend=legend
+    )
+    tooltip = [
+        alt.Tooltip("module:N", title="Module"),
+        alt.Tooltip("state:N", title="State"),
+        alt.Tooltip("due_at:T", title="Due", format="%d %b"),
+        alt.Tooltip("started_at:T", title="Started", format="%d %b"),
+        alt.Tooltip("completed_at:T", title="Completed", format="%d %b"),
+    ]
     x = alt.X("start:T", title=None, scale=x_scale, axis=alt.Axis(format="%d %b", labelAngle=0, labelSeparation=8))
-    bars = alt.Chart(frame.dropna(subset=["start"])).mark_bar(height=12, cornerRadius=2).encode(
-        x=x, x2="end:T", y=y, color=colour, tooltip=tooltip)
-    due = alt.Chart(frame).mark_tick(thickness=2, size=22, color=INK).encode(
-        x=alt.X("due_at:T", scale=x_scale), y=y, tooltip=tooltip)
+    bars = (
+        alt.Chart(frame.dropna(subset=["start"]))
+        .mark_bar(height=12, cornerRadius=2)
+        .encode(x=x, x2="end:T", y=y, color=colour, tooltip=tooltip)
+    )
+    due = (
+        alt.Chart(frame)
+        .mark_tick(thickness=2, size=22, color=INK)
+        .encode(x=alt.X("due_at:T", scale=x_scale), y=y, tooltip=tooltip)
+    )
     # the marker just past the bar's end (or on the due tick when not started), outlined so its shape reads on any bar
-    marks = alt.Chart(frame).mark_point(size=120, filled=True, opacity=1, stroke="white", strokeWidth=1.5, xOffset=7).encode(
-        x=alt.X("marker_at:T", scale=x_scale), y=y, color=colour, shape=shape, tooltip=tooltip)
-    today = alt.Chart(pd.DataFrame({"now": [pd.Timestamp(now)]})).mark_rule(color="#6b6b6b", strokeDash=[3, 3]).encode(
-        x=alt.X("now:T", scale=x_scale))
-    description = ("Module timeline, each module's start to completion against its due date: "
-                   + "; ".join(f"{m}: {s}" for m, s in zip(frame["module"], frame["state"])) + ".")
-    return legible(alt.layer(bars, due, today, marks).properties(
-        height=height_per_module * max(len(frame), 2) + AXIS_PX, description=description))
+    marks = (
+        alt.Chart(frame)
+        .mark_point(size=120, filled=True, opacity=1, stroke="white", strokeWidth=1.5, xOffset=7)
+        .encode(x=alt.X("marker_at:T", scale=x_scale), y=y, color=colour, shape=shape, tooltip=tooltip)
+    )
+    today = (
+        alt.Chart(pd.DataFrame({"now": [pd.Timestamp(now)]}))
+        .mark_rule(color="#6b6b6b", strokeDash=[3, 3])
+        .encode(x=alt.X("now:T", scale=x_scale))
+    )
+    description = (
+        "Module timeline, each module's start to completion against its due date: "
+        + "; ".join(f"{m}: {s}" for m, s in zip(frame["module"], frame["state"]))
+        + "."
+    )
+    return legible(
+        alt.layer(bars, due, today, marks).properties(
+            height=height_per_module * max(len(frame), 2) + AXIS_PX, description=description
+        )
+    )
 
 
 # ---------------------------------------------------------------- Caseload
@@ -268,44 +404,88 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.Layer
     """One programme's module funnel: share of counted patients who started module k,
     labelled with the counts (a bar's length alone hides a small denominator)."""
     data = stages.assign(
-        module=[f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}" for p, t in zip(stages["position"], stages["title"])],
-        label=[f"{int(s)}/{int(e)}" + ("" if e else " (none yet)") for s, e in zip(stages["started"], stages["eligible"])],
+        module=[
+            f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}"
+            for p, t in zip(stages["position"], stages["title"])
+        ],
+        label=[
+            f"{int(s)}/{int(e)}" + ("" if e else " (none yet)") for s, e in zip(stages["started"], stages["eligible"])
+        ],
         share=stages["share"].fillna(0.0),
     )
     order = list(data.sort_values("position")["module"])
     y = alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False))
-    bars = alt.Chart(data).mark_bar(color=OKABE_BLUE).encode(
-        y=y, x=alt.X("share:Q", title="started the module", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("module:N"), alt.Tooltip("started:Q", title="started"),
-                 alt.Tooltip("eligible:Q", title="counted"), alt.Tooltip("share:Q", format=".0%")])
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color=OKABE_BLUE)
+        .encode(
+            y=y,
+            x=alt.X("share:Q", title="started the module", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            tooltip=[
+                alt.Tooltip("module:N"),
+                alt.Tooltip("started:Q", title="started"),
+                alt.Tooltip("eligible:Q", title="counted"),
+                alt.Tooltip("share:Q", format=".0%"),
+            ],
+        )
+    )
     text = alt.Chart(data).mark_text(align="left", dx=4, color=INK).encode(y=y, x="share:Q", text="label:N")
-    description = "Patients who started each module, of those counted: " + "; ".join(
-        f"module {m}: {label}" for m, label in zip(data.sort_values("position")["module"],
-                                                   data.sort_values("position")["label"])) + "."
-    return legible((bars + text).properties(height=max(80, height_per_module * len(data)), width="container",
-                                            description=description))
+    description = (
+        "Patients who started each module, of those counted: "
+        + "; ".join(
+            f"module {m}: {label}"
+            for m, label in zip(data.sort_values("position")["module"], data.sort_values("position")["label"])
+        )
+        + "."
+    )
+    return legible(
+        (bars + text).properties(
+            height=max(80, height_per_module * len(data)), width="container", description=description
+        )
+    )
 
 
 def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
     """Drop-outs by the last module they started (0 = never started one)."""
-    data = dropouts.assign(module=[
-        "not started" if int(p) == 0 else (f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}")
-        for p, t in zip(dropouts["position"], dropouts["title"])])
+    data = dropouts.assign(
+        module=[
+            "not started" if int(p) == 0 else (f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}")
+            for p, t in zip(dropouts["position"], dropouts["title"])
+        ]
+    )
     order = list(data.sort_values("position")["module"])
     y = alt.Y("module:N", sort=order, title="last module started", axis=alt.Axis(labelLimit=260, labelOverlap=False))
-    bars = alt.Chart(data).mark_bar(color=OKABE_VERMILLION).encode(
-        y=y, x=alt.X("dropouts:Q", title="drop-outs", axis=alt.Axis(tickMinStep=1)),
-        tooltip=["module:N", "dropouts:Q"])
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color=OKABE_VERMILLION)
+        .encode(
+            y=y,
+            x=alt.X("dropouts:Q", title="drop-outs", axis=alt.Axis(tickMinStep=1)),
+            tooltip=["module:N", "dropouts:Q"],
+        )
+    )
     text = alt.Chart(data).mark_text(align="left", dx=4, color=INK).encode(y=y, x="dropouts:Q", text="dropouts:Q")
     ordered = data.sort_values("position")
-    description = "Drop-outs by the last module started: " + "; ".join(
-        f"{m}: {int(n)}" for m, n in zip(ordered["module"], ordered["dropouts"])) + "."
-    return legible((bars + text).properties(height=max(80, height_per_module * len(data)), width="container",
-                                            description=description))
+    description = (
+        "Drop-outs by the last module started: "
+        + "; ".join(f"{m}: {int(n)}" for m, n in zip(ordered["module"], ordered["dropouts"]))
+        + "."
+    )
+    return legible(
+        (bars + text).properties(
+            height=max(80, height_per_module * len(data)), width="container", description=description
+        )
+    )
 
 
-TREND_SERIES = {"enrolments": "Enrolments", "module_completions": "Module completions", "open_episodes": "Active patients"}
-TREND_EDGE_PX = 32  # room inside each panel at both ends: the y labels on the left, the latest week's point on the right
+TREND_SERIES = {
+    "enrolments": "Enrolments",
+    "module_completions": "Module completions",
+    "open_episodes": "Active patients",
+}
+TREND_EDGE_PX = (
+    32  # room inside each panel at both ends: the y labels on the left, the latest week's point on the right
+)
 
 
 def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: int = 110) -> alt.VConcatChart:
@@ -318,30 +498,61 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
     """
     counts = trends.melt(id_vars=["week_end"], value_vars=list(TREND_SERIES), var_name="series", value_name="n")
     counts["series"] = counts["series"].map(TREND_SERIES)
-    x = alt.X("week_end:T", title=None, scale=alt.Scale(padding=TREND_EDGE_PX),
-              axis=alt.Axis(format="%d %b", labelSeparation=8, labelBound=True))
-    inside = {"labelAlign": "left", "labelPadding": -4, "ticks": False, "domain": False, "title": None,
-              "labelBaseline": "bottom"}
+    x = alt.X(
+        "week_end:T",
+        title=None,
+        scale=alt.Scale(padding=TREND_EDGE_PX),
+        axis=alt.Axis(format="%d %b", labelSeparation=8, labelBound=True),
+    )
+    inside = {
+        "labelAlign": "left",
+        "labelPadding": -4,
+        "ticks": False,
+        "domain": False,
+        "title": None,
+        "labelBaseline": "bottom",
+    }
     charts = [
-        alt.Chart(counts[counts["series"] == name]).mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_BLUE), color=OKABE_BLUE).encode(
-            x=x, y=alt.Y("n:Q", axis=alt.Axis(tickMinStep=1, **inside)),
+        alt.Chart(counts[counts["series"] == name])
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_BLUE), color=OKABE_BLUE)
+        .encode(
+            x=x,
+            y=alt.Y("n:Q", axis=alt.Axis(tickMinStep=1, **inside)),
             tooltip=[alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"), alt.Tooltip("n:Q", title=name)],
-        ).properties(height=height, width="container", title=alt.Title(name, anchor="start", fontSize=12))
+        )
+        .properties(height=height, width="container", title=alt.Title(name, anchor="start", fontSize=12))
         for name in TREND_SERIES.values()
     ]
-    rates = trends.assign(label=[f"{n}/{d}" for n, d in zip(trends["recovery_numerator"], trends["recovery_denominator"])])
-    recovery = alt.Chart(rates).mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_GREEN), color=OKABE_GREEN).encode(
-        x=x, y=alt.Y("recovery_rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", **inside)),
-        tooltip=[alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"),
-                 alt.Tooltip("recovery_rate:Q", format=".0%", title="recovery"), alt.Tooltip("label:N", title="recovered/at caseness")])
+    rates = trends.assign(
+        label=[f"{n}/{d}" for n, d in zip(trends["recovery_numerator"], trends["recovery_denominator"])]
+    )
+    recovery = (
+        alt.Chart(rates)
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_GREEN), color=OKABE_GREEN)
+        .encode(
+            x=x,
+            y=alt.Y("recovery_rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", **inside)),
+            tooltip=[
+                alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"),
+                alt.Tooltip("recovery_rate:Q", format=".0%", title="recovery"),
+                alt.Tooltip("label:N", title="recovered/at caseness"),
+            ],
+        )
+    )
     layers = [recovery]
     name = "Recovery"
     if target_recovery is not None:
         name += f" (dashed line: standard {target_recovery:.0%})"
-        layers.append(alt.Chart(pd.DataFrame({"y": [target_recovery]})).mark_rule(strokeDash=[4, 4], color=INK).encode(
-            y=alt.Y("y:Q", axis=alt.Axis(format="%", **inside))))
-    charts.append(alt.layer(*layers).properties(height=height, width="container",
-                                                title=alt.Title(name, anchor="start", fontSize=12)))
+        layers.append(
+            alt.Chart(pd.DataFrame({"y": [target_recovery]}))
+            .mark_rule(strokeDash=[4, 4], color=INK)
+            .encode(y=alt.Y("y:Q", axis=alt.Axis(format="%", **inside)))
+        )
+    charts.append(
+        alt.layer(*layers).properties(
+            height=height, width="container", title=alt.Title(name, anchor="start", fontSize=12)
+        )
+    )
     return legible(alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends)))
 
 
@@ -352,8 +563,13 @@ def trends_description(trends: pd.DataFrame) -> str:
     ends = trends.sort_values("week_end")
     first, last = ends.iloc[0], ends.iloc[-1]
     judged = ends.dropna(subset=["recovery_rate"])
-    recovery = (f"recovery shown for {len(judged)} week(s), latest {judged['recovery_rate'].iloc[-1]:.0%}"
-                if not judged.empty else "too few finished courses for a weekly recovery rate")
-    return (f"Weekly trends, {len(ends)} weeks from {_day(first['week_end'])} to {_day(last['week_end'])}: "
-            f"{int(ends['enrolments'].sum())} enrolments and {int(ends['module_completions'].sum())} module completions "
-            f"in all; active patients {int(first['open_episodes'])} then {int(last['open_episodes'])}; {recovery}.")
+    recovery = (
+        f"recovery shown for {len(judged)} week(s), latest {judged['recovery_rate'].iloc[-1]:.0%}"
+        if not judged.empty
+        else "too few finished courses for a weekly recovery rate"
+    )
+    return (
+        f"Weekly trends, {len(ends)} weeks from {_day(first['week_end'])} to {_day(last['week_end'])}: "
+        f"{int(ends['enrolments'].sum())} enrolments and {int(ends['module_completions'].sum())} module completions "
+        f"in all; active patients {int(first['open_episodes'])} then {int(last['open_episodes'])}; {recovery}."
+    )

@@ -24,10 +24,17 @@ ACTIONS = {"continue": "Continue", "step_up": "Step up care", "refer_on": "Refer
 def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: bool = False) -> pd.DataFrame:
     """The latest version of every entry for these (already scoped) patients."""
     table = followups_table
-    latest = (select(table.c.entry_id, func.max(table.c.version).label("version"))
-              .where(table.c.patient_id.in_(patient_ids)).group_by(table.c.entry_id).subquery())
-    stmt = (select(table).join(latest, and_(latest.c.entry_id == table.c.entry_id, latest.c.version == table.c.version))
-            .order_by(table.c.held_on.desc(), table.c.recorded_at.desc()))
+    latest = (
+        select(table.c.entry_id, func.max(table.c.version).label("version"))
+        .where(table.c.patient_id.in_(patient_ids))
+        .group_by(table.c.entry_id)
+        .subquery()
+    )
+    stmt = (
+        select(table)
+        .join(latest, and_(latest.c.entry_id == table.c.entry_id, latest.c.version == table.c.version))
+        .order_by(table.c.held_on.desc(), table.c.recorded_at.desc())
+    )
     with state.connect() as conn:
         frame = read_frame(conn, stmt, dates=("recorded_at",))
     if not include_withdrawn:
@@ -40,8 +47,16 @@ def load_acks(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
     if not patient_ids:
         return pd.DataFrame(columns=ACK_COLUMNS)
     withdrawn = select(ack_withdrawals.c.id).where(ack_withdrawals.c.ack_id == acks_table.c.id).exists()
-    stmt = select(acks_table.c.id.label("ack_id"), acks_table.c.patient_id, acks_table.c.flag, acks_table.c.trigger_at,
-                  acks_table.c.acked_at, acks_table.c.actor, acks_table.c.note, acks_table.c.evidence,
-                  withdrawn.label("withdrawn")).where(acks_table.c.patient_id.in_(patient_ids))
+    stmt = select(
+        acks_table.c.id.label("ack_id"),
+        acks_table.c.patient_id,
+        acks_table.c.flag,
+        acks_table.c.trigger_at,
+        acks_table.c.acked_at,
+        acks_table.c.actor,
+        acks_table.c.note,
+        acks_table.c.evidence,
+        withdrawn.label("withdrawn"),
+    ).where(acks_table.c.patient_id.in_(patient_ids))
     with state.connect() as conn:
         return read_frame(conn, stmt, dates=("trigger_at", "acked_at"))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dashboard.commands import command
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dashboard.commands import command
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -38,50 +39,193 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("idle_timeout_minutes", 15, "A session with no clinician action for this long is logged out on the server, whatever the cookie says (a reload, a new tab and the triage queue's own refresh are not actions)."),
-    Setting("idle_check_seconds", 30, "How often an open page asks the server whether its session is still live, so an unattended screen blanks itself (shows the login form) within this long after the idle timeout, without a click."),
-    Setting("max_failed_logins", 5, "Login attempts for one username (known or not) within `login_lockout_minutes` since its last successful login, after which that login is refused, even with the right password, until the window passes or an operator runs `" + command("unlock") + "`."),
+    Setting(
+        "idle_timeout_minutes",
+        15,
+        "A session with no clinician action for this long is logged out on the server, whatever the cookie says (a reload, a new tab and the triage queue's own refresh are not actions).",
+    ),
+    Setting(
+        "idle_check_seconds",
+        30,
+        "How often an open page asks the server whether its session is still live, so an unattended screen blanks itself (shows the login form) within this long after the idle timeout, without a click.",
+    ),
+    Setting(
+        "max_failed_logins",
+        5,
+        "Login attempts for one username (known or not) within `login_lockout_minutes` since its last successful login, after which that login is refused, even with the right password, until the window passes or an operator runs `"
+        + command("unlock")
+        + "`.",
+    ),
     Setting("login_lockout_minutes", 15, "The window for `max_failed_logins`."),
-    Setting("max_cookie_hours", 12, "Production refuses a credentials file whose `cookie.expiry_days` makes the login cookie live longer than this."),
-    Setting("statement_timeout_seconds", 30, "The app stops any database statement running longer than this and says so (PostgreSQL statement_timeout; a progress-handler deadline on SQLite)."),
+    Setting(
+        "max_cookie_hours",
+        12,
+        "Production refuses a credentials file whose `cookie.expiry_days` makes the login cookie live longer than this.",
+    ),
+    Setting(
+        "statement_timeout_seconds",
+        30,
+        "The app stops any database statement running longer than this and says so (PostgreSQL statement_timeout; a progress-handler deadline on SQLite).",
+    ),
     Setting("cache_ttl_seconds", 60, "How long a page's query result is reused before it is read again."),
-    Setting("demo_max_age_hours", 24, "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live."),
+    Setting(
+        "demo_max_age_hours",
+        24,
+        "The embedded demo database is regenerated when it was made for a `now` older than this, so flags stay live.",
+    ),
     Setting("min_cookie_key_bytes", 32, "Production refuses a cookie signing key shorter than this."),
-    Setting("module_pace_days", 7, "Expected days per module: module k is due at enrolment + k x pace (clinical-reference 5.3)."),
-    Setting("reminder_module_overdue_days", 2, "A module not completed this many days after it was due is overdue (clinical-reference 5.3)."),
-    Setting("baseline_window_days", 14, "A questionnaire up to this many days before enrolment can be the baseline (docs/design.md, treatment clock)."),
+    Setting(
+        "module_pace_days",
+        7,
+        "Expected days per module: module k is due at enrolment + k x pace (clinical-reference 5.3).",
+    ),
+    Setting(
+        "reminder_module_overdue_days",
+        2,
+        "A module not completed this many days after it was due is overdue (clinical-reference 5.3).",
+    ),
+    Setting(
+        "baseline_window_days",
+        14,
+        "A questionnaire up to this many days before enrolment can be the baseline (docs/design.md, treatment clock).",
+    ),
     Setting("inactive_days", 7, "No activity for this many days raises `inactive` (docs/design.md: last activity)."),
-    Setting("inactive_at_risk_days", 14, "`inactive` becomes \"at risk of drop-out\" after this many days."),
-    Setting("inactive_lapsed_days", 28, "`inactive` becomes \"lapsed\" after this many days."),
-    Setting("reply_overdue_hours", 48, "A patient message unanswered this long is an overdue reply (before that: \"reply within 48 h\")."),
-    Setting("feedback_due_hours", 48, "A completed module with no clinician contact since raises `feedback_due` after this many hours."),
-    Setting("not_started_days", 14, "No module started this many days after enrolment raises `not_started` (clinical-reference 5.3, escalate_not_started_days)."),
-    Setting("no_contact_days", 7, "No clinician contact (a to_patient message from a clinician) for this many days raises `no_contact`."),
-    Setting("questionnaire_overdue_days", 14, "No primary-measure questionnaire for this many days raises `questionnaire_overdue`."),
-    Setting("risk_after_end_days", 30, "Risk answers are still triaged this many days after a completed or withdrawn episode ended."),
-    Setting("not_on_track_week4_first_day", 22, "First day of treatment week 4 for the not-on-track check (clinical-reference 6.2, not_on_track_week4_days)."),
-    Setting("not_on_track_week4_last_day", 28, "Last day of treatment week 4 for the not-on-track check (clinical-reference 6.2)."),
-    Setting("ack_expiry_days", 7, "Acknowledgements of `inactive`, `no_contact` and `questionnaire_overdue` expire after this many days."),
-    Setting("risk_note_min_chars", 10, "Acknowledging a risk answer needs a note of at least this many characters, visible to the team."),
-    Setting("risk_escalation_working_days", 1, "A risk answer nobody has acknowledged within this many working days (Monday-Friday) from the earliest unhandled answer is escalated: it comes before a risk of the same grade that is not, in every list."),
-    Setting("queue_refresh_seconds", 60, "The triage queue reloads itself this often (never while an acknowledgement form is open)."),
-    Setting("followup_overdue_days", 14, "A GP follow-up is overdue this many days after the first module completed since the last one."),
-    Setting("max_pause_weeks", 12, "The longest pause a GP may log, in weeks: a pause holds `inactive` and `no_contact`, so an unbounded one (a typo in the year) would silence them for years."),
-    Setting("followup_after_end_days", 28, "Completed and withdrawn patients stay on the GP's due list this many days after the episode ended."),
-    Setting("gad7_max_missing_items", 0, "GAD-7 items that may be missing and prorated; the reference gives no rule, so by default a GAD-7 with a missing item is not scored (clinical-reference 2.4)."),
-    Setting("pdss_cutoff", None, "PDSS cut-off line (>=); the reference fixes none (clinical-reference 4), so none is drawn unless the service sets one."),
-    Setting("pdss_reliable_change", None, "PDSS reliable-change criterion in points; unset by default: compute it with the Jacobson-Truax formula (clinical-reference 1.7) and record its SD and reliability."),
-    Setting("report_period_days", 90, "The Caseload page's default reporting period, ending today; \"change\" compares with the same length just before."),
-    Setting("recent_days", 7, "Caseload: \"active\" and \"clinician contact\" in the last this many days."),
-    Setting("dropout_inactive_days", 28, "Caseload: no activity for this many days before completing counts as drop-out (clinical-reference 5.1), separate from triage's `inactive_days`."),
-    Setting("funnel_grace_days", 28, "Caseload funnel: a patient counts for module k once their episode ended or k x `module_pace_days` plus this many days have passed since enrolment."),
-    Setting("treatment_session_event", "module_completed", "What counts as an attended treatment session for \"finished a course\" (clinical-reference 3.1): a completed module, or a clinician message.", ("module_completed", "clinician_message")),
-    Setting("finished_course_min_sessions", 2, "Treatment sessions a finished course needs (clinical-reference 3.1: at least two)."),
-    Setting("small_cell_min", 5, "Outcome rates with a denominator below this are shown as \"too few\", not as a percentage."),
+    Setting("inactive_at_risk_days", 14, '`inactive` becomes "at risk of drop-out" after this many days.'),
+    Setting("inactive_lapsed_days", 28, '`inactive` becomes "lapsed" after this many days.'),
+    Setting(
+        "reply_overdue_hours",
+        48,
+        'A patient message unanswered this long is an overdue reply (before that: "reply within 48 h").',
+    ),
+    Setting(
+        "feedback_due_hours",
+        48,
+        "A completed module with no clinician contact since raises `feedback_due` after this many hours.",
+    ),
+    Setting(
+        "not_started_days",
+        14,
+        "No module started this many days after enrolment raises `not_started` (clinical-reference 5.3, escalate_not_started_days).",
+    ),
+    Setting(
+        "no_contact_days",
+        7,
+        "No clinician contact (a to_patient message from a clinician) for this many days raises `no_contact`.",
+    ),
+    Setting(
+        "questionnaire_overdue_days",
+        14,
+        "No primary-measure questionnaire for this many days raises `questionnaire_overdue`.",
+    ),
+    Setting(
+        "risk_after_end_days",
+        30,
+        "Risk answers are still triaged this many days after a completed or withdrawn episode ended.",
+    ),
+    Setting(
+        "not_on_track_week4_first_day",
+        22,
+        "First day of treatment week 4 for the not-on-track check (clinical-reference 6.2, not_on_track_week4_days).",
+    ),
+    Setting(
+        "not_on_track_week4_last_day",
+        28,
+        "Last day of treatment week 4 for the not-on-track check (clinical-reference 6.2).",
+    ),
+    Setting(
+        "ack_expiry_days",
+        7,
+        "Acknowledgements of `inactive`, `no_contact` and `questionnaire_overdue` expire after this many days.",
+    ),
+    Setting(
+        "risk_note_min_chars",
+        10,
+        "Acknowledging a risk answer needs a note of at least this many characters, visible to the team.",
+    ),
+    Setting(
+        "risk_escalation_working_days",
+        1,
+        "A risk answer nobody has acknowledged within this many working days (Monday-Friday) from the earliest unhandled answer is escalated: it comes before a risk of the same grade that is not, in every list.",
+    ),
+    Setting(
+        "queue_refresh_seconds",
+        60,
+        "The triage queue reloads itself this often (never while an acknowledgement form is open).",
+    ),
+    Setting(
+        "followup_overdue_days",
+        14,
+        "A GP follow-up is overdue this many days after the first module completed since the last one.",
+    ),
+    Setting(
+        "max_pause_weeks",
+        12,
+        "The longest pause a GP may log, in weeks: a pause holds `inactive` and `no_contact`, so an unbounded one (a typo in the year) would silence them for years.",
+    ),
+    Setting(
+        "followup_after_end_days",
+        28,
+        "Completed and withdrawn patients stay on the GP's due list this many days after the episode ended.",
+    ),
+    Setting(
+        "gad7_max_missing_items",
+        0,
+        "GAD-7 items that may be missing and prorated; the reference gives no rule, so by default a GAD-7 with a missing item is not scored (clinical-reference 2.4).",
+    ),
+    Setting(
+        "pdss_cutoff",
+        None,
+        "PDSS cut-off line (>=); the reference fixes none (clinical-reference 4), so none is drawn unless the service sets one.",
+    ),
+    Setting(
+        "pdss_reliable_change",
+        None,
+        "PDSS reliable-change criterion in points; unset by default: compute it with the Jacobson-Truax formula (clinical-reference 1.7) and record its SD and reliability.",
+    ),
+    Setting(
+        "report_period_days",
+        90,
+        'The Caseload page\'s default reporting period, ending today; "change" compares with the same length just before.',
+    ),
+    Setting("recent_days", 7, 'Caseload: "active" and "clinician contact" in the last this many days.'),
+    Setting(
+        "dropout_inactive_days",
+        28,
+        "Caseload: no activity for this many days before completing counts as drop-out (clinical-reference 5.1), separate from triage's `inactive_days`.",
+    ),
+    Setting(
+        "funnel_grace_days",
+        28,
+        "Caseload funnel: a patient counts for module k once their episode ended or k x `module_pace_days` plus this many days have passed since enrolment.",
+    ),
+    Setting(
+        "treatment_session_event",
+        "module_completed",
+        'What counts as an attended treatment session for "finished a course" (clinical-reference 3.1): a completed module, or a clinician message.',
+        ("module_completed", "clinician_message"),
+    ),
+    Setting(
+        "finished_course_min_sessions",
+        2,
+        "Treatment sessions a finished course needs (clinical-reference 3.1: at least two).",
+    ),
+    Setting(
+        "small_cell_min", 5, 'Outcome rates with a denominator below this are shown as "too few", not as a percentage.'
+    ),
     Setting("target_recovery", 0.5, "Recovery-rate standard drawn beside outcomes (clinical-reference 3.6: 50 %)."),
-    Setting("target_reliable_recovery", None, "Reliable-recovery target, unset by default (clinical-reference 3.6: planning targets change between rounds)."),
-    Setting("target_reliable_improvement", None, "Reliable-improvement target, unset by default (clinical-reference 3.6)."),
-    Setting("deterioration_requires_no_improvement", False, "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5)."),
+    Setting(
+        "target_reliable_recovery",
+        None,
+        "Reliable-recovery target, unset by default (clinical-reference 3.6: planning targets change between rounds).",
+    ),
+    Setting(
+        "target_reliable_improvement", None, "Reliable-improvement target, unset by default (clinical-reference 3.6)."
+    ),
+    Setting(
+        "deterioration_requires_no_improvement",
+        False,
+        "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5).",
+    ),
 )
 DEFAULTS: dict[str, SettingValue] = {s.name: s.default for s in SETTINGS}
 CHOICES: dict[str, tuple[str, ...]] = {s.name: s.choices for s in SETTINGS if s.choices}
@@ -156,9 +300,7 @@ def parse_settings(overrides: Mapping[str, Any]) -> Settings:
     return Settings(values)
 
 
-def load_config(
-    env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
-) -> Config:
+def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None) -> Config:
     """The effective configuration. ``env``/``secrets`` default to the process's."""
     env = os.environ if env is None else env
     secrets = read_secrets() if secrets is None else secrets

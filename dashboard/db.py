@@ -102,7 +102,11 @@ def _timestamp_problems(engine: Engine, table: str, column: str, db_type) -> lis
     if engine.dialect.name == "postgresql":
         if isinstance(db_type, DateTime) and not getattr(db_type, "timezone", False):
             return []
-        return [SchemaProblem(table, column, f"{table}.{column} must be 'timestamp without time zone' in UTC, found {db_type}")]
+        return [
+            SchemaProblem(
+                table, column, f"{table}.{column} must be 'timestamp without time zone' in UTC, found {db_type}"
+            )
+        ]
     # SQLite keeps timestamps as text: sample both ends of the table. A column written
     # in another format breaks the contract; a few odd rows among good ones are bad
     # data, read as missing and reported to the viewer by dashboard.quality.
@@ -116,4 +120,10 @@ def _timestamp_problems(engine: Engine, table: str, column: str, db_type) -> lis
     bad = [v for v in sample if not (isinstance(v, str) and schema.SQLITE_TIMESTAMP.match(v))]
     if len(bad) * 2 <= len(sample):
         return []
-    return [SchemaProblem(table, column, f"{table}.{column} has timestamps like {str(bad[0])!r}; expected 'YYYY-MM-DD HH:MM:SS' in UTC")]
+    return [
+        SchemaProblem(
+            table,
+            column,
+            f"{table}.{column} has timestamps like {str(bad[0])!r}; expected 'YYYY-MM-DD HH:MM:SS' in UTC",
+        )
+    ]

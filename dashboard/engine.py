@@ -49,6 +49,7 @@ def make_engine(url: str, statement_timeout_s: float | None = None) -> Engine:
                 dbapi_conn.set_progress_handler(lambda: int(time.monotonic() > deadline[0]), SQLITE_PROGRESS_STEPS)
 
         if statement_timeout_s:
+
             @event.listens_for(engine, "before_cursor_execute")
             def _start_clock(conn, _cursor, _statement, _params, _context, _many) -> None:
                 conn.info.setdefault("deadline", [float("inf")])[0] = time.monotonic() + statement_timeout_s

@@ -19,8 +19,17 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from dashboard.schema import (ENDED_STATUSES, activity, clinicians, messages, module_progress, modules, patients, programs,
-                              responses)
+from dashboard.schema import (
+    ENDED_STATUSES,
+    activity,
+    clinicians,
+    messages,
+    module_progress,
+    modules,
+    patients,
+    programs,
+    responses,
+)
 from dashboard.scope import role_filter
 from dashboard.statements import NOW, PATIENT_ID
 
@@ -41,32 +50,43 @@ def patient_message(m: Table = messages) -> ColumnElement[bool]:
 def last_clinician_contact(until) -> ColumnElement:
     """The patient's latest clinician contact up to ``until`` (None if none yet)."""
     m = aliased(messages)
-    return (select(func.max(m.c.sent_at))
-            .where(m.c.patient_id == patients.c.id, clinician_contact(m), m.c.sent_at <= until)
-            .correlate_except(m)
-            .scalar_subquery())
+    return (
+        select(func.max(m.c.sent_at))
+        .where(m.c.patient_id == patients.c.id, clinician_contact(m), m.c.sent_at <= until)
+        .correlate_except(m)
+        .scalar_subquery()
+    )
 
 
 def first_clinician_contact_after(ts, until) -> ColumnElement:
     """The patient's first clinician contact at or after ``ts`` and up to ``until``."""
     m = aliased(messages)
-    return (select(func.min(m.c.sent_at))
-            .where(m.c.patient_id == patients.c.id, clinician_contact(m), m.c.sent_at >= ts, m.c.sent_at <= until)
-            .scalar_subquery())
+    return (
+        select(func.min(m.c.sent_at))
+        .where(m.c.patient_id == patients.c.id, clinician_contact(m), m.c.sent_at >= ts, m.c.sent_at <= until)
+        .scalar_subquery()
+    )
 
 
 def contact_between(lo, hi) -> ColumnElement[bool]:
     """Some clinician contact in [lo, hi]."""
-    return exists().where(messages.c.patient_id == patients.c.id, clinician_contact(),
-                          messages.c.sent_at.between(lo, hi))
+    return exists().where(
+        messages.c.patient_id == patients.c.id, clinician_contact(), messages.c.sent_at.between(lo, hi)
+    )
 
 
 def contacts_between(lo, hi) -> ColumnElement:
     """How many clinician contacts the patient had in [lo, hi]."""
-    return (select(func.count())
-            .where(messages.c.patient_id == patients.c.id, clinician_contact(), messages.c.sent_at >= lo,
-                   messages.c.sent_at <= hi)
-            .scalar_subquery())
+    return (
+        select(func.count())
+        .where(
+            messages.c.patient_id == patients.c.id,
+            clinician_contact(),
+            messages.c.sent_at >= lo,
+            messages.c.sent_at <= hi,
+        )
+        .scalar_subquery()
+    )
 
 
 def is_clinician_contact(msgs: pd.DataFrame) -> pd.Series:
@@ -107,16 +127,26 @@ LAST_ACTIVITY_INPUTS = [s.name for s in LAST_ACTIVITY_SOURCES]
 def last_activity_columns(until) -> list:
     """One labelled scalar subquery per source: its latest time up to ``until``
     (capped, so a future-dated platform row cannot make a patient look active)."""
-    return [select(func.max(s.time())).where(s.table.c.patient_id == patients.c.id, *s.conditions(), s.time() <= until)
-            .scalar_subquery().label(s.name) for s in LAST_ACTIVITY_SOURCES]
+    return [
+        select(func.max(s.time()))
+        .where(s.table.c.patient_id == patients.c.id, *s.conditions(), s.time() <= until)
+        .scalar_subquery()
+        .label(s.name)
+        for s in LAST_ACTIVITY_SOURCES
+    ]
 
 
 def activity_between(lo, hi) -> ColumnElement[bool]:
     """Some activity in [lo, hi], as EXISTS probes on the sources' time indexes
     (enrolment counts: "``enrolled_at`` if none")."""
     pid = patients.c.id
-    return or_(*[exists().where(s.table.c.patient_id == pid, *s.conditions(), s.time().between(lo, hi))
-                 for s in LAST_ACTIVITY_SOURCES], patients.c.enrolled_at.between(lo, hi))
+    return or_(
+        *[
+            exists().where(s.table.c.patient_id == pid, *s.conditions(), s.time().between(lo, hi))
+            for s in LAST_ACTIVITY_SOURCES
+        ],
+        patients.c.enrolled_at.between(lo, hi),
+    )
 
 
 def last_activity_at(facts: pd.DataFrame) -> pd.Series:
@@ -144,16 +174,22 @@ def not_closed_before(ts) -> ColumnElement[bool]:
     """Every episode but those certainly closed before ``ts`` (an ended status and an
     end date before it). Keeps every patient ``in_treatment`` (missing or unknown
     status, or no end date, may be in treatment), so it may prefilter in SQL."""
-    return or_(patients.c.status.is_(None), patients.c.status.not_in(ENDED_STATUSES),
-               patients.c.ended_at.is_(None), patients.c.ended_at >= ts)
+    return or_(
+        patients.c.status.is_(None),
+        patients.c.status.not_in(ENDED_STATUSES),
+        patients.c.ended_at.is_(None),
+        patients.c.ended_at >= ts,
+    )
 
 
 def open_at(ts) -> ColumnElement[bool]:
     """Enrolled and not ended at ``ts``, for figures of a past period: a closed status
     without ``ended_at`` is bad platform data and counts as ended, since a period's
     counts cannot err towards showing (``in_treatment`` is the flags' view of now)."""
-    return and_(patients.c.enrolled_at <= ts,
-                or_(patients.c.ended_at > ts, and_(patients.c.ended_at.is_(None), patients.c.status == "active")))
+    return and_(
+        patients.c.enrolled_at <= ts,
+        or_(patients.c.ended_at > ts, and_(patients.c.ended_at.is_(None), patients.c.status == "active")),
+    )
 
 
 def ended_by(ts) -> ColumnElement[bool]:
@@ -188,11 +224,16 @@ def programme_module_count() -> ColumnElement:
 
 def modules_completed(until) -> ColumnElement:
     """How many modules of their own programme the patient completed up to ``until``."""
-    return (select(func.count()).select_from(module_progress.join(modules, own_programme_progress()))
-            .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at.is_not(None),
-                   module_progress.c.completed_at <= until)
-            .scalar_subquery())
-
+    return (
+        select(func.count())
+        .select_from(module_progress.join(modules, own_programme_progress()))
+        .where(
+            module_progress.c.patient_id == patients.c.id,
+            module_progress.c.completed_at.is_not(None),
+            module_progress.c.completed_at <= until,
+        )
+        .scalar_subquery()
+    )
 
 
 # ---------------------------------------------------------------- one row of facts per patient
@@ -214,8 +255,12 @@ def patient_facts_query(role: str, one_patient: bool = False):
     module = aliased(modules)
     done = (
         select(module_progress.c.module_id)
-        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.module_id == module.c.id,
-               module_progress.c.completed_at.is_not(None), module_progress.c.completed_at <= NOW)
+        .where(
+            module_progress.c.patient_id == patients.c.id,
+            module_progress.c.module_id == module.c.id,
+            module_progress.c.completed_at.is_not(None),
+            module_progress.c.completed_at <= NOW,
+        )
         .correlate_except(module_progress)
         .exists()
     )

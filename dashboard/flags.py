@@ -24,8 +24,16 @@ from sqlalchemy.orm import aliased
 from dashboard.ack_cover import AckIndex, Evidence, apply_acks
 from dashboard.clinician_records import ACTIONS, current_followups, load_acks
 from dashboard.config import Settings
-from dashboard.facts import (LAST_ACTIVITY_INPUTS, in_treatment, last_activity_at, last_clinician_contact,
-                             not_closed_before, own_programme_progress, patient_facts_query, patient_message)
+from dashboard.facts import (
+    LAST_ACTIVITY_INPUTS,
+    in_treatment,
+    last_activity_at,
+    last_clinician_contact,
+    not_closed_before,
+    own_programme_progress,
+    patient_facts_query,
+    patient_message,
+)
 from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
@@ -42,8 +50,20 @@ EPOCH = datetime(1900, 1, 1)
 # time) pairs. An acknowledgement covers the evidence its screen showed and nothing
 # else, so any other qualifying row (a new message, answer, completion, tier) raises
 # the reason again (dashboard.ack_cover). acked_*: the covering acknowledgement.
-FLAG_COLUMNS = ["patient_id", "flag", "priority", "since", "trigger_at", "reason", "response_id", "evidence",
-                "acked_by", "acked_at", "ack_note", "ack_id"]
+FLAG_COLUMNS = [
+    "patient_id",
+    "flag",
+    "priority",
+    "since",
+    "trigger_at",
+    "reason",
+    "response_id",
+    "evidence",
+    "acked_by",
+    "acked_at",
+    "ack_note",
+    "ack_id",
+]
 
 # Checkpoints of clinical-reference 6.2: treatment week and the PHQ-9 at or above which
 # the patient is not on track. Week 4's days are a setting; later weeks follow the clock.
@@ -63,33 +83,46 @@ def contact_facts_query(role: str, one_patient: bool = False):
 
     def unanswered(value):
         """``value`` over the patient's messages since the last contact."""
-        return (select(value)
-                .where(written.c.patient_id == patients.c.id, patient_message(written),
-                       written.c.sent_at <= NOW, written.c.sent_at > since_contact)
-                .correlate_except(written)
-                .scalar_subquery())
+        return (
+            select(value)
+            .where(
+                written.c.patient_id == patients.c.id,
+                patient_message(written),
+                written.c.sent_at <= NOW,
+                written.c.sent_at > since_contact,
+            )
+            .correlate_except(written)
+            .scalar_subquery()
+        )
 
     def unfed(value):
         """``value`` over the patient's own programme's modules completed since the last contact."""
-        return (select(value)
-                .select_from(module_progress.join(modules, own_programme_progress()))
-                .where(module_progress.c.patient_id == patients.c.id, module_progress.c.completed_at <= NOW,
-                       module_progress.c.completed_at > since_contact)
-                .correlate_except(module_progress, modules)
-                .scalar_subquery())
+        return (
+            select(value)
+            .select_from(module_progress.join(modules, own_programme_progress()))
+            .where(
+                module_progress.c.patient_id == patients.c.id,
+                module_progress.c.completed_at <= NOW,
+                module_progress.c.completed_at > since_contact,
+            )
+            .correlate_except(module_progress, modules)
+            .scalar_subquery()
+        )
 
     first_unanswered = unanswered(func.min(written.c.sent_at))
     first_unfed_completion = unfed(func.min(module_progress.c.completed_at))
     # The identities behind awaiting_reply and feedback_due: an acknowledgement covers these rows only.
     unanswered_ids = unanswered(func.aggregate_strings(cast(written.c.id, String), ","))
     unfed_modules = unfed(func.aggregate_strings(cast(module_progress.c.module_id, String), ","))
-    return (
-        select(patients.c.id.label("patient_id"), patients.c.ended_at,
-               last_contact.label("last_contact"), first_unanswered.label("first_unanswered"),
-               first_unfed_completion.label("first_unfed_completion"), unanswered_ids.label("unanswered_ids"),
-               unfed_modules.label("unfed_modules"))
-        .where(role_filter(role), *([patients.c.id == PATIENT_ID] if one_patient else []))
-    )
+    return select(
+        patients.c.id.label("patient_id"),
+        patients.c.ended_at,
+        last_contact.label("last_contact"),
+        first_unanswered.label("first_unanswered"),
+        first_unfed_completion.label("first_unfed_completion"),
+        unanswered_ids.label("unanswered_ids"),
+        unfed_modules.label("unfed_modules"),
+    ).where(role_filter(role), *([patients.c.id == PATIENT_ID] if one_patient else []))
 
 
 def open_to_flags(role: str) -> Select:
@@ -116,8 +149,9 @@ def _inputs_statements(role: str, one_patient: bool):
         ids = ids.where(patients.c.id == PATIENT_ID)
     facts_q = patient_facts_query(role, one_patient).subquery("facts")
     contact_q = contact_facts_query(role, one_patient).subquery("contact")
-    both = (select(facts_q, *[c for c in contact_q.c if c.name != "patient_id"])
-            .select_from(facts_q.join(contact_q, contact_q.c.patient_id == facts_q.c.patient_id)))
+    both = select(facts_q, *[c for c in contact_q.c if c.name != "patient_id"]).select_from(
+        facts_q.join(contact_q, contact_q.c.patient_id == facts_q.c.patient_id)
+    )
     return both, responses_query(ids)
 
 
@@ -125,23 +159,46 @@ def _inputs_statements(role: str, one_patient: bool):
 class FlagInputs:
     patients: pd.DataFrame  # one row per patient: facts + contact facts
     responses: pd.DataFrame  # scored responses of the patients open_to_flags (all of one patient's on the patient page)
-    followups: pd.DataFrame | None = None  # current GP follow-ups (dashboard.clinician_records), from the state database
-    acks: pd.DataFrame | None = None  # their acknowledgements (dashboard.clinician_records.load_acks), from the state database
+    followups: pd.DataFrame | None = (
+        None  # current GP follow-ups (dashboard.clinician_records), from the state database
+    )
+    acks: pd.DataFrame | None = (
+        None  # their acknowledgements (dashboard.clinician_records.load_acks), from the state database
+    )
 
 
-def load_inputs(engine: Engine, viewer: Viewer, now: datetime, settings: Settings,
-                patient_id: int | None = None, state: Engine | None = None,
-                scored: pd.DataFrame | None = None) -> FlagInputs:
+def load_inputs(
+    engine: Engine,
+    viewer: Viewer,
+    now: datetime,
+    settings: Settings,
+    patient_id: int | None = None,
+    state: Engine | None = None,
+    scored: pd.DataFrame | None = None,
+) -> FlagInputs:
     """Platform rows in SQL scoped to the viewer; with ``state``, also the GP
     follow-ups of those patients (joined in Python on the scoped ids). ``scored``:
     the same patients' scored responses when the caller has read them already."""
     both, responses_stmt = _inputs_statements(viewer.role, patient_id is not None)
     params = {"now": now, **scope_params(viewer), "patient_id": patient_id}
     with engine.connect() as conn:
-        facts = read_frame(conn, both, params, ("enrolled_at", *LAST_ACTIVITY_INPUTS, "ended_at", "last_contact",
-                                                       "first_unanswered", "first_unfed_completion"))
+        facts = read_frame(
+            conn,
+            both,
+            params,
+            (
+                "enrolled_at",
+                *LAST_ACTIVITY_INPUTS,
+                "ended_at",
+                "last_contact",
+                "first_unanswered",
+                "first_unfed_completion",
+            ),
+        )
         if scored is None:
-            scored = read_scored(conn, responses_stmt, {**params, "closed_before": closed_before(now, settings)}, settings)
+            scored = read_scored(
+                conn, responses_stmt, {**params, "closed_before": closed_before(now, settings)}, settings
+            )
     facts["last_activity_at"] = last_activity_at(facts)
     followups, acks = recorded_for(state, facts) if state is not None else (None, None)
     return FlagInputs(facts, scored, followups, acks)
@@ -183,37 +240,71 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFr
     index = AckIndex(inputs.acks, now, settings.ack_expiry_days)
     rows: list[dict] = []
     for p in records(inputs.patients, PATIENT_FIELDS):
-        rows.extend(patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, []),
-                                  index))
+        rows.extend(
+            patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, []), index)
+        )
     found = pd.DataFrame(rows, columns=FLAG_COLUMNS[:8])
     return apply_acks(found, index)[FLAG_COLUMNS]
 
 
-PATIENT_FIELDS = ["patient_id", "status", "enrolled_at", "ended_at", "primary_instrument", "gp", "last_activity_at",
-                  "last_module_start", "last_module_completion", "last_patient_message", "last_contact",
-                  "first_unanswered", "first_unfed_completion", "unanswered_ids", "unfed_modules"]
+PATIENT_FIELDS = [
+    "patient_id",
+    "status",
+    "enrolled_at",
+    "ended_at",
+    "primary_instrument",
+    "gp",
+    "last_activity_at",
+    "last_module_start",
+    "last_module_completion",
+    "last_patient_message",
+    "last_contact",
+    "first_unanswered",
+    "first_unfed_completion",
+    "unanswered_ids",
+    "unfed_modules",
+]
 FOLLOWUP_FIELDS = ["patient_id", "entry_id", "version", "held_on", "recorded_at", "action", "note", "pause_until"]
 
 
 RESPONSE_FIELDS = ["patient_id", "response_id", "instrument", "administered_at", "score", "valid", "risk_item_score"]
 
 
-def _flag(p, key: str, since, reason: str, priority: int | None = None, response_id: int | None = None,
-          trigger_at=None, evidence: list[Evidence] | None = None) -> dict:
+def _flag(
+    p,
+    key: str,
+    since,
+    reason: str,
+    priority: int | None = None,
+    response_id: int | None = None,
+    trigger_at=None,
+    evidence: list[Evidence] | None = None,
+) -> dict:
     """One flag row. ``evidence`` defaults to one key naming the trigger itself (the
     time-derived reasons: a new tier or a new last activity is a new key)."""
     trigger = pd.Timestamp(since if trigger_at is None else trigger_at).to_pydatetime()
     if not evidence:
         evidence = [(f"response:{response_id}" if response_id is not None else f"{key}:{trigger.isoformat()}", trigger)]
-    return {"patient_id": p.patient_id, "flag": key, "priority": FLAG_KINDS[key].priority if priority is None else priority,
-            "since": pd.Timestamp(since).to_pydatetime(), "trigger_at": trigger,
-            "reason": reason, "response_id": response_id, "evidence": tuple(evidence)}
+    return {
+        "patient_id": p.patient_id,
+        "flag": key,
+        "priority": FLAG_KINDS[key].priority if priority is None else priority,
+        "since": pd.Timestamp(since).to_pydatetime(),
+        "trigger_at": trigger,
+        "reason": reason,
+        "response_id": response_id,
+        "evidence": tuple(evidence),
+    }
 
 
 def _id_keys(kind: str, ids, at) -> list[Evidence]:
     """Evidence from an aggregated id list ("12,40"): each row a key, all at ``at``."""
     at = pd.Timestamp(at).to_pydatetime()
-    return [(f"{kind}:{i}", at) for i in sorted({int(i) for i in str(ids).split(",") if i.strip()})] if _present(ids) else []
+    return (
+        [(f"{kind}:{i}", at) for i in sorted({int(i) for i in str(ids).split(",") if i.strip()})]
+        if _present(ids)
+        else []
+    )
 
 
 def _present(ts) -> bool:
@@ -296,12 +387,14 @@ class Case:
         return pause_in_force(self.gp_followups, self.now.date()) is not None
 
 
-def patient_flags(p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None,
-                  acks: AckIndex | None = None) -> list[dict]:
+def patient_flags(
+    p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None, acks: AckIndex | None = None
+) -> list[dict]:
     """Flags of one patient (see ``Case`` for the arguments): every rule of
     FLAG_KINDS, those marked ``in_treatment_only`` only while ``facts.in_treatment``."""
-    case = Case(p, resp, pd.Timestamp(now), settings, gp_followups or [],
-                acks or AckIndex(None, now, settings.ack_expiry_days))
+    case = Case(
+        p, resp, pd.Timestamp(now), settings, gp_followups or [], acks or AckIndex(None, now, settings.ack_expiry_days)
+    )
     return [row for kind in FLAG_KINDS.values() if case.active or not kind.in_treatment_only for row in kind.rule(case)]
 
 
@@ -328,9 +421,18 @@ def _risk(c: Case) -> list[dict]:
         words += f" ({len(pending)} answers above 0{' not yet handled' if some_handled else ''}, highest {grade})"
     if some_handled:
         words += f"; highest this episode {highest}"
-    return [_flag(p, "risk", pending[0].administered_at, words,
-                  priority=HIGH_RISK_PRIORITY if grade >= 2 else None, response_id=int(latest.response_id),
-                  trigger_at=max(r.administered_at for r in positive), evidence=evidence)]
+    return [
+        _flag(
+            p,
+            "risk",
+            pending[0].administered_at,
+            words,
+            priority=HIGH_RISK_PRIORITY if grade >= 2 else None,
+            response_id=int(latest.response_id),
+            trigger_at=max(r.administered_at for r in positive),
+            evidence=evidence,
+        )
+    ]
 
 
 def _risk_unknown(c: Case) -> list[dict]:
@@ -341,9 +443,15 @@ def _risk_unknown(c: Case) -> list[dict]:
     if not phq or _present(phq[-1].risk_item_score):
         return []
     last = phq[-1]
-    return [_flag(c.p, "risk_unknown", last.administered_at,
-                  f"latest PHQ-9 ({_on(last.administered_at)}) has item 9 unanswered: risk not assessable",
-                  response_id=int(last.response_id))]
+    return [
+        _flag(
+            c.p,
+            "risk_unknown",
+            last.administered_at,
+            f"latest PHQ-9 ({_on(last.administered_at)}) has item 9 unanswered: risk not assessable",
+            response_id=int(last.response_id),
+        )
+    ]
 
 
 def _phq_until(c: Case) -> list:
@@ -357,12 +465,22 @@ def _awaiting_reply(c: Case) -> list[dict]:
         return []
     hours = (c.now - p.first_unanswered) / pd.Timedelta(hours=1)
     overdue = hours >= s.reply_overdue_hours
-    words = (f"unanswered message for {_plural(_days(c.now - p.first_unanswered), 'day')}" if hours >= 24
-             else f"unanswered message for {int(hours)} h")
-    return [_flag(p, "awaiting_reply", p.first_unanswered,
-                  words if overdue else f"{words}: reply within {int(s.reply_overdue_hours)} h",
-                  priority=None if overdue else PENDING_REPLY_PRIORITY, trigger_at=p.last_patient_message,
-                  evidence=_id_keys("message", p.unanswered_ids, p.last_patient_message))]
+    words = (
+        f"unanswered message for {_plural(_days(c.now - p.first_unanswered), 'day')}"
+        if hours >= 24
+        else f"unanswered message for {int(hours)} h"
+    )
+    return [
+        _flag(
+            p,
+            "awaiting_reply",
+            p.first_unanswered,
+            words if overdue else f"{words}: reply within {int(s.reply_overdue_hours)} h",
+            priority=None if overdue else PENDING_REPLY_PRIORITY,
+            trigger_at=p.last_patient_message,
+            evidence=_id_keys("message", p.unanswered_ids, p.last_patient_message),
+        )
+    ]
 
 
 def _deterioration(c: Case) -> list[dict]:
@@ -375,9 +493,16 @@ def _deterioration(c: Case) -> list[dict]:
             base, last = rows[0], rows[-1]
             if reliable_change(instrument, base.score, last.score) == DETERIORATED:
                 name = INSTRUMENTS[instrument].name
-                out.append(_flag(c.p, "deterioration", last.administered_at,
-                                 f"{name} reliably worse: {display_score(base.score)} → {display_score(last.score)} "
-                                 f"on {_on(last.administered_at)}", response_id=int(last.response_id)))
+                out.append(
+                    _flag(
+                        c.p,
+                        "deterioration",
+                        last.administered_at,
+                        f"{name} reliably worse: {display_score(base.score)} → {display_score(last.score)} "
+                        f"on {_on(last.administered_at)}",
+                        response_id=int(last.response_id),
+                    )
+                )
     return out
 
 
@@ -387,31 +512,52 @@ def _gp_action(c: Case) -> list[dict]:
     if latest is None or latest.action == "continue":
         return []
     note = f": “{latest.note}”" if isinstance(latest.note, str) and latest.note else ""
-    return [_flag(c.p, "gp_action", latest.recorded_at,
-                  f"GP {c.p.gp or ''} asked to {ACTIONS[latest.action].lower()} on {latest.held_on:%d %b}"
-                  + (f" until {latest.pause_until:%d %b %Y}" if latest.action == "pause" else "") + note,
-                  evidence=[(f"followup:{latest.entry_id}:{int(latest.version)}", latest.recorded_at)])]
+    return [
+        _flag(
+            c.p,
+            "gp_action",
+            latest.recorded_at,
+            f"GP {c.p.gp or ''} asked to {ACTIONS[latest.action].lower()} on {latest.held_on:%d %b}"
+            + (f" until {latest.pause_until:%d %b %Y}" if latest.action == "pause" else "")
+            + note,
+            evidence=[(f"followup:{latest.entry_id}:{int(latest.version)}", latest.recorded_at)],
+        )
+    ]
 
 
 def _feedback_due(c: Case) -> list[dict]:
     """A module of the patient's own programme completed with no clinician contact since."""
     p = c.p
-    if not (_present(p.first_unfed_completion)
-            and c.now - p.first_unfed_completion >= pd.Timedelta(hours=c.settings.feedback_due_hours)):
+    if not (
+        _present(p.first_unfed_completion)
+        and c.now - p.first_unfed_completion >= pd.Timedelta(hours=c.settings.feedback_due_hours)
+    ):
         return []
-    return [_flag(p, "feedback_due", p.first_unfed_completion,
-                  f"module completed {_plural(_days(c.now - p.first_unfed_completion), 'day')} ago with no clinician contact since",
-                  trigger_at=p.last_module_completion,
-                  evidence=_id_keys("completion", p.unfed_modules, p.last_module_completion))]
+    return [
+        _flag(
+            p,
+            "feedback_due",
+            p.first_unfed_completion,
+            f"module completed {_plural(_days(c.now - p.first_unfed_completion), 'day')} ago with no clinician contact since",
+            trigger_at=p.last_module_completion,
+            evidence=_id_keys("completion", p.unfed_modules, p.last_module_completion),
+        )
+    ]
 
 
 def _not_started(c: Case) -> list[dict]:
     days = c.settings.not_started_days
     if not (not _present(c.p.last_module_start) and c.now - c.enrolled >= pd.Timedelta(days=days)):
         return []
-    return [_flag(c.p, "not_started", c.enrolled,
-                  f"no module started {_plural(_days(c.now - c.enrolled), 'day')} after enrolment",
-                  trigger_at=c.enrolled + pd.Timedelta(days=days))]
+    return [
+        _flag(
+            c.p,
+            "not_started",
+            c.enrolled,
+            f"no module started {_plural(_days(c.now - c.enrolled), 'day')} after enrolment",
+            trigger_at=c.enrolled + pd.Timedelta(days=days),
+        )
+    ]
 
 
 def _inactive(c: Case) -> list[dict]:
@@ -420,10 +566,21 @@ def _inactive(c: Case) -> list[dict]:
     idle = c.now - pd.Timestamp(c.p.last_activity_at)
     if not (not c.paused and idle >= pd.Timedelta(days=s.inactive_days)):
         return []
-    tiers = [(s.inactive_lapsed_days, "lapsed: "), (s.inactive_at_risk_days, "at risk of drop-out: "), (s.inactive_days, "")]
+    tiers = [
+        (s.inactive_lapsed_days, "lapsed: "),
+        (s.inactive_at_risk_days, "at risk of drop-out: "),
+        (s.inactive_days, ""),
+    ]
     reached, tier = next((d, t) for d, t in tiers if idle >= pd.Timedelta(days=d))
-    return [_flag(c.p, "inactive", c.p.last_activity_at, f"{tier}no activity for {_plural(_days(idle), 'day')}",
-                  trigger_at=pd.Timestamp(c.p.last_activity_at) + pd.Timedelta(days=reached))]
+    return [
+        _flag(
+            c.p,
+            "inactive",
+            c.p.last_activity_at,
+            f"{tier}no activity for {_plural(_days(idle), 'day')}",
+            trigger_at=pd.Timestamp(c.p.last_activity_at) + pd.Timedelta(days=reached),
+        )
+    ]
 
 
 def _no_contact(c: Case) -> list[dict]:
@@ -434,21 +591,37 @@ def _no_contact(c: Case) -> list[dict]:
     if not (not c.paused and c.now - contact_since >= pd.Timedelta(days=days)):
         return []
     words = "no clinician contact yet" if not _present(p.last_contact) else "no clinician contact"
-    return [_flag(p, "no_contact", contact_since, f"{words} for {_plural(_days(c.now - contact_since), 'day')}",
-                  trigger_at=contact_since + pd.Timedelta(days=days))]
+    return [
+        _flag(
+            p,
+            "no_contact",
+            contact_since,
+            f"{words} for {_plural(_days(c.now - contact_since), 'day')}",
+            trigger_at=contact_since + pd.Timedelta(days=days),
+        )
+    ]
 
 
 def _questionnaire_overdue(c: Case) -> list[dict]:
     """No primary questionnaire for N days since enrolment or the last one. A patient
     without a programme has no primary questionnaire to be overdue."""
     primary, days = c.p.primary_instrument, c.settings.questionnaire_overdue_days
-    last_q = max((r.administered_at for r in c.resp if r.instrument == primary and r.administered_at >= c.enrolled),
-                 default=c.enrolled)
+    last_q = max(
+        (r.administered_at for r in c.resp if r.instrument == primary and r.administered_at >= c.enrolled),
+        default=c.enrolled,
+    )
     if not (_present(primary) and c.now - last_q >= pd.Timedelta(days=days)):
         return []
     name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
-    return [_flag(c.p, "questionnaire_overdue", last_q, f"no {name} for {_plural(_days(c.now - last_q), 'day')}",
-                  trigger_at=pd.Timestamp(last_q) + pd.Timedelta(days=days))]
+    return [
+        _flag(
+            c.p,
+            "questionnaire_overdue",
+            last_q,
+            f"no {name} for {_plural(_days(c.now - last_q), 'day')}",
+            trigger_at=pd.Timestamp(last_q) + pd.Timedelta(days=days),
+        )
+    ]
 
 
 def checkpoint_window(week: int, settings: Settings) -> tuple[pd.Timedelta, pd.Timedelta]:
@@ -491,9 +664,16 @@ def _not_on_track(c: Case) -> list[dict]:
     for week, status, row in on_track_status(phq, c.p.enrolled_at, c.now, c.settings):
         if status == "not on track":
             limit = dict(NOT_ON_TRACK_CHECKPOINTS)[week]
-            out.append(_flag(c.p, "not_on_track", row.administered_at,
-                             f"PHQ-9 {display_score(row.score)} in week {week} (not on track at {limit} or more; "
-                             f"baseline {display_score(phq[0].score)})", response_id=int(row.response_id)))
+            out.append(
+                _flag(
+                    c.p,
+                    "not_on_track",
+                    row.administered_at,
+                    f"PHQ-9 {display_score(row.score)} in week {week} (not on track at {limit} or more; "
+                    f"baseline {display_score(phq[0].score)})",
+                    response_id=int(row.response_id),
+                )
+            )
     return out[-1:]
 
 
@@ -507,19 +687,22 @@ class FlagKind:
 
 
 # The flags, most urgent first; each rule reads only its patient's Case.
-FLAG_KINDS = {f.key: f for f in (
-    FlagKind("risk", "Risk answer", 1, _risk, in_treatment_only=False),
-    FlagKind("risk_unknown", "Risk item unanswered", 2, _risk_unknown, in_treatment_only=False),
-    FlagKind("awaiting_reply", "Awaiting reply", 3, _awaiting_reply),  # 7 while not yet overdue
-    FlagKind("deterioration", "Reliable deterioration", 4, _deterioration),
-    FlagKind("not_on_track", "Not on track", 5, _not_on_track),
-    FlagKind("gp_action", "GP asked for action", 6, _gp_action),
-    FlagKind("feedback_due", "Feedback due", 7, _feedback_due),
-    FlagKind("not_started", "Not started", 8, _not_started),
-    FlagKind("inactive", "Inactive", 9, _inactive),
-    FlagKind("no_contact", "No contact", 10, _no_contact),
-    FlagKind("questionnaire_overdue", "Questionnaire overdue", 11, _questionnaire_overdue),
-)}
+FLAG_KINDS = {
+    f.key: f
+    for f in (
+        FlagKind("risk", "Risk answer", 1, _risk, in_treatment_only=False),
+        FlagKind("risk_unknown", "Risk item unanswered", 2, _risk_unknown, in_treatment_only=False),
+        FlagKind("awaiting_reply", "Awaiting reply", 3, _awaiting_reply),  # 7 while not yet overdue
+        FlagKind("deterioration", "Reliable deterioration", 4, _deterioration),
+        FlagKind("not_on_track", "Not on track", 5, _not_on_track),
+        FlagKind("gp_action", "GP asked for action", 6, _gp_action),
+        FlagKind("feedback_due", "Feedback due", 7, _feedback_due),
+        FlagKind("not_started", "Not started", 8, _not_started),
+        FlagKind("inactive", "Inactive", 9, _inactive),
+        FlagKind("no_contact", "No contact", 10, _no_contact),
+        FlagKind("questionnaire_overdue", "Questionnaire overdue", 11, _questionnaire_overdue),
+    )
+}
 HIGH_RISK_PRIORITY = 0  # item 9 of 2-3 comes before every other flag (clinical-reference 1.5)
 PENDING_REPLY_PRIORITY = FLAG_KINDS["feedback_due"].priority
 
@@ -545,8 +728,14 @@ def escalated(flags: pd.DataFrame, now: datetime, settings: Settings) -> pd.Seri
     working-day deadline. A newer answer does not restart the clock: ``since`` is the
     earliest positive answer no acknowledgement covers (``_risk_flags``)."""
     now_ts = pd.Timestamp(now)
-    return pd.Series([flag == "risk" and pd.Timestamp(add_working_days(since, settings.risk_escalation_working_days)) <= now_ts
-                      for flag, since in zip(flags["flag"].tolist(), flags["since"].tolist())], index=flags.index, dtype=bool)
+    return pd.Series(
+        [
+            flag == "risk" and pd.Timestamp(add_working_days(since, settings.risk_escalation_working_days)) <= now_ts
+            for flag, since in zip(flags["flag"].tolist(), flags["since"].tolist())
+        ],
+        index=flags.index,
+        dtype=bool,
+    )
 
 
 def urgency(priority: int, is_escalated: bool, since) -> tuple:
@@ -579,16 +768,26 @@ def rank_patients(flags: pd.DataFrame, patients_frame: pd.DataFrame) -> pd.DataF
         flags = flags.assign(escalated=False)
     codes = per_patient(patients_frame, "code")
     by_patient: dict[int, dict] = {}
-    ordered = sorted(records(flags, ["patient_id", "flag", "priority", "since", "reason", "escalated"]),
-                     key=lambda f: (f.patient_id, urgency(f.priority, f.escalated, f.since)))
+    ordered = sorted(
+        records(flags, ["patient_id", "flag", "priority", "since", "reason", "escalated"]),
+        key=lambda f: (f.patient_id, urgency(f.priority, f.escalated, f.since)),
+    )
     for f in ordered:
         row = by_patient.get(f.patient_id)
         if row is None:  # the patient's most urgent flag sets their place in the ranking
-            row = by_patient[f.patient_id] = {"patient_id": f.patient_id, "code": codes.get(f.patient_id), "flags": [],
-                                              "reasons": [], "priority": f.priority, "since": f.since,
-                                              "escalated": bool(f.escalated)}
+            row = by_patient[f.patient_id] = {
+                "patient_id": f.patient_id,
+                "code": codes.get(f.patient_id),
+                "flags": [],
+                "reasons": [],
+                "priority": f.priority,
+                "since": f.since,
+                "escalated": bool(f.escalated),
+            }
         if f.flag not in row["flags"]:
             row["flags"].append(f.flag)
         row["reasons"].append(f.reason)
-    rows = sorted(by_patient.values(), key=lambda r: (*urgency(r["priority"], r["escalated"], r["since"]), str(r["code"])))
+    rows = sorted(
+        by_patient.values(), key=lambda r: (*urgency(r["priority"], r["escalated"], r["since"]), str(r["code"]))
+    )
     return pd.DataFrame(rows, columns=RANKED_FIELDS)

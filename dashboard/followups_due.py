@@ -23,8 +23,22 @@ from dashboard.timeutil import DAY, local_date
 from dashboard.triage import triage
 
 URGENT_FLAGS = frozenset({"risk", "deterioration"})  # put a patient ahead of the longest wait
-DUE_COLUMNS = ["patient_id", "code", "status", "enrolled_on", "modules_finished", "latest_module", "waiting_since", "waiting_days",
-               "overdue", "latest", "change", "risk", "deterioration", "last_followup"]
+DUE_COLUMNS = [
+    "patient_id",
+    "code",
+    "status",
+    "enrolled_on",
+    "modules_finished",
+    "latest_module",
+    "waiting_since",
+    "waiting_days",
+    "overdue",
+    "latest",
+    "change",
+    "risk",
+    "deterioration",
+    "last_followup",
+]
 
 
 @dataclass(frozen=True)
@@ -37,29 +51,39 @@ class DueList:
 def completions(platform: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     """Completed modules of the viewer's patients (their own programme's), up to now."""
     with platform.connect() as conn:
-        return read_frame(conn, _completions_statement(viewer.role), {"now": now, **scope_params(viewer)},
-                          ("completed_at",))
+        return read_frame(
+            conn, _completions_statement(viewer.role), {"now": now, **scope_params(viewer)}, ("completed_at",)
+        )
 
 
 @prepared
 def _completions_statement(role: str):
     return (
         select(module_progress.c.patient_id, modules.c.position, modules.c.title, module_progress.c.completed_at)
-        .select_from(module_progress.join(modules, modules.c.id == module_progress.c.module_id)
-                     .join(patients, and_(patients.c.id == module_progress.c.patient_id, of_own_programme())))
-        .where(module_progress.c.patient_id.in_(role_patient_ids(role)),
-               module_progress.c.completed_at.is_not(None), module_progress.c.completed_at <= NOW)
+        .select_from(
+            module_progress.join(modules, modules.c.id == module_progress.c.module_id).join(
+                patients, and_(patients.c.id == module_progress.c.patient_id, of_own_programme())
+            )
+        )
+        .where(
+            module_progress.c.patient_id.in_(role_patient_ids(role)),
+            module_progress.c.completed_at.is_not(None),
+            module_progress.c.completed_at <= NOW,
+        )
     )
 
 
-def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings,
-             tz: ZoneInfo) -> DueList:
+def due_list(
+    platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings, tz: ZoneInfo
+) -> DueList:
     result = triage(platform, state, viewer, now, settings)
     facts = result.patients
     now_ts, today = pd.Timestamp(now), local_date(now, tz)
     keep_until = facts["ended_at"] + pd.Timedelta(days=settings.followup_after_end_days)
     open_now = [in_treatment(s, e) for s, e in zip(facts["status"], facts["ended_at"])]
-    facts = facts[pd.Series(open_now, index=facts.index, dtype=bool) | (facts["ended_at"].notna() & (keep_until >= now_ts))]
+    facts = facts[
+        pd.Series(open_now, index=facts.index, dtype=bool) | (facts["ended_at"].notna() & (keep_until >= now_ts))
+    ]
     done: dict[int, list] = defaultdict(list)
     for c in records(completions(platform, viewer, now), ["patient_id", "position", "title", "completed_at"]):
         done[c.patient_id].append(c)
@@ -78,20 +102,36 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
         first = min(c.completed_at for c in mine)
         flags = flagged[p.patient_id]
         latest, change = _score_and_change(scores.get(p.patient_id), p.primary_instrument)
-        rows.append({
-            "patient_id": p.patient_id, "code": p.code, "status": p.status, "enrolled_on": local_date(p.enrolled_at, tz),
-            "modules_finished": _finished(mine), "latest_module": int(max(c.position for c in mine)),
-            "waiting_since": first, "waiting_days": int((now_ts - first) // DAY),
-            "overdue": (now_ts - first) >= pd.Timedelta(days=settings.followup_overdue_days),
-            "latest": latest, "change": change, "risk": "risk" in flags, "deterioration": "deterioration" in flags,
-            "last_followup": since,
-        })
+        rows.append(
+            {
+                "patient_id": p.patient_id,
+                "code": p.code,
+                "status": p.status,
+                "enrolled_on": local_date(p.enrolled_at, tz),
+                "modules_finished": _finished(mine),
+                "latest_module": int(max(c.position for c in mine)),
+                "waiting_since": first,
+                "waiting_days": int((now_ts - first) // DAY),
+                "overdue": (now_ts - first) >= pd.Timedelta(days=settings.followup_overdue_days),
+                "latest": latest,
+                "change": change,
+                "risk": "risk" in flags,
+                "deterioration": "deterioration" in flags,
+                "last_followup": since,
+            }
+        )
     due = pd.DataFrame(rows, columns=DUE_COLUMNS)
     if not due.empty:
         # Risk and deterioration first, in the queue's order (flags.urgency); then the longest wait.
         urgent = patient_urgency(result.open_flags, URGENT_FLAGS)
-        order = sorted(range(len(due)), key=lambda i: (urgent.get(due["patient_id"].iat[i], (float("inf"),)),
-                                                       -due["waiting_days"].iat[i], str(due["code"].iat[i])))
+        order = sorted(
+            range(len(due)),
+            key=lambda i: (
+                urgent.get(due["patient_id"].iat[i], (float("inf"),)),
+                -due["waiting_days"].iat[i],
+                str(due["code"].iat[i]),
+            ),
+        )
         due = due.iloc[order].reset_index(drop=True)
     codes = result.patients.set_index("patient_id")["code"]
     # Any GP's follow-up restarts the clock above (a patient who changed GP); the
@@ -101,9 +141,14 @@ def due_list(platform: Engine, state: Engine, viewer: Viewer, now: datetime, set
     planned = held[held["next_on"].notna()] if not held.empty else held
     if not planned.empty:
         planned = planned[[d >= today for d in planned["next_on"]]]
-        planned = planned.assign(code=planned["patient_id"].map(codes)).sort_values("next_on")[["code", "next_on", "held_on"]]
-    return DueList(due, planned.reset_index(drop=True) if not planned.empty else pd.DataFrame(columns=["code", "next_on", "held_on"]),
-                   held)
+        planned = planned.assign(code=planned["patient_id"].map(codes)).sort_values("next_on")[
+            ["code", "next_on", "held_on"]
+        ]
+    return DueList(
+        due,
+        planned.reset_index(drop=True) if not planned.empty else pd.DataFrame(columns=["code", "next_on", "held_on"]),
+        held,
+    )
 
 
 def _primary_scores(responses: pd.DataFrame, facts: pd.DataFrame, settings: Settings) -> dict[int, tuple]:

@@ -32,7 +32,9 @@ def per_patient(frame: pd.DataFrame, column: str) -> dict:
     return dict(zip(frame["patient_id"].tolist(), frame[column].tolist()))
 
 
-def read_frame(conn: Connection, stmt: Executable, params: dict | None = None, dates: tuple[str, ...] = ()) -> pd.DataFrame:
+def read_frame(
+    conn: Connection, stmt: Executable, params: dict | None = None, dates: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Rows of ``stmt`` as a frame; ``dates`` become datetime64 even when empty or all
     missing. Types are as the driver gives them (no Decimal coercion: callers read
     counts, ids, scores and timestamps)."""

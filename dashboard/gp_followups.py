@@ -59,12 +59,19 @@ def enrolment_bound(enrolled_on: date | None, today: date) -> date | None:
     return enrolled_on if enrolled_on is not None and enrolled_on <= today else None
 
 
-ENROLMENT_UNCHECKED = ("The platform has no usable enrolment date for this patient (missing or in the future), "
-                       "so the follow-up date is not checked against it.")
+ENROLMENT_UNCHECKED = (
+    "The platform has no usable enrolment date for this patient (missing or in the future), "
+    "so the follow-up date is not checked against it."
+)
 
 
-def validate(form: FollowupForm, enrolled_on: date | None, today: date, n_modules: int,
-             max_pause_weeks: float = DEFAULTS["max_pause_weeks"]) -> dict[str, str]:
+def validate(
+    form: FollowupForm,
+    enrolled_on: date | None,
+    today: date,
+    n_modules: int,
+    max_pause_weeks: float = DEFAULTS["max_pause_weeks"],
+) -> dict[str, str]:
     """Field -> message for every rule the form breaks (empty when valid)."""
     errors: dict[str, str] = {}
     earliest = enrolment_bound(enrolled_on, today)
@@ -88,8 +95,9 @@ def validate(form: FollowupForm, enrolled_on: date | None, today: date, n_module
         elif form.pause_until <= form.held_on:
             errors["pause_until"] = "The pause must end after the follow-up date."
         elif form.pause_until > (longest := latest_pause_end(form.held_on, max_pause_weeks)):
-            errors["pause_until"] = (f"A pause can last at most {max_pause_weeks:g} weeks: "
-                                     f"until {longest:%d %b %Y} at the latest.")
+            errors["pause_until"] = (
+                f"A pause can last at most {max_pause_weeks:g} weeks: until {longest:%d %b %Y} at the latest."
+            )
     elif form.pause_until is not None:
         errors["pause_until"] = "An end date belongs only to a pause."
     if form.next_on is not None and form.next_on <= form.held_on:
@@ -117,25 +125,53 @@ def _checked_patient(platform: Engine, viewer: Viewer, patient_id: int):
 
 def _n_modules(platform: Engine, patient_id: int) -> int:
     with platform.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(modules.join(patients, of_own_programme()))
-                           .where(patients.c.id == patient_id)) or 0
+        return (
+            conn.scalar(
+                select(func.count())
+                .select_from(modules.join(patients, of_own_programme()))
+                .where(patients.c.id == patient_id)
+            )
+            or 0
+        )
 
 
-def log_followup(platform: Engine, state: Engine, viewer: Viewer, patient_id: int, form: FollowupForm,
-                 idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE,
-                 max_pause_weeks: float = DEFAULTS["max_pause_weeks"]) -> str:
+def log_followup(
+    platform: Engine,
+    state: Engine,
+    viewer: Viewer,
+    patient_id: int,
+    form: FollowupForm,
+    idempotency_key: str,
+    now: datetime,
+    tz: ZoneInfo = UTC_ZONE,
+    max_pause_weeks: float = DEFAULTS["max_pause_weeks"],
+) -> str:
     """Store a new follow-up and its audit row in one transaction; returns the
     entry id. The same ``idempotency_key`` again (a double click, a resubmitted
     form) stores nothing and returns the first entry."""
     patient = _checked_patient(platform, viewer, patient_id)
-    errors = validate(form, local_date(patient.enrolled_at, tz), local_date(now, tz), _n_modules(platform, patient_id),
-                      max_pause_weeks)
+    errors = validate(
+        form,
+        local_date(patient.enrolled_at, tz),
+        local_date(now, tz),
+        _n_modules(platform, patient_id),
+        max_pause_weeks,
+    )
     if errors:
         raise FollowupRefused(errors)
     entry_id = str(uuid.uuid4())
-    row = {**asdict(replace(form, note=form.note.strip())), "entry_id": entry_id, "version": 1,
-           "idempotency_key": idempotency_key, "patient_id": patient_id, "gp": viewer.username, "withdrawn": False,
-           "change_reason": None, "recorded_at": now, "recorded_by": viewer.username}
+    row = {
+        **asdict(replace(form, note=form.note.strip())),
+        "entry_id": entry_id,
+        "version": 1,
+        "idempotency_key": idempotency_key,
+        "patient_id": patient_id,
+        "gp": viewer.username,
+        "withdrawn": False,
+        "change_reason": None,
+        "recorded_at": now,
+        "recorded_by": viewer.username,
+    }
     row["note"] = row["note"] or None
     try:
         with state.begin() as conn:
@@ -156,13 +192,25 @@ def _entry_for_key(state: Engine, key: str) -> str | None:
 
 def _latest_version(state: Engine, entry_id: str) -> dict | None:
     with state.connect() as conn:
-        row = conn.execute(select(table).where(table.c.entry_id == entry_id).order_by(table.c.version.desc()).limit(1)).first()
+        row = conn.execute(
+            select(table).where(table.c.entry_id == entry_id).order_by(table.c.version.desc()).limit(1)
+        ).first()
     return None if row is None else dict(row._mapping)
 
 
-def _new_version(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, changes: dict, reason: str,
-                 idempotency_key: str, now: datetime, tz: ZoneInfo, action: str,
-                 max_pause_weeks: float = DEFAULTS["max_pause_weeks"]) -> None:
+def _new_version(
+    platform: Engine,
+    state: Engine,
+    viewer: Viewer,
+    entry_id: str,
+    changes: dict,
+    reason: str,
+    idempotency_key: str,
+    now: datetime,
+    tz: ZoneInfo,
+    action: str,
+    max_pause_weeks: float = DEFAULTS["max_pause_weeks"],
+) -> None:
     current = _latest_version(state, entry_id)
     if current is None or current["gp"] != viewer.username:
         # the same words whether the entry is missing or someone else's
@@ -178,38 +226,82 @@ def _new_version(platform: Engine, state: Engine, viewer: Viewer, entry_id: str,
     row.update(changes)
     if action == "followup_correction":
         form = FollowupForm(**{k: row[k] for k in FollowupForm.__dataclass_fields__} | {"note": row["note"] or ""})
-        errors = validate(form, local_date(patient.enrolled_at, tz), local_date(now, tz),
-                          _n_modules(platform, current["patient_id"]), max_pause_weeks)
+        errors = validate(
+            form,
+            local_date(patient.enrolled_at, tz),
+            local_date(now, tz),
+            _n_modules(platform, current["patient_id"]),
+            max_pause_weeks,
+        )
         if errors:
             raise FollowupRefused(errors)
-    row.update(version=current["version"] + 1, idempotency_key=idempotency_key, change_reason=reason.strip(),
-               recorded_at=now, recorded_by=viewer.username)
+    row.update(
+        version=current["version"] + 1,
+        idempotency_key=idempotency_key,
+        change_reason=reason.strip(),
+        recorded_at=now,
+        recorded_by=viewer.username,
+    )
     try:
         with state.begin() as conn:
             conn.execute(insert(table).values(**row))
-            audit.record_in(conn, viewer.username, action, current["patient_id"], entry=entry_id, version=row["version"])
+            audit.record_in(
+                conn, viewer.username, action, current["patient_id"], entry=entry_id, version=row["version"]
+            )
     except IntegrityError:
         if _entry_for_key(state, idempotency_key) == entry_id:
             return  # the same correction submitted twice
         raise FollowupRefused({"entry": "Someone changed this entry at the same time; reload and try again."}) from None
 
 
-def correct_followup(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, form: FollowupForm, reason: str,
-                     idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE,
-                     max_pause_weeks: float = DEFAULTS["max_pause_weeks"]) -> None:
+def correct_followup(
+    platform: Engine,
+    state: Engine,
+    viewer: Viewer,
+    entry_id: str,
+    form: FollowupForm,
+    reason: str,
+    idempotency_key: str,
+    now: datetime,
+    tz: ZoneInfo = UTC_ZONE,
+    max_pause_weeks: float = DEFAULTS["max_pause_weeks"],
+) -> None:
     changes = asdict(replace(form, note=form.note.strip()))
     changes["note"] = changes["note"] or None
-    _new_version(platform, state, viewer, entry_id, changes, reason, idempotency_key, now, tz, "followup_correction",
-                 max_pause_weeks)
+    _new_version(
+        platform,
+        state,
+        viewer,
+        entry_id,
+        changes,
+        reason,
+        idempotency_key,
+        now,
+        tz,
+        "followup_correction",
+        max_pause_weeks,
+    )
 
 
-def withdraw_followup(platform: Engine, state: Engine, viewer: Viewer, entry_id: str, reason: str,
-                      idempotency_key: str, now: datetime, tz: ZoneInfo = UTC_ZONE) -> None:
-    _new_version(platform, state, viewer, entry_id, {"withdrawn": True}, reason, idempotency_key, now, tz,
-                 "followup_withdrawal")
+def withdraw_followup(
+    platform: Engine,
+    state: Engine,
+    viewer: Viewer,
+    entry_id: str,
+    reason: str,
+    idempotency_key: str,
+    now: datetime,
+    tz: ZoneInfo = UTC_ZONE,
+) -> None:
+    _new_version(
+        platform, state, viewer, entry_id, {"withdrawn": True}, reason, idempotency_key, now, tz, "followup_withdrawal"
+    )
 
 
 def history(state: Engine, entry_id: str) -> pd.DataFrame:
     with state.connect() as conn:
-        return pd.read_sql(select(table).where(table.c.entry_id == entry_id).order_by(table.c.version), conn,
-                           parse_dates=["recorded_at"])
+        return pd.read_sql(
+            select(table).where(table.c.entry_id == entry_id).order_by(table.c.version),
+            conn,
+            parse_dates=["recorded_at"],
+        )

@@ -16,25 +16,27 @@ import logging
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 LOGGER_NAME = "caseboard"
 # Every field a log line may carry besides ts, level and event. Add a field here
 # only after checking that no value of it can be, or contain, a patient identifier.
-FIELDS = frozenset({
-    "user",          # clinician username
-    "role",          # gp / therapist / team_lead
-    "page",          # the page's title from st.Page ("Patient"), never its query parameters
-    "duration_ms",   # a script run's wall time
-    "rss_mb",        # the process's resident memory
-    "error",         # an exception's class name
-    "cause",         # the class name of the driver exception behind it
-    "kind",          # a fixed word chosen by the caller, e.g. "timeout"
-    "reason",        # a fixed word or phrase chosen by the caller, e.g. "idle"
-    "source",        # module:line of an unstructured record
-})
+FIELDS = frozenset(
+    {
+        "user",  # clinician username
+        "role",  # gp / therapist / team_lead
+        "page",  # the page's title from st.Page ("Patient"), never its query parameters
+        "duration_ms",  # a script run's wall time
+        "rss_mb",  # the process's resident memory
+        "error",  # an exception's class name
+        "cause",  # the class name of the driver exception behind it
+        "kind",  # a fixed word chosen by the caller, e.g. "timeout"
+        "reason",  # a fixed word or phrase chosen by the caller, e.g. "idle"
+        "source",  # module:line of an unstructured record
+    }
+)
 SCALARS = (str, int, float, bool, type(None))
 
 log = logging.getLogger(LOGGER_NAME)
@@ -51,9 +53,10 @@ class JsonFormatter(logging.Formatter):
             event = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None and "error" not in fields:
             fields = {**fields, "error": type(record.exc_info[1]).__name__}
-        ts = datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
-        return json.dumps({"ts": ts, "level": record.levelname.lower(), "event": event, **fields},
-                          separators=(",", ":"))
+        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        return json.dumps(
+            {"ts": ts, "level": record.levelname.lower(), "event": event, **fields}, separators=(",", ":")
+        )
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -79,9 +82,12 @@ class WithholdExceptionText(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
             exc, tb = record.exc_info[1], record.exc_info[2]
-            where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}"
-                                for f in reversed(traceback.extract_tb(tb)[-6:]))
-            record.msg = f"{record.getMessage()}: {type(exc).__name__} at {where} (message withheld: it may name a patient)"
+            where = " <- ".join(
+                f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(traceback.extract_tb(tb)[-6:])
+            )
+            record.msg = (
+                f"{record.getMessage()}: {type(exc).__name__} at {where} (message withheld: it may name a patient)"
+            )
             record.args, record.exc_info, record.exc_text = None, None, None
         return True
 
@@ -145,6 +151,11 @@ def rss_mb(pid: int | str = "self") -> float | None:
 def script_run(page: str, user: str, role: str, started: float) -> None:
     """The ``script_run`` event for a page run that began at ``started`` (time.perf_counter)."""
     rss = rss_mb()
-    log_event("script_run", page=page, user=user, role=role,
-              duration_ms=round((time.perf_counter() - started) * 1000, 1),
-              rss_mb=None if rss is None else round(rss, 1))
+    log_event(
+        "script_run",
+        page=page,
+        user=user,
+        role=role,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        rss_mb=None if rss is None else round(rss, 1),
+    )

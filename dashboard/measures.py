@@ -53,21 +53,52 @@ BASE_INSTRUMENTS: dict[str, Instrument] = {
     for i in (
         # clinical-reference 1.2-1.6
         Instrument(
-            "PHQ9", "PHQ-9", 9, 0, 3,
-            (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "moderately severe"), Band(20, "severe")),
-            caseness=10, reliable_change=6, risk_item=9, max_missing_items=2,
+            "PHQ9",
+            "PHQ-9",
+            9,
+            0,
+            3,
+            (
+                Band(0, "minimal"),
+                Band(5, "mild"),
+                Band(10, "moderate"),
+                Band(15, "moderately severe"),
+                Band(20, "severe"),
+            ),
+            caseness=10,
+            reliable_change=6,
+            risk_item=9,
+            max_missing_items=2,
         ),
         # clinical-reference 2.2-2.4 (NHS caseness 8, not the screening cut-off 10)
         Instrument(
-            "GAD7", "GAD-7", 7, 0, 3,
+            "GAD7",
+            "GAD-7",
+            7,
+            0,
+            3,
             (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe")),
-            caseness=8, reliable_change=4, max_missing_setting="gad7_max_missing_items",
+            caseness=8,
+            reliable_change=4,
+            max_missing_setting="gad7_max_missing_items",
         ),
         # clinical-reference 4 (ISI); no reliable-change criterion, cut-off line at 15 (clinical insomnia)
         Instrument(
-            "ISI", "ISI", 7, 0, 4,
-            (Band(0, "no clinically significant insomnia"), Band(8, "subthreshold"), Band(15, "clinical, moderate"), Band(22, "clinical, severe")),
-            caseness=15, reliable_change=None, response_decrease=8, remission_below=8,
+            "ISI",
+            "ISI",
+            7,
+            0,
+            4,
+            (
+                Band(0, "no clinically significant insomnia"),
+                Band(8, "subthreshold"),
+                Band(15, "clinical, moderate"),
+                Band(22, "clinical, severe"),
+            ),
+            caseness=15,
+            reliable_change=None,
+            response_decrease=8,
+            remission_below=8,
         ),
         # clinical-reference 4 (PDSS): no bands, no cut-off, no reliable change unless configured
         Instrument("PDSS", "PDSS", 7, 0, 4, (), caseness=None, reliable_change=None),
@@ -79,7 +110,9 @@ def build_registry(settings: Settings) -> dict[str, Instrument]:
     """The registry with the criteria a service may configure where the reference
     fixes none (PDSS cut-off and reliable change)."""
     registry = dict(BASE_INSTRUMENTS)
-    registry["PDSS"] = replace(registry["PDSS"], caseness=settings.pdss_cutoff, reliable_change=settings.pdss_reliable_change)
+    registry["PDSS"] = replace(
+        registry["PDSS"], caseness=settings.pdss_cutoff, reliable_change=settings.pdss_reliable_change
+    )
     return registry
 
 
@@ -184,10 +217,14 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
         if not known[i]:
             notes.append(f"unknown instrument {frame['instrument'].iat[i]!r}")
         elif not has_items[i]:
-            notes.append("no item answers: total used" if total_only[i] else "no item answers and no usable total: not scored")
+            notes.append(
+                "no item answers: total used" if total_only[i] else "no item answers and no usable total: not scored"
+            )
         else:
             if out_of_range[i]:
-                notes.append("item rows out of range, unknown or repeated: an item without one in-range answer is treated as missing")
+                notes.append(
+                    "item rows out of range, unknown or repeated: an item without one in-range answer is treated as missing"
+                )
             if missing[i] > 0:
                 verdict = "prorated" if proratable[i] else "not scored"
                 notes.append(f"{int(missing[i])} item(s) missing: {verdict}")

@@ -5,6 +5,7 @@ scored responses."""
 from __future__ import annotations
 
 from datetime import datetime
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
@@ -20,10 +21,26 @@ from dashboard.statements import PATIENT_ID, prepared
 from dashboard.timeutil import days_since
 
 COLUMNS = [
-    "patient_id", "code", "display_name", "programme", "primary_instrument", "therapist", "gp", "status",
-    "enrolled_at", "modules_total", "modules_completed", "current_module", "progress",
-    "last_activity_at", "days_since_activity", "latest_score", "latest_score_display", "latest_band",
-    "latest_prorated", "latest_at",
+    "patient_id",
+    "code",
+    "display_name",
+    "programme",
+    "primary_instrument",
+    "therapist",
+    "gp",
+    "status",
+    "enrolled_at",
+    "modules_total",
+    "modules_completed",
+    "current_module",
+    "progress",
+    "last_activity_at",
+    "days_since_activity",
+    "latest_score",
+    "latest_score_display",
+    "latest_band",
+    "latest_prorated",
+    "latest_at",
 ]
 
 
@@ -91,8 +108,9 @@ def _latest_valid(scored: pd.DataFrame) -> dict[int, tuple]:
     latest = latest_per_patient(scored[scored["valid"]])
     return {
         int(pid): (score, display_score(score), band_label(inst, score), bool(prorated), at)
-        for pid, score, inst, prorated, at in zip(latest["patient_id"], latest["score"], latest["instrument"],
-                                                  latest["prorated"], latest["administered_at"])
+        for pid, score, inst, prorated, at in zip(
+            latest["patient_id"], latest["score"], latest["instrument"], latest["prorated"], latest["administered_at"]
+        )
     }
 
 
@@ -102,8 +120,9 @@ def shown_status(rows: pd.DataFrame) -> pd.Series:
     return rows["status"].where(rows["status"].isin(list(PATIENT_STATUSES)), "active")
 
 
-def filter_patients(rows: pd.DataFrame, programmes: list[str], statuses: list[str],
-                    search: str) -> tuple[pd.DataFrame, str | None]:
+def filter_patients(
+    rows: pd.DataFrame, programmes: list[str], statuses: list[str], search: str
+) -> tuple[pd.DataFrame, str | None]:
     """My patients as filtered, and a note when the filters hide matches of a search.
 
     A search finds part of a code in any case and across every status (a completed
@@ -117,6 +136,9 @@ def filter_patients(rows: pd.DataFrame, programmes: list[str], statuses: list[st
         return rows[keep], None
     matches = rows["code"].astype(str).str.contains(search, case=False, regex=False)
     hidden = int((matches & ~in_programme).sum())
-    note = (f"{hidden} more patient(s) match “{search}” in other programmes: clear the Programme filter to see them."
-            if hidden else None)
+    note = (
+        f"{hidden} more patient(s) match “{search}” in other programmes: clear the Programme filter to see them."
+        if hidden
+        else None
+    )
     return rows[matches & in_programme], note

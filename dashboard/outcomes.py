@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from dashboard.measures import INSTRUMENTS
 
 IMPROVED, NO_CHANGE, DETERIORATED, NO_CRITERION = (
-    "reliable improvement", "no reliable change", "reliable deterioration", "no reliable-change criterion")
+    "reliable improvement",
+    "no reliable change",
+    "reliable deterioration",
+    "no reliable-change criterion",
+)
 
 
 def reliable_change(instrument: str, baseline: float, latest: float) -> str:
@@ -42,7 +46,10 @@ class NhsOutcome:
 
 
 def nhs_outcome(
-    phq_first: float, phq_last: float, anx_first: float, anx_last: float,
+    phq_first: float,
+    phq_last: float,
+    anx_first: float,
+    anx_last: float,
     deterioration_requires_no_improvement: bool = False,
 ) -> NhsOutcome:
     """The reference implementation of section 3.2, with GAD-7 as the anxiety measure."""

@@ -15,9 +15,9 @@ from dashboard import flags
 from dashboard import my_patients as my_patients_data
 from dashboard.config import Settings
 from dashboard.facts import is_clinician_contact, of_own_programme
+from dashboard.frames import read_frame
 from dashboard.measures import INSTRUMENTS, band_label
 from dashboard.outcomes import NhsOutcome, at_caseness, nhs_outcome, reliable_change
-from dashboard.frames import read_frame
 from dashboard.responses import read_scored, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs
 from dashboard.scope import Viewer, patient_filter, role_filter, scope_params
@@ -64,11 +64,23 @@ def find_patient_by_id(engine: Engine, viewer: Viewer, patient_id: int) -> Patie
 def _find_statement(role: str, key: str):
     therapist, gp = aliased(clinicians), aliased(clinicians)
     return (
-        select(patients.c.id, patients.c.code, patients.c.display_name, programs.c.name, programs.c.primary_instrument,
-               therapist.c.display_name, gp.c.display_name, patients.c.enrolled_at, patients.c.status, patients.c.ended_at)
-        .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id)
-                     .outerjoin(therapist, therapist.c.id == patients.c.therapist_id)
-                     .outerjoin(gp, gp.c.id == patients.c.gp_id))
+        select(
+            patients.c.id,
+            patients.c.code,
+            patients.c.display_name,
+            programs.c.name,
+            programs.c.primary_instrument,
+            therapist.c.display_name,
+            gp.c.display_name,
+            patients.c.enrolled_at,
+            patients.c.status,
+            patients.c.ended_at,
+        )
+        .select_from(
+            patients.outerjoin(programs, programs.c.id == patients.c.program_id)
+            .outerjoin(therapist, therapist.c.id == patients.c.therapist_id)
+            .outerjoin(gp, gp.c.id == patients.c.gp_id)
+        )
         .where(patients.c[key] == bindparam("key"), role_filter(role))
     )
 
@@ -81,9 +93,12 @@ def _find(engine: Engine, viewer: Viewer, key: str, value) -> Patient | None:
 
 def programme_modules(engine: Engine, viewer: Viewer, patient_id: int) -> list[tuple[int, str]]:
     """(position, title) of the modules of this patient's programme, if in scope."""
-    stmt = (select(modules.c.position, modules.c.title)
-            .select_from(modules.join(patients, of_own_programme()))
-            .where(patients.c.id == patient_id, patient_filter(viewer)).order_by(modules.c.position))
+    stmt = (
+        select(modules.c.position, modules.c.title)
+        .select_from(modules.join(patients, of_own_programme()))
+        .where(patients.c.id == patient_id, patient_filter(viewer))
+        .order_by(modules.c.position)
+    )
     with engine.connect() as conn:
         return [(int(p), str(t)) for p, t in conn.execute(stmt)]
 
@@ -103,19 +118,28 @@ def _record_statements(role: str):
     mods = (
         select(modules.c.position, modules.c.title, module_progress.c.started_at, module_progress.c.completed_at)
         .select_from(
-            patients.join(modules, of_own_programme())
-            .outerjoin(module_progress, and_(module_progress.c.module_id == modules.c.id,
-                                             module_progress.c.patient_id == patients.c.id,
-                                             module_progress.c.started_at <= NOW)))
+            patients.join(modules, of_own_programme()).outerjoin(
+                module_progress,
+                and_(
+                    module_progress.c.module_id == modules.c.id,
+                    module_progress.c.patient_id == patients.c.id,
+                    module_progress.c.started_at <= NOW,
+                ),
+            )
+        )
         .where(patients.c.id.in_(in_scope))
         .order_by(modules.c.position)
     )
-    acts = (select(activity.c.occurred_at, activity.c.kind)
-            .where(activity.c.patient_id.in_(in_scope), activity.c.occurred_at <= NOW)
-            .order_by(activity.c.occurred_at))
-    msgs = (select(messages.c.sent_at, messages.c.direction, messages.c.clinician_id)
-            .where(messages.c.patient_id.in_(in_scope), messages.c.sent_at <= NOW)
-            .order_by(messages.c.sent_at))
+    acts = (
+        select(activity.c.occurred_at, activity.c.kind)
+        .where(activity.c.patient_id.in_(in_scope), activity.c.occurred_at <= NOW)
+        .order_by(activity.c.occurred_at)
+    )
+    msgs = (
+        select(messages.c.sent_at, messages.c.direction, messages.c.clinician_id)
+        .where(messages.c.patient_id.in_(in_scope), messages.c.sent_at <= NOW)
+        .order_by(messages.c.sent_at)
+    )
     return responses_query(in_scope), mods, acts, msgs
 
 
@@ -135,8 +159,9 @@ def load_record_rows(engine: Engine, viewer: Viewer, patient: Patient, now: date
     return RecordRows(scored, mods, acts.dropna(subset=["occurred_at"]), msgs.dropna(subset=["sent_at"]))
 
 
-def load_page(engine: Engine, viewer: Viewer, patient: Patient, now: datetime, settings: Settings,
-              state: Engine | None = None) -> tuple[RecordRows, pd.DataFrame, flags.FlagInputs]:
+def load_page(
+    engine: Engine, viewer: Viewer, patient: Patient, now: datetime, settings: Settings, state: Engine | None = None
+) -> tuple[RecordRows, pd.DataFrame, flags.FlagInputs]:
     """(rows, list row, flag inputs) for the patient page: the questionnaires are
     read and scored once and the patient's facts once, though three views use them."""
     rows = load_record_rows(engine, viewer, patient, now, settings)
@@ -153,7 +178,9 @@ def episode_responses(scored: pd.DataFrame, enrolled_at: datetime | None, settin
     (every valid response when the enrolment date is missing: the best the record allows)."""
     valid = scored[scored["valid"]]
     if enrolled_at is not None:
-        valid = valid[valid["administered_at"] >= pd.Timestamp(enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)]
+        valid = valid[
+            valid["administered_at"] >= pd.Timestamp(enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)
+        ]
     return valid.sort_values(["administered_at", "response_id"])
 
 
@@ -185,25 +212,34 @@ def summarise_instrument(instrument: str, episode: pd.DataFrame) -> InstrumentSu
     baseline, latest = float(first["score"]), float(last["score"])
     case_base, case_now = at_caseness(instrument, baseline), at_caseness(instrument, latest)
     return InstrumentSummary(
-        instrument=instrument, n=len(rows),
-        baseline=baseline, baseline_at=first["administered_at"].to_pydatetime(),
-        latest=latest, latest_at=last["administered_at"].to_pydatetime(),
-        band_baseline=band_label(instrument, baseline), band_latest=band_label(instrument, latest),
+        instrument=instrument,
+        n=len(rows),
+        baseline=baseline,
+        baseline_at=first["administered_at"].to_pydatetime(),
+        latest=latest,
+        latest_at=last["administered_at"].to_pydatetime(),
+        band_baseline=band_label(instrument, baseline),
+        band_latest=band_label(instrument, latest),
         reliable_change=reliable_change(instrument, baseline, latest),
-        caseness_baseline=case_base, caseness_latest=case_now,
+        caseness_baseline=case_base,
+        caseness_latest=case_now,
         status=_status(instrument, baseline, latest, case_base, case_now, len(rows)),
     )
 
 
-def _status(instrument: str, baseline: float, latest: float, case_base: bool | None, case_now: bool | None, n: int) -> str:
+def _status(
+    instrument: str, baseline: float, latest: float, case_base: bool | None, case_now: bool | None, n: int
+) -> str:
     inst = INSTRUMENTS[instrument]
     if n < 2:
         return "only a baseline so far"
     if inst.response_decrease is not None:  # ISI: response and remission (clinical-reference 4, [S28])
         response = baseline - latest >= inst.response_decrease
         remission = latest < inst.remission_below
-        return (f"{'response' if response else 'no response'} (decrease of {inst.response_decrease} or more); "
-                f"{'remission' if remission else 'no remission'} (below {inst.remission_below})")
+        return (
+            f"{'response' if response else 'no response'} (decrease of {inst.response_decrease} or more); "
+            f"{'remission' if remission else 'no remission'} (below {inst.remission_below})"
+        )
     if case_base is None:
         return "no cut-off or recovery criterion for this measure unless the service configures one"
     if not case_base:
@@ -216,14 +252,17 @@ def nhs_status(episode: pd.DataFrame, settings: Settings) -> NhsOutcome | None:
     phq, gad = summarise_instrument("PHQ9", episode), summarise_instrument("GAD7", episode)
     if phq is None or gad is None or phq.n < 2 or gad.n < 2:
         return None
-    return nhs_outcome(phq.baseline, phq.latest, gad.baseline, gad.latest,
-                       bool(settings.deterioration_requires_no_improvement))
+    return nhs_outcome(
+        phq.baseline, phq.latest, gad.baseline, gad.latest, bool(settings.deterioration_requires_no_improvement)
+    )
 
 
 # ---------------------------------------------------------------- modules
 
 
-def module_timeline(mods: pd.DataFrame, enrolled_at: datetime | None, now: datetime, settings: Settings) -> pd.DataFrame:
+def module_timeline(
+    mods: pd.DataFrame, enrolled_at: datetime | None, now: datetime, settings: Settings
+) -> pd.DataFrame:
     """Each module with its due date (enrolment + k x pace) and state; overdue
     once ``reminder_module_overdue_days`` have passed after the due date (5.3).
     Without an enrolment date nothing is due, so nothing is overdue."""
@@ -231,7 +270,9 @@ def module_timeline(mods: pd.DataFrame, enrolled_at: datetime | None, now: datet
     grace = timedelta(days=float(settings.reminder_module_overdue_days))
     out = mods.copy()
     start = pd.Timestamp(enrolled_at) if enrolled_at is not None else pd.NaT
-    out["due_at"] = pd.to_datetime(pd.Series([start + k * pace for k in out["position"]], index=out.index, dtype=object))
+    out["due_at"] = pd.to_datetime(
+        pd.Series([start + k * pace for k in out["position"]], index=out.index, dtype=object)
+    )
     done = out["completed_at"].notna()
     overdue = ~done & (pd.Timestamp(now) >= out["due_at"] + grace)
     late = done & (out["completed_at"] > out["due_at"] + grace)
@@ -289,4 +330,3 @@ def engagement(rows: RecordRows, enrolled_at: datetime, now: datetime) -> Engage
         waiting_since=None if unanswered.empty else unanswered.min().to_pydatetime(),
         weekly=weekly,
     )
-

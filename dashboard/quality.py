@@ -47,29 +47,54 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("enrolment_missing", "enrolment date missing",
-          "treatment week, module due dates and early-response checkpoints are not shown"),
+    Check(
+        "enrolment_missing",
+        "enrolment date missing",
+        "treatment week, module due dates and early-response checkpoints are not shown",
+    ),
     Check("enrolment_future", "enrolment date in the future", "no flags or team figures until that date"),
-    Check("status_unknown", "status missing or unknown",
-          "treated as in treatment while there is no end date (flags still show); left out of team figures"),
-    Check("code_duplicate", "patient code shared with another patient record",
-          "lists open the record chosen; a link by the code alone asks which record is meant"),
-    Check("programme_unknown", "no programme, or a programme that does not exist",
-          "no modules or primary questionnaire to track"),
+    Check(
+        "status_unknown",
+        "status missing or unknown",
+        "treated as in treatment while there is no end date (flags still show); left out of team figures",
+    ),
+    Check(
+        "code_duplicate",
+        "patient code shared with another patient record",
+        "lists open the record chosen; a link by the code alone asks which record is meant",
+    ),
+    Check(
+        "programme_unknown",
+        "no programme, or a programme that does not exist",
+        "no modules or primary questionnaire to track",
+    ),
     Check("therapist_unknown", "therapist does not exist", "shown as unassigned"),
     Check("therapist_missing", "no therapist", "in no therapist's queue: the team lead's triage shows them"),
     Check("gp_unknown", "GP does not exist", "shown without a GP"),
-    Check("event_time_missing", "activity, message or questionnaire without a usable date",
-          "left out (null, or not in the agreed 'YYYY-MM-DD HH:MM:SS' format)"),
-    Check("event_time_future", "activity, message, questionnaire or module dated in the future",
-          "left out until that time"),
+    Check(
+        "event_time_missing",
+        "activity, message or questionnaire without a usable date",
+        "left out (null, or not in the agreed 'YYYY-MM-DD HH:MM:SS' format)",
+    ),
+    Check(
+        "event_time_future",
+        "activity, message, questionnaire or module dated in the future",
+        "left out until that time",
+    ),
     Check("event_kind_unknown", "activity kind or message direction missing or unknown", "left out"),
     Check("clinician_unknown", "message from a clinician who does not exist", "still counted as clinician contact"),
     Check("module_unknown", "module progress for a module that does not exist, or without a start date", "left out"),
     Check("instrument_unknown", "questionnaire with an unknown instrument code", "not scored"),
-    Check("duplicate_response", "the same questionnaire recorded more than once", "each copy is kept, so it shows twice on the trajectory"),
-    Check("scoring", "questionnaire with out-of-range, missing, repeated items or a disagreeing total",
-          "scored as clinical-reference 1.3 allows, or not scored; each is listed on the patient page"),
+    Check(
+        "duplicate_response",
+        "the same questionnaire recorded more than once",
+        "each copy is kept, so it shows twice on the trajectory",
+    ),
+    Check(
+        "scoring",
+        "questionnaire with out-of-range, missing, repeated items or a disagreeing total",
+        "scored as clinical-reference 1.3 allows, or not scored; each is listed on the patient page",
+    ),
 )
 CHECK_BY_KEY = {c.key: c for c in CHECKS}
 COLUMNS = ["check", "problem", "effect", "patients", "rows", "codes"]
@@ -80,8 +105,11 @@ def _unusable_time(column, dialect: str) -> ColumnElement[bool]:
     if dialect != "sqlite":
         return column.is_(None)
     glob = column.op("GLOB", return_type=Boolean)
-    return or_(column.is_(None), func.typeof(column) != "text",
-               not_(glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*")))
+    return or_(
+        column.is_(None),
+        func.typeof(column) != "text",
+        not_(glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*")),
+    )
 
 
 def _future(column, now: datetime, dialect: str) -> ColumnElement[bool]:
@@ -89,12 +117,17 @@ def _future(column, now: datetime, dialect: str) -> ColumnElement[bool]:
 
 
 def _rows(key: str, table, condition, in_scope: Select) -> Select:
-    return (select(literal(key).label("check"), table.c.patient_id.label("patient_id"), func.count().label("n"))
-            .where(table.c.patient_id.in_(in_scope), condition).group_by(table.c.patient_id))
+    return (
+        select(literal(key).label("check"), table.c.patient_id.label("patient_id"), func.count().label("n"))
+        .where(table.c.patient_id.in_(in_scope), condition)
+        .group_by(table.c.patient_id)
+    )
 
 
 def _patient_rows(key: str, condition, scope) -> Select:
-    return select(literal(key).label("check"), patients.c.id.label("patient_id"), literal(1).label("n")).where(scope, condition)
+    return select(literal(key).label("check"), patients.c.id.label("patient_id"), literal(1).label("n")).where(
+        scope, condition
+    )
 
 
 def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | None = None) -> Select:
@@ -104,46 +137,87 @@ def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | No
     other = patients.alias("other")
     known_clinician = lambda col: exists().where(clinicians.c.id == col)  # noqa: E731
     known_instrument = responses.c.instrument.in_(list(INSTRUMENTS))
-    duplicates = (select(responses.c.patient_id, func.count().label("copies"))
-                  .where(responses.c.patient_id.in_(in_scope), responses.c.administered_at <= now)
-                  .group_by(responses.c.patient_id, responses.c.instrument, responses.c.administered_at)
-                  .having(func.count() > 1).subquery())
+    duplicates = (
+        select(responses.c.patient_id, func.count().label("copies"))
+        .where(responses.c.patient_id.in_(in_scope), responses.c.administered_at <= now)
+        .group_by(responses.c.patient_id, responses.c.instrument, responses.c.administered_at)
+        .having(func.count() > 1)
+        .subquery()
+    )
     parts = [
         _patient_rows("enrolment_missing", _unusable_time(patients.c.enrolled_at, dialect), scope),
         _patient_rows("enrolment_future", _future(patients.c.enrolled_at, now, dialect), scope),
-        _patient_rows("code_duplicate", exists().where(other.c.code == patients.c.code, other.c.id != patients.c.id),
-                      scope),
-        _patient_rows("status_unknown", or_(patients.c.status.is_(None), patients.c.status.not_in(PATIENT_STATUSES)), scope),
+        _patient_rows(
+            "code_duplicate", exists().where(other.c.code == patients.c.code, other.c.id != patients.c.id), scope
+        ),
+        _patient_rows(
+            "status_unknown", or_(patients.c.status.is_(None), patients.c.status.not_in(PATIENT_STATUSES)), scope
+        ),
         _patient_rows("programme_unknown", not_(exists().where(programs.c.id == patients.c.program_id)), scope),
-        _patient_rows("therapist_unknown", and_(patients.c.therapist_id.is_not(None),
-                                                not_(known_clinician(patients.c.therapist_id))), scope),
+        _patient_rows(
+            "therapist_unknown",
+            and_(patients.c.therapist_id.is_not(None), not_(known_clinician(patients.c.therapist_id))),
+            scope,
+        ),
         _patient_rows("therapist_missing", patients.c.therapist_id.is_(None), scope),
-        _patient_rows("gp_unknown", and_(patients.c.gp_id.is_not(None), not_(known_clinician(patients.c.gp_id))), scope),
+        _patient_rows(
+            "gp_unknown", and_(patients.c.gp_id.is_not(None), not_(known_clinician(patients.c.gp_id))), scope
+        ),
         _rows("event_time_missing", activity, _unusable_time(activity.c.occurred_at, dialect), in_scope),
         _rows("event_time_missing", messages, _unusable_time(messages.c.sent_at, dialect), in_scope),
         _rows("event_time_missing", responses, _unusable_time(responses.c.administered_at, dialect), in_scope),
         _rows("event_time_future", activity, _future(activity.c.occurred_at, now, dialect), in_scope),
         _rows("event_time_future", messages, _future(messages.c.sent_at, now, dialect), in_scope),
         _rows("event_time_future", responses, _future(responses.c.administered_at, now, dialect), in_scope),
-        _rows("event_time_future", module_progress, or_(_future(module_progress.c.started_at, now, dialect),
-                                                        _future(module_progress.c.completed_at, now, dialect)), in_scope),
-        _rows("event_kind_unknown", activity, or_(activity.c.kind.is_(None), activity.c.kind.not_in(ACTIVITY_KINDS)), in_scope),
-        _rows("event_kind_unknown", messages,
-              or_(messages.c.direction.is_(None), messages.c.direction.not_in(MESSAGE_DIRECTIONS)), in_scope),
-        _rows("clinician_unknown", messages, and_(messages.c.clinician_id.is_not(None),
-                                                  not_(known_clinician(messages.c.clinician_id))), in_scope),
-        _rows("module_unknown", module_progress, or_(_unusable_time(module_progress.c.started_at, dialect),
-                                                     not_(exists().where(modules.c.id == module_progress.c.module_id))),
-              in_scope),
+        _rows(
+            "event_time_future",
+            module_progress,
+            or_(
+                _future(module_progress.c.started_at, now, dialect),
+                _future(module_progress.c.completed_at, now, dialect),
+            ),
+            in_scope,
+        ),
+        _rows(
+            "event_kind_unknown",
+            activity,
+            or_(activity.c.kind.is_(None), activity.c.kind.not_in(ACTIVITY_KINDS)),
+            in_scope,
+        ),
+        _rows(
+            "event_kind_unknown",
+            messages,
+            or_(messages.c.direction.is_(None), messages.c.direction.not_in(MESSAGE_DIRECTIONS)),
+            in_scope,
+        ),
+        _rows(
+            "clinician_unknown",
+            messages,
+            and_(messages.c.clinician_id.is_not(None), not_(known_clinician(messages.c.clinician_id))),
+            in_scope,
+        ),
+        _rows(
+            "module_unknown",
+            module_progress,
+            or_(
+                _unusable_time(module_progress.c.started_at, dialect),
+                not_(exists().where(modules.c.id == module_progress.c.module_id)),
+            ),
+            in_scope,
+        ),
         _rows("instrument_unknown", responses, or_(responses.c.instrument.is_(None), not_(known_instrument)), in_scope),
-        select(literal("duplicate_response").label("check"), duplicates.c.patient_id,
-               func.sum(duplicates.c.copies - 1).label("n")).group_by(duplicates.c.patient_id),
+        select(
+            literal("duplicate_response").label("check"),
+            duplicates.c.patient_id,
+            func.sum(duplicates.c.copies - 1).label("n"),
+        ).group_by(duplicates.c.patient_id),
     ]
     return union_all(*parts)
 
 
-def data_quality(engine: Engine, viewer: Viewer, now: datetime, settings: Settings,
-                 patient_id: int | None = None) -> pd.DataFrame:
+def data_quality(
+    engine: Engine, viewer: Viewer, now: datetime, settings: Settings, patient_id: int | None = None
+) -> pd.DataFrame:
     """One row per check that found something (COLUMNS): how many patients and rows,
     and the patient codes (all in the viewer's scope), in CHECKS order."""
     in_scope = select(patients.c.id).where(patient_filter(viewer))
@@ -164,9 +238,16 @@ def data_quality(engine: Engine, viewer: Viewer, now: datetime, settings: Settin
         hits = found[found["check"] == check.key].groupby("patient_id")["n"].sum()
         if hits.empty:
             continue
-        rows.append({"check": check.key, "problem": check.problem, "effect": check.effect,
-                     "patients": len(hits), "rows": int(hits.sum()),
-                     "codes": sorted(str(codes.get(int(p), "?")) for p in hits.index)})
+        rows.append(
+            {
+                "check": check.key,
+                "problem": check.problem,
+                "effect": check.effect,
+                "patients": len(hits),
+                "rows": int(hits.sum()),
+                "codes": sorted(str(codes.get(int(p), "?")) for p in hits.index),
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -175,8 +256,10 @@ def summary(issues: pd.DataFrame) -> str:
     if issues.empty:
         return ""
     patients_hit = len({c for codes in issues["codes"] for c in codes})
-    return (f"Data quality: {len(issues)} kind(s) of problem in the platform records of {patients_hit} patient(s); "
-            "the rows concerned were left out or adjusted as shown.")
+    return (
+        f"Data quality: {len(issues)} kind(s) of problem in the platform records of {patients_hit} patient(s); "
+        "the rows concerned were left out or adjusted as shown."
+    )
 
 
 # ---------------------------------------------------------------- operators: orphan rows
@@ -185,9 +268,14 @@ def summary(issues: pd.DataFrame) -> str:
 def orphan_counts(engine: Engine) -> dict[str, int]:
     """Platform-wide rows that point at a patient (or response) that does not exist."""
     known_patient = lambda t: exists().where(patients.c.id == t.c.patient_id)  # noqa: E731
-    queries = {t.name: select(func.count()).select_from(t).where(not_(known_patient(t)))
-               for t in (activity, responses, messages, module_progress)}
-    queries["response_items"] = (select(func.count()).select_from(response_items)
-                                 .where(not_(exists().where(responses.c.id == response_items.c.response_id))))
+    queries = {
+        t.name: select(func.count()).select_from(t).where(not_(known_patient(t)))
+        for t in (activity, responses, messages, module_progress)
+    }
+    queries["response_items"] = (
+        select(func.count())
+        .select_from(response_items)
+        .where(not_(exists().where(responses.c.id == response_items.c.response_id)))
+    )
     with engine.connect() as conn:
         return {name: int(conn.scalar(q)) for name, q in queries.items()}

@@ -13,11 +13,9 @@ migration head (a production instance never migrates by itself).
 
 from __future__ import annotations
 
-
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import db
-from dashboard import startup
+from dashboard import db, startup
 from dashboard.auth import AuthFileError, load_auth_file
 from dashboard.config import ConfigError, load_config
 from dashboard.engine import make_engine

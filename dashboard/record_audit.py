@@ -11,8 +11,9 @@ from dashboard import audit
 _KEY = "audited_records"
 
 
-def audit_once(session: MutableMapping, state: Engine, actor: str, action: str, patient_id: int | None,
-               **detail: object) -> bool:
+def audit_once(
+    session: MutableMapping, state: Engine, actor: str, action: str, patient_id: int | None, **detail: object
+) -> bool:
     """Record ``action`` the first time this session sees it for this patient (or
     requested code); True if a row was written."""
     seen: set = session.setdefault(_KEY, set())

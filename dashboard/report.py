@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -22,8 +22,16 @@ from dashboard import charts
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, Caseload
 from dashboard.config import Settings
 
-REPORT_TABLES = ("headline", "adherence", "funnel", "dropout_by_module", "module_days", "workload", "gp_compliance",
-                 "trends")
+REPORT_TABLES = (
+    "headline",
+    "adherence",
+    "funnel",
+    "dropout_by_module",
+    "module_days",
+    "workload",
+    "gp_compliance",
+    "trends",
+)
 
 
 # ---------------------------------------------------------------- JSON
@@ -66,15 +74,23 @@ def to_json(c: Caseload, settings: Settings, quality: pd.DataFrame | None = None
     f = c.filters
     body = {
         "team": c.team,
-        "period": {"start": f.start.isoformat(), "end": f.end.isoformat(),
-                   "previous_start": f.previous.start.isoformat()},
-        "filters": {"program_id": f.program_id, "therapist_id": f.therapist_id,
-                    "cohort": None if f.cohort is None else [t.isoformat() for t in f.cohort]},
+        "period": {
+            "start": f.start.isoformat(),
+            "end": f.end.isoformat(),
+            "previous_start": f.previous.start.isoformat(),
+        },
+        "filters": {
+            "program_id": f.program_id,
+            "therapist_id": f.therapist_id,
+            "cohort": None if f.cohort is None else [t.isoformat() for t in f.cohort],
+        },
         "definitions": c.definitions,
         "outcomes": _outcomes_json(c.outcomes),
         "outcomes_by_therapist": _outcomes_json(c.outcomes_by_therapist),
         "benchmarks": {k: {"rate": v, "source": s} for k, (v, s) in NATIONAL.items()},
-        "targets": {k: settings.values.get(f"target_{k}") for k in ("recovery", "reliable_recovery", "reliable_improvement")},
+        "targets": {
+            k: settings.values.get(f"target_{k}") for k in ("recovery", "reliable_recovery", "reliable_improvement")
+        },
         "lapsed_not_closed": len(c.lapsed),
         "data_quality": quality_records(quality),
     }
@@ -111,7 +127,8 @@ def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_cell(row[c]))}</td>" for c in columns) + "</tr>"
-        for _, row in frame.iterrows())
+        for _, row in frame.iterrows()
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td colspan=99>none</td></tr>'}</tbody></table>"
 
 
@@ -148,8 +165,9 @@ def outcome_rows(table: pd.DataFrame) -> pd.DataFrame:
     out = table[["name", "finished", "paired", "no_paired_scores", "in_progress"]].copy()
     for rate in OUTCOME_RATES:
         out[OUTCOME_LABELS[rate]] = [
-            rate_text(n, d, r) for n, d, r in
-            zip(table[f"{rate}_numerator"], table[f"{rate}_denominator"], table[f"{rate}_rate"])]
+            rate_text(n, d, r)
+            for n, d, r in zip(table[f"{rate}_numerator"], table[f"{rate}_denominator"], table[f"{rate}_rate"])
+        ]
     return out
 
 
@@ -161,9 +179,14 @@ def rate_text(numerator, denominator, rate) -> str:
     return f"{percent(rate)} ({int(numerator)}/{int(denominator)})"
 
 
-OUTCOME_TABLE_LABELS = {"name": "", "finished": "Finished courses", "paired": "Paired",
-                        "no_paired_scores": "No paired scores", "in_progress": "In progress",
-                        **{label: label for label in OUTCOME_LABELS.values()}}
+OUTCOME_TABLE_LABELS = {
+    "name": "",
+    "finished": "Finished courses",
+    "paired": "Paired",
+    "no_paired_scores": "No paired scores",
+    "in_progress": "In progress",
+    **{label: label for label in OUTCOME_LABELS.values()},
+}
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#222;margin:2em;max-width:1100px}
@@ -175,65 +198,143 @@ th{background:#f4f4f4}.figures{display:flex;flex-wrap:wrap;gap:1em}.figure{borde
 """
 
 
-def to_html(c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetime,
-            quality: pd.DataFrame | None = None) -> str:
+def to_html(
+    c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetime, quality: pd.DataFrame | None = None
+) -> str:
     f = c.filters
-    local = lambda t: t.replace(tzinfo=timezone.utc).astimezone(tz)  # noqa: E731
-    parts = [f"<h1>Caseload report · {html.escape(c.team)}</h1>",
-             f"<p class=small>Period {local(f.start):%d %b %Y %H:%M} – {local(f.end):%d %b %Y %H:%M} ({tz.key}); "
-             f"change compares with the {(f.end - f.start).days} days before. Generated {local(generated_at):%d %b %Y %H:%M}. "
-             "Aggregates only: no patient identifiers.</p>", "<h2>Headline</h2><div class=figures>"]
+    local = lambda t: t.replace(tzinfo=UTC).astimezone(tz)  # noqa: E731
+    parts = [
+        f"<h1>Caseload report · {html.escape(c.team)}</h1>",
+        f"<p class=small>Period {local(f.start):%d %b %Y %H:%M} – {local(f.end):%d %b %Y %H:%M} ({tz.key}); "
+        f"change compares with the {(f.end - f.start).days} days before. Generated {local(generated_at):%d %b %Y %H:%M}. "
+        "Aggregates only: no patient identifiers.</p>",
+        "<h2>Headline</h2><div class=figures>",
+    ]
     for _, row in c.headline.iterrows():
         shown, nd = headline_text(row)
         prev = row["previous"]
         before = "" if prev is None or pd.isna(prev) else f"previous period {headline_text({**row, 'value': prev})[0]}"
         line = " · ".join(p for p in (nd, before) if p)
-        parts.append(f"<div class=figure><div>{html.escape(row['label'])}</div><div class=v>{shown}</div>"
-                     f"<div class=small>{line}</div><div class=small>{html.escape(row['note'])}</div></div>")
+        parts.append(
+            f"<div class=figure><div>{html.escape(row['label'])}</div><div class=v>{shown}</div>"
+            f"<div class=small>{line}</div><div class=small>{html.escape(row['note'])}</div></div>"
+        )
     parts.append("</div>")
     parts.append("<h2>Adherence</h2>")
-    parts.append(f"<p class=small>Drop-out: {html.escape(c.definitions['dropout'])}. Funnel: {html.escape(c.definitions['funnel'])}.</p>")
+    parts.append(
+        f"<p class=small>Drop-out: {html.escape(c.definitions['dropout'])}. Funnel: {html.escape(c.definitions['funnel'])}.</p>"
+    )
     adherence = c.adherence.assign(
-        completion=[f"{percent(r)} ({n}/{d})" for r, n, d in
-                    zip(c.adherence.get("completion_rate", []), c.adherence.get("full_completers", []), c.adherence.get("ended", []))],
-        dropout=[f"{percent(r)} ({n}/{d})" for r, n, d in
-                 zip(c.adherence.get("dropout_rate", []), c.adherence.get("dropouts", []), c.adherence.get("enrolled", []))])
-    parts.append(_table(adherence, {"programme": "Programme", "enrolled": "Enrolled", "ended": "Ended",
-                                    "completion": "Completion (full completers / ended)",
-                                    "dropout": "Drop-out (drop-outs / enrolled)"}))
+        completion=[
+            f"{percent(r)} ({n}/{d})"
+            for r, n, d in zip(
+                c.adherence.get("completion_rate", []),
+                c.adherence.get("full_completers", []),
+                c.adherence.get("ended", []),
+            )
+        ],
+        dropout=[
+            f"{percent(r)} ({n}/{d})"
+            for r, n, d in zip(
+                c.adherence.get("dropout_rate", []), c.adherence.get("dropouts", []), c.adherence.get("enrolled", [])
+            )
+        ],
+    )
+    parts.append(
+        _table(
+            adherence,
+            {
+                "programme": "Programme",
+                "enrolled": "Enrolled",
+                "ended": "Ended",
+                "completion": "Completion (full completers / ended)",
+                "dropout": "Drop-out (drop-outs / enrolled)",
+            },
+        )
+    )
     for programme, stages in c.funnel.groupby("programme", sort=True):
         parts.append(f"<h3>{html.escape(programme)}: module funnel</h3>{svg(charts.funnel_chart(stages))}")
     if not c.dropout_by_module.empty:
         for programme, rows in c.dropout_by_module.groupby("programme", sort=True):
-            parts.append(f"<h3>{html.escape(programme)}: drop-outs by last module started</h3>{svg(charts.dropout_chart(rows))}")
-    parts.append(_table(c.module_days, {"programme": "Programme", "position": "Module", "title": "Title",
-                                        "completions": "Completions", "median_days": "Median days"}))
-    parts.append(f"<p>Lapsed but not closed: {len(c.lapsed)} open episodes with no activity for "
-                 f"{settings.dropout_inactive_days} days (listed on the page).</p>")
+            parts.append(
+                f"<h3>{html.escape(programme)}: drop-outs by last module started</h3>{svg(charts.dropout_chart(rows))}"
+            )
+    parts.append(
+        _table(
+            c.module_days,
+            {
+                "programme": "Programme",
+                "position": "Module",
+                "title": "Title",
+                "completions": "Completions",
+                "median_days": "Median days",
+            },
+        )
+    )
+    parts.append(
+        f"<p>Lapsed but not closed: {len(c.lapsed)} open episodes with no activity for "
+        f"{settings.dropout_inactive_days} days (listed on the page).</p>"
+    )
     parts.append("<h2>Workload per therapist</h2>")
-    parts.append(_table(c.workload, {"therapist": "Therapist", "caseload": "Caseload", "active_recent": "Active",
-                                     "open_items": "Open triage items", "reasons": "Reasons", "median_reply_hours": "Median reply (h)",
-                                     "feedback_in_time": "Feedback in time", "feedback_completions": "of completions",
-                                     "lapsed": "Lapsed"}))
+    parts.append(
+        _table(
+            c.workload,
+            {
+                "therapist": "Therapist",
+                "caseload": "Caseload",
+                "active_recent": "Active",
+                "open_items": "Open triage items",
+                "reasons": "Reasons",
+                "median_reply_hours": "Median reply (h)",
+                "feedback_in_time": "Feedback in time",
+                "feedback_completions": "of completions",
+                "lapsed": "Lapsed",
+            },
+        )
+    )
     parts.append("<h2>Outcomes (NHS Talking Therapies)</h2>")
-    parts.append(f"<p class=small>Finished course: {html.escape(c.definitions['finished_course'])}. "
-                 f"{html.escape(c.definitions['paired'])}. {html.escape(c.definitions['small_cells'])}. "
-                 f"{html.escape(c.definitions['anxiety_measure'])}.</p>")
+    parts.append(
+        f"<p class=small>Finished course: {html.escape(c.definitions['finished_course'])}. "
+        f"{html.escape(c.definitions['paired'])}. {html.escape(c.definitions['small_cells'])}. "
+        f"{html.escape(c.definitions['anxiety_measure'])}.</p>"
+    )
     bench = "; ".join(f"{OUTCOME_LABELS[k]} {v:.1%} ({s})" for k, (v, s) in NATIONAL.items())
-    parts.append(f"<p class=small>National figures: {html.escape(bench)}. Standard: recovery "
-                 f"{percent(settings.target_recovery)}.</p>")
+    parts.append(
+        f"<p class=small>National figures: {html.escape(bench)}. Standard: recovery "
+        f"{percent(settings.target_recovery)}.</p>"
+    )
     for title, table in (("By programme", c.outcomes), ("By therapist", c.outcomes_by_therapist)):
         parts.append(f"<h3>{title}</h3>" + _table(outcome_rows(table), OUTCOME_TABLE_LABELS))
     parts.append("<h2>GP follow-up compliance</h2>")
-    parts.append(_table(c.gp_compliance, {"gp": "GP", "patients": "Patients", "due": "Due", "held": "Held",
-                                          "held_in_time": f"Held within {settings.followup_overdue_days} d",
-                                          "overdue": "Overdue", "median_days": "Median days to follow-up",
-                                          "followups_held": "Follow-ups held"}))
-    parts.append(f"<h2>Trends ({TREND_WEEKS} weeks)</h2>" + svg(charts.trends_chart(c.trends, settings.target_recovery)))
+    parts.append(
+        _table(
+            c.gp_compliance,
+            {
+                "gp": "GP",
+                "patients": "Patients",
+                "due": "Due",
+                "held": "Held",
+                "held_in_time": f"Held within {settings.followup_overdue_days} d",
+                "overdue": "Overdue",
+                "median_days": "Median days to follow-up",
+                "followups_held": "Follow-ups held",
+            },
+        )
+    )
+    parts.append(
+        f"<h2>Trends ({TREND_WEEKS} weeks)</h2>" + svg(charts.trends_chart(c.trends, settings.target_recovery))
+    )
     if quality is not None and not quality.empty:
-        parts.append("<h2>Data quality</h2><p class=small>Platform rows left out or adjusted in these figures "
-                     "(the patients are listed on the Caseload page).</p>")
-        parts.append(_table(quality, {"problem": "Problem", "effect": "What Caseboard did", "patients": "Patients",
-                                      "rows": "Rows"}))
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Caseload report · "
-            f"{html.escape(c.team)}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
+        parts.append(
+            "<h2>Data quality</h2><p class=small>Platform rows left out or adjusted in these figures "
+            "(the patients are listed on the Caseload page).</p>"
+        )
+        parts.append(
+            _table(
+                quality, {"problem": "Problem", "effect": "What Caseboard did", "patients": "Patients", "rows": "Rows"}
+            )
+        )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Caseload report · "
+        f"{html.escape(c.team)}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
+    )

@@ -24,8 +24,13 @@ def _answers(response_ids: Select):
     holds for it and the lowest and highest score. Duplicated rows that agree count
     once; rows that disagree make the item unanswerable (a platform error)."""
     return (
-        select(ri.c.response_id, ri.c.item, func.count().label("rows"),
-               func.min(ri.c.score).label("lo"), func.max(ri.c.score).label("hi"))
+        select(
+            ri.c.response_id,
+            ri.c.item,
+            func.count().label("rows"),
+            func.min(ri.c.score).label("lo"),
+            func.max(ri.c.score).label("hi"),
+        )
         .where(ri.c.response_id.in_(response_ids))
         .group_by(ri.c.response_id, ri.c.item)
         .subquery()
@@ -34,21 +39,30 @@ def _answers(response_ids: Select):
 
 def _valid_item(a):
     """An answer that belongs to its instrument's items and range, given once (registry-driven)."""
-    return and_(a.c.lo == a.c.hi, or_(
-        false(),
-        *(
-            and_(r.c.instrument == code, a.c.item.between(1, inst.n_items), a.c.lo.between(inst.item_min, inst.item_max))
-            for code, inst in INSTRUMENTS.items()
+    return and_(
+        a.c.lo == a.c.hi,
+        or_(
+            false(),
+            *(
+                and_(
+                    r.c.instrument == code,
+                    a.c.item.between(1, inst.n_items),
+                    a.c.lo.between(inst.item_min, inst.item_max),
+                )
+                for code, inst in INSTRUMENTS.items()
+            ),
         ),
-    ))
+    )
 
 
 def _risk_item_score(a):
     """The risk item's answer; if the platform holds disagreeing answers, the highest
     (the safer reading: any answer above 0 is a risk alert, clinical-reference 1.5)."""
     whens = [
-        (and_(r.c.instrument == code, a.c.item == inst.risk_item, a.c.lo >= inst.item_min, a.c.hi <= inst.item_max),
-         a.c.hi)
+        (
+            and_(r.c.instrument == code, a.c.item == inst.risk_item, a.c.lo >= inst.item_min, a.c.hi <= inst.item_max),
+            a.c.hi,
+        )
         for code, inst in INSTRUMENTS.items()
         if inst.risk_item
     ]
@@ -65,8 +79,9 @@ def _scope(patient_ids: Select, instruments: tuple[str, ...] | None) -> list:
 RESPONSE_KEYS = (r.c.id, r.c.patient_id, r.c.instrument, r.c.administered_at, r.c.total_score)
 
 
-def responses_query(patient_ids: Select, primary_only: bool = False,
-                    instruments: tuple[str, ...] | None = None) -> Select:
+def responses_query(
+    patient_ids: Select, primary_only: bool = False, instruments: tuple[str, ...] | None = None
+) -> Select:
     """Responses of the given (already scoped) patients up to NOW; future-dated
     rows are platform errors and are left out. ``primary_only`` keeps each
     patient's programme instrument; ``instruments`` keeps only those.
@@ -74,20 +89,42 @@ def responses_query(patient_ids: Select, primary_only: bool = False,
     One pass over the item rows, exact while no item is repeated within a
     response (the rule for repeats needs a group per item). ``n_distinct_items``
     shows where that fails; ``exact_item_stats`` then recounts those responses."""
-    valid = or_(false(), *(
-        and_(r.c.instrument == code, ri.c.item.between(1, inst.n_items), ri.c.score.between(inst.item_min, inst.item_max))
-        for code, inst in INSTRUMENTS.items()))
-    risk = [(and_(r.c.instrument == code, ri.c.item == inst.risk_item, ri.c.score.between(inst.item_min, inst.item_max)),
-             ri.c.score) for code, inst in INSTRUMENTS.items() if inst.risk_item]
+    valid = or_(
+        false(),
+        *(
+            and_(
+                r.c.instrument == code,
+                ri.c.item.between(1, inst.n_items),
+                ri.c.score.between(inst.item_min, inst.item_max),
+            )
+            for code, inst in INSTRUMENTS.items()
+        ),
+    )
+    risk = [
+        (
+            and_(r.c.instrument == code, ri.c.item == inst.risk_item, ri.c.score.between(inst.item_min, inst.item_max)),
+            ri.c.score,
+        )
+        for code, inst in INSTRUMENTS.items()
+        if inst.risk_item
+    ]
     source = r.outerjoin(ri, ri.c.response_id == r.c.id)
     if primary_only:
         # A join, not a per-row subquery: the programme's instrument is read once per patient.
-        source = (r.join(patients, patients.c.id == r.c.patient_id)
-                  .join(programs, and_(programs.c.id == patients.c.program_id, programs.c.primary_instrument == r.c.instrument))
-                  .outerjoin(ri, ri.c.response_id == r.c.id))
+        source = (
+            r.join(patients, patients.c.id == r.c.patient_id)
+            .join(
+                programs, and_(programs.c.id == patients.c.program_id, programs.c.primary_instrument == r.c.instrument)
+            )
+            .outerjoin(ri, ri.c.response_id == r.c.id)
+        )
     return (
         select(
-            r.c.id.label("response_id"), r.c.patient_id, r.c.instrument, r.c.administered_at, r.c.total_score,
+            r.c.id.label("response_id"),
+            r.c.patient_id,
+            r.c.instrument,
+            r.c.administered_at,
+            r.c.total_score,
             func.count(ri.c.response_id).label("n_item_rows"),
             func.count(ri.c.item.distinct()).label("n_distinct_items"),
             func.count(case((valid, ri.c.item))).label("n_valid_items"),
@@ -106,8 +143,9 @@ def latest_per_patient(scored: pd.DataFrame) -> pd.DataFrame:
     not a groupby: on a caseload's few hundred rows pandas' per-call cost dominates."""
     if scored.empty:
         return scored
-    order = np.lexsort((scored["response_id"].to_numpy(), scored["administered_at"].to_numpy(),
-                        scored["patient_id"].to_numpy()))
+    order = np.lexsort(
+        (scored["response_id"].to_numpy(), scored["administered_at"].to_numpy(), scored["patient_id"].to_numpy())
+    )
     pid = scored["patient_id"].to_numpy()[order]
     last = np.append(pid[1:] != pid[:-1], True)
     return scored.iloc[order[last]]
@@ -136,7 +174,11 @@ def exact_item_stats(response_ids: list[int]) -> Select:
 
 
 def scored_responses(
-    conn: Connection, patient_ids: Select, now: datetime, settings: Settings, primary_only: bool = False,
+    conn: Connection,
+    patient_ids: Select,
+    now: datetime,
+    settings: Settings,
+    primary_only: bool = False,
     instruments: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     return read_scored(conn, responses_query(patient_ids, primary_only, instruments), {"now": now}, settings)
@@ -152,7 +194,9 @@ def read_scored(conn: Connection, stmt: Select, params: dict, settings: Settings
         exact = exact.set_index("response_id")
         for column in ITEM_STATS:
             frame[column] = frame[column].astype("float64")
-            frame.loc[repeated, column] = frame.loc[repeated, "response_id"].map(exact[column]).to_numpy(dtype="float64")
+            frame.loc[repeated, column] = (
+                frame.loc[repeated, "response_id"].map(exact[column]).to_numpy(dtype="float64")
+            )
     # A date in another format reads as missing (schema.ContractTimestamp); an undated
     # response cannot be placed on a trajectory, so it is left out and reported.
     undated = frame["administered_at"].isna()

@@ -37,15 +37,18 @@ def platform_grants(app: str, database: str) -> list[str]:
     """Run by the platform tables' owner: connect, and read the platform only."""
     app, database = _checked(app), _checked(database)
     tables = ", ".join(t.name for t in platform_metadata.sorted_tables)
-    return [f"GRANT CONNECT ON DATABASE {database} TO {app}",
-            f"GRANT USAGE ON SCHEMA public TO {app}",
-            f"GRANT SELECT ON {tables} TO {app}"]
+    return [
+        f"GRANT CONNECT ON DATABASE {database} TO {app}",
+        f"GRANT USAGE ON SCHEMA public TO {app}",
+        f"GRANT SELECT ON {tables} TO {app}",
+    ]
 
 
 def _serial(column) -> bool:
     """An integer key PostgreSQL fills from a sequence (a text key such as a session id has none)."""
-    return (column.autoincrement is True or (column.primary_key and column.autoincrement == "auto")) \
-        and column.type.python_type is int
+    return (
+        column.autoincrement is True or (column.primary_key and column.autoincrement == "auto")
+    ) and column.type.python_type is int
 
 
 def state_grants(app: str) -> list[str]:

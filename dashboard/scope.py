@@ -30,8 +30,15 @@ def load_viewer(engine: Engine, username: str) -> Viewer | None:
     name = normalise_username(username)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(clinicians.c.id, clinicians.c.username, clinicians.c.display_name, clinicians.c.role, clinicians.c.team_id)
-            .where(func.lower(func.trim(clinicians.c.username)) == name).limit(2)
+            select(
+                clinicians.c.id,
+                clinicians.c.username,
+                clinicians.c.display_name,
+                clinicians.c.role,
+                clinicians.c.team_id,
+            )
+            .where(func.lower(func.trim(clinicians.c.username)) == name)
+            .limit(2)
         ).all()
     if len(rows) != 1 or rows[0].role not in ROLES:
         return None

@@ -74,13 +74,15 @@ def start_session(state: Engine, username: str, now: datetime | None = None) -> 
     now = now or utcnow()
     session_id = secrets.token_urlsafe(32)
     with state.begin() as conn:
-        conn.execute(insert(sessions_table).values(session_id=session_id, username=username, created_at=now,
-                                                   last_action_at=now))
+        conn.execute(
+            insert(sessions_table).values(session_id=session_id, username=username, created_at=now, last_action_at=now)
+        )
     return session_id
 
 
-def check_session(state: Engine, session_id: str, idle_minutes: float, now: datetime | None = None,
-                  action: bool = True) -> SessionCheck:
+def check_session(
+    state: Engine, session_id: str, idle_minutes: float, now: datetime | None = None, action: bool = True
+) -> SessionCheck:
     """Whether this session may run now. A session idle for ``idle_minutes`` since its
     last clinician action is revoked here (the logout happens first; its audit row
     is written by ``audit_logouts`` afterwards). ``action`` records this run as the
@@ -94,13 +96,16 @@ def check_session(state: Engine, session_id: str, idle_minutes: float, now: date
         if row.revoked_at is not None:
             return SessionCheck(REVOKED, row.username, row.revoke_reason)
         if now - row.last_action_at >= timedelta(minutes=idle_minutes):
-            conn.execute(update(sessions_table)
-                         .where(sessions_table.c.session_id == session_id, sessions_table.c.revoked_at.is_(None))
-                         .values(revoked_at=now, revoke_reason=IDLE))
+            conn.execute(
+                update(sessions_table)
+                .where(sessions_table.c.session_id == session_id, sessions_table.c.revoked_at.is_(None))
+                .values(revoked_at=now, revoke_reason=IDLE)
+            )
             return SessionCheck(IDLE, row.username, IDLE)
         if action and now - row.last_action_at >= TOUCH_EVERY:
-            conn.execute(update(sessions_table).where(sessions_table.c.session_id == session_id)
-                         .values(last_action_at=now))
+            conn.execute(
+                update(sessions_table).where(sessions_table.c.session_id == session_id).values(last_action_at=now)
+            )
     return SessionCheck(ACTIVE, row.username)
 
 
@@ -109,19 +114,23 @@ def session_is_live(state: Engine, session_id: str, idle_minutes: float, now: da
     (the page's idle watch asks this without counting as an action)."""
     now = now or utcnow()
     with state.connect() as conn:
-        row = conn.execute(select(sessions_table.c.last_action_at, sessions_table.c.revoked_at)
-                           .where(sessions_table.c.session_id == session_id)).first()
-    return (row is not None and row.revoked_at is None
-            and now - row.last_action_at < timedelta(minutes=idle_minutes))
+        row = conn.execute(
+            select(sessions_table.c.last_action_at, sessions_table.c.revoked_at).where(
+                sessions_table.c.session_id == session_id
+            )
+        ).first()
+    return row is not None and row.revoked_at is None and now - row.last_action_at < timedelta(minutes=idle_minutes)
 
 
 def end_session(state: Engine, session_id: str, reason: str, now: datetime | None = None) -> bool:
     """Revoke the record (logout, account removed); True if this call revoked it."""
     now = now or utcnow()
     with state.begin() as conn:
-        result = conn.execute(update(sessions_table)
-                              .where(sessions_table.c.session_id == session_id, sessions_table.c.revoked_at.is_(None))
-                              .values(revoked_at=now, revoke_reason=reason))
+        result = conn.execute(
+            update(sessions_table)
+            .where(sessions_table.c.session_id == session_id, sessions_table.c.revoked_at.is_(None))
+            .values(revoked_at=now, revoke_reason=reason)
+        )
     return result.rowcount == 1
 
 
@@ -129,9 +138,11 @@ def audit_logouts(state: Engine, session_id: str | None = None, limit: int = 50)
     """Write the ``logout`` audit row of revoked sessions that have none yet (this one,
     or any): the mark and the row are one transaction, so a failed audit write is
     retried by a later run and never written twice. Returns how many it wrote."""
-    stmt = (select(sessions_table.c.session_id, sessions_table.c.username, sessions_table.c.revoke_reason)
-            .where(sessions_table.c.revoked_at.is_not(None), sessions_table.c.logout_audited_at.is_(None))
-            .limit(limit))
+    stmt = (
+        select(sessions_table.c.session_id, sessions_table.c.username, sessions_table.c.revoke_reason)
+        .where(sessions_table.c.revoked_at.is_not(None), sessions_table.c.logout_audited_at.is_(None))
+        .limit(limit)
+    )
     if session_id is not None:
         stmt = stmt.where(sessions_table.c.session_id == session_id)
     with state.connect() as conn:
@@ -139,10 +150,11 @@ def audit_logouts(state: Engine, session_id: str | None = None, limit: int = 50)
     written = 0
     for row in pending:
         with state.begin() as conn:
-            marked = conn.execute(update(sessions_table)
-                                  .where(sessions_table.c.session_id == row.session_id,
-                                         sessions_table.c.logout_audited_at.is_(None))
-                                  .values(logout_audited_at=utcnow()))
+            marked = conn.execute(
+                update(sessions_table)
+                .where(sessions_table.c.session_id == row.session_id, sessions_table.c.logout_audited_at.is_(None))
+                .values(logout_audited_at=utcnow())
+            )
             if marked.rowcount != 1:
                 continue  # another run audited it meanwhile
             detail = {} if row.revoke_reason == "logout" else {"reason": row.revoke_reason}
@@ -195,17 +207,34 @@ def attempts_since_success(state: Engine, actor: str, now: datetime, window_minu
     """Login attempts recorded for ``actor`` within the window and after its last
     successful login or unlock (compared by row id, which orders inserts)."""
     since = now - timedelta(minutes=window_minutes)
-    last_reset = (select(func.max(audit_table.c.id))
-                  .where(audit_table.c.actor == actor, audit_table.c.action.in_(RESETS)).scalar_subquery())
-    stmt = (select(func.count()).select_from(audit_table)
-            .where(audit_table.c.actor == actor, audit_table.c.action == "login_attempt",
-                   audit_table.c.occurred_at >= since, audit_table.c.id > func.coalesce(last_reset, 0)))
+    last_reset = (
+        select(func.max(audit_table.c.id))
+        .where(audit_table.c.actor == actor, audit_table.c.action.in_(RESETS))
+        .scalar_subquery()
+    )
+    stmt = (
+        select(func.count())
+        .select_from(audit_table)
+        .where(
+            audit_table.c.actor == actor,
+            audit_table.c.action == "login_attempt",
+            audit_table.c.occurred_at >= since,
+            audit_table.c.id > func.coalesce(last_reset, 0),
+        )
+    )
     with state.connect() as conn:
         return int(conn.scalar(stmt) or 0)
 
 
-def attempt_login(state: Engine, hashes: Mapping[str, str], username: str, password: str, max_attempts: int,
-                  window_minutes: float, now: datetime | None = None) -> LoginResult:
+def attempt_login(
+    state: Engine,
+    hashes: Mapping[str, str],
+    username: str,
+    password: str,
+    max_attempts: int,
+    window_minutes: float,
+    now: datetime | None = None,
+) -> LoginResult:
     """One login attempt: recorded first, then counted, then exactly one bcrypt check
     (against a dummy hash for an unknown username); refused when the count passes
     ``max_attempts``, even with the right password."""
@@ -215,8 +244,9 @@ def attempt_login(state: Engine, hashes: Mapping[str, str], username: str, passw
     audit.record(state, actor, "login_attempt")  # before the password is checked
     attempts = attempts_since_success(state, actor, utcnow(precise=True) if now is None else now, window_minutes)
     try:
-        matches = bcrypt.checkpw(password.encode(),
-                                 stored.encode() if stored is not None else dummy_hash(hash_cost(hashes)))
+        matches = bcrypt.checkpw(
+            password.encode(), stored.encode() if stored is not None else dummy_hash(hash_cost(hashes))
+        )
     except ValueError:  # a malformed stored hash never matches
         matches = False
     if attempts > max_attempts:

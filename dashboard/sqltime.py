@@ -68,16 +68,20 @@ def median_by(values: Select, value: str, groups: list[str]) -> Select:
     parts = [sub.c[g] for g in groups]
     v = sub.c[value]
     window = {"partition_by": parts or None}
-    ranked = (
-        select(*parts, v.label("v"),
-               func.row_number().over(order_by=v.nulls_last(), **window).label("rn"),
-               func.count(v).over(**window).label("n"),
-               func.count().over(**window).label("rows"))
-        .subquery()
-    )
+    ranked = select(
+        *parts,
+        v.label("v"),
+        func.row_number().over(order_by=v.nulls_last(), **window).label("rn"),
+        func.count(v).over(**window).label("n"),
+        func.count().over(**window).label("rows"),
+    ).subquery()
     keys = [ranked.c[g] for g in groups]
-    middle: ColumnElement[bool] = and_(ranked.c.v.is_not(None),
-                                       ranked.c.rn.between((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2))
-    return (select(*keys, func.avg(case((middle, ranked.c.v))).label("median"), func.max(ranked.c.n).label("n"),
-                   func.max(ranked.c.rows).label("rows"))
-            .group_by(*keys))
+    middle: ColumnElement[bool] = and_(
+        ranked.c.v.is_not(None), ranked.c.rn.between((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2)
+    )
+    return select(
+        *keys,
+        func.avg(case((middle, ranked.c.v))).label("median"),
+        func.max(ranked.c.n).label("n"),
+        func.max(ranked.c.rows).label("rows"),
+    ).group_by(*keys)

@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 
 from dashboard import db, demo
 from dashboard.auth import AuthFile, production_problems
+from dashboard.commands import command
 from dashboard.config import Config
 from dashboard.engine import missing_sqlite_file
-from dashboard.commands import command
 
 
 def database_file_problems(config: Config) -> list[str]:
@@ -21,8 +21,10 @@ def database_file_problems(config: Config) -> list[str]:
     path = None if config.uses_embedded_demo else missing_sqlite_file(config.db_url)
     if path is None:
         return []
-    return [f"There is no platform database file at {path}: check DASHBOARD_DB_URL (Caseboard never creates a "
-            f"platform database; {command('demo')} makes a demo one)."]
+    return [
+        f"There is no platform database file at {path}: check DASHBOARD_DB_URL (Caseboard never creates a "
+        f"platform database; {command('demo')} makes a demo one)."
+    ]
 
 
 def prepare_state_database(config: Config, state: Engine) -> list[str]:
@@ -42,9 +44,12 @@ def platform_schema_problems(platform: Engine) -> list[str]:
 def auth_problems(config: Config, auth: AuthFile) -> list[str]:
     if config.is_demo:
         return []
-    return [f"Production mode refuses this credentials file: {p}." for p in
-            production_problems(auth, int(config.settings.min_cookie_key_bytes),
-                                float(config.settings.max_cookie_hours))]
+    return [
+        f"Production mode refuses this credentials file: {p}."
+        for p in production_problems(
+            auth, int(config.settings.min_cookie_key_bytes), float(config.settings.max_cookie_hours)
+        )
+    ]
 
 
 def demo_database_problems(config: Config, platform: Engine) -> list[str]:
@@ -52,6 +57,8 @@ def demo_database_problems(config: Config, platform: Engine) -> list[str]:
     generator made, which it marks with its ``demo_meta`` table: never on real data."""
     if not config.is_demo or demo.read_generated_for(platform) is not None:
         return []
-    return ["DASHBOARD_MODE=demo is allowed only on a database made by the demo generator "
-            f"({command('demo')}); this one has no demo_meta record. For real data use "
-            "DASHBOARD_MODE=production with your own credentials file."]
+    return [
+        "DASHBOARD_MODE=demo is allowed only on a database made by the demo generator "
+        f"({command('demo')}); this one has no demo_meta record. For real data use "
+        "DASHBOARD_MODE=production with your own credentials file."
+    ]

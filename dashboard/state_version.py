@@ -30,12 +30,16 @@ def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, 
     if not patient_ids:
         return (0, 0, 0)
     ids = list(patient_ids)
-    withdrawn = (select(func.max(ack_withdrawals.c.id))
-                 .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
-                 .where(acknowledgements.c.patient_id.in_(ids)))
-    stmt = select(select(func.max(followups.c.id)).where(followups.c.patient_id.in_(ids)).scalar_subquery(),
-                  select(func.max(acknowledgements.c.id)).where(acknowledgements.c.patient_id.in_(ids)).scalar_subquery(),
-                  withdrawn.scalar_subquery())
+    withdrawn = (
+        select(func.max(ack_withdrawals.c.id))
+        .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
+        .where(acknowledgements.c.patient_id.in_(ids))
+    )
+    stmt = select(
+        select(func.max(followups.c.id)).where(followups.c.patient_id.in_(ids)).scalar_subquery(),
+        select(func.max(acknowledgements.c.id)).where(acknowledgements.c.patient_id.in_(ids)).scalar_subquery(),
+        withdrawn.scalar_subquery(),
+    )
     with state.connect() as conn:
         row = conn.execute(stmt).one()
     return tuple(int(v or 0) for v in row)

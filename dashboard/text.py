@@ -101,13 +101,16 @@ def control_problem(value: str | None, what: str, multiline: bool = False) -> st
     found = control_characters(value, multiline)
     if not found:
         return None
-    return (f"{what} contains control characters ({', '.join(found[:3])}{', …' if len(found) > 3 else ''}) "
-            "that cannot be stored or looked up; remove them (they often come from pasting out of another program) "
-            "and try again.")
+    return (
+        f"{what} contains control characters ({', '.join(found[:3])}{', …' if len(found) > 3 else ''}) "
+        "that cannot be stored or looked up; remove them (they often come from pasting out of another program) "
+        "and try again."
+    )
 
 
 def visible_controls(value: str) -> str:
     """``value`` with each control character written as ``\\xNN`` or ``\\uNNNN``:
     safe to store in the audit (PostgreSQL refuses NUL) and still shows what was sent."""
-    return "".join(ch.encode("unicode_escape", "backslashreplace").decode("ascii") if _control(ch) else ch
-                   for ch in value)
+    return "".join(
+        ch.encode("unicode_escape", "backslashreplace").decode("ascii") if _control(ch) else ch for ch in value
+    )

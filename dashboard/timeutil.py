@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -15,7 +15,7 @@ def utcnow(precise: bool = False) -> datetime:
     """Naive UTC, like every platform timestamp: whole seconds, as the platform
     stores them (SQLite compares timestamps as text). ``precise`` keeps the
     microseconds, for the audit log's own rows in the state database."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     return now if precise else now.replace(microsecond=0)
 
 
@@ -27,11 +27,11 @@ def days_since(then: pd.Series, now: datetime) -> pd.Series:
 
 def utc_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The start of a service-time-zone day, as naive UTC like platform timestamps."""
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
 
 
 def local_time(ts: datetime, tz: ZoneInfo) -> datetime:
-    return ts.replace(tzinfo=timezone.utc).astimezone(tz)
+    return ts.replace(tzinfo=UTC).astimezone(tz)
 
 
 def local_date(ts, tz: ZoneInfo) -> date | None:

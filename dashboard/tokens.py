@@ -8,7 +8,7 @@ logs in is decided by its record in ``dash_sessions`` (dashboard.sessions).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -22,7 +22,7 @@ class TokenClaims:
 
 
 def issue_token(username: str, session_id: str, key: str, lifetime: timedelta, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return jwt.encode({"sub": username, "sid": session_id, "exp": now + lifetime}, key, algorithm=ALGORITHM)
 
 

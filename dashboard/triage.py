@@ -19,8 +19,19 @@ from dashboard.scope import Viewer
 from dashboard.timeutil import DAY
 
 UNASSIGNED = "unassigned"
-QUEUE_COLUMNS = ["patient_id", "code", "therapist", "flags", "reasons", "priority", "since", "waiting_days",
-                 "latest", "escalated", "paused_until"]
+QUEUE_COLUMNS = [
+    "patient_id",
+    "code",
+    "therapist",
+    "flags",
+    "reasons",
+    "priority",
+    "since",
+    "waiting_days",
+    "latest",
+    "escalated",
+    "paused_until",
+]
 
 
 @dataclass(frozen=True)
@@ -33,8 +44,9 @@ class Triage:
     followups: pd.DataFrame  # their current GP follow-ups (dashboard.clinician_records), read once for the due list too
 
 
-def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings,
-           therapist: str | None = None) -> Triage:
+def triage(
+    platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings, therapist: str | None = None
+) -> Triage:
     """The viewer's queue; ``therapist`` (a display name or UNASSIGNED) narrows a
     team lead's queue to one caseload."""
     inputs = flag_engine.load_inputs(platform, viewer, now, settings, state=state)
@@ -47,12 +59,19 @@ def triage(platform: Engine, state: Engine, viewer: Viewer, now: datetime, setti
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
     queue = flag_engine.rank_patients(open_flags, patients)
     paused = flag_engine.pauses(inputs.followups, pd.Timestamp(now).date())
-    return Triage(_decorate(queue, patients, inputs.responses, paused, now), open_flags,
-                  judged[judged["acked_at"].notna()], patients, inputs.responses, inputs.followups)
+    return Triage(
+        _decorate(queue, patients, inputs.responses, paused, now),
+        open_flags,
+        judged[judged["acked_at"].notna()],
+        patients,
+        inputs.responses,
+        inputs.followups,
+    )
 
 
-def _decorate(queue: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame, paused: dict,
-              now: datetime) -> pd.DataFrame:
+def _decorate(
+    queue: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame, paused: dict, now: datetime
+) -> pd.DataFrame:
     if queue.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     therapists = per_patient(patients, "therapist")
@@ -73,10 +92,15 @@ def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame) -> dic
     primary = responses["patient_id"].map(per_patient(patients, "primary_instrument"))
     latest = latest_per_patient(responses[responses["valid"] & (responses["instrument"] == primary)])
     return {
-        pid: f"{display_score(s)}" + (f" · {b}" if (b := band_label(i, s)) else "")
+        pid: f"{display_score(s)}"
+        + (f" · {b}" if (b := band_label(i, s)) else "")
         + f" ({INSTRUMENTS[i].name if i in INSTRUMENTS else i}, {pd.Timestamp(t):%d %b})"
-        for pid, s, i, t in zip(latest["patient_id"].tolist(), latest["score"].tolist(), latest["instrument"].tolist(),
-                                latest["administered_at"].tolist())
+        for pid, s, i, t in zip(
+            latest["patient_id"].tolist(),
+            latest["score"].tolist(),
+            latest["instrument"].tolist(),
+            latest["administered_at"].tolist(),
+        )
     }
 
 
@@ -90,5 +114,7 @@ def ranked(rows: pd.DataFrame, open_flags: pd.DataFrame) -> pd.DataFrame:
     """My patients' default order: patients with open flags in the triage queue's
     order (flags.urgency: risk grade, escalated, waiting), then the rest by code."""
     urgent, last = flag_engine.patient_urgency(open_flags), (float("inf"),)
-    order = sorted(range(len(rows)), key=lambda i: (urgent.get(rows["patient_id"].iat[i], last), str(rows["code"].iat[i])))
+    order = sorted(
+        range(len(rows)), key=lambda i: (urgent.get(rows["patient_id"].iat[i], last), str(rows["code"].iat[i]))
+    )
     return rows.iloc[order].reset_index(drop=True)

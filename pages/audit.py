@@ -5,18 +5,20 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import audit, exports
-from dashboard.ui.context import get_context
 from dashboard.text import control_problem
 from dashboard.timeutil import local_time, utc_midnight, utcnow
-from dashboard.ui.views import table_height
 from dashboard.ui.components.date_range import date_range
+from dashboard.ui.context import get_context
+from dashboard.ui.views import table_height
 
 ctx = get_context()
 tz = ctx.config.timezone
 st.title("Audit trail")
-st.caption("Everything done about your team's patients, by anyone (a refused link names the patient it asked for), "
-           "and the logins, logouts, refusals, exports and command-line reports of your team's clinicians and of "
-           "everyone treating your team's patients, GPs included. The log is append-only.")
+st.caption(
+    "Everything done about your team's patients, by anyone (a refused link names the patient it asked for), "
+    "and the logins, logouts, refusals, exports and command-line reports of your team's clinicians and of "
+    "everyone treating your team's patients, GPs included. The log is append-only."
+)
 today = local_time(utcnow(), tz).date()
 c1, c2, c3 = st.columns([1, 1, 2])
 who = c1.text_input("Clinician (login name)", placeholder="all").strip() or None
@@ -28,19 +30,33 @@ for value, what in ((who, "The clinician filter"), (code, "The patient code filt
         st.stop()
 
 
-trail = audit.team_trail(ctx.state, ctx.platform, ctx.viewer, utc_midnight(start, tz), utc_midnight(end + timedelta(days=1), tz),
-                         who, code)
+trail = audit.team_trail(
+    ctx.state, ctx.platform, ctx.viewer, utc_midnight(start, tz), utc_midnight(end + timedelta(days=1), tz), who, code
+)
 st.caption(f"{len(trail)} entries")
 if trail.empty:
     st.info("No audit entries match these filters.")
     st.stop()
 who_is = audit.actor_labels(ctx.platform, sorted(set(trail["actor"])))
-shown = trail.assign(occurred_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y %H:%M:%S}" for t in trail["occurred_at"]],
-                     actor=trail["actor"].map(who_is), action=trail["action"].map(audit.ACTION_WORDS).fillna(trail["action"]),
-                     patient=trail["patient"].astype(object).fillna(""),
-                     detail=[audit.detail_words(d) for d in trail["detail"].astype(object).where(trail["detail"].notna(), None)])
-st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown)),
-             column_config={"occurred_at": "When", "actor": "Who", "action": "What", "patient": "Patient",
-                            "detail": "Detail"})
-st.download_button("Download as CSV", exports.audited_csv(ctx.state, ctx.viewer.username, "audit_csv", lambda: trail),
-                   file_name="audit.csv", mime="text/csv", icon=":material/download:", on_click="ignore")
+shown = trail.assign(
+    occurred_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y %H:%M:%S}" for t in trail["occurred_at"]],
+    actor=trail["actor"].map(who_is),
+    action=trail["action"].map(audit.ACTION_WORDS).fillna(trail["action"]),
+    patient=trail["patient"].astype(object).fillna(""),
+    detail=[audit.detail_words(d) for d in trail["detail"].astype(object).where(trail["detail"].notna(), None)],
+)
+st.dataframe(
+    shown,
+    hide_index=True,
+    width="stretch",
+    height=table_height(len(shown)),
+    column_config={"occurred_at": "When", "actor": "Who", "action": "What", "patient": "Patient", "detail": "Detail"},
+)
+st.download_button(
+    "Download as CSV",
+    exports.audited_csv(ctx.state, ctx.viewer.username, "audit_csv", lambda: trail),
+    file_name="audit.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
+)

@@ -6,18 +6,18 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import exports
-from dashboard.ui import cached
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS
-from dashboard.ui.components.chart import chart
-from dashboard.ui.components.quality_note import quality_note
-from dashboard.ui.context import get_context
-from dashboard.ui.nav import open_patient
 from dashboard.report import headline_text, outcome_rows, percent, to_html
 from dashboard.text import md
 from dashboard.timeutil import freshness_line, local_time, utcnow
-from dashboard.ui.views import table_height
-from dashboard.ui.session import data_version
+from dashboard.ui import cached
+from dashboard.ui.components.chart import chart
 from dashboard.ui.components.date_range import date_range
+from dashboard.ui.components.quality_note import quality_note
+from dashboard.ui.context import get_context
+from dashboard.ui.nav import open_patient
+from dashboard.ui.session import data_version
+from dashboard.ui.views import table_height
 
 PERCENT = {"format": "%.0f%%", "min_value": 0, "max_value": 100}  # shares are shown as 0-100 for whole percentages
 
@@ -35,40 +35,91 @@ st.title(f"Caseload · {md(team)}")
 
 today = local_time(utcnow(), tz).date()
 c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1.2], vertical_alignment="bottom")
-first, last = date_range(c1, "Reporting period", (today - timedelta(days=int(settings.report_period_days)), today), today,
-                         key="caseload_period",
-                         help="Figures are as of the period's last day; change compares with the same length just before")
+first, last = date_range(
+    c1,
+    "Reporting period",
+    (today - timedelta(days=int(settings.report_period_days)), today),
+    today,
+    key="caseload_period",
+    help="Figures are as of the period's last day; change compares with the same length just before",
+)
 ALL = 0  # not a platform id; None would read as "nothing chosen" to the select box
-programme = c2.selectbox("Programme", [ALL, *programmes], key="caseload_programme",
-                         format_func=lambda k: programmes.get(k, "All programmes")) or None
-therapist = c3.selectbox("Therapist", [ALL, *therapists], key="caseload_therapist",
-                         format_func=lambda k: therapists.get(k, "All therapists")) or None
+programme = (
+    c2.selectbox(
+        "Programme",
+        [ALL, *programmes],
+        key="caseload_programme",
+        format_func=lambda k: programmes.get(k, "All programmes"),
+    )
+    or None
+)
+therapist = (
+    c3.selectbox(
+        "Therapist",
+        [ALL, *therapists],
+        key="caseload_therapist",
+        format_func=lambda k: therapists.get(k, "All therapists"),
+    )
+    or None
+)
 cohort = None
 if c4.toggle("Enrolment cohort", key="caseload_cohort_on", help="Only patients enrolled in a date range"):
-    cohort = date_range(c4, "Enrolled between", (today - timedelta(days=180), today), today, key="caseload_cohort",
-                        one_day_while_picking=False)
+    cohort = date_range(
+        c4,
+        "Enrolled between",
+        (today - timedelta(days=180), today),
+        today,
+        key="caseload_cohort",
+        one_day_while_picking=False,
+    )
 
-result, as_of = cached.caseload(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, tz.key, first, last,
-                                programme, therapist, cohort, version)
-st.caption(f"{freshness_line(as_of, tz)} · period {first:%d %b %Y} – {last:%d %b %Y}"
-           + ("" if cohort is None else f" · enrolled {cohort[0]:%d %b %Y} – {cohort[1]:%d %b %Y}"))
+result, as_of = cached.caseload(
+    ctx.platform,
+    ctx.state,
+    ctx.config.db_url,
+    viewer,
+    settings,
+    tz.key,
+    first,
+    last,
+    programme,
+    therapist,
+    cohort,
+    version,
+)
+st.caption(
+    f"{freshness_line(as_of, tz)} · period {first:%d %b %Y} – {last:%d %b %Y}"
+    + ("" if cohort is None else f" · enrolled {cohort[0]:%d %b %Y} – {cohort[1]:%d %b %Y}")
+)
 quality = cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
 quality_note(quality)
 
 
 def export(frame: pd.DataFrame, name: str, label: str = "CSV") -> None:
     """A CSV download of one table, built and audited only when clicked (dashboard.exports)."""
-    st.download_button(label, exports.audited_csv(ctx.state, viewer.username, f"caseload_{name}_csv", lambda: frame),
-                       file_name=f"caseload-{name}.csv", mime="text/csv", icon=":material/download:", key=f"csv_{name}",
-                       on_click="ignore")
+    st.download_button(
+        label,
+        exports.audited_csv(ctx.state, viewer.username, f"caseload_{name}_csv", lambda: frame),
+        file_name=f"caseload-{name}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key=f"csv_{name}",
+        on_click="ignore",
+    )
 
 
 st.download_button(
     "Printable report (HTML)",
-    exports.audited_file(ctx.state, viewer.username, "caseload_report_html",
-                         lambda: to_html(result, settings, tz, as_of, quality)),
-    file_name="caseload-report.html", mime="text/html", icon=":material/print:", key="report_html", on_click="ignore",
-    help="One self-contained file with every figure and chart, for a service review; it opens offline")
+    exports.audited_file(
+        ctx.state, viewer.username, "caseload_report_html", lambda: to_html(result, settings, tz, as_of, quality)
+    ),
+    file_name="caseload-report.html",
+    mime="text/html",
+    icon=":material/print:",
+    key="report_html",
+    on_click="ignore",
+    help="One self-contained file with every figure and chart, for a service review; it opens offline",
+)
 
 # ---------------------------------------------------------------- headline
 st.subheader("This period", help="Arrows compare with the previous period of the same length")
@@ -78,8 +129,13 @@ with st.container(horizontal=True, wrap=True, gap="small"):  # cards wrap in a n
         delta = None
         if row.previous is not None and not pd.isna(row.previous) and row.value is not None and not pd.isna(row.value):
             diff = row.value - row.previous
-            delta = (f"{diff * 100:+.0f} points" if row.unit == "share" else f"{diff:+.1f} h" if row.unit == "hours"
-                     else f"{diff:+.0f}")
+            delta = (
+                f"{diff * 100:+.0f} points"
+                if row.unit == "share"
+                else f"{diff:+.1f} h"
+                if row.unit == "hours"
+                else f"{diff:+.0f}"
+            )
         # more patients is neither good nor bad; a longer reply time is worse
         tone = {"hours": "inverse", "count": "off"}.get(row.unit, "normal")
         with st.container(border=True, width=215):
@@ -94,25 +150,39 @@ if adherence.empty:
     st.info("No patients enrolled by the end of this period match the filters.")
 else:
     st.dataframe(
-        adherence.assign(completion=[f"{c}/{e}" for c, e in zip(adherence["full_completers"], adherence["ended"])],
-                         dropout=[f"{d}/{n}" for d, n in zip(adherence["dropouts"], adherence["enrolled"])],
-                         completion_rate=percent_of(adherence["completion_rate"]),
-                         dropout_rate=percent_of(adherence["dropout_rate"])),
-        hide_index=True, width="stretch",
-        column_order=["programme", "enrolled", "completion_rate", "completion", "dropout_rate", "dropout",
-                      "withdrawn_early", "lapsed_early"],
+        adherence.assign(
+            completion=[f"{c}/{e}" for c, e in zip(adherence["full_completers"], adherence["ended"])],
+            dropout=[f"{d}/{n}" for d, n in zip(adherence["dropouts"], adherence["enrolled"])],
+            completion_rate=percent_of(adherence["completion_rate"]),
+            dropout_rate=percent_of(adherence["dropout_rate"]),
+        ),
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            "programme",
+            "enrolled",
+            "completion_rate",
+            "completion",
+            "dropout_rate",
+            "dropout",
+            "withdrawn_early",
+            "lapsed_early",
+        ],
         column_config={
-            "programme": "Programme", "enrolled": st.column_config.NumberColumn("Enrolled", help="Enrolled by the period end"),
-            "completion_rate": st.column_config.ProgressColumn("Completion", **PERCENT,
-                                                               help=result.definitions["completion"]),
+            "programme": "Programme",
+            "enrolled": st.column_config.NumberColumn("Enrolled", help="Enrolled by the period end"),
+            "completion_rate": st.column_config.ProgressColumn(
+                "Completion", **PERCENT, help=result.definitions["completion"]
+            ),
             "completion": st.column_config.TextColumn("completers/ended"),
-            "dropout_rate": st.column_config.ProgressColumn("Drop-out", **PERCENT,
-                                                            help=result.definitions["dropout"]),
+            "dropout_rate": st.column_config.ProgressColumn("Drop-out", **PERCENT, help=result.definitions["dropout"]),
             "dropout": st.column_config.TextColumn("drop-outs/enrolled"),
             "withdrawn_early": st.column_config.NumberColumn("Withdrew early"),
-            "lapsed_early": st.column_config.NumberColumn("Lapsed", help="No activity for "
-                                                          f"{settings.dropout_inactive_days} days before completing"),
-        })
+            "lapsed_early": st.column_config.NumberColumn(
+                "Lapsed", help=f"No activity for {settings.dropout_inactive_days} days before completing"
+            ),
+        },
+    )
     st.caption(f"Drop-out: {result.definitions['dropout']}. Funnel: {result.definitions['funnel']}.")
     funnel_cols = st.columns(2)
     for i, (name, stages) in enumerate(result.funnel.groupby("programme", sort=True)):
@@ -124,11 +194,19 @@ else:
                 with st.expander(f"Drop-outs by last module started ({int(dropped['dropouts'].sum())})"):
                     chart(viewer, "dropout_chart", dropped)
     with st.expander("Median days per module"):
-        st.dataframe(result.module_days, hide_index=True, width="stretch",
-                     column_order=["programme", "position", "title", "median_days", "completions"],
-                     column_config={"programme": "Programme", "position": "Module", "title": "Title",
-                                    "median_days": st.column_config.NumberColumn("Median days", format="%.1f"),
-                                    "completions": "Completions"})
+        st.dataframe(
+            result.module_days,
+            hide_index=True,
+            width="stretch",
+            column_order=["programme", "position", "title", "median_days", "completions"],
+            column_config={
+                "programme": "Programme",
+                "position": "Module",
+                "title": "Title",
+                "median_days": st.column_config.NumberColumn("Median days", format="%.1f"),
+                "completions": "Completions",
+            },
+        )
         export(result.module_days, "module_days")
     e1, e2, e3 = st.columns(3)
     with e1:
@@ -139,18 +217,33 @@ else:
         export(result.dropout_by_module, "dropout_by_module", "Drop-outs CSV")
 
 lapsed = result.lapsed
-st.markdown(f"**Lapsed but not closed: {len(lapsed)}** · open episodes with no activity for "
-            f"{settings.dropout_inactive_days} days; close them or try to re-engage")
+st.markdown(
+    f"**Lapsed but not closed: {len(lapsed)}** · open episodes with no activity for "
+    f"{settings.dropout_inactive_days} days; close them or try to re-engage"
+)
 if not lapsed.empty:
     shown = lapsed.assign(
         last_activity_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y}" for t in lapsed["last_activity_at"]],
-        progress=[f"{c} of {t} modules" for c, t in zip(lapsed["modules_completed"], lapsed["modules_total"])])
-    event = st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown)),
-                         on_select="rerun", selection_mode="single-row", key="lapsed_table",
-                         column_order=["code", "programme", "therapist", "progress", "last_activity_at", "days_inactive"],
-                         column_config={"code": "Patient", "programme": "Programme", "therapist": "Therapist",
-                                        "progress": "Progress", "last_activity_at": "Last activity",
-                                        "days_inactive": st.column_config.NumberColumn("Inactive", format="%d d")})
+        progress=[f"{c} of {t} modules" for c, t in zip(lapsed["modules_completed"], lapsed["modules_total"])],
+    )
+    event = st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(shown)),
+        on_select="rerun",
+        selection_mode="single-row",
+        key="lapsed_table",
+        column_order=["code", "programme", "therapist", "progress", "last_activity_at", "days_inactive"],
+        column_config={
+            "code": "Patient",
+            "programme": "Programme",
+            "therapist": "Therapist",
+            "progress": "Progress",
+            "last_activity_at": "Last activity",
+            "days_inactive": st.column_config.NumberColumn("Inactive", format="%d d"),
+        },
+    )
     if event.selection.rows:
         chosen = shown.iloc[event.selection.rows[0]]
         open_patient(chosen["code"], chosen["patient_id"])
@@ -164,46 +257,82 @@ if work.empty:
 else:
     top = lambda col: max(1.0, float(pd.to_numeric(work[col], errors="coerce").max() or 0))  # noqa: E731
     st.dataframe(
-        work.assign(replied=[f"{a}/{m}" for a, m in zip(work["answered"], work["messages"])],
-                    fed_back=[f"{i}/{c}" for i, c in zip(work["feedback_in_time"], work["feedback_completions"])],
-                    active_share=percent_of(work["active_share"]), feedback_share=percent_of(work["feedback_share"])),
-        hide_index=True, width="stretch", height=table_height(len(work)),
-        column_order=["therapist", "caseload", "active_share", "open_items", "median_reply_hours", "replied",
-                      "feedback_share", "fed_back", "lapsed", "reasons"],
+        work.assign(
+            replied=[f"{a}/{m}" for a, m in zip(work["answered"], work["messages"])],
+            fed_back=[f"{i}/{c}" for i, c in zip(work["feedback_in_time"], work["feedback_completions"])],
+            active_share=percent_of(work["active_share"]),
+            feedback_share=percent_of(work["feedback_share"]),
+        ),
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(work)),
+        column_order=[
+            "therapist",
+            "caseload",
+            "active_share",
+            "open_items",
+            "median_reply_hours",
+            "replied",
+            "feedback_share",
+            "fed_back",
+            "lapsed",
+            "reasons",
+        ],
         column_config={
             "therapist": st.column_config.TextColumn("Therapist", width="medium"),
-            "caseload": st.column_config.ProgressColumn("Caseload", format="%d", min_value=0, max_value=top("caseload"),
-                                                        help="Active patients at the period end"),
+            "caseload": st.column_config.ProgressColumn(
+                "Caseload",
+                format="%d",
+                min_value=0,
+                max_value=top("caseload"),
+                help="Active patients at the period end",
+            ),
             "active_share": st.column_config.ProgressColumn(f"Active {settings.recent_days} d", **PERCENT),
-            "open_items": st.column_config.ProgressColumn("Open triage items", format="%d", min_value=0,
-                                                          max_value=top("open_items"), help="Now; reasons beside"),
+            "open_items": st.column_config.ProgressColumn(
+                "Open triage items", format="%d", min_value=0, max_value=top("open_items"), help="Now; reasons beside"
+            ),
             "reasons": st.column_config.TextColumn("Reasons", width="large"),
-            "median_reply_hours": st.column_config.ProgressColumn("Median reply", format="%.0f h", min_value=0,
-                                                                  max_value=top("median_reply_hours")),
+            "median_reply_hours": st.column_config.ProgressColumn(
+                "Median reply", format="%.0f h", min_value=0, max_value=top("median_reply_hours")
+            ),
             "replied": st.column_config.TextColumn("answered/messages"),
-            "feedback_share": st.column_config.ProgressColumn(f"Feedback ≤ {settings.feedback_due_hours:g} h", **PERCENT),
+            "feedback_share": st.column_config.ProgressColumn(
+                f"Feedback ≤ {settings.feedback_due_hours:g} h", **PERCENT
+            ),
             "fed_back": st.column_config.TextColumn("in time/completions"),
             "lapsed": st.column_config.NumberColumn("Lapsed"),
-        })
+        },
+    )
     export(work, "workload", "Workload CSV")
 
 # ---------------------------------------------------------------- outcomes
 st.subheader("Are we getting people better?")
-st.caption(f"NHS Talking Therapies definitions (clinical-reference 3). Finished course: "
-           f"{result.definitions['finished_course']}. Paired: {result.definitions['paired']}. "
-           f"{result.definitions['anxiety_measure']}. {result.definitions['small_cells'].capitalize()}.")
+st.caption(
+    f"NHS Talking Therapies definitions (clinical-reference 3). Finished course: "
+    f"{result.definitions['finished_course']}. Paired: {result.definitions['paired']}. "
+    f"{result.definitions['anxiety_measure']}. {result.definitions['small_cells'].capitalize()}."
+)
 national = " · ".join(f"{OUTCOME_LABELS[k]} {v:.1%} ({s})" for k, (v, s) in NATIONAL.items())
-targets = [f"{OUTCOME_LABELS[k]} {percent(settings.values.get(f'target_{k}'))}" for k in
-           ("recovery", "reliable_recovery", "reliable_improvement") if settings.values.get(f"target_{k}") is not None]
-st.caption(f"National: {national}." + (f" Service standard: {', '.join(targets)} (clinical-reference 3.6)." if targets else ""))
-outcome_config = {"name": st.column_config.TextColumn("", width="medium"),
-                  "finished": st.column_config.NumberColumn("Finished courses"),
-                  "paired": st.column_config.NumberColumn("Paired"),
-                  "no_paired_scores": st.column_config.NumberColumn("No paired scores"),
-                  "in_progress": st.column_config.NumberColumn("In progress", help="Still in treatment: never in the rates"),
-                  **{OUTCOME_LABELS[k]: st.column_config.TextColumn(OUTCOME_LABELS[k]) for k in OUTCOME_RATES}}
-for title, table, name in (("By programme", result.outcomes, "outcomes"),
-                           ("By therapist", result.outcomes_by_therapist, "outcomes_by_therapist")):
+targets = [
+    f"{OUTCOME_LABELS[k]} {percent(settings.values.get(f'target_{k}'))}"
+    for k in ("recovery", "reliable_recovery", "reliable_improvement")
+    if settings.values.get(f"target_{k}") is not None
+]
+st.caption(
+    f"National: {national}." + (f" Service standard: {', '.join(targets)} (clinical-reference 3.6)." if targets else "")
+)
+outcome_config = {
+    "name": st.column_config.TextColumn("", width="medium"),
+    "finished": st.column_config.NumberColumn("Finished courses"),
+    "paired": st.column_config.NumberColumn("Paired"),
+    "no_paired_scores": st.column_config.NumberColumn("No paired scores"),
+    "in_progress": st.column_config.NumberColumn("In progress", help="Still in treatment: never in the rates"),
+    **{OUTCOME_LABELS[k]: st.column_config.TextColumn(OUTCOME_LABELS[k]) for k in OUTCOME_RATES},
+}
+for title, table, name in (
+    ("By programme", result.outcomes, "outcomes"),
+    ("By therapist", result.outcomes_by_therapist, "outcomes_by_therapist"),
+):
     st.markdown(f"**{title}**")
     if table.empty:
         st.info("No finished courses or patients in treatment match the filters.")
@@ -214,32 +343,53 @@ for title, table, name in (("By programme", result.outcomes, "outcomes"),
 # ---------------------------------------------------------------- GP follow-ups
 st.subheader("Are GPs holding follow-ups?")
 gp = result.gp_compliance
-st.caption(f"A follow-up is due from the first module completed since the last one, as on the GP's list; "
-           f"held in time means within {settings.followup_overdue_days} days.")
+st.caption(
+    f"A follow-up is due from the first module completed since the last one, as on the GP's list; "
+    f"held in time means within {settings.followup_overdue_days} days."
+)
 if gp.empty:
     st.info("No GPs with patients in these filters.")
 else:
     st.dataframe(
-        gp.assign(in_time=[None if d == 0 else 100 * h / d for h, d in zip(gp["held_in_time"], gp["due"])],
-                  median_days=["—" if pd.isna(v) else f"{v:.0f}" for v in gp["median_days"]],  # not "None"
-                  actions=[" · ".join(f"{label} {row[f'action_{key}']}" for key, label in
-                                      (("continue", "continue"), ("step_up", "step up"), ("refer_on", "refer on"),
-                                       ("pause", "pause")) if row[f"action_{key}"])
-                           for _, row in gp.iterrows()]),
-        hide_index=True, width="stretch", height=table_height(len(gp)),
+        gp.assign(
+            in_time=[None if d == 0 else 100 * h / d for h, d in zip(gp["held_in_time"], gp["due"])],
+            median_days=["—" if pd.isna(v) else f"{v:.0f}" for v in gp["median_days"]],  # not "None"
+            actions=[
+                " · ".join(
+                    f"{label} {row[f'action_{key}']}"
+                    for key, label in (
+                        ("continue", "continue"),
+                        ("step_up", "step up"),
+                        ("refer_on", "refer on"),
+                        ("pause", "pause"),
+                    )
+                    if row[f"action_{key}"]
+                )
+                for _, row in gp.iterrows()
+            ],
+        ),
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(gp)),
         column_order=["gp", "patients", "due", "held", "in_time", "overdue", "median_days", "actions"],
-        column_config={"gp": st.column_config.TextColumn("GP", width="medium"), "patients": "Patients",
-                       "due": st.column_config.NumberColumn("Due", help="Follow-ups that became due in the period"),
-                       "held": "Held",
-                       "in_time": st.column_config.ProgressColumn("Held in time", **PERCENT),
-                       "overdue": st.column_config.NumberColumn("Overdue now"),
-                       "median_days": st.column_config.TextColumn("Median days to follow-up"),
-                       "actions": st.column_config.TextColumn("Actions taken", width="medium")})
+        column_config={
+            "gp": st.column_config.TextColumn("GP", width="medium"),
+            "patients": "Patients",
+            "due": st.column_config.NumberColumn("Due", help="Follow-ups that became due in the period"),
+            "held": "Held",
+            "in_time": st.column_config.ProgressColumn("Held in time", **PERCENT),
+            "overdue": st.column_config.NumberColumn("Overdue now"),
+            "median_days": st.column_config.TextColumn("Median days to follow-up"),
+            "actions": st.column_config.TextColumn("Actions taken", width="medium"),
+        },
+    )
     export(gp, "gp_compliance", "GP follow-ups CSV")
 
 # ---------------------------------------------------------------- trends
 st.subheader(f"Trends · last {TREND_WEEKS} weeks")
 chart(viewer, "trends_chart", result.trends, settings.target_recovery)
-st.caption("Recovery: courses finished in each week; weeks with fewer than "
-           f"{settings.small_cell_min} courses at caseness are left as gaps.")
+st.caption(
+    "Recovery: courses finished in each week; weeks with fewer than "
+    f"{settings.small_cell_min} courses at caseness are left as gaps."
+)
 export(result.trends, "trends", "Trends CSV")

@@ -4,17 +4,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import exports
+from dashboard.gp_followups import ACTIONS
+from dashboard.patient import programme_modules
+from dashboard.text import md
+from dashboard.timeutil import freshness_line
 from dashboard.ui import cached
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
-from dashboard.gp_followups import ACTIONS
 from dashboard.ui.nav import open_patient
-from dashboard.patient import programme_modules
-from dashboard.text import md
-from dashboard.timeutil import freshness_line
-from dashboard.ui.views import RISK_NOTE, table_height
 from dashboard.ui.session import data_version, table_key
+from dashboard.ui.views import RISK_NOTE, table_height
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone
@@ -34,25 +34,35 @@ else:
     st.markdown(f"**{len(due)}** patient(s) due" + (f" · **{overdue} overdue**" if overdue else ""))
     if due["risk"].any():
         st.warning(f"Patients with a risk answer are listed first. {RISK_NOTE}", icon=":material/emergency_home:")
-    table = pd.DataFrame({
-        "code": due["code"],
-        "finished": due["modules_finished"],
-        "waiting": [f"{d} d" + (" · overdue" if o else "") for d, o in zip(due["waiting_days"], due["overdue"])],
-        "latest": due["latest"],
-        "change": due["change"],
-        "alerts": [", ".join(x for x, on in (("risk answer", r), ("reliable deterioration", d)) if on)
-                   for r, d in zip(due["risk"], due["deterioration"])],
-        "status": due["status"].str.capitalize(),
-    })
+    table = pd.DataFrame(
+        {
+            "code": due["code"],
+            "finished": due["modules_finished"],
+            "waiting": [f"{d} d" + (" · overdue" if o else "") for d, o in zip(due["waiting_days"], due["overdue"])],
+            "latest": due["latest"],
+            "change": due["change"],
+            "alerts": [
+                ", ".join(x for x, on in (("risk answer", r), ("reliable deterioration", d)) if on)
+                for r, d in zip(due["risk"], due["deterioration"])
+            ],
+            "status": due["status"].str.capitalize(),
+        }
+    )
     event = st.dataframe(
         # A new table after each save: no stale row selection pointing at another patient.
-        table, key=f"due_table_{table_key(version)}", on_select="rerun", selection_mode="single-row", hide_index=True,
+        table,
+        key=f"due_table_{table_key(version)}",
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
         width="stretch",
         height=table_height(len(table)),
         column_config={
             "code": st.column_config.TextColumn("Patient", width="small"),
             "finished": st.column_config.TextColumn("Finished since last follow-up", width="large"),
-            "waiting": st.column_config.TextColumn("Waiting", help="Since the first module completed after your last follow-up"),
+            "waiting": st.column_config.TextColumn(
+                "Waiting", help="Since the first module completed after your last follow-up"
+            ),
             "latest": st.column_config.TextColumn("Latest score"),
             "change": st.column_config.TextColumn("Change"),
             "alerts": st.column_config.TextColumn("Alerts"),
@@ -65,8 +75,14 @@ else:
         if st.button("Open patient page", icon=":material/person:"):
             open_patient(row["code"], row["patient_id"])
         pid = int(row["patient_id"])
-        if followup_form(ctx, pid, row["code"], programme_modules(ctx.platform, ctx.viewer, pid), int(row["latest_module"]),
-                         row["enrolled_on"]):
+        if followup_form(
+            ctx,
+            pid,
+            row["code"],
+            programme_modules(ctx.platform, ctx.viewer, pid),
+            int(row["latest_module"]),
+            row["enrolled_on"],
+        ):
             st.session_state["followup_saved"] = f"Follow-up for {md(row['code'])} saved."
             st.rerun()
 
@@ -74,8 +90,11 @@ st.subheader("Planned follow-ups")
 if result.planned.empty:
     st.caption("No next follow-up dates logged.")
 else:
-    st.dataframe(result.planned.rename(columns={"code": "Patient", "next_on": "Planned for", "held_on": "Logged at visit on"}),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        result.planned.rename(columns={"code": "Patient", "next_on": "Planned for", "held_on": "Logged at visit on"}),
+        hide_index=True,
+        width="stretch",
+    )
 
 held = result.followups
 st.subheader("Your follow-ups")
@@ -83,9 +102,26 @@ if held.empty:
     st.caption("You have not logged any follow-ups yet.")
 else:
     export = held.assign(action=held["action"].map(ACTIONS))[
-        ["entry_id", "code", "held_on", "minutes", "modality", "module_position", "clinic_phq9", "action",
-         "pause_until", "next_on", "note", "recorded_at"]]
+        [
+            "entry_id",
+            "code",
+            "held_on",
+            "minutes",
+            "modality",
+            "module_position",
+            "clinic_phq9",
+            "action",
+            "pause_until",
+            "next_on",
+            "note",
+            "recorded_at",
+        ]
+    ]
     st.download_button(
-        "Download my follow-ups (CSV)", exports.audited_csv(ctx.state, ctx.viewer.username, "followups_csv", lambda: export),
-        file_name="followups.csv", mime="text/csv", on_click="ignore", icon=":material/download:",
+        "Download my follow-ups (CSV)",
+        exports.audited_csv(ctx.state, ctx.viewer.username, "followups_csv", lambda: export),
+        file_name="followups.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
     )

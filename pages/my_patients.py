@@ -2,29 +2,41 @@
 
 import streamlit as st
 
+from dashboard.measures import INSTRUMENTS
+from dashboard.my_patients import filter_patients
+from dashboard.text import md
+from dashboard.timeutil import freshness_line
+from dashboard.triage import ranked
 from dashboard.ui import cached
 from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
-from dashboard.measures import INSTRUMENTS
 from dashboard.ui.nav import open_patient
-from dashboard.my_patients import filter_patients
-from dashboard.text import md
-from dashboard.triage import ranked
-from dashboard.timeutil import freshness_line
-from dashboard.ui.views import STATUS_LABELS, flag_titles, score_with_band, table_height
 from dashboard.ui.session import data_version
+from dashboard.ui.views import STATUS_LABELS, flag_titles, score_with_band, table_height
 
 ctx = get_context()
 st.title("My patients")
 frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
-result, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, ctx.config.settings, None,
-                          (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version()))
+result, _ = cached.triage(
+    ctx.platform,
+    ctx.state,
+    ctx.config.db_url,
+    ctx.viewer,
+    ctx.config.settings,
+    None,
+    (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version()),
+)
 flags = result.open_flags  # the same flags as Triage and the patient page, acknowledgements applied
-by_patient = flags.sort_values(["priority", "since"]).groupby("patient_id")["flag"].agg(lambda s: list(dict.fromkeys(s)))
+by_patient = (
+    flags.sort_values(["priority", "since"]).groupby("patient_id")["flag"].agg(lambda s: list(dict.fromkeys(s)))
+)
 frame = ranked(frame, flags).assign(
-    flags=lambda f: f["patient_id"].map(by_patient).map(lambda v: flag_titles(v) if isinstance(v, list) else ""))
+    flags=lambda f: f["patient_id"].map(by_patient).map(lambda v: flag_titles(v) if isinstance(v, list) else "")
+)
 st.caption(freshness_line(as_of, ctx.config.timezone))
-team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings))
+team_quality_note(
+    ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
+)
 
 if frame.empty:
     st.info("No patients are assigned to you in the platform yet.")
@@ -32,9 +44,12 @@ if frame.empty:
 
 left, right, search_col = st.columns([2, 2, 2])
 programmes = left.multiselect("Programme", sorted(frame["programme"].dropna().unique()), placeholder="All programmes")
-statuses = right.multiselect("Status", list(STATUS_LABELS), default=["active"], format_func=STATUS_LABELS.get,
-                             placeholder="All statuses")
-search = search_col.text_input("Find patient code", placeholder="e.g. 0042", help="Part of the code, in any case; searches every status").strip()
+statuses = right.multiselect(
+    "Status", list(STATUS_LABELS), default=["active"], format_func=STATUS_LABELS.get, placeholder="All statuses"
+)
+search = search_col.text_input(
+    "Find patient code", placeholder="e.g. 0042", help="Part of the code, in any case; searches every status"
+).strip()
 
 shown, hidden_note = filter_patients(frame, programmes, statuses, search)
 
@@ -42,19 +57,39 @@ table = shown.assign(
     display_name=shown["display_name"].fillna(""),
     therapist=shown["therapist"].fillna("unassigned"),
     primary_instrument=shown["primary_instrument"].map(lambda c: INSTRUMENTS[c].name if c in INSTRUMENTS else c),
-    latest=[score_with_band(s, b, p) for s, b, p in zip(shown["latest_score_display"], shown["latest_band"], shown["latest_prorated"])],
+    latest=[
+        score_with_band(s, b, p)
+        for s, b, p in zip(shown["latest_score_display"], shown["latest_band"], shown["latest_prorated"])
+    ],
     status=shown["status"].map(STATUS_LABELS).fillna("Not recorded"),
 )
-columns = ["code", "display_name", "programme", "progress", "days_since_activity", "primary_instrument", "latest", "flags", "status"]
+columns = [
+    "code",
+    "display_name",
+    "programme",
+    "progress",
+    "days_since_activity",
+    "primary_instrument",
+    "latest",
+    "flags",
+    "status",
+]
 if ctx.viewer.role != "therapist":
     columns.insert(3, "therapist")
 
-st.caption(f"{len(shown)} of {len(frame)} patients" + (" · searching every status" if search else "")
-           + " · select a row to open the patient")
+st.caption(
+    f"{len(shown)} of {len(frame)} patients"
+    + (" · searching every status" if search else "")
+    + " · select a row to open the patient"
+)
 if hidden_note:
     st.info(hidden_note, icon=":material/filter_alt:")
 if shown.empty:
-    st.info(f"No patient code contains “{md(search)}”." if search and not hidden_note else "No patients match these filters.")
+    st.info(
+        f"No patient code contains “{md(search)}”."
+        if search and not hidden_note
+        else "No patients match these filters."
+    )
 else:
     event = st.dataframe(
         table[columns],
@@ -69,13 +104,21 @@ else:
             "display_name": st.column_config.TextColumn("Name"),
             "programme": st.column_config.TextColumn("Programme"),
             "therapist": st.column_config.TextColumn("Therapist"),
-            "progress": st.column_config.TextColumn("Progress", help="Current module (the lowest not yet completed) of the programme's modules"),
+            "progress": st.column_config.TextColumn(
+                "Progress", help="Current module (the lowest not yet completed) of the programme's modules"
+            ),
             "days_since_activity": st.column_config.NumberColumn(
-                "Days since activity", format="%d d",
-                help="Whole days since the latest login, exercise, questionnaire, message or module step"),
+                "Days since activity",
+                format="%d d",
+                help="Whole days since the latest login, exercise, questionnaire, message or module step",
+            ),
             "primary_instrument": st.column_config.TextColumn("Measure"),
-            "latest": st.column_config.TextColumn("Latest score", help="Latest valid score on the programme's primary measure, with its severity band"),
-            "flags": st.column_config.TextColumn("Flags", help="Current triage flags, most urgent first (see the patient page for reasons)"),
+            "latest": st.column_config.TextColumn(
+                "Latest score", help="Latest valid score on the programme's primary measure, with its severity band"
+            ),
+            "flags": st.column_config.TextColumn(
+                "Flags", help="Current triage flags, most urgent first (see the patient page for reasons)"
+            ),
             "status": st.column_config.TextColumn("Status"),
         },
     )

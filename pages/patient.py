@@ -6,6 +6,22 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import audit
+from dashboard.flags import FLAG_KINDS, on_track_status, pauses
+from dashboard.gp_followups import ACTIONS, current_followups
+from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.patient import (
+    current_module,
+    engagement,
+    episode_responses,
+    module_timeline,
+    nhs_status,
+    patients_with_code,
+    summarise_instrument,
+    treatment_week,
+)
+from dashboard.record_audit import audit_once
+from dashboard.text import control_problem, md, visible_controls
+from dashboard.timeutil import freshness_line, local_date, local_time
 from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.correction_panel import correction_panel
@@ -14,24 +30,8 @@ from dashboard.ui.components.quality_note import quality_note
 from dashboard.ui.components.withdraw_ack import withdraw_panel
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
-from dashboard.flags import FLAG_KINDS, on_track_status, pauses
-from dashboard.gp_followups import ACTIONS, current_followups
-from dashboard.measures import INSTRUMENTS, display_score
-from dashboard.patient import (
-    current_module,
-    engagement,
-    episode_responses,
-    patients_with_code,
-    module_timeline,
-    nhs_status,
-    summarise_instrument,
-    treatment_week,
-)
-from dashboard.record_audit import audit_once
-from dashboard.text import control_problem, md, visible_controls
-from dashboard.timeutil import freshness_line, local_date, local_time
-from dashboard.ui.views import NO_RISK_ANSWER, blank_or_int, STATUS_LABELS, flag_badges, patient_label, waited
 from dashboard.ui.session import data_version
+from dashboard.ui.views import NO_RISK_ANSWER, STATUS_LABELS, blank_or_int, flag_badges, patient_label, waited
 
 DENIED = "No such patient in your caseload."
 
@@ -47,8 +47,15 @@ refused = control_problem(code, "This patient link")
 if refused:  # before any query: PostgreSQL cannot even compare a code holding NUL
     st.title("Patient")
     st.error(refused)
-    audit_once(st.session_state, ctx.state, ctx.viewer.username, "denied", None,
-               requested_code=visible_controls(code[:50]), reason="control characters")
+    audit_once(
+        st.session_state,
+        ctx.state,
+        ctx.viewer.username,
+        "denied",
+        None,
+        requested_code=visible_controls(code[:50]),
+        reason="control characters",
+    )
     st.stop()
 
 matches = patients_with_code(ctx.platform, ctx.viewer, code)
@@ -57,12 +64,17 @@ if record is not None:  # opened from a list: that row's record, if it has this 
     matches = [p for p in matches if str(p.patient_id) == record.strip()]
 if len(matches) > 1:
     st.title(md(code))
-    st.error(f"{len(matches)} patient records in your caseload share this code on the platform (a data-quality "
-             "problem to correct there). Choose the record you mean:", icon=":material/content_copy:")
+    st.error(
+        f"{len(matches)} patient records in your caseload share this code on the platform (a data-quality "
+        "problem to correct there). Choose the record you mean:",
+        icon=":material/content_copy:",
+    )
     for p in matches:
         enrolled = f"enrolled {p.enrolled_at:%d %b %Y}" if p.enrolled_at else "enrolment date missing"
-        if st.button(f"{md(patient_label(p.code, p.display_name))} · {md(p.programme or 'no programme')} · {enrolled}",
-                     key=f"record_{p.patient_id}"):
+        if st.button(
+            f"{md(patient_label(p.code, p.display_name))} · {md(p.programme or 'no programme')} · {enrolled}",
+            key=f"record_{p.patient_id}",
+        ):
             open_patient(p.code, p.patient_id)
     st.stop()
 patient = matches[0] if matches else None
@@ -76,10 +88,15 @@ if patient is None:
     st.stop()
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
-rows, summary, judged_flags, as_of = cached.patient_page(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient,
-                                                          settings,
-                                                          (cached.writes(ctx.platform, ctx.state, ctx.config.db_url,
-                                                                         ctx.viewer, patient.patient_id), data_version()))
+rows, summary, judged_flags, as_of = cached.patient_page(
+    ctx.platform,
+    ctx.state,
+    ctx.config.db_url,
+    ctx.viewer,
+    patient,
+    settings,
+    (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id), data_version()),
+)
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
 facts = summary.iloc[0]
@@ -103,22 +120,32 @@ st.markdown(
 )
 st.caption(freshness_line(as_of, tz))
 problems = rows.responses[rows.responses["quality"].notna()]
-quality_note(cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings, patient.patient_id),
-             patient_page=True,
-             questionnaires=pd.DataFrame({
-                 "Date": [day(t) for t in problems["administered_at"]],
-                 "Measure": [INSTRUMENTS[i].name if i in INSTRUMENTS else i for i in problems["instrument"]],
-                 "Problem": problems["quality"],
-                 "Used": ["yes" if v else "no (left out)" for v in problems["valid"]]}))
+quality_note(
+    cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings, patient.patient_id),
+    patient_page=True,
+    questionnaires=pd.DataFrame(
+        {
+            "Date": [day(t) for t in problems["administered_at"]],
+            "Measure": [INSTRUMENTS[i].name if i in INSTRUMENTS else i for i in problems["instrument"]],
+            "Problem": problems["quality"],
+            "Used": ["yes" if v else "no (left out)" for v in problems["valid"]],
+        }
+    ),
+)
 flag_badges(patient_flags)
 gp_followups = current_followups(ctx.state, [patient.patient_id])
 if paused_until := pauses(gp_followups, pd.Timestamp(now).date()).get(patient.patient_id):
-    st.info(f"Programme paused by the GP until {paused_until:%d %b %Y}: inactivity and no-contact reasons are held "
-            "until then.", icon=":material/pause_circle:")
+    st.info(
+        f"Programme paused by the GP until {paused_until:%d %b %Y}: inactivity and no-contact reasons are held "
+        "until then.",
+        icon=":material/pause_circle:",
+    )
 handlers = audit.actor_labels(ctx.platform, sorted(set(handled["acked_by"]))) if not handled.empty else {}
 for h in handled.itertuples():
-    st.caption(f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({md(h.reason)}), marked by {md(handlers[h.acked_by])} on "
-               f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{md(h.ack_note)}”" if h.ack_note else ""))
+    st.caption(
+        f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({md(h.reason)}), marked by {md(handlers[h.acked_by])} on "
+        f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{md(h.ack_note)}”" if h.ack_note else "")
+    )
     if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
         withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())
 
@@ -130,15 +157,21 @@ if not summaries:
     st.info("No valid questionnaire yet: outcomes appear after the first scored response.")
 else:
     st.dataframe(
-        pd.DataFrame([{
-            "Measure": INSTRUMENTS[s.instrument].name,
-            "Baseline": f"{display_score(s.baseline)} ({s.band_baseline or 'no bands'}) · {day(s.baseline_at)}",
-            "Latest": f"{display_score(s.latest)} ({s.band_latest or 'no bands'}) · {day(s.latest_at)}",
-            "Change": f"{s.change:+.0f}" if s.n > 1 else "—",
-            "Reliable change": s.reliable_change if s.n > 1 else "only a baseline so far",
-            "Status": s.status,
-        } for s in summaries]),
-        hide_index=True, width="stretch",
+        pd.DataFrame(
+            [
+                {
+                    "Measure": INSTRUMENTS[s.instrument].name,
+                    "Baseline": f"{display_score(s.baseline)} ({s.band_baseline or 'no bands'}) · {day(s.baseline_at)}",
+                    "Latest": f"{display_score(s.latest)} ({s.band_latest or 'no bands'}) · {day(s.latest_at)}",
+                    "Change": f"{s.change:+.0f}" if s.n > 1 else "—",
+                    "Reliable change": s.reliable_change if s.n > 1 else "only a baseline so far",
+                    "Status": s.status,
+                }
+                for s in summaries
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
     )
     nhs = nhs_status(episode, settings)
     if nhs is None:
@@ -170,8 +203,10 @@ for instrument in charted:
         risk = pd.DataFrame({"date": risk_rows["administered_at"], "item_score": risk_rows["risk_item_score"]})
     chart(ctx.viewer, "trajectory_chart", instrument, episode, risk, clinic if instrument == "PHQ9" else None)
 if not clinic.empty:
-    st.caption("Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
-               "baseline, outcomes or flags (they have no item 9).")
+    st.caption(
+        "Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
+        "baseline, outcomes or flags (they have no item 9)."
+    )
 if not risk_rows.empty:
     st.markdown("**PHQ-9 item 9 answered above 0** (thoughts of being better off dead or of self-harm):")
     for _, r in risk_rows.sort_values("administered_at", ascending=False).iterrows():
@@ -179,70 +214,108 @@ if not risk_rows.empty:
 elif "PHQ9" in charted:
     st.caption(NO_RISK_ANSWER)
 phq_episode = episode[episode["instrument"] == "PHQ9"]
-checkpoints = on_track_status(list(phq_episode.itertuples(index=False)), patient.enrolled_at, pd.Timestamp(now), settings)
+checkpoints = on_track_status(
+    list(phq_episode.itertuples(index=False)), patient.enrolled_at, pd.Timestamp(now), settings
+)
 if checkpoints:
-    st.caption("Early response (PHQ-9, clinical-reference 6.2): " + " · ".join(
-        f"week {week}: {status}" for week, status, _ in checkpoints))
+    st.caption(
+        "Early response (PHQ-9, clinical-reference 6.2): "
+        + " · ".join(f"week {week}: {status}" for week, status, _ in checkpoints)
+    )
 
 # ------------------------------------------------------------------ modules
 st.subheader("Module progress")
 timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
 done = int(timeline["completed_at"].notna().sum())
 current = current_module(timeline)
-st.markdown(f"**{done} of {len(timeline)}** modules completed"
-            + (f" · current module {current}" if current else " · all completed")
-            + f" · expected pace one module per {settings.module_pace_days:g} days (tick = due date)")
+st.markdown(
+    f"**{done} of {len(timeline)}** modules completed"
+    + (f" · current module {current}" if current else " · all completed")
+    + f" · expected pace one module per {settings.module_pace_days:g} days (tick = due date)"
+)
 if not timeline.empty:
     chart(ctx.viewer, "module_timeline_chart", timeline, now)
 with st.expander("Module dates"):
     st.dataframe(
         timeline.assign(
-            started=[day(t) for t in timeline["started_at"]], completed=[day(t) for t in timeline["completed_at"]],
+            started=[day(t) for t in timeline["started_at"]],
+            completed=[day(t) for t in timeline["completed_at"]],
             due=[day(t) for t in timeline["due_at"]],
         )[["position", "title", "due", "started", "completed", "state"]],
-        hide_index=True, width="stretch",
-        column_config={"position": st.column_config.NumberColumn("#", width="small"), "title": "Module",
-                       "due": "Due", "started": "Started", "completed": "Completed", "state": "State"},
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "position": st.column_config.NumberColumn("#", width="small"),
+            "title": "Module",
+            "due": "Due",
+            "started": "Started",
+            "completed": "Completed",
+            "state": "State",
+        },
     )
 
 # ------------------------------------------------------------------ engagement
 st.subheader("Engagement")
 eng = engagement(rows, patient.enrolled_at, now)
 c1, c2, c3 = st.columns(3)
-c1.metric("Days since last activity", "unknown" if pd.isna(facts["days_since_activity"]) else int(facts["days_since_activity"]))
+c1.metric(
+    "Days since last activity",
+    "unknown" if pd.isna(facts["days_since_activity"]) else int(facts["days_since_activity"]),
+)
 c2.metric("Last clinician contact", day(eng.last_clinician_contact))
 waiting = "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600)
 c3.metric("Waiting for a reply", waiting, help="Since the patient's earliest message after the last clinician contact")
 chart(ctx.viewer, "weekly_activity_chart", eng.weekly)
 with st.expander("Weekly numbers, including messages each way"):
-    st.dataframe(eng.weekly.rename(columns={"week": "Week", "logins": "Logins", "exercises": "Exercises",
-                                           "from_patient": "Messages from patient", "to_patient": "Messages from clinician"}),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        eng.weekly.rename(
+            columns={
+                "week": "Week",
+                "logins": "Logins",
+                "exercises": "Exercises",
+                "from_patient": "Messages from patient",
+                "to_patient": "Messages from clinician",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 # ------------------------------------------------------------------ GP follow-ups
 st.subheader("GP follow-ups")
 if gp_followups.empty:
     st.caption("No GP follow-ups are logged for this patient.")
 else:
-    st.dataframe(pd.DataFrame({
-        "Date": [f"{d:%d %b %Y}" for d in gp_followups["held_on"]],
-        "GP": gp_followups["gp"].map(audit.actor_labels(ctx.platform, sorted(set(gp_followups["gp"])))),
-        "Minutes": gp_followups["minutes"],
-        "How": gp_followups["modality"],
-        # blank, not "None", where nothing was recorded (issue 16)
-        "Module": [blank_or_int(v) for v in gp_followups["module_position"]],
-        "Clinic PHQ-9": [blank_or_int(v) for v in gp_followups["clinic_phq9"]],
-        "Action": gp_followups["action"].map(ACTIONS),
-        "Next": [f"{d:%d %b}" if isinstance(d, date) else "" for d in gp_followups["next_on"]],
-        "Note": gp_followups["note"].fillna(""),
-    }), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Date": [f"{d:%d %b %Y}" for d in gp_followups["held_on"]],
+                "GP": gp_followups["gp"].map(audit.actor_labels(ctx.platform, sorted(set(gp_followups["gp"])))),
+                "Minutes": gp_followups["minutes"],
+                "How": gp_followups["modality"],
+                # blank, not "None", where nothing was recorded (issue 16)
+                "Module": [blank_or_int(v) for v in gp_followups["module_position"]],
+                "Clinic PHQ-9": [blank_or_int(v) for v in gp_followups["clinic_phq9"]],
+                "Action": gp_followups["action"].map(ACTIONS),
+                "Next": [f"{d:%d %b}" if isinstance(d, date) else "" for d in gp_followups["next_on"]],
+                "Note": gp_followups["note"].fillna(""),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 if ctx.viewer.role == "gp":
     own = gp_followups[gp_followups["gp"] == ctx.viewer.username]
     with st.expander("Log a follow-up", expanded=False, icon=":material/edit_note:"):
         completed = timeline.loc[timeline["completed_at"].notna(), "position"]
-        if followup_form(ctx, patient.patient_id, patient.code,
-                         [(int(p), str(t)) for p, t in zip(timeline["position"], timeline["title"])],
-                         int(completed.max()) if not completed.empty else None, local_date(patient.enrolled_at, tz)):
+        if followup_form(
+            ctx,
+            patient.patient_id,
+            patient.code,
+            [(int(p), str(t)) for p, t in zip(timeline["position"], timeline["title"])],
+            int(completed.max()) if not completed.empty else None,
+            local_date(patient.enrolled_at, tz),
+        ):
             st.rerun()
     if not own.empty:
         with st.expander("Correct or withdraw one of your entries", icon=":material/history:"):

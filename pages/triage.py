@@ -6,18 +6,18 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui import cached
 from dashboard.acks import AckRefused, NewerEvidence, acknowledge, evidence_keys
-from dashboard.ui.components.quality_note import team_quality_note
-from dashboard.ui.context import get_context
 from dashboard.flags import FLAG_KINDS
-from dashboard.ui.nav import open_patient
 from dashboard.sessions import mark_timer_run
 from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import UNASSIGNED, flag_counts
-from dashboard.ui.views import RISK_NOTE, table_height
+from dashboard.ui import cached
+from dashboard.ui.components.quality_note import team_quality_note
+from dashboard.ui.context import get_context
+from dashboard.ui.nav import open_patient
 from dashboard.ui.session import bump_data_version, data_version, table_key
+from dashboard.ui.views import RISK_NOTE, table_height
 
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
@@ -28,8 +28,12 @@ therapist = None
 if viewer.role == "team_lead":
     everyone, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, None, version)
     names = sorted(n for n in everyone.patients["therapist"].unique() if n != UNASSIGNED)
-    choice = st.selectbox("Therapist", ["All therapists", *names, UNASSIGNED], key="triage_therapist",
-                          help="Cover an absent colleague by choosing their caseload")
+    choice = st.selectbox(
+        "Therapist",
+        ["All therapists", *names, UNASSIGNED],
+        key="triage_therapist",
+        help="Cover an absent colleague by choosing their caseload",
+    )
     therapist = None if choice == "All therapists" else choice
 
 result, as_of = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, therapist, version)
@@ -42,29 +46,46 @@ shown = [f"**{FLAG_KINDS[k].title}** {n}" for k, n in counts.items() if n]
 st.markdown(" · ".join(shown) if shown else "No open reasons.")
 escalated = int(result.queue["escalated"].sum()) if not result.queue.empty else 0
 if escalated:
-    st.error(f"{escalated} patient(s) with a risk answer not acknowledged within "
-             f"{int(settings.risk_escalation_working_days)} working day(s). {RISK_NOTE}", icon=":material/emergency_home:")
+    st.error(
+        f"{escalated} patient(s) with a risk answer not acknowledged within "
+        f"{int(settings.risk_escalation_working_days)} working day(s). {RISK_NOTE}",
+        icon=":material/emergency_home:",
+    )
 
 queue = result.queue
 if queue.empty:
-    st.success("Nobody in your team needs a clinician right now." if viewer.role == "team_lead"
-               else "Nobody in your caseload needs you right now.", icon=":material/check_circle:")
+    st.success(
+        "Nobody in your team needs a clinician right now."
+        if viewer.role == "team_lead"
+        else "Nobody in your caseload needs you right now.",
+        icon=":material/check_circle:",
+    )
     st.stop()
 
-table = pd.DataFrame({
-    "code": queue["code"],
-    "why": [("; ".join(r) + (f" · paused by the GP until {p:%d %b %Y}" if p is not None and not pd.isna(p) else ""))
-            for r, p in zip(queue["reasons"], queue["paused_until"])],
-    "waiting_days": queue["waiting_days"],
-    "latest": queue["latest"],
-    "escalated": ["escalated" if e else "" for e in queue["escalated"]],
-})
+table = pd.DataFrame(
+    {
+        "code": queue["code"],
+        "why": [
+            ("; ".join(r) + (f" · paused by the GP until {p:%d %b %Y}" if p is not None and not pd.isna(p) else ""))
+            for r, p in zip(queue["reasons"], queue["paused_until"])
+        ],
+        "waiting_days": queue["waiting_days"],
+        "latest": queue["latest"],
+        "escalated": ["escalated" if e else "" for e in queue["escalated"]],
+    }
+)
 columns = {
     "code": st.column_config.TextColumn("Patient", width="small"),
     "why": st.column_config.TextColumn("Why", width="large", help="Every open reason, most urgent first"),
-    "waiting_days": st.column_config.NumberColumn("Waiting", format="%d d", help="Days since the most urgent need began"),
+    "waiting_days": st.column_config.NumberColumn(
+        "Waiting", format="%d d", help="Days since the most urgent need began"
+    ),
     "latest": st.column_config.TextColumn("Latest score"),
-    "escalated": st.column_config.TextColumn("Escalation", width="small", help="A risk answer nobody has handled within the working-day deadline, counted from the earliest unhandled answer; it comes before a risk of the same grade that is not"),
+    "escalated": st.column_config.TextColumn(
+        "Escalation",
+        width="small",
+        help="A risk answer nobody has handled within the working-day deadline, counted from the earliest unhandled answer; it comes before a risk of the same grade that is not",
+    ),
 }
 if viewer.role == "team_lead":
     table.insert(1, "therapist", queue["therapist"])
@@ -76,8 +97,16 @@ if ctx.config.platform_url:
 st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
 # The key changes with every write of this viewer: a fresh table has no stale row
 # selection, which after an acknowledgement would point at a different patient.
-event = st.dataframe(table, key=f"triage_table_{table_key(version)}", on_select="rerun", selection_mode="single-row", hide_index=True,
-                     width="stretch", height=table_height(len(table)), column_config=columns)
+event = st.dataframe(
+    table,
+    key=f"triage_table_{table_key(version)}",
+    on_select="rerun",
+    selection_mode="single-row",
+    hide_index=True,
+    width="stretch",
+    height=table_height(len(table)),
+    column_config=columns,
+)
 # The patient being worked on is kept by patient id: the queue's order changes as
 # reasons are handled, so a row index would point at someone else, and a platform
 # view may give two patients one code.
@@ -87,10 +116,13 @@ working_on = st.session_state.get("triage_patient")
 if working_on not in set(queue["patient_id"].tolist()):
     if working_on is not None:
         done = st.session_state.pop("triage_patient_code", None)
-        st.success(f"Every reason for {md(done) if done else 'this patient'} is handled.", icon=":material/check_circle:")
+        st.success(
+            f"Every reason for {md(done) if done else 'this patient'} is handled.", icon=":material/check_circle:"
+        )
     working_on = st.session_state["triage_patient"] = None
 
 if working_on is None:
+
     @st.fragment(run_every=float(settings.queue_refresh_seconds))
     def auto_refresh() -> None:
         """A timer only while no acknowledgement form is open; filters are widget
@@ -124,12 +156,26 @@ for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
         st.markdown(f"**{FLAG_KINDS[kind].title}**: " + "; ".join(md(r) for r in rows_of_kind["reason"]))
         if refused := st.session_state.pop(refused_slot, None):
             st.error(refused, icon=":material/update:")
-        note = st.text_area("Note for the team" + (" (required for a risk answer)" if kind == "risk" else " (optional)"),
-                            key=f"note_{form_id}", max_chars=1000, height=80)
+        note = st.text_area(
+            "Note for the team" + (" (required for a risk answer)" if kind == "risk" else " (optional)"),
+            key=f"note_{form_id}",
+            max_chars=1000,
+            height=80,
+        )
         if st.form_submit_button("Mark handled"):
             try:
-                acknowledge(ctx.platform, ctx.state, viewer, int(row["patient_id"]), kind, evidence_keys(rows_of_kind),
-                            note, utcnow(), settings, idempotency_key)
+                acknowledge(
+                    ctx.platform,
+                    ctx.state,
+                    viewer,
+                    int(row["patient_id"]),
+                    kind,
+                    evidence_keys(rows_of_kind),
+                    note,
+                    utcnow(),
+                    settings,
+                    idempotency_key,
+                )
             except NewerEvidence as exc:
                 # Read the queue again (not from the cache) so the form shows the newer row.
                 st.session_state[refused_slot] = str(exc)

@@ -26,6 +26,7 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "warning: npm not found; the accessibility scan will be skipped (or fail under CI=true)" >&2
 fi
-.venv/bin/ruff check --select F,E9 dashboard pages tests  # unused names, syntax errors
+.venv/bin/ruff format --check dashboard pages tests tools  # one format (pyproject [tool.ruff])
+.venv/bin/ruff check dashboard pages tests tools  # E, W, F, I, B, UP (pyproject [tool.ruff.lint])
 bash scripts/audit.sh  # known vulnerabilities in the pinned requirements fail; no answer is reported, not hidden
 exec .venv/bin/python -m pytest "$@"

@@ -50,8 +50,11 @@ def table_with(at: AppTest, *columns: str):
 def shown_text(at: AppTest) -> str:
     """Everything a page shows in words and tables, to search for patient codes."""
     parts = [d.value.to_csv() for d in at.dataframe]
-    parts += [e.value for kind in ("markdown", "caption", "title", "subheader", "error", "warning", "info", "success")
-              for e in getattr(at, kind)]
+    parts += [
+        e.value
+        for kind in ("markdown", "caption", "title", "subheader", "error", "warning", "info", "success")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 

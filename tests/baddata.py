@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import UniqueConstraint, Engine, MetaData, insert, text
+from sqlalchemy import Engine, MetaData, UniqueConstraint, insert, text
 
 from dashboard import schema
 from tests.factory import Platform, module_id
@@ -109,8 +109,13 @@ def build(p: BadPlatform) -> dict[str, int]:
     p.raw("activity", id=9101, patient_id=pid, occurred_at=future, kind="login")
     p.raw("responses", id=9102, patient_id=pid, instrument="PHQ9", administered_at=future, total_score=3)
     p.raw("messages", id=9103, patient_id=pid, clinician_id=None, direction="from_patient", sent_at=future)
-    p.raw("module_progress", patient_id=pid, module_id=module_id("depression", 1), started_at=p.ago(20),
-          completed_at=future)
+    p.raw(
+        "module_progress",
+        patient_id=pid,
+        module_id=module_id("depression", 1),
+        started_at=p.ago(20),
+        completed_at=future,
+    )
     pid = ids["FUTURE-ENROLLED"] = p.patient("FUTURE-ENROLLED", enrolled_days_ago=-10)
     # future timestamps: activity, a response, a message and a module completion 30 days ahead
     # enrolled in the future: patients.enrolled_at 10 days ahead
@@ -120,10 +125,19 @@ def build(p: BadPlatform) -> dict[str, int]:
         pid = ids["FORMAT"] = p.patient("FORMAT")
         iso = (p.now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         p.sql("INSERT INTO activity (id, patient_id, occurred_at, kind) VALUES (9201, :p, :t, 'login')", p=pid, t=iso)
-        p.sql("INSERT INTO activity (id, patient_id, occurred_at, kind) VALUES (9202, :p, '03/11/2026 10:00', 'login')", p=pid)
-        p.sql("INSERT INTO messages (id, patient_id, direction, sent_at) VALUES (9203, :p, 'from_patient', 1762164000)", p=pid)
-        p.sql("INSERT INTO responses (id, patient_id, instrument, administered_at, total_score) "
-              "VALUES (9204, :p, 'PHQ9', 'yesterday', 12)", p=pid)
+        p.sql(
+            "INSERT INTO activity (id, patient_id, occurred_at, kind) VALUES (9202, :p, '03/11/2026 10:00', 'login')",
+            p=pid,
+        )
+        p.sql(
+            "INSERT INTO messages (id, patient_id, direction, sent_at) VALUES (9203, :p, 'from_patient', 1762164000)",
+            p=pid,
+        )
+        p.sql(
+            "INSERT INTO responses (id, patient_id, instrument, administered_at, total_score) "
+            "VALUES (9204, :p, 'PHQ9', 'yesterday', 12)",
+            p=pid,
+        )
         # timestamps in another format: ISO 8601 with Z, dd/mm/yyyy, epoch seconds, a word
 
     # -- orphan rows

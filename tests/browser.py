@@ -16,8 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # As scripts/start.sh serves the app (its comment says why); the environment may override it.
@@ -27,12 +35,28 @@ SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
 def start_server(port: int, env: dict[str, str], log_path: Path, timeout_s: float = 90) -> subprocess.Popen:
     """``streamlit run`` headless, its output (the JSON log lines included) to
     ``log_path``, once /_stcore/health answers ok (tests/browser.py serves the app the same way)."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/ui/app.py", "--server.headless", "true",
-           "--server.port", str(port), "--global.developmentMode", "false",
-           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard/ui/app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--global.developmentMode",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**SERVER_ENV, **os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env={**SERVER_ENV, **os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
     deadline = time.time() + timeout_s
     while True:
         try:
@@ -96,8 +120,10 @@ def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     size = page.viewport_size
-    height = page.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section.main, body')]"
-                           ".map(e => e.scrollHeight))")
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section.main, body')]"
+        ".map(e => e.scrollHeight))"
+    )
     page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 8000)})
     page.wait_for_timeout(400)
     page.screenshot(path=str(path), full_page=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -21,9 +21,7 @@ hypothesis_settings.register_profile("ci", max_examples=40, derandomize=True, de
 hypothesis_settings.register_profile("dev", max_examples=40, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-PG_ADMIN_URL = os.environ.get(
-    "CASEBOARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_ADMIN_URL = os.environ.get("CASEBOARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ("sqlite", "postgresql")
 
@@ -129,12 +127,23 @@ def production_env(monkeypatch, tmp_path, engine, db_url: str | None = None) -> 
     with engine.connect() as conn:
         names = sorted({normalise_username(u) for u in conn.scalars(select(clinicians.c.username))})
     password = secrets.token_urlsafe(12)
-    users = {name: {"password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode(),
-                    "first_name": name, "last_name": "Test"} for name in names}
+    users = {
+        name: {
+            "password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode(),
+            "first_name": name,
+            "last_name": "Test",
+        }
+        for name in names
+    }
     path = tmp_path / "production-users.yaml"
-    path.write_text(yaml.safe_dump({"credentials": {"usernames": users},
-                                    "cookie": {"name": "caseboard_test", "key": secrets.token_hex(32),
-                                               "expiry_days": 0.5}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "credentials": {"usernames": users},
+                "cookie": {"name": "caseboard_test", "key": secrets.token_hex(32), "expiry_days": 0.5},
+            }
+        )
+    )
     monkeypatch.setenv("DASHBOARD_MODE", "production")
     monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(path))
     if db_url is not None:
@@ -147,13 +156,12 @@ def app_platform(db_url, monkeypatch, tmp_path):
     """A hand-built platform (tests/factory.py) with its state tables, served to
     AppTest through the environment in production mode (production_env). Rows are
     relative to the wall clock, which the app reads."""
-    from datetime import timezone
 
     from dashboard import db
     from dashboard.engine import make_engine
     from tests.factory import Platform
 
-    platform = Platform(make_engine(db_url), datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    platform = Platform(make_engine(db_url), datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     db.upgrade(platform.engine)
     platform.password = production_env(monkeypatch, tmp_path, platform.engine, db_url)
     return platform
@@ -162,8 +170,7 @@ def app_platform(db_url, monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium per test module (tests/browser.py)."""
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
-    from tests.browser import chromium_problem
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_problem
 
     problem = chromium_problem()
     if problem:

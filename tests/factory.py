@@ -41,39 +41,84 @@ class Platform:
         schema.metadata.create_all(engine)
         with engine.begin() as conn:
             conn.execute(insert(schema.teams), [{"id": 1, "name": "North"}, {"id": 2, "name": "South"}])
-            conn.execute(insert(schema.clinicians), [
-                {"id": i, "username": u, "display_name": n, "role": r, "team_id": t} for i, u, n, r, t in CLINICIANS])
-            conn.execute(insert(schema.programs), [
-                {"id": pid, "code": code, "name": name, "primary_instrument": inst}
-                for code, (pid, name, inst, _) in PROGRAMS.items()])
-            conn.execute(insert(schema.modules), [
-                {"id": module_id(code, k), "program_id": pid, "position": k, "title": f"{name} module {k}"}
-                for code, (pid, name, _, n) in PROGRAMS.items() for k in range(1, n + 1)])
+            conn.execute(
+                insert(schema.clinicians),
+                [{"id": i, "username": u, "display_name": n, "role": r, "team_id": t} for i, u, n, r, t in CLINICIANS],
+            )
+            conn.execute(
+                insert(schema.programs),
+                [
+                    {"id": pid, "code": code, "name": name, "primary_instrument": inst}
+                    for code, (pid, name, inst, _) in PROGRAMS.items()
+                ],
+            )
+            conn.execute(
+                insert(schema.modules),
+                [
+                    {"id": module_id(code, k), "program_id": pid, "position": k, "title": f"{name} module {k}"}
+                    for code, (pid, name, _, n) in PROGRAMS.items()
+                    for k in range(1, n + 1)
+                ],
+            )
 
     def ago(self, days: float = 0, hours: float = 0) -> datetime:
         return self.now - timedelta(days=days, hours=hours)
 
-    def patient(self, code: str, program: str = "depression", therapist: int | None = 1, gp: int | None = 3,
-                team: int = 1, enrolled_days_ago: float = 30, status: str = "active",
-                ended_days_ago: float | None = None, display_name: str | None = None) -> int:
+    def patient(
+        self,
+        code: str,
+        program: str = "depression",
+        therapist: int | None = 1,
+        gp: int | None = 3,
+        team: int = 1,
+        enrolled_days_ago: float = 30,
+        status: str = "active",
+        ended_days_ago: float | None = None,
+        display_name: str | None = None,
+    ) -> int:
         pid = next(self._ids)
         with self.engine.begin() as conn:
-            conn.execute(insert(schema.patients).values(
-                id=pid, code=code, display_name=display_name, program_id=PROGRAMS[program][0], therapist_id=therapist,
-                gp_id=gp, team_id=team, enrolled_at=self.ago(enrolled_days_ago), status=status,
-                ended_at=None if ended_days_ago is None else self.ago(ended_days_ago)))
+            conn.execute(
+                insert(schema.patients).values(
+                    id=pid,
+                    code=code,
+                    display_name=display_name,
+                    program_id=PROGRAMS[program][0],
+                    therapist_id=therapist,
+                    gp_id=gp,
+                    team_id=team,
+                    enrolled_at=self.ago(enrolled_days_ago),
+                    status=status,
+                    ended_at=None if ended_days_ago is None else self.ago(ended_days_ago),
+                )
+            )
         return pid
 
-    def response(self, patient_id: int, instrument: str, days_ago: float, items: list[int | None] | None = None,
-                 total: int | None = None) -> int:
+    def response(
+        self,
+        patient_id: int,
+        instrument: str,
+        days_ago: float,
+        items: list[int | None] | None = None,
+        total: int | None = None,
+    ) -> int:
         """Items in order 1..n (None = item row absent); total defaults to the item sum."""
         rid = next(self._ids)
         if total is None and items is not None:
             total = sum(s for s in items if s is not None)
         with self.engine.begin() as conn:
-            conn.execute(insert(schema.responses).values(
-                id=rid, patient_id=patient_id, instrument=instrument, administered_at=self.ago(days_ago), total_score=total))
-            rows = [{"response_id": rid, "item": i, "score": s} for i, s in enumerate(items or [], start=1) if s is not None]
+            conn.execute(
+                insert(schema.responses).values(
+                    id=rid,
+                    patient_id=patient_id,
+                    instrument=instrument,
+                    administered_at=self.ago(days_ago),
+                    total_score=total,
+                )
+            )
+            rows = [
+                {"response_id": rid, "item": i, "score": s} for i, s in enumerate(items or [], start=1) if s is not None
+            ]
             if rows:
                 conn.execute(insert(schema.response_items), rows)
         return rid
@@ -85,23 +130,52 @@ class Platform:
         return self.response(patient_id, "PHQ9", days_ago, [*items, item9])
 
     def gad7(self, patient_id: int, days_ago: float, total: int) -> int:
-        return self.response(patient_id, "GAD7", days_ago, [min(3, total // 7 + (1 if i < total % 7 else 0)) for i in range(7)])
+        return self.response(
+            patient_id, "GAD7", days_ago, [min(3, total // 7 + (1 if i < total % 7 else 0)) for i in range(7)]
+        )
 
-    def module(self, patient_id: int, program: str, position: int, started_days_ago: float,
-               completed_days_ago: float | None = None) -> None:
+    def module(
+        self,
+        patient_id: int,
+        program: str,
+        position: int,
+        started_days_ago: float,
+        completed_days_ago: float | None = None,
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(schema.module_progress).values(
-                patient_id=patient_id, module_id=module_id(program, position), started_at=self.ago(started_days_ago),
-                completed_at=None if completed_days_ago is None else self.ago(completed_days_ago)))
+            conn.execute(
+                insert(schema.module_progress).values(
+                    patient_id=patient_id,
+                    module_id=module_id(program, position),
+                    started_at=self.ago(started_days_ago),
+                    completed_at=None if completed_days_ago is None else self.ago(completed_days_ago),
+                )
+            )
 
     def activity(self, patient_id: int, days_ago: float, kind: str = "login") -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(schema.activity).values(id=next(self._ids), patient_id=patient_id,
-                                                        occurred_at=self.ago(days_ago), kind=kind))
+            conn.execute(
+                insert(schema.activity).values(
+                    id=next(self._ids), patient_id=patient_id, occurred_at=self.ago(days_ago), kind=kind
+                )
+            )
 
-    def message(self, patient_id: int, days_ago: float = 0, direction: str = "from_patient",
-                clinician: int | None = None, hours_ago: float = 0) -> None:
+    def message(
+        self,
+        patient_id: int,
+        days_ago: float = 0,
+        direction: str = "from_patient",
+        clinician: int | None = None,
+        hours_ago: float = 0,
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(schema.messages).values(
-                id=next(self._ids), patient_id=patient_id, clinician_id=clinician, direction=direction,
-                sent_at=self.ago(days_ago, hours_ago), read_at=None))
+            conn.execute(
+                insert(schema.messages).values(
+                    id=next(self._ids),
+                    patient_id=patient_id,
+                    clinician_id=clinician,
+                    direction=direction,
+                    sent_at=self.ago(days_ago, hours_ago),
+                    read_at=None,
+                )
+            )

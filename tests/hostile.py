@@ -25,8 +25,10 @@ from dashboard.triage import triage
 from tests.factory import Platform, module_id
 
 # Platform names are at most 200 characters (PostgreSQL enforces it); notes take more.
-ATTACKS = ("![x](http://evil/b.png) [Session expired — log in again](http://evil) :green[risk reviewed: no risk] "
-           "<img src=x onerror=alert(1)> **bold** `code` $x$ :material/check: :smile:\n\n- list")
+ATTACKS = (
+    "![x](http://evil/b.png) [Session expired — log in again](http://evil) :green[risk reviewed: no risk] "
+    "<img src=x onerror=alert(1)> **bold** `code` $x$ :material/check: :smile:\n\n- list"
+)
 NOTE_ATTACKS = " www.evil.example nurse@evil.example &#58;smile&#58; <http://evil> | a | b |\n---"
 
 
@@ -40,9 +42,15 @@ CODE = "[P1](http://evil):green[ok]![i](http://evil/i)"
 STATUS_CODE = "STATUS-P"
 STATUS = ":green[ok]![i](x)"
 FIELDS = {  # label: value, as stored
-    "PATIENT": hostile("PATIENT"), "THERAPIST": hostile("THERAPIST"), "GP": hostile("GP"), "LEAD": hostile("LEAD"),
-    "TEAM": hostile("TEAM"), "PROGRAMME": hostile("PROGRAMME"), "MODULE": hostile("MODULE"),
-    "GPNOTE": hostile("GPNOTE"), "ACKNOTE": hostile("ACKNOTE"),
+    "PATIENT": hostile("PATIENT"),
+    "THERAPIST": hostile("THERAPIST"),
+    "GP": hostile("GP"),
+    "LEAD": hostile("LEAD"),
+    "TEAM": hostile("TEAM"),
+    "PROGRAMME": hostile("PROGRAMME"),
+    "MODULE": hostile("MODULE"),
+    "GPNOTE": hostile("GPNOTE"),
+    "ACKNOTE": hostile("ACKNOTE"),
 }
 
 
@@ -55,11 +63,17 @@ def build(p: Platform) -> dict[str, int]:
     with p.engine.begin() as conn:
         conn.execute(update(schema.teams).where(schema.teams.c.id == 1).values(name=FIELDS["TEAM"]))
         for username, label in (("ther.a", "THERAPIST"), ("gp.a", "GP"), ("lead.a", "LEAD")):
-            conn.execute(update(schema.clinicians).where(schema.clinicians.c.username == username)
-                         .values(display_name=FIELDS[label]))
+            conn.execute(
+                update(schema.clinicians)
+                .where(schema.clinicians.c.username == username)
+                .values(display_name=FIELDS[label])
+            )
         conn.execute(update(schema.programs).where(schema.programs.c.id == 1).values(name=FIELDS["PROGRAMME"]))
-        conn.execute(update(schema.modules).where(schema.modules.c.id == module_id("depression", 1))
-                     .values(title=FIELDS["MODULE"]))
+        conn.execute(
+            update(schema.modules)
+            .where(schema.modules.c.id == module_id("depression", 1))
+            .values(title=FIELDS["MODULE"])
+        )
     pid = p.patient(CODE, enrolled_days_ago=40, display_name=FIELDS["PATIENT"])
     p.module(pid, "depression", 1, 39, 30)
     p.module(pid, "depression", 2, 29, 5)
@@ -68,14 +82,31 @@ def build(p: Platform) -> dict[str, int]:
     p.phq9(pid, 3, 15, item9=2)
     p.message(pid, 2, "from_patient")
     gp = load_viewer(p.engine, "gp.a")
-    form = FollowupForm(held_on=(p.now - timedelta(days=20)).date(), minutes=10, modality="phone", module_position=1,
-                        clinic_phq9=None, action="step_up", pause_until=None, next_on=None, note=FIELDS["GPNOTE"])
+    form = FollowupForm(
+        held_on=(p.now - timedelta(days=20)).date(),
+        minutes=10,
+        modality="phone",
+        module_position=1,
+        clinic_phq9=None,
+        action="step_up",
+        pause_until=None,
+        next_on=None,
+        note=FIELDS["GPNOTE"],
+    )
     log_followup(p.engine, p.engine, gp, pid, form, uuid.uuid4().hex, p.now)
     therapist = load_viewer(p.engine, "ther.a")
     shown = triage(p.engine, p.engine, therapist, p.now, Settings()).open_flags
-    acknowledge(p.engine, p.engine, therapist, pid, "risk",
-                evidence_keys(shown[(shown["patient_id"] == pid) & (shown["flag"] == "risk")]), FIELDS["ACKNOTE"],
-                p.now, Settings())
+    acknowledge(
+        p.engine,
+        p.engine,
+        therapist,
+        pid,
+        "risk",
+        evidence_keys(shown[(shown["patient_id"] == pid) & (shown["flag"] == "risk")]),
+        FIELDS["ACKNOTE"],
+        p.now,
+        Settings(),
+    )
     other = p.patient(STATUS_CODE, enrolled_days_ago=20)
     with p.engine.begin() as conn:
         conn.execute(update(schema.patients).where(schema.patients.c.id == other).values(status=STATUS))

@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy import select
 
 from dashboard import db, demo
+from dashboard.config import DEMO_TIMEZONE  # the demo's service zone: the pages' due list
 from dashboard.engine import make_engine
 from dashboard.gp_followups import current_followups
 from dashboard.schema import patients
-from dashboard.config import DEMO_TIMEZONE  # the demo's service zone: the pages' due list
 from tests.browser import (
     ARTIFACTS,
     ROOT,
@@ -54,7 +54,7 @@ def primary_rgb() -> str:
     """The theme's primary colour as getComputedStyle writes it: Streamlit marks a
     focused text field, select box or text area by a border in this colour."""
     hexa = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["theme"]["primaryColor"].lstrip("#")
-    r, g, b = (int(hexa[i:i + 2], 16) for i in (0, 2, 4))
+    r, g, b = (int(hexa[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgb({r}, {g}, {b})"
 
 
@@ -82,8 +82,11 @@ def backend_name(demo_url) -> str:
 @pytest.fixture(scope="module")
 def app_url(demo_url):
     # No queue refresh or idle check during a test: a rerun in the middle of a Tab sequence could move the focus.
-    env = {"DASHBOARD_DB_URL": demo_url, "DASHBOARD_MODE": "demo",
-           "DASHBOARD_SETTINGS": "queue_refresh_seconds = 3600\nidle_check_seconds = 3600"}
+    env = {
+        "DASHBOARD_DB_URL": demo_url,
+        "DASHBOARD_MODE": "demo",
+        "DASHBOARD_SETTINGS": "queue_refresh_seconds = 3600\nidle_check_seconds = 3600",
+    }
     with served_app(env) as url:
         yield url
 
@@ -125,7 +128,9 @@ def axe_summary(backend_name):
         (ARTIFACTS / f"axe-summary-{backend_name}.json").write_text(json.dumps(summary, indent=2))
         print(f"\naxe-core {summary['axe_core']}: violations (rules) by impact {IMPACTS}, then incomplete")
         for name, found in summary["pages"].items():
-            print(f"  {name:32} {[found['violations'][i] for i in IMPACTS]} {[found['incomplete'][i] for i in IMPACTS]}")
+            print(
+                f"  {name:32} {[found['violations'][i] for i in IMPACTS]} {[found['incomplete'][i] for i in IMPACTS]}"
+            )
 
 
 # ---------------------------------------------------------------- data
@@ -307,17 +312,23 @@ def run_axe(page, axe_js: str) -> dict:
 
 
 def counts(results: list[dict], nodes: bool = False) -> dict[str, int]:
-    return {impact: sum(len(r["nodes"]) if nodes else 1 for r in results if r["impact"] == impact) for impact in IMPACTS}
+    return {
+        impact: sum(len(r["nodes"]) if nodes else 1 for r in results if r["impact"] == impact) for impact in IMPACTS
+    }
 
 
 def describe(violations: list[dict]) -> str:
-    return "\n".join(f"{v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}x), e.g. {v['nodes'][0]['target']} "
-                     f"{v['nodes'][0]['html'][:200]}" for v in violations)
+    return "\n".join(
+        f"{v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}x), e.g. {v['nodes'][0]['target']} "
+        f"{v['nodes'][0]['html'][:200]}"
+        for v in violations
+    )
 
 
 @pytest.mark.parametrize("name, user, path, prepare", PAGES, ids=[p[0] for p in PAGES])
-def test_no_serious_or_critical_axe_violations(name, user, path, prepare, signed_in, app_url, demo_url, axe_js,
-                                               axe_summary, backend_name):
+def test_no_serious_or_critical_axe_violations(
+    name, user, path, prepare, signed_in, app_url, demo_url, axe_js, axe_summary, backend_name
+):
     page = signed_in(user)
     page.goto(app_url + path.format(code=patient_in_scope(demo_url, user) if "{code}" in path else ""))
     wait_for_app(page)
@@ -328,13 +339,18 @@ def test_no_serious_or_critical_axe_violations(name, user, path, prepare, signed
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"axe-{name}-{backend_name}.json").write_text(json.dumps(result, indent=1))
     assert result["testEngine"]["version"] == pinned_axe_version(), "tests/axe/node_modules is stale: npm ci"
-    axe_summary["pages"][name] = {"violations": counts(result["violations"]),
-                                  "violation_nodes": counts(result["violations"], nodes=True),
-                                  "incomplete": counts(result["incomplete"]), "passes": len(result["passes"])}
+    axe_summary["pages"][name] = {
+        "violations": counts(result["violations"]),
+        "violation_nodes": counts(result["violations"], nodes=True),
+        "incomplete": counts(result["incomplete"]),
+        "passes": len(result["passes"]),
+    }
     blocking = [v for v in result["violations"] if v["impact"] in BLOCKING]
     if blocking:
         screenshot(page, f"axe-{name}")
-    assert not blocking, f"{name}: axe found\n{describe(blocking)}\n(full result: artifacts/axe-{name}-{backend_name}.json)"
+    assert not blocking, (
+        f"{name}: axe found\n{describe(blocking)}\n(full result: artifacts/axe-{name}-{backend_name}.json)"
+    )
 
 
 # ---------------------------------------------------------------- keyboard only

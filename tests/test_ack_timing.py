@@ -42,8 +42,9 @@ def risk_rows(platform: Platform, pid: int, at: datetime = NOW, user: str = "the
 
 
 def ack_risk(platform: Platform, pid: int, seen: list[str], at: datetime = NOW, user: str = "ther.a", key=None) -> int:
-    return acknowledge(platform.engine, platform.engine, load_viewer(platform.engine, user), pid, "risk", seen, NOTE,
-                       at, SETTINGS, key)
+    return acknowledge(
+        platform.engine, platform.engine, load_viewer(platform.engine, user), pid, "risk", seen, NOTE, at, SETTINGS, key
+    )
 
 
 def stored(platform: Platform) -> int:
@@ -142,8 +143,14 @@ def test_withdrawal_reopens_the_reason_with_its_original_since(platform):
         withdraw(platform.engine, platform.engine, load_viewer(platform.engine, "ther.b"), ack_id, "wrong", NOW)
     with pytest.raises(AckRefused, match="Say why"):
         withdraw(platform.engine, platform.engine, load_viewer(platform.engine, "ther.a"), ack_id, " ", NOW)
-    withdraw(platform.engine, platform.engine, load_viewer(platform.engine, "lead.a"), ack_id,
-             "Acknowledged on the wrong patient's record", NOW)
+    withdraw(
+        platform.engine,
+        platform.engine,
+        load_viewer(platform.engine, "lead.a"),
+        ack_id,
+        "Acknowledged on the wrong patient's record",
+        NOW,
+    )
     again = risk_rows(platform, pid)
     assert len(again) == 1 and again.iloc[0]["since"] == before["since"]
     with pytest.raises(AckRefused, match="already withdrawn"):
@@ -158,8 +165,16 @@ def test_an_acknowledgement_stored_before_evidence_covers_up_to_its_trigger(plat
     pid = platform.patient("L1", enrolled_days_ago=10)
     platform.phq9(pid, 3, 12, item9=1)
     with platform.engine.begin() as conn:
-        conn.execute(insert(acknowledgements).values(patient_id=pid, flag="risk", trigger_at=platform.ago(3),
-                                                     acked_at=platform.ago(2), actor="ther.a", note=NOTE))
+        conn.execute(
+            insert(acknowledgements).values(
+                patient_id=pid,
+                flag="risk",
+                trigger_at=platform.ago(3),
+                acked_at=platform.ago(2),
+                actor="ther.a",
+                note=NOTE,
+            )
+        )
     assert risk_rows(platform, pid).empty
     platform.phq9(pid, 1, 12, item9=1)
     assert risk_rows(platform, pid).iloc[0]["since"] == platform.ago(1)
@@ -217,8 +232,9 @@ def test_the_gp_due_list_ranks_risk_the_same_way(platform):
         platform.module(pid, "depression", 1, 15, completed_days_ago=10)
     waiting = platform.patient("D", enrolled_days_ago=20)
     platform.module(waiting, "depression", 1, 19, completed_days_ago=18)  # the longest wait, no risk
-    due = due_list(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), NOW, SETTINGS,
-                   ZoneInfo("UTC")).due
+    due = due_list(
+        platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), NOW, SETTINGS, ZoneInfo("UTC")
+    ).due
     assert due["code"].tolist() == ["B", "A", "C", "D"]
 
 

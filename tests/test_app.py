@@ -8,8 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import audit, db
 from dashboard.engine import make_engine
-from dashboard.ui.nav import PAGES_DIR
 from dashboard.schema import clinicians, metadata, patients
+from dashboard.ui.nav import PAGES_DIR
 from tests.conftest import production_env
 
 APP = "../dashboard/ui/app.py"
@@ -54,7 +54,9 @@ def active_codes(url: str, column: str, username: str) -> set[str]:
     engine = make_engine(url)
     with engine.connect() as conn:
         cid = conn.scalar(select(clinicians.c.id).where(clinicians.c.username == username))
-        return set(conn.scalars(select(patients.c.code).where(patients.c[column] == cid, patients.c.status == "active")))
+        return set(
+            conn.scalars(select(patients.c.code).where(patients.c[column] == cid, patients.c.status == "active"))
+        )
 
 
 def test_login_page_shows_demo_logins_and_no_data(app_env):
@@ -156,9 +158,17 @@ def test_production_refuses_an_old_state_revision(monkeypatch, db_url, tmp_path)
     engine = make_engine(db_url)
     metadata.create_all(engine)
     db.upgrade(engine, "0001")
-    users = {"dr.who": {"password": bcrypt.hashpw(b"x" * 12, bcrypt.gensalt(rounds=4)).decode(), "first_name": "A", "last_name": "B"}}
+    users = {
+        "dr.who": {
+            "password": bcrypt.hashpw(b"x" * 12, bcrypt.gensalt(rounds=4)).decode(),
+            "first_name": "A",
+            "last_name": "B",
+        }
+    }
     path = tmp_path / "users.yaml"
-    path.write_text(yaml.safe_dump({"credentials": {"usernames": users}, "cookie": {"name": "cb", "key": secrets.token_hex(32)}}))
+    path.write_text(
+        yaml.safe_dump({"credentials": {"usernames": users}, "cookie": {"name": "cb", "key": secrets.token_hex(32)}})
+    )
     monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
     monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(path))
     at = run_app()
@@ -173,10 +183,17 @@ def test_production_login_page_hides_demo_credentials(monkeypatch, demo_db, tmp_
     import yaml
 
     db.upgrade(make_engine(demo_db))
-    users = {"therapist3": {"password": bcrypt.hashpw(b"a-long-passphrase", bcrypt.gensalt(rounds=4)).decode(),
-                            "first_name": "T", "last_name": "Nine"}}
+    users = {
+        "therapist3": {
+            "password": bcrypt.hashpw(b"a-long-passphrase", bcrypt.gensalt(rounds=4)).decode(),
+            "first_name": "T",
+            "last_name": "Nine",
+        }
+    }
     path = tmp_path / "users.yaml"
-    path.write_text(yaml.safe_dump({"credentials": {"usernames": users}, "cookie": {"name": "cb", "key": secrets.token_hex(32)}}))
+    path.write_text(
+        yaml.safe_dump({"credentials": {"usernames": users}, "cookie": {"name": "cb", "key": secrets.token_hex(32)}})
+    )
     monkeypatch.setenv("DASHBOARD_DB_URL", demo_db)
     monkeypatch.setenv("DASHBOARD_MODE", "production")
     monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(path))

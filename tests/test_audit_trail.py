@@ -8,9 +8,9 @@ from sqlalchemy import insert
 
 from dashboard import audit, db
 from dashboard.engine import make_engine
-from dashboard.ui.nav import PAGES_DIR
 from dashboard.scope import load_viewer
 from dashboard.state_tables import audit as audit_table
+from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in
 from tests.factory import Platform
 
@@ -27,13 +27,21 @@ def platform(db_url) -> Platform:
 
 def add(platform: Platform, actor: str, action: str, patient_id: int | None, days_ago: float) -> None:
     with platform.engine.begin() as conn:
-        conn.execute(insert(audit_table).values(occurred_at=NOW - timedelta(days=days_ago), actor=actor, action=action,
-                                                patient_id=patient_id, detail=None))
+        conn.execute(
+            insert(audit_table).values(
+                occurred_at=NOW - timedelta(days=days_ago),
+                actor=actor,
+                action=action,
+                patient_id=patient_id,
+                detail=None,
+            )
+        )
 
 
 def trail(platform: Platform, user: str = "lead.a", **filters):
-    return audit.team_trail(platform.engine, platform.engine, load_viewer(platform.engine, user),
-                            NOW - 7 * DAY, NOW + DAY, **filters)
+    return audit.team_trail(
+        platform.engine, platform.engine, load_viewer(platform.engine, user), NOW - 7 * DAY, NOW + DAY, **filters
+    )
 
 
 def test_a_team_lead_sees_their_teams_clinicians_and_patients_only(platform):
@@ -45,8 +53,11 @@ def test_a_team_lead_sees_their_teams_clinicians_and_patients_only(platform):
     add(platform, "ther.c", "denied", mine, 1)  # an outsider trying a team 1 patient
     add(platform, "ther.a", "login", None, 30)  # outside the period
     got = trail(platform)
-    assert sorted(zip(got["actor"], got["action"])) == [("cli:ther.a", "cli_report"), ("ther.a", "open_record"),
-                                                        ("ther.c", "denied")]
+    assert sorted(zip(got["actor"], got["action"])) == [
+        ("cli:ther.a", "cli_report"),
+        ("ther.a", "open_record"),
+        ("ther.c", "denied"),
+    ]
     assert set(got["patient"].dropna()) == {"T1-P"}
     assert set(trail(platform, "lead.b")["actor"]) == {"ther.c"}
     assert trail(platform, "ther.a").empty  # only team leads have an audit trail
@@ -69,7 +80,9 @@ def test_audit_page_for_team_leads_only(app_platform):
     at.switch_page(str(PAGES_DIR / "audit.py")).run()
     assert not at.exception and at.title[0].value == "Audit trail"
     table = at.dataframe[0].value
-    assert "AUD-P" in set(table["patient"]) and "Therapist A (ther.a)" in set(table["actor"])  # issue 16: names, not logins
+    assert "AUD-P" in set(table["patient"]) and "Therapist A (ther.a)" in set(
+        table["actor"]
+    )  # issue 16: names, not logins
     assert "opened the record" in set(table["action"])
     therapist = logged_in("ther.a")
     with pytest.raises(ValueError):
@@ -81,8 +94,11 @@ def add_teamless_gp(platform: Platform, clinician_id: int = 8, username: str = "
     from dashboard.schema import clinicians
 
     with platform.engine.begin() as conn:
-        conn.execute(insert(clinicians).values(id=clinician_id, username=username, display_name="Dr GP X", role="gp",
-                                               team_id=None))
+        conn.execute(
+            insert(clinicians).values(
+                id=clinician_id, username=username, display_name="Dr GP X", role="gp", team_id=None
+            )
+        )
     return clinician_id
 
 
@@ -99,7 +115,8 @@ def test_a_lead_sees_the_logins_denials_and_exports_of_everyone_treating_the_tea
     south_trail = trail(platform, "lead.b")
     assert sorted(zip(south_trail["actor"], south_trail["action"])) == sorted(
         [("gp.x", a) for a in ("login", "export", "denied", "logout", "open_record")]
-        + [("ther.a", "open_record"), ("ther.a", "login"), ("ther.c", "login")])
+        + [("ther.a", "open_record"), ("ther.a", "login"), ("ther.c", "login")]
+    )
     north_trail = trail(platform, "lead.a")
     # team 1's own therapist: her login, but not what she did with team 2's patient; nothing of gp.x or ther.c
     assert sorted(zip(north_trail["actor"], north_trail["action"])) == [("ther.a", "login")]
@@ -116,6 +133,11 @@ def test_a_denied_deep_link_names_the_patient_and_reaches_that_teams_lead(app_pl
     rows = audit.read(app_platform.engine, actor="ther.c")
     denials = rows[rows["action"] == "denied"].sort_values("id")
     assert [None if pd.isna(p) else int(p) for p in denials["patient_id"]] == [north, None]
-    lead = audit.team_trail(app_platform.engine, app_platform.engine, load_viewer(app_platform.engine, "lead.a"),
-                            datetime.now() - DAY, datetime.now() + DAY)
+    lead = audit.team_trail(
+        app_platform.engine,
+        app_platform.engine,
+        load_viewer(app_platform.engine, "lead.a"),
+        datetime.now() - DAY,
+        datetime.now() + DAY,
+    )
     assert list(zip(lead["actor"], lead["action"], lead["patient"])) == [("ther.c", "denied", "T1-ONLY")]

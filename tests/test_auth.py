@@ -5,14 +5,13 @@ only what this service signed."""
 import base64
 import json
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import bcrypt
 import jwt
 import pytest
 
-from dashboard.auth import (AuthFile, AuthFileError, file_stamp, load_auth_file, normalise_username,
-                            production_problems)
+from dashboard.auth import AuthFile, AuthFileError, file_stamp, load_auth_file, normalise_username, production_problems
 from dashboard.config import DEMO_AUTH_FILE
 from dashboard.tokens import issue_token, read_token
 
@@ -65,15 +64,17 @@ def test_demo_usernames_are_refused_in_any_case(name):
 
 def test_usernames_must_be_normalised_in_production():
     problems = production_problems(auth({"Dr.Smith": {"password": HASH}, "dr.jones": {"password": HASH}}), 32)
-    assert problems == ["usernames must be written in their normalised form (lower case, no surrounding spaces), "
-                        "found: 'Dr.Smith'"]
+    assert problems == [
+        "usernames must be written in their normalised form (lower case, no surrounding spaces), found: 'Dr.Smith'"
+    ]
 
 
 def test_a_cookie_lifetime_beyond_the_bound_is_refused():
     assert production_problems(auth({"dr.smith": {"password": HASH}}, expiry_days=0.5), 32, 12) == []
     problems = production_problems(auth({"dr.smith": {"password": HASH}}, expiry_days=30), 32, 12)
-    assert problems == ["cookie.expiry_days is 30 days (720 hours); production allows at most 12 hours "
-                        "(setting max_cookie_hours)"]
+    assert problems == [
+        "cookie.expiry_days is 30 days (720 hours); production allows at most 12 hours (setting max_cookie_hours)"
+    ]
 
 
 def test_plain_text_password_is_refused():
@@ -104,8 +105,10 @@ def test_one_normalisation_of_usernames():
 
 def unsigned(claims: dict) -> str:
     """A token with ``alg: none``: anyone can write one."""
+
     def part(obj: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
@@ -115,20 +118,27 @@ def test_a_token_this_service_signed_names_its_session():
     assert (claims.username, claims.session_id) == ("dr.smith", "sid-1")
 
 
-@pytest.mark.parametrize("token", [
-    unsigned({"sub": "dr.smith", "sid": "sid-1", "exp": 4102444800}),
-    jwt.encode({"sub": "dr.smith", "sid": "sid-1", "exp": 1}, STRONG_KEY, algorithm="HS256"),  # expired
-    jwt.encode({"sub": "dr.smith", "sid": "sid-1", "exp": "tomorrow"}, STRONG_KEY, algorithm="HS256"),  # a text expiry
-    jwt.encode({"sub": "dr.smith", "sid": "sid-1", "exp": 4102444800}, "another-key-" * 4, algorithm="HS256"),
-    jwt.encode({"sub": "dr.smith", "exp": 4102444800}, STRONG_KEY, algorithm="HS256"),  # no session id
-    jwt.encode({"username": "dr.smith", "exp_date": 4102444800.0}, STRONG_KEY, algorithm="HS256"),  # the library's
-    jwt.encode({"sub": 7, "sid": "sid-1", "exp": 4102444800}, STRONG_KEY, algorithm="HS256"),
-    "not-a-jwt", "a.b.c", "",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        unsigned({"sub": "dr.smith", "sid": "sid-1", "exp": 4102444800}),
+        jwt.encode({"sub": "dr.smith", "sid": "sid-1", "exp": 1}, STRONG_KEY, algorithm="HS256"),  # expired
+        jwt.encode(
+            {"sub": "dr.smith", "sid": "sid-1", "exp": "tomorrow"}, STRONG_KEY, algorithm="HS256"
+        ),  # a text expiry
+        jwt.encode({"sub": "dr.smith", "sid": "sid-1", "exp": 4102444800}, "another-key-" * 4, algorithm="HS256"),
+        jwt.encode({"sub": "dr.smith", "exp": 4102444800}, STRONG_KEY, algorithm="HS256"),  # no session id
+        jwt.encode({"username": "dr.smith", "exp_date": 4102444800.0}, STRONG_KEY, algorithm="HS256"),  # the library's
+        jwt.encode({"sub": 7, "sid": "sid-1", "exp": 4102444800}, STRONG_KEY, algorithm="HS256"),
+        "not-a-jwt",
+        "a.b.c",
+        "",
+    ],
+)
 def test_crafted_tokens_are_refused_without_raising(token):
     assert read_token(token, STRONG_KEY) is None
 
 
 def test_a_token_expires_with_its_lifetime():
-    then = datetime.now(timezone.utc) - timedelta(hours=13)
+    then = datetime.now(UTC) - timedelta(hours=13)
     assert read_token(issue_token("dr.smith", "sid-1", STRONG_KEY, timedelta(hours=12), now=then), STRONG_KEY) is None

@@ -5,7 +5,7 @@ left out of the figures, and the viewer is told what was left out and for whom."
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -14,11 +14,11 @@ from dashboard import db
 from dashboard.cli import queue, report
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from dashboard.my_patients import my_patients
 from dashboard.quality import CHECK_BY_KEY, data_quality
 from dashboard.scope import load_viewer
 from dashboard.triage import triage
+from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from tests import baddata
 from tests.apptest import logged_in, open_patient, shown_text, table_with
 from tests.conftest import BACKENDS, fresh_database_url, production_env
@@ -51,7 +51,7 @@ NOT_THE_THERAPISTS = {"NO-THERAPIST", "UNKNOWN-THERAPIST"}  # therapist_id is no
 def corpus(request, tmp_path_factory):
     gen = fresh_database_url(request.param, tmp_path_factory.mktemp("bad"))
     url = next(gen)
-    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     platform = baddata.BadPlatform(make_engine(url), now)
     ids = baddata.build(platform)
     db.upgrade(platform.engine)
@@ -111,7 +111,9 @@ def reasons(queue: pd.DataFrame, code: str) -> str:
 def test_bad_rows_are_left_out_of_the_figures(corpus):
     platform, _ = corpus
     q = queue_of(platform, "ther.a")
-    listed = my_patients(platform.engine, load_viewer(platform.engine, "ther.a"), platform.now, Settings()).set_index("code")
+    listed = my_patients(platform.engine, load_viewer(platform.engine, "ther.a"), platform.now, Settings()).set_index(
+        "code"
+    )
     # A future login does not make FUTURE look active, and its future PHQ-9 (3) is not the latest score.
     assert "no activity for 20 days" in reasons(q, "FUTURE")
     assert pd.isna(listed.loc["FUTURE", "latest_score_display"])
@@ -167,7 +169,10 @@ def test_every_page_renders_with_the_note(app_env, user):
         if USERS[user] != "team_lead":  # issue 16: the team-wide note is the lead's; the patient page's stays
             assert note_label(at) is None, page
             continue
-        assert note_label(at) == f"Data quality: problems in the platform records of {len(in_scope(platform, user)) - 1} patient(s)", page
+        assert (
+            note_label(at)
+            == f"Data quality: problems in the platform records of {len(in_scope(platform, user)) - 1} patient(s)"
+        ), page
         for code in in_scope(platform, user) - {baddata.CLEAN}:
             assert code in text, (page, code)  # named in the note's table
 
@@ -237,8 +242,13 @@ def test_operators_count_the_orphan_rows_no_page_can_see(corpus, capsys):
     from dashboard.cli import quality as quality_cli
 
     platform, _ = corpus
-    assert quality.orphan_counts(platform.engine) == {"activity": 1, "responses": 1, "messages": 1,
-                                                      "module_progress": 1, "response_items": 1}
+    assert quality.orphan_counts(platform.engine) == {
+        "activity": 1,
+        "responses": 1,
+        "messages": 1,
+        "module_progress": 1,
+        "response_items": 1,
+    }
     assert quality_cli.main(["--db", platform.engine.url.render_as_string(hide_password=False)]) == 0
     assert "response_items           1 orphan row(s)" in capsys.readouterr().out
 

@@ -6,8 +6,8 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from tools import bench
 from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_available, missing
+from tools import bench
 
 SIZE = 150
 
@@ -19,8 +19,9 @@ def test_bench_runs_and_answers_agree(backend, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bench, "BENCH_DIR", tmp_path)
     out = tmp_path / "bench.json"
     try:
-        code = bench.main(["--sizes", str(SIZE), "--backends", backend, "--pg-url", PG_ADMIN_URL,
-                           "--repeat", "2", "--json", str(out)])
+        code = bench.main(
+            ["--sizes", str(SIZE), "--backends", backend, "--pg-url", PG_ADMIN_URL, "--repeat", "2", "--json", str(out)]
+        )
     finally:
         if backend == "postgresql":
             admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -31,7 +32,16 @@ def test_bench_runs_and_answers_agree(backend, tmp_path, monkeypatch, capsys):
     rows = json.loads(out.read_text())
     assert {r["query"] for r in rows} == set(bench.QUERIES)
     for row in rows:
-        assert set(row) == {"backend", "patients", "events", "query", "median_ms", "baseline_ms", "cached_ms", "peak_rss_mb"}
+        assert set(row) == {
+            "backend",
+            "patients",
+            "events",
+            "query",
+            "median_ms",
+            "baseline_ms",
+            "cached_ms",
+            "peak_rss_mb",
+        }
         assert row["backend"] == backend and row["patients"] == SIZE and row["events"] > SIZE * 10
         assert row["median_ms"] > 0 and row["baseline_ms"] > 0 and row["peak_rss_mb"] > 0
     assert "my_patients" in capsys.readouterr().out

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard import db, demo
+from dashboard.config import DEMO_TIMEZONE  # the demo's service zone: the pages' due list
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
-from dashboard.config import DEMO_TIMEZONE  # the demo's service zone: the pages' due list
 from tests.browser import (
     log_in,
     screenshot,
@@ -56,8 +56,11 @@ def test_therapist_logs_in_and_sees_their_patients(app_url, page, demo_sqlite):
     with engine.connect() as conn:
         tid = conn.scalar(select(clinicians.c.id).where(clinicians.c.username == "therapist1"))
         n_all = conn.scalar(select(func.count()).select_from(patients).where(patients.c.therapist_id == tid))
-        n_active = conn.scalar(select(func.count()).select_from(patients).where(
-            patients.c.therapist_id == tid, patients.c.status == "active"))
+        n_active = conn.scalar(
+            select(func.count())
+            .select_from(patients)
+            .where(patients.c.therapist_id == tid, patients.c.status == "active")
+        )
     assert page.get_by_text(f"{n_active} of {n_all} patients").is_visible()
     assert page.get_by_text("Data as of").is_visible()
     screenshot(page, "my-patients-therapist")
@@ -211,17 +214,28 @@ def test_queue_refreshes_itself(fast_refresh_app, page, demo_sqlite):
     viewer = load_viewer(engine, "therapist1")
     result = triage(engine, engine, viewer, utcnow(), Settings())
     waiting = flag_counts(result.open_flags)["awaiting_reply"]
-    candidates = result.patients[(result.patients["status"] == "active")
-                                 & ~result.patients["patient_id"].isin(
-                                     result.open_flags.loc[result.open_flags["flag"] == "awaiting_reply", "patient_id"])]
+    candidates = result.patients[
+        (result.patients["status"] == "active")
+        & ~result.patients["patient_id"].isin(
+            result.open_flags.loc[result.open_flags["flag"] == "awaiting_reply", "patient_id"]
+        )
+    ]
     patient_id = int(candidates["patient_id"].iloc[0])
     page.goto(fast_refresh_app)
     wait_for_app(page)
     log_in(page, "therapist1", "caseboard-demo")
     page.get_by_text(f"Awaiting reply {waiting}", exact=False).wait_for(timeout=30_000)
     with engine.begin() as conn:
-        conn.execute(insert(messages).values(id=10_000_000, patient_id=patient_id, clinician_id=None,
-                                             direction="from_patient", sent_at=utcnow(), read_at=None))
+        conn.execute(
+            insert(messages).values(
+                id=10_000_000,
+                patient_id=patient_id,
+                clinician_id=None,
+                direction="from_patient",
+                sent_at=utcnow(),
+                read_at=None,
+            )
+        )
     page.get_by_text(f"Awaiting reply {waiting + 1}", exact=False).wait_for(timeout=30_000)  # no click, no reload
 
 
@@ -244,12 +258,19 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     from dashboard.schema import patients as patients_table
 
     with engine.connect() as conn:
-        therapist_of = dict(conn.execute(
-            sql_select(patients_table.c.code, clinicians.c.username)
-            .join(clinicians, clinicians.c.id == patients_table.c.therapist_id)).all())
+        therapist_of = dict(
+            conn.execute(
+                sql_select(patients_table.c.code, clinicians.c.username).join(
+                    clinicians, clinicians.c.id == patients_table.c.therapist_id
+                )
+            ).all()
+        )
     # an active patient (an ended episode leaves triage) whose therapist has a demo login
-    index = next(i for i, (code, status) in enumerate(zip(before["code"][:15], before["status"][:15]))
-                 if status == "active" and therapist_of.get(code) in ("therapist1", "therapist2"))
+    index = next(
+        i
+        for i, (code, status) in enumerate(zip(before["code"][:15], before["status"][:15]))
+        if status == "active" and therapist_of.get(code) in ("therapist1", "therapist2")
+    )
     first = before["code"].iloc[index]
     select_first_row(page, index)
     page.get_by_text(f"Log a follow-up for {first}").wait_for(timeout=30_000)
@@ -325,8 +346,16 @@ def test_refresh_keeps_the_team_leads_filter(fast_refresh_app, browser, demo_sql
     page.get_by_text(f"{len(queued)} patients need you").wait_for(timeout=30_000)
     with engine.begin() as conn:
         next_id = conn.scalar(select(func.max(messages.c.id))) + 1
-        conn.execute(insert(messages).values(id=next_id, patient_id=patient_id, clinician_id=None,
-                                             direction="from_patient", sent_at=utcnow(), read_at=None))
+        conn.execute(
+            insert(messages).values(
+                id=next_id,
+                patient_id=patient_id,
+                clinician_id=None,
+                direction="from_patient",
+                sent_at=utcnow(),
+                read_at=None,
+            )
+        )
     # Refreshed by itself, and still filtered: the whole team's queue is several times longer.
     page.get_by_text(f"{len(queued) + 1} patients need you").wait_for(timeout=30_000)
     assert len(result.queue) > len(queued) + 1
@@ -342,8 +371,12 @@ def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, 
     wait_for_app(page)
     log_in(page, "lead1", "caseboard-demo")
     page.get_by_role("heading", name="Caseload").wait_for(timeout=60_000)
-    for question in ("Where do we lose patients?", "Who is overloaded?", "Are we getting people better?",
-                     "Are GPs holding follow-ups?"):
+    for question in (
+        "Where do we lose patients?",
+        "Who is overloaded?",
+        "Are we getting people better?",
+        "Are GPs holding follow-ups?",
+    ):
         page.get_by_role("heading", name=question).wait_for(timeout=30_000)
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=30_000)
     screenshot(page, "caseload-lead")
@@ -355,10 +388,18 @@ def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, 
     engine = make_engine(demo_sqlite)
     with engine.connect() as conn:
         lead_team = conn.scalar(select(clinicians.c.team_id).where(clinicians.c.username == "lead1"))
-        therapists = set(conn.scalars(select(clinicians.c.display_name).where(
-            clinicians.c.role == "therapist", clinicians.c.team_id == lead_team)))
-        open_now = conn.scalar(select(func.count()).select_from(patients).where(
-            patients.c.team_id == lead_team, patients.c.status == "active", patients.c.ended_at.is_(None)))
+        therapists = set(
+            conn.scalars(
+                select(clinicians.c.display_name).where(
+                    clinicians.c.role == "therapist", clinicians.c.team_id == lead_team
+                )
+            )
+        )
+        open_now = conn.scalar(
+            select(func.count())
+            .select_from(patients)
+            .where(patients.c.team_id == lead_team, patients.c.status == "active", patients.c.ended_at.is_(None))
+        )
     assert therapists <= set(exported["therapist"])  # every therapist of the team, read back from the file
     assert exported["caseload"].sum() == open_now
     wait_for_app(page)
@@ -369,7 +410,8 @@ def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, 
     wait_for_app(page)
     exports = audit.read(engine, actor="lead1")
     assert {"caseload_workload_csv", "caseload_report_html"} <= {
-        d.get("what") for d in exports.loc[exports["action"] == "export", "detail"].map(_detail)}
+        d.get("what") for d in exports.loc[exports["action"] == "export", "detail"].map(_detail)
+    }
     # ...and the Audit page shows those actions: its own CSV, read back, lists them.
     page.get_by_role("link", name="Audit").click()
     page.get_by_role("heading", name="Audit trail").wait_for(timeout=30_000)

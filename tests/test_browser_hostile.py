@@ -36,19 +36,43 @@ def hostile_demo(tmp_path_factory) -> tuple[str, str]:
         ther = conn.scalar(select(schema.clinicians.c.id).where(schema.clinicians.c.username == "therapist1"))
         pid, gp_id, program = conn.execute(
             select(schema.patients.c.id, schema.patients.c.gp_id, schema.patients.c.program_id)
-            .where(schema.patients.c.therapist_id == ther, schema.patients.c.status == "active",
-                   schema.patients.c.gp_id.is_not(None), schema.patients.c.enrolled_at < utcnow() - timedelta(days=8))
-            .order_by(schema.patients.c.id).limit(1)).one()
+            .where(
+                schema.patients.c.therapist_id == ther,
+                schema.patients.c.status == "active",
+                schema.patients.c.gp_id.is_not(None),
+                schema.patients.c.enrolled_at < utcnow() - timedelta(days=8),
+            )
+            .order_by(schema.patients.c.id)
+            .limit(1)
+        ).one()
         code = conn.scalar(select(schema.patients.c.code).where(schema.patients.c.id == pid))
-        conn.execute(update(schema.patients).where(schema.patients.c.id == pid).values(display_name=hostile.FIELDS["PATIENT"]))
-        conn.execute(update(schema.clinicians).where(schema.clinicians.c.id == ther)
-                     .values(display_name=hostile.FIELDS["THERAPIST"]))
-        conn.execute(update(schema.clinicians).where(schema.clinicians.c.id == gp_id).values(display_name=hostile.FIELDS["GP"]))
-        conn.execute(update(schema.programs).where(schema.programs.c.id == program).values(name=hostile.FIELDS["PROGRAMME"]))
+        conn.execute(
+            update(schema.patients).where(schema.patients.c.id == pid).values(display_name=hostile.FIELDS["PATIENT"])
+        )
+        conn.execute(
+            update(schema.clinicians)
+            .where(schema.clinicians.c.id == ther)
+            .values(display_name=hostile.FIELDS["THERAPIST"])
+        )
+        conn.execute(
+            update(schema.clinicians).where(schema.clinicians.c.id == gp_id).values(display_name=hostile.FIELDS["GP"])
+        )
+        conn.execute(
+            update(schema.programs).where(schema.programs.c.id == program).values(name=hostile.FIELDS["PROGRAMME"])
+        )
         gp = conn.scalar(select(schema.clinicians.c.username).where(schema.clinicians.c.id == gp_id))
     today = utcnow().date()
-    form = FollowupForm(held_on=today - timedelta(days=1), minutes=10, modality="phone", module_position=None,
-                        clinic_phq9=None, action="step_up", pause_until=None, next_on=None, note=hostile.FIELDS["GPNOTE"])
+    form = FollowupForm(
+        held_on=today - timedelta(days=1),
+        minutes=10,
+        modality="phone",
+        module_position=None,
+        clinic_phq9=None,
+        action="step_up",
+        pause_until=None,
+        next_on=None,
+        note=hostile.FIELDS["GPNOTE"],
+    )
     log_followup(engine, engine, load_viewer(engine, gp), pid, form, uuid.uuid4().hex, utcnow())
     engine.dispose()
     return url, code
@@ -68,9 +92,17 @@ def test_hostile_text_renders_as_plain_text_in_the_browser(hostile_demo, browser
         wait_for_app(page)
         screenshot(page, "patient-hostile-text")
         assert not [u for u in requested if "evil" in u], "the beacon was fetched"
-        found = page.eval_on_selector_all("img[src*='evil'], a[href*='evil']:not([href^='#'])", "els => els.map(e => [e.outerHTML, e.closest('[data-testid]')?.outerHTML.slice(0, 600)])")
+        found = page.eval_on_selector_all(
+            "img[src*='evil'], a[href*='evil']:not([href^='#'])",
+            "els => els.map(e => [e.outerHTML, e.closest('[data-testid]')?.outerHTML.slice(0, 600)])",
+        )
         assert not found, found
-        assert page.locator("[data-testid=stMain] :is(strong, code, li)", has_text=re.compile(r"^(bold|code|list)$")).count() == 0
+        assert (
+            page.locator(
+                "[data-testid=stMain] :is(strong, code, li)", has_text=re.compile(r"^(bold|code|list)$")
+            ).count()
+            == 0
+        )
         assert page.locator(".katex").count() == 0
         assert page.get_by_text(re.compile(r"^risk reviewed: no risk$")).count() == 0  # a coloured span of its own
         assert "onerror=alert(1)" in page.inner_text("body")  # shown as text, not an element

@@ -34,8 +34,9 @@ def demo_sqlite(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def app_url(demo_sqlite):
     """The idle watch asks every second, so a test waits about a second for the blank."""
-    with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo",
-                     "DASHBOARD_SETTINGS": "idle_check_seconds = 1"}) as url:
+    with served_app(
+        {"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo", "DASHBOARD_SETTINGS": "idle_check_seconds = 1"}
+    ) as url:
         yield url
 
 
@@ -48,14 +49,20 @@ def new_page(browser, cookie: str | None = None, url: str | None = None):
 
 def session_of(url: str, username: str):
     with make_engine(url).connect() as conn:
-        return conn.execute(select(sessions_table).where(sessions_table.c.username == username)
-                            .order_by(sessions_table.c.created_at.desc())).first()
+        return conn.execute(
+            select(sessions_table)
+            .where(sessions_table.c.username == username)
+            .order_by(sessions_table.c.created_at.desc())
+        ).first()
 
 
 def set_last_action(url: str, session_id: str, minutes_ago: float) -> None:
     with make_engine(url).begin() as conn:
-        conn.execute(update(sessions_table).where(sessions_table.c.session_id == session_id)
-                     .values(last_action_at=utcnow() - timedelta(minutes=minutes_ago)))
+        conn.execute(
+            update(sessions_table)
+            .where(sessions_table.c.session_id == session_id)
+            .values(last_action_at=utcnow() - timedelta(minutes=minutes_ago))
+        )
 
 
 def login_cookie(context) -> str:
@@ -126,12 +133,16 @@ def test_a_logged_out_token_logs_in_nowhere(app_url, browser):
 FAR = 4102444800  # 2100-01-01
 
 
-@pytest.mark.parametrize("token", [
-    unsigned({"sub": "therapist1", "sid": "x", "exp": FAR}),
-    jwt.encode({"sub": "therapist1", "sid": "x", "exp": 1}, DEMO.cookie_key, algorithm="HS256"),
-    jwt.encode({"sub": "therapist1", "sid": "x", "exp": "tomorrow"}, DEMO.cookie_key, algorithm="HS256"),
-    jwt.encode({"username": "therapist1", "exp_date": "soon"}, DEMO.cookie_key, algorithm="HS256"),
-], ids=["alg-none", "expired", "text-expiry", "library-format"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        unsigned({"sub": "therapist1", "sid": "x", "exp": FAR}),
+        jwt.encode({"sub": "therapist1", "sid": "x", "exp": 1}, DEMO.cookie_key, algorithm="HS256"),
+        jwt.encode({"sub": "therapist1", "sid": "x", "exp": "tomorrow"}, DEMO.cookie_key, algorithm="HS256"),
+        jwt.encode({"username": "therapist1", "exp_date": "soon"}, DEMO.cookie_key, algorithm="HS256"),
+    ],
+    ids=["alg-none", "expired", "text-expiry", "library-format"],
+)
 def test_a_crafted_cookie_gets_the_login_form_and_is_cleared(app_url, browser, token):
     context, page = new_page(browser, token, app_url)
     page.goto(app_url)

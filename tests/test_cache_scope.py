@@ -8,7 +8,9 @@ from dashboard.ui import cached
 from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in, table_with
 
-CACHED = [obj for name, obj in vars(cached).items() if callable(obj) and hasattr(obj, "clear") and not name.startswith("_")]
+CACHED = [
+    obj for name, obj in vars(cached).items() if callable(obj) and hasattr(obj, "clear") and not name.startswith("_")
+]
 
 
 def test_every_cached_data_function_is_keyed_by_the_viewer():

@@ -49,21 +49,27 @@ def synthetic(finished: int, not_at_caseness: int, **true_counts: int) -> pd.Dat
     frame = pd.DataFrame({"paired": [True] * finished, "case_start": [False] * not_at_caseness + [True] * at_case})
     for col in cl.OUTCOME_RATES:
         n = true_counts.get(col, 0)
-        frame[col] = [None] * not_at_caseness + [i < n for i in range(at_case)] if col in ("recovery", "reliable_recovery") \
+        frame[col] = (
+            [None] * not_at_caseness + [i < n for i in range(at_case)]
+            if col in ("recovery", "reliable_recovery")
             else [False] * not_at_caseness + [i < n for i in range(at_case)]
+        )
     return frame
 
 
-@pytest.mark.parametrize("finished, not_case, rate, numerator, expected", [
-    # [S8] June 2020: 27,884 / (57,060 - 3,200) = 51.8 %
-    (57060, 3200, "recovery", 27884, 0.518),
-    # [S8] Dec 2020: 23,291 / (48,111 - 2,957) = 51.6 %
-    (48111, 2957, "recovery", 23291, 0.516),
-    # [S8] June 2020: 39,417 / 57,060 = 69.1 % (all finished courses)
-    (57060, 3200, "reliable_improvement", 39417, 0.691),
-    # [S19] April 2025: 26,457 / 54,672 = 48.4 % (finished courses that started at caseness)
-    (54672, 0, "reliable_recovery", 26457, 0.484),
-])
+@pytest.mark.parametrize(
+    "finished, not_case, rate, numerator, expected",
+    [
+        # [S8] June 2020: 27,884 / (57,060 - 3,200) = 51.8 %
+        (57060, 3200, "recovery", 27884, 0.518),
+        # [S8] Dec 2020: 23,291 / (48,111 - 2,957) = 51.6 %
+        (48111, 2957, "recovery", 23291, 0.516),
+        # [S8] June 2020: 39,417 / 57,060 = 69.1 % (all finished courses)
+        (57060, 3200, "reliable_improvement", 39417, 0.691),
+        # [S19] April 2025: 26,457 / 54,672 = 48.4 % (finished courses that started at caseness)
+        (54672, 0, "reliable_recovery", 26457, 0.484),
+    ],
+)
 def test_outcome_rates_reproduce_the_published_national_figures(finished, not_case, rate, numerator, expected):
     got = cl.outcome_rates(synthetic(finished, not_case, **{rate: numerator}), min_cell=5)[rate]
     denominator = finished - not_case if rate in ("recovery", "reliable_recovery") else finished
@@ -85,10 +91,19 @@ def test_small_cells_are_suppressed_below_five(denominator, shown):
 # ---------------------------------------------------------------- finished courses and outcomes
 
 
-def finished(platform: Platform, code: str, phq: tuple[int, int], gad: tuple[int, int] | None, modules: int = 2,
-             status: str = "completed", therapist: int | None = 1, ended_days_ago: float = 10.5) -> int:
-    pid = platform.patient(code, therapist=therapist, enrolled_days_ago=80.5, status=status,
-                           ended_days_ago=ended_days_ago)
+def finished(
+    platform: Platform,
+    code: str,
+    phq: tuple[int, int],
+    gad: tuple[int, int] | None,
+    modules: int = 2,
+    status: str = "completed",
+    therapist: int | None = 1,
+    ended_days_ago: float = 10.5,
+) -> int:
+    pid = platform.patient(
+        code, therapist=therapist, enrolled_days_ago=80.5, status=status, ended_days_ago=ended_days_ago
+    )
     for k in range(1, modules + 1):
         platform.module(pid, "depression", k, 80 - 7 * k, 75 - 7 * k)
     platform.phq9(pid, 79.5, phq[0])
@@ -101,12 +116,42 @@ def finished(platform: Platform, code: str, phq: tuple[int, int], gad: tuple[int
 
 # clinical-reference section 8, outcome-rule vectors
 VECTORS = [
-    ("V1", (15, 8), (12, 6), dict(recovery=True, reliable_improvement=True, reliable_recovery=True, reliable_deterioration=False)),
-    ("V2", (15, 10), (12, 7), dict(recovery=False, reliable_improvement=True, reliable_recovery=False, reliable_deterioration=False)),
-    ("V3", (12, 9), (9, 7), dict(recovery=True, reliable_improvement=False, reliable_recovery=False, reliable_deterioration=False)),
-    ("V4", (8, 5), (6, 4), dict(recovery=None, reliable_improvement=False, reliable_recovery=None, reliable_deterioration=False)),
-    ("V5", (14, 7), (8, 12), dict(recovery=False, reliable_improvement=False, reliable_recovery=False, reliable_deterioration=True)),
-    ("V6", (11, 17), (9, 9), dict(recovery=False, reliable_improvement=False, reliable_recovery=False, reliable_deterioration=True)),
+    (
+        "V1",
+        (15, 8),
+        (12, 6),
+        dict(recovery=True, reliable_improvement=True, reliable_recovery=True, reliable_deterioration=False),
+    ),
+    (
+        "V2",
+        (15, 10),
+        (12, 7),
+        dict(recovery=False, reliable_improvement=True, reliable_recovery=False, reliable_deterioration=False),
+    ),
+    (
+        "V3",
+        (12, 9),
+        (9, 7),
+        dict(recovery=True, reliable_improvement=False, reliable_recovery=False, reliable_deterioration=False),
+    ),
+    (
+        "V4",
+        (8, 5),
+        (6, 4),
+        dict(recovery=None, reliable_improvement=False, reliable_recovery=None, reliable_deterioration=False),
+    ),
+    (
+        "V5",
+        (14, 7),
+        (8, 12),
+        dict(recovery=False, reliable_improvement=False, reliable_recovery=False, reliable_deterioration=True),
+    ),
+    (
+        "V6",
+        (11, 17),
+        (9, 9),
+        dict(recovery=False, reliable_improvement=False, reliable_recovery=False, reliable_deterioration=True),
+    ),
 ]
 
 
@@ -143,8 +188,9 @@ def test_a_finished_course_needs_two_sessions_and_paired_scores(platform):
     # a clinician message as the session event: two messages make ONE-MODULE a finished course
     for days in (70, 60):
         platform.message(one, days, "to_patient", clinician=1)
-    by_message = run(platform, cl.finished_episodes, parse_settings({"treatment_session_event": "clinician_message"}),
-                     PERIOD.start)
+    by_message = run(
+        platform, cl.finished_episodes, parse_settings({"treatment_session_event": "clinician_message"}), PERIOD.start
+    )
     assert set(by_message["patient_id"]) == {one}
 
 
@@ -157,7 +203,11 @@ def test_outcome_table_keeps_patients_in_treatment_apart(platform):
     result = cl.caseload(platform.engine, platform.engine, lead(platform), PERIOD, Settings(), UTC)
     depression = result.outcomes.set_index("name").loc["Depression"]
     assert (depression["finished"], depression["in_progress"]) == (6, 1)
-    assert (depression["recovery_numerator"], depression["recovery_denominator"], depression["recovery_rate"]) == (6, 6, 1.0)
+    assert (depression["recovery_numerator"], depression["recovery_denominator"], depression["recovery_rate"]) == (
+        6,
+        6,
+        1.0,
+    )
     by_therapist = result.outcomes_by_therapist.set_index("name")
     assert by_therapist.loc["Therapist A", "recovery_rate"] == 1.0
     b = by_therapist.loc["Therapist B"]
@@ -241,8 +291,14 @@ def test_dropout_completion_and_lapsed(platform):
     platform.activity(busy, 27)
     per_programme, by_module = run(platform, cl.adherence, Settings())
     row = per_programme.set_index("program_id").loc[1]
-    assert row[["enrolled", "ended", "full_completers", "withdrawn_early", "lapsed_early", "dropouts"]].tolist() == \
-        [4, 2, 1, 1, 1, 2]
+    assert row[["enrolled", "ended", "full_completers", "withdrawn_early", "lapsed_early", "dropouts"]].tolist() == [
+        4,
+        2,
+        1,
+        1,
+        1,
+        2,
+    ]
     assert dict(zip(by_module["position"], by_module["dropouts"])) == {1: 1, 2: 1}  # LAPSED at 1, EARLY at 2
     codes = run(platform, cl.lapsed_patients, Settings())
     assert list(codes["code"]) == ["LAPSED"] and codes["days_inactive"].iloc[0] == 29
@@ -256,38 +312,61 @@ def test_workload_lists_a_therapist_with_no_patients(platform):
     assert work.loc["Therapist A", "caseload"] == 1
     assert work.loc["Therapist B", ["caseload", "messages", "feedback_completions"]].tolist() == [0, 0, 0]
     assert "Therapist C" not in work.index  # another team's therapist
-    only_b = cl.caseload(platform.engine, platform.engine, lead(platform),
-                         cl.Filters(PERIOD.start, PERIOD.end, therapist_id=2), Settings(), UTC)
+    only_b = cl.caseload(
+        platform.engine,
+        platform.engine,
+        lead(platform),
+        cl.Filters(PERIOD.start, PERIOD.end, therapist_id=2),
+        Settings(),
+        UTC,
+    )
     assert list(only_b.workload["therapist"]) == ["Therapist B"]
-    assert only_b.adherence.empty and only_b.lapsed.empty and only_b.headline.set_index("figure").loc["open_episodes", "value"] == 0
+    assert (
+        only_b.adherence.empty
+        and only_b.lapsed.empty
+        and only_b.headline.set_index("figure").loc["open_episodes", "value"] == 0
+    )
 
 
 # ---------------------------------------------------------------- GP follow-up compliance
 
 
-@pytest.mark.parametrize("completions, held, expected", [
-    # no follow-up yet: one open cycle from the first completion
-    (["03-01", "03-05"], [], [("03-01", None)]),
-    # a follow-up the same day covers the completion
-    (["03-01"], ["03-01"], [("03-01", "03-01")]),
-    # completions before and after a follow-up: two cycles, the second still open
-    (["03-01", "03-03", "03-10"], ["03-05"], [("03-01", "03-05"), ("03-10", None)]),
-    # two follow-ups for one cycle: the first one closes it
-    (["03-01"], ["03-04", "03-06"], [("03-01", "03-04")]),
-    # a follow-up before any completion closes nothing
-    (["03-08"], ["03-02"], [("03-08", None)]),
-])
+@pytest.mark.parametrize(
+    "completions, held, expected",
+    [
+        # no follow-up yet: one open cycle from the first completion
+        (["03-01", "03-05"], [], [("03-01", None)]),
+        # a follow-up the same day covers the completion
+        (["03-01"], ["03-01"], [("03-01", "03-01")]),
+        # completions before and after a follow-up: two cycles, the second still open
+        (["03-01", "03-03", "03-10"], ["03-05"], [("03-01", "03-05"), ("03-10", None)]),
+        # two follow-ups for one cycle: the first one closes it
+        (["03-01"], ["03-04", "03-06"], [("03-01", "03-04")]),
+        # a follow-up before any completion closes nothing
+        (["03-08"], ["03-02"], [("03-08", None)]),
+    ],
+)
 def test_followup_cycles(completions, held, expected):
     day = lambda s: date.fromisoformat(f"2026-{s}")  # noqa: E731
-    cycles = cl.followup_cycles(pd.DataFrame({"patient_id": [1] * len(completions), "day": [day(c) for c in completions]}),
-                                pd.DataFrame({"patient_id": [1] * len(held), "held_on": [day(h) for h in held]}))
+    cycles = cl.followup_cycles(
+        pd.DataFrame({"patient_id": [1] * len(completions), "day": [day(c) for c in completions]}),
+        pd.DataFrame({"patient_id": [1] * len(held), "held_on": [day(h) for h in held]}),
+    )
     got = [(s.date(), None if pd.isna(c) else c.date()) for s, c in zip(cycles["start"], cycles["closed_on"])]
     assert sorted(got) == [(day(s), None if c is None else day(c)) for s, c in expected]
 
 
 def gp_held(platform: Platform, pid: int, days_ago: int, key: str, action: str = "continue") -> None:
-    form = FollowupForm(held_on=(NOW - timedelta(days=days_ago)).date(), minutes=10, modality="face-to-face",
-                        module_position=None, clinic_phq9=None, action=action, pause_until=None, next_on=None)
+    form = FollowupForm(
+        held_on=(NOW - timedelta(days=days_ago)).date(),
+        minutes=10,
+        modality="face-to-face",
+        module_position=None,
+        clinic_phq9=None,
+        action=action,
+        pause_until=None,
+        next_on=None,
+    )
     log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form, key, NOW)
 
 

@@ -66,15 +66,37 @@ def build(platform: Platform, seed: int, n_team1: int = 60, n_team2: int = 4) ->
     therapists = [1, 2, None] if seed != NO_THER_B_SEED else [1, 1, None]
     for i in range(n_team1):
         odd = {7: "active, with an end date", 13: "closed, no end date"}.get(i % 20)  # bad data the rules cover
-        _patient(platform, rng, f"S{seed}-{i:03d}", team=1, therapist=rng.choice(therapists),
-                 gp=rng.choice([3, 4, None]), odd=odd)
+        _patient(
+            platform,
+            rng,
+            f"S{seed}-{i:03d}",
+            team=1,
+            therapist=rng.choice(therapists),
+            gp=rng.choice([3, 4, None]),
+            odd=odd,
+        )
     for i in range(n_team2):  # never in lead.a's scope, even with a team-1 therapist or GP
-        _patient(platform, rng, f"S{seed}-T2-{i:02d}", team=2, therapist=rng.choice([7, 1]), gp=rng.choice([3, None]),
-                 busy=True)
+        _patient(
+            platform,
+            rng,
+            f"S{seed}-T2-{i:02d}",
+            team=2,
+            therapist=rng.choice([7, 1]),
+            gp=rng.choice([3, None]),
+            busy=True,
+        )
 
 
-def _patient(platform: Platform, rng: random.Random, code: str, team: int, therapist, gp, busy: bool = False,
-             odd: str | None = None) -> int:
+def _patient(
+    platform: Platform,
+    rng: random.Random,
+    code: str,
+    team: int,
+    therapist,
+    gp,
+    busy: bool = False,
+    odd: str | None = None,
+) -> int:
     program = rng.choices(["depression", "anxiety", "insomnia"], weights=[5, 4, 1])[0]
     n_modules = PROGRAMS[program][3]
     enrolled = rng.uniform(0.3, 200)
@@ -117,8 +139,16 @@ def _patient(platform: Platform, rng: random.Random, code: str, team: int, thera
         ended = max(0.03, last - rng.uniform(0.05, 5))
     else:
         ended = rng.uniform(0.03, enrolled)
-    pid = platform.patient(code, program, therapist=therapist, gp=gp, team=team, enrolled_days_ago=enrolled,
-                           status=status, ended_days_ago=ended)
+    pid = platform.patient(
+        code,
+        program,
+        therapist=therapist,
+        gp=gp,
+        team=team,
+        enrolled_days_ago=enrolled,
+        status=status,
+        ended_days_ago=ended,
+    )
     for row in plan:
         platform.module(pid, *row)
 
@@ -141,7 +171,9 @@ def _patient(platform: Platform, rng: random.Random, code: str, team: int, thera
             platform.message(pid, rng.uniform(0.002, sent), "to_patient", clinician=None)
     for _, _, _, done in plan:  # feedback on completed modules, sometimes within 48 h
         if done is not None and rng.random() < 0.55 and done > 0.02:
-            platform.message(pid, rng.uniform(max(0.005, done - 3.5), done - 0.005), "to_patient", clinician=clinician())
+            platform.message(
+                pid, rng.uniform(max(0.005, done - 3.5), done - 0.005), "to_patient", clinician=clinician()
+            )
     for _ in range(rng.randint(0, 8 if busy else 3)):
         platform.message(pid, when(), "to_patient", clinician=clinician())
     for _ in range(rng.randint(0, 2)):
@@ -191,8 +223,9 @@ class Oracle:
 
         clinicians = read("clinicians")
         self.team = int(clinicians.loc[clinicians["username"] == lead, "team_id"].iloc[0])
-        self.team_therapists = set(clinicians.loc[(clinicians["role"] == "therapist") &
-                                                  (clinicians["team_id"] == self.team), "id"].astype(int))
+        self.team_therapists = set(
+            clinicians.loc[(clinicians["role"] == "therapist") & (clinicians["team_id"] == self.team), "id"].astype(int)
+        )
         p = read("patients", "enrolled_at", "ended_at")
         p["tid"] = p["therapist_id"].fillna(UNASSIGNED).astype(int)
         self.patients = p
@@ -200,7 +233,8 @@ class Oracle:
         self.modules = mods[["id", "program_id", "position"]].rename(columns={"id": "module_id"})
         self.n_modules = mods.groupby("program_id").size()
         mp = read("module_progress", "started_at", "completed_at").merge(
-            self.modules.rename(columns={"program_id": "module_program"}), on="module_id")
+            self.modules.rename(columns={"program_id": "module_program"}), on="module_id"
+        )
         mp = mp.merge(p[["id", "program_id"]].rename(columns={"id": "patient_id"}), on="patient_id")
         self.progress = mp
         self.own = mp[mp["module_program"] == mp["program_id"]]  # programme modules only
@@ -209,19 +243,23 @@ class Oracle:
         self.contacts = msgs[(msgs["direction"] == "to_patient") & msgs["clinician_id"].notna()]
         acts = read("activity", "occurred_at")
         resp = read("responses", "administered_at")
-        ev = [acts[["patient_id", "occurred_at"]].set_axis(["patient_id", "at"], axis=1),
-              resp[["patient_id", "administered_at"]].set_axis(["patient_id", "at"], axis=1),
-              self.patient_msgs[["patient_id", "sent_at"]].set_axis(["patient_id", "at"], axis=1),
-              mp[["patient_id", "started_at"]].set_axis(["patient_id", "at"], axis=1),
-              mp[["patient_id", "completed_at"]].dropna().set_axis(["patient_id", "at"], axis=1)]
+        ev = [
+            acts[["patient_id", "occurred_at"]].set_axis(["patient_id", "at"], axis=1),
+            resp[["patient_id", "administered_at"]].set_axis(["patient_id", "at"], axis=1),
+            self.patient_msgs[["patient_id", "sent_at"]].set_axis(["patient_id", "at"], axis=1),
+            mp[["patient_id", "started_at"]].set_axis(["patient_id", "at"], axis=1),
+            mp[["patient_id", "completed_at"]].dropna().set_axis(["patient_id", "at"], axis=1),
+        ]
         self.events = pd.concat(ev, ignore_index=True)
         items = read("response_items")
-        per = items.groupby("response_id").agg(n=("item", "nunique"), total=("score", "sum"),
-                                               lo=("score", "min"), hi=("score", "max"))
+        per = items.groupby("response_id").agg(
+            n=("item", "nunique"), total=("score", "sum"), lo=("score", "min"), hi=("score", "max")
+        )
         r = resp.merge(per, left_on="id", right_index=True, how="left")
         complete = (r["instrument"].map(ITEMS) == r["n"]) & (r["lo"] >= 0) & (r["hi"] <= 3)
         self.scores = r[complete & r["instrument"].isin(list(ITEMS))][
-            ["id", "patient_id", "instrument", "administered_at", "total"]]
+            ["id", "patient_id", "instrument", "administered_at", "total"]
+        ]
         self._inputs: dict = {}
         self._episodes: dict = {}
 
@@ -257,8 +295,11 @@ class Oracle:
 
     def first_contact(self, rows: pd.DataFrame, col: str, hi) -> pd.Series:
         """Per row (patient_id, ``col``): the first clinician contact at or after ``col``, up to ``hi``."""
-        pairs = rows[["patient_id", col]].reset_index().merge(
-            self.contacts[["patient_id", "sent_at"]].rename(columns={"sent_at": "_c"}), on="patient_id")
+        pairs = (
+            rows[["patient_id", col]]
+            .reset_index()
+            .merge(self.contacts[["patient_id", "sent_at"]].rename(columns={"sent_at": "_c"}), on="patient_id")
+        )
         pairs = pairs[(pairs["_c"] >= pairs[col]) & (pairs["_c"] <= _ts(hi))]
         return pairs.groupby("index")["_c"].min().reindex(rows.index)
 
@@ -276,27 +317,47 @@ class Oracle:
         S, T = _ts(f.start), _ts(f.end)
         p = self.scope(f)
         o = p[self.open_at(p, T)]
-        open_ = pd.DataFrame({"therapist_id": o["tid"], "open": 1,
-                              "active_recent": self.active_between(o, T - RECENT, T).astype(int),
-                              "contacted_recent": self.contacted_between(o, T - RECENT, T).astype(int)})
+        open_ = pd.DataFrame(
+            {
+                "therapist_id": o["tid"],
+                "open": 1,
+                "active_recent": self.active_between(o, T - RECENT, T).astype(int),
+                "contacted_recent": self.contacted_between(o, T - RECENT, T).astype(int),
+            }
+        )
         open_ = open_.groupby("therapist_id").sum()
 
         m = self.with_tid(self.patient_msgs[self.patient_msgs["sent_at"].between(S, T)], p)
         m["reply_at"] = self.first_contact(m, "sent_at", T)
         m["hours"] = (m["reply_at"] - m["sent_at"]) / pd.Timedelta(hours=1)
-        reply = {"messages": len(m), "answered": int(m["reply_at"].notna().sum()), "median_reply_hours": _median(m["hours"])}
-        reply_by = m.groupby("tid").agg(messages=("sent_at", "size"), answered=("reply_at", "count"),
-                                        median_reply_hours=("hours", "median")).rename_axis("therapist_id")
+        reply = {
+            "messages": len(m),
+            "answered": int(m["reply_at"].notna().sum()),
+            "median_reply_hours": _median(m["hours"]),
+        }
+        reply_by = (
+            m.groupby("tid")
+            .agg(messages=("sent_at", "size"), answered=("reply_at", "count"), median_reply_hours=("hours", "median"))
+            .rename_axis("therapist_id")
+        )
 
         c = self.with_tid(self.own[self.own["completed_at"].between(S, T)], p)
         c["contact_at"] = self.first_contact(c, "completed_at", T)
         c["judged"] = c["completed_at"] <= T - FEEDBACK
         c["in_time"] = c["judged"] & ((c["contact_at"] - c["completed_at"]) <= FEEDBACK)
         c["pending"] = ~c["judged"]
-        feedback = {"completions": int(c["judged"].sum()), "in_time": int(c["in_time"].sum()),
-                    "pending": int(c["pending"].sum())}
-        feedback_by = (c.groupby("tid")[["judged", "in_time", "pending"]].sum().astype(int)
-                       .rename(columns={"judged": "completions"}).rename_axis("therapist_id"))
+        feedback = {
+            "completions": int(c["judged"].sum()),
+            "in_time": int(c["in_time"].sum()),
+            "pending": int(c["pending"].sum()),
+        }
+        feedback_by = (
+            c.groupby("tid")[["judged", "in_time", "pending"]]
+            .sum()
+            .astype(int)
+            .rename(columns={"judged": "completions"})
+            .rename_axis("therapist_id")
+        )
         return {"open": open_, "reply": reply, "reply_by": reply_by, "feedback": feedback, "feedback_by": feedback_by}
 
     @staticmethod
@@ -305,11 +366,13 @@ class Oracle:
         median_reply_hours (answered of messages) follow the implementation; the spec is silent."""
         o, r, fb = d["open"], d["reply"], d["feedback"]
         opens, active, contacted = (int(o[c].sum()) for c in ("open", "active_recent", "contacted_recent"))
-        return {"open_episodes": (opens, None, float(opens)),
-                "active_recent": (active, opens, _share(active, opens)),
-                "contact_recent": (contacted, opens, _share(contacted, opens)),
-                "median_reply_hours": (r["answered"], r["messages"], r["median_reply_hours"]),
-                "feedback_in_time": (fb["in_time"], fb["completions"], _share(fb["in_time"], fb["completions"]))}
+        return {
+            "open_episodes": (opens, None, float(opens)),
+            "active_recent": (active, opens, _share(active, opens)),
+            "contact_recent": (contacted, opens, _share(contacted, opens)),
+            "median_reply_hours": (r["answered"], r["messages"], r["median_reply_hours"]),
+            "feedback_in_time": (fb["in_time"], fb["completions"], _share(fb["in_time"], fb["completions"])),
+        }
 
     def population(self, f: Filters) -> pd.DataFrame:
         p = self.scope(f)
@@ -326,9 +389,18 @@ class Oracle:
         lapsed = self.open_at(pop, T) & ~self.active_between(pop, T - LAPSE, T)
         dropout = ~full & (withdrawn | lapsed)
         last = pop["id"].map(self.own[self.own["started_at"] <= T].groupby("patient_id")["position"].max())
-        per = pd.DataFrame({"program_id": pop["program_id"], "enrolled": 1, "ended": ended,
-                            "full_completers": ended & full, "completers_80": ended & (n_done * 10 >= n_mod * 8),
-                            "withdrawn_early": withdrawn & ~full, "lapsed_early": lapsed & ~full, "dropouts": dropout})
+        per = pd.DataFrame(
+            {
+                "program_id": pop["program_id"],
+                "enrolled": 1,
+                "ended": ended,
+                "full_completers": ended & full,
+                "completers_80": ended & (n_done * 10 >= n_mod * 8),
+                "withdrawn_early": withdrawn & ~full,
+                "lapsed_early": lapsed & ~full,
+                "dropouts": dropout,
+            }
+        )
         per = per.groupby("program_id").sum().astype(int)
         by = pd.DataFrame({"program_id": pop["program_id"], "position": last.fillna(0).astype(int)})[dropout]
         by = by.groupby(["program_id", "position"]).size().rename("dropouts").to_frame()
@@ -338,18 +410,23 @@ class Oracle:
         T = _ts(f.end)
         pop = self.population(f)
         rows = pop.assign(ended=self.ended_by(pop, T), days=(T - pop["enrolled_at"]) // DAY).merge(
-            self.modules, on="program_id")
+            self.modules, on="program_id"
+        )
         started = self.progress[self.progress["started_at"] <= T]
         started_keys = set(zip(started["patient_id"], started["module_id"]))
         rows["eligible"] = rows["ended"] | (rows["days"] >= rows["position"] * PACE_DAYS + GRACE_DAYS)
-        rows["started"] = rows["eligible"] & pd.Series([k in started_keys for k in zip(rows["id"], rows["module_id"])],
-                                                       index=rows.index, dtype=bool)
+        rows["started"] = rows["eligible"] & pd.Series(
+            [k in started_keys for k in zip(rows["id"], rows["module_id"])], index=rows.index, dtype=bool
+        )
         return rows.groupby(["program_id", "position"])[["eligible", "started"]].sum().astype(int)
 
     def module_days(self, f: Filters) -> pd.DataFrame:
         T = _ts(f.end)
-        c = self.own[self.own["patient_id"].isin(self.population(f)["id"]) & (self.own["completed_at"] <= T)
-                     & (self.own["completed_at"] >= self.own["started_at"])]
+        c = self.own[
+            self.own["patient_id"].isin(self.population(f)["id"])
+            & (self.own["completed_at"] <= T)
+            & (self.own["completed_at"] >= self.own["started_at"])
+        ]
         c = c.assign(days=(c["completed_at"] - c["started_at"]) / DAY)
         return c.groupby(["program_id", "position"]).agg(median_days=("days", "median"), completions=("days", "size"))
 
@@ -376,17 +453,34 @@ class Oracle:
             own = self.own[self.own["patient_id"] == e.id]
             if (own["completed_at"] <= e.ended_at).sum() < 2:
                 continue
-            s = self.scores[(self.scores["patient_id"] == e.id)
-                            & self.scores["administered_at"].between(e.enrolled_at - BASELINE, e.ended_at)]
+            s = self.scores[
+                (self.scores["patient_id"] == e.id)
+                & self.scores["administered_at"].between(e.enrolled_at - BASELINE, e.ended_at)
+            ]
             s = s.sort_values("administered_at")
             phq, gad = (s.loc[s["instrument"] == i, "total"].tolist() for i in ("PHQ9", "GAD7"))
-            row = {"patient_id": e.id, "program_id": e.program_id, "tid": e.tid, "ended_at": e.ended_at,
-                   "paired": len(phq) >= 2 and len(gad) >= 2}
+            row = {
+                "patient_id": e.id,
+                "program_id": e.program_id,
+                "tid": e.tid,
+                "ended_at": e.ended_at,
+                "paired": len(phq) >= 2 and len(gad) >= 2,
+            }
             if row["paired"]:
                 row.update(nhs_outcome_32(phq[0], phq[-1], gad[0], gad[-1]))
             rows.append(row)
-        cols = ["patient_id", "program_id", "tid", "ended_at", "paired", "case_start", "recovery",
-                "reliable_improvement", "reliable_recovery", "reliable_deterioration"]
+        cols = [
+            "patient_id",
+            "program_id",
+            "tid",
+            "ended_at",
+            "paired",
+            "case_start",
+            "recovery",
+            "reliable_improvement",
+            "reliable_recovery",
+            "reliable_deterioration",
+        ]
         return pd.DataFrame(rows, columns=cols)
 
     @staticmethod
@@ -398,9 +492,12 @@ class Oracle:
             n, d = int(frame[col].astype(bool).sum()), len(frame)
             return n, d, (None if d == 0 or d < MIN_CELL else n / d)
 
-        return {"recovery": rate(at_case, "recovery"), "reliable_recovery": rate(at_case, "reliable_recovery"),
-                "reliable_improvement": rate(paired, "reliable_improvement"),
-                "reliable_deterioration": rate(paired, "reliable_deterioration")}
+        return {
+            "recovery": rate(at_case, "recovery"),
+            "reliable_recovery": rate(at_case, "reliable_recovery"),
+            "reliable_improvement": rate(paired, "reliable_improvement"),
+            "reliable_deterioration": rate(paired, "reliable_deterioration"),
+        }
 
     def trends(self, f: Filters, episodes: pd.DataFrame) -> pd.DataFrame:
         """Week w covers (T - 7(w+1) days, T - 7w days]."""
@@ -410,7 +507,10 @@ class Oracle:
         ends, active = p["ended_at"].to_numpy(), (p["status"] == "active").to_numpy()
         completed = self.own.loc[self.own["patient_id"].isin(p["id"]), "completed_at"].dropna().to_numpy()
         ended = episodes["ended_at"].to_numpy(dtype="datetime64[ns]")
-        flag = (lambda col: episodes[col].map(lambda v: bool(v) if not _missing(v) else False).to_numpy(dtype=bool))
+
+        def flag(col: str):
+            return episodes[col].map(lambda v: bool(v) if not _missing(v) else False).to_numpy(dtype=bool)
+
         at_case = flag("paired") & flag("case_start")
         recovered = at_case & flag("recovery")
         rows = []
@@ -419,11 +519,17 @@ class Oracle:
             lo64, hi64 = lo.to_datetime64(), hi.to_datetime64()
             week = (ended > lo64) & (ended <= hi64)
             n, d = int((week & recovered).sum()), int((week & at_case).sum())
-            rows.append({"week": w, "enrolments": int(((enrolled > lo64) & (enrolled <= hi64)).sum()),
-                         "module_completions": int(((completed > lo64) & (completed <= hi64)).sum()),
-                         "open_episodes": int(((enrolled <= hi64) & ((ends > hi64) | (pd.isna(ends) & active))).sum()),
-                         "recovery_numerator": n, "recovery_denominator": d,
-                         "recovery_rate": None if d == 0 or d < MIN_CELL else n / d})
+            rows.append(
+                {
+                    "week": w,
+                    "enrolments": int(((enrolled > lo64) & (enrolled <= hi64)).sum()),
+                    "module_completions": int(((completed > lo64) & (completed <= hi64)).sum()),
+                    "open_episodes": int(((enrolled <= hi64) & ((ends > hi64) | (pd.isna(ends) & active))).sum()),
+                    "recovery_numerator": n,
+                    "recovery_denominator": d,
+                    "recovery_rate": None if d == 0 or d < MIN_CELL else n / d,
+                }
+            )
         return pd.DataFrame(rows).set_index("week")
 
 
@@ -435,8 +541,13 @@ def nhs_outcome_32(phq_first, phq_last, gad_first, gad_last) -> dict:
     improved = d_phq <= -PHQ_RC or d_gad <= -GAD_RC
     deteriorated = d_phq >= PHQ_RC or d_gad >= GAD_RC
     recovery = case_start and not case_end
-    return {"case_start": case_start, "recovery": recovery, "reliable_improvement": improved and not deteriorated,
-            "reliable_recovery": recovery and improved and not deteriorated, "reliable_deterioration": deteriorated}
+    return {
+        "case_start": case_start,
+        "recovery": recovery,
+        "reliable_improvement": improved and not deteriorated,
+        "reliable_recovery": recovery and improved and not deteriorated,
+        "reliable_deterioration": deteriorated,
+    }
 
 
 # ---------------------------------------------------------------- comparing
@@ -468,14 +579,18 @@ class Diffs(list):
     def frames(self, what: str, got: pd.DataFrame, want: pd.DataFrame, keys: list[str], cols: list[str]) -> None:
         """``got``: the library's frame with ``keys`` as columns; ``want``: the oracle's, indexed by ``keys``."""
         got_rows = {tuple(int(r[k]) for k in keys): r for r in got.to_dict("records")}
-        want_rows = {tuple(int(v) for v in r[:len(keys)]): dict(zip(cols, r[len(keys):]))
-                     for r in want.reset_index()[[*keys, *cols]].itertuples(index=False)}
+        want_rows = {
+            tuple(int(v) for v in r[: len(keys)]): dict(zip(cols, r[len(keys) :]))
+            for r in want.reset_index()[[*keys, *cols]].itertuples(index=False)
+        }
         for key in sorted(set(got_rows) | set(want_rows)):
             if key not in got_rows or key not in want_rows:
                 expected = {c: want_rows[key][c] for c in cols} if key in want_rows else None
                 actual = {c: got_rows[key][c] for c in cols} if key in got_rows else None
-                self.append(f"{what} {dict(zip(keys, key))}: row {'missing' if key not in got_rows else 'unexpected'}"
-                            f" (expected {expected}, got {actual})")
+                self.append(
+                    f"{what} {dict(zip(keys, key))}: row {'missing' if key not in got_rows else 'unexpected'}"
+                    f" (expected {expected}, got {actual})"
+                )
                 continue
             for c in cols:
                 self.eq(f"{what} {dict(zip(keys, key))} {c}", got_rows[key][c], want_rows[key][c])
@@ -501,12 +616,22 @@ def check_period_inputs(run: Run, name: str, f: Filters) -> None:
     d.frames(f"{name} open", got["open"], want["open"], ["therapist_id"], ["open", "active_recent", "contacted_recent"])
     for k in ("messages", "answered", "median_reply_hours"):
         d.eq(f"{name} reply {k}", got["reply"][k], want["reply"][k])
-    d.frames(f"{name} reply_by", got["reply_by"], want["reply_by"], ["therapist_id"],
-             ["messages", "answered", "median_reply_hours"])
+    d.frames(
+        f"{name} reply_by",
+        got["reply_by"],
+        want["reply_by"],
+        ["therapist_id"],
+        ["messages", "answered", "median_reply_hours"],
+    )
     for k in ("completions", "in_time", "pending"):
         d.eq(f"{name} feedback {k}", got["feedback"][k], want["feedback"][k])
-    d.frames(f"{name} feedback_by", got["feedback_by"], want["feedback_by"], ["therapist_id"],
-             ["completions", "in_time", "pending"])
+    d.frames(
+        f"{name} feedback_by",
+        got["feedback_by"],
+        want["feedback_by"],
+        ["therapist_id"],
+        ["completions", "in_time", "pending"],
+    )
 
 
 def check_adherence(run: Run, name: str, f: Filters) -> None:
@@ -517,20 +642,33 @@ def check_adherence(run: Run, name: str, f: Filters) -> None:
 
 
 def check_funnel(run: Run, name: str, f: Filters) -> None:
-    run.diffs.frames(f"{name} funnel", funnel(run.conn, run.viewer, f, SETTINGS), run.oracle.funnel(f),
-                     ["program_id", "position"], ["eligible", "started"])
+    run.diffs.frames(
+        f"{name} funnel",
+        funnel(run.conn, run.viewer, f, SETTINGS),
+        run.oracle.funnel(f),
+        ["program_id", "position"],
+        ["eligible", "started"],
+    )
 
 
 def check_module_days(run: Run, name: str, f: Filters) -> None:
-    run.diffs.frames(f"{name} module_days", module_days(run.conn, run.viewer, f), run.oracle.module_days(f),
-                     ["program_id", "position"], ["completions", "median_days"])
+    run.diffs.frames(
+        f"{name} module_days",
+        module_days(run.conn, run.viewer, f),
+        run.oracle.module_days(f),
+        ["program_id", "position"],
+        ["completions", "median_days"],
+    )
 
 
 def check_lapsed(run: Run, name: str, f: Filters) -> None:
     got = lapsed_patients(run.conn, run.viewer, f, SETTINGS)
     want = run.oracle.lapsed(f)
-    run.diffs.eq(f"{name} lapsed (code, days_inactive) in order",
-                 list(zip(got["code"], got["days_inactive"].astype(int))), list(zip(want["code"], want["days_inactive"])))
+    run.diffs.eq(
+        f"{name} lapsed (code, days_inactive) in order",
+        list(zip(got["code"], got["days_inactive"].astype(int))),
+        list(zip(want["code"], want["days_inactive"])),
+    )
 
 
 def check_outcomes(run: Run, name: str, f: Filters) -> None:
@@ -592,8 +730,11 @@ def check_page(run: Run, name: str, f: Filters, engine) -> None:
     # workload: every team therapist (even with no patients), unassigned when it has patients
     lapsed = o.lapsed(f).groupby("tid").size()
     wl = page.workload.set_index("therapist_id")
-    expect_ids = ({f.therapist_id} if f.therapist_id is not None else
-                  o.team_therapists | set(o.scope(f)["therapist_id"].dropna().astype(int)))
+    expect_ids = (
+        {f.therapist_id}
+        if f.therapist_id is not None
+        else o.team_therapists | set(o.scope(f)["therapist_id"].dropna().astype(int))
+    )
     shown = set(now_in["open"].index) | set(now_in["reply_by"].index) | set(lapsed.index)
     if f.therapist_id is None and UNASSIGNED in shown:
         expect_ids.add(UNASSIGNED)
@@ -604,12 +745,16 @@ def check_page(run: Run, name: str, f: Filters, engine) -> None:
 
     for tid in sorted(expect_ids & {int(i) for i in wl.index}):
         row = wl.loc[tid]
-        want = {"caseload": get(now_in["open"], tid, "open"), "active_recent": get(now_in["open"], tid, "active_recent"),
-                "messages": get(now_in["reply_by"], tid, "messages"), "answered": get(now_in["reply_by"], tid, "answered"),
-                "median_reply_hours": get(now_in["reply_by"], tid, "median_reply_hours", None),
-                "feedback_completions": get(now_in["feedback_by"], tid, "completions"),
-                "feedback_in_time": get(now_in["feedback_by"], tid, "in_time"),
-                "lapsed": int(lapsed.get(tid, 0))}
+        want = {
+            "caseload": get(now_in["open"], tid, "open"),
+            "active_recent": get(now_in["open"], tid, "active_recent"),
+            "messages": get(now_in["reply_by"], tid, "messages"),
+            "answered": get(now_in["reply_by"], tid, "answered"),
+            "median_reply_hours": get(now_in["reply_by"], tid, "median_reply_hours", None),
+            "feedback_completions": get(now_in["feedback_by"], tid, "completions"),
+            "feedback_in_time": get(now_in["feedback_by"], tid, "in_time"),
+            "lapsed": int(lapsed.get(tid, 0)),
+        }
         for c, v in want.items():
             d.eq(f"{name} workload {tid} {c}", row[c], v)
 
@@ -624,8 +769,12 @@ def check_page(run: Run, name: str, f: Filters, engine) -> None:
             continue
         d.eq(f"{name} outcomes {pid} finished", out.loc[pid, "finished"], len(mine))
         d.eq(f"{name} outcomes {pid} paired", out.loc[pid, "paired"], int(mine["paired"].sum()))
-        for k, (n, den, r) in Oracle.rates(mine).items():
-            d.eq(f"{name} outcomes {pid} {k}", (out.loc[pid, f"{k}_numerator"], out.loc[pid, f"{k}_denominator"]), (n, den))
+        for k, (n, den, _rate) in Oracle.rates(mine).items():
+            d.eq(
+                f"{name} outcomes {pid} {k}",
+                (out.loc[pid, f"{k}_numerator"], out.loc[pid, f"{k}_denominator"]),
+                (n, den),
+            )
     check_trends(run, f"{name} page", f, page.trends, o.trends(f, episodes))
 
 
@@ -650,16 +799,20 @@ def filter_cases() -> list[tuple[str, Filters, bool]]:
     (caseload(), which repeats every query) on a subset, to keep the runtime down."""
     out = []
     for period, (s, e) in PERIODS.items():
-        out += [(f"{period}", Filters(s, e), True),
-                (f"{period}/ther.b", Filters(s, e, therapist_id=2), period == "default"),
-                (f"{period}/anxiety", Filters(s, e, program_id=2), False),
-                (f"{period}/cohort", Filters(s, e, cohort=(NOW - days(150), NOW - days(45))), False)]
+        out += [
+            (f"{period}", Filters(s, e), True),
+            (f"{period}/ther.b", Filters(s, e, therapist_id=2), period == "default"),
+            (f"{period}/anxiety", Filters(s, e, program_id=2), False),
+            (f"{period}/cohort", Filters(s, e, cohort=(NOW - days(150), NOW - days(45))), False),
+        ]
     return out
 
 
-NOBODY = [("no such programme", Filters(NOW - days(90), NOW, program_id=4)),
-          ("other team's therapist", Filters(NOW - days(90), NOW, therapist_id=7)),
-          ("empty cohort", Filters(NOW - days(90), NOW, cohort=(NOW - days(900), NOW - days(800))))]
+NOBODY = [
+    ("no such programme", Filters(NOW - days(90), NOW, program_id=4)),
+    ("other team's therapist", Filters(NOW - days(90), NOW, therapist_id=7)),
+    ("empty cohort", Filters(NOW - days(90), NOW, cohort=(NOW - days(900), NOW - days(800)))),
+]
 
 
 def make_platform(db_url: str) -> Platform:
@@ -715,8 +868,19 @@ def test_team_two_never_influences_any_figure(db_url):
     for i in range(6):  # busy team-2 patients, some with team 1's therapists and GP
         _patient(platform, rng, f"INTRUDER-{i}", team=2, therapist=[1, 2, 7][i % 3], gp=3, busy=True)
     after = caseload(platform.engine, platform.engine, viewer, f, SETTINGS, UTC)
-    for part in ("headline", "funnel", "adherence", "dropout_by_module", "module_days", "lapsed", "workload",
-                 "outcomes", "outcomes_by_therapist", "gp_compliance", "trends"):
+    for part in (
+        "headline",
+        "funnel",
+        "adherence",
+        "dropout_by_module",
+        "module_days",
+        "lapsed",
+        "workload",
+        "outcomes",
+        "outcomes_by_therapist",
+        "gp_compliance",
+        "trends",
+    ):
         pd.testing.assert_frame_equal(getattr(after, part), getattr(before, part), obj=part)
 
 
@@ -738,8 +902,10 @@ def test_a_filter_that_matches_nobody(db_url):
             assert lapsed_patients(conn, viewer, f, SETTINGS).empty, name
             episodes = finished_episodes(conn, viewer, f, SETTINGS, f.end - days(182))
             assert episodes.empty, name
-            assert all(r.numerator == 0 and r.denominator == 0 and r.rate is None
-                       for r in outcome_rates(episodes, MIN_CELL).values()), name
+            assert all(
+                r.numerator == 0 and r.denominator == 0 and r.rate is None
+                for r in outcome_rates(episodes, MIN_CELL).values()
+            ), name
             trends = weekly_trends(conn, viewer, f, episodes, WEEKS, MIN_CELL)
             assert len(trends) == WEEKS, name
             counts = trends[["enrolments", "module_completions", "open_episodes", "recovery_denominator"]]

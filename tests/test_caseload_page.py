@@ -42,8 +42,13 @@ def test_team_lead_lands_on_caseload_with_every_section(team):
     assert shown["Active patients"] == "2"  # ANX-1 and LAPSED-1; SOUTH-1 is another team's
     assert "Open triage items" in shown  # the period ends today, so the current queue is included
     headers = [h.value for h in at.subheader]
-    assert headers[1:] == ["Where do we lose patients?", "Who is overloaded?", "Are we getting people better?",
-                           "Are GPs holding follow-ups?", "Trends · last 26 weeks"]
+    assert headers[1:] == [
+        "Where do we lose patients?",
+        "Who is overloaded?",
+        "Are we getting people better?",
+        "Are GPs holding follow-ups?",
+        "Trends · last 26 weeks",
+    ]
     outcomes = table_with(at, "name", "Recovery").set_index("name")  # by programme comes first
     assert outcomes.loc["Depression", "Recovery"] == "100% (6/6)"
     assert outcomes.loc["Depression", "finished"] == 6

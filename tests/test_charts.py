@@ -23,9 +23,14 @@ def mark_type(layer: dict) -> str:
 
 def phq9_with_many_risk_answers() -> dict:
     """Twenty PHQ-9s four days apart, seventeen item-9 answers above 0, a clinic score and a prorated one."""
-    episode = pd.DataFrame({"instrument": "PHQ9", "administered_at": DAYS,
-                            "score": [12, 14, 15, 17, 19, 18, 20, 21, 22, 24, 23, 25, 26, 27, 25, 24, 26, 27, 26, 27],
-                            "prorated": [i == 5 for i in range(20)]})
+    episode = pd.DataFrame(
+        {
+            "instrument": "PHQ9",
+            "administered_at": DAYS,
+            "score": [12, 14, 15, 17, 19, 18, 20, 21, 22, 24, 23, 25, 26, 27, 25, 24, 26, 27, 26, 27],
+            "prorated": [i == 5 for i in range(20)],
+        }
+    )
     risk = pd.DataFrame({"date": DAYS[3:], "item_score": [1, 2, 3, 1, 2, 2, 3, 3, 1, 2, 3, 1, 2, 3, 2, 1, 3]})
     clinic = pd.DataFrame({"date": [DAYS[8] + pd.Timedelta(days=1)], "score": [25.0]})
     return charts.trajectory_chart("PHQ9", episode, risk, clinic).to_dict()
@@ -39,7 +44,9 @@ def test_trajectory_draws_no_text_inside_the_plot():
 
 def test_every_risk_answer_is_a_diamond_above_the_scale_with_its_value_in_the_tooltip():
     spec = phq9_with_many_risk_answers()
-    diamonds = [layer for layer in layers(spec) if isinstance(layer["mark"], dict) and layer["mark"].get("shape") == "diamond"]
+    diamonds = [
+        layer for layer in layers(spec) if isinstance(layer["mark"], dict) and layer["mark"].get("shape") == "diamond"
+    ]
     assert len(diamonds) == 1
     rows = spec["datasets"][diamonds[0]["data"]["name"]]
     assert len(rows) == 17
@@ -65,9 +72,15 @@ def test_phq9_axis_has_a_tick_every_5_and_band_names_on_their_own_axis():
 def test_band_names_have_room_on_the_right_axis(instrument):
     """Adjacent band labels (one word a line, 11 px a line) never reach each other at the default height."""
     inst = INSTRUMENTS[instrument]
-    episode = pd.DataFrame({"instrument": instrument, "administered_at": DAYS[:2], "score": [10, 12], "prorated": False})
+    episode = pd.DataFrame(
+        {"instrument": instrument, "administered_at": DAYS[:2], "score": [10, 12], "prorated": False}
+    )
     spec = charts.trajectory_chart(instrument, episode).to_dict()
-    axis = next(layer["encoding"]["y"]["axis"] for layer in layers(spec) if (layer["encoding"]["y"].get("axis") or {}).get("orient") == "right")
+    axis = next(
+        layer["encoding"]["y"]["axis"]
+        for layer in layers(spec)
+        if (layer["encoding"]["y"].get("axis") or {}).get("orient") == "right"
+    )
     mids = axis["values"]
     assert mids == sorted(mids) and len(mids) == len(inst.bands)
     px_per_point = 240 / (inst.max_total + 0.5)
@@ -109,9 +122,19 @@ def timeline(states: list[str]) -> pd.DataFrame:
     for k, state in enumerate(states, 1):
         due = enrolled + pd.Timedelta(days=10 * k)
         started = pd.NaT if state in ("overdue (not started)", "not started") else due - pd.Timedelta(days=8)
-        done = {"completed": due - pd.Timedelta(days=1), "completed late": due + pd.Timedelta(days=9)}.get(state, pd.NaT)
-        rows.append({"position": k, "title": f"Module number {k}", "due_at": due, "started_at": started,
-                     "completed_at": done, "state": state})
+        done = {"completed": due - pd.Timedelta(days=1), "completed late": due + pd.Timedelta(days=9)}.get(
+            state, pd.NaT
+        )
+        rows.append(
+            {
+                "position": k,
+                "title": f"Module number {k}",
+                "due_at": due,
+                "started_at": started,
+                "completed_at": done,
+                "state": state,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -147,10 +170,17 @@ def test_module_labels_read_cleanly():
 
 
 def trends(weeks: int = 12) -> pd.DataFrame:
-    return pd.DataFrame({"week_end": pd.date_range("2026-06-07", periods=weeks, freq="7D"), "enrolments": range(weeks),
-                         "module_completions": [5] * weeks, "open_episodes": range(100, 100 + weeks),
-                         "recovery_rate": [None, 0.4] + [0.5] * (weeks - 2),
-                         "recovery_numerator": [1] * weeks, "recovery_denominator": [2] * weeks})
+    return pd.DataFrame(
+        {
+            "week_end": pd.date_range("2026-06-07", periods=weeks, freq="7D"),
+            "enrolments": range(weeks),
+            "module_completions": [5] * weeks,
+            "open_episodes": range(100, 100 + weeks),
+            "recovery_rate": [None, 0.4] + [0.5] * (weeks - 2),
+            "recovery_numerator": [1] * weeks,
+            "recovery_denominator": [2] * weeks,
+        }
+    )
 
 
 def test_trend_panels_keep_everything_inside_their_width():
@@ -181,8 +211,9 @@ def test_recovery_points_share_the_line_colour():
 @pytest.mark.parametrize("scores", [[], [9], [20, 8, 15]])
 def test_every_instrument_charts_without_text_marks(instrument, scores):
     """Bands or none, no response, one or several: a valid spec, words only outside the plot."""
-    episode = pd.DataFrame({"instrument": instrument, "administered_at": DAYS[:len(scores)], "score": scores,
-                            "prorated": False})
+    episode = pd.DataFrame(
+        {"instrument": instrument, "administered_at": DAYS[: len(scores)], "score": scores, "prorated": False}
+    )
     spec = charts.trajectory_chart(instrument, episode).to_dict()
     assert "text" not in [mark_type(layer) for layer in layers(spec)]
     assert spec["title"]["text"] == INSTRUMENTS[instrument].name

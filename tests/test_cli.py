@@ -35,8 +35,9 @@ def test_an_unknown_command_lists_the_commands(capsys):
 
 
 def test_python_dash_m_dashboard_is_the_same_program():
-    done = subprocess.run([sys.executable, "-m", "dashboard", "db", "--help"], capture_output=True, text=True,
-                          cwd=ROOT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "db", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     assert done.returncode == 0 and done.stdout.startswith("usage: caseboard db")
 
 

@@ -5,7 +5,7 @@ unknown user, an unmigrated or broken state database (both backends)."""
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from dashboard.engine import make_engine
 from tests.factory import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
-NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 SECRET = "SECRET-CODE-77"  # a patient code that must never reach stderr
 UPGRADE = "caseboard db upgrade"
 
@@ -29,11 +29,18 @@ CLIS = {  # name: (main, arguments of an ordinary run)
 }
 CASES = [  # (cli, case, extra arguments, words on stderr)
     *[(cli, "unmigrated", [], UPGRADE) for cli in CLIS],
-    *[(cli, "migrated", ["--from", "0001-01-01"], "0001-01-01 is outside 1900-01-01 to 2999-12-31")
-      for cli in ("report", "audit")],
-    *[(cli, "migrated", ["--to", "9999-12-31"], "9999-12-31 is outside 1900-01-01 to 2999-12-31")
-      for cli in ("report", "audit")],
-    *[(cli, "migrated", ["--from", "99999-01-01"], "not a day YYYY-MM-DD: '99999-01-01'") for cli in ("report", "audit")],
+    *[
+        (cli, "migrated", ["--from", "0001-01-01"], "0001-01-01 is outside 1900-01-01 to 2999-12-31")
+        for cli in ("report", "audit")
+    ],
+    *[
+        (cli, "migrated", ["--to", "9999-12-31"], "9999-12-31 is outside 1900-01-01 to 2999-12-31")
+        for cli in ("report", "audit")
+    ],
+    *[
+        (cli, "migrated", ["--from", "99999-01-01"], "not a day YYYY-MM-DD: '99999-01-01'")
+        for cli in ("report", "audit")
+    ],
     ("queue", "migrated", ["--user", "nobody"], "no clinician with login 'nobody'"),
     ("report", "migrated", ["--user", "nobody"], "'nobody' is not a team lead"),
     *[(cli, "broken", [], "error: a database request failed (") for cli in CLIS],
@@ -62,13 +69,14 @@ def run_main(main, argv: list[str]) -> int:
         return exc.code
 
 
-@pytest.mark.parametrize(("cli", "case", "extra", "words"), CASES,
-                         ids=[f"{c}-{k}-{' '.join(e) or 'plain'}" for c, k, e, _ in CASES])
+@pytest.mark.parametrize(
+    ("cli", "case", "extra", "words"), CASES, ids=[f"{c}-{k}-{' '.join(e) or 'plain'}" for c, k, e, _ in CASES]
+)
 def test_command_line_failures_are_one_clean_message(db_url, capsys, cli, case, extra, words):
     p = platform_db(db_url, case)
     main, args = CLIS[cli]
     if "--user" in extra:
-        args = args[:args.index("--user")] + args[args.index("--user") + 2:]
+        args = args[: args.index("--user")] + args[args.index("--user") + 2 :]
     code = run_main(main, ["--db", p.engine.url.render_as_string(hide_password=False), *args, *extra])
     err = capsys.readouterr().err
     assert code == 2, err
@@ -84,9 +92,14 @@ def test_the_queue_on_an_unmigrated_state_database_prints_no_traceback(db_url):
     p = platform_db(db_url, "unmigrated")
     url = p.engine.url.render_as_string(hide_password=False)
     p.engine.dispose()
-    done = subprocess.run([sys.executable, "-m", "dashboard", "queue", "--db", url, "--user", "ther.a"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "DASHBOARD_MODE": "demo", "HOME": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "queue", "--db", url, "--user", "ther.a"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "DASHBOARD_MODE": "demo", "HOME": str(ROOT)},
+    )
     assert done.returncode == 2 and UPGRADE in done.stderr
     assert "Traceback" not in done.stderr and "[parameters" not in done.stderr and done.stdout == ""
 

@@ -28,8 +28,11 @@ def test_database_url_defaults_to_production_and_state_follows_platform():
 def test_environment_wins_over_secrets():
     cfg = load_config(
         env={"DASHBOARD_DB_URL": "sqlite:///env.db", "DASHBOARD_MODE": "demo"},
-        secrets={"DASHBOARD_DB_URL": "sqlite:///secrets.db", "DASHBOARD_STATE_DB_URL": "sqlite:///state.db",
-                 "DASHBOARD_TIMEZONE": "Europe/London"},
+        secrets={
+            "DASHBOARD_DB_URL": "sqlite:///secrets.db",
+            "DASHBOARD_STATE_DB_URL": "sqlite:///state.db",
+            "DASHBOARD_TIMEZONE": "Europe/London",
+        },
     )
     assert cfg.db_url == "sqlite:///env.db" and cfg.mode == "demo"
     assert cfg.state_db_url == "sqlite:///state.db" and cfg.timezone.key == "Europe/London"
@@ -66,14 +69,23 @@ def test_readme_documents_every_setting_and_variable():
     readme = (ROOT / "README.md").read_text()
     for setting in SETTINGS:
         assert f"`{setting.name}`" in readme, f"README lacks setting {setting.name}"
-    for var in ("DASHBOARD_MODE", "DASHBOARD_DB_URL", "DASHBOARD_STATE_DB_URL", "DASHBOARD_AUTH_FILE",
-                "DASHBOARD_TIMEZONE", "DASHBOARD_PLATFORM_URL", "DASHBOARD_SETTINGS"):
+    for var in (
+        "DASHBOARD_MODE",
+        "DASHBOARD_DB_URL",
+        "DASHBOARD_STATE_DB_URL",
+        "DASHBOARD_AUTH_FILE",
+        "DASHBOARD_TIMEZONE",
+        "DASHBOARD_PLATFORM_URL",
+        "DASHBOARD_SETTINGS",
+    ):
         assert f"`{var}`" in readme, f"README lacks {var}"
 
 
 def test_settings_from_the_environment_win_over_secrets():
-    cfg = load_config(env={"DASHBOARD_SETTINGS": "inactive_days = 10\nqueue_refresh_seconds = 30"},
-                      secrets={"settings": {"inactive_days": 5, "no_contact_days": 9}})
+    cfg = load_config(
+        env={"DASHBOARD_SETTINGS": "inactive_days = 10\nqueue_refresh_seconds = 30"},
+        secrets={"settings": {"inactive_days": 5, "no_contact_days": 9}},
+    )
     assert (cfg.settings.inactive_days, cfg.settings.queue_refresh_seconds, cfg.settings.no_contact_days) == (10, 30, 9)
     with pytest.raises(ConfigError, match="DASHBOARD_SETTINGS is not valid TOML"):
         load_config(env={"DASHBOARD_SETTINGS": "inactive_days ="}, secrets={})

@@ -6,6 +6,7 @@ denial. On PostgreSQL a NUL used to reach the driver, which fails the query."""
 from __future__ import annotations
 
 import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -13,9 +14,9 @@ from dashboard import audit
 from dashboard.acks import AckRefused, acknowledge
 from dashboard.config import Settings
 from dashboard.gp_followups import FollowupForm, FollowupRefused, current_followups, log_followup, withdraw_followup
-from dashboard.ui.nav import PAGES, PAGES_DIR
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements, followups
+from dashboard.ui.nav import PAGES, PAGES_DIR
 from tests.apptest import logged_in, open_patient, table_state_key
 
 FAULT = "cannot reach the database"
@@ -28,8 +29,17 @@ def count(platform, table) -> int:
 
 
 def form(platform, note: str) -> FollowupForm:
-    return FollowupForm(held_on=platform.now.date(), minutes=10, modality="phone", module_position=None,
-                        clinic_phq9=None, action="continue", pause_until=None, next_on=None, note=note)
+    return FollowupForm(
+        held_on=platform.now.date(),
+        minutes=10,
+        modality="phone",
+        module_position=None,
+        clinic_phq9=None,
+        action="continue",
+        pause_until=None,
+        next_on=None,
+        note=note,
+    )
 
 
 def shown(at) -> str:
@@ -43,7 +53,8 @@ def test_a_deep_link_with_a_nul_is_refused_and_audited_as_a_denial(app_platform)
     assert FAULT not in shown(at)
     assert [e.value for e in at.error] == [
         "This patient link contains control characters (U+0000) that cannot be stored or looked up; remove them "
-        "(they often come from pasting out of another program) and try again."]
+        "(they often come from pasting out of another program) and try again."
+    ]
     assert not at.dataframe and not at.get("vega_lite_chart")
     denied = audit.read(app_platform.engine, actor="ther.a")
     denied = denied[denied["action"] == "denied"]
@@ -63,7 +74,9 @@ def test_a_followup_note_with_control_characters_is_refused_with_nothing_stored(
     pid = app_platform.patient("G1", enrolled_days_ago=30)
     gp = load_viewer(app_platform.engine, "gp.a")
     with pytest.raises(FollowupRefused) as refused:
-        log_followup(app_platform.engine, app_platform.engine, gp, pid, form(app_platform, note), "k1", app_platform.now)
+        log_followup(
+            app_platform.engine, app_platform.engine, gp, pid, form(app_platform, note), "k1", app_platform.now
+        )
     assert list(refused.value.errors) == ["note"] and "control characters" in refused.value.errors["note"]
     assert count(app_platform, followups) == 0 and audit.read(app_platform.engine).empty
 
@@ -79,11 +92,13 @@ def test_a_note_keeps_its_lines_and_tabs(app_platform):
 def test_a_withdrawal_reason_with_a_nul_is_refused(app_platform):
     pid = app_platform.patient("G1", enrolled_days_ago=30)
     gp = load_viewer(app_platform.engine, "gp.a")
-    entry = log_followup(app_platform.engine, app_platform.engine, gp, pid, form(app_platform, ""), "k1",
-                         app_platform.now)
+    entry = log_followup(
+        app_platform.engine, app_platform.engine, gp, pid, form(app_platform, ""), "k1", app_platform.now
+    )
     with pytest.raises(FollowupRefused) as refused:
-        withdraw_followup(app_platform.engine, app_platform.engine, gp, entry, "wrong patient\x00", "k2",
-                          app_platform.now)
+        withdraw_followup(
+            app_platform.engine, app_platform.engine, gp, entry, "wrong patient\x00", "k2", app_platform.now
+        )
     assert "control characters" in refused.value.errors["change_reason"]
     assert count(app_platform, followups) == 1 and not current_followups(app_platform.engine, [pid]).empty
 
@@ -93,8 +108,17 @@ def test_an_acknowledgement_note_with_a_nul_is_refused_with_nothing_stored(app_p
     app_platform.phq9(pid, 1, 14, item9=2)
     therapist = load_viewer(app_platform.engine, "ther.a")
     with pytest.raises(AckRefused, match="control characters"):
-        acknowledge(app_platform.engine, app_platform.engine, therapist, pid, "risk", app_platform.now,
-                    "Called the patient\x00; safety plan reviewed.", app_platform.now, Settings())
+        acknowledge(
+            app_platform.engine,
+            app_platform.engine,
+            therapist,
+            pid,
+            "risk",
+            app_platform.now,
+            "Called the patient\x00; safety plan reviewed.",
+            app_platform.now,
+            Settings(),
+        )
     assert count(app_platform, acknowledgements) == 0 and audit.read(app_platform.engine).empty
 
 

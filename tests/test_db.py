@@ -42,8 +42,12 @@ def test_upgrade_from_previous_revision_keeps_rows(db_url, revision):
     revisions = all_revisions()
     db.upgrade(engine, revisions[revisions.index(revision) - 1])
     with engine.begin() as conn:  # raw SQL: the row must survive whatever the later revision changes
-        conn.execute(text("INSERT INTO dash_audit (occurred_at, actor, action, patient_id, detail) "
-                          "VALUES ('2026-01-02 03:04:05', 'therapist1', 'open_record', 42, NULL)"))
+        conn.execute(
+            text(
+                "INSERT INTO dash_audit (occurred_at, actor, action, patient_id, detail) "
+                "VALUES ('2026-01-02 03:04:05', 'therapist1', 'open_record', 42, NULL)"
+            )
+        )
     db.upgrade(engine, revision)
     with engine.connect() as conn:
         rows = conn.execute(select(audit.c.actor, audit.c.action, audit.c.patient_id)).all()
@@ -82,7 +86,9 @@ def test_complete_platform_schema_has_no_problems(db_url):
 
 def test_missing_table_and_column_are_named(db_url):
     engine = make_engine(db_url)
-    schema.metadata.create_all(engine, tables=[t for t in schema.metadata.sorted_tables if t.name not in ("messages", "patients")])
+    schema.metadata.create_all(
+        engine, tables=[t for t in schema.metadata.sorted_tables if t.name not in ("messages", "patients")]
+    )
     other = MetaData()
     Table("patients", other, *[Column(c.name, c.type) for c in schema.patients.columns if c.name != "ended_at"])
     other.create_all(engine)
@@ -95,15 +101,31 @@ def test_badly_formatted_timestamps_are_reported(db_url, backend):
     schema.metadata.create_all(engine, tables=[t for t in schema.metadata.sorted_tables if t.name != "activity"])
     other = MetaData()
     if backend == "sqlite":
-        Table("activity", other, Column("id", Integer, primary_key=True), Column("patient_id", Integer),
-              Column("occurred_at", String), Column("kind", String))
+        Table(
+            "activity",
+            other,
+            Column("id", Integer, primary_key=True),
+            Column("patient_id", Integer),
+            Column("occurred_at", String),
+            Column("kind", String),
+        )
         other.create_all(engine)
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO activity (patient_id, occurred_at, kind) VALUES (1, '2026-01-02 03:04:05', 'login'), "
-                              "(1, '02/01/2026 03:04', 'login'), (1, '03/01/2026 03:04', 'login')"))
+            conn.execute(
+                text(
+                    "INSERT INTO activity (patient_id, occurred_at, kind) VALUES (1, '2026-01-02 03:04:05', 'login'), "
+                    "(1, '02/01/2026 03:04', 'login'), (1, '03/01/2026 03:04', 'login')"
+                )
+            )
     else:
-        Table("activity", other, Column("id", Integer, primary_key=True), Column("patient_id", Integer),
-              Column("occurred_at", DateTime(timezone=True)), Column("kind", String))
+        Table(
+            "activity",
+            other,
+            Column("id", Integer, primary_key=True),
+            Column("patient_id", Integer),
+            Column("occurred_at", DateTime(timezone=True)),
+            Column("kind", String),
+        )
         other.create_all(engine)
     problems = db.check_platform_schema(engine)
     assert [(p.table, p.column) for p in problems] == [("activity", "occurred_at")]
@@ -116,9 +138,13 @@ def test_a_few_odd_timestamps_among_good_ones_are_data_quality_not_a_broken_cont
     engine = make_engine(f"sqlite:///{tmp_path}/odd.sqlite")
     schema.metadata.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO activity (patient_id, occurred_at, kind) VALUES "
-                          "(1, '2026-01-02 03:04:05', 'login'), (1, '2026-01-03 03:04:05', 'login'), "
-                          "(1, '02/01/2026 03:04', 'login')"))
+        conn.execute(
+            text(
+                "INSERT INTO activity (patient_id, occurred_at, kind) VALUES "
+                "(1, '2026-01-02 03:04:05', 'login'), (1, '2026-01-03 03:04:05', 'login'), "
+                "(1, '02/01/2026 03:04', 'login')"
+            )
+        )
     assert db.check_platform_schema(engine) == []
     with engine.connect() as conn:
         read = conn.execute(select(schema.activity.c.occurred_at).order_by(schema.activity.c.id)).scalars().all()

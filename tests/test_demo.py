@@ -61,9 +61,7 @@ class Frames:
 def read_frames(engine) -> Frames:
     with engine.connect() as conn:
         frames = {
-            name: pd.DataFrame(
-                conn.execute(select(table)).mappings().all(), columns=list(table.c.keys())
-            )
+            name: pd.DataFrame(conn.execute(select(table)).mappings().all(), columns=list(table.c.keys()))
             for name, table in metadata.tables.items()
         }
     for name, table in metadata.tables.items():
@@ -95,14 +93,10 @@ def dump(engine) -> dict[str, list[tuple]]:
 
 def item_sums(f: Frames) -> pd.DataFrame:
     """Responses with their item count, item sum and whether every item is present and in range."""
-    items = f.response_items.merge(
-        f.responses[["id", "instrument"]], left_on="response_id", right_on="id"
-    )
+    items = f.response_items.merge(f.responses[["id", "instrument"]], left_on="response_id", right_on="id")
     item_max = items.instrument.map({k: v[1] for k, v in ITEMS.items()})
     items["bad"] = (items.score < 0) | (items.score > item_max)
-    agg = items.groupby("response_id").agg(
-        n_items=("item", "size"), item_sum=("score", "sum"), bad=("bad", "any")
-    )
+    agg = items.groupby("response_id").agg(n_items=("item", "size"), item_sum=("score", "sum"), bad=("bad", "any"))
     r = f.responses.join(agg, on="id")
     r["n_items"] = r.n_items.fillna(0).astype(int)
     r["bad"] = r.bad.fillna(False).astype(bool)
@@ -113,9 +107,7 @@ def item_sums(f: Frames) -> pd.DataFrame:
 def valid_scores(f: Frames) -> pd.DataFrame:
     """Valid responses in the episode window (from 14 days before enrolment), time-ordered."""
     r = item_sums(f)
-    r = r[r.valid].merge(
-        f.patients[["id", "enrolled_at"]].rename(columns={"id": "patient_id"}), on="patient_id"
-    )
+    r = r[r.valid].merge(f.patients[["id", "enrolled_at"]].rename(columns={"id": "patient_id"}), on="patient_id")
     r = r[r.administered_at >= r.enrolled_at - 14 * DAY]
     return r.sort_values(["patient_id", "instrument", "administered_at", "id"])
 
@@ -141,20 +133,14 @@ def triage_conditions(f: Frames) -> dict[str, int]:
     idle = (now - last_activity(f).reindex(active.index)) / DAY
 
     m = f.messages
-    contact = (
-        m[(m.direction == "to_patient") & m.clinician_id.notna()]
-        .groupby("patient_id")
-        .sent_at.max()
-    )
+    contact = m[(m.direction == "to_patient") & m.clinician_id.notna()].groupby("patient_id").sent_at.max()
     wrote = m[m.direction == "from_patient"].groupby("patient_id").sent_at.max()
     last_contact = contact.reindex(wrote.index)
     waiting = wrote[(last_contact.isna() | (wrote > last_contact)) & wrote.index.isin(active.index)]
     waiting_h = (now - waiting) / pd.Timedelta(hours=1)
 
     r = item_sums(f)
-    phq9 = f.response_items.merge(
-        r[r.instrument == "PHQ9"][["id"]], left_on="response_id", right_on="id"
-    )
+    phq9 = f.response_items.merge(r[r.instrument == "PHQ9"][["id"]], left_on="response_id", right_on="id")
     item9 = phq9[phq9.item == 9].score
 
     v = valid_scores(f)
@@ -225,12 +211,8 @@ def test_items_sum_to_total_except_a_few_corrupt_responses(default_demo: Frames)
     n_items = r.instrument.map({k: v[0] for k, v in ITEMS.items()})
     missing = n_items - r.n_items
     phq9 = r.instrument == "PHQ9"
-    items = default_demo.response_items.merge(
-        r[["id", "instrument"]], left_on="response_id", right_on="id"
-    )
-    item9_missing = r[phq9 & (r.n_items > 0)].id[
-        ~r[phq9 & (r.n_items > 0)].id.isin(items[items.item == 9].response_id)
-    ]
+    items = default_demo.response_items.merge(r[["id", "instrument"]], left_on="response_id", right_on="id")
+    item9_missing = r[phq9 & (r.n_items > 0)].id[~r[phq9 & (r.n_items > 0)].id.isin(items[items.item == 9].response_id)]
     damage = {
         "out-of-range item": int(r.bad.sum()),
         "PHQ-9 with 1-2 missing items": int((phq9 & missing.between(1, 2) & (r.n_items > 0)).sum()),
@@ -266,9 +248,7 @@ def test_nothing_after_now_and_episodes_consistent(default_demo: Frames) -> None
     modules_per_program = f.modules.groupby("program_id").size()
     done = f.module_progress.dropna(subset=["completed_at"]).groupby("patient_id").size()
     completed = p[p.status == "completed"]
-    assert (
-        done.reindex(completed.id).values == modules_per_program[completed.program_id].values
-    ).all()
+    assert (done.reindex(completed.id).values == modules_per_program[completed.program_id].values).all()
     ended = p.set_index("id").ended_at.dropna()
     for frame, column in (
         (f.activity, "occurred_at"),
@@ -292,18 +272,12 @@ def test_sqlite_timestamps_are_sqlalchemy_text(tmp_path) -> None:
         for table in metadata.tables.values():
             for column in table.c:
                 if isinstance(column.type, DateTime):
-                    values = (
-                        conn.execute(text(f"SELECT {column.name} FROM {table.name}"))
-                        .scalars()
-                        .all()
-                    )
+                    values = conn.execute(text(f"SELECT {column.name} FROM {table.name}")).scalars().all()
                     bad = [v for v in values if v is not None and not pattern.match(v)]
                     assert not bad, f"{table.name}.{column.name}: {bad[:3]}"
 
 
-def test_fast_loaders_write_what_sqlalchemy_inserts_write(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fast_loaders_write_what_sqlalchemy_inserts_write(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """COPY / raw executemany must store exactly what plain SQLAlchemy inserts store.
 
     Compared on the raw stored values (text() queries), so on SQLite this pins the
@@ -315,10 +289,7 @@ def test_fast_loaders_write_what_sqlalchemy_inserts_write(
         with engine.connect() as conn:
             return {
                 t.name: [
-                    tuple(row)
-                    for row in conn.execute(
-                        text(f"SELECT * FROM {t.name} ORDER BY {', '.join(t.c.keys())}")
-                    )
+                    tuple(row) for row in conn.execute(text(f"SELECT * FROM {t.name} ORDER BY {', '.join(t.c.keys())}"))
                 ]
                 for t in metadata.tables.values()
             }
@@ -347,9 +318,7 @@ def test_fast_loaders_write_what_sqlalchemy_inserts_write(
         "week-4 PHQ-9 >= 17 with baseline >= 10",
     ],
 )
-def test_every_triage_condition_occurs_in_default_demo(
-    default_demo: Frames, condition: str
-) -> None:
+def test_every_triage_condition_occurs_in_default_demo(default_demo: Frames, condition: str) -> None:
     counts = triage_conditions(default_demo)
     assert counts[condition] > 0, counts
 
@@ -410,16 +379,12 @@ def test_default_demo_looks_like_a_real_service(default_demo: Frames) -> None:
     now = pd.Timestamp(NOW)
     p = f.patients
     modules = p.program_id.map(f.modules.groupby("program_id").size())
-    done = p.id.map(
-        f.module_progress.dropna(subset=["completed_at"]).groupby("patient_id").size()
-    ).fillna(0)
+    done = p.id.map(f.module_progress.dropna(subset=["completed_at"]).groupby("patient_id").size()).fillna(0)
     had_time = p.enrolled_at <= now - pd.Timedelta(days=120)
     assert 0.3 < (done[had_time] == modules[had_time]).mean() < 0.7
 
     r = item_sums(f)
-    items = f.response_items.merge(
-        r[r.instrument == "PHQ9"][["id"]], left_on="response_id", right_on="id"
-    )
+    items = f.response_items.merge(r[r.instrument == "PHQ9"][["id"]], left_on="response_id", right_on="id")
     assert 0.02 < (items[items.item == 9].score > 0).mean() < 0.07
 
     v = valid_scores(f).groupby(["patient_id", "instrument"]).item_sum
@@ -463,10 +428,7 @@ def test_refuses_to_overwrite_a_platform_database(db_url: str) -> None:
     )
     assert result.returncode != 0 and "refusing to overwrite" in result.stderr
     with engine.connect() as conn:
-        assert (
-            conn.execute(select(func.count()).select_from(metadata.tables["patients"])).scalar()
-            == 1
-        )
+        assert conn.execute(select(func.count()).select_from(metadata.tables["patients"])).scalar() == 1
         assert not inspect(conn).has_table("demo_meta")
     assert demo.read_generated_for(engine) is None
 
@@ -492,10 +454,7 @@ def test_regeneration_leaves_dash_tables_alone(db_url: str) -> None:
     assert demo.read_generated_for(engine) == later
     with engine.connect() as conn:
         assert conn.execute(select(dash)).all() == [(1, "seen in clinic")]
-        counts = {
-            t.name: conn.execute(select(func.count()).select_from(t)).scalar()
-            for t in metadata.tables.values()
-        }
+        counts = {t.name: conn.execute(select(func.count()).select_from(t)).scalar() for t in metadata.tables.values()}
         meta = dict(conn.execute(select(demo.demo_meta)).all())
     assert report.rows == counts and counts["patients"] == 30
     assert meta == {

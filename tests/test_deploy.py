@@ -80,14 +80,20 @@ def run_start_sh(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     fake_python = bin_dir / "python3"
-    fake_python.write_text("#!/bin/sh\nmkdir -p .venv/bin\n"
-                           "printf '#!/bin/sh\\necho install >> pip.log\\n' > .venv/bin/pip\n"
-                           "printf '#!/bin/sh\\nfor a in \"$@\"; do echo \"$a\"; done\\n' > .venv/bin/streamlit\n"
-                           "chmod +x .venv/bin/pip .venv/bin/streamlit\n")
+    fake_python.write_text(
+        "#!/bin/sh\nmkdir -p .venv/bin\n"
+        "printf '#!/bin/sh\\necho install >> pip.log\\n' > .venv/bin/pip\n"
+        'printf \'#!/bin/sh\\nfor a in "$@"; do echo "$a"; done\\n\' > .venv/bin/streamlit\n'
+        "chmod +x .venv/bin/pip .venv/bin/streamlit\n"
+    )
     fake_python.chmod(0o755)
-    return subprocess.run(["bash", str(tmp_path / "scripts" / "start.sh"), "--server.port", "8502"],
-                          capture_output=True, text=True, timeout=60,
-                          env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env})
+    return subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "start.sh"), "--server.port", "8502"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env},
+    )
 
 
 def test_behind_the_proxy_the_app_listens_on_loopback_only(tmp_path):
@@ -137,22 +143,48 @@ def nginx_config(tmp_path: Path, app_port: int = 8501, listen_port: int = 8443) 
     if problem:
         missing(problem)
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
-    replacements = {"listen 443 ssl;": f"listen 127.0.0.1:{listen_port} ssl;",
-                    "server 127.0.0.1:8501;": f"server 127.0.0.1:{app_port};",
-                    "/etc/ssl/certs/caseboard.pem": str(cert), "/etc/ssl/private/caseboard.key": str(key),
-                    "/var/log/nginx/": f"{tmp_path}/"}
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    replacements = {
+        "listen 443 ssl;": f"listen 127.0.0.1:{listen_port} ssl;",
+        "server 127.0.0.1:8501;": f"server 127.0.0.1:{app_port};",
+        "/etc/ssl/certs/caseboard.pem": str(cert),
+        "/etc/ssl/private/caseboard.key": str(key),
+        "/var/log/nginx/": f"{tmp_path}/",
+    }
     conf = CONF
     for old, new in replacements.items():
         assert old in conf, old
         conf = conf.replace(old, new)
     (tmp_path / "caseboard.conf").write_text(conf)
-    temp = " ".join(f"{kind}_temp_path {tmp_path}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = " ".join(
+        f"{kind}_temp_path {tmp_path}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     main = tmp_path / "nginx.conf"
-    main.write_text(("user root;\n" if os.geteuid() == 0 else "")
-                    + f"worker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
-                    f"events {{ worker_connections 64; }}\nhttp {{ {temp}\n include {tmp_path}/caseboard.conf;\n}}\n")
+    main.write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"worker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        f"events {{ worker_connections 64; }}\nhttp {{ {temp}\n include {tmp_path}/caseboard.conf;\n}}\n"
+    )
     return main
 
 
@@ -172,8 +204,9 @@ def nginx_in_front_of(app_url: str, tmp_path: Path):
 
     port = free_port()
     main = nginx_config(tmp_path, int(app_url.rsplit(":", 1)[1]), port)
-    proc = subprocess.Popen([*nginx_args(tmp_path, main), "-g", "daemon off;"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*nginx_args(tmp_path, main), "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         import ssl
 
@@ -181,8 +214,12 @@ def nginx_in_front_of(app_url: str, tmp_path: Path):
         insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
         for _ in range(100):
             try:
-                if urllib.request.urlopen(f"https://127.0.0.1:{port}/_stcore/health", timeout=2,
-                                          context=insecure).read() == b"ok":
+                if (
+                    urllib.request.urlopen(
+                        f"https://127.0.0.1:{port}/_stcore/health", timeout=2, context=insecure
+                    ).read()
+                    == b"ok"
+                ):
                     break
             except OSError:
                 time.sleep(0.2)
@@ -206,10 +243,13 @@ def test_the_app_works_behind_the_shipped_proxy_with_its_headers(browser, tmp_pa
 
     url = f"sqlite:///{tmp_path}/demo.sqlite"
     demo.generate(make_engine(url))
-    with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url, \
-            nginx_in_front_of(app_url, tmp_path) as (proxy_url, access_log):
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, ignore_https_errors=True,
-                                      accept_downloads=True)
+    with (
+        served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url,
+        nginx_in_front_of(app_url, tmp_path) as (proxy_url, access_log),
+    ):
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 900}, ignore_https_errors=True, accept_downloads=True
+        )
         page = context.new_page()
         refused: list[str] = []
         page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
@@ -222,7 +262,8 @@ def test_the_app_works_behind_the_shipped_proxy_with_its_headers(browser, tmp_pa
         log_in(page, "lead1", "caseboard-demo")
         page.get_by_role("heading", name="Caseload").wait_for(timeout=60_000)
         page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(
-            timeout=30_000)
+            timeout=30_000
+        )
         with page.expect_download() as download:
             page.get_by_role("button", name="Workload CSV").click()
         assert "therapist" in download.value.path().read_text()
@@ -234,13 +275,18 @@ def test_the_app_works_behind_the_shipped_proxy_with_its_headers(browser, tmp_pa
 
             from dashboard.schema import clinicians, patients
 
-            code = conn.scalar(select(patients.c.code).join(clinicians, clinicians.c.team_id == patients.c.team_id)
-                               .where(clinicians.c.username == "lead1").limit(1))
+            code = conn.scalar(
+                select(patients.c.code)
+                .join(clinicians, clinicians.c.team_id == patients.c.team_id)
+                .where(clinicians.c.username == "lead1")
+                .limit(1)
+            )
         page.goto(f"{proxy_url}/patient?patient={code}")
         wait_for_app(page)
         page.get_by_role("heading", name=code).first.wait_for(timeout=60_000)
         page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(
-            timeout=30_000)
+            timeout=30_000
+        )
         context.close()
         assert refused == []  # the page icon too is served by the app itself (dashboard/static)
     log = access_log.read_text()

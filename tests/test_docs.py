@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.config import SETTINGS
 from dashboard.cli import COMMANDS as PARSER_COMMANDS
+from dashboard.config import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 # The service's shared documents copied into docs/ (tests/test_reference_copies.py) are
@@ -51,8 +51,10 @@ OLD_COMMAND = re.compile(r"python -m dashboard\.\w+")
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 ACTION = re.compile(r"\s*([a-z][a-z_-]*)(?![\w./:=-])")
 BACKTICKED_NAME = re.compile(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+)`")
-SETTING_LIKE = re.compile(r"_(?:days|hours|minutes|seconds|weeks|bytes|chars|min)$"
-                          r"|(?:^|_)(?:max|min|target)_")
+SETTING_LIKE = re.compile(
+    r"_(?:days|hours|minutes|seconds|weeks|bytes|chars|min)$"
+    r"|(?:^|_)(?:max|min|target)_"
+)
 
 
 def rel(path: Path) -> str:
@@ -111,8 +113,13 @@ def looks_like_setting(name: str) -> bool:
 
 @cache
 def code_text() -> str:
-    files = [p for d in CODE_DIRS if (ROOT / d).is_dir() for p in (ROOT / d).rglob("*")
-             if p.is_file() and p.suffix in (".py", ".sh")]
+    files = [
+        p
+        for d in CODE_DIRS
+        if (ROOT / d).is_dir()
+        for p in (ROOT / d).rglob("*")
+        if p.is_file() and p.suffix in (".py", ".sh")
+    ]
     return "\n".join(p.read_text() for p in files)
 
 
@@ -146,8 +153,9 @@ def test_every_quoted_command_and_option_exists(doc):
             word = action.group(1)
             assert f'"{word}"' in source, f"{rel(doc)}: `caseboard {sub}` has no {word!r}"
         for option in set(OPTION.findall(rest)) - ARGPARSE_OPTIONS:
-            assert f'"{option}"' in source or f'"{option}"' in common, \
+            assert f'"{option}"' in source or f'"{option}"' in common, (
                 f"{rel(doc)}: `caseboard {sub}` has no option {option}"
+            )
 
 
 def test_the_docs_quote_every_command():

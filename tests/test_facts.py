@@ -50,8 +50,15 @@ def surfaces(platform: Platform) -> dict:
     patient = find_patient(engine, therapist, CODE)
     rows, summary, inputs = load_page(engine, therapist, patient, NOW, SETTINGS, engine)
     page_flags = evaluate(inputs, NOW, SETTINGS)
-    figures = caseload(engine, engine, lead, Filters(NOW - timedelta(days=90), NOW), SETTINGS, UTC,
-                       triage(engine, engine, lead, NOW, SETTINGS))
+    figures = caseload(
+        engine,
+        engine,
+        lead,
+        Filters(NOW - timedelta(days=90), NOW),
+        SETTINGS,
+        UTC,
+        triage(engine, engine, lead, NOW, SETTINGS),
+    )
     report = to_json(figures, SETTINGS)
     return {
         "my_patients": mine,
@@ -129,8 +136,9 @@ def test_last_activity_means_the_same_everywhere(platform, days_ago, idle_days):
 # ---------------------------------------------------------------- the patient's own programme
 
 
-@pytest.mark.parametrize("programme, counts", [("depression", True), ("anxiety", False)],
-                         ids=["own-programme", "another-programme"])
+@pytest.mark.parametrize(
+    "programme, counts", [("depression", True), ("anxiety", False)], ids=["own-programme", "another-programme"]
+)
 def test_a_module_counts_only_in_the_patients_own_programme(platform, programme, counts):
     pid = platform.patient(CODE, program="depression", enrolled_days_ago=60)
     platform.activity(pid, 1)
@@ -146,13 +154,16 @@ def test_a_module_counts_only_in_the_patients_own_programme(platform, programme,
 # ---------------------------------------------------------------- in treatment
 
 
-@pytest.mark.parametrize("status, ended_days_ago, treated, open_in_figures", [
-    ("active", None, True, 1),
-    ("completed", 40, False, 0),
-    ("withdrawn", None, False, 0),
-    ("on hold", None, True, 0),  # unknown status: flags err towards showing, figures count only "active"
-    ("active", 40, True, 0),  # an end date on an active episode: in treatment now, ended for the figures
-])
+@pytest.mark.parametrize(
+    "status, ended_days_ago, treated, open_in_figures",
+    [
+        ("active", None, True, 1),
+        ("completed", 40, False, 0),
+        ("withdrawn", None, False, 0),
+        ("on hold", None, True, 0),  # unknown status: flags err towards showing, figures count only "active"
+        ("active", 40, True, 0),  # an end date on an active episode: in treatment now, ended for the figures
+    ],
+)
 def test_in_treatment_means_the_same_to_every_flag_surface(platform, status, ended_days_ago, treated, open_in_figures):
     pid = platform.patient(CODE, enrolled_days_ago=60, status=status, ended_days_ago=ended_days_ago)
     assert facts.in_treatment(status, None if ended_days_ago is None else platform.ago(ended_days_ago)) is treated

@@ -3,7 +3,7 @@ the database unreachable at start and lost mid-session (PostgreSQL through a TCP
 proxy that is cut and restored; the shared server is never stopped)."""
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -11,8 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from dashboard import db
-from dashboard.ui import faults
 from dashboard.engine import make_engine
+from dashboard.ui import faults
 from tests.apptest import logged_in
 from tests.conftest import create_pg_database, drop_pg_database, production_env
 from tests.factory import Platform
@@ -51,7 +51,7 @@ def proxied(monkeypatch, tmp_path):
     test controls (a network fault needs a network database; the SQLite path is
     covered by the time limit above)."""
     url = create_pg_database()
-    platform = Platform(make_engine(url), datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    platform = Platform(make_engine(url), datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     try:
         db.upgrade(platform.engine)
         proxy = TcpProxy()
@@ -116,8 +116,16 @@ def test_a_write_that_fails_half_way_stores_nothing(db_url, monkeypatch):
         raise OperationalError("INSERT INTO dash_audit ...", {}, ConnectionError("server closed the connection"))
 
     monkeypatch.setattr(audit, "record_in", dropped)
-    form = FollowupForm(held_on=(now - timedelta(days=1)).date(), minutes=10, modality="face-to-face", module_position=None,
-                        clinic_phq9=None, action="continue", pause_until=None, next_on=None)
+    form = FollowupForm(
+        held_on=(now - timedelta(days=1)).date(),
+        minutes=10,
+        modality="face-to-face",
+        module_position=None,
+        clinic_phq9=None,
+        action="continue",
+        pause_until=None,
+        next_on=None,
+    )
     with pytest.raises(OperationalError) as failed:
         log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form, "key-1", now)
     assert "cannot reach the database" in faults.message(failed.value, 30)  # what the page shows

@@ -122,7 +122,10 @@ def test_feedback_due_after_48_hours_without_contact(platform):
 
 
 def test_not_started_at_14_days(platform):
-    ids = {"N14": platform.patient("N14", enrolled_days_ago=14), "N13": platform.patient("N13", enrolled_days_ago=14 - SECOND)}
+    ids = {
+        "N14": platform.patient("N14", enrolled_days_ago=14),
+        "N13": platform.patient("N13", enrolled_days_ago=14 - SECOND),
+    }
     started = platform.patient("NS", enrolled_days_ago=20)
     platform.module(started, "depression", 1, 1)
     ids["NS"] = started
@@ -215,8 +218,10 @@ def test_closed_episodes_are_read_up_to_the_end_of_the_widest_window(platform):
     assert set(inputs.patients["patient_id"]) == {edge, past, odd}  # still listed, only not re-scored
 
 
-@pytest.mark.parametrize("instrument,base,last,fires", [
-    ("PHQ9", 10, 16, True), ("PHQ9", 10, 15, False), ("GAD7", 8, 12, True), ("GAD7", 8, 11, False)])
+@pytest.mark.parametrize(
+    "instrument,base,last,fires",
+    [("PHQ9", 10, 16, True), ("PHQ9", 10, 15, False), ("GAD7", 8, 12, True), ("GAD7", 8, 11, False)],
+)
 def test_deterioration_at_the_reliable_change_edge(platform, instrument, base, last, fires):
     pid = platform.patient("D", enrolled_days_ago=20)
     add, other = (platform.phq9, platform.gad7) if instrument == "PHQ9" else (platform.gad7, platform.phq9)
@@ -228,13 +233,16 @@ def test_deterioration_at_the_reliable_change_edge(platform, instrument, base, l
     assert ("deterioration" in got) is fires
 
 
-@pytest.mark.parametrize("elapsed_days,score,baseline,fires", [
-    (21, 17, 10, True),  # day 22 of treatment: the first day of week 4
-    (21 - SECOND, 17, 10, False),  # still week 3
-    (28 - SECOND, 17, 10, True),  # the last moment of day 28
-    (21, 16, 10, False),  # below 17
-    (21, 17, 9, False),  # baseline below 10: the cut points do not apply
-])
+@pytest.mark.parametrize(
+    "elapsed_days,score,baseline,fires",
+    [
+        (21, 17, 10, True),  # day 22 of treatment: the first day of week 4
+        (21 - SECOND, 17, 10, False),  # still week 3
+        (28 - SECOND, 17, 10, True),  # the last moment of day 28
+        (21, 16, 10, False),  # below 17
+        (21, 17, 9, False),  # baseline below 10: the cut points do not apply
+    ],
+)
 def test_not_on_track_week_4_window(platform, elapsed_days, score, baseline, fires):
     enrolled = 40
     pid = platform.patient("T", enrolled_days_ago=enrolled)

@@ -7,8 +7,8 @@ import pytest
 
 from dashboard import db
 from dashboard.config import Settings
-from dashboard.followups_due import due_list
 from dashboard.engine import make_engine
+from dashboard.followups_due import due_list
 from dashboard.gp_followups import FollowupForm, log_followup
 from dashboard.scope import load_viewer
 from tests.factory import Platform
@@ -29,8 +29,16 @@ def due(platform: Platform, at: datetime = NOW):
 
 
 def held(platform: Platform, pid: int, days_ago: int, key: str, **changes) -> None:
-    form = FollowupForm(held_on=(NOW - timedelta(days=days_ago)).date(), minutes=10, modality="face-to-face",
-                        module_position=None, clinic_phq9=None, action="continue", pause_until=None, next_on=None)
+    form = FollowupForm(
+        held_on=(NOW - timedelta(days=days_ago)).date(),
+        minutes=10,
+        modality="face-to-face",
+        module_position=None,
+        clinic_phq9=None,
+        action="continue",
+        pause_until=None,
+        next_on=None,
+    )
     form = FollowupForm(**{**form.__dict__, **changes})
     log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form, key, NOW)
 

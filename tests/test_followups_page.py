@@ -28,7 +28,9 @@ def open_form(platform, code: str = "DUE1"):
     at = logged_in("gp.a")
     assert at.title[0].value == "Follow-ups due"
     codes = list(at.dataframe[0].value["code"])
-    at.session_state[table_state_key(at, "due_table_")] = {"selection": {"rows": [codes.index(code)], "columns": [], "cells": []}}
+    at.session_state[table_state_key(at, "due_table_")] = {
+        "selection": {"rows": [codes.index(code)], "columns": [], "cells": []}
+    }
     return at.run()
 
 

@@ -23,8 +23,11 @@ def platform(db_url) -> Platform:
 
 
 def logins_up_to_now():
-    return select(activity.c.patient_id, activity.c.occurred_at).where(activity.c.occurred_at <= NOW).order_by(
-        activity.c.occurred_at)
+    return (
+        select(activity.c.patient_id, activity.c.occurred_at)
+        .where(activity.c.occurred_at <= NOW)
+        .order_by(activity.c.occurred_at)
+    )
 
 
 @pytest.mark.parametrize("days_ago,found", [(2, 1), (0, 1), (-1, 0)])  # -1: tomorrow has not happened yet

@@ -9,10 +9,19 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dashboard import audit, db
-from dashboard.engine import make_engine
 from dashboard.config import Settings
-from dashboard.gp_followups import (FollowupForm, FollowupRefused, correct_followup, current_followups, enrolment_bound,
-                                 history, log_followup, validate, withdraw_followup)
+from dashboard.engine import make_engine
+from dashboard.gp_followups import (
+    FollowupForm,
+    FollowupRefused,
+    correct_followup,
+    current_followups,
+    enrolment_bound,
+    history,
+    log_followup,
+    validate,
+    withdraw_followup,
+)
 from dashboard.schema import patients
 from dashboard.scope import load_viewer
 from dashboard.state_tables import followups as table
@@ -24,8 +33,17 @@ ENROLLED = TODAY - timedelta(days=30)
 
 
 def form(**changes) -> FollowupForm:
-    base = FollowupForm(held_on=TODAY, minutes=10, modality="face-to-face", module_position=2, clinic_phq9=None,
-                        action="continue", pause_until=None, next_on=None, note="")
+    base = FollowupForm(
+        held_on=TODAY,
+        minutes=10,
+        modality="face-to-face",
+        module_position=2,
+        clinic_phq9=None,
+        action="continue",
+        pause_until=None,
+        next_on=None,
+        note="",
+    )
     return FollowupForm(**{**base.__dict__, **changes})
 
 
@@ -47,10 +65,16 @@ CASES = [
     ({"held_on": TODAY + timedelta(days=1)}, "held_on"),  # not in the future
     ({"held_on": ENROLLED - timedelta(days=1)}, "held_on"),  # not before enrolment
     ({"held_on": ENROLLED}, None),
-    ({"minutes": 0}, "minutes"), ({"minutes": 1}, None), ({"minutes": 120}, None), ({"minutes": 121}, "minutes"),
-    ({"clinic_phq9": -1}, "clinic_phq9"), ({"clinic_phq9": 0}, None), ({"clinic_phq9": 27}, None),
+    ({"minutes": 0}, "minutes"),
+    ({"minutes": 1}, None),
+    ({"minutes": 120}, None),
+    ({"minutes": 121}, "minutes"),
+    ({"clinic_phq9": -1}, "clinic_phq9"),
+    ({"clinic_phq9": 0}, None),
+    ({"clinic_phq9": 27}, None),
     ({"clinic_phq9": 28}, "clinic_phq9"),
-    ({"modality": "letter"}, "modality"), ({"modality": "video"}, None),
+    ({"modality": "letter"}, "modality"),
+    ({"modality": "video"}, None),
     ({"action": "discharge"}, "action"),
     ({"action": "pause"}, "pause_until"),
     ({"action": "pause", "pause_until": TODAY}, "pause_until"),
@@ -59,9 +83,13 @@ CASES = [
     ({"action": "pause", "pause_until": TODAY + timedelta(weeks=12, days=1)}, "pause_until"),
     ({"action": "pause", "pause_until": TODAY.replace(year=TODAY.year + 10)}, "pause_until"),  # a typo in the year
     ({"pause_until": TODAY + timedelta(days=5)}, "pause_until"),  # only a pause has an end date
-    ({"next_on": TODAY}, "next_on"), ({"next_on": TODAY + timedelta(days=1)}, None),
-    ({"note": "x" * 1000}, None), ({"note": "x" * 1001}, "note"),
-    ({"module_position": 0}, "module_position"), ({"module_position": 8}, None), ({"module_position": 9}, "module_position"),
+    ({"next_on": TODAY}, "next_on"),
+    ({"next_on": TODAY + timedelta(days=1)}, None),
+    ({"note": "x" * 1000}, None),
+    ({"note": "x" * 1001}, "note"),
+    ({"module_position": 0}, "module_position"),
+    ({"module_position": 8}, None),
+    ({"module_position": 9}, "module_position"),
 ]
 
 
@@ -82,21 +110,34 @@ def test_refusal_stores_nothing_and_names_the_field(platform):
 
 
 @given(
-    held=st.integers(-40, 5), minutes=st.integers(-5, 200), phq=st.one_of(st.none(), st.integers(-3, 30)),
+    held=st.integers(-40, 5),
+    minutes=st.integers(-5, 200),
+    phq=st.one_of(st.none(), st.integers(-3, 30)),
     action=st.sampled_from(["continue", "step_up", "refer_on", "pause", "bogus"]),
-    pause=st.one_of(st.none(), st.integers(-3, 30)), nxt=st.one_of(st.none(), st.integers(-3, 30)),
-    note=st.text(max_size=1100), module=st.one_of(st.none(), st.integers(-1, 10)),
+    pause=st.one_of(st.none(), st.integers(-3, 30)),
+    nxt=st.one_of(st.none(), st.integers(-3, 30)),
+    note=st.text(max_size=1100),
+    module=st.one_of(st.none(), st.integers(-1, 10)),
 )
-def test_every_input_is_stored_as_typed_or_refused_with_nothing_written(tmp_path_factory, held, minutes, phq, action,
-                                                                       pause, nxt, note, module):
+def test_every_input_is_stored_as_typed_or_refused_with_nothing_written(
+    tmp_path_factory, held, minutes, phq, action, pause, nxt, note, module
+):
     url = f"sqlite:///{tmp_path_factory.mktemp('prop')}/p.sqlite"
     platform = Platform(make_engine(url), NOW)
     db.upgrade(platform.engine)
     pid = platform.patient("H1", gp=3, enrolled_days_ago=30)
     held_on = TODAY + timedelta(days=held)
-    f = FollowupForm(held_on=held_on, minutes=minutes, modality="phone", module_position=module, clinic_phq9=phq,
-                     action=action, pause_until=None if pause is None else held_on + timedelta(days=pause),
-                     next_on=None if nxt is None else held_on + timedelta(days=nxt), note=note)
+    f = FollowupForm(
+        held_on=held_on,
+        minutes=minutes,
+        modality="phone",
+        module_position=module,
+        clinic_phq9=phq,
+        action=action,
+        pause_until=None if pause is None else held_on + timedelta(days=pause),
+        next_on=None if nxt is None else held_on + timedelta(days=nxt),
+        note=note,
+    )
     expected_errors = validate(f, ENROLLED, TODAY, 8)
     gp = load_viewer(platform.engine, "gp.a")
     try:
@@ -143,7 +184,11 @@ def test_corrections_keep_history_and_only_the_author_may_change(platform):
     assert h["version"].tolist() == [1, 2, 3] and h["minutes"].tolist() == [10, 15, 15]
     assert h["change_reason"].tolist()[1:] == ["typed 10, it was 15", "logged for the wrong patient"]
     assert h["recorded_by"].tolist() == ["gp.a"] * 3
-    assert audit.read(platform.engine)["action"].tolist()[::-1] == ["followup", "followup_correction", "followup_withdrawal"]
+    assert audit.read(platform.engine)["action"].tolist()[::-1] == [
+        "followup",
+        "followup_correction",
+        "followup_withdrawal",
+    ]
 
 
 def test_a_gp_cannot_log_for_another_gps_patient(platform):
@@ -197,8 +242,15 @@ def test_gp_action_reaches_the_patients_therapist_with_action_and_note(platform)
     pid = platform.patient("L1", therapist=1, gp=3, enrolled_days_ago=10)
     other = platform.patient("L2", therapist=2, gp=3, enrolled_days_ago=10)
     gp = load_viewer(platform.engine, "gp.a")
-    log_followup(platform.engine, platform.engine, gp, pid, form(action="step_up", note="Low mood worse; add sessions"),
-                 "a1", NOW)
+    log_followup(
+        platform.engine,
+        platform.engine,
+        gp,
+        pid,
+        form(action="step_up", note="Low mood worse; add sessions"),
+        "a1",
+        NOW,
+    )
     log_followup(platform.engine, platform.engine, gp, other, form(action="continue"), "a2", NOW)
     mine = therapist_flags(platform, "ther.a")
     assert mine[pid]["gp_action"] == "GP Dr GP A asked to step up care on 20 Nov: “Low mood worse; add sessions”"
@@ -212,8 +264,15 @@ def test_pause_suppresses_inactive_and_no_contact_until_it_ends(platform):
     platform.message(pid, 20, "to_patient", clinician=1)
     assert {"inactive", "no_contact"} <= set(therapist_flags(platform, "ther.a")[pid])
     gp = load_viewer(platform.engine, "gp.a")
-    log_followup(platform.engine, platform.engine, gp, pid,
-                 form(action="pause", pause_until=TODAY + timedelta(days=5), note="Hospital stay"), "p1", NOW)
+    log_followup(
+        platform.engine,
+        platform.engine,
+        gp,
+        pid,
+        form(action="pause", pause_until=TODAY + timedelta(days=5), note="Hospital stay"),
+        "p1",
+        NOW,
+    )
     during = therapist_flags(platform, "ther.a")[pid]
     assert "inactive" not in during and "no_contact" not in during
     assert "until 25 Nov" in during["gp_action"]
@@ -227,12 +286,26 @@ def test_a_pause_beyond_the_bound_is_refused_on_the_server_and_says_the_year(pla
     pid = platform.patient("PB", enrolled_days_ago=40)
     gp = load_viewer(platform.engine, "gp.a")
     with pytest.raises(FollowupRefused) as refused:
-        log_followup(platform.engine, platform.engine, gp, pid,
-                     form(action="pause", pause_until=TODAY.replace(year=2036)), "pb1", NOW)
+        log_followup(
+            platform.engine,
+            platform.engine,
+            gp,
+            pid,
+            form(action="pause", pause_until=TODAY.replace(year=2036)),
+            "pb1",
+            NOW,
+        )
     assert refused.value.errors["pause_until"] == "A pause can last at most 12 weeks: until 12 Feb 2027 at the latest."
     assert rows(platform) == 0
-    log_followup(platform.engine, platform.engine, gp, pid, form(action="pause", pause_until=TODAY + timedelta(days=20)),
-                 "pb2", NOW)
+    log_followup(
+        platform.engine,
+        platform.engine,
+        gp,
+        pid,
+        form(action="pause", pause_until=TODAY + timedelta(days=20)),
+        "pb2",
+        NOW,
+    )
     assert "until 10 Dec 2026" in therapist_flags(platform, "ther.a")[pid]["gp_action"]
 
 
@@ -240,13 +313,21 @@ def test_a_later_continue_ends_a_pause_from_any_gp(platform):
     pid = platform.patient("PC", therapist=1, gp=3, enrolled_days_ago=40)
     platform.activity(pid, 20)
     platform.message(pid, 20, "to_patient", clinician=1)
-    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid,
-                 form(held_on=TODAY - timedelta(days=3), action="pause", pause_until=TODAY + timedelta(days=30)), "c1", NOW)
+    log_followup(
+        platform.engine,
+        platform.engine,
+        load_viewer(platform.engine, "gp.a"),
+        pid,
+        form(held_on=TODAY - timedelta(days=3), action="pause", pause_until=TODAY + timedelta(days=30)),
+        "c1",
+        NOW,
+    )
     assert "inactive" not in therapist_flags(platform, "ther.a")[pid]
     with platform.engine.begin() as conn:  # the patient moved to another GP, who saw them today
         conn.execute(patients.update().where(patients.c.id == pid).values(gp_id=4))
-    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.b"), pid, form(action="continue"),
-                 "c2", NOW)
+    log_followup(
+        platform.engine, platform.engine, load_viewer(platform.engine, "gp.b"), pid, form(action="continue"), "c2", NOW
+    )
     assert {"inactive", "no_contact"} <= set(therapist_flags(platform, "ther.a")[pid])
 
 
@@ -254,8 +335,15 @@ def test_a_withdrawn_pause_holds_nothing(platform):
     pid = platform.patient("PW", therapist=1, gp=3, enrolled_days_ago=40)
     platform.activity(pid, 20)
     gp = load_viewer(platform.engine, "gp.a")
-    entry = log_followup(platform.engine, platform.engine, gp, pid,
-                         form(action="pause", pause_until=TODAY + timedelta(days=30)), "w1", NOW)
+    entry = log_followup(
+        platform.engine,
+        platform.engine,
+        gp,
+        pid,
+        form(action="pause", pause_until=TODAY + timedelta(days=30)),
+        "w1",
+        NOW,
+    )
     withdraw_followup(platform.engine, platform.engine, gp, entry, "Logged for the wrong patient", "w2", NOW)
     assert "inactive" in therapist_flags(platform, "ther.a")[pid]
 
@@ -269,8 +357,11 @@ def test_a_follow_up_without_a_usable_enrolment_date_is_stored(db_url, enrolled)
     platform = BadPlatform(make_engine(db_url), NOW)
     db.upgrade(platform.engine)
     pid = platform.patient("NE", enrolled_days_ago=10)
-    platform.sql("UPDATE patients SET enrolled_at = :e WHERE id = :i", i=pid,
-                 e=None if enrolled is None else NOW + timedelta(days=30))
+    platform.sql(
+        "UPDATE patients SET enrolled_at = :e WHERE id = :i",
+        i=pid,
+        e=None if enrolled is None else NOW + timedelta(days=30),
+    )
     log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form(), "ne", NOW)
     assert rows(platform) == 1
     assert validate(form(), None, TODAY, 8) == {}
@@ -283,8 +374,15 @@ def test_your_follow_ups_are_the_viewers_own(platform):
     from dashboard.followups_due import due_list
 
     pid = platform.patient("MV", gp=3, enrolled_days_ago=40)
-    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid,
-                 form(next_on=TODAY + timedelta(days=14)), "m1", NOW)
+    log_followup(
+        platform.engine,
+        platform.engine,
+        load_viewer(platform.engine, "gp.a"),
+        pid,
+        form(next_on=TODAY + timedelta(days=14)),
+        "m1",
+        NOW,
+    )
     with platform.engine.begin() as conn:  # the patient changed GP
         conn.execute(patients.update().where(patients.c.id == pid).values(gp_id=4))
     new_gp = load_viewer(platform.engine, "gp.b")

@@ -41,7 +41,7 @@ def _strings(message, path: str = "") -> Iterator[tuple[str, str]]:
     for field, value in message.ListFields():
         if field.name in PLAIN_FIELDS:
             continue
-        for item in (list(value) if field.is_repeated else [value]):
+        for item in list(value) if field.is_repeated else [value]:
             if field.type == field.TYPE_MESSAGE:
                 yield from _strings(item, f"{path}.{field.name}")
             elif field.type == field.TYPE_STRING:
@@ -110,4 +110,7 @@ def test_the_platform_link_carries_the_code_percent_encoded(corpus, monkeypatch)
     at = logged_in("ther.a")
     table = at.dataframe[0].value if "thread" in at.dataframe[0].value else at.dataframe[1].value
     link = table.loc[table["code"] == hostile.CODE, "thread"].iloc[0]
-    assert link == "https://icbt.example/patients/%5BP1%5D%28http%3A%2F%2Fevil%29%3Agreen%5Bok%5D%21%5Bi%5D%28http%3A%2F%2Fevil%2Fi%29/messages"
+    assert (
+        link
+        == "https://icbt.example/patients/%5BP1%5D%28http%3A%2F%2Fevil%29%3Agreen%5Bok%5D%21%5Bi%5D%28http%3A%2F%2Fevil%2Fi%29/messages"
+    )

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from tools import load
 from tests.browser import ROOT, SERVER_ENV, chromium_problem
 from tests.conftest import missing
+from tools import load
 
 
 def test_percentile_is_nearest_rank():
@@ -25,9 +25,25 @@ def test_one_session_reports_server_timings_and_memory(tmp_path):
     if problem:
         missing(problem)
     out = tmp_path / "load.json"
-    done = subprocess.run([sys.executable, "-m", "tools.load", "--sessions", "1", "--duration", "4",
-                           "--patients", "100", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.load",
+            "--sessions",
+            "1",
+            "--duration",
+            "4",
+            "--patients",
+            "100",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     rows = {row["page"]: row for row in json.loads(out.read_text())}
     assert {"Triage", "My patients", "Patient", "all"} <= set(rows)  # therapist1's pages, each run at least once

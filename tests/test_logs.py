@@ -5,7 +5,7 @@ served app's log."""
 import io
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import count
 
 import pytest
@@ -53,15 +53,24 @@ def test_each_line_is_one_json_object_with_ts_level_and_event(captured, capsys):
     logs.configure()  # Streamlit runs app.py again on every rerun
     assert sum(isinstance(h, logs._StderrHandler) for h in logs.log.handlers) == 1
     logs.log_event("script_run", page="Triage", user="therapist1", role="therapist", duration_ms=12.5, rss_mb=190.2)
-    logs.log_event("db_fault", logging.WARNING, error=OperationalError("SELECT 1", {}, ConnectionError("x")),
-                   cause=ConnectionError)
+    logs.log_event(
+        "db_fault", logging.WARNING, error=OperationalError("SELECT 1", {}, ConnectionError("x")), cause=ConnectionError
+    )
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2  # exactly one line per event on stderr
     run, fault = (json.loads(line) for line in err)
-    assert run == {"ts": run["ts"], "level": "info", "event": "script_run", "page": "Triage", "user": "therapist1",
-                   "role": "therapist", "duration_ms": 12.5, "rss_mb": 190.2}
+    assert run == {
+        "ts": run["ts"],
+        "level": "info",
+        "event": "script_run",
+        "page": "Triage",
+        "user": "therapist1",
+        "role": "therapist",
+        "duration_ms": 12.5,
+        "rss_mb": 190.2,
+    }
     ts = datetime.fromisoformat(run["ts"])
-    assert ts.utcoffset().total_seconds() == 0 and abs((datetime.now(timezone.utc) - ts).total_seconds()) < 60
+    assert ts.utcoffset().total_seconds() == 0 and abs((datetime.now(UTC) - ts).total_seconds()) < 60
     assert fault["level"] == "warning" and fault["error"] == "OperationalError" and fault["cause"] == "ConnectionError"
     records, _ = captured()
     assert [r["event"] for r in records] == ["script_run", "db_fault"]
@@ -102,8 +111,9 @@ def test_opening_a_patient_by_deep_link_logs_the_run_without_the_patient(app_pla
     records, text = captured()
     runs = [r for r in records if r["event"] == "script_run"]
     assert [r["page"] for r in runs][-1] == "Patient"
-    assert all(r["user"] == "ther.a" and r["role"] == "therapist" and r["duration_ms"] > 0 and r["rss_mb"] > 0
-               for r in runs)
+    assert all(
+        r["user"] == "ther.a" and r["role"] == "therapist" and r["duration_ms"] > 0 and r["rss_mb"] > 0 for r in runs
+    )
     assert any(r["event"] == "login" and r["user"] == "ther.a" for r in records)
     assert_clean(records, text, CODE, NAME, str(pid))
 
@@ -112,13 +122,24 @@ def test_opening_a_patient_by_deep_link_logs_the_run_without_the_patient(app_pla
 
 
 def test_a_fault_logs_the_error_class_never_the_sql_parameters(captured):
-    exc = OperationalError("SELECT * FROM patients WHERE code = %(code)s", {"code": CODE},
-                           ConnectionError(f"server closed the connection while reading {NAME}"))
+    exc = OperationalError(
+        "SELECT * FROM patients WHERE code = %(code)s",
+        {"code": CODE},
+        ConnectionError(f"server closed the connection while reading {NAME}"),
+    )
     assert CODE in str(exc) and NAME in str(exc)  # what a verbatim message would leak
     faults.log_fault(exc)
     records, text = captured()
-    assert records == [{"ts": records[0]["ts"], "level": "warning", "event": "db_fault", "kind": "unreachable",
-                        "error": "OperationalError", "cause": "ConnectionError"}]
+    assert records == [
+        {
+            "ts": records[0]["ts"],
+            "level": "warning",
+            "event": "db_fault",
+            "kind": "unreachable",
+            "error": "OperationalError",
+            "cause": "ConnectionError",
+        }
+    ]
     assert_clean(records, text, CODE, NAME)
 
 
@@ -135,14 +156,18 @@ def proxied_patient(monkeypatch, tmp_path):
     from tests.proxy import TcpProxy
 
     url = create_pg_database()
-    platform = Platform(make_engine(url), datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    platform = Platform(make_engine(url), datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     try:
         db.upgrade(platform.engine)
         pid = platform.patient(CODE, display_name=NAME, enrolled_days_ago=20)
         platform.phq9(pid, 10, 14)
         proxy = TcpProxy()
-        production_env(monkeypatch, tmp_path, platform.engine,
-                       make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+        production_env(
+            monkeypatch,
+            tmp_path,
+            platform.engine,
+            make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        )
         yield proxy
         proxy.cut()
     finally:
@@ -180,7 +205,9 @@ def test_the_served_app_logs_script_runs_without_the_patient(tmp_path, browser):
             select(patients.c.code, patients.c.display_name)
             .join(clinicians, clinicians.c.id == patients.c.therapist_id)
             .where(clinicians.c.username == "therapist1", patients.c.status == "active")
-            .order_by(patients.c.code).limit(1)).one()
+            .order_by(patients.c.code)
+            .limit(1)
+        ).one()
     with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url:
         page = browser.new_page()
         page.goto(f"{app_url}/patient?patient={code}")

@@ -12,13 +12,15 @@ def items_frame(instrument: str, items: list[int | None], total: int | None = No
     inst = INSTRUMENTS.get(instrument)
     answered = [(i, s) for i, s in enumerate(items, start=1) if s is not None]
     valid = [(i, s) for i, s in answered if inst and inst.item_min <= s <= inst.item_max]
-    return pd.DataFrame({
-        "instrument": [instrument],
-        "total_score": [total if total is not None else sum(s for _, s in answered)],
-        "n_item_rows": [len(answered)],
-        "n_valid_items": [len(valid)],
-        "valid_item_sum": [sum(s for _, s in valid)],
-    })
+    return pd.DataFrame(
+        {
+            "instrument": [instrument],
+            "total_score": [total if total is not None else sum(s for _, s in answered)],
+            "n_item_rows": [len(answered)],
+            "n_valid_items": [len(valid)],
+            "valid_item_sum": [sum(s for _, s in valid)],
+        }
+    )
 
 
 def score_of(instrument: str, items: list[int | None], total: int | None = None) -> pd.Series:
@@ -47,7 +49,9 @@ def test_phq9_reference_vectors(case, items, total, band):
     assert not row["prorated"] and row["quality"] is None
 
 
-@pytest.mark.parametrize("items,total,band", [([1, 1, 1, 1, 0, 1, 2], 7, "mild"), ([1, 0, 0, 1, 0, 1, 1], 4, "minimal")])
+@pytest.mark.parametrize(
+    "items,total,band", [([1, 1, 1, 1, 0, 1, 2], 7, "mild"), ([1, 0, 0, 1, 0, 1, 1], 4, "minimal")]
+)
 def test_gad7_reference_vectors(items, total, band):
     row = score_of("GAD7", items)
     assert row["score"] == total and band_label("GAD7", total) == band
@@ -55,20 +59,38 @@ def test_gad7_reference_vectors(items, total, band):
 
 BAND_EDGES = [
     # PHQ-9 1.2: 0-4, 5-9, 10-14, 15-19, 20-27
-    ("PHQ9", 4, "minimal"), ("PHQ9", 5, "mild"), ("PHQ9", 9, "mild"), ("PHQ9", 10, "moderate"),
-    ("PHQ9", 14, "moderate"), ("PHQ9", 15, "moderately severe"), ("PHQ9", 19, "moderately severe"),
-    ("PHQ9", 20, "severe"), ("PHQ9", 27, "severe"),
+    ("PHQ9", 4, "minimal"),
+    ("PHQ9", 5, "mild"),
+    ("PHQ9", 9, "mild"),
+    ("PHQ9", 10, "moderate"),
+    ("PHQ9", 14, "moderate"),
+    ("PHQ9", 15, "moderately severe"),
+    ("PHQ9", 19, "moderately severe"),
+    ("PHQ9", 20, "severe"),
+    ("PHQ9", 27, "severe"),
     # 1.3: unrounded prorated values use the lower bound: 9.6 is mild
-    ("PHQ9", 9.6, "mild"), ("PHQ9", 9.99, "mild"), ("PHQ9", 4.5, "minimal"),
+    ("PHQ9", 9.6, "mild"),
+    ("PHQ9", 9.99, "mild"),
+    ("PHQ9", 4.5, "minimal"),
     # GAD-7 2.2: 0-4, 5-9, 10-14, 15-21
-    ("GAD7", 4, "minimal"), ("GAD7", 5, "mild"), ("GAD7", 9, "mild"), ("GAD7", 10, "moderate"),
-    ("GAD7", 14, "moderate"), ("GAD7", 15, "severe"), ("GAD7", 21, "severe"),
+    ("GAD7", 4, "minimal"),
+    ("GAD7", 5, "mild"),
+    ("GAD7", 9, "mild"),
+    ("GAD7", 10, "moderate"),
+    ("GAD7", 14, "moderate"),
+    ("GAD7", 15, "severe"),
+    ("GAD7", 21, "severe"),
     # ISI (section 4): 0-7, 8-14, 15-21, 22-28
-    ("ISI", 7, "no clinically significant insomnia"), ("ISI", 8, "subthreshold"), ("ISI", 14, "subthreshold"),
-    ("ISI", 15, "clinical, moderate"), ("ISI", 21, "clinical, moderate"), ("ISI", 22, "clinical, severe"),
+    ("ISI", 7, "no clinically significant insomnia"),
+    ("ISI", 8, "subthreshold"),
+    ("ISI", 14, "subthreshold"),
+    ("ISI", 15, "clinical, moderate"),
+    ("ISI", 21, "clinical, moderate"),
+    ("ISI", 22, "clinical, severe"),
     ("ISI", 28, "clinical, severe"),
     # PDSS: "do not invent bands"
-    ("PDSS", 0, None), ("PDSS", 20, None),
+    ("PDSS", 0, None),
+    ("PDSS", 20, None),
 ]
 
 
@@ -134,8 +156,15 @@ def test_item_sum_wins_over_disagreeing_total():
 
 
 def test_total_used_only_without_items():
-    frame = pd.DataFrame({"instrument": ["PHQ9", "PHQ9"], "total_score": [13, 31], "n_item_rows": [0, 0],
-                          "n_valid_items": [0, 0], "valid_item_sum": [0, 0]})
+    frame = pd.DataFrame(
+        {
+            "instrument": ["PHQ9", "PHQ9"],
+            "total_score": [13, 31],
+            "n_item_rows": [0, 0],
+            "n_valid_items": [0, 0],
+            "valid_item_sum": [0, 0],
+        }
+    )
     scored = score_responses(frame)
     assert scored["score"].iloc[0] == 13 and "total used" in scored["quality"].iloc[0]
     assert not scored["valid"].iloc[1]  # 31 is above the PHQ-9 maximum of 27

@@ -118,8 +118,13 @@ SEARCH_CASES = [
 def test_finding_a_patient_by_part_of_the_code_across_statuses(programmes, statuses, search, codes, note):
     from dashboard.my_patients import filter_patients
 
-    rows = pd.DataFrame({"code": ["P-00042", "P-00043", "P-00044"], "programme": ["Depression", "Insomnia", "Depression"],
-                         "status": ["active", None, "completed"]})  # a missing status counts as active
+    rows = pd.DataFrame(
+        {
+            "code": ["P-00042", "P-00043", "P-00044"],
+            "programme": ["Depression", "Insomnia", "Depression"],
+            "status": ["active", None, "completed"],
+        }
+    )  # a missing status counts as active
     shown, hidden = filter_patients(rows, programmes, statuses, search)
     assert set(shown["code"]) == codes
     assert (hidden is not None) == note

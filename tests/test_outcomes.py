@@ -44,12 +44,17 @@ def test_improving_on_one_and_deteriorating_on_the_other_is_deterioration_only()
 @pytest.mark.parametrize(
     "instrument,baseline,latest,expected",
     [
-        ("PHQ9", 15, 9, IMPROVED), ("PHQ9", 15, 10, NO_CHANGE),  # 1.6: decrease >= 6
-        ("PHQ9", 10, 16, DETERIORATED), ("PHQ9", 10, 15, NO_CHANGE),  # increase >= 6
+        ("PHQ9", 15, 9, IMPROVED),
+        ("PHQ9", 15, 10, NO_CHANGE),  # 1.6: decrease >= 6
+        ("PHQ9", 10, 16, DETERIORATED),
+        ("PHQ9", 10, 15, NO_CHANGE),  # increase >= 6
         ("PHQ9", 15, 9.5, NO_CHANGE),  # unrounded prorated value: 5.5 is not 6
-        ("GAD7", 12, 8, IMPROVED), ("GAD7", 12, 9, NO_CHANGE),  # 2.3: 4 points
-        ("GAD7", 8, 12, DETERIORATED), ("GAD7", 8, 11, NO_CHANGE),
-        ("ISI", 20, 5, NO_CRITERION), ("PDSS", 20, 5, NO_CRITERION),  # no published criterion
+        ("GAD7", 12, 8, IMPROVED),
+        ("GAD7", 12, 9, NO_CHANGE),  # 2.3: 4 points
+        ("GAD7", 8, 12, DETERIORATED),
+        ("GAD7", 8, 11, NO_CHANGE),
+        ("ISI", 20, 5, NO_CRITERION),
+        ("PDSS", 20, 5, NO_CRITERION),  # no published criterion
     ],
 )
 def test_reliable_change_edges(instrument, baseline, latest, expected):
@@ -58,8 +63,14 @@ def test_reliable_change_edges(instrument, baseline, latest, expected):
 
 @pytest.mark.parametrize(
     "instrument,score,expected",
-    [("PHQ9", 9, False), ("PHQ9", 10, True), ("GAD7", 7, False), ("GAD7", 8, True),  # 1.4, 2.2 (NHS 8)
-     ("PHQ9", 9.6, False), ("PDSS", 20, None)],
+    [
+        ("PHQ9", 9, False),
+        ("PHQ9", 10, True),
+        ("GAD7", 7, False),
+        ("GAD7", 8, True),  # 1.4, 2.2 (NHS 8)
+        ("PHQ9", 9.6, False),
+        ("PDSS", 20, None),
+    ],
 )
 def test_caseness(instrument, score, expected):
     assert at_caseness(instrument, score) is expected

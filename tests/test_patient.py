@@ -59,11 +59,14 @@ def test_baseline_window_and_summary(platform):
     assert s.status == "recovered (below caseness now)"
 
 
-@pytest.mark.parametrize("base,latest,expected,status", [
-    (10, 16, DETERIORATED, "not recovered (still at caseness)"),
-    (10, 15, NO_CHANGE, "not recovered (still at caseness)"),
-    (9, 3, IMPROVED, "not at caseness at baseline: recovery does not apply"),
-])
+@pytest.mark.parametrize(
+    "base,latest,expected,status",
+    [
+        (10, 16, DETERIORATED, "not recovered (still at caseness)"),
+        (10, 15, NO_CHANGE, "not recovered (still at caseness)"),
+        (9, 3, IMPROVED, "not at caseness at baseline: recovery does not apply"),
+    ],
+)
 def test_phq9_reliable_change_edges_on_the_page(platform, base, latest, expected, status):
     pid = platform.patient("E1", enrolled_days_ago=20)
     platform.phq9(pid, 19, base)
@@ -114,8 +117,14 @@ def test_module_timeline_due_dates_and_overdue(platform):
     platform.module(pid, "insomnia", 3, 11)  # due day 21, now day 30: overdue (started)
     patient, rows = record(platform, "M1")
     tl = module_timeline(rows.modules, patient.enrolled_at, NOW, SETTINGS)
-    assert list(tl["state"]) == ["completed", "completed late", "overdue (started)", "overdue (not started)",
-                                 "not started", "not started"]
+    assert list(tl["state"]) == [
+        "completed",
+        "completed late",
+        "overdue (started)",
+        "overdue (not started)",
+        "not started",
+        "not started",
+    ]
     assert tl["due_at"].iloc[0] == patient.enrolled_at + timedelta(days=7)
     assert current_module(tl) == 3
 
@@ -150,6 +159,13 @@ def test_treatment_week_boundaries():
     import pandas as pd
 
     enrolled = datetime(2026, 1, 1)
-    ts = pd.Series([enrolled, enrolled + timedelta(days=6, hours=23), enrolled + timedelta(days=7),
-                    enrolled + timedelta(days=27, hours=23), enrolled - timedelta(days=1)])
+    ts = pd.Series(
+        [
+            enrolled,
+            enrolled + timedelta(days=6, hours=23),
+            enrolled + timedelta(days=7),
+            enrolled + timedelta(days=27, hours=23),
+            enrolled - timedelta(days=1),
+        ]
+    )
     assert list(treatment_week(ts, enrolled)) == [1, 1, 2, 4, 0]

@@ -50,9 +50,15 @@ def test_risk_answer_is_marked_on_the_chart_and_listed(platform):
     phq = charts(at)[0]
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in phq["layer"]]
     assert "rect" in marks and "rule" in marks  # band layer and the caseness cut-off
-    diamonds = [layer for layer in phq["layer"] if isinstance(layer["mark"], dict) and layer["mark"].get("shape") == "diamond"]
+    diamonds = [
+        layer for layer in phq["layer"] if isinstance(layer["mark"], dict) and layer["mark"].get("shape") == "diamond"
+    ]
     assert diamonds, "item-9 answers above 0 must be drawn"
-    cut = next(layer for layer in phq["layer"] if (layer["mark"] if isinstance(layer["mark"], str) else layer["mark"]["type"]) == "rule")
+    cut = next(
+        layer
+        for layer in phq["layer"]
+        if (layer["mark"] if isinstance(layer["mark"], str) else layer["mark"]["type"]) == "rule"
+    )
     assert cut["encoding"]["y"]["datum"] == 10  # PHQ-9 caseness (clinical-reference 1.4)
 
 
@@ -97,7 +103,8 @@ def test_outside_scope_is_denied_with_the_same_words_and_audited(platform):
         assert not at.dataframe and not at.get("vega_lite_chart")
     rows = audit.read(platform.engine, actor="ther.a")
     assert sorted(rows.loc[rows["action"] == "denied", "detail"]) == sorted(
-        ['{"requested_code": "DOES-NOT-EXIST"}', '{"requested_code": "THEIRS"}'])
+        ['{"requested_code": "DOES-NOT-EXIST"}', '{"requested_code": "THEIRS"}']
+    )
 
 
 def test_opening_is_audited_once_per_session(platform):
@@ -147,10 +154,20 @@ def log(platform, pid: int, gp: str = "gp.a", key: str = "k1", **changes):
     from dashboard.gp_followups import FollowupForm, log_followup
     from dashboard.scope import load_viewer
 
-    form = FollowupForm(held_on=platform.now.date(), minutes=10, modality="face-to-face", module_position=None,
-                        clinic_phq9=None, action="continue", pause_until=None, next_on=None)
+    form = FollowupForm(
+        held_on=platform.now.date(),
+        minutes=10,
+        modality="face-to-face",
+        module_position=None,
+        clinic_phq9=None,
+        action="continue",
+        pause_until=None,
+        next_on=None,
+    )
     form = FollowupForm(**{**form.__dict__, **changes})
-    return log_followup(platform.engine, platform.engine, load_viewer(platform.engine, gp), pid, form, key, platform.now)
+    return log_followup(
+        platform.engine, platform.engine, load_viewer(platform.engine, gp), pid, form, key, platform.now
+    )
 
 
 def test_clinic_phq9_is_a_distinct_mark_and_never_enters_outcomes(platform):

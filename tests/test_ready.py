@@ -10,8 +10,8 @@ import yaml
 from dashboard import db
 from dashboard.cli import ready as ready_cli
 from dashboard.engine import make_engine
-from tests.factory import Platform
 from tests.conftest import DEMO_NOW as NOW
+from tests.factory import Platform
 
 
 @pytest.fixture
@@ -19,8 +19,14 @@ def env(db_url, monkeypatch, tmp_path):
     """Production settings with a proper credentials file."""
     hashed = bcrypt.hashpw(b"s3cret-pass", bcrypt.gensalt(rounds=4)).decode()
     creds = tmp_path / "auth.yaml"
-    creds.write_text(yaml.safe_dump({"credentials": {"usernames": {"dr.smith": {"password": hashed}}},
-                                     "cookie": {"name": "caseboard", "key": secrets.token_urlsafe(48), "expiry_days": 0.5}}))
+    creds.write_text(
+        yaml.safe_dump(
+            {
+                "credentials": {"usernames": {"dr.smith": {"password": hashed}}},
+                "cookie": {"name": "caseboard", "key": secrets.token_urlsafe(48), "expiry_days": 0.5},
+            }
+        )
+    )
     monkeypatch.setenv("DASHBOARD_DB_URL", db_url)
     monkeypatch.setenv("DASHBOARD_MODE", "production")
     monkeypatch.setenv("DASHBOARD_AUTH_FILE", str(creds))

@@ -4,22 +4,22 @@
 import io
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
 from dashboard import audit, db, report
-from dashboard.cli import report as report_cli
 from dashboard import caseload as cl
+from dashboard.cli import report as report_cli
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.exports import frame_csv
 from dashboard.scope import load_viewer
 from tests.factory import Platform
 
-NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)  # the CLI reads the wall clock
+NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)  # the CLI reads the wall clock
 
 
 @pytest.fixture
@@ -47,7 +47,9 @@ def platform(db_url) -> Platform:
 
 def run_cli(platform: Platform, tmp_path, *args: str) -> tuple[int, str]:
     out = tmp_path / "report.out"
-    code = report_cli.main(["--db", platform.engine.url.render_as_string(hide_password=False), "--out", str(out), *args])
+    code = report_cli.main(
+        ["--db", platform.engine.url.render_as_string(hide_password=False), "--out", str(out), *args]
+    )
     return code, out.read_text() if out.exists() else ""
 
 
@@ -75,8 +77,18 @@ def test_json_report_holds_every_figure_with_rate_parts(platform, tmp_path):
 def test_report_period_comes_from_whole_local_days(platform, tmp_path, monkeypatch):
     monkeypatch.setenv("DASHBOARD_TIMEZONE", "UTC")  # the service's zone decides the days; here UTC's
     first, last = NOW.date() - timedelta(days=60), NOW.date() - timedelta(days=30)
-    code, text = run_cli(platform, tmp_path, "--user", "lead.a", "--format", "json",
-                         "--from", first.isoformat(), "--to", last.isoformat())
+    code, text = run_cli(
+        platform,
+        tmp_path,
+        "--user",
+        "lead.a",
+        "--format",
+        "json",
+        "--from",
+        first.isoformat(),
+        "--to",
+        last.isoformat(),
+    )
     body = json.loads(text)
     assert code == 0
     assert body["period"]["start"].startswith(first.isoformat())
@@ -104,22 +116,27 @@ def test_html_report_is_self_contained(platform, tmp_path):
     assert text.startswith("<!doctype html>") and "<svg" in text
     assert "<script" not in text and "<link" not in text and "@import" not in text
     # the only addresses are SVG's XML namespace names, which are never fetched
-    assert set(re.findall(r"https?://[^\"' )]+", text)) <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert set(re.findall(r"https?://[^\"' )]+", text)) <= {
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+    }
     assert "DONE-0" not in text
 
 
 def test_csv_exports_read_back_with_the_same_numbers(platform):
     """The page exports ``exports.frame_csv(frame)``; reading it back gives the same figures."""
     viewer = load_viewer(platform.engine, "lead.a")
-    result = cl.caseload(platform.engine, platform.engine, viewer, cl.Filters(NOW - timedelta(days=90), NOW), Settings(),
-                         ZoneInfo("UTC"))
+    result = cl.caseload(
+        platform.engine, platform.engine, viewer, cl.Filters(NOW - timedelta(days=90), NOW), Settings(), ZoneInfo("UTC")
+    )
     for name in ("headline", "adherence", "funnel", "workload", "outcomes", "outcomes_by_therapist", "gp_compliance"):
         frame = getattr(result, name)
         back = pd.read_csv(io.StringIO(frame_csv(frame)))
         assert list(back.columns) == list(frame.columns), name
         numeric = frame.select_dtypes("number").columns
-        pd.testing.assert_frame_equal(back[numeric].astype(float), frame[numeric].astype(float), check_exact=False,
-                                      obj=name)
+        pd.testing.assert_frame_equal(
+            back[numeric].astype(float), frame[numeric].astype(float), check_exact=False, obj=name
+        )
 
 
 def test_period_defaults_to_the_setting_and_caps_at_now():
@@ -130,11 +147,14 @@ def test_period_defaults_to_the_setting_and_caps_at_now():
     assert (start, end) == (datetime(2026, 5, 31, 23, 0), now)  # London midnight is 23:00 UTC in summer
 
 
-@pytest.mark.parametrize(("numerator", "denominator", "rate", "shown"), [
-    (2, 3, None, "too few to show"),  # issue 16: the counts a suppressed cell hides are not printed
-    (0, 0, None, "none yet"),
-    (26, 50, 0.52, "52% (26/50)"),
-])
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "rate", "shown"),
+    [
+        (2, 3, None, "too few to show"),  # issue 16: the counts a suppressed cell hides are not printed
+        (0, 0, None, "none yet"),
+        (26, 50, 0.52, "52% (26/50)"),
+    ],
+)
 def test_outcome_rates_in_words(numerator, denominator, rate, shown):
     from dashboard.report import rate_text
 

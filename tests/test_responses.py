@@ -32,13 +32,16 @@ def score(platform: Platform, extra_rows: list[tuple[int, int]]) -> dict:
     return frame.iloc[0].to_dict()
 
 
-@pytest.mark.parametrize("extra, expected_score, prorated, noted", [
-    ([], 9, False, False),
-    ([(3, 1)], 9, False, True),  # a repeated row that agrees counts once (it used to add 1)
-    ([(3, 3)], 8 * 9 / 8, True, True),  # a repeat that disagrees leaves item 3 missing: prorated from 8 items
-    ([(9, 2)], 8 * 9 / 8, True, True),  # the risk item repeated with another answer is not assessable
-    ([(10, 3)], 9, False, True),  # an item number the PHQ-9 does not have is ignored and noted
-])
+@pytest.mark.parametrize(
+    "extra, expected_score, prorated, noted",
+    [
+        ([], 9, False, False),
+        ([(3, 1)], 9, False, True),  # a repeated row that agrees counts once (it used to add 1)
+        ([(3, 3)], 8 * 9 / 8, True, True),  # a repeat that disagrees leaves item 3 missing: prorated from 8 items
+        ([(9, 2)], 8 * 9 / 8, True, True),  # the risk item repeated with another answer is not assessable
+        ([(10, 3)], 9, False, True),  # an item number the PHQ-9 does not have is ignored and noted
+    ],
+)
 def test_repeated_and_unknown_item_rows(platform, extra, expected_score, prorated, noted):
     got = score(platform, extra)
     assert got["score"] == pytest.approx(expected_score)

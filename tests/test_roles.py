@@ -65,8 +65,16 @@ def test_the_app_role_can_do_its_work(deployment):
     gp = load_viewer(engine, "gp.a")
     result = triage.triage(engine, engine, load_viewer(engine, "ther.a"), NOW, Settings())
     assert set(result.patients["code"]) == {"ROLE-1"}
-    form = FollowupForm(held_on=(NOW - timedelta(days=1)).date(), minutes=10, modality="phone", module_position=1,
-                        clinic_phq9=None, action="continue", pause_until=None, next_on=None)
+    form = FollowupForm(
+        held_on=(NOW - timedelta(days=1)).date(),
+        minutes=10,
+        modality="phone",
+        module_position=1,
+        clinic_phq9=None,
+        action="continue",
+        pause_until=None,
+        next_on=None,
+    )
     log_followup(engine, engine, gp, pid, form, "key-1", NOW)  # a follow-up and its audit row
     audit.record(engine, "gp.a", "open_record", pid)
     assert len(audit.read(engine, actor="gp.a")) == 2
@@ -83,22 +91,25 @@ def test_the_app_role_can_keep_session_records(deployment):
     assert sessions.attempt_login(engine, {}, "nobody", "x", 5, 15).outcome == "wrong"
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE dash_audit SET actor = 'someone else'",
-    "DELETE FROM dash_audit",
-    "DELETE FROM dash_followups",
-    "UPDATE dash_acknowledgements SET note = ''",
-    "TRUNCATE dash_audit",
-    "INSERT INTO teams (id, name) VALUES (99, 'x')",
-    "UPDATE patients SET status = 'completed'",
-    "DELETE FROM messages",
-    "UPDATE dash_sessions SET username = 'someone else'",  # only the clock and revocation columns
-    "UPDATE dash_sessions SET created_at = now()",
-    "DELETE FROM dash_sessions",
-    "CREATE TABLE dash_extra (id int)",
-    "DROP TABLE dash_audit",
-    "ALTER TABLE dash_audit ADD COLUMN note text",  # schema changes are the migrator's
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE dash_audit SET actor = 'someone else'",
+        "DELETE FROM dash_audit",
+        "DELETE FROM dash_followups",
+        "UPDATE dash_acknowledgements SET note = ''",
+        "TRUNCATE dash_audit",
+        "INSERT INTO teams (id, name) VALUES (99, 'x')",
+        "UPDATE patients SET status = 'completed'",
+        "DELETE FROM messages",
+        "UPDATE dash_sessions SET username = 'someone else'",  # only the clock and revocation columns
+        "UPDATE dash_sessions SET created_at = now()",
+        "DELETE FROM dash_sessions",
+        "CREATE TABLE dash_extra (id int)",
+        "DROP TABLE dash_audit",
+        "ALTER TABLE dash_audit ADD COLUMN note text",  # schema changes are the migrator's
+    ],
+)
 def test_the_app_role_cannot_change_history_or_the_platform(deployment, statement):
     engine, _pid = deployment
     with engine.begin() as conn, pytest.raises(ProgrammingError, match="permission denied|must be owner"):

@@ -13,8 +13,14 @@ from dashboard.schema import clinicians, patients
 from dashboard.scope import Viewer, load_viewer
 from tests.conftest import DEMO_NOW
 
-EXPECTED_ROLES = {"gp1": "gp", "gp2": "gp", "therapist1": "therapist", "therapist2": "therapist",
-                  "lead1": "team_lead", "lead2": "team_lead"}
+EXPECTED_ROLES = {
+    "gp1": "gp",
+    "gp2": "gp",
+    "therapist1": "therapist",
+    "therapist2": "therapist",
+    "lead1": "team_lead",
+    "lead2": "team_lead",
+}
 OWNING_COLUMN = {"gp": "gp_id", "therapist": "therapist_id", "team_lead": "team_id"}
 
 

@@ -14,8 +14,12 @@ USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}
 def caseloads(app_platform):
     """One patient in each viewer's scope only, and one in nobody's (team 2)."""
     p = app_platform
-    rows = {"MINE-THER": dict(therapist=1, gp=None), "MINE-GP": dict(therapist=None, gp=3),
-            "TEAM-ONLY": dict(therapist=2, gp=4), "OTHER-TEAM": dict(therapist=7, gp=None, team=2)}
+    rows = {
+        "MINE-THER": dict(therapist=1, gp=None),
+        "MINE-GP": dict(therapist=None, gp=3),
+        "TEAM-ONLY": dict(therapist=2, gp=4),
+        "OTHER-TEAM": dict(therapist=7, gp=None, team=2),
+    }
     for code, kw in rows.items():
         pid = p.patient(code, enrolled_days_ago=40, **kw)
         p.module(pid, "depression", 1, 39, 30)
@@ -49,12 +53,19 @@ def test_deep_links_cannot_widen_scope(caseloads, user):
         assert opened == (code in caseloads[user]), (user, code)
 
 
-@pytest.mark.parametrize("user, page, state", [
-    ("ther.a", "triage.py", {"triage_therapist": "Therapist C"}),   # a lead's filter, set by hand
-    ("lead.a", "triage.py", {"triage_therapist": "Therapist C"}),   # another team's therapist
-    ("lead.a", "caseload.py", {"caseload_therapist": 7}),            # another team's therapist id
-    ("gp.a", "my_patients.py", {"my_patients_table": {"selection": {"rows": [0, 1, 2, 3], "columns": [], "cells": []}}}),
-])
+@pytest.mark.parametrize(
+    "user, page, state",
+    [
+        ("ther.a", "triage.py", {"triage_therapist": "Therapist C"}),  # a lead's filter, set by hand
+        ("lead.a", "triage.py", {"triage_therapist": "Therapist C"}),  # another team's therapist
+        ("lead.a", "caseload.py", {"caseload_therapist": 7}),  # another team's therapist id
+        (
+            "gp.a",
+            "my_patients.py",
+            {"my_patients_table": {"selection": {"rows": [0, 1, 2, 3], "columns": [], "cells": []}}},
+        ),
+    ],
+)
 def test_widget_state_cannot_widen_scope(caseloads, user, page, state):
     at = logged_in(user)
     for key, value in state.items():

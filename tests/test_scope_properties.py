@@ -35,14 +35,16 @@ TEAM_OF = {cid: team for cid, _u, _n, _r, team in CLINICIANS}
 EXAMPLES = 15  # per backend; each example checks every viewer against every data function
 CASES: dict[str, int] = {}  # scope checks made, counted for the closing note
 
-patient_rows = st.fixed_dictionaries({
-    "therapist": st.sampled_from([1, 2, 7, None]),
-    "gp": st.sampled_from([3, 4, None]),
-    "team": st.sampled_from([1, 2]),
-    "program": st.sampled_from(["depression", "anxiety"]),
-    "status": st.sampled_from(["active", "active", "completed", "withdrawn"]),
-    "enrolled": st.integers(20, 150),
-})
+patient_rows = st.fixed_dictionaries(
+    {
+        "therapist": st.sampled_from([1, 2, 7, None]),
+        "gp": st.sampled_from([3, 4, None]),
+        "team": st.sampled_from([1, 2]),
+        "program": st.sampled_from(["depression", "anxiety"]),
+        "status": st.sampled_from(["active", "active", "completed", "withdrawn"]),
+        "enrolled": st.integers(20, 150),
+    }
+)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -58,8 +60,15 @@ def platform(request, tmp_path_factory):
 
 def reset(p: Platform) -> None:
     with p.engine.begin() as conn:
-        for table in (schema.response_items, schema.responses, schema.messages, schema.activity,
-                      schema.module_progress, schema.patients, *reversed(state_metadata.sorted_tables)):
+        for table in (
+            schema.response_items,
+            schema.responses,
+            schema.messages,
+            schema.activity,
+            schema.module_progress,
+            schema.patients,
+            *reversed(state_metadata.sorted_tables),
+        ):
             if table.name != "dash_alembic_version":
                 conn.execute(delete(table))
 
@@ -71,8 +80,16 @@ def build(p: Platform, rows: list[dict]) -> dict[str, dict]:
         code = f"S{i:03d}"
         ended = None if row["status"] == "active" else 5.5
         therapist = row["therapist"] if row["therapist"] is None or TEAM_OF[row["therapist"]] == row["team"] else None
-        pid = p.patient(code, program=row["program"], therapist=therapist, gp=row["gp"], team=row["team"],
-                        enrolled_days_ago=row["enrolled"], status=row["status"], ended_days_ago=ended)
+        pid = p.patient(
+            code,
+            program=row["program"],
+            therapist=therapist,
+            gp=row["gp"],
+            team=row["team"],
+            enrolled_days_ago=row["enrolled"],
+            status=row["status"],
+            ended_days_ago=ended,
+        )
         p.module(pid, row["program"], 1, row["enrolled"] - 1, row["enrolled"] - 8)
         p.message(pid, 3.2, "from_patient")
         p.phq9(pid, 4.1, 15, item9=2)

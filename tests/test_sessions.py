@@ -90,8 +90,11 @@ def age_sessions(url: str, by_minutes: float) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         for row in conn.execute(select(sessions_table.c.session_id, sessions_table.c.last_action_at)).all():
-            conn.execute(update(sessions_table).where(sessions_table.c.session_id == row.session_id)
-                         .values(last_action_at=row.last_action_at - timedelta(minutes=by_minutes)))
+            conn.execute(
+                update(sessions_table)
+                .where(sessions_table.c.session_id == row.session_id)
+                .values(last_action_at=row.last_action_at - timedelta(minutes=by_minutes))
+            )
     engine.dispose()
 
 
@@ -255,8 +258,9 @@ def test_a_rotated_password_takes_effect_without_a_restart(app_platform):
 
 def test_a_clinician_row_in_another_case_matches_the_login(app_platform):
     with app_platform.engine.begin() as conn:
-        conn.execute(insert(clinicians).values(id=99, username="Dr.Mixed", display_name="Dr Mixed", role="gp",
-                                               team_id=1))
+        conn.execute(
+            insert(clinicians).values(id=99, username="Dr.Mixed", display_name="Dr Mixed", role="gp", team_id=1)
+        )
     from dashboard.config import load_config
 
     path = load_config().auth_file

@@ -11,8 +11,14 @@ from dashboard.sqltime import days_between, median_by, whole_days_between
 T0 = datetime(2026, 3, 1, 12, 0, 0)
 
 meta = MetaData()
-events = Table("events", meta, Column("id", Integer, primary_key=True), Column("grp", String(5)),
-               Column("at", DateTime), Column("v", Float))
+events = Table(
+    "events",
+    meta,
+    Column("id", Integer, primary_key=True),
+    Column("grp", String(5)),
+    Column("at", DateTime),
+    Column("v", Float),
+)
 
 
 @pytest.fixture
@@ -22,29 +28,39 @@ def engine(db_url):
     return eng
 
 
-@pytest.mark.parametrize("later, expected_days, expected_whole", [
-    (datetime(2026, 3, 8, 12, 0, 0), 7.0, 7),  # exactly seven days: the threshold fires (docs/design.md, Time)
-    (datetime(2026, 3, 8, 11, 59, 59), 7 - 1 / 86400, 6),  # a second short of it does not
-    (datetime(2026, 3, 1, 12, 0, 0), 0.0, 0),
-    (datetime(2026, 3, 3, 0, 0, 0), 1.5, 1),
-    (datetime(2027, 3, 1, 12, 0, 0), 365.0, 365),
-])
+@pytest.mark.parametrize(
+    "later, expected_days, expected_whole",
+    [
+        (datetime(2026, 3, 8, 12, 0, 0), 7.0, 7),  # exactly seven days: the threshold fires (docs/design.md, Time)
+        (datetime(2026, 3, 8, 11, 59, 59), 7 - 1 / 86400, 6),  # a second short of it does not
+        (datetime(2026, 3, 1, 12, 0, 0), 0.0, 0),
+        (datetime(2026, 3, 3, 0, 0, 0), 1.5, 1),
+        (datetime(2027, 3, 1, 12, 0, 0), 365.0, 365),
+    ],
+)
 def test_day_arithmetic_at_boundaries(engine, later, expected_days, expected_whole):
     with engine.begin() as conn:
         conn.execute(insert(events).values(id=1, grp="a", at=T0, v=0))
-        row = conn.execute(select(days_between(literal(later, DateTime), events.c.at).label("d"),
-                                  whole_days_between(literal(later, DateTime), events.c.at).label("w"))).one()
+        row = conn.execute(
+            select(
+                days_between(literal(later, DateTime), events.c.at).label("d"),
+                whole_days_between(literal(later, DateTime), events.c.at).label("w"),
+            )
+        ).one()
     assert row.d == pytest.approx(expected_days, abs=1e-6)
     assert row.w == expected_whole
 
 
-@pytest.mark.parametrize("values, median", [
-    ([5.0], 5.0),
-    ([1.0, 9.0], 5.0),
-    ([3.0, 1.0, 2.0], 2.0),
-    ([4.0, 1.0, 3.0, 2.0], 2.5),
-    ([1.0, None, 3.0], 2.0),  # a missing value is left out, as pandas does
-])
+@pytest.mark.parametrize(
+    "values, median",
+    [
+        ([5.0], 5.0),
+        ([1.0, 9.0], 5.0),
+        ([3.0, 1.0, 2.0], 2.0),
+        ([4.0, 1.0, 3.0, 2.0], 2.5),
+        ([1.0, None, 3.0], 2.0),  # a missing value is left out, as pandas does
+    ],
+)
 def test_median_by_matches_the_textbook_median(engine, values, median):
     with engine.begin() as conn:
         conn.execute(insert(events), [{"id": i, "grp": "a", "at": T0, "v": v} for i, v in enumerate(values)])

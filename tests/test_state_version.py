@@ -3,7 +3,7 @@ instance, and only those (issue 16, item 2): the state version of a viewer's
 patients is part of every cached page read's key. Both backends, then AppTest with
 two sessions sharing one process's cache, as two browsers on one instance do."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,12 +18,21 @@ from dashboard.triage import triage
 from tests.apptest import logged_in, table_with
 from tests.factory import Platform
 
-NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def form() -> FollowupForm:
-    return FollowupForm(held_on=NOW.date(), minutes=10, modality="face-to-face", module_position=1, clinic_phq9=None,
-                        action="continue", pause_until=None, next_on=None, note="")
+    return FollowupForm(
+        held_on=NOW.date(),
+        minutes=10,
+        modality="face-to-face",
+        module_position=1,
+        clinic_phq9=None,
+        action="continue",
+        pause_until=None,
+        next_on=None,
+        note="",
+    )
 
 
 @pytest.fixture
@@ -48,8 +57,17 @@ def test_each_write_changes_the_version_of_the_views_of_its_patient_only(platfor
     assert {u for u in before if after_followup[u] != before[u]} == {"ther.a", "gp.a", "lead.a"}
     viewer = load_viewer(platform.engine, "ther.a")
     shown = triage(platform.engine, platform.engine, viewer, NOW, Settings()).open_flags
-    ack = acknowledge(platform.engine, platform.engine, viewer, mine, "risk",
-                      evidence_keys(shown[shown["flag"] == "risk"]), "Called; safety plan reviewed.", NOW, Settings())
+    ack = acknowledge(
+        platform.engine,
+        platform.engine,
+        viewer,
+        mine,
+        "risk",
+        evidence_keys(shown[shown["flag"] == "risk"]),
+        "Called; safety plan reviewed.",
+        NOW,
+        Settings(),
+    )
     after_ack = {u: version_of(platform, u) for u in before}
     assert {u for u in before if after_ack[u] != after_followup[u]} == {"ther.a", "gp.a", "lead.a"}
     withdraw(platform.engine, platform.engine, load_viewer(platform.engine, "lead.a"), ack, "Wrong patient", NOW)
@@ -67,8 +85,15 @@ def test_a_follow_up_saved_in_another_session_shows_at_the_next_run(app_platform
     app_platform.module(pid + 1, "depression", 1, 25, 10)
     first = logged_in("gp.a")
     assert set(table_with(first, "code", "waiting")["code"]) == {"DUE1", "DUE2"}
-    log_followup(app_platform.engine, app_platform.engine, load_viewer(app_platform.engine, "gp.a"), pid, form(),
-                 "second-browser", NOW)
+    log_followup(
+        app_platform.engine,
+        app_platform.engine,
+        load_viewer(app_platform.engine, "gp.a"),
+        pid,
+        form(),
+        "second-browser",
+        NOW,
+    )
     first.run()  # a reload of the first browser, well within the cache's TTL
     assert list(table_with(first, "code", "waiting")["code"]) == ["DUE2"]
     assert not any("You have not logged any follow-ups yet" in c.value for c in first.caption)

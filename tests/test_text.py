@@ -12,11 +12,32 @@ from hypothesis import strategies as st
 from dashboard.text import WORD_JOINER, control_characters, control_problem, md, visible_controls
 from tests import hostile
 
-ATTACKS = ["![x](http://evil/beacon.png)", "[Session expired — log in again](http://evil)",
-           ":green[risk reviewed: no risk]", "<img src=x onerror=alert(1)>", "**bold**", "`code`", "# heading",
-           "\n\n- list", "$x$", ":material/check_circle:", ":smile:", ":streamlit:", "www.evil.example",
-           "nurse@evil.example", "<http://evil>", "&#58;smile&#58;", "1. item", "> quote", "---", "| a | b |",
-           "~~gone~~", "_it_", "[x]: http://evil", ":red-badge[ok]"]
+ATTACKS = [
+    "![x](http://evil/beacon.png)",
+    "[Session expired — log in again](http://evil)",
+    ":green[risk reviewed: no risk]",
+    "<img src=x onerror=alert(1)>",
+    "**bold**",
+    "`code`",
+    "# heading",
+    "\n\n- list",
+    "$x$",
+    ":material/check_circle:",
+    ":smile:",
+    ":streamlit:",
+    "www.evil.example",
+    "nurse@evil.example",
+    "<http://evil>",
+    "&#58;smile&#58;",
+    "1. item",
+    "> quote",
+    "---",
+    "| a | b |",
+    "~~gone~~",
+    "_it_",
+    "[x]: http://evil",
+    ":red-badge[ok]",
+]
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
@@ -39,14 +60,16 @@ def test_md_defuses_control_characters_and_bidirectional_overrides():
 
 
 LINE_BREAKS = set("\t\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-BIDI = {chr(c) for c in (*range(0x202a, 0x202f), *range(0x2066, 0x206a))}
+BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 @given(st.text())
 def test_md_never_loses_what_a_reader_should_see(text):
     text = text.replace(WORD_JOINER, "")  # indistinguishable from md's own
-    expected = "".join(" " if c in LINE_BREAKS else "\ufffd" if unicodedata.category(c) in ("Cc", "Cs") or c in BIDI
-                       else c for c in text)
+    expected = "".join(
+        " " if c in LINE_BREAKS else "\ufffd" if unicodedata.category(c) in ("Cc", "Cs") or c in BIDI else c
+        for c in text
+    )
     assert hostile.plain(md(text)) == hostile.as_read(expected)
     assert hostile.markdown_problems(md(text)) == []
 

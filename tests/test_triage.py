@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 
 from dashboard import audit, db
 from dashboard.acks import AckRefused, acknowledge, evidence_keys
-from dashboard.config import Settings
-from dashboard.engine import make_engine
 from dashboard.cli.queue import main as queue_main
 from dashboard.cli.queue import queue_records
+from dashboard.config import Settings
+from dashboard.engine import make_engine
+from dashboard.flags import add_working_days
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements
-from dashboard.flags import add_working_days
 from dashboard.triage import UNASSIGNED, triage
 from tests.factory import Platform
 
@@ -133,7 +133,9 @@ def test_expiring_acknowledgements_after_seven_days(platform, flag):
     pid = platform.patient("E1", "anxiety", enrolled_days_ago=60)
     platform.activity(pid, 30 if flag == "inactive" else 0.5)  # 30 days idle: lapsed, no further tier to reach
     platform.module(pid, "anxiety", 1, 40)
-    platform.gad7(pid, {"questionnaire_overdue": 20, "inactive": 30}.get(flag, 0.5), 8)  # a questionnaire is activity too
+    platform.gad7(
+        pid, {"questionnaire_overdue": 20, "inactive": 30}.get(flag, 0.5), 8
+    )  # a questionnaire is activity too
     platform.message(pid, 9 if flag == "no_contact" else 0.5, "to_patient", clinician=1)
     assert flag in open_flags(platform)[pid]
     ack(platform, pid, flag)
@@ -165,8 +167,17 @@ def test_scope_and_role_are_checked_in_the_data_layer(platform):
     with pytest.raises(AckRefused, match="No such patient in your caseload"):
         acknowledge(platform.engine, platform.engine, viewer, pid, "inactive", [], None, NOW, SETTINGS)
     with pytest.raises(AckRefused, match="Only therapists and team leads"):
-        acknowledge(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, "inactive", [], None,
-                    NOW, SETTINGS)
+        acknowledge(
+            platform.engine,
+            platform.engine,
+            load_viewer(platform.engine, "gp.a"),
+            pid,
+            "inactive",
+            [],
+            None,
+            NOW,
+            SETTINGS,
+        )
     # the team lead covering an absent colleague may
     ack(platform, pid, "inactive", user="lead.a")
 

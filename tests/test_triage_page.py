@@ -1,12 +1,11 @@
 """The Triage page in AppTest (both backends)."""
 
-
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui.nav import PAGES_DIR
 from dashboard.state_tables import acknowledgements
+from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in, table_state_key, table_with
 from tests.factory import Platform
 
@@ -17,7 +16,9 @@ def platform(app_platform):
 
 
 def select_row(at: AppTest, index: int) -> AppTest:
-    at.session_state[table_state_key(at, "triage_table_")] = {"selection": {"rows": [index], "columns": [], "cells": []}}
+    at.session_state[table_state_key(at, "triage_table_")] = {
+        "selection": {"rows": [index], "columns": [], "cells": []}
+    }
     return at.run()
 
 

@@ -26,19 +26,18 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from dashboard import db, demo, flags, schema
+from dashboard import caseload as caseload_mod
+from dashboard import db, demo, flags, followups_due, schema
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
-from dashboard import caseload as caseload_mod
-from dashboard import followups_due
 from dashboard import triage as triage_mod
+from dashboard.commands import command
 from dashboard.config import DATA_DIR, ROOT, Settings
 from dashboard.engine import make_engine
 from dashboard.logs import proc_memory_mb
 from dashboard.measures import INSTRUMENTS, score_responses
 from dashboard.scope import Viewer, load_viewer, patient_filter
 from dashboard.timeutil import days_since
-from dashboard.commands import command
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DIR = DATA_DIR / "bench"
@@ -105,14 +104,34 @@ def event_count(engine: Engine) -> int:
 def naive_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     """What a dashboard without SQL would do: load whole tables, then pandas."""
     with engine.connect() as conn:
-        t = {name: pd.read_sql_table(name, conn) for name in
-             ("patients", "programs", "modules", "module_progress", "activity", "responses", "response_items", "messages")}
+        t = {
+            name: pd.read_sql_table(name, conn)
+            for name in (
+                "patients",
+                "programs",
+                "modules",
+                "module_progress",
+                "activity",
+                "responses",
+                "response_items",
+                "messages",
+            )
+        }
     p = t["patients"]
-    owner = {"gp": ("gp_id", viewer.clinician_id), "therapist": ("therapist_id", viewer.clinician_id),
-             "team_lead": ("team_id", viewer.team_id)}[viewer.role]
-    p = p[p[owner[0]] == owner[1]].merge(t["programs"][["id", "primary_instrument"]].rename(columns={"id": "program_id"}), on="program_id")
+    owner = {
+        "gp": ("gp_id", viewer.clinician_id),
+        "therapist": ("therapist_id", viewer.clinician_id),
+        "team_lead": ("team_id", viewer.team_id),
+    }[viewer.role]
+    p = p[p[owner[0]] == owner[1]].merge(
+        t["programs"][["id", "primary_instrument"]].rename(columns={"id": "program_id"}), on="program_id"
+    )
     mods = t["modules"].rename(columns={"id": "module_id"})
-    mp = t["module_progress"].merge(mods, on="module_id").merge(p[["id", "program_id"]].rename(columns={"id": "patient_id"}), on=["patient_id", "program_id"])
+    mp = (
+        t["module_progress"]
+        .merge(mods, on="module_id")
+        .merge(p[["id", "program_id"]].rename(columns={"id": "patient_id"}), on=["patient_id", "program_id"])
+    )
     done = mp[mp["completed_at"].notna() & (mp["completed_at"] <= now)]
     p = p.assign(modules_completed=p["id"].map(done.groupby("patient_id").size()).fillna(0).astype(int))
 
@@ -122,22 +141,33 @@ def naive_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataF
 
     msgs = t["messages"]
     mp_all = t["module_progress"]
-    inputs = pd.concat([
-        p["id"].map(latest(t["activity"], "occurred_at")), p["id"].map(latest(t["responses"], "administered_at")),
-        p["id"].map(latest(msgs[msgs["direction"] == "from_patient"], "sent_at")),
-        p["id"].map(latest(mp_all, "started_at")), p["id"].map(latest(mp_all.dropna(subset=["completed_at"]), "completed_at")),
-    ], axis=1)
+    inputs = pd.concat(
+        [
+            p["id"].map(latest(t["activity"], "occurred_at")),
+            p["id"].map(latest(t["responses"], "administered_at")),
+            p["id"].map(latest(msgs[msgs["direction"] == "from_patient"], "sent_at")),
+            p["id"].map(latest(mp_all, "started_at")),
+            p["id"].map(latest(mp_all.dropna(subset=["completed_at"]), "completed_at")),
+        ],
+        axis=1,
+    )
     p = p.assign(last_activity_at=inputs.max(axis=1).fillna(p["enrolled_at"]))
     p = p.assign(days_since_activity=days_since(p["last_activity_at"], now))
 
     r = t["responses"]
     r = r[r["patient_id"].isin(p["id"]) & (r["administered_at"] <= now)]
-    r = r.merge(p[["id", "primary_instrument"]].rename(columns={"id": "patient_id", "primary_instrument": "instrument"}), on=["patient_id", "instrument"])
+    r = r.merge(
+        p[["id", "primary_instrument"]].rename(columns={"id": "patient_id", "primary_instrument": "instrument"}),
+        on=["patient_id", "instrument"],
+    )
     scored = _score_naively(r.rename(columns={"id": "response_id"}), t["response_items"])
     scored = scored[scored["valid"]].sort_values(["administered_at", "response_id"]).groupby("patient_id").tail(1)
     p = p.assign(latest_score=p["id"].map(scored.set_index("patient_id")["score"]))
-    return p.rename(columns={"id": "patient_id"}).sort_values("code")[
-        ["code", "modules_completed", "days_since_activity", "latest_score"]].reset_index(drop=True)
+    return (
+        p.rename(columns={"id": "patient_id"})
+        .sort_values("code")[["code", "modules_completed", "days_since_activity", "latest_score"]]
+        .reset_index(drop=True)
+    )
 
 
 def _score_naively(r: pd.DataFrame, all_items: pd.DataFrame) -> pd.DataFrame:
@@ -147,11 +177,13 @@ def _score_naively(r: pd.DataFrame, all_items: pd.DataFrame) -> pd.DataFrame:
     hi = items["instrument"].map({k: v.item_max for k, v in INSTRUMENTS.items()})
     n = items["instrument"].map({k: v.n_items for k, v in INSTRUMENTS.items()})
     valid = items[items["score"].between(lo, hi) & items["item"].between(1, n)]
-    agg = pd.DataFrame({
-        "n_item_rows": items.groupby("response_id").size(),
-        "n_valid_items": valid.groupby("response_id")["item"].nunique(),
-        "valid_item_sum": valid.groupby("response_id")["score"].sum(),
-    })
+    agg = pd.DataFrame(
+        {
+            "n_item_rows": items.groupby("response_id").size(),
+            "n_valid_items": valid.groupby("response_id")["item"].nunique(),
+            "valid_item_sum": valid.groupby("response_id")["score"].sum(),
+        }
+    )
     risk = valid[(valid["instrument"] == "PHQ9") & (valid["item"] == INSTRUMENTS["PHQ9"].risk_item)]
     agg["risk_item_score"] = risk.groupby("response_id")["score"].max()
     r = r.merge(agg, left_on="response_id", right_index=True, how="left")
@@ -186,8 +218,10 @@ def optimised_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataF
 def naive_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     code = typical_patient_code(engine, viewer)
     with engine.connect() as conn:
-        t = {name: pd.read_sql_table(name, conn) for name in
-             ("patients", "module_progress", "activity", "responses", "response_items", "messages")}
+        t = {
+            name: pd.read_sql_table(name, conn)
+            for name in ("patients", "module_progress", "activity", "responses", "response_items", "messages")
+        }
     pid = t["patients"].loc[t["patients"]["code"] == code, "id"].iloc[0]
     for name in ("module_progress", "activity", "messages"):
         t[name] = t[name][t[name]["patient_id"] == pid]
@@ -207,26 +241,49 @@ def cached_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
 
 def optimised_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     queue = triage_mod.triage(engine, engine, viewer, now, Settings()).queue
-    return pd.DataFrame({"code": queue["code"], "flags": [" ".join(f) for f in queue["flags"]],
-                         "reasons": ["; ".join(r) for r in queue["reasons"]]})
+    return pd.DataFrame(
+        {
+            "code": queue["code"],
+            "flags": [" ".join(f) for f in queue["flags"]],
+            "reasons": ["; ".join(r) for r in queue["reasons"]],
+        }
+    )
 
 
 def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     """Whole tables in pandas, then the same pure flag evaluation."""
     with engine.connect() as conn:
-        t = {name: pd.read_sql_table(name, conn) for name in
-             ("patients", "programs", "modules", "module_progress", "activity", "responses", "response_items", "messages")}
-    column, owner = {"gp": ("gp_id", viewer.clinician_id), "therapist": ("therapist_id", viewer.clinician_id),
-                     "team_lead": ("team_id", viewer.team_id)}[viewer.role]
+        t = {
+            name: pd.read_sql_table(name, conn)
+            for name in (
+                "patients",
+                "programs",
+                "modules",
+                "module_progress",
+                "activity",
+                "responses",
+                "response_items",
+                "messages",
+            )
+        }
+    column, owner = {
+        "gp": ("gp_id", viewer.clinician_id),
+        "therapist": ("therapist_id", viewer.clinician_id),
+        "team_lead": ("team_id", viewer.team_id),
+    }[viewer.role]
     p = t["patients"][t["patients"][column] == owner].rename(columns={"id": "patient_id"})
-    p = p.merge(t["programs"][["id", "primary_instrument"]].rename(columns={"id": "program_id"}), on="program_id", how="left")
+    p = p.merge(
+        t["programs"][["id", "primary_instrument"]].rename(columns={"id": "program_id"}), on="program_id", how="left"
+    )
 
     def latest(frame: pd.DataFrame, col: str) -> pd.Series:
         return frame[frame[col] <= now].groupby("patient_id")[col].max()
 
     msgs, mp = t["messages"], t["module_progress"]
     msgs = msgs[msgs["sent_at"] <= now]
-    contact = msgs[(msgs["direction"] == "to_patient") & msgs["clinician_id"].notna()].groupby("patient_id")["sent_at"].max()
+    contact = (
+        msgs[(msgs["direction"] == "to_patient") & msgs["clinician_id"].notna()].groupby("patient_id")["sent_at"].max()
+    )
     patient_msgs = msgs[msgs["direction"] == "from_patient"]
     p["last_event"] = p["patient_id"].map(latest(t["activity"], "occurred_at"))
     p["last_response"] = p["patient_id"].map(latest(t["responses"], "administered_at"))
@@ -235,15 +292,22 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     p["last_module_completion"] = p["patient_id"].map(latest(mp.dropna(subset=["completed_at"]), "completed_at"))
     p["last_contact"] = p["patient_id"].map(contact)
     since = patient_msgs["patient_id"].map(contact).fillna(flags.EPOCH)
-    p["first_unanswered"] = p["patient_id"].map(patient_msgs[patient_msgs["sent_at"] > since].groupby("patient_id")["sent_at"].min())
+    p["first_unanswered"] = p["patient_id"].map(
+        patient_msgs[patient_msgs["sent_at"] > since].groupby("patient_id")["sent_at"].min()
+    )
     unanswered = patient_msgs[patient_msgs["sent_at"] > since]
-    p["unanswered_ids"] = p["patient_id"].map(unanswered.groupby("patient_id")["id"].agg(lambda v: ",".join(map(str, v))))
+    p["unanswered_ids"] = p["patient_id"].map(
+        unanswered.groupby("patient_id")["id"].agg(lambda v: ",".join(map(str, v)))
+    )
     done = mp.merge(t["modules"].rename(columns={"id": "module_id"}), on="module_id").merge(
-        p[["patient_id", "program_id"]], on=["patient_id", "program_id"])
+        p[["patient_id", "program_id"]], on=["patient_id", "program_id"]
+    )
     done = done[done["completed_at"].notna() & (done["completed_at"] <= now)]
     unfed = done[done["completed_at"] > done["patient_id"].map(contact).fillna(flags.EPOCH)]
     p["first_unfed_completion"] = p["patient_id"].map(unfed.groupby("patient_id")["completed_at"].min())
-    p["unfed_modules"] = p["patient_id"].map(unfed.groupby("patient_id")["module_id"].agg(lambda v: ",".join(map(str, v))))
+    p["unfed_modules"] = p["patient_id"].map(
+        unfed.groupby("patient_id")["module_id"].agg(lambda v: ",".join(map(str, v)))
+    )
     p["last_activity_at"] = p[my_patients_data.LAST_ACTIVITY_INPUTS].max(axis=1).fillna(p["enrolled_at"])
     p["gp"] = None  # named only in a GP's follow-up request, and the baseline reads no follow-ups
     r = t["responses"]
@@ -251,8 +315,13 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     scored = _score_naively(r, t["response_items"])
     found = flags.evaluate(flags.FlagInputs(p, scored), now, Settings())
     queue = flags.rank_patients(found, p)
-    return pd.DataFrame({"code": queue["code"], "flags": [" ".join(f) for f in queue["flags"]],
-                         "reasons": ["; ".join(r) for r in queue["reasons"]]})
+    return pd.DataFrame(
+        {
+            "code": queue["code"],
+            "flags": [" ".join(f) for f in queue["flags"]],
+            "reasons": ["; ".join(r) for r in queue["reasons"]],
+        }
+    )
 
 
 def cached_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
@@ -279,20 +348,28 @@ def naive_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     """Whole tables in pandas: completions since the last follow-up (none in a bench database)."""
     gp = _gp(engine)
     with engine.connect() as conn:
-        t = {name: pd.read_sql_table(name, conn) for name in ("patients", "modules", "module_progress", "dash_followups")}
+        t = {
+            name: pd.read_sql_table(name, conn) for name in ("patients", "modules", "module_progress", "dash_followups")
+        }
     p = t["patients"][t["patients"]["gp_id"] == gp.clinician_id]
     keep = (p["status"] == "active") | (p["ended_at"] + pd.Timedelta(days=Settings().followup_after_end_days) >= now)
     p = p[keep].rename(columns={"id": "patient_id"})
-    done = t["module_progress"].merge(t["modules"].rename(columns={"id": "module_id"}), on="module_id").merge(
-        p[["patient_id", "program_id"]], on=["patient_id", "program_id"])
+    done = (
+        t["module_progress"]
+        .merge(t["modules"].rename(columns={"id": "module_id"}), on="module_id")
+        .merge(p[["patient_id", "program_id"]], on=["patient_id", "program_id"])
+    )
     done = done[done["completed_at"].notna() & (done["completed_at"] <= now)]
-    held = pd.to_datetime(t["dash_followups"]["held_on"]).groupby(t["dash_followups"]["patient_id"]).max().rename("last")
+    held = (
+        pd.to_datetime(t["dash_followups"]["held_on"]).groupby(t["dash_followups"]["patient_id"]).max().rename("last")
+    )
     done = done.merge(held, left_on="patient_id", right_index=True, how="left")
     done = done[done["last"].isna() | (done["completed_at"].dt.normalize() > done["last"])]
     first = done.groupby("patient_id")["completed_at"].min()
     waiting = ((pd.Timestamp(now) - first) // pd.Timedelta(days=1)).astype(int)
-    return pd.DataFrame({"code": p.set_index("patient_id").loc[waiting.index, "code"].to_numpy(),
-                         "waiting_days": waiting.to_numpy()})
+    return pd.DataFrame(
+        {"code": p.set_index("patient_id").loc[waiting.index, "code"].to_numpy(), "waiting_days": waiting.to_numpy()}
+    )
 
 
 def cached_due(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
@@ -325,21 +402,31 @@ def naive_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
     """Whole tables in pandas: per-programme completion and drop-out (clinical-reference 5.1)."""
     lead, settings = _lead(engine), Settings()
     with engine.connect() as conn:
-        t = {name: pd.read_sql_table(name, conn) for name in
-             ("patients", "modules", "module_progress", "activity", "responses", "messages")}
+        t = {
+            name: pd.read_sql_table(name, conn)
+            for name in ("patients", "modules", "module_progress", "activity", "responses", "messages")
+        }
     p = t["patients"]
     p = p[(p["team_id"] == lead.team_id) & (p["enrolled_at"] <= now)].rename(columns={"id": "patient_id"})
     mods = t["modules"].rename(columns={"id": "module_id"})
     n_modules = mods.groupby("program_id").size()
     mp = t["module_progress"]
-    done = mp[mp["completed_at"] <= now].merge(mods, on="module_id").merge(p[["patient_id", "program_id"]],
-                                                                          on=["patient_id", "program_id"])
+    done = (
+        mp[mp["completed_at"] <= now]
+        .merge(mods, on="module_id")
+        .merge(p[["patient_id", "program_id"]], on=["patient_id", "program_id"])
+    )
     p["n_modules"] = p["program_id"].map(n_modules).fillna(0)
     p["n_completed"] = p["patient_id"].map(done.groupby("patient_id").size()).fillna(0)
     lo = pd.Timestamp(now) - pd.Timedelta(days=settings.dropout_inactive_days)
     recent = set()
-    for frame, col in ((t["activity"], "occurred_at"), (t["responses"], "administered_at"), (mp, "started_at"),
-                       (mp, "completed_at"), (t["messages"][t["messages"]["direction"] == "from_patient"], "sent_at")):
+    for frame, col in (
+        (t["activity"], "occurred_at"),
+        (t["responses"], "administered_at"),
+        (mp, "started_at"),
+        (mp, "completed_at"),
+        (t["messages"][t["messages"]["direction"] == "from_patient"], "sent_at"),
+    ):
         recent |= set(frame.loc[(frame[col] >= lo) & (frame[col] <= now), "patient_id"])
     recent |= set(p.loc[p["enrolled_at"] >= lo, "patient_id"])
     ended = (p["status"] != "active") & (p["ended_at"].isna() | (p["ended_at"] <= now))
@@ -347,9 +434,14 @@ def naive_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
     full = (p["n_modules"] > 0) & (p["n_completed"] >= p["n_modules"])
     withdrawn = ended & (p["status"] == "withdrawn")
     lapsed = open_now & ~p["patient_id"].isin(recent)
-    p = p.assign(enrolled=1, ended=ended.astype(int), full_completers=(ended & full).astype(int),
-                 withdrawn_early=(withdrawn & ~full).astype(int), lapsed_early=(lapsed & ~full).astype(int),
-                 dropouts=(~full & (withdrawn | lapsed)).astype(int))
+    p = p.assign(
+        enrolled=1,
+        ended=ended.astype(int),
+        full_completers=(ended & full).astype(int),
+        withdrawn_early=(withdrawn & ~full).astype(int),
+        lapsed_early=(lapsed & ~full).astype(int),
+        dropouts=(~full & (withdrawn | lapsed)).astype(int),
+    )
     return p.groupby("program_id")[ADHERENCE[1:]].sum().reset_index()
 
 
@@ -357,8 +449,20 @@ def cached_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFra
     from dashboard.ui import cached
 
     today = now.date()
-    return cached.caseload(engine, engine, str(engine.url), _lead(engine), Settings(), "UTC",
-                           today - timedelta(days=90), today, None, None, None, 0)[0].adherence
+    return cached.caseload(
+        engine,
+        engine,
+        str(engine.url),
+        _lead(engine),
+        Settings(),
+        "UTC",
+        today - timedelta(days=90),
+        today,
+        None,
+        None,
+        None,
+        0,
+    )[0].adherence
 
 
 QUERIES: dict[str, tuple[Callable, Callable, Callable]] = {
@@ -429,12 +533,16 @@ def measure_baseline(url: str, query: str) -> dict:
     fast, naive, _cached = QUERIES[query]
     started = time.perf_counter()
     naive_answer = naive(engine, viewer, now)
-    return {"baseline_ms": (time.perf_counter() - started) * 1000, "agree": same_answer(fast(engine, viewer, now), naive_answer)}
+    return {
+        "baseline_ms": (time.perf_counter() - started) * 1000,
+        "agree": same_answer(fast(engine, viewer, now), naive_answer),
+    }
 
 
 def run_child(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "tools.bench", *args], capture_output=True, text=True, check=False,
-                          cwd=ROOT)  # tools/ is importable from the checkout only
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.bench", *args], capture_output=True, text=True, check=False, cwd=ROOT
+    )  # tools/ is importable from the checkout only
     if done.returncode != 0:
         raise RuntimeError(f"measurement failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -446,26 +554,39 @@ def format_table(results: list[Result]) -> str:
     for r in results:
         base = f"{r.baseline_ms:>13.1f}" if r.baseline_ms is not None else f"{'-':>13}"
         cached = f"{r.cached_ms:>10.2f}" if r.cached_ms is not None else f"{'-':>10}"
-        lines.append(f"{r.backend:<11}{r.patients:>9}{r.events:>12}  {r.query:<14}{r.median_ms:>10.2f}{base}{cached}{r.peak_rss_mb:>9.0f}")
+        lines.append(
+            f"{r.backend:<11}{r.patients:>9}{r.events:>12}  {r.query:<14}{r.median_ms:>10.2f}{base}{cached}{r.peak_rss_mb:>9.0f}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=command("bench"), description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=command("bench"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000", help="patient counts, comma-separated")
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server (an admin database to create bench databases from)")
+    parser.add_argument(
+        "--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL server (an admin database to create bench databases from)"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", dest="json_file")
-    parser.add_argument("--queries", default=",".join(QUERIES), help=f"which to time, comma-separated (default: all: {', '.join(QUERIES)})")
+    parser.add_argument(
+        "--queries",
+        default=",".join(QUERIES),
+        help=f"which to time, comma-separated (default: all: {', '.join(QUERIES)})",
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--query", default="my_patients", help=argparse.SUPPRESS)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.measure:  # child process
-        result = measure_baseline(args.measure, args.query) if args.baseline else measure(args.measure, args.query, args.repeat)
+        result = (
+            measure_baseline(args.measure, args.query)
+            if args.baseline
+            else measure(args.measure, args.query, args.repeat)
+        )
         print(json.dumps(result))
         return 0
 
@@ -491,8 +612,18 @@ def main(argv: list[str] | None = None) -> int:
                     baseline = round(b["baseline_ms"], 1)
                     if not b["agree"]:
                         disagreements.append(f"{backend}/{size}/{query}")
-                results.append(Result(backend, size, events, query, round(m["median_ms"], 3), baseline,
-                                      round(m["cached_ms"], 3), round(m["peak_rss_mb"], 1)))
+                results.append(
+                    Result(
+                        backend,
+                        size,
+                        events,
+                        query,
+                        round(m["median_ms"], 3),
+                        baseline,
+                        round(m["cached_ms"], 3),
+                        round(m["peak_rss_mb"], 1),
+                    )
+                )
                 print(format_table(results[-1:]).splitlines()[-1], file=sys.stderr)
     print(format_table(results))
     if args.json_file:

@@ -32,9 +32,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from dashboard.commands import command
 from dashboard.config import DATA_DIR
 from dashboard.logs import rss_mb
-from dashboard.commands import command
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 
 PASSWORD = "caseboard-demo"
@@ -50,6 +50,7 @@ TIMEOUT_MS = 120_000
 @dataclass
 class Row:
     """One page at one level; the memory and CPU figures are the level's."""
+
     sessions: int
     page: str
     runs: int
@@ -235,18 +236,35 @@ def script_runs(log_path: Path, start: int, end: int) -> list[dict]:
     return records
 
 
-def level_rows(sessions: int, runs: list[dict], peak: float, idle: float, client_pct: float, server_pct: float,
-               errors: int, wall_s: float) -> list[Row]:
+def level_rows(
+    sessions: int,
+    runs: list[dict],
+    peak: float,
+    idle: float,
+    client_pct: float,
+    server_pct: float,
+    errors: int,
+    wall_s: float,
+) -> list[Row]:
     """One row per page and one for all pages ("all")."""
     by_page: dict[str, list[float]] = {}
     for record in runs:
         by_page.setdefault(record["page"], []).append(float(record["duration_ms"]))
     by_page["all"] = [float(r["duration_ms"]) for r in runs]
-    common = dict(server_rss_peak_mb=round(peak, 1), rss_per_session_mb=round((peak - idle) / sessions, 1),
-                  client_cpu_pct=client_pct, server_cpu_pct=server_pct, idle_rss_mb=round(idle, 1),
-                  errors=errors, wall_s=round(wall_s, 1), loadavg_1m=os.getloadavg()[0])
-    return [Row(sessions, page, len(times), _ms(percentile(times, 50)), _ms(percentile(times, 95)), **common)
-            for page, times in sorted(by_page.items(), key=lambda kv: (kv[0] == "all", kv[0]))]
+    common = dict(
+        server_rss_peak_mb=round(peak, 1),
+        rss_per_session_mb=round((peak - idle) / sessions, 1),
+        client_cpu_pct=client_pct,
+        server_cpu_pct=server_pct,
+        idle_rss_mb=round(idle, 1),
+        errors=errors,
+        wall_s=round(wall_s, 1),
+        loadavg_1m=os.getloadavg()[0],
+    )
+    return [
+        Row(sessions, page, len(times), _ms(percentile(times, 50)), _ms(percentile(times, 95)), **common)
+        for page, times in sorted(by_page.items(), key=lambda kv: (kv[0] == "all", kv[0]))
+    ]
 
 
 def _ms(value: float | None) -> float | None:
@@ -256,8 +274,14 @@ def _ms(value: float | None) -> float | None:
 # ---------------------------------------------------------------- the run
 
 
-async def run_levels(base_url: str, server: subprocess.Popen, log_path: Path, levels: list[int],
-                     duration: float | None, rounds: int | None) -> list[Row]:
+async def run_levels(
+    base_url: str,
+    server: subprocess.Popen,
+    log_path: Path,
+    levels: list[int],
+    duration: float | None,
+    rounds: int | None,
+) -> list[Row]:
     try:
         from playwright.async_api import async_playwright
     except ImportError as exc:
@@ -281,8 +305,16 @@ async def run_levels(base_url: str, server: subprocess.Popen, log_path: Path, le
     return rows
 
 
-async def run_level(browser, base_url: str, server_pid: int, log_path: Path, n: int, idle: float,
-                    duration: float | None, rounds: int | None) -> list[Row]:
+async def run_level(
+    browser,
+    base_url: str,
+    server_pid: int,
+    log_path: Path,
+    n: int,
+    idle: float,
+    duration: float | None,
+    rounds: int | None,
+) -> list[Row]:
     """Log N sessions in, then measure their loops: the window excludes the logins."""
     sampler = RssSampler(server_pid)
     sampler.start()
@@ -298,17 +330,28 @@ async def run_level(browser, base_url: str, server_pid: int, log_path: Path, n: 
     runs = script_runs(log_path, start_offset, log_path.stat().st_size)
     peak = await sampler.stop()
     await asyncio.gather(*(s.close() for s in sessions))
-    rows = level_rows(n, runs, peak, idle, cpu_pct(client_before, client_after, wall),
-                      cpu_pct(server_before, server_after, wall), sum(s.errors for s in sessions), wall)
+    rows = level_rows(
+        n,
+        runs,
+        peak,
+        idle,
+        cpu_pct(client_before, client_after, wall),
+        cpu_pct(server_before, server_after, wall),
+        sum(s.errors for s in sessions),
+        wall,
+    )
     print_rows(rows)
     return rows
 
 
 def print_rows(rows: list[Row]) -> None:
     for r in rows:
-        print(f"{r.sessions:>8} {r.page:<12} {r.runs:>5} {_fmt(r.p50_ms):>8} {_fmt(r.p95_ms):>8} "
-              f"{r.server_rss_peak_mb:>9.0f} {r.rss_per_session_mb:>8.1f} {r.client_cpu_pct:>7.0f} "
-              f"{r.server_cpu_pct:>7.0f} {r.errors:>6} {r.loadavg_1m:>5.1f}", flush=True)
+        print(
+            f"{r.sessions:>8} {r.page:<12} {r.runs:>5} {_fmt(r.p50_ms):>8} {_fmt(r.p95_ms):>8} "
+            f"{r.server_rss_peak_mb:>9.0f} {r.rss_per_session_mb:>8.1f} {r.client_cpu_pct:>7.0f} "
+            f"{r.server_cpu_pct:>7.0f} {r.errors:>6} {r.loadavg_1m:>5.1f}",
+            flush=True,
+        )
 
 
 def _fmt(value: float | None) -> str:
@@ -336,12 +379,20 @@ def parse_levels(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=command("load"), description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", help="a database made by the demo generator, e.g. the bench's (default: a freshly "
-                                     "generated demo SQLite); the load logs in as the demo users, in demo mode")
-    parser.add_argument("--state-db", help="state database URL (default: --db); logins and page opens are audited there")
-    parser.add_argument("--patients", type=int, default=480, help="size of the generated demo (default: 480, the demo's)")
+    parser = argparse.ArgumentParser(
+        prog=command("load"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--db",
+        help="a database made by the demo generator, e.g. the bench's (default: a freshly "
+        "generated demo SQLite); the load logs in as the demo users, in demo mode",
+    )
+    parser.add_argument(
+        "--state-db", help="state database URL (default: --db); logins and page opens are audited there"
+    )
+    parser.add_argument(
+        "--patients", type=int, default=480, help="size of the generated demo (default: 480, the demo's)"
+    )
     parser.add_argument("--sessions", type=parse_levels, default=[1, 5, 10], help="concurrent sessions per level")
     how_long = parser.add_mutually_exclusive_group()
     how_long.add_argument("--duration", type=float, help="seconds each level runs (default: 30)")
@@ -352,8 +403,10 @@ def main(argv: list[str] | None = None) -> int:
     from dashboard.engine import make_engine
 
     if args.db and demo.read_generated_for(make_engine(args.db)) is None:
-        parser.error("--db must be a database made by the demo generator: the load runs in demo mode, "
-                     "which Caseboard refuses on any other database (README, Modes)")
+        parser.error(
+            "--db must be a database made by the demo generator: the load runs in demo mode, "
+            "which Caseboard refuses on any other database (README, Modes)"
+        )
     if not Path(CHROMIUM).exists():
         parser.error(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     duration = args.duration if args.duration is not None or args.rounds is not None else 30.0
@@ -366,10 +419,14 @@ def main(argv: list[str] | None = None) -> int:
         server = start_server(port, env, log_path)
         try:
             print(f"server pid {server.pid} on port {port}, log {log_path}", file=sys.stderr)
-            print(f"{'sessions':>8} {'page':<12} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'peak MB':>9} "
-                  f"{'MB/sess':>8} {'client%':>7} {'server%':>7} {'errors':>6} {'load':>5}", flush=True)
-            rows = asyncio.run(run_levels(f"http://127.0.0.1:{port}", server, log_path, args.sessions,
-                                          duration, args.rounds))
+            print(
+                f"{'sessions':>8} {'page':<12} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'peak MB':>9} "
+                f"{'MB/sess':>8} {'client%':>7} {'server%':>7} {'errors':>6} {'load':>5}",
+                flush=True,
+            )
+            rows = asyncio.run(
+                run_levels(f"http://127.0.0.1:{port}", server, log_path, args.sessions, duration, args.rounds)
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)

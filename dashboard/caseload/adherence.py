@@ -42,15 +42,24 @@ def _patient_adherence(viewer: Viewer, f: Filters, settings: Settings):
     at = f.end
     lapse_from = at - timedelta(days=settings.dropout_inactive_days)
     n_modules, n_completed = programme_module_count(), modules_completed(_t(at))
-    last_started = (select(func.max(modules.c.position)).select_from(module_progress.join(modules, own_programme_progress()))
-                    .where(module_progress.c.patient_id == patients.c.id, module_progress.c.started_at <= _t(at))
-                    .scalar_subquery())
+    last_started = (
+        select(func.max(modules.c.position))
+        .select_from(module_progress.join(modules, own_programme_progress()))
+        .where(module_progress.c.patient_id == patients.c.id, module_progress.c.started_at <= _t(at))
+        .scalar_subquery()
+    )
     return (
-        select(patients.c.id.label("patient_id"), patients.c.program_id, patients.c.therapist_id,
-               n_modules.label("n_modules"), n_completed.label("n_completed"), func.coalesce(last_started, 0).label("last_started"),
-               case((ended_by(_t(at)), 1), else_=0).label("ended"),
-               case((and_(ended_by(_t(at)), patients.c.status == "withdrawn"), 1), else_=0).label("withdrawn"),
-               case((and_(open_at(_t(at)), ~activity_between(_t(lapse_from), _t(at))), 1), else_=0).label("lapsed"))
+        select(
+            patients.c.id.label("patient_id"),
+            patients.c.program_id,
+            patients.c.therapist_id,
+            n_modules.label("n_modules"),
+            n_completed.label("n_completed"),
+            func.coalesce(last_started, 0).label("last_started"),
+            case((ended_by(_t(at)), 1), else_=0).label("ended"),
+            case((and_(ended_by(_t(at)), patients.c.status == "withdrawn"), 1), else_=0).label("withdrawn"),
+            case((and_(open_at(_t(at)), ~activity_between(_t(lapse_from), _t(at))), 1), else_=0).label("lapsed"),
+        )
         .where(*scope_conditions(viewer, f), patients.c.enrolled_at <= _t(at))
         .subquery()
     )
@@ -72,8 +81,11 @@ def adherence(conn: Connection, viewer: Viewer, f: Filters, settings: Settings) 
         func.sum(case((and_(p.c.lapsed == 1, ~full), 1), else_=0)).label("lapsed_early"),
         func.sum(case((dropout, 1), else_=0)).label("dropouts"),
     ).group_by(p.c.program_id)
-    by_module = (select(p.c.program_id, p.c.last_started.label("position"), func.count().label("dropouts"))
-                 .where(dropout).group_by(p.c.program_id, p.c.last_started))
+    by_module = (
+        select(p.c.program_id, p.c.last_started.label("position"), func.count().label("dropouts"))
+        .where(dropout)
+        .group_by(p.c.program_id, p.c.last_started)
+    )
     return _frame(conn, per_programme), _frame(conn, by_module, ["program_id", "position", "dropouts"])
 
 
@@ -84,12 +96,18 @@ def funnel(conn: Connection, viewer: Viewer, f: Filters, settings: Settings) -> 
     at = f.end
     need_days = modules.c.position * settings.module_pace_days + settings.funnel_grace_days
     eligible = or_(ended_by(_t(at)), whole_days_between(_t(at), patients.c.enrolled_at) >= need_days)
-    started = exists().where(module_progress.c.patient_id == patients.c.id, module_progress.c.module_id == modules.c.id,
-                             module_progress.c.started_at <= _t(at))
+    started = exists().where(
+        module_progress.c.patient_id == patients.c.id,
+        module_progress.c.module_id == modules.c.id,
+        module_progress.c.started_at <= _t(at),
+    )
     stmt = (
-        select(modules.c.program_id, modules.c.position,
-               func.sum(case((eligible, 1), else_=0)).label("eligible"),
-               func.sum(case((and_(eligible, started), 1), else_=0)).label("started"))
+        select(
+            modules.c.program_id,
+            modules.c.position,
+            func.sum(case((eligible, 1), else_=0)).label("eligible"),
+            func.sum(case((and_(eligible, started), 1), else_=0)).label("started"),
+        )
         .select_from(patients.join(modules, of_own_programme()))
         .where(*scope_conditions(viewer, f), patients.c.enrolled_at <= _t(at))
         .group_by(modules.c.program_id, modules.c.position)
@@ -102,11 +120,21 @@ def module_days(conn: Connection, viewer: Viewer, f: Filters) -> pd.DataFrame:
     days = days_between(module_progress.c.completed_at, module_progress.c.started_at).label("days")
     values = (
         select(modules.c.program_id, modules.c.position, days)
-        .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, own_programme_progress()))
-        .where(*scope_conditions(viewer, f), patients.c.enrolled_at <= _t(f.end),
-               module_progress.c.completed_at <= _t(f.end), module_progress.c.completed_at >= module_progress.c.started_at)
+        .select_from(
+            module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(
+                modules, own_programme_progress()
+            )
+        )
+        .where(
+            *scope_conditions(viewer, f),
+            patients.c.enrolled_at <= _t(f.end),
+            module_progress.c.completed_at <= _t(f.end),
+            module_progress.c.completed_at >= module_progress.c.started_at,
+        )
     )
-    frame = _frame(conn, median_by(values, "days", ["program_id", "position"]), ["program_id", "position", "median", "n"])
+    frame = _frame(
+        conn, median_by(values, "days", ["program_id", "position"]), ["program_id", "position", "median", "n"]
+    )
     return frame.rename(columns={"median": "median_days", "n": "completions"})
 
 
@@ -118,12 +146,21 @@ def lapsed_patients(conn: Connection, viewer: Viewer, f: Filters, settings: Sett
     therapist = aliased(clinicians)
 
     stmt = (
-        select(patients.c.id.label("patient_id"), patients.c.code, programs.c.name.label("programme"),
-               therapist.c.display_name.label("therapist"), patients.c.enrolled_at,
-               modules_completed(_t(at)).label("modules_completed"), programme_module_count().label("modules_total"),
-               *last_activity_columns(_t(at)))
-        .select_from(patients.outerjoin(programs, programs.c.id == patients.c.program_id)
-                     .outerjoin(therapist, therapist.c.id == patients.c.therapist_id))
+        select(
+            patients.c.id.label("patient_id"),
+            patients.c.code,
+            programs.c.name.label("programme"),
+            therapist.c.display_name.label("therapist"),
+            patients.c.enrolled_at,
+            modules_completed(_t(at)).label("modules_completed"),
+            programme_module_count().label("modules_total"),
+            *last_activity_columns(_t(at)),
+        )
+        .select_from(
+            patients.outerjoin(programs, programs.c.id == patients.c.program_id).outerjoin(
+                therapist, therapist.c.id == patients.c.therapist_id
+            )
+        )
         .where(*scope_conditions(viewer, f), open_at(_t(at)), ~activity_between(_t(lapse_from), _t(at)))
         .order_by(patients.c.code)
     )
@@ -132,5 +169,15 @@ def lapsed_patients(conn: Connection, viewer: Viewer, f: Filters, settings: Sett
     frame["days_inactive"] = days_since(frame["last_activity_at"], at)
     frame["therapist"] = frame["therapist"].fillna("unassigned")
     return frame.sort_values(["days_inactive", "code"], ascending=[False, True])[
-        ["patient_id", "code", "programme", "therapist", "enrolled_at", "modules_completed", "modules_total",
-         "last_activity_at", "days_inactive"]].reset_index(drop=True)
+        [
+            "patient_id",
+            "code",
+            "programme",
+            "therapist",
+            "enrolled_at",
+            "modules_completed",
+            "modules_total",
+            "last_activity_at",
+            "days_inactive",
+        ]
+    ].reset_index(drop=True)

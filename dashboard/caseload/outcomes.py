@@ -49,14 +49,24 @@ def _sessions(settings: Settings):
     return modules_completed(patients.c.ended_at)
 
 
-def finished_episodes(conn: Connection, viewer: Viewer, f: Filters, settings: Settings, since: datetime) -> pd.DataFrame:
+def finished_episodes(
+    conn: Connection, viewer: Viewer, f: Filters, settings: Settings, since: datetime
+) -> pd.DataFrame:
     """Episodes ended (completed or withdrawn) between ``since`` and the period end,
     with their sessions and NHS outcome where PHQ-9 and GAD-7 are both paired."""
     ended = finished_between(_t(since), _t(f.end))
     episodes = pd.read_sql(
-        select(patients.c.id.label("patient_id"), patients.c.program_id, patients.c.therapist_id, patients.c.enrolled_at,
-               patients.c.ended_at, _sessions(settings).label("sessions"))
-        .where(*scope_conditions(viewer, f), ended), conn, parse_dates=["enrolled_at", "ended_at"])
+        select(
+            patients.c.id.label("patient_id"),
+            patients.c.program_id,
+            patients.c.therapist_id,
+            patients.c.enrolled_at,
+            patients.c.ended_at,
+            _sessions(settings).label("sessions"),
+        ).where(*scope_conditions(viewer, f), ended),
+        conn,
+        parse_dates=["enrolled_at", "ended_at"],
+    )
     episodes = episodes[episodes["sessions"] >= settings.finished_course_min_sessions].copy()
     columns = ["patient_id", "program_id", "therapist_id", "ended_at", "paired", *OUTCOME_RATES, "case_start"]
     if episodes.empty:
@@ -68,19 +78,35 @@ def finished_episodes(conn: Connection, viewer: Viewer, f: Filters, settings: Se
     start = window["enrolled_at"] - pd.Timedelta(days=settings.baseline_window_days)
     window = window[(window["administered_at"] >= start) & (window["administered_at"] <= window["ended_at"])]
     window = window.sort_values(["administered_at", "response_id"])
-    pairs = window.groupby(["patient_id", "instrument"])["score"].agg(first="first", last="last", n="size").unstack("instrument")
+    pairs = (
+        window.groupby(["patient_id", "instrument"])["score"]
+        .agg(first="first", last="last", n="size")
+        .unstack("instrument")
+    )
     pairs.columns = [f"{stat}_{inst}" for stat, inst in pairs.columns]
     pairs = pairs.reindex(columns=[f"{stat}_{inst}" for stat in ("first", "last", "n") for inst in ("PHQ9", "GAD7")])
     rows = []
     strict = bool(settings.deterioration_requires_no_improvement)
     for e in episodes.merge(pairs, left_on="patient_id", right_index=True, how="left").itertuples(index=False):
-        out = {"patient_id": e.patient_id, "program_id": e.program_id, "therapist_id": e.therapist_id,
-               "ended_at": e.ended_at, "paired": False, "case_start": None, **{k: None for k in OUTCOME_RATES}}
+        out = {
+            "patient_id": e.patient_id,
+            "program_id": e.program_id,
+            "therapist_id": e.therapist_id,
+            "ended_at": e.ended_at,
+            "paired": False,
+            "case_start": None,
+            **{k: None for k in OUTCOME_RATES},
+        }
         if e.n_PHQ9 >= 2 and e.n_GAD7 >= 2:  # NaN (no valid response) compares False
             o = nhs_outcome(e.first_PHQ9, e.last_PHQ9, e.first_GAD7, e.last_GAD7, strict)
-            out.update(paired=True, case_start=o.case_start, recovery=o.recovery,
-                       reliable_improvement=o.reliable_improvement, reliable_recovery=o.reliable_recovery,
-                       reliable_deterioration=o.reliable_deterioration)
+            out.update(
+                paired=True,
+                case_start=o.case_start,
+                recovery=o.recovery,
+                reliable_improvement=o.reliable_improvement,
+                reliable_recovery=o.reliable_recovery,
+                reliable_deterioration=o.reliable_deterioration,
+            )
         rows.append(out)
     return pd.DataFrame(rows, columns=columns)
 
@@ -102,20 +128,33 @@ def outcome_rates(episodes: pd.DataFrame, min_cell: int) -> dict[str, Rate]:
     }
 
 
-OUTCOME_COLUMNS = ["finished", "paired", "no_paired_scores", "not_at_caseness", "in_progress",
-                   *[f"{k}_{part}" for k in OUTCOME_RATES for part in ("numerator", "denominator", "rate")]]
+OUTCOME_COLUMNS = [
+    "finished",
+    "paired",
+    "no_paired_scores",
+    "not_at_caseness",
+    "in_progress",
+    *[f"{k}_{part}" for k in OUTCOME_RATES for part in ("numerator", "denominator", "rate")],
+]
 
 
 def outcome_table(episodes: pd.DataFrame, in_progress: pd.Series, key: str, names: dict, min_cell: int) -> pd.DataFrame:
     """One row per ``key`` value (programme or therapist) with every rate's parts."""
     rows = []
-    for value in sorted(set(names) | set(episodes[key].dropna()) | set(in_progress.index), key=lambda v: str(names.get(v, v))):
+    for value in sorted(
+        set(names) | set(episodes[key].dropna()) | set(in_progress.index), key=lambda v: str(names.get(v, v))
+    ):
         mine = episodes[episodes[key] == value]
         paired = mine[mine["paired"].astype(bool)]
-        row = {key: value, "name": names.get(value, "unassigned" if value == -1 else str(value)),
-               "finished": len(mine), "paired": len(paired), "no_paired_scores": len(mine) - len(paired),
-               "not_at_caseness": int((~paired["case_start"].astype(bool)).sum()),
-               "in_progress": int(in_progress.get(value, 0))}
+        row = {
+            key: value,
+            "name": names.get(value, "unassigned" if value == -1 else str(value)),
+            "finished": len(mine),
+            "paired": len(paired),
+            "no_paired_scores": len(mine) - len(paired),
+            "not_at_caseness": int((~paired["case_start"].astype(bool)).sum()),
+            "in_progress": int(in_progress.get(value, 0)),
+        }
         for k, r in outcome_rates(mine, min_cell).items():
             row.update({f"{k}_numerator": r.numerator, f"{k}_denominator": r.denominator, f"{k}_rate": r.rate})
         rows.append(row)

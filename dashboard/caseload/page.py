@@ -75,18 +75,27 @@ def team_name(conn: Connection, viewer: Viewer) -> str:
 
 def programme_names(conn: Connection, viewer: Viewer) -> dict[int, str]:
     """Programmes with patients in the viewer's scope, by name."""
-    stmt = (select(programs.c.id, programs.c.name).where(programs.c.id.in_(
-        select(patients.c.program_id).where(patient_filter(viewer)).distinct())).order_by(programs.c.name))
+    stmt = (
+        select(programs.c.id, programs.c.name)
+        .where(programs.c.id.in_(select(patients.c.program_id).where(patient_filter(viewer)).distinct()))
+        .order_by(programs.c.name)
+    )
     return {int(r.id): r.name for r in conn.execute(stmt)}
 
 
 def therapist_names(conn: Connection, viewer: Viewer) -> dict[int, str]:
     """The team's therapists (a therapist with no patients still shows) and any other
     therapist with patients in scope."""
-    stmt = (select(clinicians.c.id, clinicians.c.display_name).where(or_(
-        and_(clinicians.c.role == "therapist", clinicians.c.team_id == viewer.team_id),
-        clinicians.c.id.in_(select(patients.c.therapist_id).where(patient_filter(viewer)).distinct())))
-        .order_by(clinicians.c.display_name))
+    stmt = (
+        select(clinicians.c.id, clinicians.c.display_name)
+        .where(
+            or_(
+                and_(clinicians.c.role == "therapist", clinicians.c.team_id == viewer.team_id),
+                clinicians.c.id.in_(select(patients.c.therapist_id).where(patient_filter(viewer)).distinct()),
+            )
+        )
+        .order_by(clinicians.c.display_name)
+    )
     return {int(r.id): r.display_name for r in conn.execute(stmt)}
 
 
@@ -99,12 +108,22 @@ def _names_frame(frame: pd.DataFrame, names: dict[int, str], modules_frame: pd.D
 
 
 def _module_titles(conn: Connection, program_ids: list[int]) -> pd.DataFrame:
-    return _frame(conn, select(modules.c.program_id, modules.c.position, modules.c.title)
-                  .where(modules.c.program_id.in_(program_ids)), ["program_id", "position", "title"])
+    return _frame(
+        conn,
+        select(modules.c.program_id, modules.c.position, modules.c.title).where(modules.c.program_id.in_(program_ids)),
+        ["program_id", "position", "title"],
+    )
 
 
-def caseload(platform: Engine, state: Engine, viewer: Viewer, f: Filters, settings: Settings, tz: ZoneInfo,
-             triage_result: Triage | None = None) -> Caseload:
+def caseload(
+    platform: Engine,
+    state: Engine,
+    viewer: Viewer,
+    f: Filters,
+    settings: Settings,
+    tz: ZoneInfo,
+    triage_result: Triage | None = None,
+) -> Caseload:
     """Every figure of the Caseload page for the viewer's scope. ``triage_result``
     (the viewer's current queue) adds open triage items; without it they are left out."""
     min_cell, weeks = int(settings.small_cell_min), TREND_WEEKS
@@ -116,17 +135,27 @@ def caseload(platform: Engine, state: Engine, viewer: Viewer, f: Filters, settin
         stages = funnel(conn, viewer, f, settings)
         days = module_days(conn, viewer, f)
         lapsed = lapsed_patients(conn, viewer, f, settings)
-        lapsed_ids = _by_therapist(_frame(conn, select(patients.c.id.label("patient_id"), patients.c.therapist_id)
-                                          .where(patients.c.id.in_([int(i) for i in lapsed["patient_id"]])),
-                                          ["patient_id", "therapist_id"]))
+        lapsed_ids = _by_therapist(
+            _frame(
+                conn,
+                select(patients.c.id.label("patient_id"), patients.c.therapist_id).where(
+                    patients.c.id.in_([int(i) for i in lapsed["patient_id"]])
+                ),
+                ["patient_id", "therapist_id"],
+            )
+        )
         since = min(f.start, f.end - timedelta(days=7 * weeks))
         episodes = finished_episodes(conn, viewer, f, settings, since)
-        in_progress = _frame(conn, select(patients.c.program_id, patients.c.therapist_id, func.count().label("n"))
-                             .where(*scope_conditions(viewer, f), open_at(_t(f.end)))
-                             .group_by(patients.c.program_id, patients.c.therapist_id),
-                             ["program_id", "therapist_id", "n"])
-        triage_counts, triage_by = (filtered_triage(conn, viewer, f, triage_result) if triage_result is not None
-                                    else (None, None))
+        in_progress = _frame(
+            conn,
+            select(patients.c.program_id, patients.c.therapist_id, func.count().label("n"))
+            .where(*scope_conditions(viewer, f), open_at(_t(f.end)))
+            .group_by(patients.c.program_id, patients.c.therapist_id),
+            ["program_id", "therapist_id", "n"],
+        )
+        triage_counts, triage_by = (
+            filtered_triage(conn, viewer, f, triage_result) if triage_result is not None else (None, None)
+        )
         trends = weekly_trends(conn, viewer, f, episodes, weeks, min_cell)
         titles = _module_titles(conn, list(names))
         gp = gp_compliance(conn, state, viewer, f, settings, tz)
@@ -137,23 +166,39 @@ def caseload(platform: Engine, state: Engine, viewer: Viewer, f: Filters, settin
     adherence_frame = _names_frame(per_programme, names)
     if not adherence_frame.empty:
         adherence_frame = adherence_frame.assign(
-            completion_rate=[_share(c, e) for c, e in zip(adherence_frame["full_completers"], adherence_frame["ended"])],
-            dropout_rate=[_share(d, n) for d, n in zip(adherence_frame["dropouts"], adherence_frame["enrolled"])])
+            completion_rate=[
+                _share(c, e) for c, e in zip(adherence_frame["full_completers"], adherence_frame["ended"])
+            ],
+            dropout_rate=[_share(d, n) for d, n in zip(adherence_frame["dropouts"], adherence_frame["enrolled"])],
+        )
     stages = _names_frame(stages, names, titles)
     stages["share"] = [_share(s, e) for s, e in zip(stages["started"], stages["eligible"])]
     return Caseload(
-        filters=f, team=team,
+        filters=f,
+        team=team,
         headline=headline(current, previous, triage_counts, settings),
         funnel=stages.sort_values(["programme", "position"]).reset_index(drop=True),
         adherence=adherence_frame,
-        dropout_by_module=_names_frame(by_module, names, titles).sort_values(["programme", "position"]).reset_index(drop=True),
+        dropout_by_module=_names_frame(by_module, names, titles)
+        .sort_values(["programme", "position"])
+        .reset_index(drop=True),
         module_days=_names_frame(days, names, titles).sort_values(["programme", "position"]).reset_index(drop=True),
         lapsed=lapsed,
         workload=workload(therapists, current, lapsed_ids.groupby("therapist_id").size(), triage_by, f.therapist_id),
-        outcomes=outcome_table(in_period, in_progress.groupby("program_id")["n"].sum(), "program_id",
-                               {k: v for k, v in names.items() if f.program_id in (None, k)}, min_cell),
-        outcomes_by_therapist=outcome_table(episodes_by_t, in_progress.groupby("therapist_id")["n"].sum(), "therapist_id",
-                                            {k: v for k, v in therapists.items() if f.therapist_id in (None, k)}, min_cell),
+        outcomes=outcome_table(
+            in_period,
+            in_progress.groupby("program_id")["n"].sum(),
+            "program_id",
+            {k: v for k, v in names.items() if f.program_id in (None, k)},
+            min_cell,
+        ),
+        outcomes_by_therapist=outcome_table(
+            episodes_by_t,
+            in_progress.groupby("therapist_id")["n"].sum(),
+            "therapist_id",
+            {k: v for k, v in therapists.items() if f.therapist_id in (None, k)},
+            min_cell,
+        ),
         gp_compliance=gp,
         trends=trends,
         definitions=definitions(settings),
@@ -164,15 +209,21 @@ def definitions(settings: Settings) -> dict[str, str]:
     """The definitions shown beside the figures (clinical-reference 3.1 asks for the session one)."""
     session = SESSION_DEFINITIONS[settings.treatment_session_event]
     return {
-        "finished_course": (f"an episode ended (completed or withdrawn) in the period with at least "
-                            f"{settings.finished_course_min_sessions} treatment sessions, a session being {session}"),
+        "finished_course": (
+            f"an episode ended (completed or withdrawn) in the period with at least "
+            f"{settings.finished_course_min_sessions} treatment sessions, a session being {session}"
+        ),
         "paired": "first and last valid PHQ-9 and GAD-7 of the episode (from the baseline window to its end); "
-                  "courses without both pairs are counted as \"no paired scores\" and left out of the rates",
-        "dropout": (f"withdrawn before completing every module, or no activity for {settings.dropout_inactive_days} days "
-                    "before completing (clinical-reference 5.1)"),
+        'courses without both pairs are counted as "no paired scores" and left out of the rates',
+        "dropout": (
+            f"withdrawn before completing every module, or no activity for {settings.dropout_inactive_days} days "
+            "before completing (clinical-reference 5.1)"
+        ),
         "completion": "full completers (every module completed) over ended episodes",
-        "funnel": (f"a patient counts for module k once their episode ended or k x {settings.module_pace_days} + "
-                   f"{settings.funnel_grace_days} days have passed since enrolment"),
-        "small_cells": f"rates over fewer than {settings.small_cell_min} courses are shown as \"too few\"",
+        "funnel": (
+            f"a patient counts for module k once their episode ended or k x {settings.module_pace_days} + "
+            f"{settings.funnel_grace_days} days have passed since enrolment"
+        ),
+        "small_cells": f'rates over fewer than {settings.small_cell_min} courses are shown as "too few"',
         "anxiety_measure": "NHS-style outcomes pair PHQ-9 with GAD-7 (clinical-reference 3.3)",
     }

@@ -36,7 +36,9 @@ class Filters:
         return Filters(self.start - length, self.start, self.program_id, self.therapist_id, self.cohort)
 
 
-def period(first: date | None, last: date | None, now: datetime, tz: ZoneInfo, default_days: int) -> tuple[datetime, datetime]:
+def period(
+    first: date | None, last: date | None, now: datetime, tz: ZoneInfo, default_days: int
+) -> tuple[datetime, datetime]:
     """(start, end) in naive UTC for whole local days ``first``..``last``; the end is
     capped at ``now`` so today's figures are as of now. Defaults: the last
     ``default_days`` ending now."""
@@ -86,7 +88,9 @@ UNASSIGNED_ID = -1  # the workload row of patients with no therapist
 
 
 def _by_therapist(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(therapist_id=frame["therapist_id"].fillna(UNASSIGNED_ID).astype(int)) if not frame.empty else frame
+    return (
+        frame.assign(therapist_id=frame["therapist_id"].fillna(UNASSIGNED_ID).astype(int)) if not frame.empty else frame
+    )
 
 
 def _share(n, d) -> float | None:

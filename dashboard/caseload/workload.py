@@ -46,10 +46,12 @@ def open_episode_counts(conn: Connection, viewer: Viewer, f: Filters, at: dateti
     """Per therapist at ``at``: open episodes, those active and those contacted in the last ``recent_days``."""
     lo = at - timedelta(days=recent_days)
     stmt = (
-        select(patients.c.therapist_id,
-               func.count().label("open"),
-               func.sum(case((activity_between(_t(lo), _t(at)), 1), else_=0)).label("active_recent"),
-               func.sum(case((contact_between(_t(lo), _t(at)), 1), else_=0)).label("contacted_recent"))
+        select(
+            patients.c.therapist_id,
+            func.count().label("open"),
+            func.sum(case((activity_between(_t(lo), _t(at)), 1), else_=0)).label("active_recent"),
+            func.sum(case((contact_between(_t(lo), _t(at)), 1), else_=0)).label("contacted_recent"),
+        )
         .where(*scope_conditions(viewer, f), open_at(_t(at)))
         .group_by(patients.c.therapist_id)
     )
@@ -60,7 +62,11 @@ def _reply_base(viewer: Viewer, f: Filters):
     """Patient messages sent in the period and the first clinician contact after each, up to the period end."""
     m = messages
     return (
-        select(patients.c.therapist_id, m.c.sent_at, first_clinician_contact_after(m.c.sent_at, _t(f.end)).label("reply_at"))
+        select(
+            patients.c.therapist_id,
+            m.c.sent_at,
+            first_clinician_contact_after(m.c.sent_at, _t(f.end)).label("reply_at"),
+        )
         .select_from(m.join(patients, patients.c.id == m.c.patient_id))
         .where(*scope_conditions(viewer, f), patient_message(m), m.c.sent_at.between(_t(f.start), _t(f.end)))
         .subquery()
@@ -82,8 +88,10 @@ def _with_overall(base, *columns: str):
 def _split_overall(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     frame = frame.rename(columns={"grp": "therapist_id"})
     overall = frame[frame["therapist_id"] == _OVERALL]
-    return (frame[frame["therapist_id"] != _OVERALL].reset_index(drop=True),
-            overall.iloc[0].to_dict() if not overall.empty else {})
+    return (
+        frame[frame["therapist_id"] != _OVERALL].reset_index(drop=True),
+        overall.iloc[0].to_dict() if not overall.empty else {},
+    )
 
 
 def reply_times(conn: Connection, viewer: Viewer, f: Filters) -> tuple[pd.DataFrame, dict]:
@@ -95,8 +103,10 @@ def reply_times(conn: Connection, viewer: Viewer, f: Filters) -> tuple[pd.DataFr
     frame = frame.rename(columns={"rows": "messages", "n": "answered", "median": "median_reply_hours"})
     by, overall = _split_overall(frame)
     return by[["therapist_id", "messages", "answered", "median_reply_hours"]], {
-        "messages": int(overall.get("messages", 0)), "answered": int(overall.get("answered", 0)),
-        "median_reply_hours": _nan_none(overall.get("median_reply_hours"))}
+        "messages": int(overall.get("messages", 0)),
+        "answered": int(overall.get("answered", 0)),
+        "median_reply_hours": _nan_none(overall.get("median_reply_hours")),
+    }
 
 
 def feedback_within(conn: Connection, viewer: Viewer, f: Filters, hours: float) -> tuple[pd.DataFrame, dict]:
@@ -107,16 +117,25 @@ def feedback_within(conn: Connection, viewer: Viewer, f: Filters, hours: float) 
     contact = first_clinician_contact_after(module_progress.c.completed_at, _t(f.end))
     base = (
         select(patients.c.therapist_id, module_progress.c.completed_at, contact.label("contact_at"))
-        .select_from(module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(modules, own_programme_progress()))
+        .select_from(
+            module_progress.join(patients, patients.c.id == module_progress.c.patient_id).join(
+                modules, own_programme_progress()
+            )
+        )
         .where(*scope_conditions(viewer, f), module_progress.c.completed_at.between(_t(f.start), _t(f.end)))
         .subquery()
     )
     both = _with_overall(base, "completed_at", "contact_at")
     judged = both.c.completed_at <= _t(cutoff)
-    in_time = and_(judged, both.c.contact_at.is_not(None), days_between(both.c.contact_at, both.c.completed_at) <= hours / 24)
-    stmt = select(both.c.grp, func.sum(case((judged, 1), else_=0)).label("completions"),
-                  func.sum(case((in_time, 1), else_=0)).label("in_time"),
-                  func.sum(case((judged, 0), else_=1)).label("pending")).group_by(both.c.grp)
+    in_time = and_(
+        judged, both.c.contact_at.is_not(None), days_between(both.c.contact_at, both.c.completed_at) <= hours / 24
+    )
+    stmt = select(
+        both.c.grp,
+        func.sum(case((judged, 1), else_=0)).label("completions"),
+        func.sum(case((in_time, 1), else_=0)).label("in_time"),
+        func.sum(case((judged, 0), else_=1)).label("pending"),
+    ).group_by(both.c.grp)
     by, overall = _split_overall(_frame(conn, stmt, ["grp", "completions", "in_time", "pending"]))
     return by, {k: int(overall.get(k, 0)) for k in ("completions", "in_time", "pending")}
 
@@ -125,14 +144,21 @@ def period_inputs(conn: Connection, viewer: Viewer, f: Filters, settings: Settin
     """The headline and workload inputs of one period, as of its end."""
     reply_by, reply = reply_times(conn, viewer, f)
     feedback_by, feedback = feedback_within(conn, viewer, f, settings.feedback_due_hours)
-    return {"open": _by_therapist(open_episode_counts(conn, viewer, f, f.end, settings.recent_days)),
-            "reply_by": reply_by, "reply": reply, "feedback_by": feedback_by, "feedback": feedback}
+    return {
+        "open": _by_therapist(open_episode_counts(conn, viewer, f, f.end, settings.recent_days)),
+        "reply_by": reply_by,
+        "reply": reply,
+        "feedback_by": feedback_by,
+        "feedback": feedback,
+    }
 
 
 def _headline_values(d: dict) -> dict[str, tuple]:
     """figure -> (numerator, denominator, value)."""
     o, r, fb = d["open"], d["reply"], d["feedback"]
-    opens, active, contacted = (int(o[c].sum()) if not o.empty else 0 for c in ("open", "active_recent", "contacted_recent"))
+    opens, active, contacted = (
+        int(o[c].sum()) if not o.empty else 0 for c in ("open", "active_recent", "contacted_recent")
+    )
     return {
         "open_episodes": (opens, None, float(opens)),
         "active_recent": (active, opens, _share(active, opens)),
@@ -148,46 +174,93 @@ def headline(current: dict, previous: dict, triage_counts: dict | None, settings
     r, fb = current["reply"], current["feedback"]
     about = {  # figure: (label, unit, what it counts)
         "open_episodes": ("Active patients", "count", "enrolled and not ended at the period end"),
-        "active_recent": (f"Active in last {days} days", "share",
-                          f"of active patients, those with any activity in the last {days} days"),
-        "contact_recent": (f"Contacted in last {days} days", "share",
-                           f"of active patients, those sent a clinician message in the last {days} days"),
-        "median_reply_hours": ("Median reply time", "hours",
-                               f"over patient messages of the period answered by a clinician; "
-                               f"{r['messages'] - r['answered']} still open, not in the median"),
-        "feedback_in_time": (f"Feedback within {hours:g} h", "share",
-                             f"of modules completed in the period, those with clinician contact within {hours:g} h; "
-                             f"{fb['pending']} completed in the last {hours:g} h not judged yet"),
+        "active_recent": (
+            f"Active in last {days} days",
+            "share",
+            f"of active patients, those with any activity in the last {days} days",
+        ),
+        "contact_recent": (
+            f"Contacted in last {days} days",
+            "share",
+            f"of active patients, those sent a clinician message in the last {days} days",
+        ),
+        "median_reply_hours": (
+            "Median reply time",
+            "hours",
+            f"over patient messages of the period answered by a clinician; "
+            f"{r['messages'] - r['answered']} still open, not in the median",
+        ),
+        "feedback_in_time": (
+            f"Feedback within {hours:g} h",
+            "share",
+            f"of modules completed in the period, those with clinician contact within {hours:g} h; "
+            f"{fb['pending']} completed in the last {hours:g} h not judged yet",
+        ),
     }
     now, before = _headline_values(current), _headline_values(previous)
-    rows = [{"figure": k, "label": about[k][0], "numerator": n, "denominator": d, "value": v, "previous": before[k][2],
-             "unit": about[k][1], "note": about[k][2]} for k, (n, d, v) in now.items()]
+    rows = [
+        {
+            "figure": k,
+            "label": about[k][0],
+            "numerator": n,
+            "denominator": d,
+            "value": v,
+            "previous": before[k][2],
+            "unit": about[k][1],
+            "note": about[k][2],
+        }
+        for k, (n, d, v) in now.items()
+    ]
     if triage_counts is not None:
         rows += [
-            {"figure": "open_triage_items", "label": "Open triage items", "numerator": triage_counts["items"],
-             "denominator": None, "value": float(triage_counts["items"]), "previous": None, "unit": "count",
-             "note": f"{triage_counts['patients']} patients in the triage queue now (not kept for past dates)"},
-            {"figure": "escalated_risks", "label": "Escalated risks", "numerator": triage_counts["escalated"],
-             "denominator": None, "value": float(triage_counts["escalated"]), "previous": None, "unit": "count",
-             "note": f"risk answers not acknowledged within {settings.risk_escalation_working_days} working day(s), now"},
+            {
+                "figure": "open_triage_items",
+                "label": "Open triage items",
+                "numerator": triage_counts["items"],
+                "denominator": None,
+                "value": float(triage_counts["items"]),
+                "previous": None,
+                "unit": "count",
+                "note": f"{triage_counts['patients']} patients in the triage queue now (not kept for past dates)",
+            },
+            {
+                "figure": "escalated_risks",
+                "label": "Escalated risks",
+                "numerator": triage_counts["escalated"],
+                "denominator": None,
+                "value": float(triage_counts["escalated"]),
+                "previous": None,
+                "unit": "count",
+                "note": f"risk answers not acknowledged within {settings.risk_escalation_working_days} working day(s), now",
+            },
         ]
     return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
 
 
 def filtered_triage(conn: Connection, viewer: Viewer, f: Filters, result: Triage) -> tuple[dict, pd.DataFrame]:
     """Open triage items of the patients the filters keep: totals, and counts per therapist and flag."""
-    keep = _by_therapist(_frame(conn, select(patients.c.id.label("patient_id"), patients.c.therapist_id)
-                                .where(*scope_conditions(viewer, f)), ["patient_id", "therapist_id"]))
+    keep = _by_therapist(
+        _frame(
+            conn,
+            select(patients.c.id.label("patient_id"), patients.c.therapist_id).where(*scope_conditions(viewer, f)),
+            ["patient_id", "therapist_id"],
+        )
+    )
     flags = result.open_flags.merge(keep, on="patient_id")
-    counts = {"items": len(flags), "patients": int(flags["patient_id"].nunique()),
-              "escalated": int(flags["escalated"].astype(bool).sum())}
+    counts = {
+        "items": len(flags),
+        "patients": int(flags["patient_id"].nunique()),
+        "escalated": int(flags["escalated"].astype(bool).sum()),
+    }
     by = flags.groupby(["therapist_id", "flag"]).size().rename("n").reset_index()
     return counts, by.reindex(columns=["therapist_id", "flag", "n"])
 
 
-def workload(names: dict[int, str], current: dict, lapsed_by: pd.Series, triage_by: pd.DataFrame | None,
-             only: int | None) -> pd.DataFrame:
+def workload(
+    names: dict[int, str], current: dict, lapsed_by: pd.Series, triage_by: pd.DataFrame | None, only: int | None
+) -> pd.DataFrame:
     """One row per therapist of the team (and "unassigned" when patients have none)."""
+
     def row_of(frame: pd.DataFrame, tid: int) -> dict:
         hit = frame[frame["therapist_id"] == tid] if not frame.empty else frame
         return hit.iloc[0].to_dict() if not hit.empty else {}
@@ -203,15 +276,23 @@ def workload(names: dict[int, str], current: dict, lapsed_by: pd.Series, triage_
         by_flag = dict(zip(mine["flag"], mine["n"])) if mine is not None else {}
         opens, active = int(o.get("open", 0)), int(o.get("active_recent", 0))
         comp, in_time = int(fb.get("completions", 0)), int(fb.get("in_time", 0))
-        rows.append({
-            "therapist_id": tid, "therapist": names.get(tid, "unassigned"),
-            "caseload": opens, "active_recent": active, "active_share": _share(active, opens),
-            "open_items": int(sum(by_flag.values())) if mine is not None else None,
-            "reasons": " · ".join(f"{FLAG_KINDS[k].title} {by_flag[k]}" for k in FLAG_KINDS if by_flag.get(k)),
-            **{f"items_{k}": int(by_flag.get(k, 0)) for k in FLAG_KINDS},
-            "messages": int(r.get("messages", 0)), "answered": int(r.get("answered", 0)),
-            "median_reply_hours": _nan_none(r.get("median_reply_hours")),
-            "feedback_completions": comp, "feedback_in_time": in_time, "feedback_share": _share(in_time, comp),
-            "lapsed": int(lapsed_by.get(tid, 0)),
-        })
+        rows.append(
+            {
+                "therapist_id": tid,
+                "therapist": names.get(tid, "unassigned"),
+                "caseload": opens,
+                "active_recent": active,
+                "active_share": _share(active, opens),
+                "open_items": int(sum(by_flag.values())) if mine is not None else None,
+                "reasons": " · ".join(f"{FLAG_KINDS[k].title} {by_flag[k]}" for k in FLAG_KINDS if by_flag.get(k)),
+                **{f"items_{k}": int(by_flag.get(k, 0)) for k in FLAG_KINDS},
+                "messages": int(r.get("messages", 0)),
+                "answered": int(r.get("answered", 0)),
+                "median_reply_hours": _nan_none(r.get("median_reply_hours")),
+                "feedback_completions": comp,
+                "feedback_in_time": in_time,
+                "feedback_share": _share(in_time, comp),
+                "lapsed": int(lapsed_by.get(tid, 0)),
+            }
+        )
     return pd.DataFrame(rows)

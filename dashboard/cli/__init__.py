@@ -28,25 +28,36 @@ class Command:
     developer_tool: bool = False
 
 
-COMMANDS = {c.name: c for c in (
-    Command("queue", "dashboard.cli.queue", "a clinician's triage queue as a morning digest (table, CSV or JSON)"),
-    Command("report", "dashboard.cli.report", "a team's Caseload figures as an offline HTML or JSON report"),
-    Command("audit", "dashboard.cli.audit", "the service-wide audit trail, for a privacy officer"),
-    Command("unlock", "dashboard.cli.unlock", "lift a login lockout for one username (audited)"),
-    Command("db", "dashboard.cli.db", "migrate or check the state database (upgrade, current, check)"),
-    Command("roles", "dashboard.cli.roles", "print the least-privilege database grants"),
-    Command("ready", "dashboard.cli.ready", "readiness check: exit 0 only if this instance could serve now"),
-    Command("quality", "dashboard.cli.quality", "count platform rows that belong to no patient"),
-    Command("demo", "dashboard.cli.demo", "fill a database with synthetic platform data"),
-    Command("bench", "tools.bench", "developer tool: the benchmark of every page's data work", developer_tool=True),
-    Command("load", "tools.load", "developer tool: concurrent browser sessions against a served app", developer_tool=True),
-)}
+COMMANDS = {
+    c.name: c
+    for c in (
+        Command("queue", "dashboard.cli.queue", "a clinician's triage queue as a morning digest (table, CSV or JSON)"),
+        Command("report", "dashboard.cli.report", "a team's Caseload figures as an offline HTML or JSON report"),
+        Command("audit", "dashboard.cli.audit", "the service-wide audit trail, for a privacy officer"),
+        Command("unlock", "dashboard.cli.unlock", "lift a login lockout for one username (audited)"),
+        Command("db", "dashboard.cli.db", "migrate or check the state database (upgrade, current, check)"),
+        Command("roles", "dashboard.cli.roles", "print the least-privilege database grants"),
+        Command("ready", "dashboard.cli.ready", "readiness check: exit 0 only if this instance could serve now"),
+        Command("quality", "dashboard.cli.quality", "count platform rows that belong to no patient"),
+        Command("demo", "dashboard.cli.demo", "fill a database with synthetic platform data"),
+        Command("bench", "tools.bench", "developer tool: the benchmark of every page's data work", developer_tool=True),
+        Command(
+            "load",
+            "tools.load",
+            "developer tool: concurrent browser sessions against a served app",
+            developer_tool=True,
+        ),
+    )
+}
 
 
 def parser() -> argparse.ArgumentParser:
     """The top level only: the list of commands for ``--help`` and for a wrong name."""
-    p = argparse.ArgumentParser(prog=SCRIPT, description="Caseboard's command line.",
-                                epilog="Run '%(prog)s COMMAND --help' for a command's options.")
+    p = argparse.ArgumentParser(
+        prog=SCRIPT,
+        description="Caseboard's command line.",
+        epilog="Run '%(prog)s COMMAND --help' for a command's options.",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for c in COMMANDS.values():
         sub.add_parser(c.name, help=c.help, add_help=False)
@@ -62,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     chosen, rest = COMMANDS[argv[0]], argv[1:]
     if chosen.developer_tool:
         if not (CHECKOUT / "tools" / "__init__.py").exists():
-            print(f"error: '{SCRIPT} {chosen.name}' is a developer tool: run it from a checkout of Caseboard",
-                  file=sys.stderr)
+            print(
+                f"error: '{SCRIPT} {chosen.name}' is a developer tool: run it from a checkout of Caseboard",
+                file=sys.stderr,
+            )
             return 2
         if str(CHECKOUT) not in sys.path:
             sys.path.insert(0, str(CHECKOUT))

@@ -21,19 +21,25 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from dashboard import audit
-from dashboard.cli.common import add_database_arguments, out_file, clean_errors, day, open_databases
+from dashboard.cli.common import add_database_arguments, clean_errors, day, open_databases, out_file
+from dashboard.commands import command
 from dashboard.exports import frame_csv
 from dashboard.schema import patients
 from dashboard.state_tables import audit as audit_table
 from dashboard.timeutil import utc_midnight
-from dashboard.commands import command
 
 COLUMNS = ["occurred_at", "actor", "action", "patient_id", "patient", "detail"]
 CHUNK = 5000  # ids per IN list when naming patients
 
 
-def service_trail(state: Engine, platform: Engine, since: datetime | None = None, until: datetime | None = None,
-                  actor: str | None = None, patient_code: str | None = None) -> pd.DataFrame:
+def service_trail(
+    state: Engine,
+    platform: Engine,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actor: str | None = None,
+    patient_code: str | None = None,
+) -> pd.DataFrame:
     """Audit rows oldest first, each with the patient's code (platform codes are
     looked up only for the patients in the rows)."""
     stmt = select(audit_table).order_by(audit_table.c.occurred_at, audit_table.c.id)
@@ -52,7 +58,9 @@ def service_trail(state: Engine, platform: Engine, since: datetime | None = None
     codes: dict[int, str] = {}
     with platform.connect() as conn:
         for i in range(0, len(ids), CHUNK):
-            codes.update(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.id.in_(ids[i:i + CHUNK]))).all())
+            codes.update(
+                conn.execute(select(patients.c.id, patients.c.code).where(patients.c.id.in_(ids[i : i + CHUNK]))).all()
+            )
     rows["patient_id"] = rows["patient_id"].astype("Int64")
     rows["patient"] = rows["patient_id"].map(codes)
     return rows[COLUMNS]
@@ -63,11 +71,17 @@ def render(rows: pd.DataFrame, fmt: str) -> str:
     the detail as an object."""
     if fmt == "csv":
         return frame_csv(rows.assign(occurred_at=[t.isoformat() for t in rows["occurred_at"]]))
-    records = [{"occurred_at": r.occurred_at.isoformat(), "actor": r.actor, "action": r.action,
-                "patient_id": None if pd.isna(r.patient_id) else int(r.patient_id),
-                "patient": None if pd.isna(r.patient) else r.patient,
-                "detail": json.loads(r.detail) if isinstance(r.detail, str) and r.detail else None}
-               for r in rows.itertuples()]
+    records = [
+        {
+            "occurred_at": r.occurred_at.isoformat(),
+            "actor": r.actor,
+            "action": r.action,
+            "patient_id": None if pd.isna(r.patient_id) else int(r.patient_id),
+            "patient": None if pd.isna(r.patient) else r.patient,
+            "detail": json.loads(r.detail) if isinstance(r.detail, str) and r.detail else None,
+        }
+        for r in rows.itertuples()
+    ]
     return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -82,7 +96,9 @@ def operator() -> str:
 @clean_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=command("audit"), description=__doc__.split("\n\n")[0])
-    parser.add_argument("--from", dest="first", type=day, help="first day, YYYY-MM-DD (service time zone; default: the start)")
+    parser.add_argument(
+        "--from", dest="first", type=day, help="first day, YYYY-MM-DD (service time zone; default: the start)"
+    )
     parser.add_argument("--to", dest="last", type=day, help="last day, YYYY-MM-DD (default: now)")
     parser.add_argument("--user", help="only this login name (its command-line runs too)")
     parser.add_argument("--patient", help="only rows about the patient(s) with this code")
@@ -101,9 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     until = None if args.last is None else utc_midnight(args.last + timedelta(days=1), tz)
     rows = service_trail(state, platform, since, until, args.user, args.patient)
     # Audited before anything is shown: a run whose audit row cannot be written prints nothing.
-    audit.record(state, f"operator:{operator()}", "cli_report", report="audit_trail", format=args.format,
-                 rows=len(rows), **{k: str(v)[:50] for k, v in (("from", args.first), ("to", args.last),
-                                                                ("user", args.user), ("patient", args.patient)) if v})
+    audit.record(
+        state,
+        f"operator:{operator()}",
+        "cli_report",
+        report="audit_trail",
+        format=args.format,
+        rows=len(rows),
+        **{
+            k: str(v)[:50]
+            for k, v in (("from", args.first), ("to", args.last), ("user", args.user), ("patient", args.patient))
+            if v
+        },
+    )
     text = render(rows, args.format)
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as fh:

@@ -14,10 +14,10 @@ from pandas.errors import DatabaseError as PandasDatabaseError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.commands import command
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.db import revision_problem
 from dashboard.engine import make_engine, missing_sqlite_file
-from dashboard.commands import command
 
 # Whole days a command accepts: wide enough for any service's history, narrow
 # enough that a period and the one before it stay inside Python's dates.
@@ -62,9 +62,11 @@ def open_databases(args: argparse.Namespace, migrated: bool = False) -> tuple[Co
     state_url = args.state_db or (args.db if args.db else config.state_db_url)
     for what, url in (("platform", platform_url), ("state", state_url)):
         if (path := missing_sqlite_file(url)) is not None:
-            print(f"error: no {what} database file at {path}. Check the URL: a command never creates a database "
-                  f"(make a demo one with {command('demo')}, a state database with {command('db', 'upgrade')}).",
-                  file=sys.stderr)
+            print(
+                f"error: no {what} database file at {path}. Check the URL: a command never creates a database "
+                f"(make a demo one with {command('demo')}, a state database with {command('db', 'upgrade')}).",
+                file=sys.stderr,
+            )
             return None
     platform, state = make_engine(platform_url), make_engine(state_url)
     if migrated and (problem := revision_problem(state)) is not None:
@@ -73,9 +75,11 @@ def open_databases(args: argparse.Namespace, migrated: bool = False) -> tuple[Co
     return config, platform, state
 
 
-DATABASE_ERROR = ("error: a database request failed ({name}). The details are not printed: they can hold patient "
-                  "identifiers. Check --db and --state-db, and that the state database is migrated "
-                  f"({command('db', 'upgrade')}).")
+DATABASE_ERROR = (
+    "error: a database request failed ({name}). The details are not printed: they can hold patient "
+    "identifiers. Check --db and --state-db, and that the state database is migrated "
+    f"({command('db', 'upgrade')})."
+)
 
 
 def clean_errors(main: Callable[..., int]) -> Callable[..., int]:

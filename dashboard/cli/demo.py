@@ -31,12 +31,9 @@ def _positive_int(value: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=command("demo"),
-        description="Fill a database with synthetic iCBT platform data "
-        "(drops and recreates the platform tables).",
+        description="Fill a database with synthetic iCBT platform data (drops and recreates the platform tables).",
     )
-    parser.add_argument(
-        "--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///data/demo.sqlite"
-    )
+    parser.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///data/demo.sqlite")
     parser.add_argument("--patients", type=_positive_int, default=DEFAULT_PATIENTS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(

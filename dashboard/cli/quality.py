@@ -9,9 +9,11 @@ from dashboard.cli.common import add_database_arguments, open_databases
 from dashboard.commands import command
 from dashboard.quality import orphan_counts
 
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=command("quality"),
-                                     description="Count platform rows that belong to no patient (orphans).")
+    parser = argparse.ArgumentParser(
+        prog=command("quality"), description="Count platform rows that belong to no patient (orphans)."
+    )
     add_database_arguments(parser)
     args = parser.parse_args(argv)
     if (opened := open_databases(args)) is None:
@@ -20,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     counts = orphan_counts(platform)
     for table, n in counts.items():
         print(f"{table:<16}{n:>10} orphan row(s)")
-    print("Orphan rows are in no clinician's scope, so no page or figure uses them; correct them on the platform."
-          if any(counts.values()) else "No orphan rows.")
+    print(
+        "Orphan rows are in no clinician's scope, so no page or figure uses them; correct them on the platform."
+        if any(counts.values())
+        else "No orphan rows."
+    )
     return 0

@@ -16,21 +16,28 @@ import pandas as pd
 
 from dashboard import audit
 from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
+from dashboard.commands import command
 from dashboard.exports import rows_csv
 from dashboard.followups_due import due_list
 from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import triage
-from dashboard.commands import command
 
 FORMATS = ("table", "csv", "json")
 
 
 def queue_records(queue: pd.DataFrame) -> list[dict]:
     return [
-        {"patient_code": r.code, "flags": list(r.flags), "reasons": list(r.reasons), "waiting_days": int(r.waiting_days),
-         "therapist": r.therapist, "latest_score": r.latest, "escalated": bool(r.escalated)}
+        {
+            "patient_code": r.code,
+            "flags": list(r.flags),
+            "reasons": list(r.reasons),
+            "waiting_days": int(r.waiting_days),
+            "therapist": r.therapist,
+            "latest_score": r.latest,
+            "escalated": bool(r.escalated),
+        }
         for r in queue.itertuples()
     ]
 
@@ -41,9 +48,15 @@ DUE_FIELDS = ["patient_code", "finished", "waiting_days", "overdue", "latest_sco
 def due_records(due: pd.DataFrame) -> list[dict]:
     """A GP's follow-ups due (dashboard.followups_due), most urgent first."""
     return [
-        {"patient_code": r.code, "finished": r.modules_finished, "waiting_days": int(r.waiting_days),
-         "overdue": bool(r.overdue), "latest_score": r.latest, "change": r.change,
-         "alerts": [a for a, on in (("risk answer", r.risk), ("reliable deterioration", r.deterioration)) if on]}
+        {
+            "patient_code": r.code,
+            "finished": r.modules_finished,
+            "waiting_days": int(r.waiting_days),
+            "overdue": bool(r.overdue),
+            "latest_score": r.latest,
+            "change": r.change,
+            "alerts": [a for a, on in (("risk answer", r.risk), ("reliable deterioration", r.deterioration)) if on],
+        }
         for r in due.itertuples()
     ]
 
@@ -52,14 +65,29 @@ def render_due(records: list[dict], fmt: str, freshness: str) -> str:
     if fmt == "json":
         return json.dumps(records, indent=2, ensure_ascii=False)
     if fmt == "csv":
-        return rows_csv(DUE_FIELDS, ([r["patient_code"], r["finished"], r["waiting_days"], "yes" if r["overdue"] else "",
-                                      r["latest_score"], r["change"], "; ".join(r["alerts"])] for r in records))
+        return rows_csv(
+            DUE_FIELDS,
+            (
+                [
+                    r["patient_code"],
+                    r["finished"],
+                    r["waiting_days"],
+                    "yes" if r["overdue"] else "",
+                    r["latest_score"],
+                    r["change"],
+                    "; ".join(r["alerts"]),
+                ]
+                for r in records
+            ),
+        )
     overdue = sum(r["overdue"] for r in records)
     lines = [freshness, f"{len(records)} patient(s) due a follow-up" + (f", {overdue} overdue" if overdue else ""), ""]
     for r in records:
         alerts = f"{', '.join(r['alerts']).upper()}  " if r["alerts"] else ""
-        lines.append(f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'OVERDUE  ' if r['overdue'] else ''}"
-                     f"{alerts}{r['finished']} · {r['latest_score']}")
+        lines.append(
+            f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'OVERDUE  ' if r['overdue'] else ''}"
+            f"{alerts}{r['finished']} · {r['latest_score']}"
+        )
     return "\n".join(lines)
 
 
@@ -67,13 +95,27 @@ def render(records: list[dict], fmt: str, freshness: str) -> str:
     if fmt == "json":
         return json.dumps(records, indent=2, ensure_ascii=False)
     if fmt == "csv":
-        return rows_csv(["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"],
-                        ([r["patient_code"], " ".join(r["flags"]), "; ".join(r["reasons"]), r["waiting_days"],
-                          r["therapist"], r["latest_score"], "yes" if r["escalated"] else ""] for r in records))
+        return rows_csv(
+            ["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"],
+            (
+                [
+                    r["patient_code"],
+                    " ".join(r["flags"]),
+                    "; ".join(r["reasons"]),
+                    r["waiting_days"],
+                    r["therapist"],
+                    r["latest_score"],
+                    "yes" if r["escalated"] else "",
+                ]
+                for r in records
+            ),
+        )
     lines = [freshness, f"{len(records)} patient(s) need you", ""]
     for r in records:
-        lines.append(f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'ESCALATED  ' if r['escalated'] else ''}"
-                     + "; ".join(r["reasons"]))
+        lines.append(
+            f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'ESCALATED  ' if r['escalated'] else ''}"
+            + "; ".join(r["reasons"])
+        )
     return "\n".join(lines)
 
 
@@ -82,14 +124,17 @@ def quality_lines(issues: pd.DataFrame) -> str:
     if issues.empty:
         return ""
     lines = [summary(issues)]
-    lines += [f"- {r.problem} ({r.rows} row(s)): {r.effect}. Patients: {', '.join(r.codes)}" for r in issues.itertuples()]
+    lines += [
+        f"- {r.problem} ({r.rows} row(s)): {r.effect}. Patients: {', '.join(r.codes)}" for r in issues.itertuples()
+    ]
     return "\n".join(lines) + "\n"
 
 
 @clean_errors
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=command("queue"), description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=command("queue"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--user", required=True, help="login name of the clinician (role and team from clinicians)")
     add_database_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="table")

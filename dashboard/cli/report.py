@@ -10,7 +10,7 @@ import sys
 from dashboard import audit, report
 from dashboard import triage as triage_mod
 from dashboard.caseload import Filters, caseload, period
-from dashboard.cli.common import add_database_arguments, out_file, clean_errors, day, open_databases
+from dashboard.cli.common import add_database_arguments, clean_errors, day, open_databases, out_file
 from dashboard.commands import command
 from dashboard.quality import data_quality, summary
 from dashboard.report import to_html, to_json
@@ -37,8 +37,10 @@ def _main(argv: list[str] | None) -> int:
     viewer = load_viewer(platform, args.user)
     if viewer is None or viewer.role != "team_lead":
         audit.record(state, f"cli:{args.user[:50]}", "denied", report="caseload", reason="not a team lead")
-        print(f"error: {args.user[:50]!r} is not a team lead in this database; the Caseload report is for team leads.",
-              file=sys.stderr)
+        print(
+            f"error: {args.user[:50]!r} is not a team lead in this database; the Caseload report is for team leads.",
+            file=sys.stderr,
+        )
         return 2
     now = utcnow()
     settings, tz = config.settings, config.timezone
@@ -52,13 +54,23 @@ def _main(argv: list[str] | None) -> int:
     quality = data_quality(platform, viewer, now, settings)
     if not quality.empty:
         print(summary(quality), file=sys.stderr)
-    text = (json.dumps(to_json(result, settings, quality), indent=2) if args.format == "json"
-            else to_html(result, settings, tz, now, quality))
+    text = (
+        json.dumps(to_json(result, settings, quality), indent=2)
+        if args.format == "json"
+        else to_html(result, settings, tz, now, quality)
+    )
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             fh.write(text)
     else:
         sys.stdout.write(text)
-    audit.record(state, f"cli:{viewer.username}", "cli_report", report="caseload", format=args.format,
-                 start=start.isoformat(), end=end.isoformat())
+    audit.record(
+        state,
+        f"cli:{viewer.username}",
+        "cli_report",
+        report="caseload",
+        format=args.format,
+        start=start.isoformat(),
+        end=end.isoformat(),
+    )
     return 0

@@ -8,6 +8,7 @@ from dashboard import roles
 from dashboard.commands import command
 from dashboard.roles import platform_grants, state_grants
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=command("roles"), description=roles.__doc__.split("\n\n")[0])
     parser.add_argument("--app", required=True, help="the role the dashboard connects as")

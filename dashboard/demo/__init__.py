@@ -54,8 +54,20 @@ from dashboard.demo.questionnaires import _response_tables
 from dashboard.demo.staff import _program_tables, _staff
 from dashboard.schema import metadata
 
-__all__ = ["DEFAULT_PATIENTS", "DEFAULT_SEED", "DEMO_USERS", "GENERATOR_VERSION", "DemoRefused", "GenerationReport",
-           "_GenericLoader", "_naive_utc", "_utc_now", "demo_meta", "generate", "read_generated_for"]
+__all__ = [
+    "DEFAULT_PATIENTS",
+    "DEFAULT_SEED",
+    "DEMO_USERS",
+    "GENERATOR_VERSION",
+    "DemoRefused",
+    "GenerationReport",
+    "_GenericLoader",
+    "_naive_utc",
+    "_utc_now",
+    "demo_meta",
+    "generate",
+    "read_generated_for",
+]
 
 
 def generate(
@@ -159,7 +171,5 @@ def read_generated_for(engine: Engine) -> datetime | None:
     with engine.connect() as conn:
         if not inspect(conn).has_table(demo_meta.name):
             return None
-        value = conn.execute(
-            select(demo_meta.c.value).where(demo_meta.c.key == "generated_for")
-        ).scalar()
+        value = conn.execute(select(demo_meta.c.value).where(demo_meta.c.key == "generated_for")).scalar()
     return datetime.fromisoformat(value) if value else None

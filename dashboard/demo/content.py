@@ -93,9 +93,7 @@ MAX_MODULES = int(MODULE_COUNT.max())
 EXTRA_INSTRUMENT = np.array([-1, -1, ISI, PDSS])
 
 #: Baseline mean per (programme, instrument); SD per instrument; lowest plausible baseline.
-BASELINE_MEAN = np.array(
-    [[16.0, 11.0, 0, 0], [11.0, 14.0, 0, 0], [10.0, 8.0, 18.0, 0], [11.0, 13.0, 0, 14.0]]
-)
+BASELINE_MEAN = np.array([[16.0, 11.0, 0, 0], [11.0, 14.0, 0, 0], [10.0, 8.0, 18.0, 0], [11.0, 13.0, 0, 14.0]])
 BASELINE_SD = np.array([4.5, 3.5, 4.0, 4.5])
 BASELINE_MIN = np.array([3, 2, 6, 4])
 NOISE_SD = np.array([1.6, 1.3, 1.6, 1.8])

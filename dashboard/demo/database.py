@@ -22,9 +22,7 @@ def _reset_schema(conn: Connection) -> None:
     """
     existing = set(inspect(conn).get_table_names())
     if existing & set(metadata.tables) and demo_meta.name not in existing:
-        raise DemoRefused(
-            "refusing to overwrite a platform database that the demo generator did not create"
-        )
+        raise DemoRefused("refusing to overwrite a platform database that the demo generator did not create")
     demo_meta.create(conn, checkfirst=True)
     conn.execute(delete(demo_meta))
     metadata.drop_all(conn)

@@ -58,9 +58,7 @@ class _SqliteLoader:
 
     def load(self, table: Table, cols: dict[str, np.ndarray]) -> None:
         names = list(cols)
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        )
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         values = [_python_values(cols[c], _sqlite_timestamps) for c in names]
         if not self.db.in_transaction:
             self.db.execute("BEGIN")
@@ -149,12 +147,8 @@ class _GenericLoader:
 
     def load(self, table: Table, cols: dict[str, np.ndarray]) -> None:
         names = list(cols)
-        values = [
-            _python_values(cols[c], lambda v: v.astype("datetime64[us]").tolist()) for c in names
-        ]
-        self.conn.execute(
-            insert(table), [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-        )
+        values = [_python_values(cols[c], lambda v: v.astype("datetime64[us]").tolist()) for c in names]
+        self.conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)])
 
     def end_chunk(self) -> None:
         self.conn.commit()

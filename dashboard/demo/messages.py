@@ -43,13 +43,9 @@ def _patient_messages(rng: np.random.Generator, co: _Cohort) -> tuple[np.ndarray
     rate = rng.gamma(2.0, 0.55, n)
     count = rng.poisson(rate * (co.last - co.enrolled) / WEEK)
     owner, _ = _ragged(count)
-    sent = co.enrolled[owner] + (rng.random(owner.size) * (co.last - co.enrolled)[owner]).astype(
-        np.int64
-    )
+    sent = co.enrolled[owner] + (rng.random(owner.size) * (co.last - co.enrolled)[owner]).astype(np.int64)
     final = np.flatnonzero(co.quit_by_now & (rng.random(n) < 0.3))
-    final_sent = np.maximum(
-        co.last[final] - rng.integers(0, DAY // 2, final.size), co.enrolled[final]
-    )
+    final_sent = np.maximum(co.last[final] - rng.integers(0, DAY // 2, final.size), co.enrolled[final])
     return np.concatenate([owner, final]), np.concatenate([sent, final_sent])
 
 
@@ -81,11 +77,7 @@ def _message_table(
     batched = np.minimum(0.12 * slowness[p_owner] ** 2, 0.5)
     replied = has_ther[p_owner] & (rng.random(p_owner.size) >= batched) & (reply <= cap[p_owner])
     seen = p_sent + (rng.lognormal(np.log(10), 1.0, p_owner.size) * HOUR).astype(np.int64)
-    seen_unreplied = (
-        has_ther[p_owner]
-        & (rng.random(p_owner.size) < 0.5)
-        & (seen <= np.minimum(now, leave[p_owner]))
-    )
+    seen_unreplied = has_ther[p_owner] & (rng.random(p_owner.size) < 0.5) & (seen <= np.minimum(now, leave[p_owner]))
     p_read = np.where(
         replied,
         np.maximum(p_sent, reply - rng.integers(0, 30 * MINUTE, p_owner.size)),
@@ -108,16 +100,12 @@ def _message_table(
     written = rng.random(w_owner.size) < np.minimum(0.55 / slowness[w_owner], 0.9)
     w_owner = w_owner[written]
     msgs.add(w_owner, at_work(check_in[written], w_owner), None, TO_PATIENT, True)
-    closing = np.flatnonzero(
-        has_ther & (co.status == COMPLETED) & (co.ended < leave) & (rng.random(n) < 0.85)
-    )
+    closing = np.flatnonzero(has_ther & (co.status == COMPLETED) & (co.ended < leave) & (rng.random(n) < 0.85))
     msgs.add(closing, co.ended[closing], None, TO_PATIENT, True)
 
     # Automated reminders (no clinician) once a patient has gone quiet for a week.
     quiet = np.flatnonzero(rng.random(n) < 0.6)
-    msgs.add(
-        quiet, co.last[quiet] + 7 * DAY + rng.integers(0, DAY, quiet.size), None, TO_PATIENT, False
-    )
+    msgs.add(quiet, co.last[quiet] + 7 * DAY + rng.integers(0, DAY, quiet.size), None, TO_PATIENT, False)
 
     return _finish_messages(rng, staff, co, msgs, cap, now, first_id)
 
@@ -137,10 +125,7 @@ def _finish_messages(
     direction = np.concatenate(msgs.direction)
     by_therapist = np.concatenate(msgs.by_therapist)
     read = np.concatenate(
-        [
-            r if r is not None else np.full(o.size, NAT)
-            for r, o in zip(msgs.read, msgs.owner, strict=True)
-        ]
+        [r if r is not None else np.full(o.size, NAT) for r, o in zip(msgs.read, msgs.owner, strict=True)]
     )
 
     outgoing = direction == TO_PATIENT

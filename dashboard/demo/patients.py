@@ -53,12 +53,8 @@ def _cohort(rng: np.random.Generator, staff: _Staff, ids: np.ndarray, now: int) 
     n_mod = MODULE_COUNT[program]
 
     assigned = rng.random(n) >= 0.01
-    therapist = np.where(
-        assigned, rng.choice(staff.therapist_id.size, size=n, p=staff.therapist_share), -1
-    )
-    team = np.where(
-        assigned, staff.therapist_team[therapist], rng.integers(1, staff.n_teams + 1, n)
-    )
+    therapist = np.where(assigned, rng.choice(staff.therapist_id.size, size=n, p=staff.therapist_share), -1)
+    team = np.where(assigned, staff.therapist_team[therapist], rng.integers(1, staff.n_teams + 1, n))
     gp = np.where(rng.random(n) >= 0.015, rng.integers(0, staff.gp_id.size, n), -1)
 
     # Module timeline in days since enrolment: ~1 week per module, some fast, some slow.
@@ -90,9 +86,7 @@ def _cohort(rng: np.random.Generator, staff: _Staff, ids: np.ndarray, now: int) 
     age_d = (now - enrolled) / DAY
     planned_last_d = np.where(dropout, quit_d, finish_d + 30 / (24 * 60))
 
-    started = ((k < stop[:, None]) | ((k == stop[:, None]) & opened[:, None])) & (
-        start_d <= age_d[:, None]
-    )
+    started = ((k < stop[:, None]) | ((k == stop[:, None]) & opened[:, None])) & (start_d <= age_d[:, None])
     completed = (k < stop[:, None]) & (done_d <= age_d[:, None])
 
     # Closure: completers a few days after the last module; drop-outs when someone gets round to it.
@@ -138,18 +132,14 @@ def _patient_names(rng: np.random.Generator, n: int) -> np.ndarray:
     return names
 
 
-def _patients_table(
-    rng: np.random.Generator, staff: _Staff, co: _Cohort, codes: np.ndarray
-) -> dict[str, np.ndarray]:
+def _patients_table(rng: np.random.Generator, staff: _Staff, co: _Cohort, codes: np.ndarray) -> dict[str, np.ndarray]:
     has_therapist = co.therapist >= 0
     return {
         "id": co.id,
         "code": codes,
         "display_name": _patient_names(rng, co.id.size),
         "program_id": co.program + 1,
-        "therapist_id": np.where(
-            has_therapist, staff.therapist_id[np.maximum(co.therapist, 0)], np.nan
-        ),
+        "therapist_id": np.where(has_therapist, staff.therapist_id[np.maximum(co.therapist, 0)], np.nan),
         "gp_id": np.where(co.gp >= 0, staff.gp_id[np.maximum(co.gp, 0)], np.nan),
         "team_id": co.team,
         "enrolled_at": _ts(co.enrolled),

@@ -63,9 +63,7 @@ def _administrations(rng: np.random.Generator, co: _Cohort) -> tuple[np.ndarray,
     baseline = np.minimum(baseline, co.last)
 
     c_owner, c_mod = np.nonzero(co.completed)
-    after_module = co.module_done[c_owner, c_mod] + rng.integers(
-        2 * MINUTE, 25 * MINUTE, c_owner.size
-    )
+    after_module = co.module_done[c_owner, c_mod] + rng.integers(2 * MINUTE, 25 * MINUTE, c_owner.size)
 
     diligence = rng.beta(6, 1.2, n)
     weeks = (co.last - co.enrolled) // WEEK
@@ -106,9 +104,7 @@ def _scores(
     return np.clip(total, 0, TOTAL_MAX[instrument]).astype(np.int64)
 
 
-def _spread(
-    rng: np.random.Generator, total: np.ndarray, weights: np.ndarray, item_max: int
-) -> np.ndarray:
+def _spread(rng: np.random.Generator, total: np.ndarray, weights: np.ndarray, item_max: int) -> np.ndarray:
     """Items (r, len(weights)) within 0..item_max that sum exactly to total.
 
     Each item owns item_max unit slots; the total picks that many slots by weighted

@@ -51,9 +51,7 @@ def _staff(rng: np.random.Generator, patients: int, now: int) -> _Staff:
         for i in range(1, count + 1):
             username = f"{prefix}{i}"
             team = None if role == "gp" else (i - 1) % n_teams + 1
-            name = (
-                demo[username][0] if username in demo else title + people[len(names) % len(people)]
-            )
+            name = demo[username][0] if username in demo else title + people[len(names) % len(people)]
             usernames.append(username)
             names.append(name)
             roles.append(role)
@@ -64,9 +62,7 @@ def _staff(rng: np.random.Generator, patients: int, now: int) -> _Staff:
     team_arr = np.array(team_ids)
     therapist = role_arr == "therapist"
     share = rng.gamma(16.0, 1 / 16.0, n_ther)
-    team_names = [
-        TEAM_NAMES[i] if i < len(TEAM_NAMES) else f"iCBT team {i + 1}" for i in range(n_teams)
-    ]
+    team_names = [TEAM_NAMES[i] if i < len(TEAM_NAMES) else f"iCBT team {i + 1}" for i in range(n_teams)]
     return _Staff(
         teams={"id": np.arange(1, n_teams + 1), "name": np.array(team_names)},
         clinicians={
@@ -113,9 +109,7 @@ def _program_tables() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         "name": np.array([p[1] for p in PROGRAMS]),
         "primary_instrument": np.array([p[2] for p in PROGRAMS]),
     }
-    titles = [
-        (pid, pos, title) for pid, p in enumerate(PROGRAMS, 1) for pos, title in enumerate(p[3], 1)
-    ]
+    titles = [(pid, pos, title) for pid, p in enumerate(PROGRAMS, 1) for pos, title in enumerate(p[3], 1)]
     modules = {
         "id": np.arange(1, len(titles) + 1),
         "program_id": np.array([t[0] for t in titles]),

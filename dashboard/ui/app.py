@@ -15,25 +15,24 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import audit, logs, sessions, tokens
-from dashboard import startup
-from dashboard.ui import cookies, faults
+from dashboard import audit, logs, sessions, startup, tokens
 from dashboard.auth import AuthFile, AuthFileError, file_stamp, load_auth_file
 from dashboard.config import Config, ConfigError, load_config
-from dashboard.ui.context import AppContext, set_context
 from dashboard.demo import DEMO_USERS
 from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
-from dashboard.ui.nav import page_urls, pages_for
 from dashboard.scope import Viewer, load_viewer
 from dashboard.text import md
+from dashboard.ui import cookies, faults
+from dashboard.ui.context import AppContext, set_context
+from dashboard.ui.nav import page_urls, pages_for
 
 DEMO_PASSWORD = "caseboard-demo"
 ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
@@ -41,8 +40,10 @@ ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 # visible on the current page's link (WCAG 2.4.7, docs/accessibility.md).
 # The main block's 6rem top padding left about 140 px empty above every title, so a laptop
 # showed 5-8 table rows; 2.5rem still clears the header bar.
-FOCUS_CSS = ("<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}"
-             "[data-testid=stMainBlockContainer]{padding-top:2.5rem}</style>")
+FOCUS_CSS = (
+    "<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}"
+    "[data-testid=stMainBlockContainer]{padding-top:2.5rem}</style>"
+)
 ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
 SESSION_ID = sessions.SESSION_KEY
 COOKIE_SET = "cookie_set"  # this browser session's login wrote the cookie (st.context does not show it yet)
@@ -93,7 +94,9 @@ def prepare(config: Config) -> tuple[Engine, Engine]:
         stop_with("The dashboard's own tables are not at the expected revision.", problems)
     problems = startup.platform_schema_problems(platform)
     if problems:
-        stop_with("The platform database does not match the schema Caseboard reads (see README, 'Schema contract').", problems)
+        stop_with(
+            "The platform database does not match the schema Caseboard reads (see README, 'Schema contract').", problems
+        )
     return platform, state
 
 
@@ -196,12 +199,20 @@ def login_page(config: Config, auth: AuthFile, state: Engine) -> None:
 
 
 def submit_login(config: Config, auth: AuthFile, state: Engine, username: str, password: str) -> None:
-    result = sessions.attempt_login(state, auth.password_hashes(), username, password,
-                                    int(config.settings.max_failed_logins), float(config.settings.login_lockout_minutes))
+    result = sessions.attempt_login(
+        state,
+        auth.password_hashes(),
+        username,
+        password,
+        int(config.settings.max_failed_logins),
+        float(config.settings.login_lockout_minutes),
+    )
     st.session_state.pop(LOGIN_ERROR, None)
     if result.outcome == "locked":
-        st.session_state[LOGIN_ERROR] = (f"Too many failed logins for this username. Try again in "
-                                         f"{config.settings.login_lockout_minutes:g} minutes, or ask your administrator.")
+        st.session_state[LOGIN_ERROR] = (
+            f"Too many failed logins for this username. Try again in "
+            f"{config.settings.login_lockout_minutes:g} minutes, or ask your administrator."
+        )
         return
     if result.outcome != "ok":
         st.session_state[LOGIN_ERROR] = "Username or password is incorrect."
@@ -210,17 +221,23 @@ def submit_login(config: Config, auth: AuthFile, state: Engine, username: str, p
     st.session_state[SESSION_ID] = session_id
     st.session_state.pop(CLEARED_TOKEN, None)
     lifetime = timedelta(days=auth.expiry_days)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     st.session_state[COOKIE_SET] = True
-    cookies.set_cookie(auth.cookie_name, tokens.issue_token(result.username, session_id, auth.cookie_key, lifetime, now),
-                       now + lifetime, key=f"cookie_set_{session_id[:12]}")
+    cookies.set_cookie(
+        auth.cookie_name,
+        tokens.issue_token(result.username, session_id, auth.cookie_key, lifetime, now),
+        now + lifetime,
+        key=f"cookie_set_{session_id[:12]}",
+    )
     st.success("Logged in. Opening your dashboard…")
 
 
 def demo_logins() -> None:
     rows = "".join(f"| `{user}` | {ROLE_NAMES[role]} | {name} |\n" for user, role, name, _team in DEMO_USERS)
     with st.expander("Demo logins", expanded=True):
-        st.markdown(f"Password for every demo user: `{DEMO_PASSWORD}`\n\n| username | role | name |\n|---|---|---|\n{rows}")
+        st.markdown(
+            f"Password for every demo user: `{DEMO_PASSWORD}`\n\n| username | role | name |\n|---|---|---|\n{rows}"
+        )
 
 
 # ---------------------------------------------------------------- logged in
@@ -246,7 +263,8 @@ def sidebar(viewer: Viewer, config: Config, state: Engine, auth: AuthFile) -> No
             st.caption("DEMO — synthetic data")
         st.button("Log out", key="sidebar_logout", on_click=log_out, args=(state, auth))
         st.fragment(idle_watch, run_every=timedelta(seconds=float(config.settings.idle_check_seconds)))(
-            state, st.session_state[SESSION_ID], float(config.settings.idle_timeout_minutes))
+            state, st.session_state[SESSION_ID], float(config.settings.idle_timeout_minutes)
+        )
 
 
 def main() -> None:
@@ -272,15 +290,20 @@ def main() -> None:
         st.stop()
     if username is None:
         sessions.audit_logouts_safely(state)  # logouts whose audit row could not be written before
+
         # Every page URL (a bookmark, a deep link /patient?patient=CODE) shows the login
         # form at its own address; after login the real page is registered there, so
         # the link is followed as opened, query parameters included.
         def show_login() -> None:
             login_page(config, auth_file, state)
 
-        st.navigation([st.Page(show_login, title="Log in", url_path="login", default=True),
-                       *(st.Page(show_login, title="Log in", url_path=path, visibility="hidden") for path in page_urls())],
-                      position="hidden").run()
+        st.navigation(
+            [
+                st.Page(show_login, title="Log in", url_path="login", default=True),
+                *(st.Page(show_login, title="Log in", url_path=path, visibility="hidden") for path in page_urls()),
+            ],
+            position="hidden",
+        ).run()
         return
 
     try:
@@ -289,16 +312,19 @@ def main() -> None:
         faults.show(exc, config.settings.statement_timeout_seconds)
 
 
-def clinician_pages(username: str, config: Config, auth: AuthFile, platform: Engine, state: Engine,
-                    started: float) -> None:
+def clinician_pages(
+    username: str, config: Config, auth: AuthFile, platform: Engine, state: Engine, started: float
+) -> None:
     """The logged-in clinician's pages (st.navigation), scoped to their role; each
     run is logged as ``script_run`` with the page's title, never its query parameters
     (a deep link carries the patient code)."""
     viewer = load_viewer(platform, username)
     if viewer is None:
         st.title("Caseboard")
-        st.error(f"You are logged in as {md(repr(username))}, but the platform has no clinician record for this login, "
-                 "so there is nothing you may see. Ask your service administrator to link your account.")
+        st.error(
+            f"You are logged in as {md(repr(username))}, but the platform has no clinician record for this login, "
+            "so there is nothing you may see. Ask your service administrator to link your account."
+        )
         st.button("Log out", key="orphan_logout", on_click=log_out, args=(state, auth))
         if st.session_state.get("audited_login") != username:
             audit.record(state, username, "login_refused", reason="no clinician row")

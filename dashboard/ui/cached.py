@@ -16,10 +16,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from dashboard import caseload as caseload_mod
 from dashboard import charts, flags, followups_due, quality
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
-from dashboard import caseload as caseload_mod
 from dashboard import triage as triage_mod
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.scope import Viewer
@@ -40,6 +40,7 @@ def _cached(max_entries: int, show_spinner: bool | str = False) -> Callable[[Cal
     at import, so importing this module reads no configuration. Streamlit keys the
     cache by the function itself, so building the wrapper twice (two first calls at
     once) shares one cache."""
+
     def decorate(fn: Callable) -> Callable:
         made: list[Callable] = []
 
@@ -80,15 +81,23 @@ def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings
 
 
 @_cached(max_entries=500)
-def data_quality(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings,
-                 patient_id: int | None = None) -> pd.DataFrame:
+def data_quality(
+    _engine: Engine, db_url: str, viewer: Viewer, settings: Settings, patient_id: int | None = None
+) -> pd.DataFrame:
     """The viewer's (or one patient's) data-quality problems; keyed by viewer like every entry."""
     return quality.data_quality(_engine, viewer, utcnow(), settings, patient_id)
 
 
 @_cached(max_entries=500)
-def patient_page(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, patient: patient_data.Patient,
-                   settings: Settings, version: tuple) -> tuple[patient_data.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
+def patient_page(
+    _engine: Engine,
+    _state: Engine,
+    db_url: str,
+    viewer: Viewer,
+    patient: patient_data.Patient,
+    settings: Settings,
+    version: tuple,
+) -> tuple[patient_data.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
     """(rows, list row, flags with their acknowledgement state, as_of) for one
     patient the viewer may see."""
     now = utcnow()
@@ -97,8 +106,15 @@ def patient_page(_engine: Engine, _state: Engine, db_url: str, viewer: Viewer, p
 
 
 @_cached(max_entries=500)
-def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings,
-           therapist: str | None, version: tuple) -> tuple[triage_mod.Triage, datetime]:
+def triage(
+    _platform: Engine,
+    _state: Engine,
+    db_url: str,
+    viewer: Viewer,
+    settings: Settings,
+    therapist: str | None,
+    version: tuple,
+) -> tuple[triage_mod.Triage, datetime]:
     """(triage, as_of). ``version``: ``writes`` of the viewer's patients, so a new
     acknowledgement or follow-up by anyone is read at once without clearing other views."""
     now = utcnow()
@@ -106,8 +122,9 @@ def triage(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, setti
 
 
 @_cached(max_entries=500)
-def due_list(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
-             version: tuple) -> tuple[followups_due.DueList, datetime]:
+def due_list(
+    _platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str, version: tuple
+) -> tuple[followups_due.DueList, datetime]:
     now = utcnow()
     return followups_due.due_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
 
@@ -116,14 +133,28 @@ def due_list(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, set
 def caseload_options(_platform: Engine, db_url: str, viewer: Viewer) -> tuple[str, dict[int, str], dict[int, str]]:
     """(team name, programmes, therapists) for the Caseload page's filters."""
     with _platform.connect() as conn:
-        return (caseload_mod.team_name(conn, viewer), caseload_mod.programme_names(conn, viewer),
-                caseload_mod.therapist_names(conn, viewer))
+        return (
+            caseload_mod.team_name(conn, viewer),
+            caseload_mod.programme_names(conn, viewer),
+            caseload_mod.therapist_names(conn, viewer),
+        )
 
 
 @_cached(max_entries=100, show_spinner="Counting the caseload…")
-def caseload(_platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str,
-             first: date, last: date, program_id: int | None, therapist_id: int | None,
-             cohort: tuple[date, date] | None, version: tuple) -> tuple[caseload_mod.Caseload, datetime]:
+def caseload(
+    _platform: Engine,
+    _state: Engine,
+    db_url: str,
+    viewer: Viewer,
+    settings: Settings,
+    tz_name: str,
+    first: date,
+    last: date,
+    program_id: int | None,
+    therapist_id: int | None,
+    cohort: tuple[date, date] | None,
+    version: tuple,
+) -> tuple[caseload_mod.Caseload, datetime]:
     """(caseload, as_of) for whole local days ``first``..``last``; a period ending
     today is as of now and includes the current triage queue."""
     now, tz = utcnow(), ZoneInfo(tz_name)

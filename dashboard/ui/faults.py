@@ -24,17 +24,26 @@ def is_timeout(exc: SQLAlchemyError) -> bool:
 
 def message(exc: SQLAlchemyError, timeout_s: float | None) -> str:
     if is_timeout(exc):
-        return (f"Reading this page took longer than {timeout_s:g} s and was stopped, so the database stays usable "
-                "for everyone. Retry, or narrow the filters; if it keeps happening, tell your administrator.")
-    return ("Caseboard cannot reach the database just now. Nothing you entered has been half-saved: "
-            "a form is stored whole or not at all. Retry in a moment; if it keeps failing, tell your administrator.")
+        return (
+            f"Reading this page took longer than {timeout_s:g} s and was stopped, so the database stays usable "
+            "for everyone. Retry, or narrow the filters; if it keeps happening, tell your administrator."
+        )
+    return (
+        "Caseboard cannot reach the database just now. Nothing you entered has been half-saved: "
+        "a form is stored whole or not at all. Retry in a moment; if it keeps failing, tell your administrator."
+    )
 
 
 def log_fault(exc: SQLAlchemyError) -> None:
     """The ``db_fault`` event: error classes and a fixed kind only. The exception's
     message would carry the SQL parameters, which can be patient identifiers."""
-    log_event("db_fault", logging.WARNING, kind="timeout" if is_timeout(exc) else "unreachable",
-              error=exc, cause=getattr(exc, "orig", None))
+    log_event(
+        "db_fault",
+        logging.WARNING,
+        kind="timeout" if is_timeout(exc) else "unreachable",
+        error=exc,
+        cause=getattr(exc, "orig", None),
+    )
 
 
 def show(exc: SQLAlchemyError, timeout_s: float | None) -> None:

@@ -39,8 +39,15 @@ def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
         for i, k in enumerate(keys)
     ]
     if pages:  # the patient page is opened from a list or a deep link, never from the menu
-        pages.append(st.Page(PAGES_DIR / "patient.py", title="Patient", icon=":material/person:", url_path=PATIENT_URL,
-                            visibility="hidden"))
+        pages.append(
+            st.Page(
+                PAGES_DIR / "patient.py",
+                title="Patient",
+                icon=":material/person:",
+                url_path=PATIENT_URL,
+                visibility="hidden",
+            )
+        )
     return {"": pages}
 
 

@@ -49,11 +49,14 @@ def waited(hours: float) -> str:
     return f"{int(hours // 24)} d {int(hours % 24)} h"
 
 
-RISK_NOTE = ("Caseboard is not monitored out of hours and is not a risk assessment: "
-             "follow your service's risk protocol for this patient now.")
+RISK_NOTE = (
+    "Caseboard is not monitored out of hours and is not a risk assessment: "
+    "follow your service's risk protocol for this patient now."
+)
 # clinical-reference 1.5: most suicides followed a most recent item 9 of "not at all".
-NO_RISK_ANSWER = ("No PHQ-9 item 9 answer above 0 is recorded. This does not mean no risk: "
-                  "an answer of 0 is not a risk assessment.")
+NO_RISK_ANSWER = (
+    "No PHQ-9 item 9 answer above 0 is recorded. This does not mean no risk: an answer of 0 is not a risk assessment."
+)
 
 
 def flag_badges(flags: pd.DataFrame) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.ui import cached
 from dashboard.scope import Viewer
+from dashboard.ui import cached
 
 
 def chart(viewer: Viewer, builder: str, *args) -> None:

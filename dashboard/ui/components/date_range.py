@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from datetime import date
 
-def date_range(where, label: str, default: tuple[date, date], today: date, *, key: str | None = None,
-               help: str | None = None, one_day_while_picking: bool = True) -> tuple[date, date] | None:
+
+def date_range(
+    where,
+    label: str,
+    default: tuple[date, date],
+    today: date,
+    *,
+    key: str | None = None,
+    help: str | None = None,
+    one_day_while_picking: bool = True,
+) -> tuple[date, date] | None:
     picked = where.date_input(label, value=default, max_value=today, format="DD/MM/YYYY", key=key, help=help)
     if isinstance(picked, tuple) and len(picked) == 2:
         return picked
@@ -17,5 +26,3 @@ def date_range(where, label: str, default: tuple[date, date], today: date, *, ke
         return None
     day = picked[0] if isinstance(picked, tuple) and picked else picked
     return (day, day) if isinstance(day, date) else default  # a cleared input: the default range
-
-

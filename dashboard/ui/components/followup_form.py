@@ -10,11 +10,20 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard.ui.context import AppContext
-from dashboard.gp_followups import (ACTIONS, ENROLMENT_UNCHECKED, MODALITIES, NOTE_MAX_CHARS, FollowupForm, FollowupRefused,
-                                 enrolment_bound, latest_pause_end, log_followup)
+from dashboard.gp_followups import (
+    ACTIONS,
+    ENROLMENT_UNCHECKED,
+    MODALITIES,
+    NOTE_MAX_CHARS,
+    FollowupForm,
+    FollowupRefused,
+    enrolment_bound,
+    latest_pause_end,
+    log_followup,
+)
 from dashboard.text import md
 from dashboard.timeutil import local_time, utcnow
+from dashboard.ui.context import AppContext
 from dashboard.ui.session import bump_data_version
 
 
@@ -23,8 +32,14 @@ def _field_error(errors: dict[str, str], field: str) -> None:
         st.error(errors[field], icon=":material/error:")
 
 
-def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tuple[int, str]],
-                  latest_completed: int | None, enrolled_on: date | None) -> bool:
+def followup_form(
+    ctx: AppContext,
+    patient_id: int,
+    code: str,
+    modules: list[tuple[int, str]],
+    latest_completed: int | None,
+    enrolled_on: date | None,
+) -> bool:
     """Draw the form for one patient; True once a follow-up was stored. ``enrolled_on``:
     the local enrolment date (None when the platform has none)."""
     key_slot, error_slot = f"followup_key_{patient_id}", f"followup_errors_{patient_id}"
@@ -47,21 +62,45 @@ def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tup
         with c2:
             _field_error(errors, "minutes")
         c4, c5 = st.columns([2, 1])
-        module = c4.selectbox("Module discussed", positions,
-                              index=positions.index(latest_completed) if latest_completed in positions else 0,
-                              format_func=lambda p: "none" if p is None else f"{p}. {titles[p]}", key=f"fu_module_{patient_id}")
-        phq9 = c5.number_input("PHQ-9 taken in clinic (optional)", min_value=0, max_value=99, value=None, step=1,
-                               key=f"fu_phq_{patient_id}", help="Shown on the chart as a clinic mark; never used for outcomes or flags")
+        module = c4.selectbox(
+            "Module discussed",
+            positions,
+            index=positions.index(latest_completed) if latest_completed in positions else 0,
+            format_func=lambda p: "none" if p is None else f"{p}. {titles[p]}",
+            key=f"fu_module_{patient_id}",
+        )
+        phq9 = c5.number_input(
+            "PHQ-9 taken in clinic (optional)",
+            min_value=0,
+            max_value=99,
+            value=None,
+            step=1,
+            key=f"fu_phq_{patient_id}",
+            help="Shown on the chart as a clinic mark; never used for outcomes or flags",
+        )
         with c5:
             _field_error(errors, "clinic_phq9")
         c6, c7, c8 = st.columns(3)
-        action = c6.selectbox("Action", list(ACTIONS), format_func=ACTIONS.get, key=f"fu_action_{patient_id}",
-                              help="Anything but 'Continue' tells the patient's therapist")
+        action = c6.selectbox(
+            "Action",
+            list(ACTIONS),
+            format_func=ACTIONS.get,
+            key=f"fu_action_{patient_id}",
+            help="Anything but 'Continue' tells the patient's therapist",
+        )
         max_weeks = float(ctx.config.settings.max_pause_weeks)
-        pause_until = c7.date_input("Pause until (for a pause)", value=None, format="DD/MM/YYYY", key=f"fu_pause_{patient_id}",
-                                    min_value=today, max_value=latest_pause_end(today, max_weeks),
-                                    help=f"At most {max_weeks:g} weeks; inactivity and no-contact reasons are held until then")
-        next_on = c8.date_input("Next follow-up (optional)", value=None, format="DD/MM/YYYY", key=f"fu_next_{patient_id}")
+        pause_until = c7.date_input(
+            "Pause until (for a pause)",
+            value=None,
+            format="DD/MM/YYYY",
+            key=f"fu_pause_{patient_id}",
+            min_value=today,
+            max_value=latest_pause_end(today, max_weeks),
+            help=f"At most {max_weeks:g} weeks; inactivity and no-contact reasons are held until then",
+        )
+        next_on = c8.date_input(
+            "Next follow-up (optional)", value=None, format="DD/MM/YYYY", key=f"fu_next_{patient_id}"
+        )
         with c6:
             _field_error(errors, "action")
         with c7:
@@ -74,12 +113,29 @@ def followup_form(ctx: AppContext, patient_id: int, code: str, modules: list[tup
         submitted = st.form_submit_button("Save follow-up", type="primary")
     if not submitted:
         return False
-    form = FollowupForm(held_on=held_on, minutes=int(minutes), modality=modality, module_position=module,
-                        clinic_phq9=None if phq9 is None else int(phq9), action=action, pause_until=pause_until,
-                        next_on=next_on, note=note or "")
+    form = FollowupForm(
+        held_on=held_on,
+        minutes=int(minutes),
+        modality=modality,
+        module_position=module,
+        clinic_phq9=None if phq9 is None else int(phq9),
+        action=action,
+        pause_until=pause_until,
+        next_on=next_on,
+        note=note or "",
+    )
     try:
-        log_followup(ctx.platform, ctx.state, ctx.viewer, patient_id, form, st.session_state[key_slot], utcnow(),
-                     ctx.config.timezone, float(ctx.config.settings.max_pause_weeks))
+        log_followup(
+            ctx.platform,
+            ctx.state,
+            ctx.viewer,
+            patient_id,
+            form,
+            st.session_state[key_slot],
+            utcnow(),
+            ctx.config.timezone,
+            float(ctx.config.settings.max_pause_weeks),
+        )
     except FollowupRefused as refused:
         st.session_state[error_slot] = refused.errors
         st.rerun()

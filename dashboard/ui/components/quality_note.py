@@ -28,15 +28,24 @@ def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaire
         hit = len({code for codes in issues["codes"] for code in codes})
         label = f"Data quality: problems in the platform records of {hit} patient(s)"
     with st.expander(label, icon=":material/warning:"):
-        st.caption("Caseboard leaves out or adjusts these rows, as said below, and shows everything else. "
-                   "Correct them on the platform.")
-        table = pd.DataFrame({"Problem": issues["problem"], "What Caseboard did": issues["effect"],
-                              "Rows": issues["rows"]})
+        st.caption(
+            "Caseboard leaves out or adjusts these rows, as said below, and shows everything else. "
+            "Correct them on the platform."
+        )
+        table = pd.DataFrame(
+            {"Problem": issues["problem"], "What Caseboard did": issues["effect"], "Rows": issues["rows"]}
+        )
         if not patient_page:
             table.insert(1, "Patients", [", ".join(codes) for codes in issues["codes"]])
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"Problem": st.column_config.TextColumn(width="medium"),
-                                    "Patients": st.column_config.TextColumn(width="medium")})
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Problem": st.column_config.TextColumn(width="medium"),
+                "Patients": st.column_config.TextColumn(width="medium"),
+            },
+        )
         if questionnaires is not None and not questionnaires.empty:
             st.markdown(f"**{len(questionnaires)} questionnaire(s) with problems**")
             st.dataframe(questionnaires, hide_index=True, width="stretch")
