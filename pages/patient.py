@@ -293,7 +293,7 @@ else:
                 "GP": gp_followups["gp"].map(audit.actor_labels(ctx.platform, sorted(set(gp_followups["gp"])))),
                 "Minutes": gp_followups["minutes"],
                 "How": gp_followups["modality"],
-                # blank, not "None", where nothing was recorded (issue 16)
+                # blank where nothing was recorded: Streamlit draws a missing value as "None"
                 "Module": [blank_or_int(v) for v in gp_followups["module_position"]],
                 "Clinic PHQ-9": [blank_or_int(v) for v in gp_followups["clinic_phq9"]],
                 "Action": gp_followups["action"].map(ACTIONS),

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from dashboard import db, facts
 from dashboard.caseload import Filters, caseload
+from dashboard.cli.queue import queue_records
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.flags import evaluate
 from dashboard.my_patients import my_patients
 from dashboard.patient import engagement, find_patient, load_page
-from dashboard.queue import queue_records
 from dashboard.report import to_json
 from dashboard.schema import patients
 from dashboard.scope import load_viewer

@@ -1,4 +1,4 @@
-"""The load script (dashboard/load.py) at one session for a few seconds on a small
+"""The load script (tools/load.py) at one session for a few seconds on a small
 demo: it serves the app, drives it, and reads the server's own timings and
 memory. Timings are reported, never asserted."""
 

@@ -49,10 +49,13 @@ def out_file(text: str) -> str:
     return text
 
 
-def open_databases(args: argparse.Namespace, migrated: bool = False) -> tuple[Config, Engine, Engine] | None:
+def open_databases(
+    args: argparse.Namespace, migrated: bool = False, platform_needed: bool = True
+) -> tuple[Config, Engine, Engine] | None:
     """(config, platform, state), or None after printing why the configuration is
     unusable; with ``migrated``, also when the state database is not at the expected
-    revision (checked before any command reads a dash_ table)."""
+    revision (checked before any command reads a dash_ table). A command that reads
+    only the state database (``platform_needed=False``) does not check the platform's file."""
     try:
         config = load_config()
     except ConfigError as exc:
@@ -60,7 +63,7 @@ def open_databases(args: argparse.Namespace, migrated: bool = False) -> tuple[Co
         return None
     platform_url = args.db or config.db_url
     state_url = args.state_db or (args.db if args.db else config.state_db_url)
-    for what, url in (("platform", platform_url), ("state", state_url)):
+    for what, url in (("platform", platform_url), ("state", state_url))[0 if platform_needed else 1 :]:
         if (path := missing_sqlite_file(url)) is not None:
             print(
                 f"error: no {what} database file at {path}. Check the URL: a command never creates a database "

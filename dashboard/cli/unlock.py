@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", required=True, help="the locked login name (any case)")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
-    opened = open_databases(args)
+    opened = open_databases(args, platform_needed=False)  # lockouts live in the state database
     if opened is None:
         return 2
     _config, _platform, state = opened
