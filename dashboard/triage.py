@@ -118,3 +118,16 @@ def ranked(rows: pd.DataFrame, open_flags: pd.DataFrame) -> pd.DataFrame:
         range(len(rows)), key=lambda i: (urgent.get(rows["patient_id"].iat[i], last), str(rows["code"].iat[i]))
     )
     return rows.iloc[order].reset_index(drop=True)
+
+
+def why_text(reasons: list[str], flags: list[str], paused_until=None) -> str:
+    """A queue row's "Why" that fits its cell: the most urgent reason in full, then the
+    other reasons by name (a lead's rows ran to 200 characters and were cut off mid-word
+    exactly where the second reason began); the row's form shows every reason in full."""
+    text = reasons[0] if reasons else ""
+    others = [flag_engine.FLAG_KINDS[f].title for f in flags[1:]]
+    if others:
+        text += " · also: " + ", ".join(others)
+    if paused_until is not None and not pd.isna(paused_until):
+        text += f" · paused by the GP until {paused_until:%d %b %Y}"
+    return text

@@ -11,7 +11,7 @@ from dashboard.flags import FLAG_KINDS
 from dashboard.sessions import mark_timer_run
 from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line, utcnow
-from dashboard.triage import UNASSIGNED, flag_counts
+from dashboard.triage import UNASSIGNED, flag_counts, why_text
 from dashboard.ui import cached
 from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
@@ -65,10 +65,7 @@ if queue.empty:
 table = pd.DataFrame(
     {
         "code": queue["code"],
-        "why": [
-            ("; ".join(r) + (f" · paused by the GP until {p:%d %b %Y}" if p is not None and not pd.isna(p) else ""))
-            for r, p in zip(queue["reasons"], queue["paused_until"])
-        ],
+        "why": [why_text(r, f, p) for r, f, p in zip(queue["reasons"], queue["flags"], queue["paused_until"])],
         "waiting_days": queue["waiting_days"],
         "latest": queue["latest"],
         "escalated": ["escalated" if e else "" for e in queue["escalated"]],
@@ -76,7 +73,9 @@ table = pd.DataFrame(
 )
 columns = {
     "code": st.column_config.TextColumn("Patient", width="small"),
-    "why": st.column_config.TextColumn("Why", width="large", help="Every open reason, most urgent first"),
+    "why": st.column_config.TextColumn(
+        "Why", width="large", help="The most urgent reason in full, then the others by name: select the row for all"
+    ),
     "waiting_days": st.column_config.NumberColumn(
         "Waiting", format="%d d", help="Days since the most urgent need began"
     ),

@@ -227,3 +227,21 @@ def test_cli_unknown_user_is_a_clear_error(platform, capsys):
     url = platform.engine.url.render_as_string(hide_password=False)
     assert queue_main(["--user", "nobody", "--db", url]) == 2
     assert "no clinician with login 'nobody'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("reasons", "flags", "shown"),
+    [
+        (["PHQ-9 item 9 answered 2 on 28 Nov"], ["risk"], "PHQ-9 item 9 answered 2 on 28 Nov"),
+        (
+            ["PHQ-9 item 9 answered 2 on 28 Nov", "unanswered message for 3 days", "no clinician contact for 9 days"],
+            ["risk", "awaiting_reply", "no_contact"],
+            "PHQ-9 item 9 answered 2 on 28 Nov · also: Awaiting reply, No contact",
+        ),
+    ],
+)
+def test_a_queue_row_shows_the_most_urgent_reason_in_full_and_names_the_others(reasons, flags, shown):
+    """Issue 16, item 4: "Why" was cut off for most rows; it now fits its cell."""
+    from dashboard.triage import why_text
+
+    assert why_text(reasons, flags) == shown
