@@ -39,10 +39,12 @@ ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 # Streamlit marks a focused sidebar page link only by a faint background, barely
 # visible on the current page's link (WCAG 2.4.7, docs/accessibility.md).
 # The main block's 6rem top padding left about 140 px empty above every title, so a laptop
-# showed 5-8 table rows; 2.5rem still clears the header bar.
+# showed 5-8 table rows; 2.5rem still clears the header bar (a narrow window stacks the
+# sidebar button in it, so there the page starts lower).
 FOCUS_CSS = (
     "<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}"
-    "[data-testid=stMainBlockContainer]{padding-top:2.5rem}</style>"
+    "[data-testid=stMainBlockContainer]{padding-top:2.5rem}"
+    "@media (max-width:640px){[data-testid=stMainBlockContainer]{padding-top:4.5rem}}</style>"
 )
 ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
 SESSION_ID = sessions.SESSION_KEY
