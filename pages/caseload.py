@@ -190,10 +190,10 @@ else:
         column_order=[
             "programme",
             "enrolled",
-            "completion_rate",
-            "completion",
             "dropout_rate",
             "dropout",
+            "completion_rate",
+            "completion",
             "withdrawn_early",
             "lapsed_early",
             "dropouts_not_started",
@@ -202,10 +202,12 @@ else:
             "programme": "Programme",
             "enrolled": st.column_config.NumberColumn("Enrolled", help="Enrolled by the period end"),
             "completion_rate": st.column_config.ProgressColumn(
-                "Completion", **PERCENT, help=result.definitions["completion"]
+                "Completion", **PERCENT, width="small", help=result.definitions["completion"]
             ),
             "completion": st.column_config.TextColumn("Completed", help="Of the patients whose episode ended"),
-            "dropout_rate": st.column_config.ProgressColumn("Drop-out", **PERCENT, help=result.definitions["dropout"]),
+            "dropout_rate": st.column_config.ProgressColumn(
+                "Drop-out", **PERCENT, width="small", help=result.definitions["dropout"]
+            ),
             "dropout": st.column_config.TextColumn("Dropped out", help="Of every patient enrolled by the period end"),
             "withdrawn_early": st.column_config.NumberColumn("Withdrew early"),
             "lapsed_early": st.column_config.NumberColumn(
@@ -254,23 +256,23 @@ else:
             hide_index=True,
             width="stretch",
             height=table_height(len(shown)),
-            column_order=[
+            column_order=[  # drop-out first: a narrow window shows the first columns
                 "Module",
-                "Started",
-                "Completion (% of started)",
-                "Completed",
                 "Drop-out (% of started)",
                 "Drop-out",
+                "Completion (% of started)",
+                "Completed",
                 "Median days to complete",
             ],
             column_config={
                 "Module": st.column_config.TextColumn("Module", width="medium"),
-                "Started": st.column_config.NumberColumn("Started"),
-                "Completion (% of started)": st.column_config.ProgressColumn("Completion", **PERCENT),
-                "Completed": st.column_config.TextColumn("Completed"),
-                "Drop-out (% of started)": st.column_config.ProgressColumn("Drop-out", **PERCENT),
+                "Drop-out (% of started)": st.column_config.ProgressColumn("Drop-out", **PERCENT, width="small"),
                 "Drop-out": st.column_config.TextColumn("Dropped out"),
-                "Median days to complete": st.column_config.NumberColumn("Median days", format="%.1f"),
+                "Completion (% of started)": st.column_config.ProgressColumn("Completion", **PERCENT, width="small"),
+                "Completed": st.column_config.TextColumn("Completed"),
+                "Median days to complete": st.column_config.NumberColumn(
+                    "Median days", format="%.1f", help="Median days from starting the module to completing it"
+                ),
             },
         )
         st.caption(
