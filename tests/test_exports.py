@@ -279,6 +279,6 @@ def test_a_rendered_page_holds_no_file_and_a_click_downloads_and_audits_once(ser
         page.get_by_role("button", name="Workload CSV").click()
     exported = pd.read_csv(download.value.path())
     wait_for_app(page)
-    assert "therapist" in exported.columns and len(fetched) == 1
+    assert "Therapist" in exported.columns and len(fetched) == 1
     assert exports_of(engine, "lead1") == [{"what": "caseload_workload_csv", "rows": len(exported)}]
     context.close()
