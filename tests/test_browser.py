@@ -400,8 +400,8 @@ def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, 
             .select_from(patients)
             .where(patients.c.team_id == lead_team, patients.c.status == "active", patients.c.ended_at.is_(None))
         )
-    assert therapists <= set(exported["therapist"])  # every therapist of the team, read back from the file
-    assert exported["caseload"].sum() == open_now
+    assert therapists <= set(exported["Therapist"])  # every therapist of the team, read back from the file
+    assert exported["Active patients"].sum() == open_now
     wait_for_app(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Printable report (HTML)").click()
