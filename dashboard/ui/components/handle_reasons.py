@@ -63,12 +63,14 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
                 max_chars=NOTE_MAX_CHARS,
                 height=80,
             )
-        shared_note = st.text_area(
-            "Note for the team (optional, for the other ticked reasons)",
-            key=shared_key,
-            max_chars=NOTE_MAX_CHARS,
-            height=80,
-        )
+        shared_note = None
+        if set(by_kind) - {"risk"}:
+            shared_note = st.text_area(
+                "Note for the team (optional, for the other ticked reasons)",
+                key=shared_key,
+                max_chars=NOTE_MAX_CHARS,
+                height=80,
+            )
         submitted = st.form_submit_button(SUBMIT, type="primary")
     if not submitted:
         return False
