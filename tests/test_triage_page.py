@@ -204,3 +204,13 @@ def test_a_mistaken_acknowledgement_is_withdrawn_from_the_patient_page(platform)
     at.run()
     assert any("Risk answer" in e.value for e in at.error)  # the risk badge is back
     assert not [c for c in at.caption if c.value.startswith("Handled: risk answer")]
+
+
+def test_the_dialog_opens_the_patient_page(platform):
+    pid = platform.patient("RISKY", enrolled_days_ago=5)
+    platform.phq9(pid, 1, 14, item9=1)
+    at = select_row(logged_in("ther.a"), 0)
+    next(b for b in at.button if b.label == "Open patient page").click()
+    at.run()
+    assert not at.exception and at.title[0].value == "RISKY"
+    assert any(c.label.startswith("**Risk answer**") for c in at.checkbox)  # the same form, on the record
