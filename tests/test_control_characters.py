@@ -114,7 +114,7 @@ def test_an_acknowledgement_note_with_a_nul_is_refused_with_nothing_stored(app_p
             therapist,
             pid,
             "risk",
-            app_platform.now,
+            [],  # what the screen showed does not matter: the note is refused first
             "Called the patient\x00; safety plan reviewed.",
             app_platform.now,
             Settings(),
