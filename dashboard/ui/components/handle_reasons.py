@@ -47,22 +47,20 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
     with st.form(f"handle_{form_id}", border=True):
         if refused := st.session_state.pop(refused_slot, None):
             st.error(md(refused), icon=":material/update:")
-        ticked = {
-            kind: st.checkbox(
+        ticked, risk_note = {}, None
+        for kind, rows in by_kind.items():
+            ticked[kind] = st.checkbox(
                 f"**{FLAG_KINDS[kind].title}**: " + "; ".join(md(r) for r in rows["reason"]),
                 value=kind not in RISK_KINDS,
                 key=tick_keys[kind],
             )
-            for kind, rows in by_kind.items()
-        }
-        risk_note = None
-        if "risk" in by_kind:
-            risk_note = st.text_area(
-                "Note for the risk answer (required when ticked: what was done)",
-                key=risk_key,
-                max_chars=NOTE_MAX_CHARS,
-                height=80,
-            )
+            if kind == "risk":  # its own note, right under it
+                risk_note = st.text_area(
+                    "Note for the risk answer (required when ticked: what was done)",
+                    key=risk_key,
+                    max_chars=NOTE_MAX_CHARS,
+                    height=80,
+                )
         shared_note = None
         if set(by_kind) - {"risk"}:
             shared_note = st.text_area(
