@@ -12,7 +12,7 @@ from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
 from dashboard.ui.session import data_version
-from dashboard.ui.views import STATUS_LABELS, flag_titles, score_with_band, table_height
+from dashboard.ui.views import KEYBOARD_HINT, STATUS_LABELS, flag_titles, score_with_band, table_height
 
 ctx = get_context()
 st.title("My patients")
@@ -80,7 +80,7 @@ if ctx.viewer.role != "therapist":
 st.caption(
     f"{len(shown)} of {len(frame)} patients"
     + (" · searching every status" if search else "")
-    + " · select a row to open the patient"
+    + f" · select a row to open the patient. {KEYBOARD_HINT}"
 )
 if hidden_note:
     st.info(hidden_note, icon=":material/filter_alt:")
