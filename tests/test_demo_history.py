@@ -51,7 +51,8 @@ def history_db(request, tmp_path_factory) -> Iterator[str]:
 
 def _read(url: str, table) -> pd.DataFrame:
     with make_engine(url).connect() as conn:
-        return pd.DataFrame(conn.execute(select(table)).mappings().all(), columns=list(table.c.keys()))
+        rows = conn.execute(select(table).order_by(*table.primary_key.columns)).mappings().all()
+    return pd.DataFrame(rows, columns=list(table.c.keys()))
 
 
 def _picture(url: str, now: datetime) -> dict:
@@ -209,6 +210,11 @@ def test_the_picture_is_the_same_at_any_time_of_a_day_and_for_a_seed(db_url: str
 
     def history() -> list[pd.DataFrame]:
         a, f, t = _read(db_url, acknowledgements), _read(db_url, followups), _read(db_url, audit)
+        key = dict(zip(a["id"], a["idempotency_key"], strict=True))  # ids are the database's (PostgreSQL's go on)
+        t["detail"] = [
+            json.dumps({**d, "ack": key[d["ack"]]} if "ack" in d else d)
+            for d in t["detail"].map(lambda d: json.loads(d) if isinstance(d, str) else {})
+        ]
         return [
             a.drop(columns="id").sort_values(["acked_at", "idempotency_key"]).reset_index(drop=True),
             f.drop(columns="id").sort_values("entry_id").reset_index(drop=True),
