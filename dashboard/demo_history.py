@@ -341,8 +341,11 @@ def _escalated_patient(
         <= now - pd.Timestamp(rows["administered_at"].iloc[-1])
         <= pd.Timedelta(days=ages[1])
     ]
+    # an answer of 1 if there is one: a 3 left for days would not be a well-run service
+    low = [pid for pid in candidates if int(by_patient[pid]["risk_item_score"].iloc[-1]) == 1]
+    pool = low or candidates
     pick = rng.random()
-    return candidates[int(pick * len(candidates))] if candidates else None
+    return pool[int(pick * len(pool))] if pool else None
 
 
 def _ack(
@@ -476,8 +479,8 @@ def _review_acks(
     settings: Settings,
 ) -> None:
     """The other reasons as the flag engine raises them now. Deteriorations, not-on-track
-    checkpoints and GP requests older than REVIEW_AFTER_DAYS were reviewed with a note (a
-    GP request counted from when it was held, not written); of the reasons that expire
+    checkpoints and GP requests were reviewed with a note within a week, most within
+    REVIEW_AFTER_DAYS (a GP request counted from when it was held, not written); of the reasons that expire
     (inactive, no contact, questionnaire overdue) open for a day or more, most were called
     about this week. Messages waiting for a reply stay as the platform shows them."""
     now_ts = pd.Timestamp(now)
@@ -503,8 +506,9 @@ def _review_acks(
                 since = trigger
                 if r.flag == "gp_action":
                     since = held.get(next(k for k, _ in r.evidence).split(":")[1], trigger)
-                if now_ts - since < pd.Timedelta(days=REVIEW_AFTER_DAYS) or pick >= 0.85:
-                    continue
+                age = now_ts - since
+                if age < pd.Timedelta(days=REVIEW_AFTER_DAYS) or (age < pd.Timedelta(weeks=1) and pick >= 0.7):
+                    continue  # still to be reviewed: none waits more than a week
                 notes = REVIEW_NOTES[r.flag]
             at = office.within(max(since, trigger) + pd.Timedelta(hours=hours), start_min, trigger, None)
             pid = int(r.patient_id)
@@ -536,17 +540,17 @@ def _sessions(
         start, end = rng.uniform(7.75, 9.25), rng.uniform(15.5, 17.75)
         login = _at_local(d, start, tz)
         if times:
-            login = min(login, min(times) - pd.Timedelta(minutes=int(rng.integers(3, 25))))
+            login = min(login, min(times) - pd.Timedelta(minutes=int(rng.integers(10, 30))))
         if login >= now_ts:
             continue
-        rows.append(
-            {"at": login, "actor": user, "action": "login", "patient_id": None, "detail": {"role": role.get(user, "")}}
-        )
+        # the login form records the attempt before it checks the password, then the login
+        rows.append({"at": login - pd.Timedelta(seconds=1), "actor": user, "action": "login_attempt", "detail": {}})
+        rows.append({"at": login, "actor": user, "action": "login", "detail": {"role": role.get(user, "")}})
         logout = _at_local(d, end, tz)
         if times:
             logout = max(logout, max(times) + pd.Timedelta(minutes=int(rng.integers(5, 30))))
         if logout < now_ts:
-            rows.append({"at": logout, "actor": user, "action": "logout", "patient_id": None, "detail": {}})
+            rows.append({"at": logout, "actor": user, "action": "logout", "detail": {}})
         if role.get(user) == "team_lead" and d.weekday() == 0:
             report = login + pd.Timedelta(minutes=int(rng.integers(10, 50)))
             if report < now_ts:
@@ -579,7 +583,7 @@ def _audit_rows(acts: list[dict], sessions: list[dict]) -> list[dict]:
                 "occurred_at": a["at"].floor("s").to_pydatetime(),
                 "actor": a["actor"],
                 "action": a["action"],
-                "patient_id": a["patient_id"],
+                "patient_id": a.get("patient_id"),
                 "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
             }
         )

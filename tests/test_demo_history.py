@@ -178,6 +178,11 @@ def test_audit_trail_spans_the_last_weeks_and_records_every_write(history_db: st
     assert (trail["id"].diff().dropna() > 0).all() and when.is_monotonic_increasing  # ids follow time
     last_weeks = trail[when >= NOW - timedelta(weeks=4)]
     assert {"login", "logout", "open_record", "acknowledge", "followup", "export"} <= set(last_weeks["action"])
+    # every write is made in a session: after its author's login that day, after opening the record
+    logins = trail[trail["action"] == "login"].assign(day=when.dt.date)
+    first_login = logins.groupby(["actor", "day"])["occurred_at"].min()
+    for r in trail[trail["action"].isin(["acknowledge", "followup"])].itertuples():
+        assert first_login[(r.actor, pd.Timestamp(r.occurred_at).date())] < pd.Timestamp(r.occurred_at)
     weekdays = {d for d in when[trail["action"] == "login"].dt.date if d.weekday() < 5}
     assert len([d for d in weekdays if d >= (NOW - timedelta(weeks=4)).date()]) >= 19
 
