@@ -48,7 +48,7 @@ from dashboard.scope import load_viewer
 from dashboard.state_tables import ack_withdrawals, acknowledgements, audit, followups
 
 RISK_OPEN_HOURS = 20  # answers younger than this are still open: a working day's new answers
-ESCALATED_AGE_DAYS = (3.5, 10.0)  # the one escalated answer: past the deadline on any weekday
+ESCALATED_AGE_DAYS = (3.5, 14.0)  # the one escalated answer: past the deadline on any weekday
 REVIEW_AFTER_DAYS = 2  # deterioration / not-on-track / GP requests older than this were reviewed
 SESSION_WEEKS = 26  # weekday logins of every clinician over the service's history
 HELD_ON_TIME_SHARE = 0.85  # follow-ups held within followup_overdue_days of the cycle's start
