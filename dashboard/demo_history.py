@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,7 +38,7 @@ import pandas as pd
 from sqlalchemy import Engine, delete, insert, select
 
 from dashboard import flags
-from dashboard.ack_cover import evidence_json
+from dashboard.ack_cover import ACK_COLUMNS, evidence_json
 from dashboard.audit import ACTIONS as AUDIT_ACTIONS
 from dashboard.config import DEMO_TIMEZONE, Settings
 from dashboard.facts import in_treatment, own_programme_progress
@@ -156,13 +156,12 @@ def seed_history(
     actor_for = _Actors(people, users, leads, tz)
     _risk_acks(h, risk_rng, people, phq9, now, office, actor_for, leads)
     _followups(h, followup_rng, people, done, phq9, users, now, tz, settings)
-    with state.begin() as conn:
+    _review_acks(h, seed, platform, now, office, actor_for, leads, settings)
+    with state.begin() as conn:  # one transaction: a reader sees the old history or the new one
         for table in (ack_withdrawals, acknowledgements, followups, audit):
             conn.execute(delete(table))
         if h.followups:
             conn.execute(insert(followups), h.followups)
-    _review_acks(h, seed, platform, state, now, office, actor_for, leads, settings)
-    with state.begin() as conn:
         rows = sorted(h.acks, key=lambda a: (a["acked_at"], a["idempotency_key"]))
         if rows:
             conn.execute(insert(acknowledgements), rows)
@@ -471,7 +470,6 @@ def _review_acks(
     h: _History,
     seed: int,
     platform: Engine,
-    state: Engine,
     now: datetime,
     office: _Office,
     actor_for: _Actors,
@@ -485,12 +483,17 @@ def _review_acks(
     about this week. Messages waiting for a reply stay as the platform shows them."""
     now_ts = pd.Timestamp(now)
     held = {a["detail"]["entry"]: a["held"] for a in h.acts if a["action"] == "followup"}
+    written = pd.DataFrame(h.followups, columns=list(followups.c.keys())[1:])
     kinds = [*REVIEW_NOTES, *CALL_NOTES]
     for team in sorted(leads):
         viewer = load_viewer(platform, leads[team])
         if viewer is None:
             continue
-        judged = flags.evaluate(flags.load_inputs(platform, viewer, now, settings, state=state), now, settings)
+        # the follow-ups just made, as the state database will hold them (flags.recorded_for)
+        inputs = flags.load_inputs(platform, viewer, now, settings)
+        mine = written[written["patient_id"].isin(inputs.patients["patient_id"])] if len(written) else written
+        inputs = replace(inputs, followups=mine.reset_index(drop=True), acks=pd.DataFrame(columns=ACK_COLUMNS))
+        judged = flags.evaluate(inputs, now, settings)
         judged = judged[judged["flag"].isin(kinds) & judged["acked_at"].isna()]
         for r in judged.sort_values(["patient_id", "flag"]).itertuples(index=False):
             # one stream per reason: which reasons are open now moves a little with the time

@@ -128,6 +128,27 @@ def test_risk_answers_are_acknowledged_within_a_working_day_with_a_note(history_
     assert len(fresh) == len(open_ids) - 1
 
 
+def test_reviews_cover_the_reasons_they_were_written_for(history_db: str) -> None:
+    """Deteriorations, checkpoints, GP requests and this week's calls: each acknowledgement
+    covers its reason as the flag engine draws it now, the rest of those reasons are recent."""
+    engine = make_engine(history_db)
+    acks = _read(history_db, acknowledgements)
+    reviews = acks[acks["flag"] != "risk"]
+    assert {"deterioration", "gp_action", "inactive", "no_contact", "questionnaire_overdue"} <= set(reviews["flag"])
+    covered, still_open = set(), []
+    for lead in ("lead1", "lead2"):
+        viewer = load_viewer(engine, lead)
+        judged = flags.evaluate(flags.load_inputs(engine, viewer, NOW, SETTINGS, state=engine), NOW, SETTINGS)
+        acked = judged[judged["acked_at"].notna()]
+        covered |= set(zip(acked["patient_id"].astype(int), acked["flag"], strict=True))
+        kinds = judged["flag"].isin(["deterioration", "not_on_track"])
+        still_open += list(judged.loc[kinds & judged["acked_at"].isna(), "trigger_at"])
+    assert set(zip(reviews["patient_id"].astype(int), reviews["flag"], strict=True)) <= covered
+    assert all(NOW - pd.Timestamp(t) < timedelta(weeks=1) for t in still_open)  # none waits a week
+    notes = reviews["note"]
+    assert notes.notna().all() and (notes.str.len() >= 10).all()
+
+
 def test_gp_followups_are_mostly_held_on_time(history_db: str) -> None:
     engine = make_engine(history_db)
     rows = _read(history_db, followups)
