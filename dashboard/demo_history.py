@@ -41,6 +41,7 @@ from dashboard import flags
 from dashboard.ack_cover import ACK_COLUMNS, evidence_json
 from dashboard.audit import ACTIONS as AUDIT_ACTIONS
 from dashboard.config import DEMO_TIMEZONE, Settings
+from dashboard.demo.common import DEFAULT_SEED
 from dashboard.facts import in_treatment, own_programme_progress
 from dashboard.responses import scored_responses
 from dashboard.schema import clinicians, module_progress, modules, patients
@@ -133,7 +134,7 @@ def seed_history(
     platform: Engine,
     state: Engine,
     now: datetime,
-    seed: int = 7,
+    seed: int = DEFAULT_SEED,
     settings: Settings | None = None,
     tz: ZoneInfo | None = None,
 ) -> HistoryReport:
