@@ -101,14 +101,24 @@ CALL_NOTES = {
     ),
 }
 CALLED_SHARE = 0.7  # of the expiring reasons open for a day or more, called about this week
-FOLLOWUP_NOTES = (
-    "Mood improving, sleeping better.",
-    "Engaging well with the modules; no concerns.",
-    "Finding the homework hard; encouraged to keep going.",
-    "Back at work part-time; coping.",
-    "Some low days but using the techniques.",
-    "Anxiety less intense; still avoiding the supermarket.",
-)
+# A GP's note follows how the patient is (their latest PHQ-9): well, in between, unwell.
+FOLLOWUP_NOTES = {
+    "well": (
+        "Mood improving, sleeping better.",
+        "Engaging well with the modules; no concerns.",
+        "Back at work part-time; coping.",
+    ),
+    "between": (
+        "Finding the homework hard; encouraged to keep going.",
+        "Some low days but using the techniques.",
+        "Anxiety less intense; still avoiding the supermarket.",
+    ),
+    "unwell": (
+        "Still low most days; medication reviewed, continue with the programme.",
+        "Struggling with sleep and motivation; therapist to increase contact.",
+        "No better yet; discussed options, review at the next module.",
+    ),
+}
 ACTION_NOTES = {
     "step_up": "Low mood persisting; therapist asked to step up support.",
     "refer_on": "Needs specialist assessment; referral to secondary care sent.",
@@ -420,10 +430,20 @@ def _followups(
             covered = [k for k in range(i, len(times)) if times[k] <= held - pd.Timedelta(days=1)]
             i = covered[-1] + 1
             recorded = _at_local(held_on, hour, tz)
-            kind = (
-                "continue" if action < 0.9 else "step_up" if action < 0.95 else "pause" if action < 0.98 else "refer_on"
-            )
             phq = [s for t, s in scores.get(pid, []) if t <= recorded]
+            how = "between" if not phq else "well" if phq[-1] < 10 else "between" if phq[-1] < 20 else "unwell"
+            step_up = 0.7 if how == "unwell" else 0.95  # a GP steps up care more often for someone unwell
+            kind = (
+                "continue"
+                if action < min(step_up, 0.9)
+                else "step_up"
+                if action < 0.95
+                else "pause"
+                if action < 0.98
+                else "refer_on"
+            )
+            kind = "continue" if how == "well" and kind == "step_up" else kind
+            notes = FOLLOWUP_NOTES[how]
             entry = str(uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | len(h.followups)))
             row = {
                 "entry_id": entry,
@@ -439,8 +459,7 @@ def _followups(
                 "action": kind,
                 "pause_until": held_on + timedelta(weeks=3) if kind == "pause" else None,
                 "next_on": held_on + timedelta(weeks=2) if extra > 0.8 else None,
-                "note": ACTION_NOTES.get(kind)
-                or (FOLLOWUP_NOTES[int(note_pick * len(FOLLOWUP_NOTES))] if note_pick < 0.7 else None),
+                "note": ACTION_NOTES.get(kind) or (notes[int(note_pick * len(notes))] if note_pick < 0.7 else None),
                 "withdrawn": False,
                 "change_reason": None,
                 "recorded_at": recorded.to_pydatetime(),
