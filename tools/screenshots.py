@@ -1,9 +1,9 @@
 """The README's screenshots, made again: ``python -m tools.screenshots``.
 
-Serves the app in demo mode on a freshly generated demo database (as the browser
-tests do), logs in as each role in headless Chromium and saves every page the
-README shows at a laptop width (1400 px) and a phone width (390 px) under
-docs/screenshots/: ``triage.png`` and ``triage-narrow.png``, and so on. Look at
+Serves the app in demo mode on a freshly made demo database with its history (as
+the embedded demo is made), logs in as each role in headless Chromium and saves
+every page the README shows at a laptop width (1400 px) and a phone width (390 px)
+under docs/screenshots/: ``triage.png`` and ``triage-narrow.png``, and so on. Look at
 them before committing: a screenshot is a check by eye, not a test.
 """
 
@@ -15,8 +15,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard import db, demo, triage
+from dashboard import triage
 from dashboard.config import Settings
+from dashboard.demo import read_generated_for
+from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, log_in, screenshot, served_app, wait_for_app
@@ -51,7 +53,7 @@ def most_urgent_code(url: str, username: str) -> str:
     engine = make_engine(url)
     try:
         viewer = load_viewer(engine, username)
-        now = demo.read_generated_for(engine)
+        now = read_generated_for(engine)
         return str(triage.triage(engine, engine, viewer, now, Settings()).queue["code"].iloc[0])
     finally:
         engine.dispose()
@@ -91,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/demo.sqlite"
         engine = make_engine(url)
-        demo.generate(engine)
-        db.upgrade(engine)
+        ensure_demo_database(engine, Settings().demo_max_age_hours)  # as the app makes it: with its history
         engine.dispose()
         code = most_urgent_code(url, "therapist1")
         with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url:
