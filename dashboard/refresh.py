@@ -13,8 +13,8 @@ after a higher one was read (ids are handed out at insert, not at commit), and
   ``overlap_seconds`` ago, and de-duplicates by id (an upsert keyed by response id);
   a platform transaction open for less than the overlap is never missed;
 * re-reads the responses whose items still look incomplete (fewer item rows than
-  the instrument has items) until they settle: first seen, and administered, more
-  than ``settle_seconds`` ago;
+  the instrument has items) until one read comes at least ``settle_seconds`` after
+  the refresher first saw them (at once for a response already that old when seen);
 * runs only under a lease (``dash_refresh_lease``), so one refresher works at a time.
 
 ``reconcile`` (``caseboard refresh --full``) recomputes every row and logs the drift it
@@ -104,15 +104,17 @@ def take_lease(state: Engine, holder: str, now: datetime, seconds: float) -> boo
             update(refresh_lease)
             .where(lease.job == JOB, or_(lease.expires_at <= now, lease.holder == holder))
             .values(holder=holder, expires_at=until)
-        ).rowcount
-        if renewed:
+            .returning(lease.job)
+        ).first()
+        if renewed is not None:
             return True
         created = conn.execute(
             _insert(conn, refresh_lease)
             .values(job=JOB, holder=holder, expires_at=until)
             .on_conflict_do_nothing(index_elements=["job"])
-        ).rowcount
-        return created == 1
+            .returning(lease.job)
+        ).first()  # RETURNING, not rowcount: drivers differ in what they count here
+        return created is not None
 
 
 def release_lease(state: Engine, holder: str, now: datetime) -> None:
@@ -144,21 +146,24 @@ def _by_range(lo: int, hi: int) -> Select:
     return select(r.c.id).where(r.c.id > lo, r.c.id <= hi)
 
 
-def _awaited(state: Connection, now: datetime, settings: RefreshSettings) -> list[int]:
+def _awaited(state: Connection) -> list[int]:
     """Responses whose items may still be arriving: fewer item rows than the instrument
-    has items, first seen and administered within the settle age."""
+    has items, and not yet read once at or after their ``awaited_until``."""
     f = response_facts.c
-    since = now - timedelta(seconds=settings.settle_seconds)
     expected = case(*((f.instrument == code, inst.n_items) for code, inst in INSTRUMENTS.items()), else_=0)
-    return list(
-        state.scalars(
-            select(f.response_id).where(f.n_item_rows < expected, f.first_seen_at > since, f.administered_at > since)
-        )
-    )
+    return list(state.scalars(select(f.response_id).where(f.n_item_rows < expected, f.refreshed_at < f.awaited_until)))
 
 
-def _upsert(state: Connection, rows: list[dict], now: datetime) -> None:
-    """Insert or rewrite these responses' facts; ``first_seen_at`` keeps its first value."""
+def _awaited_until(administered_at: datetime | None, now: datetime, settings: RefreshSettings) -> datetime:
+    """For a response first seen now: wait the settle age for its items, unless it was
+    administered longer ago than that (its items are all in by now, or lost: reconcile)."""
+    settle = timedelta(seconds=settings.settle_seconds)
+    recent = administered_at is not None and administered_at > now - settle
+    return now + settle if recent else now
+
+
+def _upsert(state: Connection, rows: list[dict], now: datetime, settings: RefreshSettings) -> None:
+    """Insert or rewrite these responses' facts; ``awaited_until`` keeps its first value."""
     if not rows:
         return
     stmt = _insert(state, response_facts)
@@ -166,7 +171,13 @@ def _upsert(state: Connection, rows: list[dict], now: datetime) -> None:
         index_elements=["response_id"],
         set_={**{c: stmt.excluded[c] for c in FACTS}, "refreshed_at": stmt.excluded.refreshed_at},
     )
-    state.execute(stmt, [{**row, "first_seen_at": now, "refreshed_at": now} for row in rows])
+    state.execute(
+        stmt,
+        [
+            {**row, "awaited_until": _awaited_until(row["administered_at"], now, settings), "refreshed_at": now}
+            for row in rows
+        ],
+    )
 
 
 # ---------------------------------------------------------------- the watermark
@@ -229,7 +240,7 @@ def refresh(
     try:
         with state.connect() as conn:
             mark = read_mark(conn)
-            awaited = _awaited(conn, now, settings)
+            awaited = _awaited(conn)
         floor = mark.floor_id if mark else 0
         read = 0
         with platform.connect() as p:
@@ -242,7 +253,7 @@ def refresh(
             for ids in batches:
                 rows = read_facts(p, ids)
                 with state.begin() as conn:
-                    _upsert(conn, rows, now)
+                    _upsert(conn, rows, now, settings)
                 read += len(rows)
         new = next_mark(mark, top, now, settings)
         with state.begin() as conn:
@@ -286,7 +297,7 @@ def reconcile(
                     wrong = [row for rid, row in fresh.items() if rid in stored and _differs(row, stored[rid])]
                     new = [row for rid, row in fresh.items() if rid not in stored]
                     stale = [rid for rid in stored if rid not in fresh]
-                    _upsert(conn, wrong + new, now)
+                    _upsert(conn, wrong + new, now, settings)
                     if stale:
                         conn.execute(delete(response_facts).where(f.response_id.in_(stale)))
                 changed, missing, gone = changed + len(wrong), missing + len(new), gone + len(stale)

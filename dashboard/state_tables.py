@@ -138,7 +138,9 @@ response_facts = Table(
     Column("n_valid_items", Integer, nullable=False),
     Column("valid_item_sum", Integer, nullable=False),
     Column("risk_item_score", Integer, nullable=True),
-    Column("first_seen_at", DateTime, nullable=False),  # the refresher's clock: when items stop being awaited
+    # Items are awaited (the response re-read) while it has fewer item rows than its
+    # instrument has items and its last read was before this: first seen + the settle age.
+    Column("awaited_until", DateTime, nullable=False),
     Column("refreshed_at", DateTime, nullable=False),
     Index("ix_dash_response_facts_patient", "patient_id", "administered_at"),
 )

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("n_valid_items", sa.Integer, nullable=False),
         sa.Column("valid_item_sum", sa.Integer, nullable=False),
         sa.Column("risk_item_score", sa.Integer, nullable=True),
-        sa.Column("first_seen_at", sa.DateTime, nullable=False),
+        sa.Column("awaited_until", sa.DateTime, nullable=False),
         sa.Column("refreshed_at", sa.DateTime, nullable=False),
     )
     op.create_index("ix_dash_response_facts_patient", "dash_response_facts", ["patient_id", "administered_at"])
