@@ -618,13 +618,13 @@ def run_child(*args: str) -> dict:
 
 
 def format_table(results: list[Result]) -> str:
-    header = f"{'backend':<11}{'patients':>9}{'events':>12}  {'query':<14}{'median ms':>10}{'baseline ms':>13}{'cached ms':>10}{'peak MB':>9}"
+    header = f"{'backend':<11}{'patients':>9}{'events':>12}  {'query':<20}{'median ms':>10}{'baseline ms':>13}{'cached ms':>10}{'peak MB':>9}"
     lines = [header, "-" * len(header)]
     for r in results:
         base = f"{r.baseline_ms:>13.1f}" if r.baseline_ms is not None else f"{'-':>13}"
         cached = f"{r.cached_ms:>10.2f}" if r.cached_ms is not None else f"{'-':>10}"
         lines.append(
-            f"{r.backend:<11}{r.patients:>9}{r.events:>12}  {r.query:<14}{r.median_ms:>10.2f}{base}{cached}{r.peak_rss_mb:>9.0f}"
+            f"{r.backend:<11}{r.patients:>9}{r.events:>12}  {r.query:<20}{r.median_ms:>10.2f}{base}{cached}{r.peak_rss_mb:>9.0f}"
         )
     return "\n".join(lines)
 
@@ -633,6 +633,10 @@ def refresh_results(backend: str, size: int, events: int, url: str, repeat: int)
     """The refresher's three timings as rows of the table (no baseline, no cache)."""
     m = run_child("--measure", url, "--query", REFRESH, "--repeat", str(repeat))
     peak = round(m["peak_rss_mb"], 1)
+    print(
+        f"refresh {backend}/{size}: {m['responses']} responses; the incremental re-read {m['incremental_read']}",
+        file=sys.stderr,
+    )
     return [
         Result(backend, size, events, f"{REFRESH}_{what}", round(m[f"{what}_ms"], 3), None, None, peak)
         for what in ("first", "incremental", "reconcile")
