@@ -16,6 +16,9 @@ after a higher one was read (ids are handed out at insert, not at commit), and
   the instrument has items) until one read comes at least ``settle_seconds`` after
   the refresher first saw them (at once for a response already that old when seen);
 * runs only under a lease (``dash_refresh_lease``), so one refresher works at a time.
+  The lease saves work, it is not what keeps the rows right: every write is an
+  idempotent upsert of recomputed facts, and a refresher that outlives its lease
+  can only leave the floor lower (more re-reading), never skip a row.
 
 ``reconcile`` (``caseboard refresh --full``) recomputes every row and logs the drift it
 repairs: anything the rules above cannot see (an item added to a complete response,
@@ -329,9 +332,3 @@ def _held(state: Engine, full: bool) -> RefreshReport:
     with state.connect() as conn:
         mark = read_mark(conn)
     return RefreshReport(LEASE_HELD, full, 0, mark.last_id if mark else 0, mark.floor_id if mark else 0)
-
-
-def facts_frame_query() -> Select:
-    """Every stored fact, for a comparison with the live path (tests, benchmark)."""
-    f = response_facts.c
-    return select(f.response_id, *(f[c] for c in FACTS)).order_by(f.response_id)
