@@ -35,6 +35,7 @@ FIELDS = frozenset(
         "kind",  # a fixed word chosen by the caller, e.g. "timeout"
         "reason",  # a fixed word or phrase chosen by the caller, e.g. "idle"
         "source",  # module:line of an unstructured record
+        "rows",  # a count of rows (e.g. the refresher's repaired drift), never which
     }
 )
 SCALARS = (str, int, float, bool, type(None))

@@ -154,14 +154,20 @@ def latest_per_patient(scored: pd.DataFrame) -> pd.DataFrame:
 ITEM_STATS = ["n_item_rows", "n_valid_items", "valid_item_sum", "risk_item_score"]
 
 
-def exact_item_stats(response_ids: list[int]) -> Select:
-    """ITEM_STATS of these responses with a group per (response, item), for the
-    few whose items repeat or lack a number (platform errors)."""
-    a = _answers(select(r.c.id).where(r.c.id.in_(response_ids)))
+def item_stats(response_ids: Select) -> Select:
+    """The exact ITEM_STATS of the responses ``response_ids`` selects, with a group per
+    (response, item), and the response's own columns. The one definition both schedules
+    use: the live path for the few responses whose items repeat or lack a number
+    (platform errors), and the refresher (dashboard.refresh) for every response it keeps."""
+    a = _answers(response_ids)
     valid = _valid_item(a)
     return (
         select(
             r.c.id.label("response_id"),
+            r.c.patient_id,
+            r.c.instrument,
+            r.c.administered_at,
+            r.c.total_score,
             func.coalesce(func.sum(a.c.rows), 0).label("n_item_rows"),
             func.count(case((valid, a.c.item))).label("n_valid_items"),
             func.coalesce(func.sum(case((valid, a.c.lo))), 0).label("valid_item_sum"),
@@ -169,8 +175,13 @@ def exact_item_stats(response_ids: list[int]) -> Select:
         )
         .select_from(r.outerjoin(a, a.c.response_id == r.c.id))
         .where(r.c.id.in_(response_ids))
-        .group_by(r.c.id)
+        .group_by(*RESPONSE_KEYS)
     )
+
+
+def exact_item_stats(response_ids: list[int]) -> Select:
+    """``item_stats`` of these responses (the live path's recount of repeated items)."""
+    return item_stats(select(r.c.id).where(r.c.id.in_(response_ids)))
 
 
 def scored_responses(

@@ -8,6 +8,8 @@
   append-only in the database itself, not only in the code. The one exception
   is the session record (``dash_sessions``): the app may update only its clock
   and revocation columns (``SESSION_COLUMNS``), never who or when it started.
+  The derived rows of ``caseboard refresh`` (``DERIVED_TABLES``) are caches of the
+  platform, not history: the refresher may update and delete them.
 
     caseboard roles --app caseboard_app [--database caseboard]
 
@@ -24,6 +26,9 @@ from dashboard.state_tables import metadata as state_metadata
 
 # The columns of the session record a run, a logout or an idle check changes (dashboard.sessions).
 SESSION_COLUMNS = ("last_action_at", "revoked_at", "revoke_reason", "logout_audited_at")
+# Derived rows (dashboard.refresh): caches of the platform that the refresher rewrites
+# in place and a full reconcile repairs, so they are the app's to update and delete.
+DERIVED_TABLES = ("dash_response_facts", "dash_refresh_marks", "dash_refresh_lease")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -59,6 +64,8 @@ def state_grants(app: str) -> list[str]:
         out.append(f"GRANT SELECT, INSERT ON {table.name} TO {app}")
         if table.name == "dash_sessions":
             out.append(f"GRANT UPDATE ({', '.join(SESSION_COLUMNS)}) ON {table.name} TO {app}")
+        if table.name in DERIVED_TABLES:
+            out.append(f"GRANT UPDATE, DELETE ON {table.name} TO {app}")
         if any(_serial(c) for c in table.columns):
             out.append(f"GRANT USAGE ON SEQUENCE {table.name}_id_seq TO {app}")
     return out

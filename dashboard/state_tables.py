@@ -120,3 +120,51 @@ sessions = Table(
     Column("logout_audited_at", DateTime, nullable=True),
     Index("ix_dash_sessions_username", "username", "created_at"),
 )
+
+# Derived rows (dashboard.refresh): each response's raw item aggregates, exactly what
+# responses.item_stats computes live, kept ahead of the page by ``caseboard refresh``.
+# Raw facts only, never a score, band or word (those depend on settings and the
+# instrument registry). A cache of the platform: the refresher rewrites rows in place
+# and ``refresh --full`` repairs any drift, so unlike the tables above it is updated.
+response_facts = Table(
+    "dash_response_facts",
+    metadata,
+    Column("response_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("patient_id", Integer, nullable=False),
+    Column("instrument", String(20), nullable=False),
+    Column("administered_at", DateTime, nullable=True),  # NULL: a platform date in another format
+    Column("total_score", Integer, nullable=True),
+    Column("n_item_rows", Integer, nullable=False),
+    Column("n_valid_items", Integer, nullable=False),
+    Column("valid_item_sum", Integer, nullable=False),
+    Column("risk_item_score", Integer, nullable=True),
+    # Items are awaited (the response re-read) while it has fewer item rows than its
+    # instrument has items and its last read was before this: first seen + the settle age.
+    Column("awaited_until", DateTime, nullable=False),
+    Column("refreshed_at", DateTime, nullable=False),
+    Index("ix_dash_response_facts_patient", "patient_id", "administered_at"),
+)
+
+# Where the refresher has read up to, per platform table. Ids are not commit order, so
+# a refresh re-reads every id above ``floor_id``: the watermark as it stood at least the
+# overlap window ago. ``pending_*`` is the mark that becomes the floor once that old.
+refresh_marks = Table(
+    "dash_refresh_marks",
+    metadata,
+    Column("source", String(40), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
+    Column("last_at", DateTime, nullable=False),
+    Column("pending_id", BigInteger, nullable=False),
+    Column("pending_at", DateTime, nullable=False),
+    Column("floor_id", BigInteger, nullable=False),
+)
+
+# The refresher's lease: one row per job; whoever holds an unexpired lease works, any
+# other refresher returns at once ("lease held"). Taken by a conditional UPDATE or INSERT.
+refresh_lease = Table(
+    "dash_refresh_lease",
+    metadata,
+    Column("job", String(40), primary_key=True),
+    Column("holder", String(120), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from dashboard import audit, db
 from dashboard.cli import audit as audit_cli
-from dashboard.cli import queue, report
+from dashboard.cli import queue, refresh, report
 from dashboard.engine import make_engine
 from tests.factory import Platform
 
@@ -26,6 +26,7 @@ CLIS = {  # name: (main, arguments of an ordinary run)
     "queue": (queue.main, ["--user", "ther.a"]),
     "report": (report.main, ["--user", "lead.a", "--format", "json"]),
     "audit": (audit_cli.main, []),
+    "refresh": (refresh.main, []),
 }
 CASES = [  # (cli, case, extra arguments, words on stderr)
     *[(cli, "unmigrated", [], UPGRADE) for cli in CLIS],
@@ -57,7 +58,8 @@ def platform_db(db_url: str, case: str) -> Platform:
         db.upgrade(p.engine)
     if case == "broken":
         with p.engine.begin() as conn:
-            for table in ("dash_acknowledgements", "dash_audit"):  # the queue's first read binds patient ids
+            # the queue's first read binds patient ids; the refresher's rows are its first
+            for table in ("dash_acknowledgements", "dash_audit", "dash_response_facts"):
                 conn.execute(text(f"DROP TABLE {table}"))
     return p
 

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
-from dashboard import audit, db, roles, sessions, triage
+from dashboard import audit, db, refresh, roles, sessions, triage
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import FollowupForm, log_followup
@@ -89,6 +89,17 @@ def test_the_app_role_can_keep_session_records(deployment):
     sid = sessions.start_session(engine, "ther.a", now=NOW)
     assert sessions.end_session(engine, sid, "logout", now=NOW + timedelta(minutes=1))
     assert sessions.attempt_login(engine, {}, "nobody", "x", 5, 15).outcome == "wrong"
+
+
+def test_the_app_role_can_run_the_refresher(deployment):
+    """The derived rows are caches the refresher rewrites: lease, watermark and
+    reconcile work as the app role (DERIVED_TABLES), history stays append-only."""
+    engine, _pid = deployment
+    assert refresh.refresh(engine, engine, NOW).status == refresh.DONE
+    assert refresh.refresh(engine, engine, NOW + timedelta(minutes=10)).status == refresh.DONE  # updates both rows
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM dash_response_facts"))
+    assert refresh.reconcile(engine, engine, NOW + timedelta(minutes=20)).drift == 0
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,12 @@ Times the data work behind each page for a typical viewer, uncached (median of
 (whole tables through ``read_sql`` plus vectorised pandas) that must give the
 same answer. Each measurement runs in a fresh subprocess so its peak memory is
 its own. Database builds are reused (keyed by size and seed) and timed apart.
+
+It also times ``caseboard refresh`` (dashboard/refresh.py): the first full refresh
+of an empty state database, an incremental one a minute later (after a minute of
+the service's responses, re-reading the overlap window too) and a full reconcile.
+The JSON output records the frozen benchmark profile (``PROFILE``) beside the rows,
+so figures stay comparable when the demo generator changes.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from dashboard import caseload as caseload_mod
-from dashboard import db, demo, flags, followups_due, schema
+from dashboard import db, demo, flags, followups_due, refresh, schema
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
 from dashboard import triage as triage_mod
@@ -37,6 +43,7 @@ from dashboard.engine import make_engine
 from dashboard.logs import proc_memory_mb
 from dashboard.measures import INSTRUMENTS, score_responses
 from dashboard.scope import Viewer, load_viewer, patient_filter
+from dashboard.state_tables import refresh_lease, refresh_marks, response_facts
 from dashboard.timeutil import days_since
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -44,6 +51,17 @@ BENCH_DIR = DATA_DIR / "bench"
 SEED = 7
 VIEWER = "therapist1"  # a typical therapist: about 60 patients at every size
 EVENT_TABLES = ("activity", "responses", "messages")
+REFRESH = "refresh"  # the refresher's timings, beside the page queries
+# The benchmark's frozen profile: change PROFILE_VERSION whenever anything here, or the
+# demo generator's output for this seed, changes, so old and new figures are not compared.
+PROFILE_VERSION = 1
+PROFILE = {
+    "version": PROFILE_VERSION,
+    "seed": SEED,
+    "generator": "dashboard.demo.generate(engine, patients=N, seed=SEED)",
+    "viewers": {"therapist": VIEWER, "gp": "gp1", "team_lead": "lead1"},
+    "refresh_minute": "responses per minute over the 30 days before the demo's now, at least 1",
+}
 
 
 @dataclass
@@ -64,8 +82,9 @@ class Result:
 def database_url(backend: str, size: int, pg_url: str) -> str:
     if backend == "sqlite":
         BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{BENCH_DIR}/bench-{size}-s{SEED}.sqlite"
-    return make_url(pg_url).set(database=f"caseboard_bench_{size}_s{SEED}").render_as_string(hide_password=False)
+        return f"sqlite:///{BENCH_DIR}/bench-{size}-s{SEED}-p{PROFILE_VERSION}.sqlite"
+    name = f"caseboard_bench_{size}_s{SEED}_p{PROFILE_VERSION}"  # a new profile never reuses an old build
+    return make_url(pg_url).set(database=name).render_as_string(hide_password=False)
 
 
 def ensure_database(backend: str, size: int, pg_url: str) -> tuple[str, float | None]:
@@ -536,6 +555,59 @@ def measure_baseline(url: str, query: str) -> dict:
     }
 
 
+def _responses_per_minute(engine: Engine, now: datetime) -> int:
+    """The service's recent rate of new responses (the last 30 days), at least one."""
+    r = schema.responses.c
+    with engine.connect() as conn:
+        recent = conn.scalar(
+            select(func.count()).where(r.administered_at > now - timedelta(days=30), r.administered_at <= now)
+        )
+    return max(1, -(-int(recent or 0) // (30 * 24 * 60)))
+
+
+def measure_refresh(url: str, repeat: int) -> dict:
+    """The refresher on this database (its own state tables are cleared first): the first
+    full refresh, an incremental one a minute later, and a full reconcile (no drift).
+
+    The bench database does not grow, so "a minute of events" is the watermark moved
+    back by a minute of the service's responses, behind the overlap window: what a
+    refresher running every minute re-reads in the steady state (the floor lags the
+    newest id by one to two overlap windows)."""
+    engine = make_engine(url)
+    now = demo.read_generated_for(engine)
+    tuning = refresh.RefreshSettings()
+    with engine.begin() as conn:
+        for table in (response_facts, refresh_marks, refresh_lease):
+            conn.execute(table.delete())
+    started = time.perf_counter()
+    first = refresh.refresh(engine, engine, now, tuning)
+    first_ms = (time.perf_counter() - started) * 1000
+    per_minute = _responses_per_minute(engine, now)
+    windows = 2 * tuning.overlap_seconds / 60 + 1  # two overlap windows and the new minute
+    floor = max(0, first.watermark - int(per_minute * windows))
+    later = now + timedelta(seconds=60)
+
+    def incremental() -> refresh.RefreshReport:
+        with engine.begin() as conn:
+            conn.execute(refresh_marks.update().values(floor_id=floor, pending_id=first.watermark, pending_at=now))
+        return refresh.refresh(engine, engine, later, tuning)
+
+    incremental_ms = _median_ms(incremental, repeat)
+    incremental_read = incremental().read
+    started = time.perf_counter()
+    full = refresh.reconcile(engine, engine, later, tuning)
+    reconcile_ms = (time.perf_counter() - started) * 1000
+    assert full.drift == 0, "a reconcile right after a refresh must find no drift"
+    return {
+        "first_ms": first_ms,
+        "incremental_ms": incremental_ms,
+        "reconcile_ms": reconcile_ms,
+        "responses": first.read,
+        "incremental_read": incremental_read,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 def run_child(*args: str) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "tools.bench", *args], capture_output=True, text=True, check=False, cwd=ROOT
@@ -546,15 +618,29 @@ def run_child(*args: str) -> dict:
 
 
 def format_table(results: list[Result]) -> str:
-    header = f"{'backend':<11}{'patients':>9}{'events':>12}  {'query':<14}{'median ms':>10}{'baseline ms':>13}{'cached ms':>10}{'peak MB':>9}"
+    header = f"{'backend':<11}{'patients':>9}{'events':>12}  {'query':<20}{'median ms':>10}{'baseline ms':>13}{'cached ms':>10}{'peak MB':>9}"
     lines = [header, "-" * len(header)]
     for r in results:
         base = f"{r.baseline_ms:>13.1f}" if r.baseline_ms is not None else f"{'-':>13}"
         cached = f"{r.cached_ms:>10.2f}" if r.cached_ms is not None else f"{'-':>10}"
         lines.append(
-            f"{r.backend:<11}{r.patients:>9}{r.events:>12}  {r.query:<14}{r.median_ms:>10.2f}{base}{cached}{r.peak_rss_mb:>9.0f}"
+            f"{r.backend:<11}{r.patients:>9}{r.events:>12}  {r.query:<20}{r.median_ms:>10.2f}{base}{cached}{r.peak_rss_mb:>9.0f}"
         )
     return "\n".join(lines)
+
+
+def refresh_results(backend: str, size: int, events: int, url: str, repeat: int) -> list[Result]:
+    """The refresher's three timings as rows of the table (no baseline, no cache)."""
+    m = run_child("--measure", url, "--query", REFRESH, "--repeat", str(repeat))
+    peak = round(m["peak_rss_mb"], 1)
+    print(
+        f"refresh {backend}/{size}: {m['responses']} responses; the incremental re-read {m['incremental_read']}",
+        file=sys.stderr,
+    )
+    return [
+        Result(backend, size, events, f"{REFRESH}_{what}", round(m[f"{what}_ms"], 3), None, None, peak)
+        for what in ("first", "incremental", "reconcile")
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -570,8 +656,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_file")
     parser.add_argument(
         "--queries",
-        default=",".join(QUERIES),
-        help=f"which to time, comma-separated (default: all: {', '.join(QUERIES)})",
+        default=",".join([*QUERIES, REFRESH]),
+        help=f"which to time, comma-separated (default: all: {', '.join([*QUERIES, REFRESH])})",
     )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--query", default="my_patients", help=argparse.SUPPRESS)
@@ -579,17 +665,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.measure:  # child process
-        result = (
-            measure_baseline(args.measure, args.query)
-            if args.baseline
-            else measure(args.measure, args.query, args.repeat)
-        )
+        if args.query == REFRESH:
+            result = measure_refresh(args.measure, args.repeat)
+        elif args.baseline:
+            result = measure_baseline(args.measure, args.query)
+        else:
+            result = measure(args.measure, args.query, args.repeat)
         print(json.dumps(result))
         return 0
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     queries = args.queries.split(",")
-    if unknown := set(queries) - set(QUERIES):
+    if unknown := set(queries) - set(QUERIES) - {REFRESH}:
         parser.error(f"unknown queries: {', '.join(sorted(unknown))}")
     results: list[Result] = []
     disagreements = []
@@ -602,6 +689,11 @@ def main(argv: list[str] | None = None) -> int:
             if built is not None:
                 print(f"built {backend} database with {size} patients in {built:.1f} s", file=sys.stderr)
             for query in queries:
+                if query == REFRESH:
+                    results += refresh_results(backend, size, events, url, args.repeat)
+                    for line in format_table(results[-3:]).splitlines()[2:]:
+                        print(line, file=sys.stderr)
+                    continue
                 m = run_child("--measure", url, "--query", query, "--repeat", str(args.repeat))
                 baseline = None
                 if size == sizes[-1]:
@@ -625,7 +717,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(results))
     if args.json_file:
         with open(args.json_file, "w") as fh:
-            json.dump([asdict(r) for r in results], fh, indent=2)
+            json.dump({"profile": PROFILE, "results": [asdict(r) for r in results]}, fh, indent=2)
     if disagreements:
         print(f"optimised and naive answers differ: {', '.join(disagreements)}", file=sys.stderr)
         return 1

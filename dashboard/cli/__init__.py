@@ -39,6 +39,7 @@ COMMANDS = {
         Command("roles", "dashboard.cli.roles", "print the least-privilege database grants"),
         Command("ready", "dashboard.cli.ready", "readiness check: exit 0 only if this instance could serve now"),
         Command("quality", "dashboard.cli.quality", "count platform rows that belong to no patient"),
+        Command("refresh", "dashboard.cli.refresh", "keep the derived rows in the state database up to date"),
         Command("demo", "dashboard.cli.demo", "fill a database with synthetic platform data"),
         Command("bench", "tools.bench", "developer tool: the benchmark of every page's data work", developer_tool=True),
         Command(

@@ -1,0 +1,59 @@
+"""``caseboard refresh``: keep the derived rows in the state database ahead of the
+pages (dashboard/refresh.py). Once, or ``--every SECONDS`` as a service; ``--full``
+recomputes every row and reports the drift it repaired. Only one refresher works at
+a time (a lease row): another one prints "lease held" and writes nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+
+from dashboard import refresh as refresher
+from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
+from dashboard.commands import command
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
+    if not 1 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{value:g} is outside 1 to 86400 seconds")
+    return value
+
+
+def describe(report: refresher.RefreshReport) -> str:
+    """One line for a terminal or a service log: no patient data, counts only."""
+    if report.status == refresher.LEASE_HELD:
+        return "another refresher holds the lease: nothing written"
+    what = "full reconcile" if report.full else "refresh"
+    line = f"{what}: {report.read} response(s) read, watermark {report.watermark}, re-read from {report.floor}"
+    return line + (f", {report.drift} drifted row(s) repaired" if report.full else "")
+
+
+@clean_errors
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=command("refresh"), description=__doc__.split("\n\n")[0])
+    add_database_arguments(parser)
+    parser.add_argument("--every", type=seconds, metavar="SECONDS", help="run again every SECONDS until stopped")
+    parser.add_argument("--full", action="store_true", help="recompute every row and repair any drift")
+    args = parser.parse_args(argv)
+    if (opened := open_databases(args, migrated=True)) is None:
+        return 2
+    _, platform, state = opened
+    job = refresher.reconcile if args.full else refresher.refresh
+    holder = refresher.default_holder()
+    while True:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        print(describe(job(platform, state, now, holder=holder)), flush=True)
+        if args.every is None:
+            return 0
+        try:
+            time.sleep(args.every)
+        except KeyboardInterrupt:
+            print("stopped", file=sys.stderr)
+            return 0

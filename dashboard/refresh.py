@@ -1,0 +1,334 @@
+"""The refresher: derived per-response facts kept ahead of the page (issue 17).
+
+``refresh`` copies each platform response's raw item aggregates into the state
+database's ``dash_response_facts``, computed by the same definition the pages use
+live (``responses.item_stats``): one definition, two schedules. It reads only the
+platform rows past its watermark, and the platform stays read-only.
+
+Why not just "rows with id > the last id read": a row with a lower id can commit
+after a higher one was read (ids are handed out at insert, not at commit), and
+``response_items`` has neither an id nor a time. So each refresh
+
+* re-reads every response above ``floor_id``, the watermark as it stood at least
+  ``overlap_seconds`` ago, and de-duplicates by id (an upsert keyed by response id);
+  a platform transaction open for less than the overlap is never missed;
+* re-reads the responses whose items still look incomplete (fewer item rows than
+  the instrument has items) until one read comes at least ``settle_seconds`` after
+  the refresher first saw them (at once for a response already that old when seen);
+* runs only under a lease (``dash_refresh_lease``), so one refresher works at a time.
+  The lease saves work, it is not what keeps the rows right: every write is an
+  idempotent upsert of recomputed facts, and a refresher that outlives its lease
+  can only leave the floor lower (more re-reading), never skip a row.
+
+``reconcile`` (``caseboard refresh --full``) recomputes every row and logs the drift it
+repairs: anything the rules above cannot see (an item added to a complete response,
+a transaction open longer than the overlap, a row edited in place).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, Select, case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from dashboard.logs import log_event
+from dashboard.measures import INSTRUMENTS
+from dashboard.responses import item_stats
+from dashboard.schema import responses as r
+from dashboard.state_tables import refresh_lease, refresh_marks, response_facts
+
+JOB = "refresh"
+SOURCE = "responses"
+LEASE_HELD = "lease held"
+DONE = "done"
+# The columns of dash_response_facts that come from the platform (compared by reconcile).
+FACTS = (
+    "patient_id",
+    "instrument",
+    "administered_at",
+    "total_score",
+    "n_item_rows",
+    "n_valid_items",
+    "valid_item_sum",
+    "risk_item_score",
+)
+
+
+@dataclass(frozen=True)
+class RefreshSettings:
+    """The refresher's timing. Not the clinical ``config.Settings``: derived rows hold
+    raw facts only, so no clinical threshold changes what they contain."""
+
+    overlap_seconds: float = 300  # longest platform transaction that is never missed
+    settle_seconds: float = 3600  # how long an incomplete response's items are awaited
+    lease_seconds: float = 600  # a crashed refresher's lease lapses after this
+    batch: int = 5000  # response ids per statement (bounded memory on a full refresh)
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    status: str  # DONE, or LEASE_HELD when another refresher works (nothing written)
+    full: bool
+    read: int  # responses recomputed from the platform
+    watermark: int  # highest response id read so far
+    floor: int  # the next refresh re-reads every id above this
+    drift: int = 0  # rows a full reconcile found wrong and repaired
+
+
+def default_holder() -> str:
+    """Who holds the lease: host, process and a random part (no patient data)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _insert(conn: Connection, table):
+    """The dialect's INSERT, which has ``on_conflict_do_update``/``_nothing`` on both backends."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+# ---------------------------------------------------------------- the lease
+
+
+def take_lease(state: Engine, holder: str, now: datetime, seconds: float) -> bool:
+    """Take or renew the lease in one transaction: a conditional UPDATE (the lease is
+    lapsed or already ours), else an INSERT that does nothing if a row exists. On
+    PostgreSQL a concurrent UPDATE waits for the row and re-checks the condition; on
+    SQLite writers are serialised. Either way exactly one caller gets True."""
+    until = now + timedelta(seconds=seconds)
+    lease = refresh_lease.c
+    with state.begin() as conn:
+        renewed = conn.execute(
+            update(refresh_lease)
+            .where(lease.job == JOB, or_(lease.expires_at <= now, lease.holder == holder))
+            .values(holder=holder, expires_at=until)
+            .returning(lease.job)
+        ).first()
+        if renewed is not None:
+            return True
+        created = conn.execute(
+            _insert(conn, refresh_lease)
+            .values(job=JOB, holder=holder, expires_at=until)
+            .on_conflict_do_nothing(index_elements=["job"])
+            .returning(lease.job)
+        ).first()  # RETURNING, not rowcount: drivers differ in what they count here
+        return created is not None
+
+
+def release_lease(state: Engine, holder: str, now: datetime) -> None:
+    """Let the next refresher start at once instead of waiting for the lease to lapse."""
+    with state.begin() as conn:
+        conn.execute(
+            update(refresh_lease)
+            .where(refresh_lease.c.job == JOB, refresh_lease.c.holder == holder)
+            .values(expires_at=now)
+        )
+
+
+# ---------------------------------------------------------------- reading the platform
+
+
+def read_facts(platform: Connection, response_ids: Select) -> list[dict]:
+    """``item_stats`` of the selected responses, as rows for dash_response_facts."""
+    return [dict(row._mapping) for row in platform.execute(item_stats(response_ids))]
+
+
+def _id_ranges(lo: int, hi: int, batch: int):
+    """(lo, hi] split into steps of ``batch`` ids."""
+    while lo < hi:
+        yield lo, min(lo + batch, hi)
+        lo += batch
+
+
+def _by_range(lo: int, hi: int) -> Select:
+    return select(r.c.id).where(r.c.id > lo, r.c.id <= hi)
+
+
+def _awaited(state: Connection) -> list[int]:
+    """Responses whose items may still be arriving: fewer item rows than the instrument
+    has items, and not yet read once at or after their ``awaited_until``."""
+    f = response_facts.c
+    expected = case(*((f.instrument == code, inst.n_items) for code, inst in INSTRUMENTS.items()), else_=0)
+    return list(state.scalars(select(f.response_id).where(f.n_item_rows < expected, f.refreshed_at < f.awaited_until)))
+
+
+def _awaited_until(administered_at: datetime | None, now: datetime, settings: RefreshSettings) -> datetime:
+    """For a response first seen now: wait the settle age for its items, unless it was
+    administered longer ago than that (its items are all in by now, or lost: reconcile)."""
+    settle = timedelta(seconds=settings.settle_seconds)
+    recent = administered_at is not None and administered_at > now - settle
+    return now + settle if recent else now
+
+
+def _upsert(state: Connection, rows: list[dict], now: datetime, settings: RefreshSettings) -> None:
+    """Insert or rewrite these responses' facts; ``awaited_until`` keeps its first value."""
+    if not rows:
+        return
+    stmt = _insert(state, response_facts)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["response_id"],
+        set_={**{c: stmt.excluded[c] for c in FACTS}, "refreshed_at": stmt.excluded.refreshed_at},
+    )
+    state.execute(
+        stmt,
+        [
+            {**row, "awaited_until": _awaited_until(row["administered_at"], now, settings), "refreshed_at": now}
+            for row in rows
+        ],
+    )
+
+
+# ---------------------------------------------------------------- the watermark
+
+
+@dataclass(frozen=True)
+class Mark:
+    last_id: int
+    last_at: datetime
+    pending_id: int
+    pending_at: datetime
+    floor_id: int
+
+
+def read_mark(state: Connection) -> Mark | None:
+    row = state.execute(select(refresh_marks).where(refresh_marks.c.source == SOURCE)).one_or_none()
+    return None if row is None else Mark(row.last_id, row.last_at, row.pending_id, row.pending_at, row.floor_id)
+
+
+def next_mark(mark: Mark | None, top: int, now: datetime, settings: RefreshSettings) -> Mark:
+    """The watermark after a refresh that read every id above ``mark.floor_id`` up to ``top``.
+
+    The floor may move up to the pending mark only once a refresh at least the overlap
+    after that mark has read above the old floor: by then every row with an id up to
+    the pending mark has committed (a transaction shorter than the overlap) and was read."""
+    if mark is None:
+        return Mark(top, now, top, now, 0)
+    if now - mark.pending_at >= timedelta(seconds=settings.overlap_seconds):
+        return Mark(top, now, top, now, mark.pending_id)
+    return Mark(max(top, mark.last_id), now, mark.pending_id, mark.pending_at, mark.floor_id)
+
+
+def _write_mark(state: Connection, mark: Mark) -> None:
+    values = {
+        "last_id": mark.last_id,
+        "last_at": mark.last_at,
+        "pending_id": mark.pending_id,
+        "pending_at": mark.pending_at,
+        "floor_id": mark.floor_id,
+    }
+    stmt = _insert(state, refresh_marks).values(source=SOURCE, **values)
+    state.execute(stmt.on_conflict_do_update(index_elements=["source"], set_=values))
+
+
+# ---------------------------------------------------------------- the two jobs
+
+
+def refresh(
+    platform: Engine,
+    state: Engine,
+    now: datetime,
+    settings: RefreshSettings = RefreshSettings(),
+    holder: str | None = None,
+) -> RefreshReport:
+    """One incremental refresh: the responses above the floor and those still awaited.
+    Returns at once, writing nothing, when another refresher holds the lease."""
+    holder = holder or default_holder()
+    if not take_lease(state, holder, now, settings.lease_seconds):
+        return _held(state, full=False)
+    try:
+        with state.connect() as conn:
+            mark = read_mark(conn)
+            awaited = _awaited(conn)
+        floor = mark.floor_id if mark else 0
+        read = 0
+        with platform.connect() as p:
+            top = int(p.scalar(select(func.coalesce(func.max(r.c.id), 0))))
+            batches = [_by_range(lo, hi) for lo, hi in _id_ranges(floor, top, settings.batch)]
+            batches += [
+                select(r.c.id).where(r.c.id.in_(awaited[i : i + settings.batch]), r.c.id <= floor)
+                for i in range(0, len(awaited), settings.batch)
+            ]
+            for ids in batches:
+                rows = read_facts(p, ids)
+                with state.begin() as conn:
+                    _upsert(conn, rows, now, settings)
+                read += len(rows)
+        new = next_mark(mark, top, now, settings)
+        with state.begin() as conn:
+            _write_mark(conn, new)
+        return RefreshReport(DONE, False, read, new.last_id, new.floor_id)
+    finally:
+        release_lease(state, holder, now)
+
+
+def reconcile(
+    platform: Engine,
+    state: Engine,
+    now: datetime,
+    settings: RefreshSettings = RefreshSettings(),
+    holder: str | None = None,
+) -> RefreshReport:
+    """Recompute every response's facts, repair the rows that differ (changed, missing
+    or no longer on the platform), log each kind of drift it repaired, and count them.
+    Also the first refresh of an empty state database (nothing to call drift then)."""
+    holder = holder or default_holder()
+    if not take_lease(state, holder, now, settings.lease_seconds):
+        return _held(state, full=True)
+    try:
+        with state.connect() as conn:
+            mark = read_mark(conn)
+        changed = missing = gone = read = 0
+        with platform.connect() as p:
+            top = int(p.scalar(select(func.coalesce(func.max(r.c.id), 0))))
+            stored_top = _stored_top(state)
+            for lo, hi in _id_ranges(0, max(top, stored_top), settings.batch):
+                fresh = {row["response_id"]: row for row in read_facts(p, _by_range(lo, hi))}
+                read += len(fresh)
+                f = response_facts.c
+                with state.begin() as conn:
+                    stored = {
+                        row.response_id: row._mapping
+                        for row in conn.execute(
+                            select(f.response_id, *(f[c] for c in FACTS)).where(f.response_id > lo, f.response_id <= hi)
+                        )
+                    }
+                    wrong = [row for rid, row in fresh.items() if rid in stored and _differs(row, stored[rid])]
+                    new = [row for rid, row in fresh.items() if rid not in stored]
+                    stale = [rid for rid in stored if rid not in fresh]
+                    _upsert(conn, wrong + new, now, settings)
+                    if stale:
+                        conn.execute(delete(response_facts).where(f.response_id.in_(stale)))
+                changed, missing, gone = changed + len(wrong), missing + len(new), gone + len(stale)
+        first = mark is None
+        if not first:
+            for kind, n in (("changed", changed), ("missing", missing), ("gone", gone)):
+                if n:
+                    log_event("refresh_drift", logging.WARNING, kind=kind, rows=n)
+        new_mark = next_mark(mark, top, now, settings)
+        with state.begin() as conn:
+            _write_mark(conn, new_mark)
+        drift = 0 if first else changed + missing + gone
+        return RefreshReport(DONE, True, read, new_mark.last_id, new_mark.floor_id, drift)
+    finally:
+        release_lease(state, holder, now)
+
+
+def _stored_top(state: Engine) -> int:
+    with state.connect() as conn:
+        return int(conn.scalar(select(func.coalesce(func.max(response_facts.c.response_id), 0))))
+
+
+def _differs(fresh: dict, stored) -> bool:
+    """Any platform fact differs (a platform date in another format reads as None both ways)."""
+    return any(fresh[c] != stored[c] for c in FACTS)
+
+
+def _held(state: Engine, full: bool) -> RefreshReport:
+    with state.connect() as conn:
+        mark = read_mark(conn)
+    return RefreshReport(LEASE_HELD, full, 0, mark.last_id if mark else 0, mark.floor_id if mark else 0)
