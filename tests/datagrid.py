@@ -90,8 +90,9 @@ class Grid:
         c = self.column(title)
         return c.left >= 0 and c.right <= self.visible + 0.5
 
-    def problems(self, titles: list[str]) -> list[str]:
-        """Each named column not wholly in view, or whose header or values it cuts."""
+    def problems(self, titles: list[str], whole_values: tuple[str, ...] = ()) -> list[str]:
+        """Each named column not wholly in view or whose header it cuts, and each of
+        ``whole_values`` whose values it cuts ("risk answ")."""
         out = []
         for title in titles:
             c = self.column(title)
@@ -99,7 +100,7 @@ class Grid:
                 out.append(f"{title!r} at {c.left:.0f}-{c.right:.0f} px of {self.visible:.0f} px")
             if c.header > c.width + 0.5:
                 out.append(f"{title!r} header needs {c.header:.0f} px, has {c.width:.0f}")
-            if c.longest > c.width + 0.5:
+            if title in whole_values and c.longest > c.width + 0.5:
                 out.append(f"{title!r} values need {c.longest:.0f} px, have {c.width:.0f}")
         return out
 

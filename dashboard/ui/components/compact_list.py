@@ -47,15 +47,16 @@ def wide_table(name: str):
 
 def compact_list(name: str, items: Iterable[CompactItem], caption: str = "Tap a code to open the patient.") -> None:
     """The same patients as the wide table, one short entry each: shown only below ``NARROW_PX``."""
-    with st.container(key=f"{COMPACT_KEY}{name}", gap="small"):
+    with st.container(key=f"{COMPACT_KEY}{name}", gap="medium"):
         st.caption(caption)
         for item in items:
-            st.page_link(
-                PATIENT_SCRIPT,
-                label=f"**{md(item.code)}** · {md(item.headline)}",
-                icon=":material/emergency_home:" if item.urgent else ":material/person:",
-                query_params=patient_params(item.code, item.patient_id),
-                width="stretch",
-            )
-            if item.detail:
-                st.caption(md(item.detail))
+            with st.container(gap=None):  # the reason sits under its own code
+                st.page_link(
+                    PATIENT_SCRIPT,
+                    label=f"**{md(item.code)}** · {md(item.headline)}",
+                    icon=":material/emergency_home:" if item.urgent else ":material/person:",
+                    query_params=patient_params(item.code, item.patient_id),
+                    width="stretch",
+                )
+                if item.detail:
+                    st.caption(md(item.detail))
