@@ -82,14 +82,16 @@ else:
                 ),
             },
         )
+        st.caption("Select a row to log a follow-up for that patient.")
     compact_list(
         "due",
         [
-            CompactItem(code, pid, f"due {w}", a or "no alerts", urgent=bool(r))
-            for code, pid, w, a, r in zip(due["code"], due["patient_id"], waiting, alerts, due["risk"])
+            CompactItem(code, pid, f"due {d} d ago" + (" · overdue" if o else ""), a or "no alerts", urgent=bool(r))
+            for code, pid, d, o, a, r in zip(
+                due["code"], due["patient_id"], due["waiting_days"], due["overdue"], alerts, due["risk"]
+            )
         ],
     )
-    st.caption("Select a row to log a follow-up for that patient.")
     if event.selection.rows:
         row = due.iloc[event.selection.rows[0]]
         if st.button("Open patient page", icon=":material/person:"):
