@@ -110,7 +110,7 @@ else:
                 ),
                 "flags": st.column_config.TextColumn(
                     "Flags",
-                    width=220,
+                    width=280,
                     pinned=True,
                     help="Current triage flags, most urgent first (see the patient page for reasons)",
                 ),
