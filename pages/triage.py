@@ -122,7 +122,7 @@ compact_list(
         )
         for r, why in zip(queue.itertuples(), table["why"])
     ],
-    f"{len(queue)} patients need you · tap a code to open the patient",
+    f"{len(queue)} patients · tap a code to open the patient",
 )
 # The patient being worked on is kept by patient id: the queue's order changes as
 # reasons are handled, so a row index would point at someone else, and a platform
