@@ -81,11 +81,7 @@ columns = [
 if ctx.viewer.role != "therapist":
     columns.insert(5, "therapist")
 
-st.caption(
-    f"{len(shown)} of {len(frame)} patients"
-    + (" · searching every status" if search else "")
-    + " · select a row to open the patient"
-)
+st.caption(f"{len(shown)} of {len(frame)} patients" + (" · searching every status" if search else ""))
 if hidden_note:
     st.info(hidden_note, icon=":material/filter_alt:")
 if shown.empty:
@@ -96,6 +92,7 @@ if shown.empty:
     )
 else:
     with wide_table("patients"):
+        st.caption("Select a row to open the patient.")
         event = st.dataframe(
             table[columns],
             key="my_patients_table",
