@@ -67,6 +67,8 @@ def test_safety_columns_are_whole_in_view(app_url, browser, demo_sqlite, width):
             if path != pages[0]:
                 page.get_by_role("link", name={"patients": "My patients"}.get(path, path.capitalize())).click()
                 wait_for_app(page)
+            page.get_by_role("heading").first.wait_for(timeout=30_000)
+            wait_for_app(page)
             page.wait_for_timeout(500)  # the grid sizes its columns after its first paint
             screenshot(page, f"columns-{user}-{path}-{width}")
             for _u, _p, anchor, safety, whole in (s for s in SAFETY if s[:2] == (user, path)):
@@ -84,6 +86,7 @@ def test_patient_page_outcomes_keep_status_and_reliable_change_in_view(app_url, 
     wait_for_app(page)
     log_in(page, "therapist1", "caseboard-demo")
     page.get_by_role("heading", name=code).wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
     page.wait_for_timeout(500)
     assert not grid_with(page, "Reliable change").problems(["Measure", "Status", "Reliable change"])
     context.close()
@@ -96,8 +99,10 @@ def test_phone_shows_the_compact_list_and_a_code_opens_the_patient(app_url, brow
     wait_for_app(page)
     log_in(page, "therapist1", "caseboard-demo")
     page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
     compact, wide = page.locator(".st-key-compact_list_triage"), page.locator(".st-key-wide_table_triage")
-    assert compact.is_visible() and not wide.is_visible()
+    compact.wait_for(state="visible", timeout=30_000)
+    assert not wide.is_visible()
     assert not page.locator("[data-testid='stDataFrame']").filter(visible=True).count()
     screenshot(page, "columns-triage-390")
     first = compact.get_by_role("link").first
@@ -105,6 +110,7 @@ def test_phone_shows_the_compact_list_and_a_code_opens_the_patient(app_url, brow
     first.click()
     wait_for_app(page)
     page.get_by_role("heading", name=code).wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
     assert f"patient={code}" in page.url
     context.close()
 
@@ -116,8 +122,10 @@ def test_gp_phone_list_says_due_and_alerts(app_url, browser):
     wait_for_app(page)
     log_in(page, "gp1", "caseboard-demo")
     page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
     compact = page.locator(".st-key-compact_list_due")
-    assert compact.is_visible() and not page.locator(".st-key-wide_table_due").is_visible()
+    compact.wait_for(state="visible", timeout=30_000)
+    assert not page.locator(".st-key-wide_table_due").is_visible()
     assert "due " in compact.get_by_role("link").first.inner_text()
     screenshot(page, "columns-followups-390")
     context.close()
@@ -130,7 +138,28 @@ def test_wide_window_shows_the_table_not_the_list(app_url, browser):
     wait_for_app(page)
     log_in(page, "therapist1", "caseboard-demo")
     page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
-    assert page.locator(".st-key-wide_table_patients").is_visible()
+    wait_for_app(page)  # the heading comes before the rest of the run
+    page.locator(".st-key-wide_table_patients").wait_for(state="visible", timeout=30_000)
+    assert page.locator(".st-key-compact_list_patients").count() == 1  # sent, but not shown
     assert not page.locator(".st-key-compact_list_patients").is_visible()
     assert page.locator("[data-testid='stDataFrame']").filter(visible=True).count() >= 1
+    context.close()
+
+
+def test_phone_lists_have_no_serious_axe_violations(app_url, browser):
+    from tests.conftest import missing
+    from tests.test_accessibility import AXE_JS, BLOCKING, describe, run_axe
+
+    if not AXE_JS.exists():
+        missing("axe-core is not installed in tests/axe (run: npm ci --prefix tests/axe)")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{app_url}/patients")
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
+    page.locator(".st-key-compact_list_patients").wait_for(state="visible", timeout=30_000)
+    blocking = [v for v in run_axe(page, str(AXE_JS))["violations"] if v["impact"] in BLOCKING]
+    assert not blocking, describe(blocking)
     context.close()
