@@ -279,10 +279,10 @@ else:
             "reasons",
         ],
         column_config={
-            "therapist": st.column_config.TextColumn("Therapist", width=140, pinned=True),
+            "therapist": st.column_config.TextColumn("Therapist", width=130, pinned=True),
             "caseload": st.column_config.ProgressColumn(
                 "Caseload",
-                width=95,
+                width=85,
                 format="%d",
                 min_value=0,
                 max_value=top("caseload"),
@@ -290,42 +290,42 @@ else:
             ),
             "active_share": st.column_config.ProgressColumn(
                 f"Active {settings.recent_days} d",
-                width=95,
+                width=85,
                 **PERCENT,
                 help=f"Share of the caseload active in the last {settings.recent_days} days",
             ),
             "open_items": st.column_config.ProgressColumn(
                 "Open items",
-                width=95,
+                width=90,
                 format="%d",
                 min_value=0,
                 max_value=top("open_items"),
                 pinned=True,
                 help="Open triage items now; their reasons in the last column",
             ),
-            "reasons": st.column_config.TextColumn("Reasons", width="medium"),
+            "reasons": st.column_config.TextColumn("Reasons", width=165),
             "median_reply_hours": st.column_config.ProgressColumn(
                 "Reply",
-                width=85,
+                width=80,
                 format="%.0f h",
                 min_value=0,
                 max_value=top("median_reply_hours"),
                 help="Median hours to reply to a patient's message",
             ),
             "replied": st.column_config.TextColumn(
-                "Answered", width=85, help="Messages answered / patient messages in the period"
+                "Answered", width=80, help="Messages answered / patient messages in the period"
             ),
             "feedback_share": st.column_config.ProgressColumn(
                 "Feedback",
-                width=95,
+                width=85,
                 **PERCENT,
                 help=f"Module completions given feedback within {settings.feedback_due_hours:g} h",
             ),
             "fed_back": st.column_config.TextColumn(
-                "In time", width=75, help="Feedback in time / module completions in the period"
+                "In time", width=70, help="Feedback in time / module completions in the period"
             ),
             "lapsed": st.column_config.NumberColumn(
-                "Lapsed", width=65, help=f"No activity for {settings.dropout_inactive_days} days, episode still open"
+                "Lapsed", width=60, help=f"No activity for {settings.dropout_inactive_days} days, episode still open"
             ),
         },
     )
