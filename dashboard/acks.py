@@ -7,11 +7,15 @@ reason as drawn (dashboard.ack_cover). On submit the reason is read again from
 the platform, not from a cache; if it now holds a row the screen did not show
 (a new answer while the form was open), nothing is stored and the clinician is
 asked to review it first. A mistaken acknowledgement is withdrawn by a new row
-(its author or a team lead, with a reason), which opens the reason again."""
+(its author or a team lead, with a reason), which opens the reason again.
+
+Several reasons of one patient are handled in one action (acknowledge_batch):
+all of them or none, refused whole when any holds a row its screen did not show."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
@@ -42,6 +46,16 @@ class NewerEvidence(AckRefused):
     page shows the reason as it is now."""
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One reason the clinician ticked: the evidence keys its screen showed, and its note
+    (a risk reason's own; the shared note for the others)."""
+
+    flag: str
+    seen: frozenset[str]
+    note: str | None = None
+
+
 def acknowledge(
     platform: Engine,
     state: Engine,
@@ -57,73 +71,131 @@ def acknowledge(
     """Store one acknowledgement covering the evidence keys ``seen`` and its audit
     row together, or refuse and store nothing; returns the acknowledgement's id.
     The same ``idempotency_key`` again (a double click) stores nothing more."""
-    if problem := control_problem(note, "The note", multiline=True):  # before any query (dashboard.text)
-        raise AckRefused(problem)
+    choice = Choice(flag, frozenset(seen), note)
+    return acknowledge_batch(platform, state, viewer, patient_id, [choice], now, settings, idempotency_key)[flag]
+
+
+def acknowledge_batch(
+    platform: Engine,
+    state: Engine,
+    viewer: Viewer,
+    patient_id: int,
+    choices: Sequence[Choice],
+    now: datetime,
+    settings: Settings,
+    idempotency_key: str | None = None,
+) -> dict[str, int]:
+    """Mark several of one patient's reasons handled in one action: every reason is
+    checked first against a fresh read, then all acknowledgements and their audit rows
+    are stored in one transaction, or none is. A reason holding a row its screen did
+    not show refuses the whole batch, naming it (NewerEvidence); a risk reason needs
+    its own note. Returns {flag: acknowledgement id}; the same ``idempotency_key``
+    again (a double click) stores nothing more and returns the first ids."""
+    if not choices:
+        raise AckRefused("Tick at least one reason to mark it handled.")
+    for c in choices:
+        if problem := control_problem(c.note, "The note", multiline=True):  # before any query (dashboard.text)
+            raise AckRefused(problem)
     if viewer.role not in MAY_ACKNOWLEDGE:
         raise AckRefused("Only therapists and team leads acknowledge triage reasons.")
-    if flag not in flags.FLAG_KINDS:
-        raise AckRefused(f"Unknown reason {flag!r}.")
+    if len({c.flag for c in choices}) != len(choices):
+        raise AckRefused("Each reason can be ticked once.")
+    for c in choices:
+        if c.flag not in flags.FLAG_KINDS:
+            raise AckRefused(f"Unknown reason {c.flag!r}.")
     patient = find_patient_by_id(platform, viewer, patient_id)
     if patient is None:
         raise AckRefused("No such patient in your caseload.")
-    note = (note or "").strip()
-    if flag == "risk" and len(note) < settings.risk_note_min_chars:
+    notes = {c.flag: (c.note or "").strip() for c in choices}
+    if "risk" in notes and len(notes["risk"]) < settings.risk_note_min_chars:
         raise AckRefused(
             f"A risk acknowledgement needs a note of at least {int(settings.risk_note_min_chars)} "
             "characters saying what was done; the team can read it."
         )
-    if len(note) > NOTE_MAX_CHARS:
+    if any(len(n) > NOTE_MAX_CHARS for n in notes.values()):
         raise AckRefused(f"The note is longer than {NOTE_MAX_CHARS:,} characters.")
-    if idempotency_key is not None and (done := _ack_for_key(state, idempotency_key)) is not None:
+    keys = {c.flag: _row_key(idempotency_key, c.flag, len(choices)) for c in choices}
+    if idempotency_key is not None and (done := _acks_for_keys(state, keys)):
         return done
-    seen = frozenset(seen)
-    current = _current_rows(platform, state, viewer, patient, flag, now, settings)
-    if current.empty:
+    judged = _open_rows(platform, state, viewer, patient, now, settings)
+    gone, newer, current = [], [], {}
+    for c in choices:
+        rows = judged[judged["flag"] == c.flag]
+        if rows.empty:
+            gone.append(c.flag)
+            continue
+        current[c.flag] = rows
+        if not {k for ev in rows["evidence"] for k, _ in ev} <= c.seen:
+            newer.append(c.flag)
+    if gone:
         raise AckRefused(
-            "This reason is no longer open (handled by a colleague, or the data changed); "
-            "the list shows it as it is now."
+            ("This reason is no longer open" if len(choices) == 1 else f"No longer open: {_titles(gone)}")
+            + " (handled by a colleague, or the data changed); nothing was stored, and the list shows it as it is now."
         )
-    evidence = [k for keys in current["evidence"] for k, _ in keys]
-    if not set(evidence) <= seen:
-        raise NewerEvidence(
-            NEWER_ROW if flag == "risk" else "Something newer arrived for this reason: review it first."
-        )
+    if newer:
+        if len(choices) == 1:
+            raise NewerEvidence(
+                NEWER_ROW if newer == ["risk"] else "Something newer arrived for this reason: review it first."
+            )
+        lead = NEWER_ROW if "risk" in newer else "Something newer arrived: review it first."
+        raise NewerEvidence(f"{lead} Newer than your screen: {_titles(newer)}. Nothing was stored.")
+    stored: dict[str, int] = {}
     try:
         with state.begin() as conn:
-            ack_id = conn.execute(
-                insert(acks_table).values(
-                    patient_id=patient_id,
-                    flag=flag,
-                    trigger_at=max(current["trigger_at"]),
-                    acked_at=now,
-                    actor=viewer.username,
-                    note=note or None,
-                    evidence=evidence_json(seen & set(evidence)),
-                    idempotency_key=idempotency_key,
-                )
-            ).inserted_primary_key[0]
-            audit.record_in(conn, viewer.username, "acknowledge", patient_id, flag=flag, ack=int(ack_id))
+            for c in choices:
+                rows = current[c.flag]
+                evidence = {k for ev in rows["evidence"] for k, _ in ev}
+                ack_id = conn.execute(
+                    insert(acks_table).values(
+                        patient_id=patient_id,
+                        flag=c.flag,
+                        trigger_at=max(rows["trigger_at"]),
+                        acked_at=now,
+                        actor=viewer.username,
+                        note=notes[c.flag] or None,
+                        evidence=evidence_json(c.seen & evidence),
+                        idempotency_key=keys[c.flag],
+                    )
+                ).inserted_primary_key[0]
+                stored[c.flag] = int(ack_id)
+                audit.record_in(conn, viewer.username, "acknowledge", patient_id, flag=c.flag, ack=int(ack_id))
     except IntegrityError:
-        done = _ack_for_key(state, idempotency_key) if idempotency_key else None
-        if done is None:
+        done = _acks_for_keys(state, keys) if idempotency_key else {}
+        if not done:
             raise
         return done
-    return int(ack_id)
+    return stored
 
 
-def _current_rows(
-    platform: Engine, state: Engine, viewer: Viewer, patient, flag: str, now: datetime, settings: Settings
-) -> pd.DataFrame:
-    """The patient's open rows of ``flag``, read fresh from both databases."""
+def _titles(kinds: Iterable[str]) -> str:
+    return ", ".join(flags.FLAG_KINDS[k].title for k in kinds)
+
+
+def _row_key(key: str | None, flag: str, n: int) -> str | None:
+    """One stored key per acknowledgement: a batch's key with the reason appended (a
+    single acknowledgement keeps the key as given)."""
+    if key is None:
+        return None
+    return key if n == 1 else f"{key}:{flag}"
+
+
+def _open_rows(platform: Engine, state: Engine, viewer: Viewer, patient, now: datetime, settings: Settings):
+    """The patient's open flag rows, read fresh from both databases (not from a cache)."""
     judged = flags.evaluate(
         flags.load_inputs(platform, viewer, now, settings, patient.patient_id, state), now, settings
     )
-    return judged[(judged["flag"] == flag) & judged["acked_at"].isna()]
+    return judged[judged["acked_at"].isna()]
 
 
-def _ack_for_key(state: Engine, key: str) -> int | None:
+def _acks_for_keys(state: Engine, keys: dict[str, str | None]) -> dict[str, int]:
+    wanted = {k: f for f, k in keys.items() if k is not None}
+    if not wanted:
+        return {}
     with state.connect() as conn:
-        return conn.scalar(select(acks_table.c.id).where(acks_table.c.idempotency_key == key))
+        found = conn.execute(
+            select(acks_table.c.idempotency_key, acks_table.c.id).where(acks_table.c.idempotency_key.in_(wanted))
+        ).all()
+    return {wanted[k]: int(i) for k, i in found}
 
 
 def withdraw(platform: Engine, state: Engine, viewer: Viewer, ack_id: int, reason: str, now: datetime) -> None:

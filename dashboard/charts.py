@@ -399,6 +399,8 @@ def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = 
 
 # ---------------------------------------------------------------- Caseload
 
+MODULE_LABEL_LIMIT_PX = 170  # module names are cut with an ellipsis beyond this, so the bars keep room at 390 px
+
 
 def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
     """One programme's module funnel: share of counted patients who started module k,
@@ -414,7 +416,7 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.Layer
         share=stages["share"].fillna(0.0),
     )
     order = list(data.sort_values("position")["module"])
-    y = alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False))
+    y = alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelLimit=MODULE_LABEL_LIMIT_PX, labelOverlap=False))
     bars = (
         alt.Chart(data)
         .mark_bar(color=OKABE_BLUE)
@@ -429,7 +431,7 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.Layer
             ],
         )
     )
-    text = alt.Chart(data).mark_text(align="left", dx=4, color=INK).encode(y=y, x="share:Q", text="label:N")
+    after, inside = bar_labels(data.assign(inside=data["share"] >= BAR_LABEL_INSIDE), y, "share", "white")
     description = (
         "Patients who started each module, of those counted: "
         + "; ".join(
@@ -439,40 +441,81 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.Layer
         + "."
     )
     return legible(
-        (bars + text).properties(
+        (bars + after + inside).properties(
             height=max(80, height_per_module * len(data)), width="container", description=description
         )
     )
 
 
-def dropout_chart(dropouts: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
-    """Drop-outs by the last module they started (0 = never started one)."""
-    data = dropouts.assign(
-        module=[
-            "not started" if int(p) == 0 else (f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}")
-            for p, t in zip(dropouts["position"], dropouts["title"])
-        ]
+BAR_LABEL_INSIDE = 0.5  # on a 0-100 % scale a label sits inside a bar this long or longer, after a shorter one
+
+
+def bar_labels(data: pd.DataFrame, y: alt.Y, x_field: str, inside_color: str) -> tuple[alt.Chart, alt.Chart]:
+    """A bar's label after a short bar and inside a long one (column ``inside``), so no
+    label runs off the plot at 100 %. ``inside_color`` must keep 4.5:1 on the bar."""
+    base = alt.Chart(data).encode(y=y, x=alt.X(f"{x_field}:Q"), text="label:N")
+    return (
+        base.transform_filter("!datum.inside").mark_text(align="left", dx=4, color=INK),
+        base.transform_filter("datum.inside").mark_text(align="right", dx=-4, color=inside_color),
     )
-    order = list(data.sort_values("position")["module"])
-    y = alt.Y("module:N", sort=order, title="last module started", axis=alt.Axis(labelLimit=260, labelOverlap=False))
+
+
+DROPOUT_X_TITLE = "drop-out rate"  # short enough for a 390 px window; each label holds "n of N" who started
+
+
+def dropout_text(dropouts, started, rate) -> str:
+    """A bar's label: its counts first (a short bar over a small denominator is not a small problem)."""
+    return "nobody started yet" if not started else f"{int(dropouts)} of {int(started)} ({rate:.0%})"
+
+
+def dropout_chart(by_module: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
+    """One programme's drop-out rate at each module: drop-outs whose last module started
+    was k, of the patients who started k. Every module has a row, zero drop-out too, and
+    each bar says its counts (a bar's length alone hides a small denominator). A label
+    sits inside a long bar and after a short one, so it never runs off the plot."""
+    data = by_module.sort_values("position")
+    data = data.assign(
+        module=[
+            f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}" for p, t in zip(data["position"], data["title"])
+        ],
+        rate=data["dropout_rate"].astype(float).fillna(0.0),
+    )
+    data["label"] = [dropout_text(d, s, r) for d, s, r in zip(data["dropouts"], data["started"], data["rate"])]
+    data["inside"] = data["rate"] >= BAR_LABEL_INSIDE
+    y = alt.Y(
+        "module:N",
+        sort=list(data["module"]),
+        title=None,
+        axis=alt.Axis(labelLimit=MODULE_LABEL_LIMIT_PX, labelOverlap=False),
+    )
+    x = alt.X(
+        "rate:Q",
+        title=DROPOUT_X_TITLE,
+        scale=alt.Scale(domain=[0, 1]),
+        axis=alt.Axis(format="%", tickCount=5),
+    )
     bars = (
         alt.Chart(data)
         .mark_bar(color=OKABE_VERMILLION)
         .encode(
             y=y,
-            x=alt.X("dropouts:Q", title="drop-outs", axis=alt.Axis(tickMinStep=1)),
-            tooltip=["module:N", "dropouts:Q"],
+            x=x,
+            tooltip=[
+                alt.Tooltip("module:N"),
+                alt.Tooltip("started:Q", title="started"),
+                alt.Tooltip("dropouts:Q", title="dropped out"),
+                alt.Tooltip("label:N", title="drop-out"),
+            ],
         )
     )
-    text = alt.Chart(data).mark_text(align="left", dx=4, color=INK).encode(y=y, x="dropouts:Q", text="dropouts:Q")
-    ordered = data.sort_values("position")
+    after, inside = bar_labels(data, y, "rate", "black")  # black keeps 5.4:1 on vermillion; white only 3.9:1
     description = (
-        "Drop-outs by the last module started: "
-        + "; ".join(f"{m}: {int(n)}" for m, n in zip(ordered["module"], ordered["dropouts"]))
+        "Drop-out rate at each module, of the patients who started it: "
+        + "; ".join(f"module {m}: {label}" for m, label in zip(data["module"], data["label"]))
         + "."
     )
     return legible(
-        (bars + text).properties(
+        (bars + after + inside).properties(
             height=max(80, height_per_module * len(data)), width="container", description=description
         )
     )

@@ -1,14 +1,16 @@
 """The embedded demo database in data/: generated on first run, reused, and
-regenerated when it was made for a `now` more than a day old, so flags stay live."""
+regenerated when it was made for a `now` more than a day old (so flags stay live)
+or by an older generator. Each generation seeds the demo's history in the state
+database too (dashboard.demo_history), so the service shown has a past."""
 
 from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from dashboard import demo
+from dashboard import db, demo, demo_history
 from dashboard.timeutil import utcnow
 
 _lock = threading.Lock()
@@ -17,14 +19,23 @@ _lock = threading.Lock()
 def needs_generation(engine: Engine, max_age_hours: float, now: datetime | None = None) -> bool:
     generated_for = demo.read_generated_for(engine)
     now = now or utcnow()
-    return generated_for is None or now - generated_for > timedelta(hours=max_age_hours)
+    if generated_for is None or now - generated_for > timedelta(hours=max_age_hours):
+        return True
+    with engine.connect() as conn:
+        version = conn.scalar(select(demo.demo_meta.c.value).where(demo.demo_meta.c.key == "generator_version"))
+    return version != demo.GENERATOR_VERSION
 
 
-def ensure_demo_database(engine: Engine, max_age_hours: float) -> bool:
-    """Generate the demo data if missing or stale; True if it did. Regeneration
-    replaces the platform tables only: the dash_ tables (audit) are kept."""
+def ensure_demo_database(engine: Engine, max_age_hours: float, state: Engine | None = None) -> bool:
+    """Generate the demo data if missing or stale, and its history in ``state`` (by
+    default the same database); True if it did. Regeneration replaces the platform
+    tables and the history written for them; the dash_ sessions are kept."""
     with _lock:
         if not needs_generation(engine, max_age_hours):
             return False
-        demo.generate(engine)
+        now = utcnow()
+        demo.generate(engine, now=now)
+        state = state or engine
+        db.upgrade(state)
+        demo_history.seed_history(engine, state, now)
         return True

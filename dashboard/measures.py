@@ -157,6 +157,13 @@ def band_label(instrument: str, score: float | None) -> str | None:
     return label
 
 
+def in_most_severe_band(instrument: str, score: float | None) -> bool:
+    """The score is in the instrument's highest band ("severe" for PHQ-9 20-27,
+    clinical-reference 1.2): handling a reason does not change it, so pages say so."""
+    inst = INSTRUMENTS.get(instrument)
+    return bool(inst is not None and inst.bands) and band_label(instrument, score) == inst.bands[-1].label
+
+
 def display_score(score: float) -> int:
     """Round half up for display only (reference 1.3: stored values stay unrounded)."""
     return int(math.floor(score + 0.5))

@@ -20,6 +20,7 @@ import pandas as pd
 
 from dashboard import charts
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, Caseload
+from dashboard.caseload.tables import dropout_by_module_table, headline_text
 from dashboard.config import Settings
 
 REPORT_TABLES = (
@@ -141,24 +142,6 @@ def _cell(v) -> str:
     return str(v)
 
 
-def headline_text(row) -> tuple[str, str]:
-    """(value, 'n of d') as shown on the page and in the report; a reply time says what
-    its counts are (messages answered of those sent), never bare numbers."""
-    v, unit = row["value"], row["unit"]
-    if v is None or pd.isna(v):
-        shown = "none yet"
-    elif unit == "share":
-        shown = f"{v:.0%}"
-    elif unit == "hours":
-        shown = f"{v:.1f} h"
-    else:
-        shown = f"{int(v)}"
-    n, d = row["numerator"], row["denominator"]
-    if d is None or pd.isna(d):
-        return shown, ""
-    return shown, (f"{int(n)} of {int(d)} messages answered" if unit == "hours" else f"{int(n)} of {int(d)}")
-
-
 def outcome_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Rates as 'p % (n/d)' text. A small cell is "too few to show" without the counts
     it suppresses; a rate over no courses is "none yet"."""
@@ -226,7 +209,7 @@ def to_html(
     )
     adherence = c.adherence.assign(
         completion=[
-            f"{percent(r)} ({n}/{d})"
+            f"{percent(r)} ({n} of {d} whose episode ended)"
             for r, n, d in zip(
                 c.adherence.get("completion_rate", []),
                 c.adherence.get("full_completers", []),
@@ -234,7 +217,7 @@ def to_html(
             )
         ],
         dropout=[
-            f"{percent(r)} ({n}/{d})"
+            f"{percent(r)} ({n} of {d} enrolled)"
             for r, n, d in zip(
                 c.adherence.get("dropout_rate", []), c.adherence.get("dropouts", []), c.adherence.get("enrolled", [])
             )
@@ -247,30 +230,18 @@ def to_html(
                 "programme": "Programme",
                 "enrolled": "Enrolled",
                 "ended": "Ended",
-                "completion": "Completion (full completers / ended)",
-                "dropout": "Drop-out (drop-outs / enrolled)",
+                "completion": "Completion (of those whose episode ended)",
+                "dropout": "Drop-out (of those enrolled)",
             },
         )
     )
     for programme, stages in c.funnel.groupby("programme", sort=True):
         parts.append(f"<h3>{html.escape(programme)}: module funnel</h3>{svg(charts.funnel_chart(stages))}")
-    if not c.dropout_by_module.empty:
-        for programme, rows in c.dropout_by_module.groupby("programme", sort=True):
-            parts.append(
-                f"<h3>{html.escape(programme)}: drop-outs by last module started</h3>{svg(charts.dropout_chart(rows))}"
-            )
-    parts.append(
-        _table(
-            c.module_days,
-            {
-                "programme": "Programme",
-                "position": "Module",
-                "title": "Title",
-                "completions": "Completions",
-                "median_days": "Median days",
-            },
-        )
-    )
+    parts.append(f"<h3>Drop-out by module</h3><p class=small>{html.escape(c.definitions['dropout_by_module'])}.</p>")
+    for programme, rows in c.dropout_by_module.groupby("programme", sort=True):
+        parts.append(f"<h4>{html.escape(programme)}</h4>{svg(charts.dropout_chart(rows))}")
+    by_module = dropout_by_module_table(c)
+    parts.append(_table(by_module, {col: col for col in by_module.columns if col != "Drop-out (% of started)"}))
     parts.append(
         f"<p>Lapsed but not closed: {len(c.lapsed)} open episodes with no activity for "
         f"{settings.dropout_inactive_days} days (listed on the page).</p>"

@@ -6,8 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import exports
-from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS
-from dashboard.report import headline_text, outcome_rows, percent, to_html
+from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, quiet_weeks
+from dashboard.caseload.tables import (
+    TABLE_TITLES,
+    definitions_text,
+    dropout_by_module_table,
+    export_tables,
+    headline_delta,
+    headline_text,
+)
+from dashboard.report import outcome_rows, percent, to_html
 from dashboard.text import md
 from dashboard.timeutil import freshness_line, local_time, utcnow
 from dashboard.ui import cached
@@ -95,11 +103,16 @@ quality = cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
 quality_note(quality)
 
 
-def export(frame: pd.DataFrame, name: str, label: str = "CSV") -> None:
+def tables() -> dict[str, pd.DataFrame]:
+    """Every table as people read it (headers in words, rates in %, no ids): built on click only."""
+    return export_tables(result, settings, tz)
+
+
+def export(name: str, label: str) -> None:
     """A CSV download of one table, built and audited only when clicked (dashboard.exports)."""
     st.download_button(
         label,
-        exports.audited_csv(ctx.state, viewer.username, f"caseload_{name}_csv", lambda: frame),
+        exports.audited_csv(ctx.state, viewer.username, f"caseload_{name}_csv", lambda: tables()[name]),
         file_name=f"caseload-{name}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -108,51 +121,67 @@ def export(frame: pd.DataFrame, name: str, label: str = "CSV") -> None:
     )
 
 
-st.download_button(
-    "Printable report (HTML)",
-    exports.audited_file(
-        ctx.state, viewer.username, "caseload_report_html", lambda: to_html(result, settings, tz, as_of, quality)
-    ),
-    file_name="caseload-report.html",
-    mime="text/html",
-    icon=":material/print:",
-    key="report_html",
-    on_click="ignore",
-    help="One self-contained file with every figure and chart, for a service review; it opens offline",
-)
+with st.container(horizontal=True, wrap=True, gap="small"):
+    st.download_button(
+        "Printable report (HTML)",
+        exports.audited_file(
+            ctx.state, viewer.username, "caseload_report_html", lambda: to_html(result, settings, tz, as_of, quality)
+        ),
+        file_name="caseload-report.html",
+        mime="text/html",
+        icon=":material/print:",
+        key="report_html",
+        on_click="ignore",
+        help="One self-contained file with every figure and chart, for a service review; it opens offline",
+    )
+    st.download_button(
+        "All tables (zip of CSVs)",
+        exports.audited_zip(
+            ctx.state,
+            viewer.username,
+            "caseload_tables_zip",
+            lambda: {
+                **{f"caseload-{name}": frame for name, frame in tables().items()},
+                "definitions.txt": definitions_text(result, tz, as_of),
+            },
+        ),
+        file_name="caseload-tables.zip",
+        mime="application/zip",
+        icon=":material/folder_zip:",
+        key="tables_zip",
+        on_click="ignore",
+        help="Every table of this page as a CSV (" + ", ".join(TABLE_TITLES.values()) + ") and the definitions",
+    )
 
 # ---------------------------------------------------------------- headline
 st.subheader("This period", help="Arrows compare with the previous period of the same length")
-with st.container(horizontal=True, wrap=True, gap="small"):  # cards wrap in a narrow window
-    for row in result.headline.itertuples(index=False):
-        shown, parts = headline_text(row._asdict())
-        delta = None
-        if row.previous is not None and not pd.isna(row.previous) and row.value is not None and not pd.isna(row.value):
-            diff = row.value - row.previous
-            delta = (
-                f"{diff * 100:+.0f} points"
-                if row.unit == "share"
-                else f"{diff:+.1f} h"
-                if row.unit == "hours"
-                else f"{diff:+.0f}"
-            )
-        # more patients is neither good nor bad; a longer reply time is worse
-        tone = {"hours": "inverse", "count": "off"}.get(row.unit, "normal")
-        with st.container(border=True, width=215):
-            st.metric(row.label, shown, delta, delta_color=tone, help=row.note)
-            st.caption(parts or ("now" if delta is None else "at the period end"))
-export(result.headline, "headline")
+nobody = result.adherence.empty  # nobody enrolled by the period end matches the filters
+if nobody:
+    st.info("No patients in this period: nobody enrolled by its end matches the filters.")
+else:
+    with st.container(horizontal=True, wrap=True, gap="small"):  # cards wrap in a narrow window
+        for row in result.headline.to_dict("records"):
+            shown, parts = headline_text(row)
+            delta = headline_delta(row)
+            # more patients is neither good nor bad; a longer reply time is worse
+            tone = {"hours": "inverse", "count": "off"}.get(row["unit"], "normal")
+            with st.container(border=True, width=215):
+                st.metric(row["label"], shown, delta, delta_color=tone, help=row["note"])
+                unchanged = row["previous"] is not None and not pd.isna(row["previous"]) and delta is None
+                st.caption(parts or ("same as the previous period" if unchanged else "now"))
 
 # ---------------------------------------------------------------- adherence
 st.subheader("Where do we lose patients?")
 adherence = result.adherence
-if adherence.empty:
-    st.info("No patients enrolled by the end of this period match the filters.")
+if nobody:
+    st.info("No patients in this period: nobody enrolled by its end matches the filters.")
 else:
     st.dataframe(
         adherence.assign(
-            completion=[f"{c}/{e}" for c, e in zip(adherence["full_completers"], adherence["ended"])],
-            dropout=[f"{d}/{n}" for d, n in zip(adherence["dropouts"], adherence["enrolled"])],
+            completion=[
+                f"{c} of {e} whose episode ended" for c, e in zip(adherence["full_completers"], adherence["ended"])
+            ],
+            dropout=[f"{d} of {n} enrolled" for d, n in zip(adherence["dropouts"], adherence["enrolled"])],
             completion_rate=percent_of(adherence["completion_rate"]),
             dropout_rate=percent_of(adherence["dropout_rate"]),
         ),
@@ -161,60 +190,96 @@ else:
         column_order=[
             "programme",
             "enrolled",
-            "completion_rate",
-            "completion",
             "dropout_rate",
             "dropout",
+            "completion_rate",
+            "completion",
             "withdrawn_early",
             "lapsed_early",
+            "dropouts_not_started",
         ],
         column_config={
             "programme": "Programme",
             "enrolled": st.column_config.NumberColumn("Enrolled", help="Enrolled by the period end"),
             "completion_rate": st.column_config.ProgressColumn(
-                "Completion", **PERCENT, help=result.definitions["completion"]
+                "Completion", **PERCENT, width="small", help=result.definitions["completion"]
             ),
-            "completion": st.column_config.TextColumn("completers/ended"),
-            "dropout_rate": st.column_config.ProgressColumn("Drop-out", **PERCENT, help=result.definitions["dropout"]),
-            "dropout": st.column_config.TextColumn("drop-outs/enrolled"),
+            "completion": st.column_config.TextColumn("Completed", help="Of the patients whose episode ended"),
+            "dropout_rate": st.column_config.ProgressColumn(
+                "Drop-out", **PERCENT, width="small", help=result.definitions["dropout"]
+            ),
+            "dropout": st.column_config.TextColumn("Dropped out", help="Of every patient enrolled by the period end"),
             "withdrawn_early": st.column_config.NumberColumn("Withdrew early"),
             "lapsed_early": st.column_config.NumberColumn(
                 "Lapsed", help=f"No activity for {settings.dropout_inactive_days} days before completing"
             ),
+            "dropouts_not_started": st.column_config.NumberColumn(
+                "Before module 1", help="Drop-outs who never started a module"
+            ),
         },
     )
-    st.caption(f"Drop-out: {result.definitions['dropout']}. Funnel: {result.definitions['funnel']}.")
-    funnel_cols = st.columns(2)
-    for i, (name, stages) in enumerate(result.funnel.groupby("programme", sort=True)):
-        with funnel_cols[i % 2]:
-            st.markdown(f"**{md(name)}** · started each module")
-            chart(viewer, "funnel_chart", stages)
-            dropped = result.dropout_by_module[result.dropout_by_module["programme"] == name]
-            if not dropped.empty:
-                with st.expander(f"Drop-outs by last module started ({int(dropped['dropouts'].sum())})"):
-                    chart(viewer, "dropout_chart", dropped)
-    with st.expander("Median days per module"):
+    st.caption(
+        "Completion counts the patients whose episode ended; drop-out counts every patient enrolled by the "
+        f"period end. Drop-out: {result.definitions['dropout']}."
+    )
+    export("adherence", "Completion and drop-out CSV")
+
+    st.markdown("##### Drop-out by module")
+    names = sorted(result.dropout_by_module["programme"].dropna().unique())
+    chosen = names[0] if names else None
+    if len(names) > 1:
+        chosen = (
+            st.segmented_control(
+                "Programme", names, default=names[0], key="dropout_programme", label_visibility="collapsed"
+            )
+            or names[0]
+        )
+    if chosen is not None:
+        rows = result.dropout_by_module[result.dropout_by_module["programme"] == chosen]
+        left, right = st.columns(2)
+        with left:
+            st.markdown(f"**{md(chosen)}** · dropped out at each module, of those who started it")
+            chart(viewer, "dropout_chart", rows)
+        with right:
+            st.markdown(f"**{md(chosen)}** · started each module, of those counted")
+            chart(viewer, "funnel_chart", result.funnel[result.funnel["programme"] == chosen])
+        shown = dropout_by_module_table(result)
+        shown = shown[shown["Programme"] == chosen]
         st.dataframe(
-            result.module_days,
+            shown.assign(
+                Module=[f"{k} · {t}" for k, t in zip(shown["Module"], shown["Title"])],
+                Completed=[
+                    f"{c} of {s} who started module {k}" if s else "nobody started it yet"
+                    for c, s, k in zip(shown["Completed"], shown["Started"], shown["Module"])
+                ],
+            ),
             hide_index=True,
             width="stretch",
-            column_order=["programme", "position", "title", "median_days", "completions"],
+            height=table_height(len(shown)),
+            column_order=[  # drop-out first: a narrow window shows the first columns
+                "Module",
+                "Drop-out (% of started)",
+                "Drop-out",
+                "Completion (% of started)",
+                "Completed",
+                "Median days to complete",
+            ],
             column_config={
-                "programme": "Programme",
-                "position": "Module",
-                "title": "Title",
-                "median_days": st.column_config.NumberColumn("Median days", format="%.1f"),
-                "completions": "Completions",
+                "Module": st.column_config.TextColumn("Module", width="medium"),
+                "Drop-out (% of started)": st.column_config.ProgressColumn("Drop-out", **PERCENT, width="small"),
+                "Drop-out": st.column_config.TextColumn("Dropped out"),
+                "Completion (% of started)": st.column_config.ProgressColumn("Completion", **PERCENT, width="small"),
+                "Completed": st.column_config.TextColumn("Completed"),
+                "Median days to complete": st.column_config.NumberColumn(
+                    "Median days", format="%.1f", help="Median days from starting the module to completing it"
+                ),
             },
         )
-        export(result.module_days, "module_days")
-    e1, e2, e3 = st.columns(3)
-    with e1:
-        export(adherence, "adherence", "Adherence CSV")
-    with e2:
-        export(result.funnel, "funnel", "Funnel CSV")
-    with e3:
-        export(result.dropout_by_module, "dropout_by_module", "Drop-outs CSV")
+        st.caption(
+            f"Per module, {result.definitions['dropout_by_module']}; every module is listed, those with no "
+            f"drop-out too. Funnel: {result.definitions['funnel']}."
+        )
+    export("dropout_by_module", "Drop-out by module CSV")
 
 lapsed = result.lapsed
 st.markdown(
@@ -247,7 +312,7 @@ if not lapsed.empty:
     if event.selection.rows:
         chosen = shown.iloc[event.selection.rows[0]]
         open_patient(chosen["code"], chosen["patient_id"])
-    export(lapsed.drop(columns=["patient_id"]), "lapsed", "Lapsed patients CSV")
+    export("lapsed", "Lapsed patients CSV")
 
 # ---------------------------------------------------------------- workload
 st.subheader("Who is overloaded?")
@@ -329,7 +394,7 @@ else:
             ),
         },
     )
-    export(work, "workload", "Workload CSV")
+    export("workload", "Workload CSV")
 
 # ---------------------------------------------------------------- outcomes
 st.subheader("Are we getting people better?")
@@ -379,7 +444,7 @@ for title, table, name in (
         column_config=outcome_config,
         column_order=OUTCOME_ORDER,  # the safety figure first: reliable deterioration
     )
-    export(table, name, f"{title} CSV")
+    export(name, f"{title} CSV")
 
 # ---------------------------------------------------------------- GP follow-ups
 st.subheader("Are GPs holding follow-ups?")
@@ -426,13 +491,16 @@ else:
             "actions": st.column_config.TextColumn("Actions taken", width="medium"),
         },
     )
-    export(gp, "gp_compliance", "GP follow-ups CSV")
+    export("gp_compliance", "GP follow-ups CSV")
 
 # ---------------------------------------------------------------- trends
 st.subheader(f"Trends · last {TREND_WEEKS} weeks")
-chart(viewer, "trends_chart", result.trends, settings.target_recovery)
-st.caption(
-    "Recovery: courses finished in each week; weeks with fewer than "
-    f"{settings.small_cell_min} courses at caseness are left as gaps."
-)
-export(result.trends, "trends", "Trends CSV")
+if quiet_weeks(result.trends):
+    st.info(f"No patients in these {TREND_WEEKS} weeks: no enrolments, module completions or active patients.")
+else:
+    chart(viewer, "trends_chart", result.trends, settings.target_recovery)
+    st.caption(
+        "Recovery: courses finished in each week; weeks with fewer than "
+        f"{settings.small_cell_min} courses at caseness are left as gaps."
+    )
+    export("trends", "Trends CSV")

@@ -14,8 +14,8 @@ from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
-from dashboard.ui.session import data_version, table_key
-from dashboard.ui.views import RISK_NOTE, table_height
+from dashboard.ui.session import bump_data_version, data_version, table_key
+from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE, table_height
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone
@@ -26,6 +26,31 @@ st.caption(freshness_line(as_of, tz) + f" · overdue after {int(settings.followu
 team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings))
 if msg := st.session_state.pop("followup_saved", None):
     st.success(msg, icon=":material/check_circle:")
+
+
+def drop_selection() -> None:
+    """The dialog was dismissed: a fresh table drops the row selection that would open it again."""
+    bump_data_version()
+
+
+# The form opens in a dialog over the list, where the GP looks, with the keyboard
+# focus inside it (a form below a 25-row list was out of sight).
+@st.dialog("Log a follow-up", width="large", on_dismiss=drop_selection)
+def followup_dialog(row: pd.Series) -> None:
+    if st.button("Open patient page", icon=":material/person:"):
+        open_patient(row["code"], row["patient_id"])
+    pid = int(row["patient_id"])
+    if followup_form(
+        ctx,
+        pid,
+        row["code"],
+        programme_modules(ctx.platform, ctx.viewer, pid),
+        int(row["latest_module"]),
+        row["enrolled_on"],
+    ):
+        st.session_state["followup_saved"] = f"Follow-up for {md(row['code'])} saved."
+        st.rerun()
+
 
 due = result.due
 if due.empty:
@@ -82,7 +107,7 @@ else:
                 ),
             },
         )
-        st.caption("Select a row to log a follow-up for that patient.")
+        st.caption(f"Select a row to log a follow-up for that patient. {KEYBOARD_HINT}")
     compact_list(
         "due",
         [
@@ -93,20 +118,7 @@ else:
         ],
     )
     if event.selection.rows:
-        row = due.iloc[event.selection.rows[0]]
-        if st.button("Open patient page", icon=":material/person:"):
-            open_patient(row["code"], row["patient_id"])
-        pid = int(row["patient_id"])
-        if followup_form(
-            ctx,
-            pid,
-            row["code"],
-            programme_modules(ctx.platform, ctx.viewer, pid),
-            int(row["latest_module"]),
-            row["enrolled_on"],
-        ):
-            st.session_state["followup_saved"] = f"Follow-up for {md(row['code'])} saved."
-            st.rerun()
+        followup_dialog(due.iloc[event.selection.rows[0]])
 
 st.subheader("Planned follow-ups")
 if result.planned.empty:

@@ -15,7 +15,7 @@ from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
 from dashboard.ui.session import data_version
-from dashboard.ui.views import STATUS_LABELS, flag_titles, score_with_band, table_height
+from dashboard.ui.views import KEYBOARD_HINT, STATUS_LABELS, flag_titles, score_with_band, table_height
 
 ctx = get_context()
 st.title("My patients")
@@ -92,7 +92,7 @@ if shown.empty:
     )
 else:
     with wide_table("patients"):
-        st.caption("Select a row to open the patient.")
+        st.caption(f"Select a row to open the patient. {KEYBOARD_HINT}")
         event = st.dataframe(
             table[columns],
             key="my_patients_table",

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import audit
+from dashboard.acks import MAY_ACKNOWLEDGE
 from dashboard.flags import FLAG_KINDS, on_track_status, pauses
 from dashboard.gp_followups import ACTIONS, current_followups
-from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.measures import INSTRUMENTS, display_score, in_most_severe_band
 from dashboard.patient import (
     current_module,
     engagement,
@@ -26,12 +27,21 @@ from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.correction_panel import correction_panel
 from dashboard.ui.components.followup_form import followup_form
+from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
 from dashboard.ui.components.quality_note import quality_note
 from dashboard.ui.components.withdraw_ack import withdraw_panel
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
 from dashboard.ui.session import data_version
-from dashboard.ui.views import NO_RISK_ANSWER, STATUS_LABELS, blank_or_int, flag_badges, patient_label, waited
+from dashboard.ui.views import (
+    NO_RISK_ANSWER,
+    RISK_NOTE,
+    STATUS_LABELS,
+    blank_or_int,
+    flag_badges,
+    patient_label,
+    waited,
+)
 
 DENIED = "No such patient in your caseload."
 
@@ -110,6 +120,7 @@ def day(ts) -> str:
 
 # ------------------------------------------------------------------ header
 st.title(md(patient_label(patient.code, patient.display_name)))
+show_confirmation()
 week = treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0]
 st.markdown(
     f"**{md(patient.programme or 'no programme')}** · therapist **{md(patient.therapist or 'unassigned')}** · "
@@ -132,7 +143,14 @@ quality_note(
         }
     ),
 )
-flag_badges(patient_flags)
+instruments = [i for i in dict.fromkeys([patient.primary_instrument, "PHQ9", "GAD7"]) if i in INSTRUMENTS]
+summaries = [s for s in (summarise_instrument(i, episode) for i in instruments) if s is not None]
+if patient_flags.empty and not handled.empty:
+    # Not the grey "no flags": every reason was handled by someone, which is not the same
+    # as nothing being wrong (issue 16, item 11).
+    st.info("No open reasons: every reason the triage rules raised is handled (below).", icon=":material/task_alt:")
+else:
+    flag_badges(patient_flags)
 gp_followups = current_followups(ctx.state, [patient.patient_id])
 if paused_until := pauses(gp_followups, pd.Timestamp(now).date()).get(patient.patient_id):
     st.info(
@@ -149,10 +167,35 @@ for h in handled.itertuples():
     if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
         withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())
 
+for s in summaries:
+    if in_most_severe_band(s.instrument, s.latest):
+        st.warning(
+            f"{INSTRUMENTS[s.instrument].name} {display_score(s.latest)} on {day(s.latest_at)} is "
+            f"{'still ' if not handled.empty else ''}in the {s.band_latest} band"
+            + (": handling a reason does not change the score." if not handled.empty else "."),
+            icon=":material/priority_high:",
+        )
+latest_phq = episode[episode["instrument"] == "PHQ9"].tail(1)
+item9 = None if latest_phq.empty else latest_phq["risk_item_score"].iloc[0]
+if (
+    item9 is not None
+    and pd.notna(item9)
+    and item9 > 0
+    and not patient_flags["flag"].eq("risk").any()
+    and handled["flag"].eq("risk").any()
+):
+    st.warning(
+        f"The latest PHQ-9 ({day(latest_phq['administered_at'].iloc[0])}) answered item 9 with {int(item9)}: "
+        f"handled, and the answer stands. {RISK_NOTE}",
+        icon=":material/emergency_home:",
+    )
+if ctx.viewer.role in MAY_ACKNOWLEDGE and not patient_flags.empty:
+    with st.expander(f"Mark reasons handled ({patient_flags['flag'].nunique()} open)", icon=":material/task_alt:"):
+        if handle_reasons(ctx, patient.patient_id, patient.code, patient_flags, "patient"):
+            st.rerun()
+
 # ------------------------------------------------------------------ outcome summary
 st.subheader("Outcomes")
-instruments = [i for i in dict.fromkeys([patient.primary_instrument, "PHQ9", "GAD7"]) if i in INSTRUMENTS]
-summaries = [s for s in (summarise_instrument(i, episode) for i in instruments) if s is not None]
 if not summaries:
     st.info("No valid questionnaire yet: outcomes appear after the first scored response.")
 else:

@@ -1,29 +1,29 @@
 """Triage: who needs a message today, and why."""
 
 import time
-import uuid
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.acks import AckRefused, NewerEvidence, acknowledge, evidence_keys
 from dashboard.flags import FLAG_KINDS
 from dashboard.sessions import mark_timer_run
 from dashboard.text import md, url_part
-from dashboard.timeutil import freshness_line, utcnow
+from dashboard.timeutil import freshness_line
 from dashboard.triage import UNASSIGNED, flag_counts, why_text
 from dashboard.ui import cached
 from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
+from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
 from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
 from dashboard.ui.session import bump_data_version, data_version, table_key
-from dashboard.ui.views import RISK_NOTE, table_height
+from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE, table_height
 
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
 version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version())
 st.title("Triage")
+show_confirmation()
 
 therapist = None
 if viewer.role == "team_lead":
@@ -98,6 +98,7 @@ if ctx.config.platform_url:
 
 with wide_table("triage"):
     st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
+    st.caption(KEYBOARD_HINT)
     # The key changes with every write of this viewer: a fresh table has no stale row
     # selection, which after an acknowledgement would point at a different patient.
     event = st.dataframe(
@@ -130,19 +131,14 @@ compact_list(
 if event.selection.rows:
     st.session_state["triage_patient"] = int(queue["patient_id"].iloc[event.selection.rows[0]])
 working_on = st.session_state.get("triage_patient")
-if working_on not in set(queue["patient_id"].tolist()):
-    if working_on is not None:
-        done = st.session_state.pop("triage_patient_code", None)
-        st.success(
-            f"Every reason for {md(done) if done else 'this patient'} is handled.", icon=":material/check_circle:"
-        )
+if working_on not in set(queue["patient_id"].tolist()):  # handled meanwhile, or left this list
     working_on = st.session_state["triage_patient"] = None
 
 if working_on is None:
 
     @st.fragment(run_every=float(settings.queue_refresh_seconds))
     def auto_refresh() -> None:
-        """A timer only while no acknowledgement form is open; filters are widget
+        """A timer only while no handling form is open; filters are widget
         state and survive the rerun."""
         if time.monotonic() - st.session_state.get("triage_loaded_at", 0) >= settings.queue_refresh_seconds:
             mark_timer_run(st.session_state)  # not the clinician's action: the idle timeout keeps counting
@@ -151,57 +147,27 @@ if working_on is None:
     auto_refresh()
     st.stop()
 
-row = queue[queue["patient_id"] == working_on].iloc[0]
-st.session_state["triage_patient_code"] = row["code"]
-st.subheader(md(row["code"]))
-left, right = st.columns([1, 1])
-if left.button("Open patient page", icon=":material/person:"):
-    open_patient(row["code"], row["patient_id"])
-if right.button("Close", icon=":material/close:"):
+
+def close_patient() -> None:
+    """The dialog was dismissed (Esc, the cross, a click outside): no patient is worked
+    on, and a fresh table drops the row selection that would open it again."""
     st.session_state["triage_patient"] = None
-    bump_data_version()  # also clears the row selection
-    st.rerun()
-open_rows = result.open_flags[result.open_flags["patient_id"] == row["patient_id"]].sort_values(["priority", "since"])
-# One form per reason: a patient can hold two rows of one reason (reliable deterioration on
-# PHQ-9 and on GAD-7). The acknowledgement covers exactly the platform rows drawn here
-# (evidence_keys); a row that arrived since is refused on submit and shown instead.
-for kind, rows_of_kind in open_rows.groupby("flag", sort=False):
-    form_id = f"{row['patient_id']}_{kind}"
-    key_slot, refused_slot = f"ack_key_{form_id}", f"ack_refused_{form_id}"
-    idempotency_key = st.session_state.setdefault(key_slot, uuid.uuid4().hex)
-    with st.form(f"ack_{form_id}", border=True):
-        st.markdown(f"**{FLAG_KINDS[kind].title}**: " + "; ".join(md(r) for r in rows_of_kind["reason"]))
-        if refused := st.session_state.pop(refused_slot, None):
-            st.error(refused, icon=":material/update:")
-        note = st.text_area(
-            "Note for the team" + (" (required for a risk answer)" if kind == "risk" else " (optional)"),
-            key=f"note_{form_id}",
-            max_chars=1000,
-            height=80,
-        )
-        if st.form_submit_button("Mark handled"):
-            try:
-                acknowledge(
-                    ctx.platform,
-                    ctx.state,
-                    viewer,
-                    int(row["patient_id"]),
-                    kind,
-                    evidence_keys(rows_of_kind),
-                    note,
-                    utcnow(),
-                    settings,
-                    idempotency_key,
-                )
-            except NewerEvidence as exc:
-                # Read the queue again (not from the cache) so the form shows the newer row.
-                st.session_state[refused_slot] = str(exc)
-                bump_data_version()
-                st.rerun()
-            except AckRefused as exc:
-                st.error(md(exc))
-            else:
-                st.session_state.pop(key_slot, None)
-                bump_data_version()
-                st.toast(f"{FLAG_KINDS[kind].title} marked handled for {md(row['code'])}")
-                st.rerun()
+    bump_data_version()
+
+
+# The form opens in a dialog over the table, where the clinician looks, with the
+# keyboard focus inside it (a form below a 25-row table was out of sight).
+@st.dialog("Mark reasons handled", width="large", on_dismiss=close_patient)
+def handling_dialog(row: pd.Series, open_rows: pd.DataFrame) -> None:
+    st.subheader(md(row["code"]))
+    if st.button("Open patient page", icon=":material/person:"):
+        open_patient(row["code"], row["patient_id"])
+    if open_rows["flag"].eq("risk").any():
+        st.caption(RISK_NOTE)
+    if handle_reasons(ctx, int(row["patient_id"]), row["code"], open_rows, "triage"):
+        st.session_state["triage_patient"] = None
+        st.rerun()
+
+
+row = queue[queue["patient_id"] == working_on].iloc[0]
+handling_dialog(row, result.open_flags[result.open_flags["patient_id"] == row["patient_id"]])

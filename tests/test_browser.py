@@ -151,6 +151,41 @@ def select_first_row(page, index: int = 0) -> None:
     wait_for_app(page)
 
 
+def assert_in_view_with_focus(page, dialog) -> None:
+    """Issue 16, item 6: the form is where the clinician looks (inside the viewport, not
+    1,000 px below the table), and the keyboard focus went with it."""
+    box, view = dialog.bounding_box(), page.viewport_size
+    assert box["y"] >= 0 and box["x"] >= 0 and box["x"] + box["width"] <= view["width"], box
+    assert box["y"] + min(box["height"], 300) <= view["height"], (box, view)  # its start and first fields show
+    assert page.evaluate("() => !!document.activeElement.closest('[role=dialog]')"), "the focus stayed behind"
+
+
+@pytest.mark.parametrize("width, height", [(1400, 900), (390, 844)])
+@pytest.mark.parametrize(
+    "user, heading, submit",
+    [("therapist1", "Triage", "Mark selected handled"), ("gp1", "Follow-ups due", "Save follow-up")],
+)
+def test_selecting_a_row_opens_the_form_in_view_with_the_focus(app_url, browser, width, height, user, heading, submit):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(app_url)
+    wait_for_app(page)
+    log_in(page, user, "caseboard-demo")
+    page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+    select_first_row(page, 3)  # a row down the list
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name=submit).wait_for(timeout=30_000)
+    assert_in_view_with_focus(page, dialog)
+    screenshot(page, f"{heading.split()[0].lower()}-dialog-{width}")
+    page.keyboard.press("Escape")  # dismissed: the list is back, its selection dropped
+    wait_for_app(page)
+    assert page.get_by_role("dialog").count() == 0
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    assert page.get_by_role("dialog").count() == 0  # a rerun does not open it again
+    context.close()
+
+
 def test_therapist_acknowledges_and_the_item_leaves_the_queue(app_url, page, demo_sqlite):
     page.goto(app_url)
     wait_for_app(page)
@@ -158,26 +193,30 @@ def test_therapist_acknowledges_and_the_item_leaves_the_queue(app_url, page, dem
     page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
     before = int(page.get_by_text("patients need you").inner_text().split()[0])
     select_first_row(page)
-    code = page.locator("[data-testid='stHeading'] h3").first.inner_text()
-    forms = page.locator("[data-testid='stForm']")
-    n_reasons = forms.count()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Mark selected handled").wait_for(timeout=30_000)
+    code = dialog.locator("[data-testid='stHeading'] h3").first.inner_text()
+    boxes = dialog.get_by_role("checkbox")
+    n_reasons = boxes.count()
     assert n_reasons >= 1
     screenshot(page, "triage-acknowledge")
     from playwright.sync_api import expect
 
-    for remaining in range(n_reasons, 0, -1):  # handle every reason of this patient
-        wait_for_app(page)  # the previous acknowledgement's rerun has finished drawing the forms
-        form = forms.first
-        note = form.get_by_role("textbox")
-        note.fill("Phoned the patient; agreed next steps and safety plan.")
-        note.blur()  # Streamlit commits a text area's value on blur
-        form.get_by_role("button", name="Mark handled").click()
-        wait_for_app(page)
-        try:
-            expect(forms).to_have_count(remaining - 1, timeout=30_000)  # that reason's form is gone
-        except AssertionError:
-            screenshot(page, "triage-acknowledge-stuck")
-            raise
+    # every reason of this patient in one action: tick the unticked (risk is never preselected)
+    for i in range(n_reasons):
+        if not boxes.nth(i).is_checked():
+            dialog.locator("[data-testid='stCheckbox'] label").nth(i).click()  # the input itself is hidden
+            expect(boxes.nth(i)).to_be_checked()
+    notes = dialog.get_by_role("textbox")
+    for i in range(notes.count()):
+        notes.nth(i).fill("Phoned the patient; agreed next steps and safety plan.")
+        notes.nth(i).blur()  # Streamlit commits a text area's value on blur
+    dialog.get_by_role("button", name="Mark selected handled").click()
+    wait_for_app(page)
+    confirmation = page.get_by_text(f"Handled for {code} by you")
+    confirmation.wait_for(timeout=30_000)
+    assert confirmation.bounding_box()["y"] < 300  # at the top, where the clinician looks
+    assert page.get_by_role("dialog").count() == 0
     screenshot(page, "triage-after-acknowledge")
     page.get_by_text(f"{before - 1} patients need you").wait_for(timeout=30_000)
     import pandas as pd
@@ -224,7 +263,10 @@ def test_queue_refreshes_itself(fast_refresh_app, page, demo_sqlite):
     page.goto(fast_refresh_app)
     wait_for_app(page)
     log_in(page, "therapist1", "caseboard-demo")
-    page.get_by_text(f"Awaiting reply {waiting}", exact=False).wait_for(timeout=30_000)
+    if waiting:  # the counts line names only the reasons that are open
+        page.get_by_text(f"Awaiting reply {waiting}", exact=False).wait_for(timeout=30_000)
+    else:
+        page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
     with engine.begin() as conn:
         conn.execute(
             insert(messages).values(
@@ -400,8 +442,8 @@ def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, 
             .select_from(patients)
             .where(patients.c.team_id == lead_team, patients.c.status == "active", patients.c.ended_at.is_(None))
         )
-    assert therapists <= set(exported["therapist"])  # every therapist of the team, read back from the file
-    assert exported["caseload"].sum() == open_now
+    assert therapists <= set(exported["Therapist"])  # every therapist of the team, read back from the file
+    assert exported["Active patients"].sum() == open_now
     wait_for_app(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Printable report (HTML)").click()

@@ -299,9 +299,58 @@ def test_dropout_completion_and_lapsed(platform):
         1,
         2,
     ]
-    assert dict(zip(by_module["position"], by_module["dropouts"])) == {1: 1, 2: 1}  # LAPSED at 1, EARLY at 2
+    assert dict(zip(by_module["position"], by_module["dropouts"])) == {k: int(k in (1, 2)) for k in range(1, 9)}
     codes = run(platform, cl.lapsed_patients, Settings())
     assert list(codes["code"]) == ["LAPSED"] and codes["days_inactive"].iloc[0] == 29
+
+
+# clinical-reference 5.1: "dropout | ended (`withdrawn`) or inactive beyond the inactivity
+# threshold before completing". Each case: (code, programme, modules started (completed if
+# the second number is set), status, last activity days ago). A drop-out counts at the last
+# module they started; the rate is over the patients who started that module.
+DROPOUT_CASES = [
+    ("FULL", "depression", [(k, True) for k in range(1, 9)], "completed", None),  # completed all 8: never a drop-out
+    ("W-AT-2", "depression", [(1, True), (2, False)], "withdrawn", None),  # withdrawn: drop-out at 2
+    ("L-AT-1", "depression", [(1, True)], "active", 29),  # 29 days idle, beyond 28: drop-out at 1
+    ("BUSY-1", "depression", [(1, False)], "active", 27),  # 27 days: still in treatment
+    ("W-NONE", "depression", [], "withdrawn", None),  # withdrew before starting a module
+    ("A-AT-1", "anxiety", [(1, False)], "withdrawn", None),
+    ("A-GO-1", "anxiety", [(1, True), (2, True)], "active", 1),
+]
+# (programme id, module) -> (started, completed, drop-outs); a module with no drop-out is listed too
+DROPOUT_EXPECTED = {
+    (1, 1): (4, 3, 1),  # FULL, W-AT-2, L-AT-1, BUSY-1 started; BUSY-1 has not completed; L-AT-1 dropped out
+    (1, 2): (2, 1, 1),  # FULL completed, W-AT-2 dropped out: 1 of 2 who started module 2
+    (1, 3): (1, 1, 0),  # only FULL: zero drop-out, still listed
+    **{(1, k): (1, 1, 0) for k in range(4, 9)},
+    (2, 1): (2, 1, 1),  # anxiety: A-AT-1 dropped out at 1 of 2 who started
+    (2, 2): (1, 1, 0),
+    **{(2, k): (0, 0, 0) for k in range(3, 8)},  # nobody started yet: listed, with no rate
+}
+
+
+def test_dropout_by_module_counts_every_module_over_those_who_started_it(platform):
+    for code, programme, started, status, idle in DROPOUT_CASES:
+        ended = 20 if status != "active" else None
+        pid = platform.patient(code, program=programme, enrolled_days_ago=100, status=status, ended_days_ago=ended)
+        for k, done in started:
+            platform.module(pid, programme, k, 99 - 8 * k, (95 - 8 * k) if done else None)
+        if idle is not None:
+            platform.activity(pid, idle)
+    per_programme, by_module = run(platform, cl.adherence, Settings())
+    got = {(r.program_id, r.position): (r.started, r.completed, r.dropouts) for r in by_module.itertuples()}
+    assert got == DROPOUT_EXPECTED
+    per = per_programme.set_index("program_id")
+    assert per.loc[1, ["enrolled", "dropouts", "dropouts_not_started"]].tolist() == [5, 3, 1]  # W-NONE before module 1
+    assert per.loc[2, ["enrolled", "dropouts", "dropouts_not_started"]].tolist() == [2, 1, 0]
+    page = cl.caseload(platform.engine, platform.engine, lead(platform), PERIOD, Settings(), UTC).dropout_by_module
+    rates = page.set_index(["programme", "position"])
+    # the two programmes side by side at module 1: 1 of 4 (25 %) against 1 of 2 (50 %)
+    assert rates.loc[("Depression", 1), ["dropout_rate", "completion_rate"]].tolist() == [0.25, 0.75]
+    assert rates.loc[("Generalised anxiety", 1), ["dropout_rate", "completion_rate"]].tolist() == [0.5, 0.5]
+    assert rates.loc[("Depression", 3), "dropout_rate"] == 0.0
+    assert pd.isna(rates.loc[("Generalised anxiety", 5), "dropout_rate"])  # nobody started: no rate, not 0 %
+    assert rates.loc[("Depression", 2), "title"] == "Depression module 2"
 
 
 def test_workload_lists_a_therapist_with_no_patients(platform):

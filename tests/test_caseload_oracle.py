@@ -399,11 +399,29 @@ class Oracle:
                 "withdrawn_early": withdrawn & ~full,
                 "lapsed_early": lapsed & ~full,
                 "dropouts": dropout,
+                "dropouts_not_started": dropout & last.isna(),
             }
         )
         per = per.groupby("program_id").sum().astype(int)
-        by = pd.DataFrame({"program_id": pop["program_id"], "position": last.fillna(0).astype(int)})[dropout]
-        by = by.groupby(["program_id", "position"]).size().rename("dropouts").to_frame()
+        # every module of each programme with patients: who started it, completed it, dropped out at it
+        rows = (
+            pop[["id", "program_id"]].assign(last=last.fillna(0), dropout=dropout).merge(self.modules, on="program_id")
+        )
+        started_rows = self.progress[self.progress["started_at"] <= T]
+        started = set(zip(started_rows["patient_id"], started_rows["module_id"]))
+        done_rows = started_rows[started_rows["completed_at"] <= T]
+        done = set(zip(done_rows["patient_id"], done_rows["module_id"]))
+        keys = list(zip(rows["id"], rows["module_id"]))
+        by = pd.DataFrame(
+            {
+                "program_id": rows["program_id"],
+                "position": rows["position"],
+                "started": [k in started for k in keys],
+                "completed": [k in done for k in keys],
+                "dropouts": rows["dropout"] & (rows["last"] == rows["position"]),
+            }
+        )
+        by = by.groupby(["program_id", "position"]).sum().astype(int)
         return per, by
 
     def funnel(self, f: Filters) -> pd.DataFrame:
@@ -638,7 +656,9 @@ def check_adherence(run: Run, name: str, f: Filters) -> None:
     per, by = adherence(run.conn, run.viewer, f, SETTINGS)
     want_per, want_by = run.oracle.adherence(f)
     run.diffs.frames(f"{name} adherence", per, want_per, ["program_id"], list(want_per.columns))
-    run.diffs.frames(f"{name} dropout_by_module", by, want_by, ["program_id", "position"], ["dropouts"])
+    run.diffs.frames(
+        f"{name} dropout_by_module", by, want_by, ["program_id", "position"], ["started", "completed", "dropouts"]
+    )
 
 
 def check_funnel(run: Run, name: str, f: Filters) -> None:

@@ -1,6 +1,7 @@
 """The Caseload page in AppTest: the team lead's landing page, and each filter
 that changes the query path (period end, programme, therapist, cohort, nobody)."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -29,6 +30,13 @@ def team(app_platform):
     p.activity(lapsed, 40)
     p.patient("SOUTH-1", team=2, therapist=7, enrolled_days_ago=30)
     return p
+
+
+NOBODY = "No patients in this period: nobody enrolled by its end matches the filters."
+
+
+def charts_of(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
 def metrics(at) -> dict[str, str]:
@@ -87,8 +95,8 @@ def test_a_cohort_that_matches_nobody_shows_empty_states(team):
     today = at.date_input(key="caseload_period").value[1]
     at.date_input(key="caseload_cohort").set_value((today - timedelta(days=3), today - timedelta(days=2))).run()
     assert not at.exception
-    assert metrics(at)["Active patients"] == "0"
-    assert "No patients enrolled by the end of this period match the filters." in [i.value for i in at.info]
+    assert metrics(at) == {}  # no cards of zeros with "+0" beside them
+    assert [i.value for i in at.info][:2] == [NOBODY, NOBODY]  # the headline and the adherence section
 
 
 def test_caseload_is_for_team_leads_only(team):
@@ -96,3 +104,64 @@ def test_caseload_is_for_team_leads_only(team):
         at = logged_in(user)
         with pytest.raises(ValueError):
             at.switch_page(CASELOAD)
+
+
+def test_an_empty_period_says_so_instead_of_zero_lines_and_plus_zero_cards(team):
+    """Before: a period before anyone enrolled drew the four trend panels as flat lines at
+    zero (axis labels "0.000000") and headline cards with "+0" deltas."""
+    at = logged_in("lead.a")
+    today = at.date_input(key="caseload_period").value[1]
+    at.date_input(key="caseload_period").set_value((today - timedelta(days=900), today - timedelta(days=800))).run()
+    assert not at.exception
+    assert metrics(at) == {} and all(m.proto.delta == "" for m in at.metric)
+    infos = [i.value for i in at.info]
+    assert infos[:2] == [NOBODY, NOBODY]
+    assert "No patients in these 26 weeks: no enrolments, module completions or active patients." in infos
+    assert charts_of(at) == []  # no flat lines
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert "Trends CSV" not in labels and {"Printable report (HTML)", "All tables (zip of CSVs)"} <= labels
+
+
+def test_an_unchanged_figure_shows_no_plus_zero(team):
+    """The six finished courses ended 10 days ago: over the last 7 days and the 7 before,
+    Active patients is 2 both times; the card says "same as the previous period", not "+0"."""
+    at = logged_in("lead.a")
+    today = at.date_input(key="caseload_period").value[1]
+    at.date_input(key="caseload_period").set_value((today - timedelta(days=6), today)).run()
+    assert not at.exception
+    card = next(m for m in at.metric if m.label == "Active patients")
+    assert card.value == "2" and card.proto.delta == ""
+    assert "same as the previous period" in [c.value for c in at.caption]
+
+
+def test_drop_out_by_module_is_one_visible_section_with_a_programme_selector(team):
+    at = logged_in("lead.a")
+    assert not at.exception and len(at.expander) == 0  # nothing hidden behind an expander
+    assert "##### Drop-out by module" in [m.value for m in at.markdown]
+    control = at.segmented_control(key="dropout_programme")
+    assert control.options == ["Depression", "Generalised anxiety"] and control.value == "Depression"
+    dropout = next(c for c in charts_of(at) if c["description"].startswith("Drop-out rate at each module"))
+    # every depression module is listed, those nobody dropped out at too; DONE-* started 1 and 2
+    assert "module 1 · Depression module 1: 0 of 6 (0%)" in dropout["description"]
+    assert "module 8 · Depression module 8: nobody started yet" in dropout["description"]
+    table = table_with(at, "Module", "Drop-out (% of started)")
+    assert list(table["Module"])[:2] == ["1 · Depression module 1", "2 · Depression module 2"] and len(table) == 8
+    assert table["Completed"].iloc[0] == "6 of 6 who started module 1"
+    assert table["Drop-out"].iloc[0] == "0 of 6 who started module 1"
+    control.set_value("Generalised anxiety").run()
+    assert not at.exception
+    table = table_with(at, "Module", "Drop-out (% of started)")
+    assert len(table) == 7 and table["Completed"].iloc[0] == "1 of 1 who started module 1"
+    adherence = table_with(at, "programme", "completion").set_index("programme")
+    # completion and drop-out say their different denominators
+    assert adherence.loc["Depression", "completion"] == "0 of 6 whose episode ended"  # 2 of 8 modules each
+    assert adherence.loc["Depression", "dropout"] == "1 of 7 enrolled"  # LAPSED-1: 40 days idle
+
+
+def test_one_download_for_every_table_beside_the_per_table_csvs(team):
+    at = logged_in("lead.a")
+    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
+    every = buttons["All tables (zip of CSVs)"]
+    assert every.url == "" and every.HasField("deferred_file_id")  # built and audited on click only
+    assert {"Drop-out by module CSV", "Completion and drop-out CSV", "Workload CSV"} <= set(buttons)
+    assert len(buttons) <= 11  # was 13: the funnel, headline and module-days CSVs are in the zip

@@ -217,3 +217,59 @@ def test_every_instrument_charts_without_text_marks(instrument, scores):
     spec = charts.trajectory_chart(instrument, episode).to_dict()
     assert "text" not in [mark_type(layer) for layer in layers(spec)]
     assert spec["title"]["text"] == INSTRUMENTS[instrument].name
+
+
+# ---------------------------------------------------------------- Caseload: drop-out by module
+
+NARROW_PLOT_PX = 390 - 2 * 16 - charts.MODULE_LABEL_LIMIT_PX - 20  # a phone: page padding, module labels, axis gap
+CHAR_PX = 7  # a generous average width of an 11 px axis-title character
+
+
+def by_module() -> pd.DataFrame:
+    """Module 1: 1 of 4 dropped out; 2: 3 of 3 (every starter); 3: none of 3; 4: nobody started yet."""
+    return pd.DataFrame(
+        {
+            "position": [3, 1, 2, 4],
+            "title": ["Thoughts and feelings", "Understanding depression", "Behavioural activation", "Staying well"],
+            "started": [3, 4, 3, 0],
+            "dropouts": [0, 1, 3, 0],
+            "dropout_rate": [0.0, 0.25, 1.0, None],
+        }
+    )
+
+
+def test_dropout_chart_lists_every_module_with_its_counts():
+    spec = charts.dropout_chart(by_module()).to_dict()
+    rows = spec["datasets"][spec["data"]["name"]] if "data" in spec else next(iter(spec["datasets"].values()))
+    assert [(r["module"], r["label"]) for r in rows] == [
+        ("1 · Understanding depression", "1 of 4 (25%)"),
+        ("2 · Behavioural activation", "3 of 3 (100%)"),
+        ("3 · Thoughts and feelings", "0 of 3 (0%)"),  # zero drop-out is listed, not left out
+        ("4 · Staying well", "nobody started yet"),  # no rate, not "0 %"
+    ]
+    assert "module 3 · Thoughts and feelings: 0 of 3 (0%)" in spec["description"]
+    bars, after, inside = spec["layer"]
+    assert bars["encoding"]["x"]["scale"]["domain"] == [0, 1]  # programmes compare on one scale
+    assert after["transform"] == [{"filter": "!datum.inside"}] and inside["transform"] == [{"filter": "datum.inside"}]
+    assert [r["inside"] for r in rows] == [False, True, False, False]  # the 100 % label sits inside its bar
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: charts.dropout_chart(by_module()),
+        lambda: charts.funnel_chart(by_module().assign(eligible=[3, 4, 3, 2], share=[1.0, 1.0, 1.0, 0.0])),
+    ],
+)
+def test_module_chart_titles_fit_a_phone_window(build):
+    """Before: the y title "last module started" was clipped to "last module startec" by a
+    short chart. Now no y title (each label names its module) and an x title that fits the
+    plot left beside the module labels in a 390 px window."""
+    spec = build().to_dict()
+    for layer in layers(spec):
+        enc = layer["encoding"]
+        assert enc["y"].get("title") is None
+        assert enc["y"]["axis"]["labelLimit"] == charts.MODULE_LABEL_LIMIT_PX
+        title = enc["x"].get("title")
+        if title:
+            assert len(title) * CHAR_PX <= NARROW_PLOT_PX, title

@@ -114,7 +114,7 @@ def test_an_acknowledgement_note_with_a_nul_is_refused_with_nothing_stored(app_p
             therapist,
             pid,
             "risk",
-            app_platform.now,
+            [],  # what the screen showed does not matter: the note is refused first
             "Called the patient\x00; safety plan reviewed.",
             app_platform.now,
             Settings(),
@@ -143,8 +143,9 @@ def test_the_triage_form_shows_the_refusal(app_platform):
     at = logged_in("ther.a")
     at.session_state[table_state_key(at, "triage_table_")] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
+    next(c for c in at.checkbox if c.label.startswith("**Risk answer**")).check()
     at.text_area[0].input("Called the patient\x00; safety plan reviewed.")
-    next(b for b in at.button if b.label == "Mark handled").click()
+    next(b for b in at.button if b.label == "Mark selected handled").click()
     at.run()
     assert not at.exception and FAULT not in shown(at)
     assert any("control characters (U+0000)" in e.value for e in at.error)

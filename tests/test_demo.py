@@ -508,3 +508,29 @@ def test_cli_rejects_bad_arguments() -> None:
         timeout=60,
     )
     assert result.returncode != 0 and "not an ISO date-time" in result.stderr
+
+
+def test_cli_seeds_the_history_in_the_state_database_unless_told_not_to(db_url: str, tmp_path) -> None:
+    from dashboard.state_tables import audit, followups
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        args = ["--db", db_url, "--patients", "50", "--now", "2025-03-14T10:30:00", *extra]
+        return subprocess.run(
+            [sys.executable, "-m", "dashboard", "demo", *args], capture_output=True, text=True, timeout=120
+        )
+
+    result = run("--no-history")
+    assert result.returncode == 0, result.stderr
+    assert "history:" not in result.stdout
+    assert not inspect(make_engine(db_url)).has_table("dash_followups")
+
+    state_url = f"sqlite:///{tmp_path}/state.sqlite"
+    result = run("--state-db", state_url)
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        r"^history: \d+ acknowledgements, [1-9][\d,]* GP follow-ups, [1-9][\d,]* audit rows$", result.stdout, re.M
+    )
+    assert not inspect(make_engine(db_url)).has_table("dash_followups")  # written where it was told
+    with make_engine(state_url).connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(followups)) > 0
+        assert conn.scalar(select(func.count()).select_from(audit)) > 0

@@ -76,5 +76,6 @@ def test_triage_works_on_the_selected_record_by_id(twins):
     at.session_state[table_state_key(at, "triage_table_")] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
     assert at.session_state["triage_patient"] == second
-    forms = [m.value for m in at.markdown if m.value.startswith("**Awaiting reply**")]
-    assert forms and not any(m.value.startswith("**Risk answer**:") for m in at.markdown)
+    reasons = [c.label for c in at.checkbox]  # the handling dialog's reasons: the second record's
+    assert any(r.startswith("**Awaiting reply**") for r in reasons)
+    assert not any(r.startswith("**Risk answer**") for r in reasons)

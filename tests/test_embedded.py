@@ -2,13 +2,15 @@
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pandas as pd
+from sqlalchemy import func, insert, select, update
 from streamlit.testing.v1 import AppTest
 
 from dashboard import audit, config, db, demo
 from dashboard.embedded import ensure_demo_database, needs_generation
 from dashboard.engine import make_engine
 from dashboard.schema import patients
+from dashboard.state_tables import sessions
 from dashboard.timeutil import utcnow
 
 
@@ -21,13 +23,34 @@ def test_generated_once_reused_and_regenerated_when_a_day_old(tmp_path):
     assert ensure_demo_database(engine, 24) is False  # fresh: reused
     assert demo.read_generated_for(engine) == first
 
-    db.upgrade(engine)
-    audit.record(engine, "therapist1", "login")
+    trail = audit.read(engine, limit=100_000)
+    assert {"login", "acknowledge", "followup"} <= set(trail["action"])  # the demo has a past
+    assert pd.to_datetime(trail["occurred_at"]).max() <= first
+    with engine.begin() as conn:  # a clinician logged in to yesterday's demo
+        conn.execute(
+            insert(sessions).values(
+                session_id="s1", username="therapist1", created_at=first, last_action_at=first, revoked_at=None
+            )
+        )
     demo.generate(engine, now=utcnow() - timedelta(hours=25))  # a demo made for yesterday
     assert needs_generation(engine, 24)
     assert ensure_demo_database(engine, 24) is True
-    assert abs(demo.read_generated_for(engine) - utcnow()) < timedelta(minutes=5)
-    assert audit.read(engine)["actor"].tolist() == ["therapist1"]  # dash_ rows survive
+    regenerated = demo.read_generated_for(engine)
+    assert abs(regenerated - utcnow()) < timedelta(minutes=5)
+    # the history is made again for the new platform rows; sessions survive
+    assert pd.to_datetime(audit.read(engine, limit=100_000)["occurred_at"]).max() <= regenerated
+    with engine.connect() as conn:
+        assert conn.execute(select(sessions.c.session_id)).scalars().all() == ["s1"]
+
+
+def test_a_demo_made_by_an_older_generator_is_regenerated(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/demo.sqlite")
+    assert ensure_demo_database(engine, 24) is True
+    with engine.begin() as conn:
+        conn.execute(update(demo.demo_meta).where(demo.demo_meta.c.key == "generator_version").values(value="1"))
+    assert needs_generation(engine, 24)
+    assert ensure_demo_database(engine, 24) is True
+    assert not needs_generation(engine, 24)
 
 
 def test_first_start_without_configuration_builds_the_demo(tmp_path, monkeypatch):

@@ -6,8 +6,11 @@ import io
 import json
 import re
 import tomllib
+import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -126,6 +129,97 @@ def test_the_table_toolbar_download_is_off():
     assert config["client"]["disableDataExport"] is True
 
 
+# ---------------------------------------------------------------- what the Caseload CSVs hold
+
+NOW = datetime(2026, 3, 10, 12, 0, 0)
+
+
+@pytest.fixture
+def caseload_result(db_url):
+    """Three depression patients: one withdrew at module 2, so completion, drop-out and
+    per-module rates are thirds (0.333..., 0.666... before formatting)."""
+    from dashboard import caseload as cl
+    from dashboard import db
+    from dashboard.config import Settings
+    from dashboard.scope import load_viewer
+    from tests.factory import Platform
+
+    p = Platform(make_engine(db_url), NOW)
+    db.upgrade(p.engine)
+    for code, status in (("C-1", "completed"), ("C-2", "completed"), ("W-1", "withdrawn")):
+        pid = p.patient(code, therapist=1, enrolled_days_ago=80, status=status, ended_days_ago=5)
+        for k in range(1, 9 if status == "completed" else 3):
+            p.module(pid, "depression", k, 79 - 8 * k, 75 - 8 * k)
+    lapsed = p.patient("=LAPSED", therapist=2, enrolled_days_ago=70)
+    p.activity(lapsed, 40)
+    viewer = load_viewer(p.engine, "lead.a")
+    f = cl.Filters(NOW - timedelta(days=90), NOW)
+    return p.engine, cl.caseload(p.engine, p.engine, viewer, f, Settings(), ZoneInfo("UTC"))
+
+
+def test_every_caseload_csv_is_formatted_for_people(caseload_result):
+    """Before: raw floats (0.6631578947368421, 95.0), snake_case headers and internal ids."""
+    from dashboard.caseload.tables import TABLE_TITLES, export_tables
+    from dashboard.config import Settings
+
+    _, result = caseload_result
+    tables = export_tables(result, Settings(), ZoneInfo("UTC"))
+    assert list(tables) == list(TABLE_TITLES)
+    for name, frame in tables.items():
+        text = exports.frame_csv(frame)
+        header, *rows = list(csv.reader(io.StringIO(text)))
+        assert all("_" not in h and not h.lower().endswith("id") for h in header), (name, header)
+        assert not re.search(r"\d\.\d{2,}", text), name  # no raw floats: one decimal at most
+        for i, column in enumerate(header):
+            if "%" not in column and "Median" not in column:  # a count: 95, never 95.0
+                assert not any(re.fullmatch(r"-?\d+\.\d+", r[i]) for r in rows), (name, column)
+    adherence = tables["adherence"].set_index("Programme")
+    depression = adherence.loc["Depression"]
+    assert depression["Completion (% of ended episodes)"] == 66.7  # 2 of 3
+    assert depression["Completion"] == "2 of 3 whose episode ended"
+    assert depression["Drop-out (% of enrolled)"] == 50.0 and depression["Drop-out"] == "2 of 4 enrolled"
+    by_module = tables["dropout_by_module"].set_index(["Programme", "Module"])
+    assert by_module.loc[("Depression", 2), ["Started", "Dropped out", "Drop-out (% of started)"]].tolist() == [
+        3,
+        1,
+        33.3,
+    ]
+    assert by_module.loc[("Depression", 2), "Drop-out"] == "1 of 3 who started module 2"
+    assert by_module.loc[("Depression", 5), "Drop-out"] == "0 of 2 who started module 5"  # zero drop-out listed
+    lapsed = tables["lapsed"]
+    assert list(lapsed["Patient"]) == ["=LAPSED"] and list(lapsed["Last activity"]) == ["2026-01-29"]
+    lapsed_csv = exports.frame_csv(lapsed)
+    assert "'=LAPSED" in lapsed_csv and "patient_id" not in lapsed_csv  # a code, never the id; no formula
+    assert "Therapist A" in exports.frame_csv(tables["workload"]) and "therapist_id" not in exports.frame_csv(
+        tables["workload"]
+    )
+
+
+def test_the_zip_of_every_table_is_built_and_audited_on_click(caseload_result):
+    from dashboard.caseload.tables import TABLE_TITLES, definitions_text, export_tables
+    from dashboard.config import Settings
+
+    engine, result = caseload_result
+    tz = ZoneInfo("UTC")
+    on_click = exports.audited_zip(
+        engine,
+        "lead.a",
+        "caseload_tables_zip",
+        lambda: {
+            **{f"caseload-{n}": t for n, t in export_tables(result, Settings(), tz).items()},
+            "definitions.txt": definitions_text(result, tz, NOW),
+        },
+    )
+    assert exports_of(engine, "lead.a") == []  # made, not called
+    archive = zipfile.ZipFile(io.BytesIO(on_click()))
+    assert archive.namelist() == [f"caseload-{n}.csv" for n in TABLE_TITLES] + ["definitions.txt"]
+    by_module = pd.read_csv(archive.open("caseload-dropout_by_module.csv"))
+    assert list(by_module["Module"]) == list(range(1, 9))  # every module of the one programme with patients
+    assert "of the patients who started module k" in archive.read("definitions.txt").decode()
+    (row,) = exports_of(engine, "lead.a")
+    assert row["what"] == "caseload_tables_zip" and row["tables"]["caseload-dropout_by_module"] == len(by_module)
+
+
 # ---------------------------------------------------------------- in Chromium
 
 
@@ -185,6 +279,6 @@ def test_a_rendered_page_holds_no_file_and_a_click_downloads_and_audits_once(ser
         page.get_by_role("button", name="Workload CSV").click()
     exported = pd.read_csv(download.value.path())
     wait_for_app(page)
-    assert "therapist" in exported.columns and len(fetched) == 1
+    assert "Therapist" in exported.columns and len(fetched) == 1
     assert exports_of(engine, "lead1") == [{"what": "caseload_workload_csv", "rows": len(exported)}]
     context.close()

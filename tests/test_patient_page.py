@@ -206,3 +206,60 @@ def test_gp_corrects_their_own_entry_with_history(platform):
     at.run()
     h = history(platform.engine, entry)
     assert h["minutes"].tolist() == [10, 25] and h["change_reason"].iloc[1] == "It was a double appointment"
+
+
+def severe_with_risk(platform) -> int:
+    """Issue 16, item 11: PHQ-9 26 with item 9 = 2 two days ago, and a routine reason."""
+    pid = platform.patient("SEVERE", enrolled_days_ago=20)
+    platform.module(pid, "depression", 1, started_days_ago=19)
+    platform.phq9(pid, 2, 26, item9=2)
+    platform.message(pid, 3)
+    return pid
+
+
+def handle(at: AppTest, risk_note: str | None = None) -> AppTest:
+    if risk_note is not None:
+        next(c for c in at.checkbox if c.label.startswith("**Risk answer**")).check()
+        next(t for t in at.text_area if t.label.startswith("Note for the risk answer")).input(risk_note)
+    next(b for b in at.button if b.label == "Mark selected handled").click()
+    return at.run()
+
+
+def test_reasons_are_handled_from_the_patient_page_and_the_severe_score_still_shows(platform):
+    severe_with_risk(platform)
+    at = open_patient("ther.a", "SEVERE")
+    boxes = {c.label.split("**")[1]: c.value for c in at.checkbox}
+    assert boxes["Risk answer"] is False and boxes["Awaiting reply"] is True  # risk never preselected
+    handle(at, "Called the patient; safety plan reviewed with them.")
+    assert not at.exception
+    assert at.success[0].value.startswith("Handled for SEVERE by you: Risk answer, Awaiting reply")
+    assert not at.checkbox  # nothing left to handle
+    shown = text_of(at)
+    assert "No flags" not in shown
+    assert any(i.value.startswith("No open reasons: every reason") for i in at.info)
+    handled = [c.value for c in at.caption if c.value.startswith("Handled: risk answer")]
+    assert handled and "marked by Therapist A (ther.a)" in handled[0] and "safety plan reviewed" in handled[0]
+    assert any("PHQ-9 26 on" in w.value and "is still in the severe band" in w.value for w in at.warning)
+    assert any("answered item 9 with 2: handled, and the answer stands" in w.value for w in at.warning)
+
+
+def test_a_refused_batch_on_the_patient_page_stores_nothing_and_names_the_reason(platform):
+    from sqlalchemy import func, select
+
+    from dashboard.state_tables import acknowledgements
+
+    pid = severe_with_risk(platform)
+    at = open_patient("ther.a", "SEVERE")
+    platform.phq9(pid, 0.01, 27, item9=3)  # arrives while the page is open
+    handle(at, "Called the patient; safety plan reviewed with them.")
+    with platform.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(acknowledgements)) == 0
+    assert any("Newer than your screen: Risk answer. Nothing was stored." in e.value for e in at.error)
+    assert "answered 3" in next(c for c in at.checkbox if c.label.startswith("**Risk answer**")).label
+
+
+def test_a_gp_reads_the_reasons_but_does_not_handle_them(platform):
+    severe_with_risk(platform)
+    at = open_patient("gp.a", "SEVERE")
+    assert not at.checkbox and not any(b.label == "Mark selected handled" for b in at.button)
+    assert any("PHQ-9 26 on" in w.value and "is in the severe band." in w.value for w in at.warning)

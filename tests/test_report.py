@@ -162,9 +162,36 @@ def test_outcome_rates_in_words(numerator, denominator, rate, shown):
 
 
 def test_headline_counts_say_what_they_count():
-    from dashboard.report import headline_text
+    from dashboard.caseload.tables import headline_text
 
     reply = {"value": 5.5, "unit": "hours", "numerator": 886, "denominator": 909}
     assert headline_text(reply) == ("5.5 h", "886 of 909 messages answered")
     share = {"value": 0.5, "unit": "share", "numerator": 3, "denominator": 6}
     assert headline_text(share) == ("50%", "3 of 6")
+
+
+@pytest.mark.parametrize(
+    "unit, value, previous, delta",
+    [
+        ("count", 12.0, 10.0, "+2"),
+        ("count", 0.0, 0.0, None),  # an empty period against an empty one: no "+0" card
+        ("count", 3.0, 3.0, None),  # unchanged: the caption says so, the card shows no arrow
+        ("count", 3.0, None, None),  # nothing to compare
+        ("share", 0.5, 0.25, "+25 points"),
+        ("share", 0.501, 0.5, None),  # rounds to 0 points
+        ("hours", 4.0, 5.5, "-1.5 h"),
+        ("hours", None, 5.5, None),
+    ],
+)
+def test_a_headline_delta_is_shown_only_when_there_is_a_change(unit, value, previous, delta):
+    from dashboard.caseload.tables import headline_delta
+
+    assert headline_delta({"unit": unit, "value": value, "previous": previous}) == delta
+
+
+def test_quiet_weeks_are_told_in_words_not_drawn():
+    weeks = pd.DataFrame(
+        {c: [0] * 3 for c in ("enrolments", "module_completions", "open_episodes", "recovery_denominator")}
+    )
+    assert cl.quiet_weeks(weeks) and cl.quiet_weeks(weeks.iloc[0:0])
+    assert not cl.quiet_weeks(weeks.assign(open_episodes=[0, 1, 0]))

@@ -22,9 +22,12 @@ def select_row(at: AppTest, index: int) -> AppTest:
     return at.run()
 
 
-def acks_stored(platform: Platform) -> int:
+def acks_stored(platform: Platform, flag: str | None = None) -> int:
+    query = select(func.count()).select_from(acknowledgements)
+    if flag is not None:
+        query = query.where(acknowledgements.c.flag == flag)
     with platform.engine.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(acknowledgements))
+        return conn.scalar(query)
 
 
 def test_therapist_lands_on_triage_with_counts_and_reasons(platform):
@@ -41,24 +44,36 @@ def test_therapist_lands_on_triage_with_counts_and_reasons(platform):
     assert table["why"].iloc[0].startswith("PHQ-9 item 9 answered 2")
 
 
+def box(at: AppTest, title: str):
+    """The handling form's checkbox of one reason, by its title."""
+    return next(c for c in at.checkbox if c.label.startswith(f"**{title}**"))
+
+
+def submit(at: AppTest) -> AppTest:
+    next(b for b in at.button if b.label == "Mark selected handled").click()
+    return at.run()
+
+
+def risk_note(at: AppTest):
+    return next(t for t in at.text_area if t.label.startswith("Note for the risk answer"))
+
+
 def test_risk_acknowledgement_needs_a_note_then_leaves_the_queue(platform):
     pid = platform.patient("RISKY", enrolled_days_ago=5)
     platform.phq9(pid, 1, 14, item9=1)
     at = select_row(logged_in("ther.a"), 0)
     assert at.subheader[0].value == "RISKY"
-    risk_note = at.text_area[0]
-    risk_note.input("ok")
-    next(b for b in at.button if b.label == "Mark handled").click()
-    at.run()
+    assert box(at, "Risk answer").value is False  # never preselected
+    box(at, "Risk answer").check()
+    risk_note(at).input("ok")
+    submit(at)
     assert any("needs a note of at least 10 characters" in e.value for e in at.error)
-    assert at.text_area[0].value == "ok"  # what was typed is kept
+    assert risk_note(at).value == "ok"  # what was typed is kept
     assert acks_stored(platform) == 0
-    at.text_area[0].input("Called the patient; safety plan reviewed with them.")
-    next(b for b in at.button if b.label == "Mark handled").click()
-    at.run()
+    risk_note(at).input("Called the patient; safety plan reviewed with them.")
+    submit(at)
     assert acks_stored(platform) == 1
-    risk_rows = [m.value for m in at.markdown if "Risk answer" in m.value]
-    assert not any("item 9" in r for r in risk_rows)
+    assert at.success[0].value.startswith("Handled for RISKY by you: Risk answer.")
     # the note is visible to the team on the patient page
     at.query_params["patient"] = "RISKY"
     at.switch_page(str(PAGES_DIR / "patient.py")).run()
@@ -67,9 +82,43 @@ def test_risk_acknowledgement_needs_a_note_then_leaves_the_queue(platform):
     assert not at.error  # the acknowledged risk badge is gone
 
 
+def test_several_reasons_in_one_action_and_the_confirmation_says_what_is_still_open(platform):
+    """Issue 16, item 11: the routine reasons are ticked already; risk is not, so it stays open."""
+    pid = platform.patient("FOUR", enrolled_days_ago=40)
+    platform.module(pid, "depression", 1, started_days_ago=30)
+    platform.phq9(pid, 20, 26, item9=2)
+    platform.message(pid, 3)
+    at = select_row(logged_in("ther.a"), 0)
+    kinds = {c.label.split("**")[1]: c.value for c in at.checkbox}
+    assert kinds == {"Risk answer": False, "Awaiting reply": True, "No contact": True, "Questionnaire overdue": True}
+    next(t for t in at.text_area if t.label.startswith("Note for the team")).input("Messaged; agreed a plan.")
+    submit(at)
+    assert acks_stored(platform) == 3
+    assert at.success[0].value == (
+        "Handled for FOUR by you: Awaiting reply, No contact, Questionnaire overdue. Still open: Risk answer."
+    )
+    assert not at.checkbox  # the dialog closed; the patient is still in the list for the risk answer
+    assert list(at.dataframe[0].value["code"]) == ["FOUR"]
+
+
+def test_a_refused_batch_stores_nothing_and_names_the_reason(platform):
+    pid = platform.patient("FOUR", enrolled_days_ago=40)
+    platform.module(pid, "depression", 1, started_days_ago=30)
+    platform.phq9(pid, 20, 26, item9=2)
+    platform.message(pid, 3)
+    at = select_row(logged_in("ther.a"), 0)
+    platform.message(pid, hours_ago=1)  # arrives while the form is open (the queue is cached)
+    submit(at)
+    assert acks_stored(platform) == 0
+    assert any("Newer than your screen: Awaiting reply. Nothing was stored." in e.value for e in at.error)
+    assert at.subheader[0].value == "FOUR"  # the form is still open, drawn again from a fresh read
+    submit(at)  # reviewed: the same reasons, now including the new message, are accepted
+    assert acks_stored(platform) == 3
+
+
 def test_deterioration_on_two_measures_is_one_reason_to_handle(platform):
     """Two rows of one reason (PHQ-9 and GAD-7 both reliably worse) once crashed the
-    page with a duplicate form key; they are one form, and one acknowledgement covers both."""
+    page with a duplicate form key; they are one checkbox, and one acknowledgement covers both."""
     pid = platform.patient("WORSE", enrolled_days_ago=40)
     platform.phq9(pid, 39, 8)
     platform.phq9(pid, 1, 16)
@@ -77,13 +126,13 @@ def test_deterioration_on_two_measures_is_one_reason_to_handle(platform):
     platform.gad7(pid, 1, 12)
     at = select_row(logged_in("ther.a"), 0)
     assert not at.exception and at.subheader[0].value == "WORSE"
-    worse = [m.value for m in at.markdown if m.value.startswith("**Reliable deterioration**:")]
-    assert len(worse) == 1 and "PHQ-9" in worse[0] and "GAD-7" in worse[0]
-    form = next(b for b in at.button if b.label == "Mark handled")
-    form.click()
-    at.run()
+    worse = box(at, "Reliable deterioration")
+    assert "PHQ-9" in worse.label and "GAD-7" in worse.label
+    for other in at.checkbox:
+        if other.label != worse.label:
+            other.uncheck()
+    submit(at)
     assert not at.exception and acks_stored(platform) == 1
-    assert not [m.value for m in at.markdown if m.value.startswith("**Reliable deterioration**:")]
 
 
 def test_team_lead_filters_by_therapist_and_sees_unassigned(platform):
@@ -125,27 +174,25 @@ def test_a_newer_answer_while_the_form_is_open_is_refused_and_shown(platform):
     pid = platform.patient("RISKY", enrolled_days_ago=5)
     platform.phq9(pid, 2, 14, item9=1)
     at = select_row(logged_in("ther.a"), 0)
-    at.text_area[0].input("Phoned; the answer of 1 discussed, no plans or intent.")
+    box(at, "Risk answer").check()
+    risk_note(at).input("Phoned; the answer of 1 discussed, no plans or intent.")
     platform.phq9(pid, 0.001, 22, item9=3)  # arrives while the form is open (the queue is cached)
-    next(b for b in at.button if b.label == "Mark handled").click()
-    at.run()
+    submit(at)
     assert acks_stored(platform) == 0
     assert any("A newer answer arrived: review it first." in e.value for e in at.error)
-    form = next(m.value for m in at.markdown if m.value.startswith("**Risk answer**:"))
-    assert "answered 3" in form
+    assert "answered 3" in box(at, "Risk answer").label
     # reviewed: the same form, now showing the 3, is accepted
-    next(b for b in at.button if b.label == "Mark handled").click()
-    at.run()
-    assert acks_stored(platform) == 1
+    submit(at)
+    assert acks_stored(platform, "risk") == 1
 
 
 def test_a_mistaken_acknowledgement_is_withdrawn_from_the_patient_page(platform):
     pid = platform.patient("RISKY", enrolled_days_ago=5)
     platform.phq9(pid, 1, 14, item9=1)
     at = select_row(logged_in("ther.a"), 0)
-    at.text_area[0].input("Called the patient; safety plan reviewed with them.")
-    next(b for b in at.button if b.label == "Mark handled").click()
-    at.run()
+    box(at, "Risk answer").check()
+    risk_note(at).input("Called the patient; safety plan reviewed with them.")
+    submit(at)
     at.query_params["patient"] = "RISKY"
     at.switch_page(str(PAGES_DIR / "patient.py")).run()
     assert not any("High-priority" in e.value or "Risk answer" in e.value for e in at.error)
@@ -157,3 +204,13 @@ def test_a_mistaken_acknowledgement_is_withdrawn_from_the_patient_page(platform)
     at.run()
     assert any("Risk answer" in e.value for e in at.error)  # the risk badge is back
     assert not [c for c in at.caption if c.value.startswith("Handled: risk answer")]
+
+
+def test_the_dialog_opens_the_patient_page(platform):
+    pid = platform.patient("RISKY", enrolled_days_ago=5)
+    platform.phq9(pid, 1, 14, item9=1)
+    at = select_row(logged_in("ther.a"), 0)
+    next(b for b in at.button if b.label == "Open patient page").click()
+    at.run()
+    assert not at.exception and at.title[0].value == "RISKY"
+    assert any(c.label.startswith("**Risk answer**") for c in at.checkbox)  # the same form, on the record

@@ -100,23 +100,33 @@ def event_count(engine: Engine) -> int:
 
 # ---------------------------------------------------------------- queries
 
+NAIVE_TABLES = (
+    "patients",
+    "programs",
+    "modules",
+    "module_progress",
+    "activity",
+    "responses",
+    "response_items",
+    "messages",
+)
+
+
+def _whole_tables(engine: Engine) -> dict[str, pd.DataFrame]:
+    """The naive baselines' first step: every platform table read whole into pandas."""
+    with engine.connect() as conn:
+        return {name: pd.read_sql_table(name, conn) for name in NAIVE_TABLES}
+
+
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``values[key]`` for each key, NaN/NaT where absent. Not ``Series.map``: pandas 3
+    cannot map through an empty datetime Series (a service where no module is unfed)."""
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
+
 
 def naive_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     """What a dashboard without SQL would do: load whole tables, then pandas."""
-    with engine.connect() as conn:
-        t = {
-            name: pd.read_sql_table(name, conn)
-            for name in (
-                "patients",
-                "programs",
-                "modules",
-                "module_progress",
-                "activity",
-                "responses",
-                "response_items",
-                "messages",
-            )
-        }
+    t = _whole_tables(engine)
     p = t["patients"]
     owner = {
         "gp": ("gp_id", viewer.clinician_id),
@@ -133,7 +143,7 @@ def naive_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataF
         .merge(p[["id", "program_id"]].rename(columns={"id": "patient_id"}), on=["patient_id", "program_id"])
     )
     done = mp[mp["completed_at"].notna() & (mp["completed_at"] <= now)]
-    p = p.assign(modules_completed=p["id"].map(done.groupby("patient_id").size()).fillna(0).astype(int))
+    p = p.assign(modules_completed=_lookup(p["id"], done.groupby("patient_id").size()).fillna(0).astype(int))
 
     def latest(frame: pd.DataFrame, col: str) -> pd.Series:
         frame = frame[frame[col] <= now]
@@ -143,11 +153,11 @@ def naive_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataF
     mp_all = t["module_progress"]
     inputs = pd.concat(
         [
-            p["id"].map(latest(t["activity"], "occurred_at")),
-            p["id"].map(latest(t["responses"], "administered_at")),
-            p["id"].map(latest(msgs[msgs["direction"] == "from_patient"], "sent_at")),
-            p["id"].map(latest(mp_all, "started_at")),
-            p["id"].map(latest(mp_all.dropna(subset=["completed_at"]), "completed_at")),
+            _lookup(p["id"], latest(t["activity"], "occurred_at")),
+            _lookup(p["id"], latest(t["responses"], "administered_at")),
+            _lookup(p["id"], latest(msgs[msgs["direction"] == "from_patient"], "sent_at")),
+            _lookup(p["id"], latest(mp_all, "started_at")),
+            _lookup(p["id"], latest(mp_all.dropna(subset=["completed_at"]), "completed_at")),
         ],
         axis=1,
     )
@@ -162,7 +172,7 @@ def naive_my_patients(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataF
     )
     scored = _score_naively(r.rename(columns={"id": "response_id"}), t["response_items"])
     scored = scored[scored["valid"]].sort_values(["administered_at", "response_id"]).groupby("patient_id").tail(1)
-    p = p.assign(latest_score=p["id"].map(scored.set_index("patient_id")["score"]))
+    p = p.assign(latest_score=_lookup(p["id"], scored.set_index("patient_id")["score"]))
     return (
         p.rename(columns={"id": "patient_id"})
         .sort_values("code")[["code", "modules_completed", "days_since_activity", "latest_score"]]
@@ -252,20 +262,7 @@ def optimised_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFr
 
 def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     """Whole tables in pandas, then the same pure flag evaluation."""
-    with engine.connect() as conn:
-        t = {
-            name: pd.read_sql_table(name, conn)
-            for name in (
-                "patients",
-                "programs",
-                "modules",
-                "module_progress",
-                "activity",
-                "responses",
-                "response_items",
-                "messages",
-            )
-        }
+    t = _whole_tables(engine)
     column, owner = {
         "gp": ("gp_id", viewer.clinician_id),
         "therapist": ("therapist_id", viewer.clinician_id),
@@ -285,28 +282,28 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
         msgs[(msgs["direction"] == "to_patient") & msgs["clinician_id"].notna()].groupby("patient_id")["sent_at"].max()
     )
     patient_msgs = msgs[msgs["direction"] == "from_patient"]
-    p["last_event"] = p["patient_id"].map(latest(t["activity"], "occurred_at"))
-    p["last_response"] = p["patient_id"].map(latest(t["responses"], "administered_at"))
-    p["last_patient_message"] = p["patient_id"].map(latest(patient_msgs, "sent_at"))
-    p["last_module_start"] = p["patient_id"].map(latest(mp, "started_at"))
-    p["last_module_completion"] = p["patient_id"].map(latest(mp.dropna(subset=["completed_at"]), "completed_at"))
-    p["last_contact"] = p["patient_id"].map(contact)
-    since = patient_msgs["patient_id"].map(contact).fillna(flags.EPOCH)
-    p["first_unanswered"] = p["patient_id"].map(
-        patient_msgs[patient_msgs["sent_at"] > since].groupby("patient_id")["sent_at"].min()
+    p["last_event"] = _lookup(p["patient_id"], latest(t["activity"], "occurred_at"))
+    p["last_response"] = _lookup(p["patient_id"], latest(t["responses"], "administered_at"))
+    p["last_patient_message"] = _lookup(p["patient_id"], latest(patient_msgs, "sent_at"))
+    p["last_module_start"] = _lookup(p["patient_id"], latest(mp, "started_at"))
+    p["last_module_completion"] = _lookup(p["patient_id"], latest(mp.dropna(subset=["completed_at"]), "completed_at"))
+    p["last_contact"] = _lookup(p["patient_id"], contact)
+    since = _lookup(patient_msgs["patient_id"], contact).fillna(flags.EPOCH)
+    p["first_unanswered"] = _lookup(
+        p["patient_id"], patient_msgs[patient_msgs["sent_at"] > since].groupby("patient_id")["sent_at"].min()
     )
     unanswered = patient_msgs[patient_msgs["sent_at"] > since]
-    p["unanswered_ids"] = p["patient_id"].map(
-        unanswered.groupby("patient_id")["id"].agg(lambda v: ",".join(map(str, v)))
+    p["unanswered_ids"] = _lookup(
+        p["patient_id"], unanswered.groupby("patient_id")["id"].agg(lambda v: ",".join(map(str, v)))
     )
     done = mp.merge(t["modules"].rename(columns={"id": "module_id"}), on="module_id").merge(
         p[["patient_id", "program_id"]], on=["patient_id", "program_id"]
     )
     done = done[done["completed_at"].notna() & (done["completed_at"] <= now)]
-    unfed = done[done["completed_at"] > done["patient_id"].map(contact).fillna(flags.EPOCH)]
-    p["first_unfed_completion"] = p["patient_id"].map(unfed.groupby("patient_id")["completed_at"].min())
-    p["unfed_modules"] = p["patient_id"].map(
-        unfed.groupby("patient_id")["module_id"].agg(lambda v: ",".join(map(str, v)))
+    unfed = done[done["completed_at"] > _lookup(done["patient_id"], contact).fillna(flags.EPOCH)]
+    p["first_unfed_completion"] = _lookup(p["patient_id"], unfed.groupby("patient_id")["completed_at"].min())
+    p["unfed_modules"] = _lookup(
+        p["patient_id"], unfed.groupby("patient_id")["module_id"].agg(lambda v: ",".join(map(str, v)))
     )
     p["last_activity_at"] = p[my_patients_data.LAST_ACTIVITY_INPUTS].max(axis=1).fillna(p["enrolled_at"])
     p["gp"] = None  # named only in a GP's follow-up request, and the baseline reads no follow-ups
@@ -417,7 +414,7 @@ def naive_caseload(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
         .merge(p[["patient_id", "program_id"]], on=["patient_id", "program_id"])
     )
     p["n_modules"] = p["program_id"].map(n_modules).fillna(0)
-    p["n_completed"] = p["patient_id"].map(done.groupby("patient_id").size()).fillna(0)
+    p["n_completed"] = _lookup(p["patient_id"], done.groupby("patient_id").size()).fillna(0)
     lo = pd.Timestamp(now) - pd.Timedelta(days=settings.dropout_inactive_days)
     recent = set()
     for frame, col in (

@@ -12,7 +12,8 @@ numerator and denominator.
 
 The package follows the page's sections: ``shared`` (filters, rates, scope), ``workload``
 (headline and workload), ``adherence``, ``outcomes``, ``gp_compliance``, ``trends`` and ``page``
-(the assembly). Callers import from here.
+(the assembly), and ``tables`` (the figures as tables for people: the CSVs). Callers import
+from here, the tables from ``dashboard.caseload.tables``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from dashboard.caseload.page import (
     therapist_names,
 )
 from dashboard.caseload.shared import UNASSIGNED_ID, Filters, Rate, period, scope_conditions
-from dashboard.caseload.trends import TREND_WEEKS, weekly_trends
+from dashboard.caseload.trends import TREND_WEEKS, quiet_weeks, weekly_trends
 from dashboard.caseload.workload import (
     HEADLINE_COLUMNS,
     feedback_within,
@@ -77,6 +78,7 @@ __all__ = [
     "followup_cycles",
     "gp_compliance",
     "weekly_trends",
+    "quiet_weeks",
     "team_name",
     "programme_names",
     "therapist_names",

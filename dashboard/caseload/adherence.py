@@ -65,12 +65,25 @@ def _patient_adherence(viewer: Viewer, f: Filters, settings: Settings):
     )
 
 
-def adherence(conn: Connection, viewer: Viewer, f: Filters, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per programme figures, drop-outs by the last module started)."""
-    p = _patient_adherence(viewer, f, settings)
+BY_MODULE_COLUMNS = ["program_id", "position", "started", "completed", "dropouts"]
+
+
+def _dropout(p):
+    """clinical-reference 5.1: ended (withdrawn) or inactive beyond the inactivity
+    threshold before completing every module."""
     full = and_(p.c.n_modules > 0, p.c.n_completed >= p.c.n_modules)
+    return full, and_(~full, or_(p.c.withdrawn == 1, p.c.lapsed == 1))
+
+
+def adherence(conn: Connection, viewer: Viewer, f: Filters, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per programme figures, per module of each programme: who started it, completed
+    it and dropped out at it). Every module of a programme with patients in scope is
+    listed, a module with no drop-out too, so programmes can be compared module by module.
+    A drop-out counts at the last module they started; ``dropouts_not_started`` (per
+    programme) are those who dropped out before starting any."""
+    p = _patient_adherence(viewer, f, settings)
+    full, dropout = _dropout(p)
     eighty = and_(p.c.n_modules > 0, p.c.n_completed * 10 >= p.c.n_modules * 8)
-    dropout = and_(~full, or_(p.c.withdrawn == 1, p.c.lapsed == 1))
     per_programme = select(
         p.c.program_id,
         func.count().label("enrolled"),
@@ -80,13 +93,25 @@ def adherence(conn: Connection, viewer: Viewer, f: Filters, settings: Settings) 
         func.sum(case((and_(p.c.withdrawn == 1, ~full), 1), else_=0)).label("withdrawn_early"),
         func.sum(case((and_(p.c.lapsed == 1, ~full), 1), else_=0)).label("lapsed_early"),
         func.sum(case((dropout, 1), else_=0)).label("dropouts"),
+        func.sum(case((and_(dropout, p.c.last_started == 0), 1), else_=0)).label("dropouts_not_started"),
     ).group_by(p.c.program_id)
-    by_module = (
-        select(p.c.program_id, p.c.last_started.label("position"), func.count().label("dropouts"))
-        .where(dropout)
-        .group_by(p.c.program_id, p.c.last_started)
+    progress = (module_progress.c.patient_id == p.c.patient_id, module_progress.c.module_id == modules.c.id)
+    started = exists().where(*progress, module_progress.c.started_at <= _t(f.end))
+    completed = exists().where(
+        *progress, module_progress.c.started_at <= _t(f.end), module_progress.c.completed_at <= _t(f.end)
     )
-    return _frame(conn, per_programme), _frame(conn, by_module, ["program_id", "position", "dropouts"])
+    by_module = (
+        select(
+            modules.c.program_id,
+            modules.c.position,
+            func.sum(case((started, 1), else_=0)).label("started"),
+            func.sum(case((completed, 1), else_=0)).label("completed"),
+            func.sum(case((and_(dropout, p.c.last_started == modules.c.position), 1), else_=0)).label("dropouts"),
+        )
+        .select_from(p.join(modules, modules.c.program_id == p.c.program_id))
+        .group_by(modules.c.program_id, modules.c.position)
+    )
+    return _frame(conn, per_programme), _frame(conn, by_module, BY_MODULE_COLUMNS)
 
 
 def funnel(conn: Connection, viewer: Viewer, f: Filters, settings: Settings) -> pd.DataFrame:

@@ -57,7 +57,7 @@ class Caseload:
     headline: pd.DataFrame  # HEADLINE_COLUMNS
     funnel: pd.DataFrame  # programme, position, title, eligible, started, share
     adherence: pd.DataFrame  # per programme: enrolled, ended, completers, ..., rates
-    dropout_by_module: pd.DataFrame  # programme, position, title, dropouts
+    dropout_by_module: pd.DataFrame  # programme, position, title, started, completed, dropouts, rates over started
     module_days: pd.DataFrame  # programme, position, title, completions, median_days
     lapsed: pd.DataFrame  # open episodes with no activity for dropout_inactive_days (patient rows, in scope)
     workload: pd.DataFrame  # one row per therapist
@@ -171,6 +171,11 @@ def caseload(
             ],
             dropout_rate=[_share(d, n) for d, n in zip(adherence_frame["dropouts"], adherence_frame["enrolled"])],
         )
+    by_module = _names_frame(by_module, names, titles)
+    by_module = by_module.assign(
+        completion_rate=[_share(c, s) for c, s in zip(by_module["completed"], by_module["started"])],
+        dropout_rate=[_share(d, s) for d, s in zip(by_module["dropouts"], by_module["started"])],
+    )
     stages = _names_frame(stages, names, titles)
     stages["share"] = [_share(s, e) for s, e in zip(stages["started"], stages["eligible"])]
     return Caseload(
@@ -179,9 +184,7 @@ def caseload(
         headline=headline(current, previous, triage_counts, settings),
         funnel=stages.sort_values(["programme", "position"]).reset_index(drop=True),
         adherence=adherence_frame,
-        dropout_by_module=_names_frame(by_module, names, titles)
-        .sort_values(["programme", "position"])
-        .reset_index(drop=True),
+        dropout_by_module=by_module.sort_values(["programme", "position"]).reset_index(drop=True),
         module_days=_names_frame(days, names, titles).sort_values(["programme", "position"]).reset_index(drop=True),
         lapsed=lapsed,
         workload=workload(therapists, current, lapsed_ids.groupby("therapist_id").size(), triage_by, f.therapist_id),
@@ -219,7 +222,11 @@ def definitions(settings: Settings) -> dict[str, str]:
             f"withdrawn before completing every module, or no activity for {settings.dropout_inactive_days} days "
             "before completing (clinical-reference 5.1)"
         ),
-        "completion": "full completers (every module completed) over ended episodes",
+        "completion": "full completers (every module completed) of the patients whose episode ended",
+        "dropout_by_module": (
+            "of the patients who started module k: those who completed it, and the drop-outs whose last "
+            "module started was k"
+        ),
         "funnel": (
             f"a patient counts for module k once their episode ended or k x {settings.module_pace_days} + "
             f"{settings.funnel_grace_days} days have passed since enrolment"

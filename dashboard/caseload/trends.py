@@ -82,3 +82,10 @@ def weekly_trends(
             }
         )
     return pd.DataFrame(rows)
+
+
+def quiet_weeks(trends: pd.DataFrame) -> bool:
+    """No enrolment, module completion, active patient or finished course in any week:
+    a chart would be flat lines at zero, so the page says so in words instead."""
+    counts = ["enrolments", "module_completions", "open_episodes", "recovery_denominator"]
+    return trends.empty or not trends[counts].to_numpy().any()

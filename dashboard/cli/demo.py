@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard import db, demo_history
 from dashboard.commands import command
 from dashboard.demo import DEFAULT_PATIENTS, DEFAULT_SEED, DemoRefused, _naive_utc, _utc_now, generate
 from dashboard.engine import make_engine
@@ -42,11 +43,27 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="generate as of this UTC time (ISO 8601; default: now)",
     )
+    parser.add_argument(
+        "--state-db",
+        default=None,
+        help="state database for the demo's history (acknowledgements, GP follow-ups, audit; default: --db)",
+    )
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="platform data only: leave the state database alone (what caseboard bench measures)",
+    )
     args = parser.parse_args(argv)
     now = args.now or _utc_now()
     try:
         safe_url = make_url(args.db).render_as_string(hide_password=True)
-        report = generate(make_engine(args.db), args.patients, args.seed, now)
+        platform = make_engine(args.db)
+        report = generate(platform, args.patients, args.seed, now)
+        history = None
+        if not args.no_history:
+            state = make_engine(args.state_db) if args.state_db else platform
+            db.upgrade(state)
+            history = demo_history.seed_history(platform, state, now, args.seed)
     except DemoRefused as exc:
         print(f"error: {exc} ({safe_url})", file=sys.stderr)
         return 1
@@ -58,4 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         f"data as of {now:%Y-%m-%d %H:%M:%S} UTC, in {safe_url}"
     )
     print(report.format())
+    if history is not None:
+        print(
+            f"history: {history.acknowledgements:,} acknowledgements, {history.followups:,} GP follow-ups, "
+            f"{history.audit_rows:,} audit rows"
+        )
     return 0

@@ -11,8 +11,11 @@ Design notes:
 
 * Everything is generated vectorised with numpy for a chunk of patients at a
   time, so 100,000 patients (tens of millions of rows) fit in minutes and in
-  bounded memory. One ``numpy.random.Generator`` is consumed in a fixed order,
-  so the same seed and ``now`` give the same database.
+  bounded memory. The seed spawns one random stream for the reference tables
+  and, per chunk, one per table, so the same seed and ``now`` give the same
+  database -- and the same patients, answers and messages for any ``now`` on a
+  day: how many rows one table draws (activity days follow the calendar, so
+  their number moves with the time of day) never shifts another table's draws.
 * Times are int64 microseconds since the Unix epoch (naive UTC) until they are
   written. Nothing is ever later than ``now``.
 * Loading is backend-specific because generic inserts are far too slow:
@@ -88,7 +91,7 @@ def generate(
         _reset_schema(conn)
         if conn.dialect.name != "postgresql":
             conn.commit()  # PostgreSQL loads in this same transaction (COPY FREEZE)
-        rows = _load(conn, _chunks(np.random.default_rng(seed), patients, _to_us(now)))
+        rows = _load(conn, _chunks(np.random.SeedSequence(seed), patients, _to_us(now)))
         _create_indexes(conn)
         _write_meta(conn, now=now.isoformat(), seed=str(seed), patients=str(patients))
         conn.commit()
@@ -101,8 +104,14 @@ def generate(
 _Chunk = list[tuple[str, dict[str, np.ndarray]]]
 
 
-def _chunks(rng: np.random.Generator, patients: int, now: int) -> Iterator[_Chunk]:
-    """The platform's rows: reference tables first, then CHUNK_PATIENTS patients at a time."""
+def _chunks(seed: np.random.SeedSequence, patients: int, now: int) -> Iterator[_Chunk]:
+    """The platform's rows: reference tables first, then CHUNK_PATIENTS patients at a time.
+
+    Each table of each chunk draws from its own stream (``seed`` spawned), so a table
+    that draws a varying number of values cannot change what the next one draws."""
+    starts = range(0, patients, CHUNK_PATIENTS)
+    reference, *per_chunk = seed.spawn(1 + len(starts))
+    rng = np.random.default_rng(reference)
     staff = _staff(rng, patients, now)
     codes = _patient_codes(rng, patients)
     programs, modules = _program_tables()
@@ -113,19 +122,20 @@ def _chunks(rng: np.random.Generator, patients: int, now: int) -> Iterator[_Chun
         ("modules", modules),
     ]
     next_id = dict.fromkeys(("activity", "responses", "messages"), 1)
-    for start in range(0, patients, CHUNK_PATIENTS):
+    for start, chunk_seed in zip(starts, per_chunk, strict=True):
+        cohort_rng, activity_rng, response_rng, message_rng = (np.random.default_rng(s) for s in chunk_seed.spawn(4))
         ids = np.arange(start + 1, min(start + CHUNK_PATIENTS, patients) + 1)
-        co = _cohort(rng, staff, ids, now)
+        co = _cohort(cohort_rng, staff, ids, now)
         chunk = [
-            ("patients", _patients_table(rng, staff, co, codes[start : start + ids.size])),
+            ("patients", _patients_table(cohort_rng, staff, co, codes[start : start + ids.size])),
             ("module_progress", _module_progress_table(co)),
-            ("activity", _activity_table(rng, co, next_id["activity"])),
+            ("activity", _activity_table(activity_rng, co, next_id["activity"])),
         ]
-        responses, items = _response_tables(rng, co, next_id["responses"])
+        responses, items = _response_tables(response_rng, co, next_id["responses"], now)
         chunk += [
             ("responses", responses),
             ("response_items", items),
-            ("messages", _message_table(rng, staff, co, now, next_id["messages"])),
+            ("messages", _message_table(message_rng, staff, co, now, next_id["messages"])),
         ]
         for name, cols in chunk:
             if name in next_id:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dashboard.demo.clock import DAY, MINUTE, WEEK, _ragged, _sigmoid
+from dashboard.demo.clock import DAY, HOUR, MINUTE, WEEK, _ragged, _sigmoid
 from dashboard.demo.content import (
     BASELINE_MEAN,
     BASELINE_MIN,
@@ -141,6 +141,37 @@ def _items(
     return items
 
 
+#: Share of the last day's PHQ-9s given an item 9 above 0 on top of the course's own rate,
+#: so the demo's working day has a few fresh risk answers to triage (about 1 in 20 over
+#: the service's history brings one a day for 480 patients).
+RISK_TODAY_SHARE = 0.3
+RISK_TODAY_HOURS = 20
+
+
+def _risk_today(
+    rng: np.random.Generator,
+    course: _Course,
+    owner: np.ndarray,
+    instrument: np.ndarray,
+    when: np.ndarray,
+    items: np.ndarray,
+    now: int,
+) -> None:
+    """A few of the PHQ-9s of the last RISK_TODAY_HOURS (relative to now, so the same for any
+    time of day) get item 9 = 1, most from patients prone to it; the total stays the same
+    (one point moves from the largest other item), so only the answer to item 9 changes."""
+    pool = np.flatnonzero((instrument == PHQ9) & (when > now - RISK_TODAY_HOURS * HOUR) & (items[:, 8] == 0))
+    pool = pool[items[pool, :8].sum(axis=1) >= 5]  # someone with symptoms
+    count = min(pool.size, int(np.ceil(RISK_TODAY_SHARE * pool.size)))
+    if count == 0:
+        return
+    weight = np.where(course.risk[owner[pool]], 5.0, 1.0)
+    rows = rng.choice(pool, size=count, replace=False, p=weight / weight.sum())
+    largest = items[rows, :8].argmax(axis=1)
+    items[rows, largest] -= 1
+    items[rows, 8] = 1
+
+
 def _corrupt(
     rng: np.random.Generator,
     instrument: np.ndarray,
@@ -192,7 +223,7 @@ def _corrupt(
 
 
 def _response_tables(
-    rng: np.random.Generator, co: _Cohort, first_id: int
+    rng: np.random.Generator, co: _Cohort, first_id: int, now: int
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """PHQ-9 and GAD-7 at every sitting, plus ISI / PDSS in those programmes; items per response."""
     course = _course(rng, co.program)
@@ -209,6 +240,7 @@ def _response_tables(
     total = _scores(rng, course, owner, instrument, days)
     items = _items(rng, course, owner, instrument, total)
     present = np.arange(9) < ITEM_COUNT[instrument][:, None]
+    _risk_today(rng, course, owner, instrument, when, items, now)
     _corrupt(rng, instrument, items, present, total)
 
     order = np.lexsort((instrument, when, owner))

@@ -42,6 +42,10 @@ def table_height(rows: int) -> int:
     return HEADER_PX + ROW_PX * max(1, min(rows, MAX_VISIBLE_ROWS)) + 2
 
 
+# glide-data-grid's keys (checked in Chromium, tests/test_accessibility.py::select_row).
+KEYBOARD_HINT = "Keyboard: Tab into the table, arrow keys to a row, Shift+Space to select it."
+
+
 def waited(hours: float) -> str:
     """'5 h' under two days, else '3 d 4 h': a clinician reads days, not 235 h."""
     if hours < 48:

@@ -1,0 +1,298 @@
+"""The Caseload figures as tables for people: column headers in words, rates as
+percentages with one decimal, counts as whole numbers, dates as local days, and no
+internal ids (programmes, therapists and GPs by name, patients by code). The CSV
+downloads and the zip of every table are these frames (dashboard.exports)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from dashboard.caseload.outcomes import OUTCOME_LABELS, OUTCOME_RATES
+from dashboard.caseload.page import Caseload
+from dashboard.clinician_records import ACTIONS
+from dashboard.config import Settings
+
+TABLE_TITLES = {  # name: what the table is, in the order of the page
+    "headline": "This period",
+    "adherence": "Completion and drop-out by programme",
+    "dropout_by_module": "Drop-out by module",
+    "funnel": "Module funnel",
+    "lapsed": "Lapsed but not closed",
+    "workload": "Workload by therapist",
+    "outcomes": "Outcomes by programme",
+    "outcomes_by_therapist": "Outcomes by therapist",
+    "gp_compliance": "GP follow-ups",
+    "trends": "Weekly trends",
+}
+
+
+def pct(rate) -> float | None:
+    """A share as a percentage with one decimal (0.6631578947368421 -> 66.3); None stays empty."""
+    return None if rate is None or pd.isna(rate) else round(100 * float(rate), 1)
+
+
+def one_decimal(value) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 1)
+
+
+def whole(values) -> pd.Series:
+    """Counts as integers (95.0 -> 95), an empty cell where there is none."""
+    return pd.Series(pd.to_numeric(pd.Series(values), errors="coerce").round(), dtype="Int64").reset_index(drop=True)
+
+
+def share_text(numerator, denominator, of_what: str) -> str:
+    """'3 of 12 enrolled': a rate's parts with its denominator in words."""
+    if denominator is None or pd.isna(denominator):
+        return ""
+    return f"{int(numerator)} of {int(denominator)} {of_what}"
+
+
+def headline_text(row) -> tuple[str, str]:
+    """(value, 'n of d') as shown on the page and in the report; a reply time says what
+    its counts are (messages answered of those sent), never bare numbers."""
+    v, unit = row["value"], row["unit"]
+    if v is None or pd.isna(v):
+        shown = "none yet"
+    elif unit == "share":
+        shown = f"{v:.0%}"
+    elif unit == "hours":
+        shown = f"{v:.1f} h"
+    else:
+        shown = f"{int(v)}"
+    n, d = row["numerator"], row["denominator"]
+    if d is None or pd.isna(d):
+        return shown, ""
+    return shown, (f"{int(n)} of {int(d)} messages answered" if unit == "hours" else f"{int(n)} of {int(d)}")
+
+
+def headline_delta(row) -> str | None:
+    """The change from the previous period as shown on a card, or None when there is
+    nothing to compare (no previous value) or nothing changed: no "+0" card."""
+    value, previous, unit = row["value"], row["previous"], row["unit"]
+    if any(v is None or pd.isna(v) for v in (value, previous)):
+        return None
+    diff = float(value) - float(previous)
+    if unit == "share":
+        return None if round(diff * 100) == 0 else f"{diff * 100:+.0f} points"
+    if unit == "hours":
+        return None if round(diff, 1) == 0 else f"{diff:+.1f} h"
+    return None if round(diff) == 0 else f"{diff:+.0f}"
+
+
+def _local_day(ts, tz: ZoneInfo) -> str:
+    if ts is None or pd.isna(ts):
+        return ""
+    stamp = pd.Timestamp(ts).to_pydatetime()
+    return f"{stamp.replace(tzinfo=UTC).astimezone(tz):%Y-%m-%d}"
+
+
+def headline_table(c: Caseload) -> pd.DataFrame:
+    rows = []
+    for row in c.headline.to_dict("records"):
+        shown, parts = headline_text(row)
+        before = row["previous"]
+        rows.append(
+            {
+                "Figure": row["label"],
+                "This period": shown,
+                "Counts": parts,
+                "Previous period": ""
+                if before is None or pd.isna(before)
+                else headline_text({**row, "value": before})[0],
+                "What it counts": row["note"],
+            }
+        )
+    return pd.DataFrame(rows, columns=["Figure", "This period", "Counts", "Previous period", "What it counts"])
+
+
+def adherence_table(c: Caseload, settings: Settings) -> pd.DataFrame:
+    a = c.adherence
+    if a.empty:
+        return pd.DataFrame(columns=["Programme"])
+    return pd.DataFrame(
+        {
+            "Programme": a["programme"].to_numpy(),
+            "Enrolled by the period end": whole(a["enrolled"]),
+            "Episodes ended": whole(a["ended"]),
+            "Full completers": whole(a["full_completers"]),
+            "Completion (% of ended episodes)": [pct(r) for r in a["completion_rate"]],
+            "Completion": [share_text(n, d, "whose episode ended") for n, d in zip(a["full_completers"], a["ended"])],
+            "Completed 80% or more": whole(a["completers_80"]),
+            "Drop-outs": whole(a["dropouts"]),
+            "Drop-out (% of enrolled)": [pct(r) for r in a["dropout_rate"]],
+            "Drop-out": [share_text(n, d, "enrolled") for n, d in zip(a["dropouts"], a["enrolled"])],
+            "Withdrew early": whole(a["withdrawn_early"]),
+            f"Lapsed (no activity for {settings.dropout_inactive_days} days)": whole(a["lapsed_early"]),
+            "Dropped out before module 1": whole(a["dropouts_not_started"]),
+        }
+    )
+
+
+def dropout_by_module_table(c: Caseload) -> pd.DataFrame:
+    """Every module of every programme: started, completed and dropped out, both rates
+    over the patients who started it, and the median days to complete it."""
+    m = c.dropout_by_module.merge(
+        c.module_days[["programme", "position", "median_days", "completions"]], on=["programme", "position"], how="left"
+    )
+    return pd.DataFrame(
+        {
+            "Programme": m["programme"].to_numpy(),
+            "Module": whole(m["position"]),
+            "Title": m["title"].to_numpy(),
+            "Started": whole(m["started"]),
+            "Completed": whole(m["completed"]),
+            "Completion (% of started)": [pct(r) for r in m["completion_rate"]],
+            "Dropped out": whole(m["dropouts"]),
+            "Drop-out (% of started)": [pct(r) for r in m["dropout_rate"]],
+            "Drop-out": [
+                share_text(d, s, f"who started module {int(k)}") if s else "nobody started it yet"
+                for d, s, k in zip(m["dropouts"], m["started"], m["position"])
+            ],
+            "Median days to complete": [one_decimal(v) for v in m["median_days"]],
+        }
+    )
+
+
+def funnel_table(c: Caseload) -> pd.DataFrame:
+    f = c.funnel
+    return pd.DataFrame(
+        {
+            "Programme": f["programme"].to_numpy(),
+            "Module": whole(f["position"]),
+            "Title": f["title"].to_numpy(),
+            "Counted": whole(f["eligible"]),
+            "Started": whole(f["started"]),
+            "Started (% of counted)": [pct(r) for r in f["share"]],
+        }
+    )
+
+
+def lapsed_table(c: Caseload, tz: ZoneInfo) -> pd.DataFrame:
+    p = c.lapsed
+    return pd.DataFrame(
+        {
+            "Patient": p["code"].to_numpy(),
+            "Programme": p["programme"].to_numpy(),
+            "Therapist": p["therapist"].to_numpy(),
+            "Enrolled": [_local_day(t, tz) for t in p["enrolled_at"]],
+            "Modules completed": whole(p["modules_completed"]),
+            "Modules in programme": whole(p["modules_total"]),
+            "Last activity": [_local_day(t, tz) for t in p["last_activity_at"]],
+            "Days inactive": whole(p["days_inactive"]),
+        }
+    )
+
+
+def workload_table(c: Caseload, settings: Settings) -> pd.DataFrame:
+    w = c.workload
+    if w.empty:
+        return pd.DataFrame(columns=["Therapist"])
+    days, hours = settings.recent_days, f"{settings.feedback_due_hours:g}"
+    return pd.DataFrame(
+        {
+            "Therapist": w["therapist"].to_numpy(),
+            "Active patients": whole(w["caseload"]),
+            f"Active in last {days} days": whole(w["active_recent"]),
+            f"Active in last {days} days (%)": [pct(r) for r in w["active_share"]],
+            "Open triage items": whole(w["open_items"]),
+            "Reasons": w["reasons"].to_numpy(),
+            "Patient messages": whole(w["messages"]),
+            "Answered": whole(w["answered"]),
+            "Median reply (hours)": [one_decimal(v) for v in w["median_reply_hours"]],
+            "Modules completed": whole(w["feedback_completions"]),
+            f"Feedback within {hours} h": whole(w["feedback_in_time"]),
+            f"Feedback within {hours} h (%)": [pct(r) for r in w["feedback_share"]],
+            "Lapsed": whole(w["lapsed"]),
+        }
+    )
+
+
+def outcomes_table(table: pd.DataFrame, key_title: str) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            key_title: table["name"].to_numpy(),
+            "Finished courses": whole(table["finished"]),
+            "Paired": whole(table["paired"]),
+            "No paired scores": whole(table["no_paired_scores"]),
+            "Not at caseness at the start": whole(table["not_at_caseness"]),
+            "In progress": whole(table["in_progress"]),
+        }
+    )
+    for rate in OUTCOME_RATES:
+        label = OUTCOME_LABELS[rate]
+        out[label] = whole(table[f"{rate}_numerator"])
+        out[f"{label}: of"] = whole(table[f"{rate}_denominator"])
+        out[f"{label} (%)"] = [pct(r) for r in table[f"{rate}_rate"]]  # empty when too few to show
+    return out
+
+
+def gp_table(c: Caseload, settings: Settings) -> pd.DataFrame:
+    g = c.gp_compliance
+    if g.empty:
+        return pd.DataFrame(columns=["GP"])
+    out = pd.DataFrame(
+        {
+            "GP": g["gp"].to_numpy(),
+            "Patients": whole(g["patients"]),
+            "Follow-ups due": whole(g["due"]),
+            "Held": whole(g["held"]),
+            f"Held within {settings.followup_overdue_days} days": whole(g["held_in_time"]),
+            "Held in time (% of due)": [pct(h / d) if d else None for h, d in zip(g["held_in_time"], g["due"])],
+            "Overdue now": whole(g["overdue"]),
+            "Median days to follow-up": [one_decimal(v) for v in g["median_days"]],
+            "Follow-ups held": whole(g["followups_held"]),
+        }
+    )
+    for key, label in ACTIONS.items():
+        out[f"Action: {label}"] = whole(g[f"action_{key}"])
+    return out
+
+
+def trends_table(c: Caseload, tz: ZoneInfo) -> pd.DataFrame:
+    t = c.trends
+    return pd.DataFrame(
+        {
+            "Week from": [_local_day(v, tz) for v in t["week_start"]],
+            "Week to": [_local_day(v, tz) for v in t["week_end"]],
+            "Enrolments": whole(t["enrolments"]),
+            "Module completions": whole(t["module_completions"]),
+            "Active patients at the week's end": whole(t["open_episodes"]),
+            "Recovered": whole(t["recovery_numerator"]),
+            "Finished at caseness": whole(t["recovery_denominator"]),
+            "Recovery (%)": [pct(r) for r in t["recovery_rate"]],
+        }
+    )
+
+
+def export_tables(c: Caseload, settings: Settings, tz: ZoneInfo) -> dict[str, pd.DataFrame]:
+    """Every table of the page as people read it, by name (TABLE_TITLES order)."""
+    tables = {
+        "headline": headline_table(c),
+        "adherence": adherence_table(c, settings),
+        "dropout_by_module": dropout_by_module_table(c),
+        "funnel": funnel_table(c),
+        "lapsed": lapsed_table(c, tz),
+        "workload": workload_table(c, settings),
+        "outcomes": outcomes_table(c.outcomes, "Programme"),
+        "outcomes_by_therapist": outcomes_table(c.outcomes_by_therapist, "Therapist"),
+        "gp_compliance": gp_table(c, settings),
+        "trends": trends_table(c, tz),
+    }
+    return {name: tables[name] for name in TABLE_TITLES}
+
+
+def definitions_text(c: Caseload, tz: ZoneInfo, generated_at: datetime) -> str:
+    """The definitions beside the figures, for the zip of every table."""
+    local = lambda t: t.replace(tzinfo=UTC).astimezone(tz)  # noqa: E731
+    lines = [
+        f"Caseload · {c.team}",
+        f"Period {local(c.filters.start):%Y-%m-%d %H:%M} to {local(c.filters.end):%Y-%m-%d %H:%M} ({tz.key}); "
+        f"generated {local(generated_at):%Y-%m-%d %H:%M}.",
+        "Rates are percentages with one decimal; an empty rate has no denominator or too few to show.",
+        "",
+        *[f"{name.replace('_', ' ')}: {text}" for name, text in c.definitions.items()],
+    ]
+    return "\r\n".join(lines) + "\r\n"

@@ -1,0 +1,107 @@
+"""Marking several of one patient's open reasons handled in one action: the Triage
+dialog and the Patient page draw the same form (dashboard.acks.acknowledge_batch).
+
+Non-risk reasons start ticked: a clinician opens the form after messaging or calling
+the patient, which usually answers every routine reason at once, and four clicks for
+four reasons were the complaint (issue 16, item 11). Risk reasons (an item-9 answer,
+an unanswered item 9) start unticked and a risk answer needs its own note: it is never
+handled by a click that was meant for something else. The form covers exactly the rows
+it drew; a row that arrived since refuses the whole submission and the form shows it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.acks import NOTE_MAX_CHARS, AckRefused, Choice, NewerEvidence, acknowledge_batch, evidence_keys
+from dashboard.flags import FLAG_KINDS
+from dashboard.text import md
+from dashboard.timeutil import utcnow
+from dashboard.ui.context import AppContext
+from dashboard.ui.session import bump_data_version
+
+RISK_KINDS = frozenset({"risk", "risk_unknown"})  # never preselected
+CONFIRMATION = "handled_confirmation"  # shown at the top of the next run of the page
+SUBMIT = "Mark selected handled"
+
+
+def show_confirmation() -> None:
+    """The last submission's outcome, near the page's title where the clinician looks."""
+    if message := st.session_state.pop(CONFIRMATION, None):
+        st.success(message, icon=":material/check_circle:")
+
+
+def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.DataFrame, where: str) -> bool:
+    """Draw the form for ``open_rows`` (one patient's open flag rows as the screen shows
+    them); True once acknowledgements were stored, the confirmation left for
+    ``show_confirmation``. ``where`` keeps the two pages' widget keys apart."""
+    form_id = f"{where}_{patient_id}"
+    key_slot, refused_slot = f"handle_key_{form_id}", f"handle_refused_{form_id}"
+    idempotency_key = st.session_state.setdefault(key_slot, uuid.uuid4().hex)
+    by_kind = {k: g for k, g in open_rows.sort_values(["priority", "since"]).groupby("flag", sort=False)}
+    tick_keys = {k: f"handle_{form_id}_{k}" for k in by_kind}
+    risk_key, shared_key = f"handle_{form_id}_risk_note", f"handle_{form_id}_note"
+    with st.form(f"handle_{form_id}", border=True):
+        if refused := st.session_state.pop(refused_slot, None):
+            st.error(md(refused), icon=":material/update:")
+        ticked, risk_note = {}, None
+        for kind, rows in by_kind.items():
+            ticked[kind] = st.checkbox(
+                f"**{FLAG_KINDS[kind].title}**: " + "; ".join(md(r) for r in rows["reason"]),
+                value=kind not in RISK_KINDS,
+                key=tick_keys[kind],
+            )
+            if kind == "risk":  # its own note, right under it
+                risk_note = st.text_area(
+                    "Note for the risk answer (required when ticked: what was done)",
+                    key=risk_key,
+                    max_chars=NOTE_MAX_CHARS,
+                    height=80,
+                )
+        shared_note = None
+        if set(by_kind) - {"risk"}:
+            shared_note = st.text_area(
+                "Note for the team (optional, for the other ticked reasons)",
+                key=shared_key,
+                max_chars=NOTE_MAX_CHARS,
+                height=80,
+            )
+        submitted = st.form_submit_button(SUBMIT, type="primary")
+    if not submitted:
+        return False
+    choices = [
+        Choice(kind, frozenset(evidence_keys(rows)), risk_note if kind == "risk" else shared_note)
+        for kind, rows in by_kind.items()
+        if ticked[kind]
+    ]
+    try:
+        stored = acknowledge_batch(
+            ctx.platform,
+            ctx.state,
+            ctx.viewer,
+            patient_id,
+            choices,
+            utcnow(),
+            ctx.config.settings,
+            idempotency_key,
+        )
+    except NewerEvidence as exc:
+        # Read the reasons again (not from the cache) so the form shows the newer row.
+        st.session_state[refused_slot] = str(exc)
+        bump_data_version()
+        st.rerun()
+    except AckRefused as exc:
+        st.error(md(exc), icon=":material/error:")
+        return False
+    still_open = [FLAG_KINDS[k].title for k in by_kind if k not in stored]
+    st.session_state[CONFIRMATION] = (
+        f"Handled for {md(code)} by you: {', '.join(FLAG_KINDS[k].title for k in stored)}. "
+        + (f"Still open: {', '.join(still_open)}." if still_open else "Nothing else is open for this patient.")
+    )
+    for key in (key_slot, risk_key, shared_key, *tick_keys.values()):  # the next form starts fresh
+        st.session_state.pop(key, None)
+    bump_data_version()
+    return True

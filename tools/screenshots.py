@@ -1,0 +1,106 @@
+"""The README's screenshots, made again: ``python -m tools.screenshots``.
+
+Serves the app in demo mode on a freshly made demo database with its history (as
+the embedded demo is made), logs in as each role in headless Chromium and saves
+every page the README shows at a laptop width (1400 px) and a phone width (390 px)
+under docs/screenshots/: ``triage.png`` and ``triage-narrow.png``, and so on. Look at
+them before committing: a screenshot is a check by eye, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashboard import triage
+from dashboard.config import Settings
+from dashboard.demo import read_generated_for
+from dashboard.embedded import ensure_demo_database
+from dashboard.engine import make_engine
+from dashboard.scope import load_viewer
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, log_in, screenshot, served_app, wait_for_app
+
+OUT_DIR = ROOT / "docs" / "screenshots"
+WIDTHS = {"": 1400, "-narrow": 390}  # file-name suffix: viewport width in px
+PASSWORD = "caseboard-demo"  # the demo users' published password (dashboard/demo_auth.yaml)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One README picture: who is logged in and which address they open."""
+
+    name: str
+    user: str
+    path: str
+    heading: str  # a regular expression the page's heading matches once it has loaded
+
+
+SHOTS = (
+    Shot("triage", "therapist1", "triage", "Triage"),
+    Shot("my-patients", "therapist1", "patients", "My patients"),
+    Shot("patient", "therapist1", "patient?patient={code}", "^{code}"),
+    Shot("followups", "gp2", "followups", "Follow-ups due"),
+    Shot("caseload", "lead1", "caseload", "^Caseload"),
+    Shot("audit", "lead1", "audit", "Audit trail"),
+)
+
+
+def most_urgent_code(url: str, username: str) -> str:
+    """The patient at the top of the user's Triage: the patient page worth showing."""
+    engine = make_engine(url)
+    try:
+        viewer = load_viewer(engine, username)
+        now = read_generated_for(engine)
+        return str(triage.triage(engine, engine, viewer, now, Settings()).queue["code"].iloc[0])
+    finally:
+        engine.dispose()
+
+
+def take(app_url: str, code: str, out_dir: Path) -> list[Path]:
+    """Every shot at every width; the paths written."""
+    from playwright.sync_api import sync_playwright
+
+    written = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for shot in SHOTS:
+            for suffix, width in WIDTHS.items():
+                context = browser.new_context(viewport={"width": width, "height": 900})
+                page = context.new_page()
+                page.goto(f"{app_url}/{shot.path.format(code=code)}")
+                wait_for_app(page)
+                log_in(page, shot.user, PASSWORD)
+                heading = re.compile(shot.heading.format(code=re.escape(code)))
+                page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+                wait_for_app(page, settle_ms=800)
+                saved = screenshot(page, f"{shot.name}{suffix}")
+                target = out_dir / saved.name
+                target.write_bytes(saved.read_bytes())
+                written.append(target)
+                context.close()
+        browser.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.screenshots", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the PNG files (default docs/screenshots)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/demo.sqlite"
+        engine = make_engine(url)
+        ensure_demo_database(engine, Settings().demo_max_age_hours)  # as the app makes it: with its history
+        engine.dispose()
+        code = most_urgent_code(url, "therapist1")
+        with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url:
+            for path in take(app_url, code, args.out):
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
