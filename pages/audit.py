@@ -50,7 +50,14 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     height=table_height(len(shown)),
-    column_config={"occurred_at": "When", "actor": "Who", "action": "What", "patient": "Patient", "detail": "Detail"},
+    column_order=["occurred_at", "patient", "actor", "action", "detail"],
+    column_config={
+        "occurred_at": st.column_config.TextColumn("When", width=150, pinned=True),
+        "patient": st.column_config.TextColumn("Patient", width=80),
+        "actor": "Who",
+        "action": "What",
+        "detail": "Detail",
+    },
 )
 st.download_button(
     "Download as CSV",

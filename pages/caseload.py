@@ -333,9 +333,9 @@ else:
         height=table_height(len(work)),
         column_order=[
             "therapist",
+            "open_items",
             "caseload",
             "active_share",
-            "open_items",
             "median_reply_hours",
             "replied",
             "feedback_share",
@@ -344,28 +344,54 @@ else:
             "reasons",
         ],
         column_config={
-            "therapist": st.column_config.TextColumn("Therapist", width="medium"),
+            "therapist": st.column_config.TextColumn("Therapist", width=130, pinned=True),
             "caseload": st.column_config.ProgressColumn(
                 "Caseload",
+                width=85,
                 format="%d",
                 min_value=0,
                 max_value=top("caseload"),
                 help="Active patients at the period end",
             ),
-            "active_share": st.column_config.ProgressColumn(f"Active {settings.recent_days} d", **PERCENT),
+            "active_share": st.column_config.ProgressColumn(
+                f"Active {settings.recent_days} d",
+                width=85,
+                **PERCENT,
+                help=f"Share of the caseload active in the last {settings.recent_days} days",
+            ),
             "open_items": st.column_config.ProgressColumn(
-                "Open triage items", format="%d", min_value=0, max_value=top("open_items"), help="Now; reasons beside"
+                "Open items",
+                width=90,
+                format="%d",
+                min_value=0,
+                max_value=top("open_items"),
+                pinned=True,
+                help="Open triage items now; their reasons in the last column",
             ),
-            "reasons": st.column_config.TextColumn("Reasons", width="large"),
+            "reasons": st.column_config.TextColumn("Reasons", width=165),
             "median_reply_hours": st.column_config.ProgressColumn(
-                "Median reply", format="%.0f h", min_value=0, max_value=top("median_reply_hours")
+                "Reply",
+                width=80,
+                format="%.0f h",
+                min_value=0,
+                max_value=top("median_reply_hours"),
+                help="Median hours to reply to a patient's message",
             ),
-            "replied": st.column_config.TextColumn("answered/messages"),
+            "replied": st.column_config.TextColumn(
+                "Answered", width=80, help="Messages answered / patient messages in the period"
+            ),
             "feedback_share": st.column_config.ProgressColumn(
-                f"Feedback ≤ {settings.feedback_due_hours:g} h", **PERCENT
+                "Feedback",
+                width=85,
+                **PERCENT,
+                help=f"Module completions given feedback within {settings.feedback_due_hours:g} h",
             ),
-            "fed_back": st.column_config.TextColumn("in time/completions"),
-            "lapsed": st.column_config.NumberColumn("Lapsed"),
+            "fed_back": st.column_config.TextColumn(
+                "In time", width=70, help="Feedback in time / module completions in the period"
+            ),
+            "lapsed": st.column_config.NumberColumn(
+                "Lapsed", width=60, help=f"No activity for {settings.dropout_inactive_days} days, episode still open"
+            ),
         },
     )
     export("workload", "Workload CSV")
@@ -387,13 +413,22 @@ st.caption(
     f"National: {national}." + (f" Service standard: {', '.join(targets)} (clinical-reference 3.6)." if targets else "")
 )
 outcome_config = {
-    "name": st.column_config.TextColumn("", width="medium"),
+    "name": st.column_config.TextColumn("", width=150, pinned=True),
     "finished": st.column_config.NumberColumn("Finished courses"),
     "paired": st.column_config.NumberColumn("Paired"),
     "no_paired_scores": st.column_config.NumberColumn("No paired scores"),
     "in_progress": st.column_config.NumberColumn("In progress", help="Still in treatment: never in the rates"),
     **{OUTCOME_LABELS[k]: st.column_config.TextColumn(OUTCOME_LABELS[k]) for k in OUTCOME_RATES},
 }
+OUTCOME_ORDER = [
+    "name",
+    OUTCOME_LABELS["reliable_deterioration"],
+    *(OUTCOME_LABELS[k] for k in OUTCOME_RATES if k != "reliable_deterioration"),
+    "finished",
+    "paired",
+    "no_paired_scores",
+    "in_progress",
+]
 for title, table, name in (
     ("By programme", result.outcomes, "outcomes"),
     ("By therapist", result.outcomes_by_therapist, "outcomes_by_therapist"),
@@ -402,7 +437,13 @@ for title, table, name in (
     if table.empty:
         st.info("No finished courses or patients in treatment match the filters.")
         continue
-    st.dataframe(outcome_rows(table), hide_index=True, width="stretch", column_config=outcome_config)
+    st.dataframe(
+        outcome_rows(table),
+        hide_index=True,
+        width="stretch",
+        column_config=outcome_config,
+        column_order=OUTCOME_ORDER,  # the safety figure first: reliable deterioration
+    )
     export(name, f"{title} CSV")
 
 # ---------------------------------------------------------------- GP follow-ups
@@ -436,15 +477,17 @@ else:
         hide_index=True,
         width="stretch",
         height=table_height(len(gp)),
-        column_order=["gp", "patients", "due", "held", "in_time", "overdue", "median_days", "actions"],
+        column_order=["gp", "overdue", "due", "held", "in_time", "patients", "median_days", "actions"],
         column_config={
-            "gp": st.column_config.TextColumn("GP", width="medium"),
+            "gp": st.column_config.TextColumn("GP", width=160, pinned=True),
             "patients": "Patients",
             "due": st.column_config.NumberColumn("Due", help="Follow-ups that became due in the period"),
             "held": "Held",
             "in_time": st.column_config.ProgressColumn("Held in time", **PERCENT),
-            "overdue": st.column_config.NumberColumn("Overdue now"),
-            "median_days": st.column_config.TextColumn("Median days to follow-up"),
+            "overdue": st.column_config.NumberColumn("Overdue now", width=95),
+            "median_days": st.column_config.TextColumn(
+                "Median days", help="Median days from due to held, over the follow-ups held"
+            ),
             "actions": st.column_config.TextColumn("Actions taken", width="medium"),
         },
     )

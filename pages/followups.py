@@ -9,6 +9,7 @@ from dashboard.patient import programme_modules
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
 from dashboard.ui import cached
+from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
@@ -59,42 +60,63 @@ else:
     st.markdown(f"**{len(due)}** patient(s) due" + (f" · **{overdue} overdue**" if overdue else ""))
     if due["risk"].any():
         st.warning(f"Patients with a risk answer are listed first. {RISK_NOTE}", icon=":material/emergency_home:")
+    # Safety first: the code and the alerts stay pinned on the left at any width.
+    alerts = [
+        " · ".join(x for x, on in (("risk answer", r), ("reliable deterioration", d)) if on)
+        for r, d in zip(due["risk"], due["deterioration"])
+    ]
+    waiting = [f"{d} d" + (" · overdue" if o else "") for d, o in zip(due["waiting_days"], due["overdue"])]
     table = pd.DataFrame(
         {
             "code": due["code"],
-            "finished": due["modules_finished"],
-            "waiting": [f"{d} d" + (" · overdue" if o else "") for d, o in zip(due["waiting_days"], due["overdue"])],
+            "alerts": alerts,
+            "status": due["status"].str.capitalize(),
+            "waiting": waiting,
             "latest": due["latest"],
             "change": due["change"],
-            "alerts": [
-                ", ".join(x for x, on in (("risk answer", r), ("reliable deterioration", d)) if on)
-                for r, d in zip(due["risk"], due["deterioration"])
-            ],
-            "status": due["status"].str.capitalize(),
+            "finished": due["modules_finished"],
         }
     )
-    event = st.dataframe(
-        # A new table after each save: no stale row selection pointing at another patient.
-        table,
-        key=f"due_table_{table_key(version)}",
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        width="stretch",
-        height=table_height(len(table)),
-        column_config={
-            "code": st.column_config.TextColumn("Patient", width="small"),
-            "finished": st.column_config.TextColumn("Finished since last follow-up", width="large"),
-            "waiting": st.column_config.TextColumn(
-                "Waiting", help="Since the first module completed after your last follow-up"
-            ),
-            "latest": st.column_config.TextColumn("Latest score"),
-            "change": st.column_config.TextColumn("Change"),
-            "alerts": st.column_config.TextColumn("Alerts"),
-            "status": st.column_config.TextColumn("Status"),
-        },
+    with wide_table("due"):
+        event = st.dataframe(
+            # A new table after each save: no stale row selection pointing at another patient.
+            table,
+            key=f"due_table_{table_key(version)}",
+            on_select="rerun",
+            selection_mode="single-row",
+            hide_index=True,
+            width="stretch",
+            height=table_height(len(table)),
+            column_config={
+                "code": st.column_config.TextColumn("Patient", width=80, pinned=True),
+                "alerts": st.column_config.TextColumn(
+                    "Alerts",
+                    width=230,
+                    pinned=True,
+                    help="Risk answer: PHQ-9 item 9 answered above 0. Reliable deterioration: a reliable worsening "
+                    "since baseline on a measure (PHQ-9: up 6 or more). The patient page has the details.",
+                ),
+                "status": st.column_config.TextColumn("Status", width=90),
+                "waiting": st.column_config.TextColumn(
+                    "Waiting", width=110, help="Since the first module completed after your last follow-up"
+                ),
+                "latest": st.column_config.TextColumn("Latest score"),
+                "change": st.column_config.TextColumn("Change"),
+                "finished": st.column_config.TextColumn(
+                    "Modules finished", width="medium", help="Modules finished since your last follow-up"
+                ),
+            },
+        )
+        st.caption(f"Select a row to log a follow-up for that patient. {KEYBOARD_HINT}")
+    compact_list(
+        "due",
+        [
+            CompactItem(code, pid, f"due {d} d ago" + (" · overdue" if o else ""), a or "no alerts", urgent=bool(r))
+            for code, pid, d, o, a, r in zip(
+                due["code"], due["patient_id"], due["waiting_days"], due["overdue"], alerts, due["risk"]
+            )
+        ],
     )
-    st.caption(f"Select a row to log a follow-up for that patient. {KEYBOARD_HINT}")
     if event.selection.rows:
         followup_dialog(due.iloc[event.selection.rows[0]])
 

@@ -1,13 +1,16 @@
 """My patients: the viewer's caseload at a glance."""
 
+import pandas as pd
 import streamlit as st
 
+from dashboard.flags import FLAG_KINDS
 from dashboard.measures import INSTRUMENTS
 from dashboard.my_patients import filter_patients
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
 from dashboard.triage import ranked
 from dashboard.ui import cached
+from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
 from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
@@ -63,25 +66,22 @@ table = shown.assign(
     ],
     status=shown["status"].map(STATUS_LABELS).fillna("Not recorded"),
 )
+# Safety first: the code and the flags stay pinned on the left at any width, status beside them.
 columns = [
     "code",
-    "display_name",
-    "programme",
-    "progress",
-    "days_since_activity",
-    "primary_instrument",
-    "latest",
     "flags",
     "status",
+    "display_name",
+    "days_since_activity",
+    "latest",
+    "progress",
+    "programme",
+    "primary_instrument",
 ]
 if ctx.viewer.role != "therapist":
-    columns.insert(3, "therapist")
+    columns.insert(5, "therapist")
 
-st.caption(
-    f"{len(shown)} of {len(frame)} patients"
-    + (" · searching every status" if search else "")
-    + f" · select a row to open the patient. {KEYBOARD_HINT}"
-)
+st.caption(f"{len(shown)} of {len(frame)} patients" + (" · searching every status" if search else ""))
 if hidden_note:
     st.info(hidden_note, icon=":material/filter_alt:")
 if shown.empty:
@@ -91,36 +91,57 @@ if shown.empty:
         else "No patients match these filters."
     )
 else:
-    event = st.dataframe(
-        table[columns],
-        key="my_patients_table",
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        width="stretch",
-        height=table_height(len(table)),
-        column_config={
-            "code": st.column_config.TextColumn("Patient", help="Pseudonymous platform code"),
-            "display_name": st.column_config.TextColumn("Name"),
-            "programme": st.column_config.TextColumn("Programme"),
-            "therapist": st.column_config.TextColumn("Therapist"),
-            "progress": st.column_config.TextColumn(
-                "Progress", help="Current module (the lowest not yet completed) of the programme's modules"
-            ),
-            "days_since_activity": st.column_config.NumberColumn(
-                "Days since activity",
-                format="%d d",
-                help="Whole days since the latest login, exercise, questionnaire, message or module step",
-            ),
-            "primary_instrument": st.column_config.TextColumn("Measure"),
-            "latest": st.column_config.TextColumn(
-                "Latest score", help="Latest valid score on the programme's primary measure, with its severity band"
-            ),
-            "flags": st.column_config.TextColumn(
-                "Flags", help="Current triage flags, most urgent first (see the patient page for reasons)"
-            ),
-            "status": st.column_config.TextColumn("Status"),
-        },
+    with wide_table("patients"):
+        st.caption(f"Select a row to open the patient. {KEYBOARD_HINT}")
+        event = st.dataframe(
+            table[columns],
+            key="my_patients_table",
+            on_select="rerun",
+            selection_mode="single-row",
+            hide_index=True,
+            width="stretch",
+            height=table_height(len(table)),
+            column_config={
+                "code": st.column_config.TextColumn(
+                    "Patient", width=80, pinned=True, help="Pseudonymous platform code"
+                ),
+                "flags": st.column_config.TextColumn(
+                    "Flags",
+                    width=280,
+                    pinned=True,
+                    help="Current triage flags, most urgent first (see the patient page for reasons)",
+                ),
+                "status": st.column_config.TextColumn("Status", width=95),
+                "display_name": st.column_config.TextColumn("Name", width=140),
+                "programme": st.column_config.TextColumn("Programme"),
+                "therapist": st.column_config.TextColumn("Therapist"),
+                "progress": st.column_config.TextColumn(
+                    "Progress", help="Current module (the lowest not yet completed) of the programme's modules"
+                ),
+                "days_since_activity": st.column_config.NumberColumn(
+                    "Inactive",
+                    width=75,
+                    format="%d d",
+                    help="Whole days since the latest login, exercise, questionnaire, message or module step",
+                ),
+                "primary_instrument": st.column_config.TextColumn("Measure"),
+                "latest": st.column_config.TextColumn(
+                    "Latest score", help="Latest valid score on the programme's primary measure, with its severity band"
+                ),
+            },
+        )
+    compact_list(
+        "patients",
+        [
+            CompactItem(
+                r.code,
+                r.patient_id,
+                r.status + ("" if pd.isna(r.days_since_activity) else f" · inactive {int(r.days_since_activity)} d"),
+                r.flags or "no flags",
+                urgent=r.flags.startswith(FLAG_KINDS["risk"].title),
+            )
+            for r in table.itertuples()
+        ],
     )
     if event.selection.rows:
         chosen = table.iloc[event.selection.rows[0]]

@@ -202,19 +202,20 @@ else:
     st.dataframe(
         pd.DataFrame(
             [
-                {
+                {  # the safety columns first: status and reliable change beside the measure
                     "Measure": INSTRUMENTS[s.instrument].name,
-                    "Baseline": f"{display_score(s.baseline)} ({s.band_baseline or 'no bands'}) · {day(s.baseline_at)}",
-                    "Latest": f"{display_score(s.latest)} ({s.band_latest or 'no bands'}) · {day(s.latest_at)}",
-                    "Change": f"{s.change:+.0f}" if s.n > 1 else "—",
-                    "Reliable change": s.reliable_change if s.n > 1 else "only a baseline so far",
                     "Status": s.status,
+                    "Reliable change": s.reliable_change if s.n > 1 else "only a baseline so far",
+                    "Change": f"{s.change:+.0f}" if s.n > 1 else "—",
+                    "Latest": f"{display_score(s.latest)} ({s.band_latest or 'no bands'}) · {day(s.latest_at)}",
+                    "Baseline": f"{display_score(s.baseline)} ({s.band_baseline or 'no bands'}) · {day(s.baseline_at)}",
                 }
                 for s in summaries
             ]
         ),
         hide_index=True,
         width="stretch",
+        column_config={"Measure": st.column_config.TextColumn("Measure", pinned=True)},
     )
     nhs = nhs_status(episode, settings)
     if nhs is None:

@@ -11,6 +11,7 @@ from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line
 from dashboard.triage import UNASSIGNED, flag_counts, why_text
 from dashboard.ui import cached
+from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
 from dashboard.ui.components.quality_note import team_quality_note
 from dashboard.ui.context import get_context
@@ -62,50 +63,67 @@ if queue.empty:
     )
     st.stop()
 
+# Safety first: the code and the escalation stay pinned on the left at any width.
 table = pd.DataFrame(
     {
         "code": queue["code"],
-        "why": [why_text(r, f, p) for r, f, p in zip(queue["reasons"], queue["flags"], queue["paused_until"])],
+        "escalated": ["yes" if e else "" for e in queue["escalated"]],
         "waiting_days": queue["waiting_days"],
+        "why": [why_text(r, f, p) for r, f, p in zip(queue["reasons"], queue["flags"], queue["paused_until"])],
         "latest": queue["latest"],
-        "escalated": ["escalated" if e else "" for e in queue["escalated"]],
     }
 )
 columns = {
-    "code": st.column_config.TextColumn("Patient", width="small"),
+    "code": st.column_config.TextColumn("Patient", width=80, pinned=True),
+    "escalated": st.column_config.TextColumn(
+        "Escalated",
+        width=85,
+        pinned=True,
+        help="A risk answer nobody has handled within the working-day deadline, counted from the earliest unhandled answer; it comes before a risk of the same grade that is not",
+    ),
+    "waiting_days": st.column_config.NumberColumn(
+        "Waiting", width=70, format="%d d", help="Days since the most urgent need began"
+    ),
     "why": st.column_config.TextColumn(
         "Why", width="large", help="The most urgent reason in full, then the others by name: select the row for all"
     ),
-    "waiting_days": st.column_config.NumberColumn(
-        "Waiting", format="%d d", help="Days since the most urgent need began"
-    ),
-    "latest": st.column_config.TextColumn("Latest score"),
-    "escalated": st.column_config.TextColumn(
-        "Escalation",
-        width="small",
-        help="A risk answer nobody has handled within the working-day deadline, counted from the earliest unhandled answer; it comes before a risk of the same grade that is not",
-    ),
+    "latest": st.column_config.TextColumn("Latest score", help="Latest valid score on the primary measure"),
 }
 if viewer.role == "team_lead":
-    table.insert(1, "therapist", queue["therapist"])
-    columns["therapist"] = st.column_config.TextColumn("Therapist")
+    table.insert(3, "therapist", queue["therapist"])
+    columns["therapist"] = st.column_config.TextColumn("Therapist", width=110)
 if ctx.config.platform_url:
     table["thread"] = [ctx.config.platform_url.format(code=url_part(c)) for c in queue["code"]]
     columns["thread"] = st.column_config.LinkColumn("Messages", display_text="open thread")
 
-st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
-st.caption(KEYBOARD_HINT)
-# The key changes with every write of this viewer: a fresh table has no stale row
-# selection, which after an acknowledgement would point at a different patient.
-event = st.dataframe(
-    table,
-    key=f"triage_table_{table_key(version)}",
-    on_select="rerun",
-    selection_mode="single-row",
-    hide_index=True,
-    width="stretch",
-    height=table_height(len(table)),
-    column_config=columns,
+with wide_table("triage"):
+    st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
+    st.caption(KEYBOARD_HINT)
+    # The key changes with every write of this viewer: a fresh table has no stale row
+    # selection, which after an acknowledgement would point at a different patient.
+    event = st.dataframe(
+        table,
+        key=f"triage_table_{table_key(version)}",
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(table)),
+        column_config=columns,
+    )
+compact_list(
+    "triage",
+    [
+        CompactItem(
+            r.code,
+            r.patient_id,
+            f"waiting {r.waiting_days} d" + (" · escalated" if r.escalated else ""),
+            why,
+            urgent=bool(r.escalated) or "risk" in r.flags,
+        )
+        for r, why in zip(queue.itertuples(), table["why"])
+    ],
+    f"{len(queue)} patients · tap a code to open the patient",
 )
 # The patient being worked on is kept by patient id: the queue's order changes as
 # reasons are handled, so a row index would point at someone else, and a platform

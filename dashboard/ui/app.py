@@ -31,6 +31,7 @@ from dashboard.engine import make_engine
 from dashboard.scope import Viewer, load_viewer
 from dashboard.text import md
 from dashboard.ui import cookies, faults
+from dashboard.ui.components.compact_list import NARROW_CSS
 from dashboard.ui.context import AppContext, set_context
 from dashboard.ui.nav import page_urls, pages_for
 
@@ -275,7 +276,7 @@ def main() -> None:
     # A local icon: a ":material/..." icon is fetched from Google's font servers on every page
     # load, which the deployment's Content-Security-Policy blocks (README, Deployment).
     st.set_page_config(page_title="Caseboard", page_icon=str(ICON), layout="wide")
-    st.html(FOCUS_CSS + cookies.HIDE_CSS)  # style only: no space in the page
+    st.html(FOCUS_CSS + NARROW_CSS + cookies.HIDE_CSS)  # style only: no space in the page
     try:
         config = load_config()
         auth_file = get_auth_file(str(config.auth_file), file_stamp(config.auth_file))

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard.scope import Viewer
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+PATIENT_SCRIPT = PAGES_DIR / "patient.py"
 PATIENT_URL = "patient"  # deep link: /patient?patient=CODE (&record=ID when two records share the code)
 
 
@@ -41,7 +42,7 @@ def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
     if pages:  # the patient page is opened from a list or a deep link, never from the menu
         pages.append(
             st.Page(
-                PAGES_DIR / "patient.py",
+                PATIENT_SCRIPT,
                 title="Patient",
                 icon=":material/person:",
                 url_path=PATIENT_URL,
@@ -51,11 +52,15 @@ def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
     return {"": pages}
 
 
+def patient_params(code: str, patient_id: int | None = None) -> dict[str, str]:
+    """The patient page's query parameters. Lists pass the record's id too: a platform
+    view may give two patients one code, and the row the clinician chose must open that record."""
+    return {"patient": code} if patient_id is None else {"patient": code, "record": str(int(patient_id))}
+
+
 def open_patient(code: str, patient_id: int | None = None) -> None:
-    """Open the patient page. Lists pass the record's id too: a platform view may give
-    two patients one code, and the row the clinician chose must open that record."""
-    params = {"patient": code} if patient_id is None else {"patient": code, "record": str(int(patient_id))}
-    st.switch_page(PAGES_DIR / "patient.py", query_params=params)
+    """Open the patient page (from a selected row or a button)."""
+    st.switch_page(PATIENT_SCRIPT, query_params=patient_params(code, patient_id))
 
 
 def page_urls() -> list[str]:

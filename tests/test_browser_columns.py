@@ -1,0 +1,168 @@
+"""The columns that matter are on screen: safety columns whole at 1400 and 1024 px, and
+a compact list instead of the wide table in a phone-sized window (issue 16, item 3).
+
+Widths come from the grid as drawn (tests/datagrid.py), not from the page's config."""
+
+import pytest
+from sqlalchemy import select
+
+from dashboard import db, demo
+from dashboard.engine import make_engine
+from dashboard.schema import clinicians, patients
+from tests.browser import log_in, screenshot, served_app, wait_for_app
+from tests.datagrid import grid_with
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def demo_sqlite(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('columns')}/demo.sqlite"
+    engine = make_engine(url)
+    demo.generate(engine)
+    db.upgrade(engine)
+    return url
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_sqlite):
+    with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo"}) as url:
+        yield url
+
+
+def a_patient_of(demo_sqlite: str, username: str) -> str:
+    with make_engine(demo_sqlite).connect() as conn:
+        therapist = select(clinicians.c.id).where(clinicians.c.username == username).scalar_subquery()
+        return conn.scalar(
+            select(patients.c.code)
+            .where(patients.c.therapist_id == therapist, patients.c.status == "active")
+            .order_by(patients.c.code)
+        )
+
+
+# (user, page, a column naming the table, the safety columns, those whose values must fit whole)
+SAFETY = [
+    ("therapist1", "triage", "Why", ["Patient", "Escalated", "Waiting"], ("Escalated", "Waiting")),
+    ("therapist1", "patients", "Flags", ["Patient", "Flags", "Status"], ("Status",)),
+    ("lead1", "triage", "Therapist", ["Patient", "Escalated", "Waiting"], ("Escalated", "Waiting")),
+    ("lead1", "caseload", "Open items", ["Therapist", "Open items"], ()),
+    ("lead1", "caseload", "Reliable deterioration", ["Reliable deterioration"], ("Reliable deterioration",)),
+    ("lead1", "caseload", "Overdue now", ["GP", "Overdue now"], ("Overdue now",)),
+    ("gp1", "followups", "Alerts", ["Patient", "Alerts", "Status"], ("Alerts", "Status")),
+    ("gp1", "patients", "Flags", ["Patient", "Flags", "Status"], ("Status",)),
+]
+
+
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_safety_columns_are_whole_in_view(app_url, browser, demo_sqlite, width):
+    problems = []
+    for user in dict.fromkeys(u for u, *_ in SAFETY):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        pages = [p for u, p, *_ in SAFETY if u == user]
+        page.goto(f"{app_url}/{pages[0]}")
+        wait_for_app(page)
+        log_in(page, user, "caseboard-demo")
+        for path in dict.fromkeys(pages):
+            if path != pages[0]:
+                page.get_by_role("link", name={"patients": "My patients"}.get(path, path.capitalize())).click()
+                wait_for_app(page)
+            page.get_by_role("heading").first.wait_for(timeout=30_000)
+            wait_for_app(page)
+            page.wait_for_timeout(500)  # the grid sizes its columns after its first paint
+            screenshot(page, f"columns-{user}-{path}-{width}")
+            for _u, _p, anchor, safety, whole in (s for s in SAFETY if s[:2] == (user, path)):
+                problems += [f"{user} {path}: {p}" for p in grid_with(page, anchor).problems(safety, whole)]
+            if path == "caseload" and width == 1400:  # the workload table was 1,678 px in a 938 px window
+                workload = grid_with(page, "Open items")
+                problems += [f"workload: {c.title!r} cut" for c in workload.columns if not workload.in_view(c.title)]
+        context.close()
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_patient_page_outcomes_keep_status_and_reliable_change_in_view(app_url, browser, demo_sqlite, width):
+    code = a_patient_of(demo_sqlite, "therapist1")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{app_url}/patient?patient={code}")
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_role("heading", name=code).wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
+    page.wait_for_timeout(500)
+    assert not grid_with(page, "Reliable change").problems(["Measure", "Status", "Reliable change"])
+    context.close()
+
+
+def test_phone_shows_the_compact_list_and_a_code_opens_the_patient(app_url, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{app_url}/triage")
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
+    compact, wide = page.locator(".st-key-compact_list_triage"), page.locator(".st-key-wide_table_triage")
+    compact.wait_for(state="visible", timeout=30_000)
+    assert not wide.is_visible()
+    assert not page.locator("[data-testid='stDataFrame']").filter(visible=True).count()
+    screenshot(page, "columns-triage-390")
+    first = compact.get_by_role("link").first
+    code = first.inner_text().splitlines()[-1].split(" · ")[0].strip()  # after the icon's name
+    first.click()
+    wait_for_app(page)
+    page.get_by_role("heading", name=code).wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
+    assert f"patient={code}" in page.url
+    context.close()
+
+
+def test_gp_phone_list_says_due_and_alerts(app_url, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{app_url}/followups")
+    wait_for_app(page)
+    log_in(page, "gp1", "caseboard-demo")
+    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
+    compact = page.locator(".st-key-compact_list_due")
+    compact.wait_for(state="visible", timeout=30_000)
+    assert not page.locator(".st-key-wide_table_due").is_visible()
+    assert "due " in compact.get_by_role("link").first.inner_text()
+    screenshot(page, "columns-followups-390")
+    context.close()
+
+
+def test_wide_window_shows_the_table_not_the_list(app_url, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{app_url}/patients")
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
+    page.locator(".st-key-wide_table_patients").wait_for(state="visible", timeout=30_000)
+    assert page.locator(".st-key-compact_list_patients").count() == 1  # sent, but not shown
+    assert not page.locator(".st-key-compact_list_patients").is_visible()
+    assert page.locator("[data-testid='stDataFrame']").filter(visible=True).count() >= 1
+    context.close()
+
+
+def test_phone_lists_have_no_serious_axe_violations(app_url, browser):
+    from tests.conftest import missing
+    from tests.test_accessibility import AXE_JS, BLOCKING, describe, run_axe
+
+    if not AXE_JS.exists():
+        missing("axe-core is not installed in tests/axe (run: npm ci --prefix tests/axe)")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{app_url}/patients")
+    wait_for_app(page)
+    log_in(page, "therapist1", "caseboard-demo")
+    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
+    wait_for_app(page)  # the heading comes before the rest of the run
+    page.locator(".st-key-compact_list_patients").wait_for(state="visible", timeout=30_000)
+    blocking = [v for v in run_axe(page, str(AXE_JS))["violations"] if v["impact"] in BLOCKING]
+    assert not blocking, describe(blocking)
+    context.close()
