@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 
+from dashboard.clinician_records import ACTIONS as GP_ACTIONS
+from dashboard.flags import FLAG_KINDS
 from dashboard.logs import log_event
 from dashboard.schema import clinicians, patients
 from dashboard.scope import Viewer
@@ -177,9 +179,18 @@ ACTION_WORDS = {
 }
 
 
+KEY_WORDS = {"ack": "acknowledgement", "flag": "reason", "gp_action": "GP action"}
+VALUE_WORDS: dict[str, dict[str, str]] = {  # stored codes as the pages name them
+    "role": {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"},
+    "flag": {kind: spec.title for kind, spec in FLAG_KINDS.items()},
+    "gp_action": GP_ACTIONS,
+}
+
+
 def detail_words(detail: str | None) -> str:
     """An audit row's detail (JSON) as words: ``{"flag": "risk", "ack": 12}`` ->
-    ``flag: risk · ack: 12``. Anything that is not a JSON object is shown as it is."""
+    ``reason: Risk answer · acknowledgement: 12``; stored codes are named as the pages
+    name them. Anything that is not a JSON object is shown as it is."""
     if not detail:
         return ""
     try:
@@ -188,7 +199,11 @@ def detail_words(detail: str | None) -> str:
         return str(detail)
     if not isinstance(values, dict):
         return str(values)
-    return " · ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in values.items() if v not in (None, ""))
+    return " · ".join(
+        f"{KEY_WORDS.get(str(k), str(k).replace('_', ' '))}: {VALUE_WORDS.get(str(k), {}).get(str(v), v)}"
+        for k, v in values.items()
+        if v not in (None, "")
+    )
 
 
 def actor_labels(platform: Engine, actors: list[str]) -> dict[str, str]:

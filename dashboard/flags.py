@@ -517,7 +517,7 @@ def _gp_action(c: Case) -> list[dict]:
             c.p,
             "gp_action",
             latest.recorded_at,
-            f"GP {c.p.gp or ''} asked to {ACTIONS[latest.action].lower()} on {latest.held_on:%d %b}"
+            f"GP {c.p.gp or ''} asked on {latest.held_on:%d %b} to {ACTIONS[latest.action].lower()}"
             + (f" until {latest.pause_until:%d %b %Y}" if latest.action == "pause" else "")
             + note,
             evidence=[(f"followup:{latest.entry_id}:{int(latest.version)}", latest.recorded_at)],

@@ -47,9 +47,10 @@ shown = [f"**{FLAG_KINDS[k].title}** {n}" for k, n in counts.items() if n]
 st.markdown(" · ".join(shown) if shown else "No open reasons.")
 escalated = int(result.queue["escalated"].sum()) if not result.queue.empty else 0
 if escalated:
+    days = int(settings.risk_escalation_working_days)
     st.error(
-        f"{escalated} patient(s) with a risk answer not acknowledged within "
-        f"{int(settings.risk_escalation_working_days)} working day(s). {RISK_NOTE}",
+        f"{'1 patient' if escalated == 1 else f'{escalated} patients'} with a risk answer not acknowledged "
+        f"within {'1 working day' if days == 1 else f'{days} working days'}. {RISK_NOTE}",
         icon=":material/emergency_home:",
     )
 

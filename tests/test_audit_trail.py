@@ -141,3 +141,11 @@ def test_a_denied_deep_link_names_the_patient_and_reaches_that_teams_lead(app_pl
         datetime.now() + DAY,
     )
     assert list(zip(lead["actor"], lead["action"], lead["patient"])) == [("ther.c", "denied", "T1-ONLY")]
+
+
+def test_the_detail_names_stored_codes_as_the_pages_do():
+    """A lead reads 'role: Team lead', 'reason: Risk answer', never the stored codes."""
+    assert audit.detail_words('{"role": "team_lead"}') == "role: Team lead"
+    assert audit.detail_words('{"ack": 12, "flag": "risk"}') == "acknowledgement: 12 · reason: Risk answer"
+    assert audit.detail_words('{"gp_action": "refer_on"}') == "GP action: Refer on"
+    assert audit.detail_words('{"what": "workload_csv", "rows": null}') == "what: workload_csv"

@@ -130,6 +130,39 @@ def test_deep_link_before_login_is_followed_after_login(app_url, browser, demo_s
     context.close()
 
 
+@pytest.mark.parametrize(
+    ("user", "path", "heading"),
+    [
+        ("therapist1", "triage", "Triage"),
+        ("lead1", "caseload", "Caseload"),
+        ("gp2", "followups", "Follow-ups due"),
+        ("lead1", "patients", "My patients"),
+    ],
+)
+def test_a_page_opened_by_its_address_after_login_is_found(app_url, page, user, path, heading):
+    """A landing page used to be served only at the root, so its own address (a bookmark,
+    a link) answered "Page not found"; the root now opens the landing page at its address."""
+    page.goto(app_url)
+    wait_for_app(page)
+    log_in(page, user, "caseboard-demo")
+    page.get_by_role("heading", name=ROLE_LANDING[user][1]).first.wait_for(timeout=30_000)
+    page.goto(f"{app_url}/{path}")
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
+    wait_for_app(page, settle_ms=1000)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.url.split("?")[0].endswith(f"/{path}")
+    page.goto(app_url)  # the root still opens the role's landing page, now at its own address
+    page.get_by_role("heading", name=ROLE_LANDING[user][1]).first.wait_for(timeout=30_000)
+    assert page.url.rstrip("/").endswith(ROLE_LANDING[user][0])
+
+
+ROLE_LANDING = {  # user: (address, heading) of their landing page
+    "therapist1": ("/triage", "Triage"),
+    "lead1": ("/caseload", "Caseload"),
+    "gp2": ("/followups", "Follow-ups due"),
+}
+
+
 def test_deep_link_outside_scope_is_denied(app_url, page, demo_sqlite):
     other = first_listed_code(demo_sqlite, "therapist2")
     page.goto(f"{app_url}/patient?patient={other}")

@@ -253,7 +253,7 @@ def test_gp_action_reaches_the_patients_therapist_with_action_and_note(platform)
     )
     log_followup(platform.engine, platform.engine, gp, other, form(action="continue"), "a2", NOW)
     mine = therapist_flags(platform, "ther.a")
-    assert mine[pid]["gp_action"] == "GP Dr GP A asked to step up care on 20 Nov: “Low mood worse; add sessions”"
+    assert mine[pid]["gp_action"] == "GP Dr GP A asked on 20 Nov to step up care: “Low mood worse; add sessions”"
     assert "gp_action" not in therapist_flags(platform, "ther.b").get(other, {})
     assert pid not in therapist_flags(platform, "ther.b")
 

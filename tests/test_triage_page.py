@@ -44,6 +44,14 @@ def test_therapist_lands_on_triage_with_counts_and_reasons(platform):
     assert table["why"].iloc[0].startswith("PHQ-9 item 9 answered 2")
 
 
+def test_an_escalated_risk_answer_is_announced_in_words(platform):
+    risky = platform.patient("RISKY", enrolled_days_ago=10)
+    platform.phq9(risky, 6, 14, item9=2)  # six days unacknowledged: past one working day
+    at = logged_in("ther.a")
+    banner = next(e.value for e in at.error if "risk answer not acknowledged" in e.value)
+    assert banner.startswith("1 patient with a risk answer not acknowledged within 1 working day. ")
+
+
 def box(at: AppTest, title: str):
     """The handling form's checkbox of one reason, by its title."""
     return next(c for c in at.checkbox if c.label.startswith(f"**{title}**"))

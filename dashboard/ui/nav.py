@@ -33,13 +33,24 @@ PAGES = {  # key: (file, title, icon, url path)
 }
 
 
+HOME_URL = "home"  # the app's root; it opens the role's landing page at that page's own address
+
+
 def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
+    """The role's pages. Streamlit serves its default page only at the root and drops
+    that page's url_path, so a landing page made the default answered "Page not found"
+    at its own address (/triage, /caseload, /followups: a bookmark, a link, a lead's
+    menu). The default is a hidden root page that switches to the landing page instead."""
     keys = ROLE_PAGES.get(viewer.role, ())
-    pages = [
-        st.Page(PAGES_DIR / PAGES[k][0], title=PAGES[k][1], icon=PAGES[k][2], url_path=PAGES[k][3], default=i == 0)
-        for i, k in enumerate(keys)
-    ]
-    if pages:  # the patient page is opened from a list or a deep link, never from the menu
+    pages = [st.Page(PAGES_DIR / PAGES[k][0], title=PAGES[k][1], icon=PAGES[k][2], url_path=PAGES[k][3]) for k in keys]
+    if pages:
+        landing = pages[0]
+
+        def open_landing() -> None:
+            st.switch_page(landing)
+
+        pages.insert(0, st.Page(open_landing, title="Caseboard", url_path=HOME_URL, default=True, visibility="hidden"))
+        # the patient page is opened from a list or a deep link, never from the menu
         pages.append(
             st.Page(
                 PATIENT_SCRIPT,
