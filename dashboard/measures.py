@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.config import ConfigError, Settings, load_config
+from dashboard.text import count_of
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
                 )
             if missing[i] > 0:
                 verdict = "prorated" if proratable[i] else "not scored"
-                notes.append(f"{int(missing[i])} item(s) missing: {verdict}")
+                notes.append(f"{count_of(int(missing[i]), 'item')} missing: {verdict}")
             if complete[i] and not np.isnan(total[i]) and total[i] != item_sum[i]:
                 notes.append(f"stored total {int(total[i])} disagrees with item sum {int(item_sum[i])}: item sum used")
         quality[i] = "; ".join(notes) or None

@@ -18,6 +18,7 @@ from dashboard.responses import latest_per_patient, read_scored, responses_query
 from dashboard.schema import PATIENT_STATUSES, patients
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.statements import PATIENT_ID, prepared
+from dashboard.text import count_of
 from dashboard.timeutil import days_since
 
 COLUMNS = [
@@ -137,7 +138,7 @@ def filter_patients(
     matches = rows["code"].astype(str).str.contains(search, case=False, regex=False)
     hidden = int((matches & ~in_programme).sum())
     note = (
-        f"{hidden} more patient(s) match “{search}” in other programmes: clear the Programme filter to see them."
+        f"{count_of(hidden, 'more patient', 'more patients')} {'matches' if hidden == 1 else 'match'} “{search}” in other programmes: clear the Programme filter to see them."
         if hidden
         else None
     )

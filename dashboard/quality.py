@@ -37,6 +37,7 @@ from dashboard.schema import (
     responses,
 )
 from dashboard.scope import Viewer, patient_filter
+from dashboard.text import count_of
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ def summary(issues: pd.DataFrame) -> str:
         return ""
     patients_hit = len({c for codes in issues["codes"] for c in codes})
     return (
-        f"Data quality: {len(issues)} kind(s) of problem in the platform records of {patients_hit} patient(s); "
+        f"Data quality: {count_of(len(issues), 'kind')} of problem in the platform records of {count_of(patients_hit, 'patient')}; "
         "the rows concerned were left out or adjusted as shown."
     )
 

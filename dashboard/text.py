@@ -114,3 +114,9 @@ def visible_controls(value: str) -> str:
     return "".join(
         ch.encode("unicode_escape", "backslashreplace").decode("ascii") if _control(ch) else ch for ch in value
     )
+
+
+def count_of(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 patient``, ``3 patients``: a count with its noun in the right number, not
+    ``patient(s)``. English only until the interface is translated (Babel's plural rules)."""
+    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"

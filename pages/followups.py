@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import exports
 from dashboard.gp_followups import ACTIONS
 from dashboard.patient import programme_modules
-from dashboard.text import md
+from dashboard.text import count_of, md
 from dashboard.timeutil import freshness_line
 from dashboard.ui import cached
 from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
@@ -57,7 +57,7 @@ if due.empty:
     st.info("No follow-up is due: none of your patients has completed a module since you last saw them.")
 else:
     overdue = int(due["overdue"].sum())
-    st.markdown(f"**{len(due)}** patient(s) due" + (f" · **{overdue} overdue**" if overdue else ""))
+    st.markdown(f"**{count_of(len(due), 'patient')}** due" + (f" · **{overdue} overdue**" if overdue else ""))
     if due["risk"].any():
         st.warning(f"Patients with a risk answer are listed first. {RISK_NOTE}", icon=":material/emergency_home:")
     # Safety first: the code and the alerts stay pinned on the left at any width.

@@ -17,6 +17,7 @@ from dashboard.engine import make_engine
 from dashboard.my_patients import my_patients
 from dashboard.quality import CHECK_BY_KEY, data_quality
 from dashboard.scope import load_viewer
+from dashboard.text import count_of
 from dashboard.triage import triage
 from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from tests import baddata
@@ -171,7 +172,7 @@ def test_every_page_renders_with_the_note(app_env, user):
             continue
         assert (
             note_label(at)
-            == f"Data quality: problems in the platform records of {len(in_scope(platform, user)) - 1} patient(s)"
+            == f"Data quality: problems in the platform records of {count_of(len(in_scope(platform, user)) - 1, 'patient')}"
         ), page
         for code in in_scope(platform, user) - {baddata.CLEAN}:
             assert code in text, (page, code)  # named in the note's table
@@ -190,7 +191,7 @@ def test_every_patient_page_renders_and_says_what_is_wrong(app_env, code):
     if not EXPECTED[code]:
         assert label is None
         return
-    assert label == f"Data quality: {len(EXPECTED[code])} problem(s) in this patient's platform records"
+    assert label == f"Data quality: {count_of(len(EXPECTED[code]), 'problem')} in this patient's platform records"
     problems = set(table_with(at, "What Caseboard did")["Problem"])
     assert problems == {CHECK_BY_KEY[c].problem for c in EXPECTED[code]}
     if code == "NULL-ENROLLED":
@@ -250,7 +251,7 @@ def test_operators_count_the_orphan_rows_no_page_can_see(corpus, capsys):
         "response_items": 1,
     }
     assert quality_cli.main(["--db", platform.engine.url.render_as_string(hide_password=False)]) == 0
-    assert "response_items           1 orphan row(s)" in capsys.readouterr().out
+    assert "response_items           1 orphan row" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("code", ["NULL-ENROLLED", "FUTURE-ENROLLED", baddata.CLEAN])

@@ -570,7 +570,7 @@ def test_a_follow_up_saved_in_one_browser_shows_in_another_at_once(app_url, brow
         wait_for_app(pg)
         log_in(pg, "gp2", "caseboard-demo")
         pg.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
-        pg.get_by_text(f"{count} patient(s) due").wait_for(timeout=30_000)
+        pg.get_by_text(f"{count} patients due").wait_for(timeout=30_000)
         pages.append(pg)
     reader, writer = pages
     select_first_row(writer, 0)
@@ -579,7 +579,7 @@ def test_a_follow_up_saved_in_one_browser_shows_in_another_at_once(app_url, brow
     writer.get_by_text(f"Follow-up for {first_code} saved.").wait_for(timeout=30_000)
     reader.reload()  # within the cache's TTL: the other browser's view must not be stale
     wait_for_app(reader)
-    reader.get_by_text(f"{count - 1} patient(s) due").wait_for(timeout=30_000)
+    reader.get_by_text(f"{count - 1} patients due").wait_for(timeout=30_000)
     assert reader.get_by_text("You have not logged any follow-ups yet").count() == 0
     for pg in pages:
         pg.context.close()

@@ -135,7 +135,7 @@ def test_phq9_prorated_value_stays_unrounded_for_bands():
 def test_phq9_three_missing_is_not_scored():
     row = score_of("PHQ9", [1, 1, 1, 1, 1, 1, None, None, None])
     assert not row["valid"] and math.isnan(row["score"])
-    assert "3 item(s) missing: not scored" in row["quality"]
+    assert "3 items missing: not scored" in row["quality"]
 
 
 def test_gad7_any_missing_item_is_not_scored():  # 2.4, gad7_max_missing_items default 0

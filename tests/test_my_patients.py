@@ -129,7 +129,7 @@ def test_finding_a_patient_by_part_of_the_code_across_statuses(programmes, statu
     assert set(shown["code"]) == codes
     assert (hidden is not None) == note
     if note:
-        assert hidden.startswith("1 more patient(s) match “0042” in other programmes")
+        assert hidden.startswith("1 more patient matches “0042” in other programmes")
 
 
 def test_the_page_finds_a_completed_patient_by_part_of_the_code(app_platform):

@@ -87,12 +87,12 @@ def test_missing_item_9_and_corrupt_rows_go_to_data_quality(platform):
     platform.response(pid, "PHQ9", 4, [9, 1, 1, 1, None, None, None, 1, 1])  # out of range + 3 missing
     at = open_patient("ther.a", "DQ1")
     quality = next(e for e in at.expander if e.label.startswith("Data quality"))
-    assert quality.label == "Data quality: 1 problem(s) in this patient's platform records"
+    assert quality.label == "Data quality: 1 problem in this patient's platform records"
     listed = table_with(at, "Used")
     assert len(listed) == 3
     problems = " ".join(listed["Problem"])
     assert "disagrees" in problems and "out of range" in problems and "not scored" in problems
-    assert "1 item(s) missing: prorated" in problems
+    assert "1 item missing: prorated" in problems
 
 
 def test_outside_scope_is_denied_with_the_same_words_and_audited(platform):

@@ -130,8 +130,8 @@ def test_the_command_refreshes_and_says_so(small_demo, capsys, monkeypatch):
     assert refresh_cli.main(["--db", url]) == 0
     assert refresh_cli.main(["--db", url, "--full"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("refresh: ") and "response(s) read" in out[0]
-    assert out[1].startswith("full reconcile: ") and out[1].endswith(", 0 drifted row(s) repaired")
+    assert out[0].startswith("refresh: ") and " read, watermark " in out[0]
+    assert out[1].startswith("full reconcile: ") and out[1].endswith(", 0 drifted rows repaired")
     assert_same(small_demo)
 
 

@@ -198,7 +198,7 @@ def test_an_operator_lifts_a_lockout_from_the_command_line(state, db_url, capsys
         sessions.attempt_login(state, {"dr.a": HASH}, "dr.a", "wrong", 3, 15)
     assert sessions.attempt_login(state, {"dr.a": HASH}, "dr.a", "right-password", 3, 15).outcome == "locked"
     assert unlock.main(["--user", "DR.A", "--state-db", db_url]) == 0
-    assert "dr.a: lockout lifted (5 attempt(s) no longer count)" in capsys.readouterr().out
+    assert "dr.a: lockout lifted (5 attempts no longer count)" in capsys.readouterr().out
     assert sessions.attempt_login(state, {"dr.a": HASH}, "dr.a", "right-password", 3, 15).outcome == "ok"
     row = audit.read(state, actor="dr.a").query("action == 'login_unlocked'").iloc[0]
     assert '"by": "cli:' in row["detail"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.text import WORD_JOINER, control_characters, control_problem, md, visible_controls
+from dashboard.text import WORD_JOINER, control_characters, control_problem, count_of, md, visible_controls
 from tests import hostile
 
 ATTACKS = [
@@ -91,3 +91,18 @@ def test_control_problem_says_what_to_do_and_names_the_field():
 def test_visible_controls_can_be_stored_and_shows_what_was_sent():
     assert visible_controls("P1\x00\x07") == "P1\\x00\\x07"
     assert "\x00" not in visible_controls("\x00") and visible_controls("plain") == "plain"
+
+
+@pytest.mark.parametrize(
+    ("n", "singular", "plural", "shown"),
+    [
+        (0, "patient", None, "0 patients"),
+        (1, "patient", None, "1 patient"),
+        (2, "patient", None, "2 patients"),
+        (1_250, "response", None, "1,250 responses"),
+        (1, "more patient", "more patients", "1 more patient"),
+        (3, "analysis", "analyses", "3 analyses"),
+    ],
+)
+def test_a_count_names_its_noun_in_the_right_number_not_with_s_in_brackets(n, singular, plural, shown):
+    assert count_of(n, singular, plural) == shown

@@ -231,7 +231,7 @@ def headline(current: dict, previous: dict, triage_counts: dict | None, settings
                 "value": float(triage_counts["escalated"]),
                 "previous": None,
                 "unit": "count",
-                "note": f"risk answers not acknowledged within {settings.risk_escalation_working_days} working day(s), now",
+                "note": f"risk answers not acknowledged within {settings.risk_escalation_working_days} {'working day' if settings.risk_escalation_working_days == 1 else 'working days'}, now",
             },
         ]
     return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     _, platform, _ = opened
     counts = orphan_counts(platform)
     for table, n in counts.items():
-        print(f"{table:<16}{n:>10} orphan row(s)")
+        print(f"{table:<16}{n:>10} orphan {'row' if n == 1 else 'rows'}")
     print(
         "Orphan rows are in no clinician's scope, so no page or figure uses them; correct them on the platform."
         if any(counts.values())

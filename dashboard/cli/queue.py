@@ -21,6 +21,7 @@ from dashboard.exports import rows_csv
 from dashboard.followups_due import due_list
 from dashboard.quality import data_quality, summary
 from dashboard.scope import load_viewer
+from dashboard.text import count_of
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import triage
 
@@ -81,7 +82,11 @@ def render_due(records: list[dict], fmt: str, freshness: str) -> str:
             ),
         )
     overdue = sum(r["overdue"] for r in records)
-    lines = [freshness, f"{len(records)} patient(s) due a follow-up" + (f", {overdue} overdue" if overdue else ""), ""]
+    lines = [
+        freshness,
+        f"{count_of(len(records), 'patient')} due a follow-up" + (f", {overdue} overdue" if overdue else ""),
+        "",
+    ]
     for r in records:
         alerts = f"{', '.join(r['alerts']).upper()}  " if r["alerts"] else ""
         lines.append(
@@ -110,7 +115,7 @@ def render(records: list[dict], fmt: str, freshness: str) -> str:
                 for r in records
             ),
         )
-    lines = [freshness, f"{len(records)} patient(s) need you", ""]
+    lines = [freshness, f"{count_of(len(records), 'patient')} {'needs' if len(records) == 1 else 'need'} you", ""]
     for r in records:
         lines.append(
             f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'ESCALATED  ' if r['escalated'] else ''}"
@@ -125,7 +130,8 @@ def quality_lines(issues: pd.DataFrame) -> str:
         return ""
     lines = [summary(issues)]
     lines += [
-        f"- {r.problem} ({r.rows} row(s)): {r.effect}. Patients: {', '.join(r.codes)}" for r in issues.itertuples()
+        f"- {r.problem} ({count_of(r.rows, 'row')}): {r.effect}. Patients: {', '.join(r.codes)}"
+        for r in issues.itertuples()
     ]
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from dashboard import refresh as refresher
 from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
 from dashboard.commands import command
+from dashboard.text import count_of
 
 
 def seconds(text: str) -> float:
@@ -31,8 +32,10 @@ def describe(report: refresher.RefreshReport) -> str:
     if report.status == refresher.LEASE_HELD:
         return "another refresher holds the lease: nothing written"
     what = "full reconcile" if report.full else "refresh"
-    line = f"{what}: {report.read} response(s) read, watermark {report.watermark}, re-read from {report.floor}"
-    return line + (f", {report.drift} drifted row(s) repaired" if report.full else "")
+    line = (
+        f"{what}: {count_of(report.read, 'response')} read, watermark {report.watermark}, re-read from {report.floor}"
+    )
+    return line + (f", {count_of(report.drift, 'drifted row')} repaired" if report.full else "")
 
 
 @clean_errors

@@ -18,6 +18,7 @@ from dashboard import db, sessions
 from dashboard.auth import normalise_username
 from dashboard.cli.common import add_database_arguments, open_databases
 from dashboard.commands import command
+from dashboard.text import count_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,5 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except SQLAlchemyError as exc:
         print(f"error: the state database cannot be used ({type(exc).__name__})", file=sys.stderr)
         return 2
-    print(f"{normalise_username(args.user)}: lockout lifted ({before} attempt(s) no longer count)")
+    print(
+        f"{normalise_username(args.user)}: lockout lifted ({count_of(before, 'attempt')} no longer {'counts' if before == 1 else 'count'})"
+    )
     return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.text import count_of
+
 
 def team_quality_note(role: str, issues: pd.DataFrame) -> None:
     """The list pages' note, for team leads only (they have the platform corrected)."""
@@ -23,10 +25,10 @@ def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaire
     if issues.empty:
         return
     if patient_page:
-        label = f"Data quality: {len(issues)} problem(s) in this patient's platform records"
+        label = f"Data quality: {count_of(len(issues), 'problem')} in this patient's platform records"
     else:
         hit = len({code for codes in issues["codes"] for code in codes})
-        label = f"Data quality: problems in the platform records of {hit} patient(s)"
+        label = f"Data quality: problems in the platform records of {count_of(hit, 'patient')}"
     with st.expander(label, icon=":material/warning:"):
         st.caption(
             "Caseboard leaves out or adjusts these rows, as said below, and shows everything else. "
@@ -47,5 +49,5 @@ def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaire
             },
         )
         if questionnaires is not None and not questionnaires.empty:
-            st.markdown(f"**{len(questionnaires)} questionnaire(s) with problems**")
+            st.markdown(f"**{count_of(len(questionnaires), 'questionnaire')} with problems**")
             st.dataframe(questionnaires, hide_index=True, width="stretch")
