@@ -85,10 +85,14 @@ columns = {
     "waiting_days": st.column_config.NumberColumn(
         "Waiting", width=70, format="%d d", help="Days since the most urgent need began"
     ),
+    # Why takes what the fixed columns leave of a 1400 px window (about 70 characters; a
+    # lead's Therapist column takes 110 px of it): the dialog shows every reason in full.
     "why": st.column_config.TextColumn(
-        "Why", width="large", help="The most urgent reason in full, then the others by name: select the row for all"
+        "Why",
+        width=380 if viewer.role == "team_lead" else 480,
+        help="The most urgent reason in full, then the others by name: select the row for all",
     ),
-    "latest": st.column_config.TextColumn("Latest score", help="Latest valid score on the primary measure"),
+    "latest": st.column_config.TextColumn("Latest score", width=160, help="Latest valid score on the primary measure"),
 }
 if viewer.role == "team_lead":
     table.insert(3, "therapist", queue["therapist"])
