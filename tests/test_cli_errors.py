@@ -119,6 +119,19 @@ def test_a_mistyped_sqlite_path_is_refused_and_never_created(tmp_path, capsys):
     assert not missing.exists()
 
 
+@pytest.mark.parametrize("command", ["queue", "report", "audit"])
+def test_an_unreachable_postgresql_says_it_cannot_connect_in_one_line(command, capsys):
+    from dashboard.cli import main as caseboard
+    from tests.browser import free_port
+
+    url = f"postgresql+psycopg://caseboard:{SECRET}@127.0.0.1:{free_port()}/platform"  # nothing listens there
+    args = {"queue": ["--user", "ther.a"], "report": ["--user", "lead.a"], "audit": []}[command]
+    assert caseboard([command, *args, "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot connect to the database server (OperationalError)"), err
+    assert err.count("\n") == 1 and "Traceback" not in err and SECRET not in err
+
+
 def test_the_app_and_the_readiness_check_refuse_a_missing_platform_file(tmp_path, monkeypatch):
     from dashboard import ready, startup
     from dashboard.config import load_config

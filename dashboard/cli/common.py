@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pandas.errors import DatabaseError as PandasDatabaseError
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from dashboard.commands import command
 from dashboard.config import Config, ConfigError, load_config
@@ -85,6 +85,12 @@ DATABASE_ERROR = (
 )
 
 
+UNREACHABLE = (
+    "error: cannot connect to the database server ({name}). Check that it is running and reachable, "
+    "and the host, port and credentials in --db and --state-db (or DASHBOARD_DB_URL, DASHBOARD_STATE_DB_URL)."
+)
+
+
 def clean_errors(main: Callable[..., int]) -> Callable[..., int]:
     """A command's ``main`` that answers a database failure with one line and exit
     code 2: SQLAlchemy's own message carries the statement and its parameters
@@ -97,7 +103,8 @@ def clean_errors(main: Callable[..., int]) -> Callable[..., int]:
         except (SQLAlchemyError, PandasDatabaseError) as exc:
             # pandas.read_sql wraps the driver's error in its own, the statement in its text
             cause = exc.__cause__ if isinstance(exc, PandasDatabaseError) and exc.__cause__ else exc
-            print(DATABASE_ERROR.format(name=type(cause).__name__), file=sys.stderr)
+            unreachable = isinstance(cause, OperationalError) and cause.statement is None  # failed to connect
+            print((UNREACHABLE if unreachable else DATABASE_ERROR).format(name=type(cause).__name__), file=sys.stderr)
             return 2
         except OSError as exc:  # a file that cannot be written or read (pandas' DatabaseError is one: above)
             print(f"error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
