@@ -332,10 +332,15 @@ STATE_STYLE = {  # state: (colour, shape); every state differs in both, and is w
 MODULE_ROW_PX = 40  # two label lines (title, state) and a gap
 
 
-def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = MODULE_ROW_PX) -> alt.LayerChart:
+def module_timeline_chart(
+    timeline: pd.DataFrame, now, tz: ZoneInfo = UTC_ZONE, height_per_module: int = MODULE_ROW_PX
+) -> alt.LayerChart:
     """Each module's start-to-completion bar against its due date (a tick), ending in
     a marker whose colour and shape both say the state; the state is also written
-    under the module's title, on the same row."""
+    under the module's title, on the same row. Times are drawn as ``tz`` wall times,
+    so the axis and tooltips name the service zone's days."""
+    timeline = timeline.assign(**{c: local_wall(timeline[c], tz) for c in ("due_at", "started_at", "completed_at")})
+    now = local_wall(pd.Series([pd.Timestamp(now)]), tz).iloc[0]
     frame = timeline.assign(
         module=[f"{p}. {t}" for p, t in zip(timeline["position"], timeline["title"])],
         start=timeline["started_at"],

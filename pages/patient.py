@@ -279,7 +279,7 @@ st.markdown(
     + f" · expected pace one module per {settings.module_pace_days:g} days (tick = due date)"
 )
 if not timeline.empty:
-    chart(ctx.viewer, "module_timeline_chart", timeline, now)
+    chart(ctx.viewer, "module_timeline_chart", timeline, now, tz)
 with st.expander("Module dates"):
     st.dataframe(
         timeline.assign(

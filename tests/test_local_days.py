@@ -106,3 +106,23 @@ def test_triage_page_shows_stockholm_days(app_platform, monkeypatch):
     table = at.dataframe[0].value
     assert table["why"].iloc[0].startswith(f"PHQ-9 item 9 answered 1 on {local_day}")
     assert table["latest"].iloc[0].endswith(f"(PHQ-9, {local_day})")
+
+
+@pytest.mark.parametrize(
+    ("zone", "wall"), [("Europe/Stockholm", "2026-12-01T00:49:00"), ("UTC", "2026-11-30T23:49:00")]
+)
+def test_module_timeline_draws_the_service_zones_wall_times(zone, wall):
+    """A module completed at 23:49 UTC on 30 Nov ends on 01 Dec on a Stockholm service's timeline."""
+    module = pd.DataFrame(
+        {
+            "position": [1],
+            "title": ["Getting started"],
+            "due_at": [pd.Timestamp("2026-12-05 09:00")],
+            "started_at": [pd.Timestamp("2026-11-25 10:00")],
+            "completed_at": [pd.Timestamp(ANSWERED)],
+            "state": ["completed"],
+        }
+    )
+    spec = charts.module_timeline_chart(module, NOW, ZoneInfo(zone)).to_dict()
+    ends = {row["completed_at"] for rows in spec["datasets"].values() for row in rows if "completed_at" in row}
+    assert ends == {wall}
