@@ -11,11 +11,14 @@ so a screen reader hears the figures in words (docs/accessibility.md).
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import altair as alt
 import pandas as pd
 
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.outcomes import DETERIORATED, IMPROVED, reliable_change
+from dashboard.timeutil import UTC_ZONE, local_wall
 
 BAND_SHADES = ["#f4f4f4", "#fdebd9", "#fbd2ad", "#f6b47f", "#ee9453"]
 INK = "#222222"
@@ -65,8 +68,9 @@ def legible(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def trajectory_points(instrument: str, episode: pd.DataFrame) -> pd.DataFrame:
-    """One row per valid response with what the chart shows about it."""
+def trajectory_points(instrument: str, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZONE) -> pd.DataFrame:
+    """One row per valid response with what the chart shows about it; ``date`` is the
+    service zone's wall time, so every day the chart names is that zone's day."""
     rows = episode[episode["instrument"] == instrument].sort_values("administered_at")
     if rows.empty:
         return pd.DataFrame(columns=["date", "score", "shown", "band", "kind", "prorated"])
@@ -77,7 +81,7 @@ def trajectory_points(instrument: str, episode: pd.DataFrame) -> pd.DataFrame:
     ]
     return pd.DataFrame(
         {
-            "date": rows["administered_at"].to_numpy(),
+            "date": local_wall(rows["administered_at"], tz).to_numpy(),
             "score": rows["score"].astype(float).to_numpy(),
             "shown": [display_score(s) for s in rows["score"]],
             "band": [band_label(instrument, s) or "no bands defined" for s in rows["score"]],
@@ -145,6 +149,7 @@ def trajectory_chart(
     episode: pd.DataFrame,
     risk_answers: pd.DataFrame | None = None,
     clinic: pd.DataFrame | None = None,
+    tz: ZoneInfo = UTC_ZONE,
     height: int = 240,
 ) -> alt.LayerChart:
     """Score over time for one instrument, with no text inside the plot, so no label can
@@ -154,10 +159,11 @@ def trajectory_chart(
     ``risk_answers``: rows with ``date`` and ``item_score`` (risk item > 0), drawn
     as diamonds in a strip above the scale. ``clinic``: rows with ``date`` and
     ``score`` taken by a GP in clinic, drawn as crosses apart from the line: they
-    never enter baseline, outcomes or flags.
+    never enter baseline, outcomes or flags. ``tz``: the service time zone, whose days
+    the axis, tooltips and subtitle name (the clinic dates are already its days).
     """
     inst = INSTRUMENTS[instrument]
-    points = trajectory_points(instrument, episode)
+    points = trajectory_points(instrument, episode, tz)
     has_risk = risk_answers is not None and not risk_answers.empty
     has_clinic = clinic is not None and not clinic.empty
     top = inst.max_total + 0.5 + (RISK_STRIP if has_risk else 0)
@@ -256,6 +262,7 @@ def trajectory_chart(
         )
     if has_risk:
         risk = risk_answers.assign(
+            date=local_wall(risk_answers["date"], tz),
             marker=risk_marker(inst),
             top=inst.max_total + 0.5 + RISK_STRIP / 2,
             answer=[int(v) for v in risk_answers["item_score"]],
@@ -325,10 +332,15 @@ STATE_STYLE = {  # state: (colour, shape); every state differs in both, and is w
 MODULE_ROW_PX = 40  # two label lines (title, state) and a gap
 
 
-def module_timeline_chart(timeline: pd.DataFrame, now, height_per_module: int = MODULE_ROW_PX) -> alt.LayerChart:
+def module_timeline_chart(
+    timeline: pd.DataFrame, now, tz: ZoneInfo = UTC_ZONE, height_per_module: int = MODULE_ROW_PX
+) -> alt.LayerChart:
     """Each module's start-to-completion bar against its due date (a tick), ending in
     a marker whose colour and shape both say the state; the state is also written
-    under the module's title, on the same row."""
+    under the module's title, on the same row. Times are drawn as ``tz`` wall times,
+    so the axis and tooltips name the service zone's days."""
+    timeline = timeline.assign(**{c: local_wall(timeline[c], tz) for c in ("due_at", "started_at", "completed_at")})
+    now = local_wall(pd.Series([pd.Timestamp(now)]), tz).iloc[0]
     frame = timeline.assign(
         module=[f"{p}. {t}" for p, t in zip(timeline["position"], timeline["title"])],
         start=timeline["started_at"],

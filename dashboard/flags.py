@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Engine, Select, String, cast, func, literal, select
@@ -41,7 +42,7 @@ from dashboard.responses import read_scored, responses_query
 from dashboard.schema import messages, module_progress, modules, patients
 from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
 from dashboard.statements import CLOSED_BEFORE, NOW, PATIENT_ID, prepared
-from dashboard.timeutil import DAY
+from dashboard.timeutil import DAY, UTC_ZONE, local_date
 
 EPOCH = datetime(1900, 1, 1)
 
@@ -221,13 +222,16 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _on(ts) -> str:
-    return f"{pd.Timestamp(ts):%d %b}"
+def _on(ts, tz: ZoneInfo) -> str:
+    """The day of a naive-UTC instant in words, as the service time zone's calendar
+    day (a PHQ-9 at 23:49 UTC on 30 Nov was answered on 01 Dec in Stockholm)."""
+    return f"{local_date(ts, tz):%d %b}"
 
 
-def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFrame:
+def evaluate(inputs: FlagInputs, now: datetime, settings: Settings, tz: ZoneInfo = UTC_ZONE) -> pd.DataFrame:
     """All current flags (FLAG_COLUMNS), one row per patient and flag, each with the
-    acknowledgement that covers its whole evidence (``acked_at`` NaT: open).
+    acknowledgement that covers its whole evidence (``acked_at`` NaT: open). ``tz``
+    names the days in the reasons' words only; the rules compare naive UTC instants.
 
     Responses are grouped once into plain records: per-patient pandas work
     would cost milliseconds per patient, records cost microseconds."""
@@ -241,7 +245,7 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings) -> pd.DataFr
     rows: list[dict] = []
     for p in records(inputs.patients, PATIENT_FIELDS):
         rows.extend(
-            patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, []), index)
+            patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, []), index, tz)
         )
     found = pd.DataFrame(rows, columns=FLAG_COLUMNS[:8])
     return apply_acks(found, index)[FLAG_COLUMNS]
@@ -356,6 +360,7 @@ class Case:
     settings: Settings
     gp_followups: list
     acks: AckIndex
+    tz: ZoneInfo = UTC_ZONE
 
     @cached_property
     def active(self) -> bool:
@@ -388,12 +393,24 @@ class Case:
 
 
 def patient_flags(
-    p, resp: list, now: datetime, settings: Settings, gp_followups: list | None = None, acks: AckIndex | None = None
+    p,
+    resp: list,
+    now: datetime,
+    settings: Settings,
+    gp_followups: list | None = None,
+    acks: AckIndex | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> list[dict]:
     """Flags of one patient (see ``Case`` for the arguments): every rule of
     FLAG_KINDS, those marked ``in_treatment_only`` only while ``facts.in_treatment``."""
     case = Case(
-        p, resp, pd.Timestamp(now), settings, gp_followups or [], acks or AckIndex(None, now, settings.ack_expiry_days)
+        p,
+        resp,
+        pd.Timestamp(now),
+        settings,
+        gp_followups or [],
+        acks or AckIndex(None, now, settings.ack_expiry_days),
+        tz,
     )
     return [row for kind in FLAG_KINDS.values() if case.active or not kind.in_treatment_only for row in kind.rule(case)]
 
@@ -415,7 +432,7 @@ def _risk(c: Case) -> list[dict]:
     pending = [r for (k, _), r in zip(evidence, positive) if k in open_keys] or positive
     grade, highest = int(max(r.risk_item_score for r in pending)), int(max(r.risk_item_score for r in positive))
     latest = pending[-1]
-    words = f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at)}"
+    words = f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at, c.tz)}"
     some_handled = len(pending) < len(positive)
     if len(pending) > 1:
         words += f" ({len(pending)} answers above 0{' not yet handled' if some_handled else ''}, highest {grade})"
@@ -448,7 +465,7 @@ def _risk_unknown(c: Case) -> list[dict]:
             c.p,
             "risk_unknown",
             last.administered_at,
-            f"latest PHQ-9 ({_on(last.administered_at)}) has item 9 unanswered: risk not assessable",
+            f"latest PHQ-9 ({_on(last.administered_at, c.tz)}) has item 9 unanswered: risk not assessable",
             response_id=int(last.response_id),
         )
     ]
@@ -499,7 +516,7 @@ def _deterioration(c: Case) -> list[dict]:
                         "deterioration",
                         last.administered_at,
                         f"{name} reliably worse: {display_score(base.score)} → {display_score(last.score)} "
-                        f"on {_on(last.administered_at)}",
+                        f"on {_on(last.administered_at, c.tz)}",
                         response_id=int(last.response_id),
                     )
                 )

@@ -76,7 +76,7 @@ def _completions_statement(role: str):
 def due_list(
     platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings, tz: ZoneInfo
 ) -> DueList:
-    result = triage(platform, state, viewer, now, settings)
+    result = triage(platform, state, viewer, now, settings, tz=tz)
     facts = result.patients
     now_ts, today = pd.Timestamp(now), local_date(now, tz)
     keep_until = facts["ended_at"] + pd.Timedelta(days=settings.followup_after_end_days)

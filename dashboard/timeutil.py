@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 DAY = pd.Timedelta(days=1)
+UTC_ZONE = ZoneInfo("UTC")  # the default service zone of domain functions called without a Config
 
 
 def utcnow(precise: bool = False) -> datetime:
@@ -39,6 +40,13 @@ def local_date(ts, tz: ZoneInfo) -> date | None:
     if ts is None or pd.isna(ts):
         return None
     return local_time(pd.Timestamp(ts).to_pydatetime(), tz).date()
+
+
+def local_wall(ts: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """Naive UTC times as naive service-zone wall times, for a chart: Vega-Lite reads a
+    time without an offset as wall time, so its axis and tooltips name the service
+    zone's days (a PHQ-9 at 23:49 UTC on 30 Nov is on 01 Dec in Stockholm)."""
+    return pd.to_datetime(ts).dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
 
 
 def freshness_line(as_of: datetime, tz: ZoneInfo) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -16,7 +17,7 @@ from dashboard.frames import per_patient
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.responses import latest_per_patient
 from dashboard.scope import Viewer
-from dashboard.timeutil import DAY
+from dashboard.timeutil import DAY, UTC_ZONE, local_date
 
 UNASSIGNED = "unassigned"
 QUEUE_COLUMNS = [
@@ -45,13 +46,20 @@ class Triage:
 
 
 def triage(
-    platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings, therapist: str | None = None
+    platform: Engine,
+    state: Engine,
+    viewer: Viewer,
+    now: datetime,
+    settings: Settings,
+    therapist: str | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> Triage:
     """The viewer's queue; ``therapist`` (a display name or UNASSIGNED) narrows a
-    team lead's queue to one caseload."""
+    team lead's queue to one caseload. ``tz``, the service time zone, names the days
+    shown (reasons, latest score)."""
     inputs = flag_engine.load_inputs(platform, viewer, now, settings, state=state)
     patients = inputs.patients.assign(therapist=inputs.patients["therapist"].fillna(UNASSIGNED))
-    judged = flag_engine.evaluate(inputs, now, settings)  # acknowledgements applied
+    judged = flag_engine.evaluate(inputs, now, settings, tz)  # acknowledgements applied
     open_flags = judged[judged["acked_at"].isna()].copy()
     open_flags["escalated"] = flag_engine.escalated(open_flags, now, settings)
     if therapist is not None:
@@ -60,7 +68,7 @@ def triage(
     queue = flag_engine.rank_patients(open_flags, patients)
     paused = flag_engine.pauses(inputs.followups, pd.Timestamp(now).date())
     return Triage(
-        _decorate(queue, patients, inputs.responses, paused, now),
+        _decorate(queue, patients, inputs.responses, paused, now, tz),
         open_flags,
         judged[judged["acked_at"].notna()],
         patients,
@@ -70,12 +78,12 @@ def triage(
 
 
 def _decorate(
-    queue: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame, paused: dict, now: datetime
+    queue: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame, paused: dict, now: datetime, tz: ZoneInfo
 ) -> pd.DataFrame:
     if queue.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     therapists = per_patient(patients, "therapist")
-    texts = _latest_primary_text(responses, patients)
+    texts = _latest_primary_text(responses, patients, tz)
     now_ts, ids = pd.Timestamp(now), queue["patient_id"].tolist()
     return queue.assign(
         therapist=[therapists.get(pid) for pid in ids],
@@ -85,8 +93,9 @@ def _decorate(
     )[QUEUE_COLUMNS]
 
 
-def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame) -> dict[int, str]:
-    """patient_id -> '14 · moderate (PHQ-9, 12 Nov)', from the already-scored responses."""
+def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame, tz: ZoneInfo) -> dict[int, str]:
+    """patient_id -> '14 · moderate (PHQ-9, 12 Nov)', from the already-scored responses
+    (the day in the service time zone, as every day shown)."""
     if responses.empty:
         return {}
     primary = responses["patient_id"].map(per_patient(patients, "primary_instrument"))
@@ -94,7 +103,7 @@ def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame) -> dic
     return {
         pid: f"{display_score(s)}"
         + (f" · {b}" if (b := band_label(i, s)) else "")
-        + f" ({INSTRUMENTS[i].name if i in INSTRUMENTS else i}, {pd.Timestamp(t):%d %b})"
+        + f" ({INSTRUMENTS[i].name if i in INSTRUMENTS else i}, {local_date(t, tz):%d %b})"
         for pid, s, i, t in zip(
             latest["patient_id"].tolist(),
             latest["score"].tolist(),

@@ -26,6 +26,7 @@ result, _ = cached.triage(
     ctx.config.db_url,
     ctx.viewer,
     ctx.config.settings,
+    ctx.config.timezone.key,
     None,
     (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version()),
 )

@@ -80,7 +80,7 @@ if len(matches) > 1:
         icon=":material/content_copy:",
     )
     for p in matches:
-        enrolled = f"enrolled {p.enrolled_at:%d %b %Y}" if p.enrolled_at else "enrolment date missing"
+        enrolled = f"enrolled {local_date(p.enrolled_at, tz):%d %b %Y}" if p.enrolled_at else "enrolment date missing"
         if st.button(
             f"{md(patient_label(p.code, p.display_name))} · {md(p.programme or 'no programme')} · {enrolled}",
             key=f"record_{p.patient_id}",
@@ -105,6 +105,7 @@ rows, summary, judged_flags, as_of = cached.patient_page(
     ctx.viewer,
     patient,
     settings,
+    ctx.config.timezone.key,
     (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id), data_version()),
 )
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
@@ -245,7 +246,7 @@ for instrument in charted:
     risk = None
     if instrument == "PHQ9" and not risk_rows.empty:
         risk = pd.DataFrame({"date": risk_rows["administered_at"], "item_score": risk_rows["risk_item_score"]})
-    chart(ctx.viewer, "trajectory_chart", instrument, episode, risk, clinic if instrument == "PHQ9" else None)
+    chart(ctx.viewer, "trajectory_chart", instrument, episode, risk, clinic if instrument == "PHQ9" else None, tz)
 if not clinic.empty:
     st.caption(
         "Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
@@ -278,7 +279,7 @@ st.markdown(
     + f" · expected pace one module per {settings.module_pace_days:g} days (tick = due date)"
 )
 if not timeline.empty:
-    chart(ctx.viewer, "module_timeline_chart", timeline, now)
+    chart(ctx.viewer, "module_timeline_chart", timeline, now, tz)
 with st.expander("Module dates"):
     st.dataframe(
         timeline.assign(

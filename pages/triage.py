@@ -21,13 +21,14 @@ from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE, table_height
 
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
+zone = ctx.config.timezone.key  # names the days shown; part of the cache key
 version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version())
 st.title("Triage")
 show_confirmation()
 
 therapist = None
 if viewer.role == "team_lead":
-    everyone, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, None, version)
+    everyone, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, zone, None, version)
     names = sorted(n for n in everyone.patients["therapist"].unique() if n != UNASSIGNED)
     choice = st.selectbox(
         "Therapist",
@@ -37,7 +38,7 @@ if viewer.role == "team_lead":
     )
     therapist = None if choice == "All therapists" else choice
 
-result, as_of = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, therapist, version)
+result, as_of = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, zone, therapist, version)
 st.session_state["triage_loaded_at"] = time.monotonic()
 st.caption(freshness_line(as_of, ctx.config.timezone) + f" · reloads every {int(settings.queue_refresh_seconds)} s")
 team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings))

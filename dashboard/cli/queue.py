@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         records = due_records(due_list(platform, state, viewer, now, config.settings, config.timezone).due)
         text = render_due(records, args.format, freshness)
     else:
-        records = queue_records(triage(platform, state, viewer, now, config.settings).queue)
+        records = queue_records(triage(platform, state, viewer, now, config.settings, tz=config.timezone).queue)
         text = render(records, args.format, freshness)
     audit.record(state, f"cli:{viewer.username}", "cli_report", report="queue", patients=len(records))
     print(text)

@@ -49,7 +49,7 @@ def _main(argv: list[str] | None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    current = triage_mod.triage(platform, state, viewer, now, settings) if end == now else None
+    current = triage_mod.triage(platform, state, viewer, now, settings, tz=tz) if end == now else None
     result = caseload(platform, state, viewer, Filters(start, end), settings, tz, current)
     quality = data_quality(platform, viewer, now, settings)
     if not quality.empty:

@@ -96,13 +96,14 @@ def patient_page(
     viewer: Viewer,
     patient: patient_data.Patient,
     settings: Settings,
+    tz_name: str,
     version: tuple,
 ) -> tuple[patient_data.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
     """(rows, list row, flags with their acknowledgement state, as_of) for one
-    patient the viewer may see."""
+    patient the viewer may see; ``tz_name`` names the days in the reasons."""
     now = utcnow()
     rows, summary, inputs = patient_data.load_page(_engine, viewer, patient, now, settings, _state)
-    return rows, summary, flags.evaluate(inputs, now, settings), now
+    return rows, summary, flags.evaluate(inputs, now, settings, ZoneInfo(tz_name)), now
 
 
 @_cached(max_entries=500)
@@ -112,13 +113,15 @@ def triage(
     db_url: str,
     viewer: Viewer,
     settings: Settings,
+    tz_name: str,
     therapist: str | None,
     version: tuple,
 ) -> tuple[triage_mod.Triage, datetime]:
     """(triage, as_of). ``version``: ``writes`` of the viewer's patients, so a new
-    acknowledgement or follow-up by anyone is read at once without clearing other views."""
+    acknowledgement or follow-up by anyone is read at once without clearing other views.
+    ``tz_name``: the service time zone's key, which names the days shown."""
     now = utcnow()
-    return triage_mod.triage(_platform, _state, viewer, now, settings, therapist), now
+    return triage_mod.triage(_platform, _state, viewer, now, settings, therapist, ZoneInfo(tz_name)), now
 
 
 @_cached(max_entries=500)
@@ -162,7 +165,7 @@ def caseload(
     window = None if cohort is None else (utc_midnight(cohort[0], tz), utc_midnight(cohort[1] + timedelta(days=1), tz))
     current = None
     if end == now:
-        current, _ = triage(_platform, _state, db_url, viewer, settings, None, version)
+        current, _ = triage(_platform, _state, db_url, viewer, settings, tz_name, None, version)
     f = caseload_mod.Filters(start, end, program_id, therapist_id, window)
     return caseload_mod.caseload(_platform, _state, viewer, f, settings, tz, current), now
 
