@@ -265,7 +265,7 @@ def cached_patient(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFram
 
     settings = Settings()
     patient = patient_data.find_patient(engine, viewer, typical_patient_code(engine, viewer))
-    return cached.patient_page(engine, engine, str(engine.url), viewer, patient, settings, 0)[0].responses
+    return cached.patient_page(engine, engine, str(engine.url), viewer, patient, settings, "UTC", 0)[0].responses
 
 
 def optimised_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
@@ -343,7 +343,7 @@ def naive_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
 def cached_triage(engine: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame:
     from dashboard.ui import cached
 
-    return cached.triage(engine, engine, str(engine.url), viewer, Settings(), None, 0)[0].queue
+    return cached.triage(engine, engine, str(engine.url), viewer, Settings(), "UTC", None, 0)[0].queue
 
 
 GP_VIEWER = "gp1"  # a typical GP: about 25 patients at service scale
