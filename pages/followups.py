@@ -12,10 +12,11 @@ from dashboard.ui import cached
 from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.quality_note import team_quality_note
+from dashboard.ui.components.selectable_table import selected_row
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
 from dashboard.ui.session import bump_data_version, data_version, table_key
-from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE, table_height
+from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone
@@ -78,16 +79,10 @@ else:
         }
     )
     with wide_table("due"):
-        event = st.dataframe(
-            # A new table after each save: no stale row selection pointing at another patient.
+        chosen = selected_row(
             table,
-            key=f"due_table_{table_key(version)}",
-            on_select="rerun",
-            selection_mode="single-row",
-            hide_index=True,
-            width="stretch",
-            height=table_height(len(table)),
-            column_config={
+            f"due_table_{table_key(version)}",  # a new table after each save: no stale selection
+            {
                 "code": st.column_config.TextColumn("Patient", width=80, pinned=True),
                 "alerts": st.column_config.TextColumn(
                     "Alerts",
@@ -117,8 +112,8 @@ else:
             )
         ],
     )
-    if event.selection.rows:
-        followup_dialog(due.iloc[event.selection.rows[0]])
+    if chosen is not None:
+        followup_dialog(due.iloc[chosen])
 
 st.subheader("Planned follow-ups")
 if result.planned.empty:

@@ -12,10 +12,11 @@ from dashboard.triage import ranked
 from dashboard.ui import cached
 from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
 from dashboard.ui.components.quality_note import team_quality_note
+from dashboard.ui.components.selectable_table import selected_row
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
 from dashboard.ui.session import data_version
-from dashboard.ui.views import KEYBOARD_HINT, STATUS_LABELS, flag_titles, score_with_band, table_height
+from dashboard.ui.views import KEYBOARD_HINT, STATUS_LABELS, flag_titles, score_with_band
 
 ctx = get_context()
 st.title("My patients")
@@ -94,15 +95,10 @@ if shown.empty:
 else:
     with wide_table("patients"):
         st.caption(f"Select a row to open the patient. {KEYBOARD_HINT}")
-        event = st.dataframe(
+        chosen_row = selected_row(
             table[columns],
-            key="my_patients_table",
-            on_select="rerun",
-            selection_mode="single-row",
-            hide_index=True,
-            width="stretch",
-            height=table_height(len(table)),
-            column_config={
+            "my_patients_table",
+            {
                 "code": st.column_config.TextColumn(
                     "Patient", width=80, pinned=True, help="Pseudonymous platform code"
                 ),
@@ -144,6 +140,6 @@ else:
             for r in table.itertuples()
         ],
     )
-    if event.selection.rows:
-        chosen = table.iloc[event.selection.rows[0]]
+    if chosen_row is not None:
+        chosen = table.iloc[chosen_row]
         open_patient(chosen["code"], chosen["patient_id"])

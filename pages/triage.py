@@ -14,10 +14,11 @@ from dashboard.ui import cached
 from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
 from dashboard.ui.components.quality_note import team_quality_note
+from dashboard.ui.components.selectable_table import selected_row
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
 from dashboard.ui.session import bump_data_version, data_version, table_key
-from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE, table_height
+from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE
 
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
@@ -107,16 +108,7 @@ with wide_table("triage"):
     st.caption(KEYBOARD_HINT)
     # The key changes with every write of this viewer: a fresh table has no stale row
     # selection, which after an acknowledgement would point at a different patient.
-    event = st.dataframe(
-        table,
-        key=f"triage_table_{table_key(version)}",
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        width="stretch",
-        height=table_height(len(table)),
-        column_config=columns,
-    )
+    chosen = selected_row(table, f"triage_table_{table_key(version)}", columns)
 compact_list(
     "triage",
     [
@@ -134,8 +126,8 @@ compact_list(
 # The patient being worked on is kept by patient id: the queue's order changes as
 # reasons are handled, so a row index would point at someone else, and a platform
 # view may give two patients one code.
-if event.selection.rows:
-    st.session_state["triage_patient"] = int(queue["patient_id"].iloc[event.selection.rows[0]])
+if chosen is not None:
+    st.session_state["triage_patient"] = int(queue["patient_id"].iloc[chosen])
 working_on = st.session_state.get("triage_patient")
 if working_on not in set(queue["patient_id"].tolist()):  # handled meanwhile, or left this list
     working_on = st.session_state["triage_patient"] = None
