@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Engine, insert, select
@@ -31,6 +32,7 @@ from dashboard.scope import Viewer
 from dashboard.state_tables import ack_withdrawals
 from dashboard.state_tables import acknowledgements as acks_table
 from dashboard.text import control_problem
+from dashboard.timeutil import UTC_ZONE
 
 MAY_ACKNOWLEDGE = frozenset({"therapist", "team_lead"})
 NOTE_MAX_CHARS = 1000
@@ -67,12 +69,13 @@ def acknowledge(
     now: datetime,
     settings: Settings,
     idempotency_key: str | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> int:
     """Store one acknowledgement covering the evidence keys ``seen`` and its audit
     row together, or refuse and store nothing; returns the acknowledgement's id.
     The same ``idempotency_key`` again (a double click) stores nothing more."""
     choice = Choice(flag, frozenset(seen), note)
-    return acknowledge_batch(platform, state, viewer, patient_id, [choice], now, settings, idempotency_key)[flag]
+    return acknowledge_batch(platform, state, viewer, patient_id, [choice], now, settings, idempotency_key, tz)[flag]
 
 
 def acknowledge_batch(
@@ -84,6 +87,7 @@ def acknowledge_batch(
     now: datetime,
     settings: Settings,
     idempotency_key: str | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> dict[str, int]:
     """Mark several of one patient's reasons handled in one action: every reason is
     checked first against a fresh read, then all acknowledgements and their audit rows
@@ -117,7 +121,7 @@ def acknowledge_batch(
     keys = {c.flag: _row_key(idempotency_key, c.flag, len(choices)) for c in choices}
     if idempotency_key is not None and (done := _acks_for_keys(state, keys)):
         return done
-    judged = _open_rows(platform, state, viewer, patient, now, settings)
+    judged = _open_rows(platform, state, viewer, patient, now, settings, tz)
     gone, newer, current = [], [], {}
     for c in choices:
         rows = judged[judged["flag"] == c.flag]
@@ -179,10 +183,13 @@ def _row_key(key: str | None, flag: str, n: int) -> str | None:
     return key if n == 1 else f"{key}:{flag}"
 
 
-def _open_rows(platform: Engine, state: Engine, viewer: Viewer, patient, now: datetime, settings: Settings):
-    """The patient's open flag rows, read fresh from both databases (not from a cache)."""
+def _open_rows(
+    platform: Engine, state: Engine, viewer: Viewer, patient, now: datetime, settings: Settings, tz: ZoneInfo
+):
+    """The patient's open flag rows, read fresh from both databases (not from a cache),
+    judged in the screen's zone (a GP's pause ends with a local day)."""
     judged = flags.evaluate(
-        flags.load_inputs(platform, viewer, now, settings, patient.patient_id, state), now, settings
+        flags.load_inputs(platform, viewer, now, settings, patient.patient_id, state), now, settings, tz
     )
     return judged[judged["acked_at"].isna()]
 

@@ -230,8 +230,9 @@ def _on(ts, tz: ZoneInfo) -> str:
 
 def evaluate(inputs: FlagInputs, now: datetime, settings: Settings, tz: ZoneInfo = UTC_ZONE) -> pd.DataFrame:
     """All current flags (FLAG_COLUMNS), one row per patient and flag, each with the
-    acknowledgement that covers its whole evidence (``acked_at`` NaT: open). ``tz``
-    names the days in the reasons' words only; the rules compare naive UTC instants.
+    acknowledgement that covers its whole evidence (``acked_at`` NaT: open). ``tz``,
+    the service time zone, names the days in the reasons' words and ends a GP's pause
+    with its local day; every other rule compares naive UTC instants.
 
     Responses are grouped once into plain records: per-patient pandas work
     would cost milliseconds per patient, records cost microseconds."""
@@ -388,8 +389,9 @@ class Case:
 
     @cached_property
     def paused(self) -> bool:
-        """A GP's pause suppresses inactive and no_contact until it ends (its end date included)."""
-        return pause_in_force(self.gp_followups, self.now.date()) is not None
+        """A GP's pause suppresses inactive and no_contact until it ends: its end date
+        included, a day of the service's zone (the GP chose it on a local calendar)."""
+        return pause_in_force(self.gp_followups, local_date(self.now, self.tz)) is not None
 
 
 def patient_flags(

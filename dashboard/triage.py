@@ -56,7 +56,7 @@ def triage(
 ) -> Triage:
     """The viewer's queue; ``therapist`` (a display name or UNASSIGNED) narrows a
     team lead's queue to one caseload. ``tz``, the service time zone, names the days
-    shown (reasons, latest score)."""
+    shown (reasons, latest score) and ends a GP's pause with its local day."""
     inputs = flag_engine.load_inputs(platform, viewer, now, settings, state=state)
     patients = inputs.patients.assign(therapist=inputs.patients["therapist"].fillna(UNASSIGNED))
     judged = flag_engine.evaluate(inputs, now, settings, tz)  # acknowledgements applied
@@ -66,7 +66,7 @@ def triage(
         keep = set(patients.loc[patients["therapist"] == therapist, "patient_id"])
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
     queue = flag_engine.rank_patients(open_flags, patients)
-    paused = flag_engine.pauses(inputs.followups, pd.Timestamp(now).date())
+    paused = flag_engine.pauses(inputs.followups, local_date(now, tz))
     return Triage(
         _decorate(queue, patients, inputs.responses, paused, now, tz),
         open_flags,

@@ -153,7 +153,7 @@ if patient_flags.empty and not handled.empty:
 else:
     flag_badges(patient_flags)
 gp_followups = current_followups(ctx.state, [patient.patient_id])
-if paused_until := pauses(gp_followups, pd.Timestamp(now).date()).get(patient.patient_id):
+if paused_until := pauses(gp_followups, local_date(now, ctx.config.timezone)).get(patient.patient_id):
     st.info(
         f"Programme paused by the GP until {paused_until:%d %b %Y}: inactivity and no-contact reasons are held "
         "until then.",

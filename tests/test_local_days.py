@@ -1,7 +1,7 @@
 """Every day shown is the service time zone's calendar day (issue 16, item 14): a PHQ-9
 stored at 23:49 UTC on 30 Nov was answered at 00:49 on 01 Dec in Stockholm, and the
 Triage reason, its latest-score column and the trajectory chart all say so. The rules
-still compare naive UTC instants; only the words change."""
+still compare naive UTC instants, but for a GP's pause: its end is a local day."""
 
 from __future__ import annotations
 
@@ -126,3 +126,66 @@ def test_module_timeline_draws_the_service_zones_wall_times(zone, wall):
     spec = charts.module_timeline_chart(module, NOW, ZoneInfo(zone)).to_dict()
     ends = {row["completed_at"] for rows in spec["datasets"].values() for row in rows if "completed_at" in row}
     assert ends == {wall}
+
+
+# ---------------------------------------------------------------- a GP's pause ends with a local day
+
+PAUSE_END = NOW.date() + timedelta(days=4)  # "pause until 05 Dec", chosen on the GP's calendar
+LOCAL_NEXT_DAY = datetime(2026, 12, 5, 23, 30, 0)  # 00:30 on 06 Dec in Stockholm: the pause is over
+
+
+def paused_patient(platform: Platform) -> int:
+    from dashboard.gp_followups import FollowupForm, log_followup
+
+    pid = platform.patient("P-02000", therapist=1, gp=3, enrolled_days_ago=40)
+    platform.activity(pid, 20)
+    platform.message(pid, 20, "to_patient", clinician=1)
+    form = FollowupForm(
+        held_on=NOW.date(),
+        minutes=10,
+        modality="face-to-face",
+        module_position=1,
+        clinic_phq9=None,
+        action="pause",
+        pause_until=PAUSE_END,
+        next_on=None,
+        note="Hospital stay",
+    )
+    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form, "pause-1", NOW)
+    return pid
+
+
+@pytest.mark.parametrize(("zone", "paused"), [("Europe/Stockholm", False), ("UTC", True)])
+def test_a_pause_ends_when_its_last_day_ends_in_the_service_zone(platform, zone, paused):
+    pid = paused_patient(platform)
+    viewer = load_viewer(platform.engine, "ther.a")
+    t = triage(platform.engine, platform.engine, viewer, LOCAL_NEXT_DAY, SETTINGS, tz=ZoneInfo(zone))
+    open_kinds = set(t.open_flags.loc[t.open_flags["patient_id"] == pid, "flag"])
+    assert ("inactive" in open_kinds) is not paused
+    assert ("no_contact" in open_kinds) is not paused
+
+
+def test_a_reason_open_on_a_local_screen_can_be_acknowledged_there(platform):
+    """The acknowledgement judges the reason in the screen's zone: at 00:30 local the pause
+    is over on the screen, and the same reason is open when the form is submitted."""
+    from dashboard.acks import acknowledge, evidence_keys
+
+    pid = paused_patient(platform)
+    viewer = load_viewer(platform.engine, "ther.a")
+    zone = ZoneInfo("Europe/Stockholm")
+    t = triage(platform.engine, platform.engine, viewer, LOCAL_NEXT_DAY, SETTINGS, tz=zone)
+    rows = t.open_flags[(t.open_flags["patient_id"] == pid) & (t.open_flags["flag"] == "inactive")]
+    acknowledge(
+        platform.engine,
+        platform.engine,
+        viewer,
+        pid,
+        "inactive",
+        evidence_keys(rows),
+        "Phoned: back from hospital",
+        LOCAL_NEXT_DAY,
+        SETTINGS,
+        tz=zone,
+    )
+    after = triage(platform.engine, platform.engine, viewer, LOCAL_NEXT_DAY, SETTINGS, tz=zone)
+    assert "inactive" not in set(after.open_flags.loc[after.open_flags["patient_id"] == pid, "flag"])

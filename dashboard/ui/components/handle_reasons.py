@@ -87,6 +87,7 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
             utcnow(),
             ctx.config.settings,
             idempotency_key,
+            ctx.config.timezone,
         )
     except NewerEvidence as exc:
         # Read the reasons again (not from the cache) so the form shows the newer row.
