@@ -120,7 +120,11 @@ def acknowledge_batch(
         raise AckRefused(f"The note is longer than {NOTE_MAX_CHARS:,} characters.")
     keys = {c.flag: _row_key(idempotency_key, c.flag, len(choices)) for c in choices}
     if idempotency_key is not None and (done := _acks_for_keys(state, keys)):
-        return done
+        if set(done) == set(keys):  # the same submission again: stored once
+            return done
+        raise AckRefused(  # the same form sent again with other ticks: never half a batch
+            "This form was already submitted with other reasons ticked; the page shows them as they are now."
+        )
     judged = _open_rows(platform, state, viewer, patient, now, settings, tz)
     gone, newer, current = [], [], {}
     for c in choices:

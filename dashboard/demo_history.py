@@ -167,7 +167,7 @@ def seed_history(
     actor_for = _Actors(people, users, leads, tz)
     _risk_acks(h, risk_rng, people, phq9, now, office, actor_for, leads)
     _followups(h, followup_rng, people, done, phq9, users, now, tz, settings)
-    _review_acks(h, seed, platform, now, office, actor_for, leads, settings)
+    _review_acks(h, seed, platform, now, office, actor_for, leads, settings, tz)
     with state.begin() as conn:  # one transaction: a reader sees the old history or the new one
         for table in (ack_withdrawals, acknowledgements, followups, audit):
             conn.execute(delete(table))
@@ -495,8 +495,10 @@ def _review_acks(
     actor_for: _Actors,
     leads: dict[int, str],
     settings: Settings,
+    tz: ZoneInfo,
 ) -> None:
-    """The other reasons as the flag engine raises them now. Deteriorations, not-on-track
+    """The other reasons as the flag engine raises them now (in the demo's zone, as its
+    screens judge a GP's pause). Deteriorations, not-on-track
     checkpoints and GP requests were reviewed with a note within a week, most within
     REVIEW_AFTER_DAYS (a GP request counted from when it was held, not written); of the reasons that expire
     (inactive, no contact, questionnaire overdue) open for a day or more, most were called
@@ -513,7 +515,7 @@ def _review_acks(
         inputs = flags.load_inputs(platform, viewer, now, settings)
         mine = written[written["patient_id"].isin(inputs.patients["patient_id"])] if len(written) else written
         inputs = replace(inputs, followups=mine.reset_index(drop=True), acks=pd.DataFrame(columns=ACK_COLUMNS))
-        judged = flags.evaluate(inputs, now, settings)
+        judged = flags.evaluate(inputs, now, settings, tz)
         judged = judged[judged["flag"].isin(kinds) & judged["acked_at"].isna()]
         for r in judged.sort_values(["patient_id", "flag"]).itertuples(index=False):
             # one stream per reason: which reasons are open now moves a little with the time

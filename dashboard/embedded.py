@@ -26,16 +26,18 @@ def needs_generation(engine: Engine, max_age_hours: float, now: datetime | None 
     return version != demo.GENERATOR_VERSION
 
 
-def ensure_demo_database(engine: Engine, max_age_hours: float, state: Engine | None = None) -> bool:
-    """Generate the demo data if missing or stale, and its history in ``state`` (by
-    default the same database); True if it did. Regeneration replaces the platform
-    tables and the history written for them; the dash_ sessions are kept."""
+def ensure_demo_database(engine: Engine, max_age_hours: float, history: bool = True) -> bool:
+    """Generate the demo data if missing or stale, and with ``history`` its past in the
+    same database's state tables; True if it did. Regeneration replaces the platform
+    tables and the history written for them; the dash_ sessions are kept. The history
+    is written only into the embedded file itself: a separate state database may hold
+    a real audit trail, which seeding would replace."""
     with _lock:
         if not needs_generation(engine, max_age_hours):
             return False
         now = utcnow()
         demo.generate(engine, now=now)
-        state = state or engine
-        db.upgrade(state)
-        demo_history.seed_history(engine, state, now)
+        if history:
+            db.upgrade(engine)
+            demo_history.seed_history(engine, engine, now)
         return True

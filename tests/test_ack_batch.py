@@ -124,6 +124,26 @@ def test_a_double_submit_stores_the_batch_once(platform):
     assert stored(platform) == 2
 
 
+def test_the_same_form_sent_again_with_other_ticks_never_stores_half_a_batch(platform):
+    """A replayed idempotency key with a different set of reasons: the ones stored the
+    first time are not answered as if the whole new batch were stored."""
+    pid = four_reasons(platform)
+    seen = screen(platform, pid)
+    batch(
+        platform,
+        pid,
+        [Choice("awaiting_reply", seen["awaiting_reply"]), Choice("no_contact", seen["no_contact"])],
+        key="form-1",
+    )
+    other = [
+        Choice("awaiting_reply", seen["awaiting_reply"]),
+        Choice("questionnaire_overdue", seen["questionnaire_overdue"]),
+    ]
+    with pytest.raises(AckRefused, match="already submitted with other reasons"):
+        batch(platform, pid, other, key="form-1")
+    assert stored(platform) == 2 and "questionnaire_overdue" in set(open_rows(platform, pid)["flag"])
+
+
 def test_a_reason_a_colleague_handled_meanwhile_refuses_the_batch(platform):
     pid = four_reasons(platform)
     seen = screen(platform, pid)

@@ -65,3 +65,20 @@ def test_first_start_without_configuration_builds_the_demo(tmp_path, monkeypatch
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(patients)) == demo.DEFAULT_PATIENTS
     assert db.current_revision(engine) == db.head_revision()
+
+
+def test_a_separate_state_database_keeps_its_audit_trail_when_the_demo_is_made(tmp_path, monkeypatch):
+    """The demo's history is seeded into the embedded file only: a state database of
+    its own (DASHBOARD_STATE_DB_URL) may hold a real trail, which seeding would replace."""
+    monkeypatch.setattr(config, "DEMO_DB_PATH", tmp_path / "demo.sqlite")
+    for var in ("DASHBOARD_DB_URL", "DASHBOARD_MODE", "DASHBOARD_AUTH_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    state = make_engine(f"sqlite:///{tmp_path}/state.sqlite")
+    db.upgrade(state)
+    audit.record(state, "lead1", "export", None, what="workload")
+    monkeypatch.setenv("DASHBOARD_STATE_DB_URL", str(state.url))
+    at = AppTest.from_file("../dashboard/ui/app.py", default_timeout=120)
+    at.run()
+    assert not at.exception
+    trail = audit.read(state, limit=100)
+    assert list(trail["action"]) == ["export"] and list(trail["actor"]) == ["lead1"]

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import audit
@@ -256,6 +257,58 @@ def test_a_refused_batch_on_the_patient_page_stores_nothing_and_names_the_reason
         assert conn.scalar(select(func.count()).select_from(acknowledgements)) == 0
     assert any("Newer than your screen: Risk answer. Nothing was stored." in e.value for e in at.error)
     assert "answered 3" in next(c for c in at.checkbox if c.label.startswith("**Risk answer**")).label
+
+
+def test_an_answer_read_only_by_the_submit_rerun_is_not_covered(platform):
+    """Pressing the button reruns the page first; when the cache has lapsed meanwhile
+    (cache_ttl_seconds) that rerun reads the newer answer before the form is reached.
+    The acknowledgement still covers only what the screen drew, so it is refused."""
+    from sqlalchemy import func, select
+
+    from dashboard.state_tables import acknowledgements
+
+    pid = severe_with_risk(platform)
+    at = open_patient("ther.a", "SEVERE")
+    platform.phq9(pid, 0.01, 27, item9=3)  # arrives while the note is being written
+    st.cache_data.clear()  # the page's cached read has expired by the time of the click
+    handle(at, "Called the patient; safety plan reviewed with them.")
+    with platform.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(acknowledgements)) == 0
+    assert any("Newer than your screen: Risk answer. Nothing was stored." in e.value for e in at.error)
+
+
+def test_a_reason_that_appears_with_the_submit_rerun_is_refused_not_ticked_for_the_clinician(platform):
+    """A reason drawn for the first time in the rerun of the click starts ticked (a
+    routine reason) but was never on the screen: nothing is stored, and it is named.
+    Here the GP asks for a step-up while the therapist's form is open."""
+    from sqlalchemy import func, select
+
+    from dashboard.gp_followups import FollowupForm, log_followup
+    from dashboard.scope import load_viewer
+    from dashboard.state_tables import acknowledgements
+
+    pid = severe_with_risk(platform)
+    at = open_patient("ther.a", "SEVERE")
+    form = FollowupForm(
+        held_on=platform.now.date(),
+        minutes=10,
+        modality="face-to-face",
+        module_position=1,
+        clinic_phq9=None,
+        action="step_up",
+        pause_until=None,
+        next_on=None,
+        note="Low mood worse; add sessions",
+    )
+    log_followup(
+        platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form, "gp-1", platform.now
+    )
+    handle(at)
+    with platform.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(acknowledgements)) == 0
+    assert any(e.value.startswith("New since your screen: GP asked for action.") for e in at.error), [
+        e.value for e in at.error
+    ]
 
 
 def test_a_gp_reads_the_reasons_but_does_not_handle_them(platform):

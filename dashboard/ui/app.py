@@ -85,7 +85,8 @@ def prepare(config: Config) -> tuple[Engine, Engine]:
     platform, state = get_engine(config.db_url, timeout), get_engine(config.state_db_url, timeout)
     if config.uses_embedded_demo and "demo_checked" not in st.session_state:
         with st.spinner("Preparing the demo database with synthetic patients (first start takes a few seconds)…"):
-            ensure_demo_database(platform, config.settings.demo_max_age_hours, state)
+            # the history only into the demo file itself, never a separate state database
+            ensure_demo_database(platform, config.settings.demo_max_age_hours, config.state_db_url == config.db_url)
         st.session_state["demo_checked"] = True
     if config.is_demo and "demo_verified" not in st.session_state:  # once per browser session
         problems = startup.demo_database_problems(config, platform)

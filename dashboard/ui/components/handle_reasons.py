@@ -6,7 +6,10 @@ the patient, which usually answers every routine reason at once, and four clicks
 four reasons were the complaint (issue 16, item 11). Risk reasons (an item-9 answer,
 an unanswered item 9) start unticked and a risk answer needs its own note: it is never
 handled by a click that was meant for something else. The form covers exactly the rows
-it drew; a row that arrived since refuses the whole submission and the form shows it.
+it drew: pressing the button reruns the page, which may read newer rows before the
+form is reached, so the evidence of each reason is kept from the run that drew it
+(``drawn_slot``) and that, not the rerun's, is what the acknowledgement covers. A row
+or a whole reason that arrived since refuses the whole submission and the form shows it.
 """
 
 from __future__ import annotations
@@ -40,8 +43,11 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
     ``show_confirmation``. ``where`` keeps the two pages' widget keys apart."""
     form_id = f"{where}_{patient_id}"
     key_slot, refused_slot = f"handle_key_{form_id}", f"handle_refused_{form_id}"
+    drawn_slot = f"handle_drawn_{form_id}"
     idempotency_key = st.session_state.setdefault(key_slot, uuid.uuid4().hex)
     by_kind = {k: g for k, g in open_rows.sort_values(["priority", "since"]).groupby("flag", sort=False)}
+    drawn: dict[str, frozenset[str]] = st.session_state.get(drawn_slot, {})  # what the screen showed
+    st.session_state[drawn_slot] = {k: frozenset(evidence_keys(g)) for k, g in by_kind.items()}
     tick_keys = {k: f"handle_{form_id}_{k}" for k in by_kind}
     risk_key, shared_key = f"handle_{form_id}_risk_note", f"handle_{form_id}_note"
     with st.form(f"handle_{form_id}", border=True):
@@ -72,10 +78,15 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
         submitted = st.form_submit_button(SUBMIT, type="primary")
     if not submitted:
         return False
+    if unseen := [k for k in by_kind if ticked[k] and k not in drawn]:
+        # a reason that appeared with this rerun: its box was never on the clinician's screen
+        st.session_state[refused_slot] = (
+            f"New since your screen: {', '.join(FLAG_KINDS[k].title for k in unseen)}. "
+            "Nothing was stored: review it first."
+        )
+        st.rerun()
     choices = [
-        Choice(kind, frozenset(evidence_keys(rows)), risk_note if kind == "risk" else shared_note)
-        for kind, rows in by_kind.items()
-        if ticked[kind]
+        Choice(kind, drawn[kind], risk_note if kind == "risk" else shared_note) for kind in by_kind if ticked[kind]
     ]
     try:
         stored = acknowledge_batch(
@@ -102,7 +113,7 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
         f"Handled for {md(code)} by you: {', '.join(FLAG_KINDS[k].title for k in stored)}. "
         + (f"Still open: {', '.join(still_open)}." if still_open else "Nothing else is open for this patient.")
     )
-    for key in (key_slot, risk_key, shared_key, *tick_keys.values()):  # the next form starts fresh
+    for key in (key_slot, drawn_slot, risk_key, shared_key, *tick_keys.values()):  # the next form starts fresh
         st.session_state.pop(key, None)
     bump_data_version()
     return True
