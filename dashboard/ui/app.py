@@ -183,7 +183,9 @@ def login_page(config: Config, auth: AuthFile, state: Engine) -> None:
         st.title("Caseboard")
         st.caption("Guided iCBT: who needs you today, and why.")
         demo_banner(config)
-        notice = st.session_state.pop(NOTICE, None)
+        # kept until the next login attempt: the cookie's deletion reruns the page at once,
+        # and a notice popped here flashed for a moment and was gone
+        notice = st.session_state.get(NOTICE)
         if notice == "idle":
             st.info(f"You were logged out after {config.settings.idle_timeout_minutes:g} minutes without activity.")
         elif notice == "logout":
@@ -212,6 +214,7 @@ def submit_login(config: Config, auth: AuthFile, state: Engine, username: str, p
         float(config.settings.login_lockout_minutes),
     )
     st.session_state.pop(LOGIN_ERROR, None)
+    st.session_state.pop(NOTICE, None)  # why the form was shown last time no longer applies
     if result.outcome == "locked":
         st.session_state[LOGIN_ERROR] = (
             f"Too many failed logins for this username. Try again in "
