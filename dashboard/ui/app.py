@@ -14,7 +14,6 @@ shows the login form unless that record is live.
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -275,7 +274,7 @@ def sidebar(viewer: Viewer, config: Config, state: Engine, auth: AuthFile) -> No
 
 
 def main() -> None:
-    started = time.perf_counter()
+    started = logs.RunStart.now()  # this run's wall and CPU clocks (README, Logs)
     logs.configure()  # once per process; later runs find it configured
     # A local icon: a ":material/..." icon is fetched from Google's font servers on every page
     # load, which the deployment's Content-Security-Policy blocks (README, Deployment).
@@ -320,7 +319,7 @@ def main() -> None:
 
 
 def clinician_pages(
-    username: str, config: Config, auth: AuthFile, platform: Engine, state: Engine, started: float
+    username: str, config: Config, auth: AuthFile, platform: Engine, state: Engine, started: logs.RunStart
 ) -> None:
     """The logged-in clinician's pages (st.navigation), scoped to their role; each
     run is logged as ``script_run`` with the page's title, never its query parameters
