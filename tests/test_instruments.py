@@ -34,6 +34,14 @@ def test_the_registry_is_the_shipped_file_and_section_4_is_all_there():
     assert SHIPPED_FILE.name == "instruments.toml" and SHIPPED_FILE.parent.name == "dashboard"
 
 
+def test_every_shipped_instrument_cites_the_reference_and_section_7_gives_the_loinc_codes():
+    assert all(i.source and i.source.startswith("clinical-reference") for i in INSTRUMENTS.values())
+    phq, gad = INSTRUMENTS["PHQ9"], INSTRUMENTS["GAD7"]
+    assert (phq.loinc_panel, phq.loinc_total, phq.loinc_items[8]) == ("44249-1", "44261-6", "44260-8")  # 7.1
+    assert (gad.loinc_panel, gad.loinc_total, gad.loinc_items[0]) == ("69737-5", "70274-6", "69725-0")  # 7.1
+    assert all(not i.loinc_total for c, i in INSTRUMENTS.items() if c not in ("PHQ9", "GAD7"))  # 7 gives no other
+
+
 # (code, items, item range, total range, cut-off) from clinical-reference 4 (and 1.2, 2.2)
 SHAPES = [
     ("OCIR", 18, (0, 4), 72, 21),  # "18 x 0-4 | 0-72 | >= 21 likely OCD"
@@ -561,3 +569,16 @@ def test_the_rules_hold_when_items_repeat(platform):
     assert frame.loc[escalating, "score"] == 7 and frame.loc[escalating, "escalated"]
     assert zone("AUDIT", 7, frame.loc[escalating, "escalated"]) == "zone II hazardous"
     assert frame.loc[invalid, "n_invalid_options"] == 1 and not frame.loc[invalid, "valid"]
+
+
+def test_the_app_refuses_a_bad_instrument_file_in_words(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    path = write(tmp_path, "[overrides.WSAS]\nnot_applicable_item = 6\n")
+    monkeypatch.setenv("DASHBOARD_INSTRUMENTS", str(path))
+    at = AppTest.from_file("../dashboard/ui/app.py", default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["The configuration is not valid."]
+    problem = " ".join(m.value for m in at.markdown)
+    assert "instrument 'WSAS', field 'not_applicable_item': item 6 is not an item of this instrument (1-5)" in problem
