@@ -17,6 +17,7 @@ from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.engine import make_engine
 from dashboard.instruments import SHIPPED_FILE, InstrumentFileError, load_registry, rci_criterion
 from dashboard.measures import INSTRUMENTS, band_label, reliable_change_index, subscale_scores, zone
+from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, reliable_change
 from dashboard.quality import data_quality
 from dashboard.responses import scored_responses
 from dashboard.schema import patients, response_items
@@ -318,6 +319,9 @@ def test_the_rci_of_a_change(tmp_path, monkeypatch):
     assert reliable_change_index("OCIR", 30, 20) == pytest.approx(-10 / se_difference)
     assert abs(reliable_change_index("OCIR", 30, 20)) > 1.96  # 10 points > 5.06: reliable
     assert abs(reliable_change_index("OCIR", 30, 26)) < 1.96  # 4 points: not reliable
+    # the criterion 5.06 points is what the outcomes use (reliable improvement / deterioration)
+    assert reliable_change("OCIR", 30, 24) == IMPROVED and reliable_change("OCIR", 30, 25) == NO_CHANGE
+    assert reliable_change("OCIR", 20, 26) == DETERIORATED
 
 
 def test_the_pdss_settings_still_set_its_cutoff_and_reliable_change():
