@@ -95,17 +95,19 @@ def reliable_change_index(instrument: str, before: float, after: float) -> float
     return (after - before) / (inst.rci_sd * math.sqrt(2 * (1 - inst.rci_reliability)))
 
 
-def subscale_scores(instrument: str, answers: Mapping[int, int | None]) -> dict[str, int | None]:
-    """Each subscale's sum of one response's item answers (item -> score); None for a
-    subscale with an item missing or not among its options (no proration: the reference
-    gives no rule for subscales)."""
-    inst = INSTRUMENTS[instrument]
-    out: dict[str, int | None] = {}
-    for sub in inst.subscales:
-        scores = [answers.get(i) for i in sub.items]
-        ok = all(s is not None and s in inst.options(i) for i, s in zip(sub.items, scores))
-        out[sub.name] = sum(s for s in scores if s is not None) if ok else None
-    return out
+def score_subscales(frame: pd.DataFrame) -> pd.DataFrame:
+    """Subscale sums (input: ``responses.subscale_stats``): ``score`` is the sum of the
+    subscale's items when every one holds an allowed answer, else NaN (no proration:
+    the reference gives no rule for subscales). Rows in the registry's subscale order."""
+    size = {(code, s.name): len(s.items) for code, inst in INSTRUMENTS.items() for s in inst.subscales}
+    order = {key: i for i, key in enumerate(size)}
+    keys = list(zip(frame["instrument"], frame["subscale"]))
+    complete = np.array([n == size.get(k) for n, k in zip(frame["n_valid_items"], keys)], dtype=bool)
+    scored = frame.assign(
+        score=np.where(complete, frame["valid_item_sum"].to_numpy(dtype=float), np.nan),
+        _order=[order.get(k, len(order)) for k in keys],
+    )
+    return scored.sort_values(["response_id", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def display_score(score: float) -> int:

@@ -7,13 +7,13 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from dashboard.config import Settings
 from dashboard.frames import read_frame
 from dashboard.instruments import Instrument
-from dashboard.measures import INSTRUMENTS, RULE_COLUMNS, score_responses
+from dashboard.measures import INSTRUMENTS, RULE_COLUMNS, score_responses, score_subscales
 from dashboard.schema import patients, programs
 from dashboard.schema import response_items as ri
 from dashboard.schema import responses as r
@@ -230,6 +230,40 @@ def item_stats(response_ids: Select) -> Select:
         .where(r.c.id.in_(response_ids))
         .group_by(*RESPONSE_KEYS)
     )
+
+
+def subscale_stats(response_ids: Select) -> Select | None:
+    """Per (response, subscale) of the selected responses: how many of the subscale's
+    items hold one allowed answer, and their sum, by the same per-item rule as
+    ``item_stats`` (measures.score_subscales scores them). None when no instrument
+    has subscales."""
+    a = _answers(response_ids)
+    valid = _valid_item(a)
+    parts = []
+    for code, inst in INSTRUMENTS.items():
+        for sub in inst.subscales:
+            inside = and_(valid, a.c.item.in_(sub.items))
+            parts.append(
+                select(
+                    r.c.id.label("response_id"),
+                    literal(code).label("instrument"),
+                    literal(sub.name).label("subscale"),
+                    func.count(case((inside, a.c.item))).label("n_valid_items"),
+                    func.coalesce(func.sum(case((inside, a.c.lo))), 0).label("valid_item_sum"),
+                )
+                .select_from(r.join(a, a.c.response_id == r.c.id))
+                .where(r.c.id.in_(response_ids), r.c.instrument == code)
+                .group_by(r.c.id)
+            )
+    return union_all(*parts) if parts else None
+
+
+def read_subscales(conn: Connection, response_ids: Select) -> pd.DataFrame:
+    """Each selected response's subscale scores (measures.score_subscales), in registry order."""
+    stmt = subscale_stats(response_ids)
+    columns = ["response_id", "instrument", "subscale", "n_valid_items", "valid_item_sum"]
+    frame = pd.DataFrame(columns=columns) if stmt is None else pd.read_sql(stmt, conn)
+    return score_subscales(frame)
 
 
 def exact_item_stats(response_ids: list[int]) -> Select:

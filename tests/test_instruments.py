@@ -16,11 +16,11 @@ from dashboard import measures
 from dashboard.config import DEFAULTS, ConfigError, Settings, load_config
 from dashboard.engine import make_engine
 from dashboard.instruments import SHIPPED_FILE, InstrumentFileError, load_registry, rci_criterion
-from dashboard.measures import INSTRUMENTS, band_label, reliable_change_index, subscale_scores, zone
+from dashboard.measures import INSTRUMENTS, band_label, reliable_change_index, zone
 from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, reliable_change
 from dashboard.quality import data_quality
-from dashboard.responses import scored_responses
-from dashboard.schema import patients, response_items
+from dashboard.responses import read_subscales, scored_responses
+from dashboard.schema import patients, response_items, responses
 from dashboard.scope import Viewer
 from tests.factory import Platform
 
@@ -161,25 +161,6 @@ OCIR_SUBSCALES = [
 ]
 
 
-@pytest.mark.parametrize("case,items,sums", OCIR_SUBSCALES, ids=[c for c, _, _ in OCIR_SUBSCALES])
-def test_ocir_subscale_sums(case, items, sums):
-    assert subscale_scores("OCIR", dict(enumerate(items, start=1))) == sums
-
-
-def test_a_subscale_with_a_missing_or_out_of_range_item_is_not_summed():
-    answers = dict(enumerate([1] * 18, start=1))
-    answers[5] = None  # washing item missing
-    answers[2] = 7  # checking item out of 0-4
-    got = subscale_scores("OCIR", answers)
-    assert got["washing"] is None and got["checking"] is None and got["hoarding"] == 3
-
-
-def test_spin_subscales_are_not_invented():
-    """Section 4 names fear, avoidance and physiological without their items: none scored."""
-    assert INSTRUMENTS["SPIN"].subscales == () and "does not list their items" in INSTRUMENTS["SPIN"].note
-    assert subscale_scores("SPIN", dict(enumerate([2] * 17, start=1))) == {}
-
-
 # ---------------------------------------------------------------- scoring through the database
 
 
@@ -199,6 +180,40 @@ def scored(platform: Platform, instrument: str, items: list[int | None], na: tup
     with platform.engine.connect() as conn:
         frame = scored_responses(conn, select(patients.c.id).where(patients.c.id == pid), NOW, Settings())
     return frame.iloc[0].to_dict()
+
+
+def subscales_of(platform: Platform, instrument: str, items: list[int | None], extra=()) -> dict:
+    """One response's subscale scores through responses.read_subscales (None: not scored);
+    ``extra``: further (item, score) rows of the same response."""
+    pid = platform.patient(f"S-{instrument}-{id(items)}", enrolled_days_ago=20)
+    rid = platform.response(pid, instrument, 1, items)
+    with platform.engine.begin() as conn:
+        for item, value in extra:
+            conn.execute(insert(response_items).values(response_id=rid, item=item, score=value))
+    with platform.engine.connect() as conn:
+        frame = read_subscales(conn, select(responses.c.id).where(responses.c.id == rid))
+    return {row.subscale: None if math.isnan(row.score) else row.score for row in frame.itertuples()}
+
+
+@pytest.mark.parametrize("case,items,sums", OCIR_SUBSCALES, ids=[c for c, _, _ in OCIR_SUBSCALES])
+def test_ocir_subscale_sums(platform, case, items, sums):
+    got = subscales_of(platform, "OCIR", items)
+    assert got == sums and list(got) == [s.name for s in INSTRUMENTS["OCIR"].subscales]
+
+
+def test_a_subscale_with_a_missing_out_of_range_or_disagreeing_item_is_not_summed(platform):
+    items: list[int | None] = [1] * 18
+    items[4] = None  # washing item 5 missing
+    items[1] = 7  # checking item 2 out of 0-4
+    got = subscales_of(platform, "OCIR", items, extra=[(3, 2)])  # ordering item 3 given as 1 and 2
+    assert (got["washing"], got["checking"], got["ordering"]) == (None, None, None)
+    assert got["hoarding"] == 3 and got["obsessing"] == 3
+
+
+def test_spin_subscales_are_not_invented(platform):
+    """Section 4 names fear, avoidance and physiological without their items: none scored."""
+    assert INSTRUMENTS["SPIN"].subscales == () and "does not list their items" in INSTRUMENTS["SPIN"].note
+    assert subscales_of(platform, "SPIN", [2] * 17) == {}
 
 
 AUDIT_ZONES = [
@@ -555,8 +570,8 @@ def test_a_service_file_adds_an_instrument_that_scores_with_no_code(platform, tm
     assert prorated["score"] == pytest.approx(30) and prorated["prorated"]
     out_of_range = scored(platform, "LOCAL10", [0] + [2] * 9)  # 0 is below the item range 1-5: missing, prorated
     assert out_of_range["score"] == pytest.approx(20) and "out of range" in out_of_range["quality"]
-    assert subscale_scores("LOCAL10", dict(enumerate([2] * 10, start=1))) == {"first_half": 10}
-    assert subscale_scores("SPIN", dict(enumerate([1] * 17, start=1))) == {"fear": 6}
+    assert subscales_of(platform, "LOCAL10", [2] * 10) == {"first_half": 10}
+    assert subscales_of(platform, "SPIN", [1] * 17) == {"fear": 6}
 
 
 def test_the_rules_hold_when_items_repeat(platform):
