@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dashboard.commands import command
+from dashboard.instruments import Instrument, InstrumentFileError, load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -257,6 +258,8 @@ class Config:
     timezone: ZoneInfo
     platform_url: str | None
     settings: Settings
+    instruments: Mapping[str, Instrument]  # the shipped registry with the service's file (DASHBOARD_INSTRUMENTS)
+    instruments_file: Path | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -330,6 +333,8 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"DASHBOARD_TIMEZONE {tz_name!r} is not a known time zone (e.g. Europe/London)") from None
     auth_file = Path(get("DASHBOARD_AUTH_FILE") or DEMO_AUTH_FILE)
+    settings = parse_settings(overrides)
+    instruments_file = Path(get("DASHBOARD_INSTRUMENTS")) if get("DASHBOARD_INSTRUMENTS") else None
     return Config(
         mode=mode,
         db_url=db_url,
@@ -337,5 +342,16 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
         auth_file=auth_file,
         timezone=tz,
         platform_url=get("DASHBOARD_PLATFORM_URL"),
-        settings=parse_settings(overrides),
+        settings=settings,
+        instruments=load_instruments(instruments_file, settings),
+        instruments_file=instruments_file,
     )
+
+
+def load_instruments(service_file: Path | None, settings: Settings) -> dict[str, Instrument]:
+    """The instrument registry (dashboard/instruments.toml, the service's file, the
+    PDSS settings), refused at start-up like any configuration that cannot work."""
+    try:
+        return load_registry(service_file, DEFAULTS, settings.values)
+    except InstrumentFileError as exc:
+        raise ConfigError(f"DASHBOARD_INSTRUMENTS: {exc}" if service_file else str(exc)) from None

@@ -96,6 +96,16 @@ CHECKS: tuple[Check, ...] = (
         "questionnaire with out-of-range, missing, repeated items or a disagreeing total",
         "scored as clinical-reference 1.3 allows, or not scored; each is listed on the patient page",
     ),
+    Check(
+        "option_invalid",
+        "questionnaire answer that is not one of its item's options (AUDIT items 9-10: only 0, 2 or 4)",
+        "the answer is treated as missing, so the questionnaire is not scored (clinical-reference 4)",
+    ),
+    Check(
+        "item_not_applicable",
+        "questionnaire item recorded as not applicable (WSAS item 1, work)",
+        "scored as the sum of the other items (WSAS: 0-32), without the instrument's bands (clinical-reference 4)",
+    ),
 )
 CHECK_BY_KEY = {c.key: c for c in CHECKS}
 COLUMNS = ["check", "problem", "effect", "patients", "rows", "codes"]
@@ -228,9 +238,20 @@ def data_quality(
         found = pd.read_sql(row_checks(viewer, now, engine.dialect.name, patient_id), conn)
         scored = scored_responses(conn, in_scope, now, settings)
         codes = dict(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.id.in_(in_scope))).all())
-    # Scoring problems other than an unknown instrument (counted above from SQL).
-    scoring = scored[scored["quality"].notna() & scored["instrument"].isin(list(INSTRUMENTS))]
-    found = pd.concat([found, scoring.groupby("patient_id").size().rename("n").reset_index().assign(check="scoring")])
+    # Scoring problems other than an unknown instrument (counted above from SQL), and the
+    # instruments' own rules: an answer not among its options, an item not applicable.
+    kinds = {
+        "scoring": scored["scoring_issue"],
+        "option_invalid": scored["n_invalid_options"] > 0,
+        "item_not_applicable": scored["n_na_items"] > 0,
+    }
+    found = pd.concat(
+        [found]
+        + [
+            scored[hit].groupby("patient_id").size().rename("n").reset_index().assign(check=k)
+            for k, hit in kinds.items()
+        ]
+    )
     found = found[found["n"] > 0]
     if found.empty:
         return pd.DataFrame(columns=COLUMNS)

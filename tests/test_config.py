@@ -77,6 +77,7 @@ def test_readme_documents_every_setting_and_variable():
         "DASHBOARD_TIMEZONE",
         "DASHBOARD_PLATFORM_URL",
         "DASHBOARD_SETTINGS",
+        "DASHBOARD_INSTRUMENTS",
     ):
         assert f"`{var}`" in readme, f"README lacks {var}"
 
