@@ -31,6 +31,8 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -128,6 +130,19 @@ def release_lease(state: Engine, holder: str, now: datetime) -> None:
             .where(refresh_lease.c.job == JOB, refresh_lease.c.holder == holder)
             .values(expires_at=now)
         )
+
+
+@contextmanager
+def _leased(state: Engine, holder: str, now: datetime, seconds: float) -> Iterator[bool]:
+    """Work under the lease: yields whether this holder got it, and releases it after
+    the work (also when the work fails). A holder that did not get it must write nothing."""
+    if not take_lease(state, holder, now, seconds):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        release_lease(state, holder, now)
 
 
 # ---------------------------------------------------------------- reading the platform
@@ -237,10 +252,9 @@ def refresh(
 ) -> RefreshReport:
     """One incremental refresh: the responses above the floor and those still awaited.
     Returns at once, writing nothing, when another refresher holds the lease."""
-    holder = holder or default_holder()
-    if not take_lease(state, holder, now, settings.lease_seconds):
-        return _held(state, full=False)
-    try:
+    with _leased(state, holder or default_holder(), now, settings.lease_seconds) as got:
+        if not got:
+            return _held(state, full=False)
         with state.connect() as conn:
             mark = read_mark(conn)
             awaited = _awaited(conn)
@@ -262,8 +276,6 @@ def refresh(
         with state.begin() as conn:
             _write_mark(conn, new)
         return RefreshReport(DONE, False, read, new.last_id, new.floor_id)
-    finally:
-        release_lease(state, holder, now)
 
 
 def reconcile(
@@ -276,10 +288,9 @@ def reconcile(
     """Recompute every response's facts, repair the rows that differ (changed, missing
     or no longer on the platform), log each kind of drift it repaired, and count them.
     Also the first refresh of an empty state database (nothing to call drift then)."""
-    holder = holder or default_holder()
-    if not take_lease(state, holder, now, settings.lease_seconds):
-        return _held(state, full=True)
-    try:
+    with _leased(state, holder or default_holder(), now, settings.lease_seconds) as got:
+        if not got:
+            return _held(state, full=True)
         with state.connect() as conn:
             mark = read_mark(conn)
         changed = missing = gone = read = 0
@@ -314,8 +325,6 @@ def reconcile(
             _write_mark(conn, new_mark)
         drift = 0 if first else changed + missing + gone
         return RefreshReport(DONE, True, read, new_mark.last_id, new_mark.floor_id, drift)
-    finally:
-        release_lease(state, holder, now)
 
 
 def _stored_top(state: Engine) -> int:
