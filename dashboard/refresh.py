@@ -31,7 +31,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +45,9 @@ from dashboard.measures import INSTRUMENTS
 from dashboard.responses import item_stats
 from dashboard.schema import responses as r
 from dashboard.state_tables import refresh_lease, refresh_marks, response_facts
+from dashboard.timeutil import utcnow
+
+Clock = Callable[[], datetime]  # naive UTC, read when a time is recorded (tests pass a stopped one)
 
 JOB = "refresh"
 SOURCE = "responses"
@@ -82,6 +85,11 @@ class RefreshReport:
     watermark: int  # highest response id read so far
     floor: int  # the next refresh re-reads every id above this
     drift: int = 0  # rows a full reconcile found wrong and repaired
+
+
+def stopped_clock(at: datetime) -> Clock:
+    """A clock that always says ``at``: the benchmark, and tests that set the time."""
+    return lambda: at
 
 
 def default_holder() -> str:
@@ -151,6 +159,17 @@ def _leased(state: Engine, holder: str, now: datetime, seconds: float) -> Iterat
 def read_facts(platform: Connection, response_ids: Select) -> list[dict]:
     """``item_stats`` of the selected responses, as rows for dash_response_facts."""
     return [dict(row._mapping) for row in platform.execute(item_stats(response_ids))]
+
+
+def read_top(platform: Connection, clock: Clock) -> tuple[int, datetime]:
+    """The platform's highest response id, and the time *after* reading it (F6). The
+    floor moves up to an id only an overlap after the time recorded with it, so that
+    time must not precede the read: every id up to ``top`` was taken before the read,
+    hence before the time returned, and its transaction (shorter than the overlap)
+    has committed an overlap later. A time taken before the read (a lease wait, a busy
+    database) would let the floor pass a row still uncommitted."""
+    top = int(platform.scalar(select(func.coalesce(func.max(r.c.id), 0))))
+    return top, clock()
 
 
 def _id_ranges(lo: int, hi: int, batch: int):
@@ -246,13 +265,13 @@ def _write_mark(state: Connection, mark: Mark) -> None:
 def refresh(
     platform: Engine,
     state: Engine,
-    now: datetime,
+    clock: Clock = utcnow,
     settings: RefreshSettings = RefreshSettings(),
     holder: str | None = None,
 ) -> RefreshReport:
     """One incremental refresh: the responses above the floor and those still awaited.
     Returns at once, writing nothing, when another refresher holds the lease."""
-    with _leased(state, holder or default_holder(), now, settings.lease_seconds) as got:
+    with _leased(state, holder or default_holder(), clock(), settings.lease_seconds) as got:
         if not got:
             return _held(state, full=False)
         with state.connect() as conn:
@@ -261,7 +280,7 @@ def refresh(
         floor = mark.floor_id if mark else 0
         read = 0
         with platform.connect() as p:
-            top = int(p.scalar(select(func.coalesce(func.max(r.c.id), 0))))
+            top, now = read_top(p, clock)
             batches = [_by_range(lo, hi) for lo, hi in _id_ranges(floor, top, settings.batch)]
             batches += [
                 select(r.c.id).where(r.c.id.in_(awaited[i : i + settings.batch]), r.c.id <= floor)
@@ -281,21 +300,21 @@ def refresh(
 def reconcile(
     platform: Engine,
     state: Engine,
-    now: datetime,
+    clock: Clock = utcnow,
     settings: RefreshSettings = RefreshSettings(),
     holder: str | None = None,
 ) -> RefreshReport:
     """Recompute every response's facts, repair the rows that differ (changed, missing
     or no longer on the platform), log each kind of drift it repaired, and count them.
     Also the first refresh of an empty state database (nothing to call drift then)."""
-    with _leased(state, holder or default_holder(), now, settings.lease_seconds) as got:
+    with _leased(state, holder or default_holder(), clock(), settings.lease_seconds) as got:
         if not got:
             return _held(state, full=True)
         with state.connect() as conn:
             mark = read_mark(conn)
         changed = missing = gone = read = 0
         with platform.connect() as p:
-            top = int(p.scalar(select(func.coalesce(func.max(r.c.id), 0))))
+            top, now = read_top(p, clock)
             stored_top = _stored_top(state)
             for lo, hi in _id_ranges(0, max(top, stored_top), settings.batch):
                 fresh = {row["response_id"]: row for row in read_facts(p, _by_range(lo, hi))}

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 
 from dashboard import db, demo, refresh, schema
 from dashboard.cli import refresh as refresh_cli
@@ -27,6 +27,7 @@ from tests.factory import Platform
 
 FAR = datetime(2999, 1, 1)  # the live path's NOW: every response, whatever its date
 COLUMNS = ["response_id", "patient_id", "instrument", "administered_at", "total_score", *ITEM_STATS]
+at = refresh.stopped_clock
 TIMING = refresh.RefreshSettings(overlap_seconds=300, settle_seconds=900, lease_seconds=600, batch=7)
 
 
@@ -76,14 +77,14 @@ def test_derived_facts_equal_the_live_computation_for_every_demo_response(small_
     with small_demo.begin() as conn:
         conn.execute(delete(response_facts))
         conn.execute(delete(refresh_marks))
-    report = refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING)
+    report = refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING)
     assert report.status == refresh.DONE and report.read > 100
     assert_same(small_demo)
-    assert refresh.reconcile(small_demo, small_demo, DEMO_NOW, TIMING).drift == 0
+    assert refresh.reconcile(small_demo, small_demo, at(DEMO_NOW), TIMING).drift == 0
 
 
 def test_reconcile_repairs_a_tampered_row_and_logs_the_drift(small_demo, caplog):
-    refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING)
+    refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING)
     some = live(small_demo)["response_id"].iloc[3]
     with small_demo.begin() as conn:
         conn.execute(
@@ -94,7 +95,7 @@ def test_reconcile_repairs_a_tampered_row_and_logs_the_drift(small_demo, caplog)
     with pytest.raises(AssertionError):
         assert_same(small_demo)
     with caplog.at_level(logging.WARNING, logger="caseboard"):
-        report = refresh.reconcile(small_demo, small_demo, DEMO_NOW, TIMING)
+        report = refresh.reconcile(small_demo, small_demo, at(DEMO_NOW), TIMING)
     assert report.drift == 1
     assert_same(small_demo)
     drift = [r for r in caplog.records if r.getMessage() == "refresh_drift"]
@@ -107,19 +108,19 @@ def test_a_second_refresher_finds_the_lease_held_and_writes_nothing(small_demo):
         conn.execute(delete(refresh_marks))
     assert refresh.take_lease(small_demo, "refresher-a", DEMO_NOW, 600)
     assert not refresh.take_lease(small_demo, "refresher-b", DEMO_NOW, 600)  # exactly one works
-    held = refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING, holder="refresher-b")
-    full = refresh.reconcile(small_demo, small_demo, DEMO_NOW, TIMING, holder="refresher-b")
+    held = refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING, holder="refresher-b")
+    full = refresh.reconcile(small_demo, small_demo, at(DEMO_NOW), TIMING, holder="refresher-b")
     assert held.status == full.status == refresh.LEASE_HELD
     with small_demo.connect() as conn:
         assert conn.scalar(select(response_facts.c.response_id).limit(1)) is None
         assert conn.scalar(select(refresh_marks.c.source)) is None
     # the holder itself renews its lease and works; once it releases, the other may
-    assert refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING, holder="refresher-a").status == refresh.DONE
-    assert refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING, holder="refresher-b").status == refresh.DONE
+    assert refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING, holder="refresher-a").status == refresh.DONE
+    assert refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING, holder="refresher-b").status == refresh.DONE
     # a crashed holder's lease lapses
     assert refresh.take_lease(small_demo, "crashed", DEMO_NOW, 600)
     later = DEMO_NOW + timedelta(seconds=601)
-    assert refresh.refresh(small_demo, small_demo, later, TIMING, holder="refresher-b").status == refresh.DONE
+    assert refresh.refresh(small_demo, small_demo, at(later), TIMING, holder="refresher-b").status == refresh.DONE
     with small_demo.connect() as conn:
         assert conn.scalar(select(refresh_lease.c.holder)) == "refresher-b"
 
@@ -167,25 +168,63 @@ def test_a_lower_id_committed_after_a_higher_one_was_read_is_picked_up(platform)
     full = [(i, 1) for i in range(1, 10)]
     add_response(platform, 10, t, full)
     add_response(platform, 12, t, full)
-    first = refresh.refresh(platform.engine, platform.engine, t, TIMING)
+    first = refresh.refresh(platform.engine, platform.engine, at(t), TIMING)
     assert first.watermark == 12
     add_response(platform, 11, t, [(i, 2) for i in range(1, 10)])  # its transaction began before 12's
-    refresh.refresh(platform.engine, platform.engine, t + timedelta(seconds=60), TIMING)
+    refresh.refresh(platform.engine, platform.engine, at(t + timedelta(seconds=60)), TIMING)
     assert_same(platform.engine)
     assert list(derived(platform.engine)["response_id"]) == [10, 11, 12]
+
+
+class SlowTopRead:
+    """A clock that moves on by ``delay`` while the refresher reads the platform's
+    highest response id, the first time only: that read waited (a lock, a busy machine)."""
+
+    def __init__(self, engine, start: datetime, delay: timedelta):
+        self.now, self.delay = start, delay
+        event.listen(engine, "before_cursor_execute", self.reading)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def reading(self, _conn, _cursor, statement: str, *_args) -> None:
+        if "max(responses.id)" in statement.lower() and self.delay:
+            self.now, self.delay = self.now + self.delay, timedelta(0)
+
+
+def test_a_row_uncommitted_when_a_slow_read_took_the_top_id_is_not_passed_by_the_floor(platform, db_url):
+    """F6: the time recorded with the top id is taken after reading it, not when the
+    refresh began; else the floor passes a lower id still inside its overlap window."""
+    t, engine = DEMO_NOW, platform.engine
+    full = [(i, 1) for i in range(1, 10)]
+    add_response(platform, 10, t, full)
+    add_response(platform, 12, t, full)  # 11 took its id just before 12, at about t + 200 s
+    reader = make_engine(db_url)  # the refresher's own connections to the platform
+    clock = SlowTopRead(reader, t, timedelta(seconds=200))
+    assert refresh.refresh(reader, engine, clock, TIMING).watermark == 12  # the top id read at t + 200 s
+    clock.now = t + timedelta(seconds=TIMING.overlap_seconds)  # only 100 s after that read
+    refresh.refresh(reader, engine, clock, TIMING)
+    with engine.connect() as conn:
+        assert conn.scalar(select(refresh_marks.c.floor_id)) == 0  # 11 may still commit: keep re-reading
+    add_response(platform, 11, t, [(i, 2) for i in range(1, 10)])  # commits 250 s after its id, within the overlap
+    clock.now = t + timedelta(seconds=450)
+    refresh.refresh(reader, engine, clock, TIMING)
+    assert list(derived(engine)["response_id"]) == [10, 11, 12]
+    assert_same(engine)
+    reader.dispose()
 
 
 def test_items_arriving_after_their_response_are_scored_again(platform):
     t, engine = DEMO_NOW, platform.engine
     add_response(platform, 20, t, [(1, 3), (2, 3)])
     add_response(platform, 21, t, [(i, 0) for i in range(1, 10)])
-    refresh.refresh(engine, engine, t, TIMING)
-    refresh.refresh(engine, engine, t + timedelta(seconds=TIMING.overlap_seconds), TIMING)
+    refresh.refresh(engine, engine, at(t), TIMING)
+    refresh.refresh(engine, engine, at(t + timedelta(seconds=TIMING.overlap_seconds)), TIMING)
     with engine.connect() as conn:
         assert conn.scalar(select(refresh_marks.c.floor_id)) == 21  # 20 is no longer re-read as a recent id
     with engine.begin() as conn:
         add_items(conn, 20, [(i, 2) for i in range(3, 10)])
-    refresh.refresh(engine, engine, t + timedelta(seconds=400), TIMING)
+    refresh.refresh(engine, engine, at(t + timedelta(seconds=400)), TIMING)
     assert_same(engine)
     assert derived(engine).set_index("response_id").loc[20, "valid_item_sum"] == 6 + 14
 
@@ -194,12 +233,12 @@ def test_an_item_added_after_the_settle_age_is_drift_that_reconcile_repairs(plat
     t, engine = DEMO_NOW, platform.engine
     add_response(platform, 30, t, [(1, 1)])
     for seconds in (0, 300, 600, 900):  # read at the settle age: no longer awaited
-        refresh.refresh(engine, engine, t + timedelta(seconds=seconds), TIMING)
+        refresh.refresh(engine, engine, at(t + timedelta(seconds=seconds)), TIMING)
     with engine.begin() as conn:
         add_items(conn, 30, [(2, 2)])
-    refresh.refresh(engine, engine, t + timedelta(seconds=1200), TIMING)
+    refresh.refresh(engine, engine, at(t + timedelta(seconds=1200)), TIMING)
     assert derived(engine).set_index("response_id").loc[30, "valid_item_sum"] == 1
-    assert refresh.reconcile(engine, engine, t + timedelta(seconds=1300), TIMING).drift == 1
+    assert refresh.reconcile(engine, engine, at(t + timedelta(seconds=1300)), TIMING).drift == 1
     assert_same(engine)
 
 
@@ -256,7 +295,7 @@ def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream
                     add_items(conn, *rows)
 
     def run_refresh() -> None:
-        assert refresh.refresh(p.engine, p.engine, clock, TIMING).status == refresh.DONE
+        assert refresh.refresh(p.engine, p.engine, at(clock), TIMING).status == refresh.DONE
         assert_same(p.engine)
 
     for step in stream:
@@ -279,6 +318,6 @@ def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream
     for _ in range(15):  # every transaction has ended
         clock += TICK
         commit_due()
-    refresh.refresh(p.engine, p.engine, clock, TIMING)
+    refresh.refresh(p.engine, p.engine, at(clock), TIMING)
     assert_same(p.engine)
-    assert refresh.reconcile(p.engine, p.engine, clock, TIMING).drift == 0
+    assert refresh.reconcile(p.engine, p.engine, at(clock), TIMING).drift == 0

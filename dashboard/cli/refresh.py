@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 
 from dashboard import refresh as refresher
 from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
@@ -51,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     job = refresher.reconcile if args.full else refresher.refresh
     holder = refresher.default_holder()
     while True:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        print(describe(job(platform, state, now, holder=holder)), flush=True)
+        print(describe(job(platform, state, holder=holder)), flush=True)
         if args.every is None:
             return 0
         try:
