@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, Select, case, delete, func, or_, select, update
+from sqlalchemy import Engine, Select, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -151,6 +151,74 @@ def _leased(state: Engine, holder: str, now: datetime, seconds: float) -> Iterat
         yield True
     finally:
         release_lease(state, holder, now)
+
+
+# ---------------------------------------------------------------- the platform's ids
+
+# The platform id columns a watermark relies on: (table, column).
+WATERMARKED = (("responses", "id"),)
+
+
+def check_platform_ids(platform: Engine) -> list[str]:
+    """What in the platform's ids breaks the watermark's assumption, in words (empty:
+    none). The refresher assumes a new row gets a higher integer id than every row
+    already visible, handed out at insert: on PostgreSQL a sequence or identity column
+    that caches no ids per session and never wraps around, on SQLite the rowid (an
+    INTEGER PRIMARY KEY of a table with rowids). Checked when a refresher starts; ids
+    that went back below the watermark are handled by ``refresh`` itself (a rebuild)."""
+    with platform.connect() as conn:
+        check = _postgresql_id_problems if conn.dialect.name == "postgresql" else _sqlite_id_problems
+        return [problem for table, column in WATERMARKED for problem in check(conn, table, column)]
+
+
+def _postgresql_id_problems(conn: Connection, table: str, column: str) -> list[str]:
+    name = f"{table}.{column}"
+    data_type = conn.scalar(
+        text(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = :table AND column_name = :column"
+        ),
+        {"table": table, "column": column},
+    )
+    if data_type not in ("smallint", "integer", "bigint"):
+        return [f"{name} is {data_type or 'missing'}, not an integer: the refresher's watermark needs growing ids."]
+    sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:table, :column)"), {"table": table, "column": column})
+    if sequence is None:
+        return [
+            f"{name} is not filled by a sequence or an identity column, so nothing makes a new row's id higher "
+            "than the ids already read: the refresher cannot keep a watermark on it."
+        ]
+    cache, cycles = conn.execute(
+        text("SELECT seqcache, seqcycle FROM pg_sequence WHERE seqrelid = CAST(:sequence AS regclass)"),
+        {"sequence": sequence},
+    ).one()
+    problems = []
+    if cache > 1:
+        problems.append(
+            f"{name}'s sequence {sequence} hands out {cache} ids at a time per session, so a lower id can be used "
+            f"long after a higher one was read: the refresher needs ALTER SEQUENCE {sequence} CACHE 1."
+        )
+    if cycles:
+        problems.append(
+            f"{name}'s sequence {sequence} wraps around (CYCLE), so ids can go back: the refresher needs NO CYCLE."
+        )
+    return problems
+
+
+def _sqlite_id_problems(conn: Connection, table: str, column: str) -> list[str]:
+    name = f"{table}.{column}"
+    columns = {row.name: row for row in conn.execute(text(f'PRAGMA table_info("{table}")'))}
+    declared = columns[column].type.upper() if column in columns else None
+    if declared is None or "INT" not in declared:
+        return [f"{name} is {declared or 'missing'}, not an integer: the refresher's watermark needs growing ids."]
+    keys = [c for c in columns.values() if c.pk]
+    with_rowid = conn.scalar(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table})
+    if declared != "INTEGER" or [c.name for c in keys] != [column] or "WITHOUT ROWID" in (with_rowid or "").upper():
+        return [
+            f"{name} is not an INTEGER PRIMARY KEY (SQLite's rowid), so nothing makes a new row's id higher than "
+            "the ids already read: the refresher cannot keep a watermark on it."
+        ]
+    return []
 
 
 # ---------------------------------------------------------------- reading the platform
@@ -270,31 +338,20 @@ def refresh(
     holder: str | None = None,
 ) -> RefreshReport:
     """One incremental refresh: the responses above the floor and those still awaited.
-    Returns at once, writing nothing, when another refresher holds the lease."""
+    Returns at once, writing nothing, when another refresher holds the lease. When the
+    platform's ids went back below the watermark (restored or reseeded), no stored row
+    is trusted: it rebuilds them all instead, as ``reconcile`` does, and logs it."""
     with _leased(state, holder or default_holder(), clock(), settings.lease_seconds) as got:
         if not got:
             return _held(state, full=False)
         with state.connect() as conn:
             mark = read_mark(conn)
             awaited = _awaited(conn)
-        floor = mark.floor_id if mark else 0
-        read = 0
         with platform.connect() as p:
             top, now = read_top(p, clock)
-            batches = [_by_range(lo, hi) for lo, hi in _id_ranges(floor, top, settings.batch)]
-            batches += [
-                select(r.c.id).where(r.c.id.in_(awaited[i : i + settings.batch]), r.c.id <= floor)
-                for i in range(0, len(awaited), settings.batch)
-            ]
-            for ids in batches:
-                rows = read_facts(p, ids)
-                with state.begin() as conn:
-                    _upsert(conn, rows, now, settings)
-                read += len(rows)
-        new = next_mark(mark, top, now, settings)
-        with state.begin() as conn:
-            _write_mark(conn, new)
-        return RefreshReport(DONE, False, read, new.last_id, new.floor_id)
+            if mark is not None and top < mark.last_id:
+                return _rebuild(p, state, clock, settings, mark)
+            return _incremental(p, state, settings, mark, awaited, top, now)
 
 
 def reconcile(
@@ -312,38 +369,76 @@ def reconcile(
             return _held(state, full=True)
         with state.connect() as conn:
             mark = read_mark(conn)
-        changed = missing = gone = read = 0
         with platform.connect() as p:
-            top, now = read_top(p, clock)
-            stored_top = _stored_top(state)
-            for lo, hi in _id_ranges(0, max(top, stored_top), settings.batch):
-                fresh = {row["response_id"]: row for row in read_facts(p, _by_range(lo, hi))}
-                read += len(fresh)
-                f = response_facts.c
-                with state.begin() as conn:
-                    stored = {
-                        row.response_id: row._mapping
-                        for row in conn.execute(
-                            select(f.response_id, *(f[c] for c in FACTS)).where(f.response_id > lo, f.response_id <= hi)
-                        )
-                    }
-                    wrong = [row for rid, row in fresh.items() if rid in stored and _differs(row, stored[rid])]
-                    new = [row for rid, row in fresh.items() if rid not in stored]
-                    stale = [rid for rid in stored if rid not in fresh]
-                    _upsert(conn, wrong + new, now, settings)
-                    if stale:
-                        conn.execute(delete(response_facts).where(f.response_id.in_(stale)))
-                changed, missing, gone = changed + len(wrong), missing + len(new), gone + len(stale)
-        first = mark is None
-        if not first:
-            for kind, n in (("changed", changed), ("missing", missing), ("gone", gone)):
-                if n:
-                    log_event("refresh_drift", logging.WARNING, kind=kind, rows=n)
-        new_mark = next_mark(mark, top, now, settings)
+            return _rebuild(p, state, clock, settings, mark)
+
+
+def _incremental(
+    p: Connection,
+    state: Engine,
+    settings: RefreshSettings,
+    mark: Mark | None,
+    awaited: list[int],
+    top: int,
+    now: datetime,
+) -> RefreshReport:
+    """Read every id above the floor up to ``top`` (read at ``now``) and the awaited
+    responses; move the mark."""
+    floor = mark.floor_id if mark else 0
+    batches = [_by_range(lo, hi) for lo, hi in _id_ranges(floor, top, settings.batch)]
+    batches += [
+        select(r.c.id).where(r.c.id.in_(awaited[i : i + settings.batch]), r.c.id <= floor)
+        for i in range(0, len(awaited), settings.batch)
+    ]
+    read = 0
+    for ids in batches:
+        rows = read_facts(p, ids)
         with state.begin() as conn:
-            _write_mark(conn, new_mark)
-        drift = 0 if first else changed + missing + gone
-        return RefreshReport(DONE, True, read, new_mark.last_id, new_mark.floor_id, drift)
+            _upsert(conn, rows, now, settings)
+        read += len(rows)
+    new = next_mark(mark, top, now, settings)
+    with state.begin() as conn:
+        _write_mark(conn, new)
+    return RefreshReport(DONE, False, read, new.last_id, new.floor_id)
+
+
+def _rebuild(p: Connection, state: Engine, clock: Clock, settings: RefreshSettings, mark: Mark | None) -> RefreshReport:
+    """Compare every stored row with the platform, repair and count what differs. Ids
+    below the watermark mean the platform was restored or reseeded: the watermark
+    starts again from nothing (its floor could lie above ids still to come)."""
+    top, now = read_top(p, clock)
+    went_back = mark is not None and top < mark.last_id
+    if went_back:
+        log_event("refresh_drift", logging.WARNING, kind="ids_went_back")
+    changed = missing = gone = read = 0
+    f = response_facts.c
+    for lo, hi in _id_ranges(0, max(top, _stored_top(state)), settings.batch):
+        fresh = {row["response_id"]: row for row in read_facts(p, _by_range(lo, hi))}
+        read += len(fresh)
+        with state.begin() as conn:
+            stored = {
+                row.response_id: row._mapping
+                for row in conn.execute(
+                    select(f.response_id, *(f[c] for c in FACTS)).where(f.response_id > lo, f.response_id <= hi)
+                )
+            }
+            wrong = [row for rid, row in fresh.items() if rid in stored and _differs(row, stored[rid])]
+            new = [row for rid, row in fresh.items() if rid not in stored]
+            stale = [rid for rid in stored if rid not in fresh]
+            _upsert(conn, wrong + new, now, settings)
+            if stale:
+                conn.execute(delete(response_facts).where(f.response_id.in_(stale)))
+        changed, missing, gone = changed + len(wrong), missing + len(new), gone + len(stale)
+    first = mark is None
+    if not first:
+        for kind, n in (("changed", changed), ("missing", missing), ("gone", gone)):
+            if n:
+                log_event("refresh_drift", logging.WARNING, kind=kind, rows=n)
+    new_mark = next_mark(None if went_back else mark, top, now, settings)
+    with state.begin() as conn:
+        _write_mark(conn, new_mark)
+    drift = 0 if first else changed + missing + gone
+    return RefreshReport(DONE, True, read, new_mark.last_id, new_mark.floor_id, drift)
 
 
 def _stored_top(state: Engine) -> int:

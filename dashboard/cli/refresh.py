@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     if (opened := open_databases(args, migrated=True)) is None:
         return 2
     _, platform, state = opened
+    if problems := refresher.check_platform_ids(platform):
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print("The refresher does not start on these ids; the pages still compute everything live.", file=sys.stderr)
+        return 2
     job = refresher.reconcile if args.full else refresher.refresh
     holder = refresher.default_holder()
     while True:
