@@ -30,6 +30,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -439,6 +441,73 @@ def _rebuild(p: Connection, state: Engine, clock: Clock, settings: RefreshSettin
         _write_mark(conn, new_mark)
     drift = 0 if first else changed + missing + gone
     return RefreshReport(DONE, True, read, new_mark.last_id, new_mark.floor_id, drift)
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def cycle(
+    platform: Engine,
+    state: Engine,
+    clock: Clock = utcnow,
+    settings: RefreshSettings = RefreshSettings(),
+    holder: str | None = None,
+    full: bool = False,
+) -> RefreshReport:
+    """One refresher cycle: what ``caseboard refresh`` runs (once, or every ``--every``)
+    and what the app's in-process runner runs on its timer. The one place a step of
+    the refresher is added (a team snapshot next), so both schedules run the same."""
+    return (reconcile if full else refresh)(platform, state, clock, settings, holder)
+
+
+def run_forever(
+    platform: Engine,
+    state: Engine,
+    every: float,
+    stop: threading.Event,
+    holder: str | None = None,
+    clock: Clock = utcnow,
+    settings: RefreshSettings = RefreshSettings(),
+) -> None:
+    """A cycle at once, then one every ``every`` seconds until ``stop`` is set: the
+    body of the app's refresher thread. A failing cycle is logged (``refresh_failed``,
+    the exception's class only) and the next one runs on time, so a database fault
+    never ends the app or the thread. Platform ids the watermark cannot rely on end
+    it at start (``refresh_refused``): the pages still compute everything live."""
+    holder = holder or default_holder()
+    checked = False
+    while not stop.is_set():
+        try:
+            if not checked:
+                if check_platform_ids(platform):
+                    log_event(
+                        "refresh_refused", logging.ERROR, reason="platform ids (run caseboard refresh to see why)"
+                    )
+                    return
+                checked = True
+            started = time.perf_counter()
+            report = cycle(platform, state, clock, settings, holder)
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            log_event("refresh_cycle", logging.INFO, kind=report.status, rows=report.read, duration_ms=duration_ms)
+        except Exception as exc:  # the thread outlives any one cycle's fault
+            log_event("refresh_failed", logging.ERROR, error=exc)
+        stop.wait(every)
+
+
+def forget(state: Engine, clock: Clock = utcnow, settings: RefreshSettings = RefreshSettings()) -> None:
+    """Drop every derived row and the watermark: the platform they were read from is
+    gone (the embedded demo was regenerated). Done under the lease, waiting for a cycle
+    at work to end, so no cycle that read the old platform writes after this."""
+    holder = default_holder()
+    deadline = time.monotonic() + settings.lease_seconds  # a held lease lapses by then
+    while True:
+        with _leased(state, holder, clock(), settings.lease_seconds) as got:
+            if got or time.monotonic() > deadline:
+                with state.begin() as conn:
+                    conn.execute(delete(response_facts))
+                    conn.execute(delete(refresh_marks))
+                return
+        time.sleep(0.05)
 
 
 def _stored_top(state: Engine) -> int:

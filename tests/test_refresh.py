@@ -7,6 +7,7 @@ refresher work at a time, and after a reconcile that repairs drift. The live pat
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -396,3 +397,94 @@ def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream
     refresh.refresh(p.engine, p.engine, at(clock), TIMING)
     assert_same(p.engine)
     assert refresh.reconcile(p.engine, p.engine, at(clock), TIMING).drift == 0
+
+
+# ---------------------------------------------------------------- the schedules: one cycle, a runner
+
+
+def test_a_cycle_refreshes_and_a_full_cycle_repairs_drift(platform):
+    t, engine = DEMO_NOW, platform.engine
+    add_response(platform, 1, t, [(i, 2) for i in range(1, 10)])
+    add_response(platform, 2, t, [(1, 1)])
+    report = refresh.cycle(engine, engine, at(t), TIMING)
+    assert (report.status, report.full, report.read) == (refresh.DONE, False, 2)
+    assert_same(engine)
+    with engine.begin() as conn:
+        conn.execute(update(response_facts).values(valid_item_sum=0))
+    assert refresh.cycle(engine, engine, at(t), TIMING, full=True).drift == 2
+    assert_same(engine)
+
+
+def stop_after(monkeypatch, stop: threading.Event, cycles: int, fail_first: bool = False) -> list:
+    """refresh.cycle as the runner calls it, recording each report and setting ``stop``
+    after ``cycles`` calls; with ``fail_first`` the first call raises instead."""
+    real, reports = refresh.cycle, []
+
+    def counted(*args, **kwargs):
+        if fail_first and not reports:
+            reports.append(None)
+            raise RuntimeError("the database went away")
+        reports.append(real(*args, **kwargs))
+        if len(reports) >= cycles:
+            stop.set()
+        return reports[-1]
+
+    monkeypatch.setattr(refresh, "cycle", counted)
+    return reports
+
+
+def test_the_runner_survives_a_failing_cycle_and_logs_it(platform, monkeypatch, caplog):
+    engine, stop = platform.engine, threading.Event()
+    add_response(platform, 1, DEMO_NOW, [(i, 2) for i in range(1, 10)])
+    reports = stop_after(monkeypatch, stop, cycles=2, fail_first=True)
+    with caplog.at_level(logging.INFO, logger="caseboard"):
+        refresh.run_forever(engine, engine, 0.001, stop, clock=at(DEMO_NOW), settings=TIMING)
+    assert reports[0] is None and reports[1].status == refresh.DONE  # the next cycle ran and wrote
+    assert_same(engine)
+    events = [(r.getMessage(), r.caseboard_fields) for r in caplog.records if r.getMessage().startswith("refresh_")]
+    assert events[0] == ("refresh_failed", {"error": "RuntimeError"})  # the class only, never the text
+    assert events[1][0] == "refresh_cycle" and events[1][1]["kind"] == refresh.DONE and events[1][1]["rows"] == 1
+
+
+def test_the_runner_stops_on_its_event(platform, monkeypatch):
+    engine, stop, first = platform.engine, threading.Event(), threading.Event()
+    real = refresh.cycle
+
+    def signalled(*args, **kwargs):
+        report = real(*args, **kwargs)
+        first.set()
+        return report
+
+    monkeypatch.setattr(refresh, "cycle", signalled)
+    thread = threading.Thread(target=refresh.run_forever, args=(engine, engine, 3600, stop), daemon=True)
+    thread.start()
+    assert first.wait(60), "the runner runs a cycle at start"
+    stop.set()  # it waits an hour for the next cycle, unless stopped
+    thread.join(60)
+    assert not thread.is_alive()
+
+
+def test_the_runner_respects_a_lease_held_by_another_refresher(platform, monkeypatch, caplog):
+    engine, stop = platform.engine, threading.Event()
+    add_response(platform, 1, DEMO_NOW, [(i, 2) for i in range(1, 10)])
+    assert refresh.take_lease(engine, "caseboard-refresh-service", DEMO_NOW, 600)
+    reports = stop_after(monkeypatch, stop, cycles=1)
+    with caplog.at_level(logging.INFO, logger="caseboard"):
+        refresh.run_forever(engine, engine, 0.001, stop, clock=at(DEMO_NOW), settings=TIMING)
+    assert [r.status for r in reports] == [refresh.LEASE_HELD]
+    with engine.connect() as conn:
+        assert conn.scalar(select(response_facts.c.response_id)) is None  # nothing written
+    cycles = [r.caseboard_fields for r in caplog.records if r.getMessage() == "refresh_cycle"]
+    assert cycles == [{"kind": refresh.LEASE_HELD, "rows": 0, "duration_ms": cycles[0]["duration_ms"]}]
+
+
+def test_the_runner_refuses_to_start_on_ids_it_cannot_rely_on(db_url, backend, caplog):
+    make_responses_table(db_url, backend, "text")
+    engine, stop = make_engine(db_url), threading.Event()
+    thread = threading.Thread(target=refresh.run_forever, args=(engine, engine, 0.001, stop), daemon=True)
+    with caplog.at_level(logging.INFO, logger="caseboard"):
+        thread.start()
+        thread.join(60)
+    assert not thread.is_alive() and not stop.is_set()  # it ended by itself
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("refresh_")] == ["refresh_refused"]
+    engine.dispose()

@@ -52,10 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print("The refresher does not start on these ids; the pages still compute everything live.", file=sys.stderr)
         return 2
-    job = refresher.reconcile if args.full else refresher.refresh
     holder = refresher.default_holder()
     while True:
-        print(describe(job(platform, state, holder=holder)), flush=True)
+        print(describe(refresher.cycle(platform, state, holder=holder, full=args.full)), flush=True)
         if args.every is None:
             return 0
         try:
