@@ -23,6 +23,12 @@ after a higher one was read (ids are handed out at insert, not at commit), and
 ``reconcile`` (``caseboard refresh --full``) recomputes every row and logs the drift it
 repairs: anything the rules above cannot see (an item added to a complete response,
 a transaction open longer than the overlap, a row edited in place).
+
+All of it assumes ids that grow at insert: ``check_platform_ids`` checks the columns
+when a refresher starts, and a highest id below the watermark (a restored or reseeded
+platform) makes ``refresh`` rebuild every row instead. One ``cycle`` runs on two
+schedules: ``caseboard refresh [--every]``, and ``run_forever`` in the app's own
+process for the embedded demo (dashboard/ui/refresher.py).
 """
 
 from __future__ import annotations

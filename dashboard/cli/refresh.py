@@ -1,7 +1,8 @@
 """``caseboard refresh``: keep the derived rows in the state database ahead of the
 pages (dashboard/refresh.py). Once, or ``--every SECONDS`` as a service; ``--full``
 recomputes every row and reports the drift it repaired. Only one refresher works at
-a time (a lease row): another one prints "lease held" and writes nothing."""
+a time (a lease row): another one prints "lease held" and writes nothing. It does
+not start (exit 2) on platform ids its watermark cannot rely on."""
 
 from __future__ import annotations
 
