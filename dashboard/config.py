@@ -154,6 +154,13 @@ SETTINGS: tuple[Setting, ...] = (
         "The triage queue reloads itself this often (never while an acknowledgement form is open).",
     ),
     Setting(
+        "refresh_every_seconds",
+        60,
+        "The embedded demo (one SQLite file for platform and state) runs the refresher in the app's own process: a cycle at start, then one this often; 0 turns it off. Other deployments run `"
+        + command("refresh", "--every", "60")
+        + "` as a service.",
+    ),
+    Setting(
         "followup_overdue_days",
         14,
         "A GP follow-up is overdue this many days after the first module completed since the last one.",
@@ -268,6 +275,13 @@ class Config:
     @property
     def uses_embedded_demo(self) -> bool:
         return self.db_url == demo_db_url()
+
+    @property
+    def refreshes_in_process(self) -> bool:
+        """The app runs the refresher itself: the embedded demo in one file, which has
+        no service beside it; ``refresh_every_seconds`` 0 turns it off."""
+        every = float(self.settings.refresh_every_seconds)
+        return self.uses_embedded_demo and self.state_db_url == self.db_url and every > 0
 
 
 def demo_db_url() -> str:

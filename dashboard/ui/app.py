@@ -29,7 +29,7 @@ from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
 from dashboard.scope import Viewer, load_viewer
 from dashboard.text import md
-from dashboard.ui import cookies, faults
+from dashboard.ui import cookies, faults, refresher
 from dashboard.ui.components.compact_list import NARROW_CSS
 from dashboard.ui.context import AppContext, set_context
 from dashboard.ui.nav import page_urls, pages_for
@@ -100,6 +100,7 @@ def prepare(config: Config) -> tuple[Engine, Engine]:
         stop_with(
             "The platform database does not match the schema Caseboard reads (see README, 'Schema contract').", problems
         )
+    refresher.start_in_process(config, platform, state)  # the embedded demo's, once per process
     return platform, state
 
 
