@@ -151,25 +151,35 @@ def resource_id(system: str, kind: str, key: object) -> str:
 def refusal(platform: Engine, viewer: Viewer, patient_id: int, identifier_system: str | None) -> str | None:
     """Why this viewer cannot export this patient now, or None. Checked again in
     ``export_patient``; the page asks first so it can say why instead of a button."""
+    return _checked(platform, viewer, patient_id, identifier_system)[1]
+
+
+def _checked(
+    platform: Engine, viewer: Viewer, patient_id: int, identifier_system: str | None
+) -> tuple[Patient | None, str | None]:
+    """(the patient, None) when the export may go ahead, else (whatever was found, why not)."""
     if identifier_system is None:
-        return (
+        return None, (
             "FHIR export is off: the service has not set DASHBOARD_FHIR_IDENTIFIER_SYSTEM, the identifier "
             "system under which the GP's record files patient codes."
         )
     if viewer.role not in MAY_EXPORT:
-        return "FHIR export is for the patient's GP and therapist."
+        return None, "FHIR export is for the patient's GP and therapist."
     patient = find_patient_by_id(platform, viewer, patient_id)
     if patient is None:
-        return "No such patient in your caseload."
+        return None, "No such patient in your caseload."
     if not (patient.code or "").strip():
-        return "Not exported: the patient has no code on the platform, and the code is the record's identifier."
-    if code_is_shared(platform, patient_id):
         return (
+            patient,
+            "Not exported: the patient has no code on the platform, and the code is the record's identifier.",
+        )
+    if code_is_shared(platform, patient_id):
+        return patient, (
             f"Not exported: the code {patient.code!r} is not unique on the platform (another patient record "
             "holds it, a data-quality problem to correct there). As the record's identifier it would merge "
             "two people."
         )
-    return None
+    return patient, None
 
 
 def find_for_export(platform: Engine, viewer: Viewer, code: str) -> Patient:
@@ -211,12 +221,9 @@ def export_patient(
 ) -> FhirExport:
     """The patient's Bundle (everything up to ``now``; from the service-zone day
     ``since`` on, if given), or FhirRefused. Every platform read is scoped in SQL."""
-    if (why := refusal(platform, viewer, patient_id, identifier_system)) is not None:
+    patient, why = _checked(platform, viewer, patient_id, identifier_system)
+    if why is not None or patient is None or identifier_system is None:
         raise FhirRefused(why)
-    assert identifier_system is not None  # refusal() said so
-    patient = find_patient_by_id(platform, viewer, patient_id)
-    if patient is None:  # moved out of scope between the two reads
-        raise FhirRefused("No such patient in your caseload.")
     scored, answers = _responses(platform, viewer, patient_id, now, settings)
     followups = current_followups(state, [patient_id], include_withdrawn=True)
     if since is not None:
