@@ -46,6 +46,7 @@ CASES = [  # (cli, case, extra arguments, words on stderr)
     ],
     ("fhir", "migrated", ["--since", "99999-01-01"], "not a day YYYY-MM-DD: '99999-01-01'"),
     ("fhir", "migrated", ["--user", "nobody"], "'nobody': unknown user"),
+    ("fhir", "migrated", ["--patient", "P\x00"], "--patient contains control characters"),
     ("queue", "migrated", ["--user", "nobody"], "no clinician with login 'nobody'"),
     ("report", "migrated", ["--user", "nobody"], "'nobody' is not a team lead"),
     *[(cli, "broken", [], "error: a database request failed (") for cli in CLIS],

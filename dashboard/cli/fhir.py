@@ -20,6 +20,7 @@ from dashboard.cli.common import add_database_arguments, clean_errors, day, open
 from dashboard.commands import command
 from dashboard.config import FHIR_IDENTIFIER_SYSTEM_HELP
 from dashboard.scope import load_viewer
+from dashboard.text import control_problem
 from dashboard.timeutil import utcnow
 
 
@@ -58,6 +59,8 @@ def _main(argv: list[str] | None) -> int:
         args.out = (out_dir if args.all else out_file)(args.out) if args.out else None
     except argparse.ArgumentTypeError as exc:
         parser.error(f"argument --out: {exc}")
+    if args.patient is not None and (problem := control_problem(args.patient, "--patient")):
+        parser.error(problem)  # before any query: PostgreSQL cannot even compare a code holding NUL
     if (opened := open_databases(args, migrated=True)) is None:
         return 2
     config, platform, state = opened
