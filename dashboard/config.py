@@ -8,6 +8,7 @@ and the code cannot drift apart; a test checks the README lists every one.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -230,6 +231,11 @@ SETTINGS: tuple[Setting, ...] = (
         "target_reliable_improvement", None, "Reliable-improvement target, unset by default (clinical-reference 3.6)."
     ),
     Setting(
+        "fhir_include_name",
+        False,
+        "The FHIR export names the patient (the platform's display name) beside the pseudonymous code; off by default, so a Bundle carries the code alone.",
+    ),
+    Setting(
         "deterioration_requires_no_improvement",
         False,
         "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5).",
@@ -267,6 +273,9 @@ class Config:
     settings: Settings
     instruments: Mapping[str, Instrument]  # the shipped registry with the service's file (DASHBOARD_INSTRUMENTS)
     instruments_file: Path | None = None
+    # DASHBOARD_FHIR_IDENTIFIER_SYSTEM: the URI under which the GP's record files the
+    # platform's patient codes (README, FHIR export). None: the export is off.
+    fhir_identifier_system: str | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -282,6 +291,26 @@ class Config:
         no service beside it; ``refresh_every_seconds`` 0 turns it off."""
         every = float(self.settings.refresh_every_seconds)
         return self.uses_embedded_demo and self.state_db_url == self.db_url and every > 0
+
+
+# The demo's identifier system. Production has none by default: one shared URI would file
+# two services' "P-0001" as one person in a record that receives both (README, FHIR export).
+DEMO_FHIR_IDENTIFIER_SYSTEM = "https://caseboard.example/fhir/sid/demo-patient-code"
+FHIR_IDENTIFIER_SYSTEM_HELP = (
+    "DASHBOARD_FHIR_IDENTIFIER_SYSTEM is the URI under which the receiving record files the platform's "
+    "patient codes, e.g. https://icbt.example/fhir/sid/patient-code (an absolute URI: https:, http: or urn:)"
+)
+
+
+def fhir_identifier_system(value: str | None, mode: str) -> str | None:
+    """The configured identifier system, the demo's in demo mode, else None; a value
+    that is not an absolute URI is refused (a receiving system would reject it)."""
+    if value is None:
+        return DEMO_FHIR_IDENTIFIER_SYSTEM if mode == "demo" else None
+    value = value.strip()
+    if not re.fullmatch(r"(https?://[^\s/]+(/\S*)?|urn:[A-Za-z0-9][A-Za-z0-9-]*:\S+)", value):
+        raise ConfigError(f"{FHIR_IDENTIFIER_SYSTEM_HELP}; got {value[:80]!r}")
+    return value
 
 
 def demo_db_url() -> str:
@@ -359,6 +388,7 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
         settings=settings,
         instruments=load_instruments(instruments_file, settings),
         instruments_file=instruments_file,
+        fhir_identifier_system=fhir_identifier_system(get("DASHBOARD_FHIR_IDENTIFIER_SYSTEM"), mode),
     )
 
 

@@ -141,11 +141,25 @@ def _patient_rows(key: str, condition, scope) -> Select:
     )
 
 
+def code_shared() -> ColumnElement[bool]:
+    """The ``code_duplicate`` check: another platform record, in anyone's scope, holds
+    this patient's code. One definition, since the FHIR export refuses such a patient
+    (dashboard.fhir: the code is its identifier, and would merge two people)."""
+    other = patients.alias("other")
+    return exists().where(other.c.code == patients.c.code, other.c.id != patients.c.id)
+
+
+def code_is_shared(engine: Engine, patient_id: int) -> bool:
+    """``code_shared`` for one patient (True also for a patient with no code)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(code_shared(), patients.c.code.is_(None)).where(patients.c.id == patient_id)).first()
+    return row is None or bool(row[0]) or bool(row[1])
+
+
 def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | None = None) -> Select:
     """One row per (check, patient) with the number of bad rows, for the checks SQL can see."""
     scope = patient_filter(viewer) if patient_id is None else and_(patient_filter(viewer), patients.c.id == patient_id)
     in_scope = select(patients.c.id).where(scope)
-    other = patients.alias("other")
     known_clinician = lambda col: exists().where(clinicians.c.id == col)  # noqa: E731
     known_instrument = responses.c.instrument.in_(list(INSTRUMENTS))
     duplicates = (
@@ -158,9 +172,7 @@ def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | No
     parts = [
         _patient_rows("enrolment_missing", _unusable_time(patients.c.enrolled_at, dialect), scope),
         _patient_rows("enrolment_future", _future(patients.c.enrolled_at, now, dialect), scope),
-        _patient_rows(
-            "code_duplicate", exists().where(other.c.code == patients.c.code, other.c.id != patients.c.id), scope
-        ),
+        _patient_rows("code_duplicate", code_shared(), scope),
         _patient_rows(
             "status_unknown", or_(patients.c.status.is_(None), patients.c.status.not_in(PATIENT_STATUSES)), scope
         ),

@@ -266,6 +266,19 @@ def read_subscales(conn: Connection, response_ids: Select) -> pd.DataFrame:
     return score_subscales(frame)
 
 
+def valid_answers(response_ids: Select) -> Select:
+    """(response_id, item, score) of every usable item answer of these responses: in
+    its instrument's items and range, given once (repeats that agree count once). The
+    same rule ``item_stats`` sums, so an export's items add up to the scored total."""
+    a = _answers(response_ids)
+    return (
+        select(a.c.response_id, a.c.item, a.c.lo.label("score"))
+        .select_from(a.join(r, r.c.id == a.c.response_id))
+        .where(_valid_item(a))
+        .order_by(a.c.response_id, a.c.item)
+    )
+
+
 def exact_item_stats(response_ids: list[int]) -> Select:
     """``item_stats`` of these responses (the live path's recount of repeated items)."""
     return item_stats(select(r.c.id).where(r.c.id.in_(response_ids)))
