@@ -41,8 +41,9 @@ for file in "$RUN"/app*.pid; do
 done
 
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+PGDIR="$(readlink -f "$RUN/pg" 2>/dev/null || echo "$RUN/pg")"  # up.sh may keep it outside $RUN
 for cluster in replica primary; do
-  dir="$RUN/pg/$cluster"
+  dir="$PGDIR/$cluster"
   [ -f "$dir/postmaster.pid" ] || continue
   say "stopping the $cluster cluster"
   if [ "$(id -u)" -eq 0 ]; then
@@ -54,6 +55,7 @@ done
 
 if [ "$clean" -eq 1 ]; then
   say "removing $RUN"
+  [ -L "$RUN/pg" ] && rm -rf "$(readlink -f "$RUN/pg")"  # the clusters up.sh kept outside it
   rm -rf "$RUN"
 fi
 say "stopped"

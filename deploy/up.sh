@@ -50,13 +50,22 @@ fi
 
 # PostgreSQL refuses to run as root: as root the clusters belong to the postgres user.
 PGDIR="$RUN/pg"
-mkdir -p "$PGDIR"
 if [ "$(id -u)" -eq 0 ]; then
-  chown postgres: "$PGDIR"
   as_pg() { runuser -u postgres -- "$@"; }
+  [ -e "$PGDIR" ] || { mkdir -p "$PGDIR" && chown postgres: "$PGDIR"; }
+  if ! as_pg test -w "$PGDIR/."; then
+    # The run directory is where the postgres user cannot reach (under /root, say): the
+    # clusters live in /var/tmp instead, linked from the run directory (down.sh follows it).
+    rmdir "$PGDIR" 2>/dev/null || true
+    outside="/var/tmp/caseboard-deploy-$(echo "$RUN" | sha256sum | cut -c1-12)"
+    mkdir -p "$outside" && chown postgres: "$outside" && chmod 700 "$outside"
+    ln -sfn "$outside" "$PGDIR"
+  fi
 else
   as_pg() { "$@"; }
+  mkdir -p "$PGDIR"
 fi
+PGDIR="$(readlink -f "$PGDIR")"
 PG_ADMIN="postgresql://postgres@127.0.0.1:$PRIMARY_PORT"
 psql_primary() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_ADMIN/$1" -c "$2"; }
 app_url() { echo "postgresql+psycopg://caseboard_app@127.0.0.1:$1/$2"; }
