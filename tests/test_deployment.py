@@ -370,6 +370,48 @@ def test_two_refreshers_started_at_once_exactly_one_works(deployment):
     assert len(worked) == 1 and len(held) == 1, outputs
 
 
+# ---------------------------------------------------------------- the replica stops and starts
+
+
+def pg_ctl(*args: str) -> subprocess.CompletedProcess:
+    """The replica cluster's pg_ctl, as the user that owns it (up.sh made it as postgres when root)."""
+    binary = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    replica = (RUN / "pg").resolve() / "replica"
+    return subprocess.run([*as_owner, str(binary), "-D", str(replica), *args], capture_output=True, text=True)
+
+
+def test_the_replica_stopped_and_started_gives_a_banner_then_the_page(deployment, context):
+    """A GP's next page needs the platform while the replica is down: the banner in
+    words and a Retry, no traceback; once the replica is back, Retry shows the page."""
+    user = "deploy.gp1"
+    page = context.new_page()
+    log_in(page, deployment, user)
+    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=60_000)
+    sizes = log_sizes(deployment)
+    stopped = pg_ctl("-m", "fast", "-w", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    try:
+        page.get_by_role("link", name="My patients").click()  # not read yet: nothing cached
+        wait_for_app(page)
+        page.get_by_text("Caseboard cannot reach the database just now").wait_for(timeout=60_000)
+        assert page.get_by_text("Traceback").count() == 0 and page.get_by_role("button", name="Retry").is_visible()
+    finally:
+        again = script("up.sh")  # idempotent: starts the replica again (and whatever it took down)
+        assert again.returncode == 0, again.stderr
+    page.get_by_role("button", name="Retry").click()
+    wait_for_app(page)
+    page.get_by_role("heading", name="My patients").wait_for(timeout=60_000)
+    assert page.get_by_text("Caseboard cannot reach the database just now").count() == 0
+    faults = [
+        json.loads(line)
+        for i in (1, 2)
+        for line in deployment.log(i).read_bytes()[sizes[i] :].decode(errors="replace").splitlines()
+        if line.startswith("{") and '"db_fault"' in line
+    ]
+    assert faults and all(f["kind"] == "unreachable" for f in faults)
+
+
 # ---------------------------------------------------------------- an instance stops mid-session
 
 
