@@ -6,6 +6,7 @@ the clinician's side is driven through nginx in Chromium."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -265,6 +266,86 @@ def test_a_risk_answer_written_on_the_primary_reaches_triage_through_the_replica
     finally:
         primary.dispose()
         replica.dispose()
+
+
+# ---------------------------------------------------------------- the clinicians' journeys
+
+
+def state_rows(deployment: Deployment, sql: str) -> int:
+    engine = create_engine(deployment.state)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(text(sql))
+    finally:
+        engine.dispose()
+
+
+def test_a_therapist_a_gp_and_a_lead_work_through_nginx_and_their_writes_are_in_the_state_database(deployment, context):
+    """Acknowledge (therapist), log a follow-up and download it (GP), download the
+    workload (team lead), each through nginx on whichever instance its route names."""
+    from playwright.sync_api import expect
+
+    from tests.test_browser import select_first_row
+
+    page = context.new_page()
+    log_in(page, deployment, "deploy.therapist1")
+    page.get_by_role("heading", name="Triage").wait_for(timeout=60_000)
+    select_first_row(page)
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Mark selected handled").wait_for(timeout=60_000)
+    code = dialog.locator("[data-testid='stHeading'] h3").first.inner_text()
+    boxes = dialog.get_by_role("checkbox")
+    reasons = boxes.count()
+    for i in range(reasons):
+        if not boxes.nth(i).is_checked():
+            dialog.locator("[data-testid='stCheckbox'] label").nth(i).click()
+            expect(boxes.nth(i)).to_be_checked()
+    notes = dialog.get_by_role("textbox")
+    for i in range(notes.count()):
+        notes.nth(i).fill("Phoned the patient; agreed next steps and safety plan.")
+        notes.nth(i).blur()
+    dialog.get_by_role("button", name="Mark selected handled").click()
+    wait_for_app(page)
+    page.get_by_text(f"Handled for {code} by you").wait_for(timeout=60_000)
+    acked = "SELECT count(*) FROM dash_acknowledgements WHERE actor = 'deploy.therapist1'"
+    assert state_rows(deployment, acked) == reasons >= 1  # every chosen reason, once
+    page.close()
+
+    page = context.new_page()
+    context.clear_cookies(name="caseboard_auth")  # the next clinician on this browser
+    log_in(page, deployment, "deploy.gp2")
+    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=60_000)
+    select_first_row(page)
+    page.get_by_text("Log a follow-up for").first.wait_for(timeout=60_000)
+    action = page.get_by_role("combobox", name="Action")
+    action.click()
+    action.fill("Step up")
+    page.keyboard.press("Enter")
+    page.get_by_label("Note (optional)").fill("Low mood despite module 3; please call this week.")
+    page.get_by_role("button", name="Save follow-up").click()
+    wait_for_app(page)
+    saved = page.get_by_text(re.compile(r"Follow-up for .+ saved\."))
+    saved.wait_for(timeout=60_000)
+    followed = re.search(r"Follow-up for (.+) saved\.", saved.inner_text()).group(1)
+    assert state_rows(deployment, "SELECT count(*) FROM dash_followups WHERE gp = 'deploy.gp2'") == 1
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download my follow-ups (CSV)").click()
+    exported = list(csv.DictReader(download.value.path().read_text().splitlines()))
+    assert followed in {row["code"] for row in exported}
+    page.close()
+
+    page = context.new_page()
+    context.clear_cookies(name="caseboard_auth")
+    log_in(page, deployment, "deploy.lead1")
+    page.get_by_role("heading", name="Caseload").wait_for(timeout=120_000)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Workload CSV").click()
+    assert download.value.path().read_text().startswith("Therapist,Active patients,")
+    exports = "SELECT count(DISTINCT actor) FROM dash_audit WHERE action = 'export' AND actor IN ('deploy.gp2', 'deploy.lead1')"
+    deadline = time.monotonic() + 30  # the audit row is written as the download is served
+    while state_rows(deployment, exports) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state_rows(deployment, exports) == 2
 
 
 # ---------------------------------------------------------------- nothing written to the platform
