@@ -500,6 +500,8 @@ def test_an_instance_killed_mid_session_hands_the_clinician_to_the_other(deploym
     """The route cookie pins the browser to one instance; once that one is killed,
     nginx sends the next request to the other, whose run reads the same session
     record from the state database: no second login."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     user = "deploy.therapist2"
     sizes = log_sizes(deployment)
     page = context.new_page()
@@ -515,7 +517,13 @@ def test_an_instance_killed_mid_session_hands_the_clinician_to_the_other(deploym
     try:
         sizes = log_sizes(deployment)
         os.kill(deployment.pid(pinned), signal.SIGKILL)
-        wait_for_app(page)  # the page reconnects, through nginx, to the other instance
+        try:  # the page notices the lost connection...
+            page.wait_for_selector(
+                "[data-testid='stApp']:not([data-test-connection-state='CONNECTED'])", timeout=15_000
+            )
+        except PlaywrightTimeout:
+            pass  # ...or had reconnected before we looked
+        wait_for_app(page)  # ...and reconnects, through nginx, to the other instance
         page.get_by_role("link", name="Triage").click()
         wait_for_app(page)
         page.get_by_role("heading", name="Triage").wait_for(timeout=60_000)
