@@ -533,3 +533,104 @@ def test_an_instance_killed_mid_session_hands_the_clinician_to_the_other(deploym
         again = script("up.sh")  # idempotent: starts only the killed instance again
         assert again.returncode == 0, again.stderr
         assert f"starting app {pinned}" in again.stdout and f"starting app {other}" not in again.stdout
+
+
+# ---------------------------------------------------------------- an instance killed around a commit
+
+
+def due_count(page) -> int:
+    found = page.get_by_text(re.compile(r"^\d+ patients? due")).first
+    found.wait_for(timeout=60_000)
+    return int(found.inner_text().split()[0])
+
+
+def open_followup_form(page) -> str:
+    """The first due patient's form, filled in (step up, with a note); returns the code."""
+    from tests.test_browser import select_first_row
+
+    select_first_row(page)
+    heading = page.get_by_text(re.compile(r"^Log a follow-up for ")).first
+    heading.wait_for(timeout=60_000)
+    action = page.get_by_role("combobox", name="Action")
+    action.click()
+    action.fill("Step up")
+    page.keyboard.press("Enter")
+    page.get_by_label("Note (optional)").fill("Low mood despite module 3; please call this week.")
+    return heading.inner_text().removeprefix("Log a follow-up for ").strip()
+
+
+def serving(deployment: Deployment, user: str, sizes: dict[int, int]) -> int:
+    """The one instance that ran this user's page since ``sizes``."""
+    served = [i for i in (1, 2) if runs_of(deployment.log(i), user, sizes[i])]
+    assert len(served) == 1, served
+    return served[0]
+
+
+def test_an_instance_killed_around_a_follow_ups_commit_stores_it_once_or_visibly_not_at_all(deployment, context):
+    """Killed while the write waits (before its commit): nothing is stored and the
+    other instance still shows the patient as due. Killed once the row is committed
+    (after): the other instance shows it saved (no longer due), stored exactly once."""
+    user = "deploy.gp2"  # one follow-up logged by the journeys test above
+    stored = f"SELECT count(*) FROM dash_followups WHERE gp = '{user}'"
+    page = context.new_page()
+    sizes = log_sizes(deployment)
+    log_in(page, deployment, user)
+    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=60_000)
+    due, before = due_count(page), state_rows(deployment, stored)
+    open_followup_form(page)
+    first = serving(deployment, user, sizes)
+    state = create_engine(deployment.state)
+    watcher = create_engine(deployment.state, isolation_level="AUTOCOMMIT")
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'caseboard_app' AND wait_event_type = 'Lock' "
+        "AND query ILIKE '%dash_followups%'"
+    )
+    in_flight = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'caseboard_app' "
+        "AND (wait_event_type = 'Lock' OR state LIKE 'idle in transaction%')"
+    )
+    try:
+        with state.connect() as conn, watcher.connect() as watch:
+            conn.execute(text("LOCK TABLE dash_followups IN ACCESS EXCLUSIVE MODE"))
+            page.get_by_role("button", name="Save follow-up").click()
+            deadline = time.monotonic() + 60
+            while watch.scalar(waiting) < 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert watch.scalar(waiting) >= 1, "the save never reached the follow-ups table"
+            sizes = log_sizes(deployment)
+            os.kill(deployment.pid(first), signal.SIGKILL)  # before the commit
+            conn.commit()
+            deadline = time.monotonic() + 60  # the orphaned transaction is rolled back
+            while watch.scalar(in_flight) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        assert state_rows(deployment, stored) == before  # not stored...
+        page.get_by_role("link", name="Follow-ups", exact=True).click()
+        wait_for_app(page)
+        assert due_count(page) == due  # ...and visibly so: still due, on the other instance
+        assert page.get_by_text(re.compile(r"Follow-up for .+ saved\.")).count() == 0
+        again = script("up.sh")
+        assert again.returncode == 0, again.stderr
+
+        page.reload()
+        wait_for_app(page)
+        sizes = log_sizes(deployment)
+        page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=60_000)
+        open_followup_form(page)
+        second = serving(deployment, user, sizes)
+        page.get_by_role("button", name="Save follow-up").click()
+        deadline = time.monotonic() + 60
+        while state_rows(deployment, stored) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(deployment.pid(second), signal.SIGKILL)  # just after the commit
+        assert state_rows(deployment, stored) == before + 1
+        page.wait_for_timeout(2_000)
+        page.reload()
+        wait_for_app(page)
+        page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=60_000)
+        assert due_count(page) == due - 1  # shown as saved: no longer due
+        assert state_rows(deployment, stored) == before + 1  # exactly once
+    finally:
+        state.dispose()
+        watcher.dispose()
+        again = script("up.sh")
+        assert again.returncode == 0, again.stderr
