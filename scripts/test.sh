@@ -9,11 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-# tests/test_deploy.py runs deploy/nginx.conf in nginx (with an openssl test certificate).
+# tests/test_deploy.py runs deploy/nginx.conf in nginx (with an openssl test certificate);
+# tests/test_deployment.py runs deploy/up.sh, which also needs PostgreSQL's server tools
+# (initdb, pg_basebackup) and curl (up.sh installs them too when run by hand).
 packages=()
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || packages+=(nginx)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+command -v curl >/dev/null 2>&1 || packages+=(curl)
+ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1 || packages+=(postgresql)
 if [ "${#packages[@]}" -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
   { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${packages[@]}" >/dev/null; } \

@@ -36,7 +36,7 @@ COMMON_OPTIONS_MODULE = "dashboard/cli/common.py"
 ARGPARSE_OPTIONS = {"--help"}
 
 # Where an environment variable must be read or set for a doc to quote it.
-CODE_DIRS = ("dashboard", "scripts", "tools")
+CODE_DIRS = ("dashboard", "scripts", "tools", "deploy")
 
 # docs/design.md records decisions not built yet; it alone may name what they will add.
 PLANNED: set[str] = set()
