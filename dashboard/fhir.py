@@ -11,6 +11,10 @@ transaction Bundle, exactly as clinical-reference section 7 describes.
   only when ``fhir_include_name`` is on; a code another record shares (the
   ``code_duplicate`` data-quality check) is refused: the identifier would merge two people.
 
+The LOINC codes, displays, item texts and answers are the instrument registry's
+(``dashboard/instruments.toml``, clinical-reference 7.1): an instrument that has
+them is written as a Questionnaire, response, items and panel, whichever file added it.
+
 Validation (``problems``) is the ``fhir.resources`` R4B models (identical to R4 for
 these resources), plus the transaction rules the models cannot see.
 """
@@ -32,6 +36,7 @@ from sqlalchemy import Engine, select
 from dashboard import audit
 from dashboard.clinician_records import ACTIONS, current_followups
 from dashboard.config import Settings
+from dashboard.instruments import Instrument
 from dashboard.measures import INSTRUMENTS, band_label
 from dashboard.patient import Patient, find_patient_by_id, patients_with_code
 from dashboard.quality import code_is_shared
@@ -58,61 +63,6 @@ QUESTIONNAIRE_BASE = f"{CASEBOARD}/Questionnaire"
 EXPORT_WHAT, EXPORT_FORMAT = "fhir", "fhir+json"
 MIME = "application/fhir+json"
 MAY_EXPORT = ("gp", "therapist")  # the patient's GP and therapist: the page's button and the command
-
-# clinical-reference 1.1 / 2.1 / 7.1: the answers of items 1-9 (PHQ-9) and 1-7 (GAD-7), score -> (code, display)
-ANSWERS = (
-    ("LA6568-5", "Not at all"),
-    ("LA6569-3", "Several days"),
-    ("LA6570-1", "More than half the days"),
-    ("LA6571-9", "Nearly every day"),
-)
-
-
-@dataclass(frozen=True)
-class LoincForm:
-    """A questionnaire with LOINC codes (clinical-reference 7.1): panel, total, items in order."""
-
-    slug: str  # the Questionnaire's name and its items' linkId prefix ("phq9-1", 7.2)
-    panel: tuple[str, str]
-    total: tuple[str, str]
-    items: tuple[tuple[str, str], ...]  # (LOINC item code, item text abridged as in the reference)
-
-
-FORMS = {
-    "PHQ9": LoincForm(
-        "phq9",
-        ("44249-1", "PHQ-9 quick depression assessment panel [Reported.PHQ]"),
-        ("44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"),
-        (
-            ("44250-9", "Little interest or pleasure in doing things"),
-            ("44255-8", "Feeling down, depressed, or hopeless"),
-            ("44259-0", "Trouble falling or staying asleep, or sleeping too much"),
-            ("44254-1", "Feeling tired or having little energy"),
-            ("44251-7", "Poor appetite or overeating"),
-            (
-                "44258-2",
-                "Feeling bad about yourself, or that you are a failure or have let yourself or your family down",
-            ),
-            ("44252-5", "Trouble concentrating on things, such as reading the newspaper or watching television"),
-            ("44253-3", "Moving or speaking so slowly that other people could have noticed, or the opposite"),
-            ("44260-8", "Thoughts that you would be better off dead, or of hurting yourself in some way"),
-        ),
-    ),
-    "GAD7": LoincForm(
-        "gad7",
-        ("69737-5", "Generalized anxiety disorder 7 item (GAD-7)"),
-        ("70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]"),
-        (
-            ("69725-0", "Feeling nervous, anxious, or on edge"),
-            ("68509-9", "Not being able to stop or control worrying"),
-            ("69733-4", "Worrying too much about different things"),
-            ("69734-2", "Trouble relaxing"),
-            ("69735-9", "Being so restless that it is hard to sit still"),
-            ("69689-8", "Becoming easily annoyed or irritable"),
-            ("69736-7", "Feeling afraid, as if something awful might happen"),
-        ),
-    ),
-}
 
 # An encounter's class by the follow-up's mode (v3 ActCode): in person, or at a distance.
 ENCOUNTER_CLASS = {
@@ -318,17 +268,16 @@ class _Builder:
             resource["name"] = [{"text": self.source.display_name}]
         self.add(resource)
 
-    def questionnaire(self, instrument: str) -> str:
+    def questionnaire(self, inst: Instrument) -> str:
         """The Questionnaire's canonical URL, adding it once per Bundle (7.2)."""
-        form = FORMS[instrument]
-        url = f"{QUESTIONNAIRE_BASE}/{form.slug}"
-        if instrument not in self.questionnaires:
-            self.questionnaires.add(instrument)
+        url = f"{QUESTIONNAIRE_BASE}/{slug(inst)}"
+        if inst.code not in self.questionnaires:
+            self.questionnaires.add(inst.code)
             self.entries.insert(
                 len(self.questionnaires) - 1,  # before the Patient and every response
                 {
-                    "fullUrl": f"urn:uuid:{(qid := resource_id(CASEBOARD, 'questionnaire', form.slug))}",
-                    "resource": questionnaire_resource(instrument, qid, url),
+                    "fullUrl": f"urn:uuid:{(qid := resource_id(CASEBOARD, 'questionnaire', slug(inst)))}",
+                    "resource": questionnaire_resource(inst, qid, url),
                     "request": {"method": "PUT", "url": f"Questionnaire/{qid}"},
                 },
             )
@@ -338,12 +287,11 @@ class _Builder:
         inst = INSTRUMENTS[row.instrument]
         when = _instant(row.administered_at)
         common = {"status": "final", "category": SURVEY, "subject": self.subject, "effectiveDateTime": when}
-        form = FORMS.get(row.instrument)
-        if form is None:  # no LOINC code in the reference: Caseboard's instrument code system
+        if not inst.has_loinc:  # no LOINC code in the registry: Caseboard's instrument code system
             code = {"coding": [_coding(INSTRUMENT_SYSTEM, inst.code, f"{inst.name} total score")]}
             self.add(self._total(row, code, common, answers))
             return
-        code = {"coding": [_coding(LOINC, *form.total)]}
+        code = {"coding": [_coding(LOINC, str(inst.loinc_total), inst.loinc_total_display)]}
         if not answers:  # a total the platform recorded without items: no response to derive it from
             self.add(self._total(row, code, common, answers))
             return
@@ -351,15 +299,15 @@ class _Builder:
             {
                 "resourceType": "QuestionnaireResponse",
                 "id": resource_id(self.system, "response", row.response_id),
-                "questionnaire": self.questionnaire(row.instrument),
+                "questionnaire": self.questionnaire(inst),
                 "status": "completed",
                 "subject": self.subject,
                 "authored": when,
                 "item": [  # a missing item has no item (7.2; clinical-reference 1.3)
                     {
-                        "linkId": f"{form.slug}-{n}",
-                        "text": form.items[n - 1][1],
-                        "answer": [{"valueCoding": _answer(s)}],
+                        "linkId": f"{slug(inst)}-{n}",
+                        "text": inst.item_texts[n - 1],
+                        "answer": [{"valueCoding": _answer(inst, s)}],
                     }
                     for n, s in sorted(answers.items())
                 ],
@@ -372,8 +320,8 @@ class _Builder:
                     "resourceType": "Observation",
                     "id": resource_id(self.system, f"item-{n}", row.response_id),
                     **derived,
-                    "code": {"coding": [_coding(LOINC, form.items[n - 1][0])], "text": form.items[n - 1][1]},
-                    "valueCodeableConcept": {"coding": [_answer(s)]},
+                    "code": {"coding": [_coding(LOINC, inst.loinc_items[n - 1])], "text": inst.item_texts[n - 1]},
+                    "valueCodeableConcept": {"coding": [_answer(inst, s)]},
                 }
             )
             for n, s in sorted(answers.items())
@@ -384,7 +332,7 @@ class _Builder:
                 "resourceType": "Observation",
                 "id": resource_id(self.system, "panel", row.response_id),
                 **derived,
-                "code": {"coding": [_coding(LOINC, *form.panel)]},
+                "code": {"coding": [_coding(LOINC, str(inst.loinc_panel), inst.loinc_panel_display)]},
                 "hasMember": [{"reference": m} for m in members],
             }
         )
@@ -443,9 +391,14 @@ class _Builder:
         self.add(impression)
 
 
-def _answer(score: int) -> dict:
-    code, display = ANSWERS[score]
-    return _coding(LOINC, code, display)
+def slug(inst: Instrument) -> str:
+    """The Questionnaire's name in its URL and its items' linkId prefix ("phq9-1", 7.2)."""
+    return inst.code.lower()
+
+
+def _answer(inst: Instrument, score: int) -> dict:
+    answer = inst.answer(score)
+    return _coding(LOINC, answer.code, answer.display)
 
 
 def total_notes(row, answers: dict[int, int]) -> list[str]:
@@ -488,26 +441,29 @@ def followup_summary(row) -> str:
     return "; ".join(parts) + "."
 
 
-def questionnaire_resource(instrument: str, qid: str, url: str) -> dict:
-    """Caseboard's PHQ-9 or GAD-7 Questionnaire (clinical-reference 7.2): LOINC codes
-    on the form and its items, the LA answers with their 0-3 scores."""
-    form = FORMS[instrument]
-    options = [
-        {"valueCoding": {**_answer(s), "extension": [{"url": ORDINAL_VALUE, "valueDecimal": s}]}}
-        for s in range(len(ANSWERS))
-    ]
+def questionnaire_resource(inst: Instrument, qid: str, url: str) -> dict:
+    """Caseboard's Questionnaire of an instrument with LOINC codes (clinical-reference
+    7.2): the codes on the form and its items, each item's LA answers with their scores."""
     return {
         "resourceType": "Questionnaire",
         "id": qid,
         "url": url,
-        "name": form.slug.upper(),
-        "title": INSTRUMENTS[instrument].name,
+        "name": inst.code,
+        "title": inst.name,
         "status": "active",
-        "code": [_coding(LOINC, *form.panel)],
+        "code": [_coding(LOINC, str(inst.loinc_panel), inst.loinc_panel_display)],
         "item": [
-            {"linkId": f"{form.slug}-{n}", "code": [_coding(LOINC, code)], "text": text, "type": "choice"}
-            | {"answerOption": options}
-            for n, (code, text) in enumerate(form.items, start=1)
+            {
+                "linkId": f"{slug(inst)}-{n}",
+                "code": [_coding(LOINC, code)],
+                "text": inst.item_texts[n - 1],
+                "type": "choice",
+                "answerOption": [
+                    {"valueCoding": {**_answer(inst, s), "extension": [{"url": ORDINAL_VALUE, "valueDecimal": s}]}}
+                    for s in inst.options(n)
+                ],
+            }
+            for n, code in enumerate(inst.loinc_items, start=1)
         ],
     }
 

@@ -2,11 +2,12 @@
 adjusted or extended by a service's own file (``DASHBOARD_INSTRUMENTS``).
 
 Every instrument fact (items, ranges, options, bands or zones, cut-off, reliable
-change, risk item, proration, subscales) is read from those files and validated
-once, at start-up: a file that cannot work is refused with a message naming the
-file, the instrument and the field, never a traceback later on a page. Adding an
-instrument needs no code. This module imports nothing of the dashboard, so
-``dashboard.config`` can load the registry with the rest of the configuration.
+change, risk item, proration, subscales, the LOINC form and answer lists the FHIR
+export writes) is read from those files and validated once, at start-up: a file
+that cannot work is refused with a message naming the file, the instrument and the
+field, never a traceback later on a page. Adding an instrument needs no code. This
+module imports nothing of the dashboard, so ``dashboard.config`` can load the
+registry with the rest of the configuration.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """One answer of a LOINC answer list (an ``LA`` code), for one item score."""
+
+    code: str
+    display: str
+
+
+@dataclass(frozen=True)
 class Instrument:
     code: str
     name: str
@@ -93,9 +102,15 @@ class Instrument:
     rci_reliability: float | None = None
     rci_source: str | None = None
     item_labels: tuple[str, ...] = ()
+    # The LOINC form (clinical-reference 7.1), all or none: the FHIR export writes its
+    # Questionnaire, response, items and panel from these, else a total under Caseboard's code.
+    item_texts: tuple[str, ...] = ()  # the questions, abridged as in the reference
     loinc_panel: str | None = None
+    loinc_panel_display: str | None = None
     loinc_total: str | None = None
+    loinc_total_display: str | None = None
     loinc_items: tuple[str, ...] = ()
+    loinc_answers: tuple[Answer, ...] = ()  # the answer list's answers, for scores item_min, item_min + 1, ...
     source: str | None = None
     note: str | None = None
 
@@ -113,6 +128,14 @@ class Instrument:
     @property
     def min_total(self) -> int:
         return sum(min(self.options(i)) for i in range(1, self.n_items + 1))
+
+    @property
+    def has_loinc(self) -> bool:
+        return self.loinc_total is not None
+
+    def answer(self, score: int) -> Answer:
+        """The LOINC answer of an item score (clinical-reference 7.1)."""
+        return self.loinc_answers[score - self.item_min]
 
     def item_label(self, item: int) -> str:
         if self.item_labels:
@@ -150,12 +173,26 @@ SCALARS: dict[str, str] = {
     "rci_reliability": _NUM,
     "rci_source": _STR,
     "loinc_panel": _STR,
+    "loinc_panel_display": _STR,
     "loinc_total": _STR,
+    "loinc_total_display": _STR,
+    "loinc_answers": _STR,
     "source": _STR,
     "note": _STR,
 }
-LISTS = ("bands", "subscales", "allowed_values", "escalation", "item_labels", "loinc_items")
+LISTS = ("bands", "subscales", "allowed_values", "escalation", "item_labels", "item_texts", "loinc_items")
 KEYS = (*SCALARS, *LISTS)
+# The LOINC form comes whole: the export cannot write a panel without its items or answers.
+LOINC_KEYS = (
+    "loinc_panel",
+    "loinc_panel_display",
+    "loinc_total",
+    "loinc_total_display",
+    "loinc_items",
+    "loinc_answers",
+    "item_texts",
+)
+ANSWER_LISTS = "answer_lists"  # [answer_lists] NAME = [{code, display}]: LOINC answer lists instruments share
 TOP_LEVEL = ("instruments", "overrides")
 
 
@@ -186,11 +223,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _tables(path: Path, data: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, dict[str, dict]]:
-    unknown = [k for k in data if k not in allowed]
+    unknown = [k for k in data if k not in (*allowed, ANSWER_LISTS)]
     if unknown:
-        raise InstrumentFileError(
-            f"{path}: unknown top-level key {unknown[0]!r}; known: {', '.join(f'[{a}.CODE]' for a in allowed)}"
-        )
+        known = [f"[{a}.CODE]" for a in allowed] + [f"[{ANSWER_LISTS}]"]
+        raise InstrumentFileError(f"{path}: unknown top-level key {unknown[0]!r}; known: {', '.join(known)}")
     out: dict[str, dict[str, dict]] = {}
     for top in allowed:
         section = data.get(top, {})
@@ -289,7 +325,13 @@ def _in_range(where: _Where, value: float | None, lo: float, hi: float, what: st
         raise where.fail(f"{what} {value} is outside {lo}-{hi}")
 
 
-def _build(where: _Where, code: str, e: Mapping[str, Any], setting_names: Collection[str]) -> Instrument:
+def _build(
+    where: _Where,
+    code: str,
+    e: Mapping[str, Any],
+    setting_names: Collection[str],
+    answer_lists: Mapping[str, tuple[Answer, ...]],
+) -> Instrument:
     """One validated Instrument from a complete entry (shipped, added, or merged with an override)."""
     n_items, item_min, item_max = e["n_items"], e["item_min"], e["item_max"]
     if n_items < 1:
@@ -383,7 +425,8 @@ def _build(where: _Where, code: str, e: Mapping[str, Any], setting_names: Collec
         if not 1 <= entry["at_least"] <= top:
             raise w.fail(f"at_least {entry['at_least']} is outside 1-{top} for items {list(items)}")
         escalation.append(Escalation(items, entry["at_least"], of))
-    for key in ("item_labels", "loinc_items"):
+    answers = _loinc(where, e, answer_lists)
+    for key in ("item_labels", "item_texts", "loinc_items"):
         values = e.get(key, [])
         if values and (len(values) != n_items or not all(isinstance(v, str) and v for v in values)):
             raise where.at(key).fail(f"must list {n_items} strings, one per item, got {len(values)}")
@@ -407,12 +450,58 @@ def _build(where: _Where, code: str, e: Mapping[str, Any], setting_names: Collec
         rci_reliability=r,
         rci_source=rci_source,
         item_labels=tuple(e.get("item_labels", ())),
+        item_texts=tuple(e.get("item_texts", ())),
         loinc_panel=e.get("loinc_panel"),
+        loinc_panel_display=e.get("loinc_panel_display"),
         loinc_total=e.get("loinc_total"),
+        loinc_total_display=e.get("loinc_total_display"),
         loinc_items=tuple(e.get("loinc_items", ())),
+        loinc_answers=answers,
         source=e.get("source"),
         note=e.get("note"),
     )
+
+
+def _answer_lists(path: Path, data: dict[str, Any]) -> dict[str, tuple[Answer, ...]]:
+    """The file's ``[answer_lists]``: NAME = [{code, display}, ...], one answer per score."""
+    section = data.get(ANSWER_LISTS, {})
+    if not isinstance(section, dict):
+        raise InstrumentFileError(f"{path}: [{ANSWER_LISTS}] must hold NAME = [{{code, display}}, ...]")
+    lists = {}
+    for name, entries in section.items():
+        where = f"{path}: answer list {name!r}"
+        if not isinstance(entries, list) or not entries:
+            raise InstrumentFileError(f"{where}: must be a non-empty list of {{code, display}}, one per score")
+        answers = []
+        for raw in entries:
+            if not isinstance(raw, dict) or set(raw) != {"code", "display"}:
+                raise InstrumentFileError(f"{where}: each answer must be {{code, display}}, got {raw!r}")
+            if not all(isinstance(v, str) and v.strip() for v in raw.values()):
+                raise InstrumentFileError(f"{where}: code and display must be strings, got {raw!r}")
+            answers.append(Answer(raw["code"], raw["display"]))
+        lists[name] = tuple(answers)
+    return lists
+
+
+def _loinc(where: _Where, e: Mapping[str, Any], answer_lists: Mapping[str, tuple[Answer, ...]]) -> tuple[Answer, ...]:
+    """Checks the LOINC form is whole or absent; its answers, one per item score."""
+    given = [k for k in LOINC_KEYS if k in e]
+    if not given:
+        return ()
+    if missing := [k for k in LOINC_KEYS if k not in e]:
+        raise where.at(missing[0]).fail(f"the LOINC form needs all of {', '.join(LOINC_KEYS)} (given {given[0]!r})")
+    name = e["loinc_answers"]
+    if name not in answer_lists:
+        known = ", ".join(answer_lists) or "none"
+        raise where.at("loinc_answers").fail(f"no answer list {name!r} under [{ANSWER_LISTS}]; known: {known}")
+    answers = answer_lists[name]
+    scores = e["item_max"] - e["item_min"] + 1
+    if len(answers) != scores:
+        raise where.at("loinc_answers").fail(
+            f"answer list {name!r} has {len(answers)} answers, the items score {e['item_min']}-{e['item_max']} "
+            f"({scores})"
+        )
+    return answers
 
 
 def _check_code(path: Path, code: str) -> None:
@@ -431,14 +520,23 @@ def load_registry(
     """The shipped instruments, then the service file's ``[overrides.CODE]`` (fields of
     a shipped instrument) and ``[instruments.CODE]`` (new instruments), then the
     settings of SETTING_FIELDS. Raises InstrumentFileError naming file, instrument and field."""
-    shipped = _tables(shipped_file, _read(shipped_file), ("instruments",))["instruments"]
+    shipped_data = _read(shipped_file)
+    shipped = _tables(shipped_file, shipped_data, ("instruments",))["instruments"]
+    answer_lists = _answer_lists(shipped_file, shipped_data)
     entries: dict[str, tuple[Path | str, dict[str, Any]]] = {}  # code: (where it was last set, entry)
     for code, entry in shipped.items():
         _check_code(shipped_file, code)
         _check_keys(_Where(shipped_file, code), entry, REQUIRED)
         entries[code] = (shipped_file, dict(entry))
     if service_file is not None:
-        service = _tables(service_file, _read(service_file), TOP_LEVEL)
+        service_data = _read(service_file)
+        service = _tables(service_file, service_data, TOP_LEVEL)
+        for name, answers in _answer_lists(service_file, service_data).items():
+            if name in answer_lists:
+                raise InstrumentFileError(
+                    f"{service_file}: answer list {name!r} is already defined by the package; use it by its name"
+                )
+            answer_lists[name] = answers
         for code, override in service["overrides"].items():
             if code not in entries:
                 raise InstrumentFileError(
@@ -466,4 +564,7 @@ def load_registry(
                 f"{path}: instrument {code!r}, field {key!r}: also set by the setting {name!r}; set it in one place"
             )
         entries[code] = (f"{path} with the setting {name!r}", {**entry, key: value})
-    return {code: _build(_Where(path, code), code, entry, setting_names) for code, (path, entry) in entries.items()}
+    return {
+        code: _build(_Where(path, code), code, entry, setting_names, answer_lists)
+        for code, (path, entry) in entries.items()
+    }

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from dashboard import audit, db, demo_history, fhir
+from dashboard import audit, db, demo_history, fhir, measures
 from dashboard.cli import fhir as fhir_cli
 from dashboard.config import ConfigError, Settings, load_config, parse_settings
 from dashboard.engine import make_engine
@@ -155,6 +155,68 @@ def test_the_other_cases_total_only_isi_and_not_scored(platform):
     assert option["code"] == "LA6570-1" and option["extension"] == [
         {"url": "http://hl7.org/fhir/StructureDefinition/ordinalValue", "valueDecimal": 2}
     ]
+
+
+# A service's own instrument with a LOINC form (made-up codes: only their path through the export matters).
+LOINC_SERVICE_FILE = """
+[answer_lists]
+"LL-LOCAL3" = [
+    { code = "LA-ONE", display = "Rarely" },
+    { code = "LA-TWO", display = "Often" },
+    { code = "LA-THREE", display = "Always" },
+]
+
+[instruments.LOCAL3]
+name = "Local 3"
+n_items = 3
+item_min = 1
+item_max = 3
+allowed_values = [{ items = [3], values = [1, 3] }]
+loinc_panel = "90000-0"
+loinc_panel_display = "Local 3 panel"
+loinc_total = "90004-2"
+loinc_total_display = "Local 3 total score"
+loinc_items = ["90001-8", "90002-6", "90003-4"]
+loinc_answers = "LL-LOCAL3"
+item_texts = ["First question", "Second question", "Third question"]
+"""
+
+
+def test_a_service_file_giving_loinc_codes_gets_its_instrument_exported_as_a_form(platform, tmp_path, monkeypatch):
+    path = tmp_path / "service.toml"
+    path.write_text(LOINC_SERVICE_FILE)
+    config = load_config(env={"DASHBOARD_INSTRUMENTS": str(path)}, secrets={})
+    monkeypatch.setattr(measures.INSTRUMENTS, "_registry", config.instruments)
+    rid = platform.response(platform.ids["pid"], "LOCAL3", 5, [2, 1, 3])
+    bundle = export(platform).bundle
+    resolved = by_id(bundle)
+    total = resolved[f"Observation/{fhir.resource_id(SYSTEM, 'total', rid)}"]
+    assert total["code"]["coding"] == [{"system": LOINC, "code": "90004-2", "display": "Local 3 total score"}]
+    assert total["valueQuantity"]["value"] == 6
+    qr = resolved[total["derivedFrom"][0]["reference"]]
+    assert [(i["linkId"], i["text"], i["answer"][0]["valueCoding"]["code"]) for i in qr["item"]] == [
+        ("local3-1", "First question", "LA-TWO"),
+        ("local3-2", "Second question", "LA-ONE"),
+        ("local3-3", "Third question", "LA-THREE"),
+    ]
+    panel = resolved[f"Observation/{fhir.resource_id(SYSTEM, 'panel', rid)}"]
+    assert code_of(panel) == (LOINC, "90000-0")
+    assert [code_of(resolved[m["reference"]])[1] for m in panel["hasMember"]] == [
+        "90001-8",
+        "90002-6",
+        "90003-4",
+        "90004-2",
+    ]
+    (form,) = [q for q in resources(bundle, "Questionnaire") if q["url"] == f"{fhir.QUESTIONNAIRE_BASE}/local3"]
+    assert form["code"][0]["code"] == "90000-0" and [i["code"][0]["code"] for i in form["item"]] == [
+        "90001-8",
+        "90002-6",
+        "90003-4",
+    ]
+    options = [[o["valueCoding"]["code"] for o in i["answerOption"]] for i in form["item"]]
+    assert options == [["LA-ONE", "LA-TWO", "LA-THREE"]] * 2 + [["LA-ONE", "LA-THREE"]]  # item 3 takes 1 or 3
+    assert form["item"][2]["answerOption"][1]["valueCoding"]["extension"][0]["valueDecimal"] == 3
+    assert fhir.problems(bundle) == []
 
 
 def test_the_patient_is_the_code_under_the_service_system_and_named_only_when_set(platform):

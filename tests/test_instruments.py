@@ -41,6 +41,13 @@ def test_every_shipped_instrument_cites_the_reference_and_section_7_gives_the_lo
     assert (phq.loinc_panel, phq.loinc_total, phq.loinc_items[8]) == ("44249-1", "44261-6", "44260-8")  # 7.1
     assert (gad.loinc_panel, gad.loinc_total, gad.loinc_items[0]) == ("69737-5", "70274-6", "69725-0")  # 7.1
     assert all(not i.loinc_total for c, i in INSTRUMENTS.items() if c not in ("PHQ9", "GAD7"))  # 7 gives no other
+    assert phq.loinc_total_display == "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"
+    assert gad.loinc_panel_display == "Generalized anxiety disorder 7 item (GAD-7)"
+    assert phq.item_texts[8].startswith("Thoughts that you would be better off dead") and len(gad.item_texts) == 7
+    # one answer list for both (LL358-3): LA6568-5 / LA6569-3 / LA6570-1 / LA6571-9 = 0/1/2/3
+    assert gad.loinc_answers == phq.loinc_answers
+    assert [phq.answer(s).code for s in range(4)] == ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
+    assert phq.answer(2).display == "More than half the days"
 
 
 # (code, items, item range, total range, cut-off) from clinical-reference 4 (and 1.2, 2.2)
@@ -354,6 +361,12 @@ def write(tmp_path: Path, text: str, name: str = "service.toml") -> Path:
 
 
 NEW = '[instruments.LOCAL10]\nname = "LOCAL10"\nn_items = 10\nitem_min = 1\nitem_max = 5\n'
+# ISI (7 items, 0-4) given a whole LOINC form with the shared 0-3 answer list (made-up codes)
+ISI_LOINC = (
+    '[overrides.ISI]\nloinc_panel = "90000-0"\nloinc_panel_display = "panel"\nloinc_total = "90001-8"\n'
+    'loinc_total_display = "total"\nloinc_items = ["1", "2", "3", "4", "5", "6", "7"]\n'
+    'item_texts = ["a", "b", "c", "d", "e", "f", "g"]\n'
+)
 REFUSALS = [
     # (case, service file, instrument, field, words)
     ("unknown key", "[overrides.OCIR]\ncutoff = 21\n", "OCIR", "cutoff", "unknown key"),
@@ -467,6 +480,41 @@ REFUSALS = [
         "not a change instrument",
     ),
     (
+        "a LOINC form without its items",
+        '[overrides.ISI]\nloinc_total = "90001-8"\n',
+        "ISI",
+        "loinc_panel",
+        "the LOINC form needs all of loinc_panel, loinc_panel_display",
+    ),
+    (
+        "an unknown answer list",
+        ISI_LOINC + 'loinc_answers = "LL000-0"\n',
+        "ISI",
+        "loinc_answers",
+        "no answer list 'LL000-0' under [answer_lists]; known: LL358-3",
+    ),
+    (
+        "an answer list that does not fit the item range",
+        ISI_LOINC + 'loinc_answers = "LL358-3"\n',
+        "ISI",
+        "loinc_answers",
+        "answer list 'LL358-3' has 4 answers, the items score 0-4 (5)",
+    ),
+    (
+        "item texts not one per item",
+        '[overrides.PHQ9]\nitem_texts = ["Little interest"]\n',
+        "PHQ9",
+        "item_texts",
+        "must list 9 strings, one per item, got 1",
+    ),
+    (
+        "a display that is not a string",
+        "[overrides.GAD7]\nloinc_total_display = 70274\n",
+        "GAD7",
+        "loinc_total_display",
+        "must be a string",
+    ),
+    (
         "an unknown proration setting",
         '[overrides.SPIN]\nmax_missing_setting = "spin_missing"\n',
         "SPIN",
@@ -500,6 +548,17 @@ FILE_REFUSALS = [
     ("an unknown top-level table", "[instrument.LOCAL10]\nname = 'x'\n", "unknown top-level key 'instrument'"),
     ("a bad code", NEW.replace("LOCAL10", "k-10"), "instrument code 'k-10' must be capital letters"),
     ("not TOML", "[overrides.OCIR\n", "not valid TOML"),
+    (
+        "an answer without its display",
+        '[answer_lists]\n"LL1-1" = [{ code = "LA1-1" }]\n',
+        "answer list 'LL1-1': each answer must be {code, display}",
+    ),
+    ("an answer list that is not a list", '[answer_lists]\n"LL1-1" = "LA1-1"\n', "must be a non-empty list"),
+    (
+        "a shipped answer list defined again",
+        '[answer_lists]\n"LL358-3" = [{ code = "LA1-1", display = "x" }]\n',
+        "answer list 'LL358-3' is already defined by the package",
+    ),
 ]
 
 
