@@ -173,6 +173,5 @@ def caseload(
 @_cached(max_entries=1000)
 def chart_spec(viewer: Viewer, builder: str, *args) -> dict:
     """The Vega-Lite spec of ``charts.<builder>(*args)``, built once per input. Charts
-    are pure functions of their frames, and building the Altair objects costs tens of
-    milliseconds per chart on every run (the patient page has four)."""
-    return getattr(charts, builder)(*args).to_dict()
+    are pure functions of their frames."""
+    return getattr(charts, builder)(*args)
