@@ -74,6 +74,12 @@ def rows(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     return [dict(zip(columns, row)) for row in zip(*cells)]
 
 
+def wall_times(times: pd.Series, tz: ZoneInfo) -> list[str | None]:
+    """Stored UTC times as the service zone's wall times in ISO form, so the axis and
+    tooltips name that zone's days (``timeutil.local_wall``)."""
+    return [plain(t) for t in local_wall(times, tz).tolist()]
+
+
 def values(data: list[dict[str, Any]]) -> Spec:
     return {"values": data}
 
@@ -129,13 +135,16 @@ def _day(ts) -> str:
 # ---------------------------------------------------------------- symptom trajectory
 
 
+Point = dict[str, Any]  # one response as the chart draws it (trajectory_points)
+
+
 def trajectory_description(
-    inst_name: str, points: pd.DataFrame, caseness: float | None, risk_count: int, clinic_count: int
+    inst_name: str, points: list[Point], caseness: float | None, risk_count: int, clinic_count: int
 ) -> str:
     """The trajectory in words: first and last score, change, and what else is marked."""
-    if points.empty:
+    if not points:
         return f"{inst_name} score over time: no valid questionnaire yet."
-    first, last = points.iloc[0], points.iloc[-1]
+    first, last = points[0], points[-1]
     text = (
         f"{inst_name} score over time: {count_of(len(points), 'valid questionnaire')} from {_day(first['date'])} "
         f"to {_day(last['date'])}; baseline {first['shown']} ({first['band']}), latest {last['shown']} "
@@ -150,27 +159,31 @@ def trajectory_description(
     return text
 
 
-def trajectory_points(instrument: str, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZONE) -> pd.DataFrame:
-    """One row per valid response with what the chart shows about it; ``date`` is the
-    service zone's wall time, so every day the chart names is that zone's day."""
+def trajectory_points(instrument: str, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZONE) -> list[Point]:
+    """One row per valid response with what the chart shows about it, oldest first;
+    ``date`` is the service zone's wall time, so every day the chart names is that zone's day."""
     responses = episode[episode["instrument"] == instrument].sort_values("administered_at")
     if responses.empty:
-        return pd.DataFrame(columns=["date", "score", "shown", "band", "kind", "prorated"])
-    scores = [float(s) for s in responses["score"]]
+        return []
+    scores = [float(s) for s in responses["score"].tolist()]
     kinds = ["baseline"] + [
         rc if (rc := reliable_change(instrument, scores[0], s)) in (IMPROVED, DETERIORATED) else "other"
         for s in scores[1:]
     ]
-    return pd.DataFrame(
+    return [
         {
-            "date": local_wall(responses["administered_at"], tz).to_numpy(),
-            "score": scores,
-            "shown": [display_score(s) for s in scores],
-            "band": [band_label(instrument, s) or "no bands defined" for s in scores],
-            "kind": [CHANGE_LABELS[k] for k in kinds],
-            "prorated": ["prorated (missing items)" if p else "all items answered" for p in responses["prorated"]],
+            "date": date,
+            "score": score,
+            "shown": display_score(score),
+            "band": band_label(instrument, score) or "no bands defined",
+            "kind": CHANGE_LABELS[kind],
+            "prorated": "prorated (missing items)" if prorated else "all items answered",
+            "marker": ENDS[CHANGE_LABELS[kind]],
         }
-    )
+        for date, score, kind, prorated in zip(
+            wall_times(responses["administered_at"], tz), scores, kinds, responses["prorated"].tolist()
+        )
+    ]
 
 
 def band_rows(instrument: str) -> list[dict[str, Any]]:
@@ -240,16 +253,16 @@ def band_layer(bands: list[dict[str, Any]], y_scale: Spec) -> Spec:
     }
 
 
-def trajectory_subtitle(points: pd.DataFrame, caseness: float | None) -> list[str]:
+def trajectory_subtitle(points: list[Point], caseness: float | None) -> list[str]:
     """Baseline, latest and the cut-off in words, above the plot where no mark can cover them."""
-    if points.empty:
+    if not points:
         return ["no valid questionnaire yet"]
-    first, last = points.iloc[0], points.iloc[-1]
+    first, last = points[0], points[-1]
     lines = [f"Baseline {first['shown']} ({first['band']}), {_day(first['date'])}"]
     if len(points) > 1:
         lines.append(f"Latest {last['shown']} ({last['band']}), {_day(last['date'])}: {ENDS[last['kind']]}")
     notes = [f"dashed line: cut-off {caseness:g}"] if caseness is not None else []
-    if (points["prorated"] != "all items answered").any():
+    if any(p["prorated"] != "all items answered" for p in points):
         notes.append("hollow marker: prorated (items missing)")
     return lines + ([" · ".join(notes).capitalize()] if notes else [])
 
@@ -306,8 +319,8 @@ def trajectory_chart(
             {"data": values([{"line": label}])}
             | rule_layer({"datum": plain(inst.caseness), **hidden_y}, INK, [6, 4], description=label)
         )
-    if not points.empty:
-        data = values(rows(points.assign(marker=points["kind"].map(ENDS)), [*points.columns, "marker"]))
+    if points:
+        data = values(points)
         y_axis = {"values": list(range(0, inst.max_total + 1, TICK_STEP)), "title": f"{inst.name} score"}
         layers.append(
             {
@@ -346,10 +359,13 @@ def trajectory_chart(
             }
         )
     if has_clinic:
-        marks = clinic.assign(marker=CLINIC_MARKER, label="clinic")
+        marks = [
+            {"date": plain(date), "score": plain(score), "marker": CLINIC_MARKER, "label": "clinic"}
+            for date, score in zip(clinic["date"].tolist(), clinic["score"].tolist())
+        ]
         layers.append(
             {
-                "data": values(rows(marks, ["date", "score", "marker", "label"])),
+                "data": values(marks),
                 "mark": {"type": "point", "shape": "cross", "size": 160, "filled": True, "color": INK},
                 "encoding": {
                     "x": x,
@@ -364,17 +380,14 @@ def trajectory_chart(
             }
         )
     if has_risk:
-        risk = pd.DataFrame(
-            {
-                "date": local_wall(risk_answers["date"], tz).to_numpy(),
-                "marker": risk_marker(inst),
-                "top": inst.max_total + 0.5 + RISK_STRIP / 2,
-                "answer": [int(v) for v in risk_answers["item_score"]],
-            }
-        )
+        strip = inst.max_total + 0.5 + RISK_STRIP / 2
+        risk = [
+            {"date": date, "marker": risk_marker(inst), "top": strip, "answer": int(answer)}
+            for date, answer in zip(wall_times(risk_answers["date"], tz), risk_answers["item_score"].tolist())
+        ]
         layers.append(
             {
-                "data": values(rows(risk, ["date", "marker", "top", "answer"])),
+                "data": values(risk),
                 "mark": {
                     "type": "point",
                     "shape": "diamond",
@@ -418,9 +431,14 @@ def trajectory_chart(
 
 def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
     """Logins and exercises side by side per treatment week."""
-    long = weekly.melt(id_vars="week", value_vars=["logins", "exercises"], var_name="kind", value_name="count")
+    weeks = [plain(w) for w in weekly["week"].tolist()]
+    long = [
+        {"week": week, "kind": kind, "count": plain(count)}
+        for kind in ("logins", "exercises")
+        for week, count in zip(weeks, weekly[kind].tolist())
+    ]
     bars = {
-        "data": values(rows(long, ["week", "kind", "count"])),
+        "data": values(long),
         "mark": {"type": "bar"},
         "encoding": {
             "x": field("week", "ordinal", title="Treatment week", axis={"labelAngle": 0}),
@@ -466,26 +484,36 @@ def module_timeline_chart(
     a marker whose colour and shape both say the state; the state is also written
     under the module's title, on the same row. Times are drawn as ``tz`` wall times,
     so the axis and tooltips name the service zone's days."""
-    timeline = timeline.assign(**{c: local_wall(timeline[c], tz) for c in ("due_at", "started_at", "completed_at")})
     now = local_wall(pd.Series([pd.Timestamp(now)]), tz).iloc[0]
-    frame = timeline.assign(
-        module=[f"{p}. {t}" for p, t in zip(timeline["position"], timeline["title"])],
-        start=timeline["started_at"],
-        end=timeline["completed_at"].fillna(pd.Timestamp(now)).where(timeline["started_at"].notna()),
-    )
-    frame = frame.assign(
-        row=[f"{m}|{s}" for m, s in zip(frame["module"], frame["state"])],
-        marker_at=frame["end"].fillna(frame["due_at"]),
-    )
+    walls = {c: local_wall(timeline[c], tz).tolist() for c in ("due_at", "started_at", "completed_at")}
+    modules = []  # one dict a module: its row's fields as wall-time Timestamps (or NaT)
+    for position, title, state, due_at, started_at, completed_at in zip(
+        timeline["position"].tolist(), timeline["title"].tolist(), timeline["state"].tolist(), *walls.values()
+    ):
+        module = f"{position}. {title}"
+        end = pd.NaT if pd.isna(started_at) else (now if pd.isna(completed_at) else completed_at)
+        modules.append(
+            {
+                "module": module,
+                "state": state,
+                "due_at": due_at,
+                "started_at": started_at,
+                "completed_at": completed_at,
+                "row": f"{module}|{state}",
+                "start": started_at,
+                "end": end,
+                "marker_at": due_at if pd.isna(end) else end,
+            }
+        )
     y = field(
         "row",
         "nominal",
-        sort=frame["row"].tolist(),
+        sort=[m["row"] for m in modules],
         title=None,
         axis={"labelExpr": "split(datum.label, '|')", "labelLimit": 220, "labelOverlap": False, "labelLineHeight": 13},
     )
-    times = pd.concat([frame["due_at"], frame["started_at"], pd.Series([pd.Timestamp(now)])]).dropna()  # due dates
-    x_scale = {"domain": [plain(times.min() - pd.Timedelta(days=7)), plain(times.max() + pd.Timedelta(days=4))]}
+    times = [t for t in [*walls["due_at"], *walls["started_at"], now] if not pd.isna(t)]  # due dates may be unknown
+    x_scale = {"domain": [plain(min(times) - pd.Timedelta(days=7)), plain(max(times) + pd.Timedelta(days=4))]}
     # No legend: each row names its state beside its marker, and a legend under the plot
     # starts where the labels end, so at 390 px half of it fell outside the column.
     colour = field(
@@ -508,9 +536,11 @@ def module_timeline_chart(
         tip("completed_at", "temporal", "Completed", "%d %b"),
     ]
     columns = ["module", "state", "due_at", "started_at", "completed_at", "row"]
-    every = values(rows(frame, [*columns, "marker_at"]))
+    every = values([{c: plain(m[c]) for c in [*columns, "marker_at"]} for m in modules])
     bars = {
-        "data": values(rows(frame.dropna(subset=["start"]), [*columns, "start", "end"])),
+        "data": values(
+            [{c: plain(m[c]) for c in [*columns, "start", "end"]} for m in modules if not pd.isna(m["start"])]
+        ),
         "mark": {"type": "bar", "height": 12, "cornerRadius": 2},
         "encoding": {
             "x": field("start", "temporal", title=None, scale=x_scale, axis=date_axis(labelAngle=0)),
@@ -552,14 +582,14 @@ def module_timeline_chart(
     }
     description = (
         "Module timeline, each module's start to completion against its due date: "
-        + "; ".join(f"{m}: {s}" for m, s in zip(frame["module"], frame["state"]))
+        + "; ".join(f"{m['module']}: {m['state']}" for m in modules)
         + "."
     )
     return legible(
         {
             "layer": [bars, due, today, marks],
             "description": description,
-            "height": height_per_module * max(len(frame), 2) + AXIS_PX,
+            "height": height_per_module * max(len(modules), 2) + AXIS_PX,
         }
     )
 
