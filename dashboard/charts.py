@@ -2,7 +2,7 @@
 no Streamlit, no Altair.
 
 A spec is written as a dict because Altair took about 140 ms to build and validate
-each chart (the patient page draws four); a dict takes about a millisecond, and it
+each chart (the patient page draws four); a dict takes a few milliseconds, and it
 is what ``st.vega_lite_chart`` and vl-convert read. Its rows are plain Python values
 (dates as ISO strings without an offset, which Vega-Lite reads as wall time), so the
 spec is JSON as it stands; tests/test_charts.py validates every builder's spec
