@@ -8,6 +8,7 @@ and the code cannot drift apart; a test checks the README lists every one.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dashboard.commands import command
+from dashboard.instruments import Instrument, InstrumentFileError, load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -153,6 +155,13 @@ SETTINGS: tuple[Setting, ...] = (
         "The triage queue reloads itself this often (never while an acknowledgement form is open).",
     ),
     Setting(
+        "refresh_every_seconds",
+        60,
+        "The embedded demo (one SQLite file for platform and state) runs the refresher in the app's own process: a cycle at start, then one this often; 0 turns it off. Other deployments run `"
+        + command("refresh", "--every", "60")
+        + "` as a service.",
+    ),
+    Setting(
         "followup_overdue_days",
         14,
         "A GP follow-up is overdue this many days after the first module completed since the last one.",
@@ -222,6 +231,11 @@ SETTINGS: tuple[Setting, ...] = (
         "target_reliable_improvement", None, "Reliable-improvement target, unset by default (clinical-reference 3.6)."
     ),
     Setting(
+        "fhir_include_name",
+        False,
+        "The FHIR export names the patient (the platform's display name) beside the pseudonymous code; off by default, so a Bundle carries the code alone.",
+    ),
+    Setting(
         "deterioration_requires_no_improvement",
         False,
         "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5).",
@@ -257,6 +271,11 @@ class Config:
     timezone: ZoneInfo
     platform_url: str | None
     settings: Settings
+    instruments: Mapping[str, Instrument]  # the shipped registry with the service's file (DASHBOARD_INSTRUMENTS)
+    instruments_file: Path | None = None
+    # DASHBOARD_FHIR_IDENTIFIER_SYSTEM: the URI under which the GP's record files the
+    # platform's patient codes (README, FHIR export). None: the export is off.
+    fhir_identifier_system: str | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -265,6 +284,33 @@ class Config:
     @property
     def uses_embedded_demo(self) -> bool:
         return self.db_url == demo_db_url()
+
+    @property
+    def refreshes_in_process(self) -> bool:
+        """The app runs the refresher itself: the embedded demo in one file, which has
+        no service beside it; ``refresh_every_seconds`` 0 turns it off."""
+        every = float(self.settings.refresh_every_seconds)
+        return self.uses_embedded_demo and self.state_db_url == self.db_url and every > 0
+
+
+# The demo's identifier system. Production has none by default: one shared URI would file
+# two services' "P-0001" as one person in a record that receives both (README, FHIR export).
+DEMO_FHIR_IDENTIFIER_SYSTEM = "https://caseboard.example/fhir/sid/demo-patient-code"
+FHIR_IDENTIFIER_SYSTEM_HELP = (
+    "DASHBOARD_FHIR_IDENTIFIER_SYSTEM is the URI under which the receiving record files the platform's "
+    "patient codes, e.g. https://icbt.example/fhir/sid/patient-code (an absolute URI: https:, http: or urn:)"
+)
+
+
+def fhir_identifier_system(value: str | None, mode: str) -> str | None:
+    """The configured identifier system, the demo's in demo mode, else None; a value
+    that is not an absolute URI is refused (a receiving system would reject it)."""
+    if value is None:
+        return DEMO_FHIR_IDENTIFIER_SYSTEM if mode == "demo" else None
+    value = value.strip()
+    if not re.fullmatch(r"(https?://[^\s/]+(/\S*)?|urn:[A-Za-z0-9][A-Za-z0-9-]*:\S+)", value):
+        raise ConfigError(f"{FHIR_IDENTIFIER_SYSTEM_HELP}; got {value[:80]!r}")
+    return value
 
 
 def demo_db_url() -> str:
@@ -330,6 +376,8 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"DASHBOARD_TIMEZONE {tz_name!r} is not a known time zone (e.g. Europe/London)") from None
     auth_file = Path(get("DASHBOARD_AUTH_FILE") or DEMO_AUTH_FILE)
+    settings = parse_settings(overrides)
+    instruments_file = Path(get("DASHBOARD_INSTRUMENTS")) if get("DASHBOARD_INSTRUMENTS") else None
     return Config(
         mode=mode,
         db_url=db_url,
@@ -337,5 +385,17 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
         auth_file=auth_file,
         timezone=tz,
         platform_url=get("DASHBOARD_PLATFORM_URL"),
-        settings=parse_settings(overrides),
+        settings=settings,
+        instruments=load_instruments(instruments_file, settings),
+        instruments_file=instruments_file,
+        fhir_identifier_system=fhir_identifier_system(get("DASHBOARD_FHIR_IDENTIFIER_SYSTEM"), mode),
     )
+
+
+def load_instruments(service_file: Path | None, settings: Settings) -> dict[str, Instrument]:
+    """The instrument registry (dashboard/instruments.toml, the service's file, the
+    PDSS settings), refused at start-up like any configuration that cannot work."""
+    try:
+        return load_registry(service_file, DEFAULTS, settings.values)
+    except InstrumentFileError as exc:
+        raise ConfigError(f"DASHBOARD_INSTRUMENTS: {exc}" if service_file else str(exc)) from None

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from dashboard import db, demo, demo_history
+from dashboard import db, demo, demo_history, refresh
 from dashboard.timeutil import utcnow
 
 _lock = threading.Lock()
@@ -29,7 +29,8 @@ def needs_generation(engine: Engine, max_age_hours: float, now: datetime | None 
 def ensure_demo_database(engine: Engine, max_age_hours: float, history: bool = True) -> bool:
     """Generate the demo data if missing or stale, and with ``history`` its past in the
     same database's state tables; True if it did. Regeneration replaces the platform
-    tables and the history written for them; the dash_ sessions are kept. The history
+    tables and the history written for them, and drops the refresher's derived rows
+    (read from the old platform); the dash_ sessions are kept. The history
     is written only into the embedded file itself: a separate state database may hold
     a real audit trail, which seeding would replace."""
     with _lock:
@@ -40,4 +41,5 @@ def ensure_demo_database(engine: Engine, max_age_hours: float, history: bool = T
         if history:
             db.upgrade(engine)
             demo_history.seed_history(engine, engine, now)
+            refresh.forget(engine)  # derived from the platform just replaced
         return True

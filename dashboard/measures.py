@@ -1,9 +1,11 @@
 """Instrument registry and scoring, exactly as docs/clinical-reference.md says.
 
-Every instrument fact (items, ranges, bands, cut-offs, reliable change, risk item,
-proration) lives in ``INSTRUMENTS``, so a new instrument is one entry. Values the
-reference leaves to the service (PDSS cut-off, ISI reliable change) are ``None``:
-the dashboard then says "no criterion" instead of inventing one.
+The instruments are data (dashboard/instruments.toml and the service's
+``DASHBOARD_INSTRUMENTS`` file, read by dashboard.instruments): items, ranges,
+options, bands or zones, cut-offs, reliable change, risk item, proration. Values
+the reference leaves to the service (PDSS cut-off, an RCI's SD and reliability)
+are absent unless configured: the dashboard then says "no criterion" instead of
+inventing one. Scoring is one path for every instrument: ``score_responses``.
 """
 
 from __future__ import annotations
@@ -11,117 +13,20 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from dashboard.config import ConfigError, Settings, load_config
+from dashboard.config import DEFAULTS, Config, ConfigError, Settings, load_config
+from dashboard.instruments import Instrument, load_registry
 from dashboard.text import count_of
 
 
-@dataclass(frozen=True)
-class Band:
-    low: int  # inclusive lower bound; a value belongs to the last band whose low <= value
-    label: str
-
-
-@dataclass(frozen=True)
-class Instrument:
-    code: str
-    name: str
-    n_items: int
-    item_min: int
-    item_max: int
-    bands: tuple[Band, ...]
-    caseness: int | None  # the cut-off line / caseness threshold (>=)
-    reliable_change: int | None  # points, for improvement (decrease) and deterioration (increase)
-    risk_item: int | None = None
-    max_missing_items: int = 0  # missing items that may be prorated (reference 1.3)
-    # A setting that overrides max_missing_items where the reference leaves it to the service (2.4).
-    max_missing_setting: str | None = None
-    # Response / remission where the reference defines them instead of recovery (ISI, section 4 [S28]).
-    response_decrease: int | None = None
-    remission_below: int | None = None
-
-    @property
-    def max_total(self) -> int:
-        return self.n_items * self.item_max
-
-
-BASE_INSTRUMENTS: dict[str, Instrument] = {
-    i.code: i
-    for i in (
-        # clinical-reference 1.2-1.6
-        Instrument(
-            "PHQ9",
-            "PHQ-9",
-            9,
-            0,
-            3,
-            (
-                Band(0, "minimal"),
-                Band(5, "mild"),
-                Band(10, "moderate"),
-                Band(15, "moderately severe"),
-                Band(20, "severe"),
-            ),
-            caseness=10,
-            reliable_change=6,
-            risk_item=9,
-            max_missing_items=2,
-        ),
-        # clinical-reference 2.2-2.4 (NHS caseness 8, not the screening cut-off 10)
-        Instrument(
-            "GAD7",
-            "GAD-7",
-            7,
-            0,
-            3,
-            (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe")),
-            caseness=8,
-            reliable_change=4,
-            max_missing_setting="gad7_max_missing_items",
-        ),
-        # clinical-reference 4 (ISI); no reliable-change criterion, cut-off line at 15 (clinical insomnia)
-        Instrument(
-            "ISI",
-            "ISI",
-            7,
-            0,
-            4,
-            (
-                Band(0, "no clinically significant insomnia"),
-                Band(8, "subthreshold"),
-                Band(15, "clinical, moderate"),
-                Band(22, "clinical, severe"),
-            ),
-            caseness=15,
-            reliable_change=None,
-            response_decrease=8,
-            remission_below=8,
-        ),
-        # clinical-reference 4 (PDSS): no bands, no cut-off, no reliable change unless configured
-        Instrument("PDSS", "PDSS", 7, 0, 4, (), caseness=None, reliable_change=None),
-    )
-}
-
-
-def build_registry(settings: Settings) -> dict[str, Instrument]:
-    """The registry with the criteria a service may configure where the reference
-    fixes none (PDSS cut-off and reliable change)."""
-    registry = dict(BASE_INSTRUMENTS)
-    registry["PDSS"] = replace(
-        registry["PDSS"], caseness=settings.pdss_cutoff, reliable_change=settings.pdss_reliable_change
-    )
-    return registry
-
-
-def _process_settings() -> Settings:
+def _process_config() -> Config | None:
     try:
-        return load_config().settings
+        return load_config()
     except ConfigError:  # the entry point reports the configuration error itself
-        return Settings()
+        return None
 
 
 class _ProcessRegistry(Mapping[str, Instrument]):
@@ -130,8 +35,9 @@ class _ProcessRegistry(Mapping[str, Instrument]):
     process-wide and fixed at start-up, like the rest of config."""
 
     @functools.cached_property
-    def _registry(self) -> dict[str, Instrument]:
-        return build_registry(_process_settings())
+    def _registry(self) -> Mapping[str, Instrument]:
+        config = _process_config()
+        return config.instruments if config else load_registry(None, DEFAULTS)
 
     def __getitem__(self, code: str) -> Instrument:
         return self._registry[code]
@@ -146,16 +52,30 @@ class _ProcessRegistry(Mapping[str, Instrument]):
 INSTRUMENTS: Mapping[str, Instrument] = _ProcessRegistry()
 
 
-def band_label(instrument: str, score: float | None) -> str | None:
-    """Severity band of an (unrounded) score; None where the instrument has no bands."""
+def zone(instrument: str, score: float | None, escalated: bool = False) -> str | None:
+    """The band (for AUDIT: the zone) of an unrounded score, moved one up, at most to the
+    last, when the instrument's escalation rule fired (AUDIT items 4-6 >= 2 or items
+    9-10 == 4, clinical-reference 4). None where the instrument has no bands."""
     inst = INSTRUMENTS.get(instrument)
     if inst is None or not inst.bands or score is None or (isinstance(score, float) and math.isnan(score)):
         return None
-    label = None
-    for band in inst.bands:
+    index = -1
+    for i, band in enumerate(inst.bands):
         if score >= band.low:
-            label = band.label
-    return label
+            index = i
+    if index < 0:
+        return None
+    if escalated and inst.escalation:
+        index = min(index + 1, len(inst.bands) - 1)
+    return inst.bands[index].label
+
+
+def band_label(
+    instrument: str, score: float | None, *, not_applicable: bool = False, escalated: bool = False
+) -> str | None:
+    """Severity band of an (unrounded) score; None where the instrument has no bands, or
+    where an item was not applicable (WSAS: the 4-item sum has no bands, reference 4)."""
+    return None if not_applicable else zone(instrument, score, escalated)
 
 
 def in_most_severe_band(instrument: str, score: float | None) -> bool:
@@ -163,6 +83,31 @@ def in_most_severe_band(instrument: str, score: float | None) -> bool:
     clinical-reference 1.2): handling a reason does not change it, so pages say so."""
     inst = INSTRUMENTS.get(instrument)
     return bool(inst is not None and inst.bands) and band_label(instrument, score) == inst.bands[-1].label
+
+
+def reliable_change_index(instrument: str, before: float, after: float) -> float | None:
+    """Jacobson-Truax RCI (clinical-reference 1.7), (after - before) / SE_difference, only
+    where the service configured the SD and reliability (with their source); |RCI| > 1.96
+    is reliable at p < .05. None otherwise: no criterion is invented."""
+    inst = INSTRUMENTS.get(instrument)
+    if inst is None or inst.rci_sd is None or inst.rci_reliability is None:
+        return None
+    return (after - before) / (inst.rci_sd * math.sqrt(2 * (1 - inst.rci_reliability)))
+
+
+def score_subscales(frame: pd.DataFrame) -> pd.DataFrame:
+    """Subscale sums (input: ``responses.subscale_stats``): ``score`` is the sum of the
+    subscale's items when every one holds an allowed answer, else NaN (no proration:
+    the reference gives no rule for subscales). Rows in the registry's subscale order."""
+    size = {(code, s.name): len(s.items) for code, inst in INSTRUMENTS.items() for s in inst.subscales}
+    order = {key: i for i, key in enumerate(size)}
+    keys = list(zip(frame["instrument"], frame["subscale"]))
+    complete = np.array([n == size.get(k) for n, k in zip(frame["n_valid_items"], keys)], dtype=bool)
+    scored = frame.assign(
+        score=np.where(complete, frame["valid_item_sum"].to_numpy(dtype=float), np.nan),
+        _order=[order.get(k, len(order)) for k in keys],
+    )
+    return scored.sort_values(["response_id", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def display_score(score: float) -> int:
@@ -176,13 +121,31 @@ def max_missing_items(instrument: Instrument, settings: Settings) -> int:
     return instrument.max_missing_items
 
 
+RULE_COLUMNS = ("n_invalid_options", "n_na_items", "escalated")
+
+
+def _options_text(inst: Instrument) -> str:
+    return "; ".join(
+        f"items {'-'.join(map(str, (r.items[0], r.items[-1])))}: only {', '.join(map(str, r.values))}"
+        if len(r.items) > 1
+        else f"item {r.items[0]}: only {', '.join(map(str, r.values))}"
+        for r in inst.allowed_values
+    )
+
+
 def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
     """Score aggregated responses (one row each) and say what was wrong with them.
 
     Input columns (from ``dashboard.responses``): ``instrument``, ``total_score``,
-    ``n_item_rows`` (all item rows), ``n_valid_items`` (distinct in-range items),
-    ``valid_item_sum``. Adds ``score`` (float, NaN when not scorable),
-    ``prorated``, ``valid`` and ``quality`` (a data-quality note or None).
+    ``n_item_rows`` (all item rows), ``n_valid_items`` (distinct in-range items given
+    one of their allowed values), ``valid_item_sum``, and the RULE_COLUMNS (absent
+    reads as 0): ``n_invalid_options`` (in range but not an allowed value: AUDIT items
+    9-10), ``n_na_items`` (the instrument's not-applicable item recorded with a NULL
+    score: WSAS item 1) and ``escalated`` (the escalation rule fired). Adds ``score``
+    (float, NaN when not scorable), ``prorated``, ``valid``, ``not_applicable`` (the
+    score is the sum without the N/A item: no bands), ``escalated`` (bool),
+    ``scoring_issue`` (a platform problem other than those two) and ``quality``
+    (a data-quality note or None).
 
     docs/design.md: the item sum wins over a disagreeing ``total_score``; the total is
     used only when there are no items. An out-of-range item counts as missing.
@@ -200,9 +163,12 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
     answered = frame["n_valid_items"].fillna(0).to_numpy(dtype=float)
     item_sum = frame["valid_item_sum"].fillna(0).to_numpy(dtype=float)
     total = pd.to_numeric(frame["total_score"], errors="coerce").to_numpy(dtype=float)
+    rule = {c: frame[c].fillna(0).to_numpy(dtype=float) if c in frame else np.zeros(n) for c in RULE_COLUMNS}
+    invalid_options, na_items = rule["n_invalid_options"], rule["n_na_items"]
 
     has_items = item_rows > 0
-    missing = n_items - answered
+    applicable = n_items - na_items  # WSAS with work N/A: 4 items (clinical-reference 4)
+    missing = applicable - answered
     complete = has_items & (missing == 0)
     proratable = has_items & (missing > 0) & (missing <= max_missing) & (answered > 0)
     total_only = ~has_items & ~np.isnan(total) & (total >= 0) & (total <= max_total)
@@ -210,25 +176,38 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
     score = np.full(n, np.nan)
     score = np.where(complete, item_sum, score)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(proratable, item_sum * n_items / answered, score)
+        score = np.where(proratable, item_sum * applicable / answered, score)
     score = np.where(total_only, total, score)
     score = np.where(known, score, np.nan)
+    valid = ~np.isnan(score)
 
     quality: list[str | None] = [None] * n
     # More rows than usable items: out of range, unknown item number, or an item repeated
     # (repeats that agree count once; repeats that disagree leave the item missing).
-    out_of_range = item_rows > answered
+    out_of_range = item_rows > answered + na_items + invalid_options
     disagrees = complete & ~np.isnan(total) & (total != item_sum)
-    noted = ~known | ~has_items | out_of_range | (missing > 0) | disagrees
+    issue = known & (~has_items | out_of_range | (missing > invalid_options) | disagrees)
+    noted = ~known | issue | (invalid_options > 0) | (na_items > 0)
     for i in np.flatnonzero(noted):  # words only for the few rows with a problem
         notes = []
-        if not known[i]:
+        entry = inst[codes[i]]
+        if entry is None:
             notes.append(f"unknown instrument {frame['instrument'].iat[i]!r}")
         elif not has_items[i]:
             notes.append(
                 "no item answers: total used" if total_only[i] else "no item answers and no usable total: not scored"
             )
         else:
+            if na_items[i] > 0 and entry.not_applicable_item:
+                notes.append(
+                    f"{entry.item_label(entry.not_applicable_item)} not applicable: "
+                    f"{int(applicable[i])}-item sum, without the {entry.max_total}-point bands"
+                )
+            if invalid_options[i] > 0:
+                notes.append(
+                    f"{count_of(int(invalid_options[i]), 'answer')} not among the item's options "
+                    f"({_options_text(entry)}): treated as missing"
+                )
             if out_of_range[i]:
                 notes.append(
                     "item rows out of range, unknown or repeated: an item without one in-range answer is treated as missing"
@@ -240,4 +219,12 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
                 notes.append(f"stored total {int(total[i])} disagrees with item sum {int(item_sum[i])}: item sum used")
         quality[i] = "; ".join(notes) or None
 
-    return frame.assign(score=score, prorated=proratable & known, valid=~np.isnan(score), quality=quality)
+    return frame.assign(
+        score=score,
+        prorated=proratable & known,
+        valid=valid,
+        not_applicable=valid & has_items & (na_items > 0),
+        escalated=valid & (rule["escalated"] > 0),
+        scoring_issue=issue,
+        quality=quality,
+    )

@@ -7,17 +7,22 @@ from dataclasses import dataclass
 
 from dashboard.measures import INSTRUMENTS
 
-IMPROVED, NO_CHANGE, DETERIORATED, NO_CRITERION = (
+IMPROVED, NO_CHANGE, DETERIORATED, NO_CRITERION, NOT_A_CHANGE_MEASURE = (
     "reliable improvement",
     "no reliable change",
     "reliable deterioration",
     "no reliable-change criterion",
+    "not a change measure: zone transitions are reported",
 )
 
 
 def reliable_change(instrument: str, baseline: float, latest: float) -> str:
-    """Change is latest - baseline; a decrease of at least the criterion is improvement."""
-    criterion = INSTRUMENTS[instrument].reliable_change
+    """Change is latest - baseline; a decrease of at least the criterion is improvement.
+    AUDIT is not a change instrument (clinical-reference 4): its zones are compared instead."""
+    inst = INSTRUMENTS[instrument]
+    if not inst.change_instrument:
+        return NOT_A_CHANGE_MEASURE
+    criterion = inst.reliable_change
     if criterion is None:
         return NO_CRITERION
     change = latest - baseline

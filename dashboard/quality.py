@@ -96,6 +96,16 @@ CHECKS: tuple[Check, ...] = (
         "questionnaire with out-of-range, missing, repeated items or a disagreeing total",
         "scored as clinical-reference 1.3 allows, or not scored; each is listed on the patient page",
     ),
+    Check(
+        "option_invalid",
+        "questionnaire answer that is not one of its item's options (AUDIT items 9-10: only 0, 2 or 4)",
+        "the answer is treated as missing, so the questionnaire is not scored (clinical-reference 4)",
+    ),
+    Check(
+        "item_not_applicable",
+        "questionnaire item recorded as not applicable (WSAS item 1, work)",
+        "scored as the sum of the other items (WSAS: 0-32), without the instrument's bands (clinical-reference 4)",
+    ),
 )
 CHECK_BY_KEY = {c.key: c for c in CHECKS}
 COLUMNS = ["check", "problem", "effect", "patients", "rows", "codes"]
@@ -131,11 +141,25 @@ def _patient_rows(key: str, condition, scope) -> Select:
     )
 
 
+def code_shared() -> ColumnElement[bool]:
+    """The ``code_duplicate`` check: another platform record, in anyone's scope, holds
+    this patient's code. One definition, since the FHIR export refuses such a patient
+    (dashboard.fhir: the code is its identifier, and would merge two people)."""
+    other = patients.alias("other")
+    return exists().where(other.c.code == patients.c.code, other.c.id != patients.c.id)
+
+
+def code_is_shared(engine: Engine, patient_id: int) -> bool:
+    """``code_shared`` for one patient (True also for a patient with no code)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(code_shared(), patients.c.code.is_(None)).where(patients.c.id == patient_id)).first()
+    return row is None or bool(row[0]) or bool(row[1])
+
+
 def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | None = None) -> Select:
     """One row per (check, patient) with the number of bad rows, for the checks SQL can see."""
     scope = patient_filter(viewer) if patient_id is None else and_(patient_filter(viewer), patients.c.id == patient_id)
     in_scope = select(patients.c.id).where(scope)
-    other = patients.alias("other")
     known_clinician = lambda col: exists().where(clinicians.c.id == col)  # noqa: E731
     known_instrument = responses.c.instrument.in_(list(INSTRUMENTS))
     duplicates = (
@@ -148,9 +172,7 @@ def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | No
     parts = [
         _patient_rows("enrolment_missing", _unusable_time(patients.c.enrolled_at, dialect), scope),
         _patient_rows("enrolment_future", _future(patients.c.enrolled_at, now, dialect), scope),
-        _patient_rows(
-            "code_duplicate", exists().where(other.c.code == patients.c.code, other.c.id != patients.c.id), scope
-        ),
+        _patient_rows("code_duplicate", code_shared(), scope),
         _patient_rows(
             "status_unknown", or_(patients.c.status.is_(None), patients.c.status.not_in(PATIENT_STATUSES)), scope
         ),
@@ -228,9 +250,20 @@ def data_quality(
         found = pd.read_sql(row_checks(viewer, now, engine.dialect.name, patient_id), conn)
         scored = scored_responses(conn, in_scope, now, settings)
         codes = dict(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.id.in_(in_scope))).all())
-    # Scoring problems other than an unknown instrument (counted above from SQL).
-    scoring = scored[scored["quality"].notna() & scored["instrument"].isin(list(INSTRUMENTS))]
-    found = pd.concat([found, scoring.groupby("patient_id").size().rename("n").reset_index().assign(check="scoring")])
+    # Scoring problems other than an unknown instrument (counted above from SQL), and the
+    # instruments' own rules: an answer not among its options, an item not applicable.
+    kinds = {
+        "scoring": scored["scoring_issue"],
+        "option_invalid": scored["n_invalid_options"] > 0,
+        "item_not_applicable": scored["n_na_items"] > 0,
+    }
+    found = pd.concat(
+        [found]
+        + [
+            scored[hit].groupby("patient_id").size().rename("n").reset_index().assign(check=k)
+            for k, hit in kinds.items()
+        ]
+    )
     found = found[found["n"] > 0]
     if found.empty:
         return pd.DataFrame(columns=COLUMNS)

@@ -23,6 +23,12 @@ after a higher one was read (ids are handed out at insert, not at commit), and
 ``reconcile`` (``caseboard refresh --full``) recomputes every row and logs the drift it
 repairs: anything the rules above cannot see (an item added to a complete response,
 a transaction open longer than the overlap, a row edited in place).
+
+All of it assumes ids that grow at insert: ``check_platform_ids`` checks the columns
+when a refresher starts, and a highest id below the watermark (a restored or reseeded
+platform) makes ``refresh`` rebuild every row instead. One ``cycle`` runs on two
+schedules: ``caseboard refresh [--every]``, and ``run_forever`` in the app's own
+process for the embedded demo (dashboard/ui/refresher.py).
 """
 
 from __future__ import annotations
@@ -30,11 +36,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, Select, case, delete, func, or_, select, update
+from sqlalchemy import Engine, Select, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -43,6 +53,9 @@ from dashboard.measures import INSTRUMENTS
 from dashboard.responses import item_stats
 from dashboard.schema import responses as r
 from dashboard.state_tables import refresh_lease, refresh_marks, response_facts
+from dashboard.timeutil import utcnow
+
+Clock = Callable[[], datetime]  # naive UTC, read when a time is recorded (tests pass a stopped one)
 
 JOB = "refresh"
 SOURCE = "responses"
@@ -80,6 +93,11 @@ class RefreshReport:
     watermark: int  # highest response id read so far
     floor: int  # the next refresh re-reads every id above this
     drift: int = 0  # rows a full reconcile found wrong and repaired
+
+
+def stopped_clock(at: datetime) -> Clock:
+    """A clock that always says ``at``: the benchmark, and tests that set the time."""
+    return lambda: at
 
 
 def default_holder() -> str:
@@ -130,12 +148,104 @@ def release_lease(state: Engine, holder: str, now: datetime) -> None:
         )
 
 
+@contextmanager
+def _leased(state: Engine, holder: str, now: datetime, seconds: float) -> Iterator[bool]:
+    """Work under the lease: yields whether this holder got it, and releases it after
+    the work (also when the work fails). A holder that did not get it must write nothing."""
+    if not take_lease(state, holder, now, seconds):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        release_lease(state, holder, now)
+
+
+# ---------------------------------------------------------------- the platform's ids
+
+# The platform id columns a watermark relies on: (table, column).
+WATERMARKED = (("responses", "id"),)
+
+
+def check_platform_ids(platform: Engine) -> list[str]:
+    """What in the platform's ids breaks the watermark's assumption, in words (empty:
+    none). The refresher assumes a new row gets a higher integer id than every row
+    already visible, handed out at insert: on PostgreSQL a sequence or identity column
+    that caches no ids per session and never wraps around, on SQLite the rowid (an
+    INTEGER PRIMARY KEY of a table with rowids). Checked when a refresher starts; ids
+    that went back below the watermark are handled by ``refresh`` itself (a rebuild)."""
+    with platform.connect() as conn:
+        check = _postgresql_id_problems if conn.dialect.name == "postgresql" else _sqlite_id_problems
+        return [problem for table, column in WATERMARKED for problem in check(conn, table, column)]
+
+
+def _postgresql_id_problems(conn: Connection, table: str, column: str) -> list[str]:
+    name = f"{table}.{column}"
+    data_type = conn.scalar(
+        text(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = :table AND column_name = :column"
+        ),
+        {"table": table, "column": column},
+    )
+    if data_type not in ("smallint", "integer", "bigint"):
+        return [f"{name} is {data_type or 'missing'}, not an integer: the refresher's watermark needs growing ids."]
+    sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:table, :column)"), {"table": table, "column": column})
+    if sequence is None:
+        return [
+            f"{name} is not filled by a sequence or an identity column, so nothing makes a new row's id higher "
+            "than the ids already read: the refresher cannot keep a watermark on it."
+        ]
+    cache, cycles = conn.execute(
+        text("SELECT seqcache, seqcycle FROM pg_sequence WHERE seqrelid = CAST(:sequence AS regclass)"),
+        {"sequence": sequence},
+    ).one()
+    problems = []
+    if cache > 1:
+        problems.append(
+            f"{name}'s sequence {sequence} hands out {cache} ids at a time per session, so a lower id can be used "
+            f"long after a higher one was read: the refresher needs ALTER SEQUENCE {sequence} CACHE 1."
+        )
+    if cycles:
+        problems.append(
+            f"{name}'s sequence {sequence} wraps around (CYCLE), so ids can go back: the refresher needs NO CYCLE."
+        )
+    return problems
+
+
+def _sqlite_id_problems(conn: Connection, table: str, column: str) -> list[str]:
+    name = f"{table}.{column}"
+    columns = {row.name: row for row in conn.execute(text(f'PRAGMA table_info("{table}")'))}
+    declared = columns[column].type.upper() if column in columns else None
+    if declared is None or "INT" not in declared:
+        return [f"{name} is {declared or 'missing'}, not an integer: the refresher's watermark needs growing ids."]
+    keys = [c for c in columns.values() if c.pk]
+    with_rowid = conn.scalar(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table})
+    if declared != "INTEGER" or [c.name for c in keys] != [column] or "WITHOUT ROWID" in (with_rowid or "").upper():
+        return [
+            f"{name} is not an INTEGER PRIMARY KEY (SQLite's rowid), so nothing makes a new row's id higher than "
+            "the ids already read: the refresher cannot keep a watermark on it."
+        ]
+    return []
+
+
 # ---------------------------------------------------------------- reading the platform
 
 
 def read_facts(platform: Connection, response_ids: Select) -> list[dict]:
     """``item_stats`` of the selected responses, as rows for dash_response_facts."""
     return [dict(row._mapping) for row in platform.execute(item_stats(response_ids))]
+
+
+def read_top(platform: Connection, clock: Clock) -> tuple[int, datetime]:
+    """The platform's highest response id, and the time *after* reading it (F6). The
+    floor moves up to an id only an overlap after the time recorded with it, so that
+    time must not precede the read: every id up to ``top`` was taken before the read,
+    hence before the time returned, and its transaction (shorter than the overlap)
+    has committed an overlap later. A time taken before the read (a lease wait, a busy
+    database) would let the floor pass a row still uncommitted."""
+    top = int(platform.scalar(select(func.coalesce(func.max(r.c.id), 0))))
+    return top, clock()
 
 
 def _id_ranges(lo: int, hi: int, batch: int):
@@ -231,91 +341,179 @@ def _write_mark(state: Connection, mark: Mark) -> None:
 def refresh(
     platform: Engine,
     state: Engine,
-    now: datetime,
+    clock: Clock = utcnow,
     settings: RefreshSettings = RefreshSettings(),
     holder: str | None = None,
 ) -> RefreshReport:
     """One incremental refresh: the responses above the floor and those still awaited.
-    Returns at once, writing nothing, when another refresher holds the lease."""
-    holder = holder or default_holder()
-    if not take_lease(state, holder, now, settings.lease_seconds):
-        return _held(state, full=False)
-    try:
+    Returns at once, writing nothing, when another refresher holds the lease. When the
+    platform's ids went back below the watermark (restored or reseeded), no stored row
+    is trusted: it rebuilds them all instead, as ``reconcile`` does, and logs it."""
+    with _leased(state, holder or default_holder(), clock(), settings.lease_seconds) as got:
+        if not got:
+            return _held(state, full=False)
         with state.connect() as conn:
             mark = read_mark(conn)
             awaited = _awaited(conn)
-        floor = mark.floor_id if mark else 0
-        read = 0
         with platform.connect() as p:
-            top = int(p.scalar(select(func.coalesce(func.max(r.c.id), 0))))
-            batches = [_by_range(lo, hi) for lo, hi in _id_ranges(floor, top, settings.batch)]
-            batches += [
-                select(r.c.id).where(r.c.id.in_(awaited[i : i + settings.batch]), r.c.id <= floor)
-                for i in range(0, len(awaited), settings.batch)
-            ]
-            for ids in batches:
-                rows = read_facts(p, ids)
-                with state.begin() as conn:
-                    _upsert(conn, rows, now, settings)
-                read += len(rows)
-        new = next_mark(mark, top, now, settings)
-        with state.begin() as conn:
-            _write_mark(conn, new)
-        return RefreshReport(DONE, False, read, new.last_id, new.floor_id)
-    finally:
-        release_lease(state, holder, now)
+            top, now = read_top(p, clock)
+            if mark is not None and top < mark.last_id:
+                return _rebuild(p, state, clock, settings, mark)
+            return _incremental(p, state, settings, mark, awaited, top, now)
 
 
 def reconcile(
     platform: Engine,
     state: Engine,
-    now: datetime,
+    clock: Clock = utcnow,
     settings: RefreshSettings = RefreshSettings(),
     holder: str | None = None,
 ) -> RefreshReport:
     """Recompute every response's facts, repair the rows that differ (changed, missing
     or no longer on the platform), log each kind of drift it repaired, and count them.
     Also the first refresh of an empty state database (nothing to call drift then)."""
-    holder = holder or default_holder()
-    if not take_lease(state, holder, now, settings.lease_seconds):
-        return _held(state, full=True)
-    try:
+    with _leased(state, holder or default_holder(), clock(), settings.lease_seconds) as got:
+        if not got:
+            return _held(state, full=True)
         with state.connect() as conn:
             mark = read_mark(conn)
-        changed = missing = gone = read = 0
         with platform.connect() as p:
-            top = int(p.scalar(select(func.coalesce(func.max(r.c.id), 0))))
-            stored_top = _stored_top(state)
-            for lo, hi in _id_ranges(0, max(top, stored_top), settings.batch):
-                fresh = {row["response_id"]: row for row in read_facts(p, _by_range(lo, hi))}
-                read += len(fresh)
-                f = response_facts.c
-                with state.begin() as conn:
-                    stored = {
-                        row.response_id: row._mapping
-                        for row in conn.execute(
-                            select(f.response_id, *(f[c] for c in FACTS)).where(f.response_id > lo, f.response_id <= hi)
-                        )
-                    }
-                    wrong = [row for rid, row in fresh.items() if rid in stored and _differs(row, stored[rid])]
-                    new = [row for rid, row in fresh.items() if rid not in stored]
-                    stale = [rid for rid in stored if rid not in fresh]
-                    _upsert(conn, wrong + new, now, settings)
-                    if stale:
-                        conn.execute(delete(response_facts).where(f.response_id.in_(stale)))
-                changed, missing, gone = changed + len(wrong), missing + len(new), gone + len(stale)
-        first = mark is None
-        if not first:
-            for kind, n in (("changed", changed), ("missing", missing), ("gone", gone)):
-                if n:
-                    log_event("refresh_drift", logging.WARNING, kind=kind, rows=n)
-        new_mark = next_mark(mark, top, now, settings)
+            return _rebuild(p, state, clock, settings, mark)
+
+
+def _incremental(
+    p: Connection,
+    state: Engine,
+    settings: RefreshSettings,
+    mark: Mark | None,
+    awaited: list[int],
+    top: int,
+    now: datetime,
+) -> RefreshReport:
+    """Read every id above the floor up to ``top`` (read at ``now``) and the awaited
+    responses; move the mark."""
+    floor = mark.floor_id if mark else 0
+    batches = [_by_range(lo, hi) for lo, hi in _id_ranges(floor, top, settings.batch)]
+    batches += [
+        select(r.c.id).where(r.c.id.in_(awaited[i : i + settings.batch]), r.c.id <= floor)
+        for i in range(0, len(awaited), settings.batch)
+    ]
+    read = 0
+    for ids in batches:
+        rows = read_facts(p, ids)
         with state.begin() as conn:
-            _write_mark(conn, new_mark)
-        drift = 0 if first else changed + missing + gone
-        return RefreshReport(DONE, True, read, new_mark.last_id, new_mark.floor_id, drift)
-    finally:
-        release_lease(state, holder, now)
+            _upsert(conn, rows, now, settings)
+        read += len(rows)
+    new = next_mark(mark, top, now, settings)
+    with state.begin() as conn:
+        _write_mark(conn, new)
+    return RefreshReport(DONE, False, read, new.last_id, new.floor_id)
+
+
+def _rebuild(p: Connection, state: Engine, clock: Clock, settings: RefreshSettings, mark: Mark | None) -> RefreshReport:
+    """Compare every stored row with the platform, repair and count what differs. Ids
+    below the watermark mean the platform was restored or reseeded: the watermark
+    starts again from nothing (its floor could lie above ids still to come)."""
+    top, now = read_top(p, clock)
+    went_back = mark is not None and top < mark.last_id
+    if went_back:
+        log_event("refresh_drift", logging.WARNING, kind="ids_went_back")
+    changed = missing = gone = read = 0
+    f = response_facts.c
+    for lo, hi in _id_ranges(0, max(top, _stored_top(state)), settings.batch):
+        fresh = {row["response_id"]: row for row in read_facts(p, _by_range(lo, hi))}
+        read += len(fresh)
+        with state.begin() as conn:
+            stored = {
+                row.response_id: row._mapping
+                for row in conn.execute(
+                    select(f.response_id, *(f[c] for c in FACTS)).where(f.response_id > lo, f.response_id <= hi)
+                )
+            }
+            wrong = [row for rid, row in fresh.items() if rid in stored and _differs(row, stored[rid])]
+            new = [row for rid, row in fresh.items() if rid not in stored]
+            stale = [rid for rid in stored if rid not in fresh]
+            _upsert(conn, wrong + new, now, settings)
+            if stale:
+                conn.execute(delete(response_facts).where(f.response_id.in_(stale)))
+        changed, missing, gone = changed + len(wrong), missing + len(new), gone + len(stale)
+    first = mark is None
+    if not first:
+        for kind, n in (("changed", changed), ("missing", missing), ("gone", gone)):
+            if n:
+                log_event("refresh_drift", logging.WARNING, kind=kind, rows=n)
+    new_mark = next_mark(None if went_back else mark, top, now, settings)
+    with state.begin() as conn:
+        _write_mark(conn, new_mark)
+    drift = 0 if first else changed + missing + gone
+    return RefreshReport(DONE, True, read, new_mark.last_id, new_mark.floor_id, drift)
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def cycle(
+    platform: Engine,
+    state: Engine,
+    clock: Clock = utcnow,
+    settings: RefreshSettings = RefreshSettings(),
+    holder: str | None = None,
+    full: bool = False,
+) -> RefreshReport:
+    """One refresher cycle: what ``caseboard refresh`` runs (once, or every ``--every``)
+    and what the app's in-process runner runs on its timer. The one place a step of
+    the refresher is added (a team snapshot next), so both schedules run the same."""
+    return (reconcile if full else refresh)(platform, state, clock, settings, holder)
+
+
+def run_forever(
+    platform: Engine,
+    state: Engine,
+    every: float,
+    stop: threading.Event,
+    holder: str | None = None,
+    clock: Clock = utcnow,
+    settings: RefreshSettings = RefreshSettings(),
+) -> None:
+    """A cycle at once, then one every ``every`` seconds until ``stop`` is set: the
+    body of the app's refresher thread. A failing cycle is logged (``refresh_failed``,
+    the exception's class only) and the next one runs on time, so a database fault
+    never ends the app or the thread. Platform ids the watermark cannot rely on end
+    it at start (``refresh_refused``): the pages still compute everything live."""
+    holder = holder or default_holder()
+    checked = False
+    while not stop.is_set():
+        try:
+            if not checked:
+                if check_platform_ids(platform):
+                    log_event(
+                        "refresh_refused", logging.ERROR, reason="platform ids (run caseboard refresh to see why)"
+                    )
+                    return
+                checked = True
+            started = time.perf_counter()
+            report = cycle(platform, state, clock, settings, holder)
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            log_event("refresh_cycle", logging.INFO, kind=report.status, rows=report.read, duration_ms=duration_ms)
+        except Exception as exc:  # the thread outlives any one cycle's fault
+            log_event("refresh_failed", logging.ERROR, error=exc)
+        stop.wait(every)
+
+
+def forget(state: Engine, clock: Clock = utcnow, settings: RefreshSettings = RefreshSettings()) -> None:
+    """Drop every derived row and the watermark: the platform they were read from is
+    gone (the embedded demo was regenerated). Done under the lease, waiting for a cycle
+    at work to end, so no cycle that read the old platform writes after this."""
+    holder = default_holder()
+    deadline = time.monotonic() + settings.lease_seconds  # a held lease lapses by then
+    while True:
+        with _leased(state, holder, clock(), settings.lease_seconds) as got:
+            if got or time.monotonic() > deadline:
+                with state.begin() as conn:
+                    conn.execute(delete(response_facts))
+                    conn.execute(delete(refresh_marks))
+                return
+        time.sleep(0.05)
 
 
 def _stored_top(state: Engine) -> int:

@@ -7,12 +7,13 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from dashboard.config import Settings
 from dashboard.frames import read_frame
-from dashboard.measures import INSTRUMENTS, score_responses
+from dashboard.instruments import Instrument
+from dashboard.measures import INSTRUMENTS, RULE_COLUMNS, score_responses, score_subscales
 from dashboard.schema import patients, programs
 from dashboard.schema import response_items as ri
 from dashboard.schema import responses as r
@@ -37,22 +38,79 @@ def _answers(response_ids: Select):
     )
 
 
-def _valid_item(a):
-    """An answer that belongs to its instrument's items and range, given once (registry-driven)."""
+def _answer_allowed(inst: Instrument, item, score) -> ColumnElement[bool]:
+    """An answer to one of the instrument's items, within its range and among that item's
+    allowed values (AUDIT items 9-10: 0, 2, 4)."""
     return and_(
-        a.c.lo == a.c.hi,
-        or_(
-            false(),
-            *(
-                and_(
-                    r.c.instrument == code,
-                    a.c.item.between(1, inst.n_items),
-                    a.c.lo.between(inst.item_min, inst.item_max),
-                )
-                for code, inst in INSTRUMENTS.items()
-            ),
+        item.between(1, inst.n_items),
+        score.between(inst.item_min, inst.item_max),
+        *(or_(item.not_in(rule.items), score.in_(rule.values)) for rule in inst.allowed_values),
+    )
+
+
+def _allowed(item, score) -> ColumnElement[bool]:
+    """Registry-wide: the answer belongs to its response's instrument."""
+    return or_(
+        false(),
+        *(and_(r.c.instrument == code, _answer_allowed(inst, item, score)) for code, inst in INSTRUMENTS.items()),
+    )
+
+
+def _invalid_option(item, score) -> ColumnElement[bool]:
+    """In range, but not one of the item's allowed values: a data-quality problem (reference 4)."""
+    return or_(
+        false(),
+        *(
+            and_(
+                r.c.instrument == code,
+                item.in_(rule.items),
+                score.between(inst.item_min, inst.item_max),
+                score.not_in(rule.values),
+            )
+            for code, inst in INSTRUMENTS.items()
+            for rule in inst.allowed_values
         ),
     )
+
+
+def _not_applicable(item, score) -> ColumnElement[bool]:
+    """The instrument's not-applicable item recorded with a NULL score (WSAS item 1, work)."""
+    return or_(
+        false(),
+        *(
+            and_(r.c.instrument == code, item == inst.not_applicable_item, score.is_(None))
+            for code, inst in INSTRUMENTS.items()
+            if inst.not_applicable_item
+        ),
+    )
+
+
+def _escalated(item, score, allowed) -> ColumnElement:
+    """1 when an escalation rule fired (AUDIT: one zone up if any of items 4-6 >= 2 or any
+    of items 9-10 == 4), over the allowed answers only; else 0."""
+    fired = []
+    for code, inst in INSTRUMENTS.items():
+        for rule in inst.escalation:
+            picked = case((and_(allowed, r.c.instrument == code, item.in_(rule.items)), score))
+            total = func.max(picked) if rule.of == "any" else func.sum(picked)
+            fired.append(func.coalesce(total, 0) >= rule.at_least)
+    return case((or_(false(), *fired), 1), else_=0)
+
+
+def _rule_stats(item, score, allowed, once: ColumnElement[bool] | None = None) -> list:
+    """RULE_STATS, for item rows or per-item groups alike (``once``: the group's answers
+    agree; a group whose answers disagree is already an unusable item)."""
+    invalid = _invalid_option(item, score) if once is None else and_(once, _invalid_option(item, score))
+    return [
+        func.count(case((invalid, item))).label("n_invalid_options"),
+        func.count(case((_not_applicable(item, score), item))).label("n_na_items"),
+        _escalated(item, score, allowed).label("escalated"),
+    ]
+
+
+def _valid_item(a):
+    """An answer that belongs to its instrument's items, range and options, given once (registry-driven)."""
+    return and_(a.c.lo == a.c.hi, _allowed(a.c.item, a.c.lo))
 
 
 def _risk_item_score(a):
@@ -89,17 +147,7 @@ def responses_query(
     One pass over the item rows, exact while no item is repeated within a
     response (the rule for repeats needs a group per item). ``n_distinct_items``
     shows where that fails; ``exact_item_stats`` then recounts those responses."""
-    valid = or_(
-        false(),
-        *(
-            and_(
-                r.c.instrument == code,
-                ri.c.item.between(1, inst.n_items),
-                ri.c.score.between(inst.item_min, inst.item_max),
-            )
-            for code, inst in INSTRUMENTS.items()
-        ),
-    )
+    valid = _allowed(ri.c.item, ri.c.score)
     risk = [
         (
             and_(r.c.instrument == code, ri.c.item == inst.risk_item, ri.c.score.between(inst.item_min, inst.item_max)),
@@ -130,6 +178,7 @@ def responses_query(
             func.count(case((valid, ri.c.item))).label("n_valid_items"),
             func.coalesce(func.sum(case((valid, ri.c.score))), 0).label("valid_item_sum"),
             func.max(case(*risk, else_=None)).label("risk_item_score"),
+            *_rule_stats(ri.c.item, ri.c.score, valid),
         )
         .select_from(source)
         .where(*_scope(patient_ids, instruments))
@@ -152,6 +201,9 @@ def latest_per_patient(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 ITEM_STATS = ["n_item_rows", "n_valid_items", "valid_item_sum", "risk_item_score"]
+# The instruments' own rules (options, not applicable, escalation): computed beside
+# ITEM_STATS by both queries, read as 0 where absent (measures.RULE_COLUMNS).
+RULE_STATS = list(RULE_COLUMNS)
 
 
 def item_stats(response_ids: Select) -> Select:
@@ -172,10 +224,58 @@ def item_stats(response_ids: Select) -> Select:
             func.count(case((valid, a.c.item))).label("n_valid_items"),
             func.coalesce(func.sum(case((valid, a.c.lo))), 0).label("valid_item_sum"),
             _risk_item_score(a).label("risk_item_score"),
+            *_rule_stats(a.c.item, a.c.lo, valid, a.c.lo == a.c.hi),
         )
         .select_from(r.outerjoin(a, a.c.response_id == r.c.id))
         .where(r.c.id.in_(response_ids))
         .group_by(*RESPONSE_KEYS)
+    )
+
+
+def subscale_stats(response_ids: Select) -> Select | None:
+    """Per (response, subscale) of the selected responses: how many of the subscale's
+    items hold one allowed answer, and their sum, by the same per-item rule as
+    ``item_stats`` (measures.score_subscales scores them). None when no instrument
+    has subscales."""
+    a = _answers(response_ids)
+    valid = _valid_item(a)
+    parts = []
+    for code, inst in INSTRUMENTS.items():
+        for sub in inst.subscales:
+            inside = and_(valid, a.c.item.in_(sub.items))
+            parts.append(
+                select(
+                    r.c.id.label("response_id"),
+                    literal(code).label("instrument"),
+                    literal(sub.name).label("subscale"),
+                    func.count(case((inside, a.c.item))).label("n_valid_items"),
+                    func.coalesce(func.sum(case((inside, a.c.lo))), 0).label("valid_item_sum"),
+                )
+                .select_from(r.join(a, a.c.response_id == r.c.id))
+                .where(r.c.id.in_(response_ids), r.c.instrument == code)
+                .group_by(r.c.id)
+            )
+    return union_all(*parts) if parts else None
+
+
+def read_subscales(conn: Connection, response_ids: Select) -> pd.DataFrame:
+    """Each selected response's subscale scores (measures.score_subscales), in registry order."""
+    stmt = subscale_stats(response_ids)
+    columns = ["response_id", "instrument", "subscale", "n_valid_items", "valid_item_sum"]
+    frame = pd.DataFrame(columns=columns) if stmt is None else pd.read_sql(stmt, conn)
+    return score_subscales(frame)
+
+
+def valid_answers(response_ids: Select) -> Select:
+    """(response_id, item, score) of every usable item answer of these responses: in
+    its instrument's items and range, given once (repeats that agree count once). The
+    same rule ``item_stats`` sums, so an export's items add up to the scored total."""
+    a = _answers(response_ids)
+    return (
+        select(a.c.response_id, a.c.item, a.c.lo.label("score"))
+        .select_from(a.join(r, r.c.id == a.c.response_id))
+        .where(_valid_item(a))
+        .order_by(a.c.response_id, a.c.item)
     )
 
 
@@ -203,7 +303,7 @@ def read_scored(conn: Connection, stmt: Select, params: dict, settings: Settings
     if repeated.any():
         exact = pd.read_sql(exact_item_stats([int(i) for i in frame.loc[repeated, "response_id"]]), conn)
         exact = exact.set_index("response_id")
-        for column in ITEM_STATS:
+        for column in (*ITEM_STATS, *RULE_STATS):
             frame[column] = frame[column].astype("float64")
             frame.loc[repeated, column] = (
                 frame.loc[repeated, "response_id"].map(exact[column]).to_numpy(dtype="float64")

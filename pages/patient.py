@@ -26,6 +26,7 @@ from dashboard.timeutil import freshness_line, local_date, local_time
 from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.correction_panel import correction_panel
+from dashboard.ui.components.fhir_download import fhir_download
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
 from dashboard.ui.components.quality_note import quality_note
@@ -233,6 +234,7 @@ else:
         if nhs.reliable_deterioration:
             words.append("**reliable deterioration**")
         st.markdown("NHS Talking Therapies paired status (first and last PHQ-9 and GAD-7): " + ", ".join(words) + ".")
+fhir_download(ctx, patient)
 
 # ------------------------------------------------------------------ trajectories
 st.subheader("Symptom trajectories")

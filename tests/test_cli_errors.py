@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from dashboard import audit, db
 from dashboard.cli import audit as audit_cli
+from dashboard.cli import fhir as fhir_cli
 from dashboard.cli import queue, refresh, report
 from dashboard.engine import make_engine
 from tests.factory import Platform
@@ -27,6 +28,7 @@ CLIS = {  # name: (main, arguments of an ordinary run)
     "report": (report.main, ["--user", "lead.a", "--format", "json"]),
     "audit": (audit_cli.main, []),
     "refresh": (refresh.main, []),
+    "fhir": (fhir_cli.main, ["--user", "ther.a", "--patient", SECRET]),
 }
 CASES = [  # (cli, case, extra arguments, words on stderr)
     *[(cli, "unmigrated", [], UPGRADE) for cli in CLIS],
@@ -42,6 +44,9 @@ CASES = [  # (cli, case, extra arguments, words on stderr)
         (cli, "migrated", ["--from", "99999-01-01"], "not a day YYYY-MM-DD: '99999-01-01'")
         for cli in ("report", "audit")
     ],
+    ("fhir", "migrated", ["--since", "99999-01-01"], "not a day YYYY-MM-DD: '99999-01-01'"),
+    ("fhir", "migrated", ["--user", "nobody"], "'nobody': unknown user"),
+    ("fhir", "migrated", ["--patient", "P\x00"], "--patient contains control characters"),
     ("queue", "migrated", ["--user", "nobody"], "no clinician with login 'nobody'"),
     ("report", "migrated", ["--user", "nobody"], "'nobody' is not a team lead"),
     *[(cli, "broken", [], "error: a database request failed (") for cli in CLIS],

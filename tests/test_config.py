@@ -76,7 +76,9 @@ def test_readme_documents_every_setting_and_variable():
         "DASHBOARD_AUTH_FILE",
         "DASHBOARD_TIMEZONE",
         "DASHBOARD_PLATFORM_URL",
+        "DASHBOARD_FHIR_IDENTIFIER_SYSTEM",
         "DASHBOARD_SETTINGS",
+        "DASHBOARD_INSTRUMENTS",
     ):
         assert f"`{var}`" in readme, f"README lacks {var}"
 

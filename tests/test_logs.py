@@ -5,8 +5,10 @@ served app's log."""
 import io
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from itertools import count
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -45,6 +47,13 @@ def assert_clean(records: list[dict], text: str, *secrets: str) -> None:
         assert set(record) - {"ts", "level", "event"} <= logs.FIELDS
 
 
+def documented_fields(event: str) -> set[str]:
+    """The fields README's Logs table lists for an event (each named in backticks)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith(f"| `{event}` |"))
+    return set(re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", row.split("|")[2])))  # not the examples in brackets
+
+
 # ---------------------------------------------------------------- (a) the format
 
 
@@ -52,7 +61,9 @@ def test_each_line_is_one_json_object_with_ts_level_and_event(captured, capsys):
     logs.configure()
     logs.configure()  # Streamlit runs app.py again on every rerun
     assert sum(isinstance(h, logs._StderrHandler) for h in logs.log.handlers) == 1
-    logs.log_event("script_run", page="Triage", user="therapist1", role="therapist", duration_ms=12.5, rss_mb=190.2)
+    logs.log_event(
+        "script_run", page="Triage", user="therapist1", role="therapist", duration_ms=12.5, cpu_ms=9.0, rss_mb=190.2
+    )
     logs.log_event(
         "db_fault", logging.WARNING, error=OperationalError("SELECT 1", {}, ConnectionError("x")), cause=ConnectionError
     )
@@ -67,6 +78,7 @@ def test_each_line_is_one_json_object_with_ts_level_and_event(captured, capsys):
         "user": "therapist1",
         "role": "therapist",
         "duration_ms": 12.5,
+        "cpu_ms": 9.0,
         "rss_mb": 190.2,
     }
     ts = datetime.fromisoformat(run["ts"])
@@ -114,6 +126,9 @@ def test_opening_a_patient_by_deep_link_logs_the_run_without_the_patient(app_pla
     assert all(
         r["user"] == "ther.a" and r["role"] == "therapist" and r["duration_ms"] > 0 and r["rss_mb"] > 0 for r in runs
     )
+    # the run's own CPU: some, and never more than its wall time (one thread; each figure rounded to 0.1 ms)
+    assert all(0 < r["cpu_ms"] <= r["duration_ms"] + 0.1 for r in runs)
+    assert all(set(r) - {"ts", "level", "event"} == documented_fields("script_run") for r in runs)
     assert any(r["event"] == "login" and r["user"] == "ther.a" for r in records)
     assert_clean(records, text, CODE, NAME, str(pid))
 
@@ -220,6 +235,8 @@ def test_the_served_app_logs_script_runs_without_the_patient(tmp_path, browser):
     records = [json.loads(line) for line in server_log.splitlines() if line.startswith("{")]
     runs = [r for r in records if r["event"] == "script_run"]
     assert any(r["page"] == "Patient" and r["user"] == "therapist1" for r in runs)
+    assert all(0 < r["cpu_ms"] <= r["duration_ms"] + 0.1 for r in runs)  # each run's own thread's CPU
+    assert all(set(r) - {"ts", "level", "event"} == documented_fields("script_run") for r in runs)
     assert any(r["event"] == "login" and r["user"] == "therapist1" for r in records)
     assert_clean(records, server_log, code, name)
 

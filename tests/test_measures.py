@@ -103,7 +103,8 @@ def test_registry_criteria_quote_the_reference():
     phq, gad, isi, pdss = (INSTRUMENTS[c] for c in ("PHQ9", "GAD7", "ISI", "PDSS"))
     assert (phq.max_total, phq.caseness, phq.reliable_change, phq.risk_item) == (27, 10, 6, 9)  # 1.2, 1.4, 1.6, 1.5
     assert (gad.max_total, gad.caseness, gad.reliable_change) == (21, 8, 4)  # 2.2 (NHS caseness 8), 2.3
-    assert (isi.max_total, isi.caseness, isi.reliable_change) == (28, 15, None)
+    # ISI (section 4): the community case-finding cut-off >= 10 is the line; no reliable-change criterion
+    assert (isi.max_total, isi.caseness, isi.reliable_change) == (28, 10, None)
     assert (pdss.max_total, pdss.caseness, pdss.reliable_change, pdss.bands) == (28, None, None, ())
 
 
@@ -185,11 +186,10 @@ def test_gad7_proration_follows_the_setting():
 
 
 def test_pdss_criteria_only_when_the_service_configures_them():
-    from dashboard.config import parse_settings
-    from dashboard.measures import build_registry
+    from dashboard.config import load_instruments, parse_settings
 
-    default = build_registry(parse_settings({}))["PDSS"]
+    default = load_instruments(None, parse_settings({}))["PDSS"]
     assert (default.caseness, default.reliable_change) == (None, None)
-    configured = build_registry(parse_settings({"pdss_cutoff": 8, "pdss_reliable_change": 5}))["PDSS"]
+    configured = load_instruments(None, parse_settings({"pdss_cutoff": 8, "pdss_reliable_change": 5}))["PDSS"]
     assert (configured.caseness, configured.reliable_change) == (8, 5)
-    assert build_registry(parse_settings({}))["PHQ9"] == INSTRUMENTS["PHQ9"]
+    assert load_instruments(None, parse_settings({}))["PHQ9"] == INSTRUMENTS["PHQ9"]

@@ -7,6 +7,7 @@ from dashboard.outcomes import (
     IMPROVED,
     NO_CHANGE,
     NO_CRITERION,
+    NOT_A_CHANGE_MEASURE,
     at_caseness,
     nhs_outcome,
     reliable_change,
@@ -55,6 +56,10 @@ def test_improving_on_one_and_deteriorating_on_the_other_is_deterioration_only()
         ("GAD7", 8, 11, NO_CHANGE),
         ("ISI", 20, 5, NO_CRITERION),
         ("PDSS", 20, 5, NO_CRITERION),  # no published criterion
+        ("OCIR", 40, 10, NO_CRITERION),  # section 4: "none published in the cited sources -> RCI (1.7)"
+        ("SPIN", 40, 10, NO_CRITERION),
+        ("WSAS", 30, 5, NO_CRITERION),
+        ("AUDIT", 30, 5, NOT_A_CHANGE_MEASURE),  # "not a change instrument; report zone transitions"
     ],
 )
 def test_reliable_change_edges(instrument, baseline, latest, expected):

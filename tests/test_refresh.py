@@ -7,13 +7,14 @@ refresher work at a time, and after a reconcile that repairs drift. The live pat
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, text, update
 
 from dashboard import db, demo, refresh, schema
 from dashboard.cli import refresh as refresh_cli
@@ -27,6 +28,7 @@ from tests.factory import Platform
 
 FAR = datetime(2999, 1, 1)  # the live path's NOW: every response, whatever its date
 COLUMNS = ["response_id", "patient_id", "instrument", "administered_at", "total_score", *ITEM_STATS]
+at = refresh.stopped_clock
 TIMING = refresh.RefreshSettings(overlap_seconds=300, settle_seconds=900, lease_seconds=600, batch=7)
 
 
@@ -76,14 +78,14 @@ def test_derived_facts_equal_the_live_computation_for_every_demo_response(small_
     with small_demo.begin() as conn:
         conn.execute(delete(response_facts))
         conn.execute(delete(refresh_marks))
-    report = refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING)
+    report = refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING)
     assert report.status == refresh.DONE and report.read > 100
     assert_same(small_demo)
-    assert refresh.reconcile(small_demo, small_demo, DEMO_NOW, TIMING).drift == 0
+    assert refresh.reconcile(small_demo, small_demo, at(DEMO_NOW), TIMING).drift == 0
 
 
 def test_reconcile_repairs_a_tampered_row_and_logs_the_drift(small_demo, caplog):
-    refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING)
+    refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING)
     some = live(small_demo)["response_id"].iloc[3]
     with small_demo.begin() as conn:
         conn.execute(
@@ -94,7 +96,7 @@ def test_reconcile_repairs_a_tampered_row_and_logs_the_drift(small_demo, caplog)
     with pytest.raises(AssertionError):
         assert_same(small_demo)
     with caplog.at_level(logging.WARNING, logger="caseboard"):
-        report = refresh.reconcile(small_demo, small_demo, DEMO_NOW, TIMING)
+        report = refresh.reconcile(small_demo, small_demo, at(DEMO_NOW), TIMING)
     assert report.drift == 1
     assert_same(small_demo)
     drift = [r for r in caplog.records if r.getMessage() == "refresh_drift"]
@@ -107,19 +109,19 @@ def test_a_second_refresher_finds_the_lease_held_and_writes_nothing(small_demo):
         conn.execute(delete(refresh_marks))
     assert refresh.take_lease(small_demo, "refresher-a", DEMO_NOW, 600)
     assert not refresh.take_lease(small_demo, "refresher-b", DEMO_NOW, 600)  # exactly one works
-    held = refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING, holder="refresher-b")
-    full = refresh.reconcile(small_demo, small_demo, DEMO_NOW, TIMING, holder="refresher-b")
+    held = refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING, holder="refresher-b")
+    full = refresh.reconcile(small_demo, small_demo, at(DEMO_NOW), TIMING, holder="refresher-b")
     assert held.status == full.status == refresh.LEASE_HELD
     with small_demo.connect() as conn:
         assert conn.scalar(select(response_facts.c.response_id).limit(1)) is None
         assert conn.scalar(select(refresh_marks.c.source)) is None
     # the holder itself renews its lease and works; once it releases, the other may
-    assert refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING, holder="refresher-a").status == refresh.DONE
-    assert refresh.refresh(small_demo, small_demo, DEMO_NOW, TIMING, holder="refresher-b").status == refresh.DONE
+    assert refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING, holder="refresher-a").status == refresh.DONE
+    assert refresh.refresh(small_demo, small_demo, at(DEMO_NOW), TIMING, holder="refresher-b").status == refresh.DONE
     # a crashed holder's lease lapses
     assert refresh.take_lease(small_demo, "crashed", DEMO_NOW, 600)
     later = DEMO_NOW + timedelta(seconds=601)
-    assert refresh.refresh(small_demo, small_demo, later, TIMING, holder="refresher-b").status == refresh.DONE
+    assert refresh.refresh(small_demo, small_demo, at(later), TIMING, holder="refresher-b").status == refresh.DONE
     with small_demo.connect() as conn:
         assert conn.scalar(select(refresh_lease.c.holder)) == "refresher-b"
 
@@ -167,25 +169,63 @@ def test_a_lower_id_committed_after_a_higher_one_was_read_is_picked_up(platform)
     full = [(i, 1) for i in range(1, 10)]
     add_response(platform, 10, t, full)
     add_response(platform, 12, t, full)
-    first = refresh.refresh(platform.engine, platform.engine, t, TIMING)
+    first = refresh.refresh(platform.engine, platform.engine, at(t), TIMING)
     assert first.watermark == 12
     add_response(platform, 11, t, [(i, 2) for i in range(1, 10)])  # its transaction began before 12's
-    refresh.refresh(platform.engine, platform.engine, t + timedelta(seconds=60), TIMING)
+    refresh.refresh(platform.engine, platform.engine, at(t + timedelta(seconds=60)), TIMING)
     assert_same(platform.engine)
     assert list(derived(platform.engine)["response_id"]) == [10, 11, 12]
+
+
+class SlowTopRead:
+    """A clock that moves on by ``delay`` while the refresher reads the platform's
+    highest response id, the first time only: that read waited (a lock, a busy machine)."""
+
+    def __init__(self, engine, start: datetime, delay: timedelta):
+        self.now, self.delay = start, delay
+        event.listen(engine, "before_cursor_execute", self.reading)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def reading(self, _conn, _cursor, statement: str, *_args) -> None:
+        if "max(responses.id)" in statement.lower() and self.delay:
+            self.now, self.delay = self.now + self.delay, timedelta(0)
+
+
+def test_a_row_uncommitted_when_a_slow_read_took_the_top_id_is_not_passed_by_the_floor(platform, db_url):
+    """F6: the time recorded with the top id is taken after reading it, not when the
+    refresh began; else the floor passes a lower id still inside its overlap window."""
+    t, engine = DEMO_NOW, platform.engine
+    full = [(i, 1) for i in range(1, 10)]
+    add_response(platform, 10, t, full)
+    add_response(platform, 12, t, full)  # 11 took its id just before 12, at about t + 200 s
+    reader = make_engine(db_url)  # the refresher's own connections to the platform
+    clock = SlowTopRead(reader, t, timedelta(seconds=200))
+    assert refresh.refresh(reader, engine, clock, TIMING).watermark == 12  # the top id read at t + 200 s
+    clock.now = t + timedelta(seconds=TIMING.overlap_seconds)  # only 100 s after that read
+    refresh.refresh(reader, engine, clock, TIMING)
+    with engine.connect() as conn:
+        assert conn.scalar(select(refresh_marks.c.floor_id)) == 0  # 11 may still commit: keep re-reading
+    add_response(platform, 11, t, [(i, 2) for i in range(1, 10)])  # commits 250 s after its id, within the overlap
+    clock.now = t + timedelta(seconds=450)
+    refresh.refresh(reader, engine, clock, TIMING)
+    assert list(derived(engine)["response_id"]) == [10, 11, 12]
+    assert_same(engine)
+    reader.dispose()
 
 
 def test_items_arriving_after_their_response_are_scored_again(platform):
     t, engine = DEMO_NOW, platform.engine
     add_response(platform, 20, t, [(1, 3), (2, 3)])
     add_response(platform, 21, t, [(i, 0) for i in range(1, 10)])
-    refresh.refresh(engine, engine, t, TIMING)
-    refresh.refresh(engine, engine, t + timedelta(seconds=TIMING.overlap_seconds), TIMING)
+    refresh.refresh(engine, engine, at(t), TIMING)
+    refresh.refresh(engine, engine, at(t + timedelta(seconds=TIMING.overlap_seconds)), TIMING)
     with engine.connect() as conn:
         assert conn.scalar(select(refresh_marks.c.floor_id)) == 21  # 20 is no longer re-read as a recent id
     with engine.begin() as conn:
         add_items(conn, 20, [(i, 2) for i in range(3, 10)])
-    refresh.refresh(engine, engine, t + timedelta(seconds=400), TIMING)
+    refresh.refresh(engine, engine, at(t + timedelta(seconds=400)), TIMING)
     assert_same(engine)
     assert derived(engine).set_index("response_id").loc[20, "valid_item_sum"] == 6 + 14
 
@@ -194,13 +234,88 @@ def test_an_item_added_after_the_settle_age_is_drift_that_reconcile_repairs(plat
     t, engine = DEMO_NOW, platform.engine
     add_response(platform, 30, t, [(1, 1)])
     for seconds in (0, 300, 600, 900):  # read at the settle age: no longer awaited
-        refresh.refresh(engine, engine, t + timedelta(seconds=seconds), TIMING)
+        refresh.refresh(engine, engine, at(t + timedelta(seconds=seconds)), TIMING)
     with engine.begin() as conn:
         add_items(conn, 30, [(2, 2)])
-    refresh.refresh(engine, engine, t + timedelta(seconds=1200), TIMING)
+    refresh.refresh(engine, engine, at(t + timedelta(seconds=1200)), TIMING)
     assert derived(engine).set_index("response_id").loc[30, "valid_item_sum"] == 1
-    assert refresh.reconcile(engine, engine, t + timedelta(seconds=1300), TIMING).drift == 1
+    assert refresh.reconcile(engine, engine, at(t + timedelta(seconds=1300)), TIMING).drift == 1
     assert_same(engine)
+
+
+# ---------------------------------------------------------------- the platform's ids
+
+ID_COLUMNS = {  # a kind of id column -> (its DDL per backend, the problem named, or None: accepted)
+    "a sequence": ({"postgresql": "id serial PRIMARY KEY", "sqlite": "id INTEGER PRIMARY KEY"}, None),
+    "an identity": ({"postgresql": "id integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"}, None),
+    "text": ({"postgresql": "id text PRIMARY KEY", "sqlite": "id TEXT PRIMARY KEY"}, "not an integer"),
+    "no generator": (
+        {"postgresql": "id integer PRIMARY KEY", "sqlite": "id INT PRIMARY KEY"},
+        "the refresher cannot keep a watermark",
+    ),
+    "without rowid": ({"sqlite": "id INTEGER PRIMARY KEY) WITHOUT ROWID --"}, "not an INTEGER PRIMARY KEY"),
+    "a cached sequence": ({"postgresql": "id serial PRIMARY KEY"}, "CACHE 1"),
+}
+
+
+def make_responses_table(url: str, backend: str, kind: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE responses ({ID_COLUMNS[kind][0][backend]})"))
+        if kind == "a cached sequence":
+            conn.execute(text("ALTER SEQUENCE responses_id_seq CACHE 20"))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ID_COLUMNS)
+def test_the_start_up_check_names_ids_the_watermark_cannot_rely_on(db_url, backend, kind):
+    ddl, problem = ID_COLUMNS[kind]
+    if backend not in ddl:
+        pytest.skip(f"no {kind!r} id column on {backend}")
+    make_responses_table(db_url, backend, kind)
+    engine = make_engine(db_url)
+    problems = refresh.check_platform_ids(engine)
+    engine.dispose()
+    if problem is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and problem in problems[0] and problems[0].startswith("responses.id")
+
+
+def test_the_command_refuses_to_start_on_such_ids_without_a_traceback(db_url, backend, capsys, monkeypatch):
+    make_responses_table(db_url, backend, "text")
+    engine = make_engine(db_url)
+    db.upgrade(engine)
+    engine.dispose()
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    assert refresh_cli.main(["--db", db_url]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "error: responses.id is text, not an integer" in err.lower() and "Traceback" not in err
+
+
+def test_a_demo_platform_passes_the_check(small_demo):
+    assert refresh.check_platform_ids(small_demo) == []
+
+
+def test_ids_below_the_watermark_rebuild_every_row_and_log_it(platform, caplog):
+    """The platform restored from a backup (or reseeded): 11 and 12 are gone, and a new,
+    different 11 arrives. The floor (12) would hide it from an incremental refresh."""
+    t, engine = DEMO_NOW, platform.engine
+    for rid in (10, 11, 12):
+        add_response(platform, rid, t, [(i, 1) for i in range(1, 10)])
+    refresh.refresh(engine, engine, at(t), TIMING)
+    refresh.refresh(engine, engine, at(t + timedelta(seconds=TIMING.overlap_seconds)), TIMING)
+    with engine.begin() as conn:
+        assert conn.scalar(select(refresh_marks.c.floor_id)) == 12
+        conn.execute(delete(schema.response_items).where(schema.response_items.c.response_id > 10))
+        conn.execute(delete(schema.responses).where(schema.responses.c.id > 10))
+    add_response(platform, 11, t, [(i, 3) for i in range(1, 10)])
+    with caplog.at_level(logging.WARNING, logger="caseboard"):
+        report = refresh.refresh(engine, engine, at(t + timedelta(seconds=400)), TIMING)
+    assert report.full and report.drift == 2 and (report.watermark, report.floor) == (11, 0)
+    assert_same(engine)
+    kinds = [r.caseboard_fields["kind"] for r in caplog.records if r.getMessage() == "refresh_drift"]
+    assert kinds == ["ids_went_back", "changed", "gone"]
 
 
 # ---------------------------------------------------------------- random event streams
@@ -256,7 +371,7 @@ def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream
                     add_items(conn, *rows)
 
     def run_refresh() -> None:
-        assert refresh.refresh(p.engine, p.engine, clock, TIMING).status == refresh.DONE
+        assert refresh.refresh(p.engine, p.engine, at(clock), TIMING).status == refresh.DONE
         assert_same(p.engine)
 
     for step in stream:
@@ -279,6 +394,97 @@ def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream
     for _ in range(15):  # every transaction has ended
         clock += TICK
         commit_due()
-    refresh.refresh(p.engine, p.engine, clock, TIMING)
+    refresh.refresh(p.engine, p.engine, at(clock), TIMING)
     assert_same(p.engine)
-    assert refresh.reconcile(p.engine, p.engine, clock, TIMING).drift == 0
+    assert refresh.reconcile(p.engine, p.engine, at(clock), TIMING).drift == 0
+
+
+# ---------------------------------------------------------------- the schedules: one cycle, a runner
+
+
+def test_a_cycle_refreshes_and_a_full_cycle_repairs_drift(platform):
+    t, engine = DEMO_NOW, platform.engine
+    add_response(platform, 1, t, [(i, 2) for i in range(1, 10)])
+    add_response(platform, 2, t, [(1, 1)])
+    report = refresh.cycle(engine, engine, at(t), TIMING)
+    assert (report.status, report.full, report.read) == (refresh.DONE, False, 2)
+    assert_same(engine)
+    with engine.begin() as conn:
+        conn.execute(update(response_facts).values(valid_item_sum=0))
+    assert refresh.cycle(engine, engine, at(t), TIMING, full=True).drift == 2
+    assert_same(engine)
+
+
+def stop_after(monkeypatch, stop: threading.Event, cycles: int, fail_first: bool = False) -> list:
+    """refresh.cycle as the runner calls it, recording each report and setting ``stop``
+    after ``cycles`` calls; with ``fail_first`` the first call raises instead."""
+    real, reports = refresh.cycle, []
+
+    def counted(*args, **kwargs):
+        if fail_first and not reports:
+            reports.append(None)
+            raise RuntimeError("the database went away")
+        reports.append(real(*args, **kwargs))
+        if len(reports) >= cycles:
+            stop.set()
+        return reports[-1]
+
+    monkeypatch.setattr(refresh, "cycle", counted)
+    return reports
+
+
+def test_the_runner_survives_a_failing_cycle_and_logs_it(platform, monkeypatch, caplog):
+    engine, stop = platform.engine, threading.Event()
+    add_response(platform, 1, DEMO_NOW, [(i, 2) for i in range(1, 10)])
+    reports = stop_after(monkeypatch, stop, cycles=2, fail_first=True)
+    with caplog.at_level(logging.INFO, logger="caseboard"):
+        refresh.run_forever(engine, engine, 0.001, stop, clock=at(DEMO_NOW), settings=TIMING)
+    assert reports[0] is None and reports[1].status == refresh.DONE  # the next cycle ran and wrote
+    assert_same(engine)
+    events = [(r.getMessage(), r.caseboard_fields) for r in caplog.records if r.getMessage().startswith("refresh_")]
+    assert events[0] == ("refresh_failed", {"error": "RuntimeError"})  # the class only, never the text
+    assert events[1][0] == "refresh_cycle" and events[1][1]["kind"] == refresh.DONE and events[1][1]["rows"] == 1
+
+
+def test_the_runner_stops_on_its_event(platform, monkeypatch):
+    engine, stop, first = platform.engine, threading.Event(), threading.Event()
+    real = refresh.cycle
+
+    def signalled(*args, **kwargs):
+        report = real(*args, **kwargs)
+        first.set()
+        return report
+
+    monkeypatch.setattr(refresh, "cycle", signalled)
+    thread = threading.Thread(target=refresh.run_forever, args=(engine, engine, 3600, stop), daemon=True)
+    thread.start()
+    assert first.wait(60), "the runner runs a cycle at start"
+    stop.set()  # it waits an hour for the next cycle, unless stopped
+    thread.join(60)
+    assert not thread.is_alive()
+
+
+def test_the_runner_respects_a_lease_held_by_another_refresher(platform, monkeypatch, caplog):
+    engine, stop = platform.engine, threading.Event()
+    add_response(platform, 1, DEMO_NOW, [(i, 2) for i in range(1, 10)])
+    assert refresh.take_lease(engine, "caseboard-refresh-service", DEMO_NOW, 600)
+    reports = stop_after(monkeypatch, stop, cycles=1)
+    with caplog.at_level(logging.INFO, logger="caseboard"):
+        refresh.run_forever(engine, engine, 0.001, stop, clock=at(DEMO_NOW), settings=TIMING)
+    assert [r.status for r in reports] == [refresh.LEASE_HELD]
+    with engine.connect() as conn:
+        assert conn.scalar(select(response_facts.c.response_id)) is None  # nothing written
+    cycles = [r.caseboard_fields for r in caplog.records if r.getMessage() == "refresh_cycle"]
+    assert cycles == [{"kind": refresh.LEASE_HELD, "rows": 0, "duration_ms": cycles[0]["duration_ms"]}]
+
+
+def test_the_runner_refuses_to_start_on_ids_it_cannot_rely_on(db_url, backend, caplog):
+    make_responses_table(db_url, backend, "text")
+    engine, stop = make_engine(db_url), threading.Event()
+    thread = threading.Thread(target=refresh.run_forever, args=(engine, engine, 0.001, stop), daemon=True)
+    with caplog.at_level(logging.INFO, logger="caseboard"):
+        thread.start()
+        thread.join(60)
+    assert not thread.is_alive() and not stop.is_set()  # it ended by itself
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("refresh_")] == ["refresh_refused"]
+    engine.dispose()

@@ -580,7 +580,7 @@ def measure_refresh(url: str, repeat: int) -> dict:
         for table in (response_facts, refresh_marks, refresh_lease):
             conn.execute(table.delete())
     started = time.perf_counter()
-    first = refresh.refresh(engine, engine, now, tuning)
+    first = refresh.refresh(engine, engine, refresh.stopped_clock(now), tuning)
     first_ms = (time.perf_counter() - started) * 1000
     per_minute = _responses_per_minute(engine, now)
     windows = 2 * tuning.overlap_seconds / 60 + 1  # two overlap windows and the new minute
@@ -590,12 +590,12 @@ def measure_refresh(url: str, repeat: int) -> dict:
     def incremental() -> refresh.RefreshReport:
         with engine.begin() as conn:
             conn.execute(refresh_marks.update().values(floor_id=floor, pending_id=first.watermark, pending_at=now))
-        return refresh.refresh(engine, engine, later, tuning)
+        return refresh.refresh(engine, engine, refresh.stopped_clock(later), tuning)
 
     incremental_ms = _median_ms(incremental, repeat)
     incremental_read = incremental().read
     started = time.perf_counter()
-    full = refresh.reconcile(engine, engine, later, tuning)
+    full = refresh.reconcile(engine, engine, refresh.stopped_clock(later), tuning)
     reconcile_ms = (time.perf_counter() - started) * 1000
     assert full.drift == 0, "a reconcile right after a refresh must find no drift"
     return {

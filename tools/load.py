@@ -8,9 +8,14 @@ turn); team lead Caseload, Triage, Audit. Generic HTTP load tools cannot drive
 Streamlit reruns (docs/streamlit-notes.md, Scale), so the sessions are real
 browsers.
 
-Timings come from the server, not the browser: the app's ``script_run`` log
-lines (dashboard/logs.py) within each level's window give p50 and p95 per page.
-Beside them: the server's peak resident memory (/proc VmRSS, sampled), memory
+Timings come from both ends. The app's ``script_run`` log lines
+(dashboard/logs.py) within each level's window give p50 and p95 per page of each
+run's wall time and of its CPU time on its own thread (steadier than wall time on
+a shared machine: waiting for the CPU is not in it). The browser gives the time
+from the click on the nav link or the row to the page settled (its heading
+shown, Streamlit's script no longer running, no skeleton), p50 and p95 per page:
+what a clinician waits, the client's own share of the CPU included. Beside them:
+the server's peak resident memory (/proc VmRSS, sampled), memory
 per session as (peak - idle) / N, where idle is measured after a warm-up that
 visits every page once (imports and caches loaded), and the CPU the client
 (this process, Playwright's driver and Chromium) and the server used over the
@@ -53,9 +58,14 @@ class Row:
 
     sessions: int
     page: str
-    runs: int
-    p50_ms: float | None
+    runs: int  # the server's script runs of the page (a row's click also reruns the page it is on)
+    p50_ms: float | None  # wall time of those runs, on the server
     p95_ms: float | None
+    cpu_p50_ms: float | None  # their CPU time on their own thread
+    cpu_p95_ms: float | None
+    visits: int  # the browser's visits to the page
+    settled_p50_ms: float | None  # from the click to the page settled, in the browser
+    settled_p95_ms: float | None
     server_rss_peak_mb: float
     rss_per_session_mb: float
     client_cpu_pct: float
@@ -111,6 +121,25 @@ def cpu_pct(before: dict[int, int], after: dict[int, int], wall_s: float) -> flo
 
 # ---------------------------------------------------------------- sessions
 
+# Run in every document of a session: the time of each click, by the page's own clock.
+CLICK_CLOCK_JS = "document.addEventListener('click', () => { window.__caseboardClickAt = performance.now(); }, true);"
+# Polled by the browser after a click: milliseconds since it once the page has settled,
+# else false. Settled: connected, the script not running, no skeleton, and a visible
+# heading starting with the page's (a patient's starts with the code in its URL).
+SETTLED_JS = """(heading) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.getAttribute("data-test-connection-state") !== "CONNECTED"
+      || app.getAttribute("data-test-script-state") !== "notRunning"
+      || document.querySelector("[data-testid='stSkeleton']")
+      || window.__caseboardClickAt == null) return false;
+  const want = heading ?? (location.pathname.endsWith("/patient")
+      && new URLSearchParams(location.search).get("patient"));
+  if (!want) return false;
+  const shown = [...document.querySelectorAll("h1")].some(
+      (h) => h.textContent.trim().startsWith(want) && h.getClientRects().length > 0);
+  return shown && performance.now() - window.__caseboardClickAt;
+}"""
+
 
 async def wait_for_app(page, settle_ms: int = 200) -> None:
     """As tests/browser.py: connected, script idle, no skeleton, twice (a cookie write reruns)."""
@@ -128,10 +157,12 @@ class Session:
         self.browser, self.base_url, self.username = browser, base_url, username
         self.pages = ROLE_PAGES["lead" if username.startswith("lead") else "therapist"]
         self.errors = 0
+        self.settled: dict[str, list[float]] = {}  # page -> click-to-settled ms of each visit
         self.context = self.page = None
 
     async def log_in(self) -> None:
         self.context = await self.browser.new_context(viewport={"width": 1400, "height": 900})
+        await self.context.add_init_script(CLICK_CLOCK_JS)
         self.page = await self.context.new_page()
         await self.page.goto(self.base_url)
         await wait_for_app(self.page)
@@ -142,17 +173,20 @@ class Session:
         await wait_for_app(self.page)
 
     async def visit(self, name: str, round_no: int) -> None:
+        """Click through to the page, time it until settled in the browser, then wait
+        as tests/browser.py does (a second run, e.g. a cookie write, may follow)."""
         page = self.page
+        await page.evaluate("window.__caseboardClickAt = null")
         if name == "Patient":  # select a row of My patients, as a clinician would (tests/test_browser.py)
             grid = page.locator(".st-key-my_patients_table [data-testid='stDataFrame']")  # not the data-quality table
             await grid.wait_for(timeout=TIMEOUT_MS)
             box = await grid.bounding_box()
             row = round_no % 5
             await page.mouse.click(box["x"] + 12, box["y"] + 38 + 35 * row + 17)
-            await page.wait_for_url("**/patient?patient=*", timeout=TIMEOUT_MS)
         else:
             await page.get_by_role("link", name=name, exact=True).click()
-            await page.get_by_role("heading", name=HEADINGS[name]).first.wait_for(timeout=TIMEOUT_MS)
+        settled = await page.wait_for_function(SETTLED_JS, arg=HEADINGS.get(name), polling="raf", timeout=TIMEOUT_MS)
+        self.settled.setdefault(name, []).append(float(await settled.json_value()))
         await wait_for_app(page)
 
     async def loop(self, deadline: float | None, rounds: int | None) -> None:
@@ -239,6 +273,7 @@ def script_runs(log_path: Path, start: int, end: int) -> list[dict]:
 def level_rows(
     sessions: int,
     runs: list[dict],
+    settled: dict[str, list[float]],
     peak: float,
     idle: float,
     client_pct: float,
@@ -246,11 +281,14 @@ def level_rows(
     errors: int,
     wall_s: float,
 ) -> list[Row]:
-    """One row per page and one for all pages ("all")."""
-    by_page: dict[str, list[float]] = {}
-    for record in runs:
-        by_page.setdefault(record["page"], []).append(float(record["duration_ms"]))
-    by_page["all"] = [float(r["duration_ms"]) for r in runs]
+    """One row per page and one for all pages ("all"), from the server's runs and
+    the browser's click-to-settled times (page -> ms of each visit)."""
+    pages = {r["page"] for r in runs} | set(settled)
+    wall = {page: [float(r["duration_ms"]) for r in runs if r["page"] == page] for page in pages}
+    cpu = {page: [float(r["cpu_ms"]) for r in runs if r["page"] == page and "cpu_ms" in r] for page in pages}
+    visits = {page: settled.get(page, []) for page in pages}
+    wall["all"], cpu["all"] = [t for ts in wall.values() for t in ts], [t for ts in cpu.values() for t in ts]
+    visits["all"] = [t for ts in visits.values() for t in ts]
     common = dict(
         server_rss_peak_mb=round(peak, 1),
         rss_per_session_mb=round((peak - idle) / sessions, 1),
@@ -262,9 +300,22 @@ def level_rows(
         loadavg_1m=os.getloadavg()[0],
     )
     return [
-        Row(sessions, page, len(times), _ms(percentile(times, 50)), _ms(percentile(times, 95)), **common)
-        for page, times in sorted(by_page.items(), key=lambda kv: (kv[0] == "all", kv[0]))
+        Row(
+            sessions,
+            page,
+            len(wall[page]),
+            *_p50_p95(wall[page]),
+            *_p50_p95(cpu[page]),
+            len(visits[page]),
+            *_p50_p95(visits[page]),
+            **common,
+        )
+        for page in sorted(wall, key=lambda page: (page == "all", page))
     ]
+
+
+def _p50_p95(values: list[float]) -> tuple[float | None, float | None]:
+    return _ms(percentile(values, 50)), _ms(percentile(values, 95))
 
 
 def _ms(value: float | None) -> float | None:
@@ -330,9 +381,14 @@ async def run_level(
     runs = script_runs(log_path, start_offset, log_path.stat().st_size)
     peak = await sampler.stop()
     await asyncio.gather(*(s.close() for s in sessions))
+    settled: dict[str, list[float]] = {}
+    for s in sessions:
+        for page, times in s.settled.items():
+            settled.setdefault(page, []).extend(times)
     rows = level_rows(
         n,
         runs,
+        settled,
         peak,
         idle,
         cpu_pct(client_before, client_after, wall),
@@ -348,6 +404,8 @@ def print_rows(rows: list[Row]) -> None:
     for r in rows:
         print(
             f"{r.sessions:>8} {r.page:<12} {r.runs:>5} {_fmt(r.p50_ms):>8} {_fmt(r.p95_ms):>8} "
+            f"{_fmt(r.cpu_p50_ms):>8} {_fmt(r.cpu_p95_ms):>8} {r.visits:>6} "
+            f"{_fmt(r.settled_p50_ms):>9} {_fmt(r.settled_p95_ms):>9} "
             f"{r.server_rss_peak_mb:>9.0f} {r.rss_per_session_mb:>8.1f} {r.client_cpu_pct:>7.0f} "
             f"{r.server_cpu_pct:>7.0f} {r.errors:>6} {r.loadavg_1m:>5.1f}",
             flush=True,
@@ -420,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"server pid {server.pid} on port {port}, log {log_path}", file=sys.stderr)
             print(
-                f"{'sessions':>8} {'page':<12} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'peak MB':>9} "
+                f"{'sessions':>8} {'page':<12} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8} "
+                f"{'cpu p95':>8} {'visits':>6} {'click p50':>9} {'click p95':>9} {'peak MB':>9} "
                 f"{'MB/sess':>8} {'client%':>7} {'server%':>7} {'errors':>6} {'load':>5}",
                 flush=True,
             )

@@ -33,6 +33,7 @@ COMMANDS = {
     for c in (
         Command("queue", "dashboard.cli.queue", "a clinician's triage queue as a morning digest (table, CSV or JSON)"),
         Command("report", "dashboard.cli.report", "a team's Caseload figures as an offline HTML or JSON report"),
+        Command("fhir", "dashboard.cli.fhir", "a patient's outcomes and GP follow-ups as FHIR R4 for the GP's record"),
         Command("audit", "dashboard.cli.audit", "the service-wide audit trail, for a privacy officer"),
         Command("unlock", "dashboard.cli.unlock", "lift a login lockout for one username (audited)"),
         Command("db", "dashboard.cli.db", "migrate or check the state database (upgrade, current, check)"),

@@ -1,14 +1,14 @@
 """``caseboard refresh``: keep the derived rows in the state database ahead of the
 pages (dashboard/refresh.py). Once, or ``--every SECONDS`` as a service; ``--full``
 recomputes every row and reports the drift it repaired. Only one refresher works at
-a time (a lease row): another one prints "lease held" and writes nothing."""
+a time (a lease row): another one prints "lease held" and writes nothing. It does
+not start (exit 2) on platform ids its watermark cannot rely on."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 
 from dashboard import refresh as refresher
 from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
@@ -48,11 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     if (opened := open_databases(args, migrated=True)) is None:
         return 2
     _, platform, state = opened
-    job = refresher.reconcile if args.full else refresher.refresh
+    if problems := refresher.check_platform_ids(platform):
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print("The refresher does not start on these ids; the pages still compute everything live.", file=sys.stderr)
+        return 2
     holder = refresher.default_holder()
     while True:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        print(describe(job(platform, state, now, holder=holder)), flush=True)
+        print(describe(refresher.cycle(platform, state, holder=holder, full=args.full)), flush=True)
         if args.every is None:
             return 0
         try:

@@ -14,7 +14,6 @@ shows the login form unless that record is live.
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
 from dashboard.scope import Viewer, load_viewer
 from dashboard.text import md
-from dashboard.ui import cookies, faults
+from dashboard.ui import cookies, faults, refresher
 from dashboard.ui.components.compact_list import NARROW_CSS
 from dashboard.ui.context import AppContext, set_context
 from dashboard.ui.nav import page_urls, pages_for
@@ -101,6 +100,7 @@ def prepare(config: Config) -> tuple[Engine, Engine]:
         stop_with(
             "The platform database does not match the schema Caseboard reads (see README, 'Schema contract').", problems
         )
+    refresher.start_in_process(config, platform, state)  # the embedded demo's, once per process
     return platform, state
 
 
@@ -275,7 +275,7 @@ def sidebar(viewer: Viewer, config: Config, state: Engine, auth: AuthFile) -> No
 
 
 def main() -> None:
-    started = time.perf_counter()
+    started = logs.RunStart.now()  # this run's wall and CPU clocks (README, Logs)
     logs.configure()  # once per process; later runs find it configured
     # A local icon: a ":material/..." icon is fetched from Google's font servers on every page
     # load, which the deployment's Content-Security-Policy blocks (README, Deployment).
@@ -320,7 +320,7 @@ def main() -> None:
 
 
 def clinician_pages(
-    username: str, config: Config, auth: AuthFile, platform: Engine, state: Engine, started: float
+    username: str, config: Config, auth: AuthFile, platform: Engine, state: Engine, started: logs.RunStart
 ) -> None:
     """The logged-in clinician's pages (st.navigation), scoped to their role; each
     run is logged as ``script_run`` with the page's title, never its query parameters
