@@ -1,4 +1,16 @@
-"""Altair chart builders: DataFrame in, chart out (no data access, no Streamlit).
+"""Chart builders: DataFrame in, Vega-Lite spec (a plain dict) out; no data access,
+no Streamlit, no Altair.
+
+A spec is written as a dict because Altair took about 140 ms to build and validate
+each chart (the patient page draws four); a dict takes a few milliseconds, and it
+is what ``st.vega_lite_chart`` and vl-convert read. Its rows are plain Python values
+(dates as ISO strings without an offset, which Vega-Lite reads as wall time), so the
+spec is JSON as it stands; tests/test_charts.py validates every builder's spec
+against the Vega-Lite schema, which Altair did at run time.
+
+Data sits inline in each layer (``data.values``), not in named ``datasets`` or at the top
+level: Streamlit re-encodes those as Arrow on every run, about 2 ms a table (the one
+single-view chart keeps a named dataset: see weekly_activity_chart).
 
 Colour is never the only carrier of meaning: bands are labelled in text, and
 reliable change, prorated scores and risk answers each have their own shape.
@@ -11,15 +23,21 @@ so a screen reader hears the figures in words (docs/accessibility.md).
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import altair as alt
 import pandas as pd
 
-from dashboard.measures import INSTRUMENTS, band_label, display_score
+from dashboard.measures import INSTRUMENTS, Instrument, band_label, display_score
 from dashboard.outcomes import DETERIORATED, IMPROVED, reliable_change
+from dashboard.text import count_of
 from dashboard.timeutil import UTC_ZONE, local_wall
 
+Spec = dict[str, Any]
+
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"  # what Streamlit 1.67 draws
 BAND_SHADES = ["#f4f4f4", "#fdebd9", "#fbd2ad", "#f6b47f", "#ee9453"]
 INK = "#222222"
 OKABE_BLUE, OKABE_VERMILLION, OKABE_GREEN = "#0072B2", "#D55E00", "#009E73"
@@ -32,77 +50,157 @@ CHANGE_LABELS = {
 }
 
 
+# ---------------------------------------------------------------- shared pieces
+
+
+def plain(value: Any) -> Any:
+    """One cell as JSON: a time as its ISO wall time, a missing value as None, a
+    numpy or pandas scalar as the Python number it holds."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, datetime):  # pd.Timestamp too
+        return value.isoformat()
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if hasattr(value, "item"):  # numpy scalar
+        return plain(value.item())
+    return None if pd.isna(value) else value
+
+
+def rows(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    """The frame's ``columns`` as a Vega-Lite ``values`` list, in its row order."""
+    cells = [[plain(v) for v in frame[c].tolist()] for c in columns]
+    return [dict(zip(columns, row)) for row in zip(*cells)]
+
+
+def wall_times(times: pd.Series, tz: ZoneInfo) -> list[str | None]:
+    """Stored UTC times as the service zone's wall times in ISO form, so the axis and
+    tooltips name that zone's days (``timeutil.local_wall``)."""
+    return [plain(t) for t in local_wall(times, tz).tolist()]
+
+
+def values(data: list[dict[str, Any]]) -> Spec:
+    return {"values": data}
+
+
+def field(name: str, kind: str, **props: Any) -> Spec:
+    """An encoding channel on a data field; ``kind``: quantitative, nominal, ordinal, temporal."""
+    return {"field": name, "type": kind, **props}
+
+
+def tip(name: str, kind: str, title: str | None = None, fmt: str | None = None) -> Spec:
+    """A tooltip line (title and format only where given, as Vega-Lite's defaults differ)."""
+    line = field(name, kind)
+    if title is not None:
+        line["title"] = title
+    if fmt is not None:
+        line["format"] = fmt
+    return line
+
+
+def date_axis(**props: Any) -> Spec:
+    """Days as "05 Nov", horizontal, never overprinting each other."""
+    return {"format": "%d %b", "labelSeparation": 8, **props}
+
+
+def legible(spec: Spec) -> Spec:
+    """A top-level spec with axis, legend and title text in INK: Streamlit's chart theme
+    draws them in #808495, 3.7:1 on white, under WCAG AA's 4.5:1 for small text."""
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "config": {
+            "view": {"continuousWidth": 300, "continuousHeight": 300},
+            "axis": {"labelColor": INK, "titleColor": INK},
+            "legend": {"labelColor": INK, "titleColor": INK},
+            "title": {"color": INK},
+        },
+        **spec,
+    }
+
+
+def rule_layer(y: Spec, color: str, dash: list[int], description: str | None = None) -> Spec:
+    """A horizontal dashed line (a cut-off, a standard) at the value ``y`` encodes."""
+    mark: Spec = {"type": "rule", "color": color, "strokeDash": dash}
+    if description is not None:
+        mark["description"] = description
+    return {"mark": mark, "encoding": {"y": y}}
+
+
 def _day(ts) -> str:
     stamp = pd.Timestamp(ts)
     return "an unknown date" if pd.isna(stamp) else f"{stamp:%d %b %Y}"
 
 
+# ---------------------------------------------------------------- symptom trajectory
+
+
+Point = dict[str, Any]  # one response as the chart draws it (trajectory_points)
+
+
 def trajectory_description(
-    inst_name: str, points: pd.DataFrame, caseness: float | None, risk_count: int, clinic_count: int
+    inst_name: str, points: list[Point], caseness: float | None, risk_count: int, clinic_count: int
 ) -> str:
     """The trajectory in words: first and last score, change, and what else is marked."""
-    if points.empty:
+    if not points:
         return f"{inst_name} score over time: no valid questionnaire yet."
-    first, last = points.iloc[0], points.iloc[-1]
+    first, last = points[0], points[-1]
     text = (
-        f"{inst_name} score over time: {len(points)} valid questionnaire(s) from {_day(first['date'])} to "
-        f"{_day(last['date'])}; baseline {first['shown']} ({first['band']}), latest {last['shown']} "
+        f"{inst_name} score over time: {count_of(len(points), 'valid questionnaire')} from {_day(first['date'])} "
+        f"to {_day(last['date'])}; baseline {first['shown']} ({first['band']}), latest {last['shown']} "
         f"({last['band']}), {last['kind']}."
     )
     if caseness is not None:
         text += f" Dashed line at the cut-off {caseness:g}."
     if risk_count:
-        text += f" {risk_count} risk answer(s) above 0 marked with diamonds, listed below the chart."
+        text += f" {count_of(risk_count, 'risk answer')} above 0 marked with diamonds, listed below the chart."
     if clinic_count:
-        text += f" {clinic_count} clinic score(s) marked with crosses."
+        text += f" {count_of(clinic_count, 'clinic score')} marked with crosses."
     return text
 
 
-def legible(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """Axis, legend and title text in INK: Streamlit's chart theme draws them in
-    #808495, 3.7:1 on white, under WCAG AA's 4.5:1 for small text."""
-    return (
-        chart.configure_axis(labelColor=INK, titleColor=INK)
-        .configure_legend(labelColor=INK, titleColor=INK)
-        .configure_title(color=INK)
-    )
-
-
-def trajectory_points(instrument: str, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZONE) -> pd.DataFrame:
-    """One row per valid response with what the chart shows about it; ``date`` is the
-    service zone's wall time, so every day the chart names is that zone's day."""
-    rows = episode[episode["instrument"] == instrument].sort_values("administered_at")
-    if rows.empty:
-        return pd.DataFrame(columns=["date", "score", "shown", "band", "kind", "prorated"])
-    baseline = float(rows["score"].iloc[0])
+def trajectory_points(instrument: str, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZONE) -> list[Point]:
+    """One row per valid response with what the chart shows about it, oldest first;
+    ``date`` is the service zone's wall time, so every day the chart names is that zone's day."""
+    responses = episode[episode["instrument"] == instrument].sort_values("administered_at")
+    if responses.empty:
+        return []
+    scores = [float(s) for s in responses["score"].tolist()]
     kinds = ["baseline"] + [
-        rc if (rc := reliable_change(instrument, baseline, float(s))) in (IMPROVED, DETERIORATED) else "other"
-        for s in rows["score"].iloc[1:]
+        rc if (rc := reliable_change(instrument, scores[0], s)) in (IMPROVED, DETERIORATED) else "other"
+        for s in scores[1:]
     ]
-    return pd.DataFrame(
+    return [
         {
-            "date": local_wall(rows["administered_at"], tz).to_numpy(),
-            "score": rows["score"].astype(float).to_numpy(),
-            "shown": [display_score(s) for s in rows["score"]],
-            "band": [band_label(instrument, s) or "no bands defined" for s in rows["score"]],
-            "kind": [CHANGE_LABELS[k] for k in kinds],
-            "prorated": ["prorated (missing items)" if p else "all items answered" for p in rows["prorated"]],
+            "date": date,
+            "score": score,
+            "shown": display_score(score),
+            "band": band_label(instrument, score) or "no bands defined",
+            "kind": CHANGE_LABELS[kind],
+            "prorated": "prorated (missing items)" if prorated else "all items answered",
+            "marker": ENDS[CHANGE_LABELS[kind]],
         }
-    )
+        for date, score, kind, prorated in zip(
+            wall_times(responses["administered_at"], tz), scores, kinds, responses["prorated"].tolist()
+        )
+    ]
 
 
-def band_frame(instrument: str) -> pd.DataFrame:
+def band_rows(instrument: str) -> list[dict[str, Any]]:
+    """Each severity band's edges on the chart's scale (half a point outside the scores
+    it holds, so a score sits inside its band), its name, shade and middle."""
     inst = INSTRUMENTS[instrument]
+    top = inst.max_total + 0.5
     lows = [b.low for b in inst.bands]
-    highs = [*(low for low in lows[1:]), inst.max_total + 0.5]
-    return pd.DataFrame(
-        {
-            "low": [max(low - 0.5, -0.5) if i else -0.5 for i, low in enumerate(lows)],
-            "high": [h - 0.5 if h != inst.max_total + 0.5 else h for h in highs],
-            "band": [b.label for b in inst.bands],
-            "shade": BAND_SHADES[: len(lows)] if len(lows) <= len(BAND_SHADES) else BAND_SHADES * 2,
-        }
-    )
+    highs = [low - 0.5 for low in lows[1:]] + [top]
+    shades = BAND_SHADES[: len(lows)] if len(lows) <= len(BAND_SHADES) else BAND_SHADES * 2
+    bands = []
+    for i, (band, high, shade) in enumerate(zip(inst.bands, highs, shades)):
+        low = max(band.low - 0.5, -0.5) if i else -0.5
+        mid = (max(low, 0) + min(high, inst.max_total)) / 2
+        bands.append({"low": low, "high": high, "band": band.label, "shade": shade, "mid": mid})
+    return bands
 
 
 RISK_STRIP = 3.0  # score points above the scale's top, where the risk answers sit clear of the trajectory
@@ -117,29 +215,55 @@ ENDS = {
 }
 
 
-def risk_marker(inst) -> str:
+def risk_marker(inst: Instrument) -> str:
     return f"item {inst.risk_item} above 0"
 
 
 CLINIC_MARKER = "clinic PHQ-9 (GP)"
 
 
-def band_label_expr(bands: pd.DataFrame) -> str:
+def band_label_expr(bands: list[dict[str, Any]]) -> str:
     """Vega expression naming the band whose middle is ``datum.value``, split into words (one a line)."""
-    cases = " : ".join(f"datum.value == {mid:g} ? {name!r}" for mid, name in zip(bands["mid"], bands["band"]))
+    cases = " : ".join(f"datum.value == {b['mid']:g} ? {b['band']!r}" for b in bands)
     return f"split({cases} : '', ' ')"
 
 
-def trajectory_subtitle(points: pd.DataFrame, caseness: float | None) -> list[str]:
+def band_layer(bands: list[dict[str, Any]], y_scale: Spec) -> Spec:
+    """The severity bands as shaded rectangles, named on a right-hand axis of their own."""
+    axis = {
+        "orient": "right",
+        "title": None,
+        "values": [b["mid"] for b in bands],
+        "labelExpr": band_label_expr(bands),
+        "ticks": False,
+        "domain": False,
+        "grid": False,
+        "labelOverlap": False,
+        "labelFontSize": 10,
+        "labelLineHeight": 11,
+    }
+    return {
+        "data": values([{k: b[k] for k in ("low", "high", "band", "shade")} for b in bands]),
+        "mark": {"type": "rect", "opacity": 0.9, "clip": True},
+        "encoding": {
+            "y": field("low", "quantitative", scale=y_scale, axis=axis),
+            "y2": {"field": "high"},
+            "color": field("shade", "nominal", scale=None),
+            "tooltip": [tip("band", "nominal", "Band")],
+        },
+    }
+
+
+def trajectory_subtitle(points: list[Point], caseness: float | None) -> list[str]:
     """Baseline, latest and the cut-off in words, above the plot where no mark can cover them."""
-    if points.empty:
+    if not points:
         return ["no valid questionnaire yet"]
-    first, last = points.iloc[0], points.iloc[-1]
+    first, last = points[0], points[-1]
     lines = [f"Baseline {first['shown']} ({first['band']}), {_day(first['date'])}"]
     if len(points) > 1:
         lines.append(f"Latest {last['shown']} ({last['band']}), {_day(last['date'])}: {ENDS[last['kind']]}")
     notes = [f"dashed line: cut-off {caseness:g}"] if caseness is not None else []
-    if (points["prorated"] != "all items answered").any():
+    if any(p["prorated"] != "all items answered" for p in points):
         notes.append("hollow marker: prorated (items missing)")
     return lines + ([" · ".join(notes).capitalize()] if notes else [])
 
@@ -151,7 +275,7 @@ def trajectory_chart(
     clinic: pd.DataFrame | None = None,
     tz: ZoneInfo = UTC_ZONE,
     height: int = 240,
-) -> alt.LayerChart:
+) -> Spec:
     """Score over time for one instrument, with no text inside the plot, so no label can
     overprint another: band names on the right axis, baseline and latest in the subtitle,
     markers and the cut-off in the legend, each risk answer's value in its tooltip.
@@ -167,9 +291,8 @@ def trajectory_chart(
     has_risk = risk_answers is not None and not risk_answers.empty
     has_clinic = clinic is not None and not clinic.empty
     top = inst.max_total + 0.5 + (RISK_STRIP if has_risk else 0)
-    y_scale = alt.Scale(domain=[0, top], nice=False)
-    hidden = None  # the other layers draw no y axis of their own
-    x = alt.X("date:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, labelOverlap=True, labelSeparation=8))
+    y_scale = {"domain": [0, top], "nice": False}
+    x = field("date", "temporal", title=None, axis=date_axis(labelAngle=0, labelOverlap=True))
     markers = [*ENDS.values()] + ([CLINIC_MARKER] if has_clinic else []) + ([risk_marker(inst)] if has_risk else [])
     styles = {
         **{ENDS[label]: (CHANGE_SHAPES[k], OKABE_BLUE) for k, label in CHANGE_LABELS.items()},
@@ -183,143 +306,171 @@ def trajectory_chart(
     by_marker = (
         " : ".join(f"(datum.marker || datum.value) == {m!r} ? {styles[m][1]!r}" for m in markers) + f" : {INK!r}"
     )
-    legend = alt.Legend(title=None, orient="bottom", columns=LEGEND_COLUMNS, labelLimit=150, symbolSize=100)
-    shape = alt.Shape("marker:N", scale=alt.Scale(domain=markers, range=[styles[m][0] for m in markers]), legend=legend)
-    layers: list[alt.Chart] = []
+    legend = {"title": None, "orient": "bottom", "columns": LEGEND_COLUMNS, "labelLimit": 150, "symbolSize": 100}
+    shape = field(
+        "marker", "nominal", scale={"domain": markers, "range": [styles[m][0] for m in markers]}, legend=legend
+    )
+    hidden_y = {"scale": y_scale, "axis": None}  # the other layers draw no y axis of their own
+    layers: list[Spec] = []
     if inst.bands:
-        bands = band_frame(instrument).assign(
-            mid=lambda b: (b["low"].clip(lower=0) + b["high"].clip(upper=inst.max_total)) / 2
-        )
-        layers.append(
-            alt.Chart(bands)
-            .mark_rect(opacity=0.9, clip=True)
-            .encode(
-                y=alt.Y(
-                    "low:Q",
-                    scale=y_scale,
-                    axis=alt.Axis(
-                        orient="right",
-                        title=None,
-                        values=list(bands["mid"]),
-                        labelExpr=band_label_expr(bands),
-                        ticks=False,
-                        domain=False,
-                        grid=False,
-                        labelOverlap=False,
-                        labelFontSize=10,
-                        labelLineHeight=11,
-                    ),
-                ),
-                y2="high:Q",
-                color=alt.Color("shade:N", scale=None),
-                tooltip=[alt.Tooltip("band:N", title="Band")],
-            )
-        )
+        layers.append(band_layer(band_rows(instrument), y_scale))
     if inst.caseness is not None:
         label = f"cut-off {inst.caseness:g}"
         layers.append(
-            alt.Chart(pd.DataFrame({"line": [label]}))
-            .mark_rule(color=INK, strokeDash=[6, 4], description=label)
-            .encode(y=alt.Y(datum=inst.caseness, scale=y_scale, axis=hidden))
+            {"data": values([{"line": label}])}
+            | rule_layer({"datum": plain(inst.caseness), **hidden_y}, INK, [6, 4], description=label)
         )
-    y_axis = alt.Axis(values=list(range(0, inst.max_total + 1, TICK_STEP)), title=f"{inst.name} score")
-    if not points.empty:
-        data = points.assign(marker=points["kind"].map(ENDS))
-        base = alt.Chart(data).encode(x=x, y=alt.Y("score:Q", scale=y_scale, title=f"{inst.name} score", axis=y_axis))
-        tooltip = [
-            alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
-            alt.Tooltip("shown:Q", title="Score"),
-            alt.Tooltip("band:N", title="Band"),
-            alt.Tooltip("kind:N", title="Versus baseline"),
-            alt.Tooltip("prorated:N", title="Items"),
-        ]
-        layers.append(base.mark_line(color=OKABE_BLUE, strokeWidth=2))
+    if points:
+        data = values(points)
+        y_axis = {"values": list(range(0, inst.max_total + 1, TICK_STEP)), "title": f"{inst.name} score"}
+        layers.append(
+            {
+                "data": data,
+                "mark": {"type": "line", "color": OKABE_BLUE, "strokeWidth": 2},
+                "encoding": {
+                    "x": x,
+                    "y": field("score", "quantitative", scale=y_scale, title=f"{inst.name} score", axis=y_axis),
+                },
+            }
+        )
         hollow = "datum.prorated && datum.prorated != 'all items answered'"  # prorated: white inside
         layers.append(
-            base.mark_point(
-                size=90,
-                strokeWidth=2,
-                filled=True,
-                stroke={"expr": by_marker},
-                fill={"expr": f"{hollow} ? 'white' : ({by_marker})"},
-            ).encode(y=alt.Y("score:Q", scale=y_scale, axis=hidden), shape=shape, tooltip=tooltip)
+            {
+                "data": data,
+                "mark": {
+                    "type": "point",
+                    "size": 90,
+                    "strokeWidth": 2,
+                    "filled": True,
+                    "stroke": {"expr": by_marker},
+                    "fill": {"expr": f"{hollow} ? 'white' : ({by_marker})"},
+                },
+                "encoding": {
+                    "x": x,
+                    "y": field("score", "quantitative", **hidden_y),
+                    "shape": shape,
+                    "tooltip": [
+                        tip("date", "temporal", "Date", "%d %b %Y"),
+                        tip("shown", "quantitative", "Score"),
+                        tip("band", "nominal", "Band"),
+                        tip("kind", "nominal", "Versus baseline"),
+                        tip("prorated", "nominal", "Items"),
+                    ],
+                },
+            }
         )
     if has_clinic:
-        marks = clinic.assign(marker=CLINIC_MARKER, label="clinic")
+        marks = [
+            {"date": plain(date), "score": plain(score), "marker": CLINIC_MARKER, "label": "clinic"}
+            for date, score in zip(clinic["date"].tolist(), clinic["score"].tolist())
+        ]
         layers.append(
-            alt.Chart(marks)
-            .mark_point(shape="cross", size=160, filled=True, color=INK)
-            .encode(
-                x=x,
-                y=alt.Y("score:Q", scale=y_scale, axis=hidden),
-                shape=shape,
-                tooltip=[
-                    alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
-                    alt.Tooltip("score:Q", title="Clinic PHQ-9"),
-                    alt.Tooltip("label:N", title="Source"),
-                ],
-            )
+            {
+                "data": values(marks),
+                "mark": {"type": "point", "shape": "cross", "size": 160, "filled": True, "color": INK},
+                "encoding": {
+                    "x": x,
+                    "y": field("score", "quantitative", **hidden_y),
+                    "shape": shape,
+                    "tooltip": [
+                        tip("date", "temporal", "Date", "%d %b %Y"),
+                        tip("score", "quantitative", "Clinic PHQ-9"),
+                        tip("label", "nominal", "Source"),
+                    ],
+                },
+            }
         )
     if has_risk:
-        risk = risk_answers.assign(
-            date=local_wall(risk_answers["date"], tz),
-            marker=risk_marker(inst),
-            top=inst.max_total + 0.5 + RISK_STRIP / 2,
-            answer=[int(v) for v in risk_answers["item_score"]],
-        )
+        strip = inst.max_total + 0.5 + RISK_STRIP / 2
+        risk = [
+            {"date": date, "marker": risk_marker(inst), "top": strip, "answer": int(answer)}
+            for date, answer in zip(wall_times(risk_answers["date"], tz), risk_answers["item_score"].tolist())
+        ]
         layers.append(
-            alt.Chart(risk)
-            .mark_point(shape="diamond", size=120, filled=True, opacity=0.85, color=OKABE_VERMILLION)
-            .encode(
-                x=x,
-                y=alt.Y("top:Q", scale=y_scale, axis=hidden),
-                shape=shape,
-                tooltip=[
-                    alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
-                    alt.Tooltip("answer:Q", title=f"Item {inst.risk_item} answer"),
-                ],
-            )
+            {
+                "data": values(risk),
+                "mark": {
+                    "type": "point",
+                    "shape": "diamond",
+                    "size": 120,
+                    "filled": True,
+                    "opacity": 0.85,
+                    "color": OKABE_VERMILLION,
+                },
+                "encoding": {
+                    "x": x,
+                    "y": field("top", "quantitative", **hidden_y),
+                    "shape": shape,
+                    "tooltip": [
+                        tip("date", "temporal", "Date", "%d %b %Y"),
+                        tip("answer", "quantitative", f"Item {inst.risk_item} answer"),
+                    ],
+                },
+            }
         )
     description = trajectory_description(
         inst.name, points, inst.caseness, len(risk_answers) if has_risk else 0, len(clinic) if has_clinic else 0
     )
     subtitle = trajectory_subtitle(points, inst.caseness)
-    title = alt.Title(inst.name, subtitle=subtitle, anchor="start")
     # Streamlit fits the whole chart (title and legend included) into its height: add theirs to the plot's
     outer = (
         height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // LEGEND_COLUMNS)
     )
     return legible(
-        alt.layer(*layers).properties(height=outer, title=title, description=description).resolve_axis(y="independent")
+        {
+            "layer": layers,
+            "height": outer,
+            "title": {"text": inst.name, "anchor": "start", "subtitle": subtitle},
+            "description": description,
+            "resolve": {"axis": {"y": "independent"}},
+        }
     )
 
 
-def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> alt.Chart:
-    long = weekly.melt(id_vars="week", value_vars=["logins", "exercises"], var_name="kind", value_name="count")
+# ---------------------------------------------------------------- engagement
+
+
+def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
+    """Logins and exercises side by side per treatment week."""
+    weeks = [plain(w) for w in weekly["week"].tolist()]
+    long = [
+        {"week": week, "kind": kind, "count": plain(count)}
+        for kind in ("logins", "exercises")
+        for week, count in zip(weeks, weekly[kind].tolist())
+    ]
+    logins, exercises = int(weekly["logins"].sum()), int(weekly["exercises"].sum())
+    # A single view, not a layer of one (Streamlit lays out a layer's plot taller in the same
+    # height), with its data as a named dataset, as Altair wrote it: Streamlit draws top-level
+    # ``values`` a pixel apart. Either way it is sent as Arrow (about 2 ms a run).
     return legible(
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("week:O", title="Treatment week", axis=alt.Axis(labelAngle=0)),
-            xOffset="kind:N",
-            y=alt.Y("count:Q", title="Events"),
-            color=alt.Color(
-                "kind:N",
-                title=None,
-                scale=alt.Scale(range=[OKABE_BLUE, OKABE_GREEN]),
-                legend=alt.Legend(orient="bottom"),
+        {
+            "data": {"name": "weekly"},
+            "datasets": {"weekly": long},
+            "mark": {"type": "bar"},
+            "encoding": {
+                "x": field("week", "ordinal", title="Treatment week", axis={"labelAngle": 0}),
+                "xOffset": field("kind", "nominal"),
+                "y": field("count", "quantitative", title="Events"),
+                "color": field(
+                    "kind",
+                    "nominal",
+                    title=None,
+                    scale={"range": [OKABE_BLUE, OKABE_GREEN]},
+                    legend={"orient": "bottom"},
+                ),
+                "tooltip": [tip("week", "ordinal"), tip("kind", "nominal"), tip("count", "quantitative")],
+            },
+            "height": height,
+            "description": (
+                f"Logins and exercises per treatment week, {count_of(len(weekly), 'week')}: "
+                f"{count_of(logins, 'login')} and {count_of(exercises, 'exercise')} in all. "
+                "Each week's numbers are also in a table."
             ),
-            tooltip=["week:O", "kind:N", "count:Q"],
-        )
-        .properties(
-            height=height,
-            description=(
-                f"Logins and exercises per treatment week, {len(weekly)} week(s): {int(weekly['logins'].sum())} logins and "
-                f"{int(weekly['exercises'].sum())} exercises in all. Each week's numbers are also in a table."
-            ),
-        )
+        }
     )
 
+
+# ---------------------------------------------------------------- module timeline
 
 STATE_STYLE = {  # state: (colour, shape); every state differs in both, and is written on its row
     "completed": (OKABE_BLUE, "square"),
@@ -334,141 +485,212 @@ MODULE_ROW_PX = 40  # two label lines (title, state) and a gap
 
 def module_timeline_chart(
     timeline: pd.DataFrame, now, tz: ZoneInfo = UTC_ZONE, height_per_module: int = MODULE_ROW_PX
-) -> alt.LayerChart:
+) -> Spec:
     """Each module's start-to-completion bar against its due date (a tick), ending in
     a marker whose colour and shape both say the state; the state is also written
     under the module's title, on the same row. Times are drawn as ``tz`` wall times,
     so the axis and tooltips name the service zone's days."""
-    timeline = timeline.assign(**{c: local_wall(timeline[c], tz) for c in ("due_at", "started_at", "completed_at")})
     now = local_wall(pd.Series([pd.Timestamp(now)]), tz).iloc[0]
-    frame = timeline.assign(
-        module=[f"{p}. {t}" for p, t in zip(timeline["position"], timeline["title"])],
-        start=timeline["started_at"],
-        end=timeline["completed_at"].fillna(pd.Timestamp(now)).where(timeline["started_at"].notna()),
-    )
-    frame = frame.assign(
-        row=[f"{m}|{s}" for m, s in zip(frame["module"], frame["state"])],
-        marker_at=frame["end"].fillna(frame["due_at"]),
-    )
-    y = alt.Y(
-        "row:N",
-        sort=list(frame["row"]),
+    walls = {c: local_wall(timeline[c], tz).tolist() for c in ("due_at", "started_at", "completed_at")}
+    modules = []  # one dict a module: its row's fields as wall-time Timestamps (or NaT)
+    for position, title, state, due_at, started_at, completed_at in zip(
+        timeline["position"].tolist(), timeline["title"].tolist(), timeline["state"].tolist(), *walls.values()
+    ):
+        module = f"{position}. {title}"
+        end = pd.NaT if pd.isna(started_at) else (now if pd.isna(completed_at) else completed_at)
+        modules.append(
+            {
+                "module": module,
+                "state": state,
+                "due_at": due_at,
+                "started_at": started_at,
+                "completed_at": completed_at,
+                "row": f"{module}|{state}",
+                "start": started_at,
+                "end": end,
+                "marker_at": due_at if pd.isna(end) else end,
+            }
+        )
+    y = field(
+        "row",
+        "nominal",
+        sort=[m["row"] for m in modules],
         title=None,
-        axis=alt.Axis(labelExpr="split(datum.label, '|')", labelLimit=220, labelOverlap=False, labelLineHeight=13),
+        axis={"labelExpr": "split(datum.label, '|')", "labelLimit": 220, "labelOverlap": False, "labelLineHeight": 13},
     )
-    times = pd.concat([frame["due_at"], frame["started_at"], pd.Series([pd.Timestamp(now)])]).dropna()  # due dates
-    x_scale = alt.Scale(
-        domain=[times.min() - pd.Timedelta(days=7), times.max() + pd.Timedelta(days=4)]
-    )  # may be unknown
+    times = [t for t in [*walls["due_at"], *walls["started_at"], now] if not pd.isna(t)]  # due dates may be unknown
+    x_scale = {"domain": [plain(min(times) - pd.Timedelta(days=7)), plain(max(times) + pd.Timedelta(days=4))]}
     # No legend: each row names its state beside its marker, and a legend under the plot
     # starts where the labels end, so at 390 px half of it fell outside the column.
-    legend = None
-    colours = alt.Scale(domain=list(STATE_STYLE), range=[c for c, _ in STATE_STYLE.values()])
-    colour = alt.Color("state:N", scale=colours, legend=legend)
-    shape = alt.Shape(
-        "state:N", scale=alt.Scale(domain=list(STATE_STYLE), range=[s for _, s in STATE_STYLE.values()]), legend=legend
+    colour = field(
+        "state",
+        "nominal",
+        scale={"domain": list(STATE_STYLE), "range": [c for c, _ in STATE_STYLE.values()]},
+        legend=None,
+    )
+    shape = field(
+        "state",
+        "nominal",
+        scale={"domain": list(STATE_STYLE), "range": [s for _, s in STATE_STYLE.values()]},
+        legend=None,
     )
     tooltip = [
-        alt.Tooltip("module:N", title="Module"),
-        alt.Tooltip("state:N", title="State"),
-        alt.Tooltip("due_at:T", title="Due", format="%d %b"),
-        alt.Tooltip("started_at:T", title="Started", format="%d %b"),
-        alt.Tooltip("completed_at:T", title="Completed", format="%d %b"),
+        tip("module", "nominal", "Module"),
+        tip("state", "nominal", "State"),
+        tip("due_at", "temporal", "Due", "%d %b"),
+        tip("started_at", "temporal", "Started", "%d %b"),
+        tip("completed_at", "temporal", "Completed", "%d %b"),
     ]
-    x = alt.X("start:T", title=None, scale=x_scale, axis=alt.Axis(format="%d %b", labelAngle=0, labelSeparation=8))
-    bars = (
-        alt.Chart(frame.dropna(subset=["start"]))
-        .mark_bar(height=12, cornerRadius=2)
-        .encode(x=x, x2="end:T", y=y, color=colour, tooltip=tooltip)
-    )
-    due = (
-        alt.Chart(frame)
-        .mark_tick(thickness=2, size=22, color=INK)
-        .encode(x=alt.X("due_at:T", scale=x_scale), y=y, tooltip=tooltip)
-    )
+    columns = ["module", "state", "due_at", "started_at", "completed_at", "row"]
+    every = values([{c: plain(m[c]) for c in [*columns, "marker_at"]} for m in modules])
+    bars = {
+        "data": values(
+            [{c: plain(m[c]) for c in [*columns, "start", "end"]} for m in modules if not pd.isna(m["start"])]
+        ),
+        "mark": {"type": "bar", "height": 12, "cornerRadius": 2},
+        "encoding": {
+            "x": field("start", "temporal", title=None, scale=x_scale, axis=date_axis(labelAngle=0)),
+            "x2": {"field": "end"},
+            "y": y,
+            "color": colour,
+            "tooltip": tooltip,
+        },
+    }
+    due = {
+        "data": every,
+        "mark": {"type": "tick", "thickness": 2, "size": 22, "color": INK},
+        "encoding": {"x": field("due_at", "temporal", scale=x_scale), "y": y, "tooltip": tooltip},
+    }
+    today = {
+        "data": values([{"now": plain(now)}]),
+        "mark": {"type": "rule", "color": "#6b6b6b", "strokeDash": [3, 3]},
+        "encoding": {"x": field("now", "temporal", scale=x_scale)},
+    }
     # the marker just past the bar's end (or on the due tick when not started), outlined so its shape reads on any bar
-    marks = (
-        alt.Chart(frame)
-        .mark_point(size=120, filled=True, opacity=1, stroke="white", strokeWidth=1.5, xOffset=7)
-        .encode(x=alt.X("marker_at:T", scale=x_scale), y=y, color=colour, shape=shape, tooltip=tooltip)
-    )
-    today = (
-        alt.Chart(pd.DataFrame({"now": [pd.Timestamp(now)]}))
-        .mark_rule(color="#6b6b6b", strokeDash=[3, 3])
-        .encode(x=alt.X("now:T", scale=x_scale))
-    )
+    marks = {
+        "data": every,
+        "mark": {
+            "type": "point",
+            "size": 120,
+            "filled": True,
+            "opacity": 1,
+            "stroke": "white",
+            "strokeWidth": 1.5,
+            "xOffset": 7,
+        },
+        "encoding": {
+            "x": field("marker_at", "temporal", scale=x_scale),
+            "y": y,
+            "color": colour,
+            "shape": shape,
+            "tooltip": tooltip,
+        },
+    }
     description = (
         "Module timeline, each module's start to completion against its due date: "
-        + "; ".join(f"{m}: {s}" for m, s in zip(frame["module"], frame["state"]))
+        + "; ".join(f"{m['module']}: {m['state']}" for m in modules)
         + "."
     )
     return legible(
-        alt.layer(bars, due, today, marks).properties(
-            height=height_per_module * max(len(frame), 2) + AXIS_PX, description=description
-        )
+        {
+            "layer": [bars, due, today, marks],
+            "description": description,
+            "height": height_per_module * max(len(modules), 2) + AXIS_PX,
+        }
     )
 
 
 # ---------------------------------------------------------------- Caseload
 
 MODULE_LABEL_LIMIT_PX = 170  # module names are cut with an ellipsis beyond this, so the bars keep room at 390 px
+BAR_LABEL_INSIDE = 0.5  # on a 0-100 % scale a label sits inside a bar this long or longer, after a shorter one
 
 
-def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
+def module_names(frame: pd.DataFrame, sep: str) -> list[str]:
+    """ "3 · Thoughts and feelings", or "3" where the module has no title."""
+    return [
+        f"{int(p)}{sep}{t}" if isinstance(t, str) else f"{int(p)}" for p, t in zip(frame["position"], frame["title"])
+    ]
+
+
+def module_y(order: list[str]) -> Spec:
+    """Modules down the side in programme order, no title (each label names its module)."""
+    return field(
+        "module", "nominal", sort=order, title=None, axis={"labelLimit": MODULE_LABEL_LIMIT_PX, "labelOverlap": False}
+    )
+
+
+def bar_labels(data: list[dict[str, Any]], y: Spec, x_field: str, inside_color: str) -> list[Spec]:
+    """A bar's label after a short bar and inside a long one (key ``inside``), so no
+    label runs off the plot at 100 %. ``inside_color`` must keep 4.5:1 on the bar."""
+    encoding = {"x": field(x_field, "quantitative"), "y": y, "text": field("label", "nominal")}
+    return [
+        {
+            "data": values(data),
+            "mark": {"type": "text", "align": "left", "dx": 4, "color": INK},
+            "encoding": encoding,
+            "transform": [{"filter": "!datum.inside"}],
+        },
+        {
+            "data": values(data),
+            "mark": {"type": "text", "align": "right", "dx": -4, "color": inside_color},
+            "encoding": encoding,
+            "transform": [{"filter": "datum.inside"}],
+        },
+    ]
+
+
+def module_bars(
+    data: list[dict[str, Any]], y: Spec, x: Spec, color: str, tooltip: list[Spec], inside_color: str
+) -> list[Spec]:
+    """One bar a module with its label (bars, then the labels after and inside them)."""
+    bars = {
+        "data": values(data),
+        "mark": {"type": "bar", "color": color},
+        "encoding": {"x": x, "y": y, "tooltip": tooltip},
+    }
+    return [bars, *bar_labels(data, y, x["field"], inside_color)]
+
+
+def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> Spec:
     """One programme's module funnel: share of counted patients who started module k,
     labelled with the counts (a bar's length alone hides a small denominator)."""
     data = stages.assign(
-        module=[
-            f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}"
-            for p, t in zip(stages["position"], stages["title"])
-        ],
+        module=module_names(stages, " · "),
         label=[
             f"{int(s)}/{int(e)}" + ("" if e else " (none yet)") for s, e in zip(stages["started"], stages["eligible"])
         ],
         share=stages["share"].fillna(0.0),
     )
-    order = list(data.sort_values("position")["module"])
-    y = alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelLimit=MODULE_LABEL_LIMIT_PX, labelOverlap=False))
-    bars = (
-        alt.Chart(data)
-        .mark_bar(color=OKABE_BLUE)
-        .encode(
-            y=y,
-            x=alt.X("share:Q", title="started the module", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            tooltip=[
-                alt.Tooltip("module:N"),
-                alt.Tooltip("started:Q", title="started"),
-                alt.Tooltip("eligible:Q", title="counted"),
-                alt.Tooltip("share:Q", format=".0%"),
-            ],
-        )
-    )
-    after, inside = bar_labels(data.assign(inside=data["share"] >= BAR_LABEL_INSIDE), y, "share", "white")
+    data = data.assign(inside=data["share"] >= BAR_LABEL_INSIDE)
+    ordered = data.sort_values("position")
+    y = module_y(ordered["module"].tolist())
+    x = field("share", "quantitative", title="started the module", scale={"domain": [0, 1]}, axis={"format": "%"})
+    tooltip = [
+        tip("module", "nominal"),
+        tip("started", "quantitative", "started"),
+        tip("eligible", "quantitative", "counted"),
+        tip("share", "quantitative", fmt=".0%"),
+    ]
     description = (
         "Patients who started each module, of those counted: "
-        + "; ".join(
-            f"module {m}: {label}"
-            for m, label in zip(data.sort_values("position")["module"], data.sort_values("position")["label"])
-        )
+        + "; ".join(f"module {m}: {label}" for m, label in zip(ordered["module"], ordered["label"]))
         + "."
     )
     return legible(
-        (bars + after + inside).properties(
-            height=max(80, height_per_module * len(data)), width="container", description=description
-        )
-    )
-
-
-BAR_LABEL_INSIDE = 0.5  # on a 0-100 % scale a label sits inside a bar this long or longer, after a shorter one
-
-
-def bar_labels(data: pd.DataFrame, y: alt.Y, x_field: str, inside_color: str) -> tuple[alt.Chart, alt.Chart]:
-    """A bar's label after a short bar and inside a long one (column ``inside``), so no
-    label runs off the plot at 100 %. ``inside_color`` must keep 4.5:1 on the bar."""
-    base = alt.Chart(data).encode(y=y, x=alt.X(f"{x_field}:Q"), text="label:N")
-    return (
-        base.transform_filter("!datum.inside").mark_text(align="left", dx=4, color=INK),
-        base.transform_filter("datum.inside").mark_text(align="right", dx=-4, color=inside_color),
+        {
+            "layer": module_bars(
+                rows(data, ["module", "share", "started", "eligible", "label", "inside"]),
+                y,
+                x,
+                OKABE_BLUE,
+                tooltip,
+                "white",
+            ),
+            "description": description,
+            "height": max(80, height_per_module * len(data)),
+            "width": "container",
+        }
     )
 
 
@@ -480,56 +702,48 @@ def dropout_text(dropouts, started, rate) -> str:
     return "nobody started yet" if not started else f"{int(dropouts)} of {int(started)} ({rate:.0%})"
 
 
-def dropout_chart(by_module: pd.DataFrame, height_per_module: int = 30) -> alt.LayerChart:
+def dropout_chart(by_module: pd.DataFrame, height_per_module: int = 30) -> Spec:
     """One programme's drop-out rate at each module: drop-outs whose last module started
     was k, of the patients who started k. Every module has a row, zero drop-out too, and
     each bar says its counts (a bar's length alone hides a small denominator). A label
     sits inside a long bar and after a short one, so it never runs off the plot."""
     data = by_module.sort_values("position")
+    data = data.assign(module=module_names(data, " · "), rate=data["dropout_rate"].astype(float).fillna(0.0))
     data = data.assign(
-        module=[
-            f"{int(p)} · {t}" if isinstance(t, str) else f"{int(p)}" for p, t in zip(data["position"], data["title"])
-        ],
-        rate=data["dropout_rate"].astype(float).fillna(0.0),
+        label=[dropout_text(d, s, r) for d, s, r in zip(data["dropouts"], data["started"], data["rate"])],
+        inside=data["rate"] >= BAR_LABEL_INSIDE,
     )
-    data["label"] = [dropout_text(d, s, r) for d, s, r in zip(data["dropouts"], data["started"], data["rate"])]
-    data["inside"] = data["rate"] >= BAR_LABEL_INSIDE
-    y = alt.Y(
-        "module:N",
-        sort=list(data["module"]),
-        title=None,
-        axis=alt.Axis(labelLimit=MODULE_LABEL_LIMIT_PX, labelOverlap=False),
+    y = module_y(data["module"].tolist())
+    x = field(
+        "rate", "quantitative", title=DROPOUT_X_TITLE, scale={"domain": [0, 1]}, axis={"format": "%", "tickCount": 5}
     )
-    x = alt.X(
-        "rate:Q",
-        title=DROPOUT_X_TITLE,
-        scale=alt.Scale(domain=[0, 1]),
-        axis=alt.Axis(format="%", tickCount=5),
-    )
-    bars = (
-        alt.Chart(data)
-        .mark_bar(color=OKABE_VERMILLION)
-        .encode(
-            y=y,
-            x=x,
-            tooltip=[
-                alt.Tooltip("module:N"),
-                alt.Tooltip("started:Q", title="started"),
-                alt.Tooltip("dropouts:Q", title="dropped out"),
-                alt.Tooltip("label:N", title="drop-out"),
-            ],
-        )
-    )
-    after, inside = bar_labels(data, y, "rate", "black")  # black keeps 5.4:1 on vermillion; white only 3.9:1
+    tooltip = [
+        tip("module", "nominal"),
+        tip("started", "quantitative", "started"),
+        tip("dropouts", "quantitative", "dropped out"),
+        tip("label", "nominal", "drop-out"),
+    ]
     description = (
         "Drop-out rate at each module, of the patients who started it: "
         + "; ".join(f"module {m}: {label}" for m, label in zip(data["module"], data["label"]))
         + "."
     )
+    # black keeps 5.4:1 on vermillion; white only 3.9:1
+    layers = module_bars(
+        rows(data, ["module", "rate", "started", "dropouts", "label", "inside"]),
+        y,
+        x,
+        OKABE_VERMILLION,
+        tooltip,
+        "black",
+    )
     return legible(
-        (bars + after + inside).properties(
-            height=max(80, height_per_module * len(data)), width="container", description=description
-        )
+        {
+            "layer": layers,
+            "description": description,
+            "height": max(80, height_per_module * len(data)),
+            "width": "container",
+        }
     )
 
 
@@ -541,9 +755,30 @@ TREND_SERIES = {
 TREND_EDGE_PX = (
     32  # room inside each panel at both ends: the y labels on the left, the latest week's point on the right
 )
+INSIDE_AXIS = {  # y labels drawn inside the plot, so nothing sits outside the width Streamlit gives the panel
+    "labelAlign": "left",
+    "labelPadding": -4,
+    "ticks": False,
+    "domain": False,
+    "title": None,
+    "labelBaseline": "bottom",
+}
 
 
-def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: int = 110) -> alt.VConcatChart:
+def trend_line(data: list[dict[str, Any]], x: Spec, y: Spec, color: str, tooltip: list[Spec]) -> Spec:
+    """A weekly line with a dot on each week (a gap where a week has no value)."""
+    return {
+        "data": values(data),
+        "mark": {"type": "line", "color": color, "point": {"filled": True, "size": 40, "color": color}},
+        "encoding": {"x": x, "y": y, "tooltip": tooltip},
+    }
+
+
+def trend_panel(name: str, height: int, spec: Spec) -> Spec:
+    return {**spec, "height": height, "width": "container", "title": {"text": name, "anchor": "start", "fontSize": 12}}
+
+
+def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: int = 110) -> Spec:
     """Weekly counts, each on its own scale, and the recovery rate with the
     standard as a dashed rule; suppressed weeks (too few courses) are gaps.
 
@@ -551,64 +786,50 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
     the plot: the y labels are drawn inside it, the series named in each panel's
     title, and the x scale leaves room at both ends, so the latest week is never clipped.
     """
-    counts = trends.melt(id_vars=["week_end"], value_vars=list(TREND_SERIES), var_name="series", value_name="n")
-    counts["series"] = counts["series"].map(TREND_SERIES)
-    x = alt.X(
-        "week_end:T",
-        title=None,
-        scale=alt.Scale(padding=TREND_EDGE_PX),
-        axis=alt.Axis(format="%d %b", labelSeparation=8, labelBound=True),
-    )
-    inside = {
-        "labelAlign": "left",
-        "labelPadding": -4,
-        "ticks": False,
-        "domain": False,
-        "title": None,
-        "labelBaseline": "bottom",
-    }
-    charts = [
-        alt.Chart(counts[counts["series"] == name])
-        .mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_BLUE), color=OKABE_BLUE)
-        .encode(
-            x=x,
-            y=alt.Y("n:Q", axis=alt.Axis(tickMinStep=1, **inside)),
-            tooltip=[alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"), alt.Tooltip("n:Q", title=name)],
+    x = field("week_end", "temporal", title=None, scale={"padding": TREND_EDGE_PX}, axis=date_axis(labelBound=True))
+    week = tip("week_end", "temporal", "week ending", "%d %b %Y")
+    panels = [
+        trend_panel(
+            name,
+            height,
+            trend_line(
+                rows(trends.rename(columns={column: "n"}), ["week_end", "n"]),
+                x,
+                field("n", "quantitative", axis={"tickMinStep": 1, **INSIDE_AXIS}),
+                OKABE_BLUE,
+                [week, tip("n", "quantitative", name)],
+            ),
         )
-        .properties(height=height, width="container", title=alt.Title(name, anchor="start", fontSize=12))
-        for name in TREND_SERIES.values()
+        for column, name in TREND_SERIES.items()
     ]
     rates = trends.assign(
         label=[f"{n}/{d}" for n, d in zip(trends["recovery_numerator"], trends["recovery_denominator"])]
     )
-    recovery = (
-        alt.Chart(rates)
-        .mark_line(point=alt.OverlayMarkDef(filled=True, size=40, color=OKABE_GREEN), color=OKABE_GREEN)
-        .encode(
-            x=x,
-            y=alt.Y("recovery_rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", **inside)),
-            tooltip=[
-                alt.Tooltip("week_end:T", title="week ending", format="%d %b %Y"),
-                alt.Tooltip("recovery_rate:Q", format=".0%", title="recovery"),
-                alt.Tooltip("label:N", title="recovered/at caseness"),
+    percent_axis = {"format": "%", **INSIDE_AXIS}
+    layers = [
+        trend_line(
+            rows(rates, ["week_end", "recovery_rate", "label"]),
+            x,
+            field("recovery_rate", "quantitative", scale={"domain": [0, 1]}, axis=percent_axis),
+            OKABE_GREEN,
+            [
+                week,
+                tip("recovery_rate", "quantitative", "recovery", ".0%"),
+                tip("label", "nominal", "recovered/at caseness"),
             ],
         )
-    )
-    layers = [recovery]
+    ]
     name = "Recovery"
     if target_recovery is not None:
         name += f" (dashed line: standard {target_recovery:.0%})"
         layers.append(
-            alt.Chart(pd.DataFrame({"y": [target_recovery]}))
-            .mark_rule(strokeDash=[4, 4], color=INK)
-            .encode(y=alt.Y("y:Q", axis=alt.Axis(format="%", **inside)))
+            {"data": values([{"y": plain(target_recovery)}])}
+            | rule_layer(field("y", "quantitative", axis=percent_axis), INK, [4, 4])
         )
-    charts.append(
-        alt.layer(*layers).properties(
-            height=height, width="container", title=alt.Title(name, anchor="start", fontSize=12)
-        )
+    panels.append(trend_panel(name, height, {"layer": layers}))
+    return legible(
+        {"vconcat": panels, "description": trends_description(trends), "resolve": {"scale": {"x": "shared"}}}
     )
-    return legible(alt.vconcat(*charts).resolve_scale(x="shared").properties(description=trends_description(trends)))
 
 
 def trends_description(trends: pd.DataFrame) -> str:
@@ -619,12 +840,13 @@ def trends_description(trends: pd.DataFrame) -> str:
     first, last = ends.iloc[0], ends.iloc[-1]
     judged = ends.dropna(subset=["recovery_rate"])
     recovery = (
-        f"recovery shown for {len(judged)} week(s), latest {judged['recovery_rate'].iloc[-1]:.0%}"
+        f"recovery shown for {count_of(len(judged), 'week')}, latest {judged['recovery_rate'].iloc[-1]:.0%}"
         if not judged.empty
         else "too few finished courses for a weekly recovery rate"
     )
     return (
-        f"Weekly trends, {len(ends)} weeks from {_day(first['week_end'])} to {_day(last['week_end'])}: "
-        f"{int(ends['enrolments'].sum())} enrolments and {int(ends['module_completions'].sum())} module completions "
-        f"in all; active patients {int(first['open_episodes'])} then {int(last['open_episodes'])}; {recovery}."
+        f"Weekly trends, {count_of(len(ends), 'week')} from {_day(first['week_end'])} to {_day(last['week_end'])}: "
+        f"{count_of(int(ends['enrolments'].sum()), 'enrolment')} and "
+        f"{count_of(int(ends['module_completions'].sum()), 'module completion')} in all; active patients "
+        f"{int(first['open_episodes'])} then {int(last['open_episodes'])}; {recovery}."
     )

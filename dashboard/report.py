@@ -103,11 +103,11 @@ def to_json(c: Caseload, settings: Settings, quality: pd.DataFrame | None = None
 # ---------------------------------------------------------------- HTML
 
 
-def svg(chart) -> str:
-    """An Altair chart as inline SVG (vl-convert renders it without a browser or network)."""
+def svg(spec: dict) -> str:
+    """A chart's Vega-Lite spec as inline SVG (vl-convert renders it without a browser or network)."""
     import vl_convert as vlc  # here, not at the top: it loads a rendering engine only an HTML report needs
 
-    return vlc.vegalite_to_svg(_fixed_width(chart.to_dict()))
+    return vlc.vegalite_to_svg(_fixed_width(spec))
 
 
 def _fixed_width(spec: dict) -> dict:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import exports
+from dashboard import charts, exports
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, quiet_weeks
 from dashboard.caseload.tables import (
     TABLE_TITLES,
@@ -239,10 +239,10 @@ else:
         left, right = st.columns(2)
         with left:
             st.markdown(f"**{md(chosen)}** · dropped out at each module, of those who started it")
-            chart(viewer, "dropout_chart", rows)
+            chart(charts.dropout_chart(rows))
         with right:
             st.markdown(f"**{md(chosen)}** · started each module, of those counted")
-            chart(viewer, "funnel_chart", result.funnel[result.funnel["programme"] == chosen])
+            chart(charts.funnel_chart(result.funnel[result.funnel["programme"] == chosen]))
         shown = dropout_by_module_table(result)
         shown = shown[shown["Programme"] == chosen]
         st.dataframe(
@@ -498,7 +498,7 @@ st.subheader(f"Trends · last {TREND_WEEKS} weeks")
 if quiet_weeks(result.trends):
     st.info(f"No patients in these {TREND_WEEKS} weeks: no enrolments, module completions or active patients.")
 else:
-    chart(viewer, "trends_chart", result.trends, settings.target_recovery)
+    chart(charts.trends_chart(result.trends, settings.target_recovery))
     st.caption(
         "Recovery: courses finished in each week; weeks with fewer than "
         f"{settings.small_cell_min} courses at caseness are left as gaps."

@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit
+from dashboard import audit, charts
 from dashboard.acks import MAY_ACKNOWLEDGE
 from dashboard.flags import FLAG_KINDS, on_track_status, pauses
 from dashboard.gp_followups import ACTIONS, current_followups
@@ -248,7 +248,7 @@ for instrument in charted:
     risk = None
     if instrument == "PHQ9" and not risk_rows.empty:
         risk = pd.DataFrame({"date": risk_rows["administered_at"], "item_score": risk_rows["risk_item_score"]})
-    chart(ctx.viewer, "trajectory_chart", instrument, episode, risk, clinic if instrument == "PHQ9" else None, tz)
+    chart(charts.trajectory_chart(instrument, episode, risk, clinic if instrument == "PHQ9" else None, tz))
 if not clinic.empty:
     st.caption(
         "Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
@@ -281,7 +281,7 @@ st.markdown(
     + f" · expected pace one module per {settings.module_pace_days:g} days (tick = due date)"
 )
 if not timeline.empty:
-    chart(ctx.viewer, "module_timeline_chart", timeline, now, tz)
+    chart(charts.module_timeline_chart(timeline, now, tz))
 with st.expander("Module dates"):
     st.dataframe(
         timeline.assign(
@@ -312,7 +312,7 @@ c1.metric(
 c2.metric("Last clinician contact", day(eng.last_clinician_contact))
 waiting = "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600)
 c3.metric("Waiting for a reply", waiting, help="Since the patient's earliest message after the last clinician contact")
-chart(ctx.viewer, "weekly_activity_chart", eng.weekly)
+chart(charts.weekly_activity_chart(eng.weekly))
 with st.expander("Weekly numbers, including messages each way"):
     st.dataframe(
         eng.weekly.rename(

@@ -3,6 +3,12 @@ would misread if labels overprinted, states shared an encoding or a panel overfl
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
+
+import altair
+import jsonschema
 import pandas as pd
 import pytest
 
@@ -33,7 +39,7 @@ def phq9_with_many_risk_answers() -> dict:
     )
     risk = pd.DataFrame({"date": DAYS[3:], "item_score": [1, 2, 3, 1, 2, 2, 3, 3, 1, 2, 3, 1, 2, 3, 2, 1, 3]})
     clinic = pd.DataFrame({"date": [DAYS[8] + pd.Timedelta(days=1)], "score": [25.0]})
-    return charts.trajectory_chart("PHQ9", episode, risk, clinic).to_dict()
+    return charts.trajectory_chart("PHQ9", episode, risk, clinic)
 
 
 def test_trajectory_draws_no_text_inside_the_plot():
@@ -48,13 +54,91 @@ def test_every_risk_answer_is_a_diamond_above_the_scale_with_its_value_in_the_to
         layer for layer in layers(spec) if isinstance(layer["mark"], dict) and layer["mark"].get("shape") == "diamond"
     ]
     assert len(diamonds) == 1
-    rows = spec["datasets"][diamonds[0]["data"]["name"]]
+    rows = diamonds[0]["data"]["values"]
     assert len(rows) == 17
     top = INSTRUMENTS["PHQ9"].max_total
     assert all(row["top"] > top + 0.5 for row in rows)  # in the strip above the top band, clear of the line
     assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"][1] > rows[0]["top"]
     assert "answer" in [t["field"] for t in diamonds[0]["encoding"]["tooltip"]]
     assert sorted({row["answer"] for row in rows}) == [1, 2, 3]
+
+
+# clinical-reference 1.3 and 2.2: the scores each band holds, and the cut-off line
+REFERENCE_BANDS = {
+    "PHQ9": [
+        (0, 4, "minimal"),
+        (5, 9, "mild"),
+        (10, 14, "moderate"),
+        (15, 19, "moderately severe"),
+        (20, 27, "severe"),
+    ],
+    "GAD7": [(0, 4, "minimal"), (5, 9, "mild"), (10, 14, "moderate"), (15, 21, "severe")],
+}
+REFERENCE_CUT_OFF = {"PHQ9": 10, "GAD7": 8}
+
+
+@pytest.mark.parametrize("instrument", list(REFERENCE_BANDS))
+def test_bands_shade_the_reference_scores_and_the_cut_off_is_the_caseness_line(instrument):
+    """Each band's rectangle covers exactly the whole scores the reference puts in it,
+    says its name in its tooltip, and the dashed line sits at NHS caseness, labelled."""
+    episode = pd.DataFrame({"instrument": instrument, "administered_at": DAYS[:2], "score": [12, 6], "prorated": False})
+    spec = charts.trajectory_chart(instrument, episode)
+    rect = next(layer for layer in layers(spec) if mark_type(layer) == "rect")
+    drawn = [(row["low"], row["high"], row["band"]) for row in rect["data"]["values"]]
+    expected = [(max(low - 0.5, -0.5), high + 0.5, name) for low, high, name in REFERENCE_BANDS[instrument]]
+    assert drawn == expected
+    assert rect["encoding"]["tooltip"] == [{"field": "band", "type": "nominal", "title": "Band"}]
+    assert len({row["shade"] for row in rect["data"]["values"]}) == len(expected)  # one shade a band
+    rule = next(layer for layer in layers(spec) if mark_type(layer) == "rule")
+    cut_off = REFERENCE_CUT_OFF[instrument]
+    assert rule["encoding"]["y"]["datum"] == cut_off and rule["mark"]["description"] == f"cut-off {cut_off}"
+    assert f"Dashed line: cut-off {cut_off}" in spec["title"]["subtitle"]
+
+
+def test_each_score_tooltip_names_date_score_band_change_and_items():
+    spec = phq9_with_many_risk_answers()
+    point = next(layer for layer in layers(spec) if mark_type(layer) == "point" and "stroke" in layer["mark"])
+    assert [(t["title"], t.get("format")) for t in point["encoding"]["tooltip"]] == [
+        ("Date", "%d %b %Y"),
+        ("Score", None),
+        ("Band", None),
+        ("Versus baseline", None),
+        ("Items", None),
+    ]
+    first, prorated = point["data"]["values"][0], point["data"]["values"][5]
+    assert (first["date"], first["shown"], first["band"], first["kind"]) == (
+        "2026-07-13T00:00:00",
+        12,
+        "moderate",
+        "baseline",
+    )
+    assert prorated["prorated"] == "prorated (missing items)"
+
+
+def test_descriptions_count_in_words_not_with_s_in_brackets():
+    """A screen reader says "1 valid questionnaire", "17 risk answers", never "answer(s)"."""
+    spec = phq9_with_many_risk_answers()
+    assert "20 valid questionnaires from 13 Jul 2026" in spec["description"]
+    assert "17 risk answers above 0" in spec["description"] and "1 clinic score marked" in spec["description"]
+    one = pd.DataFrame({"instrument": "PHQ9", "administered_at": DAYS[:1], "score": [9], "prorated": False})
+    assert "1 valid questionnaire from" in charts.trajectory_chart("PHQ9", one)["description"]
+    weekly = pd.DataFrame({"week": [0, 1], "logins": [1, 0], "exercises": [2, 3]})
+    assert charts.weekly_activity_chart(weekly)["description"].startswith(
+        "Logins and exercises per treatment week, 2 weeks: 1 login and 5 exercises in all."
+    )
+    week = charts.trends_chart(trends().iloc[:1], 0.5)["description"]
+    assert "1 week from" in week and "0 enrolments and 5 module completions" in week
+    for spec in every_spec():
+        assert "(s)" not in spec["description"]
+
+
+def test_a_chart_with_nothing_to_draw_says_so():
+    nothing = pd.DataFrame({"instrument": [], "administered_at": [], "score": [], "prorated": []})
+    spec = charts.trajectory_chart("PHQ9", nothing)
+    assert spec["title"]["subtitle"] == ["no valid questionnaire yet"]
+    assert spec["description"] == "PHQ-9 score over time: no valid questionnaire yet."
+    assert [mark_type(layer) for layer in layers(spec)] == ["rect", "rule"]  # bands and cut-off, no points
+    assert charts.trends_chart(trends().iloc[:0], 0.5)["description"] == "Weekly trends: no weeks to show."
 
 
 def test_phq9_axis_has_a_tick_every_5_and_band_names_on_their_own_axis():
@@ -75,7 +159,7 @@ def test_band_names_have_room_on_the_right_axis(instrument):
     episode = pd.DataFrame(
         {"instrument": instrument, "administered_at": DAYS[:2], "score": [10, 12], "prorated": False}
     )
-    spec = charts.trajectory_chart(instrument, episode).to_dict()
+    spec = charts.trajectory_chart(instrument, episode)
     axis = next(
         layer["encoding"]["y"]["axis"]
         for layer in layers(spec)
@@ -145,25 +229,25 @@ def test_every_module_state_has_its_own_colour_and_shape():
     colours = [c for c, _ in charts.STATE_STYLE.values()]
     shapes = [s for _, s in charts.STATE_STYLE.values()]
     assert len(set(colours)) == len(colours) == len(set(shapes)) == len(shapes) == 6
-    spec = charts.module_timeline_chart(timeline(ALL_STATES), NOW).to_dict()
+    spec = charts.module_timeline_chart(timeline(ALL_STATES), NOW)
     marks = next(layer for layer in spec["layer"] if mark_type(layer) == "point")
     assert marks["encoding"]["color"]["scale"]["range"] == colours
     assert marks["encoding"]["shape"]["scale"]["range"] == shapes
-    rows = spec["datasets"][marks["data"]["name"]]
+    rows = marks["data"]["values"]
     assert [row["row"].split("|")[1] for row in rows] == ALL_STATES  # each row names its state beside its marker
 
 
 @pytest.mark.parametrize("n", [1, 6, 8, 10])
 def test_module_rows_have_room_for_two_label_lines(n):
     states = (ALL_STATES * 2)[:n]
-    spec = charts.module_timeline_chart(timeline(states), NOW).to_dict()
+    spec = charts.module_timeline_chart(timeline(states), NOW)
     plot = spec["height"] - charts.AXIS_PX
     assert plot / max(n, 2) >= 2 * 13 + 8
 
 
 def test_module_labels_read_cleanly():
-    spec = charts.module_timeline_chart(timeline(ALL_STATES), NOW).to_dict()
-    rows = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    spec = charts.module_timeline_chart(timeline(ALL_STATES), NOW)
+    rows = spec["layer"][1]["data"]["values"]
     assert rows[4]["row"] == "5. Module number 5|overdue (not started)"  # drawn as two lines
     assert "((" not in spec["description"] and "))" not in spec["description"]
     assert "5. Module number 5: overdue (not started)" in spec["description"]
@@ -186,7 +270,7 @@ def trends(weeks: int = 12) -> pd.DataFrame:
 def test_trend_panels_keep_everything_inside_their_width():
     """Streamlit gives each panel the column's width: no y title or outside labels, and padding
     at the x scale's ends, so the latest week is never clipped."""
-    spec = charts.trends_chart(trends(), 0.5).to_dict()
+    spec = charts.trends_chart(trends(), 0.5)
     for panel in spec["vconcat"]:
         for layer in layers(panel):
             enc = layer["encoding"]
@@ -198,7 +282,7 @@ def test_trend_panels_keep_everything_inside_their_width():
 
 
 def test_recovery_points_share_the_line_colour():
-    spec = charts.trends_chart(trends(), 0.5).to_dict()
+    spec = charts.trends_chart(trends(), 0.5)
     for panel in spec["vconcat"]:
         line = layers(panel)[0]["mark"]
         assert line["point"]["color"] == line["color"]
@@ -214,7 +298,7 @@ def test_every_instrument_charts_without_text_marks(instrument, scores):
     episode = pd.DataFrame(
         {"instrument": instrument, "administered_at": DAYS[: len(scores)], "score": scores, "prorated": False}
     )
-    spec = charts.trajectory_chart(instrument, episode).to_dict()
+    spec = charts.trajectory_chart(instrument, episode)
     assert "text" not in [mark_type(layer) for layer in layers(spec)]
     assert spec["title"]["text"] == INSTRUMENTS[instrument].name
 
@@ -239,8 +323,8 @@ def by_module() -> pd.DataFrame:
 
 
 def test_dropout_chart_lists_every_module_with_its_counts():
-    spec = charts.dropout_chart(by_module()).to_dict()
-    rows = spec["datasets"][spec["data"]["name"]] if "data" in spec else next(iter(spec["datasets"].values()))
+    spec = charts.dropout_chart(by_module())
+    rows = spec["layer"][0]["data"]["values"]
     assert [(r["module"], r["label"]) for r in rows] == [
         ("1 · Understanding depression", "1 of 4 (25%)"),
         ("2 · Behavioural activation", "3 of 3 (100%)"),
@@ -265,7 +349,7 @@ def test_module_chart_titles_fit_a_phone_window(build):
     """Before: the y title "last module started" was clipped to "last module startec" by a
     short chart. Now no y title (each label names its module) and an x title that fits the
     plot left beside the module labels in a 390 px window."""
-    spec = build().to_dict()
+    spec = build()
     for layer in layers(spec):
         enc = layer["encoding"]
         assert enc["y"].get("title") is None
@@ -273,3 +357,43 @@ def test_module_chart_titles_fit_a_phone_window(build):
         title = enc["x"].get("title")
         if title:
             assert len(title) * CHAR_PX <= NARROW_PLOT_PX, title
+
+
+# ---------------------------------------------------------------- every builder: a valid, plain spec
+
+
+def every_spec() -> list[dict]:
+    """Every builder on full and empty inputs, as the pages, the report and the tests call them."""
+    weekly = pd.DataFrame({"week": range(4), "logins": [0, 3, 1, 2], "exercises": [0, 1, 0, 4]})
+    empty_scores = pd.DataFrame({"instrument": [], "administered_at": [], "score": [], "prorated": []})
+    stages = by_module().assign(eligible=[3, 4, 3, 0], share=[1.0, 1.0, 1.0, None])
+    return [
+        phq9_with_many_risk_answers(),
+        *(charts.trajectory_chart(i, empty_scores) for i in INSTRUMENTS),
+        charts.weekly_activity_chart(weekly),
+        charts.module_timeline_chart(timeline(ALL_STATES), NOW),
+        charts.module_timeline_chart(timeline(["not started"]), NOW),
+        charts.funnel_chart(stages),
+        charts.dropout_chart(by_module()),
+        charts.trends_chart(trends(), 0.5),
+        charts.trends_chart(trends(), None),
+        charts.trends_chart(trends().iloc[:0], 0.5),
+    ]
+
+
+@cache
+def vega_lite_schema() -> dict:
+    """The Vega-Lite JSON schema Altair ships (the version Streamlit draws)."""
+    (path,) = Path(altair.__file__).parent.glob("vegalite/v*/schema/vega-lite-schema.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("index", range(len(every_spec())))
+def test_every_spec_is_valid_vega_lite_and_plain_json(index):
+    """Altair validated each chart as it built it; the dicts are checked here instead.
+    Streamlit sends a spec with json.dumps: a numpy or pandas value would fail there."""
+    spec = every_spec()[index]
+    jsonschema.Draft7Validator(vega_lite_schema()).validate(spec)
+    assert json.loads(json.dumps(spec, allow_nan=False)) == spec
+    assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v")
+    assert spec["description"]  # every chart is read out in words

@@ -81,11 +81,11 @@ def test_trajectory_latest_label_names_the_service_zones_day(zone, day):
             "prorated": [False, False],
         }
     )
-    spec = charts.trajectory_chart("PHQ9", episode, tz=ZoneInfo(zone)).to_dict()
+    spec = charts.trajectory_chart("PHQ9", episode, tz=ZoneInfo(zone))
     assert f"Latest 9 (mild), {day} 2026: no reliable change" in spec["title"]["subtitle"]
     assert f"to {day} 2026; baseline 14 (moderate)" in spec["description"]
     # the points themselves are wall times in the zone, so the axis and tooltips name its days too
-    dates = {row["date"] for rows in spec["datasets"].values() for row in rows if "date" in row}
+    dates = {row["date"] for layer in spec["layer"] for row in layer["data"]["values"] if "date" in row}
     assert dates == {
         f"{(ANSWERED - timedelta(days=10)).replace(tzinfo=UTC).astimezone(ZoneInfo(zone)):%Y-%m-%dT%H:%M:%S}",
         f"{ANSWERED.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)):%Y-%m-%dT%H:%M:%S}",
@@ -123,8 +123,8 @@ def test_module_timeline_draws_the_service_zones_wall_times(zone, wall):
             "state": ["completed"],
         }
     )
-    spec = charts.module_timeline_chart(module, NOW, ZoneInfo(zone)).to_dict()
-    ends = {row["completed_at"] for rows in spec["datasets"].values() for row in rows if "completed_at" in row}
+    spec = charts.module_timeline_chart(module, NOW, ZoneInfo(zone))
+    ends = {row["completed_at"] for layer in spec["layer"] for row in layer["data"]["values"] if "completed_at" in row}
     assert ends == {wall}
 
 

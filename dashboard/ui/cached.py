@@ -17,7 +17,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard import caseload as caseload_mod
-from dashboard import charts, flags, followups_due, quality
+from dashboard import flags, followups_due, quality
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
 from dashboard import triage as triage_mod
@@ -168,11 +168,3 @@ def caseload(
         current, _ = triage(_platform, _state, db_url, viewer, settings, tz_name, None, version)
     f = caseload_mod.Filters(start, end, program_id, therapist_id, window)
     return caseload_mod.caseload(_platform, _state, viewer, f, settings, tz, current), now
-
-
-@_cached(max_entries=1000)
-def chart_spec(viewer: Viewer, builder: str, *args) -> dict:
-    """The Vega-Lite spec of ``charts.<builder>(*args)``, built once per input. Charts
-    are pure functions of their frames, and building the Altair objects costs tens of
-    milliseconds per chart on every run (the patient page has four)."""
-    return getattr(charts, builder)(*args).to_dict()

@@ -1,13 +1,11 @@
-"""A chart drawn from its cached spec (dashboard.ui.cached.chart_spec)."""
+"""A chart drawn from its Vega-Lite spec (dashboard.charts)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.scope import Viewer
-from dashboard.ui import cached
 
-
-def chart(viewer: Viewer, builder: str, *args) -> None:
-    """Draw ``charts.<builder>(*args)`` across the page's width."""
-    st.vega_lite_chart(cached.chart_spec(viewer, builder, *args), width="stretch")
+def chart(spec: dict) -> None:
+    """Draw ``spec`` across the page's width. Specs are built on every run, not cached:
+    a build takes a few milliseconds, less than st.cache_data takes to hash its frames."""
+    st.vega_lite_chart(spec, width="stretch")
