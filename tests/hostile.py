@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from dashboard import schema
-from dashboard.acks import acknowledge, evidence_keys
+from dashboard.acks import Choice, acknowledge_batch, evidence_keys
 from dashboard.config import Settings
 from dashboard.gp_followups import FollowupForm, log_followup
 from dashboard.scope import load_viewer
@@ -96,17 +96,8 @@ def build(p: Platform) -> dict[str, int]:
     log_followup(p.engine, p.engine, gp, pid, form, uuid.uuid4().hex, p.now)
     therapist = load_viewer(p.engine, "ther.a")
     shown = triage(p.engine, p.engine, therapist, p.now, Settings()).open_flags
-    acknowledge(
-        p.engine,
-        p.engine,
-        therapist,
-        pid,
-        "risk",
-        evidence_keys(shown[(shown["patient_id"] == pid) & (shown["flag"] == "risk")]),
-        FIELDS["ACKNOTE"],
-        p.now,
-        Settings(),
-    )
+    seen = frozenset(evidence_keys(shown[(shown["patient_id"] == pid) & (shown["flag"] == "risk")]))
+    acknowledge_batch(p.engine, p.engine, therapist, pid, [Choice("risk", seen, FIELDS["ACKNOTE"])], p.now, Settings())
     other = p.patient(STATUS_CODE, enrolled_days_ago=20)
     with p.engine.begin() as conn:
         conn.execute(update(schema.patients).where(schema.patients.c.id == other).values(status=STATUS))

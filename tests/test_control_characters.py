@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard import audit
-from dashboard.acks import AckRefused, acknowledge
+from dashboard.acks import AckRefused, Choice, acknowledge_batch
 from dashboard.config import Settings
 from dashboard.gp_followups import FollowupForm, FollowupRefused, current_followups, log_followup, withdraw_followup
 from dashboard.scope import load_viewer
@@ -108,14 +108,13 @@ def test_an_acknowledgement_note_with_a_nul_is_refused_with_nothing_stored(app_p
     app_platform.phq9(pid, 1, 14, item9=2)
     therapist = load_viewer(app_platform.engine, "ther.a")
     with pytest.raises(AckRefused, match="control characters"):
-        acknowledge(
+        acknowledge_batch(
             app_platform.engine,
             app_platform.engine,
             therapist,
             pid,
-            "risk",
-            [],  # what the screen showed does not matter: the note is refused first
-            "Called the patient\x00; safety plan reviewed.",
+            # what the screen showed does not matter: the note is refused first
+            [Choice("risk", frozenset(), "Called the patient\x00; safety plan reviewed.")],
             app_platform.now,
             Settings(),
         )

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard import audit, db
-from dashboard.acks import AckRefused, acknowledge, evidence_keys
+from dashboard.acks import AckRefused, Choice, acknowledge_batch, evidence_keys
 from dashboard.cli.queue import main as queue_main
 from dashboard.cli.queue import queue_records
 from dashboard.config import Settings
@@ -43,7 +43,8 @@ def ack(platform: Platform, pid: int, flag: str, at: datetime = NOW, user: str =
     t = triage(platform.engine, platform.engine, viewer, at, SETTINGS)
     rows = t.open_flags[(t.open_flags["patient_id"] == pid) & (t.open_flags["flag"] == flag)]
     assert not rows.empty
-    acknowledge(platform.engine, platform.engine, viewer, pid, flag, evidence_keys(rows), note, at, SETTINGS)
+    choice = Choice(flag, frozenset(evidence_keys(rows)), note)
+    acknowledge_batch(platform.engine, platform.engine, viewer, pid, [choice], at, SETTINGS)
 
 
 def active_patient(platform: Platform, code: str, enrolled_days_ago: float = 5) -> int:
@@ -164,20 +165,12 @@ def test_not_started_acknowledgement_does_not_expire(platform):
 def test_scope_and_role_are_checked_in_the_data_layer(platform):
     pid = platform.patient("S1", therapist=2, enrolled_days_ago=20)
     viewer = load_viewer(platform.engine, "ther.a")
+    nothing_seen = Choice("inactive", frozenset())
     with pytest.raises(AckRefused, match="No such patient in your caseload"):
-        acknowledge(platform.engine, platform.engine, viewer, pid, "inactive", [], None, NOW, SETTINGS)
+        acknowledge_batch(platform.engine, platform.engine, viewer, pid, [nothing_seen], NOW, SETTINGS)
+    gp = load_viewer(platform.engine, "gp.a")
     with pytest.raises(AckRefused, match="Only therapists and team leads"):
-        acknowledge(
-            platform.engine,
-            platform.engine,
-            load_viewer(platform.engine, "gp.a"),
-            pid,
-            "inactive",
-            [],
-            None,
-            NOW,
-            SETTINGS,
-        )
+        acknowledge_batch(platform.engine, platform.engine, gp, pid, [nothing_seen], NOW, SETTINGS)
     # the team lead covering an absent colleague may
     ack(platform, pid, "inactive", user="lead.a")
 
