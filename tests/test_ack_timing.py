@@ -11,25 +11,17 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from dashboard import audit, db
+from dashboard import audit
 from dashboard.acks import NEWER_ROW, AckRefused, Choice, NewerEvidence, acknowledge_batch, evidence_keys, withdraw
 from dashboard.config import Settings
-from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements
 from dashboard.triage import triage
+from tests.conftest import PLATFORM_NOW as NOW  # Friday 09:00
 from tests.factory import Platform
 
-NOW = datetime(2026, 11, 20, 9, 0, 0)  # Friday 09:00
 SETTINGS = Settings()
 NOTE = "Phoned the patient; safety plan reviewed together."
-
-
-@pytest.fixture
-def platform(db_url) -> Platform:
-    p = Platform(make_engine(db_url), NOW)
-    db.upgrade(p.engine)
-    return p
 
 
 def days_before(at: datetime, then: datetime) -> float:

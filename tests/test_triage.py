@@ -6,28 +6,20 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from dashboard import audit, db
+from dashboard import audit
 from dashboard.acks import AckRefused, Choice, acknowledge_batch, evidence_keys
 from dashboard.cli.queue import main as queue_main
 from dashboard.cli.queue import queue_records
 from dashboard.config import Settings
-from dashboard.engine import make_engine
 from dashboard.flags import add_working_days
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements
 from dashboard.triage import UNASSIGNED, triage
+from tests.conftest import PLATFORM_NOW as NOW  # a Friday
 from tests.factory import Platform
 
-NOW = datetime(2026, 11, 20, 9, 0, 0)  # a Friday
 SETTINGS = Settings()
 ACK_AT = NOW - timedelta(hours=12)  # acknowledged this morning; "new" events come after it
-
-
-@pytest.fixture
-def platform(db_url) -> Platform:
-    p = Platform(make_engine(db_url), NOW)
-    db.upgrade(p.engine)  # state tables beside the platform tables
-    return p
 
 
 def open_flags(platform: Platform, at: datetime = NOW, user: str = "ther.a") -> dict[int, set[str]]:
