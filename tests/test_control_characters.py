@@ -18,6 +18,7 @@ from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements, followups
 from dashboard.ui.nav import PAGES, PAGES_DIR
 from tests.apptest import logged_in, open_patient, table_state_key
+from tests.factory import followup_form
 
 FAULT = "cannot reach the database"
 NOTES = ["Called\x00 them", "bell\x07", "escape \x1b[31mred"]
@@ -29,17 +30,7 @@ def count(platform, table) -> int:
 
 
 def form(platform, note: str) -> FollowupForm:
-    return FollowupForm(
-        held_on=platform.now.date(),
-        minutes=10,
-        modality="phone",
-        module_position=None,
-        clinic_phq9=None,
-        action="continue",
-        pause_until=None,
-        next_on=None,
-        note=note,
-    )
+    return followup_form(platform.now.date(), modality="phone", note=note)
 
 
 def shown(at) -> str:
