@@ -147,6 +147,22 @@ def test_a_page_opened_by_its_address_after_login_is_found(app_url, page, user, 
     assert page.url.rstrip("/").endswith(ROLE_LANDING[user][0])
 
 
+@pytest.mark.parametrize("width", [1400, 390])
+def test_another_roles_page_says_whose_it_is_and_leads_to_ones_own(app_url, browser, width):
+    """A team lead who followed a link to the GP's /followups got Streamlit's "Page not
+    found"; the address now says whose page it is and links to the lead's own."""
+    page = logged_in_page(browser, f"{app_url}/followups", width, "lead1", "Not one of your pages")
+    page.get_by_text("Follow-ups due is a page for GPs, so it is not open to you as a team lead.").wait_for()
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.url.split("?")[0].endswith("/followups")
+    assert page.get_by_text("Planned follow-ups").count() == 0  # nothing of the GP's page is drawn
+    screenshot(page, f"not-your-page-{width}")
+    page.get_by_role("link", name="Go to Caseload").click()
+    page.get_by_role("heading", name="Caseload").first.wait_for(timeout=30_000)
+    assert page.url.split("?")[0].endswith("/caseload")
+    page.context.close()
+
+
 ROLE_LANDING = {  # user: (address, heading) of their landing page
     "therapist1": ("/triage", "Triage"),
     "lead1": ("/caseload", "Caseload"),
