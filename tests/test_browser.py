@@ -561,3 +561,29 @@ def test_a_follow_up_saved_in_one_browser_shows_in_another_at_once(app_url, brow
     assert reader.get_by_text("You have not logged any follow-ups yet").count() == 0
     for pg in pages:
         pg.context.close()
+
+
+def box_of(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def test_the_demo_badge_stands_above_the_title_without_pushing_the_page_down(app_url, browser):
+    """At 1400 px the badge took a row of its own: the title began 82 px down, its words
+    about 125 px. With the sidebar open it now stands in the space above the title; with
+    the sidebar closed the header bar is opaque, and the badge stays below it (it was hidden)."""
+    page = logged_in_page(browser, f"{app_url}/patients", 1400, "therapist1", "My patients")
+    badge, title = box_of(page, ".st-key-demo_badge"), box_of(page, "h1")
+    assert badge["y"] >= 0 and badge["y"] + badge["height"] <= title["y"] <= 45, (badge, title)
+    screenshot(page, "demo-badge-1400")
+    page.locator("[data-testid=stSidebar]").hover()
+    page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+    page.get_by_test_id("stExpandSidebarButton").wait_for()
+    page.wait_for_timeout(500)
+    header, badge, title = (
+        box_of(page, "[data-testid=stHeader]"),
+        box_of(page, ".st-key-demo_badge"),
+        box_of(page, "h1"),
+    )
+    assert header["y"] + header["height"] <= badge["y"] < badge["y"] + badge["height"] <= title["y"], (header, badge)
+    screenshot(page, "demo-badge-1400-sidebar-closed")
+    page.context.close()
