@@ -58,26 +58,6 @@ class Choice:
     note: str | None = None
 
 
-def acknowledge(
-    platform: Engine,
-    state: Engine,
-    viewer: Viewer,
-    patient_id: int,
-    flag: str,
-    seen: Iterable[str],
-    note: str | None,
-    now: datetime,
-    settings: Settings,
-    idempotency_key: str | None = None,
-    tz: ZoneInfo = UTC_ZONE,
-) -> int:
-    """Store one acknowledgement covering the evidence keys ``seen`` and its audit
-    row together, or refuse and store nothing; returns the acknowledgement's id.
-    The same ``idempotency_key`` again (a double click) stores nothing more."""
-    choice = Choice(flag, frozenset(seen), note)
-    return acknowledge_batch(platform, state, viewer, patient_id, [choice], now, settings, idempotency_key, tz)[flag]
-
-
 def acknowledge_batch(
     platform: Engine,
     state: Engine,

@@ -241,17 +241,22 @@ class _Office:
 
     def within(
         self, t: pd.Timestamp, start_minutes: float, after: pd.Timestamp, before: pd.Timestamp | None
-    ) -> pd.Timestamp:
+    ) -> pd.Timestamp | None:
         """``t`` moved into office hours (to the next morning, ``start_minutes`` after 08:00),
-        then kept after ``after`` and at least five minutes before now (and ``before``)."""
+        then kept at least two minutes after ``after`` and at least five minutes before now
+        and one before ``before``; None when no such moment exists (``before`` came too soon
+        after ``after``: an acknowledgement then would have shown, and covered, ``before``)."""
         local = self.local(t)
         if local.hour >= 18 or local.hour < 8:
             day = local.normalize() + (pd.Timedelta(days=1) if local.hour >= 18 else pd.Timedelta(0))
             local = day + pd.Timedelta(hours=8, minutes=start_minutes)
-        out = min(self.utc(local), self.now - pd.Timedelta(minutes=5))
+        earliest = after + pd.Timedelta(minutes=2)
+        latest = self.now - pd.Timedelta(minutes=5)
         if before is not None:
-            out = min(out, before - pd.Timedelta(minutes=1))
-        return max(out, after + pd.Timedelta(minutes=2)).floor("s")
+            latest = min(latest, before - pd.Timedelta(minutes=1))
+        if latest < earliest:
+            return None
+        return min(max(self.utc(local), earliest), latest).floor("s")
 
 
 class _Actors:
@@ -316,6 +321,8 @@ def _risk_acks(
             if late[i] < 0.1 and ts[i] + pd.Timedelta(hours=float(late_h[i])) <= now_ts - pd.Timedelta(hours=2):
                 hours = float(late_h[i])
             at = office.within(ts[i] + pd.Timedelta(hours=hours), float(start_min[i]), ts[i], first_open)
+            if at is None:  # the answer left open came minutes later: both wait for the clinician
+                break
             seen = [k for k, t in zip(keys, ts, strict=True) if t <= at]
             covered = sum(1 for t in ts if t <= at)
             grade = max(g for g, t in zip(grades, ts, strict=True) if t <= at)
@@ -536,6 +543,8 @@ def _review_acks(
                     continue  # still to be reviewed: none waits more than a week
                 notes = REVIEW_NOTES[r.flag]
             at = office.within(max(since, trigger) + pd.Timedelta(hours=hours), start_min, trigger, None)
+            if at is None:  # not two minutes old yet: nobody can have reviewed it
+                continue
             pid = int(r.patient_id)
             note = notes[int(note_pick * len(notes))]
             _ack(h, pid, r.flag, trigger, at, actor_for(pid, at), note, [k for k, _ in r.evidence])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+
+DEMO_PASSWORD = "caseboard-demo"  # every demo user's published password (dashboard/demo_auth.yaml)
 
 # As scripts/start.sh serves the app (its comment says why); the environment may override it.
 SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
@@ -112,6 +115,32 @@ def log_in(page, username: str, password: str) -> None:
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Login").click()
     wait_for_app(page)
+
+
+def open_logged_in(page, url: str, username: str, heading: str | re.Pattern | None = None, settle_ms: int = 300):
+    """``url`` opened in ``page``, logged in as a demo user on the login form it shows,
+    once the page's heading (``heading``, or any) is drawn and the run that drew it is over."""
+    page.goto(url)
+    wait_for_app(page)
+    log_in(page, username, DEMO_PASSWORD)
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    wait_for_app(page, settle_ms)  # the heading comes before the rest of the run
+    return page
+
+
+def logged_in_page(
+    browser,
+    url: str,
+    width: int,
+    username: str,
+    heading: str | re.Pattern | None = None,
+    height: int = 900,
+    settle_ms: int = 300,
+):
+    """A new browser (context) ``width`` px wide with ``url`` open, logged in as a demo
+    user (open_logged_in); the caller closes ``page.context``."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    return open_logged_in(page, url, username, heading, settle_ms)
 
 
 def screenshot(page, name: str) -> Path:

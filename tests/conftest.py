@@ -94,6 +94,22 @@ def db_url(backend: str, tmp_path) -> Iterator[str]:
 
 # A fixed clock for generated demo data, so expectations do not move with the wall clock.
 DEMO_NOW = datetime(2026, 11, 20, 9, 30, 0)
+# The `platform` fixture's clock, a Friday morning: hand-built rows are placed relative to it.
+PLATFORM_NOW = datetime(2026, 11, 20, 9, 0, 0)
+
+
+@pytest.fixture
+def platform(db_url):
+    """A hand-built platform (tests/factory.py) with the state tables beside it, on each
+    backend, at PLATFORM_NOW. A module whose rows need another clock, or no state
+    tables, defines its own ``platform``."""
+    from dashboard import db
+    from dashboard.engine import make_engine
+    from tests.factory import Platform
+
+    p = Platform(make_engine(db_url), PLATFORM_NOW)
+    db.upgrade(p.engine)
+    return p
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -151,20 +167,25 @@ def production_env(monkeypatch, tmp_path, engine, db_url: str | None = None) -> 
     return password
 
 
-@pytest.fixture
-def app_platform(db_url, monkeypatch, tmp_path):
-    """A hand-built platform (tests/factory.py) with its state tables, served to
-    AppTest through the environment in production mode (production_env). Rows are
-    relative to the wall clock, which the app reads."""
-
+def served_platform(db_url: str, monkeypatch, tmp_path, app_db_url: str | None = None):
+    """A hand-built platform (tests/factory.py) with its state tables, served to AppTest
+    through the environment in production mode (production_env), the app reaching it at
+    ``app_db_url`` (default ``db_url``; a proxy's address, say). Rows are relative to the
+    wall clock, which the app reads."""
     from dashboard import db
     from dashboard.engine import make_engine
     from tests.factory import Platform
 
     platform = Platform(make_engine(db_url), datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     db.upgrade(platform.engine)
-    platform.password = production_env(monkeypatch, tmp_path, platform.engine, db_url)
+    platform.password = production_env(monkeypatch, tmp_path, platform.engine, app_db_url or db_url)
     return platform
+
+
+@pytest.fixture
+def app_platform(db_url, monkeypatch, tmp_path):
+    """A hand-built platform served to AppTest, on each backend (served_platform)."""
+    return served_platform(db_url, monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")

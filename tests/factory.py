@@ -3,12 +3,14 @@ generator: a test must state the exact rows it reasons about)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from itertools import count
 
 from sqlalchemy import Engine, insert
 
 from dashboard import schema
+from dashboard.gp_followups import FollowupForm
 
 PROGRAMS = {  # code: (id, name, primary instrument, modules)
     "depression": (1, "Depression", "PHQ9", 8),
@@ -29,6 +31,22 @@ CLINICIANS = [  # id, username, display name, role, team
 
 def module_id(program: str, position: int) -> int:
     return PROGRAMS[program][0] * 100 + position
+
+
+def followup_form(held_on: date, **changes) -> FollowupForm:
+    """A GP's brief follow-up with nothing to remark: ten minutes face to face, carry on;
+    ``changes`` set the fields a test is about."""
+    usual = FollowupForm(
+        held_on=held_on,
+        minutes=10,
+        modality="face-to-face",
+        module_position=None,
+        clinic_phq9=None,
+        action="continue",
+        pause_until=None,
+        next_on=None,
+    )
+    return replace(usual, **changes)
 
 
 class Platform:

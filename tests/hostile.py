@@ -16,13 +16,13 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from dashboard import schema
-from dashboard.acks import acknowledge, evidence_keys
+from dashboard.acks import Choice, acknowledge_batch, evidence_keys
 from dashboard.config import Settings
-from dashboard.gp_followups import FollowupForm, log_followup
+from dashboard.gp_followups import log_followup
 from dashboard.scope import load_viewer
 from dashboard.text import WORD_JOINER
 from dashboard.triage import triage
-from tests.factory import Platform, module_id
+from tests.factory import Platform, followup_form, module_id
 
 # Platform names are at most 200 characters (PostgreSQL enforces it); notes take more.
 ATTACKS = (
@@ -82,31 +82,13 @@ def build(p: Platform) -> dict[str, int]:
     p.phq9(pid, 3, 15, item9=2)
     p.message(pid, 2, "from_patient")
     gp = load_viewer(p.engine, "gp.a")
-    form = FollowupForm(
-        held_on=(p.now - timedelta(days=20)).date(),
-        minutes=10,
-        modality="phone",
-        module_position=1,
-        clinic_phq9=None,
-        action="step_up",
-        pause_until=None,
-        next_on=None,
-        note=FIELDS["GPNOTE"],
-    )
+    held_on = (p.now - timedelta(days=20)).date()
+    form = followup_form(held_on, modality="phone", module_position=1, action="step_up", note=FIELDS["GPNOTE"])
     log_followup(p.engine, p.engine, gp, pid, form, uuid.uuid4().hex, p.now)
     therapist = load_viewer(p.engine, "ther.a")
     shown = triage(p.engine, p.engine, therapist, p.now, Settings()).open_flags
-    acknowledge(
-        p.engine,
-        p.engine,
-        therapist,
-        pid,
-        "risk",
-        evidence_keys(shown[(shown["patient_id"] == pid) & (shown["flag"] == "risk")]),
-        FIELDS["ACKNOTE"],
-        p.now,
-        Settings(),
-    )
+    seen = frozenset(evidence_keys(shown[(shown["patient_id"] == pid) & (shown["flag"] == "risk")]))
+    acknowledge_batch(p.engine, p.engine, therapist, pid, [Choice("risk", seen, FIELDS["ACKNOTE"])], p.now, Settings())
     other = p.patient(STATUS_CODE, enrolled_days_ago=20)
     with p.engine.begin() as conn:
         conn.execute(update(schema.patients).where(schema.patients.c.id == other).values(status=STATUS))

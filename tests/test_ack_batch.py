@@ -2,30 +2,20 @@
 backends: every reason is checked first against a fresh read, then all are stored or
 none; a newer row in any reason refuses the whole batch and names that reason."""
 
-from datetime import datetime
-
 import pytest
 from sqlalchemy import func, select
 
-from dashboard import audit, db
+from dashboard import audit
 from dashboard.acks import NEWER_ROW, AckRefused, Choice, NewerEvidence, acknowledge_batch, evidence_keys
 from dashboard.config import Settings
-from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements
 from dashboard.triage import triage
+from tests.conftest import PLATFORM_NOW as NOW
 from tests.factory import Platform
 
-NOW = datetime(2026, 11, 20, 9, 0, 0)
 SETTINGS = Settings()
 RISK_NOTE = "Phoned the patient; safety plan reviewed together."
-
-
-@pytest.fixture
-def platform(db_url) -> Platform:
-    p = Platform(make_engine(db_url), NOW)
-    db.upgrade(p.engine)
-    return p
 
 
 def open_rows(platform: Platform, pid: int):

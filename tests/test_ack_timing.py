@@ -11,25 +11,17 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from dashboard import audit, db
-from dashboard.acks import NEWER_ROW, AckRefused, NewerEvidence, acknowledge, evidence_keys, withdraw
+from dashboard import audit
+from dashboard.acks import NEWER_ROW, AckRefused, Choice, NewerEvidence, acknowledge_batch, evidence_keys, withdraw
 from dashboard.config import Settings
-from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements
 from dashboard.triage import triage
+from tests.conftest import PLATFORM_NOW as NOW  # Friday 09:00
 from tests.factory import Platform
 
-NOW = datetime(2026, 11, 20, 9, 0, 0)  # Friday 09:00
 SETTINGS = Settings()
 NOTE = "Phoned the patient; safety plan reviewed together."
-
-
-@pytest.fixture
-def platform(db_url) -> Platform:
-    p = Platform(make_engine(db_url), NOW)
-    db.upgrade(p.engine)
-    return p
 
 
 def days_before(at: datetime, then: datetime) -> float:
@@ -42,9 +34,8 @@ def risk_rows(platform: Platform, pid: int, at: datetime = NOW, user: str = "the
 
 
 def ack_risk(platform: Platform, pid: int, seen: list[str], at: datetime = NOW, user: str = "ther.a", key=None) -> int:
-    return acknowledge(
-        platform.engine, platform.engine, load_viewer(platform.engine, user), pid, "risk", seen, NOTE, at, SETTINGS, key
-    )
+    viewer, choice = load_viewer(platform.engine, user), Choice("risk", frozenset(seen), NOTE)
+    return acknowledge_batch(platform.engine, platform.engine, viewer, pid, [choice], at, SETTINGS, key)["risk"]
 
 
 def stored(platform: Platform) -> int:
@@ -129,8 +120,9 @@ def test_every_reason_follows_the_rule_a_new_message_while_the_form_is_open(plat
     t = triage(platform.engine, platform.engine, viewer, NOW, SETTINGS)
     seen = evidence_keys(t.open_flags[t.open_flags["flag"] == "awaiting_reply"])
     platform.message(pid, 0.001, "from_patient")
+    reply = Choice("awaiting_reply", frozenset(seen))
     with pytest.raises(NewerEvidence, match="review it first"):
-        acknowledge(platform.engine, platform.engine, viewer, pid, "awaiting_reply", seen, None, NOW, SETTINGS)
+        acknowledge_batch(platform.engine, platform.engine, viewer, pid, [reply], NOW, SETTINGS)
     assert stored(platform) == 0
 
 

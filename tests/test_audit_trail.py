@@ -6,23 +6,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert
 
-from dashboard import audit, db
-from dashboard.engine import make_engine
+from dashboard import audit
 from dashboard.scope import load_viewer
 from dashboard.state_tables import audit as audit_table
 from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in
+from tests.conftest import PLATFORM_NOW as NOW
 from tests.factory import Platform
 
-NOW = datetime(2026, 11, 20, 9, 0, 0)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def platform(db_url) -> Platform:
-    p = Platform(make_engine(db_url), NOW)
-    db.upgrade(p.engine)
-    return p
 
 
 def add(platform: Platform, actor: str, action: str, patient_id: int | None, days_ago: float) -> None:

@@ -11,6 +11,8 @@ from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
 from tests.browser import (
     log_in,
+    logged_in_page,
+    open_logged_in,
     screenshot,
     served_app,
     wait_for_app,
@@ -75,14 +77,9 @@ def test_wrong_password_is_refused_in_the_browser(app_url, page):
 
 
 def test_narrow_window_and_long_names(app_url, browser):
-    context = browser.new_context(viewport={"width": 420, "height": 900})
-    page = context.new_page()
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, "gp2", "caseboard-demo")
-    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+    page = logged_in_page(browser, app_url, 420, "gp2", "Follow-ups due")
     screenshot(page, "followups-gp-narrow")
-    context.close()
+    page.context.close()
 
 
 def first_listed_code(demo_sqlite: str, username: str) -> str:
@@ -100,10 +97,7 @@ def first_listed_code(demo_sqlite: str, username: str) -> str:
 
 
 def test_open_patient_by_selecting_a_row_and_reload(app_url, page, demo_sqlite):
-    page.goto(f"{app_url}/patients")
-    wait_for_app(page)
-    log_in(page, "therapist1", "caseboard-demo")
-    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
+    open_logged_in(page, f"{app_url}/patients", "therapist1", "My patients")
     grid = main_table(page)
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + 38 + 17)  # the first row's selection cell
@@ -142,10 +136,7 @@ def test_deep_link_before_login_is_followed_after_login(app_url, browser, demo_s
 def test_a_page_opened_by_its_address_after_login_is_found(app_url, page, user, path, heading):
     """A landing page used to be served only at the root, so its own address (a bookmark,
     a link) answered "Page not found"; the root now opens the landing page at its address."""
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, user, "caseboard-demo")
-    page.get_by_role("heading", name=ROLE_LANDING[user][1]).first.wait_for(timeout=30_000)
+    open_logged_in(page, app_url, user, ROLE_LANDING[user][1])
     page.goto(f"{app_url}/{path}")
     page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
     wait_for_app(page, settle_ms=1000)
@@ -154,6 +145,22 @@ def test_a_page_opened_by_its_address_after_login_is_found(app_url, page, user, 
     page.goto(app_url)  # the root still opens the role's landing page, now at its own address
     page.get_by_role("heading", name=ROLE_LANDING[user][1]).first.wait_for(timeout=30_000)
     assert page.url.rstrip("/").endswith(ROLE_LANDING[user][0])
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_another_roles_page_says_whose_it_is_and_leads_to_ones_own(app_url, browser, width):
+    """A team lead who followed a link to the GP's /followups got Streamlit's "Page not
+    found"; the address now says whose page it is and links to the lead's own."""
+    page = logged_in_page(browser, f"{app_url}/followups", width, "lead1", "Not one of your pages")
+    page.get_by_text("Follow-ups due is a page for GPs, so it is not open to you as a team lead.").wait_for()
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.url.split("?")[0].endswith("/followups")
+    assert page.get_by_text("Planned follow-ups").count() == 0  # nothing of the GP's page is drawn
+    screenshot(page, f"not-your-page-{width}")
+    page.get_by_role("link", name="Go to Caseload").click()
+    page.get_by_role("heading", name="Caseload").first.wait_for(timeout=30_000)
+    assert page.url.split("?")[0].endswith("/caseload")
+    page.context.close()
 
 
 ROLE_LANDING = {  # user: (address, heading) of their landing page
@@ -201,12 +208,7 @@ def assert_in_view_with_focus(page, dialog) -> None:
     [("therapist1", "Triage", "Mark selected handled"), ("gp1", "Follow-ups due", "Save follow-up")],
 )
 def test_selecting_a_row_opens_the_form_in_view_with_the_focus(app_url, browser, width, height, user, heading, submit):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, user, "caseboard-demo")
-    page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+    page = logged_in_page(browser, app_url, width, user, heading, height=height)
     select_first_row(page, 3)  # a row down the list
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("button", name=submit).wait_for(timeout=30_000)
@@ -218,14 +220,11 @@ def test_selecting_a_row_opens_the_form_in_view_with_the_focus(app_url, browser,
     page.wait_for_timeout(500)
     wait_for_app(page)
     assert page.get_by_role("dialog").count() == 0  # a rerun does not open it again
-    context.close()
+    page.context.close()
 
 
 def test_therapist_acknowledges_and_the_item_leaves_the_queue(app_url, page, demo_sqlite):
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, "therapist1", "caseboard-demo")
-    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    open_logged_in(page, app_url, "therapist1", "Triage")
     before = int(page.get_by_text("patients need you").inner_text().split()[0])
     select_first_row(page)
     dialog = page.get_by_role("dialog")
@@ -322,10 +321,7 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     from dashboard.scope import load_viewer
     from dashboard.timeutil import utcnow
 
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, "gp1", "caseboard-demo")
-    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+    open_logged_in(page, app_url, "gp1", "Follow-ups due")
     screenshot(page, "followups-gp")
     engine = make_engine(demo_sqlite)
     before = due_list(engine, engine, load_viewer(engine, "gp1"), utcnow(), Settings(), ZoneInfo(DEMO_TIMEZONE)).due
@@ -376,12 +372,7 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     # The journey ends with the patient's therapist: a GP action other than "continue"
     # is in their triage queue with the GP's note.
     therapist = therapist_of[first]
-    other = page.context.browser.new_context(viewport={"width": 1400, "height": 900})
-    tpage = other.new_page()
-    tpage.goto(page.url.split("/followups")[0])
-    wait_for_app(tpage)
-    log_in(tpage, therapist, "caseboard-demo")
-    tpage.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    tpage = logged_in_page(page.context.browser, page.url.split("/followups")[0], 1400, therapist, "Triage")
     # Another clinician's queue may come from a cache entry an earlier test filled: the
     # product promises the GP's request within cache_ttl_seconds, and the queue reloads
     # itself every queue_refresh_seconds (failed once in CI when the entry was fresh).
@@ -389,7 +380,7 @@ def test_gp_logs_a_follow_up_and_the_patient_leaves_the_due_list(app_url, page, 
     promised_s = settings.cache_ttl_seconds + settings.queue_refresh_seconds + 30
     tpage.get_by_text("GP asked for action").first.wait_for(timeout=promised_s * 1000)
     screenshot(tpage, "triage-gp-action")
-    other.close()
+    tpage.context.close()
 
 
 def test_refresh_keeps_the_team_leads_filter(fast_refresh_app, browser, demo_sqlite):
@@ -408,12 +399,7 @@ def test_refresh_keeps_the_team_leads_filter(fast_refresh_app, browser, demo_sql
     queued = set(result.queue.loc[result.queue["therapist"] == therapist, "patient_id"])
     pool = result.patients[(result.patients["therapist"] == therapist) & (result.patients["status"] == "active")]
     patient_id = int(next(p for p in pool["patient_id"] if p not in queued))
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(fast_refresh_app)
-    wait_for_app(page)
-    log_in(page, "lead1", "caseboard-demo")
-    page.get_by_role("heading", name="Caseload").wait_for(timeout=30_000)  # the team lead's landing page
+    page = logged_in_page(browser, fast_refresh_app, 1400, "lead1", "Caseload")  # the team lead's landing page
     page.get_by_role("link", name="Triage").click()
     page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
     wait_for_app(page)
@@ -436,7 +422,7 @@ def test_refresh_keeps_the_team_leads_filter(fast_refresh_app, browser, demo_sql
     # Refreshed by itself, and still filtered: the whole team's queue is several times longer.
     page.get_by_text(f"{len(queued) + 1} patients need you").wait_for(timeout=30_000)
     assert len(result.queue) > len(queued) + 1
-    context.close()
+    page.context.close()
 
 
 def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, demo_sqlite, tmp_path):
@@ -444,10 +430,7 @@ def test_team_lead_reads_the_caseload_and_downloads_the_workload(app_url, page, 
 
     from dashboard import audit
 
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, "lead1", "caseboard-demo")
-    page.get_by_role("heading", name="Caseload").wait_for(timeout=60_000)
+    open_logged_in(page, app_url, "lead1", "Caseload")
     for question in (
         "Where do we lose patients?",
         "Who is overloaded?",
@@ -564,12 +547,7 @@ def test_a_follow_up_saved_in_one_browser_shows_in_another_at_once(app_url, brow
     first_code, count = due["code"].iloc[0], len(due)
     pages = []
     for _ in range(2):
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        pg = context.new_page()
-        pg.goto(app_url)
-        wait_for_app(pg)
-        log_in(pg, "gp2", "caseboard-demo")
-        pg.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
+        pg = logged_in_page(browser, app_url, 1400, "gp2", "Follow-ups due")
         pg.get_by_text(f"{count} patients due").wait_for(timeout=30_000)
         pages.append(pg)
     reader, writer = pages
@@ -583,3 +561,29 @@ def test_a_follow_up_saved_in_one_browser_shows_in_another_at_once(app_url, brow
     assert reader.get_by_text("You have not logged any follow-ups yet").count() == 0
     for pg in pages:
         pg.context.close()
+
+
+def box_of(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def test_the_demo_badge_stands_above_the_title_without_pushing_the_page_down(app_url, browser):
+    """At 1400 px the badge took a row of its own: the title began 82 px down, its words
+    about 125 px. With the sidebar open it now stands in the space above the title; with
+    the sidebar closed the header bar is opaque, and the badge stays below it (it was hidden)."""
+    page = logged_in_page(browser, f"{app_url}/patients", 1400, "therapist1", "My patients")
+    badge, title = box_of(page, ".st-key-demo_badge"), box_of(page, "h1")
+    assert badge["y"] >= 0 and badge["y"] + badge["height"] <= title["y"] <= 45, (badge, title)
+    screenshot(page, "demo-badge-1400")
+    page.locator("[data-testid=stSidebar]").hover()
+    page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+    page.get_by_test_id("stExpandSidebarButton").wait_for()
+    page.wait_for_timeout(500)
+    header, badge, title = (
+        box_of(page, "[data-testid=stHeader]"),
+        box_of(page, ".st-key-demo_badge"),
+        box_of(page, "h1"),
+    )
+    assert header["y"] + header["height"] <= badge["y"] < badge["y"] + badge["height"] <= title["y"], (header, badge)
+    screenshot(page, "demo-badge-1400-sidebar-closed")
+    page.context.close()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from dashboard import db, demo
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
-from tests.browser import log_in, screenshot, served_app, wait_for_app
+from tests.browser import logged_in_page, screenshot, served_app, wait_for_app
 from tests.datagrid import grid_with
 
 pytestmark = pytest.mark.browser
@@ -57,12 +57,8 @@ SAFETY = [
 def test_safety_columns_are_whole_in_view(app_url, browser, demo_sqlite, width):
     problems = []
     for user in dict.fromkeys(u for u, *_ in SAFETY):
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        page = context.new_page()
         pages = [p for u, p, *_ in SAFETY if u == user]
-        page.goto(f"{app_url}/{pages[0]}")
-        wait_for_app(page)
-        log_in(page, user, "caseboard-demo")
+        page = logged_in_page(browser, f"{app_url}/{pages[0]}", width, user)
         for path in dict.fromkeys(pages):
             if path != pages[0]:
                 page.get_by_role("link", name={"patients": "My patients"}.get(path, path.capitalize())).click()
@@ -76,33 +72,21 @@ def test_safety_columns_are_whole_in_view(app_url, browser, demo_sqlite, width):
             if path == "caseload" and width == 1400:  # the workload table was 1,678 px in a 938 px window
                 workload = grid_with(page, "Open items")
                 problems += [f"workload: {c.title!r} cut" for c in workload.columns if not workload.in_view(c.title)]
-        context.close()
+        page.context.close()
     assert not problems, problems
 
 
 @pytest.mark.parametrize("width", [1400, 1024])
 def test_patient_page_outcomes_keep_status_and_reliable_change_in_view(app_url, browser, demo_sqlite, width):
     code = a_patient_of(demo_sqlite, "therapist1")
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.goto(f"{app_url}/patient?patient={code}")
-    wait_for_app(page)
-    log_in(page, "therapist1", "caseboard-demo")
-    page.get_by_role("heading", name=code).wait_for(timeout=30_000)
-    wait_for_app(page)  # the heading comes before the rest of the run
+    page = logged_in_page(browser, f"{app_url}/patient?patient={code}", width, "therapist1", code)
     page.wait_for_timeout(500)
     assert not grid_with(page, "Reliable change").problems(["Measure", "Status", "Reliable change"])
-    context.close()
+    page.context.close()
 
 
 def test_phone_shows_the_compact_list_and_a_code_opens_the_patient(app_url, browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(f"{app_url}/triage")
-    wait_for_app(page)
-    log_in(page, "therapist1", "caseboard-demo")
-    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
-    wait_for_app(page)  # the heading comes before the rest of the run
+    page = logged_in_page(browser, f"{app_url}/triage", 390, "therapist1", "Triage", height=844)
     compact, wide = page.locator(".st-key-compact_list_triage"), page.locator(".st-key-wide_table_triage")
     compact.wait_for(state="visible", timeout=30_000)
     assert not wide.is_visible()
@@ -115,38 +99,26 @@ def test_phone_shows_the_compact_list_and_a_code_opens_the_patient(app_url, brow
     page.get_by_role("heading", name=code).wait_for(timeout=30_000)
     wait_for_app(page)  # the heading comes before the rest of the run
     assert f"patient={code}" in page.url
-    context.close()
+    page.context.close()
 
 
 def test_gp_phone_list_says_due_and_alerts(app_url, browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(f"{app_url}/followups")
-    wait_for_app(page)
-    log_in(page, "gp1", "caseboard-demo")
-    page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=30_000)
-    wait_for_app(page)  # the heading comes before the rest of the run
+    page = logged_in_page(browser, f"{app_url}/followups", 390, "gp1", "Follow-ups due", height=844)
     compact = page.locator(".st-key-compact_list_due")
     compact.wait_for(state="visible", timeout=30_000)
     assert not page.locator(".st-key-wide_table_due").is_visible()
     assert "due " in compact.get_by_role("link").first.inner_text()
     screenshot(page, "columns-followups-390")
-    context.close()
+    page.context.close()
 
 
 def test_wide_window_shows_the_table_not_the_list(app_url, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(f"{app_url}/patients")
-    wait_for_app(page)
-    log_in(page, "therapist1", "caseboard-demo")
-    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
-    wait_for_app(page)  # the heading comes before the rest of the run
+    page = logged_in_page(browser, f"{app_url}/patients", 1400, "therapist1", "My patients")
     page.locator(".st-key-wide_table_patients").wait_for(state="visible", timeout=30_000)
     assert page.locator(".st-key-compact_list_patients").count() == 1  # sent, but not shown
     assert not page.locator(".st-key-compact_list_patients").is_visible()
     assert page.locator("[data-testid='stDataFrame']").filter(visible=True).count() >= 1
-    context.close()
+    page.context.close()
 
 
 def test_phone_lists_have_no_serious_axe_violations(app_url, browser):
@@ -155,14 +127,8 @@ def test_phone_lists_have_no_serious_axe_violations(app_url, browser):
 
     if not AXE_JS.exists():
         missing("axe-core is not installed in tests/axe (run: npm ci --prefix tests/axe)")
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(f"{app_url}/patients")
-    wait_for_app(page)
-    log_in(page, "therapist1", "caseboard-demo")
-    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
-    wait_for_app(page)  # the heading comes before the rest of the run
+    page = logged_in_page(browser, f"{app_url}/patients", 390, "therapist1", "My patients", height=844)
     page.locator(".st-key-compact_list_patients").wait_for(state="visible", timeout=30_000)
     blocking = [v for v in run_axe(page, str(AXE_JS))["violations"] if v["impact"] in BLOCKING]
     assert not blocking, describe(blocking)
-    context.close()
+    page.context.close()

@@ -15,11 +15,12 @@ from sqlalchemy import select, update
 
 from dashboard import db, demo, schema
 from dashboard.engine import make_engine
-from dashboard.gp_followups import FollowupForm, log_followup
+from dashboard.gp_followups import log_followup
 from dashboard.scope import load_viewer
 from dashboard.timeutil import utcnow
 from tests import hostile
 from tests.browser import log_in, screenshot, served_app, wait_for_app
+from tests.factory import followup_form
 
 pytestmark = pytest.mark.browser
 
@@ -62,17 +63,7 @@ def hostile_demo(tmp_path_factory) -> tuple[str, str]:
         )
         gp = conn.scalar(select(schema.clinicians.c.username).where(schema.clinicians.c.id == gp_id))
     today = utcnow().date()
-    form = FollowupForm(
-        held_on=today - timedelta(days=1),
-        minutes=10,
-        modality="phone",
-        module_position=None,
-        clinic_phq9=None,
-        action="step_up",
-        pause_until=None,
-        next_on=None,
-        note=hostile.FIELDS["GPNOTE"],
-    )
+    form = followup_form(today - timedelta(days=1), modality="phone", action="step_up", note=hostile.FIELDS["GPNOTE"])
     log_followup(engine, engine, load_viewer(engine, gp), pid, form, uuid.uuid4().hex, utcnow())
     engine.dispose()
     return url, code

@@ -14,7 +14,7 @@ from dashboard.config import DEMO_AUTH_FILE
 from dashboard.engine import make_engine
 from dashboard.state_tables import sessions as sessions_table
 from dashboard.timeutil import utcnow
-from tests.browser import log_in, served_app, wait_for_app
+from tests.browser import log_in, open_logged_in, served_app, wait_for_app
 from tests.test_auth import unsigned
 
 pytestmark = pytest.mark.browser
@@ -71,10 +71,7 @@ def login_cookie(context) -> str:
 
 def test_a_reload_keeps_the_idle_clock(app_url, browser, demo_sqlite):
     context, page = new_page(browser)
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, "therapist1", "caseboard-demo")
-    page.get_by_role("heading", name="Triage").wait_for(timeout=30_000)
+    open_logged_in(page, app_url, "therapist1", "Triage")
     record = session_of(demo_sqlite, "therapist1")
     set_last_action(demo_sqlite, record.session_id, IDLE - 1)
     page.reload()
@@ -92,10 +89,7 @@ def test_a_reload_keeps_the_idle_clock(app_url, browser, demo_sqlite):
 
 def test_an_unattended_page_blanks_itself_after_the_idle_timeout(app_url, browser, demo_sqlite):
     context, page = new_page(browser)
-    page.goto(f"{app_url}/patients")
-    wait_for_app(page)
-    log_in(page, "gp1", "caseboard-demo")
-    page.get_by_role("heading", name="My patients").wait_for(timeout=30_000)
+    open_logged_in(page, f"{app_url}/patients", "gp1", "My patients")
     set_last_action(demo_sqlite, session_of(demo_sqlite, "gp1").session_id, IDLE + 1)
     page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)  # no click, no reload
     assert not page.get_by_role("heading", name="My patients").is_visible()
@@ -107,10 +101,7 @@ def test_an_unattended_page_blanks_itself_after_the_idle_timeout(app_url, browse
 
 def test_a_logged_out_token_logs_in_nowhere(app_url, browser):
     context, page = new_page(browser)
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, "lead1", "caseboard-demo")
-    page.get_by_role("heading", name="Caseload").wait_for(timeout=30_000)
+    open_logged_in(page, app_url, "lead1", "Caseload")
     token = login_cookie(context)
     replay, other = new_page(browser, token, app_url)  # the same token in another browser: logged in...
     other.goto(app_url)

@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard import audit
-from dashboard.acks import AckRefused, acknowledge
+from dashboard.acks import AckRefused, Choice, acknowledge_batch
 from dashboard.config import Settings
 from dashboard.gp_followups import FollowupForm, FollowupRefused, current_followups, log_followup, withdraw_followup
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements, followups
 from dashboard.ui.nav import PAGES, PAGES_DIR
 from tests.apptest import logged_in, open_patient, table_state_key
+from tests.factory import followup_form
 
 FAULT = "cannot reach the database"
 NOTES = ["Called\x00 them", "bell\x07", "escape \x1b[31mred"]
@@ -29,17 +30,7 @@ def count(platform, table) -> int:
 
 
 def form(platform, note: str) -> FollowupForm:
-    return FollowupForm(
-        held_on=platform.now.date(),
-        minutes=10,
-        modality="phone",
-        module_position=None,
-        clinic_phq9=None,
-        action="continue",
-        pause_until=None,
-        next_on=None,
-        note=note,
-    )
+    return followup_form(platform.now.date(), modality="phone", note=note)
 
 
 def shown(at) -> str:
@@ -108,14 +99,13 @@ def test_an_acknowledgement_note_with_a_nul_is_refused_with_nothing_stored(app_p
     app_platform.phq9(pid, 1, 14, item9=2)
     therapist = load_viewer(app_platform.engine, "ther.a")
     with pytest.raises(AckRefused, match="control characters"):
-        acknowledge(
+        acknowledge_batch(
             app_platform.engine,
             app_platform.engine,
             therapist,
             pid,
-            "risk",
-            [],  # what the screen showed does not matter: the note is refused first
-            "Called the patient\x00; safety plan reviewed.",
+            # what the screen showed does not matter: the note is refused first
+            [Choice("risk", frozenset(), "Called the patient\x00; safety plan reviewed.")],
             app_platform.now,
             Settings(),
         )

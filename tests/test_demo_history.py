@@ -267,3 +267,29 @@ def test_regeneration_replaces_the_history_and_keeps_sessions(db_url: str) -> No
     _build(db_url, NOW)
     assert len(_read(db_url, acknowledgements)) == before  # replaced, not added to
     assert _read(db_url, sessions)["session_id"].tolist() == ["s1"]
+
+
+def test_an_answer_left_open_is_never_covered_by_the_answer_just_before_it(db_url: str) -> None:
+    """Review finding F4: a risk answer of the last RISK_OPEN_HOURS is left open, and an
+    acknowledgement covers only what its screen showed. With the answer before it given a
+    minute earlier there is no moment to acknowledge that one alone (the acknowledgement
+    was kept two minutes after it, and so covered the open answer too): both stay open."""
+    from tests.factory import Platform
+
+    platform = Platform(make_engine(db_url), NOW)
+    db.upgrade(platform.engine)
+    pid = platform.patient("TWICE", enrolled_days_ago=30)
+    platform.phq9(pid, 20, 12, item9=1)  # acknowledged long ago
+    hours = demo_history.RISK_OPEN_HOURS
+    earlier = platform.phq9(pid, (hours + 0.5 / 60) / 24, 14, item9=1)  # just older than the open window
+    left_open = platform.phq9(pid, (hours - 0.5 / 60) / 24, 15, item9=2)  # a minute later: open
+    demo_history.seed_history(platform.engine, platform.engine, NOW, settings=SETTINGS, tz=TZ)
+
+    covered = {key for r in _read(db_url, acknowledgements).itertuples() for key in json.loads(r.evidence)}
+    assert f"response:{left_open}" not in covered
+    viewer = load_viewer(platform.engine, "ther.a")
+    judged = flags.evaluate(
+        flags.load_inputs(platform.engine, viewer, NOW, SETTINGS, state=platform.engine), NOW, SETTINGS
+    )
+    risk = judged[(judged["patient_id"] == pid) & (judged["flag"] == "risk") & judged["acked_at"].isna()]
+    assert {f"response:{earlier}", f"response:{left_open}"} <= {k for ev in risk["evidence"] for k, _ in ev}

@@ -241,7 +241,7 @@ def test_a_rendered_page_holds_no_file_and_a_click_downloads_and_audits_once(ser
     """Before the fix every CSV of the Caseload page was uploaded to /media/<id>.csv
     as the page rendered (its address in the page's messages, fetchable without the
     cookie) and nothing was audited until a click reached the server."""
-    from tests.browser import log_in, wait_for_app
+    from tests.browser import open_logged_in, wait_for_app
 
     app_url, engine = served_demo
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
@@ -264,10 +264,7 @@ def test_a_rendered_page_holds_no_file_and_a_click_downloads_and_audits_once(ser
             else None
         ),
     )
-    page.goto(app_url)
-    wait_for_app(page)
-    log_in(page, "lead1", "caseboard-demo")
-    page.get_by_role("heading", name="Caseload").wait_for(timeout=60_000)
+    open_logged_in(page, app_url, "lead1", "Caseload")
     page.get_by_role("heading", name="Are GPs holding follow-ups?").wait_for(timeout=30_000)
     page.get_by_role("button", name="Workload CSV").wait_for(timeout=30_000)
     wait_for_app(page)

@@ -3,19 +3,17 @@ the database unreachable at start and lost mid-session (PostgreSQL through a TCP
 proxy that is cut and restored; the shared server is never stopped)."""
 
 import time
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from dashboard import db
 from dashboard.engine import make_engine
 from dashboard.ui import faults
 from tests.apptest import logged_in
-from tests.conftest import create_pg_database, drop_pg_database, production_env
-from tests.factory import Platform
+from tests.conftest import create_pg_database, drop_pg_database, served_platform
+from tests.factory import followup_form
 from tests.proxy import TcpProxy
 
 SLOW = {
@@ -51,16 +49,14 @@ def proxied(monkeypatch, tmp_path):
     test controls (a network fault needs a network database; the SQLite path is
     covered by the time limit above)."""
     url = create_pg_database()
-    platform = Platform(make_engine(url), datetime.now(UTC).replace(tzinfo=None, microsecond=0))
     try:
-        db.upgrade(platform.engine)
         proxy = TcpProxy()
         through = make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        production_env(monkeypatch, tmp_path, platform.engine, through)
+        platform = served_platform(url, monkeypatch, tmp_path, through)
         yield platform, proxy
         proxy.cut()
-    finally:
         platform.engine.dispose()
+    finally:
         drop_pg_database(url)
 
 
@@ -95,7 +91,7 @@ def test_database_down_at_start_shows_a_banner_then_the_login(proxied):
     assert at.title[0].value == "Caseboard"  # the login page
 
 
-def test_a_write_that_fails_half_way_stores_nothing(db_url, monkeypatch):
+def test_a_write_that_fails_half_way_stores_nothing(platform, monkeypatch):
     """The follow-up and its audit row share one transaction: when the audit insert
     fails (the connection drops between the two), neither is stored."""
     from datetime import timedelta
@@ -103,29 +99,18 @@ def test_a_write_that_fails_half_way_stores_nothing(db_url, monkeypatch):
     from sqlalchemy import func, select
 
     from dashboard import audit
-    from dashboard.gp_followups import FollowupForm, log_followup
+    from dashboard.gp_followups import log_followup
     from dashboard.scope import load_viewer
     from dashboard.state_tables import followups
 
-    now = datetime(2026, 3, 10, 12, 0)
-    platform = Platform(make_engine(db_url), now)
-    db.upgrade(platform.engine)
+    now = platform.now
     pid = platform.patient("HALF", gp=3, enrolled_days_ago=30)
 
     def dropped(*_args, **_kwargs):
         raise OperationalError("INSERT INTO dash_audit ...", {}, ConnectionError("server closed the connection"))
 
     monkeypatch.setattr(audit, "record_in", dropped)
-    form = FollowupForm(
-        held_on=(now - timedelta(days=1)).date(),
-        minutes=10,
-        modality="face-to-face",
-        module_position=None,
-        clinic_phq9=None,
-        action="continue",
-        pause_until=None,
-        next_on=None,
-    )
+    form = followup_form((now - timedelta(days=1)).date())
     with pytest.raises(OperationalError) as failed:
         log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form, "key-1", now)
     assert "cannot reach the database" in faults.message(failed.value, 30)  # what the page shows

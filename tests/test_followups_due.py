@@ -3,25 +3,14 @@
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from dashboard import db
 from dashboard.config import Settings
-from dashboard.engine import make_engine
 from dashboard.followups_due import due_list
-from dashboard.gp_followups import FollowupForm, log_followup
+from dashboard.gp_followups import log_followup
 from dashboard.scope import load_viewer
-from tests.factory import Platform
+from tests.conftest import PLATFORM_NOW as NOW
+from tests.factory import Platform, followup_form
 
-NOW = datetime(2026, 11, 20, 9, 0, 0)
 UTC = ZoneInfo("UTC")
-
-
-@pytest.fixture
-def platform(db_url) -> Platform:
-    p = Platform(make_engine(db_url), NOW)
-    db.upgrade(p.engine)
-    return p
 
 
 def due(platform: Platform, at: datetime = NOW):
@@ -29,17 +18,7 @@ def due(platform: Platform, at: datetime = NOW):
 
 
 def held(platform: Platform, pid: int, days_ago: int, key: str, **changes) -> None:
-    form = FollowupForm(
-        held_on=(NOW - timedelta(days=days_ago)).date(),
-        minutes=10,
-        modality="face-to-face",
-        module_position=None,
-        clinic_phq9=None,
-        action="continue",
-        pause_until=None,
-        next_on=None,
-    )
-    form = FollowupForm(**{**form.__dict__, **changes})
+    form = followup_form((NOW - timedelta(days=days_ago)).date(), **changes)
     log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form, key, NOW)
 
 

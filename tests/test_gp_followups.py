@@ -25,33 +25,15 @@ from dashboard.gp_followups import (
 from dashboard.schema import patients
 from dashboard.scope import load_viewer
 from dashboard.state_tables import followups as table
-from tests.factory import Platform
+from tests.conftest import PLATFORM_NOW as NOW
+from tests.factory import Platform, followup_form
 
-NOW = datetime(2026, 11, 20, 9, 0, 0)
 TODAY = NOW.date()
 ENROLLED = TODAY - timedelta(days=30)
 
 
 def form(**changes) -> FollowupForm:
-    base = FollowupForm(
-        held_on=TODAY,
-        minutes=10,
-        modality="face-to-face",
-        module_position=2,
-        clinic_phq9=None,
-        action="continue",
-        pause_until=None,
-        next_on=None,
-        note="",
-    )
-    return FollowupForm(**{**base.__dict__, **changes})
-
-
-@pytest.fixture
-def platform(db_url) -> Platform:
-    p = Platform(make_engine(db_url), NOW)
-    db.upgrade(p.engine)
-    return p
+    return followup_form(**{"held_on": TODAY, "module_position": 2, **changes})
 
 
 def rows(platform: Platform) -> int:

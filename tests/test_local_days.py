@@ -168,21 +168,20 @@ def test_a_pause_ends_when_its_last_day_ends_in_the_service_zone(platform, zone,
 def test_a_reason_open_on_a_local_screen_can_be_acknowledged_there(platform):
     """The acknowledgement judges the reason in the screen's zone: at 00:30 local the pause
     is over on the screen, and the same reason is open when the form is submitted."""
-    from dashboard.acks import acknowledge, evidence_keys
+    from dashboard.acks import Choice, acknowledge_batch, evidence_keys
 
     pid = paused_patient(platform)
     viewer = load_viewer(platform.engine, "ther.a")
     zone = ZoneInfo("Europe/Stockholm")
     t = triage(platform.engine, platform.engine, viewer, LOCAL_NEXT_DAY, SETTINGS, tz=zone)
     rows = t.open_flags[(t.open_flags["patient_id"] == pid) & (t.open_flags["flag"] == "inactive")]
-    acknowledge(
+    called = Choice("inactive", frozenset(evidence_keys(rows)), "Phoned: back from hospital")
+    acknowledge_batch(
         platform.engine,
         platform.engine,
         viewer,
         pid,
-        "inactive",
-        evidence_keys(rows),
-        "Phoned: back from hospital",
+        [called],
         LOCAL_NEXT_DAY,
         SETTINGS,
         tz=zone,

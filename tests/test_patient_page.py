@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import audit
 from tests.apptest import open_patient, table_with
+from tests.factory import followup_form
 
 
 @pytest.fixture
@@ -152,20 +153,10 @@ def test_inactivity_badge_in_words(platform):
 
 
 def log(platform, pid: int, gp: str = "gp.a", key: str = "k1", **changes):
-    from dashboard.gp_followups import FollowupForm, log_followup
+    from dashboard.gp_followups import log_followup
     from dashboard.scope import load_viewer
 
-    form = FollowupForm(
-        held_on=platform.now.date(),
-        minutes=10,
-        modality="face-to-face",
-        module_position=None,
-        clinic_phq9=None,
-        action="continue",
-        pause_until=None,
-        next_on=None,
-    )
-    form = FollowupForm(**{**form.__dict__, **changes})
+    form = followup_form(platform.now.date(), **changes)
     return log_followup(
         platform.engine, platform.engine, load_viewer(platform.engine, gp), pid, form, key, platform.now
     )
@@ -283,23 +274,13 @@ def test_a_reason_that_appears_with_the_submit_rerun_is_refused_not_ticked_for_t
     Here the GP asks for a step-up while the therapist's form is open."""
     from sqlalchemy import func, select
 
-    from dashboard.gp_followups import FollowupForm, log_followup
+    from dashboard.gp_followups import log_followup
     from dashboard.scope import load_viewer
     from dashboard.state_tables import acknowledgements
 
     pid = severe_with_risk(platform)
     at = open_patient("ther.a", "SEVERE")
-    form = FollowupForm(
-        held_on=platform.now.date(),
-        minutes=10,
-        modality="face-to-face",
-        module_position=1,
-        clinic_phq9=None,
-        action="step_up",
-        pause_until=None,
-        next_on=None,
-        note="Low mood worse; add sessions",
-    )
+    form = followup_form(platform.now.date(), module_position=1, action="step_up", note="Low mood worse; add sessions")
     log_followup(
         platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), pid, form, "gp-1", platform.now
     )

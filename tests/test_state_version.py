@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from dashboard import db
-from dashboard.acks import acknowledge, evidence_keys, withdraw
+from dashboard.acks import Choice, acknowledge_batch, evidence_keys, withdraw
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import FollowupForm, log_followup
@@ -57,17 +57,8 @@ def test_each_write_changes_the_version_of_the_views_of_its_patient_only(platfor
     assert {u for u in before if after_followup[u] != before[u]} == {"ther.a", "gp.a", "lead.a"}
     viewer = load_viewer(platform.engine, "ther.a")
     shown = triage(platform.engine, platform.engine, viewer, NOW, Settings()).open_flags
-    ack = acknowledge(
-        platform.engine,
-        platform.engine,
-        viewer,
-        mine,
-        "risk",
-        evidence_keys(shown[shown["flag"] == "risk"]),
-        "Called; safety plan reviewed.",
-        NOW,
-        Settings(),
-    )
+    called = Choice("risk", frozenset(evidence_keys(shown[shown["flag"] == "risk"])), "Called; safety plan reviewed.")
+    ack = acknowledge_batch(platform.engine, platform.engine, viewer, mine, [called], NOW, Settings())["risk"]
     after_ack = {u: version_of(platform, u) for u in before}
     assert {u for u in before if after_ack[u] != after_followup[u]} == {"ther.a", "gp.a", "lead.a"}
     withdraw(platform.engine, platform.engine, load_viewer(platform.engine, "lead.a"), ack, "Wrong patient", NOW)

@@ -6,28 +6,20 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from dashboard import audit, db
-from dashboard.acks import AckRefused, acknowledge, evidence_keys
+from dashboard import audit
+from dashboard.acks import AckRefused, Choice, acknowledge_batch, evidence_keys
 from dashboard.cli.queue import main as queue_main
 from dashboard.cli.queue import queue_records
 from dashboard.config import Settings
-from dashboard.engine import make_engine
 from dashboard.flags import add_working_days
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements
 from dashboard.triage import UNASSIGNED, triage
+from tests.conftest import PLATFORM_NOW as NOW  # a Friday
 from tests.factory import Platform
 
-NOW = datetime(2026, 11, 20, 9, 0, 0)  # a Friday
 SETTINGS = Settings()
 ACK_AT = NOW - timedelta(hours=12)  # acknowledged this morning; "new" events come after it
-
-
-@pytest.fixture
-def platform(db_url) -> Platform:
-    p = Platform(make_engine(db_url), NOW)
-    db.upgrade(p.engine)  # state tables beside the platform tables
-    return p
 
 
 def open_flags(platform: Platform, at: datetime = NOW, user: str = "ther.a") -> dict[int, set[str]]:
@@ -43,7 +35,8 @@ def ack(platform: Platform, pid: int, flag: str, at: datetime = NOW, user: str =
     t = triage(platform.engine, platform.engine, viewer, at, SETTINGS)
     rows = t.open_flags[(t.open_flags["patient_id"] == pid) & (t.open_flags["flag"] == flag)]
     assert not rows.empty
-    acknowledge(platform.engine, platform.engine, viewer, pid, flag, evidence_keys(rows), note, at, SETTINGS)
+    choice = Choice(flag, frozenset(evidence_keys(rows)), note)
+    acknowledge_batch(platform.engine, platform.engine, viewer, pid, [choice], at, SETTINGS)
 
 
 def active_patient(platform: Platform, code: str, enrolled_days_ago: float = 5) -> int:
@@ -164,20 +157,12 @@ def test_not_started_acknowledgement_does_not_expire(platform):
 def test_scope_and_role_are_checked_in_the_data_layer(platform):
     pid = platform.patient("S1", therapist=2, enrolled_days_ago=20)
     viewer = load_viewer(platform.engine, "ther.a")
+    nothing_seen = Choice("inactive", frozenset())
     with pytest.raises(AckRefused, match="No such patient in your caseload"):
-        acknowledge(platform.engine, platform.engine, viewer, pid, "inactive", [], None, NOW, SETTINGS)
+        acknowledge_batch(platform.engine, platform.engine, viewer, pid, [nothing_seen], NOW, SETTINGS)
+    gp = load_viewer(platform.engine, "gp.a")
     with pytest.raises(AckRefused, match="Only therapists and team leads"):
-        acknowledge(
-            platform.engine,
-            platform.engine,
-            load_viewer(platform.engine, "gp.a"),
-            pid,
-            "inactive",
-            [],
-            None,
-            NOW,
-            SETTINGS,
-        )
+        acknowledge_batch(platform.engine, platform.engine, gp, pid, [nothing_seen], NOW, SETTINGS)
     # the team lead covering an absent colleague may
     ack(platform, pid, "inactive", user="lead.a")
 

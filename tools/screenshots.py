@@ -21,11 +21,10 @@ from dashboard.demo import read_generated_for
 from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, log_in, screenshot, served_app, wait_for_app
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, logged_in_page, screenshot, served_app
 
 OUT_DIR = ROOT / "docs" / "screenshots"
 WIDTHS = {"": 1400, "-narrow": 390}  # file-name suffix: viewport width in px
-PASSWORD = "caseboard-demo"  # the demo users' published password (dashboard/demo_auth.yaml)
 
 
 @dataclass(frozen=True)
@@ -68,19 +67,13 @@ def take(app_url: str, code: str, out_dir: Path) -> list[Path]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for shot in SHOTS:
             for suffix, width in WIDTHS.items():
-                context = browser.new_context(viewport={"width": width, "height": 900})
-                page = context.new_page()
-                page.goto(f"{app_url}/{shot.path.format(code=code)}")
-                wait_for_app(page)
-                log_in(page, shot.user, PASSWORD)
-                heading = re.compile(shot.heading.format(code=re.escape(code)))
-                page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
-                wait_for_app(page, settle_ms=800)
+                url, heading = f"{app_url}/{shot.path.format(code=code)}", shot.heading.format(code=re.escape(code))
+                page = logged_in_page(browser, url, width, shot.user, re.compile(heading), settle_ms=800)
                 saved = screenshot(page, f"{shot.name}{suffix}")
                 target = out_dir / saved.name
                 target.write_bytes(saved.read_bytes())
                 written.append(target)
-                context.close()
+                page.context.close()
         browser.close()
     return written
 

@@ -40,10 +40,17 @@ ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 # visible on the current page's link (WCAG 2.4.7, docs/accessibility.md).
 # The main block's 6rem top padding left about 140 px empty above every title, so a laptop
 # showed 5-8 table rows; 2.5rem still clears the header bar (a narrow window stacks the
-# sidebar button in it, so there the page starts lower).
+# sidebar button in it, so there the page starts lower). While the sidebar is open the demo
+# badge stands in that padding, above the title, instead of pushing every page down 42 px.
+# With the sidebar closed the header bar is opaque and holds its button, so the badge
+# stays above the title, below the bar (it was hidden under it).
 FOCUS_CSS = (
     "<style>[data-testid=stSidebarNavLink]:focus-visible{outline:2px solid #1f5f8b;outline-offset:1px}"
-    "[data-testid=stMainBlockContainer]{padding-top:2.5rem}"
+    "[data-testid=stMainBlockContainer]{padding-top:2.5rem;position:relative}"
+    "@media (min-width:641px){[data-testid=stApp]:not(:has([data-testid=stExpandSidebarButton])) "
+    "[data-testid=stLayoutWrapper]:has(>.st-key-demo_badge){position:absolute;top:0.6rem;width:auto}}"
+    "[data-testid=stApp]:has([data-testid=stExpandSidebarButton]):has(.st-key-demo_badge) "
+    "[data-testid=stMainBlockContainer]{padding-top:4.5rem}"
     "@media (max-width:640px){[data-testid=stMainBlockContainer]{padding-top:4.5rem}}</style>"
 )
 ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
@@ -343,7 +350,8 @@ def clinician_pages(
     set_context(AppContext(config, platform, state, viewer))
     sidebar(viewer, config, state, auth)
     if config.is_demo:
-        st.badge("DEMO — synthetic data", icon=":material/science:", color="orange")
+        with st.container(key="demo_badge"):  # placed by FOCUS_CSS
+            st.badge("DEMO — synthetic data", icon=":material/science:", color="orange")
     page = st.navigation(pages_for(viewer))
     try:
         page.run()

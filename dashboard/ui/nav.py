@@ -34,6 +34,20 @@ PAGES = {  # key: (file, title, icon, url path)
 
 
 HOME_URL = "home"  # the app's root; it opens the role's landing page at that page's own address
+HEADINGS = {  # each page's title on the page, for the notice that names it
+    "caseload": "Caseload",
+    "triage": "Triage",
+    "followups": "Follow-ups due",
+    "my_patients": "My patients",
+    "audit": "Audit trail",
+}
+ROLE_WORDS = {"gp": ("GP", "GPs"), "therapist": ("therapist", "therapists"), "team_lead": ("team lead", "team leads")}
+
+
+def not_your_page(key: str, role: str) -> str:
+    """Why another role's page shows nothing: what it is and whom it is for."""
+    owners = " and ".join(ROLE_WORDS[r][1] for r, keys in ROLE_PAGES.items() if key in keys)
+    return f"{HEADINGS[key]} is a page for {owners}, so it is not open to you as a {ROLE_WORDS[role][0]}."
 
 
 def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
@@ -50,6 +64,17 @@ def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
             st.switch_page(landing)
 
         pages.insert(0, st.Page(open_landing, title="Caseboard", url_path=HOME_URL, default=True, visibility="hidden"))
+        # another role's address (a colleague's link, a bookmark) says so instead of "Page not found"
+        pages += [
+            st.Page(
+                _not_yours(k, viewer.role, landing),
+                title=f"{PAGES[k][1]} (not available)",
+                url_path=PAGES[k][3],
+                visibility="hidden",
+            )
+            for k in PAGES
+            if k not in keys
+        ]
         # the patient page is opened from a list or a deep link, never from the menu
         pages.append(
             st.Page(
@@ -61,6 +86,17 @@ def pages_for(viewer: Viewer) -> dict[str, list[st.Page]]:
             )
         )
     return {"": pages}
+
+
+def _not_yours(key: str, role: str, landing: st.Page):
+    """The page shown at another role's address: why it is empty, and the way to one's own."""
+
+    def not_yours() -> None:
+        st.title("Not one of your pages")
+        st.info(f"{not_your_page(key, role)} Your own pages are in the menu.", icon=":material/block:")
+        st.page_link(landing, label=f"Go to {landing.title}", icon=":material/arrow_forward:")
+
+    return not_yours
 
 
 def patient_params(code: str, patient_id: int | None = None) -> dict[str, str]:
