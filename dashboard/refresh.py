@@ -70,6 +70,7 @@ class RefreshSettings:
     settle_seconds: float = 3600  # how long an incomplete response's items are awaited
     lease_seconds: float = 600  # a crashed refresher's lease lapses after this
     batch: int = 5000  # response ids per statement (bounded memory on a full refresh)
+    snapshot_every: float = 300  # a team's Caseload snapshot is rebuilt when older (dashboard.team_snapshot)
 
 
 @dataclass(frozen=True)

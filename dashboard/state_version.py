@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, union
 
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.state_tables import ack_withdrawals, acknowledgements, followups
@@ -43,3 +43,24 @@ def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, 
     with state.connect() as conn:
         row = conn.execute(stmt).one()
     return tuple(int(v or 0) for v in row)
+
+
+def changed_since(state: Engine, patient_ids: Sequence[int], version: Sequence[int]) -> list[int]:
+    """The patients of ``patient_ids`` with a follow-up, acknowledgement or withdrawal
+    stored after ``version`` (``state_version``): those whose triage items and GP
+    follow-ups a kept snapshot must judge again."""
+    if not patient_ids:
+        return []
+    ids = list(patient_ids)
+    fu, ack, wd = (int(v) for v in version)
+    stmt = union(
+        select(followups.c.patient_id).where(followups.c.id > fu, followups.c.patient_id.in_(ids)),
+        select(acknowledgements.c.patient_id).where(
+            acknowledgements.c.id > ack, acknowledgements.c.patient_id.in_(ids)
+        ),
+        select(acknowledgements.c.patient_id)
+        .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
+        .where(ack_withdrawals.c.id > wd, acknowledgements.c.patient_id.in_(ids)),
+    )
+    with state.connect() as conn:
+        return sorted(int(i) for i in conn.scalars(stmt))

@@ -129,9 +129,13 @@ def test_the_command_refreshes_and_says_so(small_demo, capsys, monkeypatch):
     monkeypatch.setenv("DASHBOARD_MODE", "demo")
     assert refresh_cli.main(["--db", url]) == 0
     assert refresh_cli.main(["--db", url, "--full"]) == 0
+    assert refresh_cli.main(["--db", url]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("refresh: ") and " read, watermark " in out[0]
-    assert out[1].startswith("full reconcile: ") and out[1].endswith(", 0 drifted rows repaired")
+    assert out[1].startswith("team snapshots: 2 teams rebuilt, slowest ")  # none was kept yet
+    assert out[2].startswith("full reconcile: ") and out[2].endswith(", 0 drifted rows repaired")
+    assert out[3].startswith("team snapshots: 2 teams rebuilt")  # --full rebuilds every team's
+    assert out[5] == "team snapshots: none due"  # both are younger than snapshot_every
     assert_same(small_demo)
 
 
