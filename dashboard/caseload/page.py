@@ -25,10 +25,10 @@ from dashboard.caseload.shared import (
 )
 from dashboard.caseload.trends import TREND_WEEKS, weekly_trends
 from dashboard.caseload.workload import (
-    TRIAGE_FLAG_COLUMNS,
     filtered_flags,
     headline,
     headline_with_triage,
+    in_flag_order,
     period_inputs,
     triage_counts,
     workload,
@@ -218,12 +218,13 @@ def caseload(
 def with_triage_flags(result: Caseload, open_items: pd.DataFrame, settings: Settings) -> Caseload:
     """``result`` with its triage counts made from these open items (TRIAGE_FLAG_COLUMNS):
     a kept snapshot brought up to date with acknowledgements made since it was built."""
-    counts, by = triage_counts(open_items[TRIAGE_FLAG_COLUMNS])
+    items = in_flag_order(open_items)
+    counts, by = triage_counts(items)
     return replace(
         result,
         headline=headline_with_triage(result.headline, counts, settings),
         workload=workload_with_triage(result.workload, by),
-        triage_flags=open_items[TRIAGE_FLAG_COLUMNS].reset_index(drop=True),
+        triage_flags=items,
     )
 
 

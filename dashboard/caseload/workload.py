@@ -266,7 +266,12 @@ def filtered_flags(conn: Connection, viewer: Viewer, f: Filters, open_flags: pd.
         )
     )
     flags = open_flags[["patient_id", "flag", "escalated"]].merge(keep, on="patient_id")
-    return flags[TRIAGE_FLAG_COLUMNS].reset_index(drop=True)
+    return in_flag_order(flags)
+
+
+def in_flag_order(flags: pd.DataFrame) -> pd.DataFrame:
+    """Open items (TRIAGE_FLAG_COLUMNS) by patient and flag: one order however they were gathered."""
+    return flags[TRIAGE_FLAG_COLUMNS].sort_values(["patient_id", "flag"]).reset_index(drop=True)
 
 
 def triage_counts(flags: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
