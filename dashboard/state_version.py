@@ -11,9 +11,11 @@ the views that show the patient; a global counter would drop every team's views.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, func, select, union
+from sqlalchemy import BigInteger, ColumnElement, Engine, any_, bindparam, func, literal_column, select, union
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.state_tables import ack_withdrawals, acknowledgements, followups
@@ -25,19 +27,31 @@ def viewer_patient_ids(platform: Engine, viewer: Viewer) -> list[int]:
         return sorted(conn.scalars(role_patient_ids(viewer.role), scope_params(viewer)))
 
 
+def one_of(state: Engine, column, patient_ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN patient_ids`` as one bound value: a PostgreSQL array, a JSON list on
+    SQLite. A lead's 5,000 ids as separate parameters cost 0.5 s to compile per statement
+    (SQLAlchemy names each one), on every Caseload run."""
+    ids = [int(i) for i in patient_ids]
+    if state.dialect.name == "postgresql":
+        return column == any_(bindparam("patient_ids", ids, type_=ARRAY(BigInteger)))
+    listed = select(literal_column("value")).select_from(func.json_each(bindparam("patient_ids", json.dumps(ids))))
+    return column.in_(listed.scalar_subquery())
+
+
 def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, int]:
     """(follow-ups, acknowledgements, withdrawals): the highest row id over these patients."""
     if not patient_ids:
         return (0, 0, 0)
-    ids = list(patient_ids)
     withdrawn = (
         select(func.max(ack_withdrawals.c.id))
         .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
-        .where(acknowledgements.c.patient_id.in_(ids))
+        .where(one_of(state, acknowledgements.c.patient_id, patient_ids))
     )
     stmt = select(
-        select(func.max(followups.c.id)).where(followups.c.patient_id.in_(ids)).scalar_subquery(),
-        select(func.max(acknowledgements.c.id)).where(acknowledgements.c.patient_id.in_(ids)).scalar_subquery(),
+        select(func.max(followups.c.id)).where(one_of(state, followups.c.patient_id, patient_ids)).scalar_subquery(),
+        select(func.max(acknowledgements.c.id))
+        .where(one_of(state, acknowledgements.c.patient_id, patient_ids))
+        .scalar_subquery(),
         withdrawn.scalar_subquery(),
     )
     with state.connect() as conn:
@@ -51,16 +65,14 @@ def changed_since(state: Engine, patient_ids: Sequence[int], version: Sequence[i
     follow-ups a kept snapshot must judge again."""
     if not patient_ids:
         return []
-    ids = list(patient_ids)
     fu, ack, wd = (int(v) for v in version)
+    mine = one_of(state, acknowledgements.c.patient_id, patient_ids)
     stmt = union(
-        select(followups.c.patient_id).where(followups.c.id > fu, followups.c.patient_id.in_(ids)),
-        select(acknowledgements.c.patient_id).where(
-            acknowledgements.c.id > ack, acknowledgements.c.patient_id.in_(ids)
-        ),
+        select(followups.c.patient_id).where(followups.c.id > fu, one_of(state, followups.c.patient_id, patient_ids)),
+        select(acknowledgements.c.patient_id).where(acknowledgements.c.id > ack, mine),
         select(acknowledgements.c.patient_id)
         .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
-        .where(ack_withdrawals.c.id > wd, acknowledgements.c.patient_id.in_(ids)),
+        .where(ack_withdrawals.c.id > wd, mine),
     )
     with state.connect() as conn:
         return sorted(int(i) for i in conn.scalars(stmt))

@@ -83,7 +83,7 @@ def test_the_figures_do_not_hold_the_builds_timing(demo_engine):
     """Two builds of the same moment store the same payload (what a page reads is a function of the data)."""
     a = team_snapshot.build(demo_engine, demo_engine, 1, DEMO_NOW, Settings(), STOCKHOLM)
     b = team_snapshot.build(demo_engine, demo_engine, 1, DEMO_NOW, Settings(), STOCKHOLM)
-    assert team_snapshot.dumps(a.caseload) == team_snapshot.dumps(b.caseload)
+    assert team_snapshot.dumps(a.caseload, a.gp) == team_snapshot.dumps(b.caseload, b.gp)
 
 
 # ---------------------------------------------------------------- a hand-built team
