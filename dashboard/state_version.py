@@ -11,12 +11,11 @@ the views that show the patient; a global counter would drop every team's views.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, ColumnElement, Engine, any_, bindparam, func, literal_column, select, union
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Engine, func, select, union
 
+from dashboard.clinician_records import patient_in
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.state_tables import ack_withdrawals, acknowledgements, followups
 
@@ -27,17 +26,6 @@ def viewer_patient_ids(platform: Engine, viewer: Viewer) -> list[int]:
         return sorted(conn.scalars(role_patient_ids(viewer.role), scope_params(viewer)))
 
 
-def one_of(state: Engine, column, patient_ids: Sequence[int]) -> ColumnElement[bool]:
-    """``column IN patient_ids`` as one bound value: a PostgreSQL array, a JSON list on
-    SQLite. A lead's 5,000 ids as separate parameters cost 0.5 s to compile per statement
-    (SQLAlchemy names each one), on every Caseload run."""
-    ids = [int(i) for i in patient_ids]
-    if state.dialect.name == "postgresql":
-        return column == any_(bindparam("patient_ids", ids, type_=ARRAY(BigInteger)))
-    listed = select(literal_column("value")).select_from(func.json_each(bindparam("patient_ids", json.dumps(ids))))
-    return column.in_(listed.scalar_subquery())
-
-
 def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, int]:
     """(follow-ups, acknowledgements, withdrawals): the highest row id over these patients."""
     if not patient_ids:
@@ -45,12 +33,14 @@ def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, 
     withdrawn = (
         select(func.max(ack_withdrawals.c.id))
         .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
-        .where(one_of(state, acknowledgements.c.patient_id, patient_ids))
+        .where(patient_in(state, acknowledgements.c.patient_id, patient_ids))
     )
     stmt = select(
-        select(func.max(followups.c.id)).where(one_of(state, followups.c.patient_id, patient_ids)).scalar_subquery(),
+        select(func.max(followups.c.id))
+        .where(patient_in(state, followups.c.patient_id, patient_ids))
+        .scalar_subquery(),
         select(func.max(acknowledgements.c.id))
-        .where(one_of(state, acknowledgements.c.patient_id, patient_ids))
+        .where(patient_in(state, acknowledgements.c.patient_id, patient_ids))
         .scalar_subquery(),
         withdrawn.scalar_subquery(),
     )
@@ -66,9 +56,11 @@ def changed_since(state: Engine, patient_ids: Sequence[int], version: Sequence[i
     if not patient_ids:
         return []
     fu, ack, wd = (int(v) for v in version)
-    mine = one_of(state, acknowledgements.c.patient_id, patient_ids)
+    mine = patient_in(state, acknowledgements.c.patient_id, patient_ids)
     stmt = union(
-        select(followups.c.patient_id).where(followups.c.id > fu, one_of(state, followups.c.patient_id, patient_ids)),
+        select(followups.c.patient_id).where(
+            followups.c.id > fu, patient_in(state, followups.c.patient_id, patient_ids)
+        ),
         select(acknowledgements.c.patient_id).where(acknowledgements.c.id > ack, mine),
         select(acknowledgements.c.patient_id)
         .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))

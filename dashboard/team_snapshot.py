@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
@@ -35,6 +36,7 @@ from dashboard import triage as triage_mod
 from dashboard.caseload import Caseload, Filters, caseload, filtered_flags, period, with_triage_flags
 from dashboard.caseload.gp_compliance import GpInputs, gp_inputs, gp_table, held_followups
 from dashboard.config import Settings
+from dashboard.logs import log_event
 from dashboard.schema import teams
 from dashboard.scope import Viewer
 from dashboard.state_tables import team_snapshots
@@ -242,11 +244,17 @@ def store(state: Engine, snap: Snapshot) -> None:
 
 
 def load(state: Engine, team_id: int) -> Snapshot | None:
+    """The team's snapshot, or None when there is none or its payload cannot be read (one
+    written by another version: the page computes live and the next build replaces it)."""
     with state.connect() as conn:
         row = conn.execute(select(team_snapshots).where(team_snapshots.c.team_id == team_id)).first()
     if row is None:
         return None
-    result, gp = loads(row.payload)
+    try:
+        result, gp = loads(row.payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        log_event("team_snapshot_unreadable", logging.WARNING, error=type(exc).__name__)
+        return None
     return Snapshot(
         int(row.team_id),
         row.as_of,
@@ -263,8 +271,9 @@ def load(state: Engine, team_id: int) -> Snapshot | None:
 # ---------------------------------------------------------------- reading
 
 
-def usable(snap: Snapshot | None, now: datetime, first: date, last: date, settings: Settings, tz: ZoneInfo) -> bool:
-    """May the page show this snapshot for the local days ``first``..``last`` at ``now``?
+def usable(snap, now: datetime, first: date, last: date, settings: Settings, tz: ZoneInfo) -> bool:
+    """May the page show this snapshot (a ``Snapshot`` or its row's head: as_of, first_day,
+    last_day, settings_hash) for the local days ``first``..``last`` at ``now``?
     Only for the default period as it stands today, made with these settings and zone,
     and at most ``team_snapshot_max_age_seconds`` old."""
     return (
@@ -289,8 +298,15 @@ def shown(
     the local days ``first``..``last``, when it may be shown (``usable``); else None: compute live."""
     if viewer.role != "team_lead" or viewer.team_id is None:
         return None
+    c = team_snapshots.c
+    with state.connect() as conn:  # decide on the small columns before reading the payload
+        head = conn.execute(
+            select(c.as_of, c.first_day, c.last_day, c.settings_hash).where(c.team_id == viewer.team_id)
+        ).first()
+    if not usable(head, now, first, last, settings, tz):
+        return None
     snap = load(state, viewer.team_id)
-    if snap is None or not usable(snap, now, first, last, settings, tz):
+    if snap is None:
         return None
     return current(platform, state, snap, settings, tz), snap.as_of
 

@@ -95,15 +95,19 @@ result, as_of, kept = cached.caseload(
     cohort,
     version,
 )
+if kept:  # the team's snapshot (dashboard/team_snapshot.py): say how old and what is live
+    shown_at = local_time(as_of, tz)
+    freshness = (
+        f"Team figures as of {shown_at:%H:%M} on {shown_at:%d %b %Y} ({tz.key}), kept up to date by the refresher "
+        f"(at most {int(settings.team_snapshot_max_age_seconds) // 60} min old; follow-ups and acknowledgements "
+        "are live)"
+    )
+else:
+    freshness = freshness_line(as_of, tz)
 st.caption(
-    f"{freshness_line(as_of, tz)} · period {first:%d %b %Y} – {last:%d %b %Y}"
+    f"{freshness} · period {first:%d %b %Y} – {last:%d %b %Y}"
     + ("" if cohort is None else f" · enrolled {cohort[0]:%d %b %Y} – {cohort[1]:%d %b %Y}")
 )
-if kept:
-    st.caption(
-        f"Team figures as of {local_time(as_of, tz):%H:%M} (kept up to date by the refresher, at most "
-        f"{int(settings.team_snapshot_max_age_seconds) // 60} min old; follow-ups and acknowledgements are live)"
-    )
 quality = cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
 quality_note(quality)
 

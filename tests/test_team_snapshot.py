@@ -21,6 +21,7 @@ from dashboard.config import DEFAULTS, Settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import FollowupForm, log_followup
 from dashboard.scope import load_viewer
+from dashboard.state_tables import team_snapshots
 from dashboard.triage import triage
 from dashboard.ui import cached
 from dashboard.ui.nav import PAGES_DIR
@@ -230,7 +231,9 @@ def test_the_page_shows_the_kept_figures_with_their_as_of(app_platform):
     assert not at.exception
     captions = [c.value for c in at.caption]
     assert any(
-        c.startswith(f"Team figures as of {as_of:%H:%M} (") and "acknowledgements are live" in c for c in captions
+        c.startswith(f"Team figures as of {as_of:%H:%M} on {as_of:%d %b %Y} (UTC), kept up to date")
+        and "acknowledgements are live" in c
+        for c in captions
     )
     assert {m.label: m.value for m in at.metric}["Active patients"] == "1"
     today = at.date_input(key="caseload_period").value[1]
@@ -250,3 +253,12 @@ def test_the_refresher_rebuilds_only_the_snapshots_that_are_due(team):
     kept = team_snapshot.load(e, 1)
     assert kept.settings_hash == team_snapshot.settings_hash(other, STOCKHOLM)
     assert kept.as_of == NOW + timedelta(seconds=1)
+
+
+def test_a_snapshot_another_version_wrote_is_computed_live(team):
+    e, settings = team.engine, Settings()
+    team_snapshot.build(e, e, 1, NOW, settings, STOCKHOLM)
+    with e.begin() as conn:
+        conn.execute(team_snapshots.update().values(payload='{"frames": {}}'))
+    first, last = team_snapshot.default_days(NOW, settings, STOCKHOLM)
+    assert team_snapshot.shown(e, e, load_viewer(e, "lead.a"), NOW, first, last, settings, STOCKHOLM) is None
