@@ -64,9 +64,10 @@ NOT_FIGURES = frozenset(
         "team_snapshot_max_age_seconds",
     }
 )
-FRAMES = tuple(f.name for f in fields(Caseload) if f.name not in ("filters", "team", "definitions", "triage_flags")) + (
-    "triage_flags",
-)
+FRAMES = tuple(f.name for f in fields(Caseload) if f.name not in ("filters", "team", "definitions"))
+# Patients with writes since the build judged again one by one at read time; beyond this
+# many (a batch import of follow-ups, say) the page computes live until the next build.
+MAX_REJUDGED = 200
 VERSION_COLUMNS = ("followups_version", "acks_version", "withdrawals_version")
 
 
@@ -308,22 +309,28 @@ def shown(
     snap = load(state, viewer.team_id)
     if snap is None:
         return None
-    return current(platform, state, snap, settings, tz), snap.as_of
+    result = current(platform, state, snap, settings, tz)
+    return None if result is None else (result, snap.as_of)
 
 
-def current(platform: Engine, state: Engine, snap: Snapshot, settings: Settings, tz: ZoneInfo) -> Caseload:
+def current(platform: Engine, state: Engine, snap: Snapshot, settings: Settings, tz: ZoneInfo) -> Caseload | None:
     """The snapshot's Caseload with the state database's parts as they are now: as kept when
-    nothing of the team's was stored since ``as_of``, else GP compliance recomputed and the
-    changed patients' triage items judged again."""
+    nothing of the team's was stored since ``as_of``, else GP compliance counted again and
+    the changed patients' triage items judged again; None when more than MAX_REJUDGED
+    patients changed (compute live)."""
     viewer = lead_of(snap.team_id)
     ids = viewer_patient_ids(platform, viewer)
     if state_version(state, ids) == snap.version:
         return snap.caseload
     changed = changed_since(state, ids, snap.version)
+    if len(changed) > MAX_REJUDGED:
+        return None
     result, at = snap.caseload, snap.as_of
-    judged = [open_flags_of(platform, state, viewer, pid, at, settings, tz) for pid in changed]
-    with platform.connect() as conn:
-        fresh = filtered_flags(conn, viewer, result.filters, pd.concat(judged, ignore_index=True))
+    fresh = result.triage_flags.iloc[0:0]
+    if changed:
+        judged = pd.concat([open_flags_of(platform, state, viewer, p, at, settings, tz) for p in changed])
+        with platform.connect() as conn:
+            fresh = filtered_flags(conn, viewer, result.filters, judged)
     gp = gp_table(snap.gp, held_followups(state, snap.gp), result.filters, settings, tz)
     kept = result.triage_flags[~result.triage_flags["patient_id"].isin(changed)]
     items = pd.concat([kept, fresh], ignore_index=True) if not fresh.empty else kept

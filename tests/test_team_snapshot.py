@@ -7,7 +7,7 @@ are computed live; the page says "as of" when it shows one. The live path
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -262,3 +262,23 @@ def test_a_snapshot_another_version_wrote_is_computed_live(team):
         conn.execute(team_snapshots.update().values(payload='{"frames": {}}'))
     first, last = team_snapshot.default_days(NOW, settings, STOCKHOLM)
     assert team_snapshot.shown(e, e, load_viewer(e, "lead.a"), NOW, first, last, settings, STOCKHOLM) is None
+
+
+def test_a_version_that_moved_without_a_new_row_keeps_the_figures(team):
+    """A team's version can change with no row above the kept one (a patient with rows
+    left the team): nothing to judge again, and the figures are still the live ones."""
+    e = team.engine
+    kept = team_snapshot.build(e, e, 1, NOW, Settings(), STOCKHOLM)
+    moved = replace(kept, version=tuple(v + 100 for v in kept.version))
+    assert_same(team_snapshot.current(e, e, moved, Settings(), STOCKHOLM), live(e, 1, NOW, Settings(), STOCKHOLM))
+
+
+def test_more_changed_patients_than_judged_one_by_one_are_computed_live(team, monkeypatch):
+    e, settings = team.engine, Settings()
+    team_snapshot.build(e, e, 1, NOW, settings, STOCKHOLM)
+    log_followup(e, e, load_viewer(e, "gp.a"), team.due, form(), "fu-2", NOW)
+    first, last = team_snapshot.default_days(NOW, settings, STOCKHOLM)
+    lead = load_viewer(e, "lead.a")
+    assert team_snapshot.shown(e, e, lead, NOW, first, last, settings, STOCKHOLM) is not None
+    monkeypatch.setattr(team_snapshot, "MAX_REJUDGED", 0)
+    assert team_snapshot.shown(e, e, lead, NOW, first, last, settings, STOCKHOLM) is None
