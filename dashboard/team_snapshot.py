@@ -37,6 +37,7 @@ from dashboard.caseload import Caseload, Filters, caseload, filtered_flags, peri
 from dashboard.caseload.gp_compliance import GpInputs, gp_inputs, gp_table, held_followups
 from dashboard.config import Settings
 from dashboard.logs import log_event
+from dashboard.quality import data_quality
 from dashboard.schema import teams
 from dashboard.scope import Viewer
 from dashboard.state_tables import team_snapshots
@@ -82,6 +83,7 @@ class Snapshot:
     caseload: Caseload
     built_ms: int
     gp: GpInputs  # GP compliance's platform inputs at as_of, recounted with the follow-ups of now
+    quality: pd.DataFrame  # the page's data-quality note at as_of (dashboard.quality.data_quality)
 
 
 def settings_hash(settings: Settings, tz: ZoneInfo) -> str:
@@ -118,8 +120,9 @@ def build(platform: Engine, state: Engine, team_id: int, now: datetime, settings
     result = caseload(platform, state, viewer, f, settings, tz, queue)
     with platform.connect() as conn:
         gp = gp_inputs(conn, viewer, f, tz)
+    quality = data_quality(platform, viewer, now, settings)
     elapsed = int((time.perf_counter() - started) * 1000)
-    snap = Snapshot(team_id, now, first, last, settings_hash(settings, tz), version, result, elapsed, gp)
+    snap = Snapshot(team_id, now, first, last, settings_hash(settings, tz), version, result, elapsed, gp, quality)
     store(state, snap)
     return snap
 
@@ -188,11 +191,13 @@ def _frame_of(stored: dict) -> pd.DataFrame:
     return pd.DataFrame(columns, columns=stored["columns"])
 
 
-def dumps(result: Caseload, gp: GpInputs) -> str:
-    """The Caseload and GP compliance's inputs as JSON text, each frame with its dtypes (``_frame_json``)."""
+def dumps(result: Caseload, gp: GpInputs, quality: pd.DataFrame) -> str:
+    """The Caseload, GP compliance's inputs and the data-quality note as JSON text, each
+    frame with its dtypes (``_frame_json``)."""
     f = result.filters
     return json.dumps(
         {
+            "quality": _frame_json(quality),
             "gp": {
                 "gps": _frame_json(gp.gps),
                 "done": _frame_json(gp.done),
@@ -211,7 +216,7 @@ def dumps(result: Caseload, gp: GpInputs) -> str:
     )
 
 
-def loads(text: str) -> tuple[Caseload, GpInputs]:
+def loads(text: str) -> tuple[Caseload, GpInputs, pd.DataFrame]:
     data = json.loads(text)
     g = data["gp"]
     gp = GpInputs(_frame_of(g["gps"]), _frame_of(g["done"]), {int(k): v for k, v in g["names"]})
@@ -220,7 +225,8 @@ def loads(text: str) -> tuple[Caseload, GpInputs]:
         datetime.fromisoformat(fl["start"]), datetime.fromisoformat(fl["end"]), fl["program_id"], fl["therapist_id"]
     )
     frames = {name: _frame_of(body) for name, body in data["frames"].items()}
-    return Caseload(filters=filters, team=data["team"], definitions=data["definitions"], **frames), gp
+    result = Caseload(filters=filters, team=data["team"], definitions=data["definitions"], **frames)
+    return result, gp, _frame_of(data["quality"])
 
 
 def store(state: Engine, snap: Snapshot) -> None:
@@ -232,7 +238,7 @@ def store(state: Engine, snap: Snapshot) -> None:
         "last_day": snap.last_day,
         "settings_hash": snap.settings_hash,
         **dict(zip(VERSION_COLUMNS, snap.version)),
-        "payload": dumps(snap.caseload, snap.gp),
+        "payload": dumps(snap.caseload, snap.gp, snap.quality),
         "built_ms": snap.built_ms,
     }
     with state.begin() as conn:
@@ -252,7 +258,7 @@ def load(state: Engine, team_id: int) -> Snapshot | None:
     if row is None:
         return None
     try:
-        result, gp = loads(row.payload)
+        result, gp, quality = loads(row.payload)
     except (KeyError, TypeError, ValueError) as exc:
         log_event("team_snapshot_unreadable", logging.WARNING, error=type(exc).__name__)
         return None
@@ -266,6 +272,7 @@ def load(state: Engine, team_id: int) -> Snapshot | None:
         result,
         int(row.built_ms),
         gp,
+        quality,
     )
 
 
@@ -294,9 +301,10 @@ def shown(
     last: date,
     settings: Settings,
     tz: ZoneInfo,
-) -> tuple[Caseload, datetime] | None:
-    """(Caseload, as_of) from the viewer's team's snapshot for an unfiltered lead's view of
-    the local days ``first``..``last``, when it may be shown (``usable``); else None: compute live."""
+) -> tuple[Caseload, datetime, pd.DataFrame] | None:
+    """(Caseload, as_of, data-quality note) from the viewer's team's snapshot for an
+    unfiltered lead's view of the local days ``first``..``last``, when it may be shown
+    (``usable``); else None: compute live."""
     if viewer.role != "team_lead" or viewer.team_id is None:
         return None
     c = team_snapshots.c
@@ -310,7 +318,7 @@ def shown(
     if snap is None:
         return None
     result = current(platform, state, snap, settings, tz)
-    return None if result is None else (result, snap.as_of)
+    return None if result is None else (result, snap.as_of, snap.quality)
 
 
 def current(platform: Engine, state: Engine, snap: Snapshot, settings: Settings, tz: ZoneInfo) -> Caseload | None:

@@ -81,7 +81,7 @@ if c4.toggle("Enrolment cohort", key="caseload_cohort_on", help="Only patients e
         one_day_while_picking=False,
     )
 
-result, as_of, kept = cached.caseload(
+result, as_of, kept_quality = cached.caseload(
     ctx.platform,
     ctx.state,
     ctx.config.db_url,
@@ -95,6 +95,7 @@ result, as_of, kept = cached.caseload(
     cohort,
     version,
 )
+kept = kept_quality is not None
 if kept:  # the team's snapshot (dashboard/team_snapshot.py): say how old and what is live
     shown_at = local_time(as_of, tz)
     freshness = (
@@ -108,7 +109,7 @@ st.caption(
     f"{freshness} · period {first:%d %b %Y} – {last:%d %b %Y}"
     + ("" if cohort is None else f" · enrolled {cohort[0]:%d %b %Y} – {cohort[1]:%d %b %Y}")
 )
-quality = cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
+quality = kept_quality if kept else cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
 quality_note(quality)
 
 

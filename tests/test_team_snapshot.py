@@ -20,6 +20,7 @@ from dashboard.acks import acknowledge, evidence_keys, withdraw
 from dashboard.config import DEFAULTS, Settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import FollowupForm, log_followup
+from dashboard.quality import data_quality
 from dashboard.scope import load_viewer
 from dashboard.state_tables import team_snapshots
 from dashboard.triage import triage
@@ -76,6 +77,10 @@ def test_a_snapshot_equals_the_live_caseload_at_its_as_of_every_frame(demo_engin
     assert_same(kept.caseload, expected)  # stored and read back: every frame, dtype and value
     assert_same(built.caseload, expected)
     assert kept.as_of == DEMO_NOW and kept.version == built.version
+    # the page's data-quality note comes with it, as the live page reads it at the as-of
+    expected_quality = data_quality(demo_engine, team_snapshot.lead_of(team_id), DEMO_NOW, Settings())
+    assert not expected_quality.empty
+    pd.testing.assert_frame_equal(kept.quality, expected_quality)
     # nothing stored since: the page shows the kept figures as they are
     assert team_snapshot.current(demo_engine, demo_engine, kept, Settings(), STOCKHOLM) is kept.caseload
 
@@ -84,7 +89,7 @@ def test_the_figures_do_not_hold_the_builds_timing(demo_engine):
     """Two builds of the same moment store the same payload (what a page reads is a function of the data)."""
     a = team_snapshot.build(demo_engine, demo_engine, 1, DEMO_NOW, Settings(), STOCKHOLM)
     b = team_snapshot.build(demo_engine, demo_engine, 1, DEMO_NOW, Settings(), STOCKHOLM)
-    assert team_snapshot.dumps(a.caseload, a.gp) == team_snapshot.dumps(b.caseload, b.gp)
+    assert team_snapshot.dumps(a.caseload, a.gp, a.quality) == team_snapshot.dumps(b.caseload, b.gp, b.quality)
 
 
 # ---------------------------------------------------------------- a hand-built team
@@ -214,10 +219,10 @@ def test_a_filtered_view_is_always_live(team):
         args = (settings, "UTC", first, last, program_id, therapist_id, cohort, ("filtered", program_id, therapist_id))
         return cached.caseload(e, e, url, lead, *args)
 
-    assert view()[2] is True
-    assert view(program_id=1)[2] is False
-    assert view(therapist_id=1)[2] is False
-    assert view(cohort=(first, last))[2] is False
+    assert view()[2] is not None  # from the snapshot, with its data-quality note
+    assert view(program_id=1)[2] is None
+    assert view(therapist_id=1)[2] is None
+    assert view(cohort=(first, last))[2] is None
 
 
 def test_the_page_shows_the_kept_figures_with_their_as_of(app_platform):
