@@ -8,14 +8,30 @@ so that reading them does not import the modules that serve pages.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, and_, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from dashboard.ack_cover import ACK_COLUMNS
 from dashboard.frames import read_frame
 from dashboard.state_tables import ack_withdrawals
 from dashboard.state_tables import acknowledgements as acks_table
 from dashboard.state_tables import followups as followups_table
+
+
+def patient_in(state: Engine, column, patient_ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN patient_ids`` as one bound value: a PostgreSQL array, a JSON list on
+    SQLite. A lead's 5,000 ids as separate parameters took about 0.2 s a list to expand
+    (SQLAlchemy names each one), on every Caseload run."""
+    ids = [int(i) for i in patient_ids]
+    if state.dialect.name == "postgresql":
+        return column == any_(bindparam("patient_ids", ids, type_=ARRAY(BigInteger)))
+    listed = select(literal_column("value")).select_from(func.json_each(bindparam("patient_ids", json.dumps(ids))))
+    return column.in_(listed.scalar_subquery())
+
 
 # What a GP may ask for at a follow-up (the form's choices and the words a flag uses).
 ACTIONS = {"continue": "Continue", "step_up": "Step up care", "refer_on": "Refer on", "pause": "Pause programme"}
@@ -26,7 +42,7 @@ def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: 
     table = followups_table
     latest = (
         select(table.c.entry_id, func.max(table.c.version).label("version"))
-        .where(table.c.patient_id.in_(patient_ids))
+        .where(patient_in(state, table.c.patient_id, patient_ids))
         .group_by(table.c.entry_id)
         .subquery()
     )
@@ -57,6 +73,6 @@ def load_acks(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
         acks_table.c.note,
         acks_table.c.evidence,
         withdrawn.label("withdrawn"),
-    ).where(acks_table.c.patient_id.in_(patient_ids))
+    ).where(patient_in(state, acks_table.c.patient_id, patient_ids))
     with state.connect() as conn:
         return read_frame(conn, stmt, dates=("trigger_at", "acked_at"))

@@ -196,6 +196,13 @@ SETTINGS: tuple[Setting, ...] = (
         90,
         'The Caseload page\'s default reporting period, ending today; "change" compares with the same length just before.',
     ),
+    Setting(
+        "team_snapshot_max_age_seconds",
+        900,
+        "Caseload: the team's default-period figures kept by `"
+        + command("refresh")
+        + "` are shown, with their time, while at most this old; otherwise they are computed when the page opens. Follow-ups and acknowledgements are always live.",
+    ),
     Setting("recent_days", 7, 'Caseload: "active" and "clinician contact" in the last this many days.'),
     Setting(
         "dropout_inactive_days",

@@ -38,6 +38,7 @@ FIELDS = frozenset(
         "reason",  # a fixed word or phrase chosen by the caller, e.g. "idle"
         "source",  # module:line of an unstructured record
         "rows",  # a count of rows (e.g. the refresher's repaired drift), never which
+        "teams",  # a count of teams (the team snapshots a refresher cycle rebuilt), never which
     }
 )
 SCALARS = (str, int, float, bool, type(None))

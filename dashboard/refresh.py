@@ -41,13 +41,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Select, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from dashboard import team_snapshot
+from dashboard.config import Settings
 from dashboard.logs import log_event
 from dashboard.measures import INSTRUMENTS
 from dashboard.responses import item_stats
@@ -83,6 +86,7 @@ class RefreshSettings:
     settle_seconds: float = 3600  # how long an incomplete response's items are awaited
     lease_seconds: float = 600  # a crashed refresher's lease lapses after this
     batch: int = 5000  # response ids per statement (bounded memory on a full refresh)
+    snapshot_every: float = 300  # a team's Caseload snapshot is rebuilt when older (dashboard.team_snapshot)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,17 @@ class RefreshReport:
     watermark: int  # highest response id read so far
     floor: int  # the next refresh re-reads every id above this
     drift: int = 0  # rows a full reconcile found wrong and repaired
+    teams_built: int | None = None  # team snapshots rebuilt by this cycle (None: not asked to build them)
+    slowest_team_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    """What a cycle builds the team snapshots with: the app's settings and service zone
+    (dashboard.team_snapshot). Without it a cycle keeps only the per-response rows."""
+
+    settings: Settings
+    tz: ZoneInfo
 
 
 def stopped_clock(at: datetime) -> Clock:
@@ -459,11 +474,20 @@ def cycle(
     settings: RefreshSettings = RefreshSettings(),
     holder: str | None = None,
     full: bool = False,
+    teams: TeamFigures | None = None,
 ) -> RefreshReport:
     """One refresher cycle: what ``caseboard refresh`` runs (once, or every ``--every``)
     and what the app's in-process runner runs on its timer. The one place a step of
-    the refresher is added (a team snapshot next), so both schedules run the same."""
-    return (reconcile if full else refresh)(platform, state, clock, settings, holder)
+    the refresher is added, so both schedules run the same: the per-response rows,
+    then (with ``teams``, by the refresher that held the lease) each team's Caseload
+    snapshot older than ``snapshot_every``, every one on a full cycle."""
+    report = (reconcile if full else refresh)(platform, state, clock, settings, holder)
+    if teams is None or report.status != DONE:
+        return report
+    built = team_snapshot.build_due(
+        platform, state, clock(), teams.settings, teams.tz, settings.snapshot_every, force=full
+    )
+    return replace(report, teams_built=len(built), slowest_team_ms=max((s.built_ms for s in built), default=None))
 
 
 def run_forever(
@@ -474,6 +498,7 @@ def run_forever(
     holder: str | None = None,
     clock: Clock = utcnow,
     settings: RefreshSettings = RefreshSettings(),
+    teams: TeamFigures | None = None,
 ) -> None:
     """A cycle at once, then one every ``every`` seconds until ``stop`` is set: the
     body of the app's refresher thread. A failing cycle is logged (``refresh_failed``,
@@ -492,9 +517,16 @@ def run_forever(
                     return
                 checked = True
             started = time.perf_counter()
-            report = cycle(platform, state, clock, settings, holder)
+            report = cycle(platform, state, clock, settings, holder, teams=teams)
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            log_event("refresh_cycle", logging.INFO, kind=report.status, rows=report.read, duration_ms=duration_ms)
+            log_event(
+                "refresh_cycle",
+                logging.INFO,
+                kind=report.status,
+                rows=report.read,
+                teams=report.teams_built,
+                duration_ms=duration_ms,
+            )
         except Exception as exc:  # the thread outlives any one cycle's fault
             log_event("refresh_failed", logging.ERROR, error=exc)
         stop.wait(every)

@@ -28,7 +28,7 @@ from dashboard.state_tables import metadata as state_metadata
 SESSION_COLUMNS = ("last_action_at", "revoked_at", "revoke_reason", "logout_audited_at")
 # Derived rows (dashboard.refresh): caches of the platform that the refresher rewrites
 # in place and a full reconcile repairs, so they are the app's to update and delete.
-DERIVED_TABLES = ("dash_response_facts", "dash_refresh_marks", "dash_refresh_lease")
+DERIVED_TABLES = ("dash_response_facts", "dash_refresh_marks", "dash_refresh_lease", "dash_team_snapshots")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

@@ -168,3 +168,24 @@ refresh_lease = Table(
     Column("holder", String(120), nullable=False),
     Column("expires_at", DateTime, nullable=False),
 )
+
+# Per team the Caseload figures of the default period (dashboard.team_snapshot), built by
+# ``caseboard refresh`` at ``as_of`` for the local days ``first_day``..``last_day``. The
+# three ``*_version`` columns are the state version (dashboard.state_version) of the
+# team's patients at ``as_of``: rows stored after it are judged again at page time.
+# ``settings_hash`` names the settings and zone that made the figures; a page with other
+# settings computes live. A cache, rewritten in place by every build.
+team_snapshots = Table(
+    "dash_team_snapshots",
+    metadata,
+    Column("team_id", Integer, primary_key=True, autoincrement=False),
+    Column("as_of", DateTime, nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("settings_hash", String(64), nullable=False),
+    Column("followups_version", BigInteger, nullable=False),
+    Column("acks_version", BigInteger, nullable=False),
+    Column("withdrawals_version", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("built_ms", Integer, nullable=False),
+)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, union
 
+from dashboard.clinician_records import patient_in
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.state_tables import ack_withdrawals, acknowledgements, followups
 
@@ -29,17 +30,41 @@ def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, 
     """(follow-ups, acknowledgements, withdrawals): the highest row id over these patients."""
     if not patient_ids:
         return (0, 0, 0)
-    ids = list(patient_ids)
     withdrawn = (
         select(func.max(ack_withdrawals.c.id))
         .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
-        .where(acknowledgements.c.patient_id.in_(ids))
+        .where(patient_in(state, acknowledgements.c.patient_id, patient_ids))
     )
     stmt = select(
-        select(func.max(followups.c.id)).where(followups.c.patient_id.in_(ids)).scalar_subquery(),
-        select(func.max(acknowledgements.c.id)).where(acknowledgements.c.patient_id.in_(ids)).scalar_subquery(),
+        select(func.max(followups.c.id))
+        .where(patient_in(state, followups.c.patient_id, patient_ids))
+        .scalar_subquery(),
+        select(func.max(acknowledgements.c.id))
+        .where(patient_in(state, acknowledgements.c.patient_id, patient_ids))
+        .scalar_subquery(),
         withdrawn.scalar_subquery(),
     )
     with state.connect() as conn:
         row = conn.execute(stmt).one()
     return tuple(int(v or 0) for v in row)
+
+
+def changed_since(state: Engine, patient_ids: Sequence[int], version: Sequence[int]) -> list[int]:
+    """The patients of ``patient_ids`` with a follow-up, acknowledgement or withdrawal
+    stored after ``version`` (``state_version``): those whose triage items and GP
+    follow-ups a kept snapshot must judge again."""
+    if not patient_ids:
+        return []
+    fu, ack, wd = (int(v) for v in version)
+    mine = patient_in(state, acknowledgements.c.patient_id, patient_ids)
+    stmt = union(
+        select(followups.c.patient_id).where(
+            followups.c.id > fu, patient_in(state, followups.c.patient_id, patient_ids)
+        ),
+        select(acknowledgements.c.patient_id).where(acknowledgements.c.id > ack, mine),
+        select(acknowledgements.c.patient_id)
+        .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
+        .where(ack_withdrawals.c.id > wd, mine),
+    )
+    with state.connect() as conn:
+        return sorted(int(i) for i in conn.scalars(stmt))

@@ -59,9 +59,7 @@ def triage(
     shown (reasons, latest score) and ends a GP's pause with its local day."""
     inputs = flag_engine.load_inputs(platform, viewer, now, settings, state=state)
     patients = inputs.patients.assign(therapist=inputs.patients["therapist"].fillna(UNASSIGNED))
-    judged = flag_engine.evaluate(inputs, now, settings, tz)  # acknowledgements applied
-    open_flags = judged[judged["acked_at"].isna()].copy()
-    open_flags["escalated"] = flag_engine.escalated(open_flags, now, settings)
+    judged, open_flags = judge(inputs, now, settings, tz)
     if therapist is not None:
         keep = set(patients.loc[patients["therapist"] == therapist, "patient_id"])
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]
@@ -75,6 +73,18 @@ def triage(
         inputs.responses,
         inputs.followups,
     )
+
+
+def judge(
+    inputs: flag_engine.FlagInputs, now: datetime, settings: Settings, tz: ZoneInfo
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every flag with its acknowledgement, the open ones with ``escalated``): the queue's
+    one definition, also what a kept Caseload snapshot re-judges for a patient whose
+    acknowledgements or follow-ups changed (dashboard.team_snapshot)."""
+    judged = flag_engine.evaluate(inputs, now, settings, tz)  # acknowledgements applied
+    open_flags = judged[judged["acked_at"].isna()].copy()
+    open_flags["escalated"] = flag_engine.escalated(open_flags, now, settings)
+    return judged, open_flags
 
 
 def _decorate(

@@ -81,7 +81,7 @@ if c4.toggle("Enrolment cohort", key="caseload_cohort_on", help="Only patients e
         one_day_while_picking=False,
     )
 
-result, as_of = cached.caseload(
+result, as_of, kept_quality = cached.caseload(
     ctx.platform,
     ctx.state,
     ctx.config.db_url,
@@ -95,11 +95,21 @@ result, as_of = cached.caseload(
     cohort,
     version,
 )
+kept = kept_quality is not None
+if kept:  # the team's snapshot (dashboard/team_snapshot.py): say how old and what is live
+    shown_at = local_time(as_of, tz)
+    freshness = (
+        f"Team figures as of {shown_at:%H:%M} on {shown_at:%d %b %Y} ({tz.key}), kept up to date by the refresher "
+        f"(at most {int(settings.team_snapshot_max_age_seconds) // 60} min old; follow-ups and acknowledgements "
+        "are live)"
+    )
+else:
+    freshness = freshness_line(as_of, tz)
 st.caption(
-    f"{freshness_line(as_of, tz)} · period {first:%d %b %Y} – {last:%d %b %Y}"
+    f"{freshness} · period {first:%d %b %Y} – {last:%d %b %Y}"
     + ("" if cohort is None else f" · enrolled {cohort[0]:%d %b %Y} – {cohort[1]:%d %b %Y}")
 )
-quality = cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
+quality = kept_quality if kept else cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
 quality_note(quality)
 
 
@@ -320,7 +330,14 @@ work = result.workload
 if work.empty:
     st.info("No therapists in this team.")
 else:
-    top = lambda col: max(1.0, float(pd.to_numeric(work[col], errors="coerce").max() or 0))  # noqa: E731
+
+    def count_bar(label: str, column: str, help: str, width: int = 85, format: str = "%d", **more):
+        """A bar of a count column, full at the team's largest value (at least 1)."""
+        top = max(1.0, float(pd.to_numeric(work[column], errors="coerce").max() or 0))
+        return st.column_config.ProgressColumn(
+            label, width=width, format=format, min_value=0, max_value=top, help=help, **more
+        )
+
     st.dataframe(
         work.assign(
             replied=[f"{a}/{m}" for a, m in zip(work["answered"], work["messages"])],
@@ -345,37 +362,19 @@ else:
         ],
         column_config={
             "therapist": st.column_config.TextColumn("Therapist", width=130, pinned=True),
-            "caseload": st.column_config.ProgressColumn(
-                "Caseload",
-                width=85,
-                format="%d",
-                min_value=0,
-                max_value=top("caseload"),
-                help="Active patients at the period end",
-            ),
+            "caseload": count_bar("Caseload", "caseload", "Active patients at the period end"),
             "active_share": st.column_config.ProgressColumn(
                 f"Active {settings.recent_days} d",
                 width=85,
                 **PERCENT,
                 help=f"Share of the caseload active in the last {settings.recent_days} days",
             ),
-            "open_items": st.column_config.ProgressColumn(
-                "Open items",
-                width=90,
-                format="%d",
-                min_value=0,
-                max_value=top("open_items"),
-                pinned=True,
-                help="Open triage items now; their reasons in the last column",
+            "open_items": count_bar(
+                "Open items", "open_items", "Open triage items now; their reasons in the last column", 90, pinned=True
             ),
             "reasons": st.column_config.TextColumn("Reasons", width=165),
-            "median_reply_hours": st.column_config.ProgressColumn(
-                "Reply",
-                width=80,
-                format="%.0f h",
-                min_value=0,
-                max_value=top("median_reply_hours"),
-                help="Median hours to reply to a patient's message",
+            "median_reply_hours": count_bar(
+                "Reply", "median_reply_hours", "Median hours to reply to a patient's message", 80, "%.0f h"
             ),
             "replied": st.column_config.TextColumn(
                 "Answered", width=80, help="Messages answered / patient messages in the period"

@@ -37,7 +37,8 @@ def test_bench_runs_and_answers_agree(backend, tmp_path, monkeypatch, capsys):
     assert output["profile"]["version"] == bench.PROFILE_VERSION and output["profile"]["seed"] == bench.SEED
     rows = output["results"]
     refresh_rows = {"refresh_first", "refresh_incremental", "refresh_reconcile"}
-    assert {r["query"] for r in rows} == set(bench.QUERIES) | refresh_rows
+    snapshot_rows = {"caseload_snapshot", "caseload_snapshot_patched", "caseload_snapshot_build"}
+    assert {r["query"] for r in rows} == set(bench.QUERIES) | refresh_rows | snapshot_rows
     for row in rows:
         assert set(row) == {
             "backend",
@@ -51,5 +52,5 @@ def test_bench_runs_and_answers_agree(backend, tmp_path, monkeypatch, capsys):
         }
         assert row["backend"] == backend and row["patients"] == SIZE and row["events"] > SIZE * 10
         assert row["median_ms"] > 0 and row["peak_rss_mb"] > 0
-        assert (row["baseline_ms"] is None) == (row["query"] in refresh_rows)
+        assert (row["baseline_ms"] is None) == (row["query"] in refresh_rows | snapshot_rows)
     assert "my_patients" in capsys.readouterr().out

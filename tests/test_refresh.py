@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event, insert, select, text, update
+from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from dashboard import db, demo, refresh, schema
 from dashboard.cli import refresh as refresh_cli
@@ -22,7 +24,8 @@ from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.measures import INSTRUMENTS
 from dashboard.responses import ITEM_STATS, scored_responses
-from dashboard.state_tables import refresh_lease, refresh_marks, response_facts
+from dashboard.state_tables import refresh_lease, refresh_marks, response_facts, team_snapshots
+from dashboard.timeutil import utcnow
 from tests.conftest import BACKENDS, DEMO_NOW, fresh_database_url
 from tests.factory import Platform
 
@@ -131,10 +134,59 @@ def test_the_command_refreshes_and_says_so(small_demo, capsys, monkeypatch):
     monkeypatch.setenv("DASHBOARD_MODE", "demo")
     assert refresh_cli.main(["--db", url]) == 0
     assert refresh_cli.main(["--db", url, "--full"]) == 0
+    assert refresh_cli.main(["--db", url]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("refresh: ") and " read, watermark " in out[0]
-    assert out[1].startswith("full reconcile: ") and out[1].endswith(", 0 drifted rows repaired")
+    first, full, again = (line.split("; ") for line in out)
+    assert first[0].startswith("refresh: ") and " read, watermark " in first[0]
+    assert first[1].startswith("team snapshots: 2 teams rebuilt, slowest ")  # none was kept yet
+    assert full[0].startswith("full reconcile: ") and full[0].endswith(", 0 drifted rows repaired")
+    assert full[1].startswith("team snapshots: 2 teams rebuilt")  # --full rebuilds every team's
+    assert again[1] == "team snapshots: none due"  # both are younger than snapshot_every
     assert_same(small_demo)
+
+
+def test_the_service_reports_a_cycle_that_cannot_reach_a_database_and_runs_the_next(small_demo, capsys, monkeypatch):
+    """caseboard refresh --every outlives a database that drops out for one cycle (it
+    ended at the first fault, and a deployment's replica restart stopped it for good)."""
+    url = small_demo.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DASHBOARD_MODE", "demo")
+    real, calls, sleeps = refresh.cycle, [], []
+
+    def drops_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT max(id)", {}, Exception("connection refused"))
+        return real(*args, **kwargs)
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(refresh, "cycle", drops_once)
+    monkeypatch.setattr(refresh_cli.time, "sleep", sleep)
+    assert refresh_cli.main(["--db", url, "--every", "30"]) == 0
+    captured = capsys.readouterr()
+    assert "this cycle could not reach a database (OperationalError); the next runs in 30 s" in captured.err
+    assert captured.out.startswith("refresh: ")  # the second cycle ran and wrote
+    assert sleeps == [30, 30]
+    assert_same(small_demo)
+
+
+def test_a_cycle_with_the_teams_builds_their_due_snapshots(small_demo):
+    """The in-process runner and the command run one cycle: with the app's settings and
+    zone it also keeps each team's Caseload snapshot."""
+    teams = refresh.TeamFigures(Settings(), ZoneInfo("Europe/Stockholm"))
+    with small_demo.begin() as conn:  # the module's demo: start with no snapshot kept
+        conn.execute(delete(team_snapshots))
+    t = utcnow() + timedelta(hours=1)  # after any lease the module's other tests took at the real time
+    first = refresh.cycle(small_demo, small_demo, at(t), TIMING, teams=teams)
+    assert first.status == refresh.DONE and first.teams_built == 2 and first.slowest_team_ms > 0
+    later = refresh.cycle(small_demo, small_demo, at(t + timedelta(seconds=60)), TIMING, teams=teams)
+    assert later.teams_built == 0  # younger than snapshot_every
+    assert refresh.cycle(small_demo, small_demo, at(t), TIMING).teams_built is None  # not asked
+    with small_demo.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(team_snapshots)) == 2
 
 
 # ---------------------------------------------------------------- late rows, by hand
@@ -475,7 +527,7 @@ def test_the_runner_respects_a_lease_held_by_another_refresher(platform, monkeyp
     with engine.connect() as conn:
         assert conn.scalar(select(response_facts.c.response_id)) is None  # nothing written
     cycles = [r.caseboard_fields for r in caplog.records if r.getMessage() == "refresh_cycle"]
-    assert cycles == [{"kind": refresh.LEASE_HELD, "rows": 0, "duration_ms": cycles[0]["duration_ms"]}]
+    assert cycles == [{"kind": refresh.LEASE_HELD, "rows": 0, "teams": None, "duration_ms": cycles[0]["duration_ms"]}]
 
 
 def test_the_runner_refuses_to_start_on_ids_it_cannot_rely_on(db_url, backend, caplog):

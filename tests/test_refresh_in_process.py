@@ -24,7 +24,8 @@ def embedded(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     starts: list[float] = []
 
-    def body(platform, state, every, stop):
+    def body(platform, state, every, stop, teams=None):
+        assert teams == refresh.TeamFigures(cfg.settings, cfg.timezone)  # the app's: it keeps the team snapshots
         starts.append(every)
         stop.wait()
 

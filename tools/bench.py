@@ -6,9 +6,12 @@ Times the data work behind each page for a typical viewer, uncached (median of
 same answer. Each measurement runs in a fresh subprocess so its peak memory is
 its own. Database builds are reused (keyed by size and seed) and timed apart.
 
-It also times ``caseboard refresh`` (dashboard/refresh.py): the first full refresh
-of an empty state database, an incremental one a minute later (after a minute of
-the service's responses, re-reading the overlap window too) and a full reconcile.
+It also times the team lead's Caseload read from the team's snapshot
+(``caseload_snapshot``, dashboard/team_snapshot.py), the same read after a follow-up
+stored since its build (``_patched``) and the refresher's build of it (``_build``); and
+``caseboard refresh`` (dashboard/refresh.py): the first full refresh of an empty state
+database, an incremental one a minute later (after a minute of the service's
+responses, re-reading the overlap window too) and a full reconcile.
 The JSON output records the frozen benchmark profile (``PROFILE``) beside the rows,
 so figures stay comparable when the demo generator changes.
 """
@@ -22,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -33,7 +37,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from dashboard import caseload as caseload_mod
-from dashboard import db, demo, flags, followups_due, refresh, schema
+from dashboard import db, demo, flags, followups_due, refresh, schema, team_snapshot
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
 from dashboard import triage as triage_mod
@@ -43,7 +47,7 @@ from dashboard.engine import make_engine
 from dashboard.logs import proc_memory_mb
 from dashboard.measures import INSTRUMENTS, score_responses
 from dashboard.scope import Viewer, load_viewer, patient_filter
-from dashboard.state_tables import refresh_lease, refresh_marks, response_facts
+from dashboard.state_tables import followups, refresh_lease, refresh_marks, response_facts, team_snapshots
 from dashboard.timeutil import days_since
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -52,6 +56,8 @@ SEED = 7
 VIEWER = "therapist1"  # a typical therapist: about 60 patients at every size
 EVENT_TABLES = ("activity", "responses", "messages")
 REFRESH = "refresh"  # the refresher's timings, beside the page queries
+SNAPSHOT = "caseload_snapshot"  # the lead's Caseload read from the team's snapshot, and its build
+SPECIAL = (REFRESH, SNAPSHOT)  # timed by their own measurement, with no baseline or cache
 # The benchmark's frozen profile: change PROFILE_VERSION whenever anything here, or the
 # demo generator's output for this seed, changes, so old and new figures are not compared.
 PROFILE_VERSION = 1
@@ -608,6 +614,57 @@ def measure_refresh(url: str, repeat: int) -> dict:
     }
 
 
+def measure_snapshot(url: str, repeat: int) -> dict:
+    """The lead's team snapshot (dashboard.team_snapshot): its build by the refresher, the
+    page's read path from it (the row read and decoded, the team's state version checked),
+    and the same read after one GP follow-up of a team patient was stored since the build
+    (GP compliance recomputed, that patient's triage items judged again). The follow-up
+    and the snapshot row are deleted afterwards, so the bench database stays as built."""
+    engine = make_engine(url)
+    now, lead, settings, tz = demo.read_generated_for(engine), _lead(engine), Settings(), ZoneInfo("UTC")
+    first, last = team_snapshot.default_days(now, settings, tz)
+
+    def build() -> team_snapshot.Snapshot:
+        return team_snapshot.build(engine, engine, lead.team_id, now, settings, tz)
+
+    def read() -> caseload_mod.Caseload:
+        shown = team_snapshot.shown(engine, engine, lead, now, first, last, settings, tz)
+        assert shown is not None, "the snapshot just built must be usable"
+        return shown[0]
+
+    build_ms = _median_ms(build, max(1, repeat // 2))
+    read_ms = _median_ms(read, repeat)
+    with engine.connect() as conn:
+        patient = conn.scalar(
+            select(schema.patients.c.id).where(patient_filter(lead), schema.patients.c.gp_id.is_not(None)).limit(1)
+        )
+    with engine.begin() as conn:
+        row = conn.execute(
+            followups.insert()
+            .values(
+                entry_id=str(uuid.uuid4()),
+                version=1,
+                idempotency_key=uuid.uuid4().hex,
+                patient_id=patient,
+                gp="bench",
+                held_on=now.date(),
+                minutes=10,
+                modality="phone",
+                action="continue",
+                recorded_at=now,
+                recorded_by="bench",
+            )
+            .returning(followups.c.id)
+        ).scalar_one()
+    try:
+        patched_ms = _median_ms(read, repeat)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(followups.delete().where(followups.c.id == row))
+            conn.execute(team_snapshots.delete())
+    return {"build_ms": build_ms, "read_ms": read_ms, "patched_ms": patched_ms, "peak_rss_mb": peak_rss_mb()}
+
+
 def run_child(*args: str) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "tools.bench", *args], capture_output=True, text=True, check=False, cwd=ROOT
@@ -643,6 +700,17 @@ def refresh_results(backend: str, size: int, events: int, url: str, repeat: int)
     ]
 
 
+def snapshot_results(backend: str, size: int, events: int, url: str, repeat: int) -> list[Result]:
+    """The team snapshot's timings as rows: the page's read path (plain, and after a
+    follow-up since the build) and the refresher's build of it."""
+    m = run_child("--measure", url, "--query", SNAPSHOT, "--repeat", str(repeat))
+    peak = round(m["peak_rss_mb"], 1)
+    return [
+        Result(backend, size, events, name, round(m[f"{what}_ms"], 3), None, None, peak)
+        for name, what in ((SNAPSHOT, "read"), (f"{SNAPSHOT}_patched", "patched"), (f"{SNAPSHOT}_build", "build"))
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=command("bench"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -656,8 +724,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_file")
     parser.add_argument(
         "--queries",
-        default=",".join([*QUERIES, REFRESH]),
-        help=f"which to time, comma-separated (default: all: {', '.join([*QUERIES, REFRESH])})",
+        default=",".join([*QUERIES, *SPECIAL]),
+        help=f"which to time, comma-separated (default: all: {', '.join([*QUERIES, *SPECIAL])})",
     )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--query", default="my_patients", help=argparse.SUPPRESS)
@@ -667,6 +735,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:  # child process
         if args.query == REFRESH:
             result = measure_refresh(args.measure, args.repeat)
+        elif args.query == SNAPSHOT:
+            result = measure_snapshot(args.measure, args.repeat)
         elif args.baseline:
             result = measure_baseline(args.measure, args.query)
         else:
@@ -676,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     queries = args.queries.split(",")
-    if unknown := set(queries) - set(QUERIES) - {REFRESH}:
+    if unknown := set(queries) - set(QUERIES) - set(SPECIAL):
         parser.error(f"unknown queries: {', '.join(sorted(unknown))}")
     results: list[Result] = []
     disagreements = []
@@ -691,6 +761,11 @@ def main(argv: list[str] | None = None) -> int:
             for query in queries:
                 if query == REFRESH:
                     results += refresh_results(backend, size, events, url, args.repeat)
+                    for line in format_table(results[-3:]).splitlines()[2:]:
+                        print(line, file=sys.stderr)
+                    continue
+                if query == SNAPSHOT:
+                    results += snapshot_results(backend, size, events, url, args.repeat)
                     for line in format_table(results[-3:]).splitlines()[2:]:
                         print(line, file=sys.stderr)
                     continue

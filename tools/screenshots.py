@@ -3,8 +3,10 @@
 Serves the app in demo mode on a freshly made demo database with its history (as
 the embedded demo is made), logs in as each role in headless Chromium and saves
 every page the README shows at a laptop width (1400 px) and a phone width (390 px)
-under docs/screenshots/: ``triage.png`` and ``triage-narrow.png``, and so on. Look at
-them before committing: a screenshot is a check by eye, not a test.
+under docs/screenshots/: ``triage.png`` and ``triage-narrow.png``, and so on
+(``--only caseload`` for some). Team snapshots are built first, as a running
+``caseboard refresh`` keeps them, so Caseload shows its "as of". Look at them
+before committing: a screenshot is a check by eye, not a test.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from dashboard import triage
-from dashboard.config import Settings
+from dashboard import team_snapshot, triage
+from dashboard.config import DEMO_TIMEZONE, Settings
 from dashboard.demo import read_generated_for
 from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
 from dashboard.scope import load_viewer
+from dashboard.timeutil import utcnow
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, logged_in_page, screenshot, served_app
 
 OUT_DIR = ROOT / "docs" / "screenshots"
@@ -58,14 +62,24 @@ def most_urgent_code(url: str, username: str) -> str:
         engine.dispose()
 
 
-def take(app_url: str, code: str, out_dir: Path) -> list[Path]:
-    """Every shot at every width; the paths written."""
+def keep_team_snapshots(url: str) -> None:
+    """What a running ``caseboard refresh`` keeps: each team's Caseload snapshot, so the
+    lead's Caseload shows its "as of" as a served app with a refresher does."""
+    engine = make_engine(url)
+    try:
+        team_snapshot.build_due(engine, engine, utcnow(), Settings(), ZoneInfo(DEMO_TIMEZONE), 0, force=True)
+    finally:
+        engine.dispose()
+
+
+def take(app_url: str, code: str, out_dir: Path, only: set[str] | None = None) -> list[Path]:
+    """Every shot (or those named in ``only``) at every width; the paths written."""
     from playwright.sync_api import sync_playwright
 
     written = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for shot in SHOTS:
+        for shot in (s for s in SHOTS if only is None or s.name in only):
             for suffix, width in WIDTHS.items():
                 url, heading = f"{app_url}/{shot.path.format(code=code)}", shot.heading.format(code=re.escape(code))
                 page = logged_in_page(browser, url, width, shot.user, re.compile(heading), settle_ms=800)
@@ -81,7 +95,11 @@ def take(app_url: str, code: str, out_dir: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the PNG files (default docs/screenshots)")
+    parser.add_argument(
+        "--only", help="comma-separated shot names (default: all: " + ", ".join(s.name for s in SHOTS) + ")"
+    )
     args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/demo.sqlite"
@@ -89,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         ensure_demo_database(engine, Settings().demo_max_age_hours)  # as the app makes it: with its history
         engine.dispose()
         code = most_urgent_code(url, "therapist1")
+        keep_team_snapshots(url)
         with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url:
-            for path in take(app_url, code, args.out):
+            for path in take(app_url, code, args.out, only):
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
 

@@ -37,17 +37,19 @@ from dashboard.caseload.page import (
     programme_names,
     team_name,
     therapist_names,
+    with_triage_flags,
 )
 from dashboard.caseload.shared import UNASSIGNED_ID, Filters, Rate, period, scope_conditions
 from dashboard.caseload.trends import TREND_WEEKS, quiet_weeks, weekly_trends
 from dashboard.caseload.workload import (
     HEADLINE_COLUMNS,
     feedback_within,
-    filtered_triage,
+    filtered_flags,
     headline,
     open_episode_counts,
     period_inputs,
     reply_times,
+    triage_counts,
     workload,
 )
 
@@ -84,8 +86,10 @@ __all__ = [
     "therapist_names",
     "period_inputs",
     "headline",
-    "filtered_triage",
+    "filtered_flags",
+    "triage_counts",
     "workload",
     "caseload",
     "definitions",
+    "with_triage_flags",
 ]

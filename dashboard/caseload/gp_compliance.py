@@ -3,6 +3,7 @@ or overdue, and the actions taken."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -22,7 +23,7 @@ from dashboard.schema import (
     patients,
 )
 from dashboard.scope import Viewer
-from dashboard.timeutil import local_date
+from dashboard.timeutil import local_date, local_wall
 
 
 def followup_cycles(completions: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
@@ -75,12 +76,36 @@ def followup_cycles(completions: pd.DataFrame, held: pd.DataFrame) -> pd.DataFra
     return cycles[["patient_id", "start", "closed_on"]]
 
 
+@dataclass(frozen=True)
+class GpInputs:
+    """What GP compliance reads from the platform: kept with a team snapshot, so a
+    follow-up stored since is counted without reading the platform again."""
+
+    gps: pd.DataFrame  # patient_id, gp_id: the patients in scope with a GP
+    done: pd.DataFrame  # patient_id, day (datetime64, the local day): own-programme completions
+    names: dict[int, str]  # the GPs shown, by name
+
+
 def gp_compliance(
     conn: Connection, state: Engine, viewer: Viewer, f: Filters, settings: Settings, tz: ZoneInfo
 ) -> pd.DataFrame:
     """Per GP: follow-up cycles that started in the period, those held (and within
     ``followup_overdue_days``), still overdue, the median days to the follow-up and
     the actions taken at follow-ups held in the period."""
+    inputs = gp_inputs(conn, viewer, f, tz)
+    return gp_table(inputs, held_followups(state, inputs), f, settings, tz)
+
+
+def held_followups(state: Engine, inputs: GpInputs) -> pd.DataFrame:
+    """The current follow-ups of the patients with a GP, from the state database."""
+    if inputs.gps.empty:
+        return pd.DataFrame(columns=["patient_id", "held_on", "action", "gp"])
+    return current_followups(state, [int(i) for i in inputs.gps["patient_id"]])
+
+
+def gp_inputs(conn: Connection, viewer: Viewer, f: Filters, tz: ZoneInfo) -> GpInputs:
+    """The period's module completions (and each patient's last one before it, which may
+    open a cycle that spans the start) of the patients with a GP, as local days."""
     gp_of = select(patients.c.id.label("patient_id"), patients.c.gp_id).where(
         *scope_conditions(viewer, f), patients.c.gp_id.is_not(None)
     )
@@ -118,20 +143,21 @@ def gp_compliance(
         ],
         ignore_index=True,
     )
-    held = (
-        current_followups(state, [int(i) for i in gps["patient_id"]])
-        if not gps.empty
-        else pd.DataFrame(columns=["patient_id", "held_on", "action", "gp"])
-    )
+    days = local_wall(done["completed_at"], tz).dt.normalize().astype("datetime64[us]")  # the local day
+    done = pd.DataFrame({"patient_id": done["patient_id"].astype("int64"), "day": days})
+    return GpInputs(gps, done.drop_duplicates().reset_index(drop=True), _gp_names(conn, viewer, gps))
+
+
+def gp_table(inputs: GpInputs, held: pd.DataFrame, f: Filters, settings: Settings, tz: ZoneInfo) -> pd.DataFrame:
+    """The per-GP table from the platform's inputs and the follow-ups held."""
+    gps, names = inputs.gps, inputs.names
     start_day, end_day = local_date(f.start, tz), local_date(f.end, tz)
-    done = done.assign(day=[local_date(t, tz) for t in done["completed_at"]])[["patient_id", "day"]].drop_duplicates()
-    cycles = followup_cycles(done, held[held["held_on"] <= end_day] if not held.empty else held)
+    cycles = followup_cycles(inputs.done, held[held["held_on"] <= end_day] if not held.empty else held)
     cycles = cycles[(cycles["start"] >= pd.Timestamp(start_day)) & (cycles["start"] <= pd.Timestamp(end_day))]
     cycles = cycles.merge(gps, on="patient_id")
     cycles["days"] = (cycles["closed_on"] - cycles["start"]).dt.days
     overdue = settings.followup_overdue_days
     end_ts = pd.Timestamp(end_day)
-    names = _gp_names(conn, viewer, gps)
     held_in_period = (
         held[(held["held_on"] >= start_day) & (held["held_on"] <= end_day)].merge(gps, on="patient_id")
         if not held.empty

@@ -3,7 +3,7 @@ definitions shown beside them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,10 +25,14 @@ from dashboard.caseload.shared import (
 )
 from dashboard.caseload.trends import TREND_WEEKS, weekly_trends
 from dashboard.caseload.workload import (
-    filtered_triage,
+    filtered_flags,
     headline,
+    headline_with_triage,
+    in_flag_order,
     period_inputs,
+    triage_counts,
     workload,
+    workload_with_triage,
 )
 from dashboard.config import Settings
 from dashboard.facts import (
@@ -66,6 +70,9 @@ class Caseload:
     gp_compliance: pd.DataFrame  # one row per GP
     trends: pd.DataFrame  # weekly
     definitions: dict[str, str] = field(default_factory=dict)
+    # the open triage items behind the headline's and workload's counts (TRIAGE_FLAG_COLUMNS);
+    # None without the current queue
+    triage_flags: pd.DataFrame | None = None
 
 
 def team_name(conn: Connection, viewer: Viewer) -> str:
@@ -153,9 +160,8 @@ def caseload(
             .group_by(patients.c.program_id, patients.c.therapist_id),
             ["program_id", "therapist_id", "n"],
         )
-        triage_counts, triage_by = (
-            filtered_triage(conn, viewer, f, triage_result) if triage_result is not None else (None, None)
-        )
+        open_items = filtered_flags(conn, viewer, f, triage_result.open_flags) if triage_result is not None else None
+        counts, triage_by = triage_counts(open_items) if open_items is not None else (None, None)
         trends = weekly_trends(conn, viewer, f, episodes, weeks, min_cell)
         titles = _module_titles(conn, list(names))
         gp = gp_compliance(conn, state, viewer, f, settings, tz)
@@ -181,7 +187,7 @@ def caseload(
     return Caseload(
         filters=f,
         team=team,
-        headline=headline(current, previous, triage_counts, settings),
+        headline=headline(current, previous, counts, settings),
         funnel=stages.sort_values(["programme", "position"]).reset_index(drop=True),
         adherence=adherence_frame,
         dropout_by_module=by_module.sort_values(["programme", "position"]).reset_index(drop=True),
@@ -205,6 +211,20 @@ def caseload(
         gp_compliance=gp,
         trends=trends,
         definitions=definitions(settings),
+        triage_flags=open_items,
+    )
+
+
+def with_triage_flags(result: Caseload, open_items: pd.DataFrame, settings: Settings) -> Caseload:
+    """``result`` with its triage counts made from these open items (TRIAGE_FLAG_COLUMNS):
+    a kept snapshot brought up to date with acknowledgements made since it was built."""
+    items = in_flag_order(open_items)
+    counts, by = triage_counts(items)
+    return replace(
+        result,
+        headline=headline_with_triage(result.headline, counts, settings),
+        workload=workload_with_triage(result.workload, by),
+        triage_flags=items,
     )
 
 

@@ -37,7 +37,6 @@ from dashboard.schema import (
 )
 from dashboard.scope import Viewer
 from dashboard.sqltime import days_between, median_by
-from dashboard.triage import Triage
 
 HEADLINE_COLUMNS = ["figure", "label", "numerator", "denominator", "value", "previous", "unit", "note"]
 
@@ -212,33 +211,53 @@ def headline(current: dict, previous: dict, triage_counts: dict | None, settings
         for k, (n, d, v) in now.items()
     ]
     if triage_counts is not None:
-        rows += [
-            {
-                "figure": "open_triage_items",
-                "label": "Open triage items",
-                "numerator": triage_counts["items"],
-                "denominator": None,
-                "value": float(triage_counts["items"]),
-                "previous": None,
-                "unit": "count",
-                "note": f"{triage_counts['patients']} patients in the triage queue now (not kept for past dates)",
-            },
-            {
-                "figure": "escalated_risks",
-                "label": "Escalated risks",
-                "numerator": triage_counts["escalated"],
-                "denominator": None,
-                "value": float(triage_counts["escalated"]),
-                "previous": None,
-                "unit": "count",
-                "note": f"risk answers not acknowledged within {settings.risk_escalation_working_days} {'working day' if settings.risk_escalation_working_days == 1 else 'working days'}, now",
-            },
-        ]
+        rows += triage_rows(triage_counts, settings)
     return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
 
 
-def filtered_triage(conn: Connection, viewer: Viewer, f: Filters, result: Triage) -> tuple[dict, pd.DataFrame]:
-    """Open triage items of the patients the filters keep: totals, and counts per therapist and flag."""
+TRIAGE_FIGURES = ("open_triage_items", "escalated_risks")
+
+
+def triage_rows(triage_counts: dict, settings: Settings) -> list[dict]:
+    """The headline's two rows about the triage queue now."""
+    days = settings.risk_escalation_working_days
+    return [
+        {
+            "figure": "open_triage_items",
+            "label": "Open triage items",
+            "numerator": triage_counts["items"],
+            "denominator": None,
+            "value": float(triage_counts["items"]),
+            "previous": None,
+            "unit": "count",
+            "note": f"{triage_counts['patients']} patients in the triage queue now (not kept for past dates)",
+        },
+        {
+            "figure": "escalated_risks",
+            "label": "Escalated risks",
+            "numerator": triage_counts["escalated"],
+            "denominator": None,
+            "value": float(triage_counts["escalated"]),
+            "previous": None,
+            "unit": "count",
+            "note": f"risk answers not acknowledged within {days} {'working day' if days == 1 else 'working days'}, now",
+        },
+    ]
+
+
+def headline_with_triage(frame: pd.DataFrame, triage_counts: dict, settings: Settings) -> pd.DataFrame:
+    """A headline with its triage rows replaced by these counts (a kept snapshot whose
+    acknowledgements changed): the rows built as ``headline`` builds them."""
+    kept = [r for r in frame.to_dict("records") if r["figure"] not in TRIAGE_FIGURES]
+    return pd.DataFrame(kept + triage_rows(triage_counts, settings), columns=HEADLINE_COLUMNS)
+
+
+TRIAGE_FLAG_COLUMNS = ["patient_id", "therapist_id", "flag", "escalated"]
+
+
+def filtered_flags(conn: Connection, viewer: Viewer, f: Filters, open_flags: pd.DataFrame) -> pd.DataFrame:
+    """The open triage items (``Triage.open_flags``) of the patients the filters keep,
+    with their therapist (TRIAGE_FLAG_COLUMNS)."""
     keep = _by_therapist(
         _frame(
             conn,
@@ -246,7 +265,17 @@ def filtered_triage(conn: Connection, viewer: Viewer, f: Filters, result: Triage
             ["patient_id", "therapist_id"],
         )
     )
-    flags = result.open_flags.merge(keep, on="patient_id")
+    flags = open_flags[["patient_id", "flag", "escalated"]].merge(keep, on="patient_id")
+    return in_flag_order(flags)
+
+
+def in_flag_order(flags: pd.DataFrame) -> pd.DataFrame:
+    """Open items (TRIAGE_FLAG_COLUMNS) by patient and flag: one order however they were gathered."""
+    return flags[TRIAGE_FLAG_COLUMNS].sort_values(["patient_id", "flag"]).reset_index(drop=True)
+
+
+def triage_counts(flags: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """Totals of open triage items (``filtered_flags``), and counts per therapist and flag."""
     counts = {
         "items": len(flags),
         "patients": int(flags["patient_id"].nunique()),
@@ -272,8 +301,6 @@ def workload(
     rows = []
     for tid in ids:
         o, r, fb = row_of(current["open"], tid), row_of(current["reply_by"], tid), row_of(current["feedback_by"], tid)
-        mine = triage_by[triage_by["therapist_id"] == tid] if triage_by is not None else None
-        by_flag = dict(zip(mine["flag"], mine["n"])) if mine is not None else {}
         opens, active = int(o.get("open", 0)), int(o.get("active_recent", 0))
         comp, in_time = int(fb.get("completions", 0)), int(fb.get("in_time", 0))
         rows.append(
@@ -283,9 +310,7 @@ def workload(
                 "caseload": opens,
                 "active_recent": active,
                 "active_share": _share(active, opens),
-                "open_items": int(sum(by_flag.values())) if mine is not None else None,
-                "reasons": " · ".join(f"{FLAG_KINDS[k].title} {by_flag[k]}" for k in FLAG_KINDS if by_flag.get(k)),
-                **{f"items_{k}": int(by_flag.get(k, 0)) for k in FLAG_KINDS},
+                **_triage_cells(tid, triage_by),
                 "messages": int(r.get("messages", 0)),
                 "answered": int(r.get("answered", 0)),
                 "median_reply_hours": _nan_none(r.get("median_reply_hours")),
@@ -296,3 +321,24 @@ def workload(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _triage_cells(therapist_id: int, triage_by: pd.DataFrame | None) -> dict:
+    """A workload row's open triage items: in all, by reason in words, and per reason
+    (no count without the current queue)."""
+    mine = triage_by[triage_by["therapist_id"] == therapist_id] if triage_by is not None else None
+    by_flag = dict(zip(mine["flag"], mine["n"])) if mine is not None else {}
+    return {
+        "open_items": int(sum(by_flag.values())) if mine is not None else None,
+        "reasons": " · ".join(f"{FLAG_KINDS[k].title} {by_flag[k]}" for k in FLAG_KINDS if by_flag.get(k)),
+        **{f"items_{k}": int(by_flag.get(k, 0)) for k in FLAG_KINDS},
+    }
+
+
+def workload_with_triage(frame: pd.DataFrame, triage_by: pd.DataFrame) -> pd.DataFrame:
+    """A workload with its triage cells recounted (a kept snapshot whose acknowledgements
+    changed), each cell built as ``workload`` builds it."""
+    if frame.empty:
+        return frame
+    cells = [_triage_cells(int(tid), triage_by) for tid in frame["therapist_id"]]
+    return frame.assign(**{column: [c[column] for c in cells] for column in cells[0]})

@@ -1,14 +1,19 @@
 """``caseboard refresh``: keep the derived rows in the state database ahead of the
 pages (dashboard/refresh.py). Once, or ``--every SECONDS`` as a service; ``--full``
 recomputes every row and reports the drift it repaired. Only one refresher works at
-a time (a lease row): another one prints "lease held" and writes nothing. It does
-not start (exit 2) on platform ids its watermark cannot rely on."""
+a time (a lease row): another one prints "lease held" and writes nothing. After its
+refresh, each team's Caseload snapshot older than ``snapshot_every`` is rebuilt
+(dashboard/team_snapshot.py; every team's with ``--full``). It does not start
+(exit 2) on platform ids its watermark cannot rely on; as a service (``--every``)
+a cycle that cannot reach a database is reported and the next one runs on time."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+
+from sqlalchemy.exc import DBAPIError
 
 from dashboard import refresh as refresher
 from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
@@ -35,7 +40,14 @@ def describe(report: refresher.RefreshReport) -> str:
     line = (
         f"{what}: {count_of(report.read, 'response')} read, watermark {report.watermark}, re-read from {report.floor}"
     )
-    return line + (f", {count_of(report.drift, 'drifted row')} repaired" if report.full else "")
+    line += f", {count_of(report.drift, 'drifted row')} repaired" if report.full else ""
+    if report.teams_built is None:
+        return line
+    if not report.teams_built:
+        return line + "; team snapshots: none due"
+    return line + (
+        f"; team snapshots: {count_of(report.teams_built, 'team')} rebuilt, slowest {report.slowest_team_ms:g} ms"
+    )
 
 
 @clean_errors
@@ -47,15 +59,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (opened := open_databases(args, migrated=True)) is None:
         return 2
-    _, platform, state = opened
+    config, platform, state = opened
     if problems := refresher.check_platform_ids(platform):
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         print("The refresher does not start on these ids; the pages still compute everything live.", file=sys.stderr)
         return 2
-    holder = refresher.default_holder()
+    holder, teams = refresher.default_holder(), refresher.TeamFigures(config.settings, config.timezone)
     while True:
-        print(describe(refresher.cycle(platform, state, holder=holder, full=args.full)), flush=True)
+        try:
+            print(describe(refresher.cycle(platform, state, holder=holder, full=args.full, teams=teams)), flush=True)
+        except DBAPIError as exc:
+            if args.every is None:
+                raise
+            print(
+                f"error: this cycle could not reach a database ({type(exc).__name__}); the next runs in "
+                f"{args.every:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
         if args.every is None:
             return 0
         try:

@@ -17,7 +17,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard import caseload as caseload_mod
-from dashboard import flags, followups_due, quality
+from dashboard import flags, followups_due, quality, team_snapshot
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
 from dashboard import triage as triage_mod
@@ -157,14 +157,22 @@ def caseload(
     therapist_id: int | None,
     cohort: tuple[date, date] | None,
     version: tuple,
-) -> tuple[caseload_mod.Caseload, datetime]:
-    """(caseload, as_of) for whole local days ``first``..``last``; a period ending
-    today is as of now and includes the current triage queue."""
+) -> tuple[caseload_mod.Caseload, datetime, pd.DataFrame | None]:
+    """(caseload, as_of, kept quality) for whole local days ``first``..``last``; a period
+    ending today is as of now and includes the current triage queue. An unfiltered
+    default period comes from the team's snapshot when one may be shown
+    (dashboard.team_snapshot): as of its build, with the data-quality note kept with it
+    (None when computed live: read ``data_quality``); ``version`` still keys it, so a
+    follow-up or an acknowledgement counts at the next run."""
     now, tz = utcnow(), ZoneInfo(tz_name)
+    if program_id is None and therapist_id is None and cohort is None:
+        kept = team_snapshot.shown(_platform, _state, viewer, now, first, last, settings, tz)
+        if kept is not None:
+            return kept
     start, end = caseload_mod.period(first, last, now, tz, int(settings.report_period_days))
     window = None if cohort is None else (utc_midnight(cohort[0], tz), utc_midnight(cohort[1] + timedelta(days=1), tz))
     current = None
     if end == now:
         current, _ = triage(_platform, _state, db_url, viewer, settings, tz_name, None, version)
     f = caseload_mod.Filters(start, end, program_id, therapist_id, window)
-    return caseload_mod.caseload(_platform, _state, viewer, f, settings, tz, current), now
+    return caseload_mod.caseload(_platform, _state, viewer, f, settings, tz, current), now, None

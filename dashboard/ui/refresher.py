@@ -31,6 +31,7 @@ def start_in_process(config: Config, platform: Engine, state: Engine) -> threadi
             threading.Thread(
                 target=refresh.run_forever,
                 args=(platform, state, float(config.settings.refresh_every_seconds), stop),
+                kwargs={"teams": refresh.TeamFigures(config.settings, config.timezone)},
                 name="caseboard-refresher",
                 daemon=True,
             ).start()
