@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData()
@@ -143,6 +144,13 @@ response_facts = Table(
     Column("awaited_until", DateTime, nullable=False),
     Column("refreshed_at", DateTime, nullable=False),
     Index("ix_dash_response_facts_patient", "patient_id", "administered_at"),
+    # The few rows still awaited, found without reading every row (refresh._awaited).
+    Index(
+        "ix_dash_response_facts_awaited",
+        "response_id",
+        sqlite_where=text("refreshed_at < awaited_until"),
+        postgresql_where=text("refreshed_at < awaited_until"),
+    ),
 )
 
 # Where the refresher has read up to, per platform table. Ids are not commit order, so
