@@ -4,7 +4,7 @@
 does for a lead of that team (``caseload.caseload`` with the lead's current triage
 queue) and stores it in ``dash_team_snapshots``; ``caseboard refresh`` builds one per
 team every ``snapshot_every`` seconds. The page shows it with its "as of" when it was
-made today for the same settings and zone and is at most
+made today for the same settings, zone and instrument registry and is at most
 ``team_snapshot_max_age_seconds`` old; any other period or filter is computed live.
 
 What the state database holds stays live (``current``): when a follow-up,
@@ -37,6 +37,7 @@ from dashboard.caseload import Caseload, Filters, caseload, filtered_flags, peri
 from dashboard.caseload.gp_compliance import GpInputs, gp_inputs, gp_table, held_followups
 from dashboard.config import Settings
 from dashboard.logs import log_event
+from dashboard.measures import INSTRUMENTS
 from dashboard.quality import data_quality
 from dashboard.schema import teams
 from dashboard.scope import Viewer
@@ -87,10 +88,13 @@ class Snapshot:
 
 
 def settings_hash(settings: Settings, tz: ZoneInfo) -> str:
-    """What made the figures: every setting they depend on, the service zone and SNAPSHOT_VERSION."""
+    """What made the figures: every setting they depend on, the service zone, the
+    instrument registry (a service's DASHBOARD_INSTRUMENTS file changes bands,
+    caseness and reliable change) and SNAPSHOT_VERSION."""
     values = {k: v for k, v in sorted(settings.values.items()) if k not in NOT_FIGURES}
-    text = json.dumps({"settings": values, "zone": tz.key, "version": SNAPSHOT_VERSION}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    registry = [repr(INSTRUMENTS[code]) for code in sorted(INSTRUMENTS)]
+    made_by = {"settings": values, "zone": tz.key, "instruments": registry, "version": SNAPSHOT_VERSION}
+    return hashlib.sha256(json.dumps(made_by, sort_keys=True).encode()).hexdigest()
 
 
 def lead_of(team_id: int) -> Viewer:

@@ -7,6 +7,7 @@ are computed live; the page says "as of" when it shows one. The live path
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from dashboard.acks import Choice, acknowledge_batch, evidence_keys, withdraw
 from dashboard.config import DEFAULTS, Settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import FollowupForm, log_followup
+from dashboard.measures import INSTRUMENTS
 from dashboard.quality import data_quality
 from dashboard.scope import load_viewer
 from dashboard.state_tables import team_snapshots
@@ -197,6 +199,21 @@ def test_other_settings_an_old_snapshot_or_another_day_are_computed_live(team):
     assert team_snapshot.shown(e, e, lead, later, first, last, settings, STOCKHOLM) is None
     assert team_snapshot.shown(e, e, lead, NOW, first - timedelta(days=1), last, settings, STOCKHOLM) is None
     assert team_snapshot.shown(e, e, load_viewer(e, "ther.a"), NOW, first, last, settings, STOCKHOLM) is None
+
+
+def test_a_changed_instrument_registry_computes_live_until_the_next_build(team, monkeypatch):
+    """A service that edits its DASHBOARD_INSTRUMENTS file (here GAD-7's caseness) must
+    not be shown figures made with the old bands and cut-offs."""
+    e, settings = team.engine, Settings()
+    lead = load_viewer(e, "lead.a")
+    team_snapshot.build(e, e, 1, NOW, settings, STOCKHOLM)
+    first, last = team_snapshot.default_days(NOW, settings, STOCKHOLM)
+    assert team_snapshot.shown(e, e, lead, NOW, first, last, settings, STOCKHOLM) is not None
+    edited = {**INSTRUMENTS, "GAD7": dataclasses.replace(INSTRUMENTS["GAD7"], caseness=10)}
+    monkeypatch.setattr(team_snapshot, "INSTRUMENTS", edited)
+    assert team_snapshot.shown(e, e, lead, NOW, first, last, settings, STOCKHOLM) is None
+    team_snapshot.build(e, e, 1, NOW, settings, STOCKHOLM)  # the refresher's next build
+    assert team_snapshot.shown(e, e, lead, NOW, first, last, settings, STOCKHOLM) is not None
 
 
 def test_a_filtered_view_is_always_live(team):
