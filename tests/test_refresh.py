@@ -319,11 +319,14 @@ def make_responses_table(url: str, backend: str, kind: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("kind", ID_COLUMNS)
+# Only the kinds each backend has: an identity column or a cached sequence exists on
+# PostgreSQL alone, a table without rowids on SQLite alone.
+ID_CASES = [(backend, kind) for kind, (ddl, _) in ID_COLUMNS.items() for backend in BACKENDS if backend in ddl]
+
+
+@pytest.mark.parametrize(("backend", "kind"), ID_CASES)
 def test_the_start_up_check_names_ids_the_watermark_cannot_rely_on(db_url, backend, kind):
-    ddl, problem = ID_COLUMNS[kind]
-    if backend not in ddl:
-        pytest.skip(f"no {kind!r} id column on {backend}")
+    _ddl, problem = ID_COLUMNS[kind]
     make_responses_table(db_url, backend, kind)
     engine = make_engine(db_url)
     problems = refresh.check_platform_ids(engine)

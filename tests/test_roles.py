@@ -95,11 +95,13 @@ def test_the_app_role_can_run_the_refresher(deployment):
     """The derived rows are caches the refresher rewrites: lease, watermark and
     reconcile work as the app role (DERIVED_TABLES), history stays append-only."""
     engine, _pid = deployment
-    assert refresh.refresh(engine, engine, NOW).status == refresh.DONE
-    assert refresh.refresh(engine, engine, NOW + timedelta(minutes=10)).status == refresh.DONE  # updates both rows
+    assert refresh.refresh(engine, engine, refresh.stopped_clock(NOW)).status == refresh.DONE
+    assert (
+        refresh.refresh(engine, engine, refresh.stopped_clock(NOW + timedelta(minutes=10))).status == refresh.DONE
+    )  # updates both rows
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM dash_response_facts"))
-    assert refresh.reconcile(engine, engine, NOW + timedelta(minutes=20)).drift == 0
+    assert refresh.reconcile(engine, engine, refresh.stopped_clock(NOW + timedelta(minutes=20))).drift == 0
 
 
 @pytest.mark.parametrize(

@@ -167,7 +167,7 @@ def test_an_acknowledgement_after_the_as_of_leaves_the_counts_at_once_and_its_wi
     therapist = load_viewer(e, "ther.a")
     shown_flags = triage(e, e, therapist, NOW, Settings(), None, STOCKHOLM).open_flags
     seen = evidence_keys(shown_flags[(shown_flags["patient_id"] == team.risky) & (shown_flags["flag"] == "risk")])
-    choice = Choice("risk", seen, "Called; safety plan reviewed.")
+    choice = Choice("risk", frozenset(seen), "Called; safety plan reviewed.")
     ack = acknowledge_batch(e, e, therapist, team.risky, [choice], NOW, Settings())["risk"]
     shown = team_snapshot.current(e, e, team_snapshot.load(e, 1), Settings(), STOCKHOLM)
     assert figure(shown, "open_triage_items") == items - 1
