@@ -604,8 +604,11 @@ def test_an_instance_killed_around_a_follow_ups_commit_stores_it_once_or_visibly
             while watch.scalar(in_flight) and time.monotonic() < deadline:
                 time.sleep(0.2)
         assert state_rows(deployment, stored) == before  # not stored...
-        page.get_by_role("link", name="Follow-ups", exact=True).click()
+        # The reconnected page may show the form again for a retry (the browser resends
+        # the selected row to the other instance), so the due list is opened by address.
+        page.goto(f"{deployment.url}/followups")
         wait_for_app(page)
+        page.get_by_role("heading", name="Follow-ups due").wait_for(timeout=60_000)
         assert due_count(page) == due  # ...and visibly so: still due, on the other instance
         assert page.get_by_text(re.compile(r"Follow-up for .+ saved\.")).count() == 0
         again = script("up.sh")
