@@ -11,28 +11,14 @@ from dashboard import db
 from dashboard.acks import Choice, acknowledge_batch, evidence_keys, withdraw
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.gp_followups import FollowupForm, log_followup
+from dashboard.gp_followups import log_followup
 from dashboard.scope import load_viewer
 from dashboard.state_version import state_version, viewer_patient_ids
 from dashboard.triage import triage
 from tests.apptest import logged_in, table_with
-from tests.factory import Platform
+from tests.factory import Platform, followup_form
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
-def form() -> FollowupForm:
-    return FollowupForm(
-        held_on=NOW.date(),
-        minutes=10,
-        modality="face-to-face",
-        module_position=1,
-        clinic_phq9=None,
-        action="continue",
-        pause_until=None,
-        next_on=None,
-        note="",
-    )
 
 
 @pytest.fixture
@@ -52,7 +38,15 @@ def test_each_write_changes_the_version_of_the_views_of_its_patient_only(platfor
     platform.phq9(mine, 1, 14, item9=1)
     other_team = platform.patient("THEIRS", therapist=7, gp=4, team=2, enrolled_days_ago=20)
     before = {u: version_of(platform, u) for u in ("ther.a", "gp.a", "lead.a", "lead.b", "ther.c")}
-    log_followup(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), mine, form(), "k1", NOW)
+    log_followup(
+        platform.engine,
+        platform.engine,
+        load_viewer(platform.engine, "gp.a"),
+        mine,
+        followup_form(NOW.date(), module_position=1),
+        "k1",
+        NOW,
+    )
     after_followup = {u: version_of(platform, u) for u in before}
     assert {u for u in before if after_followup[u] != before[u]} == {"ther.a", "gp.a", "lead.a"}
     viewer = load_viewer(platform.engine, "ther.a")
@@ -81,7 +75,7 @@ def test_a_follow_up_saved_in_another_session_shows_at_the_next_run(app_platform
         app_platform.engine,
         load_viewer(app_platform.engine, "gp.a"),
         pid,
-        form(),
+        followup_form(NOW.date(), module_position=1),
         "second-browser",
         NOW,
     )

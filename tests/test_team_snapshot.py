@@ -20,7 +20,7 @@ from dashboard import db, team_snapshot
 from dashboard.acks import Choice, acknowledge_batch, evidence_keys, withdraw
 from dashboard.config import DEFAULTS, Settings
 from dashboard.engine import make_engine
-from dashboard.gp_followups import FollowupForm, log_followup
+from dashboard.gp_followups import log_followup
 from dashboard.measures import INSTRUMENTS
 from dashboard.quality import data_quality
 from dashboard.scope import load_viewer
@@ -30,7 +30,7 @@ from dashboard.ui import cached
 from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in
 from tests.conftest import DEMO_NOW
-from tests.factory import Platform
+from tests.factory import Platform, followup_form
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -113,20 +113,6 @@ def team(db_url) -> Platform:
     return p
 
 
-def form() -> FollowupForm:
-    return FollowupForm(
-        held_on=NOW.date(),
-        minutes=10,
-        modality="face-to-face",
-        module_position=1,
-        clinic_phq9=None,
-        action="continue",
-        pause_until=None,
-        next_on=None,
-        note="",
-    )
-
-
 def test_a_small_teams_snapshot_round_trips_its_empty_frames(team):
     e = team.engine
     for team_id in (1, 2):  # team 2 has no patients: every frame empty
@@ -151,7 +137,7 @@ def test_a_follow_up_logged_after_the_as_of_counts_at_once(team):
     kept = team_snapshot.build(e, e, 1, NOW, Settings(), STOCKHOLM)
     before = kept.caseload.gp_compliance.set_index("gp").loc["Dr GP A"]
     assert (before["due"], before["held"], before["followups_held"]) == (1, 0, 0)
-    log_followup(e, e, load_viewer(e, "gp.a"), team.due, form(), "fu-1", NOW)
+    log_followup(e, e, load_viewer(e, "gp.a"), team.due, followup_form(NOW.date(), module_position=1), "fu-1", NOW)
     shown = team_snapshot.current(e, e, team_snapshot.load(e, 1), Settings(), STOCKHOLM)
     after = shown.gp_compliance.set_index("gp").loc["Dr GP A"]
     assert (after["due"], after["held"], after["followups_held"]) == (1, 1, 1)
@@ -290,7 +276,7 @@ def test_a_version_that_moved_without_a_new_row_keeps_the_figures(team):
 def test_more_changed_patients_than_judged_one_by_one_are_computed_live(team, monkeypatch):
     e, settings = team.engine, Settings()
     team_snapshot.build(e, e, 1, NOW, settings, STOCKHOLM)
-    log_followup(e, e, load_viewer(e, "gp.a"), team.due, form(), "fu-2", NOW)
+    log_followup(e, e, load_viewer(e, "gp.a"), team.due, followup_form(NOW.date(), module_position=1), "fu-2", NOW)
     first, last = team_snapshot.default_days(NOW, settings, STOCKHOLM)
     lead = load_viewer(e, "lead.a")
     assert team_snapshot.shown(e, e, lead, NOW, first, last, settings, STOCKHOLM) is not None
