@@ -9,6 +9,9 @@ the platform, not from a cache; if it now holds a row the screen did not show
 asked to review it first. A mistaken acknowledgement is withdrawn by a new row
 (its author or a team lead, with a reason), which opens the reason again.
 
+A peer supporter marks the reasons of their own list only (``PEER_REASONS``); their
+acknowledgement carries their role and never covers the therapist's reason.
+
 Several reasons of one patient are handled in one action (acknowledge_batch):
 all of them or none, refused whole when any holds a row its screen did not show."""
 
@@ -28,13 +31,15 @@ from dashboard.ack_cover import evidence_json
 from dashboard.clinician_records import load_acks  # noqa: F401 (callers read it here too)
 from dashboard.config import Settings
 from dashboard.patient import find_patient_by_id
+from dashboard.peer_support import PEER_REASONS
+from dashboard.schema import PEER_SUPPORTER
 from dashboard.scope import Viewer
 from dashboard.state_tables import ack_withdrawals
 from dashboard.state_tables import acknowledgements as acks_table
 from dashboard.text import control_problem
 from dashboard.timeutil import UTC_ZONE
 
-MAY_ACKNOWLEDGE = frozenset({"therapist", "team_lead"})
+MAY_ACKNOWLEDGE = frozenset({"therapist", "team_lead", PEER_SUPPORTER})
 NOTE_MAX_CHARS = 1000
 NEWER_ROW = "A newer answer arrived: review it first."
 
@@ -81,13 +86,15 @@ def acknowledge_batch(
         if problem := control_problem(c.note, "The note", multiline=True):  # before any query (dashboard.text)
             raise AckRefused(problem)
     if viewer.role not in MAY_ACKNOWLEDGE:
-        raise AckRefused("Only therapists and team leads acknowledge triage reasons.")
+        raise AckRefused("Only therapists, team leads and peer supporters acknowledge reasons.")
+    if viewer.role == PEER_SUPPORTER and (theirs := {c.flag for c in choices} - PEER_REASONS):
+        raise AckRefused(f"A peer supporter marks only the reasons of their own list, not {_titles(sorted(theirs))}.")
     if len({c.flag for c in choices}) != len(choices):
         raise AckRefused("Each reason can be ticked once.")
     for c in choices:
         if c.flag not in flags.FLAG_KINDS:
             raise AckRefused(f"Unknown reason {c.flag!r}.")
-    patient = find_patient_by_id(platform, viewer, patient_id)
+    patient = find_patient_by_id(platform, viewer, patient_id, now)
     if patient is None:
         raise AckRefused("No such patient in your caseload.")
     notes = {c.flag: (c.note or "").strip() for c in choices}
@@ -143,6 +150,7 @@ def acknowledge_batch(
                         note=notes[c.flag] or None,
                         evidence=evidence_json(c.seen & evidence),
                         idempotency_key=keys[c.flag],
+                        role=viewer.role,  # a supporter's covers their own list only (clinician_records.of_list)
                     )
                 ).inserted_primary_key[0]
                 stored[c.flag] = int(ack_id)
@@ -200,7 +208,7 @@ def withdraw(platform: Engine, state: Engine, viewer: Viewer, ack_id: int, reaso
         row = conn.execute(select(acks_table).where(acks_table.c.id == ack_id)).first()
         already = conn.scalar(select(ack_withdrawals.c.id).where(ack_withdrawals.c.ack_id == ack_id))
     # the same words whether the acknowledgement is missing or out of scope
-    if row is None or find_patient_by_id(platform, viewer, row.patient_id) is None:
+    if row is None or find_patient_by_id(platform, viewer, row.patient_id, now) is None:
         raise AckRefused("No such acknowledgement in your caseload.")
     if viewer.username != row.actor and viewer.role != "team_lead":
         raise AckRefused("Only its author or a team lead can withdraw an acknowledgement.")

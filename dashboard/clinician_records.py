@@ -12,11 +12,12 @@ import json
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import BigInteger, ColumnElement, Engine, and_, any_, bindparam, func, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, and_, any_, bindparam, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from dashboard.ack_cover import ACK_COLUMNS
 from dashboard.frames import read_frame
+from dashboard.schema import PEER_SUPPORTER
 from dashboard.state_tables import ack_withdrawals
 from dashboard.state_tables import acknowledgements as acks_table
 from dashboard.state_tables import followups as followups_table
@@ -58,8 +59,10 @@ def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: 
     return frame.reset_index(drop=True)
 
 
-def load_acks(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
-    """Every acknowledgement of these (already scoped) patients (ACK_COLUMNS), withdrawn ones marked."""
+def load_acks(state: Engine, patient_ids: list[int], peer_list: bool = False) -> pd.DataFrame:
+    """Every acknowledgement of these (already scoped) patients (ACK_COLUMNS), withdrawn ones
+    marked, of one list: the clinical triage's, or with ``peer_list`` a peer supporter's own
+    (their acknowledgements never cover a therapist's reason, nor the therapist's theirs)."""
     if not patient_ids:
         return pd.DataFrame(columns=ACK_COLUMNS)
     withdrawn = select(ack_withdrawals.c.id).where(ack_withdrawals.c.ack_id == acks_table.c.id).exists()
@@ -73,6 +76,12 @@ def load_acks(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
         acks_table.c.note,
         acks_table.c.evidence,
         withdrawn.label("withdrawn"),
-    ).where(patient_in(state, acks_table.c.patient_id, patient_ids))
+    ).where(patient_in(state, acks_table.c.patient_id, patient_ids), of_list(peer_list))
     with state.connect() as conn:
         return read_frame(conn, stmt, dates=("trigger_at", "acked_at"))
+
+
+def of_list(peer_list: bool) -> ColumnElement[bool]:
+    """The acknowledgements of a peer supporter's list, or of the clinical triage (every other)."""
+    role = acks_table.c.role
+    return role == PEER_SUPPORTER if peer_list else or_(role.is_(None), role != PEER_SUPPORTER)

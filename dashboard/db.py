@@ -81,12 +81,15 @@ class SchemaProblem:
 
 def check_platform_schema(engine: Engine) -> list[SchemaProblem]:
     """What in the platform database breaks the contract (docs/design.md): missing
-    tables or columns, and timestamps that are not naive UTC in the agreed format."""
+    tables or columns, and timestamps that are not naive UTC in the agreed format. An
+    optional table (``care_team``) may be absent; when present its columns are checked."""
     insp = inspect(engine)
     present = set(insp.get_table_names()) | set(insp.get_view_names())
     problems: list[SchemaProblem] = []
     for table in schema.metadata.sorted_tables:
         if table.name not in present:
+            if table.info.get(schema.OPTIONAL):
+                continue
             problems.append(SchemaProblem(table.name, None, f"table {table.name!r} is missing"))
             continue
         columns = {c["name"]: c for c in insp.get_columns(table.name)}

@@ -40,7 +40,7 @@ from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
 from dashboard.responses import read_scored, responses_query
 from dashboard.schema import messages, module_progress, modules, patients
-from dashboard.scope import Viewer, role_filter, role_patient_ids, scope_params
+from dashboard.scope import PEER_SUPPORTER, Viewer, role_filter, role_patient_ids, scope_params
 from dashboard.statements import CLOSED_BEFORE, NOW, PATIENT_ID, prepared
 from dashboard.timeutil import DAY, UTC_ZONE, local_date
 
@@ -181,7 +181,7 @@ def load_inputs(
     follow-ups of those patients (joined in Python on the scoped ids). ``scored``:
     the same patients' scored responses when the caller has read them already."""
     both, responses_stmt = _inputs_statements(viewer.role, patient_id is not None)
-    params = {"now": now, **scope_params(viewer), "patient_id": patient_id}
+    params = {"now": now, **scope_params(viewer, now), "patient_id": patient_id}
     with engine.connect() as conn:
         facts = read_frame(
             conn,
@@ -201,14 +201,16 @@ def load_inputs(
                 conn, responses_stmt, {**params, "closed_before": closed_before(now, settings)}, settings
             )
     facts["last_activity_at"] = last_activity_at(facts)
-    followups, acks = recorded_for(state, facts) if state is not None else (None, None)
+    peer_list = viewer.role == PEER_SUPPORTER  # a supporter's list has its own acknowledgements
+    followups, acks = recorded_for(state, facts, peer_list) if state is not None else (None, None)
     return FlagInputs(facts, scored, followups, acks)
 
 
-def recorded_for(state: Engine, facts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(current GP follow-ups, acknowledgements) of the patients of ``facts``, from the state database."""
+def recorded_for(state: Engine, facts: pd.DataFrame, peer_list: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(current GP follow-ups, acknowledgements of the clinical triage or, with ``peer_list``,
+    of a peer supporter's list) of the patients of ``facts``, from the state database."""
     ids = [int(i) for i in facts["patient_id"]]
-    return current_followups(state, ids), load_acks(state, ids)
+    return current_followups(state, ids), load_acks(state, ids, peer_list)
 
 
 # ---------------------------------------------------------------- evaluation (pure)

@@ -52,7 +52,7 @@ def completions(platform: Engine, viewer: Viewer, now: datetime) -> pd.DataFrame
     """Completed modules of the viewer's patients (their own programme's), up to now."""
     with platform.connect() as conn:
         return read_frame(
-            conn, _completions_statement(viewer.role), {"now": now, **scope_params(viewer)}, ("completed_at",)
+            conn, _completions_statement(viewer.role), {"now": now, **scope_params(viewer, now)}, ("completed_at",)
         )
 
 

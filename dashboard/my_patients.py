@@ -67,7 +67,7 @@ def my_patients(
     """The viewer's patients (or the one ``patient_id`` if in scope), one row each
     (COLUMNS), sorted by code."""
     facts_stmt, responses_stmt = _list_statements(viewer.role, patient_id is not None)
-    params = {"now": now, **scope_params(viewer), "patient_id": patient_id}
+    params = {"now": now, **scope_params(viewer, now), "patient_id": patient_id}
     with engine.connect() as conn:
         facts = read_frame(conn, facts_stmt, params, ("enrolled_at", *LAST_ACTIVITY_INPUTS))
         scored = read_scored(conn, responses_stmt, params, settings or Settings())

@@ -39,25 +39,26 @@ class Patient:
     ended_at: datetime | None
 
 
-def find_patient(engine: Engine, viewer: Viewer, code: str) -> Patient | None:
+def find_patient(engine: Engine, viewer: Viewer, code: str, at: datetime | None = None) -> Patient | None:
     """The patient with this code if the viewer may see them and the code names one
     record. None both when the code does not exist and when it is out of scope: the
     page must not tell them apart. A code two records share (a platform view need
-    not enforce UNIQUE) names nobody: use ``patients_with_code``."""
-    found = patients_with_code(engine, viewer, code)
+    not enforce UNIQUE) names nobody: use ``patients_with_code``. ``at``: the moment
+    scope is judged at (a peer supporter's care_team rows), the wall clock by default."""
+    found = patients_with_code(engine, viewer, code, at)
     return found[0] if len(found) == 1 else None
 
 
-def patients_with_code(engine: Engine, viewer: Viewer, code: str) -> list[Patient]:
+def patients_with_code(engine: Engine, viewer: Viewer, code: str, at: datetime | None = None) -> list[Patient]:
     """Every record in the viewer's scope with this code, by id (more than one is the
     ``code_duplicate`` data-quality problem)."""
     with engine.connect() as conn:
-        rows = conn.execute(_find_statement(viewer.role, "code"), {"key": code, **scope_params(viewer)}).all()
+        rows = conn.execute(_find_statement(viewer.role, "code"), {"key": code, **scope_params(viewer, at)}).all()
     return sorted((Patient(*row) for row in rows), key=lambda p: p.patient_id)
 
 
-def find_patient_by_id(engine: Engine, viewer: Viewer, patient_id: int) -> Patient | None:
-    return _find(engine, viewer, "id", patient_id)
+def find_patient_by_id(engine: Engine, viewer: Viewer, patient_id: int, at: datetime | None = None) -> Patient | None:
+    return _find(engine, viewer, "id", patient_id, at)
 
 
 @prepared
@@ -85,9 +86,9 @@ def _find_statement(role: str, key: str):
     )
 
 
-def _find(engine: Engine, viewer: Viewer, key: str, value) -> Patient | None:
+def _find(engine: Engine, viewer: Viewer, key: str, value, at: datetime | None) -> Patient | None:
     with engine.connect() as conn:
-        row = conn.execute(_find_statement(viewer.role, key), {"key": value, **scope_params(viewer)}).first()
+        row = conn.execute(_find_statement(viewer.role, key), {"key": value, **scope_params(viewer, at)}).first()
     return None if row is None else Patient(*row)
 
 
@@ -146,7 +147,7 @@ def _record_statements(role: str):
 def load_record_rows(engine: Engine, viewer: Viewer, patient: Patient, now: datetime, settings: Settings) -> RecordRows:
     """Everything the page draws, up to ``now``."""
     responses_stmt, mods_stmt, acts_stmt, msgs_stmt = _record_statements(viewer.role)
-    at = {"now": now, **scope_params(viewer), "patient_id": patient.patient_id}
+    at = {"now": now, **scope_params(viewer, now), "patient_id": patient.patient_id}
     with engine.connect() as conn:
         scored = read_scored(conn, responses_stmt, at, settings)
         mods = read_frame(conn, mods_stmt, at, ("started_at", "completed_at"))

@@ -158,7 +158,8 @@ def code_is_shared(engine: Engine, patient_id: int) -> bool:
 
 def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | None = None) -> Select:
     """One row per (check, patient) with the number of bad rows, for the checks SQL can see."""
-    scope = patient_filter(viewer) if patient_id is None else and_(patient_filter(viewer), patients.c.id == patient_id)
+    mine = patient_filter(viewer, now)
+    scope = mine if patient_id is None else and_(mine, patients.c.id == patient_id)
     in_scope = select(patients.c.id).where(scope)
     known_clinician = lambda col: exists().where(clinicians.c.id == col)  # noqa: E731
     known_instrument = responses.c.instrument.in_(list(INSTRUMENTS))
@@ -243,7 +244,7 @@ def data_quality(
 ) -> pd.DataFrame:
     """One row per check that found something (COLUMNS): how many patients and rows,
     and the patient codes (all in the viewer's scope), in CHECKS order."""
-    in_scope = select(patients.c.id).where(patient_filter(viewer))
+    in_scope = select(patients.c.id).where(patient_filter(viewer, now))
     if patient_id is not None:
         in_scope = in_scope.where(patients.c.id == patient_id)
     with engine.connect() as conn:

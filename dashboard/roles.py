@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from dashboard.schema import OPTIONAL
 from dashboard.schema import metadata as platform_metadata
 from dashboard.state_tables import VERSION_TABLE
 from dashboard.state_tables import metadata as state_metadata
@@ -39,13 +40,16 @@ def _checked(name: str) -> str:
 
 
 def platform_grants(app: str, database: str) -> list[str]:
-    """Run by the platform tables' owner: connect, and read the platform only."""
+    """Run by the platform tables' owner: connect, and read the platform only. An
+    optional table (``care_team``) has its own statement, left out by a platform without it."""
     app, database = _checked(app), _checked(database)
-    tables = ", ".join(t.name for t in platform_metadata.sorted_tables)
+    required = [t.name for t in platform_metadata.sorted_tables if not t.info.get(OPTIONAL)]
+    optional = [t.name for t in platform_metadata.sorted_tables if t.info.get(OPTIONAL)]
     return [
         f"GRANT CONNECT ON DATABASE {database} TO {app}",
         f"GRANT USAGE ON SCHEMA public TO {app}",
-        f"GRANT SELECT ON {tables} TO {app}",
+        f"GRANT SELECT ON {', '.join(required)} TO {app}",
+        *(f"GRANT SELECT ON {name} TO {app}" for name in optional),
     ]
 
 

@@ -54,7 +54,8 @@ class ContractTimestamp(sqlite.DATETIME):
 #: Platform timestamps: naive UTC; on SQLite only the contract's text form is read.
 Timestamp = DateTime().with_variant(ContractTimestamp(), "sqlite")
 
-ROLES = ("gp", "therapist", "team_lead")
+PEER_SUPPORTER = "peer_supporter"  # sees the patients of their open care_team rows (dashboard.scope)
+ROLES = ("gp", "therapist", "team_lead", PEER_SUPPORTER)
 PATIENT_STATUSES = ("active", "completed", "withdrawn")
 ENDED_STATUSES = ("completed", "withdrawn")
 ACTIVITY_KINDS = ("login", "module_page", "exercise", "homework")
@@ -73,7 +74,7 @@ clinicians = Table(
     Column("id", Integer, primary_key=True),
     Column("username", String(100), nullable=False, unique=True, comment="login name"),
     Column("display_name", String(200), nullable=False),
-    Column("role", String(20), nullable=False, comment="gp | therapist | team_lead"),
+    Column("role", String(20), nullable=False, comment="gp | therapist | team_lead | peer_supporter"),
     Column("team_id", Integer, nullable=True, comment="-> teams.id"),
 )
 
@@ -164,4 +165,20 @@ messages = Table(
     Column("sent_at", Timestamp, nullable=False),
     Column("read_at", Timestamp, nullable=True),
     Index("ix_messages_patient_direction_time", "patient_id", "direction", "sent_at"),
+)
+
+#: Optional tables (docs/design.md, "The platform schema"): a platform without them keeps
+#: today's behaviour; when present, the start-up check checks their columns.
+OPTIONAL = "optional"
+
+care_team = Table(
+    "care_team",
+    metadata,
+    Column("patient_id", Integer, nullable=False, comment="-> patients.id"),
+    Column("clinician_id", Integer, nullable=False, comment="-> clinicians.id"),
+    Column("role", String(20), nullable=False, comment="the member's part, e.g. peer_supporter"),
+    Column("started_at", Timestamp, nullable=False),
+    Column("ended_at", Timestamp, nullable=True, comment="null = still on the team"),
+    Index("ix_care_team_clinician", "clinician_id", "patient_id"),
+    info={OPTIONAL: True},
 )

@@ -60,6 +60,8 @@ acknowledgements = Table(
     Column("note", Text, nullable=True),
     Column("evidence", Text, nullable=True),  # NULL: made before revision 0005 (covers up to trigger_at)
     Column("idempotency_key", String(64), nullable=True),
+    # the author's role (0010): a peer_supporter's covers only the supporter's own list; NULL: before 0010
+    Column("role", String(20), nullable=True),
     UniqueConstraint("idempotency_key", name="uq_dash_ack_idempotency"),
     Index("ix_dash_ack_patient_flag_time", "patient_id", "flag", "acked_at"),
 )

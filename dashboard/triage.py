@@ -53,13 +53,17 @@ def triage(
     settings: Settings,
     therapist: str | None = None,
     tz: ZoneInfo = UTC_ZONE,
+    kinds: frozenset[str] | None = None,
 ) -> Triage:
     """The viewer's queue; ``therapist`` (a display name or UNASSIGNED) narrows a
     team lead's queue to one caseload. ``tz``, the service time zone, names the days
-    shown (reasons, latest score) and ends a GP's pause with its local day."""
+    shown (reasons, latest score) and ends a GP's pause with its local day. ``kinds``:
+    only these reasons (a peer supporter's list, dashboard.peer_support)."""
     inputs = flag_engine.load_inputs(platform, viewer, now, settings, state=state)
     patients = inputs.patients.assign(therapist=inputs.patients["therapist"].fillna(UNASSIGNED))
     judged, open_flags = judge(inputs, now, settings, tz)
+    if kinds is not None:
+        judged, open_flags = judged[judged["flag"].isin(kinds)], open_flags[open_flags["flag"].isin(kinds)]
     if therapist is not None:
         keep = set(patients.loc[patients["therapist"] == therapist, "patient_id"])
         open_flags = open_flags[open_flags["patient_id"].isin(keep)]

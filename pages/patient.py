@@ -21,6 +21,7 @@ from dashboard.patient import (
     treatment_week,
 )
 from dashboard.record_audit import audit_once
+from dashboard.schema import PEER_SUPPORTER
 from dashboard.text import control_problem, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
 from dashboard.ui import cached
@@ -33,6 +34,7 @@ from dashboard.ui.components.quality_note import quality_note
 from dashboard.ui.components.withdraw_ack import withdraw_panel
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
+from dashboard.ui.peer_patient import peer_patient_view
 from dashboard.ui.session import data_version
 from dashboard.ui.views import (
     NO_RISK_ANSWER,
@@ -98,6 +100,9 @@ if patient is None:
         audit_once(st.session_state, ctx.state, ctx.viewer.username, "denied", requested, requested_code=code[:50])
     st.stop()
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
+if ctx.viewer.role == PEER_SUPPORTER:  # their own view: no item answers, no risk task (issue 20)
+    peer_patient_view(ctx, patient)
+    st.stop()
 
 rows, summary, judged_flags, as_of = cached.patient_page(
     ctx.platform,

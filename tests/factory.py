@@ -26,6 +26,8 @@ CLINICIANS = [  # id, username, display name, role, team
     (5, "lead.a", "Lead A", "team_lead", 1),
     (6, "lead.b", "Lead B", "team_lead", 2),
     (7, "ther.c", "Therapist C", "therapist", 2),
+    (11, "peer.a", "Peer A", "peer_supporter", 1),
+    (12, "peer.c", "Peer C", "peer_supporter", 2),
 ]
 
 
@@ -175,6 +177,26 @@ class Platform:
             conn.execute(
                 insert(schema.activity).values(
                     id=next(self._ids), patient_id=patient_id, occurred_at=self.ago(days_ago), kind=kind
+                )
+            )
+
+    def care(
+        self,
+        patient_id: int,
+        clinician: int = 11,
+        started_days_ago: float = 30,
+        ended_days_ago: float | None = None,
+        role: str = "peer_supporter",
+    ) -> None:
+        """A care_team row: ``clinician`` on the patient's team from then until ``ended_days_ago`` (None: open)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(schema.care_team).values(
+                    patient_id=patient_id,
+                    clinician_id=clinician,
+                    role=role,
+                    started_at=self.ago(started_days_ago),
+                    ended_at=None if ended_days_ago is None else self.ago(ended_days_ago),
                 )
             )
 

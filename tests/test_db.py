@@ -96,6 +96,17 @@ def test_missing_table_and_column_are_named(db_url):
     assert sorted(messages) == ["column patients.ended_at is missing", "table 'messages' is missing"]
 
 
+def test_the_optional_care_team_table_may_be_absent_but_is_checked_when_present(db_url):
+    """Issue 20: a platform without care_team keeps working; one with it must give every column."""
+    engine = make_engine(db_url)
+    schema.metadata.create_all(engine, tables=[t for t in schema.metadata.sorted_tables if t.name != "care_team"])
+    assert db.check_platform_schema(engine) == []
+    other = MetaData()
+    Table("care_team", other, *[Column(c.name, c.type) for c in schema.care_team.columns if c.name != "ended_at"])
+    other.create_all(engine)
+    assert [p.message for p in db.check_platform_schema(engine)] == ["column care_team.ended_at is missing"]
+
+
 def test_badly_formatted_timestamps_are_reported(db_url, backend):
     engine = make_engine(db_url)
     schema.metadata.create_all(engine, tables=[t for t in schema.metadata.sorted_tables if t.name != "activity"])

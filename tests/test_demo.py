@@ -56,6 +56,7 @@ class Frames:
     responses: pd.DataFrame
     response_items: pd.DataFrame
     messages: pd.DataFrame
+    care_team: pd.DataFrame
 
 
 def read_frames(engine) -> Frames:
@@ -327,7 +328,7 @@ def test_shape_of_default_demo(default_demo: Frames) -> None:
     f = default_demo
     c = f.clinicians
     assert len(f.teams) == 2
-    assert c.role.value_counts().to_dict() == {"therapist": 8, "gp": 6, "team_lead": 2}
+    assert c.role.value_counts().to_dict() == {"therapist": 8, "gp": 6, "team_lead": 2, "peer_supporter": 6}
     assert c[c.role == "therapist"].team_id.value_counts().to_dict() == {1: 4, 2: 4}
     assert c[c.role == "gp"].team_id.isna().all()
     by_name = c.set_index("username")
@@ -371,6 +372,25 @@ def test_shape_of_default_demo(default_demo: Frames) -> None:
         assert answered.reindex(members).map(lambda s, i=instrument: i in s).all()
     assert set(f.activity.kind) == {"login", "module_page", "exercise", "homework"}
     assert set(f.messages.direction) == {"from_patient", "to_patient"}
+
+
+def test_peer_supporters_care_for_some_programmes_at_20_to_30_open_patients_each(default_demo: Frames) -> None:
+    """Issue 20: about one peer supporter per 20-30 patients in some programmes, on their own team,
+    for the patient's episode (open rows: the patients a supporter sees today)."""
+    f, now = default_demo, pd.Timestamp(NOW)
+    care = f.care_team.merge(f.patients, left_on="patient_id", right_on="id", suffixes=("", "_patient"))
+    staff = f.clinicians.set_index("id")
+    assert (staff.loc[care.clinician_id, "role"] == "peer_supporter").all()
+    assert (staff.loc[care.clinician_id, "team_id"].values == care.team_id.values).all()
+    programmes = set(f.programs.set_index("id").loc[care.program_id.unique(), "code"])
+    assert programmes == {"depression", "anxiety"}
+    assert care.patient_id.is_unique
+    assert (care.started_at == care.enrolled_at).all()
+    assert ((care.ended_at == care.ended_at_patient) | (care.ended_at.isna() & care.ended_at_patient.isna())).all()
+    open_rows = care[(care.started_at <= now) & (care.ended_at.isna() | (care.ended_at > now))]
+    per_peer = open_rows.groupby("clinician_id").size()
+    assert len(per_peer) == (f.clinicians.role == "peer_supporter").sum()
+    assert 10 <= per_peer.min() and per_peer.mean() <= 30, per_peer.to_dict()
 
 
 def test_default_demo_looks_like_a_real_service(default_demo: Frames) -> None:

@@ -7,25 +7,38 @@ import pytest
 from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from tests.apptest import logged_in, open_patient, shown_text
 
-USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}
+USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead", "peer.a": "peer_supporter"}
+EVERYONE = {"MINE-THER", "MINE-GP", "TEAM-ONLY", "OTHER-TEAM", "MINE-PEER"}
 
 
 @pytest.fixture
 def caseloads(app_platform):
-    """One patient in each viewer's scope only, and one in nobody's (team 2)."""
+    """One patient in each viewer's scope only, and one in nobody's (team 2). The peer
+    supporter's care_team rows: open for MINE-PEER, ended for TEAM-ONLY, another
+    supporter's for OTHER-TEAM."""
     p = app_platform
     rows = {
         "MINE-THER": dict(therapist=1, gp=None),
         "MINE-GP": dict(therapist=None, gp=3),
         "TEAM-ONLY": dict(therapist=2, gp=4),
         "OTHER-TEAM": dict(therapist=7, gp=None, team=2),
+        "MINE-PEER": dict(therapist=2, gp=None),
     }
+    ids = {}
     for code, kw in rows.items():
-        pid = p.patient(code, enrolled_days_ago=40, **kw)
+        pid = ids[code] = p.patient(code, enrolled_days_ago=40, **kw)
         p.module(pid, "depression", 1, 39, 30)
         p.message(pid, 3, "from_patient")
         p.phq9(pid, 2, 15, item9=2)
-    return {"ther.a": {"MINE-THER"}, "gp.a": {"MINE-GP"}, "lead.a": {"MINE-THER", "MINE-GP", "TEAM-ONLY"}}
+    p.care(ids["MINE-PEER"], 11, started_days_ago=40)
+    p.care(ids["TEAM-ONLY"], 11, started_days_ago=40, ended_days_ago=5)
+    p.care(ids["OTHER-TEAM"], 12, started_days_ago=40)
+    return {
+        "ther.a": {"MINE-THER"},
+        "gp.a": {"MINE-GP"},
+        "lead.a": {"MINE-THER", "MINE-GP", "TEAM-ONLY", "MINE-PEER"},
+        "peer.a": {"MINE-PEER"},
+    }
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
@@ -40,14 +53,13 @@ def test_page_by_role(caseloads, user, page):
     at.switch_page(target).run()
     assert not at.exception
     text = shown_text(at)
-    everyone = {"MINE-THER", "MINE-GP", "TEAM-ONLY", "OTHER-TEAM"}
-    leaked = {code for code in everyone - caseloads[user] if code in text}
+    leaked = {code for code in EVERYONE - caseloads[user] if code in text}
     assert not leaked, f"{page} shows {leaked} to {user}"
 
 
 @pytest.mark.parametrize("user", sorted(USERS))
 def test_deep_links_cannot_widen_scope(caseloads, user):
-    for code in ("MINE-THER", "MINE-GP", "TEAM-ONLY", "OTHER-TEAM", "NO-SUCH-CODE"):
+    for code in (*sorted(EVERYONE), "NO-SUCH-CODE"):
         at = open_patient(user, code)
         opened = any(t.value.startswith(code) for t in at.title)
         assert opened == (code in caseloads[user]), (user, code)
@@ -64,6 +76,7 @@ def test_deep_links_cannot_widen_scope(caseloads, user):
             "my_patients.py",
             {"my_patients_table": {"selection": {"rows": [0, 1, 2, 3], "columns": [], "cells": []}}},
         ),
+        ("peer.a", "contact.py", {"contact_patient": 1}),  # another patient's id, set by hand
     ],
 )
 def test_widget_state_cannot_widen_scope(caseloads, user, page, state):
@@ -74,5 +87,4 @@ def test_widget_state_cannot_widen_scope(caseloads, user, page, state):
     assert not at.exception, at.exception
     assert at.title, "the page rendered nothing"
     text = shown_text(at)
-    everyone = {"MINE-THER", "MINE-GP", "TEAM-ONLY", "OTHER-TEAM"}
-    assert not {code for code in everyone - caseloads[user] if code in text}
+    assert not {code for code in EVERYONE - caseloads[user] if code in text}

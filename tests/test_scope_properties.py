@@ -3,7 +3,8 @@ function, called by every clinician of every role, returns no patient outside
 that clinician's scope (docs/design.md, Roles and scope), on SQLite and PostgreSQL.
 
 Scope: a GP sees patients whose ``gp_id`` is theirs, a therapist those whose
-``therapist_id`` is theirs, a team lead every patient of their team. Each
+``therapist_id`` is theirs, a team lead every patient of their team, a peer
+supporter those with a care_team row for them open now (started, not ended). Each
 generated patient has a risk answer, a message and a completed module, so they
 appear in every list that could leak them.
 """
@@ -43,8 +44,12 @@ patient_rows = st.fixed_dictionaries(
         "program": st.sampled_from(["depression", "anxiety"]),
         "status": st.sampled_from(["active", "active", "completed", "withdrawn"]),
         "enrolled": st.integers(20, 150),
+        "peer": st.sampled_from([11, 12, None]),
+        # the care_team row's (started, ended) days ago: open, ended, not started yet, ending later
+        "care": st.sampled_from([(10, None), (10, 1), (-2, None), (10, -3)]),
     }
 )
+OPEN_CARE = {(10, None), (10, -3)}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -67,6 +72,7 @@ def reset(p: Platform) -> None:
             schema.activity,
             schema.module_progress,
             schema.patients,
+            schema.care_team,
             *reversed(state_metadata.sorted_tables),
         ):
             if table.name != "dash_alembic_version":
@@ -90,6 +96,8 @@ def build(p: Platform, rows: list[dict]) -> dict[str, dict]:
             status=row["status"],
             ended_days_ago=ended,
         )
+        if row["peer"] is not None:
+            p.care(pid, row["peer"], *row["care"])
         p.module(pid, row["program"], 1, row["enrolled"] - 1, row["enrolled"] - 8)
         p.message(pid, 3.2, "from_patient")
         p.phq9(pid, 4.1, 15, item9=2)
@@ -106,6 +114,8 @@ def in_scope(viewer, row: dict) -> bool:
         return row["gp"] == viewer.clinician_id
     if viewer.role == "therapist":
         return row["therapist"] == viewer.clinician_id
+    if viewer.role == "peer_supporter":
+        return row["peer"] == viewer.clinician_id and row["care"] in OPEN_CARE
     return row["team"] == viewer.team_id
 
 
@@ -141,8 +151,10 @@ def test_no_data_function_returns_a_patient_outside_the_viewers_scope(platform, 
 
         for code, row in made.items():  # every record, by code and by id: only the scope opens
             CASES["patient"] = CASES.get("patient", 0) + 2
-            assert (patient_data.find_patient(engine, viewer, code) is not None) == (code in allowed_codes)
-            assert (patient_data.find_patient_by_id(engine, viewer, row["id"]) is not None) == (code in allowed_codes)
+            assert (patient_data.find_patient(engine, viewer, code, NOW) is not None) == (code in allowed_codes)
+            assert (patient_data.find_patient_by_id(engine, viewer, row["id"], NOW) is not None) == (
+                code in allowed_codes
+            )
 
         if viewer.role == "gp":
             listed_due = followups_due.due_list(engine, engine, viewer, NOW, s, UTC)

@@ -38,6 +38,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, insert, inspect, select
 
 from dashboard.demo.activity import _activity_table
+from dashboard.demo.care_team import care_team_table
 from dashboard.demo.clock import _naive_utc, _to_us, _utc_now
 from dashboard.demo.common import (
     CHUNK_PATIENTS,
@@ -136,6 +137,7 @@ def _chunks(seed: np.random.SeedSequence, patients: int, now: int) -> Iterator[_
             ("responses", responses),
             ("response_items", items),
             ("messages", _message_table(message_rng, staff, co, now, next_id["messages"])),
+            ("care_team", care_team_table(staff.peer_id, staff.peer_team, co)),
         ]
         for name, cols in chunk:
             if name in next_id:

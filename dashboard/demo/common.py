@@ -13,7 +13,7 @@ from sqlalchemy import (
 
 DEFAULT_PATIENTS = 480
 DEFAULT_SEED = 7
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: care_team and peer supporters
 
 #: Patients generated and loaded together; fixed, because the random stream
 #: (and so the content) depends on it.
@@ -27,6 +27,7 @@ DEMO_USERS: list[tuple[str, str, str, int | None]] = [
     ("therapist2", "therapist", "Priya Natarajan", 2),
     ("lead1", "team_lead", "Helen O'Connor", 1),
     ("lead2", "team_lead", "Kwame Mensah", 2),
+    ("peer1", "peer_supporter", "Linnea Berg", 1),
 ]
 
 demo_meta_metadata = MetaData()

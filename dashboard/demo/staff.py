@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.demo.care_team import peers_per_team
 from dashboard.demo.clock import DAY, WEEK, _days_to_workday
 from dashboard.demo.common import DEMO_USERS
 from dashboard.demo.content import FIRST_NAMES, PROGRAMS, SURNAMES, TEAM_NAMES
@@ -26,6 +27,8 @@ class _Staff:
     therapist_wait: np.ndarray  # (n, 7) days from each weekday to their next working day
     therapist_leave: np.ndarray  # when their current leave began (µs); after now if at work
     gp_id: np.ndarray
+    peer_id: np.ndarray  # peer supporters (dashboard.demo.care_team)
+    peer_team: np.ndarray
 
 
 def _staff_sizes(patients: int) -> tuple[int, int, int]:
@@ -38,6 +41,7 @@ def _staff_sizes(patients: int) -> tuple[int, int, int]:
 
 def _staff(rng: np.random.Generator, patients: int, now: int) -> _Staff:
     n_teams, n_ther, n_gps = _staff_sizes(patients)
+    n_peers = n_teams * peers_per_team(patients, n_teams)
     demo = {username: (name, team) for username, _role, name, team in DEMO_USERS}
     pool = rng.permutation(FIRST_NAMES.size * SURNAMES.size)
     people = [f"{FIRST_NAMES[i // SURNAMES.size]} {SURNAMES[i % SURNAMES.size]}" for i in pool]
@@ -47,6 +51,7 @@ def _staff(rng: np.random.Generator, patients: int, now: int) -> _Staff:
         ("therapist", "therapist", n_ther, ""),
         ("gp", "gp", n_gps, "Dr "),
         ("team_lead", "lead", n_teams, ""),
+        ("peer_supporter", "peer", n_peers, ""),  # last: the other clinicians keep their ids
     ):
         for i in range(1, count + 1):
             username = f"{prefix}{i}"
@@ -81,6 +86,8 @@ def _staff(rng: np.random.Generator, patients: int, now: int) -> _Staff:
         therapist_wait=_days_to_workday(_workdays(rng, n_ther)),
         therapist_leave=_leave(rng, n_ther, now),
         gp_id=ids[role_arr == "gp"],
+        peer_id=ids[role_arr == "peer_supporter"],
+        peer_team=team_arr[role_arr == "peer_supporter"].astype(np.int64),
     )
 
 

@@ -53,7 +53,7 @@ FOCUS_CSS = (
     "[data-testid=stMainBlockContainer]{padding-top:4.5rem}"
     "@media (max-width:640px){[data-testid=stMainBlockContainer]{padding-top:4.5rem}}</style>"
 )
-ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"}
+ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead", "peer_supporter": "Peer supporter"}
 SESSION_ID = sessions.SESSION_KEY
 COOKIE_SET = "cookie_set"  # this browser session's login wrote the cookie (st.context does not show it yet)
 CLEARED_TOKEN = "cleared_token"  # a cookie value already refused and deleted (st.context keeps the old one)

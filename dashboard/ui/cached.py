@@ -17,7 +17,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard import caseload as caseload_mod
-from dashboard import flags, followups_due, quality, team_snapshot
+from dashboard import flags, followups_due, peer_support, quality, team_snapshot
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
 from dashboard import triage as triage_mod
@@ -122,6 +122,15 @@ def triage(
     ``tz_name``: the service time zone's key, which names the days shown."""
     now = utcnow()
     return triage_mod.triage(_platform, _state, viewer, now, settings, therapist, ZoneInfo(tz_name)), now
+
+
+@_cached(max_entries=500)
+def contact_list(
+    _platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str, version: tuple
+) -> tuple[peer_support.ContactList, datetime]:
+    """(a peer supporter's "Who to contact today", as_of); keyed like ``triage``."""
+    now = utcnow()
+    return peer_support.contact_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
 
 
 @_cached(max_entries=500)

@@ -18,11 +18,12 @@ PATIENT_URL = "patient"  # deep link: /patient?patient=CODE (&record=ID when two
 
 
 # Pages per role, the first being the role's landing page (docs/design.md: therapist ->
-# Triage; team lead -> Caseload; GP -> Follow-ups).
+# Triage; team lead -> Caseload; GP -> Follow-ups; peer supporter -> Who to contact).
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "therapist": ("triage", "my_patients"),
     "team_lead": ("caseload", "triage", "my_patients", "audit"),
     "gp": ("followups", "my_patients"),
+    "peer_supporter": ("contact",),
 }
 PAGES = {  # key: (file, title, icon, url path)
     "caseload": ("caseload.py", "Caseload", ":material/monitoring:", "caseload"),
@@ -30,6 +31,7 @@ PAGES = {  # key: (file, title, icon, url path)
     "followups": ("followups.py", "Follow-ups", ":material/event_available:", "followups"),
     "my_patients": ("my_patients.py", "My patients", ":material/groups:", "patients"),
     "audit": ("audit.py", "Audit", ":material/policy:", "audit"),
+    "contact": ("contact.py", "Who to contact", ":material/forum:", "contact"),
 }
 
 
@@ -40,8 +42,14 @@ HEADINGS = {  # each page's title on the page, for the notice that names it
     "followups": "Follow-ups due",
     "my_patients": "My patients",
     "audit": "Audit trail",
+    "contact": "Who to contact today",
 }
-ROLE_WORDS = {"gp": ("GP", "GPs"), "therapist": ("therapist", "therapists"), "team_lead": ("team lead", "team leads")}
+ROLE_WORDS = {
+    "gp": ("GP", "GPs"),
+    "therapist": ("therapist", "therapists"),
+    "team_lead": ("team lead", "team leads"),
+    "peer_supporter": ("peer supporter", "peer supporters"),
+}
 
 
 def not_your_page(key: str, role: str) -> str:

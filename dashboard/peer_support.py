@@ -1,0 +1,81 @@
+"""A peer supporter's view (issue 20, docs/design.md "Roles and scope"): who to
+contact today, and what is true of a patient's risk answer.
+
+A peer supporter sees the patients of their open care_team rows (dashboard.scope).
+Their list holds the engagement reasons only (``PEER_REASONS``), ranked as triage
+ranks (flags.urgency), with their own acknowledgements: a reason they mark handled
+stays open for the therapist, and the therapist's acknowledgements do not empty
+their list (clinician_records.of_list). A risk answer is never a task for them:
+Caseboard queues, it does not alert, so their view says where the answer stands
+with the therapist (``risk_statuses``); the risk stays in the therapist's, GP's
+and lead's queues as before."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from dashboard import audit, flags, triage
+from dashboard.clinician_records import load_acks
+from dashboard.config import Settings
+from dashboard.frames import per_patient
+from dashboard.scope import Viewer
+from dashboard.timeutil import UTC_ZONE, local_date
+
+# The reasons a peer supporter contacts a patient for (flags.FLAG_KINDS): engagement only.
+PEER_REASONS = frozenset({"awaiting_reply", "feedback_due", "not_started", "inactive", "no_contact"})
+NO_THERAPIST = "no therapist assigned: tell the team lead"
+
+
+@dataclass(frozen=True)
+class ContactList:
+    triage: triage.Triage  # the supporter's queue: PEER_REASONS only, their own acknowledgements
+    risk: dict[int, str]  # patient_id -> where their risk answer stands with the therapist
+
+
+def contact_list(
+    platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings, tz: ZoneInfo = UTC_ZONE
+) -> ContactList:
+    """Who to contact today, and the risk status of every patient of the supporter's
+    scope who has a risk answer in the triage window."""
+    queue = triage.triage(platform, state, viewer, now, settings, tz=tz, kinds=PEER_REASONS)
+    return ContactList(queue, risk_statuses(platform, state, queue, now, settings, tz))
+
+
+def risk_statuses(
+    platform: Engine, state: Engine, queue: triage.Triage, now: datetime, settings: Settings, tz: ZoneInfo
+) -> dict[int, str]:
+    """patient_id -> "waiting for <therapist>'s review since <date>", "reviewed by <name>
+    on <date>" or NO_THERAPIST, judged with the clinical triage's acknowledgements (not the
+    supporter's) on the rows already read for the supporter's list. No score, no item."""
+    ids = [int(i) for i in queue.patients["patient_id"]]
+    inputs = flags.FlagInputs(queue.patients, queue.responses, queue.followups, load_acks(state, ids))
+    risk = flags.evaluate(inputs, now, settings, tz)
+    risk = risk[risk["flag"] == "risk"]
+    if risk.empty:
+        return {}
+    therapists = per_patient(queue.patients, "therapist")
+    reviewers = audit.actor_labels(platform, sorted(set(risk["acked_by"].dropna())))
+    out = {}
+    for r in risk.itertuples():
+        if pd.notna(r.acked_at):
+            out[r.patient_id] = f"reviewed by {reviewers[r.acked_by]} on {local_date(r.acked_at, tz):%d %b %Y}"
+        elif therapists.get(r.patient_id) in (None, triage.UNASSIGNED):
+            out[r.patient_id] = NO_THERAPIST
+        else:
+            out[r.patient_id] = (
+                f"waiting for {therapists[r.patient_id]}'s review since {local_date(r.since, tz):%d %b %Y}"
+            )
+    return out
+
+
+def for_patient(contacts: ContactList, patient_id: int) -> ContactList:
+    """The list narrowed to one patient (the patient page of this role)."""
+    t = contacts.triage
+    keep = lambda frame: frame[frame["patient_id"] == patient_id]  # noqa: E731
+    narrowed = replace(t, queue=keep(t.queue), open_flags=keep(t.open_flags), acknowledged=keep(t.acknowledged))
+    return ContactList(narrowed, {k: v for k, v in contacts.risk.items() if k == patient_id})

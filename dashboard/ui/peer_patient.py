@@ -1,0 +1,132 @@
+"""The patient page as a peer supporter sees it (issue 20): module progress against
+due dates, weekly engagement with messages each way, and the symptom trajectories
+with their bands; the contact reasons of their own list; where a risk answer stands
+with the therapist. No item-level answer (no item 9 markers or values, no outcome
+table, no FHIR export) and nothing a GP wrote (their follow-up notes)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts
+from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.patient import (
+    Patient,
+    current_module,
+    engagement,
+    episode_responses,
+    module_timeline,
+    summarise_instrument,
+    treatment_week,
+)
+from dashboard.peer_support import for_patient
+from dashboard.text import md
+from dashboard.timeutil import freshness_line, local_time
+from dashboard.ui import cached
+from dashboard.ui.components.chart import chart
+from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
+from dashboard.ui.context import AppContext
+from dashboard.ui.session import data_version
+from dashboard.ui.views import STATUS_LABELS, flag_badges, patient_label, waited
+
+NO_RISK = "No risk answer in the triage window."
+
+
+def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
+    """Draw the page for a patient in the supporter's care (scope checked and opening
+    audited by the patient page)."""
+    settings, tz = ctx.config.settings, ctx.config.timezone
+    version = (
+        cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id),
+        data_version(),
+    )
+    rows, summary, _judged, now = cached.patient_page(
+        ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient, settings, tz.key, version
+    )
+    contacts, _ = cached.contact_list(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version)
+    mine = for_patient(contacts, patient.patient_id)
+
+    def day(ts) -> str:
+        return "—" if ts is None or pd.isna(ts) else f"{local_time(pd.Timestamp(ts).to_pydatetime(), tz):%d %b %Y}"
+
+    st.title(md(patient_label(patient.code, patient.display_name)))
+    show_confirmation()
+    week = treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0]
+    st.markdown(
+        f"**{md(patient.programme or 'no programme')}** · therapist **{md(patient.therapist or 'unassigned')}**  \n"
+        f"Enrolled {day(patient.enrolled_at)} · treatment week {'unknown' if pd.isna(week) else week} · "
+        f"{md(STATUS_LABELS.get(patient.status, patient.status or 'status not recorded'))}"
+    )
+    st.caption(freshness_line(now, tz))
+    risk = mine.risk.get(patient.patient_id)
+    st.info(f"**Risk answer**: {md(risk)}." if risk else NO_RISK, icon=":material/shield_person:")
+
+    open_rows = mine.triage.open_flags
+    st.subheader("Your reasons to contact")
+    flag_badges(open_rows)
+    if not open_rows.empty:
+        with st.expander(f"Mark reasons handled ({open_rows['flag'].nunique()} open)", icon=":material/task_alt:"):
+            if handle_reasons(ctx, patient.patient_id, patient.code, open_rows, "peer_patient"):
+                st.rerun()
+
+    episode = episode_responses(rows.responses, patient.enrolled_at, settings)
+    st.subheader("Symptom trajectories")
+    instruments = [i for i in dict.fromkeys([patient.primary_instrument, "PHQ9", "GAD7"]) if i in INSTRUMENTS]
+    charted = [i for i in instruments if not episode[episode["instrument"] == i].empty]
+    if not charted:
+        st.info("No scored questionnaires to chart yet.")
+    for instrument in charted:
+        s = summarise_instrument(instrument, episode)
+        st.caption(
+            f"{INSTRUMENTS[instrument].name}: {display_score(s.baseline)} ({s.band_baseline or 'no bands'}) at "
+            f"baseline, {display_score(s.latest)} ({s.band_latest or 'no bands'}) on {day(s.latest_at)}"
+        )
+        chart(charts.trajectory_chart(instrument, episode, None, None, tz))
+
+    st.subheader("Module progress")
+    timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
+    done, current = int(timeline["completed_at"].notna().sum()), current_module(timeline)
+    st.markdown(
+        f"**{done} of {len(timeline)}** modules completed"
+        + (f" · current module {current}" if current else " · all completed")
+        + f" · one module per {settings.module_pace_days:g} days is the pace (tick = due date)"
+    )
+    if not timeline.empty:
+        chart(charts.module_timeline_chart(timeline, now, tz))
+        st.dataframe(
+            timeline.assign(
+                due=[day(t) for t in timeline["due_at"]],
+                started=[day(t) for t in timeline["started_at"]],
+                completed=[day(t) for t in timeline["completed_at"]],
+            )[["position", "title", "due", "started", "completed", "state"]],
+            hide_index=True,
+            width="stretch",
+            column_config={"position": st.column_config.NumberColumn("#", width="small"), "title": "Module"},
+        )
+
+    st.subheader("Engagement")
+    eng = engagement(rows, patient.enrolled_at, now)
+    facts = summary.iloc[0]
+    c1, c2, c3 = st.columns(3)
+    idle = facts["days_since_activity"]
+    c1.metric("Days since last activity", "unknown" if pd.isna(idle) else int(idle))
+    c2.metric("Last clinician contact", day(eng.last_clinician_contact))
+    c3.metric(
+        "Waiting for a reply",
+        "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600),
+    )
+    chart(charts.weekly_activity_chart(eng.weekly))
+    st.dataframe(
+        eng.weekly.rename(
+            columns={
+                "week": "Week",
+                "logins": "Logins",
+                "exercises": "Exercises",
+                "from_patient": "Messages from patient",
+                "to_patient": "Messages to patient",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
