@@ -1,0 +1,66 @@
+"""The peer supporter's pages in AppTest (issue 20, both backends): they land on "Who
+to contact today", mark a patient's reasons handled there, and their patient page shows
+progress, engagement and trajectories but no item answer, no risk task, no export."""
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.state_tables import acknowledgements
+from tests.apptest import logged_in, open_patient, shown_text, table_state_key
+from tests.factory import Platform
+
+
+@pytest.fixture
+def platform(app_platform):
+    return app_platform
+
+
+def in_care(p: Platform, code: str, therapist: int | None = 1, item9: int = 0) -> int:
+    pid = p.patient(code, therapist=therapist, enrolled_days_ago=40)
+    p.care(pid, 11, started_days_ago=40)
+    p.module(pid, "depression", 1, 39, 30)
+    p.phq9(pid, 20, 18, item9=item9)
+    p.message(pid, 3)
+    return pid
+
+
+def test_the_supporter_lands_on_their_list_and_marks_a_patient_handled(platform):
+    in_care(platform, "PEER-1")
+    in_care(platform, "PEER-2", therapist=None, item9=2)
+    platform.patient("NOT-MINE", enrolled_days_ago=40)
+    at = logged_in("peer.a")
+    assert at.title[0].value == "Who to contact today"
+    table = at.dataframe[0].value
+    assert set(table["code"]) == {"PEER-1", "PEER-2"}
+    risk = dict(zip(table["code"], table["risk"]))
+    assert risk == {"PEER-1": "", "PEER-2": "no therapist assigned: tell the team lead"}
+    assert "item 9" not in shown_text(at)
+    row = list(table["code"]).index("PEER-1")
+    at.session_state[table_state_key(at, "contact_table_")] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert at.subheader[0].value == "PEER-1"
+    assert all(c.value for c in at.checkbox)  # engagement reasons start ticked, as in triage
+    next(b for b in at.button if b.label == "Mark selected handled").click()
+    at.run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["code"]) == ["PEER-2"]
+    with platform.engine.connect() as conn:
+        assert set(conn.scalars(select(acknowledgements.c.role))) == {"peer_supporter"}
+
+
+def test_the_supporters_patient_page_has_no_item_answers_and_no_risk_task(platform):
+    in_care(platform, "PEER-1", item9=2)
+    at = open_patient("peer.a", "PEER-1")
+    assert at.title[0].value == "PEER-1"
+    text = shown_text(at)
+    assert "Risk answer**: waiting for Therapist A's review since" in text
+    assert {"Symptom trajectories", "Module progress", "Engagement", "Your reasons to contact"} <= {
+        s.value for s in at.subheader
+    }
+    for forbidden in ("item 9", "Item 9", "Outcomes", "FHIR", "GP follow-ups", "High-priority risk"):
+        assert forbidden not in text, forbidden
+    assert not [b for b in at.button if "FHIR" in b.label]
+    weekly = next(d.value for d in at.dataframe if "Messages from patient" in d.value.columns)
+    assert {"Messages from patient", "Messages to patient"} <= set(weekly.columns)
+    modules = next(d.value for d in at.dataframe if "due" in d.value.columns)
+    assert modules["due"].notna().all()
