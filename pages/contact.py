@@ -53,10 +53,10 @@ columns = {
     "waiting_days": st.column_config.NumberColumn(
         "Waiting", width=70, format="%d d", help="Days since the most urgent need began"
     ),
-    "why": st.column_config.TextColumn("Why", width=420, help="The most urgent reason in full, then the others"),
-    "therapist": st.column_config.TextColumn("Therapist", width=130),
+    "why": st.column_config.TextColumn("Why", width=340, help="The most urgent reason in full, then the others"),
+    "therapist": st.column_config.TextColumn("Therapist", width=120),
     "risk": st.column_config.TextColumn(
-        "Risk answer", width=260, help="Where a risk answer stands with the therapist: never a task for you"
+        "Risk answer", width=340, help="Where a risk answer stands with the therapist: never a task for you"
     ),
 }
 with wide_table("contact"):
@@ -66,8 +66,10 @@ with wide_table("contact"):
 compact_list(
     "contact",
     [
-        CompactItem(r.code, r.patient_id, f"waiting {r.waiting_days} d", why)
-        for r, why in zip(queue.itertuples(), table["why"])
+        CompactItem(
+            r.code, r.patient_id, f"waiting {r.waiting_days} d", why + (f" · risk answer: {risk}" if risk else "")
+        )
+        for r, why, risk in zip(queue.itertuples(), table["why"], table["risk"])
     ],
     f"{len(queue)} patients · tap a code to open the patient",
 )
@@ -91,6 +93,8 @@ def handling_dialog(row: pd.Series, open_rows: pd.DataFrame) -> None:
     st.subheader(md(row["code"]))
     if st.button("Open patient page", icon=":material/person:"):
         open_patient(row["code"], row["patient_id"])
+    if risk := contacts.risk.get(int(row["patient_id"])):
+        st.info(f"**Risk answer**: {md(risk)}.", icon=":material/shield_person:")
     st.caption("Marking these handled empties your list only: the therapist's own reasons stay open for them.")
     if handle_reasons(ctx, int(row["patient_id"]), row["code"], open_rows, "contact"):
         st.session_state["contact_patient"] = None

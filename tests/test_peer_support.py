@@ -3,6 +3,7 @@ engagement reasons only, ranked as triage ranks; their acknowledgements carry th
 role and cover their own list, never the therapist's reason (nor the therapist's
 theirs); a risk answer is never their task, only a status; no FHIR export."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,8 @@ from sqlalchemy import select
 
 from dashboard import audit, fhir, peer_support, triage
 from dashboard.acks import AckRefused, Choice, acknowledge_batch, evidence_keys
+from dashboard.cli.queue import main as queue_main
+from dashboard.cli.queue import queue_records
 from dashboard.config import Settings
 from dashboard.schema import metadata
 from dashboard.scope import load_viewer
@@ -22,7 +25,9 @@ RISK_NOTE = "Phoned the patient; safety plan reviewed together."
 
 
 def contacts(platform: Platform, user: str = "peer.a") -> peer_support.ContactList:
-    return peer_support.contact_list(platform.engine, platform.engine, load_viewer(platform.engine, user), NOW, SETTINGS)
+    return peer_support.contact_list(
+        platform.engine, platform.engine, load_viewer(platform.engine, user), NOW, SETTINGS
+    )
 
 
 def open_of(t: triage.Triage, pid: int) -> dict[str, frozenset[str]]:
@@ -144,3 +149,15 @@ def test_without_a_care_team_table_a_peer_supporter_has_no_viewer(platform):
     metadata.tables["care_team"].drop(platform.engine)
     assert load_viewer(platform.engine, "peer.a") is None
     assert load_viewer(platform.engine, "ther.a") is not None
+
+
+def test_the_morning_digest_prints_the_supporters_own_list_in_the_queue_shape(platform, capsys, monkeypatch):
+    pid = quiet_with_risk(platform)
+    url = platform.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setattr("dashboard.cli.queue.utcnow", lambda: NOW)
+    assert queue_main(["--user", "peer.a", "--db", url, "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == queue_records(contacts(platform).triage.queue)
+    assert [r["patient_code"] for r in printed] == ["QUIET"]
+    assert set(printed[0]["flags"]) == set(open_of(contacts(platform).triage, pid)) <= peer_support.PEER_REASONS
+    assert audit.read(platform.engine)["actor"].tolist() == ["cli:peer.a"]

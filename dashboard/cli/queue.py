@@ -2,7 +2,8 @@
 
 Prints exactly the list that user starts the day with: a therapist's or team
 lead's Triage queue (same scope, order and reasons), a GP's follow-ups due (as on
-their Follow-ups page), so a service can e-mail each clinician their list. Every
+their Follow-ups page), a peer supporter's "Who to contact today" (in the Triage
+queue's shape), so a service can e-mail each clinician their list. Every
 run, and every refusal of an unknown user, is audited as ``cli:USERNAME``.
 """
 
@@ -19,7 +20,9 @@ from dashboard.cli.common import add_database_arguments, clean_errors, open_data
 from dashboard.commands import command
 from dashboard.exports import rows_csv
 from dashboard.followups_due import due_list
+from dashboard.peer_support import PEER_REASONS
 from dashboard.quality import data_quality, summary
+from dashboard.schema import PEER_SUPPORTER
 from dashboard.scope import load_viewer
 from dashboard.text import count_of
 from dashboard.timeutil import freshness_line, utcnow
@@ -159,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         records = due_records(due_list(platform, state, viewer, now, config.settings, config.timezone).due)
         text = render_due(records, args.format, freshness)
     else:
-        records = queue_records(triage(platform, state, viewer, now, config.settings, tz=config.timezone).queue)
+        # a peer supporter's list is their own: the contact reasons only (dashboard.peer_support)
+        kinds = PEER_REASONS if viewer.role == PEER_SUPPORTER else None
+        records = queue_records(
+            triage(platform, state, viewer, now, config.settings, tz=config.timezone, kinds=kinds).queue
+        )
         text = render(records, args.format, freshness)
     audit.record(state, f"cli:{viewer.username}", "cli_report", report="queue", patients=len(records))
     print(text)

@@ -10,14 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.measures import INSTRUMENTS
 from dashboard.patient import (
     Patient,
     current_module,
     engagement,
     episode_responses,
     module_timeline,
-    summarise_instrument,
     treatment_week,
 )
 from dashboard.peer_support import for_patient
@@ -76,12 +75,7 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
     charted = [i for i in instruments if not episode[episode["instrument"] == i].empty]
     if not charted:
         st.info("No scored questionnaires to chart yet.")
-    for instrument in charted:
-        s = summarise_instrument(instrument, episode)
-        st.caption(
-            f"{INSTRUMENTS[instrument].name}: {display_score(s.baseline)} ({s.band_baseline or 'no bands'}) at "
-            f"baseline, {display_score(s.latest)} ({s.band_latest or 'no bands'}) on {day(s.latest_at)}"
-        )
+    for instrument in charted:  # totals in their bands; no risk-item markers (an item answer)
         chart(charts.trajectory_chart(instrument, episode, None, None, tz))
 
     st.subheader("Module progress")
@@ -102,7 +96,14 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
             )[["position", "title", "due", "started", "completed", "state"]],
             hide_index=True,
             width="stretch",
-            column_config={"position": st.column_config.NumberColumn("#", width="small"), "title": "Module"},
+            column_config={
+                "position": st.column_config.NumberColumn("#", width="small"),
+                "title": "Module",
+                "due": "Due",
+                "started": "Started",
+                "completed": "Completed",
+                "state": "State",
+            },
         )
 
     st.subheader("Engagement")
