@@ -30,16 +30,25 @@ from dashboard.schema import (
     programs,
     responses,
 )
-from dashboard.scope import role_filter
+from dashboard.scope import PEER_SUPPORTER, role_filter
 from dashboard.statements import NOW, PATIENT_ID
 
 # ---------------------------------------------------------------- clinician contact
 
 
-def clinician_contact(m: Table = messages) -> ColumnElement[bool]:
+def clinician_contact(m: Table = messages, peers: bool = False) -> ColumnElement[bool]:
     """A message to the patient from a clinician: automated reminders (no
-    ``clinician_id``) are never contact."""
-    return and_(m.c.direction == "to_patient", m.c.clinician_id.is_not(None))
+    ``clinician_id``) are never contact. A peer supporter's message is peer contact, its
+    own fact (issue 20): it never clears a therapist's reason nor counts as a treatment
+    session; ``peers`` counts it too (a supporter's own list). A message from a clinician
+    row that does not exist still counts."""
+    human = and_(m.c.direction == "to_patient", m.c.clinician_id.is_not(None))
+    return human if peers else and_(human, ~from_peer_supporter(m))
+
+
+def from_peer_supporter(m: Table = messages) -> ColumnElement[bool]:
+    """The message was sent by a clinician whose role is peer_supporter."""
+    return exists().where(clinicians.c.id == m.c.clinician_id, clinicians.c.role == PEER_SUPPORTER)
 
 
 def patient_message(m: Table = messages) -> ColumnElement[bool]:
@@ -47,12 +56,13 @@ def patient_message(m: Table = messages) -> ColumnElement[bool]:
     return m.c.direction == "from_patient"
 
 
-def last_clinician_contact(until) -> ColumnElement:
-    """The patient's latest clinician contact up to ``until`` (None if none yet)."""
+def last_clinician_contact(until, peers: bool = False) -> ColumnElement:
+    """The patient's latest clinician contact up to ``until`` (None if none yet); with
+    ``peers``, a peer supporter's message counts too (``clinician_contact``)."""
     m = aliased(messages)
     return (
         select(func.max(m.c.sent_at))
-        .where(m.c.patient_id == patients.c.id, clinician_contact(m), m.c.sent_at <= until)
+        .where(m.c.patient_id == patients.c.id, clinician_contact(m, peers), m.c.sent_at <= until)
         .correlate_except(m)
         .scalar_subquery()
     )
@@ -90,8 +100,8 @@ def contacts_between(lo, hi) -> ColumnElement:
 
 
 def is_clinician_contact(msgs: pd.DataFrame) -> pd.Series:
-    """``clinician_contact`` over rows already read (``direction``, ``clinician_id``)."""
-    return (msgs["direction"] == "to_patient") & msgs["clinician_id"].notna()
+    """``clinician_contact`` over rows already read (``direction``, ``clinician_id``, ``from_peer``)."""
+    return (msgs["direction"] == "to_patient") & msgs["clinician_id"].notna() & ~msgs["from_peer"].astype(bool)
 
 
 # ---------------------------------------------------------------- last activity

@@ -77,8 +77,9 @@ NOT_ON_TRACK_MIN_BASELINE = 10
 
 def contact_facts_query(role: str, one_patient: bool = False):
     """Per patient: the last clinician contact (dashboard.facts), the earliest patient
-    message and the earliest own-programme module completion since then, up to NOW."""
-    last_contact = last_clinician_contact(NOW)
+    message and the earliest own-programme module completion since then, up to NOW. A
+    peer supporter's message is contact on a supporter's own list only (facts.clinician_contact)."""
+    last_contact = last_clinician_contact(NOW, peers=role == PEER_SUPPORTER)
     since_contact = func.coalesce(last_contact, literal(EPOCH))
     written = aliased(messages)
 

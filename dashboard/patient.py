@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from dashboard import flags
 from dashboard import my_patients as my_patients_data
 from dashboard.config import Settings
-from dashboard.facts import is_clinician_contact, of_own_programme
+from dashboard.facts import from_peer_supporter, is_clinician_contact, of_own_programme
 from dashboard.frames import read_frame
 from dashboard.measures import INSTRUMENTS, band_label
 from dashboard.outcomes import NhsOutcome, at_caseness, nhs_outcome, reliable_change
@@ -137,7 +137,12 @@ def _record_statements(role: str):
         .order_by(activity.c.occurred_at)
     )
     msgs = (
-        select(messages.c.sent_at, messages.c.direction, messages.c.clinician_id)
+        select(
+            messages.c.sent_at,
+            messages.c.direction,
+            messages.c.clinician_id,
+            from_peer_supporter(messages).label("from_peer"),
+        )
         .where(messages.c.patient_id.in_(in_scope), messages.c.sent_at <= NOW)
         .order_by(messages.c.sent_at)
     )
@@ -307,7 +312,7 @@ def treatment_week(ts: pd.Series, enrolled_at: datetime | None) -> pd.Series:
 class Engagement:
     last_clinician_contact: datetime | None
     waiting_since: datetime | None  # the patient's earliest message after the last clinician contact
-    weekly: pd.DataFrame  # week, logins, exercises, from_patient, to_patient
+    weekly: pd.DataFrame  # week, logins, exercises, from_patient, to_patient (clinician), from_peer
 
 
 def engagement(rows: RecordRows, enrolled_at: datetime, now: datetime) -> Engagement:
@@ -325,6 +330,8 @@ def engagement(rows: RecordRows, enrolled_at: datetime, now: datetime) -> Engage
     m = msgs.assign(week=treatment_week(msgs["sent_at"], enrolled_at))
     weekly["from_patient"] = m[m["direction"] == "from_patient"].groupby("week").size()
     weekly["to_patient"] = m[is_clinician_contact(msgs)].groupby("week").size()
+    # peer contact is its own fact (facts.clinician_contact): counted apart, never as the clinician's
+    weekly["from_peer"] = m[(m["direction"] == "to_patient") & m["from_peer"].astype(bool)].groupby("week").size()
     weekly = weekly.fillna(0).astype(int).reset_index()
     return Engagement(
         last_clinician_contact=None if last_contact is None else last_contact.to_pydatetime(),

@@ -17,13 +17,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, or_, select
 
 from dashboard import audit, flags, triage
 from dashboard.clinician_records import load_acks
 from dashboard.config import Settings
 from dashboard.frames import per_patient
-from dashboard.scope import Viewer
+from dashboard.schema import PEER_SUPPORTER, care_team, clinicians, messages, patients
+from dashboard.scope import Viewer, has_care_team, patient_filter
 from dashboard.timeutil import UTC_ZONE, local_date
 
 # The reasons a peer supporter contacts a patient for (flags.FLAG_KINDS): engagement only.
@@ -79,3 +80,35 @@ def for_patient(contacts: ContactList, patient_id: int) -> ContactList:
     keep = lambda frame: frame[frame["patient_id"] == patient_id]  # noqa: E731
     narrowed = replace(t, queue=keep(t.queue), open_flags=keep(t.open_flags), acknowledged=keep(t.acknowledged))
     return ContactList(narrowed, {k: v for k, v in contacts.risk.items() if k == patient_id})
+
+
+def supporters(platform: Engine, viewer: Viewer, patient_id: int, now: datetime) -> list[tuple[str, datetime | None]]:
+    """(name, last message to the patient) of each peer supporter on the patient's care
+    team now, for the therapist's patient page: peer contact shown as its own fact. Empty
+    on a platform without care_team, or for a patient outside the viewer's scope."""
+    if not has_care_team(platform):
+        return []
+    last = (
+        select(func.max(messages.c.sent_at))
+        .where(
+            messages.c.patient_id == care_team.c.patient_id,
+            messages.c.clinician_id == care_team.c.clinician_id,
+            messages.c.direction == "to_patient",
+            messages.c.sent_at <= now,
+        )
+        .scalar_subquery()
+    )
+    in_scope = select(patients.c.id).where(patients.c.id == patient_id, patient_filter(viewer, now))
+    stmt = (
+        select(clinicians.c.display_name, last.label("last_contact"))
+        .select_from(care_team.join(clinicians, clinicians.c.id == care_team.c.clinician_id))
+        .where(
+            care_team.c.patient_id.in_(in_scope),
+            clinicians.c.role == PEER_SUPPORTER,
+            care_team.c.started_at <= now,
+            or_(care_team.c.ended_at.is_(None), care_team.c.ended_at > now),
+        )
+        .order_by(clinicians.c.display_name)
+    )
+    with platform.connect() as conn:
+        return [(str(name), at) for name, at in conn.execute(stmt)]

@@ -20,6 +20,7 @@ from dashboard.patient import (
     summarise_instrument,
     treatment_week,
 )
+from dashboard.peer_support import supporters
 from dashboard.record_audit import audit_once
 from dashboard.schema import PEER_SUPPORTER
 from dashboard.text import control_problem, md, visible_controls
@@ -136,6 +137,9 @@ st.markdown(
     f"{md(STATUS_LABELS.get(patient.status, patient.status or 'status not recorded'))}"
     + (f" (ended {day(patient.ended_at)})" if patient.ended_at else "")
 )
+for name, last in supporters(ctx.platform, ctx.viewer, patient.patient_id, now):
+    # peer contact is its own fact: shown here, never clearing the therapist's reasons
+    st.markdown(f"Peer supporter **{md(name)}** · last message to the patient {day(last)}")
 st.caption(freshness_line(as_of, tz))
 problems = rows.responses[rows.responses["quality"].notna()]
 quality_note(
@@ -327,6 +331,7 @@ with st.expander("Weekly numbers, including messages each way"):
                 "exercises": "Exercises",
                 "from_patient": "Messages from patient",
                 "to_patient": "Messages from clinician",
+                "from_peer": "Messages from peer supporter",
             }
         ),
         hide_index=True,

@@ -61,6 +61,6 @@ def test_the_supporters_patient_page_has_no_item_answers_and_no_risk_task(platfo
         assert forbidden not in text, forbidden
     assert not [b for b in at.button if "FHIR" in b.label]
     weekly = next(d.value for d in at.dataframe if "Messages from patient" in d.value.columns)
-    assert {"Messages from patient", "Messages to patient"} <= set(weekly.columns)
+    assert {"Messages from patient", "Messages from clinician", "Messages from peer supporter"} <= set(weekly.columns)
     modules = next(d.value for d in at.dataframe if "due" in d.value.columns)
     assert modules["due"].notna().all()

@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dashboard import audit, fhir, peer_support, triage
+from dashboard import audit, fhir, peer_support, schema, triage
 from dashboard.acks import AckRefused, Choice, acknowledge_batch, evidence_keys
 from dashboard.cli.queue import main as queue_main
 from dashboard.cli.queue import queue_records
 from dashboard.config import Settings
+from dashboard.facts import contacts_between
 from dashboard.schema import metadata
 from dashboard.scope import load_viewer
 from dashboard.state_tables import acknowledgements
@@ -161,3 +162,24 @@ def test_the_morning_digest_prints_the_supporters_own_list_in_the_queue_shape(pl
     assert [r["patient_code"] for r in printed] == ["QUIET"]
     assert set(printed[0]["flags"]) == set(open_of(contacts(platform).triage, pid)) <= peer_support.PEER_REASONS
     assert audit.read(platform.engine)["actor"].tolist() == ["cli:peer.a"]
+
+
+def test_peer_contact_is_its_own_fact(platform):
+    """A supporter's message answers the supporter's list, never the therapist's reasons,
+    and is no treatment session (clinical-reference 3.1: sessions are clinician messages)."""
+    pid = quiet_with_risk(platform)
+    platform.message(pid, 1, "to_patient", clinician=11)  # peer.a writes back
+    assert not {"awaiting_reply", "feedback_due", "no_contact"} & set(open_of(contacts(platform).triage, pid))
+    assert {"awaiting_reply", "feedback_due", "no_contact"} <= set(open_of(therapist_view(platform), pid))
+    with platform.engine.connect() as conn:
+        sessions = conn.scalar(
+            select(contacts_between(NOW - timedelta(days=60), NOW)).where(schema.patients.c.id == pid)
+        )
+    assert sessions == 0
+    platform.message(pid, 0.5, "to_patient", clinician=1)  # the therapist's own reply clears theirs
+    assert "awaiting_reply" not in open_of(therapist_view(platform), pid)
+    ther = load_viewer(platform.engine, "ther.a")
+    assert [name for name, _ in peer_support.supporters(platform.engine, ther, pid, NOW)] == ["Peer A"]
+    ((_, last),) = peer_support.supporters(platform.engine, ther, pid, NOW)
+    assert last == NOW - timedelta(days=1)
+    assert peer_support.supporters(platform.engine, load_viewer(platform.engine, "ther.c"), pid, NOW) == []

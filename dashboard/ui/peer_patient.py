@@ -125,7 +125,8 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
                 "logins": "Logins",
                 "exercises": "Exercises",
                 "from_patient": "Messages from patient",
-                "to_patient": "Messages to patient",
+                "to_patient": "Messages from clinician",
+                "from_peer": "Messages from peer supporter",
             }
         ),
         hide_index=True,
