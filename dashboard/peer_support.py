@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine, func, or_, select
 
-from dashboard import audit, flags, triage
+from dashboard import flags, triage
 from dashboard.clinician_records import load_acks
 from dashboard.config import Settings
 from dashboard.frames import per_patient
@@ -60,7 +60,7 @@ def risk_statuses(
     if risk.empty:
         return {}
     therapists = per_patient(queue.patients, "therapist")
-    reviewers = audit.actor_labels(platform, sorted(set(risk["acked_by"].dropna())))
+    reviewers = display_names(platform, sorted(set(risk["acked_by"].dropna())))
     out = {}
     for r in risk.itertuples():
         if pd.notna(r.acked_at):
@@ -72,6 +72,17 @@ def risk_statuses(
                 f"waiting for {therapists[r.patient_id]}'s review since {local_date(r.since, tz):%d %b %Y}"
             )
     return out
+
+
+def display_names(platform: Engine, usernames: list[str]) -> dict[str, str]:
+    """username -> the clinician's display name (the login itself for one with no row)."""
+    with platform.connect() as conn:
+        found = dict(
+            conn.execute(
+                select(clinicians.c.username, clinicians.c.display_name).where(clinicians.c.username.in_(usernames))
+            ).all()
+        )
+    return {u: str(found.get(u, u)) for u in usernames}
 
 
 def for_patient(contacts: ContactList, patient_id: int) -> ContactList:

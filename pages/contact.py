@@ -53,10 +53,10 @@ columns = {
     "waiting_days": st.column_config.NumberColumn(
         "Waiting", width=70, format="%d d", help="Days since the most urgent need began"
     ),
-    "why": st.column_config.TextColumn("Why", width=340, help="The most urgent reason in full, then the others"),
-    "therapist": st.column_config.TextColumn("Therapist", width=120),
+    "why": st.column_config.TextColumn("Why", width=320, help="The most urgent reason in full, then the others"),
+    "therapist": st.column_config.TextColumn("Therapist", width=110),
     "risk": st.column_config.TextColumn(
-        "Risk answer", width=340, help="Where a risk answer stands with the therapist: never a task for you"
+        "Risk answer", width=290, help="Where a risk answer stands with the therapist: never a task for you"
     ),
 }
 with wide_table("contact"):

@@ -139,7 +139,8 @@ st.markdown(
 )
 for name, last in supporters(ctx.platform, ctx.viewer, patient.patient_id, now):
     # peer contact is its own fact: shown here, never clearing the therapist's reasons
-    st.markdown(f"Peer supporter **{md(name)}** · last message to the patient {day(last)}")
+    contact = f"last message to the patient {day(last)}" if last is not None else "no message to the patient yet"
+    st.markdown(f"Peer supporter **{md(name)}** · {contact}")
 st.caption(freshness_line(as_of, tz))
 problems = rows.responses[rows.responses["quality"].notna()]
 quality_note(

@@ -48,6 +48,7 @@ SHOTS = (
     Shot("followups", "gp2", "followups", "Follow-ups due"),
     Shot("caseload", "lead1", "caseload", "^Caseload"),
     Shot("audit", "lead1", "audit", "Audit trail"),
+    Shot("contact", "peer1", "contact", "Who to contact today"),
 )
 
 
