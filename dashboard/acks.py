@@ -86,7 +86,9 @@ def acknowledge_batch(
         if problem := control_problem(c.note, "The note", multiline=True):  # before any query (dashboard.text)
             raise AckRefused(problem)
     if viewer.role not in MAY_ACKNOWLEDGE:
-        raise AckRefused("Only therapists, team leads and peer supporters acknowledge reasons.")
+        raise AckRefused(
+            "Only therapists and team leads acknowledge triage reasons, and peer supporters their own list."
+        )
     if viewer.role == PEER_SUPPORTER and (theirs := {c.flag for c in choices} - PEER_REASONS):
         raise AckRefused(f"A peer supporter marks only the reasons of their own list, not {_titles(sorted(theirs))}.")
     if len({c.flag for c in choices}) != len(choices):

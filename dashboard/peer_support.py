@@ -123,3 +123,66 @@ def supporters(platform: Engine, viewer: Viewer, patient_id: int, now: datetime)
     )
     with platform.connect() as conn:
         return [(str(name), at) for name, at in conn.execute(stmt)]
+
+
+WORKLOAD_COLUMNS = ["supporter", "in_care", "to_contact", "messages", "answered", "median_reply_hours"]
+
+
+def supporter_workload(
+    platform: Engine, state: Engine, lead: Viewer, since: datetime, now: datetime, settings: Settings, tz: ZoneInfo
+) -> pd.DataFrame:
+    """The team lead's view of the team's peer supporters (WORKLOAD_COLUMNS): patients in
+    their care now, on their list today, and their reply times: the patient messages
+    sent in [since, now] by patients in their care, those the supporter answered, and the
+    median hours to the supporter's first message after each. Empty without care_team."""
+    if lead.role != "team_lead" or lead.team_id is None or not has_care_team(platform):
+        return pd.DataFrame(columns=WORKLOAD_COLUMNS)
+    with platform.connect() as conn:
+        peers = conn.execute(
+            select(clinicians.c.id, clinicians.c.username, clinicians.c.display_name)
+            .where(clinicians.c.role == PEER_SUPPORTER, clinicians.c.team_id == lead.team_id)
+            .order_by(clinicians.c.display_name)
+        ).all()
+    rows = []
+    for cid, username, name in peers:
+        peer = Viewer(int(cid), str(username), str(name), PEER_SUPPORTER, lead.team_id)
+        mine = contact_list(platform, state, peer, now, settings, tz).triage
+        ids = [int(i) for i in mine.patients["patient_id"]]
+        messages_n, answered, median = _replies(platform, lead, int(cid), ids, since, now)
+        rows.append(
+            {
+                "supporter": str(name),
+                "in_care": len(ids),
+                "to_contact": len(mine.queue),
+                "messages": messages_n,
+                "answered": answered,
+                "median_reply_hours": median,
+            }
+        )
+    return pd.DataFrame(rows, columns=WORKLOAD_COLUMNS)
+
+
+def _replies(
+    platform: Engine, lead: Viewer, supporter: int, ids: list[int], since: datetime, now: datetime
+) -> tuple[int, int, float | None]:
+    """(patient messages in [since, now], answered by the supporter, median reply hours)."""
+    if not ids:
+        return 0, 0, None
+    stmt = select(messages.c.patient_id, messages.c.sent_at, messages.c.direction, messages.c.clinician_id).where(
+        messages.c.patient_id.in_(select(patients.c.id).where(patients.c.id.in_(ids), patient_filter(lead, now))),
+        messages.c.sent_at >= since,
+        messages.c.sent_at <= now,
+    )
+    with platform.connect() as conn:
+        frame = pd.DataFrame(conn.execute(stmt).all(), columns=["patient_id", "sent_at", "direction", "clinician_id"])
+    if frame.empty:
+        return 0, 0, None
+    frame["sent_at"] = pd.to_datetime(frame["sent_at"])
+    written = frame[frame["direction"] == "from_patient"]
+    theirs = frame[(frame["direction"] == "to_patient") & (frame["clinician_id"] == supporter)]
+    hours = []
+    for pid, at in zip(written["patient_id"], written["sent_at"]):
+        after = theirs.loc[(theirs["patient_id"] == pid) & (theirs["sent_at"] >= at), "sent_at"]
+        if not after.empty:
+            hours.append((after.min() - at) / pd.Timedelta(hours=1))
+    return len(written), len(hours), (float(pd.Series(hours).median()) if hours else None)

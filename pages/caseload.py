@@ -394,6 +394,26 @@ else:
         },
     )
     export("workload", "Workload CSV")
+peers = cached.supporter_workload(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, tz.key, first, version)
+if not peers.empty:
+    st.markdown("**Peer supporters** (their replies since the period's first day; peer contact is never a clinician's)")
+    st.dataframe(
+        peers.assign(replied=[f"{a}/{m}" for a, m in zip(peers["answered"], peers["messages"])]),
+        hide_index=True,
+        width="stretch",
+        column_order=["supporter", "in_care", "to_contact", "median_reply_hours", "replied"],
+        column_config={
+            "supporter": st.column_config.TextColumn("Peer supporter", width=150, pinned=True),
+            "in_care": st.column_config.NumberColumn("In their care", help="Patients with an open care-team row"),
+            "to_contact": st.column_config.NumberColumn("To contact today", help="Patients on their list now"),
+            "median_reply_hours": st.column_config.NumberColumn(
+                "Reply", format="%.0f h", help="Median hours to the supporter's reply to a patient's message"
+            ),
+            "replied": st.column_config.TextColumn(
+                "Answered", help="Patient messages the supporter answered / patient messages in the period"
+            ),
+        },
+    )
 
 # ---------------------------------------------------------------- outcomes
 st.subheader("Are we getting people better?")

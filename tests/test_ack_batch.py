@@ -152,6 +152,6 @@ def test_nothing_ticked_and_a_gp_are_refused(platform):
     seen = screen(platform, pid)
     with pytest.raises(AckRefused, match="Tick at least one reason"):
         batch(platform, pid, [])
-    with pytest.raises(AckRefused, match="Only therapists, team leads and peer supporters"):
+    with pytest.raises(AckRefused, match="Only therapists and team leads"):
         batch(platform, pid, [Choice("questionnaire_overdue", seen["questionnaire_overdue"])], user="gp.a")
     assert stored(platform) == 0

@@ -64,3 +64,11 @@ def test_the_supporters_patient_page_has_no_item_answers_and_no_risk_task(platfo
     assert {"Messages from patient", "Messages from clinician", "Messages from peer supporter"} <= set(weekly.columns)
     modules = next(d.value for d in at.dataframe if "due" in d.value.columns)
     assert modules["due"].notna().all()
+
+
+def test_the_leads_caseload_lists_the_teams_peer_supporters(platform):
+    in_care(platform, "PEER-1")
+    at = logged_in("lead.a")
+    assert at.title[0].value.startswith("Caseload")
+    peers = next(d.value for d in at.dataframe if "supporter" in d.value.columns)
+    assert list(peers["supporter"]) == ["Peer A"] and list(peers["in_care"]) == [1]

@@ -183,3 +183,27 @@ def test_peer_contact_is_its_own_fact(platform):
     ((_, last),) = peer_support.supporters(platform.engine, ther, pid, NOW)
     assert last == NOW - timedelta(days=1)
     assert peer_support.supporters(platform.engine, load_viewer(platform.engine, "ther.c"), pid, NOW) == []
+
+
+def test_the_team_leads_workload_has_the_supporters_caseloads_and_reply_times(platform):
+    pid = quiet_with_risk(platform)  # wrote 3 days ago
+    platform.message(pid, 2.5, "to_patient", clinician=1)  # the therapist's message is not the supporter's reply
+    platform.message(pid, 2, "to_patient", clinician=11)  # peer.a answers 24 h later
+    calm = platform.patient("CALM", enrolled_days_ago=40)
+    platform.care(calm, 11, started_days_ago=40)
+    platform.module(calm, "depression", 1, 39)
+    platform.activity(calm, 0.5)  # active, but nobody has contacted them for 40 days
+    lead = load_viewer(platform.engine, "lead.a")
+    w = peer_support.supporter_workload(
+        platform.engine, platform.engine, lead, NOW - timedelta(days=30), NOW, SETTINGS, triage.UTC_ZONE
+    )
+    assert w.to_dict("records") == [
+        {"supporter": "Peer A", "in_care": 2, "to_contact": 1, "messages": 1, "answered": 1, "median_reply_hours": 24.0}
+    ]  # Peer C is team 2's
+    other = load_viewer(platform.engine, "lead.b")
+    w2 = peer_support.supporter_workload(
+        platform.engine, platform.engine, other, NOW - timedelta(days=30), NOW, SETTINGS, triage.UTC_ZONE
+    )
+    assert w2.to_dict("records") == [
+        {"supporter": "Peer C", "in_care": 0, "to_contact": 0, "messages": 0, "answered": 0, "median_reply_hours": None}
+    ]

@@ -133,6 +133,22 @@ def contact_list(
     return peer_support.contact_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
 
 
+@_cached(max_entries=100)
+def supporter_workload(
+    _platform: Engine,
+    _state: Engine,
+    db_url: str,
+    viewer: Viewer,
+    settings: Settings,
+    tz_name: str,
+    first: date,
+    version: tuple,
+) -> pd.DataFrame:
+    """The team's peer supporters for the lead's Caseload, replies counted from the local day ``first``."""
+    tz = ZoneInfo(tz_name)
+    return peer_support.supporter_workload(_platform, _state, viewer, utc_midnight(first, tz), utcnow(), settings, tz)
+
+
 @_cached(max_entries=500)
 def due_list(
     _platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str, version: tuple
