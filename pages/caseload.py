@@ -398,7 +398,10 @@ peers = cached.supporter_workload(ctx.platform, ctx.state, ctx.config.db_url, vi
 if not peers.empty:
     st.markdown("**Peer supporters** (their replies since the period's first day; peer contact is never a clinician's)")
     st.dataframe(
-        peers.assign(replied=[f"{a}/{m}" for a, m in zip(peers["answered"], peers["messages"])]),
+        peers.assign(
+            replied=[f"{a}/{m}" for a, m in zip(peers["answered"], peers["messages"])],
+            median_reply_hours=["—" if pd.isna(h) else f"{h:.0f} h" for h in peers["median_reply_hours"]],
+        ),
         hide_index=True,
         width="stretch",
         column_order=["supporter", "in_care", "to_contact", "median_reply_hours", "replied"],
@@ -406,8 +409,8 @@ if not peers.empty:
             "supporter": st.column_config.TextColumn("Peer supporter", width=150, pinned=True),
             "in_care": st.column_config.NumberColumn("In their care", help="Patients with an open care-team row"),
             "to_contact": st.column_config.NumberColumn("To contact today", help="Patients on their list now"),
-            "median_reply_hours": st.column_config.NumberColumn(
-                "Reply", format="%.0f h", help="Median hours to the supporter's reply to a patient's message"
+            "median_reply_hours": st.column_config.TextColumn(
+                "Reply", help="Median hours to the supporter's reply to a patient's message (—: none answered)"
             ),
             "replied": st.column_config.TextColumn(
                 "Answered", help="Patient messages the supporter answered / patient messages in the period"
