@@ -117,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "questionnaire_overdue_days",
         14,
-        "No primary-measure questionnaire for this many days raises `questionnaire_overdue`.",
+        "No primary-measure questionnaire for this many days raises `questionnaire_overdue`; no PHQ-9 item 9 answer for this many days raises `risk_unassessed`.",
     ),
     Setting(
         "risk_after_end_days",
@@ -137,7 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ack_expiry_days",
         7,
-        "Acknowledgements of `inactive`, `no_contact` and `questionnaire_overdue` expire after this many days.",
+        "Acknowledgements of `inactive`, `no_contact`, `risk_unassessed` and `questionnaire_overdue` expire after this many days.",
     ),
     Setting(
         "risk_note_min_chars",

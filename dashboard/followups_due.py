@@ -15,7 +15,7 @@ from dashboard.config import Settings
 from dashboard.facts import in_treatment, of_own_programme
 from dashboard.flags import patient_urgency
 from dashboard.frames import per_patient, read_frame, records
-from dashboard.measures import INSTRUMENTS, band_label, display_score
+from dashboard.measures import display_score, score_words
 from dashboard.schema import module_progress, modules, patients
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.statements import NOW, prepared
@@ -161,20 +161,19 @@ def _primary_scores(responses: pd.DataFrame, facts: pd.DataFrame, settings: Sett
     keep = responses["valid"] & (responses["instrument"] == primary) & (responses["administered_at"] >= start)
     ordered = responses[keep].sort_values(["patient_id", "administered_at", "response_id"])
     scores: dict[int, list] = defaultdict(list)
-    for pid, score in zip(ordered["patient_id"].tolist(), ordered["score"].tolist()):
-        scores[pid].append(score)
+    for r in records(ordered, ["patient_id", "score", "escalated", "not_applicable"]):
+        scores[r.patient_id].append(r)
     return {pid: (s[0], s[-1], len(s)) for pid, s in scores.items()}
 
 
 def _score_and_change(scores: tuple | None, instrument: str) -> tuple[str, str]:
-    """'14 · moderate (PHQ-9)' and '-5 since baseline' on the programme's measure."""
+    """'14 · moderate (PHQ-9)' (measures.score_words) and '-5 since baseline' on the programme's measure."""
     if scores is None:
         return "no valid score yet", ""
     first, last, n = scores
-    band = band_label(instrument, last)
-    name = INSTRUMENTS[instrument].name if instrument in INSTRUMENTS else instrument
-    text = f"{display_score(last)}" + (f" · {band}" if band else "") + f" ({name})"
-    return text, (f"{display_score(last) - display_score(first):+d} since baseline" if n > 1 else "baseline only")
+    text = score_words(instrument, last.score, escalated=bool(last.escalated), not_applicable=bool(last.not_applicable))
+    change = display_score(last.score) - display_score(first.score)
+    return text, (f"{change:+d} since baseline" if n > 1 else "baseline only")
 
 
 def _finished(mine: list) -> str:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import audit, charts
 from dashboard.acks import MAY_ACKNOWLEDGE
-from dashboard.flags import FLAG_KINDS, on_track_status, pauses
+from dashboard.flags import FLAG_KINDS, last_risk_assessment, on_track_status, pauses, risk_item_status
 from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.measures import INSTRUMENTS, display_score, in_most_severe_band
 from dashboard.patient import (
@@ -260,6 +260,8 @@ if not risk_rows.empty:
         st.markdown(f"- {day(r['administered_at'])}: item 9 = {int(r['risk_item_score'])}")
 elif "PHQ9" in charted:
     st.caption(NO_RISK_ANSWER)
+answers = list(rows.responses.itertuples(index=False))
+st.caption(risk_item_status(last_risk_assessment(answers, pd.Timestamp(patient.enrolled_at)), tz))
 phq_episode = episode[episode["instrument"] == "PHQ9"]
 checkpoints = on_track_status(
     list(phq_episode.itertuples(index=False)), patient.enrolled_at, pd.Timestamp(now), settings
