@@ -197,6 +197,16 @@ def test_the_readme_settings_table_is_the_code_with_its_defaults():
     assert rows == {s.name: shown_default(s.default) for s in SETTINGS}
 
 
+def test_the_readme_triage_reasons_table_is_the_flag_table_in_its_order():
+    """README "Triage reasons" lists every key of ``FLAG_KINDS``, most urgent first, and no other."""
+    from dashboard.flags import FLAG_KINDS
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Triage reasons", 1)[1].split("\n\n", 2)[1]
+    keys = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+    assert keys == list(FLAG_KINDS)
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=doc_id)
 def test_every_quoted_environment_variable_is_used_by_the_code(doc):
     for var in set(ENV_VAR.findall(text_of(doc))):
