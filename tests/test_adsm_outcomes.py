@@ -370,6 +370,9 @@ def test_the_outcome_tables_name_the_measure_behind_each_rate(cohort, service_re
         "social anxiety disorder (programme social_anxiety): SPIN, caseness >= 19 and reliable change of 9.8"
         in (result.definitions["anxiety_measure"])
     )
+    assert result.definitions["paired"].startswith(
+        "first and last valid PHQ-9 and anxiety measure (GAD-7, or the programme's ADSM) of the episode"
+    )
     csv = outcomes_table(result.outcomes, "Programme").set_index("Programme")
     assert csv.loc["Social anxiety", "Anxiety measure"] == "SPIN 3 · GAD-7 back-up 1"
 
@@ -396,6 +399,7 @@ def test_an_unconfigured_report_says_gad7(cohort):
     body = report.to_json(caseload_of(p, settings), settings)
     assert {o["anxiety_measure"] for o in body["outcomes"].values()} == {"GAD-7"}
     assert body["definitions"]["anxiety_measure"] == "NHS-style outcomes pair PHQ-9 with GAD-7 (clinical-reference 3.3)"
+    assert body["definitions"]["paired"].startswith("first and last valid PHQ-9 and GAD-7 of the episode")
 
 
 # ---------------------------------------------------------------- the Caseload page (AppTest)

@@ -235,12 +235,14 @@ def with_triage_flags(result: Caseload, open_items: pd.DataFrame, settings: Sett
 def definitions(settings: Settings) -> dict[str, str]:
     """The definitions shown beside the figures (clinical-reference 3.1 asks for the session one)."""
     session = SESSION_DEFINITIONS[settings.treatment_session_event]
+    uses_adsm = any(anxiety_plan(code, settings).uses_adsm for code in settings.programme_problem_descriptors)
+    anxiety = "anxiety measure (GAD-7, or the programme's ADSM)" if uses_adsm else "GAD-7"
     return {
         "finished_course": (
             f"an episode ended (completed or withdrawn) in the period with at least "
             f"{settings.finished_course_min_sessions} treatment sessions, a session being {session}"
         ),
-        "paired": "first and last valid PHQ-9 and GAD-7 of the episode (from the baseline window to its end); "
+        "paired": f"first and last valid PHQ-9 and {anxiety} of the episode (from the baseline window to its end); "
         'courses without both pairs are counted as "no paired scores" and left out of the rates',
         "dropout": (
             f"withdrawn before completing every module, or no activity for {settings.dropout_inactive_days} days "
