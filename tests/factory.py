@@ -155,8 +155,8 @@ class Platform:
         )
 
     def questionnaire(self, patient_id: int, instrument: str, days_ago: float, total: int) -> int:
-        """A response of any registry instrument with this total, its items filled evenly
-        (every item scored from the instrument's item_min)."""
+        """A response of a registry instrument with this total, its items filled evenly from
+        item_min (not for an instrument whose items allow only some values: AUDIT 9-10)."""
         from dashboard.measures import INSTRUMENTS
 
         inst = INSTRUMENTS[instrument]
