@@ -17,6 +17,8 @@ PROGRAMS = {  # code: (id, name, primary instrument, modules)
     "anxiety": (2, "Generalised anxiety", "GAD7", 7),
     "insomnia": (3, "Insomnia", "ISI", 6),
     "panic": (4, "Panic disorder", "PDSS", 10),
+    "social_anxiety": (5, "Social anxiety", "SPIN", 8),
+    "ocd": (6, "OCD", "OCIR", 8),
 }
 CLINICIANS = [  # id, username, display name, role, team
     (1, "ther.a", "Therapist A", "therapist", 1),
@@ -151,6 +153,19 @@ class Platform:
         return self.response(
             patient_id, "GAD7", days_ago, [min(3, total // 7 + (1 if i < total % 7 else 0)) for i in range(7)]
         )
+
+    def questionnaire(self, patient_id: int, instrument: str, days_ago: float, total: int) -> int:
+        """A response of a registry instrument with this total, its items filled evenly from
+        item_min (not for an instrument whose items allow only some values: AUDIT 9-10)."""
+        from dashboard.measures import INSTRUMENTS
+
+        inst = INSTRUMENTS[instrument]
+        span, rest = inst.item_max - inst.item_min, total - inst.n_items * inst.item_min
+        items = [
+            inst.item_min + min(span, rest // inst.n_items + (i < rest % inst.n_items)) for i in range(inst.n_items)
+        ]
+        assert sum(items) == total, f"{instrument} cannot total {total}"
+        return self.response(patient_id, instrument, days_ago, items)
 
     def module(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -185,6 +186,8 @@ def readme_settings_rows() -> dict[str, str]:
 def shown_default(value) -> str:
     if value is None:
         return "unset"
+    if isinstance(value, Mapping):  # a table setting: its entries, or "none"
+        return "; ".join(f"{key} `{entry}`" for key, entry in value.items()) or "none"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
