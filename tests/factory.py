@@ -19,6 +19,7 @@ PROGRAMS = {  # code: (id, name, primary instrument, modules)
     "panic": (4, "Panic disorder", "PDSS", 10),
     "social_anxiety": (5, "Social anxiety", "SPIN", 8),
     "ocd": (6, "OCD", "OCIR", 8),
+    "alcohol": (7, "Alcohol", "AUDIT", 5),
 }
 CLINICIANS = [  # id, username, display name, role, team
     (1, "ther.a", "Therapist A", "therapist", 1),

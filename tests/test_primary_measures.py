@@ -25,22 +25,10 @@ from tests.factory import PROGRAMS, Platform
 
 SETTINGS = Settings()
 SECOND = 1 / 86400  # in days
-# Programmes whose primary measure is one of the new instruments (HUS, papers/004).
-HUS_PROGRAMS = {
-    "ocd": (5, "OCD", "OCIR", 6),
-    "social": (6, "Social anxiety", "SPIN", 6),
-    "alcohol": (7, "Alcohol", "AUDIT", 5),
-}
-
-
-def add_programmes(monkeypatch) -> None:
-    for code, row in HUS_PROGRAMS.items():
-        monkeypatch.setitem(PROGRAMS, code, row)
 
 
 @pytest.fixture
-def platform(db_url, monkeypatch) -> Platform:
-    add_programmes(monkeypatch)
+def platform(db_url) -> Platform:
     p = Platform(make_engine(db_url), NOW)
     db.upgrade(p.engine)
     return p
@@ -142,8 +130,8 @@ def test_the_cut_off_is_compared_unrounded_and_the_day_is_optional():
         # (days ago, item 9 answered?) of the PHQ-9s; the primary measure was answered yesterday
         ("ocd", 30, [(14, True)], "risk item not assessed since 06 Nov (no PHQ-9 item 9 answer for 14 days)"),
         ("ocd", 30, [(14 - SECOND, True)], None),
-        ("social", 14, [], "risk item never assessed since enrolment (no PHQ-9 item 9 answer for 14 days)"),
-        ("social", 14 - SECOND, [], None),
+        ("social_anxiety", 14, [], "risk item never assessed since enrolment (no PHQ-9 item 9 answer for 14 days)"),
+        ("social_anxiety", 14 - SECOND, [], None),
         (
             "alcohol",
             30,
@@ -256,8 +244,8 @@ def test_the_digest_names_each_programmes_own_measure(platform, capsys, monkeypa
     rows = {
         "OCD1": ("ocd", "OCIR", items_for("OCIR", 30)),
         "ALC1": ("alcohol", "AUDIT", [2, 2, 2, 1, 1, 1, 1, 2, 0, 0]),  # 12; items 4-6 below 2, 9-10 below 4
-        "SOC1": ("social", "SPIN", items_for("SPIN", 25)),
-        "SOC2": ("social", "SPIN", items_for("SPIN", 12)),
+        "SOC1": ("social_anxiety", "SPIN", items_for("SPIN", 25)),
+        "SOC2": ("social_anxiety", "SPIN", items_for("SPIN", 12)),
     }
     for code, (program, instrument, items) in rows.items():
         pid = platform.patient(code, program, enrolled_days_ago=30)  # no module: not_started puts them in the queue
@@ -292,7 +280,6 @@ def test_the_digest_moves_an_audit_zone_up_by_the_item_rule(platform, capsys, mo
 
 @pytest.fixture
 def served(db_url, monkeypatch, tmp_path) -> Platform:
-    add_programmes(monkeypatch)
     return served_platform(db_url, monkeypatch, tmp_path)
 
 
@@ -316,7 +303,7 @@ def test_triage_and_patient_pages_say_the_risk_item_is_not_assessed(served):
 
 
 def test_the_patient_page_says_a_risk_item_never_answered(served):
-    pid = served.patient("SOC9", "social", enrolled_days_ago=3)
+    pid = served.patient("SOC9", "social_anxiety", enrolled_days_ago=3)
     served.response(pid, "SPIN", 2, items_for("SPIN", 25))
     page = open_patient("ther.a", "SOC9")
     text = shown_text(page)
