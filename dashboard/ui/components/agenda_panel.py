@@ -50,21 +50,29 @@ def agenda_panel(ctx: AppContext, patient_id: int, version: tuple) -> agenda.Age
         return None
     audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient_id)
     since = agenda.since_words(a, tz)
-    st.markdown(f"**Modules completed {since}**")
-    if not a.modules:
-        st.caption("None.")
-    for m in a.modules:
-        st.markdown(
-            f"- **{m.position}. {md(m.title)}** · completed {agenda.day(m.completed_at, tz)}"
-            + (f"  \n  {md(m.summary)}" if m.summary else "")
+    # One Markdown block per section: a tight list, so the agenda fits one screen.
+    st.markdown(
+        f"**Modules completed {since}**\n\n"
+        + (
+            "\n".join(
+                f"- **{m.position}. {md(m.title)}** · completed {agenda.day(m.completed_at, tz)}"
+                + (f"  \n  {md(m.summary)}" if m.summary else "")
+                for m in a.modules
+            )
+            or "None."
         )
-    st.markdown(f"**Exercises and homework {since}:** {agenda.activity_words(a)}")
-    st.markdown("**Scores** (now · since the last follow-up · since baseline)")
-    if not a.scores:
-        st.caption("No valid questionnaire yet.")
-    for s in a.scores:
-        now, followup, baseline = agenda.score_line(s, a.last_followup, tz)
-        st.markdown(f"- **{INSTRUMENTS[s.instrument].name}** {now} · {followup} · {baseline}")
+        + f"\n\n**Exercises and homework {since}:** {agenda.activity_words(a)}"
+    )
+    st.markdown(
+        "**Scores** (now · since the last follow-up · since baseline)\n\n"
+        + (
+            "\n".join(
+                f"- **{INSTRUMENTS[s.instrument].name}** " + " · ".join(agenda.score_line(s, a.last_followup, tz))
+                for s in a.scores
+            )
+            or "No valid questionnaire yet."
+        )
+    )
     if a.reasons:
         st.warning(
             "  \n".join(md(agenda.reason_words(r, tz)) for r in a.reasons),
