@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -73,6 +73,18 @@ def _completions_statement(role: str):
     )
 
 
+def last_followups(followups: pd.DataFrame) -> dict[int, date]:
+    """patient_id -> the date of their latest current follow-up by any GP (a patient
+    who changed GP: the new GP's clock starts at the old GP's last visit)."""
+    return followups.groupby("patient_id")["held_on"].max().to_dict() if not followups.empty else {}
+
+
+def after_followup(ts, last_held: date | None, tz: ZoneInfo) -> bool:
+    """Whether ``ts`` (naive UTC) happened since the last follow-up: on a later local day
+    than its date (a follow-up is logged by day), or at all when there is none yet."""
+    return last_held is None or local_date(ts, tz) > last_held
+
+
 def due_list(
     platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings, tz: ZoneInfo
 ) -> DueList:
@@ -88,7 +100,7 @@ def due_list(
     for c in records(completions(platform, viewer, now), ["patient_id", "position", "title", "completed_at"]):
         done[c.patient_id].append(c)
     held = result.followups  # triage read them for the gp_action and pause rules
-    last_held = held.groupby("patient_id")["held_on"].max().to_dict() if not held.empty else {}
+    last_held = last_followups(held)
     flagged: dict[int, set] = defaultdict(set)
     for pid, flag in zip(result.open_flags["patient_id"].tolist(), result.open_flags["flag"].tolist()):
         flagged[pid].add(flag)
@@ -96,7 +108,7 @@ def due_list(
     rows = []
     for p in records(facts, ["patient_id", "code", "status", "primary_instrument", "enrolled_at"]):
         since = last_held.get(p.patient_id)
-        mine = [c for c in done.get(p.patient_id, []) if since is None or local_date(c.completed_at, tz) > since]
+        mine = [c for c in done.get(p.patient_id, []) if after_followup(c.completed_at, since, tz)]
         if not mine:
             continue
         first = min(c.completed_at for c in mine)

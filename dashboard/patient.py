@@ -39,6 +39,14 @@ class Patient:
     ended_at: datetime | None
 
 
+def file_stem(patient: Patient) -> str:
+    """A file name's stem for the patient's exports: the code where it is safe in a
+    path, else the record id."""
+    code = patient.code or ""
+    safe = code and all(c.isascii() and (c.isalnum() or c in "-_") for c in code)
+    return code if safe else f"patient-{patient.patient_id}"
+
+
 def find_patient(engine: Engine, viewer: Viewer, code: str) -> Patient | None:
     """The patient with this code if the viewer may see them and the code names one
     record. None both when the code does not exist and when it is out of scope: the

@@ -24,6 +24,7 @@ from dashboard.record_audit import audit_once
 from dashboard.text import control_problem, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
 from dashboard.ui import cached
+from dashboard.ui.components.agenda_panel import agenda_entry
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.correction_panel import correction_panel
 from dashboard.ui.components.fhir_download import fhir_download
@@ -99,6 +100,7 @@ if patient is None:
     st.stop()
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
+version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id), data_version())
 rows, summary, judged_flags, as_of = cached.patient_page(
     ctx.platform,
     ctx.state,
@@ -107,7 +109,7 @@ rows, summary, judged_flags, as_of = cached.patient_page(
     patient,
     settings,
     ctx.config.timezone.key,
-    (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id), data_version()),
+    version,
 )
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
@@ -353,6 +355,7 @@ else:
         hide_index=True,
         width="stretch",
     )
+agenda_entry(ctx, patient.patient_id, version)
 if ctx.viewer.role == "gp":
     own = gp_followups[gp_followups["gp"] == ctx.viewer.username]
     with st.expander("Log a follow-up", expanded=False, icon=":material/edit_note:"):

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import count
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 
 from dashboard import schema
 from dashboard.gp_followups import FollowupForm
@@ -184,6 +184,13 @@ class Platform:
                     started_at=self.ago(started_days_ago),
                     completed_at=None if completed_days_ago is None else self.ago(completed_days_ago),
                 )
+            )
+
+    def summary(self, program: str, position: int, text: str | None) -> None:
+        """A module's summary (the contract's optional ``modules.summary``)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.modules).where(schema.modules.c.id == module_id(program, position)).values(summary=text)
             )
 
     def activity(self, patient_id: int, days_ago: float, kind: str = "login") -> None:
