@@ -740,3 +740,59 @@ def test_the_load_script_drives_both_instances_through_nginx(deployment, tmp_pat
     assert [i["pid"] for i in every["instances"]] == [deployment.pid(1), deployment.pid(2)]
     assert all(i["runs"] > 0 and i["rss_peak_mb"] > 100 for i in every["instances"]), every["instances"]
     assert every["runs"] == sum(i["runs"] for i in every["instances"])
+
+
+# ---------------------------------------------------------------- a backup of the state database
+
+
+def pg_binary(name: str) -> str:
+    return str(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))[-1])
+
+
+def test_a_dump_of_the_state_database_restores_with_every_clinicians_row(deployment, tmp_path):
+    """docs/deployment.md's backup: pg_dump of the state database while the instances
+    and the refresher run, restored into an empty database: at the migration head,
+    with the same acknowledgements, follow-ups, sessions and audit rows."""
+    dump = tmp_path / "caseboard.dump"
+    port = str(PORT_BASE + 32)
+    done = subprocess.run(
+        [pg_binary("pg_dump"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-Fc", "-f", str(dump), "caseboard"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    admin = create_engine(deployment.state.replace("/caseboard", "/postgres"), isolation_level="AUTOCOMMIT")
+    restored = deployment.state.replace("/caseboard", "/caseboard_restored")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS caseboard_restored"))
+            conn.execute(text("CREATE DATABASE caseboard_restored OWNER caseboard_migrator"))
+        done = subprocess.run(
+            [pg_binary("pg_restore"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "caseboard_restored"]
+            + ["--exit-on-error", str(dump)],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        check = subprocess.run(
+            [sys.executable, "-m", "dashboard", "db", "check", "--db", restored],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert check.returncode == 0 and "(current)" in check.stdout, check.stdout + check.stderr
+        tables = ("dash_acknowledgements", "dash_followups", "dash_sessions", "dash_audit")
+        counts = {}
+        for url in (deployment.state, restored):
+            engine = create_engine(url)
+            with engine.connect() as conn:
+                counts[url] = {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in tables}
+            engine.dispose()
+        # the journeys test above wrote these
+        assert counts[restored]["dash_acknowledgements"] >= 1 and counts[restored]["dash_followups"] >= 1
+        # nothing logged in meanwhile: the clinicians' tables are as dumped
+        assert counts[restored] == counts[deployment.state]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS caseboard_restored"))
+        admin.dispose()
