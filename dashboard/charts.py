@@ -24,6 +24,7 @@ so a screen reader hears the figures in words (docs/accessibility.md).
 from __future__ import annotations
 
 import math
+import textwrap
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -193,7 +194,7 @@ def trajectory_points(scale: Scale, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZO
     bands = bands_of(scale, responses)
     up = [bool(e) for e in responses["escalated"]] if "escalated" in responses else [False] * len(scores)
     kinds = [BASELINE] + [comparison(scale, scores[0], s, bands[0], b) for s, b in zip(scores[1:], bands[1:])]
-    no_bands = f"no bands ({scale.sum_name})" if scale.not_applicable else "no bands defined"
+    no_bands = f"no bands, {scale.sum_name}" if scale.not_applicable else "no bands defined"
     return [
         {
             "date": date,
@@ -237,13 +238,22 @@ def risk_marker(inst: Instrument) -> str:
 
 
 CLINIC_MARKER = "clinic PHQ-9 (GP)"
-ESCALATION_MARKER = ESCALATION_WORDS  # AUDIT: an arrow over a score whose zone the item rule moved up
+ESCALATION_MARKER = "zone up by item rule"  # AUDIT: an arrow over a score whose zone the rule moved up
+
+
+BAND_LINE_CHARS = 14  # a band name's words packed into lines this long (the longest word, psychopathology, is 15)
+
+
+def band_lines(label: str) -> list[str]:
+    """A band's name as the lines the right axis draws: "zone III" / "harmful", never
+    one word a line, so AUDIT's narrow zone III (16-19) has room beside zone IV."""
+    return textwrap.wrap(label, BAND_LINE_CHARS, break_long_words=False) or [label]
 
 
 def band_label_expr(bands: list[dict[str, Any]]) -> str:
-    """Vega expression naming the band whose middle is ``datum.value``, split into words (one a line)."""
-    cases = " : ".join(f"datum.value == {b['mid']:g} ? {b['band']!r}" for b in bands)
-    return f"split({cases} : '', ' ')"
+    """Vega expression naming the band whose middle is ``datum.value``, as its lines (band_lines)."""
+    cases = " : ".join(f"datum.value == {b['mid']:g} ? {band_lines(b['band'])!r}" for b in bands)
+    return f"{cases} : ''"
 
 
 def band_layer(bands: list[dict[str, Any]], y_scale: Spec) -> Spec:

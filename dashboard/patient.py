@@ -303,6 +303,15 @@ def summaries(episode: pd.DataFrame, scales: list[Scale]) -> list[InstrumentSumm
     return [s for s in found if s is not None]
 
 
+def current(outcomes: list[InstrumentSummary]) -> list[InstrumentSummary]:
+    """The summaries that hold their instrument's latest response (WSAS: the full total or
+    the 4-item sum, whichever came last), so a warning is never about a superseded score."""
+    latest: dict[str, datetime] = {}
+    for s in outcomes:
+        latest[s.instrument] = max(latest.get(s.instrument, s.latest_at), s.latest_at)
+    return [s for s in outcomes if s.latest_at == latest[s.instrument]]
+
+
 def _status(
     scale: Scale,
     baseline: float,

@@ -80,10 +80,11 @@ def scale_of(instrument: str, not_applicable: bool = False) -> Scale:
     if not_applicable and inst.not_applicable_item:
         item = inst.not_applicable_item
         sum_name = f"{inst.n_items - 1}-item sum"
+        what = inst.item_labels[item - 1] if inst.item_labels else f"item {item}"
         return Scale(
             instrument,
             True,
-            f"{inst.name}, {inst.item_label(item)} not applicable ({sum_name})",
+            f"{inst.name}, {what} not applicable ({sum_name})",
             sum_name,
             inst.max_total - max(inst.options(item)),
             (),

@@ -11,6 +11,7 @@ from dashboard.flags import FLAG_KINDS, on_track_status, pauses
 from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.patient import (
+    current,
     current_module,
     engagement,
     episode_responses,
@@ -172,7 +173,7 @@ for h in handled.itertuples():
     if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
         withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())
 
-for s in outcomes:
+for s in current(outcomes):
     if s.most_severe:
         st.warning(
             f"{s.scale.name} {display_score(s.latest)} on {day(s.latest_at)} is "
@@ -224,7 +225,7 @@ else:
         ),
         hide_index=True,
         width="stretch",
-        column_config={"Measure": st.column_config.TextColumn("Measure", pinned=True)},
+        column_config={"Measure": st.column_config.TextColumn("Measure", pinned=True, width="medium")},
     )
     nhs = nhs_status(episode, settings)
     if nhs is None:

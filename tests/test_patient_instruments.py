@@ -58,7 +58,7 @@ SCALES = [
         ("subclinical", "significant functional impairment", "moderately severe or worse psychopathology"),
         None,  # < 10, 10-20, > 20
     ),
-    ("WSAS, item 1 (work) not applicable (4-item sum)", 32, (), None),  # "report the 4-item sum (range 0-32)"
+    ("WSAS, work not applicable (4-item sum)", 32, (), None),  # "report the 4-item sum (range 0-32)"
 ]
 NAMES = [name for name, *_ in SCALES]
 
@@ -142,7 +142,7 @@ SUMMARIES = [
         "only a baseline so far",
     ),
     (
-        "WSAS, item 1 (work) not applicable (4-item sum)",
+        "WSAS, work not applicable (4-item sum)",
         2,
         "16 (no bands, 4-item sum)",  # not "significant functional impairment": no 40-point bands on 0-32
         "11 (no bands, 4-item sum)",
@@ -268,8 +268,8 @@ def test_wsas_work_not_applicable_has_no_bands_on_its_4_item_sum():
     short_points = next(layer for layer in layers(short) if mark_type(layer) == "point")["data"]["values"]
     assert [(p["score"], p["band"]) for p in full_points] == [(25, "moderately severe or worse psychopathology")]
     assert [(p["score"], p["band"]) for p in short_points] == [
-        (16, "no bands (4-item sum)"),
-        (11, "no bands (4-item sum)"),
+        (16, "no bands, 4-item sum"),
+        (11, "no bands, 4-item sum"),
     ]
     assert "rect" not in [mark_type(layer) for layer in layers(short)]
 
@@ -314,6 +314,9 @@ def test_the_page_shows_every_instrument_answered(served_every):
     for name in ("OCI-R", "SPIN"):  # a cut-off, not NHS caseness
         assert "recover" not in outcomes.loc[name, "Status"]
     assert outcomes.loc["AUDIT", "Reliable change"] == NOT_A_CHANGE_MEASURE
+    # WSAS 25 (the top band) was the baseline of the full total; the latest WSAS is a 4-item
+    # sum, so no warning speaks of a superseded score (it did before)
+    assert not [w.value for w in at.warning if "WSAS" in w.value]
     specs = [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
     titles = [s["title"]["text"] for s in specs if isinstance(s.get("title"), dict)]
     assert titles == NAMES
@@ -330,3 +333,33 @@ def test_ocir_subscales_are_in_a_collapsed_table_and_spin_has_none(served_every)
     assert "OCI-R subscales (2 responses)" in labels and not any(label.startswith("SPIN subscales") for label in labels)
     table = table_with(at, "Date", "washing", "neutralising")
     assert table.drop(columns="Date").values.tolist() == [["3"] * 6, ["12", "9", "6", "2", "0", "1"]]
+
+
+# ---------------------------------------------------------------- the page in Chromium
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_page_in_chromium_draws_every_trajectory(browser, tmp_path, monkeypatch, width):
+    """Served in production mode on a hand-built platform; the screenshots (artifacts/
+    patient-every-instrument-WIDTH.png) are looked at by eye, the test counts what a
+    clinician would see: a drawn chart per series and no error."""
+    from tests.browser import log_in, screenshot, served_app, wait_for_app
+    from tests.conftest import served_platform
+
+    platform = served_platform(f"sqlite:///{tmp_path}/platform.sqlite", monkeypatch, tmp_path)
+    every_instrument_patient(platform, "ALL1")
+    with served_app({}) as url:
+        page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+        try:
+            page.goto(f"{url}/patient?patient=ALL1")
+            wait_for_app(page)
+            log_in(page, "ther.a", platform.password)
+            page.get_by_role("heading", name="ALL1").first.wait_for(timeout=60_000)
+            wait_for_app(page)
+            page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for()
+            assert page.locator("[data-testid='stVegaLiteChart']").count() == len(NAMES) + 2  # + modules, weekly
+            assert page.locator("[data-testid='stException']").count() == 0
+            page.get_by_text("OCI-R subscales (2 responses)").wait_for()
+            screenshot(page, f"patient-every-instrument-{width}")
+        finally:
+            page.context.close()
