@@ -282,18 +282,24 @@ def band_layer(bands: list[dict[str, Any]], y_scale: Spec) -> Spec:
     }
 
 
+SUBTITLE_CHARS = 56  # a subtitle line longer than this is wrapped: a 390 px window cuts it with an ellipsis
+
+
 def trajectory_subtitle(points: list[Point], caseness: float | None) -> list[str]:
-    """Baseline, latest and the cut-off in words, above the plot where no mark can cover them."""
+    """Baseline, latest and the cut-off in words, above the plot where no mark can cover
+    them, each line wrapped so a phone shows all of it (the date at a line's end too)."""
     if not points:
         return ["no valid questionnaire yet"]
     first, last = points[0], points[-1]
     lines = [f"Baseline {first['shown']} ({first['band']}), {_day(first['date'])}"]
     if len(points) > 1:
-        lines.append(f"Latest {last['shown']} ({last['band']}), {_day(last['date'])}: {last['marker']}")
+        versus = "" if last["kind"] == COMPARISONS[NO_CRITERION][0] else f": {last['marker']}"  # the legend says so
+        lines.append(f"Latest {last['shown']} ({last['band']}), {_day(last['date'])}{versus}")
     notes = [f"dashed line: cut-off {caseness:g}"] if caseness is not None else []
     if any(p["prorated"] != "all items answered" for p in points):
         notes.append("hollow marker: prorated (items missing)")
-    return lines + ([" · ".join(notes).capitalize()] if notes else [])
+    lines += [" · ".join(notes).capitalize()] if notes else []
+    return [part for line in lines for part in textwrap.wrap(line, SUBTITLE_CHARS, subsequent_indent="  ")]
 
 
 def trajectory_chart(
