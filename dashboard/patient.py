@@ -238,6 +238,16 @@ class InstrumentSummary:
         """The latest score is in the scale's highest band (AUDIT: zone IV, the item rule applied)."""
         return bool(self.scale.bands) and self.band_latest == self.scale.bands[-1].label
 
+    @property
+    def change_words(self) -> str:
+        """The change as the page shows it: points (with a configured RCI beside them, 1.7),
+        or on AUDIT the zones moved, never a score change ("not a change instrument", 4)."""
+        if self.n < 2:
+            return "\u2014"
+        if self.scale.zones:
+            return moved(_zone_steps(self.scale, self.band_baseline, self.band_latest))
+        return f"{self.change:+.0f}" + (f" (RCI {self.rci:+.2f})" if self.rci is not None else "")
+
     def shown(self, which: str) -> str:
         """ "14 (moderate)", "7 (zone II hazardous, one zone up by the item rule)", "12 (no bands)"."""
         score, band, up = (
@@ -303,6 +313,10 @@ def summaries(episode: pd.DataFrame, scales: list[Scale]) -> list[InstrumentSumm
     return [s for s in found if s is not None]
 
 
+def _zone_steps(scale: Scale, before: str | None, after: str | None) -> int:
+    return (zone_index(scale, after) or 0) - (zone_index(scale, before) or 0)
+
+
 def current(outcomes: list[InstrumentSummary]) -> list[InstrumentSummary]:
     """The summaries that hold their instrument's latest response (WSAS: the full total or
     the 4-item sum, whichever came last), so a warning is never about a superseded score."""
@@ -326,8 +340,7 @@ def _status(
     if n < 2:
         return "only a baseline so far"
     if scale.zones:  # AUDIT: zone transitions, not reliable change (clinical-reference 4)
-        steps = (zone_index(scale, band_now) or 0) - (zone_index(scale, band_base) or 0)
-        return f"{band_base} at baseline, {band_now} now ({moved(steps)})"
+        return f"{band_base} at baseline, {band_now} now ({moved(_zone_steps(scale, band_base, band_now))})"
     if scale.not_applicable:
         return f"no cut-off or recovery criterion for the {scale.sum_name}"
     if inst.response_decrease is not None:  # ISI: response and remission (clinical-reference 4, [S28])

@@ -213,9 +213,7 @@ else:
                     "Measure": s.scale.name,
                     "Status": s.status,
                     "Reliable change": s.reliable_change if s.n > 1 else "only a baseline so far",
-                    "Change": (
-                        "—" if s.n < 2 else f"{s.change:+.0f}" + (f" (RCI {s.rci:+.2f})" if s.rci is not None else "")
-                    ),
+                    "Change": s.change_words,
                     "Latest": f"{s.shown('latest')} · {day(s.latest_at)}",
                     "Baseline": f"{s.shown('baseline')} · {day(s.baseline_at)}",
                     "Criterion": s.scale.criterion_text,

@@ -314,6 +314,8 @@ def test_the_page_shows_every_instrument_answered(served_every):
     for name in ("OCI-R", "SPIN"):  # a cut-off, not NHS caseness
         assert "recover" not in outcomes.loc[name, "Status"]
     assert outcomes.loc["AUDIT", "Reliable change"] == NOT_A_CHANGE_MEASURE
+    assert outcomes.loc["AUDIT", "Change"] == "1 zone down"  # not "-4": zones, not points
+    assert outcomes.loc["OCI-R", "Change"] == "-12"  # no RCI unless configured
     # WSAS 25 (the top band) was the baseline of the full total; the latest WSAS is a 4-item
     # sum, so no warning speaks of a superseded score (it did before)
     assert not [w.value for w in at.warning if "WSAS" in w.value]
@@ -363,3 +365,17 @@ def test_the_page_in_chromium_draws_every_trajectory(browser, tmp_path, monkeypa
             screenshot(page, f"patient-every-instrument-{width}")
         finally:
             page.context.close()
+
+
+def test_a_configured_rci_is_shown_beside_the_change_with_its_source(app_platform, tmp_path, monkeypatch):
+    service = tmp_path / "service.toml"
+    service.write_text('[overrides.OCIR]\nrci_sd = 5.5\nrci_reliability = 0.89\nrci_source = "local sample 2025"\n')
+    monkeypatch.setattr(measures.INSTRUMENTS, "_registry", load_registry(service, DEFAULTS))
+    every_instrument_patient(app_platform, "ALL1")
+    outcomes = table_with(open_patient("ther.a", "ALL1"), "Measure", "Criterion").set_index("Measure")
+    # (18 - 30) / (5.5 x sqrt(2 x 0.11)) = -4.65; criterion 1.96 x 5.5 x sqrt(0.22) = 5.06 points (1.7)
+    assert outcomes.loc["OCI-R", "Change"] == "-12 (RCI -4.65)"
+    assert outcomes.loc["OCI-R", "Reliable change"] == IMPROVED
+    assert outcomes.loc["OCI-R", "Criterion"] == (
+        "5.06 points (Jacobson-Truax RCI, SD 5.5, reliability 0.89 (local sample 2025))"
+    )
