@@ -174,6 +174,17 @@ class Transition:
         return f"{self.before} \u2192 {self.after} ({moved(self.steps)})"
 
 
+def escalation_text(instrument: str) -> str:
+    """The instrument's one-zone-up rules in words, from the registry (AUDIT: "one of items
+    4, 5, 6 at 2 or more, or one of items 9, 10 at 4 or more", clinical-reference 4)."""
+    parts = [
+        f"{'one of items' if rule.of == 'any' else 'the sum of items'} {', '.join(map(str, rule.items))} "
+        f"at {rule.at_least} or more"
+        for rule in INSTRUMENTS[instrument].escalation
+    ]
+    return ", or ".join(parts)
+
+
 def moved(steps: int) -> str:
     """Zones moved in words: "1 zone up", "2 zones down", "same zone"."""
     if not steps:

@@ -25,8 +25,8 @@ from dashboard.patient import (
 from dashboard.record_audit import audit_once
 from dashboard.text import control_problem, count_of, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
+from dashboard.trajectory import escalation_text, series_rows, zone_transitions
 from dashboard.trajectory import scales as trajectory_scales
-from dashboard.trajectory import series_rows, zone_transitions
 from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.correction_panel import correction_panel
@@ -176,9 +176,11 @@ for h in handled.itertuples():
 for s in current(outcomes):
     if s.most_severe:
         st.warning(
-            f"{s.scale.name} {display_score(s.latest)} on {day(s.latest_at)} is "
-            f"{'still ' if not handled.empty else ''}in "
-            + (s.band_latest if s.scale.zones else f"the {s.band_latest} band")
+            md(
+                f"{s.scale.name} {display_score(s.latest)} on {day(s.latest_at)} is "
+                f"{'still ' if not handled.empty else ''}in "
+                + (s.band_latest if s.scale.zones else f"the {s.band_latest} band")
+            )
             + (": handling a reason does not change the score." if not handled.empty else "."),
             icon=":material/priority_high:",
         )
@@ -263,13 +265,15 @@ for scale in scales:
     if scale.zones:  # AUDIT: change as zone transitions (clinical-reference 4)
         moves = zone_transitions(scale, rows_of)
         st.caption(
-            f"{scale.name} zone transitions: "
-            + ("; ".join(f"{day(t.at)} {t.words}" for t in moves) if moves else "none, the same zone throughout")
-            + ". An arrow marks a zone moved one up by the item rule (items 4-6 at 2 or more, or items 9-10 at 4)."
+            md(
+                f"{scale.name} zone transitions: "
+                + ("; ".join(f"{day(t.at)} {t.words}" for t in moves) if moves else "none, the same zone throughout")
+                + f". An arrow marks a zone moved one up by the item rule ({escalation_text(scale.instrument)})."
+            )
         )
     table = subscale_table(rows.subscales, rows_of) if not scale.not_applicable else pd.DataFrame()
     if not table.empty:
-        with st.expander(f"{scale.name} subscales ({count_of(len(table), 'response')})"):
+        with st.expander(md(f"{scale.name} subscales ({count_of(len(table), 'response')})")):
             st.dataframe(
                 table.assign(administered_at=[day(t) for t in table["administered_at"]])
                 .rename(columns={"administered_at": "Date"})
