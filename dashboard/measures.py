@@ -78,13 +78,6 @@ def band_label(
     return None if not_applicable else zone(instrument, score, escalated)
 
 
-def in_most_severe_band(instrument: str, score: float | None) -> bool:
-    """The score is in the instrument's highest band ("severe" for PHQ-9 20-27,
-    clinical-reference 1.2): handling a reason does not change it, so pages say so."""
-    inst = INSTRUMENTS.get(instrument)
-    return bool(inst is not None and inst.bands) and band_label(instrument, score) == inst.bands[-1].label
-
-
 def reliable_change_index(instrument: str, before: float, after: float) -> float | None:
     """Jacobson-Truax RCI (clinical-reference 1.7), (after - before) / SE_difference, only
     where the service configured the SD and reliability (with their source); |RCI| > 1.96

@@ -122,8 +122,11 @@ class Platform:
         days_ago: float,
         items: list[int | None] | None = None,
         total: int | None = None,
+        not_applicable: tuple[int, ...] = (),
     ) -> int:
-        """Items in order 1..n (None = item row absent); total defaults to the item sum."""
+        """Items in order 1..n (None = item row absent); total defaults to the item sum.
+        ``not_applicable`` items are stored as rows with a NULL score, the contract's
+        "not applicable" (WSAS item 1, work)."""
         rid = next(self._ids)
         if total is None and items is not None:
             total = sum(s for s in items if s is not None)
@@ -139,7 +142,7 @@ class Platform:
             )
             rows = [
                 {"response_id": rid, "item": i, "score": s} for i, s in enumerate(items or [], start=1) if s is not None
-            ]
+            ] + [{"response_id": rid, "item": i, "score": None} for i in not_applicable]
             if rows:
                 conn.execute(insert(schema.response_items), rows)
         return rid
@@ -220,3 +223,38 @@ class Platform:
                     read_at=None,
                 )
             )
+
+
+# OCI-R items 1..18 of the every-instrument patient's baseline: subscale sums washing 12,
+# checking 9, ordering 6, obsessing 2, hoarding 0, neutralising 1 (items of Foa et al. 2002).
+OCIR_BASELINE = [0, 3, 2, 1, 4, 1, 0, 3, 2, 0, 4, 1, 0, 3, 2, 0, 4, 0]
+
+
+def every_instrument_patient(platform: Platform, code: str, **patient: object) -> int:
+    """A depression-programme patient who answered every instrument of the registry
+    (clinical-reference 1, 2 and 4), enrolled 60 days ago:
+
+    PHQ-9 16 -> 12 -> 8; GAD-7 14 -> 9; ISI 19 -> 9; PDSS 14 -> 7; OCI-R 30 -> 18;
+    SPIN 34 -> 17; AUDIT 7 (item 4 = 2: one zone up, zone II) -> 16 (zone III) -> 3
+    (zone I); WSAS 25 (all five items), then 16 and 11 with work not applicable (4-item sums).
+    """
+    pid = platform.patient(code, enrolled_days_ago=60, **patient)  # type: ignore[arg-type]
+    for days, total in ((58, 16), (30, 12), (3, 8)):
+        platform.phq9(pid, days, total)
+    platform.gad7(pid, 58, 14)
+    platform.gad7(pid, 3, 9)
+    platform.response(pid, "ISI", 57, [3, 3, 3, 3, 3, 2, 2])
+    platform.response(pid, "ISI", 4, [1, 1, 1, 1, 1, 2, 2])
+    platform.response(pid, "PDSS", 57, [2] * 7)
+    platform.response(pid, "PDSS", 4, [1] * 7)
+    platform.response(pid, "OCIR", 56, OCIR_BASELINE)
+    platform.response(pid, "OCIR", 4, [1] * 18)
+    platform.response(pid, "SPIN", 56, [2] * 17)
+    platform.response(pid, "SPIN", 4, [1] * 17)
+    platform.response(pid, "AUDIT", 55, [2, 2, 1, 2, 0, 0, 0, 0, 0, 0])
+    platform.response(pid, "AUDIT", 28, [3, 3, 2, 1, 1, 1, 1, 0, 2, 2])
+    platform.response(pid, "AUDIT", 4, [1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+    platform.response(pid, "WSAS", 55, [5, 5, 5, 5, 5])
+    platform.response(pid, "WSAS", 28, [None, 4, 4, 4, 4], not_applicable=(1,))
+    platform.response(pid, "WSAS", 4, [None, 3, 3, 3, 2], not_applicable=(1,))
+    return pid
