@@ -13,7 +13,7 @@ from sqlalchemy import (
 
 DEFAULT_PATIENTS = 480
 DEFAULT_SEED = 7
-GENERATOR_VERSION = "3"  # 3: care_team and peer supporters
+GENERATOR_VERSION = "4"  # 3: modules.summary; 4: care_team and peer supporters
 
 #: Patients generated and loaded together; fixed, because the random stream
 #: (and so the content) depends on it.

@@ -85,6 +85,39 @@ PROGRAMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         ),
     ),
 )
+#: A module's summary for the GP's agenda (the contract's optional ``modules.summary``),
+#: by title: a title without one is left NULL, as a platform without summaries has.
+MODULE_SUMMARIES: dict[str, str] = {
+    "Understanding depression": "How low mood, inactivity and thoughts keep each other going.",
+    "Behavioural activation": "Planning small, valued activities each day, and noticing their effect on mood.",
+    "Thoughts and feelings": "Catching automatic thoughts in a thought record, beside the feeling they bring.",
+    "Challenging unhelpful thoughts": "Weighing the evidence for and against a thought; a balanced alternative.",
+    "Problem solving": "Breaking one practical problem into steps and trying the first.",
+    "Core beliefs and self-compassion": "Spotting a long-held belief about oneself; answering it kindly.",
+    "Sleep, activity and self-care": "Regular sleep, movement and meals as the base of recovery.",
+    "Staying well": "A personal plan: early warning signs and what helped.",
+    "Understanding anxiety": "What worry and anxiety are for, and how avoidance keeps them going.",
+    "Worry and uncertainty": "Telling practical worries from hypothetical ones; tolerating not knowing.",
+    "Worry time": "Postponing worry to a fixed daily slot.",
+    "Challenging anxious thoughts": "Estimating how likely the feared outcome really is, and how one would cope.",
+    "Facing your fears": "Building a ladder of feared situations and climbing it step by step.",
+    "Relaxation and mindfulness": "Daily relaxation practice and noticing thoughts without following them.",
+    "Understanding sleep": "How sleep works, and what keeps insomnia going.",
+    "Sleep diary and sleep habits": "Keeping a sleep diary; habits that help and hinder sleep.",
+    "Stimulus control": "Bed for sleep only; getting up when awake for long.",
+    "Sleep restriction": "A fixed, shorter time in bed that is widened as sleep improves.",
+    "Quieting a racing mind": "Winding down, and putting the day's thoughts on paper before bed.",
+    "Keeping good sleep": "Keeping the schedule and handling a bad night without undoing progress.",
+    "Understanding panic": "What a panic attack is, and why it is not dangerous.",
+    "The panic cycle": "How body sensations, frightening thoughts and fear feed each other.",
+    "Breathing and body sensations": "Slow breathing; noticing sensations without reading danger in them.",
+    "Catastrophic thoughts": "Checking the feared meaning of a sensation against what happened.",
+    "Interoceptive exposure": "Bringing on harmless sensations on purpose until they lose their alarm.",
+    "Safety behaviours": "Dropping the small habits that keep the fear alive.",
+    "Situational exposure": "Entering avoided places and staying until the fear falls.",
+    "Your exposure ladder": "Planning the next steps of exposure week by week.",
+    "Managing setbacks": "A bad day is not a relapse: what to do when panic returns.",
+}
 PROGRAM_MIX = np.array([0.40, 0.30, 0.15, 0.15])
 MODULE_COUNT = np.array([len(p[3]) for p in PROGRAMS])
 MODULE_ID_OFFSET = np.concatenate([[0], np.cumsum(MODULE_COUNT)[:-1]])

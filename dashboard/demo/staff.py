@@ -9,7 +9,7 @@ import numpy as np
 from dashboard.demo.care_team import peers_per_team
 from dashboard.demo.clock import DAY, WEEK, _days_to_workday
 from dashboard.demo.common import DEMO_USERS
-from dashboard.demo.content import FIRST_NAMES, PROGRAMS, SURNAMES, TEAM_NAMES
+from dashboard.demo.content import FIRST_NAMES, MODULE_SUMMARIES, PROGRAMS, SURNAMES, TEAM_NAMES
 
 
 @dataclass(frozen=True)
@@ -122,5 +122,6 @@ def _program_tables() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         "program_id": np.array([t[0] for t in titles]),
         "position": np.array([t[1] for t in titles]),
         "title": np.array([t[2] for t in titles]),
+        "summary": np.array([MODULE_SUMMARIES.get(t[2]) for t in titles], dtype=object),
     }
     return programs, modules

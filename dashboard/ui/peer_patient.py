@@ -10,7 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.measures import INSTRUMENTS
 from dashboard.patient import (
     Patient,
     current_module,
@@ -22,6 +21,7 @@ from dashboard.patient import (
 from dashboard.peer_support import for_patient
 from dashboard.text import md
 from dashboard.timeutil import freshness_line, local_time
+from dashboard.trajectory import scales as trajectory_scales
 from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
@@ -71,12 +71,11 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
 
     episode = episode_responses(rows.responses, patient.enrolled_at, settings)
     st.subheader("Symptom trajectories")
-    instruments = [i for i in dict.fromkeys([patient.primary_instrument, "PHQ9", "GAD7"]) if i in INSTRUMENTS]
-    charted = [i for i in instruments if not episode[episode["instrument"] == i].empty]
+    charted = trajectory_scales(episode, patient.primary_instrument)  # as the therapist's page
     if not charted:
         st.info("No scored questionnaires to chart yet.")
-    for instrument in charted:  # totals in their bands; no risk-item markers (an item answer)
-        chart(charts.trajectory_chart(instrument, episode, None, None, tz))
+    for scale in charted:  # totals in their bands; no risk-item markers (an item answer)
+        chart(charts.trajectory_chart(scale.instrument, episode, None, None, tz, not_applicable=scale.not_applicable))
 
     st.subheader("Module progress")
     timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
