@@ -35,7 +35,18 @@ from dashboard.schema import metadata
 
 NOW = datetime(2025, 3, 14, 10, 30)
 DAY = pd.Timedelta(days=1)
-ITEMS = {"PHQ9": (9, 3), "GAD7": (7, 3), "ISI": (7, 4), "PDSS": (7, 4)}
+# (items, max item score), clinical-reference 1.1, 2.1 and 4: ISI, PDSS 7 x 0-4; OCI-R 18 x 0-4,
+# SPIN 17 x 0-4, AUDIT 10 x 0-4 (items 9-10 only 0/2/4), WSAS 5 x 0-8.
+ITEMS = {
+    "PHQ9": (9, 3),
+    "GAD7": (7, 3),
+    "ISI": (7, 4),
+    "PDSS": (7, 4),
+    "OCIR": (18, 4),
+    "SPIN": (17, 4),
+    "AUDIT": (10, 4),
+    "WSAS": (5, 8),
+}
 TABLES = [*metadata.tables.values(), demo.demo_meta]
 
 
@@ -223,7 +234,7 @@ def test_items_sum_to_total_except_a_few_corrupt_responses(default_demo: Frames)
     assert all(count > 0 for count in damage.values()), damage
     assert sum(damage.values()) + mismatch < 0.01 * len(r), damage
     assert r.total_score.notna().all()
-    assert items.item.between(1, 9).all()
+    assert (items.item >= 1).all() and (items.item <= items.instrument.map({k: v[0] for k, v in ITEMS.items()})).all()
     assert (r.n_items <= n_items).all()
 
 
@@ -358,17 +369,23 @@ def test_shape_of_default_demo(default_demo: Frames) -> None:
         "anxiety": "GAD7",
         "insomnia": "ISI",
         "panic": "PDSS",
+        "ocd": "OCIR",
+        "social_anxiety": "SPIN",
+        "alcohol": "AUDIT",
     }
     sizes = f.modules.groupby("program_id").position.agg(["size", "min", "max"])
-    assert sizes.loc[programs.id, "size"].tolist() == [8, 7, 6, 10]
+    assert sizes.loc[programs.id, "size"].tolist() == [8, 7, 6, 10, 8, 8, 6]
     assert (sizes["min"] == 1).all() and (sizes["max"] == sizes["size"]).all()
+    assert mix[["ocd", "social_anxiety", "alcohol"]].between(0.03, 0.12).all()
 
+    # Every programme collects PHQ-9 (the risk item; NHS pairs it with each measure,
+    # clinical-reference 3.3), GAD-7 and WSAS (functioning, all descriptors, 3.3), and its
+    # own primary measure; nobody answers another programme's measure.
     answered = f.responses.groupby("patient_id").instrument.agg(set)
-    assert answered.reindex(p.id).map(lambda s: {"PHQ9", "GAD7"} <= s).all()
     code = p.set_index("id").program_id.map(f.programs.set_index("id").code)
-    for program, instrument in (("insomnia", "ISI"), ("panic", "PDSS")):
-        members = code[code == program].index
-        assert answered.reindex(members).map(lambda s, i=instrument: i in s).all()
+    primary = programs.primary_instrument
+    expected = code.map(lambda c: {"PHQ9", "GAD7", "WSAS", primary[c]})
+    assert (answered.reindex(p.id).values == expected.reindex(p.id).values).all()
     assert set(f.activity.kind) == {"login", "module_page", "exercise", "homework"}
     assert set(f.messages.direction) == {"from_patient", "to_patient"}
 
