@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-EXPIRING_FLAGS = frozenset({"inactive", "no_contact", "questionnaire_overdue"})
+EXPIRING_FLAGS = frozenset({"inactive", "no_contact", "risk_unassessed", "questionnaire_overdue"})
 ACK_COLUMNS = ["ack_id", "patient_id", "flag", "trigger_at", "acked_at", "actor", "note", "evidence", "withdrawn"]
 
 # One piece of evidence: (key, event time). The time matters only for

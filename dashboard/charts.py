@@ -24,16 +24,30 @@ so a screen reader hears the figures in words (docs/accessibility.md).
 from __future__ import annotations
 
 import math
+import textwrap
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from dashboard.measures import INSTRUMENTS, Instrument, band_label, display_score
-from dashboard.outcomes import DETERIORATED, IMPROVED, reliable_change
+from dashboard.measures import INSTRUMENTS, Instrument, display_score
+from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION
 from dashboard.text import count_of
 from dashboard.timeutil import UTC_ZONE, local_wall
+from dashboard.trajectory import (
+    BASELINE,
+    COMPARISONS,
+    ESCALATION_WORDS,
+    HIGHER_ZONE,
+    LOWER_ZONE,
+    SAME_ZONE,
+    Scale,
+    bands_of,
+    comparison,
+    scale_of,
+    series_rows,
+)
 
 Spec = dict[str, Any]
 
@@ -41,12 +55,17 @@ VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"  # what
 BAND_SHADES = ["#f4f4f4", "#fdebd9", "#fbd2ad", "#f6b47f", "#ee9453"]
 INK = "#222222"
 OKABE_BLUE, OKABE_VERMILLION, OKABE_GREEN = "#0072B2", "#D55E00", "#009E73"
-CHANGE_SHAPES = {"baseline": "square", IMPROVED: "triangle-down", DETERIORATED: "triangle-up", "other": "circle"}
-CHANGE_LABELS = {
-    "baseline": "baseline",
-    IMPROVED: "reliably better than baseline",
-    DETERIORATED: "reliably worse than baseline",
-    "other": "no reliable change",
+# A later score's shape says how it compares with the baseline (trajectory.COMPARISONS):
+# down is better on every instrument here (higher = more severe, clinical-reference conventions).
+COMPARISON_SHAPES = {
+    BASELINE: "square",
+    IMPROVED: "triangle-down",
+    DETERIORATED: "triangle-up",
+    NO_CHANGE: "circle",
+    NO_CRITERION: "circle",
+    HIGHER_ZONE: "triangle-up",
+    LOWER_ZONE: "triangle-down",
+    SAME_ZONE: "circle",
 }
 
 
@@ -140,7 +159,7 @@ Point = dict[str, Any]  # one response as the chart draws it (trajectory_points)
 
 
 def trajectory_description(
-    inst_name: str, points: list[Point], caseness: float | None, risk_count: int, clinic_count: int
+    inst_name: str, points: list[Point], caseness: float | None, risk_count: int, clinic_count: int, bands: bool = True
 ) -> str:
     """The trajectory in words: first and last score, change, and what else is marked."""
     if not points:
@@ -153,6 +172,8 @@ def trajectory_description(
     )
     if caseness is not None:
         text += f" Dashed line at the cut-off {caseness:g}."
+    if not bands:
+        text += " No bands: the reference defines none for this score."
     if risk_count:
         text += f" {count_of(risk_count, 'risk answer')} above 0 marked with diamonds, listed below the chart."
     if clinic_count:
@@ -160,45 +181,48 @@ def trajectory_description(
     return text
 
 
-def trajectory_points(instrument: str, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZONE) -> list[Point]:
-    """One row per valid response with what the chart shows about it, oldest first;
-    ``date`` is the service zone's wall time, so every day the chart names is that zone's day."""
-    responses = episode[episode["instrument"] == instrument].sort_values("administered_at")
+def trajectory_points(scale: Scale, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZONE) -> list[Point]:
+    """One row per valid response on this scale with what the chart shows about it, oldest
+    first; ``date`` is the service zone's wall time, so every day the chart names is that
+    zone's day. ``kind`` says how it compares with the baseline: reliable change where the
+    scale has a criterion, "no reliable-change criterion" where it has none, the zone
+    transition on AUDIT (its zone with the item rule applied)."""
+    responses = series_rows(episode, scale)
     if responses.empty:
         return []
     scores = [float(s) for s in responses["score"].tolist()]
-    kinds = ["baseline"] + [
-        rc if (rc := reliable_change(instrument, scores[0], s)) in (IMPROVED, DETERIORATED) else "other"
-        for s in scores[1:]
-    ]
+    bands = bands_of(scale, responses)
+    up = [bool(e) for e in responses["escalated"]] if "escalated" in responses else [False] * len(scores)
+    kinds = [BASELINE] + [comparison(scale, scores[0], s, bands[0], b) for s, b in zip(scores[1:], bands[1:])]
+    no_bands = f"no bands, {scale.sum_name}" if scale.not_applicable else "no bands defined"
     return [
         {
             "date": date,
             "score": score,
             "shown": display_score(score),
-            "band": band_label(instrument, score) or "no bands defined",
-            "kind": CHANGE_LABELS[kind],
+            "band": (band + (f", {ESCALATION_WORDS}" if escalated else "")) if band else no_bands,
+            "kind": COMPARISONS[kind][0],
             "prorated": "prorated (missing items)" if prorated else "all items answered",
-            "marker": ENDS[CHANGE_LABELS[kind]],
+            "marker": COMPARISONS[kind][1],
+            "escalated": escalated,
         }
-        for date, score, kind, prorated in zip(
-            wall_times(responses["administered_at"], tz), scores, kinds, responses["prorated"].tolist()
+        for date, score, kind, prorated, band, escalated in zip(
+            wall_times(responses["administered_at"], tz), scores, kinds, responses["prorated"].tolist(), bands, up
         )
     ]
 
 
-def band_rows(instrument: str) -> list[dict[str, Any]]:
+def band_rows(scale: Scale) -> list[dict[str, Any]]:
     """Each severity band's edges on the chart's scale (half a point outside the scores
     it holds, so a score sits inside its band), its name, shade and middle."""
-    inst = INSTRUMENTS[instrument]
-    top = inst.max_total + 0.5
-    lows = [b.low for b in inst.bands]
+    top = scale.top + 0.5
+    lows = [b.low for b in scale.bands]
     highs = [low - 0.5 for low in lows[1:]] + [top]
     shades = BAND_SHADES[: len(lows)] if len(lows) <= len(BAND_SHADES) else BAND_SHADES * 2
     bands = []
-    for i, (band, high, shade) in enumerate(zip(inst.bands, highs, shades)):
+    for i, (band, high, shade) in enumerate(zip(scale.bands, highs, shades)):
         low = max(band.low - 0.5, -0.5) if i else -0.5
-        mid = (max(low, 0) + min(high, inst.max_total)) / 2
+        mid = (max(low, 0) + min(high, scale.top)) / 2
         bands.append({"low": low, "high": high, "band": band.label, "shade": shade, "mid": mid})
     return bands
 
@@ -207,12 +231,6 @@ RISK_STRIP = 3.0  # score points above the scale's top, where the risk answers s
 LEGEND_COLUMNS = 2
 TITLE_PX, SUBTITLE_PX, AXIS_PX, LEGEND_ROW_PX = 24, 16, 30, 30  # room each takes, for a plot of the height asked
 TICK_STEP = 5  # y ticks every 5 points on every instrument (0, 5, ..., 25 on PHQ-9)
-ENDS = {
-    CHANGE_LABELS["baseline"]: "baseline",
-    CHANGE_LABELS[IMPROVED]: "reliably better",
-    CHANGE_LABELS[DETERIORATED]: "reliably worse",
-    CHANGE_LABELS["other"]: "no reliable change",
-}
 
 
 def risk_marker(inst: Instrument) -> str:
@@ -220,12 +238,22 @@ def risk_marker(inst: Instrument) -> str:
 
 
 CLINIC_MARKER = "clinic PHQ-9 (GP)"
+ESCALATION_MARKER = "zone up by item rule"  # AUDIT: an arrow over a score whose zone the rule moved up
+
+
+BAND_LINE_CHARS = 14  # a band name's words packed into lines this long (the longest word, psychopathology, is 15)
+
+
+def band_lines(label: str) -> list[str]:
+    """A band's name as the lines the right axis draws: "zone III" / "harmful", never
+    one word a line, so AUDIT's narrow zone III (16-19) has room beside zone IV."""
+    return textwrap.wrap(label, BAND_LINE_CHARS, break_long_words=False) or [label]
 
 
 def band_label_expr(bands: list[dict[str, Any]]) -> str:
-    """Vega expression naming the band whose middle is ``datum.value``, split into words (one a line)."""
-    cases = " : ".join(f"datum.value == {b['mid']:g} ? {b['band']!r}" for b in bands)
-    return f"split({cases} : '', ' ')"
+    """Vega expression naming the band whose middle is ``datum.value``, as its lines (band_lines)."""
+    cases = " : ".join(f"datum.value == {b['mid']:g} ? {band_lines(b['band'])!r}" for b in bands)
+    return f"{cases} : ''"
 
 
 def band_layer(bands: list[dict[str, Any]], y_scale: Spec) -> Spec:
@@ -254,18 +282,24 @@ def band_layer(bands: list[dict[str, Any]], y_scale: Spec) -> Spec:
     }
 
 
+SUBTITLE_CHARS = 56  # a subtitle line longer than this is wrapped: a 390 px window cuts it with an ellipsis
+
+
 def trajectory_subtitle(points: list[Point], caseness: float | None) -> list[str]:
-    """Baseline, latest and the cut-off in words, above the plot where no mark can cover them."""
+    """Baseline, latest and the cut-off in words, above the plot where no mark can cover
+    them, each line wrapped so a phone shows all of it (the date at a line's end too)."""
     if not points:
         return ["no valid questionnaire yet"]
     first, last = points[0], points[-1]
     lines = [f"Baseline {first['shown']} ({first['band']}), {_day(first['date'])}"]
     if len(points) > 1:
-        lines.append(f"Latest {last['shown']} ({last['band']}), {_day(last['date'])}: {ENDS[last['kind']]}")
+        versus = "" if last["kind"] == COMPARISONS[NO_CRITERION][0] else f": {last['marker']}"  # the legend says so
+        lines.append(f"Latest {last['shown']} ({last['band']}), {_day(last['date'])}{versus}")
     notes = [f"dashed line: cut-off {caseness:g}"] if caseness is not None else []
     if any(p["prorated"] != "all items answered" for p in points):
         notes.append("hollow marker: prorated (items missing)")
-    return lines + ([" · ".join(notes).capitalize()] if notes else [])
+    lines += [" · ".join(notes).capitalize()] if notes else []
+    return [part for line in lines for part in textwrap.wrap(line, SUBTITLE_CHARS, subsequent_indent="  ")]
 
 
 def trajectory_chart(
@@ -275,6 +309,7 @@ def trajectory_chart(
     clinic: pd.DataFrame | None = None,
     tz: ZoneInfo = UTC_ZONE,
     height: int = 240,
+    not_applicable: bool = False,
 ) -> Spec:
     """Score over time for one instrument, with no text inside the plot, so no label can
     overprint another: band names on the right axis, baseline and latest in the subtitle,
@@ -285,17 +320,30 @@ def trajectory_chart(
     ``score`` taken by a GP in clinic, drawn as crosses apart from the line: they
     never enter baseline, outcomes or flags. ``tz``: the service time zone, whose days
     the axis, tooltips and subtitle name (the clinic dates are already its days).
+    ``not_applicable``: the responses whose not-applicable item was not applicable (WSAS
+    work), as their shorter sum on its own scale, without the full total's bands or line.
+    Bands, the cut-off line and the change markers are the scale's (dashboard.trajectory):
+    none where the reference defines none; AUDIT's markers are zone transitions, and an
+    arrow marks a zone the item rule moved up.
     """
     inst = INSTRUMENTS[instrument]
-    points = trajectory_points(instrument, episode, tz)
+    scale = scale_of(instrument, not_applicable)
+    points = trajectory_points(scale, episode, tz)
     has_risk = risk_answers is not None and not risk_answers.empty
     has_clinic = clinic is not None and not clinic.empty
-    top = inst.max_total + 0.5 + (RISK_STRIP if has_risk else 0)
+    has_escalation = any(p["escalated"] for p in points)
+    top = scale.top + 0.5 + (RISK_STRIP if has_risk else 0)
     y_scale = {"domain": [0, top], "nice": False}
     x = field("date", "temporal", title=None, axis=date_axis(labelAngle=0, labelOverlap=True))
-    markers = [*ENDS.values()] + ([CLINIC_MARKER] if has_clinic else []) + ([risk_marker(inst)] if has_risk else [])
+    markers = (
+        [COMPARISONS[k][1] for k in scale.comparisons]
+        + ([ESCALATION_MARKER] if has_escalation else [])
+        + ([CLINIC_MARKER] if has_clinic else [])
+        + ([risk_marker(inst)] if has_risk else [])
+    )
     styles = {
-        **{ENDS[label]: (CHANGE_SHAPES[k], OKABE_BLUE) for k, label in CHANGE_LABELS.items()},
+        **{COMPARISONS[k][1]: (COMPARISON_SHAPES[k], OKABE_BLUE) for k in scale.comparisons},
+        ESCALATION_MARKER: ("arrow", INK),
         CLINIC_MARKER: ("cross", INK),
         risk_marker(inst): ("diamond", OKABE_VERMILLION),
     }
@@ -312,24 +360,25 @@ def trajectory_chart(
     )
     hidden_y = {"scale": y_scale, "axis": None}  # the other layers draw no y axis of their own
     layers: list[Spec] = []
-    if inst.bands:
-        layers.append(band_layer(band_rows(instrument), y_scale))
-    if inst.caseness is not None:
-        label = f"cut-off {inst.caseness:g}"
+    if scale.bands:
+        layers.append(band_layer(band_rows(scale), y_scale))
+    if scale.cut_off is not None:
+        label = f"cut-off {scale.cut_off:g}"
         layers.append(
             {"data": values([{"line": label}])}
-            | rule_layer({"datum": plain(inst.caseness), **hidden_y}, INK, [6, 4], description=label)
+            | rule_layer({"datum": plain(scale.cut_off), **hidden_y}, INK, [6, 4], description=label)
         )
+    y_title = f"{inst.name} {scale.sum_name}" if scale.not_applicable else f"{inst.name} score"
     if points:
         data = values(points)
-        y_axis = {"values": list(range(0, inst.max_total + 1, TICK_STEP)), "title": f"{inst.name} score"}
+        y_axis = {"values": list(range(0, scale.top + 1, TICK_STEP)), "title": y_title}
         layers.append(
             {
                 "data": data,
                 "mark": {"type": "line", "color": OKABE_BLUE, "strokeWidth": 2},
                 "encoding": {
                     "x": x,
-                    "y": field("score", "quantitative", scale=y_scale, title=f"{inst.name} score", axis=y_axis),
+                    "y": field("score", "quantitative", scale=y_scale, title=y_title, axis=y_axis),
                 },
             }
         )
@@ -359,6 +408,19 @@ def trajectory_chart(
                 },
             }
         )
+    if has_escalation:  # an arrow just above each score whose zone the item rule moved up
+        layers.append(
+            {
+                "data": values([{**p, "marker": ESCALATION_MARKER} for p in points if p["escalated"]]),
+                "mark": {"type": "point", "size": 110, "filled": True, "color": INK, "yOffset": -16},
+                "encoding": {
+                    "x": x,
+                    "y": field("score", "quantitative", **hidden_y),
+                    "shape": shape,
+                    "tooltip": [tip("date", "temporal", "Date", "%d %b %Y"), tip("band", "nominal", "Zone")],
+                },
+            }
+        )
     if has_clinic:
         marks = [
             {"date": plain(date), "score": plain(score), "marker": CLINIC_MARKER, "label": "clinic"}
@@ -381,7 +443,7 @@ def trajectory_chart(
             }
         )
     if has_risk:
-        strip = inst.max_total + 0.5 + RISK_STRIP / 2
+        strip = scale.top + 0.5 + RISK_STRIP / 2
         risk = [
             {"date": date, "marker": risk_marker(inst), "top": strip, "answer": int(answer)}
             for date, answer in zip(wall_times(risk_answers["date"], tz), risk_answers["item_score"].tolist())
@@ -409,9 +471,14 @@ def trajectory_chart(
             }
         )
     description = trajectory_description(
-        inst.name, points, inst.caseness, len(risk_answers) if has_risk else 0, len(clinic) if has_clinic else 0
+        scale.name,
+        points,
+        scale.cut_off,
+        len(risk_answers) if has_risk else 0,
+        len(clinic) if has_clinic else 0,
+        bool(scale.bands),
     )
-    subtitle = trajectory_subtitle(points, inst.caseness)
+    subtitle = trajectory_subtitle(points, scale.cut_off)
     # Streamlit fits the whole chart (title and legend included) into its height: add theirs to the plot's
     outer = (
         height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // LEGEND_COLUMNS)
@@ -420,7 +487,7 @@ def trajectory_chart(
         {
             "layer": layers,
             "height": outer,
-            "title": {"text": inst.name, "anchor": "start", "subtitle": subtitle},
+            "title": {"text": scale.name, "anchor": "start", "subtitle": subtitle},
             "description": description,
             "resolve": {"axis": {"y": "independent"}},
         }

@@ -29,7 +29,25 @@ SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
 MODES = ("demo", "production")
 
 
-SettingValue = bool | int | float | str | None
+SettingValue = bool | int | float | str | Mapping[str, str] | None
+
+# clinical-reference 3.3: the anxiety measure paired with PHQ-9 by problem descriptor, as
+# instrument codes. The reference names "OCI" for OCD: OCI-R (OCIR) is another instrument,
+# used only when a service maps OCD to it. IES-R, the Mobility Inventory and HAI are not in
+# the shipped registry: a service that adds them under these codes has them used.
+REFERENCE_ANXIETY_MEASURES: dict[str, str] = {
+    "depression": "GAD7",
+    "GAD": "GAD7",
+    "mixed anxiety/depression": "GAD7",
+    "none recorded": "GAD7",
+    "social anxiety disorder": "SPIN",
+    "PTSD": "IESR",
+    "agoraphobia": "MI",
+    "OCD": "OCI",
+    "panic disorder": "PDSS",
+    "health anxiety": "HAI",
+}
+NO_DESCRIPTOR = "none recorded"  # a programme the service has not mapped (3.3)
 
 
 @dataclass(frozen=True)
@@ -117,7 +135,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "questionnaire_overdue_days",
         14,
-        "No primary-measure questionnaire for this many days raises `questionnaire_overdue`.",
+        "No primary-measure questionnaire for this many days raises `questionnaire_overdue`; no PHQ-9 item 9 answer for this many days raises `risk_unassessed`.",
     ),
     Setting(
         "risk_after_end_days",
@@ -137,7 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ack_expiry_days",
         7,
-        "Acknowledgements of `inactive`, `no_contact` and `questionnaire_overdue` expire after this many days.",
+        "Acknowledgements of `inactive`, `no_contact`, `risk_unassessed` and `questionnaire_overdue` expire after this many days.",
     ),
     Setting(
         "risk_note_min_chars",
@@ -243,6 +261,16 @@ SETTINGS: tuple[Setting, ...] = (
         "The FHIR export names the patient (the platform's display name) beside the pseudonymous code; off by default, so a Bundle carries the code alone.",
     ),
     Setting(
+        "programme_problem_descriptors",
+        {},
+        'NHS-style outcomes: each programme\'s problem descriptor (clinical-reference 3.3), a table of programme code = descriptor, e.g. `{ social_anxiety = "social anxiety disorder" }`; a programme not listed is "none recorded" (GAD-7).',
+    ),
+    Setting(
+        "anxiety_measure_by_descriptor",
+        REFERENCE_ANXIETY_MEASURES,
+        'NHS-style outcomes: the anxiety measure (an instrument code) paired with PHQ-9 for each problem descriptor (clinical-reference 3.3); a table given here replaces the listed descriptors only, e.g. `{ OCD = "OCIR" }` for OCI-R. A measure other than GAD-7 is used only when its instrument has `adsm_caseness` and a reliable-change criterion (README, Instruments), else GAD-7; GAD-7 is also the back-up for a course without the measure\'s pair.',
+    ),
+    Setting(
         "deterioration_requires_no_improvement",
         False,
         "Count reliable deterioration only without reliable improvement on the other measure; `false` is the safer default (clinical-reference 3.5).",
@@ -339,6 +367,9 @@ def parse_settings(overrides: Mapping[str, Any]) -> Settings:
     for name, value in overrides.items():
         if name not in DEFAULTS:
             raise ConfigError(f"Unknown setting {name!r} in [settings]; known: {', '.join(DEFAULTS)}")
+        if isinstance(DEFAULTS[name], Mapping):
+            values[name] = {**DEFAULTS[name], **_text_table(name, value)}
+            continue
         if name in CHOICES:
             if value not in CHOICES[name]:
                 raise ConfigError(f"Setting {name!r} must be one of {', '.join(CHOICES[name])}, got {value!r}")
@@ -351,6 +382,40 @@ def parse_settings(overrides: Mapping[str, Any]) -> Settings:
             raise ConfigError(f"Setting {name!r} must be a non-negative number, got {value!r}")
         values[name] = value
     return Settings(values)
+
+
+def _text_table(name: str, value: Any) -> dict[str, str]:
+    """A table setting: names to non-empty text (TOML ``{ key = "value" }``)."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f'Setting {name!r} must be a table, e.g. {name} = {{ key = "value" }}, got {value!r}')
+    for key, text in value.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"Setting {name!r}: {key!r} must be text, got {text!r}")
+    return dict(value)
+
+
+def check_anxiety_measures(settings: Settings, given: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> None:
+    """Every programme maps to a descriptor the measure table lists, and every measure a
+    service names is an instrument of the registry (the reference's own defaults may name
+    instruments a service has not added: those programmes stay on GAD-7)."""
+    measures = settings.anxiety_measure_by_descriptor
+    for programme, descriptor in settings.programme_problem_descriptors.items():
+        if descriptor not in measures:
+            raise ConfigError(
+                f"Setting 'programme_problem_descriptors': programme {programme!r} has descriptor {descriptor!r}, "
+                f"which 'anxiety_measure_by_descriptor' does not list; known: {', '.join(measures)}"
+            )
+    for descriptor, code in given.get("anxiety_measure_by_descriptor", {}).items():
+        if code not in instruments:
+            raise ConfigError(
+                f"Setting 'anxiety_measure_by_descriptor': descriptor {descriptor!r} names instrument {code!r}, "
+                f"which the instrument registry does not have; known: {', '.join(instruments)}"
+            )
+        if code == "PHQ9":
+            raise ConfigError(
+                f"Setting 'anxiety_measure_by_descriptor': descriptor {descriptor!r} names PHQ-9, the depression "
+                "measure of the pair (clinical-reference 3.2)"
+            )
 
 
 def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None) -> Config:
@@ -385,6 +450,8 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
     auth_file = Path(get("DASHBOARD_AUTH_FILE") or DEMO_AUTH_FILE)
     settings = parse_settings(overrides)
     instruments_file = Path(get("DASHBOARD_INSTRUMENTS")) if get("DASHBOARD_INSTRUMENTS") else None
+    instruments = load_instruments(instruments_file, settings)
+    check_anxiety_measures(settings, overrides, instruments)
     return Config(
         mode=mode,
         db_url=db_url,
@@ -393,7 +460,7 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
         timezone=tz,
         platform_url=get("DASHBOARD_PLATFORM_URL"),
         settings=settings,
-        instruments=load_instruments(instruments_file, settings),
+        instruments=instruments,
         instruments_file=instruments_file,
         fhir_identifier_system=fhir_identifier_system(get("DASHBOARD_FHIR_IDENTIFIER_SYSTEM"), mode),
     )

@@ -81,7 +81,8 @@ class SchemaProblem:
 
 def check_platform_schema(engine: Engine) -> list[SchemaProblem]:
     """What in the platform database breaks the contract (docs/design.md): missing
-    tables or columns, and timestamps that are not naive UTC in the agreed format."""
+    tables or required columns (an optional one, ``schema.OPTIONAL``, may be absent;
+    when present its type is checked like the others), and timestamps that are not naive UTC in the agreed format."""
     insp = inspect(engine)
     present = set(insp.get_table_names()) | set(insp.get_view_names())
     problems: list[SchemaProblem] = []
@@ -91,11 +92,20 @@ def check_platform_schema(engine: Engine) -> list[SchemaProblem]:
             continue
         columns = {c["name"]: c for c in insp.get_columns(table.name)}
         for col in table.columns:
+            if col.name not in columns and col.info.get(schema.OPTIONAL):
+                continue  # an optional extension: today's platforms keep working without it
             if col.name not in columns:
                 problems.append(SchemaProblem(table.name, col.name, f"column {table.name}.{col.name} is missing"))
             elif isinstance(col.type, DateTime):
                 problems.extend(_timestamp_problems(engine, table.name, col.name, columns[col.name]["type"]))
     return problems
+
+
+def platform_has(engine: Engine, table: str, column: str) -> bool:
+    """Whether the platform has this column: an optional one (``schema.OPTIONAL``) is
+    read only where it exists. Asked at each use, so a column the platform adds is
+    read without a restart."""
+    return any(c["name"] == column for c in inspect(engine).get_columns(table))
 
 
 def _timestamp_problems(engine: Engine, table: str, column: str, db_type) -> list[SchemaProblem]:

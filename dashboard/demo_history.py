@@ -95,6 +95,7 @@ CALL_NOTES = {
         "Phoned instead of messaging: doing fine, next check-in in a week.",
         "Call booked for Thursday at the patient's request.",
     ),
+    "risk_unassessed": ("Asked by phone to answer the PHQ-9 this week, item 9 included; no concerns raised.",),
     "questionnaire_overdue": (
         "Reminded by phone to complete the PHQ-9 this week.",
         "Will fill in the questionnaire after the next module.",

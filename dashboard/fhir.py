@@ -38,7 +38,7 @@ from dashboard.clinician_records import ACTIONS, current_followups
 from dashboard.config import Settings
 from dashboard.instruments import Instrument
 from dashboard.measures import INSTRUMENTS, band_label
-from dashboard.patient import Patient, find_patient_by_id, patients_with_code
+from dashboard.patient import Patient, file_stem, find_patient_by_id, patients_with_code
 from dashboard.quality import code_is_shared
 from dashboard.responses import scored_responses, valid_answers
 from dashboard.schema import clinicians, patients
@@ -475,9 +475,7 @@ def bundle_json(bundle: dict) -> bytes:
 
 def file_name(patient: Patient) -> str:
     """A file name for the patient's Bundle: the code where it is safe in a path, else the record id."""
-    code = patient.code or ""
-    safe = code and all(c.isascii() and (c.isalnum() or c in "-_") for c in code)
-    return f"{code if safe else f'patient-{patient.patient_id}'}.fhir.json"
+    return f"{file_stem(patient)}.fhir.json"
 
 
 # ---------------------------------------------------------------- audit and validation

@@ -70,6 +70,9 @@ FLAG_COLUMNS = [
 # the patient is not on track. Week 4's days are a setting; later weeks follow the clock.
 NOT_ON_TRACK_CHECKPOINTS = ((4, 17), (9, 13), (14, 9))
 NOT_ON_TRACK_MIN_BASELINE = 10
+# The one instrument with a risk item (item 9, clinical-reference 1.5); every programme
+# collects it, whatever its primary measure (3.3).
+RISK_INSTRUMENT = "PHQ9"
 
 
 # ---------------------------------------------------------------- inputs (SQL)
@@ -474,7 +477,75 @@ def _risk_unknown(c: Case) -> list[dict]:
 
 
 def _phq_until(c: Case) -> list:
-    return [r for r in c.resp if r.instrument == "PHQ9" and r.administered_at <= c.risk_until]
+    return [r for r in c.resp if r.instrument == RISK_INSTRUMENT and r.administered_at <= c.risk_until]
+
+
+def last_risk_assessment(resp: list, enrolled) -> pd.Timestamp | None:
+    """When the risk item was last answered in this episode: the latest PHQ-9 since
+    enrolment whose item 9 holds an answer (0-3; the total need not be scorable, the
+    risk rule reads item 9 alone, clinical-reference 1.5). None: never since enrolment."""
+    return max(
+        (
+            pd.Timestamp(r.administered_at)
+            for r in resp
+            if r.instrument == RISK_INSTRUMENT and _present(r.risk_item_score) and r.administered_at >= enrolled
+        ),
+        default=None,
+    )
+
+
+def risk_item_words(last: pd.Timestamp | None, tz: ZoneInfo) -> str:
+    """'risk item not assessed since 12 Nov', or '... never assessed since enrolment'."""
+    return (
+        "risk item never assessed since enrolment" if last is None else f"risk item not assessed since {_on(last, tz)}"
+    )
+
+
+def risk_item_status(last: pd.Timestamp | None, tz: ZoneInfo) -> str:
+    """The patient page's line on the risk item, said whether or not a reason is open:
+    with no answer since enrolment, never a silent absence (clinical-reference 1.5)."""
+    if last is None:
+        return f"Risk item ({_risk_item_name()}) never answered since enrolment: risk is not assessed."
+    return f"Risk item ({_risk_item_name()}) last answered on {_on(last, tz)}."
+
+
+def _risk_unassessed(c: Case) -> list[dict]:
+    """No answer to the risk item (PHQ-9 item 9) for N days since enrolment or the last
+    one: a programme whose primary measure is another instrument still collects PHQ-9
+    (clinical-reference 3.3), and only PHQ-9 asks about self-harm (1.5). For a PHQ-9
+    programme with no PHQ-9 at all since that answer, ``questionnaire_overdue`` says the
+    same fact (its reason names the risk item) and this reason stays silent."""
+    primary, days = c.p.primary_instrument, c.settings.questionnaire_overdue_days
+    last, since = _risk_since(c)
+    if not (_present(primary) and c.now - since >= pd.Timedelta(days=days)) or _said_by_overdue(c, since):
+        return []
+    answered = f"no {_risk_item_name()} answer for {_plural(_days(c.now - since), 'day')}"
+    return [
+        _flag(
+            c.p,
+            "risk_unassessed",
+            since,
+            f"{risk_item_words(last, c.tz)} ({answered})",
+            trigger_at=since + pd.Timedelta(days=days),
+        )
+    ]
+
+
+def _risk_since(c: Case) -> tuple[pd.Timestamp | None, pd.Timestamp]:
+    """(the last risk-item answer or None, the time the risk item has gone unassessed since)."""
+    last = last_risk_assessment(c.resp, c.enrolled)
+    return last, c.enrolled if last is None else last
+
+
+def _said_by_overdue(c: Case, since: pd.Timestamp) -> bool:
+    """The primary measure is the risk instrument and none came since the risk item was
+    last answered: ``questionnaire_overdue`` reports that span, naming the risk item."""
+    return c.p.primary_instrument == RISK_INSTRUMENT and _last_primary(c) <= since
+
+
+def _risk_item_name() -> str:
+    inst = INSTRUMENTS[RISK_INSTRUMENT]
+    return f"{inst.name} item {inst.risk_item}"
 
 
 def _awaiting_reply(c: Case) -> list[dict]:
@@ -504,24 +575,27 @@ def _awaiting_reply(c: Case) -> list[dict]:
 
 def _deterioration(c: Case) -> list[dict]:
     """Reliably worse from the episode's first to its latest score, for each instrument
-    with a reliable-change criterion."""
+    the patient answered that has a reliable-change criterion in the registry (PHQ-9 6,
+    GAD-7 4, or one a service configured: a fixed value or the Jacobson-Truax RCI,
+    whose inputs the reason names, clinical-reference 1.7). None for an instrument
+    without one (ISI, OCI-R, SPIN, WSAS, PDSS unless configured) or not a change
+    instrument (AUDIT: zone transitions, 4): no criterion is invented."""
+    by_instrument: dict[str, list] = defaultdict(list)
+    for r in c.episode:
+        by_instrument[r.instrument].append(r)
     out = []
-    for instrument in ("PHQ9", "GAD7"):
-        rows = [r for r in c.episode if r.instrument == instrument]
-        if len(rows) >= 2:
-            base, last = rows[0], rows[-1]
-            if reliable_change(instrument, base.score, last.score) == DETERIORATED:
-                name = INSTRUMENTS[instrument].name
-                out.append(
-                    _flag(
-                        c.p,
-                        "deterioration",
-                        last.administered_at,
-                        f"{name} reliably worse: {display_score(base.score)} → {display_score(last.score)} "
-                        f"on {_on(last.administered_at, c.tz)}",
-                        response_id=int(last.response_id),
-                    )
-                )
+    for instrument, inst in INSTRUMENTS.items():
+        rows = by_instrument.get(instrument, [])
+        if len(rows) < 2 or reliable_change(instrument, rows[0].score, rows[-1].score) != DETERIORATED:
+            continue
+        base, last = rows[0], rows[-1]
+        words = (
+            f"{inst.name} reliably worse: {display_score(base.score)} → {display_score(last.score)} "
+            f"on {_on(last.administered_at, c.tz)}"
+        )
+        if inst.rci_sd is not None:
+            words += f" (criterion {inst.reliable_change:.1f} points: {inst.reliable_change_source})"
+        out.append(_flag(c.p, "deterioration", last.administered_at, words, response_id=int(last.response_id)))
     return out
 
 
@@ -621,24 +695,41 @@ def _no_contact(c: Case) -> list[dict]:
     ]
 
 
+def _last_primary(c: Case) -> pd.Timestamp:
+    """The latest primary-measure response since enrolment (any, scorable or not), else enrolment."""
+    return pd.Timestamp(
+        max(
+            (
+                r.administered_at
+                for r in c.resp
+                if r.instrument == c.p.primary_instrument and r.administered_at >= c.enrolled
+            ),
+            default=c.enrolled,
+        )
+    )
+
+
 def _questionnaire_overdue(c: Case) -> list[dict]:
     """No primary questionnaire for N days since enrolment or the last one. A patient
-    without a programme has no primary questionnaire to be overdue."""
+    without a programme has no primary questionnaire to be overdue. When the primary
+    measure carries the risk item and none was answered since, the reason says so
+    (``_risk_unassessed`` stays silent for the same fact)."""
     primary, days = c.p.primary_instrument, c.settings.questionnaire_overdue_days
-    last_q = max(
-        (r.administered_at for r in c.resp if r.instrument == primary and r.administered_at >= c.enrolled),
-        default=c.enrolled,
-    )
+    last_q = _last_primary(c)
     if not (_present(primary) and c.now - last_q >= pd.Timedelta(days=days)):
         return []
     name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
+    words = f"no {name} for {_plural(_days(c.now - last_q), 'day')}"
+    last, since = _risk_since(c)
+    if _said_by_overdue(c, since):
+        words += f": {risk_item_words(last, c.tz)}"
     return [
         _flag(
             c.p,
             "questionnaire_overdue",
             last_q,
-            f"no {name} for {_plural(_days(c.now - last_q), 'day')}",
-            trigger_at=pd.Timestamp(last_q) + pd.Timedelta(days=days),
+            words,
+            trigger_at=last_q + pd.Timedelta(days=days),
         )
     ]
 
@@ -719,7 +810,8 @@ FLAG_KINDS = {
         FlagKind("not_started", "Not started", 8, _not_started),
         FlagKind("inactive", "Inactive", 9, _inactive),
         FlagKind("no_contact", "No contact", 10, _no_contact),
-        FlagKind("questionnaire_overdue", "Questionnaire overdue", 11, _questionnaire_overdue),
+        FlagKind("risk_unassessed", "Risk item not assessed", 11, _risk_unassessed),
+        FlagKind("questionnaire_overdue", "Questionnaire overdue", 12, _questionnaire_overdue),
     )
 }
 HIGH_RISK_PRIORITY = 0  # item 9 of 2-3 comes before every other flag (clinical-reference 1.5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -15,7 +15,7 @@ from dashboard.config import Settings
 from dashboard.facts import in_treatment, of_own_programme
 from dashboard.flags import patient_urgency
 from dashboard.frames import per_patient, read_frame, records
-from dashboard.measures import INSTRUMENTS, band_label, display_score
+from dashboard.measures import display_score, score_words
 from dashboard.schema import module_progress, modules, patients
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.statements import NOW, prepared
@@ -73,6 +73,18 @@ def _completions_statement(role: str):
     )
 
 
+def last_followups(followups: pd.DataFrame) -> dict[int, date]:
+    """patient_id -> the date of their latest current follow-up by any GP (a patient
+    who changed GP: the new GP's clock starts at the old GP's last visit)."""
+    return followups.groupby("patient_id")["held_on"].max().to_dict() if not followups.empty else {}
+
+
+def after_followup(ts, last_held: date | None, tz: ZoneInfo) -> bool:
+    """Whether ``ts`` (naive UTC) happened since the last follow-up: on a later local day
+    than its date (a follow-up is logged by day), or at all when there is none yet."""
+    return last_held is None or local_date(ts, tz) > last_held
+
+
 def due_list(
     platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings, tz: ZoneInfo
 ) -> DueList:
@@ -88,7 +100,7 @@ def due_list(
     for c in records(completions(platform, viewer, now), ["patient_id", "position", "title", "completed_at"]):
         done[c.patient_id].append(c)
     held = result.followups  # triage read them for the gp_action and pause rules
-    last_held = held.groupby("patient_id")["held_on"].max().to_dict() if not held.empty else {}
+    last_held = last_followups(held)
     flagged: dict[int, set] = defaultdict(set)
     for pid, flag in zip(result.open_flags["patient_id"].tolist(), result.open_flags["flag"].tolist()):
         flagged[pid].add(flag)
@@ -96,7 +108,7 @@ def due_list(
     rows = []
     for p in records(facts, ["patient_id", "code", "status", "primary_instrument", "enrolled_at"]):
         since = last_held.get(p.patient_id)
-        mine = [c for c in done.get(p.patient_id, []) if since is None or local_date(c.completed_at, tz) > since]
+        mine = [c for c in done.get(p.patient_id, []) if after_followup(c.completed_at, since, tz)]
         if not mine:
             continue
         first = min(c.completed_at for c in mine)
@@ -161,20 +173,19 @@ def _primary_scores(responses: pd.DataFrame, facts: pd.DataFrame, settings: Sett
     keep = responses["valid"] & (responses["instrument"] == primary) & (responses["administered_at"] >= start)
     ordered = responses[keep].sort_values(["patient_id", "administered_at", "response_id"])
     scores: dict[int, list] = defaultdict(list)
-    for pid, score in zip(ordered["patient_id"].tolist(), ordered["score"].tolist()):
-        scores[pid].append(score)
+    for r in records(ordered, ["patient_id", "score", "escalated", "not_applicable"]):
+        scores[r.patient_id].append(r)
     return {pid: (s[0], s[-1], len(s)) for pid, s in scores.items()}
 
 
 def _score_and_change(scores: tuple | None, instrument: str) -> tuple[str, str]:
-    """'14 · moderate (PHQ-9)' and '-5 since baseline' on the programme's measure."""
+    """'14 · moderate (PHQ-9)' (measures.score_words) and '-5 since baseline' on the programme's measure."""
     if scores is None:
         return "no valid score yet", ""
     first, last, n = scores
-    band = band_label(instrument, last)
-    name = INSTRUMENTS[instrument].name if instrument in INSTRUMENTS else instrument
-    text = f"{display_score(last)}" + (f" · {band}" if band else "") + f" ({name})"
-    return text, (f"{display_score(last) - display_score(first):+d} since baseline" if n > 1 else "baseline only")
+    text = score_words(instrument, last.score, escalated=bool(last.escalated), not_applicable=bool(last.not_applicable))
+    change = display_score(last.score) - display_score(first.score)
+    return text, (f"{change:+d} since baseline" if n > 1 else "baseline only")
 
 
 def _finished(mine: list) -> str:

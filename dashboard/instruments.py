@@ -28,6 +28,11 @@ SETTING_FIELDS: dict[str, tuple[str, str]] = {
     "pdss_cutoff": ("PDSS", "caseness"),
     "pdss_reliable_change": ("PDSS", "reliable_change"),
 }
+# The NHS pair's own measures (clinical-reference 3.2): never an ADSM.
+NOT_ADSM = {
+    "PHQ9": "PHQ-9 is the depression measure of the NHS pair, never its anxiety measure (clinical-reference 3.2)",
+    "GAD7": "GAD-7 is the default anxiety measure, with its own caseness (clinical-reference 2.2 and 3.3)",
+}
 Z_95 = 1.96  # clinical-reference 1.7: |RCI| > 1.96 is reliable at p < .05
 
 
@@ -101,6 +106,12 @@ class Instrument:
     rci_sd: float | None = None
     rci_reliability: float | None = None
     rci_source: str | None = None
+    # The caseness cut-off (>=) when this instrument is the anxiety-disorder-specific measure
+    # (ADSM) paired with PHQ-9 in NHS-style outcomes (clinical-reference 3.3), with its source.
+    # The reference fixes none: only a service that sets it (and a reliable-change criterion)
+    # has its outcomes use the ADSM instead of GAD-7.
+    adsm_caseness: float | None = None
+    adsm_source: str | None = None
     item_labels: tuple[str, ...] = ()
     # The LOINC form (clinical-reference 7.1), all or none: the FHIR export writes its
     # Questionnaire, response, items and panel from these, else a total under Caseboard's code.
@@ -172,6 +183,8 @@ SCALARS: dict[str, str] = {
     "rci_sd": _NUM,
     "rci_reliability": _NUM,
     "rci_source": _STR,
+    "adsm_caseness": _NUM,
+    "adsm_source": _STR,
     "loinc_panel": _STR,
     "loinc_panel_display": _STR,
     "loinc_total": _STR,
@@ -393,6 +406,7 @@ def _build(
         reliable_source = f"Jacobson-Truax RCI, SD {sd:g}, reliability {r:g} ({rci_source})"
     elif rci_source is not None:
         raise where.at("rci_source").fail("given without rci_sd and rci_reliability")
+    adsm_caseness, adsm_source = _adsm(where, e, reliable, change, low_total, high_total)
     for key in ("risk_item", "not_applicable_item"):
         if key in e and not 1 <= e[key] <= n_items:
             raise where.at(key).fail(f"item {e[key]} is not an item of this instrument (1-{n_items})")
@@ -449,6 +463,8 @@ def _build(
         rci_sd=sd,
         rci_reliability=r,
         rci_source=rci_source,
+        adsm_caseness=adsm_caseness,
+        adsm_source=adsm_source,
         item_labels=tuple(e.get("item_labels", ())),
         item_texts=tuple(e.get("item_texts", ())),
         loinc_panel=e.get("loinc_panel"),
@@ -460,6 +476,32 @@ def _build(
         source=e.get("source"),
         note=e.get("note"),
     )
+
+
+def _adsm(
+    where: _Where, e: Mapping[str, Any], reliable: float | None, change: bool, low_total: int, high_total: int
+) -> tuple[float | None, str | None]:
+    """The ADSM caseness and its source (clinical-reference 3.3), both or neither, on a
+    change instrument with a reliable-change criterion: the paired outcome needs both values."""
+    caseness, source = e.get("adsm_caseness"), e.get("adsm_source")
+    if caseness is None:
+        if source is not None:
+            raise where.at("adsm_source").fail("given without adsm_caseness")
+        return None, None
+    w = where.at("adsm_caseness")
+    if where.code in NOT_ADSM:
+        raise w.fail(NOT_ADSM[where.code])
+    if not change:
+        raise w.fail("this instrument is not a change instrument (change_instrument = false)")
+    _in_range(w, caseness, low_total + 1, high_total, "ADSM caseness")
+    if reliable is None:
+        raise w.fail(
+            "an ADSM's paired outcome needs a reliable-change criterion too: reliable_change, or rci_sd + "
+            "rci_reliability + rci_source (clinical-reference 3.3)"
+        )
+    if source is None:
+        raise where.at("adsm_source").fail("say where adsm_caseness comes from (the reference fixes none, 3.3)")
+    return caseness, source
 
 
 def _answer_lists(path: Path, data: dict[str, Any]) -> dict[str, tuple[Answer, ...]]:

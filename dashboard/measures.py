@@ -78,13 +78,6 @@ def band_label(
     return None if not_applicable else zone(instrument, score, escalated)
 
 
-def in_most_severe_band(instrument: str, score: float | None) -> bool:
-    """The score is in the instrument's highest band ("severe" for PHQ-9 20-27,
-    clinical-reference 1.2): handling a reason does not change it, so pages say so."""
-    inst = INSTRUMENTS.get(instrument)
-    return bool(inst is not None and inst.bands) and band_label(instrument, score) == inst.bands[-1].label
-
-
 def reliable_change_index(instrument: str, before: float, after: float) -> float | None:
     """Jacobson-Truax RCI (clinical-reference 1.7), (after - before) / SE_difference, only
     where the service configured the SD and reliability (with their source); |RCI| > 1.96
@@ -113,6 +106,35 @@ def score_subscales(frame: pd.DataFrame) -> pd.DataFrame:
 def display_score(score: float) -> int:
     """Round half up for display only (reference 1.3: stored values stay unrounded)."""
     return int(math.floor(score + 0.5))
+
+
+def score_words(
+    instrument: str, score: float, when: str | None = None, *, escalated: bool = False, not_applicable: bool = False
+) -> str:
+    """A score as the lists and the morning digest say it, from the registry alone:
+    '30 · severe (OCI-R, 12 Nov)', '12 · zone II hazardous (AUDIT, 12 Nov)' (', one
+    zone up' when the escalation rule moved it), '18 · 4-item sum, work not applicable
+    (WSAS, 12 Nov)'; an instrument with a cut-off but no bands: '25 (SPIN, 12 Nov)',
+    with ' · at or above cut-off 19' appended when it is (compared unrounded, 1.3);
+    nothing more where the registry defines neither. ``when``: the day, if any."""
+    inst = INSTRUMENTS.get(instrument)
+    text = f"{display_score(score)}"
+    band = band_label(instrument, score, not_applicable=not_applicable, escalated=escalated)
+    if band:
+        text += f" · {band}" + (", one zone up" if band != zone(instrument, score) else "")
+    elif not_applicable and inst is not None and inst.not_applicable_item:
+        label = (
+            inst.item_labels[inst.not_applicable_item - 1]
+            if inst.item_labels
+            else inst.item_label(inst.not_applicable_item)
+        )
+        text += f" · {inst.n_items - 1}-item sum, {label} not applicable"
+    name = inst.name if inst is not None else instrument
+    text += f" ({name}, {when})" if when else f" ({name})"
+    cut = inst.caseness if inst is not None and not inst.bands and not not_applicable else None
+    if cut is not None and score >= cut:
+        text += f" · at or above cut-off {cut:g}"
+    return text
 
 
 def max_missing_items(instrument: Instrument, settings: Settings) -> int:

@@ -108,9 +108,21 @@ def _latest_valid(scored: pd.DataFrame) -> dict[int, tuple]:
         return {}
     latest = latest_per_patient(scored[scored["valid"]])
     return {
-        int(pid): (score, display_score(score), band_label(inst, score), bool(prorated), at)
-        for pid, score, inst, prorated, at in zip(
-            latest["patient_id"], latest["score"], latest["instrument"], latest["prorated"], latest["administered_at"]
+        int(pid): (
+            score,
+            display_score(score),
+            band_label(inst, score, not_applicable=na, escalated=up),
+            bool(prorated),
+            at,
+        )
+        for pid, score, inst, prorated, at, na, up in zip(
+            latest["patient_id"],
+            latest["score"],
+            latest["instrument"],
+            latest["prorated"],
+            latest["administered_at"],
+            latest["not_applicable"],
+            latest["escalated"],
         )
     }
 

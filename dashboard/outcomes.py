@@ -1,11 +1,19 @@
 """Per-patient outcomes: reliable change per instrument and the NHS Talking
-Therapies paired PHQ-9 + GAD-7 status (clinical-reference.md sections 1.6, 2.3, 3.2)."""
+Therapies paired status of PHQ-9 with the anxiety measure: GAD-7, or the
+anxiety-disorder-specific measure (ADSM) of the programme's problem descriptor
+where the service configured its caseness and reliable change
+(clinical-reference.md sections 1.6, 2.3, 3.2, 3.3)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dashboard.config import NO_DESCRIPTOR, Settings
+from dashboard.instruments import Instrument
 from dashboard.measures import INSTRUMENTS
+
+DEFAULT_ANXIETY = "GAD7"  # clinical-reference 3.3: the anxiety measure, and the ADSM's back-up
 
 IMPROVED, NO_CHANGE, DETERIORATED, NO_CRITERION, NOT_A_CHANGE_MEASURE = (
     "reliable improvement",
@@ -40,6 +48,67 @@ def at_caseness(instrument: str, score: float) -> bool | None:
 
 
 @dataclass(frozen=True)
+class AnxietyMeasure:
+    """The anxiety measure of the NHS pair with the values its outcome uses."""
+
+    code: str
+    name: str
+    caseness: float
+    reliable_change: float
+    source: str | None = None  # where an ADSM's values come from (None: GAD-7's, clinical-reference 2.2-2.3)
+
+
+def gad7() -> AnxietyMeasure:
+    g = INSTRUMENTS[DEFAULT_ANXIETY]
+    assert g.caseness is not None and g.reliable_change is not None
+    return AnxietyMeasure(g.code, g.name, g.caseness, g.reliable_change)
+
+
+def adsm(inst: Instrument | None) -> AnxietyMeasure | None:
+    """The instrument as an ADSM, when the service configured its caseness (and, as the
+    registry requires with it, a reliable-change criterion); None otherwise."""
+    if inst is None or inst.adsm_caseness is None or inst.reliable_change is None:
+        return None
+    return AnxietyMeasure(inst.code, inst.name, inst.adsm_caseness, inst.reliable_change, inst.adsm_source)
+
+
+@dataclass(frozen=True)
+class AnxietyPlan:
+    """A programme's anxiety measure (clinical-reference 3.3): its problem descriptor, the
+    measure the reference (or the service) names for it, and the one the outcome uses."""
+
+    descriptor: str
+    named: str  # the instrument code the descriptor names
+    measure: AnxietyMeasure  # the ADSM when configured, else GAD-7
+    why_gad7: str | None = None  # why a named ADSM is not used (None: used, or GAD-7 is named)
+
+    @property
+    def uses_adsm(self) -> bool:
+        return self.measure.code != DEFAULT_ANXIETY
+
+
+def anxiety_plan(
+    programme_code: str | None, settings: Settings, instruments: Mapping[str, Instrument] = INSTRUMENTS
+) -> AnxietyPlan:
+    """The anxiety measure a programme's paired outcomes use (settings
+    ``programme_problem_descriptors`` and ``anxiety_measure_by_descriptor``)."""
+    descriptor = settings.programme_problem_descriptors.get(programme_code or "", NO_DESCRIPTOR)
+    named = settings.anxiety_measure_by_descriptor.get(descriptor, DEFAULT_ANXIETY)
+    if named == DEFAULT_ANXIETY:
+        return AnxietyPlan(descriptor, named, gad7())
+    inst = instruments.get(named)
+    measure = adsm(inst)
+    if measure is not None:
+        return AnxietyPlan(descriptor, named, measure)
+    why = (
+        f"{named} is not in the instrument registry"
+        if inst is None
+        else f"{inst.name} has no ADSM caseness and reliable change configured"
+    )
+    return AnxietyPlan(descriptor, named, gad7(), why)
+
+
+@dataclass(frozen=True)
 class NhsOutcome:
     case_start: bool
     case_end: bool
@@ -56,14 +125,17 @@ def nhs_outcome(
     anx_first: float,
     anx_last: float,
     deterioration_requires_no_improvement: bool = False,
+    anxiety: AnxietyMeasure | None = None,
 ) -> NhsOutcome:
-    """The reference implementation of section 3.2, with GAD-7 as the anxiety measure."""
-    phq, gad = INSTRUMENTS["PHQ9"], INSTRUMENTS["GAD7"]
+    """The reference implementation of section 3.2; the anxiety measure is GAD-7 unless
+    ``anxiety`` names the ADSM that applies (3.3)."""
+    phq, anx = INSTRUMENTS["PHQ9"], anxiety or gad7()
+    assert phq.caseness is not None and phq.reliable_change is not None
     d_phq, d_anx = phq_last - phq_first, anx_last - anx_first
-    case_start = phq_first >= phq.caseness or anx_first >= gad.caseness
-    case_end = phq_last >= phq.caseness or anx_last >= gad.caseness
-    improved_any = d_phq <= -phq.reliable_change or d_anx <= -gad.reliable_change
-    deteriorated_any = d_phq >= phq.reliable_change or d_anx >= gad.reliable_change
+    case_start = phq_first >= phq.caseness or anx_first >= anx.caseness
+    case_end = phq_last >= phq.caseness or anx_last >= anx.caseness
+    improved_any = d_phq <= -phq.reliable_change or d_anx <= -anx.reliable_change
+    deteriorated_any = d_phq >= phq.reliable_change or d_anx >= anx.reliable_change
     recovery = (case_start and not case_end) if case_start else None
     reliable_improvement = improved_any and not deteriorated_any
     reliable_deterioration = deteriorated_any and not (deterioration_requires_no_improvement and improved_any)

@@ -16,13 +16,24 @@ from dashboard import my_patients as my_patients_data
 from dashboard.config import Settings
 from dashboard.facts import is_clinician_contact, of_own_programme
 from dashboard.frames import read_frame
-from dashboard.measures import INSTRUMENTS, band_label
-from dashboard.outcomes import NhsOutcome, at_caseness, nhs_outcome, reliable_change
-from dashboard.responses import read_scored, responses_query
-from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs
+from dashboard.measures import INSTRUMENTS, display_score, reliable_change_index
+from dashboard.outcomes import NO_CRITERION, NhsOutcome, nhs_outcome, reliable_change
+from dashboard.responses import read_scored, read_subscales, responses_query
+from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
 from dashboard.scope import Viewer, patient_filter, role_filter, scope_params
 from dashboard.statements import NOW, PATIENT_ID, prepared
 from dashboard.timeutil import DAY
+from dashboard.trajectory import (
+    ESCALATION_WORDS,
+    Scale,
+    Transition,
+    bands_of,
+    moved,
+    scale_of,
+    series_rows,
+    zone_index,
+    zone_transitions,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,14 @@ class Patient:
     enrolled_at: datetime | None  # None: the platform row lacks it (bad data); the treatment clock is unknown
     status: str | None
     ended_at: datetime | None
+
+
+def file_stem(patient: Patient) -> str:
+    """A file name's stem for the patient's exports: the code where it is safe in a
+    path, else the record id."""
+    code = patient.code or ""
+    safe = code and all(c.isascii() and (c.isalnum() or c in "-_") for c in code)
+    return code if safe else f"patient-{patient.patient_id}"
 
 
 def find_patient(engine: Engine, viewer: Viewer, code: str) -> Patient | None:
@@ -106,6 +125,7 @@ def programme_modules(engine: Engine, viewer: Viewer, patient_id: int) -> list[t
 @dataclass(frozen=True)
 class RecordRows:
     responses: pd.DataFrame  # scored, all instruments
+    subscales: pd.DataFrame  # response_id, instrument, subscale, score (measures.score_subscales)
     modules: pd.DataFrame  # position, title, started_at, completed_at (all modules of the programme)
     activity: pd.DataFrame  # occurred_at, kind
     messages: pd.DataFrame  # sent_at, direction, clinician_id
@@ -152,11 +172,22 @@ def load_record_rows(engine: Engine, viewer: Viewer, patient: Patient, now: date
         mods = read_frame(conn, mods_stmt, at, ("started_at", "completed_at"))
         acts = read_frame(conn, acts_stmt, at, ("occurred_at",))
         msgs = read_frame(conn, msgs_stmt, at, ("sent_at",))
+        subscales = _read_subscales(conn, scored)
     # A completion after `now` has not happened yet.
     mods.loc[mods["completed_at"] > pd.Timestamp(now), "completed_at"] = pd.NaT
     # A timestamp in another format reads as missing (schema.ContractTimestamp): such a
     # row cannot be placed in time, so it is left out (dashboard.quality reports it).
-    return RecordRows(scored, mods, acts.dropna(subset=["occurred_at"]), msgs.dropna(subset=["sent_at"]))
+    return RecordRows(scored, subscales, mods, acts.dropna(subset=["occurred_at"]), msgs.dropna(subset=["sent_at"]))
+
+
+def _read_subscales(conn, scored: pd.DataFrame) -> pd.DataFrame:
+    """Subscale scores of the responses already read (so already scoped to the viewer),
+    queried only when one of them is of an instrument with subscales."""
+    with_subscales = [code for code, inst in INSTRUMENTS.items() if inst.subscales]
+    ids = [int(i) for i in scored.loc[scored["instrument"].isin(with_subscales), "response_id"]]
+    if not ids:
+        return pd.DataFrame({"response_id": [], "instrument": [], "subscale": [], "score": []})
+    return read_subscales(conn, select(responses.c.id).where(responses.c.id.in_(ids)))
 
 
 def load_page(
@@ -186,31 +217,83 @@ def episode_responses(scored: pd.DataFrame, enrolled_at: datetime | None, settin
 
 @dataclass(frozen=True)
 class InstrumentSummary:
+    """One trajectory's first and last valid scores and what the reference says of them."""
+
     instrument: str
     n: int
     baseline: float
     baseline_at: datetime
     latest: float
     latest_at: datetime
-    band_baseline: str | None
+    band_baseline: str | None  # AUDIT: the zone, with the item rule applied
     band_latest: str | None
     reliable_change: str
-    caseness_baseline: bool | None
+    caseness_baseline: bool | None  # at or above the cut-off; None: no cut-off
     caseness_latest: bool | None
-    status: str  # recovery (PHQ-9, GAD-7), response/remission (ISI), or why there is none
+    status: str  # recovery (NHS caseness), the cut-off, response/remission (ISI), zones (AUDIT), or why none
+    scale: Scale
+    escalated_baseline: bool = False
+    escalated_latest: bool = False
+    rci: float | None = None  # Jacobson-Truax RCI where the service configured it (1.7)
+    transitions: tuple[Transition, ...] = ()  # AUDIT's zone transitions, oldest first
 
     @property
     def change(self) -> float:
         return self.latest - self.baseline
 
+    @property
+    def most_severe(self) -> bool:
+        """The latest score is in the scale's highest band (AUDIT: zone IV, the item rule applied)."""
+        return bool(self.scale.bands) and self.band_latest == self.scale.bands[-1].label
 
-def summarise_instrument(instrument: str, episode: pd.DataFrame) -> InstrumentSummary | None:
-    rows = episode[episode["instrument"] == instrument]
+    @property
+    def change_words(self) -> str:
+        """The change as the page shows it: points (with a configured RCI beside them, 1.7),
+        or on AUDIT the zones moved, never a score change ("not a change instrument", 4)."""
+        if self.n < 2:
+            return "\u2014"
+        if self.scale.zones:
+            return moved(_zone_steps(self.scale, self.band_baseline, self.band_latest))
+        return f"{self.change:+.0f}" + (f" (RCI {self.rci:+.2f})" if self.rci is not None else "")
+
+    def shown(self, which: str) -> str:
+        """ "14 (moderate)", "7 (zone II hazardous, one zone up by the item rule)", "12 (no bands)"."""
+        score, band, up = (
+            (self.baseline, self.band_baseline, self.escalated_baseline)
+            if which == "baseline"
+            else (self.latest, self.band_latest, self.escalated_latest)
+        )
+        if band is None:
+            return f"{display_score(score)} (no bands" + (
+                f", {self.scale.sum_name})" if self.scale.not_applicable else ")"
+            )
+        return f"{display_score(score)} ({band}{', ' + ESCALATION_WORDS if up else ''})"
+
+
+# The cut-off a registry entry labels "caseness" is NHS Talking Therapies caseness
+# (clinical-reference 3.1: PHQ-9 >= 10, GAD-7 >= 8), below which a patient has recovered;
+# any other cut-off (OCI-R >= 21 likely OCD, SPIN >= 19) is reported as crossed or not.
+NHS_CASENESS = "caseness"
+
+
+def summarise_instrument(
+    instrument: str, episode: pd.DataFrame, not_applicable: bool = False
+) -> InstrumentSummary | None:
+    """The summary of one trajectory: ``instrument``'s total, or with ``not_applicable``
+    its sum without the not-applicable item (WSAS work: the 4-item sum, no bands)."""
+    scale = scale_of(instrument, not_applicable)
+    rows = series_rows(episode, scale)
     if rows.empty:
         return None
     first, last = rows.iloc[0], rows.iloc[-1]
     baseline, latest = float(first["score"]), float(last["score"])
-    case_base, case_now = at_caseness(instrument, baseline), at_caseness(instrument, latest)
+    bands = bands_of(scale, rows)
+    up = [bool(e) for e in rows["escalated"]] if "escalated" in rows else [False] * len(rows)
+    case_base, case_now = (
+        (None, None) if scale.cut_off is None else (baseline >= scale.cut_off, latest >= scale.cut_off)
+    )
+    change = NO_CRITERION if scale.not_applicable else reliable_change(instrument, baseline, latest)
+    transitions = tuple(zone_transitions(scale, rows))
     return InstrumentSummary(
         instrument=instrument,
         n=len(rows),
@@ -218,21 +301,56 @@ def summarise_instrument(instrument: str, episode: pd.DataFrame) -> InstrumentSu
         baseline_at=first["administered_at"].to_pydatetime(),
         latest=latest,
         latest_at=last["administered_at"].to_pydatetime(),
-        band_baseline=band_label(instrument, baseline),
-        band_latest=band_label(instrument, latest),
-        reliable_change=reliable_change(instrument, baseline, latest),
+        band_baseline=bands[0],
+        band_latest=bands[-1],
+        reliable_change=change,
         caseness_baseline=case_base,
         caseness_latest=case_now,
-        status=_status(instrument, baseline, latest, case_base, case_now, len(rows)),
+        status=_status(scale, baseline, latest, bands[0], bands[-1], case_base, case_now, len(rows)),
+        scale=scale,
+        escalated_baseline=up[0],
+        escalated_latest=up[-1],
+        rci=None if scale.not_applicable else reliable_change_index(instrument, baseline, latest),
+        transitions=transitions,
     )
 
 
+def summaries(episode: pd.DataFrame, scales: list[Scale]) -> list[InstrumentSummary]:
+    """One summary per trajectory, in the order of ``scales`` (trajectory.scales)."""
+    found = (summarise_instrument(s.instrument, episode, s.not_applicable) for s in scales)
+    return [s for s in found if s is not None]
+
+
+def _zone_steps(scale: Scale, before: str | None, after: str | None) -> int:
+    return (zone_index(scale, after) or 0) - (zone_index(scale, before) or 0)
+
+
+def current(outcomes: list[InstrumentSummary]) -> list[InstrumentSummary]:
+    """The summaries that hold their instrument's latest response (WSAS: the full total or
+    the 4-item sum, whichever came last), so a warning is never about a superseded score."""
+    latest: dict[str, datetime] = {}
+    for s in outcomes:
+        latest[s.instrument] = max(latest.get(s.instrument, s.latest_at), s.latest_at)
+    return [s for s in outcomes if s.latest_at == latest[s.instrument]]
+
+
 def _status(
-    instrument: str, baseline: float, latest: float, case_base: bool | None, case_now: bool | None, n: int
+    scale: Scale,
+    baseline: float,
+    latest: float,
+    band_base: str | None,
+    band_now: str | None,
+    case_base: bool | None,
+    case_now: bool | None,
+    n: int,
 ) -> str:
-    inst = INSTRUMENTS[instrument]
+    inst = INSTRUMENTS[scale.instrument]
     if n < 2:
         return "only a baseline so far"
+    if scale.zones:  # AUDIT: zone transitions, not reliable change (clinical-reference 4)
+        return f"{band_base} at baseline, {band_now} now ({moved(_zone_steps(scale, band_base, band_now))})"
+    if scale.not_applicable:
+        return f"no cut-off or recovery criterion for the {scale.sum_name}"
     if inst.response_decrease is not None:  # ISI: response and remission (clinical-reference 4, [S28])
         response = baseline - latest >= inst.response_decrease
         remission = latest < inst.remission_below
@@ -242,9 +360,30 @@ def _status(
         )
     if case_base is None:
         return "no cut-off or recovery criterion for this measure unless the service configures one"
-    if not case_base:
-        return "not at caseness at baseline: recovery does not apply"
-    return "recovered (below caseness now)" if not case_now else "not recovered (still at caseness)"
+    if scale.cut_off_label == NHS_CASENESS:
+        if not case_base:
+            return "not at caseness at baseline: recovery does not apply"
+        return "recovered (below caseness now)" if not case_now else "not recovered (still at caseness)"
+    cut = f"the cut-off {scale.cut_off:g}" + (f" ({scale.cut_off_label})" if scale.cut_off_label else "")
+    side = {True: "at or above", False: "below"}
+    return f"{side[bool(case_base)]} {cut} at baseline, {side[bool(case_now)]} it now"
+
+
+def subscale_table(subscales: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The subscale scores of the responses ``rows`` (one instrument's, newest first): their
+    ``administered_at`` and one column per subscale in the registry's order, NaN where a
+    subscale's items are not all answered. Empty (no columns) when the instrument has none
+    in the registry (SPIN: the reference does not list their items)."""
+    if rows.empty or not INSTRUMENTS[rows["instrument"].iloc[0]].subscales:
+        return pd.DataFrame()
+    names = [sub.name for sub in INSTRUMENTS[rows["instrument"].iloc[0]].subscales]
+    ordered = rows.sort_values(["administered_at", "response_id"], ascending=False)
+    scores = subscales[subscales["response_id"].isin(ordered["response_id"])]
+    wide = scores.pivot_table(index="response_id", columns="subscale", values="score", aggfunc="first", dropna=False)
+    wide = wide.reindex(index=ordered["response_id"], columns=names)
+    return pd.concat(
+        [ordered[["administered_at"]].reset_index(drop=True), wide.reset_index(drop=True).astype(float)], axis=1
+    )
 
 
 def nhs_status(episode: pd.DataFrame, settings: Settings) -> NhsOutcome | None:

@@ -57,6 +57,10 @@ def _outcomes_json(table: pd.DataFrame) -> dict[str, dict]:
     out = {}
     for row in records(table):
         entry = {k: row[k] for k in ("finished", "paired", "no_paired_scores", "not_at_caseness", "in_progress")}
+        # the anxiety measure paired with PHQ-9 (clinical-reference 3.3): in words, and the
+        # paired courses by instrument code
+        entry["anxiety_measure"] = row["anxiety_measure"]
+        entry["anxiety_measure_courses"] = row["anxiety_courses"]
         for rate in OUTCOME_RATES:
             entry[rate] = {part: row[f"{rate}_{part}"] for part in ("numerator", "denominator", "rate")}
         out[row["name"]] = entry
@@ -145,7 +149,7 @@ def _cell(v) -> str:
 def outcome_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Rates as 'p % (n/d)' text. A small cell is "too few to show" without the counts
     it suppresses; a rate over no courses is "none yet"."""
-    out = table[["name", "finished", "paired", "no_paired_scores", "in_progress"]].copy()
+    out = table[["name", "anxiety_measure", "finished", "paired", "no_paired_scores", "in_progress"]].copy()
     for rate in OUTCOME_RATES:
         out[OUTCOME_LABELS[rate]] = [
             rate_text(n, d, r)
@@ -164,6 +168,7 @@ def rate_text(numerator, denominator, rate) -> str:
 
 OUTCOME_TABLE_LABELS = {
     "name": "",
+    "anxiety_measure": "Anxiety measure",
     "finished": "Finished courses",
     "paired": "Paired",
     "no_paired_scores": "No paired scores",

@@ -25,6 +25,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
 )
 from sqlalchemy.dialects import sqlite
 
@@ -53,6 +54,11 @@ class ContractTimestamp(sqlite.DATETIME):
 
 #: Platform timestamps: naive UTC; on SQLite only the contract's text form is read.
 Timestamp = DateTime().with_variant(ContractTimestamp(), "sqlite")
+
+#: ``Column.info`` key of an optional extension of the contract: the start-up check does
+#: not require it, and every query that reads it first asks whether it is there
+#: (``db.platform_has``), so a platform without it keeps today's behaviour.
+OPTIONAL = "optional"
 
 ROLES = ("gp", "therapist", "team_lead")
 PATIENT_STATUSES = ("active", "completed", "withdrawn")
@@ -93,6 +99,13 @@ modules = Table(
     Column("program_id", Integer, nullable=False, comment="-> programs.id"),
     Column("position", Integer, nullable=False, comment="1..n"),
     Column("title", String(200), nullable=False),
+    Column(
+        "summary",
+        Text,
+        nullable=True,
+        info={OPTIONAL: True},
+        comment="optional: what the module covers, for the GP's consultation agenda",
+    ),
     Index("ix_modules_program", "program_id", "position"),
 )
 

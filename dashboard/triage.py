@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from dashboard import flags as flag_engine
 from dashboard.config import Settings
 from dashboard.frames import per_patient
-from dashboard.measures import INSTRUMENTS, band_label, display_score
+from dashboard.measures import score_words
 from dashboard.responses import latest_per_patient
 from dashboard.scope import Viewer
 from dashboard.timeutil import DAY, UTC_ZONE, local_date
@@ -104,21 +104,21 @@ def _decorate(
 
 
 def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame, tz: ZoneInfo) -> dict[int, str]:
-    """patient_id -> '14 · moderate (PHQ-9, 12 Nov)', from the already-scored responses
+    """patient_id -> '14 · moderate (PHQ-9, 12 Nov)' (measures.score_words), from the already-scored responses
     (the day in the service time zone, as every day shown)."""
     if responses.empty:
         return {}
     primary = responses["patient_id"].map(per_patient(patients, "primary_instrument"))
     latest = latest_per_patient(responses[responses["valid"] & (responses["instrument"] == primary)])
     return {
-        pid: f"{display_score(s)}"
-        + (f" · {b}" if (b := band_label(i, s)) else "")
-        + f" ({INSTRUMENTS[i].name if i in INSTRUMENTS else i}, {local_date(t, tz):%d %b})"
-        for pid, s, i, t in zip(
+        pid: score_words(i, s, f"{local_date(t, tz):%d %b}", escalated=bool(e), not_applicable=bool(na))
+        for pid, s, i, t, e, na in zip(
             latest["patient_id"].tolist(),
             latest["score"].tolist(),
             latest["instrument"].tolist(),
             latest["administered_at"].tolist(),
+            latest["escalated"].tolist(),
+            latest["not_applicable"].tolist(),
         )
     }
 

@@ -261,6 +261,16 @@ for port in $APP_PORTS; do
   wait_for 120 "app $i" curl -fsS "http://127.0.0.1:$port/_stcore/health"
 done
 wait_for 30 "nginx" curl -fsSk "https://127.0.0.1:$HTTPS_PORT/_stcore/health"
-wait_for 120 "the refresher's first run" grep -qE "refresh:|holds the lease" "$RUN/refresher.log"
+# The first run reads every response and builds every team's snapshot: seconds on the
+# demo, 20 minutes and more at 100,000 patients on a busy 2-core machine. The pages
+# compute live meanwhile, so past CASEBOARD_DEPLOY_REFRESH_WAIT seconds it is left running.
+refresh_wait="${CASEBOARD_DEPLOY_REFRESH_WAIT:-900}"
+for _ in $(seq 1 $((refresh_wait * 4))); do
+  grep -qE "refresh:|holds the lease" "$RUN/refresher.log" && break
+  running "$RUN/refresher.pid" "refresh" || fail "the refresher stopped before its first run (see $RUN/refresher.log)"
+  sleep 0.25
+done
+grep -qE "refresh:|holds the lease" "$RUN/refresher.log" \
+  || say "the refresher's first run is still going after ${refresh_wait}s (the pages compute live meanwhile; see $RUN/refresher.log)"
 say "ready: https://127.0.0.1:$HTTPS_PORT (self-signed certificate; users deploy.therapist1, deploy.gp1, deploy.lead1, ...; password in $RUN/password)"
 echo "https://127.0.0.1:$HTTPS_PORT"

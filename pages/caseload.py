@@ -413,6 +413,11 @@ st.caption(
 )
 outcome_config = {
     "name": st.column_config.TextColumn("", width=150, pinned=True),
+    "anxiety_measure": st.column_config.TextColumn(
+        "Anxiety measure",
+        help="The anxiety measure paired with PHQ-9 in these rates (clinical-reference 3.3): GAD-7, or the "
+        "programme's ADSM where configured, GAD-7 the back-up for a course without its pair",
+    ),
     "finished": st.column_config.NumberColumn("Finished courses"),
     "paired": st.column_config.NumberColumn("Paired"),
     "no_paired_scores": st.column_config.NumberColumn("No paired scores"),
@@ -423,6 +428,7 @@ OUTCOME_ORDER = [
     "name",
     OUTCOME_LABELS["reliable_deterioration"],
     *(OUTCOME_LABELS[k] for k in OUTCOME_RATES if k != "reliable_deterioration"),
+    "anxiety_measure",
     "finished",
     "paired",
     "no_paired_scores",

@@ -9,6 +9,7 @@ from dashboard.patient import programme_modules
 from dashboard.text import count_of, md
 from dashboard.timeutil import freshness_line
 from dashboard.ui import cached
+from dashboard.ui.components.agenda_panel import agenda_entry
 from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.quality_note import team_quality_note
@@ -41,6 +42,7 @@ def followup_dialog(row: pd.Series) -> None:
     if st.button("Open patient page", icon=":material/person:"):
         open_patient(row["code"], row["patient_id"])
     pid = int(row["patient_id"])
+    agenda_entry(ctx, pid, version, expanded=True)
     if followup_form(
         ctx,
         pid,

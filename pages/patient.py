@@ -7,23 +7,28 @@ import streamlit as st
 
 from dashboard import audit, charts
 from dashboard.acks import MAY_ACKNOWLEDGE
-from dashboard.flags import FLAG_KINDS, on_track_status, pauses
+from dashboard.flags import FLAG_KINDS, last_risk_assessment, on_track_status, pauses, risk_item_status
 from dashboard.gp_followups import ACTIONS, current_followups
-from dashboard.measures import INSTRUMENTS, display_score, in_most_severe_band
+from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.patient import (
+    current,
     current_module,
     engagement,
     episode_responses,
     module_timeline,
     nhs_status,
     patients_with_code,
-    summarise_instrument,
+    subscale_table,
+    summaries,
     treatment_week,
 )
 from dashboard.record_audit import audit_once
-from dashboard.text import control_problem, md, visible_controls
+from dashboard.text import control_problem, count_of, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
+from dashboard.trajectory import escalation_text, series_rows, zone_transitions
+from dashboard.trajectory import scales as trajectory_scales
 from dashboard.ui import cached
+from dashboard.ui.components.agenda_panel import agenda_entry
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.correction_panel import correction_panel
 from dashboard.ui.components.fhir_download import fhir_download
@@ -99,6 +104,7 @@ if patient is None:
     st.stop()
 audit_once(st.session_state, ctx.state, ctx.viewer.username, "open_record", patient.patient_id)
 
+version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id), data_version())
 rows, summary, judged_flags, as_of = cached.patient_page(
     ctx.platform,
     ctx.state,
@@ -107,7 +113,7 @@ rows, summary, judged_flags, as_of = cached.patient_page(
     patient,
     settings,
     ctx.config.timezone.key,
-    (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id), data_version()),
+    version,
 )
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
@@ -145,8 +151,8 @@ quality_note(
         }
     ),
 )
-instruments = [i for i in dict.fromkeys([patient.primary_instrument, "PHQ9", "GAD7"]) if i in INSTRUMENTS]
-summaries = [s for s in (summarise_instrument(i, episode) for i in instruments) if s is not None]
+scales = trajectory_scales(episode, patient.primary_instrument)  # every instrument answered, primary first
+outcomes = summaries(episode, scales)
 if patient_flags.empty and not handled.empty:
     # Not the grey "no flags": every reason was handled by someone, which is not the same
     # as nothing being wrong (issue 16, item 11).
@@ -169,11 +175,14 @@ for h in handled.itertuples():
     if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
         withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())
 
-for s in summaries:
-    if in_most_severe_band(s.instrument, s.latest):
+for s in current(outcomes):
+    if s.most_severe:
         st.warning(
-            f"{INSTRUMENTS[s.instrument].name} {display_score(s.latest)} on {day(s.latest_at)} is "
-            f"{'still ' if not handled.empty else ''}in the {s.band_latest} band"
+            md(
+                f"{s.scale.name} {display_score(s.latest)} on {day(s.latest_at)} is "
+                f"{'still ' if not handled.empty else ''}in "
+                + (s.band_latest if s.scale.zones else f"the {s.band_latest} band")
+            )
             + (": handling a reason does not change the score." if not handled.empty else "."),
             icon=":material/priority_high:",
         )
@@ -198,26 +207,27 @@ if ctx.viewer.role in MAY_ACKNOWLEDGE and not patient_flags.empty:
 
 # ------------------------------------------------------------------ outcome summary
 st.subheader("Outcomes")
-if not summaries:
+if not outcomes:
     st.info("No valid questionnaire yet: outcomes appear after the first scored response.")
 else:
     st.dataframe(
         pd.DataFrame(
             [
                 {  # the safety columns first: status and reliable change beside the measure
-                    "Measure": INSTRUMENTS[s.instrument].name,
+                    "Measure": s.scale.name,
                     "Status": s.status,
                     "Reliable change": s.reliable_change if s.n > 1 else "only a baseline so far",
-                    "Change": f"{s.change:+.0f}" if s.n > 1 else "—",
-                    "Latest": f"{display_score(s.latest)} ({s.band_latest or 'no bands'}) · {day(s.latest_at)}",
-                    "Baseline": f"{display_score(s.baseline)} ({s.band_baseline or 'no bands'}) · {day(s.baseline_at)}",
+                    "Change": s.change_words,
+                    "Latest": f"{s.shown('latest')} · {day(s.latest_at)}",
+                    "Baseline": f"{s.shown('baseline')} · {day(s.baseline_at)}",
+                    "Criterion": s.scale.criterion_text,
                 }
-                for s in summaries
+                for s in outcomes
             ]
         ),
         hide_index=True,
         width="stretch",
-        column_config={"Measure": st.column_config.TextColumn("Measure", pinned=True)},
+        column_config={"Measure": st.column_config.TextColumn("Measure", pinned=True, width="medium")},
     )
     nhs = nhs_status(episode, settings)
     if nhs is None:
@@ -239,16 +249,41 @@ fhir_download(ctx, patient)
 # ------------------------------------------------------------------ trajectories
 st.subheader("Symptom trajectories")
 risk_rows = rows.responses[(rows.responses["instrument"] == "PHQ9") & (rows.responses["risk_item_score"] > 0)]
-charted = [i for i in instruments if not episode[episode["instrument"] == i].empty]
-if not charted:
+if not scales:
     st.info("No scored questionnaires to chart yet.")
 clinic = gp_followups.dropna(subset=["clinic_phq9"])
 clinic = pd.DataFrame({"date": pd.to_datetime(clinic["held_on"]), "score": clinic["clinic_phq9"].astype(float)})
-for instrument in charted:
+for scale in scales:
+    on_phq9 = scale.instrument == "PHQ9" and not scale.not_applicable
     risk = None
-    if instrument == "PHQ9" and not risk_rows.empty:
+    if on_phq9 and not risk_rows.empty:
         risk = pd.DataFrame({"date": risk_rows["administered_at"], "item_score": risk_rows["risk_item_score"]})
-    chart(charts.trajectory_chart(instrument, episode, risk, clinic if instrument == "PHQ9" else None, tz))
+    chart(
+        charts.trajectory_chart(
+            scale.instrument, episode, risk, clinic if on_phq9 else None, tz, not_applicable=scale.not_applicable
+        )
+    )
+    rows_of = series_rows(episode, scale)
+    if scale.zones:  # AUDIT: change as zone transitions (clinical-reference 4)
+        moves = zone_transitions(scale, rows_of)
+        st.caption(
+            md(
+                f"{scale.name} zone transitions: "
+                + ("; ".join(f"{day(t.at)} {t.words}" for t in moves) if moves else "none, the same zone throughout")
+                + f". An arrow marks a zone moved one up by the item rule ({escalation_text(scale.instrument)})."
+            )
+        )
+    table = subscale_table(rows.subscales, rows_of) if not scale.not_applicable else pd.DataFrame()
+    if not table.empty:
+        with st.expander(md(f"{scale.name} subscales ({count_of(len(table), 'response')})")):
+            st.dataframe(
+                table.assign(administered_at=[day(t) for t in table["administered_at"]])
+                .rename(columns={"administered_at": "Date"})
+                .map(lambda v: v if isinstance(v, str) else ("—" if pd.isna(v) else str(display_score(v)))),
+                hide_index=True,
+                width="stretch",
+            )
+            st.caption("Subscale sums; no bands (the reference defines none for subscale totals). —: an item missing.")
 if not clinic.empty:
     st.caption(
         "Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
@@ -258,8 +293,10 @@ if not risk_rows.empty:
     st.markdown("**PHQ-9 item 9 answered above 0** (thoughts of being better off dead or of self-harm):")
     for _, r in risk_rows.sort_values("administered_at", ascending=False).iterrows():
         st.markdown(f"- {day(r['administered_at'])}: item 9 = {int(r['risk_item_score'])}")
-elif "PHQ9" in charted:
+elif any(s.instrument == "PHQ9" for s in scales):
     st.caption(NO_RISK_ANSWER)
+answers = list(rows.responses.itertuples(index=False))
+st.caption(risk_item_status(last_risk_assessment(answers, pd.Timestamp(patient.enrolled_at)), tz))
 phq_episode = episode[episode["instrument"] == "PHQ9"]
 checkpoints = on_track_status(
     list(phq_episode.itertuples(index=False)), patient.enrolled_at, pd.Timestamp(now), settings
@@ -351,6 +388,7 @@ else:
         hide_index=True,
         width="stretch",
     )
+agenda_entry(ctx, patient.patient_id, version)
 if ctx.viewer.role == "gp":
     own = gp_followups[gp_followups["gp"] == ctx.viewer.username]
     with st.expander("Log a follow-up", expanded=False, icon=":material/edit_note:"):

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import count
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 
 from dashboard import schema
 from dashboard.gp_followups import FollowupForm
@@ -17,6 +17,9 @@ PROGRAMS = {  # code: (id, name, primary instrument, modules)
     "anxiety": (2, "Generalised anxiety", "GAD7", 7),
     "insomnia": (3, "Insomnia", "ISI", 6),
     "panic": (4, "Panic disorder", "PDSS", 10),
+    "social_anxiety": (5, "Social anxiety", "SPIN", 8),
+    "ocd": (6, "OCD", "OCIR", 8),
+    "alcohol": (7, "Alcohol", "AUDIT", 5),
 }
 CLINICIANS = [  # id, username, display name, role, team
     (1, "ther.a", "Therapist A", "therapist", 1),
@@ -119,8 +122,11 @@ class Platform:
         days_ago: float,
         items: list[int | None] | None = None,
         total: int | None = None,
+        not_applicable: tuple[int, ...] = (),
     ) -> int:
-        """Items in order 1..n (None = item row absent); total defaults to the item sum."""
+        """Items in order 1..n (None = item row absent); total defaults to the item sum.
+        ``not_applicable`` items are stored as rows with a NULL score, the contract's
+        "not applicable" (WSAS item 1, work)."""
         rid = next(self._ids)
         if total is None and items is not None:
             total = sum(s for s in items if s is not None)
@@ -136,7 +142,7 @@ class Platform:
             )
             rows = [
                 {"response_id": rid, "item": i, "score": s} for i, s in enumerate(items or [], start=1) if s is not None
-            ]
+            ] + [{"response_id": rid, "item": i, "score": None} for i in not_applicable]
             if rows:
                 conn.execute(insert(schema.response_items), rows)
         return rid
@@ -151,6 +157,19 @@ class Platform:
         return self.response(
             patient_id, "GAD7", days_ago, [min(3, total // 7 + (1 if i < total % 7 else 0)) for i in range(7)]
         )
+
+    def questionnaire(self, patient_id: int, instrument: str, days_ago: float, total: int) -> int:
+        """A response of a registry instrument with this total, its items filled evenly from
+        item_min (not for an instrument whose items allow only some values: AUDIT 9-10)."""
+        from dashboard.measures import INSTRUMENTS
+
+        inst = INSTRUMENTS[instrument]
+        span, rest = inst.item_max - inst.item_min, total - inst.n_items * inst.item_min
+        items = [
+            inst.item_min + min(span, rest // inst.n_items + (i < rest % inst.n_items)) for i in range(inst.n_items)
+        ]
+        assert sum(items) == total, f"{instrument} cannot total {total}"
+        return self.response(patient_id, instrument, days_ago, items)
 
     def module(
         self,
@@ -168,6 +187,13 @@ class Platform:
                     started_at=self.ago(started_days_ago),
                     completed_at=None if completed_days_ago is None else self.ago(completed_days_ago),
                 )
+            )
+
+    def summary(self, program: str, position: int, text: str | None) -> None:
+        """A module's summary (the contract's optional ``modules.summary``)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.modules).where(schema.modules.c.id == module_id(program, position)).values(summary=text)
             )
 
     def activity(self, patient_id: int, days_ago: float, kind: str = "login") -> None:
@@ -197,3 +223,38 @@ class Platform:
                     read_at=None,
                 )
             )
+
+
+# OCI-R items 1..18 of the every-instrument patient's baseline: subscale sums washing 12,
+# checking 9, ordering 6, obsessing 2, hoarding 0, neutralising 1 (items of Foa et al. 2002).
+OCIR_BASELINE = [0, 3, 2, 1, 4, 1, 0, 3, 2, 0, 4, 1, 0, 3, 2, 0, 4, 0]
+
+
+def every_instrument_patient(platform: Platform, code: str, **patient: object) -> int:
+    """A depression-programme patient who answered every instrument of the registry
+    (clinical-reference 1, 2 and 4), enrolled 60 days ago:
+
+    PHQ-9 16 -> 12 -> 8; GAD-7 14 -> 9; ISI 19 -> 9; PDSS 14 -> 7; OCI-R 30 -> 18;
+    SPIN 34 -> 17; AUDIT 7 (item 4 = 2: one zone up, zone II) -> 16 (zone III) -> 3
+    (zone I); WSAS 25 (all five items), then 16 and 11 with work not applicable (4-item sums).
+    """
+    pid = platform.patient(code, enrolled_days_ago=60, **patient)  # type: ignore[arg-type]
+    for days, total in ((58, 16), (30, 12), (3, 8)):
+        platform.phq9(pid, days, total)
+    platform.gad7(pid, 58, 14)
+    platform.gad7(pid, 3, 9)
+    platform.response(pid, "ISI", 57, [3, 3, 3, 3, 3, 2, 2])
+    platform.response(pid, "ISI", 4, [1, 1, 1, 1, 1, 2, 2])
+    platform.response(pid, "PDSS", 57, [2] * 7)
+    platform.response(pid, "PDSS", 4, [1] * 7)
+    platform.response(pid, "OCIR", 56, OCIR_BASELINE)
+    platform.response(pid, "OCIR", 4, [1] * 18)
+    platform.response(pid, "SPIN", 56, [2] * 17)
+    platform.response(pid, "SPIN", 4, [1] * 17)
+    platform.response(pid, "AUDIT", 55, [2, 2, 1, 2, 0, 0, 0, 0, 0, 0])
+    platform.response(pid, "AUDIT", 28, [3, 3, 2, 1, 1, 1, 1, 0, 2, 2])
+    platform.response(pid, "AUDIT", 4, [1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+    platform.response(pid, "WSAS", 55, [5, 5, 5, 5, 5])
+    platform.response(pid, "WSAS", 28, [None, 4, 4, 4, 4], not_applicable=(1,))
+    platform.response(pid, "WSAS", 4, [None, 3, 3, 3, 2], not_applicable=(1,))
+    return pid

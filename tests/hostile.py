@@ -49,6 +49,7 @@ FIELDS = {  # label: value, as stored
     "TEAM": hostile("TEAM"),
     "PROGRAMME": hostile("PROGRAMME"),
     "MODULE": hostile("MODULE"),
+    "SUMMARY": hostile("SUMMARY"),  # module 2's, on the GP's consultation agenda
     "GPNOTE": hostile("GPNOTE"),
     "ACKNOTE": hostile("ACKNOTE"),
 }
@@ -73,6 +74,11 @@ def build(p: Platform) -> dict[str, int]:
             update(schema.modules)
             .where(schema.modules.c.id == module_id("depression", 1))
             .values(title=FIELDS["MODULE"])
+        )
+        conn.execute(
+            update(schema.modules)
+            .where(schema.modules.c.id == module_id("depression", 2))
+            .values(summary=FIELDS["SUMMARY"])
         )
     pid = p.patient(CODE, enrolled_days_ago=40, display_name=FIELDS["PATIENT"])
     p.module(pid, "depression", 1, 39, 30)

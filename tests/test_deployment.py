@@ -280,16 +280,13 @@ def state_rows(deployment: Deployment, sql: str) -> int:
         engine.dispose()
 
 
-def test_a_therapist_a_gp_and_a_lead_work_through_nginx_and_their_writes_are_in_the_state_database(deployment, context):
-    """Acknowledge (therapist), log a follow-up and download it (GP), download the
-    workload (team lead), each through nginx on whichever instance its route names."""
+def open_handle_form(page) -> tuple[str, int]:
+    """The first queued patient's reasons, every one ticked, each note filled in;
+    returns the patient's code and the number of reasons."""
     from playwright.sync_api import expect
 
     from tests.test_browser import select_first_row
 
-    page = context.new_page()
-    log_in(page, deployment, "deploy.therapist1")
-    page.get_by_role("heading", name="Triage").wait_for(timeout=60_000)
     select_first_row(page)
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("button", name="Mark selected handled").wait_for(timeout=60_000)
@@ -304,7 +301,19 @@ def test_a_therapist_a_gp_and_a_lead_work_through_nginx_and_their_writes_are_in_
     for i in range(notes.count()):
         notes.nth(i).fill("Phoned the patient; agreed next steps and safety plan.")
         notes.nth(i).blur()
-    dialog.get_by_role("button", name="Mark selected handled").click()
+    return code, reasons
+
+
+def test_a_therapist_a_gp_and_a_lead_work_through_nginx_and_their_writes_are_in_the_state_database(deployment, context):
+    """Acknowledge (therapist), log a follow-up and download it (GP), download the
+    workload (team lead), each through nginx on whichever instance its route names."""
+    from tests.test_browser import select_first_row
+
+    page = context.new_page()
+    log_in(page, deployment, "deploy.therapist1")
+    page.get_by_role("heading", name="Triage").wait_for(timeout=60_000)
+    code, reasons = open_handle_form(page)
+    page.get_by_role("dialog").get_by_role("button", name="Mark selected handled").click()
     wait_for_app(page)
     page.get_by_text(f"Handled for {code} by you").wait_for(timeout=60_000)
     acked = "SELECT count(*) FROM dash_acknowledgements WHERE actor = 'deploy.therapist1'"
@@ -566,6 +575,38 @@ def serving(deployment: Deployment, user: str, sizes: dict[int, int]) -> int:
     return served[0]
 
 
+def kill_while_the_write_waits(deployment: Deployment, instance: int, table: str, submit) -> None:
+    """Hold ``table`` locked, ``submit`` the form, and once the instance's write waits
+    for the table kill the instance (before its commit); then let go and wait until
+    PostgreSQL has rolled back the orphaned transaction."""
+    state = create_engine(deployment.state)
+    watcher = create_engine(deployment.state, isolation_level="AUTOCOMMIT")
+    apps = "usename = 'caseboard_app' AND application_name <> 'caseboard_refresher'"
+    waiting = text(
+        f"SELECT count(*) FROM pg_stat_activity WHERE {apps} AND wait_event_type = 'Lock' AND query ILIKE '%{table}%'"
+    )
+    in_flight = text(
+        f"SELECT count(*) FROM pg_stat_activity WHERE {apps} "
+        "AND (wait_event_type = 'Lock' OR state LIKE 'idle in transaction%')"
+    )
+    try:
+        with state.connect() as conn, watcher.connect() as watch:
+            conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            submit()
+            deadline = time.monotonic() + 60
+            while watch.scalar(waiting) < 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert watch.scalar(waiting) >= 1, f"the save never reached {table}"
+            os.kill(deployment.pid(instance), signal.SIGKILL)  # before the commit
+            conn.commit()
+            deadline = time.monotonic() + 60  # the orphaned transaction is rolled back
+            while watch.scalar(in_flight) and time.monotonic() < deadline:
+                time.sleep(0.2)
+    finally:
+        state.dispose()
+        watcher.dispose()
+
+
 def test_an_instance_killed_around_a_follow_ups_commit_stores_it_once_or_visibly_not_at_all(deployment, context):
     """Killed while the write waits (before its commit): nothing is stored and the
     other instance still shows the patient as due. Killed once the row is committed
@@ -579,30 +620,10 @@ def test_an_instance_killed_around_a_follow_ups_commit_stores_it_once_or_visibly
     due, before = due_count(page), state_rows(deployment, stored)
     open_followup_form(page)
     first = serving(deployment, user, sizes)
-    state = create_engine(deployment.state)
-    watcher = create_engine(deployment.state, isolation_level="AUTOCOMMIT")
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'caseboard_app' AND wait_event_type = 'Lock' "
-        "AND query ILIKE '%dash_followups%'"
-    )
-    in_flight = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'caseboard_app' "
-        "AND (wait_event_type = 'Lock' OR state LIKE 'idle in transaction%')"
-    )
     try:
-        with state.connect() as conn, watcher.connect() as watch:
-            conn.execute(text("LOCK TABLE dash_followups IN ACCESS EXCLUSIVE MODE"))
-            page.get_by_role("button", name="Save follow-up").click()
-            deadline = time.monotonic() + 60
-            while watch.scalar(waiting) < 1 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert watch.scalar(waiting) >= 1, "the save never reached the follow-ups table"
-            sizes = log_sizes(deployment)
-            os.kill(deployment.pid(first), signal.SIGKILL)  # before the commit
-            conn.commit()
-            deadline = time.monotonic() + 60  # the orphaned transaction is rolled back
-            while watch.scalar(in_flight) and time.monotonic() < deadline:
-                time.sleep(0.2)
+        kill_while_the_write_waits(
+            deployment, first, "dash_followups", page.get_by_role("button", name="Save follow-up").click
+        )
         assert state_rows(deployment, stored) == before  # not stored...
         # The reconnected page may show the form again for a retry (the browser resends
         # the selected row to the other instance), so the due list is opened by address.
@@ -633,7 +654,145 @@ def test_an_instance_killed_around_a_follow_ups_commit_stores_it_once_or_visibly
         assert due_count(page) == due - 1  # shown as saved: no longer due
         assert state_rows(deployment, stored) == before + 1  # exactly once
     finally:
-        state.dispose()
-        watcher.dispose()
         again = script("up.sh")
         assert again.returncode == 0, again.stderr
+
+
+def queued(page) -> int:
+    """The Triage caption's count: "N patients need you"."""
+    found = page.get_by_text(re.compile(r"^\d+ patients? needs? you")).first
+    found.wait_for(timeout=60_000)
+    return int(found.inner_text().split()[0])
+
+
+def test_an_instance_killed_around_an_acknowledgements_commit_stores_it_once_or_visibly_not_at_all(deployment, context):
+    """As the follow-up's: killed while the acknowledgement waits for its table, nothing
+    is stored and the other instance still queues the patient with its reasons open;
+    killed once the rows are committed, the other instance no longer queues the
+    patient, and each reason is stored once. (The form's idempotency key lives in
+    the dead instance's session; the other instance cannot resubmit what it shows
+    as handled.)"""
+    user = "deploy.therapist1"  # one patient handled by the journeys test above
+    stored = f"SELECT count(*) FROM dash_acknowledgements WHERE actor = '{user}'"
+    page = context.new_page()
+    sizes = log_sizes(deployment)
+    log_in(page, deployment, user)
+    page.get_by_role("heading", name="Triage").wait_for(timeout=60_000)
+    waiting, before = queued(page), state_rows(deployment, stored)
+    code, _ = open_handle_form(page)
+    first = serving(deployment, user, sizes)
+    submit = page.get_by_role("dialog").get_by_role("button", name="Mark selected handled").click
+    try:
+        kill_while_the_write_waits(deployment, first, "dash_acknowledgements", submit)
+        assert state_rows(deployment, stored) == before  # not stored...
+        page.goto(f"{deployment.url}/triage")  # the reconnected page may reopen the dialog
+        wait_for_app(page)
+        page.get_by_role("heading", name="Triage").wait_for(timeout=60_000)
+        assert queued(page) == waiting  # ...and visibly so: still queued, on the other instance
+        assert page.get_by_text(f"Handled for {code} by you").count() == 0
+        again = script("up.sh")
+        assert again.returncode == 0, again.stderr
+
+        page.reload()
+        wait_for_app(page)
+        sizes = log_sizes(deployment)
+        page.get_by_role("heading", name="Triage").wait_for(timeout=60_000)
+        again_code, reasons = open_handle_form(page)
+        assert again_code == code  # the same patient, its reasons still open
+        second = serving(deployment, user, sizes)
+        submit()
+        deadline = time.monotonic() + 60
+        while state_rows(deployment, stored) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(deployment.pid(second), signal.SIGKILL)  # just after the commit
+        assert state_rows(deployment, stored) == before + reasons  # one transaction: all its rows
+        page.wait_for_timeout(2_000)
+        page.goto(f"{deployment.url}/triage")
+        wait_for_app(page)
+        page.get_by_role("heading", name="Triage").wait_for(timeout=60_000)
+        assert queued(page) == waiting - 1  # shown as handled: no longer queued
+        assert state_rows(deployment, stored) == before + reasons  # each reason exactly once
+    finally:
+        again = script("up.sh")
+        assert again.returncode == 0, again.stderr
+
+
+# ---------------------------------------------------------------- the load script through nginx
+
+
+def test_the_load_script_drives_both_instances_through_nginx(deployment, tmp_path):
+    """`caseboard load --deployment`: three sessions through nginx, spread over the
+    two instances by their route cookies; both instances' logs hold runs, and no
+    session met an error. Its timings are reported, not asserted."""
+    out = tmp_path / "load.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.load", "--deployment", str(RUN), "--sessions", "3", "--rounds", "1"]
+        + ["--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = json.loads(out.read_text())
+    every = next(row for row in rows if row["page"] == "all")
+    assert every["sessions"] == 3 and every["errors"] == 0 and every["visits"] >= 3 * 2
+    assert [i["pid"] for i in every["instances"]] == [deployment.pid(1), deployment.pid(2)]
+    assert all(i["runs"] > 0 and i["rss_peak_mb"] > 100 for i in every["instances"]), every["instances"]
+    assert every["runs"] == sum(i["runs"] for i in every["instances"])
+
+
+# ---------------------------------------------------------------- a backup of the state database
+
+
+def pg_binary(name: str) -> str:
+    return str(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))[-1])
+
+
+def test_a_dump_of_the_state_database_restores_with_every_clinicians_row(deployment, tmp_path):
+    """docs/deployment.md's backup: pg_dump of the state database while the instances
+    and the refresher run, restored into an empty database: at the migration head,
+    with the same acknowledgements, follow-ups, sessions and audit rows."""
+    dump = tmp_path / "caseboard.dump"
+    port = str(PORT_BASE + 32)
+    done = subprocess.run(
+        [pg_binary("pg_dump"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-Fc", "-f", str(dump), "caseboard"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    admin = create_engine(deployment.state.replace("/caseboard", "/postgres"), isolation_level="AUTOCOMMIT")
+    restored = deployment.state.replace("/caseboard", "/caseboard_restored")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS caseboard_restored"))
+            conn.execute(text("CREATE DATABASE caseboard_restored OWNER caseboard_migrator"))
+        done = subprocess.run(
+            [pg_binary("pg_restore"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "caseboard_restored"]
+            + ["--exit-on-error", str(dump)],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        check = subprocess.run(
+            [sys.executable, "-m", "dashboard", "db", "check", "--db", restored],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert check.returncode == 0 and "(current)" in check.stdout, check.stdout + check.stderr
+        tables = ("dash_acknowledgements", "dash_followups", "dash_sessions", "dash_audit")
+        counts = {}
+        for url in (deployment.state, restored):
+            engine = create_engine(url)
+            with engine.connect() as conn:
+                counts[url] = {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in tables}
+            engine.dispose()
+        # the journeys test above wrote these
+        assert counts[restored]["dash_acknowledgements"] >= 1 and counts[restored]["dash_followups"] >= 1
+        # nothing logged in meanwhile: the clinicians' tables are as dumped
+        assert counts[restored] == counts[deployment.state]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS caseboard_restored"))
+        admin.dispose()

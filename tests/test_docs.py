@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -185,6 +186,8 @@ def readme_settings_rows() -> dict[str, str]:
 def shown_default(value) -> str:
     if value is None:
         return "unset"
+    if isinstance(value, Mapping):  # a table setting: its entries, or "none"
+        return "; ".join(f"{key} `{entry}`" for key, entry in value.items()) or "none"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
@@ -195,6 +198,16 @@ def shown_default(value) -> str:
 def test_the_readme_settings_table_is_the_code_with_its_defaults():
     rows = readme_settings_rows()
     assert rows == {s.name: shown_default(s.default) for s in SETTINGS}
+
+
+def test_the_readme_triage_reasons_table_is_the_flag_table_in_its_order():
+    """README "Triage reasons" lists every key of ``FLAG_KINDS``, most urgent first, and no other."""
+    from dashboard.flags import FLAG_KINDS
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Triage reasons", 1)[1].split("\n\n", 2)[1]
+    keys = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+    assert keys == list(FLAG_KINDS)
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=doc_id)

@@ -23,7 +23,12 @@ APP_OWN = {":orange-badge[:material/science: DEMO — synthetic data]"}  # st.ba
 # alone is not enough: it is plain text already). The module title reaches
 # tables and select boxes only.
 SEEN_BY_ALL = {"PATIENT", "PROGRAMME", "THERAPIST", "GP", "GPNOTE", "ACKNOTE"}
-EXPECTED = {"ther.a": SEEN_BY_ALL, "gp.a": SEEN_BY_ALL, "lead.a": SEEN_BY_ALL | {"TEAM", "LEAD"}}
+# The module summary is on the consultation agenda, the patient's GP's and therapist's.
+EXPECTED = {
+    "ther.a": SEEN_BY_ALL | {"SUMMARY"},
+    "gp.a": SEEN_BY_ALL | {"SUMMARY"},
+    "lead.a": SEEN_BY_ALL | {"TEAM", "LEAD"},
+}
 
 
 @pytest.fixture

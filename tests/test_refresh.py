@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pandas.errors import DatabaseError as PandasDatabaseError
 from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
@@ -145,9 +146,27 @@ def test_the_command_refreshes_and_says_so(small_demo, capsys, monkeypatch):
     assert_same(small_demo)
 
 
-def test_the_service_reports_a_cycle_that_cannot_reach_a_database_and_runs_the_next(small_demo, capsys, monkeypatch):
+def lost_in_pandas() -> Exception:
+    """What pandas.read_sql raises when the database goes away under a team snapshot's
+    read: its own DatabaseError, the driver's error as its cause."""
+    lost = PandasDatabaseError("Execution failed on sql 'SELECT ...': connection refused")
+    lost.__cause__ = OperationalError("SELECT ...", {}, Exception("connection refused"))
+    return lost
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [lambda: OperationalError("SELECT max(id)", {}, Exception("connection refused")), lost_in_pandas],
+    ids=["sqlalchemy", "pandas_read_sql"],
+)
+def test_the_service_reports_a_cycle_that_cannot_reach_a_database_and_runs_the_next(
+    small_demo, capsys, monkeypatch, fault
+):
     """caseboard refresh --every outlives a database that drops out for one cycle (it
-    ended at the first fault, and a deployment's replica restart stopped it for good)."""
+    ended at the first fault, and a deployment's replica restart stopped it for good).
+    A team snapshot reads through pandas, whose error is not SQLAlchemy's: the
+    deployment's replica stopped during a 100,000-patient snapshot build ended the
+    refresher with exit 2 before that case was caught too."""
     url = small_demo.url.render_as_string(hide_password=False)
     monkeypatch.setenv("DASHBOARD_MODE", "demo")
     real, calls, sleeps = refresh.cycle, [], []
@@ -155,7 +174,7 @@ def test_the_service_reports_a_cycle_that_cannot_reach_a_database_and_runs_the_n
     def drops_once(*args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
-            raise OperationalError("SELECT max(id)", {}, Exception("connection refused"))
+            raise fault()
         return real(*args, **kwargs)
 
     def sleep(seconds):

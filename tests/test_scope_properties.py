@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from dashboard import audit, caseload, db, followups_due, quality, schema, triage
+from dashboard import agenda, audit, caseload, db, followups_due, quality, schema, triage
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
 from dashboard.config import Settings
@@ -143,6 +143,14 @@ def test_no_data_function_returns_a_patient_outside_the_viewers_scope(platform, 
             CASES["patient"] = CASES.get("patient", 0) + 2
             assert (patient_data.find_patient(engine, viewer, code) is not None) == (code in allowed_codes)
             assert (patient_data.find_patient_by_id(engine, viewer, row["id"]) is not None) == (code in allowed_codes)
+
+        for code, row in made.items():  # the consultation agenda: the GP's and therapist's own patients only
+            CASES["agenda"] = CASES.get("agenda", 0) + 1
+            try:
+                built = agenda.build(engine, engine, viewer, row["id"], NOW, s, UTC).patient.code
+            except agenda.AgendaRefused:
+                built = None
+            assert (built == code) == (code in allowed_codes and viewer.role in agenda.MAY_VIEW)
 
         if viewer.role == "gp":
             listed_due = followups_due.due_list(engine, engine, viewer, NOW, s, UTC)

@@ -21,6 +21,14 @@ visits every page once (imports and caches loaded), and the CPU the client
 (this process, Playwright's driver and Chromium) and the server used over the
 window, in % of one core: on a small machine a busy client slows the server,
 and so does anything else running (each row records the load average).
+
+With ``--deployment DIR`` it starts no server: it drives the deployment that
+deploy/up.sh runs from DIR (docs/deployment.md) through nginx over HTTPS (its
+self-signed certificate accepted), as that deployment's clinicians
+(``deploy.therapist1`` ...) with its generated password, and reads every
+instance's log and /proc entry: the page timings cover the runs of all of them,
+and each level also reports each instance's runs, peak memory and CPU, so the
+figures say how the sessions spread and what one instance costs.
 """
 
 from __future__ import annotations
@@ -30,11 +38,10 @@ import asyncio
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dashboard.commands import command
@@ -44,6 +51,8 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 
 PASSWORD = "caseboard-demo"
 USERS = ("therapist1", "lead1", "therapist2", "lead2")  # session i logs in as USERS[i % 4]
+ROUTE_COOKIE = "caseboard_route"  # deploy/nginx.conf: the upstream is hashed on it
+DEPLOY_USER_PREFIX = "deploy."  # deploy/up.sh renames the demo's clinicians: production refuses their names
 ROLE_PAGES = {"therapist": ("Triage", "My patients", "Patient"), "lead": ("Caseload", "Triage", "Audit")}
 HEADINGS = {"Triage": "Triage", "My patients": "My patients", "Caseload": "Caseload", "Audit": "Audit trail"}
 MAX_SESSIONS = 10  # one 2-core machine runs server, client and browser together
@@ -74,6 +83,15 @@ class Row:
     errors: int
     wall_s: float
     loadavg_1m: float  # the machine's load at the level's end: other work on a shared machine skews every figure
+    instances: list[dict] = field(default_factory=list)  # per instance: its runs, peak MB and CPU % in the window
+
+
+@dataclass
+class Instance:
+    """One served app: its process (memory, CPU) and its log (the script runs)."""
+
+    pid: int
+    log: Path
 
 
 # ---------------------------------------------------------------- processes
@@ -104,13 +122,13 @@ def _tree(root: int, table: dict[int, tuple[int, int]]) -> set[int]:
     return found
 
 
-def cpu_ticks(server_pid: int) -> tuple[dict[int, int], dict[int, int]]:
+def cpu_ticks(server_pids: list[int]) -> tuple[dict[int, int], list[dict[int, int]]]:
     """CPU ticks per process of the client (this process and its descendants but
-    the server) and of the server."""
+    the servers) and of each server."""
     table = _proc_table()
-    server = _tree(server_pid, table)
-    client = _tree(os.getpid(), table) - server
-    return {p: table[p][1] for p in client}, {p: table[p][1] for p in server}
+    servers = [_tree(pid, table) for pid in server_pids]
+    client = _tree(os.getpid(), table).difference(*servers)
+    return {p: table[p][1] for p in client}, [{p: table[p][1] for p in server} for server in servers]
 
 
 def cpu_pct(before: dict[int, int], after: dict[int, int], wall_s: float) -> float:
@@ -153,21 +171,26 @@ async def wait_for_app(page, settle_ms: int = 200) -> None:
 class Session:
     """One browser context logged in as one clinician, looping through their pages."""
 
-    def __init__(self, browser, base_url: str, username: str):
-        self.browser, self.base_url, self.username = browser, base_url, username
-        self.pages = ROLE_PAGES["lead" if username.startswith("lead") else "therapist"]
+    def __init__(self, browser, base_url: str, username: str, password: str = PASSWORD, route: str | None = None):
+        self.browser, self.base_url, self.username, self.password = browser, base_url, username, password
+        self.route = route  # nginx's route cookie, chosen so the sessions spread over the instances
+        self.pages = ROLE_PAGES["lead" if username.removeprefix(DEPLOY_USER_PREFIX).startswith("lead") else "therapist"]
         self.errors = 0
         self.settled: dict[str, list[float]] = {}  # page -> click-to-settled ms of each visit
         self.context = self.page = None
 
     async def log_in(self) -> None:
-        self.context = await self.browser.new_context(viewport={"width": 1400, "height": 900})
+        self.context = await self.browser.new_context(
+            viewport={"width": 1400, "height": 900}, ignore_https_errors=self.base_url.startswith("https:")
+        )
         await self.context.add_init_script(CLICK_CLOCK_JS)
+        if self.route is not None:
+            await self.context.add_cookies([{"name": ROUTE_COOKIE, "value": self.route, "url": self.base_url}])
         self.page = await self.context.new_page()
         await self.page.goto(self.base_url)
         await wait_for_app(self.page)
         await self.page.get_by_role("textbox", name="Username").fill(self.username)
-        await self.page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        await self.page.get_by_role("textbox", name="Password").fill(self.password)
         await self.page.get_by_role("button", name="Login").click()
         await self.page.get_by_role("heading", name=HEADINGS[self.pages[0]]).first.wait_for(timeout=TIMEOUT_MS)
         await wait_for_app(self.page)
@@ -327,11 +350,12 @@ def _ms(value: float | None) -> float | None:
 
 async def run_levels(
     base_url: str,
-    server: subprocess.Popen,
-    log_path: Path,
+    instances: list[Instance],
     levels: list[int],
     duration: float | None,
     rounds: int | None,
+    users: list[str],
+    password: str,
 ) -> list[Row]:
     try:
         from playwright.async_api import async_playwright
@@ -340,63 +364,113 @@ async def run_levels(
     rows: list[Row] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for username in ("therapist1", "lead1"):  # warm-up: imports and caches, and every page works
-            warm = Session(browser, base_url, username)
-            await warm.log_in()
-            await warm.loop(None, 1)
-            await warm.close()
-            if warm.errors:
-                raise RuntimeError(f"warm-up as {username} failed; see {log_path}")
+        routes = await find_routes(browser, base_url, instances, users[0], password) if len(instances) > 1 else [None]
+        for route in routes:  # warm-up of every instance: imports and caches, and every page works
+            for username in users[:2]:
+                warm = Session(browser, base_url, username, password, route)
+                await warm.log_in()
+                await warm.loop(None, 1)
+                await warm.close()
+                if warm.errors:
+                    raise RuntimeError(f"warm-up as {username} failed; see {[str(i.log) for i in instances]}")
         await asyncio.sleep(1)
-        idle = rss_mb(server.pid) or 0.0
-        print(f"server idle after warm-up: {idle:.0f} MB", file=sys.stderr)
+        idle = [rss_mb(i.pid) or 0.0 for i in instances]
+        print(f"server idle after warm-up: {' + '.join(f'{mb:.0f}' for mb in idle)} MB", file=sys.stderr)
         for n in levels:
-            rows += await run_level(browser, base_url, server.pid, log_path, n, idle, duration, rounds)
+            rows += await run_level(browser, base_url, instances, routes, n, idle, duration, rounds, users, password)
         await browser.close()
     return rows
+
+
+async def find_routes(browser, base_url: str, instances: list[Instance], username: str, password: str) -> list[str]:
+    """A route cookie per instance: log in with route after route and see whose log
+    the landing page's run reached, until every instance has one. nginx's hash
+    decides where a route goes, so a random route per session could leave an
+    instance idle (3 sessions: one time in four)."""
+    routes: dict[int, str] = {}
+    for k in range(8 * len(instances)):
+        offsets = [i.log.stat().st_size for i in instances]
+        probe = Session(browser, base_url, username, password, route=f"load-{k}")
+        await probe.log_in()
+        await probe.close()
+        await asyncio.sleep(0.2)  # the run's line reaches the log file
+        served = [
+            n
+            for n, (i, o) in enumerate(zip(instances, offsets, strict=True))
+            if script_runs(i.log, o, i.log.stat().st_size)
+        ]
+        if len(served) == 1:
+            routes.setdefault(served[0], f"load-{k}")
+        if len(routes) == len(instances):
+            return [routes[n] for n in range(len(instances))]
+    raise RuntimeError(f"no route found to instances {sorted(set(range(len(instances))) - set(routes))}")
+
+
+def session_route(routes: list[str | None], i: int) -> str | None:
+    """Session i's route: round-robin over the instances, shifted every round so that
+    with two instances each gets therapists and team leads (users alternate roles)."""
+    return routes[(i + i // len(routes)) % len(routes)]
 
 
 async def run_level(
     browser,
     base_url: str,
-    server_pid: int,
-    log_path: Path,
+    instances: list[Instance],
+    routes: list[str | None],
     n: int,
-    idle: float,
+    idle: list[float],
     duration: float | None,
     rounds: int | None,
+    users: list[str],
+    password: str,
 ) -> list[Row]:
     """Log N sessions in, then measure their loops: the window excludes the logins."""
-    sampler = RssSampler(server_pid)
-    sampler.start()
-    sessions = [Session(browser, base_url, USERS[i % len(USERS)]) for i in range(n)]
+    samplers = [RssSampler(i.pid) for i in instances]
+    for sampler in samplers:
+        sampler.start()
+    sessions = [Session(browser, base_url, users[i % len(users)], password, session_route(routes, i)) for i in range(n)]
     await asyncio.gather(*(s.log_in() for s in sessions))
-    start_offset, started = log_path.stat().st_size, time.monotonic()
-    client_before, server_before = cpu_ticks(server_pid)
+    offsets, started = [i.log.stat().st_size for i in instances], time.monotonic()
+    pids = [i.pid for i in instances]
+    client_before, servers_before = cpu_ticks(pids)
     deadline = None if duration is None else started + duration
     await asyncio.gather(*(s.loop(deadline, rounds) for s in sessions))
     wall = time.monotonic() - started
-    client_after, server_after = cpu_ticks(server_pid)
-    await asyncio.sleep(0.2)  # the last lines reach the log file
-    runs = script_runs(log_path, start_offset, log_path.stat().st_size)
-    peak = await sampler.stop()
+    client_after, servers_after = cpu_ticks(pids)
+    await asyncio.sleep(0.2)  # the last lines reach the log files
+    each = [script_runs(i.log, offset, i.log.stat().st_size) for i, offset in zip(instances, offsets, strict=True)]
+    peaks = [await sampler.stop() for sampler in samplers]
     await asyncio.gather(*(s.close() for s in sessions))
     settled: dict[str, list[float]] = {}
     for s in sessions:
         for page, times in s.settled.items():
             settled.setdefault(page, []).extend(times)
+    server_pcts = [cpu_pct(b, a, wall) for b, a in zip(servers_before, servers_after, strict=True)]
     rows = level_rows(
         n,
-        runs,
+        [run for runs in each for run in runs],
         settled,
-        peak,
-        idle,
+        sum(peaks),
+        sum(idle),
         cpu_pct(client_before, client_after, wall),
-        cpu_pct(server_before, server_after, wall),
+        round(sum(server_pcts), 1),
         sum(s.errors for s in sessions),
         wall,
     )
+    per_instance = [
+        {"pid": i.pid, "runs": len(runs), "rss_peak_mb": round(peak, 1), "idle_rss_mb": round(still, 1), "cpu_pct": pct}
+        for i, runs, peak, still, pct in zip(instances, each, peaks, idle, server_pcts, strict=True)
+    ]
+    for row in rows:
+        row.instances = per_instance
     print_rows(rows)
+    if len(instances) > 1:
+        for k, figures in enumerate(per_instance, 1):
+            print(
+                f"{n:>8} instance {k} (pid {figures['pid']}): {figures['runs']} runs, peak {figures['rss_peak_mb']:.0f} MB "
+                f"(idle {figures['idle_rss_mb']:.0f}), CPU {figures['cpu_pct']:.0f}%",
+                flush=True,
+            )
     return rows
 
 
@@ -456,44 +530,109 @@ def main(argv: list[str] | None = None) -> int:
     how_long.add_argument("--duration", type=float, help="seconds each level runs (default: 30)")
     how_long.add_argument("--rounds", type=int, help="rounds through its pages per session, instead of a duration")
     parser.add_argument("--json", dest="json_file", help="write the rows here as JSON")
+    parser.add_argument(
+        "--deployment",
+        metavar="DIR",
+        help="drive the deployment deploy/up.sh runs from DIR (e.g. data/deploy) through its nginx, "
+        "as its clinicians, instead of serving a demo; the figures cover its instances",
+    )
     args = parser.parse_args(argv)
-    from dashboard import demo
-    from dashboard.engine import make_engine
-
-    if args.db and demo.read_generated_for(make_engine(args.db)) is None:
-        parser.error(
-            "--db must be a database made by the demo generator: the load runs in demo mode, "
-            "which Caseboard refuses on any other database (README, Modes)"
-        )
     if not Path(CHROMIUM).exists():
         parser.error(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     duration = args.duration if args.duration is not None or args.rounds is not None else 30.0
-
-    port = free_port()
-    log_path = LOG_DIR / f"server-{port}.log"
-    with tempfile.TemporaryDirectory(prefix="caseboard-load-") as tmp:
-        db_url = args.db or demo_database(Path(tmp), args.patients)
-        env = {"DASHBOARD_DB_URL": db_url, "DASHBOARD_STATE_DB_URL": args.state_db or db_url, "DASHBOARD_MODE": "demo"}
-        server = start_server(port, env, log_path)
-        try:
-            print(f"server pid {server.pid} on port {port}, log {log_path}", file=sys.stderr)
-            print(
-                f"{'sessions':>8} {'page':<12} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8} "
-                f"{'cpu p95':>8} {'visits':>6} {'click p50':>9} {'click p95':>9} {'peak MB':>9} "
-                f"{'MB/sess':>8} {'client%':>7} {'server%':>7} {'errors':>6} {'load':>5}",
-                flush=True,
-            )
-            rows = asyncio.run(
-                run_levels(f"http://127.0.0.1:{port}", server, log_path, args.sessions, duration, args.rounds)
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    peak = max(r.server_rss_peak_mb for r in rows)
+    if args.deployment:
+        if args.db or args.state_db:
+            parser.error("--deployment reads the deployment's own databases: no --db or --state-db")
+        rows = drive_deployment(parser, Path(args.deployment), args.sessions, duration, args.rounds)
+    else:
+        rows = drive_demo_server(parser, args.db, args.state_db, args.patients, args.sessions, duration, args.rounds)
+    peak = max(max(i["rss_peak_mb"] for i in r.instances) for r in rows)
     print(f"server peak {peak:.0f} MB: {'within' if peak <= TARGET_RSS_MB else 'over'} the {TARGET_RSS_MB} MB target")
     if args.json_file:
         Path(args.json_file).write_text(json.dumps([asdict(r) for r in rows], indent=1))
     return 1 if any(r.errors for r in rows) else 0
+
+
+def print_header() -> None:
+    print(
+        f"{'sessions':>8} {'page':<12} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8} "
+        f"{'cpu p95':>8} {'visits':>6} {'click p50':>9} {'click p95':>9} {'peak MB':>9} "
+        f"{'MB/sess':>8} {'client%':>7} {'server%':>7} {'errors':>6} {'load':>5}",
+        flush=True,
+    )
+
+
+def drive_demo_server(
+    parser: argparse.ArgumentParser,
+    db: str | None,
+    state_db: str | None,
+    patients: int,
+    levels: list[int],
+    duration: float | None,
+    rounds: int | None,
+) -> list[Row]:
+    """Serve the app in demo mode on a free port (a fresh demo unless ``db``) and drive it."""
+    from dashboard import demo
+    from dashboard.engine import make_engine
+
+    if db and demo.read_generated_for(make_engine(db)) is None:
+        parser.error(
+            "--db must be a database made by the demo generator: the load runs in demo mode, "
+            "which Caseboard refuses on any other database (README, Modes)"
+        )
+    port = free_port()
+    log_path = LOG_DIR / f"server-{port}.log"
+    with tempfile.TemporaryDirectory(prefix="caseboard-load-") as tmp:
+        db_url = db or demo_database(Path(tmp), patients)
+        env = {"DASHBOARD_DB_URL": db_url, "DASHBOARD_STATE_DB_URL": state_db or db_url, "DASHBOARD_MODE": "demo"}
+        server = start_server(port, env, log_path)
+        try:
+            print(f"server pid {server.pid} on port {port}, log {log_path}", file=sys.stderr)
+            print_header()
+            return asyncio.run(
+                run_levels(
+                    f"http://127.0.0.1:{port}",
+                    [Instance(server.pid, log_path)],
+                    levels,
+                    duration,
+                    rounds,
+                    list(USERS),
+                    PASSWORD,
+                )
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def deployment_instances(run: Path) -> list[Instance]:
+    """The app instances deploy/up.sh started from ``run``: app1.pid and app1.log, ..."""
+    instances = []
+    for pid_file in sorted(run.glob("app*.pid")):
+        pid = int(pid_file.read_text().split()[0])
+        if not Path(f"/proc/{pid}").exists():
+            raise SystemExit(f"{pid_file} names pid {pid}, which is not running: bash deploy/up.sh")
+        instances.append(Instance(pid, pid_file.with_suffix(".log")))
+    return instances
+
+
+def drive_deployment(
+    parser: argparse.ArgumentParser, run: Path, levels: list[int], duration: float | None, rounds: int | None
+) -> list[Row]:
+    """Drive a running deploy/up.sh deployment through its nginx (its URL, password and
+    instances all read from its run directory)."""
+    settings = run / "deploy.env"
+    if not settings.exists() or not (run / "password").exists():
+        parser.error(f"{run} is not a deploy/up.sh run directory (no deploy.env or password)")
+    port = next(line.split("=", 1)[1] for line in settings.read_text().splitlines() if line.startswith("HTTPS_PORT="))
+    instances = deployment_instances(run)
+    url = f"https://127.0.0.1:{port}"
+    print(f"driving {url}: instances {[i.pid for i in instances]}", file=sys.stderr)
+    print_header()
+    users = [DEPLOY_USER_PREFIX + user for user in USERS]
+    return asyncio.run(
+        run_levels(url, instances, levels, duration, rounds, users, (run / "password").read_text().strip())
+    )
 
 
 if __name__ == "__main__":

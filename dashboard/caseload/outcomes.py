@@ -3,6 +3,7 @@ recovery and deterioration (clinical-reference 3), per programme and per therapi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import pandas as pd
@@ -16,11 +17,10 @@ from dashboard.facts import (
     finished_between,
     modules_completed,
 )
-from dashboard.outcomes import nhs_outcome
+from dashboard.measures import INSTRUMENTS
+from dashboard.outcomes import DEFAULT_ANXIETY, AnxietyPlan, anxiety_plan, gad7, nhs_outcome
 from dashboard.responses import scored_responses
-from dashboard.schema import (
-    patients,
-)
+from dashboard.schema import patients, programs
 from dashboard.scope import Viewer
 
 OUTCOME_RATES = ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration")
@@ -53,7 +53,10 @@ def finished_episodes(
     conn: Connection, viewer: Viewer, f: Filters, settings: Settings, since: datetime
 ) -> pd.DataFrame:
     """Episodes ended (completed or withdrawn) between ``since`` and the period end,
-    with their sessions and NHS outcome where PHQ-9 and GAD-7 are both paired."""
+    with their sessions and NHS outcome where PHQ-9 and the anxiety measure are both
+    paired: the programme's ADSM when configured, GAD-7 when it is not or when the
+    course has no ADSM pair (clinical-reference 3.3). ``anxiety_measure`` names the
+    instrument each paired outcome used."""
     ended = finished_between(_t(since), _t(f.end))
     episodes = pd.read_sql(
         select(
@@ -68,26 +71,35 @@ def finished_episodes(
         parse_dates=["enrolled_at", "ended_at"],
     )
     episodes = episodes[episodes["sessions"] >= settings.finished_course_min_sessions].copy()
-    columns = ["patient_id", "program_id", "therapist_id", "ended_at", "paired", *OUTCOME_RATES, "case_start"]
+    columns = [
+        "patient_id",
+        "program_id",
+        "therapist_id",
+        "ended_at",
+        "paired",
+        *OUTCOME_RATES,
+        "case_start",
+        "anxiety_measure",
+    ]
     if episodes.empty:
         return pd.DataFrame(columns=columns)
+    plans = programme_plans(conn, settings)
+    adsms = sorted({p.measure.code for p in plans.values() if p.uses_adsm})
     ids = select(patients.c.id).where(*scope_conditions(viewer, f), ended)
-    scored = scored_responses(conn, ids, f.end, settings, instruments=("PHQ9", "GAD7"))  # the NHS pair (3.3)
+    measures = ("PHQ9", DEFAULT_ANXIETY, *adsms)  # the NHS pair and the ADSMs in use (3.3)
+    scored = scored_responses(conn, ids, f.end, settings, instruments=measures)
     scored = scored[scored["valid"]]
     window = scored.merge(episodes[["patient_id", "enrolled_at", "ended_at"]], on="patient_id")
     start = window["enrolled_at"] - pd.Timedelta(days=settings.baseline_window_days)
     window = window[(window["administered_at"] >= start) & (window["administered_at"] <= window["ended_at"])]
     window = window.sort_values(["administered_at", "response_id"])
-    pairs = (
-        window.groupby(["patient_id", "instrument"])["score"]
-        .agg(first="first", last="last", n="size")
-        .unstack("instrument")
-    )
-    pairs.columns = [f"{stat}_{inst}" for stat, inst in pairs.columns]
-    pairs = pairs.reindex(columns=[f"{stat}_{inst}" for stat in ("first", "last", "n") for inst in ("PHQ9", "GAD7")])
+    stats = window.groupby(["patient_id", "instrument"])["score"].agg(first="first", last="last", n="size")
+    stats = stats[stats["n"] >= 2]  # paired: first and last of at least two (3.1)
+    pairs = dict(zip(stats.index, zip(stats["first"].astype(float), stats["last"].astype(float))))
     rows = []
     strict = bool(settings.deterioration_requires_no_improvement)
-    for e in episodes.merge(pairs, left_on="patient_id", right_index=True, how="left").itertuples(index=False):
+    default = gad7()
+    for e in episodes.itertuples(index=False):
         out = {
             "patient_id": e.patient_id,
             "program_id": e.program_id,
@@ -95,13 +107,23 @@ def finished_episodes(
             "ended_at": e.ended_at,
             "paired": False,
             "case_start": None,
+            "anxiety_measure": None,
             **{k: None for k in OUTCOME_RATES},
         }
-        if e.n_PHQ9 >= 2 and e.n_GAD7 >= 2:  # NaN (no valid response) compares False
-            o = nhs_outcome(e.first_PHQ9, e.last_PHQ9, e.first_GAD7, e.last_GAD7, strict)
+        plan = plans.get(int(e.program_id))
+        phq = pairs.get((e.patient_id, "PHQ9"))
+        # the ADSM where configured and paired, else GAD-7 as the back-up (3.3)
+        candidates = (plan.measure, default) if plan is not None and plan.uses_adsm else (default,)
+        anxiety = next(
+            ((m, pairs[(e.patient_id, m.code)]) for m in candidates if (e.patient_id, m.code) in pairs), None
+        )
+        if phq is not None and anxiety is not None:
+            measure, (anx_first, anx_last) = anxiety
+            o = nhs_outcome(*phq, anx_first, anx_last, strict, measure)
             out.update(
                 paired=True,
                 case_start=o.case_start,
+                anxiety_measure=measure.code,
                 recovery=o.recovery,
                 reliable_improvement=o.reliable_improvement,
                 reliable_recovery=o.reliable_recovery,
@@ -109,6 +131,11 @@ def finished_episodes(
             )
         rows.append(out)
     return pd.DataFrame(rows, columns=columns)
+
+
+def programme_plans(conn: Connection, settings: Settings) -> dict[int, AnxietyPlan]:
+    """Each programme's anxiety measure by id (the programmes table holds no patient data)."""
+    return {int(r.id): anxiety_plan(r.code, settings) for r in conn.execute(select(programs.c.id, programs.c.code))}
 
 
 def outcome_rates(episodes: pd.DataFrame, min_cell: int) -> dict[str, Rate]:
@@ -134,18 +161,47 @@ OUTCOME_COLUMNS = [
     "no_paired_scores",
     "not_at_caseness",
     "in_progress",
+    "anxiety_measure",
+    "anxiety_courses",
     *[f"{k}_{part}" for k in OUTCOME_RATES for part in ("numerator", "denominator", "rate")],
 ]
 
 
-def outcome_table(episodes: pd.DataFrame, in_progress: pd.Series, key: str, names: dict, min_cell: int) -> pd.DataFrame:
-    """One row per ``key`` value (programme or therapist) with every rate's parts."""
+def anxiety_measure_text(courses: dict[str, int], planned: AnxietyPlan | None) -> str:
+    """Which anxiety measure a row's rates used (clinical-reference 3.3): the measure's name
+    when every paired course used one, else each with its courses, GAD-7 called the back-up
+    where the programme's measure is an ADSM; without paired courses, the planned measure."""
+    adsm_planned = planned is not None and planned.uses_adsm
+    if not courses:
+        return planned.measure.name if planned is not None else INSTRUMENTS[DEFAULT_ANXIETY].name
+    first = planned.measure.code if planned is not None else None
+    order = sorted(courses, key=lambda code: (code != first, -courses[code], code))
+    labels = {
+        code: INSTRUMENTS[code].name + (" back-up" if adsm_planned and code == DEFAULT_ANXIETY else "")
+        for code in order
+    }
+    if len(order) == 1 and not (adsm_planned and order[0] == DEFAULT_ANXIETY):
+        return labels[order[0]]
+    return " · ".join(f"{labels[code]} {courses[code]}" for code in order)
+
+
+def outcome_table(
+    episodes: pd.DataFrame,
+    in_progress: pd.Series,
+    key: str,
+    names: dict,
+    min_cell: int,
+    plans: Mapping[int, AnxietyPlan] | None = None,
+) -> pd.DataFrame:
+    """One row per ``key`` value (programme or therapist) with every rate's parts and the
+    anxiety measure they used (``plans``: the programmes' planned measures, by row key)."""
     rows = []
     for value in sorted(
         set(names) | set(episodes[key].dropna()) | set(in_progress.index), key=lambda v: str(names.get(v, v))
     ):
         mine = episodes[episodes[key] == value]
         paired = mine[mine["paired"].astype(bool)]
+        courses = {str(code): int(n) for code, n in paired["anxiety_measure"].value_counts().items()}
         row = {
             key: value,
             "name": names.get(value, "unassigned" if value == -1 else str(value)),
@@ -154,6 +210,8 @@ def outcome_table(episodes: pd.DataFrame, in_progress: pd.Series, key: str, name
             "no_paired_scores": len(mine) - len(paired),
             "not_at_caseness": int((~paired["case_start"].astype(bool)).sum()),
             "in_progress": int(in_progress.get(value, 0)),
+            "anxiety_measure": anxiety_measure_text(courses, (plans or {}).get(value)),
+            "anxiety_courses": courses,
         }
         for k, r in outcome_rates(mine, min_cell).items():
             row.update({f"{k}_numerator": r.numerator, f"{k}_denominator": r.denominator, f"{k}_rate": r.rate})

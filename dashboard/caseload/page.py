@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from dashboard.caseload.adherence import adherence, funnel, lapsed_patients, module_days
 from dashboard.caseload.gp_compliance import gp_compliance
-from dashboard.caseload.outcomes import finished_episodes, outcome_table
+from dashboard.caseload.outcomes import finished_episodes, outcome_table, programme_plans
 from dashboard.caseload.shared import (
     UNASSIGNED_ID,
     Filters,
@@ -38,6 +38,8 @@ from dashboard.config import Settings
 from dashboard.facts import (
     open_at,
 )
+from dashboard.measures import INSTRUMENTS
+from dashboard.outcomes import anxiety_plan
 from dashboard.schema import (
     clinicians,
     modules,
@@ -153,6 +155,7 @@ def caseload(
         )
         since = min(f.start, f.end - timedelta(days=7 * weeks))
         episodes = finished_episodes(conn, viewer, f, settings, since)
+        plans = programme_plans(conn, settings)
         in_progress = _frame(
             conn,
             select(patients.c.program_id, patients.c.therapist_id, func.count().label("n"))
@@ -200,6 +203,7 @@ def caseload(
             "program_id",
             {k: v for k, v in names.items() if f.program_id in (None, k)},
             min_cell,
+            plans,
         ),
         outcomes_by_therapist=outcome_table(
             episodes_by_t,
@@ -231,12 +235,14 @@ def with_triage_flags(result: Caseload, open_items: pd.DataFrame, settings: Sett
 def definitions(settings: Settings) -> dict[str, str]:
     """The definitions shown beside the figures (clinical-reference 3.1 asks for the session one)."""
     session = SESSION_DEFINITIONS[settings.treatment_session_event]
+    uses_adsm = any(anxiety_plan(code, settings).uses_adsm for code in settings.programme_problem_descriptors)
+    anxiety = "anxiety measure (GAD-7, or the programme's ADSM)" if uses_adsm else "GAD-7"
     return {
         "finished_course": (
             f"an episode ended (completed or withdrawn) in the period with at least "
             f"{settings.finished_course_min_sessions} treatment sessions, a session being {session}"
         ),
-        "paired": "first and last valid PHQ-9 and GAD-7 of the episode (from the baseline window to its end); "
+        "paired": f"first and last valid PHQ-9 and {anxiety} of the episode (from the baseline window to its end); "
         'courses without both pairs are counted as "no paired scores" and left out of the rates',
         "dropout": (
             f"withdrawn before completing every module, or no activity for {settings.dropout_inactive_days} days "
@@ -252,5 +258,29 @@ def definitions(settings: Settings) -> dict[str, str]:
             f"{settings.funnel_grace_days} days have passed since enrolment"
         ),
         "small_cells": f'rates over fewer than {settings.small_cell_min} courses are shown as "too few"',
-        "anxiety_measure": "NHS-style outcomes pair PHQ-9 with GAD-7 (clinical-reference 3.3)",
+        "anxiety_measure": anxiety_definition(settings),
     }
+
+
+def anxiety_definition(settings: Settings) -> str:
+    """Which anxiety measure the outcomes pair with PHQ-9, per problem descriptor a programme
+    is mapped to (clinical-reference 3.3), with an ADSM's values and their sources."""
+    base = "NHS-style outcomes pair PHQ-9 with GAD-7 (clinical-reference 3.3)"
+    by_descriptor: dict[str, list[str]] = {}
+    for code, descriptor in sorted(settings.programme_problem_descriptors.items()):
+        by_descriptor.setdefault(descriptor, []).append(code)
+    parts = []
+    for descriptor, codes in by_descriptor.items():
+        plan = anxiety_plan(codes[0], settings)
+        where = f"{descriptor} (programme {', '.join(codes)})"
+        m = plan.measure
+        if plan.uses_adsm:
+            parts.append(
+                f"{where}: {m.name}, caseness >= {m.caseness:g} and reliable change of {m.reliable_change:.3g} points "
+                f"({'; '.join(filter(None, (m.source, INSTRUMENTS[m.code].reliable_change_source)))}), "
+                f"GAD-7 the back-up for a course "
+                f"without a {m.name} pair"
+            )
+        elif plan.why_gad7:
+            parts.append(f"{where}: GAD-7 ({plan.why_gad7})")
+    return base + ("; by problem descriptor: " + "; ".join(parts) if parts else "")

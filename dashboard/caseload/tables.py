@@ -214,6 +214,7 @@ def outcomes_table(table: pd.DataFrame, key_title: str) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             key_title: table["name"].to_numpy(),
+            "Anxiety measure": table["anxiety_measure"].to_numpy(),
             "Finished courses": whole(table["finished"]),
             "Paired": whole(table["paired"]),
             "No paired scores": whole(table["no_paired_scores"]),

@@ -91,6 +91,12 @@ UNREACHABLE = (
 )
 
 
+def database_cause(exc: BaseException) -> BaseException:
+    """The database's own error behind ``exc``: pandas' DatabaseError carries it as its
+    cause, the statement in its text."""
+    return exc.__cause__ if isinstance(exc, PandasDatabaseError) and exc.__cause__ else exc
+
+
 def clean_errors(main: Callable[..., int]) -> Callable[..., int]:
     """A command's ``main`` that answers a database failure with one line and exit
     code 2: SQLAlchemy's own message carries the statement and its parameters
@@ -100,9 +106,8 @@ def clean_errors(main: Callable[..., int]) -> Callable[..., int]:
     def guarded(*args, **kwargs) -> int:
         try:
             return main(*args, **kwargs)
-        except (SQLAlchemyError, PandasDatabaseError) as exc:
-            # pandas.read_sql wraps the driver's error in its own, the statement in its text
-            cause = exc.__cause__ if isinstance(exc, PandasDatabaseError) and exc.__cause__ else exc
+        except (SQLAlchemyError, PandasDatabaseError) as exc:  # pandas.read_sql wraps the driver's error
+            cause = database_cause(exc)
             unreachable = isinstance(cause, OperationalError) and cause.statement is None  # failed to connect
             print((UNREACHABLE if unreachable else DATABASE_ERROR).format(name=type(cause).__name__), file=sys.stderr)
             return 2

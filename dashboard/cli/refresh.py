@@ -13,10 +13,11 @@ import argparse
 import sys
 import time
 
+from pandas.errors import DatabaseError as PandasDatabaseError
 from sqlalchemy.exc import DBAPIError
 
 from dashboard import refresh as refresher
-from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
+from dashboard.cli.common import add_database_arguments, clean_errors, database_cause, open_databases
 from dashboard.commands import command
 from dashboard.text import count_of
 
@@ -69,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         try:
             print(describe(refresher.cycle(platform, state, holder=holder, full=args.full, teams=teams)), flush=True)
-        except DBAPIError as exc:
+        except (DBAPIError, PandasDatabaseError) as exc:  # the latter: a team snapshot's pandas.read_sql
             if args.every is None:
                 raise
             print(
-                f"error: this cycle could not reach a database ({type(exc).__name__}); the next runs in "
+                f"error: this cycle could not reach a database ({type(database_cause(exc)).__name__}); the next runs in "
                 f"{args.every:g} s",
                 file=sys.stderr,
                 flush=True,

@@ -13,7 +13,8 @@ from sqlalchemy import (
 
 DEFAULT_PATIENTS = 480
 DEFAULT_SEED = 7
-#: The default profile's version (profiles.DEMO): an embedded demo made by another is regenerated.
+#: The default profile's version (profiles.DEMO): an embedded demo made by another is regenerated
+#: (3: the HUS programmes and WSAS, and modules.summary).
 GENERATOR_VERSION = "3"
 
 #: Patients generated and loaded together; fixed, because the random stream

@@ -8,7 +8,7 @@ import numpy as np
 
 from dashboard.demo.clock import DAY, WEEK, _days_to_workday
 from dashboard.demo.common import DEMO_USERS
-from dashboard.demo.content import FIRST_NAMES, SURNAMES, TEAM_NAMES
+from dashboard.demo.content import FIRST_NAMES, MODULE_SUMMARIES, SURNAMES, TEAM_NAMES
 from dashboard.demo.profiles import Program
 
 
@@ -117,5 +117,6 @@ def _program_tables(run: tuple[Program, ...]) -> tuple[dict[str, np.ndarray], di
         "program_id": np.array([t[0] for t in titles]),
         "position": np.array([t[1] for t in titles]),
         "title": np.array([t[2] for t in titles]),
+        "summary": np.array([MODULE_SUMMARIES.get(t[2]) for t in titles], dtype=object),
     }
     return programs, modules

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from dashboard import agenda as agenda_mod
 from dashboard import caseload as caseload_mod
 from dashboard import flags, followups_due, quality, team_snapshot
 from dashboard import my_patients as my_patients_data
@@ -104,6 +105,22 @@ def patient_page(
     now = utcnow()
     rows, summary, inputs = patient_data.load_page(_engine, viewer, patient, now, settings, _state)
     return rows, summary, flags.evaluate(inputs, now, settings, ZoneInfo(tz_name)), now
+
+
+@_cached(max_entries=500)
+def agenda(
+    _platform: Engine,
+    _state: Engine,
+    db_url: str,
+    viewer: Viewer,
+    patient_id: int,
+    settings: Settings,
+    tz_name: str,
+    version: tuple,
+) -> agenda_mod.Agenda:
+    """One patient's consultation agenda (agenda.build: refused outside the viewer's
+    scope; a refusal is raised, never cached). ``version``: ``writes`` of the patient."""
+    return agenda_mod.build(_platform, _state, viewer, patient_id, utcnow(), settings, ZoneInfo(tz_name))
 
 
 @_cached(max_entries=500)

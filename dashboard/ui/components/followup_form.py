@@ -27,6 +27,18 @@ from dashboard.ui.context import AppContext
 from dashboard.ui.session import bump_data_version
 
 
+def note_key(patient_id: int) -> str:
+    return f"fu_note_{patient_id}"
+
+
+def prefill_note(patient_id: int, text: str) -> None:
+    """Put ``text`` (what the consultation agenda says was agreed) in the form's note.
+    Call it from a widget callback: a widget's value may be set only before the widget
+    is drawn. (What is typed in a form reaches the server only on submit, so a note
+    typed there but not saved cannot be told apart: the latest agreement wins.)"""
+    st.session_state[note_key(patient_id)] = text[:NOTE_MAX_CHARS]
+
+
 def _field_error(errors: dict[str, str], field: str) -> None:
     if field in errors:
         st.error(errors[field], icon=":material/error:")
@@ -107,7 +119,7 @@ def followup_form(
             _field_error(errors, "pause_until")
         with c8:
             _field_error(errors, "next_on")
-        note = st.text_area("Note (optional)", max_chars=NOTE_MAX_CHARS, height=80, key=f"fu_note_{patient_id}")
+        note = st.text_area("Note (optional)", max_chars=NOTE_MAX_CHARS, height=80, key=note_key(patient_id))
         _field_error(errors, "note")
         _field_error(errors, "patient")
         submitted = st.form_submit_button("Save follow-up", type="primary")

@@ -26,7 +26,7 @@ from dashboard.timeutil import utcnow
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import bump_data_version
 
-RISK_KINDS = frozenset({"risk", "risk_unknown"})  # never preselected
+RISK_KINDS = frozenset({"risk", "risk_unknown", "risk_unassessed"})  # never preselected
 CONFIRMATION = "handled_confirmation"  # shown at the top of the next run of the page
 SUBMIT = "Mark selected handled"
 
