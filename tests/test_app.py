@@ -219,3 +219,28 @@ def test_demo_mode_is_refused_on_a_database_the_generator_did_not_make(monkeypat
     assert at.title[0].value == "Caseboard cannot start"
     assert any("no demo_meta record" in m.value for m in at.markdown)
     assert not at.text_input  # no login form, so the published demo password opens nothing
+
+
+@pytest.mark.parametrize(("program", "measure"), [("ocd", "OCI-R"), ("social_anxiety", "SPIN"), ("alcohol", "AUDIT")])
+def test_a_demo_patient_of_each_new_programme_opens_with_its_measures(app_env, program, measure):
+    """The demo's programmes whose primary measure is not PHQ-9 still collect PHQ-9 (its
+    risk item, clinical-reference 3.3): the patient page opens on them with both."""
+    from tests.apptest import open_patient, shown_text
+
+    engine = make_engine(app_env)
+    db.upgrade(engine)
+    programs = metadata.tables["programs"]
+    lead = select(clinicians.c.team_id).where(clinicians.c.username == "lead1").scalar_subquery()
+    with engine.connect() as conn:
+        name, code = conn.execute(
+            select(programs.c.name, patients.c.code)
+            .join(patients, patients.c.program_id == programs.c.id)
+            .where(programs.c.code == program, patients.c.team_id == lead)
+            .order_by(patients.c.enrolled_at)
+            .limit(1)
+        ).one()
+    at = open_patient("lead1", code)
+    text = shown_text(at)
+    assert at.title[0].value.startswith(code) and name in text
+    for shown in (measure, "PHQ-9"):
+        assert shown in text, shown

@@ -35,7 +35,18 @@ from dashboard.schema import metadata
 
 NOW = datetime(2025, 3, 14, 10, 30)
 DAY = pd.Timedelta(days=1)
-ITEMS = {"PHQ9": (9, 3), "GAD7": (7, 3), "ISI": (7, 4), "PDSS": (7, 4)}
+# (items, max item score), clinical-reference 1.1, 2.1 and 4: ISI, PDSS 7 x 0-4; OCI-R 18 x 0-4,
+# SPIN 17 x 0-4, AUDIT 10 x 0-4 (items 9-10 only 0/2/4), WSAS 5 x 0-8.
+ITEMS = {
+    "PHQ9": (9, 3),
+    "GAD7": (7, 3),
+    "ISI": (7, 4),
+    "PDSS": (7, 4),
+    "OCIR": (18, 4),
+    "SPIN": (17, 4),
+    "AUDIT": (10, 4),
+    "WSAS": (5, 8),
+}
 TABLES = [*metadata.tables.values(), demo.demo_meta]
 
 
@@ -224,7 +235,7 @@ def test_items_sum_to_total_except_a_few_corrupt_responses(default_demo: Frames)
     assert all(count > 0 for count in damage.values()), damage
     assert sum(damage.values()) + mismatch < 0.01 * len(r), damage
     assert r.total_score.notna().all()
-    assert items.item.between(1, 9).all()
+    assert (items.item >= 1).all() and (items.item <= items.instrument.map({k: v[0] for k, v in ITEMS.items()})).all()
     assert (r.n_items <= n_items).all()
 
 
@@ -359,17 +370,23 @@ def test_shape_of_default_demo(default_demo: Frames) -> None:
         "anxiety": "GAD7",
         "insomnia": "ISI",
         "panic": "PDSS",
+        "ocd": "OCIR",
+        "social_anxiety": "SPIN",
+        "alcohol": "AUDIT",
     }
     sizes = f.modules.groupby("program_id").position.agg(["size", "min", "max"])
-    assert sizes.loc[programs.id, "size"].tolist() == [8, 7, 6, 10]
+    assert sizes.loc[programs.id, "size"].tolist() == [8, 7, 6, 10, 8, 8, 6]
     assert (sizes["min"] == 1).all() and (sizes["max"] == sizes["size"]).all()
+    assert mix[["ocd", "social_anxiety", "alcohol"]].between(0.03, 0.12).all()
 
+    # Every programme collects PHQ-9 (the risk item; NHS pairs it with each measure,
+    # clinical-reference 3.3), GAD-7 and WSAS (functioning, all descriptors, 3.3), and its
+    # own primary measure; nobody answers another programme's measure.
     answered = f.responses.groupby("patient_id").instrument.agg(set)
-    assert answered.reindex(p.id).map(lambda s: {"PHQ9", "GAD7"} <= s).all()
     code = p.set_index("id").program_id.map(f.programs.set_index("id").code)
-    for program, instrument in (("insomnia", "ISI"), ("panic", "PDSS")):
-        members = code[code == program].index
-        assert answered.reindex(members).map(lambda s, i=instrument: i in s).all()
+    primary = programs.primary_instrument
+    expected = code.map(lambda c: {"PHQ9", "GAD7", "WSAS", primary[c]})
+    assert (answered.reindex(p.id).values == expected.reindex(p.id).values).all()
     assert set(f.activity.kind) == {"login", "module_page", "exercise", "homework"}
     assert set(f.messages.direction) == {"from_patient", "to_patient"}
 
@@ -554,3 +571,63 @@ def test_cli_seeds_the_history_in_the_state_database_unless_told_not_to(db_url: 
     with make_engine(state_url).connect() as conn:
         assert conn.scalar(select(func.count()).select_from(followups)) > 0
         assert conn.scalar(select(func.count()).select_from(audit)) > 0
+
+
+def test_audit_items_9_and_10_are_the_patients_own_0_2_or_4(default_demo: Frames) -> None:
+    """clinical-reference 4: AUDIT items 9-10 "have three options scored 0/2/4"; the demo
+    holds each patient's answers (about the last year) through treatment, apart from a
+    few answers of 1 or 3 for the data-quality check to reject."""
+    f = default_demo
+    audit = f.response_items.merge(f.responses[f.responses.instrument == "AUDIT"], left_on="response_id", right_on="id")
+    late = audit[audit.item.isin([9, 10])]
+    off = late[late.score.between(0, 4) & ~late.score.isin([0, 2, 4])]
+    assert 0 < len(off) <= 5
+    options = late[late.score.isin([0, 2, 4])].groupby(["patient_id", "item"]).score.nunique()
+    assert (options == 1).all()
+    assert set(late.score) >= {0, 2, 4}
+    assert audit[audit.item <= 8].score.between(0, 4).mean() > 0.99
+
+
+def test_wsas_item_1_is_null_for_patients_without_paid_work(default_demo: Frames) -> None:
+    """docs/design.md: a WSAS item 1 row with a NULL score means "not applicable"; then the
+    total is the 4-item sum (0-32, clinical-reference 4). A patient is in work or not for
+    the whole course; any other NULL score is one of a few missing answers."""
+    f = default_demo
+    wsas = f.response_items.merge(f.responses[f.responses.instrument == "WSAS"], left_on="response_id", right_on="id")
+    work = wsas[wsas.item == 1]
+    not_applicable = work.groupby("patient_id").score.apply(lambda s: s.isna().mean())
+    assert not_applicable.isin([0.0, 1.0]).mean() > 0.98
+    assert 0.15 < (not_applicable == 1.0).mean() < 0.35
+    by_response = wsas.groupby("response_id").agg(total=("total_score", "first"), items=("score", "sum"))
+    na_responses = work[work.score.isna()].response_id
+    assert (by_response.loc[na_responses, "total"] <= 32).all()
+    assert (by_response.total == by_response["items"]).mean() > 0.99
+    other_nulls = f.response_items[f.response_items.score.isna()].merge(
+        f.responses[["id", "instrument"]], left_on="response_id", right_on="id"
+    )
+    other_nulls = other_nulls[~((other_nulls.instrument == "WSAS") & (other_nulls.item == 1))]
+    assert 0 < len(other_nulls) <= 10
+
+
+@pytest.mark.parametrize(
+    ("program", "instrument", "threshold"),
+    [
+        # clinical-reference 4: OCI-R >= 21 likely OCD; SPIN >= 19 social phobia vs
+        # controls; AUDIT zone II (hazardous) from 8; ISI clinical from 15.
+        ("ocd", "OCIR", 21),
+        ("social_anxiety", "SPIN", 19),
+        ("alcohol", "AUDIT", 8),
+        ("insomnia", "ISI", 15),
+    ],
+)
+def test_each_programme_starts_above_its_measures_cut_off_and_mostly_improves(
+    default_demo: Frames, program: str, instrument: str, threshold: int
+) -> None:
+    f = default_demo
+    members = f.patients[f.patients.program_id == f.programs.set_index("code").id[program]].id
+    v = valid_scores(f)
+    v = v[(v.instrument == instrument) & v.patient_id.isin(members)].groupby("patient_id").item_sum
+    first, last, n = v.first(), v.last(), v.size()
+    assert first.median() >= threshold
+    assert ((last - first)[n >= 4] < 0).mean() > 0.5
+    assert v.max().max() <= ITEMS[instrument][0] * ITEMS[instrument][1]

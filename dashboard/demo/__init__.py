@@ -54,17 +54,21 @@ from dashboard.demo.database import _analyze, _create_indexes, _database_bytes, 
 from dashboard.demo.loading import _GenericLoader, _loader
 from dashboard.demo.messages import _message_table
 from dashboard.demo.patients import _cohort, _module_progress_table, _patients_table
+from dashboard.demo.profiles import BENCH, DEMO, Profile
 from dashboard.demo.questionnaires import _response_tables
 from dashboard.demo.staff import _program_tables, _staff
 from dashboard.schema import metadata
 
 __all__ = [
+    "BENCH",
+    "DEMO",
     "DEFAULT_PATIENTS",
     "DEFAULT_SEED",
     "DEMO_USERS",
     "GENERATOR_VERSION",
     "DemoRefused",
     "GenerationReport",
+    "Profile",
     "_GenericLoader",
     "_naive_utc",
     "_utc_now",
@@ -79,8 +83,10 @@ def generate(
     patients: int = DEFAULT_PATIENTS,
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
+    profile: Profile = DEMO,
 ) -> GenerationReport:
-    """Replace the platform tables with a synthetic service of ``patients`` patients as of ``now``.
+    """Replace the platform tables with a synthetic service of ``patients`` patients as of ``now``,
+    running ``profile``'s programmes (``BENCH`` for the benchmark: dashboard/demo/profiles.py).
 
     Raises DemoRefused if the database holds platform tables but no demo_meta table.
     """
@@ -92,9 +98,9 @@ def generate(
         _reset_schema(conn)
         if conn.dialect.name != "postgresql":
             conn.commit()  # PostgreSQL loads in this same transaction (COPY FREEZE)
-        rows = _load(conn, _chunks(np.random.SeedSequence(seed), patients, _to_us(now)))
+        rows = _load(conn, _chunks(np.random.SeedSequence(seed), patients, _to_us(now), profile))
         _create_indexes(conn)
-        _write_meta(conn, now=now.isoformat(), seed=str(seed), patients=str(patients))
+        _write_meta(conn, now=now.isoformat(), seed=str(seed), patients=str(patients), version=profile.version)
         conn.commit()
         _analyze(conn)
         db_bytes = _database_bytes(conn)
@@ -105,7 +111,7 @@ def generate(
 _Chunk = list[tuple[str, dict[str, np.ndarray]]]
 
 
-def _chunks(seed: np.random.SeedSequence, patients: int, now: int) -> Iterator[_Chunk]:
+def _chunks(seed: np.random.SeedSequence, patients: int, now: int, profile: Profile) -> Iterator[_Chunk]:
     """The platform's rows: reference tables first, then CHUNK_PATIENTS patients at a time.
 
     Each table of each chunk draws from its own stream (``seed`` spawned), so a table
@@ -115,7 +121,7 @@ def _chunks(seed: np.random.SeedSequence, patients: int, now: int) -> Iterator[_
     rng = np.random.default_rng(reference)
     staff = _staff(rng, patients, now)
     codes = _patient_codes(rng, patients)
-    programs, modules = _program_tables()
+    programs, modules = _program_tables(profile.programs)
     yield [
         ("teams", staff.teams),
         ("clinicians", staff.clinicians),
@@ -126,7 +132,7 @@ def _chunks(seed: np.random.SeedSequence, patients: int, now: int) -> Iterator[_
     for start, chunk_seed in zip(starts, per_chunk, strict=True):
         cohort_rng, activity_rng, response_rng, message_rng = (np.random.default_rng(s) for s in chunk_seed.spawn(4))
         ids = np.arange(start + 1, min(start + CHUNK_PATIENTS, patients) + 1)
-        co = _cohort(cohort_rng, staff, ids, now)
+        co = _cohort(cohort_rng, staff, ids, now, profile)
         chunk = [
             ("patients", _patients_table(cohort_rng, staff, co, codes[start : start + ids.size])),
             ("module_progress", _module_progress_table(co)),
@@ -160,13 +166,13 @@ def _load(conn: Connection, chunks: Iterator[_Chunk]) -> dict[str, int]:
     return rows
 
 
-def _write_meta(conn: Connection, now: str, seed: str, patients: str) -> None:
+def _write_meta(conn: Connection, now: str, seed: str, patients: str, version: str) -> None:
     """Written last: a run that died half-way has no generated_for and is regenerated."""
     meta = {
         "generated_for": now,
         "seed": seed,
         "patients": patients,
-        "generator_version": GENERATOR_VERSION,
+        "generator_version": version,
     }
     conn.execute(insert(demo_meta), [{"key": k, "value": v} for k, v in meta.items()])
 

@@ -13,7 +13,9 @@ from sqlalchemy import (
 
 DEFAULT_PATIENTS = 480
 DEFAULT_SEED = 7
-GENERATOR_VERSION = "4"  # 3: modules.summary; 4: care_team and peer supporters
+#: The default profile's version (profiles.DEMO): an embedded demo made by another is regenerated
+#: (3: the HUS programmes and WSAS, and modules.summary; 4: care_team and peer supporters).
+GENERATOR_VERSION = "4"
 
 #: Patients generated and loaded together; fixed, because the random stream
 #: (and so the content) depends on it.

@@ -13,14 +13,11 @@ from dashboard.demo.content import (
     FIRST_NAMES,
     LONG_PATIENT_NAMES,
     MAX_MODULES,
-    MODULE_COUNT,
-    MODULE_ID_OFFSET,
-    PROGRAM_MIX,
-    PROGRAMS,
     STATUSES,
     SURNAMES,
     WITHDRAWN,
 )
+from dashboard.demo.profiles import Profile
 from dashboard.demo.staff import _Staff
 
 
@@ -29,6 +26,7 @@ class _Cohort:
     """One chunk of patients and their planned course; times in µs unless named *_d (days)."""
 
     id: np.ndarray
+    profile: Profile
     program: np.ndarray
     therapist: np.ndarray  # index into _Staff.therapist_*, -1 = unassigned
     gp: np.ndarray  # index into _Staff.gp_id, -1 = none
@@ -44,13 +42,13 @@ class _Cohort:
     completed: np.ndarray
 
 
-def _cohort(rng: np.random.Generator, staff: _Staff, ids: np.ndarray, now: int) -> _Cohort:
+def _cohort(rng: np.random.Generator, staff: _Staff, ids: np.ndarray, now: int, profile: Profile) -> _Cohort:
     """Enrolment, allocation, module timeline, drop-out and closure of a chunk of patients."""
     n = ids.size
     rows = np.arange(n)
     enrolled = now - (rng.random(n) * ENROLMENT_WINDOW_DAYS * DAY).astype(np.int64)
-    program = rng.choice(len(PROGRAMS), size=n, p=PROGRAM_MIX)
-    n_mod = MODULE_COUNT[program]
+    program = rng.choice(len(profile.programs), size=n, p=profile.mix)
+    n_mod = profile.module_count[program]
 
     assigned = rng.random(n) >= 0.01
     therapist = np.where(assigned, rng.choice(staff.therapist_id.size, size=n, p=staff.therapist_share), -1)
@@ -104,6 +102,7 @@ def _cohort(rng: np.random.Generator, staff: _Staff, ids: np.ndarray, now: int) 
 
     return _Cohort(
         id=ids,
+        profile=profile,
         program=program,
         therapist=therapist,
         gp=gp,
@@ -153,7 +152,7 @@ def _module_progress_table(co: _Cohort) -> dict[str, np.ndarray]:
     done = co.completed[patient, module]
     return {
         "patient_id": co.id[patient],
-        "module_id": MODULE_ID_OFFSET[co.program[patient]] + module + 1,
+        "module_id": co.profile.module_id_offset[co.program[patient]] + module + 1,
         "started_at": _ts(co.module_start[patient, module]),
         "completed_at": _ts(np.where(done, co.module_done[patient, module], NAT)),
     }

@@ -8,12 +8,9 @@ import numpy as np
 
 from dashboard.demo.clock import DAY, HOUR, MINUTE, WEEK, _ragged, _sigmoid
 from dashboard.demo.content import (
-    BASELINE_MEAN,
+    AUDIT,
     BASELINE_MIN,
     BASELINE_SD,
-    CORRUPTIONS,
-    EXTRA_INSTRUMENT,
-    GAD7,
     INSTRUMENT_CODES,
     ITEM_COUNT,
     ITEM_MAX,
@@ -23,37 +20,53 @@ from dashboard.demo.content import (
     PHQ9,
     RISE_RANGE,
     TOTAL_MAX,
+    WSAS,
 )
 from dashboard.demo.patients import _Cohort, _ts
+from dashboard.demo.profiles import Profile
+
+#: Share of patients not in paid work, whose WSAS item 1 (work) is "not applicable"
+#: (clinical-reference 4: stored as a NULL score, docs/design.md).
+NO_PAID_WORK_SHARE = 0.25
+#: AUDIT items 9 (injury) and 10 (others concerned) ask about the last year, so each
+#: patient's answers (0 no, 2 not in the last year, 4 in the last year) hold through treatment.
+AUDIT_9_10_OPTIONS = np.array([0, 2, 4])
+AUDIT_9_P = np.array([0.75, 0.15, 0.10])
+AUDIT_10_P = np.array([0.4, 0.3, 0.3])
 
 
 @dataclass(frozen=True)
 class _Course:
     """Each patient's latent symptom course: baselines and how they change over treatment."""
 
-    baseline: np.ndarray  # (n, 4) per instrument
+    baseline: np.ndarray  # (n, instruments)
     kind: np.ndarray  # 0 improves, 1 flat, 2 deteriorates
     depth: np.ndarray  # improvers: share of (baseline - 2) lost at full effect
     tau: np.ndarray  # days to ~63 % of the change
-    rise: np.ndarray  # (n, 4) deteriorators: points gained
-    drift: np.ndarray  # (n, 4) flat: small wander
+    rise: np.ndarray  # (n, instruments) deteriorators: points gained
+    drift: np.ndarray  # (n, instruments) flat: small wander
     risk: np.ndarray  # bool: prone to thoughts of self-harm (PHQ-9 item 9)
+    no_paid_work: np.ndarray | None  # bool: WSAS item 1 not applicable (profiles with WSAS)
+    audit_9_10: np.ndarray | None  # (n, 2) AUDIT items 9-10 (profiles with AUDIT)
 
 
-def _course(rng: np.random.Generator, program: np.ndarray) -> _Course:
-    n = program.size
-    baseline = rng.normal(BASELINE_MEAN[program], BASELINE_SD, (n, 4))
-    baseline = np.clip(baseline, BASELINE_MIN, TOTAL_MAX)
+def _course(rng: np.random.Generator, program: np.ndarray, profile: Profile) -> _Course:
+    n, k = program.size, profile.instruments
+    baseline = rng.normal(profile.baseline_mean[program], BASELINE_SD[:k], (n, k))
+    baseline = np.clip(baseline, BASELINE_MIN[:k], TOTAL_MAX[:k])
     u = rng.random(n)
-    return _Course(
-        baseline=baseline,
-        kind=np.where(u < 0.63, 0, np.where(u < 0.90, 1, 2)),
-        depth=rng.uniform(0.45, 0.95, n),
-        tau=rng.uniform(8, 28, n),
-        rise=rng.uniform(RISE_RANGE[:, 0], RISE_RANGE[:, 1], (n, 4)),
-        drift=rng.normal(0, 1.5, (n, 4)),
-        risk=rng.random(n) < 0.08,
+    kind = np.where(u < 0.63, 0, np.where(u < 0.90, 1, 2))
+    depth, tau = rng.uniform(0.45, 0.95, n), rng.uniform(8, 28, n)
+    rise = rng.uniform(RISE_RANGE[:k, 0], RISE_RANGE[:k, 1], (n, k))
+    drift, risk = rng.normal(0, 1.5, (n, k)), rng.random(n) < 0.08
+    # Drawn last, and only where collected: the benchmark's stream stays as it was.
+    no_paid_work = rng.random(n) < NO_PAID_WORK_SHARE if profile.collects(WSAS) else None
+    audit_9_10 = (
+        np.stack([rng.choice(AUDIT_9_10_OPTIONS, n, p=AUDIT_9_P), rng.choice(AUDIT_9_10_OPTIONS, n, p=AUDIT_10_P)], 1)
+        if profile.collects(AUDIT)
+        else None
     )
+    return _Course(baseline, kind, depth, tau, rise, drift, risk, no_paid_work, audit_9_10)
 
 
 def _administrations(rng: np.random.Generator, co: _Cohort) -> tuple[np.ndarray, np.ndarray]:
@@ -124,10 +137,17 @@ def _items(
     owner: np.ndarray,
     instrument: np.ndarray,
     total: np.ndarray,
-) -> np.ndarray:
-    """Item scores (r, 9) summing to total; PHQ-9 item 9 (risk) is drawn on its own."""
-    items = np.zeros((total.size, 9), np.int64)
-    for code in range(len(INSTRUMENT_CODES)):
+    profile: Profile,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(items, null): item scores (r, profile.max_items) summing to total, and the item rows
+    stored with a NULL score (WSAS item 1 of patients without paid work).
+
+    PHQ-9 item 9 (risk) is drawn on its own; AUDIT items 9-10 are the patient's own (0/2/4)
+    and the total moves to fit them; a WSAS without work is the 4-item sum (0-32), so its
+    total moves too (``total`` is updated in place)."""
+    items = np.zeros((total.size, profile.max_items), np.int64)
+    null = np.zeros(items.shape, bool)
+    for code in range(profile.instruments):
         rows = np.flatnonzero(instrument == code)
         t = total[rows]
         if code == PHQ9:
@@ -136,9 +156,23 @@ def _items(
             item9 = np.clip(np.where(rng.random(rows.size) < p, level, 0), np.maximum(t - 24, 0), t)
             items[rows, :8] = _spread(rng, t - item9, ITEM_WEIGHTS[PHQ9], 3)
             items[rows, 8] = item9
+        elif code == AUDIT:
+            fixed = course.audit_9_10[owner[rows]]
+            rest = np.clip(t - fixed.sum(axis=1), 0, 8 * 4)
+            items[rows, :8] = _spread(rng, rest, ITEM_WEIGHTS[AUDIT], 4)
+            items[rows, 8:10] = fixed
+            total[rows] = rest + fixed.sum(axis=1)
+        elif code == WSAS:
+            no_work = course.no_paid_work[owner[rows]]
+            worked, idle = rows[~no_work], rows[no_work]
+            items[worked, :5] = _spread(rng, total[worked], ITEM_WEIGHTS[WSAS], 8)
+            four = np.minimum(np.rint(total[idle] * 0.8), 4 * 8).astype(np.int64)
+            items[idle, 1:5] = _spread(rng, four, ITEM_WEIGHTS[WSAS][1:], 8)
+            null[idle, 0] = True
+            total[idle] = four
         else:
             items[rows, : ITEM_COUNT[code]] = _spread(rng, t, ITEM_WEIGHTS[code], ITEM_MAX[code])
-    return items
+    return items, null
 
 
 #: Share of the last day's PHQ-9s given an item 9 above 0 on top of the course's own rate,
@@ -177,18 +211,22 @@ def _corrupt(
     instrument: np.ndarray,
     items: np.ndarray,
     present: np.ndarray,
+    null: np.ndarray,
     total: np.ndarray,
+    profile: Profile,
 ) -> None:
     """Damage a few responses in place, the way real platform data is damaged.
 
     Out-of-range items, missing items (1-2 on a PHQ-9, item 9 itself, 3+), a stored total
-    that disagrees with the items, and totals with no item rows at all.
+    that disagrees with the items, totals with no item rows at all; in the demo also an
+    AUDIT item 9 or 10 answered 1 or 3 (not among its options) and an item row whose
+    score is NULL (missing, unlike WSAS item 1's "not applicable").
     """
     used = np.zeros(total.size, bool)
     everyone = rng.permutation(total.size)
-    phq9 = everyone[instrument[everyone] == PHQ9]
-    for kind, share, phq9_only in CORRUPTIONS:
-        pool = phq9 if phq9_only else everyone
+    width = items.shape[1]
+    for kind, share, only in profile.corruptions:
+        pool = everyone if only is None else everyone[instrument[everyone] == only]
         count = max(MIN_CORRUPT, rng.binomial(total.size, share))
         rows = pool[~used[pool]][:count]
         used[rows] = True
@@ -201,9 +239,18 @@ def _corrupt(
                 ITEM_MAX[instrument[rows]] + rng.integers(1, 3, rows.size),
             )
             items[rows, col] = bad
+            null[rows, col] = False
+        elif kind == "bad_option":
+            col = 8 + rng.integers(0, 2, rows.size)
+            items[rows, col] = rng.choice([1, 3], size=rows.size)
+            total[rows] = items[rows, :10].sum(axis=1)
+        elif kind == "null_score":
+            col = 1 + (rng.random(rows.size) * (n_items - 1)).astype(np.int64)  # never WSAS item 1
+            null[rows, col] = True
+            total[rows] = np.where(null[rows], 0, items[rows]).sum(axis=1)
         elif kind in ("missing_some", "missing_item9", "missing_many"):
-            keys = rng.random((rows.size, 9))
-            keys[np.arange(9) >= n_items[:, None]] = 2  # only real items can go missing
+            keys = rng.random((rows.size, width))
+            keys[np.arange(width) >= n_items[:, None]] = 2  # only real items can go missing
             if kind == "missing_some":
                 keys[:, 8] = 2
                 drop = rng.integers(1, 3, rows.size)
@@ -214,7 +261,7 @@ def _corrupt(
                 drop = rng.integers(3, n_items)
             rank = np.argsort(np.argsort(keys, axis=1), axis=1)
             present[rows] &= rank >= drop[:, None]
-            total[rows] = np.where(present[rows], items[rows], 0).sum(axis=1)
+            total[rows] = np.where(present[rows] & ~null[rows], items[rows], 0).sum(axis=1)
         elif kind == "total_mismatch":
             off = rng.choice([-3, -2, -1, 1, 2, 3], size=rows.size)
             total[rows] = np.where(total[rows] + off >= 0, total[rows] + off, total[rows] - off)
@@ -225,28 +272,31 @@ def _corrupt(
 def _response_tables(
     rng: np.random.Generator, co: _Cohort, first_id: int, now: int
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """PHQ-9 and GAD-7 at every sitting, plus ISI / PDSS in those programmes; items per response."""
-    course = _course(rng, co.program)
+    """Every instrument the patient's programme collects at every sitting (PHQ-9 first);
+    items per response."""
+    profile = co.profile
+    course = _course(rng, co.program, profile)
     a_owner, a_when = _administrations(rng, co)
-    extra = EXTRA_INSTRUMENT[co.program[a_owner]]
-    per_sitting = np.where(extra >= 0, 3, 2)
-    sitting, pos = _ragged(per_sitting)
+    sitting, pos = _ragged(profile.sitting_size[co.program[a_owner]])
     owner = a_owner[sitting]
-    instrument = np.where(pos == 0, PHQ9, np.where(pos == 1, GAD7, extra[sitting]))
+    instrument = profile.sitting_table[co.program[owner], pos]
     when = a_when[sitting] + pos * rng.integers(1 * MINUTE, 4 * MINUTE, sitting.size)
     when = np.minimum(when, co.last[owner])
 
     days = np.maximum(when - co.enrolled[owner], 0) / DAY
     total = _scores(rng, course, owner, instrument, days)
-    items = _items(rng, course, owner, instrument, total)
-    present = np.arange(9) < ITEM_COUNT[instrument][:, None]
+    items, null = _items(rng, course, owner, instrument, total, profile)
+    present = np.arange(profile.max_items) < ITEM_COUNT[instrument][:, None]
     _risk_today(rng, course, owner, instrument, when, items, now)
-    _corrupt(rng, instrument, items, present, total)
+    _corrupt(rng, instrument, items, present, null, total, profile)
 
     order = np.lexsort((instrument, when, owner))
     ids = first_id + np.arange(order.size)
-    present, items = present[order], items[order]
+    present, items, null = present[order], items[order], null[order]
     r_idx, item_idx = np.nonzero(present)
+    score = items[r_idx, item_idx]
+    if null.any():  # NULL scores: float, NaN loads as NULL
+        score = np.where(null[r_idx, item_idx], np.nan, score)
     responses = {
         "id": ids,
         "patient_id": co.id[owner[order]],
@@ -257,6 +307,6 @@ def _response_tables(
     response_items = {
         "response_id": ids[r_idx],
         "item": item_idx + 1,
-        "score": items[r_idx, item_idx],
+        "score": score,
     }
     return responses, response_items

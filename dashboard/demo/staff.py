@@ -9,7 +9,8 @@ import numpy as np
 from dashboard.demo.care_team import peers_per_team
 from dashboard.demo.clock import DAY, WEEK, _days_to_workday
 from dashboard.demo.common import DEMO_USERS
-from dashboard.demo.content import FIRST_NAMES, MODULE_SUMMARIES, PROGRAMS, SURNAMES, TEAM_NAMES
+from dashboard.demo.content import FIRST_NAMES, MODULE_SUMMARIES, SURNAMES, TEAM_NAMES
+from dashboard.demo.profiles import Program
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,15 @@ def _workdays(rng: np.random.Generator, n: int) -> np.ndarray:
     return days
 
 
-def _program_tables() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _program_tables(run: tuple[Program, ...]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The programmes a profile runs and their modules, ids in that order."""
     programs = {
-        "id": np.arange(1, len(PROGRAMS) + 1),
-        "code": np.array([p[0] for p in PROGRAMS]),
-        "name": np.array([p[1] for p in PROGRAMS]),
-        "primary_instrument": np.array([p[2] for p in PROGRAMS]),
+        "id": np.arange(1, len(run) + 1),
+        "code": np.array([p[0] for p in run]),
+        "name": np.array([p[1] for p in run]),
+        "primary_instrument": np.array([p[2] for p in run]),
     }
-    titles = [(pid, pos, title) for pid, p in enumerate(PROGRAMS, 1) for pos, title in enumerate(p[3], 1)]
+    titles = [(pid, pos, title) for pid, p in enumerate(run, 1) for pos, title in enumerate(p[3], 1)]
     modules = {
         "id": np.arange(1, len(titles) + 1),
         "program_id": np.array([t[0] for t in titles]),
