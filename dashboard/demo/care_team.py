@@ -1,27 +1,35 @@
 """Peer supporters on the care team (the optional ``care_team`` table, docs/design.md).
 
 As in the Swedish primary-care service of issue 20, some programmes add a peer
-supporter to the therapist: here every patient of ``PEER_PROGRAMMES``, from
+supporter to the therapist: here every patient of the profile's ``peer_programmes``
+(the demo's depression and anxiety; none in the benchmark's frozen profile), from
 enrolment until the episode ends, about one supporter per 20-30 open patients.
 No random draws: adding the table changes nothing else the generator makes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from dashboard.demo.content import PROGRAM_MIX, PROGRAMS
+if TYPE_CHECKING:
+    from dashboard.demo.profiles import Profile
 
-PEER_PROGRAMMES = ("depression", "anxiety")
 # Patients of those programmes per supporter, over the whole enrolment window: about
-# 40% of them are in an open episode on a given day, so 55 makes 20-30 open each.
-PATIENTS_PER_PEER = 55
+# 40% of them are in an open episode on a given day, so 70 makes 20-30 open each.
+PATIENTS_PER_PEER = 70
 
-_PROGRAMME_INDEX = np.array([i for i, p in enumerate(PROGRAMS) if p[0] in PEER_PROGRAMMES])
+def _peer_programme_index(profile: Profile) -> np.ndarray:
+    return np.array([i for i, p in enumerate(profile.programs) if p[0] in profile.peer_programmes], dtype=np.int64)
 
 
-def peers_per_team(patients: int, n_teams: int) -> int:
-    """Supporters each team has for the expected number of its peer-programme patients."""
-    expected = patients * PROGRAM_MIX[_PROGRAMME_INDEX].sum() / n_teams
+def peers_per_team(patients: int, n_teams: int, profile: Profile) -> int:
+    """Supporters each team has for the expected number of its peer-programme patients
+    (none when the profile has no peer programme)."""
+    index = _peer_programme_index(profile)
+    if index.size == 0:
+        return 0
+    expected = patients * profile.mix[index].sum() / n_teams
     return max(1, round(expected / PATIENTS_PER_PEER))
 
 
@@ -30,10 +38,10 @@ def _ts(us: np.ndarray) -> np.ndarray:
     return us.astype(np.int64).view("datetime64[us]")
 
 
-def care_team_table(peer_id: np.ndarray, peer_team: np.ndarray, co) -> dict[str, np.ndarray]:
+def care_team_table(peer_id: np.ndarray, peer_team: np.ndarray, co, profile: Profile) -> dict[str, np.ndarray]:
     """One row per patient of a peer programme whose team has a supporter: the team's
     supporters take its patients in turn (by patient id)."""
-    rows = np.flatnonzero(np.isin(co.program, _PROGRAMME_INDEX))
+    rows = np.flatnonzero(np.isin(co.program, _peer_programme_index(profile)))
     patient, clinician = [], []
     for team in np.unique(co.team[rows]):
         peers = peer_id[peer_team == team]

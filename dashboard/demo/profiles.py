@@ -50,6 +50,8 @@ class Profile:
     collected: tuple[tuple[int, ...], ...]  # per programme: the instruments of every sitting
     baseline_mean: np.ndarray  # (programmes, instruments)
     corruptions: tuple[Corruption, ...]
+    #: programmes whose patients have a peer supporter on the care team (dashboard.demo.care_team)
+    peer_programmes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.module_count.max() > MAX_MODULES:
@@ -183,4 +185,5 @@ DEMO = Profile(
         ("bad_option", 0.0001, AUDIT),  # AUDIT item 9 or 10 answered 1 or 3 (only 0/2/4 exist)
         ("null_score", 0.0003, None),  # an item row with no score: missing (WSAS item 1 aside)
     ),
+    peer_programmes=("depression", "anxiety"),  # the Swedish primary-care model (papers/000)
 )

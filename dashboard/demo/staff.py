@@ -10,7 +10,7 @@ from dashboard.demo.care_team import peers_per_team
 from dashboard.demo.clock import DAY, WEEK, _days_to_workday
 from dashboard.demo.common import DEMO_USERS
 from dashboard.demo.content import FIRST_NAMES, MODULE_SUMMARIES, SURNAMES, TEAM_NAMES
-from dashboard.demo.profiles import Program
+from dashboard.demo.profiles import Profile, Program
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,9 @@ def _staff_sizes(patients: int) -> tuple[int, int, int]:
     return n_teams, n_therapists, n_gps
 
 
-def _staff(rng: np.random.Generator, patients: int, now: int) -> _Staff:
+def _staff(rng: np.random.Generator, patients: int, now: int, profile: Profile) -> _Staff:
     n_teams, n_ther, n_gps = _staff_sizes(patients)
-    n_peers = n_teams * peers_per_team(patients, n_teams)
+    n_peers = n_teams * peers_per_team(patients, n_teams, profile)
     demo = {username: (name, team) for username, _role, name, team in DEMO_USERS}
     pool = rng.permutation(FIRST_NAMES.size * SURNAMES.size)
     people = [f"{FIRST_NAMES[i // SURNAMES.size]} {SURNAMES[i % SURNAMES.size]}" for i in pool]
