@@ -339,7 +339,7 @@ def test_shape_of_default_demo(default_demo: Frames) -> None:
     f = default_demo
     c = f.clinicians
     assert len(f.teams) == 2
-    assert c.role.value_counts().to_dict() == {"therapist": 8, "gp": 6, "team_lead": 2, "peer_supporter": 6}
+    assert c.role.value_counts().to_dict() == {"therapist": 8, "gp": 6, "team_lead": 2, "peer_supporter": 4}
     assert c[c.role == "therapist"].team_id.value_counts().to_dict() == {1: 4, 2: 4}
     assert c[c.role == "gp"].team_id.isna().all()
     by_name = c.set_index("username")
