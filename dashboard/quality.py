@@ -101,11 +101,6 @@ CHECKS: tuple[Check, ...] = (
         "questionnaire answer that is not one of its item's options (AUDIT items 9-10: only 0, 2 or 4)",
         "the answer is treated as missing, so the questionnaire is not scored (clinical-reference 4)",
     ),
-    Check(
-        "item_not_applicable",
-        "questionnaire item recorded as not applicable (WSAS item 1, work)",
-        "scored as the sum of the other items (WSAS: 0-32), without the instrument's bands (clinical-reference 4)",
-    ),
 )
 CHECK_BY_KEY = {c.key: c for c in CHECKS}
 COLUMNS = ["check", "problem", "effect", "patients", "rows", "codes"]
@@ -252,11 +247,11 @@ def data_quality(
         scored = scored_responses(conn, in_scope, now, settings)
         codes = dict(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.id.in_(in_scope))).all())
     # Scoring problems other than an unknown instrument (counted above from SQL), and the
-    # instruments' own rules: an answer not among its options, an item not applicable.
+    # instruments' own rule: an answer not among its options. (A not-applicable item,
+    # WSAS item 1 with no paid work, is a valid answer in the contract, not a problem.)
     kinds = {
         "scoring": scored["scoring_issue"],
         "option_invalid": scored["n_invalid_options"] > 0,
-        "item_not_applicable": scored["n_na_items"] > 0,
     }
     found = pd.concat(
         [found]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # 40% of them are in an open episode on a given day, so 70 makes 20-30 open each.
 PATIENTS_PER_PEER = 70
 
+
 def _peer_programme_index(profile: Profile) -> np.ndarray:
     return np.array([i for i, p in enumerate(profile.programs) if p[0] in profile.peer_programmes], dtype=np.int64)
 
