@@ -307,6 +307,8 @@ PAGES = [
     ("caseload-lead1", "lead1", "/", open_expanders),
     ("triage-lead1", "lead1", "/triage", None),
     ("audit-lead1", "lead1", "/audit", None),
+    ("contact-peer1", "peer1", "/", None),
+    ("patient-peer1", "peer1", "/patient?patient={code}", open_expanders),
 ]
 
 
