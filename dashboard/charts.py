@@ -124,6 +124,28 @@ def date_axis(**props: Any) -> Spec:
     return {"format": "%d %b", "labelSeparation": 8, **props}
 
 
+DEFAULT_TICKS = "ceil(width / 40)"  # Vega-Lite's tick count on a continuous axis
+
+
+def day_ticks(times: list[str | None]) -> Spec:
+    """Axis properties naming each day once over the span ``times`` cover (ISO wall times).
+
+    Vega-Lite's ticks (one per 40 px) over a few days fall every few hours, each labelled
+    with its day: "04 Nov" four times. At most one tick per whole day spanned makes d3 step
+    a day or more (a long span keeps its own count); under a day, one tick per day named,
+    at that day's first time."""
+    stamps = sorted(pd.Timestamp(t) for t in times if t is not None)
+    if not stamps:
+        return {}
+    days = (stamps[-1] - stamps[0]) / pd.Timedelta(days=1)
+    if days >= 1:
+        return {"tickCount": {"expr": f"min({DEFAULT_TICKS}, {math.floor(days)})"}}
+    first_of_day: dict[Any, pd.Timestamp] = {}
+    for stamp in stamps:
+        first_of_day.setdefault(stamp.date(), stamp)
+    return {"values": [plain(s) for s in first_of_day.values()]}
+
+
 def legible(spec: Spec) -> Spec:
     """A top-level spec with axis, legend and title text in INK: Streamlit's chart theme
     draws them in #808495, 3.7:1 on white, under WCAG AA's 4.5:1 for small text."""
@@ -302,6 +324,20 @@ def trajectory_subtitle(points: list[Point], caseness: float | None) -> list[str
     return [part for line in lines for part in textwrap.wrap(line, SUBTITLE_CHARS, subsequent_indent="  ")]
 
 
+def point_layer(data: list[dict[str, Any]], mark: Spec, x: Spec, y: Spec, shape: Spec, tooltip: list[Spec]) -> Spec:
+    """One kind of marker on the trajectory: its shape from the one legend, its date first in the tooltip."""
+    return {
+        "data": values(data),
+        "mark": {"type": "point", **mark},
+        "encoding": {
+            "x": x,
+            "y": y,
+            "shape": shape,
+            "tooltip": [tip("date", "temporal", "Date", "%d %b %Y"), *tooltip],
+        },
+    }
+
+
 def trajectory_chart(
     instrument: str,
     episode: pd.DataFrame,
@@ -334,7 +370,25 @@ def trajectory_chart(
     has_escalation = any(p["escalated"] for p in points)
     top = scale.top + 0.5 + (RISK_STRIP if has_risk else 0)
     y_scale = {"domain": [0, top], "nice": False}
-    x = field("date", "temporal", title=None, axis=date_axis(labelAngle=0, labelOverlap=True))
+    clinic_marks = (
+        [
+            {"date": plain(date), "score": plain(score), "marker": CLINIC_MARKER, "label": "clinic"}
+            for date, score in zip(clinic["date"].tolist(), clinic["score"].tolist())
+        ]
+        if has_clinic
+        else []
+    )
+    strip = scale.top + 0.5 + RISK_STRIP / 2
+    risk = (
+        [
+            {"date": date, "marker": risk_marker(inst), "top": strip, "answer": int(answer)}
+            for date, answer in zip(wall_times(risk_answers["date"], tz), risk_answers["item_score"].tolist())
+        ]
+        if has_risk
+        else []
+    )
+    dates = [row["date"] for row in [*points, *clinic_marks, *risk]]  # every layer's x, on one scale
+    x = field("date", "temporal", title=None, axis=date_axis(labelAngle=0, labelOverlap=True, **day_ticks(dates)))
     markers = (
         [COMPARISONS[k][1] for k in scale.comparisons]
         + ([ESCALATION_MARKER] if has_escalation else [])
@@ -359,6 +413,7 @@ def trajectory_chart(
         "marker", "nominal", scale={"domain": markers, "range": [styles[m][0] for m in markers]}, legend=legend
     )
     hidden_y = {"scale": y_scale, "axis": None}  # the other layers draw no y axis of their own
+    score_y = field("score", "quantitative", **hidden_y)
     layers: list[Spec] = []
     if scale.bands:
         layers.append(band_layer(band_rows(scale), y_scale))
@@ -383,93 +438,27 @@ def trajectory_chart(
             }
         )
         hollow = "datum.prorated && datum.prorated != 'all items answered'"  # prorated: white inside
-        layers.append(
-            {
-                "data": data,
-                "mark": {
-                    "type": "point",
-                    "size": 90,
-                    "strokeWidth": 2,
-                    "filled": True,
-                    "stroke": {"expr": by_marker},
-                    "fill": {"expr": f"{hollow} ? 'white' : ({by_marker})"},
-                },
-                "encoding": {
-                    "x": x,
-                    "y": field("score", "quantitative", **hidden_y),
-                    "shape": shape,
-                    "tooltip": [
-                        tip("date", "temporal", "Date", "%d %b %Y"),
-                        tip("shown", "quantitative", "Score"),
-                        tip("band", "nominal", "Band"),
-                        tip("kind", "nominal", "Versus baseline"),
-                        tip("prorated", "nominal", "Items"),
-                    ],
-                },
-            }
-        )
+        fill = {"expr": f"{hollow} ? 'white' : ({by_marker})"}
+        mark = {"size": 90, "strokeWidth": 2, "filled": True, "stroke": {"expr": by_marker}, "fill": fill}
+        tooltip = [
+            tip("shown", "quantitative", "Score"),
+            tip("band", "nominal", "Band"),
+            tip("kind", "nominal", "Versus baseline"),
+            tip("prorated", "nominal", "Items"),
+        ]
+        layers.append(point_layer(points, mark, x, score_y, shape, tooltip))
     if has_escalation:  # an arrow just above each score whose zone the item rule moved up
-        layers.append(
-            {
-                "data": values([{**p, "marker": ESCALATION_MARKER} for p in points if p["escalated"]]),
-                "mark": {"type": "point", "size": 110, "filled": True, "color": INK, "yOffset": -16},
-                "encoding": {
-                    "x": x,
-                    "y": field("score", "quantitative", **hidden_y),
-                    "shape": shape,
-                    "tooltip": [tip("date", "temporal", "Date", "%d %b %Y"), tip("band", "nominal", "Zone")],
-                },
-            }
-        )
+        arrows = [{**p, "marker": ESCALATION_MARKER} for p in points if p["escalated"]]
+        mark = {"size": 110, "filled": True, "color": INK, "yOffset": -16}
+        layers.append(point_layer(arrows, mark, x, score_y, shape, [tip("band", "nominal", "Zone")]))
     if has_clinic:
-        marks = [
-            {"date": plain(date), "score": plain(score), "marker": CLINIC_MARKER, "label": "clinic"}
-            for date, score in zip(clinic["date"].tolist(), clinic["score"].tolist())
-        ]
-        layers.append(
-            {
-                "data": values(marks),
-                "mark": {"type": "point", "shape": "cross", "size": 160, "filled": True, "color": INK},
-                "encoding": {
-                    "x": x,
-                    "y": field("score", "quantitative", **hidden_y),
-                    "shape": shape,
-                    "tooltip": [
-                        tip("date", "temporal", "Date", "%d %b %Y"),
-                        tip("score", "quantitative", "Clinic PHQ-9"),
-                        tip("label", "nominal", "Source"),
-                    ],
-                },
-            }
-        )
+        mark = {"shape": "cross", "size": 160, "filled": True, "color": INK}
+        tooltip = [tip("score", "quantitative", "Clinic PHQ-9"), tip("label", "nominal", "Source")]
+        layers.append(point_layer(clinic_marks, mark, x, score_y, shape, tooltip))
     if has_risk:
-        strip = scale.top + 0.5 + RISK_STRIP / 2
-        risk = [
-            {"date": date, "marker": risk_marker(inst), "top": strip, "answer": int(answer)}
-            for date, answer in zip(wall_times(risk_answers["date"], tz), risk_answers["item_score"].tolist())
-        ]
-        layers.append(
-            {
-                "data": values(risk),
-                "mark": {
-                    "type": "point",
-                    "shape": "diamond",
-                    "size": 120,
-                    "filled": True,
-                    "opacity": 0.85,
-                    "color": OKABE_VERMILLION,
-                },
-                "encoding": {
-                    "x": x,
-                    "y": field("top", "quantitative", **hidden_y),
-                    "shape": shape,
-                    "tooltip": [
-                        tip("date", "temporal", "Date", "%d %b %Y"),
-                        tip("answer", "quantitative", f"Item {inst.risk_item} answer"),
-                    ],
-                },
-            }
-        )
+        mark = {"shape": "diamond", "size": 120, "filled": True, "opacity": 0.85, "color": OKABE_VERMILLION}
+        tooltip = [tip("answer", "quantitative", f"Item {inst.risk_item} answer")]
+        layers.append(point_layer(risk, mark, x, field("top", "quantitative", **hidden_y), shape, tooltip))
     description = trajectory_description(
         scale.name,
         points,
@@ -497,8 +486,18 @@ def trajectory_chart(
 # ---------------------------------------------------------------- engagement
 
 
+# Whole events: no "0.5" logins, no "0.000000". A count up to 1 still gets a tick at 0.5 (tickMinStep
+# allows two steps over one unit), so a tick between whole numbers is left unlabelled.
+COUNT_AXIS = {"format": "d", "tickMinStep": 1, "labelExpr": "datum.value % 1 ? '' : datum.label"}
+
+
+def weekly_activity(weekly: pd.DataFrame) -> bool:
+    """Whether there is a login or an exercise to chart: an all-zero chart says less than a sentence."""
+    return bool(weekly[["logins", "exercises"]].to_numpy().sum())
+
+
 def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
-    """Logins and exercises side by side per treatment week."""
+    """Logins and exercises side by side per treatment week, counted in whole events."""
     weeks = [plain(w) for w in weekly["week"].tolist()]
     long = [
         {"week": week, "kind": kind, "count": plain(count)}
@@ -517,7 +516,7 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
             "encoding": {
                 "x": field("week", "ordinal", title="Treatment week", axis={"labelAngle": 0}),
                 "xOffset": field("kind", "nominal"),
-                "y": field("count", "quantitative", title="Events"),
+                "y": field("count", "quantitative", title="Events", axis=COUNT_AXIS),
                 "color": field(
                     "kind",
                     "nominal",

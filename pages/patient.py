@@ -359,7 +359,10 @@ c1.metric(
 c2.metric("Last clinician contact", day(eng.last_clinician_contact))
 waiting = "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600)
 c3.metric("Waiting for a reply", waiting, help="Since the patient's earliest message after the last clinician contact")
-chart(charts.weekly_activity_chart(eng.weekly))
+if charts.weekly_activity(eng.weekly):
+    chart(charts.weekly_activity_chart(eng.weekly))
+else:
+    st.info("No logins or exercises yet: nothing to chart (messages, if any, are in the weekly numbers).")
 with st.expander("Weekly numbers, including messages each way"):
     st.dataframe(
         eng.weekly.rename(

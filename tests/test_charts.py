@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from xml.etree import ElementTree
 
 import altair
 import jsonschema
 import pandas as pd
 import pytest
+import vl_convert
 
 from dashboard import charts
 from dashboard.measures import INSTRUMENTS
 
+SVG = "{http://www.w3.org/2000/svg}"
 DAYS = pd.date_range("2026-07-13", periods=20, freq="4D")
 NOW = pd.Timestamp("2026-10-01")
 
@@ -199,6 +202,69 @@ def test_trajectory_legend_names_every_marker_in_one_legend():
     assert len(set(shapes)) == len(shapes)
     fill = layers(spec)[[mark_type(layer) for layer in layers(spec)].index("point")]["mark"]["fill"]["expr"]
     assert charts.OKABE_VERMILLION in fill and "datum.value" in fill  # legend symbols coloured like the marks
+
+
+def axis_labels(spec: dict, axis: str, width: int) -> list[str]:
+    """The labels an axis ("X" or "Y") shows, rendered at ``width`` px as Streamlit sizes the chart."""
+    root = ElementTree.fromstring(vl_convert.vegalite_to_svg({**spec, "width": width}))
+    group = next(g for g in root.iter(f"{SVG}g") if (g.get("aria-label") or "").startswith(f"{axis}-axis"))
+    return [
+        text.text or ""
+        for g in group.iter(f"{SVG}g")
+        if "role-axis-label" in (g.get("class") or "")
+        for text in g.iter(f"{SVG}text")
+        if text.get("opacity") != "0"
+    ]
+
+
+@pytest.mark.parametrize("width", [300, 700, 1100])  # a phone's plot to a wide laptop's
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["2026-11-04 09:00", "2026-11-11 09:00"],  # the reviewer's PHQ-9: 04 Nov ... 11 Nov, 8 days
+        ["2026-11-04 09:00", "2026-11-05 14:00"],
+        ["2026-11-04 20:00", "2026-11-05 08:00"],  # under a day, over midnight
+        ["2026-11-04 09:00", "2026-11-04 17:00"],  # one day
+        ["2026-11-04 09:00", "2026-11-08 09:00", "2026-11-18 09:00"],
+    ],
+)
+def test_a_short_trajectory_names_each_day_once(times, width):
+    """Before: ticks every few hours, each labelled with its day, so 8 days read
+    "04 Nov 04 Nov 04 Nov 05 Nov ..." and the axis seemed to repeat itself."""
+    episode = pd.DataFrame(
+        {"instrument": "PHQ9", "administered_at": pd.to_datetime(times), "score": range(12, 12 + len(times))}
+    ).assign(prorated=False)
+    labels = axis_labels(charts.trajectory_chart("PHQ9", episode), "X", width)
+    assert labels and len(labels) == len(set(labels)), labels
+
+
+def test_a_long_trajectory_keeps_its_ticks():
+    """76 days: at most one tick a day changes nothing, Vega-Lite's count (one per 40 px) stands."""
+    spec = phq9_with_many_risk_answers()
+    assert spec["layer"][-1]["encoding"]["x"]["axis"]["tickCount"] == {"expr": "min(ceil(width / 40), 76)"}
+    default = json.loads(json.dumps(spec).replace('{"expr": "min(ceil(width / 40), 76)"}', '"-"'))
+    for layer in default["layer"]:
+        if layer["encoding"].get("x", {}).get("axis", {}).get("tickCount") == "-":
+            del layer["encoding"]["x"]["axis"]["tickCount"]
+    for width in (300, 1100):
+        assert axis_labels(spec, "X", width) == axis_labels(default, "X", width)
+    assert axis_labels(spec, "X", 300) == ["19 Jul", "16 Aug", "13 Sep"]
+
+
+@pytest.mark.parametrize("counts", [[0, 1, 0], [0, 3, 2], [0, 0, 0]])
+def test_engagement_axis_counts_whole_events(counts):
+    """Before: one login drew 0.0, 0.2, ... 1.0 events on the axis (and Streamlit 0.000000 on none)."""
+    weekly = pd.DataFrame({"week": range(3), "logins": counts, "exercises": counts})
+    labels = [label for label in axis_labels(charts.weekly_activity_chart(weekly), "Y", 300) if label]
+    assert labels and all(label.isdigit() for label in labels), labels
+    assert len(labels) == len(set(labels))
+
+
+def test_engagement_with_no_logins_or_exercises_is_not_charted():
+    """All zeros, or no weeks (an unknown enrolment date): the page says so in words instead."""
+    zeros = pd.DataFrame({"week": range(3), "logins": 0, "exercises": 0, "from_patient": [0, 2, 0]})
+    assert not charts.weekly_activity(zeros) and not charts.weekly_activity(zeros.iloc[:0])
+    assert charts.weekly_activity(zeros.assign(exercises=[0, 0, 1]))
 
 
 def timeline(states: list[str]) -> pd.DataFrame:

@@ -297,3 +297,16 @@ def test_a_gp_reads_the_reasons_but_does_not_handle_them(platform):
     at = open_patient("gp.a", "SEVERE")
     assert not at.checkbox and not any(b.label == "Mark selected handled" for b in at.button)
     assert any("PHQ-9 26 on" in w.value and "is in the severe band." in w.value for w in at.warning)
+
+
+def test_engagement_without_activity_is_said_in_words_not_an_all_zero_chart(platform):
+    """Before: an all-zero bar chart whose axis read 0.000000; now a sentence, and the chart once there is a login."""
+    platform.patient("IDLE1", enrolled_days_ago=10)
+    at = open_patient("ther.a", "IDLE1")
+    assert "No logins or exercises yet" in text_of(at)
+    assert not [c for c in charts(at) if c["description"].startswith("Logins and exercises")]
+    pid = platform.patient("BUSY1", enrolled_days_ago=10)
+    platform.activity(pid, 3)
+    at = open_patient("ther.a", "BUSY1")
+    assert "No logins or exercises yet" not in text_of(at)
+    assert [c for c in charts(at) if c["description"].startswith("Logins and exercises")]
