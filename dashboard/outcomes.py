@@ -148,3 +148,45 @@ def nhs_outcome(
         reliable_deterioration=reliable_deterioration,
         no_reliable_change=not improved_any and not deteriorated_any,
     )
+
+
+Pair = tuple[float, float]  # the first and last valid scores of an instrument answered at least twice (3.1)
+
+
+@dataclass(frozen=True)
+class PairedOutcome:
+    """One course's NHS paired status and the anxiety measure it used."""
+
+    anxiety: AnxietyMeasure
+    instead_of: AnxietyMeasure | None  # the programme's ADSM that GAD-7 stood in for (no pair), else None
+    outcome: NhsOutcome
+
+    @property
+    def measures_text(self) -> str:
+        """ "PHQ-9 and SPIN", or "PHQ-9 and GAD-7 (back-up: no SPIN pair)"."""
+        text = f"{INSTRUMENTS['PHQ9'].name} and {self.anxiety.name}"
+        return text + (f" (back-up: no {self.instead_of.name} pair)" if self.instead_of is not None else "")
+
+
+def planned_measures_text(plan: AnxietyPlan) -> str:
+    """The pair a programme's courses use, before any is paired: "PHQ-9 + GAD-7", or
+    "PHQ-9 + SPIN, GAD-7 the back-up"."""
+    text = f"{INSTRUMENTS['PHQ9'].name} + {plan.measure.name}"
+    return text + (f", {INSTRUMENTS[DEFAULT_ANXIETY].name} the back-up" if plan.uses_adsm else "")
+
+
+def paired_outcome(plan: AnxietyPlan, pairs: Mapping[str, Pair], strict: bool) -> PairedOutcome | None:
+    """The course's paired status from its pairs by instrument code: PHQ-9 with the
+    programme's ADSM where configured and paired, else with GAD-7, the ADSM's back-up
+    (clinical-reference 3.3). None without a PHQ-9 pair or any anxiety pair. The one
+    rule behind the Caseload's outcomes and the patient page's status."""
+    phq = pairs.get("PHQ9")
+    if phq is None:
+        return None
+    default = gad7()
+    for measure in (plan.measure, default) if plan.uses_adsm else (default,):
+        anx = pairs.get(measure.code)
+        if anx is not None:
+            instead_of = plan.measure if plan.uses_adsm and measure is default else None
+            return PairedOutcome(measure, instead_of, nhs_outcome(*phq, *anx, strict, measure))
+    return None

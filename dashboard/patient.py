@@ -17,7 +17,7 @@ from dashboard.config import Settings
 from dashboard.facts import from_peer_supporter, is_clinician_contact, of_own_programme
 from dashboard.frames import read_frame
 from dashboard.measures import INSTRUMENTS, display_score, reliable_change_index
-from dashboard.outcomes import NO_CRITERION, NhsOutcome, nhs_outcome, reliable_change
+from dashboard.outcomes import NO_CRITERION, AnxietyPlan, PairedOutcome, paired_outcome, reliable_change
 from dashboard.responses import read_scored, read_subscales, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
 from dashboard.scope import Viewer, patient_filter, role_filter, scope_params
@@ -42,6 +42,7 @@ class Patient:
     code: str
     display_name: str | None
     programme: str | None
+    programme_code: str | None  # the key of the programme settings (programme_problem_descriptors)
     primary_instrument: str | None
     therapist: str | None
     gp: str | None
@@ -89,6 +90,7 @@ def _find_statement(role: str, key: str):
             patients.c.code,
             patients.c.display_name,
             programs.c.name,
+            programs.c.code,
             programs.c.primary_instrument,
             therapist.c.display_name,
             gp.c.display_name,
@@ -392,14 +394,16 @@ def subscale_table(subscales: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def nhs_status(episode: pd.DataFrame, settings: Settings) -> NhsOutcome | None:
-    """Paired PHQ-9 + GAD-7 status, for every patient with both measures paired (3.2)."""
-    phq, gad = summarise_instrument("PHQ9", episode), summarise_instrument("GAD7", episode)
-    if phq is None or gad is None or phq.n < 2 or gad.n < 2:
-        return None
-    return nhs_outcome(
-        phq.baseline, phq.latest, gad.baseline, gad.latest, bool(settings.deterioration_requires_no_improvement)
-    )
+def nhs_status(episode: pd.DataFrame, plan: AnxietyPlan, settings: Settings) -> PairedOutcome | None:
+    """Paired status of PHQ-9 with the programme's anxiety measure (``plan``: the ADSM
+    where configured, GAD-7 its back-up, 3.3), for a patient with both paired (3.2): the
+    Caseload's rule, so the page and the Caseload agree about a patient."""
+    pairs = {}
+    for code in dict.fromkeys(("PHQ9", plan.measure.code, "GAD7")):
+        s = summarise_instrument(code, episode)
+        if s is not None and s.n >= 2:
+            pairs[code] = (s.baseline, s.latest)
+    return paired_outcome(plan, pairs, bool(settings.deterioration_requires_no_improvement))
 
 
 # ---------------------------------------------------------------- modules

@@ -10,6 +10,7 @@ from dashboard.acks import MAY_ACKNOWLEDGE
 from dashboard.flags import FLAG_KINDS, last_risk_assessment, on_track_status, pauses, risk_item_status
 from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.outcomes import anxiety_plan, planned_measures_text
 from dashboard.patient import (
     current,
     current_module,
@@ -239,11 +240,12 @@ else:
         width="stretch",
         column_config={"Measure": st.column_config.TextColumn("Measure", pinned=True, width="medium")},
     )
-    nhs = nhs_status(episode, settings)
-    if nhs is None:
-        st.caption("NHS Talking Therapies paired status (PHQ-9 + GAD-7): no paired scores yet.")
+    plan = anxiety_plan(patient.programme_code, settings)
+    paired = nhs_status(episode, plan, settings)
+    if paired is None:
+        st.caption(md(f"NHS Talking Therapies paired status ({planned_measures_text(plan)}): no paired scores yet."))
     else:
-        words = []
+        nhs, words = paired.outcome, []
         if nhs.recovery is None:
             words.append("not at caseness at the start, so recovery does not apply")
         else:
@@ -253,7 +255,9 @@ else:
             words.append("reliable recovery")
         if nhs.reliable_deterioration:
             words.append("**reliable deterioration**")
-        st.markdown("NHS Talking Therapies paired status (first and last PHQ-9 and GAD-7): " + ", ".join(words) + ".")
+        st.markdown(
+            f"NHS Talking Therapies paired status, first and last {md(paired.measures_text)}: " + ", ".join(words) + "."
+        )
 fhir_download(ctx, patient)
 
 # ------------------------------------------------------------------ trajectories

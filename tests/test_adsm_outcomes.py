@@ -21,7 +21,7 @@ from dashboard.outcomes import anxiety_plan, nhs_outcome
 from dashboard.scope import load_viewer
 from dashboard.team_snapshot import settings_hash
 from dashboard.ui.nav import PAGES_DIR
-from tests.apptest import logged_in, table_with
+from tests.apptest import logged_in, open_patient, table_with
 from tests.factory import Platform
 
 NOW = datetime(2026, 3, 10, 12, 0, 0)
@@ -303,8 +303,9 @@ def lead(p: Platform):
 
 
 def episodes_of(p: Platform, settings) -> pd.DataFrame:
+    period = cl.Filters(p.now - timedelta(days=90), p.now)  # the platform's clock (an app platform's is today)
     with p.engine.connect() as conn:
-        episodes = cl.finished_episodes(conn, lead(p), PERIOD, settings, PERIOD.start)
+        episodes = cl.finished_episodes(conn, lead(p), period, settings, period.start)
     return episodes.set_index("patient_id")
 
 
@@ -443,3 +444,90 @@ def test_the_caseload_page_says_gad7_without_configuration(app_platform):
     outcomes = table_with(at, "name", "anxiety_measure", "Recovery").set_index("name")
     assert outcomes.loc["Social anxiety", "anxiety_measure"] == "GAD-7"
     assert outcomes.loc["Social anxiety", "Recovery"] == "too few to show"  # one course, small_cell_min 5
+
+
+# ---------------------------------------------------------------- the patient page agrees (AppTest)
+
+
+def configure_service(tmp_path, monkeypatch) -> None:
+    """The service's instrument file and mapping, as the Caseload page test sets them."""
+    path = tmp_path / "service-instruments.toml"
+    path.write_text(SERVICE_FILE)
+    monkeypatch.setenv("DASHBOARD_INSTRUMENTS", str(path))
+    monkeypatch.setenv(
+        "DASHBOARD_SETTINGS",
+        'programme_problem_descriptors = { social_anxiety = "social anxiety disorder", ocd = "OCD" }\n'
+        'anxiety_measure_by_descriptor = { OCD = "OCIR" }\n',
+    )
+    monkeypatch.setattr(measures.INSTRUMENTS, "_registry", load_config().instruments)
+
+
+def patient_page_text(code: str) -> str:
+    """The patient page's Markdown and captions as a reader sees them (md()'s escapes removed)."""
+    at = open_patient("ther.a", code)
+    return (
+        " ".join([m.value for m in at.markdown] + [c.value for c in at.caption]).replace("\\", "").replace("\u2060", "")
+    )
+
+
+def status_words(row: pd.Series) -> str:
+    """The patient page's words for an episodes-frame row's outcome (3.2)."""
+    words = ["recovered" if row["recovery"] else "not recovered"]
+    words.append("reliably improved" if row["reliable_improvement"] else "not reliably improved")
+    if row["reliable_recovery"]:
+        words.append("reliable recovery")
+    if row["reliable_deterioration"]:
+        words.append("**reliable deterioration**")
+    return ", ".join(words)
+
+
+PAGE_CASES = [
+    # configured: SPIN 40 -> 15 recovered (by GAD-7 10 -> 9 the patient would not be)
+    ("SPIN pair", True, "SA-1", "SPIN", "PHQ-9 and SPIN"),
+    # configured: SPIN 19 -> 29, +10 >= 9.8: reliable deterioration
+    ("SPIN deterioration", True, "SA-4", "SPIN", "PHQ-9 and SPIN"),
+    # configured: one SPIN only, GAD-7 12 -> 5 the back-up (3.3)
+    ("back-up", True, "SA-2", "GAD7", "PHQ-9 and GAD-7 (back-up: no SPIN pair)"),
+    # configured: OCI-R 30 -> 15 (-15 >= 12)
+    ("OCI-R pair", True, "OCD-1", "OCIR", "PHQ-9 and OCI-R"),
+    # no configuration: GAD-7 for everyone, as before (SA-1 ends at GAD-7 9 >= 8: not recovered)
+    ("unconfigured", False, "SA-1", "GAD7", "PHQ-9 and GAD-7"),
+    ("unconfigured, mapped programme", False, "OCD-1", "GAD7", "PHQ-9 and GAD-7"),
+]
+
+
+@pytest.mark.parametrize("case,configured,code,measure,named", PAGE_CASES, ids=[c[0] for c in PAGE_CASES])
+def test_the_patient_page_has_the_caseloads_paired_status_and_names_the_measure(
+    app_platform, tmp_path, monkeypatch, case, configured, code, measure, named
+):
+    p = app_platform
+    if configured:
+        configure_service(tmp_path, monkeypatch)
+    cohort_rows = {
+        "SA-1": ("social_anxiety", (12, 8), (10, 9), (40, 15)),
+        "SA-4": ("social_anxiety", (8, 8), (6, 6), (19, 29)),
+        "SA-2": ("social_anxiety", (15, 5), (12, 5), (30,)),
+        "OCD-1": ("ocd", (10, 6), (9, 8), (30, 15)),
+    }
+    program, phq, gad, adsm_scores = cohort_rows[code]
+    pid = course(p, code, program, phq, gad, adsm_scores)
+    row = episodes_of(p, load_config().settings).loc[pid]  # the settings the app runs with
+    assert row["paired"] and row["anxiety_measure"] == measure
+    text = patient_page_text(code)
+    assert f"NHS Talking Therapies paired status, first and last {named}: {status_words(row)}." in text, text
+
+
+def test_the_patient_page_and_caseload_disagree_with_gad7_where_spin_decides(app_platform, tmp_path, monkeypatch):
+    """SA-1 by SPIN is recovered, by GAD-7 (ends at 9 >= 8) not: the page follows the programme."""
+    configure_service(tmp_path, monkeypatch)
+    course(app_platform, "SA-1", "social_anxiety", (12, 8), (10, 9), (40, 15))
+    text = patient_page_text("SA-1")
+    assert "first and last PHQ-9 and SPIN: recovered, reliably improved, reliable recovery." in text
+
+
+def test_the_patient_page_names_the_planned_pair_before_any_is_paired(app_platform, tmp_path, monkeypatch):
+    configure_service(tmp_path, monkeypatch)
+    course(app_platform, "SA-NONE", "social_anxiety", (15, 5), None, (30,))
+    course(app_platform, "DEP-NONE", "depression", (15, 5), None)
+    assert "paired status (PHQ-9 + SPIN, GAD-7 the back-up): no paired scores yet." in patient_page_text("SA-NONE")
+    assert "paired status (PHQ-9 + GAD-7): no paired scores yet." in patient_page_text("DEP-NONE")

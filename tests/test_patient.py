@@ -6,7 +6,7 @@ import pytest
 
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION
+from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION, anxiety_plan
 from dashboard.patient import (
     current_module,
     engagement,
@@ -103,10 +103,13 @@ def test_nhs_paired_status_needs_both_measures_paired(platform):
     platform.gad7(pid, 39, 12)
     platform.phq9(pid, 1, 8)
     patient, rows = record(platform, "N1")
-    assert nhs_status(episode_responses(rows.responses, patient.enrolled_at, SETTINGS), SETTINGS) is None
+    plan = anxiety_plan(patient.programme_code, SETTINGS)
+    assert nhs_status(episode_responses(rows.responses, patient.enrolled_at, SETTINGS), plan, SETTINGS) is None
     platform.gad7(pid, 1, 6)
     patient, rows = record(platform, "N1")
-    out = nhs_status(episode_responses(rows.responses, patient.enrolled_at, SETTINGS), SETTINGS)
+    paired = nhs_status(episode_responses(rows.responses, patient.enrolled_at, SETTINGS), plan, SETTINGS)
+    assert paired.measures_text == "PHQ-9 and GAD-7"
+    out = paired.outcome
     assert out.recovery and out.reliable_improvement and out.reliable_recovery  # section 8, first vector
 
 

@@ -18,7 +18,7 @@ from dashboard.facts import (
     modules_completed,
 )
 from dashboard.measures import INSTRUMENTS
-from dashboard.outcomes import DEFAULT_ANXIETY, AnxietyPlan, anxiety_plan, gad7, nhs_outcome
+from dashboard.outcomes import DEFAULT_ANXIETY, AnxietyPlan, Pair, anxiety_plan, paired_outcome
 from dashboard.responses import scored_responses
 from dashboard.schema import patients, programs
 from dashboard.scope import Viewer
@@ -95,10 +95,12 @@ def finished_episodes(
     window = window.sort_values(["administered_at", "response_id"])
     stats = window.groupby(["patient_id", "instrument"])["score"].agg(first="first", last="last", n="size")
     stats = stats[stats["n"] >= 2]  # paired: first and last of at least two (3.1)
-    pairs = dict(zip(stats.index, zip(stats["first"].astype(float), stats["last"].astype(float))))
+    pairs: dict[int, dict[str, Pair]] = {}
+    for (pid, code), first, last in zip(stats.index, stats["first"], stats["last"]):
+        pairs.setdefault(pid, {})[code] = (float(first), float(last))
     rows = []
     strict = bool(settings.deterioration_requires_no_improvement)
-    default = gad7()
+    unmapped = anxiety_plan(None, settings)
     for e in episodes.itertuples(index=False):
         out = {
             "patient_id": e.patient_id,
@@ -110,20 +112,13 @@ def finished_episodes(
             "anxiety_measure": None,
             **{k: None for k in OUTCOME_RATES},
         }
-        plan = plans.get(int(e.program_id))
-        phq = pairs.get((e.patient_id, "PHQ9"))
-        # the ADSM where configured and paired, else GAD-7 as the back-up (3.3)
-        candidates = (plan.measure, default) if plan is not None and plan.uses_adsm else (default,)
-        anxiety = next(
-            ((m, pairs[(e.patient_id, m.code)]) for m in candidates if (e.patient_id, m.code) in pairs), None
-        )
-        if phq is not None and anxiety is not None:
-            measure, (anx_first, anx_last) = anxiety
-            o = nhs_outcome(*phq, anx_first, anx_last, strict, measure)
+        paired = paired_outcome(plans.get(int(e.program_id), unmapped), pairs.get(e.patient_id, {}), strict)
+        if paired is not None:
+            o = paired.outcome
             out.update(
                 paired=True,
                 case_start=o.case_start,
-                anxiety_measure=measure.code,
+                anxiety_measure=paired.anxiety.code,
                 recovery=o.recovery,
                 reliable_improvement=o.reliable_improvement,
                 reliable_recovery=o.reliable_recovery,
