@@ -367,7 +367,7 @@ def _status(
             f"{'remission' if remission else 'no remission'} (below {inst.remission_below})"
         )
     if case_base is None:
-        return "no cut-off or recovery criterion for this measure unless the service configures one"
+        return "no cut-off or recovery criterion"  # the Criterion column says a service may configure one
     if scale.cut_off_label == NHS_CASENESS:
         if not case_base:
             return "not at caseness at baseline: recovery does not apply"

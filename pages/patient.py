@@ -238,7 +238,9 @@ else:
         ),
         hide_index=True,
         width="stretch",
-        column_config={"Measure": st.column_config.TextColumn("Measure", pinned=True, width="medium")},
+        column_config={  # 120 px: Status and Reliable change stay whole in a 1024 px window
+            "Measure": st.column_config.TextColumn("Measure", pinned=True, width=120)
+        },
     )
     plan = anxiety_plan(patient.programme_code, settings)
     paired = nhs_status(episode, plan, settings)

@@ -105,7 +105,7 @@ SUMMARIES = [
         "14 (no bands)",
         "7 (no bands)",
         NO_CRITERION,
-        "no cut-off or recovery criterion for this measure unless the service configures one",
+        "no cut-off or recovery criterion",
     ),
     # a cut-off, not NHS caseness: never "recovered (below caseness)"
     (
