@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from dashboard import measures
+from dashboard import flags, measures, my_patients, patient
 from dashboard.config import DEFAULTS
 from dashboard.instruments import load_registry
 from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
@@ -37,13 +37,30 @@ caseness = 10
 """
 
 
+def clear_prepared() -> None:
+    """The statements built once per role (dashboard.statements.prepared) hold the
+    registry of the moment they were built; a process's registry is fixed at start-up,
+    so only a test that swaps it must build them again, before and after."""
+    for built in (flags._inputs_statements, patient._record_statements, my_patients._list_statements):
+        built.cache_clear()
+
+
 @pytest.fixture
-def every(app_platform, tmp_path, monkeypatch):
-    """ALL1 answered every shipped instrument and the service's LOCAL5 (15 -> 5), has a
-    peer supporter (peer.a) and an unanswered message."""
+def service_registry(tmp_path, monkeypatch):
+    """The shipped registry plus the service file's LOCAL5, as DASHBOARD_INSTRUMENTS gives it."""
     service = tmp_path / "service.toml"
     service.write_text(SERVICE_FILE)
+    monkeypatch.setenv("DASHBOARD_INSTRUMENTS", str(service))
     monkeypatch.setattr(measures.INSTRUMENTS, "_registry", load_registry(service, DEFAULTS))
+    clear_prepared()
+    yield service
+    clear_prepared()
+
+
+@pytest.fixture
+def every(app_platform, service_registry):
+    """ALL1 answered every shipped instrument and the service's LOCAL5 (15 -> 5), has a
+    peer supporter (peer.a) and an unanswered message."""
     pid = every_instrument_patient(app_platform, "ALL1")
     app_platform.response(pid, "LOCAL5", 50, [3] * 5)
     app_platform.response(pid, "LOCAL5", 4, [1] * 5)
@@ -85,21 +102,20 @@ def test_the_peer_supporter_sees_the_service_files_trajectory_but_no_outcome_tab
     assert not [d for d in at.dataframe if "Measure" in d.value.columns]
 
 
-def test_every_page_in_chromium_with_the_patient_who_answered_every_instrument(browser, tmp_path, monkeypatch):
+def test_every_page_in_chromium_with_the_patient_who_answered_every_instrument(
+    browser, tmp_path, monkeypatch, service_registry
+):
     """The served app (production mode, the service file by DASHBOARD_INSTRUMENTS): each
     role's every page draws without an error, and the lists show the patient."""
     from tests.browser import log_in, served_app, wait_for_app
     from tests.conftest import served_platform
 
     platform = served_platform(f"sqlite:///{tmp_path}/platform.sqlite", monkeypatch, tmp_path)
-    service = tmp_path / "service.toml"
-    service.write_text(SERVICE_FILE)
-    monkeypatch.setattr(measures.INSTRUMENTS, "_registry", load_registry(service, DEFAULTS))
     pid = every_instrument_patient(platform, "ALL1")
     platform.response(pid, "LOCAL5", 4, [1] * 5)
     platform.care(pid, 11, started_days_ago=60)
     platform.message(pid, 1, "from_patient")
-    with served_app({"DASHBOARD_INSTRUMENTS": str(service)}) as url:
+    with served_app({"DASHBOARD_INSTRUMENTS": str(service_registry)}) as url:
         for user, role in sorted(USERS.items()):
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             try:
