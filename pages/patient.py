@@ -37,6 +37,7 @@ from dashboard.ui.components.correction_panel import correction_panel
 from dashboard.ui.components.fhir_download import fhir_download
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
+from dashboard.ui.components.module_dates import module_dates_table
 from dashboard.ui.components.quality_note import quality_note
 from dashboard.ui.components.withdraw_ack import withdraw_panel
 from dashboard.ui.context import get_context
@@ -336,23 +337,7 @@ st.markdown(
 if not timeline.empty:
     chart(charts.module_timeline_chart(timeline, now, tz))
 with st.expander("Module dates"):
-    st.dataframe(
-        timeline.assign(
-            started=[day(t) for t in timeline["started_at"]],
-            completed=[day(t) for t in timeline["completed_at"]],
-            due=[day(t) for t in timeline["due_at"]],
-        )[["position", "title", "due", "started", "completed", "state"]],
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "position": st.column_config.NumberColumn("#", width="small"),
-            "title": "Module",
-            "due": "Due",
-            "started": "Started",
-            "completed": "Completed",
-            "state": "State",
-        },
-    )
+    module_dates_table(timeline, day)
 
 # ------------------------------------------------------------------ engagement
 st.subheader("Engagement")

@@ -25,6 +25,7 @@ from dashboard.trajectory import scales as trajectory_scales
 from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
+from dashboard.ui.components.module_dates import module_dates_table
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import data_version
 from dashboard.ui.views import STATUS_LABELS, flag_badges, patient_label, waited
@@ -87,23 +88,7 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
     )
     if not timeline.empty:
         chart(charts.module_timeline_chart(timeline, now, tz))
-        st.dataframe(
-            timeline.assign(
-                due=[day(t) for t in timeline["due_at"]],
-                started=[day(t) for t in timeline["started_at"]],
-                completed=[day(t) for t in timeline["completed_at"]],
-            )[["position", "title", "due", "started", "completed", "state"]],
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "position": st.column_config.NumberColumn("#", width="small"),
-                "title": "Module",
-                "due": "Due",
-                "started": "Started",
-                "completed": "Completed",
-                "state": "State",
-            },
-        )
+        module_dates_table(timeline, day)
 
     st.subheader("Engagement")
     eng = engagement(rows, patient.enrolled_at, now)
