@@ -143,6 +143,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Risk answers are still triaged this many days after a completed or withdrawn episode ended.",
     ),
     Setting(
+        "follow_up_from_weeks",
+        4,
+        "The post-treatment follow-up window opens this many weeks after the episode ended: the outcome table's \"at follow-up\" column reads the latest valid score in the window (issue 20).",
+    ),
+    Setting(
+        "follow_up_to_weeks",
+        26,
+        "The post-treatment follow-up window closes this many weeks after the episode ended; risk answers in the window are triaged like any risk answer.",
+    ),
+    Setting(
         "not_on_track_week4_first_day",
         22,
         "First day of treatment week 4 for the not-on-track check (clinical-reference 6.2, not_on_track_week4_days).",
