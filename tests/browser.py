@@ -89,6 +89,26 @@ def chromium_problem() -> str | None:
     return None
 
 
+def demo_database(directory: Path, patients: int | None = None) -> str:
+    """A demo SQLite file in ``directory``, its state tables made: tests read them
+    before the app's first run would make them."""
+    from dashboard import db, demo
+    from dashboard.engine import make_engine
+
+    url = f"sqlite:///{directory}/demo.sqlite"
+    engine = make_engine(url)
+    demo.generate(engine) if patients is None else demo.generate(engine, patients=patients)
+    db.upgrade(engine)
+    return url
+
+
+@contextmanager
+def served_demo(url: str, **env: str):
+    """The app in demo mode on the demo file at ``url``; ``env`` adds variables."""
+    with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo", **env}) as app:
+        yield app
+
+
 @contextmanager
 def served_app(env: dict[str, str]):
     """``streamlit run dashboard/ui/app.py`` (as the load script starts it), its log in artifacts/."""

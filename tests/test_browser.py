@@ -5,16 +5,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from dashboard import db, demo
 from dashboard.config import DEMO_TIMEZONE  # the demo's service zone: the pages' due list
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
 from tests.browser import (
+    demo_database,
     log_in,
     logged_in_page,
     open_logged_in,
     screenshot,
-    served_app,
+    served_demo,
     wait_for_app,
 )
 
@@ -23,16 +23,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def demo_sqlite(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/demo.sqlite"
-    engine = make_engine(url)
-    demo.generate(engine)
-    db.upgrade(engine)  # tests read the state tables before the app's first run
-    return url
+    return demo_database(tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")
 def app_url(demo_sqlite):
-    with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo"}) as url:
+    with served_demo(demo_sqlite) as url:
         yield url
 
 
@@ -270,7 +266,7 @@ def test_therapist_acknowledges_and_the_item_leaves_the_queue(app_url, page, dem
 @pytest.fixture(scope="module")
 def fast_refresh_app(demo_sqlite):
     settings = "queue_refresh_seconds = 2\ncache_ttl_seconds = 1"
-    with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo", "DASHBOARD_SETTINGS": settings}) as url:
+    with served_demo(demo_sqlite, DASHBOARD_SETTINGS=settings) as url:
         yield url
 
 

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard import audit, db, demo
+from dashboard import audit
 from dashboard.clinician_records import current_followups
 from dashboard.config import DEMO_TIMEZONE, Settings
 from dashboard.engine import make_engine
 from dashboard.followups_due import due_list
 from dashboard.scope import load_viewer
 from dashboard.timeutil import utcnow
-from tests.browser import logged_in_page, screenshot, served_app, wait_for_app
+from tests.browser import demo_database, logged_in_page, screenshot, served_demo, wait_for_app
 from tests.test_browser import select_first_row
 
 pytestmark = pytest.mark.browser
@@ -25,16 +25,12 @@ AGREED = "Keep the activity plan <b>daily</b>; meet again after module 5"
 
 @pytest.fixture(scope="module")
 def demo_sqlite(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('agenda')}/demo.sqlite"
-    engine = make_engine(url)
-    demo.generate(engine)
-    db.upgrade(engine)
-    return url
+    return demo_database(tmp_path_factory.mktemp("agenda"))
 
 
 @pytest.fixture(scope="module")
 def app_url(demo_sqlite):
-    with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo"}) as url:
+    with served_demo(demo_sqlite) as url:
         yield url
 
 

@@ -6,10 +6,9 @@ Widths come from the grid as drawn (tests/datagrid.py), not from the page's conf
 import pytest
 from sqlalchemy import select
 
-from dashboard import db, demo
 from dashboard.engine import make_engine
 from dashboard.schema import clinicians, patients
-from tests.browser import logged_in_page, screenshot, served_app, wait_for_app
+from tests.browser import demo_database, logged_in_page, screenshot, served_demo, wait_for_app
 from tests.datagrid import grid_with
 
 pytestmark = pytest.mark.browser
@@ -17,16 +16,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def demo_sqlite(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('columns')}/demo.sqlite"
-    engine = make_engine(url)
-    demo.generate(engine)
-    db.upgrade(engine)
-    return url
+    return demo_database(tmp_path_factory.mktemp("columns"))
 
 
 @pytest.fixture(scope="module")
 def app_url(demo_sqlite):
-    with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo"}) as url:
+    with served_demo(demo_sqlite) as url:
         yield url
 
 

@@ -6,14 +6,13 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from dashboard import db, demo
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.peer_support import contact_list
 from dashboard.scope import load_viewer
 from dashboard.timeutil import utcnow
 from dashboard.triage import triage
-from tests.browser import logged_in_page, screenshot, served_app, wait_for_app
+from tests.browser import demo_database, logged_in_page, screenshot, served_demo, wait_for_app
 
 pytestmark = pytest.mark.browser
 HEADING = "Who to contact today"
@@ -21,16 +20,12 @@ HEADING = "Who to contact today"
 
 @pytest.fixture(scope="module")
 def demo_sqlite(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('peer')}/demo.sqlite"
-    engine = make_engine(url)
-    demo.generate(engine)
-    db.upgrade(engine)
-    return url
+    return demo_database(tmp_path_factory.mktemp("peer"))
 
 
 @pytest.fixture(scope="module")
 def app_url(demo_sqlite):
-    with served_app({"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo"}) as url:
+    with served_demo(demo_sqlite) as url:
         yield url
 
 

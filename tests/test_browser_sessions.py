@@ -8,13 +8,13 @@ import jwt
 import pytest
 from sqlalchemy import select, update
 
-from dashboard import audit, db, demo
+from dashboard import audit
 from dashboard.auth import load_auth_file
 from dashboard.config import DEMO_AUTH_FILE
 from dashboard.engine import make_engine
 from dashboard.state_tables import sessions as sessions_table
 from dashboard.timeutil import utcnow
-from tests.browser import log_in, open_logged_in, served_app, wait_for_app
+from tests.browser import demo_database, log_in, open_logged_in, served_demo, wait_for_app
 from tests.test_auth import unsigned
 
 pytestmark = pytest.mark.browser
@@ -24,19 +24,13 @@ DEMO = load_auth_file(DEMO_AUTH_FILE)
 
 @pytest.fixture(scope="module")
 def demo_sqlite(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('sessions')}/demo.sqlite"
-    engine = make_engine(url)
-    demo.generate(engine, patients=120)
-    db.upgrade(engine)
-    return url
+    return demo_database(tmp_path_factory.mktemp("sessions"), patients=120)
 
 
 @pytest.fixture(scope="module")
 def app_url(demo_sqlite):
     """The idle watch asks every second, so a test waits about a second for the blank."""
-    with served_app(
-        {"DASHBOARD_DB_URL": demo_sqlite, "DASHBOARD_MODE": "demo", "DASHBOARD_SETTINGS": "idle_check_seconds = 1"}
-    ) as url:
+    with served_demo(demo_sqlite, DASHBOARD_SETTINGS="idle_check_seconds = 1") as url:
         yield url
 
 
