@@ -204,7 +204,9 @@ def test_revision_0011_adds_concerns_and_the_snapshots_concerns_version_and_goes
     assert {u["name"] for u in insp.get_unique_constraints("dash_concerns")} == {"uq_dash_concerns_idempotency"}
     with engine.begin() as conn:
         row = conn.execute(
-            text("SELECT followups_version, acks_version, withdrawals_version, concerns_version FROM dash_team_snapshots")
+            text(
+                "SELECT followups_version, acks_version, withdrawals_version, concerns_version FROM dash_team_snapshots"
+            )
         ).one()
         assert tuple(row) == (3, 4, 5, 0)
         insert_concern = text(
