@@ -9,11 +9,11 @@ import pytest
 
 from dashboard import db
 from dashboard.acks import Choice, acknowledge_batch, evidence_keys, withdraw
+from dashboard.concerns import record_concern
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import log_followup
 from dashboard.scope import load_viewer
-from dashboard.concerns import record_concern
 from dashboard.state_version import changed_since, state_version, viewer_patient_ids
 from dashboard.triage import triage
 from tests.apptest import logged_in, table_with
