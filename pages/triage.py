@@ -51,7 +51,7 @@ escalated = int(result.queue["escalated"].sum()) if not result.queue.empty else 
 if escalated:
     days = int(settings.risk_escalation_working_days)
     st.error(
-        f"{'1 patient' if escalated == 1 else f'{escalated} patients'} with a risk answer not acknowledged "
+        f"{'1 patient' if escalated == 1 else f'{escalated} patients'} with a risk answer or a supporter's concern not acknowledged "
         f"within {'1 working day' if days == 1 else f'{days} working days'}. {RISK_NOTE}",
         icon=":material/emergency_home:",
     )
