@@ -33,6 +33,8 @@ def concern_form(ctx: AppContext, patient_id: int, code: str, therapist: str | N
     slot, stored_slot = key_slot(patient_id), f"concern_stored_{patient_id}"
     note_key, done_slot = f"concern_note_{patient_id}", f"concern_done_{patient_id}"
     minimum = int(ctx.config.settings.risk_note_min_chars)
+    if st.session_state.pop(f"concern_clear_{patient_id}", False):
+        st.session_state[note_key] = ""  # before the widget is drawn: the browser's copy is emptied too
     with st.form(f"concern_{patient_id}", border=True):
         note = st.text_area(
             NOTE_LABEL,
@@ -59,10 +61,14 @@ def concern_form(ctx: AppContext, patient_id: int, code: str, therapist: str | N
     except ConcernRefused as exc:
         st.error(md(exc), icon=":material/error:")
         return
-    owner = f"{therapist}'s" if therapist else "the team lead's (no therapist is assigned)"
+    where = (
+        f": it is in {md(therapist)}'s triage now."
+        if therapist
+        else ". No therapist is assigned: it is in the team lead's triage now; tell them too."
+    )
     st.session_state[stored_slot] = (key, (note or "").strip())
     st.session_state[slot] = uuid.uuid4().hex  # the next concern is a new form instance
-    st.session_state[done_slot] = f"Concern recorded for {md(code)}: it is in {md(owner)} triage now."
-    st.session_state.pop(note_key, None)
+    st.session_state[done_slot] = f"Concern recorded for {md(code)}{where}"
+    st.session_state[f"concern_clear_{patient_id}"] = True
     bump_data_version()
     st.rerun()
