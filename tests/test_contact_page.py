@@ -114,3 +114,19 @@ def test_the_supporter_records_a_concern_and_sees_it_wait_for_the_therapist(plat
     triage_page = logged_in("ther.a")
     text = shown_text(triage_page)
     assert "Peer A recorded a concern on" in text and "feels unsafe at home tonight" in text
+
+
+def test_the_therapists_patient_page_shows_the_concern_with_the_out_of_hours_note(platform):
+    from dashboard.concerns import record_concern
+    from dashboard.config import Settings
+    from dashboard.scope import load_viewer
+    from dashboard.ui.views import RISK_NOTE
+
+    pid = in_care(platform, "PEER-1")
+    words = "She said she cannot keep herself safe tonight."
+    peer = load_viewer(platform.engine, "peer.a")
+    record_concern(platform.engine, platform.engine, peer, pid, words, "k", platform.now, Settings())
+    at = open_patient("ther.a", "PEER-1")
+    badge = next(e.value for e in at.error if "Supporter's concern" in e.value)
+    assert badge.startswith("**Supporter's concern**: Peer A recorded a concern on ") and RISK_NOTE in badge
+    assert "tonight.." not in badge  # the supporter's own full stop is not doubled
