@@ -100,11 +100,13 @@ def acknowledge_batch(
     if patient is None:
         raise AckRefused("No such patient in your caseload.")
     notes = {c.flag: (c.note or "").strip() for c in choices}
-    if "risk" in notes and len(notes["risk"]) < settings.risk_note_min_chars:
-        raise AckRefused(
-            f"A risk acknowledgement needs a note of at least {int(settings.risk_note_min_chars)} "
-            "characters saying what was done; the team can read it."
-        )
+    for kind in sorted(flags.RISK_KINDS & set(notes)):
+        if len(notes[kind]) < settings.risk_note_min_chars:
+            what = "A risk acknowledgement" if kind == "risk" else f"Handling a {flags.FLAG_KINDS[kind].title.lower()}"
+            raise AckRefused(
+                f"{what} needs a note of at least {int(settings.risk_note_min_chars)} "
+                "characters saying what was done; the team can read it."
+            )
     if any(len(n) > NOTE_MAX_CHARS for n in notes.values()):
         raise AckRefused(f"The note is longer than {NOTE_MAX_CHARS:,} characters.")
     keys = {c.flag: _row_key(idempotency_key, c.flag, len(choices)) for c in choices}

@@ -47,7 +47,7 @@ MAY_VIEW = ("gp", "therapist")  # the patient's GP and therapist, as for the FHI
 EXPORT_WHAT = "consultation_agenda"
 #: The reasons a consultation talks about: risk and not being on track (the rest,
 #: messages and reminders, are the therapist's work).
-AGENDA_FLAGS = ("risk", "risk_unknown", "deterioration", "not_on_track")
+AGENDA_FLAGS = ("risk", "peer_concern", "risk_unknown", "deterioration", "not_on_track")
 DENIED = "No such patient in your caseload."
 NOT_FOR_ROLE = "The consultation agenda is for the patient's GP and therapist."
 

@@ -1,8 +1,9 @@
 """What clinicians recorded in the state database, read for patients already scoped
-on the platform: GP follow-ups (their current versions) and acknowledgements.
+on the platform: GP follow-ups (their current versions), acknowledgements and peer
+supporters' concerns.
 
 The flag engine, the GP's due list and Caseload read these; the write paths
-(dashboard.gp_followups, dashboard.acks) own validation and auditing. Kept apart
+(dashboard.gp_followups, dashboard.acks, dashboard.concerns) own validation and auditing. Kept apart
 so that reading them does not import the modules that serve pages.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from dashboard.ack_cover import ACK_COLUMNS
 from dashboard.frames import read_frame
 from dashboard.schema import PEER_SUPPORTER
-from dashboard.state_tables import ack_withdrawals
+from dashboard.state_tables import ack_withdrawals, concerns
 from dashboard.state_tables import acknowledgements as acks_table
 from dashboard.state_tables import followups as followups_table
 
@@ -85,3 +86,27 @@ def of_list(peer_list: bool) -> ColumnElement[bool]:
     """The acknowledgements of a peer supporter's list, or of the clinical triage (every other)."""
     role = acks_table.c.role
     return role == PEER_SUPPORTER if peer_list else or_(role.is_(None), role != PEER_SUPPORTER)
+
+
+CONCERN_COLUMNS = ["concern_id", "patient_id", "recorded_at", "author_name", "note"]
+
+
+def load_concerns(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
+    """Every concern peer supporters recorded for these (already scoped) patients
+    (CONCERN_COLUMNS), oldest first. Read as stored, like acknowledgements: a kept
+    snapshot judged again at its ``as_of`` sees a concern recorded since."""
+    if not patient_ids:
+        return pd.DataFrame(columns=CONCERN_COLUMNS)
+    stmt = (
+        select(
+            concerns.c.id.label("concern_id"),
+            concerns.c.patient_id,
+            concerns.c.recorded_at,
+            concerns.c.author_name,
+            concerns.c.note,
+        )
+        .where(patient_in(state, concerns.c.patient_id, patient_ids))
+        .order_by(concerns.c.recorded_at, concerns.c.id)
+    )
+    with state.connect() as conn:
+        return read_frame(conn, stmt, dates=("recorded_at",))

@@ -145,7 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "follow_up_from_weeks",
         4,
-        "The post-treatment follow-up window opens this many weeks after the episode ended: the outcome table's \"at follow-up\" column reads the latest valid score in the window (issue 20).",
+        'The post-treatment follow-up window opens this many weeks after the episode ended: the outcome table\'s "at follow-up" column reads the latest valid score in the window (issue 20).',
     ),
     Setting(
         "follow_up_to_weeks",
@@ -170,12 +170,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "risk_note_min_chars",
         10,
-        "Acknowledging a risk answer needs a note of at least this many characters, visible to the team.",
+        "Acknowledging a risk answer or a peer supporter's concern needs a note of at least this many characters, visible to the team; recording a concern needs as many.",
     ),
     Setting(
         "risk_escalation_working_days",
         1,
-        "A risk answer nobody has acknowledged within this many working days (Monday-Friday) from the earliest unhandled answer is escalated: it comes before a risk of the same grade that is not, in every list.",
+        "A risk answer or a peer supporter's concern nobody has acknowledged within this many working days (Monday-Friday) from the earliest unhandled one is escalated: it comes before a risk of the same grade that is not, in every list.",
     ),
     Setting(
         "queue_refresh_seconds",

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, Select, String, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
 from dashboard.ack_cover import AckIndex, Evidence, apply_acks
-from dashboard.clinician_records import ACTIONS, current_followups, load_acks
+from dashboard.clinician_records import ACTIONS, current_followups, load_acks, load_concerns
 from dashboard.config import Settings
 from dashboard.facts import (
     LAST_ACTIVITY_INPUTS,
@@ -170,6 +170,7 @@ class FlagInputs:
     acks: pd.DataFrame | None = (
         None  # their acknowledgements (dashboard.clinician_records.load_acks), from the state database
     )
+    concerns: pd.DataFrame | None = None  # peer supporters' concerns (clinician_records.load_concerns)
 
 
 def load_inputs(
@@ -206,15 +207,18 @@ def load_inputs(
             )
     facts["last_activity_at"] = last_activity_at(facts)
     peer_list = viewer.role == PEER_SUPPORTER  # a supporter's list has its own acknowledgements
-    followups, acks = recorded_for(state, facts, peer_list) if state is not None else (None, None)
-    return FlagInputs(facts, scored, followups, acks)
+    followups, acks, concerns = recorded_for(state, facts, peer_list) if state is not None else (None, None, None)
+    return FlagInputs(facts, scored, followups, acks, concerns)
 
 
-def recorded_for(state: Engine, facts: pd.DataFrame, peer_list: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def recorded_for(
+    state: Engine, facts: pd.DataFrame, peer_list: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(current GP follow-ups, acknowledgements of the clinical triage or, with ``peer_list``,
-    of a peer supporter's list) of the patients of ``facts``, from the state database."""
+    of a peer supporter's list, supporters' concerns) of the patients of ``facts``, from
+    the state database."""
     ids = [int(i) for i in facts["patient_id"]]
-    return current_followups(state, ids), load_acks(state, ids, peer_list)
+    return current_followups(state, ids), load_acks(state, ids, peer_list), load_concerns(state, ids)
 
 
 # ---------------------------------------------------------------- evaluation (pure)
@@ -248,11 +252,15 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings, tz: ZoneInfo
         for r in records(ordered, RESPONSE_FIELDS):
             by_patient[r.patient_id].append(r)
     gp_notes = followups_by_patient(inputs.followups)
+    worries = concerns_by_patient(inputs.concerns)
     index = AckIndex(inputs.acks, now, settings.ack_expiry_days)
     rows: list[dict] = []
     for p in records(inputs.patients, PATIENT_FIELDS):
+        pid = p.patient_id
         rows.extend(
-            patient_flags(p, by_patient.get(p.patient_id, []), now, settings, gp_notes.get(p.patient_id, []), index, tz)
+            patient_flags(
+                p, by_patient.get(pid, []), now, settings, gp_notes.get(pid, []), index, tz, worries.get(pid, [])
+            )
         )
     found = pd.DataFrame(rows, columns=FLAG_COLUMNS[:8])
     return apply_acks(found, index)[FLAG_COLUMNS]
@@ -278,6 +286,7 @@ PATIENT_FIELDS = [
 FOLLOWUP_FIELDS = ["patient_id", "entry_id", "version", "held_on", "recorded_at", "action", "note", "pause_until"]
 
 
+CONCERN_FIELDS = ["patient_id", "concern_id", "recorded_at", "author_name", "note"]
 RESPONSE_FIELDS = ["patient_id", "response_id", "instrument", "administered_at", "score", "valid", "risk_item_score"]
 
 
@@ -331,6 +340,15 @@ def followups_by_patient(followups: pd.DataFrame | None) -> dict[int, list]:
     return out
 
 
+def concerns_by_patient(concerns: pd.DataFrame | None) -> dict[int, list]:
+    """patient_id -> their supporters' concerns (CONCERN_FIELDS records), oldest first."""
+    out: dict[int, list] = defaultdict(list)
+    if concerns is not None and not concerns.empty:
+        for r in records(concerns.sort_values(["recorded_at", "concern_id"]), CONCERN_FIELDS):
+            out[r.patient_id].append(r)
+    return out
+
+
 def pauses(followups: pd.DataFrame | None, today: date) -> dict[int, date]:
     """patient_id -> the end of the GP's pause in force today (``pause_in_force``)."""
     found = {pid: pause_in_force(rows, today) for pid, rows in followups_by_patient(followups).items()}
@@ -357,7 +375,8 @@ class Case:
     """One patient as the flag rules see them. ``p``: a row of FlagInputs.patients
     (PATIENT_FIELDS); ``resp``: their response records (RESPONSE_FIELDS) in time
     order; ``gp_followups``: their current GP follow-ups (FOLLOWUP_FIELDS), oldest
-    first; ``acks``: the acknowledgements in force. The rules compare times
+    first; ``acks``: the acknowledgements in force; ``concerns``: peer supporters'
+    concerns (CONCERN_FIELDS), oldest first. The rules compare times
     positively (``elapsed >= threshold``): a missing time (NaT, bad platform data)
     compares False, so it raises nothing rather than failing."""
 
@@ -368,6 +387,7 @@ class Case:
     gp_followups: list
     acks: AckIndex
     tz: ZoneInfo = UTC_ZONE
+    concerns: tuple = ()
 
     @cached_property
     def active(self) -> bool:
@@ -408,6 +428,7 @@ def patient_flags(
     gp_followups: list | None = None,
     acks: AckIndex | None = None,
     tz: ZoneInfo = UTC_ZONE,
+    concerns: list | None = None,
 ) -> list[dict]:
     """Flags of one patient (see ``Case`` for the arguments): every rule of
     FLAG_KINDS, those marked ``in_treatment_only`` only while ``facts.in_treatment``."""
@@ -419,6 +440,7 @@ def patient_flags(
         gp_followups or [],
         acks or AckIndex(None, now, settings.ack_expiry_days),
         tz,
+        tuple(concerns or ()),
     )
     return [row for kind in FLAG_KINDS.values() if case.active or not kind.in_treatment_only for row in kind.rule(case)]
 
@@ -456,6 +478,26 @@ def _risk(c: Case) -> list[dict]:
             response_id=int(latest.response_id),
             trigger_at=max(r.administered_at for r in positive),
             evidence=evidence,
+        )
+    ]
+
+
+def _peer_concern(c: Case) -> list[dict]:
+    """A peer supporter's concerns (dashboard.concerns), each its own evidence, graded as a
+    risk answer. The concerns no acknowledgement covers date the flag (escalation runs
+    from the earliest of them) and the latest of them speaks, in the supporter's words."""
+    if not c.concerns:
+        return []
+    evidence = [(f"concern:{int(r.concern_id)}", pd.Timestamp(r.recorded_at).to_pydatetime()) for r in c.concerns]
+    open_keys = {k for k, _ in c.acks.uncovered(c.p.patient_id, "peer_concern", evidence)}
+    pending = [r for (k, _), r in zip(evidence, c.concerns) if k in open_keys] or list(c.concerns)
+    latest = pending[-1]
+    words = f"{latest.author_name} recorded a concern on {_on(latest.recorded_at, c.tz)}: {latest.note}"
+    if len(pending) > 1:
+        words += f" ({len(pending)} concerns not yet handled)"
+    return [
+        _flag(
+            c.p, "peer_concern", pending[0].recorded_at, words, trigger_at=c.concerns[-1].recorded_at, evidence=evidence
         )
     ]
 
@@ -804,6 +846,7 @@ FLAG_KINDS = {
     f.key: f
     for f in (
         FlagKind("risk", "Risk answer", 1, _risk, in_treatment_only=False),
+        FlagKind("peer_concern", "Supporter's concern", 1, _peer_concern, in_treatment_only=False),
         FlagKind("risk_unknown", "Risk item unanswered", 2, _risk_unknown, in_treatment_only=False),
         FlagKind("awaiting_reply", "Awaiting reply", 3, _awaiting_reply),  # 7 while not yet overdue
         FlagKind("deterioration", "Reliable deterioration", 4, _deterioration),
@@ -817,6 +860,10 @@ FLAG_KINDS = {
         FlagKind("questionnaire_overdue", "Questionnaire overdue", 12, _questionnaire_overdue),
     )
 }
+# The reasons handled like a risk answer: marked handled only with a note of
+# ``risk_note_min_chars`` (dashboard.acks), escalated to the team lead after
+# ``risk_escalation_working_days`` (``escalated``). A supporter's concern is one.
+RISK_KINDS = frozenset({"risk", "peer_concern"})
 HIGH_RISK_PRIORITY = 0  # item 9 of 2-3 comes before every other flag (clinical-reference 1.5)
 PENDING_REPLY_PRIORITY = FLAG_KINDS["feedback_due"].priority
 
@@ -838,13 +885,14 @@ def add_working_days(ts: datetime, days: float) -> datetime:
 
 
 def escalated(flags: pd.DataFrame, now: datetime, settings: Settings) -> pd.Series:
-    """Open risk flags whose earliest unhandled answer (``since``) has waited past the
-    working-day deadline. A newer answer does not restart the clock: ``since`` is the
-    earliest positive answer no acknowledgement covers (``_risk_flags``)."""
+    """Open flags of RISK_KINDS whose earliest unhandled answer or concern (``since``) has
+    waited past the working-day deadline. A newer one does not restart the clock:
+    ``since`` is the earliest that no acknowledgement covers (``_risk``, ``_peer_concern``)."""
     now_ts = pd.Timestamp(now)
     return pd.Series(
         [
-            flag == "risk" and pd.Timestamp(add_working_days(since, settings.risk_escalation_working_days)) <= now_ts
+            flag in RISK_KINDS
+            and pd.Timestamp(add_working_days(since, settings.risk_escalation_working_days)) <= now_ts
             for flag, since in zip(flags["flag"].tolist(), flags["since"].tolist())
         ],
         index=flags.index,

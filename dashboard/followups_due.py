@@ -22,7 +22,7 @@ from dashboard.statements import NOW, prepared
 from dashboard.timeutil import DAY, local_date
 from dashboard.triage import triage
 
-URGENT_FLAGS = frozenset({"risk", "deterioration"})  # put a patient ahead of the longest wait
+URGENT_FLAGS = frozenset({"risk", "peer_concern", "deterioration"})  # put a patient ahead of the longest wait
 DUE_COLUMNS = [
     "patient_id",
     "code",
@@ -36,6 +36,7 @@ DUE_COLUMNS = [
     "latest",
     "change",
     "risk",
+    "concern",
     "deterioration",
     "last_followup",
 ]
@@ -128,6 +129,7 @@ def due_list(
                 "latest": latest,
                 "change": change,
                 "risk": "risk" in flags,
+                "concern": "peer_concern" in flags,  # a supporter's concern (dashboard.concerns)
                 "deterioration": "deterioration" in flags,
                 "last_followup": since,
             }

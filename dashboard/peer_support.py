@@ -8,7 +8,9 @@ stays open for the therapist, and the therapist's acknowledgements do not empty
 their list (clinician_records.of_list). A risk answer is never a task for them:
 Caseboard queues, it does not alert, so their view says where the answer stands
 with the therapist (``risk_statuses``); the risk stays in the therapist's, GP's
-and lead's queues as before."""
+and lead's queues as before. A concern the supporter recorded (dashboard.concerns) is
+the therapist's reason too, never the supporter's task: their patient page says where
+it stands the same way (``ContactList.concerns``)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, or_, select
 
 from dashboard import flags, triage
-from dashboard.clinician_records import load_acks
+from dashboard.clinician_records import load_acks, load_concerns
 from dashboard.config import Settings
 from dashboard.frames import per_patient
 from dashboard.schema import PEER_SUPPORTER, care_team, clinicians, messages, patients
@@ -36,33 +38,45 @@ NO_THERAPIST = "no therapist assigned: tell the team lead"
 class ContactList:
     triage: triage.Triage  # the supporter's queue: PEER_REASONS only, their own acknowledgements
     risk: dict[int, str]  # patient_id -> where their risk answer stands with the therapist
+    concerns: dict[int, str]  # patient_id -> where the supporters' concern about them stands with the therapist
 
 
 def contact_list(
     platform: Engine, state: Engine, viewer: Viewer, now: datetime, settings: Settings, tz: ZoneInfo = UTC_ZONE
 ) -> ContactList:
-    """Who to contact today, and the risk status of every patient of the supporter's
-    scope who has a risk answer in the triage window."""
+    """Who to contact today, and where the risk answer (in the triage window) and the
+    recorded concern of every patient of the supporter's scope stand with the therapist."""
     queue = triage.triage(platform, state, viewer, now, settings, tz=tz, kinds=PEER_REASONS)
-    return ContactList(queue, risk_statuses(platform, state, queue, now, settings, tz))
+    judged = clinical_flags(state, queue, now, settings, tz)
+    return ContactList(
+        queue,
+        risk_statuses(platform, queue, judged[judged["flag"] == "risk"], tz),
+        risk_statuses(platform, queue, judged[judged["flag"] == "peer_concern"], tz),
+    )
 
 
-def risk_statuses(
-    platform: Engine, state: Engine, queue: triage.Triage, now: datetime, settings: Settings, tz: ZoneInfo
-) -> dict[int, str]:
-    """patient_id -> "waiting for <therapist>'s review since <date>", "reviewed by <name>
-    on <date>" or NO_THERAPIST, judged with the clinical triage's acknowledgements (not the
-    supporter's) on the rows already read for the supporter's list. No score, no item."""
+def clinical_flags(
+    state: Engine, queue: triage.Triage, now: datetime, settings: Settings, tz: ZoneInfo
+) -> pd.DataFrame:
+    """The therapist's flags of the supporter's patients, judged with the clinical triage's
+    acknowledgements (not the supporter's) on the rows already read for the supporter's list."""
     ids = [int(i) for i in queue.patients["patient_id"]]
-    inputs = flags.FlagInputs(queue.patients, queue.responses, queue.followups, load_acks(state, ids))
-    risk = flags.evaluate(inputs, now, settings, tz)
-    risk = risk[risk["flag"] == "risk"]
-    if risk.empty:
+    inputs = flags.FlagInputs(
+        queue.patients, queue.responses, queue.followups, load_acks(state, ids), load_concerns(state, ids)
+    )
+    return flags.evaluate(inputs, now, settings, tz)
+
+
+def risk_statuses(platform: Engine, queue: triage.Triage, rows: pd.DataFrame, tz: ZoneInfo) -> dict[int, str]:
+    """patient_id -> "waiting for <therapist>'s review since <date>", "reviewed by <name>
+    on <date>" or NO_THERAPIST, for the therapist's flag rows of one kind (``clinical_flags``:
+    a risk answer or a concern). No score, no item."""
+    if rows.empty:
         return {}
     therapists = per_patient(queue.patients, "therapist")
-    reviewers = display_names(platform, sorted(set(risk["acked_by"].dropna())))
+    reviewers = display_names(platform, sorted(set(rows["acked_by"].dropna())))
     out = {}
-    for r in risk.itertuples():
+    for r in rows.itertuples():
         if pd.notna(r.acked_at):
             out[r.patient_id] = f"reviewed by {reviewers[r.acked_by]} on {local_date(r.acked_at, tz):%d %b %Y}"
         elif therapists.get(r.patient_id) in (None, triage.UNASSIGNED):
@@ -90,7 +104,11 @@ def for_patient(contacts: ContactList, patient_id: int) -> ContactList:
     t = contacts.triage
     keep = lambda frame: frame[frame["patient_id"] == patient_id]  # noqa: E731
     narrowed = replace(t, queue=keep(t.queue), open_flags=keep(t.open_flags), acknowledged=keep(t.acknowledged))
-    return ContactList(narrowed, {k: v for k, v in contacts.risk.items() if k == patient_id})
+    return ContactList(
+        narrowed,
+        {k: v for k, v in contacts.risk.items() if k == patient_id},
+        {k: v for k, v in contacts.concerns.items() if k == patient_id},
+    )
 
 
 def supporters(platform: Engine, viewer: Viewer, patient_id: int, now: datetime) -> list[tuple[str, datetime | None]]:

@@ -79,6 +79,27 @@ ack_withdrawals = Table(
     UniqueConstraint("ack_id", name="uq_dash_ack_withdrawals_ack"),
 )
 
+# A peer supporter's concern (issue 20): the patient told them something worrying. It
+# raises ``peer_concern`` in the therapist's triage, ranked with risk (dashboard.flags);
+# each row is its own evidence ("concern:<id>"), so an acknowledgement covers only the
+# concerns its screen showed. Append-only; ``author_name`` is the supporter's display
+# name when they recorded it (the reason's words, without a platform read per flag).
+concerns = Table(
+    "dash_concerns",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("patient_id", Integer, nullable=False),
+    Column("recorded_by", Integer, nullable=False),  # the platform's clinicians.id
+    Column("actor", String(120), nullable=False),  # their username, as the audit trail names them
+    Column("author_name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_dash_concerns_idempotency"),
+    Index("ix_dash_concerns_patient_time", "patient_id", "recorded_at"),
+)
+
 # GP follow-ups, append-only: a correction or withdrawal adds version n+1 of the
 # entry; the current state of an entry is its highest version (dashboard.gp_followups).
 followups = Table(
@@ -181,7 +202,7 @@ refresh_lease = Table(
 
 # Per team the Caseload figures of the default period (dashboard.team_snapshot), built by
 # ``caseboard refresh`` at ``as_of`` for the local days ``first_day``..``last_day``. The
-# three ``*_version`` columns are the state version (dashboard.state_version) of the
+# four ``*_version`` columns are the state version (dashboard.state_version) of the
 # team's patients at ``as_of``: rows stored after it are judged again at page time.
 # ``settings_hash`` names the settings and zone that made the figures; a page with other
 # settings computes live. A cache, rewritten in place by every build.
@@ -196,6 +217,7 @@ team_snapshots = Table(
     Column("followups_version", BigInteger, nullable=False),
     Column("acks_version", BigInteger, nullable=False),
     Column("withdrawals_version", BigInteger, nullable=False),
+    Column("concerns_version", BigInteger, nullable=False, server_default=text("0")),  # 0011
     Column("payload", Text, nullable=False),
     Column("built_ms", Integer, nullable=False),
 )

@@ -1,7 +1,7 @@
 """How current a cached page is with respect to the dashboard's own writes.
 
 A page's cached data holds what the clinician's and their colleagues' writes made
-of it: follow-ups, acknowledgements and their withdrawals. Any write must reach
+of it: follow-ups, acknowledgements and their withdrawals, supporters' concerns. Any write must reach
 every session and every app instance that shows those patients at its next run,
 and only those: the version of a set of patients is the highest ``dash_`` row id
 of each such table over them. It is part of every cached page read's key, so a
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select, union
 
 from dashboard.clinician_records import patient_in
 from dashboard.scope import Viewer, role_patient_ids, scope_params
-from dashboard.state_tables import ack_withdrawals, acknowledgements, followups
+from dashboard.state_tables import ack_withdrawals, acknowledgements, concerns, followups
 
 
 def viewer_patient_ids(platform: Engine, viewer: Viewer) -> list[int]:
@@ -26,10 +26,10 @@ def viewer_patient_ids(platform: Engine, viewer: Viewer) -> list[int]:
         return sorted(conn.scalars(role_patient_ids(viewer.role), scope_params(viewer)))
 
 
-def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, int]:
-    """(follow-ups, acknowledgements, withdrawals): the highest row id over these patients."""
+def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, int, int]:
+    """(follow-ups, acknowledgements, withdrawals, concerns): the highest row id over these patients."""
     if not patient_ids:
-        return (0, 0, 0)
+        return (0, 0, 0, 0)
     withdrawn = (
         select(func.max(ack_withdrawals.c.id))
         .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
@@ -43,6 +43,7 @@ def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, 
         .where(patient_in(state, acknowledgements.c.patient_id, patient_ids))
         .scalar_subquery(),
         withdrawn.scalar_subquery(),
+        select(func.max(concerns.c.id)).where(patient_in(state, concerns.c.patient_id, patient_ids)).scalar_subquery(),
     )
     with state.connect() as conn:
         row = conn.execute(stmt).one()
@@ -50,12 +51,12 @@ def state_version(state: Engine, patient_ids: Sequence[int]) -> tuple[int, int, 
 
 
 def changed_since(state: Engine, patient_ids: Sequence[int], version: Sequence[int]) -> list[int]:
-    """The patients of ``patient_ids`` with a follow-up, acknowledgement or withdrawal
-    stored after ``version`` (``state_version``): those whose triage items and GP
+    """The patients of ``patient_ids`` with a follow-up, acknowledgement, withdrawal or
+    concern stored after ``version`` (``state_version``): those whose triage items and GP
     follow-ups a kept snapshot must judge again."""
     if not patient_ids:
         return []
-    fu, ack, wd = (int(v) for v in version)
+    fu, ack, wd, worry = (int(v) for v in version)
     mine = patient_in(state, acknowledgements.c.patient_id, patient_ids)
     stmt = union(
         select(followups.c.patient_id).where(
@@ -65,6 +66,9 @@ def changed_since(state: Engine, patient_ids: Sequence[int], version: Sequence[i
         select(acknowledgements.c.patient_id)
         .select_from(ack_withdrawals.join(acknowledgements, acknowledgements.c.id == ack_withdrawals.c.ack_id))
         .where(ack_withdrawals.c.id > wd, mine),
+        select(concerns.c.patient_id).where(
+            concerns.c.id > worry, patient_in(state, concerns.c.patient_id, patient_ids)
+        ),
     )
     with state.connect() as conn:
         return sorted(int(i) for i in conn.scalars(stmt))

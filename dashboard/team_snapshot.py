@@ -70,7 +70,7 @@ FRAMES = tuple(f.name for f in fields(Caseload) if f.name not in ("filters", "te
 # Patients with writes since the build judged again one by one at read time; beyond this
 # many (a batch import of follow-ups, say) the page computes live until the next build.
 MAX_REJUDGED = 200
-VERSION_COLUMNS = ("followups_version", "acks_version", "withdrawals_version")
+VERSION_COLUMNS = ("followups_version", "acks_version", "withdrawals_version", "concerns_version")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Snapshot:
     first_day: date
     last_day: date
     settings_hash: str
-    version: tuple[int, int, int]  # dashboard.state_version of the team's patients at as_of
+    version: tuple[int, int, int, int]  # dashboard.state_version of the team's patients at as_of
     caseload: Caseload
     built_ms: int
     gp: GpInputs  # GP compliance's platform inputs at as_of, recounted with the follow-ups of now

@@ -61,12 +61,15 @@ if due.empty:
 else:
     overdue = int(due["overdue"].sum())
     st.markdown(f"**{count_of(len(due), 'patient')}** due" + (f" · **{overdue} overdue**" if overdue else ""))
-    if due["risk"].any():
-        st.warning(f"Patients with a risk answer are listed first. {RISK_NOTE}", icon=":material/emergency_home:")
+    if (due["risk"] | due["concern"]).any():
+        st.warning(
+            f"Patients with a risk answer or a supporter's concern are listed first. {RISK_NOTE}",
+            icon=":material/emergency_home:",
+        )
     # Safety first: the code and the alerts stay pinned on the left at any width.
     alerts = [
-        " · ".join(x for x, on in (("risk answer", r), ("reliable deterioration", d)) if on)
-        for r, d in zip(due["risk"], due["deterioration"])
+        " · ".join(x for x, on in (("risk answer", r), ("supporter's concern", c), ("reliable deterioration", d)) if on)
+        for r, c, d in zip(due["risk"], due["concern"], due["deterioration"])
     ]
     waiting = [f"{d} d" + (" · overdue" if o else "") for d, o in zip(due["waiting_days"], due["overdue"])]
     table = pd.DataFrame(

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.flags import FLAG_KINDS
+from dashboard.flags import FLAG_KINDS, RISK_KINDS
 from dashboard.measures import INSTRUMENTS
 from dashboard.my_patients import filter_patients
 from dashboard.text import md
@@ -135,7 +135,7 @@ else:
                 r.patient_id,
                 r.status + ("" if pd.isna(r.days_since_activity) else f" · inactive {int(r.days_since_activity)} d"),
                 r.flags or "no flags",
-                urgent=r.flags.startswith(FLAG_KINDS["risk"].title),
+                urgent=r.flags.startswith(tuple(FLAG_KINDS[k].title for k in RISK_KINDS)),
             )
             for r in table.itertuples()
         ],

@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard.flags import FLAG_KINDS
+from dashboard.flags import FLAG_KINDS, RISK_KINDS
 from dashboard.sessions import mark_timer_run
 from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line
@@ -51,7 +51,7 @@ escalated = int(result.queue["escalated"].sum()) if not result.queue.empty else 
 if escalated:
     days = int(settings.risk_escalation_working_days)
     st.error(
-        f"{'1 patient' if escalated == 1 else f'{escalated} patients'} with a risk answer not acknowledged "
+        f"{'1 patient' if escalated == 1 else f'{escalated} patients'} with a risk answer or a supporter's concern not acknowledged "
         f"within {'1 working day' if days == 1 else f'{days} working days'}. {RISK_NOTE}",
         icon=":material/emergency_home:",
     )
@@ -117,7 +117,7 @@ compact_list(
             r.patient_id,
             f"waiting {r.waiting_days} d" + (" · escalated" if r.escalated else ""),
             why,
-            urgent=bool(r.escalated) or "risk" in r.flags,
+            urgent=bool(r.escalated) or bool(RISK_KINDS & set(r.flags)),
         )
         for r, why in zip(queue.itertuples(), table["why"])
     ],
@@ -160,7 +160,7 @@ def handling_dialog(row: pd.Series, open_rows: pd.DataFrame) -> None:
     st.subheader(md(row["code"]))
     if st.button("Open patient page", icon=":material/person:"):
         open_patient(row["code"], row["patient_id"])
-    if open_rows["flag"].eq("risk").any():
+    if open_rows["flag"].isin(RISK_KINDS).any():
         st.caption(RISK_NOTE)
     if handle_reasons(ctx, int(row["patient_id"]), row["code"], open_rows, "triage"):
         st.session_state["triage_patient"] = None

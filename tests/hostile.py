@@ -17,6 +17,7 @@ from sqlalchemy import update
 
 from dashboard import schema
 from dashboard.acks import Choice, acknowledge_batch, evidence_keys
+from dashboard.concerns import record_concern
 from dashboard.config import Settings
 from dashboard.gp_followups import log_followup
 from dashboard.scope import load_viewer
@@ -52,6 +53,9 @@ FIELDS = {  # label: value, as stored
     "SUMMARY": hostile("SUMMARY"),  # module 2's, on the GP's consultation agenda
     "GPNOTE": hostile("GPNOTE"),
     "ACKNOTE": hostile("ACKNOTE"),
+    "PEER": hostile("PEER"),  # the peer supporter's display name
+    # a peer supporter's concern (dashboard.concerns), in the therapist's triage and the patient page
+    "CONCERNNOTE": hostile("CONCERNNOTE") + " <script>alert(1)</script> [a](javascript:alert(1)) :red[danger] **x**",
 }
 
 
@@ -59,11 +63,12 @@ def build(p: Platform) -> dict[str, int]:
     """The hostile names on the factory's team 1, clinicians and depression
     programme; a patient of ther.a and gp.a with a hostile code and name, a
     risk answer acknowledged with a hostile note, a GP follow-up asking to step
-    up with a hostile note, and a module completed since (due again); and a
+    up with a hostile note, and a module completed since (due again), in the care
+    of peer.a (a hostile name) who recorded a concern with a hostile note; and a
     patient whose status is hostile. Returns patient ids by code."""
     with p.engine.begin() as conn:
         conn.execute(update(schema.teams).where(schema.teams.c.id == 1).values(name=FIELDS["TEAM"]))
-        for username, label in (("ther.a", "THERAPIST"), ("gp.a", "GP"), ("lead.a", "LEAD")):
+        for username, label in (("ther.a", "THERAPIST"), ("gp.a", "GP"), ("lead.a", "LEAD"), ("peer.a", "PEER")):
             conn.execute(
                 update(schema.clinicians)
                 .where(schema.clinicians.c.username == username)
@@ -95,6 +100,9 @@ def build(p: Platform) -> dict[str, int]:
     shown = triage(p.engine, p.engine, therapist, p.now, Settings()).open_flags
     seen = frozenset(evidence_keys(shown[(shown["patient_id"] == pid) & (shown["flag"] == "risk")]))
     acknowledge_batch(p.engine, p.engine, therapist, pid, [Choice("risk", seen, FIELDS["ACKNOTE"])], p.now, Settings())
+    p.care(pid, 11, started_days_ago=40)
+    peer = load_viewer(p.engine, "peer.a")
+    record_concern(p.engine, p.engine, peer, pid, FIELDS["CONCERNNOTE"], uuid.uuid4().hex, p.now, Settings())
     other = p.patient(STATUS_CODE, enrolled_days_ago=20)
     with p.engine.begin() as conn:
         conn.execute(update(schema.patients).where(schema.patients.c.id == other).values(status=STATUS))

@@ -78,3 +78,27 @@ def test_the_supporter_on_a_phone_and_their_patient_page(app_url, browser):
     wait_for_app(page)
     screenshot(page, "patient-peer")
     page.context.close()
+
+
+def test_the_supporter_records_a_concern_with_a_double_click_and_it_is_stored_once(app_url, browser, demo_sqlite):
+    page = logged_in_page(browser, app_url, 390, "peer1", HEADING, height=844)
+    page.locator("[data-testid='stPageLink'] a").first.click()  # the phone's list links each patient
+    wait_for_app(page)
+    form = page.locator("[data-testid='stForm']").filter(has=page.get_by_role("button", name="Record the concern"))
+    words = "She told me she has been thinking about ending her life this week."
+    form.get_by_role("textbox", name="What did the patient tell you?").fill(words)
+    form.get_by_role("button", name="Record the concern").dblclick()
+    wait_for_app(page)
+    page.get_by_text("Concern recorded for").wait_for(timeout=30_000)
+    expect(form.get_by_role("textbox", name="What did the patient tell you?")).to_have_value(
+        ""
+    )  # the next starts empty
+    screenshot(page, "patient-peer-concern")
+    page.context.close()
+    engine = make_engine(demo_sqlite)
+    stored = pd.read_sql_table("dash_concerns", engine)
+    assert stored["note"].tolist() == [words] and stored["actor"].tolist() == ["peer1"]
+    pid = int(stored["patient_id"].iloc[0])
+    owner = triage(engine, engine, load_viewer(engine, "lead1"), utcnow(), Settings()).open_flags
+    rows = owner[(owner["patient_id"] == pid) & (owner["flag"] == "peer_concern")]
+    assert rows["reason"].iloc[0].endswith(words) and rows["priority"].iloc[0] == 1

@@ -183,3 +183,45 @@ def test_sessions_starting_at_once_can_all_upgrade(tmp_path):
         t.join()
     assert errors == []
     assert {db.current_revision(e) for e in engines} == {db.head_revision()}
+
+
+def test_revision_0011_adds_concerns_and_the_snapshots_concerns_version_and_goes_back(db_url):
+    from alembic import command
+
+    engine = make_engine(db_url)
+    db.upgrade(engine, "0010")
+    with engine.begin() as conn:  # a snapshot kept before 0011: its concerns part reads 0
+        conn.execute(
+            text(
+                "INSERT INTO dash_team_snapshots (team_id, as_of, first_day, last_day, settings_hash, "
+                "followups_version, acks_version, withdrawals_version, payload, built_ms) "
+                "VALUES (1, '2026-11-20 09:00:00', '2026-10-21', '2026-11-20', 'h', 3, 4, 5, '{}', 7)"
+            )
+        )
+    db.upgrade(engine, "0011")
+    insp = inspect(engine)
+    assert "dash_concerns" in insp.get_table_names()
+    assert {u["name"] for u in insp.get_unique_constraints("dash_concerns")} == {"uq_dash_concerns_idempotency"}
+    with engine.begin() as conn:
+        row = conn.execute(
+            text(
+                "SELECT followups_version, acks_version, withdrawals_version, concerns_version FROM dash_team_snapshots"
+            )
+        ).one()
+        assert tuple(row) == (3, 4, 5, 0)
+        insert_concern = text(
+            "INSERT INTO dash_concerns (patient_id, recorded_by, actor, author_name, role, recorded_at, note, "
+            "idempotency_key) VALUES (1, 11, 'peer.a', 'Peer A', 'peer_supporter', '2026-11-20 09:00:00', "
+            "'She said she feels unsafe.', 'k')"
+        )
+        conn.execute(insert_concern)
+    with pytest.raises(Exception, match="(?i)unique"), engine.begin() as conn:
+        conn.execute(insert_concern)  # one idempotency key, one concern
+    with engine.begin() as conn:
+        command.downgrade(db._alembic_config(conn), "0010")
+    insp = inspect(engine)
+    assert "dash_concerns" not in insp.get_table_names()
+    assert "concerns_version" not in {c["name"] for c in insp.get_columns("dash_team_snapshots")}
+    assert db.current_revision(engine) == "0010"
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision() == "0011"

@@ -14,7 +14,7 @@ from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
 from tests import hostile
 from tests.apptest import logged_in, open_patient, table_state_key
 
-USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead"}
+USERS = {"ther.a": "therapist", "gp.a": "gp", "lead.a": "team_lead", "peer.a": "peer_supporter"}
 # Plain text or not text (icons are Streamlit's own names, options and widget
 # values are shown as typed, a chart spec's tooltips are not Markdown).
 PLAIN_FIELDS = {"icon", "options", "default", "value", "spec"}
@@ -22,12 +22,14 @@ APP_OWN = {":orange-badge[:material/science: DEMO — synthetic data]"}  # st.ba
 # Which hostile fields each role must see in a Markdown element (a table cell
 # alone is not enough: it is plain text already). The module title reaches
 # tables and select boxes only.
-SEEN_BY_ALL = {"PATIENT", "PROGRAMME", "THERAPIST", "GP", "GPNOTE", "ACKNOTE"}
+SEEN_BY_ALL = {"PATIENT", "PROGRAMME", "THERAPIST", "GP", "GPNOTE", "ACKNOTE", "PEER", "CONCERNNOTE"}
 # The module summary is on the consultation agenda, the patient's GP's and therapist's.
 EXPECTED = {
     "ther.a": SEEN_BY_ALL | {"SUMMARY"},
     "gp.a": SEEN_BY_ALL | {"SUMMARY"},
     "lead.a": SEEN_BY_ALL | {"TEAM", "LEAD"},
+    # the supporter sees no GP note, no acknowledgement note, and their concern only as its status
+    "peer.a": {"PATIENT", "PROGRAMME", "THERAPIST"},
 }
 
 
@@ -66,9 +68,9 @@ def markdown_sources(at: AppTest) -> list[tuple[str, str]]:
     return found
 
 
-def visits(user: str) -> Iterator[tuple[str, AppTest]]:
-    """Every page of the role, the triage and follow-up forms open on the hostile
-    patient, and both hostile patients' pages."""
+def visits(user: str, ids: dict[str, int]) -> Iterator[tuple[str, AppTest]]:
+    """Every page of the role, the triage, contact and follow-up forms open on the
+    hostile patient, and both hostile patients' pages."""
     at = logged_in(user)
     for page in ROLE_PAGES[USERS[user]]:
         at.switch_page(str(PAGES_DIR / PAGES[page][0])).run()
@@ -77,17 +79,22 @@ def visits(user: str) -> Iterator[tuple[str, AppTest]]:
         at.switch_page(str(PAGES_DIR / PAGES["followups"][0])).run()
         at.session_state[table_state_key(at, "due_table_")] = {"selection": {"rows": [0], "columns": [], "cells": []}}
         yield "followups with the form open", at.run()
+    elif USERS[user] == "peer_supporter":
+        at.session_state["contact_patient"] = ids[hostile.CODE]
+        yield "contact with the patient open", at.switch_page(str(PAGES_DIR / PAGES["contact"][0])).run()
     else:
         at.session_state["triage_patient"] = hostile.CODE
         yield "triage with the patient open", at.switch_page(str(PAGES_DIR / PAGES["triage"][0])).run()
     yield "patient", open_patient(user, hostile.CODE)
-    yield "patient with a hostile status", open_patient(user, hostile.STATUS_CODE)
+    if USERS[user] != "peer_supporter":  # not in a supporter's care
+        yield "patient with a hostile status", open_patient(user, hostile.STATUS_CODE)
 
 
 @pytest.mark.parametrize("user", sorted(USERS))
 def test_hostile_text_is_shown_escaped_on_every_page(corpus, user):
+    platform, ids = corpus
     shown = []
-    for name, at in visits(user):
+    for name, at in visits(user, ids):
         assert not at.exception, (name, at.exception)
         sources = markdown_sources(at)
         assert sources, f"{name} rendered nothing"
@@ -100,7 +107,8 @@ def test_hostile_text_is_shown_escaped_on_every_page(corpus, user):
     text = "\n".join(shown)
     for label in EXPECTED[user]:  # escaped, not dropped: it reads as stored
         assert hostile.as_read(hostile.FIELDS[label]) in text, label
-    assert hostile.as_read(hostile.STATUS) in text
+    if user != "peer.a":
+        assert hostile.as_read(hostile.STATUS) in text
 
 
 @pytest.mark.parametrize("user", sorted(USERS))

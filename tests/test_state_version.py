@@ -9,11 +9,12 @@ import pytest
 
 from dashboard import db
 from dashboard.acks import Choice, acknowledge_batch, evidence_keys, withdraw
+from dashboard.concerns import record_concern
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import log_followup
 from dashboard.scope import load_viewer
-from dashboard.state_version import state_version, viewer_patient_ids
+from dashboard.state_version import changed_since, state_version, viewer_patient_ids
 from dashboard.triage import triage
 from tests.apptest import logged_in, table_with
 from tests.factory import Platform, followup_form
@@ -58,6 +59,23 @@ def test_each_write_changes_the_version_of_the_views_of_its_patient_only(platfor
     withdraw(platform.engine, platform.engine, load_viewer(platform.engine, "lead.a"), ack, "Wrong patient", NOW)
     assert version_of(platform, "ther.a") != after_ack["ther.a"]
     assert version_of(platform, "lead.b") == before["lead.b"] and other_team  # another team's views keep their cache
+
+
+def test_a_concern_changes_the_version_of_its_patients_views_and_names_the_patient(platform):
+    mine = platform.patient("MINE", therapist=1, gp=3, enrolled_days_ago=20)
+    platform.care(mine, 11, started_days_ago=20)
+    platform.patient("THEIRS", therapist=7, gp=4, team=2, enrolled_days_ago=20)
+    users = ("ther.a", "gp.a", "lead.a", "peer.a", "lead.b", "ther.c")
+    before = {u: version_of(platform, u) for u in users}
+    peer = load_viewer(platform.engine, "peer.a")
+    record_concern(platform.engine, platform.engine, peer, mine, "She said she feels unsafe.", "k", NOW, Settings())
+    after = {u: version_of(platform, u) for u in users}
+    assert {u for u in users if after[u] != before[u]} == {"ther.a", "gp.a", "lead.a", "peer.a"}
+    lead = load_viewer(platform.engine, "lead.a")
+    ids = viewer_patient_ids(platform.engine, lead)
+    # a kept team snapshot made before it judges this patient again (dashboard.team_snapshot)
+    assert changed_since(platform.engine, ids, before["lead.a"]) == [mine]
+    assert changed_since(platform.engine, ids, after["lead.a"]) == []
 
 
 def test_a_follow_up_saved_in_another_session_shows_at_the_next_run(app_platform):

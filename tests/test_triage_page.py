@@ -48,8 +48,10 @@ def test_an_escalated_risk_answer_is_announced_in_words(platform):
     risky = platform.patient("RISKY", enrolled_days_ago=10)
     platform.phq9(risky, 6, 14, item9=2)  # six days unacknowledged: past one working day
     at = logged_in("ther.a")
-    banner = next(e.value for e in at.error if "risk answer not acknowledged" in e.value)
-    assert banner.startswith("1 patient with a risk answer not acknowledged within 1 working day. ")
+    banner = next(e.value for e in at.error if "not acknowledged" in e.value)
+    assert banner.startswith(
+        "1 patient with a risk answer or a supporter's concern not acknowledged within 1 working day. "
+    )
 
 
 def box(at: AppTest, title: str):
@@ -222,3 +224,32 @@ def test_the_dialog_opens_the_patient_page(platform):
     at.run()
     assert not at.exception and at.title[0].value == "RISKY"
     assert any(c.label.startswith("**Risk answer**") for c in at.checkbox)  # the same form, on the record
+
+
+def test_a_supporters_concern_is_handled_from_the_dialog_only_with_its_own_note(platform):
+    from dashboard.concerns import record_concern
+    from dashboard.config import Settings
+    from dashboard.scope import load_viewer
+
+    pid = platform.patient("WORRIED", enrolled_days_ago=5)
+    platform.care(pid, 11, started_days_ago=5)
+    platform.message(pid, 3, "from_patient")
+    peer = load_viewer(platform.engine, "peer.a")
+    words = "She told me she feels unsafe at home."
+    record_concern(platform.engine, platform.engine, peer, pid, words, "k", platform.now, Settings())
+    at = select_row(logged_in("ther.a"), 0)
+    assert at.subheader[0].value == "WORRIED"
+    concern = box(at, "Supporter's concern")
+    assert concern.value is False and words in concern.label  # never preselected, the supporter's words shown
+    assert box(at, "Awaiting reply").value is True
+    concern.check()
+    submit(at)
+    assert any("needs a note of at least 10 characters" in e.value for e in at.error)
+    assert acks_stored(platform) == 0  # all or nothing: the reply owed is not stored either
+    next(t for t in at.text_area if t.label.startswith("Note for the supporter's concern")).input(
+        "Phoned her; safety plan agreed, GP seeing her today."
+    )
+    submit(at)
+    assert acks_stored(platform, "peer_concern") == 1 and acks_stored(platform) == 2
+    again = logged_in("ther.a")
+    assert not any("Supporter's concern" in m.value for m in again.markdown)  # no longer counted as open

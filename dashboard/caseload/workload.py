@@ -240,7 +240,7 @@ def triage_rows(triage_counts: dict, settings: Settings) -> list[dict]:
             "value": float(triage_counts["escalated"]),
             "previous": None,
             "unit": "count",
-            "note": f"risk answers not acknowledged within {days} {'working day' if days == 1 else 'working days'}, now",
+            "note": f"risk answers and supporters' concerns not acknowledged within {days} {'working day' if days == 1 else 'working days'}, now",
         },
     ]
 

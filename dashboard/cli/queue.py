@@ -59,7 +59,15 @@ def due_records(due: pd.DataFrame) -> list[dict]:
             "overdue": bool(r.overdue),
             "latest_score": r.latest,
             "change": r.change,
-            "alerts": [a for a, on in (("risk answer", r.risk), ("reliable deterioration", r.deterioration)) if on],
+            "alerts": [
+                a
+                for a, on in (
+                    ("risk answer", r.risk),
+                    ("supporter's concern", r.concern),
+                    ("reliable deterioration", r.deterioration),
+                )
+                if on
+            ],
         }
         for r in due.itertuples()
     ]

@@ -1,7 +1,7 @@
 """The patient page as a peer supporter sees it (issue 20): module progress against
 due dates, weekly engagement with messages each way, and the symptom trajectories
-with their bands; the contact reasons of their own list; where a risk answer stands
-with the therapist. No item-level answer (no item 9 markers or values, no outcome
+with their bands; the contact reasons of their own list; where a risk answer and a
+recorded concern stand with the therapist, and the form recording a concern. No item-level answer (no item 9 markers or values, no outcome
 table, no FHIR export) and nothing a GP wrote (their follow-up notes)."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from dashboard.timeutil import freshness_line, local_time
 from dashboard.trajectory import scales as trajectory_scales
 from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
+from dashboard.ui.components.concern_form import concern_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
 from dashboard.ui.components.module_dates import module_dates_table
 from dashboard.ui.context import AppContext
@@ -61,6 +62,15 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
     st.caption(freshness_line(now, tz))
     risk = mine.risk.get(patient.patient_id)
     st.info(f"**Risk answer**: {md(risk)}." if risk else NO_RISK, icon=":material/shield_person:")
+
+    st.subheader("Record a concern")
+    if concern := mine.concerns.get(patient.patient_id):
+        st.info(f"**Concern**: {md(concern)}.", icon=":material/report:")
+    st.caption(
+        "When the patient tells you something worrying: the therapist sees it in their triage at once, "
+        "ranked with a risk answer, and the team lead if it waits."
+    )
+    concern_form(ctx, patient.patient_id, patient.code, patient.therapist)
 
     open_rows = mine.triage.open_flags
     st.subheader("Your reasons to contact")

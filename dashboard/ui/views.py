@@ -76,6 +76,8 @@ def flag_badges(flags: pd.DataFrame) -> None:
         if row.flag == "risk":
             label = "High-priority risk answer" if row.priority == HIGH_RISK_PRIORITY else kind.title
             st.error(f"**{label}**: {reason}. {RISK_NOTE}", icon=":material/emergency_home:")
+        elif row.flag == "peer_concern":
+            st.error(f"{text}  \n{RISK_NOTE}", icon=":material/emergency_home:")  # the note has its own stop
         elif row.flag in ("risk_unknown", "risk_unassessed"):
             st.warning(text, icon=":material/help:")
         else:

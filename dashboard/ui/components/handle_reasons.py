@@ -4,7 +4,8 @@ dialog and the Patient page draw the same form (dashboard.acks.acknowledge_batch
 Non-risk reasons start ticked: a clinician opens the form after messaging or calling
 the patient, which usually answers every routine reason at once, and four clicks for
 four reasons were the complaint (issue 16, item 11). Risk reasons (an item-9 answer,
-an unanswered item 9) start unticked and a risk answer needs its own note: it is never
+an unanswered item 9, a supporter's concern) start unticked, and a risk answer or a
+concern (flags.RISK_KINDS) needs its own note: it is never
 handled by a click that was meant for something else. The form covers exactly the rows
 it drew: pressing the button reruns the page, which may read newer rows before the
 form is reached, so the evidence of each reason is kept from the run that drew it
@@ -21,12 +22,17 @@ import streamlit as st
 
 from dashboard.acks import NOTE_MAX_CHARS, AckRefused, Choice, NewerEvidence, acknowledge_batch, evidence_keys
 from dashboard.flags import FLAG_KINDS
+from dashboard.flags import RISK_KINDS as NOTE_KINDS
 from dashboard.text import md
 from dashboard.timeutil import utcnow
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import bump_data_version
 
-RISK_KINDS = frozenset({"risk", "risk_unknown", "risk_unassessed"})  # never preselected
+RISK_KINDS = NOTE_KINDS | {"risk_unknown", "risk_unassessed"}  # never preselected
+NOTE_LABELS = {
+    "risk": "Note for the risk answer (required when ticked: what was done)",
+    "peer_concern": "Note for the supporter's concern (required when ticked: what was done)",
+}
 CONFIRMATION = "handled_confirmation"  # shown at the top of the next run of the page
 SUBMIT = "Mark selected handled"
 
@@ -49,26 +55,24 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
     drawn: dict[str, frozenset[str]] = st.session_state.get(drawn_slot, {})  # what the screen showed
     st.session_state[drawn_slot] = {k: frozenset(evidence_keys(g)) for k, g in by_kind.items()}
     tick_keys = {k: f"handle_{form_id}_{k}" for k in by_kind}
-    risk_key, shared_key = f"handle_{form_id}_risk_note", f"handle_{form_id}_note"
+    note_keys = {k: f"handle_{form_id}_{k}_note" for k in by_kind if k in NOTE_KINDS}
+    shared_key = f"handle_{form_id}_note"
     with st.form(f"handle_{form_id}", border=True):
         if refused := st.session_state.pop(refused_slot, None):
             st.error(md(refused), icon=":material/update:")
-        ticked, risk_note = {}, None
+        ticked, own_notes = {}, {}
         for kind, rows in by_kind.items():
             ticked[kind] = st.checkbox(
                 f"**{FLAG_KINDS[kind].title}**: " + "; ".join(md(r) for r in rows["reason"]),
                 value=kind not in RISK_KINDS,
                 key=tick_keys[kind],
             )
-            if kind == "risk":  # its own note, right under it
-                risk_note = st.text_area(
-                    "Note for the risk answer (required when ticked: what was done)",
-                    key=risk_key,
-                    max_chars=NOTE_MAX_CHARS,
-                    height=80,
+            if kind in NOTE_KINDS:  # its own note, right under it
+                own_notes[kind] = st.text_area(
+                    NOTE_LABELS[kind], key=note_keys[kind], max_chars=NOTE_MAX_CHARS, height=80
                 )
         shared_note = None
-        if set(by_kind) - {"risk"}:
+        if set(by_kind) - NOTE_KINDS:
             shared_note = st.text_area(
                 "Note for the team (optional, for the other ticked reasons)",
                 key=shared_key,
@@ -85,9 +89,7 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
             "Nothing was stored: review it first."
         )
         st.rerun()
-    choices = [
-        Choice(kind, drawn[kind], risk_note if kind == "risk" else shared_note) for kind in by_kind if ticked[kind]
-    ]
+    choices = [Choice(kind, drawn[kind], own_notes.get(kind, shared_note)) for kind in by_kind if ticked[kind]]
     try:
         stored = acknowledge_batch(
             ctx.platform,
@@ -113,7 +115,13 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
         f"Handled for {md(code)} by you: {', '.join(FLAG_KINDS[k].title for k in stored)}. "
         + (f"Still open: {', '.join(still_open)}." if still_open else "Nothing else is open for this patient.")
     )
-    for key in (key_slot, drawn_slot, risk_key, shared_key, *tick_keys.values()):  # the next form starts fresh
+    for key in (
+        key_slot,
+        drawn_slot,
+        shared_key,
+        *note_keys.values(),
+        *tick_keys.values(),
+    ):  # the next form starts fresh
         st.session_state.pop(key, None)
     bump_data_version()
     return True
