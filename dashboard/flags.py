@@ -134,8 +134,8 @@ def open_to_flags(role: str) -> Select:
     """The viewer's patients whose questionnaires can still matter: all but episodes
     that ended before CLOSED_BEFORE (``closed_before``: the wider of the risk window
     of ``patient_flags``, ``risk_window_after_end``, and the GP's follow-up window of
-    ``due.due_list``). A team
-    holds thousands of such closed episodes; scoring their responses changed no flag.
+    ``due.due_list``). A team holds thousands of such closed episodes; scoring their
+    responses changed no flag.
     Every patient who may be in treatment is kept (``facts.not_closed_before``)."""
     return role_patient_ids(role).where(not_closed_before(CLOSED_BEFORE))
 
@@ -495,14 +495,17 @@ def _after_end(c: Case, at) -> str:
     """Words for an answer given after the episode ended, so the therapist reads it in
     context: "at follow-up" inside the follow-up window (follow_up_from_weeks to
     follow_up_to_weeks), else just how long after the end. Empty while in treatment."""
-    if c.active or not _present(c.p.ended_at) or not at > (ended := pd.Timestamp(c.p.ended_at)):
+    if c.active or not _present(c.p.ended_at):
         return ""
-    after = pd.Timestamp(at) - ended
-    span = (
-        f"{after.days} day{'s' if after.days != 1 else ''}"
-        if after < pd.Timedelta(weeks=2)
-        else f"{after.days // 7} weeks"
-    )
+    after = pd.Timestamp(at) - pd.Timestamp(c.p.ended_at)
+    if not after > pd.Timedelta(0):
+        return ""
+    if after < DAY:
+        span = "less than a day"
+    elif after < pd.Timedelta(weeks=2):
+        span = f"{after.days} day{'s' if after.days != 1 else ''}"
+    else:
+        span = f"{after.days // 7} weeks"
     window = (
         pd.Timedelta(weeks=c.settings.follow_up_from_weeks)
         <= after

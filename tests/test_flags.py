@@ -199,6 +199,7 @@ WEEK = 7
 @pytest.mark.parametrize(
     "status,weeks_after_end,item9,reason",
     [
+        ("withdrawn", 0.5 / WEEK, 1, "PHQ-9 item 9 answered 1 on 06 Nov, less than a day after the episode ended"),
         ("withdrawn", 10 / WEEK, 1, "PHQ-9 item 9 answered 1 on 06 Nov, 10 days after the episode ended"),
         ("completed", 2, 1, "PHQ-9 item 9 answered 1 on 20 Nov, 2 weeks after the episode ended"),
         ("completed", 12, 2, "PHQ-9 item 9 answered 2 on 20 Nov, at follow-up, 12 weeks after the episode ended"),
