@@ -140,7 +140,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "risk_after_end_days",
         30,
-        "Risk answers are still triaged this many days after a completed or withdrawn episode ended.",
+        "Risk answers are still triaged this many days after a completed or withdrawn episode ended, or until `follow_up_to_weeks` after it if that is later (one span from the end: no gap if the follow-up window opens later).",
     ),
     Setting(
         "follow_up_from_weeks",
@@ -150,7 +150,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "follow_up_to_weeks",
         26,
-        "The post-treatment follow-up window closes this many weeks after the episode ended; risk answers in the window are triaged like any risk answer.",
+        "The post-treatment follow-up window closes this many weeks after the episode ended; risk answers up to then are triaged like any risk answer, with the therapist as owner and escalation to the team lead (from the end on, with `risk_after_end_days`); later ones are not: the service's own protocol applies.",
     ),
     Setting(
         "not_on_track_week4_first_day",

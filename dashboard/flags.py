@@ -133,17 +133,28 @@ def contact_facts_query(role: str, one_patient: bool = False):
 def open_to_flags(role: str) -> Select:
     """The viewer's patients whose questionnaires can still matter: all but episodes
     that ended before CLOSED_BEFORE (``closed_before``: the wider of the risk window
-    of ``patient_flags`` and the GP's follow-up window of ``due.due_list``). A team
-    holds thousands of such closed episodes; scoring their responses changed no flag.
+    of ``patient_flags``, ``risk_window_after_end``, and the GP's follow-up window of
+    ``due.due_list``). A team holds thousands of such closed episodes; scoring their
+    responses changed no flag.
     Every patient who may be in treatment is kept (``facts.not_closed_before``)."""
     return role_patient_ids(role).where(not_closed_before(CLOSED_BEFORE))
+
+
+def risk_window_after_end(settings: Settings) -> timedelta:
+    """How long after a completed or withdrawn episode ended its risk answers are
+    triaged: until the later of ``risk_after_end_days`` and the close of the
+    post-treatment follow-up window (``follow_up_to_weeks``, issue 20). One span from
+    the end, so a window that opens later (``follow_up_from_weeks`` past
+    ``risk_after_end_days``) leaves no day between the two untriaged."""
+    return max(timedelta(days=settings.risk_after_end_days), timedelta(weeks=settings.follow_up_to_weeks))
 
 
 def closed_before(now: datetime, settings: Settings) -> datetime:
     """A day before either window closes: ``patient_flags`` and ``due_list`` decide the
     edges exactly, in Python; this only spares reading episodes certainly closed (and
     SQLite compares timestamps as text, where the same second can compare unequal)."""
-    return now - timedelta(days=max(settings.risk_after_end_days, settings.followup_after_end_days) + 1)
+    widest = max(risk_window_after_end(settings), timedelta(days=settings.followup_after_end_days))
+    return now - widest - timedelta(days=1)
 
 
 @prepared
@@ -395,10 +406,10 @@ class Case:
 
     @cached_property
     def risk_until(self) -> pd.Timestamp | None:
-        """Answers up to this time are triaged for risk, whatever the status, until N
-        days after the episode ended; None once that window has closed."""
+        """Answers up to this time are triaged for risk, whatever the status, until
+        ``risk_window_after_end`` after the episode ended; None once that window has closed."""
         ended = pd.Timestamp(self.p.ended_at) if _present(self.p.ended_at) else None
-        after_end = pd.Timedelta(days=self.settings.risk_after_end_days)
+        after_end = pd.Timedelta(risk_window_after_end(self.settings))
         if self.active or ended is None:
             return self.now if self.active else None
         return ended + after_end if self.now <= ended + after_end else None
@@ -463,6 +474,7 @@ def _risk(c: Case) -> list[dict]:
     grade, highest = int(max(r.risk_item_score for r in pending)), int(max(r.risk_item_score for r in positive))
     latest = pending[-1]
     words = f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at, c.tz)}"
+    words += _after_end(c, latest.administered_at)
     some_handled = len(pending) < len(positive)
     if len(pending) > 1:
         words += f" ({len(pending)} answers above 0{' not yet handled' if some_handled else ''}, highest {grade})"
@@ -519,6 +531,29 @@ def _risk_unknown(c: Case) -> list[dict]:
             response_id=int(last.response_id),
         )
     ]
+
+
+def _after_end(c: Case, at) -> str:
+    """Words for an answer given after the episode ended, so the therapist reads it in
+    context: "at follow-up" inside the follow-up window (follow_up_from_weeks to
+    follow_up_to_weeks), else just how long after the end. Empty while in treatment."""
+    if c.active or not _present(c.p.ended_at):
+        return ""
+    after = pd.Timestamp(at) - pd.Timestamp(c.p.ended_at)
+    if not after > pd.Timedelta(0):
+        return ""
+    if after < DAY:
+        span = "less than a day"
+    elif after < pd.Timedelta(weeks=2):
+        span = f"{after.days} day{'s' if after.days != 1 else ''}"
+    else:
+        span = f"{after.days // 7} weeks"
+    window = (
+        pd.Timedelta(weeks=c.settings.follow_up_from_weeks)
+        <= after
+        <= pd.Timedelta(weeks=c.settings.follow_up_to_weeks)
+    )
+    return f", {'at follow-up, ' if window else ''}{span} after the episode ended"
 
 
 def _phq_until(c: Case) -> list:
@@ -838,7 +873,7 @@ class FlagKind:
     title: str  # short badge text
     priority: int  # lower is more urgent: risk, then a reply owed, then outcomes, then engagement
     rule: Callable[[Case], list[dict]]  # the flag's rows for one patient
-    in_treatment_only: bool = True  # risk is triaged after the episode ended too (risk_after_end_days)
+    in_treatment_only: bool = True  # risk is triaged after the episode ended too (risk_window_after_end)
 
 
 # The flags, most urgent first; each rule reads only its patient's Case.

@@ -190,28 +190,87 @@ def test_item9_zero_is_not_a_risk_and_missing_item9_is_unknown(platform):
     assert "risk_unknown" not in got["ZR"]
 
 
-def test_risk_after_the_episode_ended(platform):
-    recent = platform.patient("E10", status="withdrawn", enrolled_days_ago=60, ended_days_ago=10)
-    platform.phq9(recent, 10, 14, item9=1)
-    old = platform.patient("E31", status="completed", enrolled_days_ago=90, ended_days_ago=31)
-    platform.phq9(old, 31, 14, item9=2)
-    got = flag_map(platform, {"E10": recent, "E31": old})
-    assert list(got["E10"]) == ["risk"]  # only risk is triaged after the end: no inactive, no contact...
-    assert got["E31"] == {}
+# clinical-reference 1.5: "any item-9 score > 0 raises a risk alert". After a completed
+# or withdrawn episode ended, answers are triaged until the later of risk_after_end_days
+# (30) and the close of the follow-up window, follow_up_to_weeks (26) after the end.
+WEEK = 7
+
+
+@pytest.mark.parametrize(
+    "status,weeks_after_end,item9,reason",
+    [
+        ("withdrawn", 0.5 / WEEK, 1, "PHQ-9 item 9 answered 1 on 06 Nov, less than a day after the episode ended"),
+        ("withdrawn", 10 / WEEK, 1, "PHQ-9 item 9 answered 1 on 06 Nov, 10 days after the episode ended"),
+        ("completed", 2, 1, "PHQ-9 item 9 answered 1 on 20 Nov, 2 weeks after the episode ended"),
+        ("completed", 12, 2, "PHQ-9 item 9 answered 2 on 20 Nov, at follow-up, 12 weeks after the episode ended"),
+        ("withdrawn", 12, 3, "PHQ-9 item 9 answered 3 on 20 Nov, at follow-up, 12 weeks after the episode ended"),
+        ("completed", 26, 1, "PHQ-9 item 9 answered 1 on 20 Nov, at follow-up, 26 weeks after the episode ended"),
+        ("completed", 26 + SECOND / WEEK, 1, None),  # the window has closed: the service's own protocol applies
+        ("completed", 27, 2, None),
+        ("completed", 12, 0, None),  # item 9 = 0 raises nothing (and is never shown as "no risk")
+    ],
+)
+def test_risk_after_the_episode_ended_up_to_the_end_of_the_follow_up_window(
+    platform, status, weeks_after_end, item9, reason
+):
+    """Answered weeks_after_end after the end: just now, or (the 10-day answer) 14 days
+    ago, so an answer of the window stays in triage after it was given."""
+    days = weeks_after_end * WEEK
+    ago = 14 if weeks_after_end < 2 else 0
+    pid = platform.patient("F", status=status, enrolled_days_ago=days + ago + 60, ended_days_ago=days + ago)
+    platform.phq9(pid, ago, 14, item9=item9)
+    got = flag_map(platform, {"F": pid})["F"]
+    assert got == ({} if reason is None else {"risk": reason})  # only risk after the end: no inactive, no contact...
+
+
+def test_risk_answered_before_the_end_is_triaged_while_the_window_is_open(platform):
+    """An answer from treatment stays in triage after the end, without the follow-up words."""
+    pid = platform.patient("B", status="completed", enrolled_days_ago=120, ended_days_ago=60)
+    platform.phq9(pid, 61, 14, item9=1)
+    assert flag_map(platform, {"B": pid})["B"] == {"risk": "PHQ-9 item 9 answered 1 on 20 Sep"}
+
+
+@pytest.mark.parametrize(
+    "risk_days,from_weeks,to_weeks,answered_days_after_end,triaged",
+    [
+        (30, 8, 26, 40, True),  # the window opens after risk_after_end_days: no silent gap between them
+        (30, 8, 26, 182, True),
+        (30, 8, 26, 183, False),
+        (200, 4, 26, 190, True),  # risk_after_end_days is the later end: it wins
+        (200, 4, 26, 201, False),
+    ],
+)
+def test_risk_is_triaged_until_the_later_of_the_two_ends(
+    platform, risk_days, from_weeks, to_weeks, answered_days_after_end, triaged
+):
+    settings = Settings(
+        {
+            **SETTINGS.values,
+            "risk_after_end_days": risk_days,
+            "follow_up_from_weeks": from_weeks,
+            "follow_up_to_weeks": to_weeks,
+        }
+    )
+    pid = platform.patient("G", status="completed", enrolled_days_ago=400, ended_days_ago=answered_days_after_end)
+    platform.phq9(pid, 0, 14, item9=1)
+    inputs = load_inputs(platform.engine, load_viewer(platform.engine, "ther.a"), NOW, settings)
+    flags = evaluate(inputs, NOW, settings)
+    assert (list(flags["flag"]) == ["risk"]) is triaged
 
 
 def test_closed_episodes_are_read_up_to_the_end_of_the_widest_window(platform):
     """Triage reads responses only of patients who can still be flagged or be due a
-    GP follow-up: risk_after_end_days (30) and followup_after_end_days (28) after the
-    end, with a day's margin. At exactly 30 days the risk answer still counts; a
-    second after 31 days the closed episode's responses are not read at all, and an
-    unknown status is always read."""
-    edge = platform.patient("W30", status="withdrawn", enrolled_days_ago=90, ended_days_ago=30)
-    platform.phq9(edge, 40, 14, item9=1)
-    past = platform.patient("W31", status="completed", enrolled_days_ago=90, ended_days_ago=31 + SECOND)
-    platform.phq9(past, 40, 14, item9=2)
-    odd = platform.patient("W99", status="on_hold", enrolled_days_ago=300, ended_days_ago=200)
-    platform.phq9(odd, 250, 14, item9=0)
+    GP follow-up: the risk window (26 weeks, the later of risk_after_end_days and
+    follow_up_to_weeks) and followup_after_end_days (28) after the end, with a day's
+    margin. At exactly 26 weeks the risk answer still counts; a second after 26 weeks
+    and a day the closed episode's responses are not read at all, and an unknown
+    status is always read."""
+    edge = platform.patient("W182", status="withdrawn", enrolled_days_ago=300, ended_days_ago=182)
+    platform.phq9(edge, 190, 14, item9=1)
+    past = platform.patient("W183", status="completed", enrolled_days_ago=300, ended_days_ago=183 + SECOND)
+    platform.phq9(past, 190, 14, item9=2)
+    odd = platform.patient("W99", status="on_hold", enrolled_days_ago=400, ended_days_ago=300)
+    platform.phq9(odd, 350, 14, item9=0)
     flags, inputs = flags_of(platform)
     assert set(inputs.responses["patient_id"]) == {edge, odd}
     assert set(flags.loc[flags["flag"] == "risk", "patient_id"]) == {edge}

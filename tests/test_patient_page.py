@@ -128,6 +128,19 @@ def test_risk_badge_says_not_monitored_out_of_hours(platform):
     assert "not monitored out of hours" in risk[0] and "risk protocol" in risk[0]
 
 
+def test_a_risk_answer_at_follow_up_is_on_the_page_with_its_context(platform):
+    """Issue 20, risk at follow-up: item 9 of 2 answered 12 weeks after a completed
+    episode ended is a high-priority risk answer on the page (clinical-reference 1.5),
+    saying it came at follow-up; the ended episode raises nothing else."""
+    pid = platform.patient("FUP1", status="completed", enrolled_days_ago=150, ended_days_ago=12 * 7 + 3)
+    platform.phq9(pid, 3, 15, item9=2)
+    at = open_patient("ther.a", "FUP1")
+    risk = [e.value for e in at.error]
+    assert len(risk) == 1 and risk[0].startswith("**High-priority risk answer**: PHQ-9 item 9 answered 2 on")
+    assert "at follow-up, 12 weeks after the episode ended" in risk[0]
+    assert [c.label.split("**")[1] for c in at.checkbox] == ["Risk answer"]
+
+
 def test_item9_of_zero_is_never_shown_as_no_risk(platform):
     pid = platform.patient("Z1", enrolled_days_ago=5)
     platform.phq9(pid, 4, 12, item9=0)

@@ -125,6 +125,22 @@ def test_the_risk_status_says_what_is_true(platform):
     assert not any(ch.isdigit() for ch in status[nobody])  # no score, no item answer
 
 
+def test_a_risk_answer_at_follow_up_has_its_status_while_the_care_row_is_open(platform):
+    """Issue 20, risk at follow-up: 12 weeks after a completed episode ended, an item 9
+    above 0 (clinical-reference 1.5) waits for the therapist's review, and the supporter
+    whose care_team row is still open reads that status; one whose row ended does not
+    (scope is unchanged). Nothing else of an ended episode is on the supporter's list."""
+    still = platform.patient("FU-OPEN", status="completed", enrolled_days_ago=150, ended_days_ago=12 * 7 + 2)
+    platform.care(still, 11, started_days_ago=150)
+    platform.phq9(still, 2, 15, item9=1)
+    left = platform.patient("FU-LEFT", status="completed", enrolled_days_ago=150, ended_days_ago=12 * 7 + 2)
+    platform.care(left, 11, started_days_ago=150, ended_days_ago=12 * 7)
+    platform.phq9(left, 2, 15, item9=1)
+    got = contacts(platform)
+    assert got.risk == {still: f"waiting for Therapist A's review since {(NOW - timedelta(days=2)):%d %b %Y}"}
+    assert got.triage.queue.empty  # no engagement reason after the end
+
+
 def test_scope_follows_the_open_care_team_rows(platform):
     ended = platform.patient("ENDED", enrolled_days_ago=40)
     platform.care(ended, 11, started_days_ago=40, ended_days_ago=2)

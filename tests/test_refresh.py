@@ -19,14 +19,16 @@ from pandas.errors import DatabaseError as PandasDatabaseError
 from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from dashboard import db, demo, refresh, schema
+from dashboard import db, demo, refresh, schema, team_snapshot
 from dashboard.cli import refresh as refresh_cli
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.measures import INSTRUMENTS
 from dashboard.responses import ITEM_STATS, scored_responses
+from dashboard.scope import load_viewer
 from dashboard.state_tables import refresh_lease, refresh_marks, response_facts, team_snapshots
 from dashboard.timeutil import utcnow
+from dashboard.triage import triage
 from tests.conftest import BACKENDS, DEMO_NOW, fresh_database_url
 from tests.factory import Platform
 
@@ -246,6 +248,25 @@ def test_a_lower_id_committed_after_a_higher_one_was_read_is_picked_up(platform)
     refresh.refresh(platform.engine, platform.engine, at(t + timedelta(seconds=60)), TIMING)
     assert_same(platform.engine)
     assert list(derived(platform.engine)["response_id"]) == [10, 11, 12]
+
+
+def test_a_follow_up_risk_answer_committed_after_the_refresher_and_the_snapshot_reaches_triage(platform):
+    """Issue 20, risk at follow-up: triage reads the platform's responses itself, not
+    the refresher's facts or the team's kept Caseload, so an item 9 of 2 (clinical-reference
+    1.5) 12 weeks after the end, committed late under a lower id, is in the therapist's
+    queue at the next read, with its follow-up context."""
+    t, engine = DEMO_NOW, platform.engine
+    platform.pid = platform.patient("FU-LATE", status="completed", enrolled_days_ago=150, ended_days_ago=12 * 7)
+    zeros = [(i, 0) for i in range(1, 10)]
+    add_response(platform, 40, t, zeros)
+    add_response(platform, 42, t, zeros)
+    refresh.refresh(engine, engine, at(t), TIMING)
+    team_snapshot.build(engine, engine, 1, t, Settings(), ZoneInfo("UTC"))
+    add_response(platform, 41, t, [*[(i, 1) for i in range(1, 9)], (9, 2)])
+    queue = triage(engine, engine, load_viewer(engine, "ther.a"), t + timedelta(seconds=60), Settings()).queue
+    row = queue.set_index("patient_id").loc[platform.pid]
+    assert row["flags"] == ["risk"]
+    assert "answered 2" in row["reasons"][0] and "at follow-up, 12 weeks after the episode ended" in row["reasons"][0]
 
 
 class SlowTopRead:

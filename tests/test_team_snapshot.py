@@ -175,6 +175,8 @@ def test_other_settings_an_old_snapshot_or_another_day_are_computed_live(team):
     assert team_snapshot.shown(e, e, lead, NOW, first, last, settings, STOCKHOLM) is not None
     other = Settings({**DEFAULTS, "recent_days": 14})
     assert team_snapshot.shown(e, e, lead, NOW, first, last, other, STOCKHOLM) is None
+    shorter_risk_window = Settings({**DEFAULTS, "follow_up_to_weeks": 12})  # the queue the Caseload counts changes
+    assert team_snapshot.shown(e, e, lead, NOW, first, last, shorter_risk_window, STOCKHOLM) is None
     assert team_snapshot.shown(e, e, lead, NOW, first, last, settings, ZoneInfo("UTC")) is None  # another zone
     # settings no figure depends on keep it
     quicker = Settings({**DEFAULTS, "cache_ttl_seconds": 5})

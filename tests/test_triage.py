@@ -230,3 +230,40 @@ def test_a_queue_row_shows_the_most_urgent_reason_in_full_and_names_the_others(r
     from dashboard.triage import why_text
 
     assert why_text(reasons, flags) == shown
+
+
+def test_a_risk_answer_at_follow_up_is_triaged_escalated_acknowledged_and_printed(platform, capsys, monkeypatch):
+    """Issue 20, risk at follow-up: a PHQ-9 item 9 of 2 answered 12 weeks after a
+    completed episode ended is a risk like any other (clinical-reference 1.5, "any
+    item-9 score > 0 raises a risk alert"): in the therapist's queue, for the GP, and
+    the team lead's escalated after risk_escalation_working_days (1); a note is needed
+    to acknowledge it; the queue command prints it with its follow-up context."""
+    friday_3pm = datetime(2026, 11, 20, 15, 0)
+    answered_ago = (NOW - friday_3pm).total_seconds() / 86400  # Friday 15:00, after NOW: the clock moves on
+    pid = platform.patient("FU12", status="completed", enrolled_days_ago=150, ended_days_ago=12 * 7 + answered_ago)
+    platform.phq9(pid, answered_ago, 16, item9=2)
+    monday_3pm = datetime(2026, 11, 23, 15, 0)
+    reason = "PHQ-9 item 9 answered 2 on 20 Nov, at follow-up, 12 weeks after the episode ended"
+    for user in ("ther.a", "gp.a", "lead.a"):
+        t = triage(platform.engine, platform.engine, load_viewer(platform.engine, user), monday_3pm, SETTINGS)
+        row = t.queue.set_index("patient_id").loc[pid]
+        assert row["flags"] == ["risk"] and row["reasons"] == [reason], user
+    lead = load_viewer(platform.engine, "lead.a")
+    before = triage(platform.engine, platform.engine, lead, monday_3pm - timedelta(minutes=1), SETTINGS)
+    assert not before.queue.set_index("patient_id").loc[pid, "escalated"]
+    assert (
+        triage(platform.engine, platform.engine, lead, monday_3pm, SETTINGS)
+        .queue.set_index("patient_id")
+        .loc[pid, "escalated"]
+    )
+
+    url = platform.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setattr("dashboard.cli.queue.utcnow", lambda: monday_3pm)
+    assert queue_main(["--user", "ther.a", "--db", url, "--format", "json"]) == 0
+    printed = {r["patient_code"]: r for r in json.loads(capsys.readouterr().out)}
+    assert printed["FU12"]["flags"] == ["risk"] and printed["FU12"]["reasons"] == [reason]
+
+    with pytest.raises(AckRefused, match="needs a note of at least 10 characters"):
+        ack(platform, pid, "risk", at=monday_3pm, note="ok")
+    ack(platform, pid, "risk", at=monday_3pm, note="Phoned patient, safety plan reviewed.")
+    assert pid not in open_flags(platform, at=monday_3pm)
