@@ -145,7 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "follow_up_from_weeks",
         4,
-        "The post-treatment follow-up window opens this many weeks after the episode ended: the outcome table's \"at follow-up\" column reads the latest valid score in the window (issue 20).",
+        'The post-treatment follow-up window opens this many weeks after the episode ended: the outcome table\'s "at follow-up" column reads the latest valid score in the window (issue 20).',
     ),
     Setting(
         "follow_up_to_weeks",

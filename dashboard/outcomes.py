@@ -8,12 +8,42 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import pandas as pd
 
 from dashboard.config import NO_DESCRIPTOR, Settings
 from dashboard.instruments import Instrument
 from dashboard.measures import INSTRUMENTS
 
 DEFAULT_ANXIETY = "GAD7"  # clinical-reference 3.3: the anxiety measure, and the ADSM's back-up
+
+When = TypeVar("When", datetime, pd.Timestamp, pd.Series)  # one date, or a column of them
+
+
+def episode_window(
+    enrolled_at: When | None, ended_at: When | None, settings: Settings
+) -> tuple[When | None, When | None]:
+    """The episode of care whose first and last valid scores are the baseline and the
+    outcome (clinical-reference 3.1): from ``baseline_window_days`` before enrolment to the
+    end, both inclusive; None where the record has no such date (an open episode has no end).
+    The one definition behind the patient page, the Caseload, the GP agenda and the peer
+    supporter's page; scores after the end are follow-up, never the episode's outcome."""
+    start = None if enrolled_at is None else enrolled_at - timedelta(days=float(settings.baseline_window_days))
+    return start, ended_at
+
+
+def follow_up_window(ended_at: When | None, settings: Settings) -> tuple[When, When] | None:
+    """The post-treatment follow-up window (issue 20): ``follow_up_from_weeks`` to
+    ``follow_up_to_weeks`` after the episode ended, both inclusive; None before it ended."""
+    if ended_at is None:
+        return None
+    return (
+        ended_at + timedelta(weeks=float(settings.follow_up_from_weeks)),
+        ended_at + timedelta(weeks=float(settings.follow_up_to_weeks)),
+    )
+
 
 IMPROVED, NO_CHANGE, DETERIORATED, NO_CRITERION, NOT_A_CHANGE_MEASURE = (
     "reliable improvement",

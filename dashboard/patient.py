@@ -17,7 +17,15 @@ from dashboard.config import Settings
 from dashboard.facts import from_peer_supporter, is_clinician_contact, of_own_programme
 from dashboard.frames import read_frame
 from dashboard.measures import INSTRUMENTS, display_score, reliable_change_index
-from dashboard.outcomes import NO_CRITERION, AnxietyPlan, PairedOutcome, paired_outcome, reliable_change
+from dashboard.outcomes import (
+    NO_CRITERION,
+    AnxietyPlan,
+    PairedOutcome,
+    episode_window,
+    follow_up_window,
+    paired_outcome,
+    reliable_change,
+)
 from dashboard.responses import read_scored, read_subscales, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
 from dashboard.scope import Viewer, patient_filter, role_filter, scope_params
@@ -212,15 +220,34 @@ def load_page(
 # ---------------------------------------------------------------- outcomes
 
 
-def episode_responses(scored: pd.DataFrame, enrolled_at: datetime | None, settings: Settings) -> pd.DataFrame:
-    """Valid responses of the episode: from the baseline window before enrolment onward
-    (every valid response when the enrolment date is missing: the best the record allows)."""
+def episode_responses(
+    scored: pd.DataFrame, enrolled_at: datetime | None, ended_at: datetime | None, settings: Settings
+) -> pd.DataFrame:
+    """Valid responses of the episode (outcomes.episode_window): the baseline window before
+    enrolment to the end; without an enrolment date every valid response up to the end, and
+    without an end (an open episode) every one from the start: the best the record allows."""
     valid = scored[scored["valid"]]
-    if enrolled_at is not None:
-        valid = valid[
-            valid["administered_at"] >= pd.Timestamp(enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)
-        ]
+    start, end = episode_window(_stamp(enrolled_at), _stamp(ended_at), settings)
+    if start is not None:
+        valid = valid[valid["administered_at"] >= start]
+    if end is not None:
+        valid = valid[valid["administered_at"] <= end]
     return valid.sort_values(["administered_at", "response_id"])
+
+
+def follow_up_responses(scored: pd.DataFrame, ended_at: datetime | None, settings: Settings) -> pd.DataFrame:
+    """Valid responses in the follow-up window after the episode ended (outcomes.follow_up_window),
+    oldest first; none while the episode is open."""
+    window = follow_up_window(_stamp(ended_at), settings)
+    valid = scored[scored["valid"]]
+    if window is None:
+        return valid.iloc[:0]
+    at = valid["administered_at"]
+    return valid[(at >= window[0]) & (at <= window[1])].sort_values(["administered_at", "response_id"])
+
+
+def _stamp(ts: datetime | None) -> pd.Timestamp | None:
+    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts)
 
 
 @dataclass(frozen=True)

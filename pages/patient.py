@@ -126,7 +126,7 @@ rows, summary, judged_flags, as_of = cached.patient_page(
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
 facts = summary.iloc[0]
-episode = episode_responses(rows.responses, patient.enrolled_at, settings)
+episode = episode_responses(rows.responses, patient.enrolled_at, patient.ended_at, settings)
 now = as_of
 
 

@@ -18,7 +18,7 @@ from dashboard.facts import (
     modules_completed,
 )
 from dashboard.measures import INSTRUMENTS
-from dashboard.outcomes import DEFAULT_ANXIETY, AnxietyPlan, Pair, anxiety_plan, paired_outcome
+from dashboard.outcomes import DEFAULT_ANXIETY, AnxietyPlan, Pair, anxiety_plan, episode_window, paired_outcome
 from dashboard.responses import scored_responses
 from dashboard.schema import patients, programs
 from dashboard.scope import Viewer
@@ -90,8 +90,8 @@ def finished_episodes(
     scored = scored_responses(conn, ids, f.end, settings, instruments=measures)
     scored = scored[scored["valid"]]
     window = scored.merge(episodes[["patient_id", "enrolled_at", "ended_at"]], on="patient_id")
-    start = window["enrolled_at"] - pd.Timedelta(days=settings.baseline_window_days)
-    window = window[(window["administered_at"] >= start) & (window["administered_at"] <= window["ended_at"])]
+    start, end = episode_window(window["enrolled_at"], window["ended_at"], settings)
+    window = window[(window["administered_at"] >= start) & (window["administered_at"] <= end)]
     window = window.sort_values(["administered_at", "response_id"])
     stats = window.groupby(["patient_id", "instrument"])["score"].agg(first="first", last="last", n="size")
     stats = stats[stats["n"] >= 2]  # paired: first and last of at least two (3.1)

@@ -70,7 +70,7 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
             if handle_reasons(ctx, patient.patient_id, patient.code, open_rows, "peer_patient"):
                 st.rerun()
 
-    episode = episode_responses(rows.responses, patient.enrolled_at, settings)
+    episode = episode_responses(rows.responses, patient.enrolled_at, patient.ended_at, settings)
     st.subheader("Symptom trajectories")
     charted = trajectory_scales(episode, patient.primary_instrument)  # as the therapist's page
     if not charted:
