@@ -20,9 +20,11 @@ from dashboard.measures import INSTRUMENTS, display_score, reliable_change_index
 from dashboard.outcomes import (
     NO_CRITERION,
     AnxietyPlan,
+    Maintained,
     PairedOutcome,
     episode_window,
     follow_up_window,
+    maintained,
     paired_outcome,
     reliable_change,
 )
@@ -431,6 +433,82 @@ def nhs_status(episode: pd.DataFrame, plan: AnxietyPlan, settings: Settings) -> 
         if s is not None and s.n >= 2:
             pairs[code] = (s.baseline, s.latest)
     return paired_outcome(plan, pairs, bool(settings.deterioration_requires_no_improvement))
+
+
+@dataclass(frozen=True)
+class FollowUpScore:
+    """One trajectory's latest valid score in the follow-up window, against the episode's baseline."""
+
+    summary: InstrumentSummary  # the episode's (baseline, end of treatment)
+    score: float
+    at: datetime
+    weeks_after_end: int
+    band: str | None
+    escalated: bool
+    reliable_change: str
+
+    @property
+    def change_words(self) -> str:
+        s = self.summary
+        if s.scale.zones:
+            return moved(_zone_steps(s.scale, s.band_baseline, self.band))
+        return f"{self.score - s.baseline:+.0f}"
+
+    def shown(self) -> str:
+        """ "9 (mild)", as InstrumentSummary.shown."""
+        if self.band is None:
+            return f"{display_score(self.score)} (no bands)"
+        return f"{display_score(self.score)} ({self.band}{', ' + ESCALATION_WORDS if self.escalated else ''})"
+
+
+def weeks_after(at: datetime | pd.Timestamp, ended_at: datetime) -> int:
+    """Whole weeks from the episode end, as the chart and the table name a follow-up score."""
+    return int((pd.Timestamp(at) - pd.Timestamp(ended_at)) // pd.Timedelta(weeks=1))
+
+
+def follow_up_scores(
+    outcomes: list[InstrumentSummary], follow_up: pd.DataFrame, ended_at: datetime | None
+) -> list[FollowUpScore]:
+    """The latest follow-up score of each trajectory with an episode summary (``follow_up``:
+    follow_up_responses), its band and reliable change since the episode's baseline by the
+    same criterion as the end-of-treatment column."""
+    out = []
+    for s in outcomes:
+        rows = series_rows(follow_up, s.scale)
+        if rows.empty or ended_at is None:
+            continue
+        last = rows.iloc[-1]
+        score = float(last["score"])
+        out.append(
+            FollowUpScore(
+                summary=s,
+                score=score,
+                at=last["administered_at"].to_pydatetime(),
+                weeks_after_end=weeks_after(last["administered_at"], ended_at),
+                band=bands_of(s.scale, rows)[-1],
+                escalated=bool(last["escalated"]) if "escalated" in rows else False,
+                reliable_change=NO_CRITERION
+                if s.scale.not_applicable
+                else reliable_change(s.instrument, s.baseline, score),
+            )
+        )
+    return out
+
+
+def follow_up_outcome(
+    episode: pd.DataFrame, follow_up: pd.DataFrame, plan: AnxietyPlan, settings: Settings
+) -> Maintained:
+    """Whether the end-of-treatment paired outcome held at follow-up (outcomes.maintained),
+    from the same pairs as nhs_status and each measure's latest follow-up score."""
+    pairs, latest = {}, {}
+    for code in dict.fromkeys(("PHQ9", plan.measure.code, "GAD7")):
+        s = summarise_instrument(code, episode)
+        if s is not None and s.n >= 2:
+            pairs[code] = (s.baseline, s.latest)
+        f = summarise_instrument(code, follow_up)
+        if f is not None:
+            latest[code] = f.latest
+    return maintained(plan, pairs, latest, bool(settings.deterioration_requires_no_improvement))
 
 
 # ---------------------------------------------------------------- modules

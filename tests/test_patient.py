@@ -12,13 +12,18 @@ from dashboard.patient import (
     engagement,
     episode_responses,
     find_patient,
+    follow_up_outcome,
+    follow_up_responses,
+    follow_up_scores,
     load_record_rows,
     module_timeline,
     nhs_status,
+    summaries,
     summarise_instrument,
     treatment_week,
 )
 from dashboard.scope import load_viewer
+from dashboard.trajectory import scales
 from tests.factory import Platform
 
 NOW = datetime(2026, 11, 20, 9, 0, 0)
@@ -209,3 +214,56 @@ def test_a_score_after_the_end_is_not_the_episodes_latest(platform, after_end_da
         True,
         False,
     )
+
+
+END_DAYS_AGO = 200  # the episode ended 200 days before NOW; follow-up is 4-26 weeks (28-182 days) after
+
+
+def finished(platform: Platform, code: str) -> int:
+    """Section 8's first vector at the end of treatment: PHQ-9 15 -> 8, GAD-7 12 -> 6 (recovered, reliably)."""
+    pid = platform.patient(code, enrolled_days_ago=END_DAYS_AGO + 60, status="completed", ended_days_ago=END_DAYS_AGO)
+    for days, phq, gad in ((END_DAYS_AGO + 60, 15, 12), (END_DAYS_AGO + 1, 8, 6)):
+        platform.phq9(pid, days, phq)
+        platform.gad7(pid, days, gad)
+    return pid
+
+
+def follow_up_of(platform: Platform, code: str):
+    patient, rows = record(platform, code)
+    episode = episode_responses(rows.responses, patient.enrolled_at, patient.ended_at, SETTINGS)
+    follow_up = follow_up_responses(rows.responses, patient.ended_at, SETTINGS)
+    outcomes = summaries(episode, scales(episode, "PHQ9"))
+    plan = anxiety_plan(patient.programme_code, SETTINGS)
+    return follow_up_scores(outcomes, follow_up, patient.ended_at), follow_up_outcome(
+        episode, follow_up, plan, SETTINGS
+    )
+
+
+@pytest.mark.parametrize(
+    ("weeks", "phq", "gad", "shown", "recovery", "improvement"),
+    [
+        (13, 7, 5, {"PHQ9": (7, IMPROVED, 13), "GAD7": (5, IMPROVED, 13)}, True, True),  # maintained
+        (13, 14, 10, {"PHQ9": (14, NO_CHANGE, 13), "GAD7": (10, NO_CHANGE, 13)}, False, False),  # relapse
+        (3, 7, 5, {}, None, None),  # 3 weeks after the end: not in the window
+        (27, 7, 5, {}, None, None),  # 27 weeks: not in the window either
+    ],
+)
+def test_follow_up_scores_and_maintained_on_a_hand_built_patient(
+    platform, weeks, phq, gad, shown, recovery, improvement
+):
+    pid = finished(platform, "F1")
+    platform.phq9(pid, END_DAYS_AGO - 7 * weeks, phq)
+    platform.gad7(pid, END_DAYS_AGO - 7 * weeks, gad)
+    scores, kept = follow_up_of(platform, "F1")
+    assert {f.summary.instrument: (f.score, f.reliable_change, f.weeks_after_end) for f in scores} == shown
+    assert (kept.assessable, kept.recovery, kept.reliable_improvement) == (bool(shown), recovery, improvement)
+    assert kept.end.outcome.recovery  # the end-of-treatment outcome is the episode's whatever follows
+
+
+def test_only_one_measure_at_follow_up_is_not_assessable(platform):
+    pid = finished(platform, "F2")
+    platform.phq9(pid, END_DAYS_AGO - 7 * 13, 7)
+    platform.phq9(pid, END_DAYS_AGO - 7 * 40, 20)  # 40 weeks: outside, never the follow-up's latest
+    scores, kept = follow_up_of(platform, "F2")
+    assert [(f.summary.instrument, f.score) for f in scores] == [("PHQ9", 7)]
+    assert not kept.assessable and kept.why == "no GAD-7 score at follow-up"

@@ -15,6 +15,7 @@ from dashboard.patient import (
     current_module,
     engagement,
     episode_responses,
+    follow_up_responses,
     module_timeline,
     treatment_week,
 )
@@ -76,7 +77,18 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
     if not charted:
         st.info("No scored questionnaires to chart yet.")
     for scale in charted:  # totals in their bands; no risk-item markers (an item answer)
-        chart(charts.trajectory_chart(scale.instrument, episode, None, None, tz, not_applicable=scale.not_applicable))
+        chart(
+            charts.trajectory_chart(
+                scale.instrument,
+                episode,
+                None,
+                None,
+                tz,
+                not_applicable=scale.not_applicable,
+                follow_up=follow_up_responses(rows.responses, patient.ended_at, settings),
+                ended_at=patient.ended_at,
+            )
+        )
 
     st.subheader("Module progress")
     timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
