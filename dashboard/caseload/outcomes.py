@@ -18,7 +18,15 @@ from dashboard.facts import (
     modules_completed,
 )
 from dashboard.measures import INSTRUMENTS
-from dashboard.outcomes import DEFAULT_ANXIETY, AnxietyPlan, Pair, anxiety_plan, episode_window, paired_outcome
+from dashboard.outcomes import (
+    DEFAULT_ANXIETY,
+    AnxietyPlan,
+    Pair,
+    anxiety_plan,
+    episode_window,
+    follow_up_window,
+    maintained,
+)
 from dashboard.responses import scored_responses
 from dashboard.schema import patients, programs
 from dashboard.scope import Viewer
@@ -56,7 +64,10 @@ def finished_episodes(
     with their sessions and NHS outcome where PHQ-9 and the anxiety measure are both
     paired: the programme's ADSM when configured, GAD-7 when it is not or when the
     course has no ADSM pair (clinical-reference 3.3). ``anxiety_measure`` names the
-    instrument each paired outcome used."""
+    instrument each paired outcome used. ``followed_up``: both measures of the pair have a
+    valid score in the follow-up window by the period end; ``improvement_maintained``: a
+    reliable improvement at the end still one at follow-up (outcomes.maintained), None where
+    there was none to maintain or no follow-up."""
     ended = finished_between(_t(since), _t(f.end))
     episodes = pd.read_sql(
         select(
@@ -80,6 +91,8 @@ def finished_episodes(
         *OUTCOME_RATES,
         "case_start",
         "anxiety_measure",
+        "followed_up",
+        "improvement_maintained",
     ]
     if episodes.empty:
         return pd.DataFrame(columns=columns)
@@ -90,6 +103,13 @@ def finished_episodes(
     scored = scored_responses(conn, ids, f.end, settings, instruments=measures)
     scored = scored[scored["valid"]]
     window = scored.merge(episodes[["patient_id", "enrolled_at", "ended_at"]], on="patient_id")
+    after = follow_up_window(window["ended_at"], settings)
+    assert after is not None  # every finished episode has an end
+    later = window[(window["administered_at"] >= after[0]) & (window["administered_at"] <= after[1])]
+    later = later.sort_values(["administered_at", "response_id"]).groupby(["patient_id", "instrument"])["score"].last()
+    follow_up: dict[int, dict[str, float]] = {}
+    for (pid, code), score in later.items():
+        follow_up.setdefault(pid, {})[code] = float(score)
     start, end = episode_window(window["enrolled_at"], window["ended_at"], settings)
     window = window[(window["administered_at"] >= start) & (window["administered_at"] <= end)]
     window = window.sort_values(["administered_at", "response_id"])
@@ -112,7 +132,11 @@ def finished_episodes(
             "anxiety_measure": None,
             **{k: None for k in OUTCOME_RATES},
         }
-        paired = paired_outcome(plans.get(int(e.program_id), unmapped), pairs.get(e.patient_id, {}), strict)
+        kept = maintained(
+            plans.get(int(e.program_id), unmapped), pairs.get(e.patient_id, {}), follow_up.get(e.patient_id, {}), strict
+        )
+        out.update(followed_up=kept.assessable, improvement_maintained=kept.reliable_improvement)
+        paired = kept.end
         if paired is not None:
             o = paired.outcome
             out.update(
@@ -159,7 +183,16 @@ OUTCOME_COLUMNS = [
     "anxiety_measure",
     "anxiety_courses",
     *[f"{k}_{part}" for k in OUTCOME_RATES for part in ("numerator", "denominator", "rate")],
+    "followed_up",
+    *[f"improvement_maintained_{part}" for part in ("numerator", "denominator", "rate")],
 ]
+
+
+def maintained_rate(episodes: pd.DataFrame, min_cell: int) -> Rate:
+    """Reliable improvement maintained at follow-up (issue 20) over the courses reliably
+    improved at the end with both measures at follow-up; suppressed like every rate."""
+    judged = episodes["improvement_maintained"].dropna()
+    return Rate.of(int(judged.astype(bool).sum()), len(judged), min_cell)
 
 
 def anxiety_measure_text(courses: dict[str, int], planned: AnxietyPlan | None) -> str:
@@ -208,7 +241,11 @@ def outcome_table(
             "anxiety_measure": anxiety_measure_text(courses, (plans or {}).get(value)),
             "anxiety_courses": courses,
         }
-        for k, r in outcome_rates(mine, min_cell).items():
+        for k, r in {
+            **outcome_rates(mine, min_cell),
+            "improvement_maintained": maintained_rate(mine, min_cell),
+        }.items():
             row.update({f"{k}_numerator": r.numerator, f"{k}_denominator": r.denominator, f"{k}_rate": r.rate})
+        row["followed_up"] = int(mine["followed_up"].astype(bool).sum())
         rows.append(row)
     return pd.DataFrame(rows, columns=[key, "name", *OUTCOME_COLUMNS])
