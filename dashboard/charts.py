@@ -262,7 +262,7 @@ def risk_marker(inst: Instrument) -> str:
 
 CLINIC_MARKER = "clinic PHQ-9 (GP)"
 ESCALATION_MARKER = "zone up by item rule"  # AUDIT: an arrow over a score whose zone the rule moved up
-FOLLOW_UP_MARKER = "follow-up (after the episode end)"
+FOLLOW_UP_MARKER = "follow-up after the end"  # short: the legend cuts labels at 150 px
 
 
 def follow_up_points(

@@ -41,9 +41,10 @@ def follow_up_section(
             [
                 {
                     "Measure": f.summary.scale.name,
-                    "At follow-up": f"{f.shown()} · {day(f.at)}, {f.weeks_after_end} weeks after end",
+                    "At follow-up": f.shown(),
                     "Reliable change": f.reliable_change,
                     "Change since baseline": f.change_words,
+                    "When": f"{day(f.at)}, {f.weeks_after_end} weeks after end",
                 }
                 for f in scores
             ]
