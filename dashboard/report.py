@@ -64,6 +64,7 @@ def _outcomes_json(table: pd.DataFrame) -> dict[str, dict]:
         for rate in OUTCOME_RATES:
             entry[rate] = {part: row[f"{rate}_{part}"] for part in ("numerator", "denominator", "rate")}
         # at follow-up (issue 20): courses with both measures there, and improvement maintained
+        entry["follow_up_courses"] = row["follow_up_courses"]
         entry["followed_up"] = row["followed_up"]
         entry["improvement_maintained"] = {
             part: row[f"improvement_maintained_{part}"] for part in ("numerator", "denominator", "rate")
@@ -167,7 +168,7 @@ def follow_up_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Per row of an outcome table: finished courses, those with a follow-up measure (PHQ-9
     and the anxiety measure 4-26 weeks after the end) and the share whose reliable
     improvement was maintained, as 'p % (n/d)' with small cells suppressed (rate_text)."""
-    out = table[["name", "finished", "followed_up"]].copy()
+    out = table[["name", "follow_up_courses", "followed_up"]].copy()
     out[MAINTAINED_LABEL] = [
         rate_text(n, d, r)
         for n, d, r in zip(
@@ -181,7 +182,7 @@ def follow_up_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 FOLLOW_UP_TABLE_LABELS = {
     "name": "",
-    "finished": "Finished courses",
+    "follow_up_courses": "Courses due a follow-up",
     "followed_up": "With a follow-up measure",
     MAINTAINED_LABEL: MAINTAINED_LABEL,
 }

@@ -484,9 +484,12 @@ else:
         follow_up_rows(result.outcomes),
         hide_index=True,
         width="stretch",
+        column_order=["name", MAINTAINED_LABEL, "followed_up", "follow_up_courses"],  # the share first, as above
         column_config={
             "name": st.column_config.TextColumn("", width=150, pinned=True),
-            "finished": st.column_config.NumberColumn("Finished courses"),
+            "follow_up_courses": st.column_config.NumberColumn(
+                "Courses due a follow-up", help="Finished courses whose follow-up window was open in the period"
+            ),
             "followed_up": st.column_config.NumberColumn(
                 "With a follow-up measure", help="PHQ-9 and the anxiety measure both answered in the window"
             ),

@@ -4,7 +4,7 @@ recovery and deterioration (clinical-reference 3), per programme and per therapi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import select
@@ -183,9 +183,25 @@ OUTCOME_COLUMNS = [
     "anxiety_measure",
     "anxiety_courses",
     *[f"{k}_{part}" for k in OUTCOME_RATES for part in ("numerator", "denominator", "rate")],
+    "follow_up_courses",
     "followed_up",
     *[f"improvement_maintained_{part}" for part in ("numerator", "denominator", "rate")],
 ]
+
+
+def follow_up_since(f: Filters, settings: Settings) -> datetime:
+    """The earliest end of a course whose follow-up window is open in the period: the
+    follow-up figures are over courses ended ``follow_up_to_weeks`` before the period start
+    up to ``follow_up_from_weeks`` before its end (follow_up_courses), since a course that
+    ended in the period has seldom reached its 3-month follow-up by the period end."""
+    return f.start - timedelta(weeks=float(settings.follow_up_to_weeks))
+
+
+def follow_up_courses(episodes: pd.DataFrame, f: Filters, settings: Settings) -> pd.DataFrame:
+    """Of ``finished_episodes`` since follow_up_since, those whose follow-up window opened by the period end."""
+    opened_by = pd.Timestamp(f.end) - pd.Timedelta(weeks=float(settings.follow_up_from_weeks))
+    ended = pd.to_datetime(episodes["ended_at"])
+    return episodes[(ended >= pd.Timestamp(follow_up_since(f, settings))) & (ended <= opened_by)]
 
 
 def maintained_rate(episodes: pd.DataFrame, min_cell: int) -> Rate:
@@ -220,12 +236,16 @@ def outcome_table(
     names: dict,
     min_cell: int,
     plans: Mapping[int, AnxietyPlan] | None = None,
+    later: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per ``key`` value (programme or therapist) with every rate's parts and the
-    anxiety measure they used (``plans``: the programmes' planned measures, by row key)."""
+    anxiety measure they used (``plans``: the programmes' planned measures, by row key);
+    the follow-up columns count ``later`` (follow_up_courses; ``episodes`` when None)."""
+    later = episodes if later is None else later
     rows = []
     for value in sorted(
-        set(names) | set(episodes[key].dropna()) | set(in_progress.index), key=lambda v: str(names.get(v, v))
+        set(names) | set(episodes[key].dropna()) | set(later[key].dropna()) | set(in_progress.index),
+        key=lambda v: str(names.get(v, v)),
     ):
         mine = episodes[episodes[key] == value]
         paired = mine[mine["paired"].astype(bool)]
@@ -241,11 +261,11 @@ def outcome_table(
             "anxiety_measure": anxiety_measure_text(courses, (plans or {}).get(value)),
             "anxiety_courses": courses,
         }
-        for k, r in {
-            **outcome_rates(mine, min_cell),
-            "improvement_maintained": maintained_rate(mine, min_cell),
-        }.items():
+        followed = later[later[key] == value]
+        rates = {**outcome_rates(mine, min_cell), "improvement_maintained": maintained_rate(followed, min_cell)}
+        for k, r in rates.items():
             row.update({f"{k}_numerator": r.numerator, f"{k}_denominator": r.denominator, f"{k}_rate": r.rate})
-        row["followed_up"] = int(mine["followed_up"].astype(bool).sum())
+        row["follow_up_courses"] = len(followed)
+        row["followed_up"] = int(followed["followed_up"].astype(bool).sum())
         rows.append(row)
     return pd.DataFrame(rows, columns=[key, "name", *OUTCOME_COLUMNS])
