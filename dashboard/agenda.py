@@ -178,7 +178,7 @@ def _summaries(platform: Engine, viewer: Viewer, patient_id: int) -> tuple[dict[
 
 def _scores(patient: Patient, scored: pd.DataFrame, held: date | None, settings: Settings, tz: ZoneInfo) -> list[Score]:
     """The programme's measure, then PHQ-9 and GAD-7 (the patient page's measures)."""
-    episode = episode_responses(scored, patient.enrolled_at, settings)
+    episode = episode_responses(scored, patient.enrolled_at, patient.ended_at, settings)
     out = []
     for instrument in dict.fromkeys([patient.primary_instrument, "PHQ9", "GAD7"]):
         if instrument not in INSTRUMENTS or (s := summarise_instrument(instrument, episode)) is None:

@@ -55,6 +55,7 @@ VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"  # what
 BAND_SHADES = ["#f4f4f4", "#fdebd9", "#fbd2ad", "#f6b47f", "#ee9453"]
 INK = "#222222"
 OKABE_BLUE, OKABE_VERMILLION, OKABE_GREEN = "#0072B2", "#D55E00", "#009E73"
+OKABE_PURPLE = "#CC79A7"  # follow-up scores after the episode end
 # A later score's shape says how it compares with the baseline (trajectory.COMPARISONS):
 # down is better on every instrument here (higher = more severe, clinical-reference conventions).
 COMPARISON_SHAPES = {
@@ -261,6 +262,36 @@ def risk_marker(inst: Instrument) -> str:
 
 CLINIC_MARKER = "clinic PHQ-9 (GP)"
 ESCALATION_MARKER = "zone up by item rule"  # AUDIT: an arrow over a score whose zone the rule moved up
+FOLLOW_UP_MARKER = "follow-up after the end"  # short: the legend cuts labels at 150 px
+
+
+def follow_up_points(
+    scale: Scale, follow_up: pd.DataFrame, ended_at: datetime, baseline: Point | None, tz: ZoneInfo = UTC_ZONE
+) -> list[Point]:
+    """The follow-up scores on this scale (patient.follow_up_responses), each labelled
+    "follow-up, N weeks after end" and compared with the episode's baseline."""
+    rows = series_rows(follow_up, scale)
+    if rows.empty:
+        return []
+    scores = [float(v) for v in rows["score"].tolist()]
+    bands = bands_of(scale, rows)
+    end = pd.Timestamp(ended_at)
+    return [
+        {
+            "date": date,
+            "score": score,
+            "shown": display_score(score),
+            "band": band or "no bands defined",
+            "kind": COMPARISONS[comparison(scale, baseline["score"], score, baseline["raw_band"], band)][0]
+            if baseline is not None
+            else "no baseline in the episode",
+            "label": f"follow-up, {int((at - end) // pd.Timedelta(weeks=1))} weeks after end",
+            "marker": FOLLOW_UP_MARKER,
+        }
+        for date, at, score, band in zip(
+            wall_times(rows["administered_at"], tz), rows["administered_at"], scores, bands
+        )
+    ]
 
 
 BAND_LINE_CHARS = 14  # a band name's words packed into lines this long (the longest word, psychopathology, is 15)
@@ -346,6 +377,8 @@ def trajectory_chart(
     tz: ZoneInfo = UTC_ZONE,
     height: int = 240,
     not_applicable: bool = False,
+    follow_up: pd.DataFrame | None = None,
+    ended_at: datetime | None = None,
 ) -> Spec:
     """Score over time for one instrument, with no text inside the plot, so no label can
     overprint another: band names on the right axis, baseline and latest in the subtitle,
@@ -360,7 +393,9 @@ def trajectory_chart(
     work), as their shorter sum on its own scale, without the full total's bands or line.
     Bands, the cut-off line and the change markers are the scale's (dashboard.trajectory):
     none where the reference defines none; AUDIT's markers are zone transitions, and an
-    arrow marks a zone the item rule moved up.
+    arrow marks a zone the item rule moved up. ``follow_up``: scores after the episode
+    ``ended_at`` (patient.follow_up_responses), drawn apart from the episode's line with their
+    weeks after the end, and a dotted rule marks the end; they never enter baseline or latest.
     """
     inst = INSTRUMENTS[instrument]
     scale = scale_of(instrument, not_applicable)
@@ -368,6 +403,17 @@ def trajectory_chart(
     has_risk = risk_answers is not None and not risk_answers.empty
     has_clinic = clinic is not None and not clinic.empty
     has_escalation = any(p["escalated"] for p in points)
+    first = None
+    if points:
+        first = {**points[0], "raw_band": bands_of(scale, series_rows(episode, scale))[0]}
+    later = (
+        follow_up_points(scale, follow_up, ended_at, first, tz)
+        if follow_up is not None and ended_at is not None
+        else []
+    )
+    end_rule = (
+        [{"date": wall_times(pd.Series([pd.Timestamp(ended_at)]), tz)[0], "label": "episode end"}] if later else []
+    )
     top = scale.top + 0.5 + (RISK_STRIP if has_risk else 0)
     y_scale = {"domain": [0, top], "nice": False}
     clinic_marks = (
@@ -387,19 +433,21 @@ def trajectory_chart(
         if has_risk
         else []
     )
-    dates = [row["date"] for row in [*points, *clinic_marks, *risk]]  # every layer's x, on one scale
+    dates = [row["date"] for row in [*points, *clinic_marks, *risk, *later, *end_rule]]  # every layer's x, on one scale
     x = field("date", "temporal", title=None, axis=date_axis(labelAngle=0, labelOverlap=True, **day_ticks(dates)))
     markers = (
         [COMPARISONS[k][1] for k in scale.comparisons]
         + ([ESCALATION_MARKER] if has_escalation else [])
         + ([CLINIC_MARKER] if has_clinic else [])
         + ([risk_marker(inst)] if has_risk else [])
+        + ([FOLLOW_UP_MARKER] if later else [])
     )
     styles = {
         **{COMPARISONS[k][1]: (COMPARISON_SHAPES[k], OKABE_BLUE) for k in scale.comparisons},
         ESCALATION_MARKER: ("arrow", INK),
         CLINIC_MARKER: ("cross", INK),
         risk_marker(inst): ("diamond", OKABE_VERMILLION),
+        FOLLOW_UP_MARKER: ("triangle-right", OKABE_PURPLE),
     }
     # One legend, from the shape channel, each symbol coloured like its marks (a colour
     # channel's legend is not merged into it in Streamlit, so every marker was listed twice).
@@ -455,6 +503,22 @@ def trajectory_chart(
         mark = {"shape": "cross", "size": 160, "filled": True, "color": INK}
         tooltip = [tip("score", "quantitative", "Clinic PHQ-9"), tip("label", "nominal", "Source")]
         layers.append(point_layer(clinic_marks, mark, x, score_y, shape, tooltip))
+    if later:
+        layers.append(
+            {
+                "data": values(end_rule),
+                "mark": {"type": "rule", "color": INK, "strokeDash": [2, 3], "description": "episode end"},
+                "encoding": {"x": x, "tooltip": [tip("date", "temporal", "Episode end", "%d %b %Y")]},
+            }
+        )
+        mark = {"size": 110, "strokeWidth": 2, "filled": True, "color": OKABE_PURPLE}
+        tooltip = [
+            tip("shown", "quantitative", "Score"),
+            tip("band", "nominal", "Band"),
+            tip("kind", "nominal", "Versus baseline"),
+            tip("label", "nominal", "When"),
+        ]
+        layers.append(point_layer(later, mark, x, score_y, shape, tooltip))
     if has_risk:
         mark = {"shape": "diamond", "size": 120, "filled": True, "opacity": 0.85, "color": OKABE_VERMILLION}
         tooltip = [tip("answer", "quantitative", f"Item {inst.risk_item} answer")]
@@ -468,6 +532,17 @@ def trajectory_chart(
         bool(scale.bands),
     )
     subtitle = trajectory_subtitle(points, scale.cut_off)
+    if later:
+        last = later[-1]
+        description += (
+            f" {count_of(len(later), 'follow-up score')} after the episode end on {_day(ended_at)}, marked with "
+            f"purple triangles; the latest {last['shown']} ({last['band']}), {last['label']}."
+        )
+        subtitle += textwrap.wrap(
+            f"Follow-up {last['shown']} ({last['band']}), {_day(last['date'])}: {last['label']}; dotted line: episode end",
+            SUBTITLE_CHARS,
+            subsequent_indent="  ",
+        )
     # Streamlit fits the whole chart (title and legend included) into its height: add theirs to the plot's
     outer = (
         height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // LEGEND_COLUMNS)

@@ -16,6 +16,7 @@ from dashboard.facts import in_treatment, of_own_programme
 from dashboard.flags import patient_urgency
 from dashboard.frames import per_patient, read_frame, records
 from dashboard.measures import display_score, score_words
+from dashboard.outcomes import episode_window
 from dashboard.schema import module_progress, modules, patients
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.statements import NOW, prepared
@@ -169,15 +170,24 @@ def _primary_scores(responses: pd.DataFrame, facts: pd.DataFrame, settings: Sett
     """patient_id -> (baseline, latest, count) of valid programme-measure scores in the episode."""
     if responses.empty:
         return {}
-    start = pd.to_datetime(responses["patient_id"].map(per_patient(facts, "enrolled_at")))
-    start -= pd.Timedelta(days=settings.baseline_window_days)
+    enrolled = pd.to_datetime(responses["patient_id"].map(per_patient(facts, "enrolled_at")))
+    start, _ = episode_window(enrolled, None, settings)
+    ended = per_patient(facts, "ended_at")
+    window_end = [episode_window(None, _present_or_none(ended.get(p)), settings)[1] for p in responses["patient_id"]]
+    at = responses["administered_at"]
+    before_end = pd.Series([e is None or a <= e for a, e in zip(at, window_end)], index=responses.index, dtype=bool)
     primary = responses["patient_id"].map(per_patient(facts, "primary_instrument"))
-    keep = responses["valid"] & (responses["instrument"] == primary) & (responses["administered_at"] >= start)
+    in_episode = (at >= start) & before_end  # an open episode has no end yet
+    keep = responses["valid"] & (responses["instrument"] == primary) & in_episode
     ordered = responses[keep].sort_values(["patient_id", "administered_at", "response_id"])
     scores: dict[int, list] = defaultdict(list)
     for r in records(ordered, ["patient_id", "score", "escalated", "not_applicable"]):
         scores[r.patient_id].append(r)
     return {pid: (s[0], s[-1], len(s)) for pid, s in scores.items()}
+
+
+def _present_or_none(ts) -> pd.Timestamp | None:
+    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts)
 
 
 def _score_and_change(scores: tuple | None, instrument: str) -> tuple[str, str]:

@@ -8,12 +8,42 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import pandas as pd
 
 from dashboard.config import NO_DESCRIPTOR, Settings
 from dashboard.instruments import Instrument
 from dashboard.measures import INSTRUMENTS
 
 DEFAULT_ANXIETY = "GAD7"  # clinical-reference 3.3: the anxiety measure, and the ADSM's back-up
+
+When = TypeVar("When", datetime, pd.Timestamp, pd.Series)  # one date, or a column of them
+
+
+def episode_window(
+    enrolled_at: When | None, ended_at: When | None, settings: Settings
+) -> tuple[When | None, When | None]:
+    """The episode of care whose first and last valid scores are the baseline and the
+    outcome (clinical-reference 3.1): from ``baseline_window_days`` before enrolment to the
+    end, both inclusive; None where the record has no such date (an open episode has no end).
+    The one definition behind the patient page, the Caseload, the GP agenda and the peer
+    supporter's page; scores after the end are follow-up, never the episode's outcome."""
+    start = None if enrolled_at is None else enrolled_at - timedelta(days=float(settings.baseline_window_days))
+    return start, ended_at
+
+
+def follow_up_window(ended_at: When | None, settings: Settings) -> tuple[When, When] | None:
+    """The post-treatment follow-up window (issue 20): ``follow_up_from_weeks`` to
+    ``follow_up_to_weeks`` after the episode ended, both inclusive; None before it ended."""
+    if ended_at is None:
+        return None
+    return (
+        ended_at + timedelta(weeks=float(settings.follow_up_from_weeks)),
+        ended_at + timedelta(weeks=float(settings.follow_up_to_weeks)),
+    )
+
 
 IMPROVED, NO_CHANGE, DETERIORATED, NO_CRITERION, NOT_A_CHANGE_MEASURE = (
     "reliable improvement",
@@ -190,3 +220,66 @@ def paired_outcome(plan: AnxietyPlan, pairs: Mapping[str, Pair], strict: bool) -
             instead_of = plan.measure if plan.uses_adsm and measure is default else None
             return PairedOutcome(measure, instead_of, nhs_outcome(*phq, *anx, strict, measure))
     return None
+
+
+@dataclass(frozen=True)
+class Maintained:
+    """Whether an end-of-treatment recovery or reliable improvement held at follow-up: the
+    3.2 rule re-run with the follow-up scores in place of the last ones (issue 20). Each
+    verdict is None where there was nothing to maintain (no recovery, no reliable improvement
+    at the end) or it cannot be assessed (``why`` says which measure is missing)."""
+
+    end: PairedOutcome | None
+    at_follow_up: NhsOutcome | None  # None: not assessable
+    why: str | None = None  # why not assessable
+
+    @property
+    def assessable(self) -> bool:
+        return self.at_follow_up is not None
+
+    @property
+    def recovery(self) -> bool | None:
+        if self.at_follow_up is None or self.end is None or not self.end.outcome.recovery:
+            return None
+        return bool(self.at_follow_up.recovery)
+
+    @property
+    def reliable_improvement(self) -> bool | None:
+        if self.at_follow_up is None or self.end is None or not self.end.outcome.reliable_improvement:
+            return None
+        return self.at_follow_up.reliable_improvement
+
+
+def maintained(
+    plan: AnxietyPlan, pairs: Mapping[str, Pair], follow_up: Mapping[str, float], strict: bool
+) -> Maintained:
+    """The end-of-treatment paired outcome from the episode's ``pairs`` (paired_outcome), and
+    the same rule with the latest follow-up score of each measure (by instrument code) in
+    place of the last: both measures of the end's pair, PHQ-9 and the anxiety measure it used,
+    must have a follow-up score, else "not assessable"."""
+    end = paired_outcome(plan, pairs, strict)
+    if end is None:
+        return Maintained(None, None, "no paired end-of-treatment outcome")
+    phq, anx = INSTRUMENTS["PHQ9"], end.anxiety
+    missing = [name for code, name in (("PHQ9", phq.name), (anx.code, anx.name)) if code not in follow_up]
+    if missing:
+        return Maintained(end, None, f"no {' or '.join(missing)} score at follow-up")
+    outcome = nhs_outcome(pairs["PHQ9"][0], follow_up["PHQ9"], pairs[anx.code][0], follow_up[anx.code], strict, anx)
+    return Maintained(end, outcome)
+
+
+def maintained_words(m: Maintained) -> str:
+    """ "recovery maintained, reliable improvement maintained", or why not assessable."""
+    if not m.assessable:
+        return f"not assessable: {m.why}"
+    words = []
+    for name, end_had, held in (
+        ("recovery", m.end is not None and m.end.outcome.recovery, m.recovery),
+        ("reliable improvement", m.end is not None and m.end.outcome.reliable_improvement, m.reliable_improvement),
+    ):
+        words.append(
+            f"no {name} at the end to maintain"
+            if not end_had
+            else f"{name} {'maintained' if held else 'not maintained'}"
+        )
+    return ", ".join(words)

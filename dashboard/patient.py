@@ -17,7 +17,17 @@ from dashboard.config import Settings
 from dashboard.facts import from_peer_supporter, is_clinician_contact, of_own_programme
 from dashboard.frames import read_frame
 from dashboard.measures import INSTRUMENTS, display_score, reliable_change_index
-from dashboard.outcomes import NO_CRITERION, AnxietyPlan, PairedOutcome, paired_outcome, reliable_change
+from dashboard.outcomes import (
+    NO_CRITERION,
+    AnxietyPlan,
+    Maintained,
+    PairedOutcome,
+    episode_window,
+    follow_up_window,
+    maintained,
+    paired_outcome,
+    reliable_change,
+)
 from dashboard.responses import read_scored, read_subscales, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
 from dashboard.scope import Viewer, patient_filter, role_filter, scope_params
@@ -212,15 +222,34 @@ def load_page(
 # ---------------------------------------------------------------- outcomes
 
 
-def episode_responses(scored: pd.DataFrame, enrolled_at: datetime | None, settings: Settings) -> pd.DataFrame:
-    """Valid responses of the episode: from the baseline window before enrolment onward
-    (every valid response when the enrolment date is missing: the best the record allows)."""
+def episode_responses(
+    scored: pd.DataFrame, enrolled_at: datetime | None, ended_at: datetime | None, settings: Settings
+) -> pd.DataFrame:
+    """Valid responses of the episode (outcomes.episode_window): the baseline window before
+    enrolment to the end; without an enrolment date every valid response up to the end, and
+    without an end (an open episode) every one from the start: the best the record allows."""
     valid = scored[scored["valid"]]
-    if enrolled_at is not None:
-        valid = valid[
-            valid["administered_at"] >= pd.Timestamp(enrolled_at) - pd.Timedelta(days=settings.baseline_window_days)
-        ]
+    start, end = episode_window(_stamp(enrolled_at), _stamp(ended_at), settings)
+    if start is not None:
+        valid = valid[valid["administered_at"] >= start]
+    if end is not None:
+        valid = valid[valid["administered_at"] <= end]
     return valid.sort_values(["administered_at", "response_id"])
+
+
+def follow_up_responses(scored: pd.DataFrame, ended_at: datetime | None, settings: Settings) -> pd.DataFrame:
+    """Valid responses in the follow-up window after the episode ended (outcomes.follow_up_window),
+    oldest first; none while the episode is open."""
+    window = follow_up_window(_stamp(ended_at), settings)
+    valid = scored[scored["valid"]]
+    if window is None:
+        return valid.iloc[:0]
+    at = valid["administered_at"]
+    return valid[(at >= window[0]) & (at <= window[1])].sort_values(["administered_at", "response_id"])
+
+
+def _stamp(ts: datetime | None) -> pd.Timestamp | None:
+    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts)
 
 
 @dataclass(frozen=True)
@@ -404,6 +433,82 @@ def nhs_status(episode: pd.DataFrame, plan: AnxietyPlan, settings: Settings) -> 
         if s is not None and s.n >= 2:
             pairs[code] = (s.baseline, s.latest)
     return paired_outcome(plan, pairs, bool(settings.deterioration_requires_no_improvement))
+
+
+@dataclass(frozen=True)
+class FollowUpScore:
+    """One trajectory's latest valid score in the follow-up window, against the episode's baseline."""
+
+    summary: InstrumentSummary  # the episode's (baseline, end of treatment)
+    score: float
+    at: datetime
+    weeks_after_end: int
+    band: str | None
+    escalated: bool
+    reliable_change: str
+
+    @property
+    def change_words(self) -> str:
+        s = self.summary
+        if s.scale.zones:
+            return moved(_zone_steps(s.scale, s.band_baseline, self.band))
+        return f"{self.score - s.baseline:+.0f}"
+
+    def shown(self) -> str:
+        """ "9 (mild)", as InstrumentSummary.shown."""
+        if self.band is None:
+            return f"{display_score(self.score)} (no bands)"
+        return f"{display_score(self.score)} ({self.band}{', ' + ESCALATION_WORDS if self.escalated else ''})"
+
+
+def weeks_after(at: datetime | pd.Timestamp, ended_at: datetime) -> int:
+    """Whole weeks from the episode end, as the chart and the table name a follow-up score."""
+    return int((pd.Timestamp(at) - pd.Timestamp(ended_at)) // pd.Timedelta(weeks=1))
+
+
+def follow_up_scores(
+    outcomes: list[InstrumentSummary], follow_up: pd.DataFrame, ended_at: datetime | None
+) -> list[FollowUpScore]:
+    """The latest follow-up score of each trajectory with an episode summary (``follow_up``:
+    follow_up_responses), its band and reliable change since the episode's baseline by the
+    same criterion as the end-of-treatment column."""
+    out = []
+    for s in outcomes:
+        rows = series_rows(follow_up, s.scale)
+        if rows.empty or ended_at is None:
+            continue
+        last = rows.iloc[-1]
+        score = float(last["score"])
+        out.append(
+            FollowUpScore(
+                summary=s,
+                score=score,
+                at=last["administered_at"].to_pydatetime(),
+                weeks_after_end=weeks_after(last["administered_at"], ended_at),
+                band=bands_of(s.scale, rows)[-1],
+                escalated=bool(last["escalated"]) if "escalated" in rows else False,
+                reliable_change=NO_CRITERION
+                if s.scale.not_applicable
+                else reliable_change(s.instrument, s.baseline, score),
+            )
+        )
+    return out
+
+
+def follow_up_outcome(
+    episode: pd.DataFrame, follow_up: pd.DataFrame, plan: AnxietyPlan, settings: Settings
+) -> Maintained:
+    """Whether the end-of-treatment paired outcome held at follow-up (outcomes.maintained),
+    from the same pairs as nhs_status and each measure's latest follow-up score."""
+    pairs, latest = {}, {}
+    for code in dict.fromkeys(("PHQ9", plan.measure.code, "GAD7")):
+        s = summarise_instrument(code, episode)
+        if s is not None and s.n >= 2:
+            pairs[code] = (s.baseline, s.latest)
+        f = summarise_instrument(code, follow_up)
+        if f is not None:
+            latest[code] = f.latest
+    return maintained(plan, pairs, latest, bool(settings.deterioration_requires_no_improvement))
 
 
 # ---------------------------------------------------------------- modules

@@ -20,7 +20,7 @@ import pandas as pd
 
 from dashboard import charts
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, Caseload
-from dashboard.caseload.tables import dropout_by_module_table, headline_text
+from dashboard.caseload.tables import MAINTAINED_LABEL, dropout_by_module_table, follow_up_text, headline_text
 from dashboard.config import Settings
 
 REPORT_TABLES = (
@@ -63,6 +63,12 @@ def _outcomes_json(table: pd.DataFrame) -> dict[str, dict]:
         entry["anxiety_measure_courses"] = row["anxiety_courses"]
         for rate in OUTCOME_RATES:
             entry[rate] = {part: row[f"{rate}_{part}"] for part in ("numerator", "denominator", "rate")}
+        # at follow-up (issue 20): courses with both measures there, and improvement maintained
+        entry["follow_up_courses"] = row["follow_up_courses"]
+        entry["followed_up"] = row["followed_up"]
+        entry["improvement_maintained"] = {
+            part: row[f"improvement_maintained_{part}"] for part in ("numerator", "denominator", "rate")
+        }
         out[row["name"]] = entry
     return out
 
@@ -156,6 +162,30 @@ def outcome_rows(table: pd.DataFrame) -> pd.DataFrame:
             for n, d, r in zip(table[f"{rate}_numerator"], table[f"{rate}_denominator"], table[f"{rate}_rate"])
         ]
     return out
+
+
+def follow_up_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Per row of an outcome table: finished courses, those with a follow-up measure (PHQ-9
+    and the anxiety measure 4-26 weeks after the end) and the share whose reliable
+    improvement was maintained, as 'p % (n/d)' with small cells suppressed (rate_text)."""
+    out = table[["name", "follow_up_courses", "followed_up"]].copy()
+    out[MAINTAINED_LABEL] = [
+        rate_text(n, d, r)
+        for n, d, r in zip(
+            table["improvement_maintained_numerator"],
+            table["improvement_maintained_denominator"],
+            table["improvement_maintained_rate"],
+        )
+    ]
+    return out
+
+
+FOLLOW_UP_TABLE_LABELS = {
+    "name": "",
+    "follow_up_courses": "Courses due a follow-up",
+    "followed_up": "With a follow-up measure",
+    MAINTAINED_LABEL: MAINTAINED_LABEL,
+}
 
 
 def rate_text(numerator, denominator, rate) -> str:
@@ -281,6 +311,10 @@ def to_html(
     )
     for title, table in (("By programme", c.outcomes), ("By therapist", c.outcomes_by_therapist)):
         parts.append(f"<h3>{title}</h3>" + _table(outcome_rows(table), OUTCOME_TABLE_LABELS))
+    parts.append(
+        f"<h3>At follow-up, by programme</h3><p class=small>{html.escape(follow_up_text(settings))}.</p>"
+        + _table(follow_up_rows(c.outcomes), FOLLOW_UP_TABLE_LABELS)
+    )
     parts.append("<h2>GP follow-up compliance</h2>")
     parts.append(
         _table(

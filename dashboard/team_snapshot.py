@@ -47,7 +47,7 @@ from dashboard.timeutil import local_date
 
 # Bump when the payload's form or a figure's definition changes: older snapshots then
 # no longer match any page's hash and are rebuilt.
-SNAPSHOT_VERSION = 2  # 2: the outcome tables name their anxiety measure (clinical-reference 3.3)
+SNAPSHOT_VERSION = 3  # 2: the outcome tables name their anxiety measure (clinical-reference 3.3); 3: at follow-up
 # Settings no figure of the Caseload depends on (sessions, caching, the triage page's
 # own refresh): changing them keeps the kept snapshots. Every other setting is hashed.
 NOT_FIGURES = frozenset(

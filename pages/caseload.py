@@ -8,14 +8,16 @@ import streamlit as st
 from dashboard import charts, exports
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, quiet_weeks
 from dashboard.caseload.tables import (
+    MAINTAINED_LABEL,
     TABLE_TITLES,
     definitions_text,
     dropout_by_module_table,
     export_tables,
+    follow_up_text,
     headline_delta,
     headline_text,
 )
-from dashboard.report import outcome_rows, percent, to_html
+from dashboard.report import follow_up_rows, outcome_rows, percent, to_html
 from dashboard.text import md
 from dashboard.timeutil import freshness_line, local_time, utcnow
 from dashboard.ui import cached
@@ -473,6 +475,29 @@ for title, table, name in (
         column_order=OUTCOME_ORDER,  # the safety figure first: reliable deterioration
     )
     export(name, f"{title} CSV")
+st.markdown("**At follow-up, by programme**")
+st.caption(follow_up_text(settings) + ".")
+if result.outcomes.empty:
+    st.info("No finished courses match the filters.")
+else:
+    st.dataframe(
+        follow_up_rows(result.outcomes),
+        hide_index=True,
+        width="stretch",
+        column_order=["name", MAINTAINED_LABEL, "followed_up", "follow_up_courses"],  # the share first, as above
+        column_config={
+            "name": st.column_config.TextColumn("", width=150, pinned=True),
+            "follow_up_courses": st.column_config.NumberColumn(
+                "Courses due a follow-up", help="Finished courses whose follow-up window was open in the period"
+            ),
+            "followed_up": st.column_config.NumberColumn(
+                "With a follow-up measure", help="PHQ-9 and the anxiety measure both answered in the window"
+            ),
+            MAINTAINED_LABEL: st.column_config.TextColumn(
+                MAINTAINED_LABEL, help="Of the courses reliably improved at the end with a follow-up measure"
+            ),
+        },
+    )
 
 # ---------------------------------------------------------------- GP follow-ups
 st.subheader("Are GPs holding follow-ups?")

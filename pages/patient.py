@@ -16,6 +16,9 @@ from dashboard.patient import (
     current_module,
     engagement,
     episode_responses,
+    follow_up_outcome,
+    follow_up_responses,
+    follow_up_scores,
     module_timeline,
     nhs_status,
     patients_with_code,
@@ -35,6 +38,7 @@ from dashboard.ui.components.agenda_panel import agenda_entry
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.correction_panel import correction_panel
 from dashboard.ui.components.fhir_download import fhir_download
+from dashboard.ui.components.follow_up import follow_up_section
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
 from dashboard.ui.components.module_dates import module_dates_table
@@ -126,7 +130,8 @@ rows, summary, judged_flags, as_of = cached.patient_page(
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
 facts = summary.iloc[0]
-episode = episode_responses(rows.responses, patient.enrolled_at, settings)
+episode = episode_responses(rows.responses, patient.enrolled_at, patient.ended_at, settings)
+follow_up = follow_up_responses(rows.responses, patient.ended_at, settings)  # never in the episode's outcomes
 now = as_of
 
 
@@ -165,6 +170,7 @@ quality_note(
 )
 scales = trajectory_scales(episode, patient.primary_instrument)  # every instrument answered, primary first
 outcomes = summaries(episode, scales)
+at_follow_up = follow_up_scores(outcomes, follow_up, patient.ended_at)
 if patient_flags.empty and not handled.empty:
     # Not the grey "no flags": every reason was handled by someone, which is not the same
     # as nothing being wrong (issue 16, item 11).
@@ -198,7 +204,14 @@ for s in current(outcomes):
             + (": handling a reason does not change the score." if not handled.empty else "."),
             icon=":material/priority_high:",
         )
-latest_phq = episode[episode["instrument"] == "PHQ9"].tail(1)
+answered_phq = rows.responses[rows.responses["valid"] & (rows.responses["instrument"] == "PHQ9")]
+for f in at_follow_up:  # a follow-up score in the highest band is said as loudly as the episode's
+    if f.summary.scale.bands and f.band == f.summary.scale.bands[-1].label:
+        st.warning(
+            md(f"{f.summary.scale.name} {display_score(f.score)} at follow-up on {day(f.at)} is in the {f.band} band."),
+            icon=":material/priority_high:",
+        )
+latest_phq = answered_phq.sort_values(["administered_at", "response_id"]).tail(1)  # the episode's or after
 item9 = None if latest_phq.empty else latest_phq["risk_item_score"].iloc[0]
 if (
     item9 is not None
@@ -261,6 +274,14 @@ else:
         st.markdown(
             f"NHS Talking Therapies paired status, first and last {md(paired.measures_text)}: " + ", ".join(words) + "."
         )
+    follow_up_section(
+        patient.ended_at,
+        at_follow_up,
+        follow_up_outcome(episode, follow_up, plan, settings),
+        paired.measures_text if paired is not None else planned_measures_text(plan),
+        settings,
+        day,
+    )
 fhir_download(ctx, patient)
 
 # ------------------------------------------------------------------ trajectories
@@ -277,7 +298,14 @@ for scale in scales:
         risk = pd.DataFrame({"date": risk_rows["administered_at"], "item_score": risk_rows["risk_item_score"]})
     chart(
         charts.trajectory_chart(
-            scale.instrument, episode, risk, clinic if on_phq9 else None, tz, not_applicable=scale.not_applicable
+            scale.instrument,
+            episode,
+            risk,
+            clinic if on_phq9 else None,
+            tz,
+            not_applicable=scale.not_applicable,
+            follow_up=follow_up,
+            ended_at=patient.ended_at,
         )
     )
     rows_of = series_rows(episode, scale)

@@ -14,6 +14,7 @@ from dashboard import db
 from dashboard.config import Settings, parse_settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import FollowupForm, log_followup
+from dashboard.report import follow_up_rows
 from dashboard.scope import load_viewer
 from tests.factory import Platform
 
@@ -436,3 +437,60 @@ def test_gp_compliance_counts_due_held_in_time_and_overdue(platform):
     assert a["median_days"] == pytest.approx(12.5)  # days 5 and 20
     assert (a["action_continue"], a["action_step_up"]) == (1, 1)
     assert table.loc["Dr GP B", ["patients", "due"]].tolist() == [1, 0]
+
+
+# ---------------------------------------------------------------- at follow-up (issue 20)
+
+
+def followed_up(
+    platform: Platform,
+    code: str,
+    at: tuple[int | None, int | None],
+    weeks: float = 5,
+    program: str = "depression",
+    ended: float = 60,
+):
+    """A finished course ended ``ended`` days ago, section 8's first vector at the end (PHQ-9
+    15 -> 8, GAD-7 12 -> 6: reliable improvement), and the follow-up scores ``at`` ``weeks`` after the end."""
+    pid = platform.patient(code, program, enrolled_days_ago=ended + 80, status="completed", ended_days_ago=ended)
+    for k in (1, 2):
+        platform.module(pid, program, k, ended + 79 - 7 * k, ended + 75 - 7 * k)
+    for days, phq, gad in ((ended + 79, 15, 12), (ended + 1, 8, 6)):
+        platform.phq9(pid, days, phq)
+        platform.gad7(pid, days, gad)
+    phq, gad = at
+    if phq is not None:
+        platform.phq9(pid, ended - 7 * weeks, phq)
+    if gad is not None:
+        platform.gad7(pid, ended - 7 * weeks, gad)
+    return pid
+
+
+def test_follow_up_counts_and_the_maintained_share_per_programme_with_small_cells(platform):
+    for i in range(4):
+        followed_up(platform, f"KEPT-{i}", (7, 5))  # PHQ-9 -8, GAD-7 -7: still reliably improved
+    followed_up(platform, "RELAPSE", (14, 10))  # -1 and -2: no reliable change, not maintained
+    followed_up(platform, "PHQ-ONLY", (7, None))  # one measure: not assessable, not a follow-up measure
+    followed_up(platform, "NONE", (None, None))
+    followed_up(platform, "TOO-SOON", (7, 5), weeks=3)  # 3 weeks after the end: not in the window
+    # ended before the period (90 days) but its window (4-26 weeks after) was open in it: counted
+    followed_up(platform, "ENDED-EARLIER", (7, 5), ended=150)
+    # ended 20 days ago: its window opens after the period end, so it is not yet due a follow-up
+    followed_up(platform, "ENDED-RECENTLY", (None, None), ended=20)
+    for i in range(2):
+        followed_up(platform, f"INSOMNIA-{i}", (7, 5), program="insomnia")
+    result = cl.caseload(platform.engine, platform.engine, lead(platform), PERIOD, Settings(), UTC)
+    table = result.outcomes.set_index("name")
+    got = {
+        name: tuple(table.loc[name, c] for c in ("finished", "follow_up_courses", "followed_up", *MAINTAINED_PARTS))
+        for name in ("Depression", "Insomnia")
+    }
+    assert got["Depression"] == (9, 9, 6, 5, 6, 5 / 6)
+    assert got["Insomnia"][:5] == (2, 2, 2, 2, 2) and pd.isna(got["Insomnia"][5])  # 2 < small_cell_min 5
+    shown = follow_up_rows(result.outcomes).set_index("name")["Improvement maintained at follow-up"]
+    assert shown["Depression"] == "83% (5/6)" and shown["Insomnia"] == "too few to show"
+    # the end-of-treatment rates are the period's episodes: the relapse is still a reliable improvement there
+    assert (table.loc["Depression", "reliable_improvement_numerator"], table.loc["Depression", "paired"]) == (9, 9)
+
+
+MAINTAINED_PARTS = [f"improvement_maintained_{part}" for part in ("numerator", "denominator", "rate")]

@@ -45,6 +45,31 @@ def phq9_with_many_risk_answers() -> dict:
     return charts.trajectory_chart("PHQ9", episode, risk, clinic)
 
 
+def phq9_with_a_follow_up() -> dict:
+    """Three PHQ-9s in the episode (16 -> 8), then two after its end: 7 and 14 weeks later."""
+    episode = pd.DataFrame({"instrument": "PHQ9", "administered_at": DAYS[:3], "score": [16, 12, 8], "prorated": False})
+    end = DAYS[2]
+    later = [end + pd.Timedelta(weeks=7), end + pd.Timedelta(weeks=14)]
+    follow_up = pd.DataFrame({"instrument": "PHQ9", "administered_at": later, "score": [7, 15], "prorated": False})
+    return charts.trajectory_chart("PHQ9", episode, follow_up=follow_up, ended_at=end.to_pydatetime())
+
+
+def test_follow_up_scores_are_their_own_marker_with_weeks_after_the_end_and_an_end_rule():
+    spec = phq9_with_a_follow_up()
+    follow = [layer for layer in layers(spec) if layer["mark"].get("color") == charts.OKABE_PURPLE]
+    assert [(r["score"], r["label"], r["kind"]) for r in follow[0]["data"]["values"]] == [
+        (7, "follow-up, 7 weeks after end", "reliably better than baseline"),  # 16 -> 7: a decrease of 9 >= 6
+        (15, "follow-up, 14 weeks after end", "no reliable change"),
+    ]
+    (rule,) = [layer for layer in layers(spec) if layer["mark"].get("description") == "episode end"]
+    assert "x" in rule["encoding"]
+    line = next(layer for layer in layers(spec) if mark_type(layer) == "line")
+    assert [r["score"] for r in line["data"]["values"]] == [16, 12, 8]  # the line is the episode's only
+    assert charts.FOLLOW_UP_MARKER in follow[0]["encoding"]["shape"]["scale"]["domain"]
+    assert "2 follow-up scores after the episode end" in spec["description"]
+    assert any("14 weeks after end" in line for line in spec["title"]["subtitle"])
+
+
 def test_trajectory_draws_no_text_inside_the_plot():
     """Every word sits where no mark can cover it: axes, title, legend, tooltip."""
     spec = phq9_with_many_risk_answers()
@@ -436,6 +461,7 @@ def every_spec() -> list[dict]:
     stages = by_module().assign(eligible=[3, 4, 3, 0], share=[1.0, 1.0, 1.0, None])
     return [
         phq9_with_many_risk_answers(),
+        phq9_with_a_follow_up(),
         *(charts.trajectory_chart(i, empty_scores) for i in INSTRUMENTS),
         charts.weekly_activity_chart(weekly),
         charts.module_timeline_chart(timeline(ALL_STATES), NOW),

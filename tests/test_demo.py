@@ -262,13 +262,18 @@ def test_nothing_after_now_and_episodes_consistent(default_demo: Frames) -> None
     completed = p[p.status == "completed"]
     assert (done.reindex(completed.id).values == modules_per_program[completed.program_id].values).all()
     ended = p.set_index("id").ended_at.dropna()
-    for frame, column in (
-        (f.activity, "occurred_at"),
-        (f.messages, "sent_at"),
-        (f.responses, "administered_at"),
-    ):
+    for frame, column in ((f.activity, "occurred_at"), (f.messages, "sent_at")):
         closed = frame[frame.patient_id.isin(ended.index)]
         assert (closed[column] <= ended.reindex(closed.patient_id).values).all(), column
+    # The one exception: a follow-up sitting about 3 months (13 weeks, within a week) after a
+    # completed course (issue 20), in the default window 4-26 weeks after the end.
+    closed = f.responses[f.responses.patient_id.isin(ended.index)]
+    after = (closed.administered_at - ended.reindex(closed.patient_id).values).dt.total_seconds() / 86400
+    late = closed[after > 0]
+    assert not late.empty, "some completed courses have a follow-up"
+    assert set(p.set_index("id").status[late.patient_id]) == {"completed"}
+    assert after[after > 0].between(13 * 7 - 7, 13 * 7 + 7).all()
+    assert {"PHQ9", "GAD7"} <= set(late.instrument)
 
     # Read receipts follow sending.
     read = f.messages.dropna(subset=["read_at"])

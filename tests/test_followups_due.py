@@ -89,3 +89,14 @@ def test_planned_follow_ups(platform):
     held(platform, past, 20, "k2", next_on=(NOW - timedelta(days=6)).date())
     result = due_list(platform.engine, platform.engine, load_viewer(platform.engine, "gp.a"), NOW, Settings(), UTC)
     assert list(result.planned["code"]) == ["PLAN"]
+
+
+def test_the_latest_score_is_the_episodes_not_one_after_the_end(platform):
+    """One episode definition (issue 20): a PHQ-9 after the end is not the due list's latest."""
+    pid = platform.patient("WD-10", gp=3, status="withdrawn", enrolled_days_ago=60, ended_days_ago=10)
+    platform.module(pid, "depression", 1, 55, 50)
+    platform.phq9(pid, 58, 16)
+    platform.phq9(pid, 12, 9)  # the episode's last
+    platform.phq9(pid, 5, 22)  # after the end
+    row = due(platform).set_index("code").loc["WD-10"]
+    assert row["latest"].startswith("9") and row["change"] == "-7 since baseline"

@@ -1,14 +1,22 @@
 """Outcome rules, quoting clinical-reference.md sections 1.6, 2.3, 3.2 and the section 8 vectors."""
 
+from datetime import datetime, timedelta
+
 import pytest
 
+from dashboard.config import Settings
 from dashboard.outcomes import (
     DETERIORATED,
     IMPROVED,
     NO_CHANGE,
     NO_CRITERION,
     NOT_A_CHANGE_MEASURE,
+    anxiety_plan,
     at_caseness,
+    episode_window,
+    follow_up_window,
+    maintained,
+    maintained_words,
     nhs_outcome,
     reliable_change,
 )
@@ -79,3 +87,77 @@ def test_reliable_change_edges(instrument, baseline, latest, expected):
 )
 def test_caseness(instrument, score, expected):
     assert at_caseness(instrument, score) is expected
+
+
+# Maintained at follow-up (issue 20): the 3.2 rule re-run with the follow-up scores in place
+# of the last ones. PHQ-9 caseness 10, reliable change 6; GAD-7 caseness 8, reliable change 4.
+MAINTAINED_CASES = [
+    # (PHQ first, last), (GAD first, last), follow-up scores, recovery held, improvement held, words
+    ((15, 8), (12, 6), {"PHQ9": 7, "GAD7": 5}, True, True, "recovery maintained, reliable improvement maintained"),
+    # relapse: PHQ-9 back to 14 (>= 10; -1) and GAD-7 to 10 (-2): no reliable change, neither held
+    (
+        (15, 8),
+        (12, 6),
+        {"PHQ9": 14, "GAD7": 10},
+        False,
+        False,
+        "recovery not maintained, reliable improvement not maintained",
+    ),
+    # GAD-7 back to 8 (caseness) but PHQ-9 still 9 below baseline: improvement held, recovery not
+    ((15, 8), (12, 6), {"PHQ9": 6, "GAD7": 8}, False, True, "recovery not maintained, reliable improvement maintained"),
+    # section 8's second vector (15 -> 10, 12 -> 7): improvement without recovery, nothing to maintain on recovery
+    (
+        (15, 10),
+        (12, 7),
+        {"PHQ9": 9, "GAD7": 7},
+        None,
+        True,
+        "no recovery at the end to maintain, reliable improvement maintained",
+    ),
+]
+
+
+@pytest.mark.parametrize("phq,gad,follow_up,recovery,improvement,words", MAINTAINED_CASES)
+def test_maintained_reruns_section_3_2_with_the_follow_up_scores(phq, gad, follow_up, recovery, improvement, words):
+    m = maintained(anxiety_plan(None, Settings()), {"PHQ9": phq, "GAD7": gad}, follow_up, False)
+    assert m.assessable and (m.recovery, m.reliable_improvement) == (recovery, improvement)
+    assert maintained_words(m) == words
+
+
+@pytest.mark.parametrize(
+    "pairs,follow_up,why",
+    [
+        ({"PHQ9": (15, 8), "GAD7": (12, 6)}, {"PHQ9": 7}, "no GAD-7 score at follow-up"),
+        ({"PHQ9": (15, 8), "GAD7": (12, 6)}, {"GAD7": 5}, "no PHQ-9 score at follow-up"),
+        ({"PHQ9": (15, 8), "GAD7": (12, 6)}, {}, "no PHQ-9 or GAD-7 score at follow-up"),
+        ({"PHQ9": (15, 8)}, {"PHQ9": 7, "GAD7": 5}, "no paired end-of-treatment outcome"),
+    ],
+)
+def test_maintained_needs_both_measures_paired(pairs, follow_up, why):
+    m = maintained(anxiety_plan(None, Settings()), pairs, follow_up, False)
+    assert not m.assessable and m.recovery is None and m.reliable_improvement is None
+    assert maintained_words(m) == f"not assessable: {why}"
+
+
+END = datetime(2026, 3, 1, 12, 0)
+
+
+@pytest.mark.parametrize(
+    "after,inside",
+    [
+        (timedelta(weeks=3), False),  # too soon: not yet follow-up
+        (timedelta(weeks=4), True),  # follow_up_from_weeks, inclusive
+        (timedelta(weeks=13), True),  # the 3-month follow-up (papers/000)
+        (timedelta(weeks=26), True),  # follow_up_to_weeks, inclusive
+        (timedelta(weeks=27), False),  # too late
+    ],
+)
+def test_follow_up_window_is_4_to_26_weeks_after_the_end(after, inside):
+    lo, hi = follow_up_window(END, Settings())
+    assert (lo <= END + after <= hi) == inside
+    assert follow_up_window(None, Settings()) is None
+
+
+def test_episode_window_starts_14_days_before_enrolment_and_ends_at_the_end():
+    assert episode_window(datetime(2026, 1, 15), END, Settings()) == (datetime(2026, 1, 1), END)
+    assert episode_window(None, None, Settings()) == (None, None)

@@ -67,7 +67,7 @@ def record(platform, code: str = "ALL1"):
     viewer = load_viewer(platform.engine, "ther.a")
     patient = find_patient(platform.engine, viewer, code)
     rows = load_record_rows(platform.engine, viewer, patient, platform.now, SETTINGS)
-    return patient, rows, episode_responses(rows.responses, patient.enrolled_at, SETTINGS)
+    return patient, rows, episode_responses(rows.responses, patient.enrolled_at, patient.ended_at, SETTINGS)
 
 
 @pytest.fixture

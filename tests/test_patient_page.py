@@ -323,3 +323,34 @@ def test_engagement_without_activity_is_said_in_words_not_an_all_zero_chart(plat
     at = open_patient("ther.a", "BUSY1")
     assert "No logins or exercises yet" not in text_of(at)
     assert [c for c in charts(at) if c["description"].startswith("Logins and exercises")]
+
+
+def test_follow_up_points_and_the_follow_up_section(platform):
+    """Issue 20: a score 13 weeks after the end is a labelled follow-up point, never the
+    episode's latest; the section says whether the recovery was maintained (3.2 re-run)."""
+    pid = platform.patient("FU1", enrolled_days_ago=200, status="completed", ended_days_ago=140)
+    for days, phq, gad in ((200, 15, 12), (141, 8, 6), (140 - 91, 7, 5)):  # the last: 13 weeks after the end
+        platform.phq9(pid, days, phq)
+        platform.gad7(pid, days, gad)
+    at = open_patient("ther.a", "FU1")
+    assert at.dataframe[0].value.set_index("Measure").loc["PHQ-9", "Latest"].startswith("8 (mild)")
+    follow = next(df.value for df in at.dataframe if "At follow-up" in df.value.columns).set_index("Measure")
+    assert follow.loc["PHQ-9", "At follow-up"] == "7 (mild)"
+    assert follow.loc["PHQ-9", "When"].endswith("13 weeks after end")
+    assert follow.loc["GAD-7", "Reliable change"] == "reliable improvement"  # 12 -> 5, criterion 4
+    assert "recovery maintained, reliable improvement maintained" in text_of(at)
+    spec = json.dumps(charts(at)[0])
+    assert "follow-up, 13 weeks after end" in spec and "episode end" in spec
+
+
+@pytest.mark.parametrize(
+    ("status", "ended_days_ago", "words"),
+    [("active", None, "episode not ended"), ("completed", 20, "no follow-up score yet")],
+)
+def test_without_a_follow_up_score_the_section_says_why(platform, status, ended_days_ago, words):
+    pid = platform.patient("FU2", enrolled_days_ago=80, status=status, ended_days_ago=ended_days_ago)
+    platform.phq9(pid, 79, 15)
+    platform.phq9(pid, 25, 8)
+    at = open_patient("ther.a", "FU2")
+    assert words in text_of(at)
+    assert not any("At follow-up" in df.value.columns for df in at.dataframe)

@@ -4,7 +4,7 @@ recovery and deterioration (clinical-reference 3), per programme and per therapi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import select
@@ -18,7 +18,15 @@ from dashboard.facts import (
     modules_completed,
 )
 from dashboard.measures import INSTRUMENTS
-from dashboard.outcomes import DEFAULT_ANXIETY, AnxietyPlan, Pair, anxiety_plan, paired_outcome
+from dashboard.outcomes import (
+    DEFAULT_ANXIETY,
+    AnxietyPlan,
+    Pair,
+    anxiety_plan,
+    episode_window,
+    follow_up_window,
+    maintained,
+)
 from dashboard.responses import scored_responses
 from dashboard.schema import patients, programs
 from dashboard.scope import Viewer
@@ -56,7 +64,10 @@ def finished_episodes(
     with their sessions and NHS outcome where PHQ-9 and the anxiety measure are both
     paired: the programme's ADSM when configured, GAD-7 when it is not or when the
     course has no ADSM pair (clinical-reference 3.3). ``anxiety_measure`` names the
-    instrument each paired outcome used."""
+    instrument each paired outcome used. ``followed_up``: both measures of the pair have a
+    valid score in the follow-up window by the period end; ``improvement_maintained``: a
+    reliable improvement at the end still one at follow-up (outcomes.maintained), None where
+    there was none to maintain or no follow-up."""
     ended = finished_between(_t(since), _t(f.end))
     episodes = pd.read_sql(
         select(
@@ -80,6 +91,8 @@ def finished_episodes(
         *OUTCOME_RATES,
         "case_start",
         "anxiety_measure",
+        "followed_up",
+        "improvement_maintained",
     ]
     if episodes.empty:
         return pd.DataFrame(columns=columns)
@@ -90,8 +103,15 @@ def finished_episodes(
     scored = scored_responses(conn, ids, f.end, settings, instruments=measures)
     scored = scored[scored["valid"]]
     window = scored.merge(episodes[["patient_id", "enrolled_at", "ended_at"]], on="patient_id")
-    start = window["enrolled_at"] - pd.Timedelta(days=settings.baseline_window_days)
-    window = window[(window["administered_at"] >= start) & (window["administered_at"] <= window["ended_at"])]
+    after = follow_up_window(window["ended_at"], settings)
+    assert after is not None  # every finished episode has an end
+    later = window[(window["administered_at"] >= after[0]) & (window["administered_at"] <= after[1])]
+    later = later.sort_values(["administered_at", "response_id"]).groupby(["patient_id", "instrument"])["score"].last()
+    follow_up: dict[int, dict[str, float]] = {}
+    for (pid, code), score in later.items():
+        follow_up.setdefault(pid, {})[code] = float(score)
+    start, end = episode_window(window["enrolled_at"], window["ended_at"], settings)
+    window = window[(window["administered_at"] >= start) & (window["administered_at"] <= end)]
     window = window.sort_values(["administered_at", "response_id"])
     stats = window.groupby(["patient_id", "instrument"])["score"].agg(first="first", last="last", n="size")
     stats = stats[stats["n"] >= 2]  # paired: first and last of at least two (3.1)
@@ -112,7 +132,11 @@ def finished_episodes(
             "anxiety_measure": None,
             **{k: None for k in OUTCOME_RATES},
         }
-        paired = paired_outcome(plans.get(int(e.program_id), unmapped), pairs.get(e.patient_id, {}), strict)
+        kept = maintained(
+            plans.get(int(e.program_id), unmapped), pairs.get(e.patient_id, {}), follow_up.get(e.patient_id, {}), strict
+        )
+        out.update(followed_up=kept.assessable, improvement_maintained=kept.reliable_improvement)
+        paired = kept.end
         if paired is not None:
             o = paired.outcome
             out.update(
@@ -159,7 +183,32 @@ OUTCOME_COLUMNS = [
     "anxiety_measure",
     "anxiety_courses",
     *[f"{k}_{part}" for k in OUTCOME_RATES for part in ("numerator", "denominator", "rate")],
+    "follow_up_courses",
+    "followed_up",
+    *[f"improvement_maintained_{part}" for part in ("numerator", "denominator", "rate")],
 ]
+
+
+def follow_up_since(f: Filters, settings: Settings) -> datetime:
+    """The earliest end of a course whose follow-up window is open in the period: the
+    follow-up figures are over courses ended ``follow_up_to_weeks`` before the period start
+    up to ``follow_up_from_weeks`` before its end (follow_up_courses), since a course that
+    ended in the period has seldom reached its 3-month follow-up by the period end."""
+    return f.start - timedelta(weeks=float(settings.follow_up_to_weeks))
+
+
+def follow_up_courses(episodes: pd.DataFrame, f: Filters, settings: Settings) -> pd.DataFrame:
+    """Of ``finished_episodes`` since follow_up_since, those whose follow-up window opened by the period end."""
+    opened_by = pd.Timestamp(f.end) - pd.Timedelta(weeks=float(settings.follow_up_from_weeks))
+    ended = pd.to_datetime(episodes["ended_at"])
+    return episodes[(ended >= pd.Timestamp(follow_up_since(f, settings))) & (ended <= opened_by)]
+
+
+def maintained_rate(episodes: pd.DataFrame, min_cell: int) -> Rate:
+    """Reliable improvement maintained at follow-up (issue 20) over the courses reliably
+    improved at the end with both measures at follow-up; suppressed like every rate."""
+    judged = episodes["improvement_maintained"].dropna()
+    return Rate.of(int(judged.astype(bool).sum()), len(judged), min_cell)
 
 
 def anxiety_measure_text(courses: dict[str, int], planned: AnxietyPlan | None) -> str:
@@ -187,12 +236,16 @@ def outcome_table(
     names: dict,
     min_cell: int,
     plans: Mapping[int, AnxietyPlan] | None = None,
+    later: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per ``key`` value (programme or therapist) with every rate's parts and the
-    anxiety measure they used (``plans``: the programmes' planned measures, by row key)."""
+    anxiety measure they used (``plans``: the programmes' planned measures, by row key);
+    the follow-up columns count ``later`` (follow_up_courses; ``episodes`` when None)."""
+    later = episodes if later is None else later
     rows = []
     for value in sorted(
-        set(names) | set(episodes[key].dropna()) | set(in_progress.index), key=lambda v: str(names.get(v, v))
+        set(names) | set(episodes[key].dropna()) | set(later[key].dropna()) | set(in_progress.index),
+        key=lambda v: str(names.get(v, v)),
     ):
         mine = episodes[episodes[key] == value]
         paired = mine[mine["paired"].astype(bool)]
@@ -208,7 +261,11 @@ def outcome_table(
             "anxiety_measure": anxiety_measure_text(courses, (plans or {}).get(value)),
             "anxiety_courses": courses,
         }
-        for k, r in outcome_rates(mine, min_cell).items():
+        followed = later[later[key] == value]
+        rates = {**outcome_rates(mine, min_cell), "improvement_maintained": maintained_rate(followed, min_cell)}
+        for k, r in rates.items():
             row.update({f"{k}_numerator": r.numerator, f"{k}_denominator": r.denominator, f"{k}_rate": r.rate})
+        row["follow_up_courses"] = len(followed)
+        row["followed_up"] = int(followed["followed_up"].astype(bool).sum())
         rows.append(row)
     return pd.DataFrame(rows, columns=[key, "name", *OUTCOME_COLUMNS])

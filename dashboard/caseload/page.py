@@ -13,7 +13,13 @@ from sqlalchemy.engine import Connection
 
 from dashboard.caseload.adherence import adherence, funnel, lapsed_patients, module_days
 from dashboard.caseload.gp_compliance import gp_compliance
-from dashboard.caseload.outcomes import finished_episodes, outcome_table, programme_plans
+from dashboard.caseload.outcomes import (
+    finished_episodes,
+    follow_up_courses,
+    follow_up_since,
+    outcome_table,
+    programme_plans,
+)
 from dashboard.caseload.shared import (
     UNASSIGNED_ID,
     Filters,
@@ -155,6 +161,9 @@ def caseload(
         )
         since = min(f.start, f.end - timedelta(days=7 * weeks))
         episodes = finished_episodes(conn, viewer, f, settings, since)
+        later = follow_up_courses(
+            finished_episodes(conn, viewer, f, settings, follow_up_since(f, settings)), f, settings
+        )
         plans = programme_plans(conn, settings)
         in_progress = _frame(
             conn,
@@ -204,6 +213,7 @@ def caseload(
             {k: v for k, v in names.items() if f.program_id in (None, k)},
             min_cell,
             plans,
+            later,
         ),
         outcomes_by_therapist=outcome_table(
             episodes_by_t,
@@ -211,6 +221,7 @@ def caseload(
             "therapist_id",
             {k: v for k, v in therapists.items() if f.therapist_id in (None, k)},
             min_cell,
+            later=later.assign(therapist_id=later["therapist_id"].fillna(UNASSIGNED_ID).astype(int)),
         ),
         gp_compliance=gp,
         trends=trends,

@@ -227,7 +227,28 @@ def outcomes_table(table: pd.DataFrame, key_title: str) -> pd.DataFrame:
         out[label] = whole(table[f"{rate}_numerator"])
         out[f"{label}: of"] = whole(table[f"{rate}_denominator"])
         out[f"{label} (%)"] = [pct(r) for r in table[f"{rate}_rate"]]  # empty when too few to show
+    out["Courses due a follow-up"] = whole(table["follow_up_courses"])
+    out["With a follow-up measure"] = whole(table["followed_up"])
+    out[MAINTAINED_LABEL] = whole(table["improvement_maintained_numerator"])
+    out[f"{MAINTAINED_LABEL}: of"] = whole(table["improvement_maintained_denominator"])
+    out[f"{MAINTAINED_LABEL} (%)"] = [pct(r) for r in table["improvement_maintained_rate"]]
     return out
+
+
+MAINTAINED_LABEL = "Improvement maintained at follow-up"
+
+
+def follow_up_text(settings: Settings) -> str:
+    """What the follow-up columns count, with the window the settings give."""
+    lo, hi = f"{settings.follow_up_from_weeks:g}", f"{settings.follow_up_to_weeks:g}"
+    return (
+        f"Courses due a follow-up: finished courses (as above) whose follow-up window, {lo}-{hi} weeks after the "
+        f"end (settings follow_up_from_weeks, follow_up_to_weeks), was open in the period: ended from {hi} weeks "
+        f"before its start to {lo} weeks before its end. A follow-up measure: PHQ-9 and the anxiety measure both "
+        "answered in the window by the period end. Improvement maintained: of the courses reliably improved at "
+        "the end with a follow-up measure, those still reliably improved against baseline at the latest "
+        "follow-up scores (clinical-reference 3.2 re-run)"
+    )
 
 
 def gp_table(c: Caseload, settings: Settings) -> pd.DataFrame:

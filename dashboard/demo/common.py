@@ -14,8 +14,9 @@ from sqlalchemy import (
 DEFAULT_PATIENTS = 480
 DEFAULT_SEED = 7
 #: The default profile's version (profiles.DEMO): an embedded demo made by another is regenerated
-#: (3: the HUS programmes and WSAS, and modules.summary; 4: care_team and peer supporters).
-GENERATOR_VERSION = "4"
+#: (3: the HUS programmes and WSAS, and modules.summary; 4: care_team and peer supporters;
+#: 5: a 3-month follow-up sitting after some completed courses).
+GENERATOR_VERSION = "5"
 
 #: Patients generated and loaded together; fixed, because the random stream
 #: (and so the content) depends on it.

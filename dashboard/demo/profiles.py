@@ -52,6 +52,9 @@ class Profile:
     corruptions: tuple[Corruption, ...]
     #: programmes whose patients have a peer supporter on the care team (dashboard.demo.care_team)
     peer_programmes: tuple[str, ...] = ()
+    #: share of completed courses with a follow-up sitting about 3 months after the end
+    #: (papers/000's 3-month follow-up; dashboard.demo.questionnaires): none in the benchmark
+    follow_up_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.module_count.max() > MAX_MODULES:
@@ -186,4 +189,5 @@ DEMO = Profile(
         ("null_score", 0.0003, None),  # an item row with no score: missing (WSAS item 1 aside)
     ),
     peer_programmes=("depression", "anxiety"),  # the Swedish primary-care model (papers/000)
+    follow_up_share=0.6,
 )

@@ -11,6 +11,7 @@ from dashboard.demo.content import (
     AUDIT,
     BASELINE_MIN,
     BASELINE_SD,
+    COMPLETED,
     INSTRUMENT_CODES,
     ITEM_COUNT,
     ITEM_MAX,
@@ -69,8 +70,15 @@ def _course(rng: np.random.Generator, program: np.ndarray, profile: Profile) -> 
     return _Course(baseline, kind, depth, tau, rise, drift, risk, no_paid_work, audit_9_10)
 
 
-def _administrations(rng: np.random.Generator, co: _Cohort) -> tuple[np.ndarray, np.ndarray]:
-    """(owner, time) of each questionnaire sitting: baseline, after modules, weekly check-ins."""
+#: The follow-up sitting: about 3 months after a completed course ended (papers/000), within a week.
+FOLLOW_UP_AFTER = 13 * WEEK
+FOLLOW_UP_SPREAD_DAYS = 7
+
+
+def _administrations(rng: np.random.Generator, co: _Cohort, now: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(owner, time, follow-up) of each questionnaire sitting: baseline, after modules, weekly
+    check-ins, and in a profile with ``follow_up_share`` a 3-month follow-up after some
+    completed courses (the only sittings after the end)."""
     n = co.id.size
     baseline = co.enrolled + (rng.uniform(-3, 3, n) * DAY).astype(np.int64)
     baseline = np.minimum(baseline, co.last)
@@ -88,7 +96,17 @@ def _administrations(rng: np.random.Generator, co: _Cohort) -> tuple[np.ndarray,
     when = np.concatenate([baseline, after_module, check_in[answered]])
     is_baseline = np.arange(owner.size) < n
     keep = (when <= co.last[owner]) & (is_baseline | (when >= baseline[owner]))
-    return owner[keep], when[keep]
+    owner, when = owner[keep], when[keep]
+    follow_up = np.zeros(owner.size, bool)
+    if co.profile.follow_up_share > 0:  # drawn only here: the benchmark's stream stays as it was
+        completed = np.flatnonzero(co.status == COMPLETED)
+        at = co.ended[completed] + FOLLOW_UP_AFTER
+        at += (rng.uniform(-FOLLOW_UP_SPREAD_DAYS, FOLLOW_UP_SPREAD_DAYS, completed.size) * DAY).astype(np.int64)
+        chosen = (rng.random(completed.size) < co.profile.follow_up_share) & (at <= now)
+        owner = np.concatenate([owner, completed[chosen]])
+        when = np.concatenate([when, at[chosen]])
+        follow_up = np.concatenate([follow_up, np.ones(int(chosen.sum()), bool)])
+    return owner, when, follow_up
 
 
 def _scores(
@@ -276,12 +294,12 @@ def _response_tables(
     items per response."""
     profile = co.profile
     course = _course(rng, co.program, profile)
-    a_owner, a_when = _administrations(rng, co)
+    a_owner, a_when, a_follow_up = _administrations(rng, co, now)
     sitting, pos = _ragged(profile.sitting_size[co.program[a_owner]])
     owner = a_owner[sitting]
     instrument = profile.sitting_table[co.program[owner], pos]
     when = a_when[sitting] + pos * rng.integers(1 * MINUTE, 4 * MINUTE, sitting.size)
-    when = np.minimum(when, co.last[owner])
+    when = np.where(a_follow_up[sitting], when, np.minimum(when, co.last[owner]))  # a follow-up is after the end
 
     days = np.maximum(when - co.enrolled[owner], 0) / DAY
     total = _scores(rng, course, owner, instrument, days)

@@ -15,6 +15,7 @@ from dashboard.patient import (
     current_module,
     engagement,
     episode_responses,
+    follow_up_responses,
     module_timeline,
     treatment_week,
 )
@@ -80,13 +81,24 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
             if handle_reasons(ctx, patient.patient_id, patient.code, open_rows, "peer_patient"):
                 st.rerun()
 
-    episode = episode_responses(rows.responses, patient.enrolled_at, settings)
+    episode = episode_responses(rows.responses, patient.enrolled_at, patient.ended_at, settings)
     st.subheader("Symptom trajectories")
     charted = trajectory_scales(episode, patient.primary_instrument)  # as the therapist's page
     if not charted:
         st.info("No scored questionnaires to chart yet.")
     for scale in charted:  # totals in their bands; no risk-item markers (an item answer)
-        chart(charts.trajectory_chart(scale.instrument, episode, None, None, tz, not_applicable=scale.not_applicable))
+        chart(
+            charts.trajectory_chart(
+                scale.instrument,
+                episode,
+                None,
+                None,
+                tz,
+                not_applicable=scale.not_applicable,
+                follow_up=follow_up_responses(rows.responses, patient.ended_at, settings),
+                ended_at=patient.ended_at,
+            )
+        )
 
     st.subheader("Module progress")
     timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
