@@ -140,7 +140,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "risk_after_end_days",
         30,
-        "Risk answers are still triaged this many days after a completed or withdrawn episode ended, or until `follow_up_to_weeks` after it if that is later (one span from the end: no gap if the follow-up window opens later).",
+        "Risk answers are still triaged this many days after a completed or withdrawn episode ended, or until `follow_up_to_weeks` after it if that is later (one span from the end: no gap if the follow-up window opens later); an answer of that span stays in the lists this many days after it closed, until acknowledged.",
     ),
     Setting(
         "follow_up_from_weeks",

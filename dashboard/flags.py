@@ -153,7 +153,8 @@ def closed_before(now: datetime, settings: Settings) -> datetime:
     """A day before either window closes: ``patient_flags`` and ``due_list`` decide the
     edges exactly, in Python; this only spares reading episodes certainly closed (and
     SQLite compares timestamps as text, where the same second can compare unequal)."""
-    widest = max(risk_window_after_end(settings), timedelta(days=settings.followup_after_end_days))
+    risk = risk_window_after_end(settings) + timedelta(days=settings.risk_after_end_days)
+    widest = max(risk, timedelta(days=settings.followup_after_end_days))
     return now - widest - timedelta(days=1)
 
 
@@ -406,13 +407,16 @@ class Case:
 
     @cached_property
     def risk_until(self) -> pd.Timestamp | None:
-        """Answers up to this time are triaged for risk, whatever the status, until
-        ``risk_window_after_end`` after the episode ended; None once that window has closed."""
+        """Answers up to this time are triaged for risk, whatever the status: up to
+        ``risk_window_after_end`` after the episode ended. None once the list has let go
+        of them, ``risk_after_end_days`` after that span: an answer on its last day has
+        as long in the list as one on the day the episode ended."""
         ended = pd.Timestamp(self.p.ended_at) if _present(self.p.ended_at) else None
-        after_end = pd.Timedelta(risk_window_after_end(self.settings))
         if self.active or ended is None:
             return self.now if self.active else None
-        return ended + after_end if self.now <= ended + after_end else None
+        answers_until = ended + pd.Timedelta(risk_window_after_end(self.settings))
+        shown_until = answers_until + pd.Timedelta(days=self.settings.risk_after_end_days)
+        return answers_until if self.now <= shown_until else None
 
     @cached_property
     def enrolled(self) -> pd.Timestamp:

@@ -258,17 +258,40 @@ def test_risk_is_triaged_until_the_later_of_the_two_ends(
     assert (list(flags["flag"]) == ["risk"]) is triaged
 
 
+@pytest.mark.parametrize(
+    "answered_weeks_after_end,days_since_answer,triaged",
+    [
+        (26, 29, True),  # answered on the span's last day: still in the list 29 days on
+        (26, 30, True),
+        (26, 31, False),  # risk_after_end_days (30) after the span closed, the list lets go
+        (0, 212, True),  # an answer from the last day of treatment: span (182 days) + 30
+        (0, 213, False),
+    ],
+)
+def test_an_answer_on_the_spans_last_day_has_as_long_in_the_list(
+    platform, answered_weeks_after_end, days_since_answer, triaged
+):
+    """Before, the flag closed with the span: an answer given on its last day left the
+    list the next day, before anyone could be escalated to. Now every answer of the span
+    stays risk_after_end_days (30) after the span closed, until acknowledged."""
+    ended = answered_weeks_after_end * WEEK + days_since_answer
+    pid = platform.patient("L", status="completed", enrolled_days_ago=ended + 60, ended_days_ago=ended)
+    platform.phq9(pid, days_since_answer, 14, item9=2)
+    got = flag_map(platform, {"L": pid})["L"]
+    assert ("risk" in got) is triaged
+
+
 def test_closed_episodes_are_read_up_to_the_end_of_the_widest_window(platform):
     """Triage reads responses only of patients who can still be flagged or be due a
-    GP follow-up: the risk window (26 weeks, the later of risk_after_end_days and
-    follow_up_to_weeks) and followup_after_end_days (28) after the end, with a day's
-    margin. At exactly 26 weeks the risk answer still counts; a second after 26 weeks
-    and a day the closed episode's responses are not read at all, and an unknown
-    status is always read."""
-    edge = platform.patient("W182", status="withdrawn", enrolled_days_ago=300, ended_days_ago=182)
-    platform.phq9(edge, 190, 14, item9=1)
-    past = platform.patient("W183", status="completed", enrolled_days_ago=300, ended_days_ago=183 + SECOND)
-    platform.phq9(past, 190, 14, item9=2)
+    GP follow-up: the risk span (26 weeks, the later of risk_after_end_days and
+    follow_up_to_weeks) and risk_after_end_days (30) more for its last answers to stay,
+    and followup_after_end_days (28) after the end, with a day's margin. 212 days after
+    the end an answer from treatment still counts; a second after 213 days the closed
+    episode's responses are not read at all, and an unknown status is always read."""
+    edge = platform.patient("W212", status="withdrawn", enrolled_days_ago=330, ended_days_ago=212)
+    platform.phq9(edge, 220, 14, item9=1)
+    past = platform.patient("W213", status="completed", enrolled_days_ago=330, ended_days_ago=213 + SECOND)
+    platform.phq9(past, 220, 14, item9=2)
     odd = platform.patient("W99", status="on_hold", enrolled_days_ago=400, ended_days_ago=300)
     platform.phq9(odd, 350, 14, item9=0)
     flags, inputs = flags_of(platform)
