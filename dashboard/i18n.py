@@ -22,7 +22,7 @@ from gettext import NullTranslations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel import Locale, dates, numbers
+from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.messages import mofile, pofile
 from babel.support import Translations
 
@@ -75,7 +75,7 @@ def match(tag: str | None) -> str | None:
         return tag
     try:
         parsed = Locale.parse(tag)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnknownLocaleError):
         return None
     for candidate in (f"{parsed.language}_{parsed.territory}", parsed.language):
         if candidate in LANGUAGES:

@@ -197,7 +197,7 @@ def log_out(state: Engine, auth: AuthFile) -> None:
 
 
 def login_page(config: Config, auth: AuthFile, state: Engine) -> None:
-    _, column, _ = st.columns([1, 2, 1])
+    _left, column, _right = st.columns([1, 2, 1])
     with column:
         st.title("Caseboard")
         st.caption(_("Guided iCBT: who needs you today, and why."))
