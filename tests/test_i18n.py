@@ -1,6 +1,7 @@
 """Languages (issue 21): complete catalogs, local formats, plural rules, the
 per-login choice in the state database, and the app switching language."""
 
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -235,3 +236,25 @@ def test_dashboard_language_sets_the_login_page(app_env, monkeypatch):
     assert not at.exception, at.exception
     assert [t.label for t in at.text_input] == ["Käyttäjätunnus", "Salasana"]
     assert at.button[0].label == "Kirjaudu sisään"
+
+
+def test_the_fault_banner_and_startup_refusals_speak_the_language(tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    from dashboard.ui import faults
+
+    lost = OperationalError("SELECT 1", {}, ConnectionRefusedError())
+    with i18n.language("sv"):
+        assert faults.message(lost, 2.5).startswith("Caseboard når inte databasen just nu.")
+    with i18n.language("fr_CA"):
+        stopped = OperationalError("SELECT 1", {}, sqlite3.OperationalError("interrupted"))
+        assert "plus de 2,5 s" in faults.message(stopped, 2.5)  # the number in the language's format too
+
+
+def test_the_run_log_names_pages_in_english_whatever_the_language():
+    from dashboard.ui.nav import log_title
+
+    with i18n.language("fi"):
+        assert log_title("patients", "therapist") == "My patients"
+        assert log_title("caseload", "therapist") == "Caseload (not available)"
+        assert log_title("patient", "gp") == "Patient"
