@@ -462,7 +462,7 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"DASHBOARD_TIMEZONE {tz_name!r} is not a known time zone (e.g. Europe/London)") from None
     language = i18n.match(get("DASHBOARD_LANGUAGE"))
-    if get("DASHBOARD_LANGUAGE") and language not in i18n.LANGUAGES:
+    if get("DASHBOARD_LANGUAGE") and not i18n.known(language):  # en_XA, the pseudo-locale, too
         raise ConfigError(
             f"DASHBOARD_LANGUAGE {get('DASHBOARD_LANGUAGE')!r} is not one of Caseboard's languages "
             f"({', '.join(i18n.LANGUAGES)})"
