@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dashboard import i18n
 from dashboard.commands import command
 from dashboard.instruments import Instrument, InstrumentFileError, load_registry
 
@@ -321,6 +322,9 @@ class Config:
     # DASHBOARD_FHIR_IDENTIFIER_SYSTEM: the URI under which the GP's record files the
     # platform's patient codes (README, FHIR export). None: the export is off.
     fhir_identifier_system: str | None = None
+    # DASHBOARD_LANGUAGE: every clinician's language until they choose one (README, Languages).
+    # None: the browser's language, else English.
+    language: str | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -457,6 +461,12 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"DASHBOARD_TIMEZONE {tz_name!r} is not a known time zone (e.g. Europe/London)") from None
+    language = i18n.match(get("DASHBOARD_LANGUAGE"))
+    if get("DASHBOARD_LANGUAGE") and not i18n.known(language):  # en_XA, the pseudo-locale, too
+        raise ConfigError(
+            f"DASHBOARD_LANGUAGE {get('DASHBOARD_LANGUAGE')!r} is not one of Caseboard's languages "
+            f"({', '.join(i18n.LANGUAGES)})"
+        )
     auth_file = Path(get("DASHBOARD_AUTH_FILE") or DEMO_AUTH_FILE)
     settings = parse_settings(overrides)
     instruments_file = Path(get("DASHBOARD_INSTRUMENTS")) if get("DASHBOARD_INSTRUMENTS") else None
@@ -473,6 +483,7 @@ def load_config(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any]
         instruments=instruments,
         instruments_file=instruments_file,
         fhir_identifier_system=fhir_identifier_system(get("DASHBOARD_FHIR_IDENTIFIER_SYSTEM"), mode),
+        language=language,
     )
 
 

@@ -12,6 +12,7 @@ from dashboard.auth import AuthFile, production_problems
 from dashboard.commands import command
 from dashboard.config import Config
 from dashboard.engine import missing_sqlite_file
+from dashboard.i18n import gettext as _
 
 
 def database_file_problems(config: Config) -> list[str]:
@@ -22,8 +23,10 @@ def database_file_problems(config: Config) -> list[str]:
     if path is None:
         return []
     return [
-        f"There is no platform database file at {path}: check DASHBOARD_DB_URL (Caseboard never creates a "
-        f"platform database; {command('demo')} makes a demo one)."
+        _(
+            "There is no platform database file at {path}: check DASHBOARD_DB_URL (Caseboard never creates a "
+            "platform database; {command} makes a demo one)."
+        ).format(path=path, command=command("demo"))
     ]
 
 
@@ -45,7 +48,7 @@ def auth_problems(config: Config, auth: AuthFile) -> list[str]:
     if config.is_demo:
         return []
     return [
-        f"Production mode refuses this credentials file: {p}."
+        _("Production mode refuses this credentials file: {problem}.").format(problem=p)
         for p in production_problems(
             auth, int(config.settings.min_cookie_key_bytes), float(config.settings.max_cookie_hours)
         )
@@ -58,7 +61,9 @@ def demo_database_problems(config: Config, platform: Engine) -> list[str]:
     if not config.is_demo or demo.read_generated_for(platform) is not None:
         return []
     return [
-        "DASHBOARD_MODE=demo is allowed only on a database made by the demo generator "
-        f"({command('demo')}); this one has no demo_meta record. For real data use "
-        "DASHBOARD_MODE=production with your own credentials file."
+        _(
+            "DASHBOARD_MODE=demo is allowed only on a database made by the demo generator "
+            "({command}); this one has no demo_meta record. For real data use "
+            "DASHBOARD_MODE=production with your own credentials file."
+        ).format(command=command("demo"))
     ]

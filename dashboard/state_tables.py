@@ -221,3 +221,12 @@ team_snapshots = Table(
     Column("payload", Text, nullable=False),
     Column("built_ms", Integer, nullable=False),
 )
+
+# One row per login: the language the clinician chose in the sidebar (dashboard.preferences).
+preferences = Table(
+    "dash_preferences",
+    metadata,
+    Column("username", String(120), primary_key=True),
+    Column("language", String(16), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)

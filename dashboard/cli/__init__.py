@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from dashboard import i18n
 from dashboard.commands import SCRIPT
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -58,11 +60,19 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=SCRIPT,
         description="Caseboard's command line.",
-        epilog="Run '%(prog)s COMMAND --help' for a command's options.",
+        epilog="Run '%(prog)s COMMAND --help' for a command's options. Every command takes "
+        f"--lang ({', '.join(i18n.LANGUAGES)}) for its messages; default DASHBOARD_LANGUAGE, else English.",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for c in COMMANDS.values():
         sub.add_parser(c.name, help=c.help, add_help=False)
+    return p
+
+
+def language_parser(command: str) -> argparse.ArgumentParser:
+    """``--lang``, read here once for every command, before the command's own parser."""
+    p = argparse.ArgumentParser(prog=f"{SCRIPT} {command}", add_help=False)
+    p.add_argument("--lang", choices=list(i18n.LANGUAGES))
     return p
 
 
@@ -73,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         parser().parse_args(argv[:1])  # prints the help or the error, and exits
         return 2
     chosen, rest = COMMANDS[argv[0]], argv[1:]
+    language, rest = language_parser(chosen.name).parse_known_args(rest)
+    i18n.set_language(i18n.choose(language.lang, os.environ.get("DASHBOARD_LANGUAGE")))
     if chosen.developer_tool:
         if not (CHECKOUT / "tools" / "__init__.py").exists():
             print(

@@ -21,18 +21,20 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import audit, logs, sessions, startup, tokens
+from dashboard import audit, i18n, logs, preferences, sessions, startup, tokens
 from dashboard.auth import AuthFile, AuthFileError, file_stamp, load_auth_file
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.demo import DEMO_USERS
 from dashboard.embedded import ensure_demo_database
 from dashboard.engine import make_engine
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.scope import Viewer, load_viewer
 from dashboard.text import md
 from dashboard.ui import cookies, faults, refresher
 from dashboard.ui.components.compact_list import NARROW_CSS
 from dashboard.ui.context import AppContext, set_context
-from dashboard.ui.nav import page_urls, pages_for
+from dashboard.ui.nav import log_title, page_urls, pages_for
 
 DEMO_PASSWORD = "caseboard-demo"
 ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
@@ -53,12 +55,21 @@ FOCUS_CSS = (
     "[data-testid=stMainBlockContainer]{padding-top:4.5rem}"
     "@media (max-width:640px){[data-testid=stMainBlockContainer]{padding-top:4.5rem}}</style>"
 )
-ROLE_NAMES = {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead", "peer_supporter": "Peer supporter"}
+ROLE_NAMES = {
+    "gp": N_("GP"),
+    "therapist": N_("Therapist"),
+    "team_lead": N_("Team lead"),
+    "peer_supporter": N_("Peer supporter"),
+}
+DEMO_DATA = N_("DEMO — synthetic data")
 SESSION_ID = sessions.SESSION_KEY
 COOKIE_SET = "cookie_set"  # this browser session's login wrote the cookie (st.context does not show it yet)
 CLEARED_TOKEN = "cleared_token"  # a cookie value already refused and deleted (st.context keeps the old one)
 LOGIN_ERROR = "login_error"  # the last attempt's refusal, in words
 NOTICE = "login_notice"  # why the login form is shown again: "idle", "logout" or "removed"
+LANGUAGE = "language"  # this browser session's language, once chosen or read for its login
+LANGUAGE_OF = "language_of"  # the username whose stored choice LANGUAGE holds
+LANGUAGE_SELECT = "language_select"  # the sidebar selector's key
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,7 +87,7 @@ def get_auth_file(path: str, stamp: tuple[int, int, int]) -> AuthFile:
 
 
 def stop_with(title: str, problems: list[str]) -> None:
-    st.title("Caseboard cannot start")
+    st.title(_("Caseboard cannot start"))
     st.error(title)
     for problem in problems:
         st.markdown(f"- {problem}")
@@ -86,26 +97,27 @@ def stop_with(title: str, problems: list[str]) -> None:
 def prepare(config: Config) -> tuple[Engine, Engine]:
     """Engines for the platform and state databases, once checked."""
     if problems := startup.database_file_problems(config):
-        stop_with("The platform database cannot be found.", problems)
+        stop_with(_("The platform database cannot be found."), problems)
     timeout = float(config.settings.statement_timeout_seconds)
     platform, state = get_engine(config.db_url, timeout), get_engine(config.state_db_url, timeout)
     if config.uses_embedded_demo and "demo_checked" not in st.session_state:
-        with st.spinner("Preparing the demo database with synthetic patients (first start takes a few seconds)…"):
+        with st.spinner(_("Preparing the demo database with synthetic patients (first start takes a few seconds)…")):
             # the history only into the demo file itself, never a separate state database
             ensure_demo_database(platform, config.settings.demo_max_age_hours, config.state_db_url == config.db_url)
         st.session_state["demo_checked"] = True
     if config.is_demo and "demo_verified" not in st.session_state:  # once per browser session
         problems = startup.demo_database_problems(config, platform)
         if problems:
-            stop_with("Demo mode runs only on a database made by the demo generator.", problems)
+            stop_with(_("Demo mode runs only on a database made by the demo generator."), problems)
         st.session_state["demo_verified"] = True
     problems = startup.prepare_state_database(config, state)
     if problems:
-        stop_with("The dashboard's own tables are not at the expected revision.", problems)
+        stop_with(_("The dashboard's own tables are not at the expected revision."), problems)
     problems = startup.platform_schema_problems(platform)
     if problems:
         stop_with(
-            "The platform database does not match the schema Caseboard reads (see README, 'Schema contract').", problems
+            _("The platform database does not match the schema Caseboard reads (see README, 'Schema contract')."),
+            problems,
         )
     refresher.start_in_process(config, platform, state)  # the embedded demo's, once per process
     return platform, state
@@ -113,7 +125,7 @@ def prepare(config: Config) -> tuple[Engine, Engine]:
 
 def demo_banner(config: Config) -> None:
     if config.is_demo:
-        st.warning("DEMO — synthetic data. No real patients are shown.", icon=":material/science:")
+        st.warning(_("DEMO — synthetic data. No real patients are shown."), icon=":material/science:")
 
 
 # ---------------------------------------------------------------- the session of this run
@@ -185,24 +197,31 @@ def log_out(state: Engine, auth: AuthFile) -> None:
 
 
 def login_page(config: Config, auth: AuthFile, state: Engine) -> None:
-    _, column, _ = st.columns([1, 2, 1])
+    _left, column, _right = st.columns([1, 2, 1])
     with column:
         st.title("Caseboard")
-        st.caption("Guided iCBT: who needs you today, and why.")
+        st.caption(_("Guided iCBT: who needs you today, and why."))
         demo_banner(config)
         # kept until the next login attempt: the cookie's deletion reruns the page at once,
         # and a notice popped here flashed for a moment and was gone
         notice = st.session_state.get(NOTICE)
         if notice == "idle":
-            st.info(f"You were logged out after {config.settings.idle_timeout_minutes:g} minutes without activity.")
+            minutes = float(config.settings.idle_timeout_minutes)
+            st.info(
+                i18n.ngettext(
+                    "You were logged out after {minutes} minute without activity.",
+                    "You were logged out after {minutes} minutes without activity.",
+                    int(minutes),
+                ).format(minutes=i18n.format_number(minutes))
+            )
         elif notice == "logout":
-            st.info("You have logged out.")
+            st.info(_("You have logged out."))
         elif notice == "removed":
-            st.error("This account is no longer authorised. Ask your service administrator.")
+            st.error(_("This account is no longer authorised. Ask your service administrator."))
         with st.form("login_form"):
-            username = st.text_input("Username", autocomplete="username")
-            password = st.text_input("Password", type="password", autocomplete="current-password")
-            submitted = st.form_submit_button("Login")
+            username = st.text_input(_("Username"), autocomplete="username")
+            password = st.text_input(_("Password"), type="password", autocomplete="current-password")
+            submitted = st.form_submit_button(_("Login"))
         if submitted:
             submit_login(config, auth, state, username, password)
         if st.session_state.get(LOGIN_ERROR):  # kept until the next attempt, as a rerun clears the form
@@ -223,13 +242,15 @@ def submit_login(config: Config, auth: AuthFile, state: Engine, username: str, p
     st.session_state.pop(LOGIN_ERROR, None)
     st.session_state.pop(NOTICE, None)  # why the form was shown last time no longer applies
     if result.outcome == "locked":
-        st.session_state[LOGIN_ERROR] = (
-            f"Too many failed logins for this username. Try again in "
-            f"{config.settings.login_lockout_minutes:g} minutes, or ask your administrator."
-        )
+        minutes = float(config.settings.login_lockout_minutes)
+        st.session_state[LOGIN_ERROR] = i18n.ngettext(
+            "Too many failed logins for this username. Try again in {minutes} minute, or ask your administrator.",
+            "Too many failed logins for this username. Try again in {minutes} minutes, or ask your administrator.",
+            int(minutes),
+        ).format(minutes=i18n.format_number(minutes))
         return
     if result.outcome != "ok":
-        st.session_state[LOGIN_ERROR] = "Username or password is incorrect."
+        st.session_state[LOGIN_ERROR] = _("Username or password is incorrect.")
         return
     session_id = sessions.start_session(state, result.username)
     st.session_state[SESSION_ID] = session_id
@@ -243,15 +264,15 @@ def submit_login(config: Config, auth: AuthFile, state: Engine, username: str, p
         now + lifetime,
         key=f"cookie_set_{session_id[:12]}",
     )
-    st.success("Logged in. Opening your dashboard…")
+    st.success(_("Logged in. Opening your dashboard…"))
 
 
 def demo_logins() -> None:
-    rows = "".join(f"| `{user}` | {ROLE_NAMES[role]} | {name} |\n" for user, role, name, _team in DEMO_USERS)
-    with st.expander("Demo logins", expanded=True):
-        st.markdown(
-            f"Password for every demo user: `{DEMO_PASSWORD}`\n\n| username | role | name |\n|---|---|---|\n{rows}"
-        )
+    rows = "".join(f"| `{user}` | {_(ROLE_NAMES[role])} | {name} |\n" for user, role, name, _team in DEMO_USERS)
+    with st.expander(_("Demo logins"), expanded=True):
+        password = _("Password for every demo user: {password}").format(password=f"`{DEMO_PASSWORD}`")
+        header = "| " + " | ".join((_("username"), _("role"), _("name"))) + " |"
+        st.markdown(f"{password}\n\n{header}\n|---|---|---|\n{rows}")
 
 
 # ---------------------------------------------------------------- logged in
@@ -272,13 +293,55 @@ def idle_watch(state: Engine, session_id: str, idle_minutes: float) -> None:
 
 def sidebar(viewer: Viewer, config: Config, state: Engine, auth: AuthFile) -> None:
     with st.sidebar:
-        st.markdown(f"**{md(viewer.display_name)}**  \n{ROLE_NAMES.get(viewer.role, viewer.role)}")
+        st.markdown(f"**{md(viewer.display_name)}**  \n{_(ROLE_NAMES.get(viewer.role, viewer.role))}")
         if config.is_demo:
-            st.caption("DEMO — synthetic data")
-        st.button("Log out", key="sidebar_logout", on_click=log_out, args=(state, auth))
+            st.caption(_(DEMO_DATA))
+        language_selector(state, viewer.username)
+        st.button(_("Log out"), key="sidebar_logout", on_click=log_out, args=(state, auth))
         st.fragment(idle_watch, run_every=timedelta(seconds=float(config.settings.idle_check_seconds)))(
             state, st.session_state[SESSION_ID], float(config.settings.idle_timeout_minutes)
         )
+
+
+# ---------------------------------------------------------------- language
+
+
+def run_language(config: Config | None) -> str:
+    """This run's language: the login's stored or just chosen one, else DASHBOARD_LANGUAGE,
+    else the browser's, else English (README, Languages)."""
+    code = i18n.choose(st.session_state.get(LANGUAGE), config.language if config else None, st.context.locale)
+    i18n.set_language(code)
+    return code
+
+
+def read_login_language(config: Config, state: Engine, username: str) -> None:
+    """Once per login in this browser session: the language stored for it, if any."""
+    if st.session_state.get(LANGUAGE_OF) != username:
+        st.session_state[LANGUAGE] = preferences.read_language(state, username)
+        st.session_state[LANGUAGE_OF] = username
+        st.session_state.pop(LANGUAGE_SELECT, None)  # the selector shows the login's language
+        run_language(config)
+
+
+def choose_language(state: Engine, username: str) -> None:
+    """The selector's callback: kept for the login, and the rerun after it is in the new language."""
+    code = st.session_state[LANGUAGE_SELECT]
+    preferences.save_language(state, username, code)
+    st.session_state[LANGUAGE] = code
+
+
+def language_selector(state: Engine, username: str) -> None:
+    codes = list(i18n.LANGUAGES)
+    current = i18n.current_language()
+    st.selectbox(
+        _("Language"),
+        codes,
+        index=codes.index(current) if current in codes else 0,
+        format_func=lambda code: i18n.LANGUAGES[code].native,
+        key=LANGUAGE_SELECT,
+        on_change=choose_language,
+        args=(state, username),
+    )
 
 
 def main() -> None:
@@ -288,17 +351,21 @@ def main() -> None:
     # load, which the deployment's Content-Security-Policy blocks (README, Deployment).
     st.set_page_config(page_title="Caseboard", page_icon=str(ICON), layout="wide")
     st.html(FOCUS_CSS + NARROW_CSS + cookies.HIDE_CSS)  # style only: no space in the page
+    run_language(None)  # a configuration refusal is in the browser's language
     try:
         config = load_config()
         auth_file = get_auth_file(str(config.auth_file), file_stamp(config.auth_file))
     except (ConfigError, AuthFileError) as exc:
-        stop_with("The configuration is not valid.", [str(exc)])
+        stop_with(_("The configuration is not valid."), [str(exc)])
+    run_language(config)
     problems = startup.auth_problems(config, auth_file)
     if problems:
-        stop_with("Production mode refuses an insecure set-up.", problems)
+        stop_with(_("Production mode refuses an insecure set-up."), problems)
     try:
         platform, state = prepare(config)
         username = current_user(config, auth_file, state)
+        if username is not None:
+            read_login_language(config, state, username)
     except SQLAlchemyError as exc:
         faults.show(exc, config.settings.statement_timeout_seconds)
         st.stop()
@@ -313,8 +380,8 @@ def main() -> None:
 
         st.navigation(
             [
-                st.Page(show_login, title="Log in", url_path="login", default=True),
-                *(st.Page(show_login, title="Log in", url_path=path, visibility="hidden") for path in page_urls()),
+                st.Page(show_login, title=_("Log in"), url_path="login", default=True),
+                *(st.Page(show_login, title=_("Log in"), url_path=path, visibility="hidden") for path in page_urls()),
             ],
             position="hidden",
         ).run()
@@ -336,10 +403,12 @@ def clinician_pages(
     if viewer is None:
         st.title("Caseboard")
         st.error(
-            f"You are logged in as {md(repr(username))}, but the platform has no clinician record for this login, "
-            "so there is nothing you may see. Ask your service administrator to link your account."
+            _(
+                "You are logged in as {username}, but the platform has no clinician record for this login, "
+                "so there is nothing you may see. Ask your service administrator to link your account."
+            ).format(username=md(repr(username)))
         )
-        st.button("Log out", key="orphan_logout", on_click=log_out, args=(state, auth))
+        st.button(_("Log out"), key="orphan_logout", on_click=log_out, args=(state, auth))
         if st.session_state.get("audited_login") != username:
             audit.record(state, username, "login_refused", reason="no clinician row")
             st.session_state["audited_login"] = username
@@ -351,12 +420,12 @@ def clinician_pages(
     sidebar(viewer, config, state, auth)
     if config.is_demo:
         with st.container(key="demo_badge"):  # placed by FOCUS_CSS
-            st.badge("DEMO — synthetic data", icon=":material/science:", color="orange")
+            st.badge(_(DEMO_DATA), icon=":material/science:", color="orange")
     page = st.navigation(pages_for(viewer))
     try:
         page.run()
     finally:  # also when the page stops, switches page or meets a database fault
-        logs.script_run(page.title, viewer.username, viewer.role, started)
+        logs.script_run(log_title(page.url_path, viewer.role), viewer.username, viewer.role, started)
 
 
 main()

@@ -10,6 +10,8 @@ import sqlite3
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.i18n import format_number
+from dashboard.i18n import gettext as _
 from dashboard.logs import log_event
 
 PG_QUERY_CANCELED = "57014"  # statement_timeout
@@ -24,11 +26,11 @@ def is_timeout(exc: SQLAlchemyError) -> bool:
 
 def message(exc: SQLAlchemyError, timeout_s: float | None) -> str:
     if is_timeout(exc):
-        return (
-            f"Reading this page took longer than {timeout_s:g} s and was stopped, so the database stays usable "
+        return _(
+            "Reading this page took longer than {seconds} s and was stopped, so the database stays usable "
             "for everyone. Retry, or narrow the filters; if it keeps happening, tell your administrator."
-        )
-    return (
+        ).format(seconds=format_number(float(timeout_s or 0)))
+    return _(
         "Caseboard cannot reach the database just now. Nothing you entered has been half-saved: "
         "a form is stored whole or not at all. Retry in a moment; if it keeps failing, tell your administrator."
     )
@@ -50,4 +52,4 @@ def show(exc: SQLAlchemyError, timeout_s: float | None) -> None:
     """The banner and a retry; the log names the error classes only (log_fault)."""
     log_fault(exc)
     st.error(message(exc, timeout_s), icon=":material/cloud_off:")
-    st.button("Retry", icon=":material/refresh:", on_click=st.cache_resource.clear, key="fault_retry")
+    st.button(_("Retry"), icon=":material/refresh:", on_click=st.cache_resource.clear, key="fault_retry")
