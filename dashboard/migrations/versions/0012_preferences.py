@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"  # lead: rebase onto 0011 at merge
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
