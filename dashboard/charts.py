@@ -434,7 +434,15 @@ def trajectory_chart(
         else []
     )
     dates = [row["date"] for row in [*points, *clinic_marks, *risk, *later, *end_rule]]  # every layer's x, on one scale
-    x = field("date", "temporal", title=None, axis=date_axis(labelAngle=0, labelOverlap=True, **day_ticks(dates)))
+    # Padding: a point on the first or last day (a follow-up answered today) is drawn whole
+    # inside the plot, not cut by its edge under the band names.
+    x = field(
+        "date",
+        "temporal",
+        title=None,
+        scale={"padding": 10},
+        axis=date_axis(labelAngle=0, labelOverlap=True, **day_ticks(dates)),
+    )
     markers = (
         [COMPARISONS[k][1] for k in scale.comparisons]
         + ([ESCALATION_MARKER] if has_escalation else [])
