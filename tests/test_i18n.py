@@ -301,7 +301,9 @@ def test_my_patients_and_audit_speak_swedish(app_platform, monkeypatch):
     assert [m.label for m in mine.multiselect] == ["Program", "Status"]
     assert list(mine.multiselect[1].options) == ["Aktiv", "Avslutad", "Avbruten"]
     assert any(t.label == "Sök patientkod" for t in mine.text_input)
-    assert "1 av 1 patienter" in [c.value for c in mine.caption]
+    captions = [c.value for c in mine.caption]
+    assert "1 av 1 patienter" in captions
+    assert "Tryck på en kod för att öppna patienten." in captions  # the narrow list (compact_list)
     assert column_labels(mine, *MY_PATIENTS_COLUMNS) == {
         "code": "Patient",
         "flags": "Flaggor",
