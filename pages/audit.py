@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import audit, exports
+from dashboard import audit, exports, i18n
+from dashboard.i18n import gettext as _
 from dashboard.text import control_problem
 from dashboard.timeutil import local_time, utc_midnight, utcnow
 from dashboard.ui.components.date_range import date_range
@@ -13,17 +14,19 @@ from dashboard.ui.views import table_height
 
 ctx = get_context()
 tz = ctx.config.timezone
-st.title("Audit trail")
+st.title(_("Audit trail"))
 st.caption(
-    "Everything done about your team's patients, by anyone (a refused link names the patient it asked for), "
-    "and the logins, logouts, refusals, exports and command-line reports of your team's clinicians and of "
-    "everyone treating your team's patients, GPs included. The log is append-only."
+    _(
+        "Everything done about your team's patients, by anyone (a refused link names the patient it asked for), "
+        "and the logins, logouts, refusals, exports and command-line reports of your team's clinicians and of "
+        "everyone treating your team's patients, GPs included. The log is append-only."
+    )
 )
 today = local_time(utcnow(), tz).date()
 c1, c2, c3 = st.columns([1, 1, 2])
-who = c1.text_input("Clinician (login name)", placeholder="all").strip() or None
-code = c2.text_input("Patient code", placeholder="all").strip() or None
-start, end = date_range(c3, "Dates", (today - timedelta(days=7), today), today)
+who = c1.text_input(_("Clinician (login name)"), placeholder=_("all")).strip() or None
+code = c2.text_input(_("Patient code"), placeholder=_("all")).strip() or None
+start, end = date_range(c3, _("Dates"), (today - timedelta(days=7), today), today)
 for value, what in ((who, "The clinician filter"), (code, "The patient code filter")):
     if refused := control_problem(value, what):  # before the query (dashboard.text)
         st.error(refused)
@@ -33,9 +36,9 @@ for value, what in ((who, "The clinician filter"), (code, "The patient code filt
 trail = audit.team_trail(
     ctx.state, ctx.platform, ctx.viewer, utc_midnight(start, tz), utc_midnight(end + timedelta(days=1), tz), who, code
 )
-st.caption(f"{len(trail)} entries")
+st.caption(i18n.ngettext("{n} entry", "{n} entries", len(trail)).format(n=len(trail)))
 if trail.empty:
-    st.info("No audit entries match these filters.")
+    st.info(_("No audit entries match these filters."))
     st.stop()
 who_is = audit.actor_labels(ctx.platform, sorted(set(trail["actor"])))
 shown = trail.assign(
@@ -52,15 +55,15 @@ st.dataframe(
     height=table_height(len(shown)),
     column_order=["occurred_at", "patient", "actor", "action", "detail"],
     column_config={
-        "occurred_at": st.column_config.TextColumn("When", width=150, pinned=True),
-        "patient": st.column_config.TextColumn("Patient", width=80),
-        "actor": "Who",
-        "action": "What",
-        "detail": "Detail",
+        "occurred_at": st.column_config.TextColumn(_("When"), width=150, pinned=True),
+        "patient": st.column_config.TextColumn(_("Patient"), width=80),
+        "actor": _("Who"),
+        "action": _("What"),
+        "detail": _("Detail"),
     },
 )
 st.download_button(
-    "Download as CSV",
+    _("Download as CSV"),
     exports.audited_csv(ctx.state, ctx.viewer.username, "audit_csv", lambda: trail),
     file_name="audit.csv",
     mime="text/csv",

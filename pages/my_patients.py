@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.flags import FLAG_KINDS, RISK_KINDS
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS
 from dashboard.my_patients import filter_patients
 from dashboard.text import md
@@ -19,9 +20,9 @@ from dashboard.ui.session import data_version
 from dashboard.ui.views import KEYBOARD_HINT, STATUS_LABELS, flag_titles, score_with_band
 
 ctx = get_context()
-st.title("My patients")
+st.title(_("My patients"))
 frame, as_of = cached.my_patients(ctx.platform, ctx.config.db_url, ctx.viewer, ctx.config.settings)
-result, _ = cached.triage(
+result, _triaged_at = cached.triage(  # not `_`: that is gettext here
     ctx.platform,
     ctx.state,
     ctx.config.db_url,
@@ -44,29 +45,37 @@ team_quality_note(
 )
 
 if frame.empty:
-    st.info("No patients are assigned to you in the platform yet.")
+    st.info(_("No patients are assigned to you in the platform yet."))
     st.stop()
 
 left, right, search_col = st.columns([2, 2, 2])
-programmes = left.multiselect("Programme", sorted(frame["programme"].dropna().unique()), placeholder="All programmes")
+programmes = left.multiselect(
+    _("Programme"), sorted(frame["programme"].dropna().unique()), placeholder=_("All programmes")
+)
 statuses = right.multiselect(
-    "Status", list(STATUS_LABELS), default=["active"], format_func=STATUS_LABELS.get, placeholder="All statuses"
+    _("Status"),
+    list(STATUS_LABELS),
+    default=["active"],
+    format_func=lambda s: _(STATUS_LABELS[s]),
+    placeholder=_("All statuses"),
 )
 search = search_col.text_input(
-    "Find patient code", placeholder="e.g. 0042", help="Part of the code, in any case; searches every status"
+    _("Find patient code"),
+    placeholder=_("e.g. 0042"),
+    help=_("Part of the code, in any case; searches every status"),
 ).strip()
 
 shown, hidden_note = filter_patients(frame, programmes, statuses, search)
 
 table = shown.assign(
     display_name=shown["display_name"].fillna(""),
-    therapist=shown["therapist"].fillna("unassigned"),
+    therapist=shown["therapist"].fillna(_("unassigned")),
     primary_instrument=shown["primary_instrument"].map(lambda c: INSTRUMENTS[c].name if c in INSTRUMENTS else c),
     latest=[
         score_with_band(s, b, p)
         for s, b, p in zip(shown["latest_score_display"], shown["latest_band"], shown["latest_prorated"])
     ],
-    status=shown["status"].map(STATUS_LABELS).fillna("Not recorded"),
+    status=shown["status"].map(lambda s: _(STATUS_LABELS[s]) if s in STATUS_LABELS else _("Not recorded")),
 )
 # Safety first: the code and the flags stay pinned on the left at any width, status beside them.
 columns = [
@@ -83,47 +92,51 @@ columns = [
 if ctx.viewer.role != "therapist":
     columns.insert(5, "therapist")
 
-st.caption(f"{len(shown)} of {len(frame)} patients" + (" · searching every status" if search else ""))
+st.caption(
+    _("{shown} of {total} patients").format(shown=len(shown), total=len(frame))
+    + (_(" · searching every status") if search else "")
+)
 if hidden_note:
     st.info(hidden_note, icon=":material/filter_alt:")
 if shown.empty:
     st.info(
-        f"No patient code contains “{md(search)}”."
+        _("No patient code contains “{search}”.").format(search=md(search))
         if search and not hidden_note
-        else "No patients match these filters."
+        else _("No patients match these filters.")
     )
 else:
     with wide_table("patients"):
-        st.caption(f"Select a row to open the patient. {KEYBOARD_HINT}")
+        st.caption(_("Select a row to open the patient.") + " " + _(KEYBOARD_HINT))
         chosen_row = selected_row(
             table[columns],
             "my_patients_table",
             {
                 "code": st.column_config.TextColumn(
-                    "Patient", width=80, pinned=True, help="Pseudonymous platform code"
+                    _("Patient"), width=80, pinned=True, help=_("Pseudonymous platform code")
                 ),
                 "flags": st.column_config.TextColumn(
-                    "Flags",
+                    _("Flags"),
                     width=280,
                     pinned=True,
-                    help="Current triage flags, most urgent first (see the patient page for reasons)",
+                    help=_("Current triage flags, most urgent first (see the patient page for reasons)"),
                 ),
-                "status": st.column_config.TextColumn("Status", width=95),
-                "display_name": st.column_config.TextColumn("Name", width=140),
-                "programme": st.column_config.TextColumn("Programme"),
-                "therapist": st.column_config.TextColumn("Therapist"),
+                "status": st.column_config.TextColumn(_("Status"), width=95),
+                "display_name": st.column_config.TextColumn(_("Name"), width=140),
+                "programme": st.column_config.TextColumn(_("Programme")),
+                "therapist": st.column_config.TextColumn(_("Therapist")),
                 "progress": st.column_config.TextColumn(
-                    "Progress", help="Current module (the lowest not yet completed) of the programme's modules"
+                    _("Progress"), help=_("Current module (the lowest not yet completed) of the programme's modules")
                 ),
                 "days_since_activity": st.column_config.NumberColumn(
-                    "Inactive",
+                    _("Inactive"),
                     width=75,
-                    format="%d d",
-                    help="Whole days since the latest login, exercise, questionnaire, message or module step",
+                    format=_("%d d"),
+                    help=_("Whole days since the latest login, exercise, questionnaire, message or module step"),
                 ),
-                "primary_instrument": st.column_config.TextColumn("Measure"),
+                "primary_instrument": st.column_config.TextColumn(_("Measure")),
                 "latest": st.column_config.TextColumn(
-                    "Latest score", help="Latest valid score on the programme's primary measure, with its severity band"
+                    _("Latest score"),
+                    help=_("Latest valid score on the programme's primary measure, with its severity band"),
                 ),
             },
         )
@@ -133,8 +146,13 @@ else:
             CompactItem(
                 r.code,
                 r.patient_id,
-                r.status + ("" if pd.isna(r.days_since_activity) else f" · inactive {int(r.days_since_activity)} d"),
-                r.flags or "no flags",
+                r.status
+                + (
+                    ""
+                    if pd.isna(r.days_since_activity)
+                    else _(" · inactive {days} d").format(days=int(r.days_since_activity))
+                ),
+                r.flags or _("no flags"),
                 urgent=r.flags.startswith(tuple(FLAG_KINDS[k].title for k in RISK_KINDS)),
             )
             for r in table.itertuples()

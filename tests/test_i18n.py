@@ -264,3 +264,74 @@ def test_the_run_log_names_pages_in_english_whatever_the_language():
         assert log_title("patients", "therapist") == "My patients"
         assert log_title("caseload", "therapist") == "Caseload (not available)"
         assert log_title("patient", "gp") == "Patient"
+
+
+# ---------------------------------------------------------------- slice 2: My patients and Audit
+
+
+def column_labels(at: AppTest, *columns: str) -> dict[str, str]:
+    """The header each data column shows (column_config's label), for the table holding these columns."""
+    import json
+
+    frame = next(d for d in at.dataframe if set(columns) <= set(d.value.columns))
+    config = json.loads(frame.proto.columns)
+    return {name: config[name]["label"] for name in columns if "label" in config.get(name, {})}
+
+
+MY_PATIENTS_COLUMNS = ("code", "flags", "status", "display_name", "latest", "progress", "programme")
+AUDIT_COLUMNS = ("occurred_at", "patient", "actor", "action", "detail")
+
+
+def my_patients_and_audit(app_platform, monkeypatch, code: str) -> tuple[AppTest, AppTest]:
+    from dashboard import audit
+    from dashboard.ui.nav import PAGES_DIR
+
+    monkeypatch.setenv("DASHBOARD_LANGUAGE", code)  # no stored choice: the setting decides
+    pid = app_platform.patient("P-00042", enrolled_days_ago=10)
+    audit.record(app_platform.engine, "ther.a", "open_record", pid)
+    mine = logged_in("ther.a").switch_page(str(PAGES_DIR / "my_patients.py")).run()
+    trail = logged_in("lead.a").switch_page(str(PAGES_DIR / "audit.py")).run()
+    assert not mine.exception and not trail.exception, (mine.exception, trail.exception)
+    return mine, trail
+
+
+def test_my_patients_and_audit_speak_swedish(app_platform, monkeypatch):
+    mine, trail = my_patients_and_audit(app_platform, monkeypatch, "sv")
+    assert mine.title[0].value == "Mina patienter"
+    assert [m.label for m in mine.multiselect] == ["Program", "Status"]
+    assert list(mine.multiselect[1].options) == ["Aktiv", "Avslutad", "Avbruten"]
+    assert any(t.label == "Sök patientkod" for t in mine.text_input)
+    captions = [c.value for c in mine.caption]
+    assert "1 av 1 patienter" in captions
+    assert "Tryck på en kod för att öppna patienten." in captions  # the narrow list (compact_list)
+    assert column_labels(mine, *MY_PATIENTS_COLUMNS) == {
+        "code": "Patient",
+        "flags": "Flaggor",
+        "status": "Status",
+        "display_name": "Namn",
+        "latest": "Senaste poäng",
+        "progress": "Framsteg",
+        "programme": "Program",
+    }
+    assert list(next(d.value for d in mine.dataframe if "status" in d.value.columns)["status"]) == ["Aktiv"]
+
+    assert trail.title[0].value == "Åtkomstlogg"
+    assert [t.label for t in trail.text_input] == ["Kliniker (användarnamn)", "Patientkod"]
+    assert column_labels(trail, *AUDIT_COLUMNS) == {
+        "occurred_at": "När",
+        "patient": "Patient",
+        "actor": "Vem",
+        "action": "Vad",
+        "detail": "Detaljer",
+    }
+    assert trail.get("download_button")[0].proto.label == "Ladda ned som CSV"
+
+
+def test_my_patients_and_audit_headings_and_columns_go_through_the_catalogs(app_platform, monkeypatch):
+    """In the pseudo-locale a heading or column label without ⟦…⟧ bypassed gettext."""
+    mine, trail = my_patients_and_audit(app_platform, monkeypatch, i18n.PSEUDO)
+    for at, columns in ((mine, MY_PATIENTS_COLUMNS), (trail, AUDIT_COLUMNS)):
+        labels = [at.title[0].value, *(w.label for w in (*at.multiselect, *at.text_input, *at.date_input))]
+        labels += list(column_labels(at, *columns).values())
+        unmarked = [t for t in labels if not (t.startswith(i18n.PSEUDO_OPEN) and t.endswith(i18n.PSEUDO_CLOSE))]
+        assert len(labels) >= 5 and unmarked == [], unmarked

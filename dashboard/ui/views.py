@@ -6,9 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.flags import FLAG_KINDS, HIGH_RISK_PRIORITY
+from dashboard.i18n import N_
 from dashboard.text import md
 
-STATUS_LABELS = {"active": "Active", "completed": "Completed", "withdrawn": "Withdrawn"}
+# Marked for the catalogs; a page translates them where it shows them (``gettext``).
+STATUS_LABELS = {"active": N_("Active"), "completed": N_("Completed"), "withdrawn": N_("Withdrawn")}
 
 
 def score_with_band(score: object, band: object, prorated: object) -> str:
@@ -43,7 +45,7 @@ def table_height(rows: int) -> int:
 
 
 # glide-data-grid's keys (checked in Chromium, tests/test_accessibility.py::select_row).
-KEYBOARD_HINT = "Keyboard: Tab into the table, arrow keys to a row, Shift+Space to select it."
+KEYBOARD_HINT = N_("Keyboard: Tab into the table, arrow keys to a row, Shift+Space to select it.")
 
 
 def waited(hours: float) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from dashboard.i18n import gettext as _
 from dashboard.text import md
 from dashboard.ui.nav import PATIENT_SCRIPT, patient_params
 
@@ -45,10 +46,11 @@ def wide_table(name: str):
     return st.container(key=f"{WIDE_KEY}{name}")
 
 
-def compact_list(name: str, items: Iterable[CompactItem], caption: str = "Tap a code to open the patient.") -> None:
-    """The same patients as the wide table, one short entry each: shown only below ``NARROW_PX``."""
+def compact_list(name: str, items: Iterable[CompactItem], caption: str | None = None) -> None:
+    """The same patients as the wide table, one short entry each: shown only below ``NARROW_PX``.
+    ``caption`` is the page's own, already translated; by default the generic hint."""
     with st.container(key=f"{COMPACT_KEY}{name}", gap="medium"):
-        st.caption(caption)
+        st.caption(caption if caption is not None else _("Tap a code to open the patient."))
         for item in items:
             with st.container(gap=None):  # the reason sits under its own code
                 st.page_link(
