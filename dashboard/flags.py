@@ -35,7 +35,7 @@ from dashboard.facts import (
     patient_facts_query,
     patient_message,
 )
-from dashboard.frames import per_patient, read_frame, records
+from dashboard.frames import per_patient, read_frame, records, records_by_patient
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, reliable_change
 from dashboard.responses import read_scored, responses_query
@@ -258,11 +258,7 @@ def evaluate(inputs: FlagInputs, now: datetime, settings: Settings, tz: ZoneInfo
 
     Responses are grouped once into plain records: per-patient pandas work
     would cost milliseconds per patient, records cost microseconds."""
-    by_patient: dict[int, list] = defaultdict(list)
-    if not inputs.responses.empty:
-        ordered = inputs.responses.sort_values(["patient_id", "administered_at", "response_id"])
-        for r in records(ordered, RESPONSE_FIELDS):
-            by_patient[r.patient_id].append(r)
+    by_patient = records_by_patient(inputs.responses, ["patient_id", "administered_at", "response_id"], RESPONSE_FIELDS)
     gp_notes = followups_by_patient(inputs.followups)
     worries = concerns_by_patient(inputs.concerns)
     index = AckIndex(inputs.acks, now, settings.ack_expiry_days)
@@ -345,20 +341,12 @@ def _present(ts) -> bool:
 
 def followups_by_patient(followups: pd.DataFrame | None) -> dict[int, list]:
     """patient_id -> their current GP follow-ups (FOLLOWUP_FIELDS records), oldest first."""
-    out: dict[int, list] = defaultdict(list)
-    if followups is not None and not followups.empty:
-        for f in records(followups.sort_values(["held_on", "recorded_at"]), FOLLOWUP_FIELDS):
-            out[f.patient_id].append(f)
-    return out
+    return records_by_patient(followups, ["held_on", "recorded_at"], FOLLOWUP_FIELDS)
 
 
 def concerns_by_patient(concerns: pd.DataFrame | None) -> dict[int, list]:
     """patient_id -> their supporters' concerns (CONCERN_FIELDS records), oldest first."""
-    out: dict[int, list] = defaultdict(list)
-    if concerns is not None and not concerns.empty:
-        for r in records(concerns.sort_values(["recorded_at", "concern_id"]), CONCERN_FIELDS):
-            out[r.patient_id].append(r)
-    return out
+    return records_by_patient(concerns, ["recorded_at", "concern_id"], CONCERN_FIELDS)
 
 
 def pauses(followups: pd.DataFrame | None, today: date) -> dict[int, date]:
