@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, or_, select
 
 from dashboard import flags, triage
-from dashboard.clinician_records import load_acks, load_concerns
+from dashboard.clinician_records import load_acks
 from dashboard.config import Settings
 from dashboard.frames import per_patient
 from dashboard.schema import PEER_SUPPORTER, care_team, clinicians, messages, patients
@@ -59,11 +59,10 @@ def clinical_flags(
     state: Engine, queue: triage.Triage, now: datetime, settings: Settings, tz: ZoneInfo
 ) -> pd.DataFrame:
     """The therapist's flags of the supporter's patients, judged with the clinical triage's
-    acknowledgements (not the supporter's) on the rows already read for the supporter's list."""
+    acknowledgements (not the supporter's) on the rows already read for the supporter's list
+    (its concerns too)."""
     ids = [int(i) for i in queue.patients["patient_id"]]
-    inputs = flags.FlagInputs(
-        queue.patients, queue.responses, queue.followups, load_acks(state, ids), load_concerns(state, ids)
-    )
+    inputs = flags.FlagInputs(queue.patients, queue.responses, queue.followups, load_acks(state, ids), queue.concerns)
     return flags.evaluate(inputs, now, settings, tz)
 
 

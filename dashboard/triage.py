@@ -43,6 +43,7 @@ class Triage:
     patients: pd.DataFrame  # the flag engine's patient inputs (for names and filters)
     responses: pd.DataFrame  # scored responses of the patients still open to flags (flags.open_to_flags)
     followups: pd.DataFrame  # their current GP follow-ups (dashboard.clinician_records), read once for the due list too
+    concerns: pd.DataFrame | None  # supporters' concerns of these patients, read once for the supporter's statuses too
 
 
 def triage(
@@ -76,6 +77,7 @@ def triage(
         patients,
         inputs.responses,
         inputs.followups,
+        inputs.concerns,
     )
 
 
