@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from dashboard.measures import INSTRUMENTS, Instrument, display_score
-from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION
+from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION, weeks_after
 from dashboard.text import count_of
 from dashboard.timeutil import UTC_ZONE, local_wall
 from dashboard.trajectory import (
@@ -275,7 +275,6 @@ def follow_up_points(
         return []
     scores = [float(v) for v in rows["score"].tolist()]
     bands = bands_of(scale, rows)
-    end = pd.Timestamp(ended_at)
     return [
         {
             "date": date,
@@ -285,7 +284,7 @@ def follow_up_points(
             "kind": COMPARISONS[comparison(scale, baseline["score"], score, baseline["raw_band"], band)][0]
             if baseline is not None
             else "no baseline in the episode",
-            "label": f"follow-up, {int((at - end) // pd.Timedelta(weeks=1))} weeks after end",
+            "label": f"follow-up, {weeks_after(at, ended_at)} weeks after end",
             "marker": FOLLOW_UP_MARKER,
         }
         for date, at, score, band in zip(

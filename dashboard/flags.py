@@ -37,7 +37,7 @@ from dashboard.facts import (
 )
 from dashboard.frames import per_patient, read_frame, records, records_by_patient
 from dashboard.measures import INSTRUMENTS, display_score
-from dashboard.outcomes import DETERIORATED, reliable_change
+from dashboard.outcomes import DETERIORATED, follow_up_window, reliable_change, weeks_after
 from dashboard.responses import read_scored, responses_query
 from dashboard.schema import messages, module_progress, modules, patients
 from dashboard.scope import PEER_SUPPORTER, Viewer, role_filter, role_patient_ids, scope_params
@@ -531,7 +531,8 @@ def _after_end(c: Case, at) -> str:
     follow_up_to_weeks), else just how long after the end. Empty while in treatment."""
     if c.active or not _present(c.p.ended_at):
         return ""
-    after = pd.Timestamp(at) - pd.Timestamp(c.p.ended_at)
+    ended, at = pd.Timestamp(c.p.ended_at), pd.Timestamp(at)
+    after = at - ended
     if not after > pd.Timedelta(0):
         return ""
     if after < DAY:
@@ -539,12 +540,9 @@ def _after_end(c: Case, at) -> str:
     elif after < pd.Timedelta(weeks=2):
         span = f"{after.days} day{'s' if after.days != 1 else ''}"
     else:
-        span = f"{after.days // 7} weeks"
-    window = (
-        pd.Timedelta(weeks=c.settings.follow_up_from_weeks)
-        <= after
-        <= pd.Timedelta(weeks=c.settings.follow_up_to_weeks)
-    )
+        span = f"{weeks_after(at, ended)} weeks"
+    opens, closes = follow_up_window(ended, c.settings)
+    window = opens <= at <= closes
     return f", {'at follow-up, ' if window else ''}{span} after the episode ended"
 
 

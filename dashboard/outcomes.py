@@ -45,6 +45,12 @@ def follow_up_window(ended_at: When | None, settings: Settings) -> tuple[When, W
     )
 
 
+def weeks_after(at: datetime | pd.Timestamp, ended_at: datetime | pd.Timestamp) -> int:
+    """Whole weeks from the episode end: how the chart, the follow-up table and a risk
+    answer's reason name a score after it ("13 weeks after end")."""
+    return int((pd.Timestamp(at) - pd.Timestamp(ended_at)) // pd.Timedelta(weeks=1))
+
+
 IMPROVED, NO_CHANGE, DETERIORATED, NO_CRITERION, NOT_A_CHANGE_MEASURE = (
     "reliable improvement",
     "no reliable change",

@@ -27,6 +27,7 @@ from dashboard.outcomes import (
     maintained,
     paired_outcome,
     reliable_change,
+    weeks_after,
 )
 from dashboard.responses import read_scored, read_subscales, responses_query
 from dashboard.schema import activity, clinicians, messages, module_progress, modules, patients, programs, responses
@@ -459,11 +460,6 @@ class FollowUpScore:
         if self.band is None:
             return f"{display_score(self.score)} (no bands)"
         return f"{display_score(self.score)} ({self.band}{', ' + ESCALATION_WORDS if self.escalated else ''})"
-
-
-def weeks_after(at: datetime | pd.Timestamp, ended_at: datetime) -> int:
-    """Whole weeks from the episode end, as the chart and the table name a follow-up score."""
-    return int((pd.Timestamp(at) - pd.Timestamp(ended_at)) // pd.Timedelta(weeks=1))
 
 
 def follow_up_scores(
