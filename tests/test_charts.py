@@ -4,6 +4,7 @@ would misread if labels overprinted, states shared an encoding or a panel overfl
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from xml.etree import ElementTree
@@ -68,6 +69,17 @@ def test_follow_up_scores_are_their_own_marker_with_weeks_after_the_end_and_an_e
     assert charts.FOLLOW_UP_MARKER in follow[0]["encoding"]["shape"]["scale"]["domain"]
     assert "2 follow-up scores after the episode end" in spec["description"]
     assert any("14 weeks after end" in line for line in spec["title"]["subtitle"])
+
+
+@pytest.mark.parametrize("width", [300, 700])
+def test_a_point_on_the_last_day_is_drawn_whole_inside_the_plot(width):
+    """Before: the follow-up answered on the chart's last day sat on the plot's right edge,
+    half of its triangle under the band names (seen on a completed patient's page)."""
+    svg = vl_convert.vegalite_to_svg({**phq9_with_a_follow_up(), "width": width})
+    points = re.findall(r'aria-roledescription="point" transform="translate\(([-\d.]+),', svg)
+    assert points
+    half = 5  # the follow-up triangle reaches 4.541 px either side of its centre
+    assert all(half <= float(x) <= width - half for x in points)
 
 
 def test_trajectory_draws_no_text_inside_the_plot():
