@@ -81,13 +81,28 @@ def test_a_reload_keeps_the_idle_clock(app_url, browser, demo_sqlite):
     context.close()
 
 
+# The most idle notices on screen at any moment, counted on every change to the page.
+COUNT_NOTICES = """() => {
+  window.mostNotices = 0;
+  const count = () => {
+    const shown = [...document.querySelectorAll("[data-testid='stAlert']")]
+      .filter((alert) => alert.innerText.includes("without activity")).length;
+    window.mostNotices = Math.max(window.mostNotices, shown);
+  };
+  new MutationObserver(count).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def test_an_unattended_page_blanks_itself_after_the_idle_timeout(app_url, browser, demo_sqlite):
     context, page = new_page(browser)
     open_logged_in(page, f"{app_url}/patients", "gp1", "My patients")
+    page.evaluate(COUNT_NOTICES)
     set_last_action(demo_sqlite, session_of(demo_sqlite, "gp1").session_id, IDLE + 1)
     page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)  # no click, no reload
+    wait_for_app(page)  # the run drawing the form has ended: what it replaced is gone
     assert not page.get_by_role("heading", name="My patients").is_visible()
-    page.get_by_text("logged out after 15 minutes without activity").wait_for(timeout=30_000)  # drawn just after
+    page.get_by_text("logged out after 15 minutes without activity").wait_for(timeout=30_000)
+    assert page.evaluate("window.mostNotices") == 1  # never two at once while the runs after it settle
     trail = audit.read(make_engine(demo_sqlite), actor="gp1")
     assert trail["action"].iloc[0] == "logout" and "idle" in trail["detail"].iloc[0]
     context.close()

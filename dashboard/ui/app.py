@@ -351,6 +351,12 @@ def main() -> None:
     # load, which the deployment's Content-Security-Policy blocks (README, Deployment).
     st.set_page_config(page_title="Caseboard", page_icon=str(ICON), layout="wide")
     st.html(FOCUS_CSS + NARROW_CSS + cookies.HIDE_CSS)  # style only: no space in the page
+    with cookies.fixed_slot():
+        serve(started)
+
+
+def serve(started: logs.RunStart) -> None:
+    """This run's page: a refusal, the login form, or the clinician's pages."""
     run_language(None)  # a configuration refusal is in the browser's language
     try:
         config = load_config()
