@@ -33,4 +33,6 @@ fi
 .venv/bin/ruff format --check dashboard pages tests tools  # one format (pyproject [tool.ruff])
 .venv/bin/ruff check dashboard pages tests tools  # E, W, F, I, B, UP (pyproject [tool.ruff.lint])
 bash scripts/audit.sh  # known vulnerabilities in the pinned requirements fail; no answer is reported, not hidden
-exec .venv/bin/python -m pytest "$@"
+# Both cores: one worker per CPU, each test file whole on one worker (its module-scoped
+# demo databases are built once, and the deployment's fixed ports are used by one file).
+exec .venv/bin/python -m pytest --numprocesses auto --dist loadfile "$@"
