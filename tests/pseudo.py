@@ -1,0 +1,63 @@
+"""Finding words that bypass the catalogs: in the pseudo-locale (``en_XA``) every
+translated string is wrapped in ⟦…⟧, so whatever a page shows outside the markers,
+apart from codes, names, numbers, dates and punctuation, was never translated
+(issue 21, "a pseudo-locale renders every page for every role")."""
+
+import json
+import re
+
+from streamlit.testing.v1 import AppTest
+
+from dashboard import i18n
+
+MARKED = re.compile(re.escape(i18n.PSEUDO_OPEN) + r".*?" + re.escape(i18n.PSEUDO_CLOSE), re.DOTALL)
+# What may stand outside the markers: patient codes, instrument abbreviations, numbers,
+# Babel's English dates and times (the pseudo-locale formats as English), markdown.
+ALLOWED = [
+    r"\b[A-Z]{1,4}-\d+\b",  # P-00042
+    r"\b(?:PHQ-9|GAD-7|ISI|PDSS|OCI-R|SPIN|AUDIT|MADRS-S|WSAS|EPDS|K10|CORE-10|PCL-5)\b",
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b",
+    r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\b",
+    r"\b(?:AM|PM|UTC|CSV|HTML|FHIR|JSON|GP|NHS)\b",
+    r"\d+",
+]
+
+
+def shown_texts(at: AppTest) -> list[str]:
+    """Every piece of text a page shows: headings, captions, alerts, markdown, widget
+    labels and options, expanders, tabs, metrics and table column labels."""
+    texts: list[str] = []
+    for kind in ("title", "header", "subheader", "caption", "markdown", "info", "warning", "error", "success"):
+        texts += [str(e.value) for e in getattr(at, kind)]
+    for kind in ("button", "text_input", "text_area", "number_input", "date_input", "checkbox", "toggle"):
+        texts += [str(w.label) for w in getattr(at, kind)]
+    for kind in ("selectbox", "multiselect", "radio"):
+        for widget in getattr(at, kind):
+            texts.append(str(widget.label))
+            texts += [str(option) for option in widget.options]
+    texts += [str(e.proto.label) for e in at.get("download_button")]
+    texts += [str(e.label) for e in at.expander]
+    texts += [str(t.label) for t in at.tabs]
+    texts += [str(m.label) for m in at.metric]
+    for frame in at.dataframe:
+        config = json.loads(frame.proto.columns or "{}")
+        texts += [str(c["label"]) for c in config.values() if isinstance(c, dict) and c.get("label")]
+    return texts
+
+
+def unmarked(text: str, names: set[str] = frozenset()) -> str:
+    """What is left of ``text`` once the marked parts, the allowed tokens, the given
+    names (platform data: people, programmes, modules) and punctuation are removed."""
+    rest = MARKED.sub(" ", text)
+    names = {*names, *(language.native for language in i18n.LANGUAGES.values())}  # the selector's options
+    for name in sorted(names, key=len, reverse=True):
+        rest = rest.replace(name, " ")
+    for pattern in ALLOWED:
+        rest = re.sub(pattern, " ", rest)
+    rest = re.sub(r"<[^>]+>", " ", rest)  # an HTML tag a markdown string carries (an anchor, a span)
+    return " ".join(re.findall(r"[^\W\d_]{2,}", rest))
+
+
+def unmarked_texts(at: AppTest, names: set[str] = frozenset()) -> list[str]:
+    """The shown texts with words outside the markers, each reduced to those words."""
+    return [left for left in (unmarked(t, names) for t in shown_texts(at)) if left]
