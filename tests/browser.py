@@ -13,6 +13,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from dashboard import i18n
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 
@@ -131,9 +133,10 @@ def wait_for_app(page, settle_ms: int = 300) -> None:
 
 
 def log_in(page, username: str, password: str) -> None:
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Login").click()
+    """The login form in this process's current language (English unless set, as in tools.screenshots)."""
+    page.get_by_role("textbox", name=i18n.gettext("Username")).fill(username)
+    page.get_by_role("textbox", name=i18n.gettext("Password")).fill(password)
+    page.get_by_role("button", name=i18n.gettext("Login")).click()
     wait_for_app(page)
 
 

@@ -5,8 +5,9 @@ the embedded demo is made), logs in as each role in headless Chromium and saves
 every page the README shows at a laptop width (1400 px) and a phone width (390 px)
 under docs/screenshots/: ``triage.png`` and ``triage-narrow.png``, and so on
 (``--only caseload`` for some). Team snapshots are built first, as a running
-``caseboard refresh`` keeps them, so Caseload shows its "as of". Look at them
-before committing: a screenshot is a check by eye, not a test.
+``caseboard refresh`` keeps them, so Caseload shows its "as of". ``--lang fi`` takes
+them in another language (``DASHBOARD_LANGUAGE``) under docs/screenshots/fi/. Look
+at them before committing: a screenshot is a check by eye, not a test.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dashboard import team_snapshot, triage
+from dashboard import i18n, team_snapshot, triage
 from dashboard.config import DEMO_TIMEZONE, Settings
 from dashboard.demo import read_generated_for
 from dashboard.embedded import ensure_demo_database
@@ -38,7 +39,13 @@ class Shot:
     name: str
     user: str
     path: str
-    heading: str  # a regular expression the page's heading matches once it has loaded
+    heading: str  # the page's title (a msgid), or a regular expression with {code}, once it has loaded
+
+    def heading_pattern(self, code: str) -> re.Pattern[str]:
+        """The heading as the current language shows it (or in English, for a page not yet translated)."""
+        if "{code}" in self.heading:
+            return re.compile(self.heading.format(code=re.escape(code)))
+        return re.compile(re.escape(i18n.gettext(self.heading)) + "|" + re.escape(self.heading))
 
 
 SHOTS = (
@@ -46,7 +53,7 @@ SHOTS = (
     Shot("my-patients", "therapist1", "patients", "My patients"),
     Shot("patient", "therapist1", "patient?patient={code}", "^{code}"),
     Shot("followups", "gp2", "followups", "Follow-ups due"),
-    Shot("caseload", "lead1", "caseload", "^Caseload"),
+    Shot("caseload", "lead1", "caseload", "Caseload"),
     Shot("audit", "lead1", "audit", "Audit trail"),
     Shot("contact", "peer1", "contact", "Who to contact today"),
 )
@@ -82,8 +89,8 @@ def take(app_url: str, code: str, out_dir: Path, only: set[str] | None = None) -
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for shot in (s for s in SHOTS if only is None or s.name in only):
             for suffix, width in WIDTHS.items():
-                url, heading = f"{app_url}/{shot.path.format(code=code)}", shot.heading.format(code=re.escape(code))
-                page = logged_in_page(browser, url, width, shot.user, re.compile(heading), settle_ms=800)
+                url = f"{app_url}/{shot.path.format(code=code)}"
+                page = logged_in_page(browser, url, width, shot.user, shot.heading_pattern(code), settle_ms=800)
                 saved = screenshot(page, f"{shot.name}{suffix}")
                 target = out_dir / saved.name
                 target.write_bytes(saved.read_bytes())
@@ -95,13 +102,16 @@ def take(app_url: str, code: str, out_dir: Path, only: set[str] | None = None) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.screenshots", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the PNG files (default docs/screenshots)")
+    parser.add_argument("--out", type=Path, help="folder for the PNG files (default docs/screenshots[/LANG])")
+    parser.add_argument("--lang", choices=list(i18n.LANGUAGES), default=i18n.SOURCE, help="the pages' language")
     parser.add_argument(
         "--only", help="comma-separated shot names (default: all: " + ", ".join(s.name for s in SHOTS) + ")"
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out or (OUT_DIR if args.lang == i18n.SOURCE else OUT_DIR / args.lang)
+    out.mkdir(parents=True, exist_ok=True)
+    i18n.set_language(args.lang)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/demo.sqlite"
         engine = make_engine(url)
@@ -109,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
         code = most_urgent_code(url, "therapist1")
         keep_team_snapshots(url)
-        with served_app({"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo"}) as app_url:
-            for path in take(app_url, code, args.out, only):
+        env = {"DASHBOARD_DB_URL": url, "DASHBOARD_MODE": "demo", "DASHBOARD_LANGUAGE": args.lang}
+        with served_app(env) as app_url:
+            for path in take(app_url, code, out, only):
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
 
