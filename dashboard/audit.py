@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 
 from dashboard.clinician_records import ACTIONS as GP_ACTIONS
 from dashboard.flags import FLAG_KINDS
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.logs import log_event
 from dashboard.schema import clinicians, patients
 from dashboard.scope import Viewer
@@ -162,31 +164,36 @@ TRAIL_COLUMNS = ["occurred_at", "actor", "action", "patient", "detail"]
 # ---------------------------------------------------------------- in words, for the Audit page
 
 ACTION_WORDS = {
-    "login": "logged in",
-    "logout": "logged out",
-    "login_attempt": "tried to log in",
-    "login_failed": "login failed",
-    "login_refused": "login refused",
-    "login_unlocked": "lifted a lockout",
-    "open_record": "opened the record",
-    "denied": "was refused a record",
-    "acknowledge": "marked a reason handled",
-    "acknowledgement_withdrawn": "withdrew an acknowledgement",
-    "concern": "recorded a concern",
-    "followup": "logged a follow-up",
-    "followup_correction": "corrected a follow-up",
-    "followup_withdrawal": "withdrew a follow-up",
-    "export": "exported",
-    "cli_report": "ran a command-line report",
+    "login": N_("logged in"),
+    "logout": N_("logged out"),
+    "login_attempt": N_("tried to log in"),
+    "login_failed": N_("login failed"),
+    "login_refused": N_("login refused"),
+    "login_unlocked": N_("lifted a lockout"),
+    "open_record": N_("opened the record"),
+    "denied": N_("was refused a record"),
+    "acknowledge": N_("marked a reason handled"),
+    "acknowledgement_withdrawn": N_("withdrew an acknowledgement"),
+    "concern": N_("recorded a concern"),
+    "followup": N_("logged a follow-up"),
+    "followup_correction": N_("corrected a follow-up"),
+    "followup_withdrawal": N_("withdrew a follow-up"),
+    "export": N_("exported"),
+    "cli_report": N_("ran a command-line report"),
 }
 
 
-KEY_WORDS = {"ack": "acknowledgement", "flag": "reason", "gp_action": "GP action"}
+KEY_WORDS = {"ack": N_("acknowledgement"), "flag": N_("reason"), "gp_action": N_("GP action")}
 VALUE_WORDS: dict[str, dict[str, str]] = {  # stored codes as the pages name them
-    "role": {"gp": "GP", "therapist": "Therapist", "team_lead": "Team lead"},
+    "role": {"gp": N_("GP"), "therapist": N_("Therapist"), "team_lead": N_("Team lead")},
     "flag": {kind: spec.title for kind, spec in FLAG_KINDS.items()},
     "gp_action": GP_ACTIONS,
 }
+
+
+def action_words(action: str) -> str:
+    """An audit action's words in the run's language (the stored code when unknown)."""
+    return _(ACTION_WORDS[action]) if action in ACTION_WORDS else action
 
 
 def detail_words(detail: str | None) -> str:
@@ -202,10 +209,18 @@ def detail_words(detail: str | None) -> str:
     if not isinstance(values, dict):
         return str(values)
     return " · ".join(
-        f"{KEY_WORDS.get(str(k), str(k).replace('_', ' '))}: {VALUE_WORDS.get(str(k), {}).get(str(v), v)}"
-        for k, v in values.items()
-        if v not in (None, "")
+        f"{_key_words(str(k))}: {_value_words(str(k), v)}" for k, v in values.items() if v not in (None, "")
     )
+
+
+def _key_words(key: str) -> str:
+    return _(KEY_WORDS[key]) if key in KEY_WORDS else key.replace("_", " ")
+
+
+def _value_words(key: str, value: object) -> object:
+    """A stored code named as the pages name it, in the run's language; other values as stored."""
+    words = VALUE_WORDS.get(key, {}).get(str(value))
+    return value if words is None else _(words)
 
 
 def actor_labels(platform: Engine, actors: list[str]) -> dict[str, str]:
@@ -227,5 +242,5 @@ def actor_labels(platform: Engine, actors: list[str]) -> dict[str, str]:
         login = actor.removeprefix("cli:")
         name = names.get(login.lower())
         label = f"{name} ({login})" if name else login
-        out[actor] = f"{label}, command line" if actor.startswith("cli:") else label
+        out[actor] = _("{actor}, command line").format(actor=label) if actor.startswith("cli:") else label
     return out

@@ -36,6 +36,8 @@ from dashboard.facts import (
     patient_message,
 )
 from dashboard.frames import per_patient, read_frame, records, records_by_patient
+from dashboard.i18n import N_, format_date, format_number, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, follow_up_window, reliable_change, weeks_after
 from dashboard.responses import read_scored, responses_query
@@ -240,14 +242,20 @@ def _days(delta: timedelta | pd.Timedelta) -> int:
     return int(pd.Timedelta(delta) // DAY)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def _day_count(n: int) -> str:
+    """'1 day', '3 days' in the run's language (French: '0 jour')."""
+    return ngettext("{n} day", "{n} days", n).format(n=n)
 
 
 def _on(ts, tz: ZoneInfo) -> str:
     """The day of a naive-UTC instant in words, as the service time zone's calendar
-    day (a PHQ-9 at 23:49 UTC on 30 Nov was answered on 01 Dec in Stockholm)."""
-    return f"{local_date(ts, tz):%d %b}"
+    day (a PHQ-9 at 23:49 UTC on 30 Nov was answered on 01 Dec in Stockholm), in the
+    run's language ('01 dec.' in Swedish)."""
+    return _day(local_date(ts, tz))
+
+
+def _day(day, year: bool = False) -> str:
+    return format_date(day, fmt="dd MMM yyyy" if year else "dd MMM")
 
 
 def evaluate(inputs: FlagInputs, now: datetime, settings: Settings, tz: ZoneInfo = UTC_ZONE) -> pd.DataFrame:
@@ -461,17 +469,30 @@ def _risk(c: Case) -> list[dict]:
     if not positive:
         return []
     evidence = [(f"response:{int(r.response_id)}", r.administered_at) for r in positive]
-    open_keys = {k for k, _ in c.acks.uncovered(p.patient_id, "risk", evidence)}
-    pending = [r for (k, _), r in zip(evidence, positive) if k in open_keys] or positive
+    open_keys = {k for k, _at in c.acks.uncovered(p.patient_id, "risk", evidence)}
+    pending = [r for (k, _at), r in zip(evidence, positive) if k in open_keys] or positive
     grade, highest = int(max(r.risk_item_score for r in pending)), int(max(r.risk_item_score for r in positive))
     latest = pending[-1]
-    words = f"PHQ-9 item 9 answered {int(latest.risk_item_score)} on {_on(latest.administered_at, c.tz)}"
+    words = _("PHQ-9 item 9 answered {answer} on {day}").format(
+        answer=int(latest.risk_item_score), day=_on(latest.administered_at, c.tz)
+    )
     words += _after_end(c, latest.administered_at)
     some_handled = len(pending) < len(positive)
     if len(pending) > 1:
-        words += f" ({len(pending)} answers above 0{' not yet handled' if some_handled else ''}, highest {grade})"
+        many = (
+            ngettext(
+                " ({n} answer above 0 not yet handled, highest {grade})",
+                " ({n} answers above 0 not yet handled, highest {grade})",
+                len(pending),
+            )
+            if some_handled
+            else ngettext(
+                " ({n} answer above 0, highest {grade})", " ({n} answers above 0, highest {grade})", len(pending)
+            )
+        )
+        words += many.format(n=len(pending), grade=grade)
     if some_handled:
-        words += f"; highest this episode {highest}"
+        words += _("; highest this episode {highest}").format(highest=highest)
     return [
         _flag(
             p,
@@ -493,12 +514,16 @@ def _peer_concern(c: Case) -> list[dict]:
     if not c.concerns:
         return []
     evidence = [(f"concern:{int(r.concern_id)}", pd.Timestamp(r.recorded_at).to_pydatetime()) for r in c.concerns]
-    open_keys = {k for k, _ in c.acks.uncovered(c.p.patient_id, "peer_concern", evidence)}
-    pending = [r for (k, _), r in zip(evidence, c.concerns) if k in open_keys] or list(c.concerns)
+    open_keys = {k for k, _at in c.acks.uncovered(c.p.patient_id, "peer_concern", evidence)}
+    pending = [r for (k, _at), r in zip(evidence, c.concerns) if k in open_keys] or list(c.concerns)
     latest = pending[-1]
-    words = f"{latest.author_name} recorded a concern on {_on(latest.recorded_at, c.tz)}: {latest.note}"
+    words = _("{author} recorded a concern on {day}: {note}").format(
+        author=latest.author_name, day=_on(latest.recorded_at, c.tz), note=latest.note
+    )
     if len(pending) > 1:
-        words += f" ({len(pending)} concerns not yet handled)"
+        words += ngettext(" ({n} concern not yet handled)", " ({n} concerns not yet handled)", len(pending)).format(
+            n=len(pending)
+        )
     return [
         _flag(
             c.p, "peer_concern", pending[0].recorded_at, words, trigger_at=c.concerns[-1].recorded_at, evidence=evidence
@@ -519,7 +544,9 @@ def _risk_unknown(c: Case) -> list[dict]:
             c.p,
             "risk_unknown",
             last.administered_at,
-            f"latest PHQ-9 ({_on(last.administered_at, c.tz)}) has item 9 unanswered: risk not assessable",
+            _("latest PHQ-9 ({day}) has item 9 unanswered: risk not assessable").format(
+                day=_on(last.administered_at, c.tz)
+            ),
             response_id=int(last.response_id),
         )
     ]
@@ -536,14 +563,16 @@ def _after_end(c: Case, at) -> str:
     if not after > pd.Timedelta(0):
         return ""
     if after < DAY:
-        span = "less than a day"
+        span = _("less than a day")
     elif after < pd.Timedelta(weeks=2):
-        span = f"{after.days} day{'s' if after.days != 1 else ''}"
+        span = _day_count(after.days)
     else:
-        span = f"{weeks_after(at, ended)} weeks"
+        weeks = weeks_after(at, ended)
+        span = ngettext("{n} week", "{n} weeks", weeks).format(n=weeks)
     opens, closes = follow_up_window(ended, c.settings)
-    window = opens <= at <= closes
-    return f", {'at follow-up, ' if window else ''}{span} after the episode ended"
+    if opens <= at <= closes:
+        return _(", at follow-up, {span} after the episode ended").format(span=span)
+    return _(", {span} after the episode ended").format(span=span)
 
 
 def _phq_until(c: Case) -> list:
@@ -566,17 +595,19 @@ def last_risk_assessment(resp: list, enrolled) -> pd.Timestamp | None:
 
 def risk_item_words(last: pd.Timestamp | None, tz: ZoneInfo) -> str:
     """'risk item not assessed since 12 Nov', or '... never assessed since enrolment'."""
-    return (
-        "risk item never assessed since enrolment" if last is None else f"risk item not assessed since {_on(last, tz)}"
-    )
+    if last is None:
+        return _("risk item never assessed since enrolment")
+    return _("risk item not assessed since {day}").format(day=_on(last, tz))
 
 
 def risk_item_status(last: pd.Timestamp | None, tz: ZoneInfo) -> str:
     """The patient page's line on the risk item, said whether or not a reason is open:
     with no answer since enrolment, never a silent absence (clinical-reference 1.5)."""
     if last is None:
-        return f"Risk item ({_risk_item_name()}) never answered since enrolment: risk is not assessed."
-    return f"Risk item ({_risk_item_name()}) last answered on {_on(last, tz)}."
+        return _("Risk item ({item}) never answered since enrolment: risk is not assessed.").format(
+            item=_risk_item_name()
+        )
+    return _("Risk item ({item}) last answered on {day}.").format(item=_risk_item_name(), day=_on(last, tz))
 
 
 def _risk_unassessed(c: Case) -> list[dict]:
@@ -589,7 +620,7 @@ def _risk_unassessed(c: Case) -> list[dict]:
     last, since = _risk_since(c)
     if not (_present(primary) and c.now - since >= pd.Timedelta(days=days)) or _said_by_overdue(c, since):
         return []
-    answered = f"no {_risk_item_name()} answer for {_plural(_days(c.now - since), 'day')}"
+    answered = _("no {item} answer for {days}").format(item=_risk_item_name(), days=_day_count(_days(c.now - since)))
     return [
         _flag(
             c.p,
@@ -615,7 +646,7 @@ def _said_by_overdue(c: Case, since: pd.Timestamp) -> bool:
 
 def _risk_item_name() -> str:
     inst = INSTRUMENTS[RISK_INSTRUMENT]
-    return f"{inst.name} item {inst.risk_item}"
+    return _("{name} item {n}").format(name=inst.name, n=inst.risk_item)
 
 
 def _awaiting_reply(c: Case) -> list[dict]:
@@ -626,16 +657,18 @@ def _awaiting_reply(c: Case) -> list[dict]:
     hours = (c.now - p.first_unanswered) / pd.Timedelta(hours=1)
     overdue = hours >= s.reply_overdue_hours
     words = (
-        f"unanswered message for {_plural(_days(c.now - p.first_unanswered), 'day')}"
+        _("unanswered message for {days}").format(days=_day_count(_days(c.now - p.first_unanswered)))
         if hours >= 24
-        else f"unanswered message for {int(hours)} h"
+        else _("unanswered message for {hours} h").format(hours=int(hours))
     )
     return [
         _flag(
             p,
             "awaiting_reply",
             p.first_unanswered,
-            words if overdue else f"{words}: reply within {int(s.reply_overdue_hours)} h",
+            words
+            if overdue
+            else _("{reason}: reply within {hours} h").format(reason=words, hours=int(s.reply_overdue_hours)),
             priority=None if overdue else PENDING_REPLY_PRIORITY,
             trigger_at=p.last_patient_message,
             evidence=_id_keys("message", p.unanswered_ids, p.last_patient_message),
@@ -659,12 +692,16 @@ def _deterioration(c: Case) -> list[dict]:
         if len(rows) < 2 or reliable_change(instrument, rows[0].score, rows[-1].score) != DETERIORATED:
             continue
         base, last = rows[0], rows[-1]
-        words = (
-            f"{inst.name} reliably worse: {display_score(base.score)} → {display_score(last.score)} "
-            f"on {_on(last.administered_at, c.tz)}"
+        words = _("{name} reliably worse: {baseline} → {latest} on {day}").format(
+            name=inst.name,
+            baseline=display_score(base.score),
+            latest=display_score(last.score),
+            day=_on(last.administered_at, c.tz),
         )
         if inst.rci_sd is not None:
-            words += f" (criterion {inst.reliable_change:.1f} points: {inst.reliable_change_source})"
+            words += _(" (criterion {points} points: {source})").format(
+                points=format_number(inst.reliable_change, 1), source=inst.reliable_change_source
+            )
         out.append(_flag(c.p, "deterioration", last.administered_at, words, response_id=int(last.response_id)))
     return out
 
@@ -674,14 +711,17 @@ def _gp_action(c: Case) -> list[dict]:
     latest = c.gp_followups[-1] if c.gp_followups else None
     if latest is None or latest.action == "continue":
         return []
-    note = f": “{latest.note}”" if isinstance(latest.note, str) and latest.note else ""
+    note = _(": “{note}”").format(note=latest.note) if isinstance(latest.note, str) and latest.note else ""
+    until = _(" until {day}").format(day=_day(latest.pause_until, year=True)) if latest.action == "pause" else ""
     return [
         _flag(
             c.p,
             "gp_action",
             latest.recorded_at,
-            f"GP {c.p.gp or ''} asked on {latest.held_on:%d %b} to {ACTIONS[latest.action].lower()}"
-            + (f" until {latest.pause_until:%d %b %Y}" if latest.action == "pause" else "")
+            _("GP {gp} asked on {day} to {action}").format(
+                gp=c.p.gp or "", day=_day(latest.held_on), action=ACTIONS[latest.action].lower()
+            )
+            + until
             + note,
             evidence=[(f"followup:{latest.entry_id}:{int(latest.version)}", latest.recorded_at)],
         )
@@ -701,7 +741,9 @@ def _feedback_due(c: Case) -> list[dict]:
             p,
             "feedback_due",
             p.first_unfed_completion,
-            f"module completed {_plural(_days(c.now - p.first_unfed_completion), 'day')} ago with no clinician contact since",
+            _("module completed {days} ago with no clinician contact since").format(
+                days=_day_count(_days(c.now - p.first_unfed_completion))
+            ),
             trigger_at=p.last_module_completion,
             evidence=_id_keys("completion", p.unfed_modules, p.last_module_completion),
         )
@@ -717,7 +759,7 @@ def _not_started(c: Case) -> list[dict]:
             c.p,
             "not_started",
             c.enrolled,
-            f"no module started {_plural(_days(c.now - c.enrolled), 'day')} after enrolment",
+            _("no module started {days} after enrolment").format(days=_day_count(_days(c.now - c.enrolled))),
             trigger_at=c.enrolled + pd.Timedelta(days=days),
         )
     ]
@@ -730,17 +772,18 @@ def _inactive(c: Case) -> list[dict]:
     if not (not c.paused and idle >= pd.Timedelta(days=s.inactive_days)):
         return []
     tiers = [
-        (s.inactive_lapsed_days, "lapsed: "),
-        (s.inactive_at_risk_days, "at risk of drop-out: "),
-        (s.inactive_days, ""),
+        (s.inactive_lapsed_days, N_("lapsed: {reason}")),
+        (s.inactive_at_risk_days, N_("at risk of drop-out: {reason}")),
+        (s.inactive_days, "{reason}"),
     ]
     reached, tier = next((d, t) for d, t in tiers if idle >= pd.Timedelta(days=d))
+    words = _("no activity for {days}").format(days=_day_count(_days(idle)))
     return [
         _flag(
             c.p,
             "inactive",
             c.p.last_activity_at,
-            f"{tier}no activity for {_plural(_days(idle), 'day')}",
+            (_(tier) if tier != "{reason}" else tier).format(reason=words),
             trigger_at=pd.Timestamp(c.p.last_activity_at) + pd.Timedelta(days=reached),
         )
     ]
@@ -753,13 +796,17 @@ def _no_contact(c: Case) -> list[dict]:
     contact_since = pd.Timestamp(p.last_contact) if _present(p.last_contact) else c.enrolled
     if not (not c.paused and c.now - contact_since >= pd.Timedelta(days=days)):
         return []
-    words = "no clinician contact yet" if not _present(p.last_contact) else "no clinician contact"
+    words = (
+        N_("no clinician contact yet for {days}")
+        if not _present(p.last_contact)
+        else N_("no clinician contact for {days}")
+    )
     return [
         _flag(
             p,
             "no_contact",
             contact_since,
-            f"{words} for {_plural(_days(c.now - contact_since), 'day')}",
+            _(words).format(days=_day_count(_days(c.now - contact_since))),
             trigger_at=contact_since + pd.Timedelta(days=days),
         )
     ]
@@ -789,7 +836,7 @@ def _questionnaire_overdue(c: Case) -> list[dict]:
     if not (_present(primary) and c.now - last_q >= pd.Timedelta(days=days)):
         return []
     name = INSTRUMENTS[primary].name if primary in INSTRUMENTS else primary
-    words = f"no {name} for {_plural(_days(c.now - last_q), 'day')}"
+    words = _("no {name} for {days}").format(name=name, days=_day_count(_days(c.now - last_q)))
     last, since = _risk_since(c)
     if _said_by_overdue(c, since):
         words += f": {risk_item_words(last, c.tz)}"
@@ -849,8 +896,9 @@ def _not_on_track(c: Case) -> list[dict]:
                     c.p,
                     "not_on_track",
                     row.administered_at,
-                    f"PHQ-9 {display_score(row.score)} in week {week} (not on track at {limit} or more; "
-                    f"baseline {display_score(phq[0].score)})",
+                    _("PHQ-9 {score} in week {week} (not on track at {limit} or more; baseline {baseline})").format(
+                        score=display_score(row.score), week=week, limit=limit, baseline=display_score(phq[0].score)
+                    ),
                     response_id=int(row.response_id),
                 )
             )
@@ -860,7 +908,7 @@ def _not_on_track(c: Case) -> list[dict]:
 @dataclass(frozen=True)
 class FlagKind:
     key: str
-    title: str  # short badge text
+    title: str  # short badge text, English (N_): shown through ``title``
     priority: int  # lower is more urgent: risk, then a reply owed, then outcomes, then engagement
     rule: Callable[[Case], list[dict]]  # the flag's rows for one patient
     in_treatment_only: bool = True  # risk is triaged after the episode ended too (risk_window_after_end)
@@ -870,21 +918,28 @@ class FlagKind:
 FLAG_KINDS = {
     f.key: f
     for f in (
-        FlagKind("risk", "Risk answer", 1, _risk, in_treatment_only=False),
-        FlagKind("peer_concern", "Supporter's concern", 1, _peer_concern, in_treatment_only=False),
-        FlagKind("risk_unknown", "Risk item unanswered", 2, _risk_unknown, in_treatment_only=False),
-        FlagKind("awaiting_reply", "Awaiting reply", 3, _awaiting_reply),  # 7 while not yet overdue
-        FlagKind("deterioration", "Reliable deterioration", 4, _deterioration),
-        FlagKind("not_on_track", "Not on track", 5, _not_on_track),
-        FlagKind("gp_action", "GP asked for action", 6, _gp_action),
-        FlagKind("feedback_due", "Feedback due", 7, _feedback_due),
-        FlagKind("not_started", "Not started", 8, _not_started),
-        FlagKind("inactive", "Inactive", 9, _inactive),
-        FlagKind("no_contact", "No contact", 10, _no_contact),
-        FlagKind("risk_unassessed", "Risk item not assessed", 11, _risk_unassessed),
-        FlagKind("questionnaire_overdue", "Questionnaire overdue", 12, _questionnaire_overdue),
+        FlagKind("risk", N_("Risk answer"), 1, _risk, in_treatment_only=False),
+        FlagKind("peer_concern", N_("Supporter's concern"), 1, _peer_concern, in_treatment_only=False),
+        FlagKind("risk_unknown", N_("Risk item unanswered"), 2, _risk_unknown, in_treatment_only=False),
+        FlagKind("awaiting_reply", N_("Awaiting reply"), 3, _awaiting_reply),  # 7 while not yet overdue
+        FlagKind("deterioration", N_("Reliable deterioration"), 4, _deterioration),
+        FlagKind("not_on_track", N_("Not on track"), 5, _not_on_track),
+        FlagKind("gp_action", N_("GP asked for action"), 6, _gp_action),
+        FlagKind("feedback_due", N_("Feedback due"), 7, _feedback_due),
+        FlagKind("not_started", N_("Not started"), 8, _not_started),
+        FlagKind("inactive", N_("Inactive"), 9, _inactive),
+        FlagKind("no_contact", N_("No contact"), 10, _no_contact),
+        FlagKind("risk_unassessed", N_("Risk item not assessed"), 11, _risk_unassessed),
+        FlagKind("questionnaire_overdue", N_("Questionnaire overdue"), 12, _questionnaire_overdue),
     )
 }
+
+
+def title(key: str) -> str:
+    """A flag kind's badge text in the run's language; the key stays the stored code."""
+    return _(FLAG_KINDS[key].title)
+
+
 # The reasons handled like a risk answer: marked handled only with a note of
 # ``risk_note_min_chars`` (dashboard.acks), escalated to the team lead after
 # ``risk_escalation_working_days`` (``escalated``). A supporter's concern is one.

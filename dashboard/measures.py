@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.config import DEFAULTS, Config, ConfigError, Settings, load_config
+from dashboard.i18n import gettext as _
 from dashboard.instruments import Instrument, load_registry
 from dashboard.text import count_of
 
@@ -78,6 +79,14 @@ def band_label(
     return None if not_applicable else zone(instrument, score, escalated)
 
 
+def band_words(label: str | None) -> str | None:
+    """A band or cut-off label of the registry in the run's language, as shown; the
+    label itself stays the band's code in frames and exports (msgids extracted from
+    instruments.toml by dashboard.i18n_extract). A service's own label has no
+    translation and shows as written."""
+    return _(label) if label else label
+
+
 def reliable_change_index(instrument: str, before: float, after: float) -> float | None:
     """Jacobson-Truax RCI (clinical-reference 1.7), (after - before) / SE_difference, only
     where the service configured the SD and reliability (with their source); |RCI| > 1.96
@@ -121,19 +130,19 @@ def score_words(
     text = f"{display_score(score)}"
     band = band_label(instrument, score, not_applicable=not_applicable, escalated=escalated)
     if band:
-        text += f" · {band}" + (", one zone up" if band != zone(instrument, score) else "")
+        text += " · " + str(band_words(band)) + (_(", one zone up") if band != zone(instrument, score) else "")
     elif not_applicable and inst is not None and inst.not_applicable_item:
         label = (
             inst.item_labels[inst.not_applicable_item - 1]
             if inst.item_labels
             else inst.item_label(inst.not_applicable_item)
         )
-        text += f" · {inst.n_items - 1}-item sum, {label} not applicable"
+        text += " · " + _("{n}-item sum, {item} not applicable").format(n=inst.n_items - 1, item=label)
     name = inst.name if inst is not None else instrument
     text += f" ({name}, {when})" if when else f" ({name})"
     cut = inst.caseness if inst is not None and not inst.bands and not not_applicable else None
     if cut is not None and score >= cut:
-        text += f" · at or above cut-off {cut:g}"
+        text += " · " + _("at or above cut-off {cut}").format(cut=f"{cut:g}")
     return text
 
 

@@ -13,12 +13,13 @@ from sqlalchemy import Engine
 from dashboard.config import Settings
 from dashboard.facts import LAST_ACTIVITY_INPUTS, last_activity_at, patient_facts_query
 from dashboard.frames import read_frame
+from dashboard.i18n import gettext as _
+from dashboard.i18n import ngettext
 from dashboard.measures import band_label, display_score
 from dashboard.responses import latest_per_patient, read_scored, responses_query
 from dashboard.schema import PATIENT_STATUSES, patients
 from dashboard.scope import Viewer, role_patient_ids, scope_params
 from dashboard.statements import PATIENT_ID, prepared
-from dashboard.text import count_of
 from dashboard.timeutil import days_since
 
 COLUMNS = [
@@ -47,10 +48,10 @@ COLUMNS = [
 
 def progress_label(completed: int, total: int, current: int | None) -> str:
     if total == 0:
-        return "no modules"
+        return _("no modules")
     if current is None:
-        return f"all {total} completed"
-    return f"module {current} of {total}"
+        return _("all {total} completed").format(total=total)
+    return _("module {current} of {total}").format(current=current, total=total)
 
 
 @prepared
@@ -150,7 +151,11 @@ def filter_patients(
     matches = rows["code"].astype(str).str.contains(search, case=False, regex=False)
     hidden = int((matches & ~in_programme).sum())
     note = (
-        f"{count_of(hidden, 'more patient', 'more patients')} {'matches' if hidden == 1 else 'match'} “{search}” in other programmes: clear the Programme filter to see them."
+        ngettext(
+            "{n} more patient matches “{search}” in other programmes: clear the Programme filter to see them.",
+            "{n} more patients match “{search}” in other programmes: clear the Programme filter to see them.",
+            hidden,
+        ).format(n=f"{hidden:,}", search=search)
         if hidden
         else None
     )

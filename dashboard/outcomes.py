@@ -14,6 +14,8 @@ from typing import TypeVar
 import pandas as pd
 
 from dashboard.config import NO_DESCRIPTOR, Settings
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.instruments import Instrument
 from dashboard.measures import INSTRUMENTS
 
@@ -51,13 +53,19 @@ def weeks_after(at: datetime | pd.Timestamp, ended_at: datetime | pd.Timestamp) 
     return int((pd.Timestamp(at) - pd.Timestamp(ended_at)) // pd.Timedelta(weeks=1))
 
 
+# Codes compared by the rules, English; shown through ``change_words``.
 IMPROVED, NO_CHANGE, DETERIORATED, NO_CRITERION, NOT_A_CHANGE_MEASURE = (
-    "reliable improvement",
-    "no reliable change",
-    "reliable deterioration",
-    "no reliable-change criterion",
-    "not a change measure: zone transitions are reported",
+    N_("reliable improvement"),
+    N_("no reliable change"),
+    N_("reliable deterioration"),
+    N_("no reliable-change criterion"),
+    N_("not a change measure: zone transitions are reported"),
 )
+
+
+def change_words(code: str) -> str:
+    """A ``reliable_change`` result in the run's language."""
+    return _(code)
 
 
 def reliable_change(instrument: str, baseline: float, latest: float) -> str:
@@ -137,9 +145,9 @@ def anxiety_plan(
     if measure is not None:
         return AnxietyPlan(descriptor, named, measure)
     why = (
-        f"{named} is not in the instrument registry"
+        _("{code} is not in the instrument registry").format(code=named)
         if inst is None
-        else f"{inst.name} has no ADSM caseness and reliable change configured"
+        else _("{name} has no ADSM caseness and reliable change configured").format(name=inst.name)
     )
     return AnxietyPlan(descriptor, named, gad7(), why)
 
@@ -200,15 +208,17 @@ class PairedOutcome:
     @property
     def measures_text(self) -> str:
         """ "PHQ-9 and SPIN", or "PHQ-9 and GAD-7 (back-up: no SPIN pair)"."""
-        text = f"{INSTRUMENTS['PHQ9'].name} and {self.anxiety.name}"
-        return text + (f" (back-up: no {self.instead_of.name} pair)" if self.instead_of is not None else "")
+        text = _("{depression} and {anxiety}").format(depression=INSTRUMENTS["PHQ9"].name, anxiety=self.anxiety.name)
+        if self.instead_of is not None:
+            text += _(" (back-up: no {name} pair)").format(name=self.instead_of.name)
+        return text
 
 
 def planned_measures_text(plan: AnxietyPlan) -> str:
     """The pair a programme's courses use, before any is paired: "PHQ-9 + GAD-7", or
     "PHQ-9 + SPIN, GAD-7 the back-up"."""
     text = f"{INSTRUMENTS['PHQ9'].name} + {plan.measure.name}"
-    return text + (f", {INSTRUMENTS[DEFAULT_ANXIETY].name} the back-up" if plan.uses_adsm else "")
+    return text + (_(", {name} the back-up").format(name=INSTRUMENTS[DEFAULT_ANXIETY].name) if plan.uses_adsm else "")
 
 
 def paired_outcome(plan: AnxietyPlan, pairs: Mapping[str, Pair], strict: bool) -> PairedOutcome | None:
@@ -265,11 +275,11 @@ def maintained(
     must have a follow-up score, else "not assessable"."""
     end = paired_outcome(plan, pairs, strict)
     if end is None:
-        return Maintained(None, None, "no paired end-of-treatment outcome")
+        return Maintained(None, None, _("no paired end-of-treatment outcome"))
     phq, anx = INSTRUMENTS["PHQ9"], end.anxiety
     missing = [name for code, name in (("PHQ9", phq.name), (anx.code, anx.name)) if code not in follow_up]
     if missing:
-        return Maintained(end, None, f"no {' or '.join(missing)} score at follow-up")
+        return Maintained(end, None, _("no {measures} score at follow-up").format(measures=_(" or ").join(missing)))
     outcome = nhs_outcome(pairs["PHQ9"][0], follow_up["PHQ9"], pairs[anx.code][0], follow_up[anx.code], strict, anx)
     return Maintained(end, outcome)
 
@@ -277,15 +287,24 @@ def maintained(
 def maintained_words(m: Maintained) -> str:
     """ "recovery maintained, reliable improvement maintained", or why not assessable."""
     if not m.assessable:
-        return f"not assessable: {m.why}"
+        return _("not assessable: {why}").format(why=m.why)
     words = []
-    for name, end_had, held in (
-        ("recovery", m.end is not None and m.end.outcome.recovery, m.recovery),
-        ("reliable improvement", m.end is not None and m.end.outcome.reliable_improvement, m.reliable_improvement),
+    for said, end_had, held in (
+        (
+            (N_("no recovery at the end to maintain"), N_("recovery maintained"), N_("recovery not maintained")),
+            m.end is not None and m.end.outcome.recovery,
+            m.recovery,
+        ),
+        (
+            (
+                N_("no reliable improvement at the end to maintain"),
+                N_("reliable improvement maintained"),
+                N_("reliable improvement not maintained"),
+            ),
+            m.end is not None and m.end.outcome.reliable_improvement,
+            m.reliable_improvement,
+        ),
     ):
-        words.append(
-            f"no {name} at the end to maintain"
-            if not end_had
-            else f"{name} {'maintained' if held else 'not maintained'}"
-        )
+        none, kept, lost = said
+        words.append(_(none if not end_had else kept if held else lost))
     return ", ".join(words)

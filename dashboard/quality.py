@@ -20,6 +20,8 @@ import pandas as pd
 from sqlalchemy import Boolean, ColumnElement, Engine, Select, and_, exists, func, literal, not_, or_, select, union_all
 
 from dashboard.config import Settings
+from dashboard.i18n import N_, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS
 from dashboard.responses import scored_responses
 from dashboard.schema import (
@@ -37,73 +39,86 @@ from dashboard.schema import (
     responses,
 )
 from dashboard.scope import Viewer, patient_filter
-from dashboard.text import count_of
 
 
 @dataclass(frozen=True)
 class Check:
     key: str
-    problem: str  # what is wrong, in a clinician's words
+    problem: str  # what is wrong, in a clinician's words (English, N_: shown through ``words``)
     effect: str  # what the dashboard did about it
 
 
 CHECKS: tuple[Check, ...] = (
     Check(
         "enrolment_missing",
-        "enrolment date missing",
-        "treatment week, module due dates and early-response checkpoints are not shown",
+        N_("enrolment date missing"),
+        N_("treatment week, module due dates and early-response checkpoints are not shown"),
     ),
-    Check("enrolment_future", "enrolment date in the future", "no flags or team figures until that date"),
+    Check("enrolment_future", N_("enrolment date in the future"), N_("no flags or team figures until that date")),
     Check(
         "status_unknown",
-        "status missing or unknown",
-        "treated as in treatment while there is no end date (flags still show); left out of team figures",
+        N_("status missing or unknown"),
+        N_("treated as in treatment while there is no end date (flags still show); left out of team figures"),
     ),
     Check(
         "code_duplicate",
-        "patient code shared with another patient record",
-        "lists open the record chosen; a link by the code alone asks which record is meant",
+        N_("patient code shared with another patient record"),
+        N_("lists open the record chosen; a link by the code alone asks which record is meant"),
     ),
     Check(
         "programme_unknown",
-        "no programme, or a programme that does not exist",
-        "no modules or primary questionnaire to track",
+        N_("no programme, or a programme that does not exist"),
+        N_("no modules or primary questionnaire to track"),
     ),
-    Check("therapist_unknown", "therapist does not exist", "shown as unassigned"),
-    Check("therapist_missing", "no therapist", "in no therapist's queue: the team lead's triage shows them"),
-    Check("gp_unknown", "GP does not exist", "shown without a GP"),
+    Check("therapist_unknown", N_("therapist does not exist"), N_("shown as unassigned")),
+    Check("therapist_missing", N_("no therapist"), N_("in no therapist's queue: the team lead's triage shows them")),
+    Check("gp_unknown", N_("GP does not exist"), N_("shown without a GP")),
     Check(
         "event_time_missing",
-        "activity, message or questionnaire without a usable date",
-        "left out (null, or not in the agreed 'YYYY-MM-DD HH:MM:SS' format)",
+        N_("activity, message or questionnaire without a usable date"),
+        N_("left out (null, or not in the agreed 'YYYY-MM-DD HH:MM:SS' format)"),
     ),
     Check(
         "event_time_future",
-        "activity, message, questionnaire or module dated in the future",
-        "left out until that time",
+        N_("activity, message, questionnaire or module dated in the future"),
+        N_("left out until that time"),
     ),
-    Check("event_kind_unknown", "activity kind or message direction missing or unknown", "left out"),
-    Check("clinician_unknown", "message from a clinician who does not exist", "still counted as clinician contact"),
-    Check("module_unknown", "module progress for a module that does not exist, or without a start date", "left out"),
-    Check("instrument_unknown", "questionnaire with an unknown instrument code", "not scored"),
+    Check("event_kind_unknown", N_("activity kind or message direction missing or unknown"), N_("left out")),
+    Check(
+        "clinician_unknown", N_("message from a clinician who does not exist"), N_("still counted as clinician contact")
+    ),
+    Check(
+        "module_unknown",
+        N_("module progress for a module that does not exist, or without a start date"),
+        N_("left out"),
+    ),
+    Check("instrument_unknown", N_("questionnaire with an unknown instrument code"), N_("not scored")),
     Check(
         "duplicate_response",
-        "the same questionnaire recorded more than once",
-        "each copy is kept, so it shows twice on the trajectory",
+        N_("the same questionnaire recorded more than once"),
+        N_("each copy is kept, so it shows twice on the trajectory"),
     ),
     Check(
         "scoring",
-        "questionnaire with out-of-range, missing, repeated items or a disagreeing total",
-        "scored as clinical-reference 1.3 allows, or not scored; each is listed on the patient page",
+        N_("questionnaire with out-of-range, missing, repeated items or a disagreeing total"),
+        N_("scored as clinical-reference 1.3 allows, or not scored; each is listed on the patient page"),
     ),
     Check(
         "option_invalid",
-        "questionnaire answer that is not one of its item's options (AUDIT items 9-10: only 0, 2 or 4)",
-        "the answer is treated as missing, so the questionnaire is not scored (clinical-reference 4)",
+        N_("questionnaire answer that is not one of its item's options (AUDIT items 9-10: only 0, 2 or 4)"),
+        N_("the answer is treated as missing, so the questionnaire is not scored (clinical-reference 4)"),
     ),
 )
 CHECK_BY_KEY = {c.key: c for c in CHECKS}
 COLUMNS = ["check", "problem", "effect", "patients", "rows", "codes"]
+
+
+def words(key: str, problem: str, effect: str) -> tuple[str, str]:
+    """A check's (problem, effect) in the run's language, from its key: a frame kept in
+    another language (a team snapshot built by ``caseboard refresh``) still reads in
+    the viewer's. Words of an unknown key are shown as stored."""
+    check = CHECK_BY_KEY.get(key)
+    return (_(check.problem), _(check.effect)) if check else (problem, effect)
 
 
 def _unusable_time(column, dialect: str) -> ColumnElement[bool]:
@@ -286,10 +301,12 @@ def summary(issues: pd.DataFrame) -> str:
     if issues.empty:
         return ""
     patients_hit = len({c for codes in issues["codes"] for c in codes})
-    return (
-        f"Data quality: {count_of(len(issues), 'kind')} of problem in the platform records of {count_of(patients_hit, 'patient')}; "
+    kinds = ngettext("{n} kind", "{n} kinds", len(issues)).format(n=f"{len(issues):,}")
+    hit = ngettext("{n} patient", "{n} patients", patients_hit).format(n=f"{patients_hit:,}")
+    return _(
+        "Data quality: {kinds} of problem in the platform records of {patients}; "
         "the rows concerned were left out or adjusted as shown."
-    )
+    ).format(kinds=kinds, patients=hit)
 
 
 # ---------------------------------------------------------------- operators: orphan rows

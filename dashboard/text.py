@@ -21,6 +21,8 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from dashboard.i18n import gettext as _
+
 WORD_JOINER = "\u2060"  # invisible, no line break: splits a pattern without changing what is read
 REPLACEMENT = "\ufffd"
 
@@ -101,11 +103,11 @@ def control_problem(value: str | None, what: str, multiline: bool = False) -> st
     found = control_characters(value, multiline)
     if not found:
         return None
-    return (
-        f"{what} contains control characters ({', '.join(found[:3])}{', …' if len(found) > 3 else ''}) "
+    return _(
+        "{what} contains control characters ({characters}) "
         "that cannot be stored or looked up; remove them (they often come from pasting out of another program) "
         "and try again."
-    )
+    ).format(what=what, characters=", ".join(found[:3]) + (", …" if len(found) > 3 else ""))
 
 
 def visible_controls(value: str) -> str:

@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from dashboard.i18n import format_date
+from dashboard.i18n import gettext as _
+
 DAY = pd.Timedelta(days=1)
 UTC_ZONE = ZoneInfo("UTC")  # the default service zone of domain functions called without a Config
 
@@ -50,5 +53,8 @@ def local_wall(ts: pd.Series, tz: ZoneInfo) -> pd.Series:
 
 
 def freshness_line(as_of: datetime, tz: ZoneInfo) -> str:
+    """'Data as of 09:05 on 01 Dec 2026 (Europe/Stockholm)', the day in the run's language."""
     local = local_time(as_of, tz)
-    return f"Data as of {local:%H:%M} on {local:%d %b %Y} ({tz.key})"
+    return _("Data as of {time} on {day} ({zone})").format(
+        time=f"{local:%H:%M}", day=format_date(local, fmt="dd MMM yyyy"), zone=tz.key
+    )

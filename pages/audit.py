@@ -44,7 +44,7 @@ who_is = audit.actor_labels(ctx.platform, sorted(set(trail["actor"])))
 shown = trail.assign(
     occurred_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y %H:%M:%S}" for t in trail["occurred_at"]],
     actor=trail["actor"].map(who_is),
-    action=trail["action"].map(audit.ACTION_WORDS).fillna(trail["action"]),
+    action=trail["action"].map(audit.action_words),
     patient=trail["patient"].astype(object).fillna(""),
     detail=[audit.detail_words(d) for d in trail["detail"].astype(object).where(trail["detail"].notna(), None)],
 )

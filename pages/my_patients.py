@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.flags import FLAG_KINDS, RISK_KINDS
+from dashboard.flags import RISK_KINDS, title
 from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS
 from dashboard.my_patients import filter_patients
@@ -153,7 +153,7 @@ else:
                     else _(" · inactive {days} d").format(days=int(r.days_since_activity))
                 ),
                 r.flags or _("no flags"),
-                urgent=r.flags.startswith(tuple(FLAG_KINDS[k].title for k in RISK_KINDS)),
+                urgent=r.flags.startswith(tuple(title(k) for k in RISK_KINDS)),
             )
             for r in table.itertuples()
         ],

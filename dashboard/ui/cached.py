@@ -1,13 +1,15 @@
 """Streamlit-cached wrappers of the data functions.
 
 Every wrapper takes the viewer as an argument, so it is part of the cache key
-and no cached result crosses users. The engine is passed as ``_engine`` (not
+and no cached result crosses users; the run's language is part of every key too
+(``_cached``), since the domain returns words in it. The engine is passed as ``_engine`` (not
 hashed); the database URL stands in for it in the key.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +20,7 @@ from sqlalchemy import Engine
 
 from dashboard import agenda as agenda_mod
 from dashboard import caseload as caseload_mod
-from dashboard import flags, followups_due, peer_support, quality, team_snapshot
+from dashboard import flags, followups_due, i18n, peer_support, quality, team_snapshot
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
 from dashboard import triage as triage_mod
@@ -44,15 +46,27 @@ def _cached(max_entries: int, show_spinner: bool | str = False) -> Callable[[Cal
 
     def decorate(fn: Callable) -> Callable:
         made: list[Callable] = []
+        # The domain returns words (flag reasons, outcome words) in the run's language, so
+        # the language is part of every key: a cached result never crosses languages. A
+        # function that takes ``language`` itself is keyed by it already.
+        keyed = "language" in inspect.signature(fn).parameters
+
+        @functools.wraps(fn)  # Streamlit keys the cache by fn's name, source and parameters
+        def in_language(*args, language: str, **kwargs):
+            with i18n.language(language):
+                return fn(*args, **kwargs)
 
         def wrapper() -> Callable:
             if not made:
-                made.append(st.cache_data(ttl=cache_ttl(), max_entries=max_entries, show_spinner=show_spinner)(fn))
+                cache = st.cache_data(ttl=cache_ttl(), max_entries=max_entries, show_spinner=show_spinner)
+                made.append(cache(fn if keyed else in_language))
             return made[0]
 
         @functools.wraps(fn)
         def call(*args, **kwargs):
-            return wrapper()(*args, **kwargs)
+            if keyed:
+                return wrapper()(*args, **kwargs)
+            return wrapper()(*args, language=i18n.current_language(), **kwargs)
 
         call.clear = lambda *args, **kwargs: wrapper().clear(*args, **kwargs)
         return call

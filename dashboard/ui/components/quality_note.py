@@ -9,7 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.text import count_of
+from dashboard.i18n import gettext as _
+from dashboard.i18n import ngettext
+from dashboard.quality import words
 
 
 def team_quality_note(role: str, issues: pd.DataFrame) -> None:
@@ -25,17 +27,32 @@ def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaire
     if issues.empty:
         return
     if patient_page:
-        label = f"Data quality: {count_of(len(issues), 'problem')} in this patient's platform records"
+        label = ngettext(
+            "Data quality: {n} problem in this patient's platform records",
+            "Data quality: {n} problems in this patient's platform records",
+            len(issues),
+        ).format(n=len(issues))
     else:
         hit = len({code for codes in issues["codes"] for code in codes})
-        label = f"Data quality: problems in the platform records of {count_of(hit, 'patient')}"
+        label = ngettext(
+            "Data quality: problems in the platform records of {n} patient",
+            "Data quality: problems in the platform records of {n} patients",
+            hit,
+        ).format(n=f"{hit:,}")
     with st.expander(label, icon=":material/warning:"):
         st.caption(
-            "Caseboard leaves out or adjusts these rows, as said below, and shows everything else. "
-            "Correct them on the platform."
+            _(
+                "Caseboard leaves out or adjusts these rows, as said below, and shows everything else. "
+                "Correct them on the platform."
+            )
         )
-        table = pd.DataFrame(
-            {"Problem": issues["problem"], "What Caseboard did": issues["effect"], "Rows": issues["rows"]}
+        said = [words(k, p, e) for k, p, e in zip(issues["check"], issues["problem"], issues["effect"])]
+        table = pd.DataFrame(  # the data's column names stay English; their labels are translated
+            {
+                "Problem": [p for p, _e in said],
+                "What Caseboard did": [e for _p, e in said],
+                "Rows": issues["rows"].to_numpy(),
+            }
         )
         if not patient_page:
             table.insert(1, "Patients", [", ".join(codes) for codes in issues["codes"]])
@@ -44,10 +61,18 @@ def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaire
             hide_index=True,
             width="stretch",
             column_config={
-                "Problem": st.column_config.TextColumn(width="medium"),
-                "Patients": st.column_config.TextColumn(width="medium"),
+                "Problem": st.column_config.TextColumn(_("Problem"), width="medium"),
+                "Patients": st.column_config.TextColumn(_("Patients"), width="medium"),
+                "What Caseboard did": st.column_config.TextColumn(_("What Caseboard did")),
+                "Rows": st.column_config.NumberColumn(_("Rows")),
             },
         )
         if questionnaires is not None and not questionnaires.empty:
-            st.markdown(f"**{count_of(len(questionnaires), 'questionnaire')} with problems**")
+            st.markdown(
+                "**"
+                + ngettext(
+                    "{n} questionnaire with problems", "{n} questionnaires with problems", len(questionnaires)
+                ).format(n=len(questionnaires))
+                + "**"
+            )
             st.dataframe(questionnaires, hide_index=True, width="stretch")
