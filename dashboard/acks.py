@@ -30,6 +30,8 @@ from dashboard import audit, flags
 from dashboard.ack_cover import evidence_json
 from dashboard.clinician_records import load_acks  # noqa: F401 (callers read it here too)
 from dashboard.config import Settings
+from dashboard.i18n import N_, format_number, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.patient import find_patient_by_id
 from dashboard.peer_support import PEER_REASONS
 from dashboard.schema import PEER_SUPPORTER
@@ -41,7 +43,7 @@ from dashboard.timeutil import UTC_ZONE
 
 MAY_ACKNOWLEDGE = frozenset({"therapist", "team_lead", PEER_SUPPORTER})
 NOTE_MAX_CHARS = 1000
-NEWER_ROW = "A newer answer arrived: review it first."
+NEWER_ROW = N_("A newer answer arrived: review it first.")  # translated where raised
 
 
 class AckRefused(ValueError):
@@ -81,40 +83,57 @@ def acknowledge_batch(
     its own note. Returns {flag: acknowledgement id}; the same ``idempotency_key``
     again (a double click) stores nothing more and returns the first ids."""
     if not choices:
-        raise AckRefused("Tick at least one reason to mark it handled.")
+        raise AckRefused(_("Tick at least one reason to mark it handled."))
     for c in choices:
         if problem := control_problem(c.note, "The note", multiline=True):  # before any query (dashboard.text)
             raise AckRefused(problem)
     if viewer.role not in MAY_ACKNOWLEDGE:
         raise AckRefused(
-            "Only therapists and team leads acknowledge triage reasons, and peer supporters their own list."
+            _("Only therapists and team leads acknowledge triage reasons, and peer supporters their own list.")
         )
     if viewer.role == PEER_SUPPORTER and (theirs := {c.flag for c in choices} - PEER_REASONS):
-        raise AckRefused(f"A peer supporter marks only the reasons of their own list, not {_titles(sorted(theirs))}.")
+        raise AckRefused(
+            _("A peer supporter marks only the reasons of their own list, not {reasons}.").format(
+                reasons=_titles(sorted(theirs))
+            )
+        )
     if len({c.flag for c in choices}) != len(choices):
-        raise AckRefused("Each reason can be ticked once.")
+        raise AckRefused(_("Each reason can be ticked once."))
     for c in choices:
         if c.flag not in flags.FLAG_KINDS:
-            raise AckRefused(f"Unknown reason {c.flag!r}.")
+            raise AckRefused(_("Unknown reason {flag}.").format(flag=repr(c.flag)))
     patient = find_patient_by_id(platform, viewer, patient_id, now)
     if patient is None:
-        raise AckRefused("No such patient in your caseload.")
+        raise AckRefused(_("No such patient in your caseload."))
     notes = {c.flag: (c.note or "").strip() for c in choices}
     for kind in sorted(flags.RISK_KINDS & set(notes)):
         if len(notes[kind]) < settings.risk_note_min_chars:
-            what = "A risk acknowledgement" if kind == "risk" else f"Handling a {flags.FLAG_KINDS[kind].title.lower()}"
-            raise AckRefused(
-                f"{what} needs a note of at least {int(settings.risk_note_min_chars)} "
-                "characters saying what was done; the team can read it."
-            )
+            n = int(settings.risk_note_min_chars)
+            if kind == "risk":
+                message = ngettext(
+                    "A risk acknowledgement needs a note of at least {n} character saying what was done; "
+                    "the team can read it.",
+                    "A risk acknowledgement needs a note of at least {n} characters saying what was done; "
+                    "the team can read it.",
+                    n,
+                ).format(n=format_number(n))
+            else:
+                message = ngettext(
+                    "Handling a {reason} needs a note of at least {n} character saying what was done; "
+                    "the team can read it.",
+                    "Handling a {reason} needs a note of at least {n} characters saying what was done; "
+                    "the team can read it.",
+                    n,
+                ).format(reason=flags.FLAG_KINDS[kind].title.lower(), n=format_number(n))
+            raise AckRefused(message)
     if any(len(n) > NOTE_MAX_CHARS for n in notes.values()):
-        raise AckRefused(f"The note is longer than {NOTE_MAX_CHARS:,} characters.")
+        raise AckRefused(_("The note is longer than {n} characters.").format(n=format_number(NOTE_MAX_CHARS)))
     keys = {c.flag: _row_key(idempotency_key, c.flag, len(choices)) for c in choices}
     if idempotency_key is not None and (done := _acks_for_keys(state, keys)):
         if set(done) == set(keys):  # the same submission again: stored once
             return done
         raise AckRefused(  # the same form sent again with other ticks: never half a batch
-            "This form was already submitted with other reasons ticked; the page shows them as they are now."
+            _("This form was already submitted with other reasons ticked; the page shows them as they are now.")
         )
     judged = _open_rows(platform, state, viewer, patient, now, settings, tz)
     gone, newer, current = [], [], {}
@@ -124,26 +143,35 @@ def acknowledge_batch(
             gone.append(c.flag)
             continue
         current[c.flag] = rows
-        if not {k for ev in rows["evidence"] for k, _ in ev} <= c.seen:
+        if not {k for ev in rows["evidence"] for k, _at in ev} <= c.seen:
             newer.append(c.flag)
     if gone:
         raise AckRefused(
-            ("This reason is no longer open" if len(choices) == 1 else f"No longer open: {_titles(gone)}")
-            + " (handled by a colleague, or the data changed); nothing was stored, and the list shows it as it is now."
+            _(
+                "This reason is no longer open (handled by a colleague, or the data changed); "
+                "nothing was stored, and the list shows it as it is now."
+            )
+            if len(choices) == 1
+            else _(
+                "No longer open: {reasons} (handled by a colleague, or the data changed); "
+                "nothing was stored, and the list shows it as it is now."
+            ).format(reasons=_titles(gone))
         )
     if newer:
         if len(choices) == 1:
             raise NewerEvidence(
-                NEWER_ROW if newer == ["risk"] else "Something newer arrived for this reason: review it first."
+                _(NEWER_ROW) if newer == ["risk"] else _("Something newer arrived for this reason: review it first.")
             )
-        lead = NEWER_ROW if "risk" in newer else "Something newer arrived: review it first."
-        raise NewerEvidence(f"{lead} Newer than your screen: {_titles(newer)}. Nothing was stored.")
+        lead = _(NEWER_ROW) if "risk" in newer else _("Something newer arrived: review it first.")
+        raise NewerEvidence(
+            lead + " " + _("Newer than your screen: {reasons}. Nothing was stored.").format(reasons=_titles(newer))
+        )
     stored: dict[str, int] = {}
     try:
         with state.begin() as conn:
             for c in choices:
                 rows = current[c.flag]
-                evidence = {k for ev in rows["evidence"] for k, _ in ev}
+                evidence = {k for ev in rows["evidence"] for k, _at in ev}
                 ack_id = conn.execute(
                     insert(acks_table).values(
                         patient_id=patient_id,
@@ -213,15 +241,15 @@ def withdraw(platform: Engine, state: Engine, viewer: Viewer, ack_id: int, reaso
         already = conn.scalar(select(ack_withdrawals.c.id).where(ack_withdrawals.c.ack_id == ack_id))
     # the same words whether the acknowledgement is missing or out of scope
     if row is None or find_patient_by_id(platform, viewer, row.patient_id, now) is None:
-        raise AckRefused("No such acknowledgement in your caseload.")
+        raise AckRefused(_("No such acknowledgement in your caseload."))
     if viewer.username != row.actor and viewer.role != "team_lead":
-        raise AckRefused("Only its author or a team lead can withdraw an acknowledgement.")
+        raise AckRefused(_("Only its author or a team lead can withdraw an acknowledgement."))
     if already is not None:
-        raise AckRefused("This acknowledgement was already withdrawn.")
+        raise AckRefused(_("This acknowledgement was already withdrawn."))
     if not reason:
-        raise AckRefused("Say why the acknowledgement is withdrawn (kept in the audit trail).")
+        raise AckRefused(_("Say why the acknowledgement is withdrawn (kept in the audit trail)."))
     if len(reason) > NOTE_MAX_CHARS:
-        raise AckRefused(f"The reason is longer than {NOTE_MAX_CHARS:,} characters.")
+        raise AckRefused(_("The reason is longer than {n} characters.").format(n=format_number(NOTE_MAX_CHARS)))
     try:
         with state.begin() as conn:
             conn.execute(
@@ -233,9 +261,9 @@ def withdraw(platform: Engine, state: Engine, viewer: Viewer, ack_id: int, reaso
                 conn, viewer.username, "acknowledgement_withdrawn", row.patient_id, flag=row.flag, ack=int(ack_id)
             )
     except IntegrityError:  # withdrawn by someone else at the same moment: it is withdrawn once
-        raise AckRefused("This acknowledgement was already withdrawn.") from None
+        raise AckRefused(_("This acknowledgement was already withdrawn.")) from None
 
 
 def evidence_keys(rows: pd.DataFrame) -> list[str]:
     """The evidence keys of flag rows as drawn (what an acknowledgement of them covers)."""
-    return sorted({k for keys in rows["evidence"] for k, _ in keys})
+    return sorted({k for keys in rows["evidence"] for k, _at in keys})

@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from dashboard import flags as flag_engine
 from dashboard.config import Settings
 from dashboard.frames import per_patient
+from dashboard.i18n import format_date
+from dashboard.i18n import gettext as _
 from dashboard.measures import score_words
 from dashboard.responses import latest_per_patient
 from dashboard.scope import Viewer
@@ -104,7 +106,7 @@ def _decorate(
     return queue.assign(
         therapist=[therapists.get(pid) for pid in ids],
         waiting_days=[int((now_ts - pd.Timestamp(s)) // DAY) for s in queue["since"]],
-        latest=[texts.get(pid, "no valid score yet") for pid in ids],
+        latest=[texts.get(pid) or _("no valid score yet") for pid in ids],
         paused_until=[paused.get(pid) for pid in ids],
     )[QUEUE_COLUMNS]
 
@@ -117,7 +119,7 @@ def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame, tz: Zo
     primary = responses["patient_id"].map(per_patient(patients, "primary_instrument"))
     latest = latest_per_patient(responses[responses["valid"] & (responses["instrument"] == primary)])
     return {
-        pid: score_words(i, s, f"{local_date(t, tz):%d %b}", escalated=bool(e), not_applicable=bool(na))
+        pid: score_words(i, s, format_date(local_date(t, tz), fmt="dd MMM"), escalated=bool(e), not_applicable=bool(na))
         for pid, s, i, t, e, na in zip(
             latest["patient_id"].tolist(),
             latest["score"].tolist(),
@@ -152,7 +154,7 @@ def why_text(reasons: list[str], flags: list[str], paused_until=None) -> str:
     text = reasons[0] if reasons else ""
     others = [flag_engine.FLAG_KINDS[f].title for f in flags[1:]]
     if others:
-        text += " · also: " + ", ".join(others)
+        text += _(" · also: {reasons}").format(reasons=", ".join(others))
     if paused_until is not None and not pd.isna(paused_until):
-        text += f" · paused by the GP until {paused_until:%d %b %Y}"
+        text += _(" · paused by the GP until {day}").format(day=format_date(paused_until, fmt="dd MMM yyyy"))
     return text

@@ -5,7 +5,10 @@ import time
 import pandas as pd
 import streamlit as st
 
+from dashboard import i18n
 from dashboard.flags import FLAG_KINDS, RISK_KINDS
+from dashboard.i18n import gettext as _
+from dashboard.i18n import ngettext
 from dashboard.sessions import mark_timer_run
 from dashboard.text import md, url_part
 from dashboard.timeutil import freshness_line
@@ -23,45 +26,63 @@ from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
 zone = ctx.config.timezone.key  # names the days shown; part of the cache key
-version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version())
-st.title("Triage")
+# The queue holds words (reasons, latest score): the language is part of the cache key.
+version = (
+    cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer),
+    data_version(),
+    i18n.current_language(),
+)
+st.title(_("Triage"))
 show_confirmation()
 
 therapist = None
 if viewer.role == "team_lead":
-    everyone, _ = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, zone, None, version)
+    everyone = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, zone, None, version)[0]
     names = sorted(n for n in everyone.patients["therapist"].unique() if n != UNASSIGNED)
+    everybody = "All therapists"  # the option's value; the label is translated
+    # translated now, in this run's language (a format_func may be called outside the run)
+    labels = {everybody: _("All therapists"), UNASSIGNED: _("unassigned")}
     choice = st.selectbox(
-        "Therapist",
-        ["All therapists", *names, UNASSIGNED],
+        _("Therapist"),
+        [everybody, *names, UNASSIGNED],
         key="triage_therapist",
-        help="Cover an absent colleague by choosing their caseload",
+        format_func=lambda n: labels.get(n, n),
+        help=_("Cover an absent colleague by choosing their caseload"),
     )
-    therapist = None if choice == "All therapists" else choice
+    therapist = None if choice == everybody else choice
 
 result, as_of = cached.triage(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, zone, therapist, version)
 st.session_state["triage_loaded_at"] = time.monotonic()
-st.caption(freshness_line(as_of, ctx.config.timezone) + f" · reloads every {int(settings.queue_refresh_seconds)} s")
+st.caption(
+    freshness_line(as_of, ctx.config.timezone)
+    + _(" · reloads every {seconds} s").format(seconds=i18n.format_number(int(settings.queue_refresh_seconds)))
+)
 team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings))
 
 counts = flag_counts(result.open_flags)
 shown = [f"**{FLAG_KINDS[k].title}** {n}" for k, n in counts.items() if n]
-st.markdown(" · ".join(shown) if shown else "No open reasons.")
+st.markdown(" · ".join(shown) if shown else _("No open reasons."))
 escalated = int(result.queue["escalated"].sum()) if not result.queue.empty else 0
 if escalated:
     days = int(settings.risk_escalation_working_days)
+    within = ngettext("within {n} working day", "within {n} working days", days).format(n=i18n.format_number(days))
     st.error(
-        f"{'1 patient' if escalated == 1 else f'{escalated} patients'} with a risk answer or a supporter's concern not acknowledged "
-        f"within {'1 working day' if days == 1 else f'{days} working days'}. {RISK_NOTE}",
+        ngettext(
+            "{n} patient with a risk answer or a supporter's concern not acknowledged {within}.",
+            "{n} patients with a risk answer or a supporter's concern not acknowledged {within}.",
+            escalated,
+        ).format(n=i18n.format_number(escalated), within=within)
+        + " "
+        + _(RISK_NOTE),
         icon=":material/emergency_home:",
     )
 
 queue = result.queue
 if queue.empty:
     st.success(
-        "Nobody in your team needs a clinician right now."
+        _("Nobody in your team needs a clinician right now.")
         if viewer.role == "team_lead"
-        else "Nobody in your caseload needs you right now.",
+        else _("Nobody in your caseload needs you right now."),
         icon=":material/check_circle:",
     )
     st.stop()
@@ -70,42 +91,53 @@ if queue.empty:
 table = pd.DataFrame(
     {
         "code": queue["code"],
-        "escalated": ["yes" if e else "" for e in queue["escalated"]],
+        "escalated": [_("yes") if e else "" for e in queue["escalated"]],
         "waiting_days": queue["waiting_days"],
         "why": [why_text(r, f, p) for r, f, p in zip(queue["reasons"], queue["flags"], queue["paused_until"])],
         "latest": queue["latest"],
     }
 )
 columns = {
-    "code": st.column_config.TextColumn("Patient", width=80, pinned=True),
+    "code": st.column_config.TextColumn(_("Patient"), width=80, pinned=True),
     "escalated": st.column_config.TextColumn(
-        "Escalated",
+        _("Escalated"),
         width=85,
         pinned=True,
-        help="A risk answer nobody has handled within the working-day deadline, counted from the earliest unhandled answer; it comes before a risk of the same grade that is not",
+        help=_(
+            "A risk answer nobody has handled within the working-day deadline, counted from the earliest "
+            "unhandled answer; it comes before a risk of the same grade that is not"
+        ),
     ),
     "waiting_days": st.column_config.NumberColumn(
-        "Waiting", width=70, format="%d d", help="Days since the most urgent need began"
+        _("Waiting"), width=70, format=_("%d d"), help=_("Days since the most urgent need began")
     ),
     # Why takes what the fixed columns leave of a 1400 px window (about 70 characters; a
     # lead's Therapist column takes 110 px of it): the dialog shows every reason in full.
     "why": st.column_config.TextColumn(
-        "Why",
+        _("Why"),
         width=380 if viewer.role == "team_lead" else 480,
-        help="The most urgent reason in full, then the others by name: select the row for all",
+        help=_("The most urgent reason in full, then the others by name: select the row for all"),
     ),
-    "latest": st.column_config.TextColumn("Latest score", width=160, help="Latest valid score on the primary measure"),
+    "latest": st.column_config.TextColumn(
+        _("Latest score"), width=160, help=_("Latest valid score on the primary measure")
+    ),
 }
 if viewer.role == "team_lead":
-    table.insert(3, "therapist", queue["therapist"])
-    columns["therapist"] = st.column_config.TextColumn("Therapist", width=110)
+    table.insert(3, "therapist", queue["therapist"].map(lambda n: _("unassigned") if n == UNASSIGNED else n))
+    columns["therapist"] = st.column_config.TextColumn(_("Therapist"), width=110)
 if ctx.config.platform_url:
     table["thread"] = [ctx.config.platform_url.format(code=url_part(c)) for c in queue["code"]]
-    columns["thread"] = st.column_config.LinkColumn("Messages", display_text="open thread")
+    columns["thread"] = st.column_config.LinkColumn(_("Messages"), display_text=_("open thread"))
 
 with wide_table("triage"):
-    st.caption(f"{len(queue)} patients need you · select a row to see the reasons and mark them handled")
-    st.caption(KEYBOARD_HINT)
+    st.caption(
+        ngettext(
+            "{n} patient needs you · select a row to see the reasons and mark them handled",
+            "{n} patients need you · select a row to see the reasons and mark them handled",
+            len(queue),
+        ).format(n=i18n.format_number(len(queue)))
+    )
+    st.caption(_(KEYBOARD_HINT))
     # The key changes with every write of this viewer: a fresh table has no stale row
     # selection, which after an acknowledgement would point at a different patient.
     chosen = selected_row(table, f"triage_table_{table_key(version)}", columns)
@@ -115,13 +147,16 @@ compact_list(
         CompactItem(
             r.code,
             r.patient_id,
-            f"waiting {r.waiting_days} d" + (" · escalated" if r.escalated else ""),
+            _("waiting {days} d").format(days=i18n.format_number(r.waiting_days))
+            + (_(" · escalated") if r.escalated else ""),
             why,
             urgent=bool(r.escalated) or bool(RISK_KINDS & set(r.flags)),
         )
         for r, why in zip(queue.itertuples(), table["why"])
     ],
-    f"{len(queue)} patients · tap a code to open the patient",
+    ngettext(
+        "{n} patient · tap a code to open the patient", "{n} patients · tap a code to open the patient", len(queue)
+    ).format(n=i18n.format_number(len(queue))),
 )
 # The patient being worked on is kept by patient id: the queue's order changes as
 # reasons are handled, so a row index would point at someone else, and a platform
@@ -155,13 +190,13 @@ def close_patient() -> None:
 
 # The form opens in a dialog over the table, where the clinician looks, with the
 # keyboard focus inside it (a form below a 25-row table was out of sight).
-@st.dialog("Mark reasons handled", width="large", on_dismiss=close_patient)
+@st.dialog(_("Mark reasons handled"), width="large", on_dismiss=close_patient)
 def handling_dialog(row: pd.Series, open_rows: pd.DataFrame) -> None:
     st.subheader(md(row["code"]))
-    if st.button("Open patient page", icon=":material/person:"):
+    if st.button(_("Open patient page"), icon=":material/person:"):
         open_patient(row["code"], row["patient_id"])
     if open_rows["flag"].isin(RISK_KINDS).any():
-        st.caption(RISK_NOTE)
+        st.caption(_(RISK_NOTE))
     if handle_reasons(ctx, int(row["patient_id"]), row["code"], open_rows, "triage"):
         st.session_state["triage_patient"] = None
         st.rerun()

@@ -23,6 +23,8 @@ import streamlit as st
 from dashboard.acks import NOTE_MAX_CHARS, AckRefused, Choice, NewerEvidence, acknowledge_batch, evidence_keys
 from dashboard.flags import FLAG_KINDS
 from dashboard.flags import RISK_KINDS as NOTE_KINDS
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.text import md
 from dashboard.timeutil import utcnow
 from dashboard.ui.context import AppContext
@@ -30,11 +32,11 @@ from dashboard.ui.session import bump_data_version
 
 RISK_KINDS = NOTE_KINDS | {"risk_unknown", "risk_unassessed"}  # never preselected
 NOTE_LABELS = {
-    "risk": "Note for the risk answer (required when ticked: what was done)",
-    "peer_concern": "Note for the supporter's concern (required when ticked: what was done)",
+    "risk": N_("Note for the risk answer (required when ticked: what was done)"),
+    "peer_concern": N_("Note for the supporter's concern (required when ticked: what was done)"),
 }
 CONFIRMATION = "handled_confirmation"  # shown at the top of the next run of the page
-SUBMIT = "Mark selected handled"
+SUBMIT = N_("Mark selected handled")  # translated where drawn
 
 
 def show_confirmation() -> None:
@@ -69,25 +71,24 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
             )
             if kind in NOTE_KINDS:  # its own note, right under it
                 own_notes[kind] = st.text_area(
-                    NOTE_LABELS[kind], key=note_keys[kind], max_chars=NOTE_MAX_CHARS, height=80
+                    _(NOTE_LABELS[kind]), key=note_keys[kind], max_chars=NOTE_MAX_CHARS, height=80
                 )
         shared_note = None
         if set(by_kind) - NOTE_KINDS:
             shared_note = st.text_area(
-                "Note for the team (optional, for the other ticked reasons)",
+                _("Note for the team (optional, for the other ticked reasons)"),
                 key=shared_key,
                 max_chars=NOTE_MAX_CHARS,
                 height=80,
             )
-        submitted = st.form_submit_button(SUBMIT, type="primary")
+        submitted = st.form_submit_button(_(SUBMIT), type="primary")
     if not submitted:
         return False
     if unseen := [k for k in by_kind if ticked[k] and k not in drawn]:
         # a reason that appeared with this rerun: its box was never on the clinician's screen
-        st.session_state[refused_slot] = (
-            f"New since your screen: {', '.join(FLAG_KINDS[k].title for k in unseen)}. "
-            "Nothing was stored: review it first."
-        )
+        st.session_state[refused_slot] = _(
+            "New since your screen: {reasons}. Nothing was stored: review it first."
+        ).format(reasons=", ".join(FLAG_KINDS[k].title for k in unseen))
         st.rerun()
     choices = [Choice(kind, drawn[kind], own_notes.get(kind, shared_note)) for kind in by_kind if ticked[kind]]
     try:
@@ -112,8 +113,15 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
         return False
     still_open = [FLAG_KINDS[k].title for k in by_kind if k not in stored]
     st.session_state[CONFIRMATION] = (
-        f"Handled for {md(code)} by you: {', '.join(FLAG_KINDS[k].title for k in stored)}. "
-        + (f"Still open: {', '.join(still_open)}." if still_open else "Nothing else is open for this patient.")
+        _("Handled for {code} by you: {reasons}.").format(
+            code=md(code), reasons=", ".join(FLAG_KINDS[k].title for k in stored)
+        )
+        + " "
+        + (
+            _("Still open: {reasons}.").format(reasons=", ".join(still_open))
+            if still_open
+            else _("Nothing else is open for this patient.")
+        )
     )
     for key in (
         key_slot,

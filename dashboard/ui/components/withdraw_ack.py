@@ -7,18 +7,19 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.acks import AckRefused, withdraw
+from dashboard.i18n import gettext as _
 from dashboard.timeutil import utcnow
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import bump_data_version
 
 
 def withdraw_panel(ctx: AppContext, ack_id: int, what: str) -> None:
-    with st.expander(f"Withdraw this {what} acknowledgement", icon=":material/undo:"):
+    with st.expander(_("Withdraw this {what} acknowledgement").format(what=what), icon=":material/undo:"):
         with st.form(f"withdraw_ack_{ack_id}", border=False):
             reason = st.text_input(
-                "Why is it withdrawn? (kept in the audit trail)", key=f"withdraw_reason_{ack_id}", max_chars=1000
+                _("Why is it withdrawn? (kept in the audit trail)"), key=f"withdraw_reason_{ack_id}", max_chars=1000
             )
-            submitted = st.form_submit_button("Withdraw acknowledgement")
+            submitted = st.form_submit_button(_("Withdraw acknowledgement"))
         if not submitted:
             return
         try:
@@ -27,5 +28,5 @@ def withdraw_panel(ctx: AppContext, ack_id: int, what: str) -> None:
             st.error(str(exc))
             return
         bump_data_version()
-        st.toast(f"Acknowledgement withdrawn: the {what} reason is open again.")
+        st.toast(_("Acknowledgement withdrawn: the {what} reason is open again.").format(what=what))
         st.rerun()
