@@ -23,11 +23,13 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from dashboard import audit, flags
+from dashboard import audit, flags, i18n
 from dashboard.config import Settings
 from dashboard.db import platform_has
 from dashboard.facts import of_own_programme
 from dashboard.followups_due import after_followup, last_followups
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, band_label, display_score
 from dashboard.outcomes import reliable_change
 from dashboard.patient import (
@@ -48,8 +50,8 @@ EXPORT_WHAT = "consultation_agenda"
 #: The reasons a consultation talks about: risk and not being on track (the rest,
 #: messages and reminders, are the therapist's work).
 AGENDA_FLAGS = ("risk", "peer_concern", "risk_unknown", "deterioration", "not_on_track")
-DENIED = "No such patient in your caseload."
-NOT_FOR_ROLE = "The consultation agenda is for the patient's GP and therapist."
+DENIED = N_("No such patient in your caseload.")
+NOT_FOR_ROLE = N_("The consultation agenda is for the patient's GP and therapist.")
 
 
 class AgendaRefused(ValueError):
@@ -134,11 +136,11 @@ def build(
     """The agenda of one patient the viewer may see, up to ``now``, or AgendaRefused
     (the same words whether the patient is someone else's or does not exist)."""
     if (why := refusal(viewer)) is not None:
-        raise AgendaRefused(why)
+        raise AgendaRefused(_(why))
     patient = find_patient_by_id(platform, viewer, patient_id)
     if patient is None:
-        raise AgendaRefused(DENIED)
-    rows, _, inputs = load_page(platform, viewer, patient, now, settings, state)
+        raise AgendaRefused(_(DENIED))
+    rows, _summary, inputs = load_page(platform, viewer, patient, now, settings, state)
     held = last_followups(inputs.followups).get(patient_id) if inputs.followups is not None else None
     summaries, available = _summaries(platform, viewer, patient_id)
     completed = rows.modules.dropna(subset=["completed_at"])
@@ -229,49 +231,61 @@ def _reasons(platform: Engine, judged: pd.DataFrame) -> list[Reason]:
 
 
 def day(ts: datetime | date | None, tz: ZoneInfo) -> str:
+    """A day in the run's language (an instant: its day in the service time zone)."""
     if ts is None:
         return "—"
-    return f"{ts:%d %b %Y}" if not isinstance(ts, datetime) else f"{local_time(ts, tz):%d %b %Y}"
+    return i18n.format_day(local_time(ts, tz) if isinstance(ts, datetime) else ts)
 
 
 def since_words(a: Agenda, tz: ZoneInfo) -> str:
-    return f"since the last follow-up on {day(a.last_followup, tz)}" if a.last_followup else "since enrolment"
+    if a.last_followup:
+        return _("since the last follow-up on {date}").format(date=day(a.last_followup, tz))
+    return _("since enrolment")
 
 
 def score_line(s: Score, last_followup: date | None, tz: ZoneInfo) -> tuple[str, str, str]:
     """(now, since the last follow-up, since baseline), each with its band, in words."""
 
     def shown(score: float, band: str | None) -> str:
-        return f"{display_score(score)} ({band or 'no bands'})"
+        return _("{score} ({band})").format(score=display_score(score), band=band or _("no bands"))
 
-    now = f"{shown(s.latest, s.band_latest)} on {day(s.latest_at, tz)}"
+    now = _("{score} on {date}").format(score=shown(s.latest, s.band_latest), date=day(s.latest_at, tz))
     if last_followup is None:
-        followup = "no follow-up yet"
+        followup = _("no follow-up yet")
     elif s.at_followup is None:
-        followup = "no score by the last follow-up"
+        followup = _("no score by the last follow-up")
     elif s.since_followup is None:
-        followup = f"no new score since {shown(s.at_followup, s.band_at_followup)}"
+        followup = _("no new score since {score}").format(score=shown(s.at_followup, s.band_at_followup))
     else:
-        followup = f"{s.since_followup:+d} from {shown(s.at_followup, s.band_at_followup)}"
+        followup = _("{change} from {score}").format(
+            change=f"{s.since_followup:+d}", score=shown(s.at_followup, s.band_at_followup)
+        )
     if s.since_baseline is None:
-        baseline = "only a baseline so far"
+        baseline = _("only a baseline so far")
     else:
-        baseline = f"{s.since_baseline:+d} from {shown(s.baseline, s.band_baseline)}: {s.reliable_change}"
+        baseline = _("{change} from {score}: {reliable}").format(
+            change=f"{s.since_baseline:+d}", score=shown(s.baseline, s.band_baseline), reliable=s.reliable_change
+        )
     return now, followup, baseline
 
 
 def reason_words(r: Reason, tz: ZoneInfo) -> str:
-    handled = f" (handled by {r.handled_by} on {day(r.handled_at, tz)})" if r.handled_by else ""
-    return f"{r.title}: {r.reason}{handled}"
+    words = _("{title}: {reason}").format(title=r.title, reason=r.reason)
+    if r.handled_by:
+        words += " " + _("(handled by {name} on {date})").format(name=r.handled_by, date=day(r.handled_at, tz))
+    return words
 
 
 def contact_words(a: Agenda, tz: ZoneInfo) -> str:
-    who = a.patient.therapist or "no therapist assigned"
-    return f"{day(a.last_contact, tz) if a.last_contact else 'no clinician message yet'} · therapist {who}"
+    when = day(a.last_contact, tz) if a.last_contact else _("no clinician message yet")
+    who = a.patient.therapist or _("no therapist assigned")
+    return _("{when} · therapist {name}").format(when=when, name=who)
 
 
 def activity_words(a: Agenda) -> str:
-    return f"{a.exercises} exercise{'s' * (a.exercises != 1)} and {a.homework} homework task{'s' * (a.homework != 1)}"
+    exercises = i18n.ngettext("{n} exercise", "{n} exercises", a.exercises).format(n=a.exercises)
+    homework = i18n.ngettext("{n} homework task", "{n} homework tasks", a.homework).format(n=a.homework)
+    return _("{exercises} and {homework}").format(exercises=exercises, homework=homework)
 
 
 # ---------------------------------------------------------------- the printable page
@@ -288,28 +302,48 @@ th{background:#f4f4f4}.small{color:#555;font-size:.85em}.risk{font-weight:600}
 
 def to_html(a: Agenda, tz: ZoneInfo, agreed: str = "") -> str:
     """One self-contained page (no script, font or image from the internet: a clinic PC
-    may be offline); every platform and clinician text is escaped."""
+    may be offline) in the run's language, named in ``<html lang>``; every platform and
+    clinician text is escaped."""
     e = html.escape
     p = a.patient
     name = f"{p.code} · {p.display_name}" if p.display_name else p.code
     parts = [
-        f"<h1>Consultation agenda · {e(name)}</h1>",
-        f"<p class=small>{e(p.programme or 'no programme')} · therapist {e(p.therapist or 'unassigned')} · "
-        f"GP {e(p.gp or 'none recorded')} · data as of {local_time(a.as_of, tz):%d %b %Y %H:%M} ({e(tz.key)})</p>",
-        f"<h2>Modules completed {e(since_words(a, tz))}</h2>",
+        "<h1>" + e(_("Consultation agenda · {name}").format(name=name)) + "</h1>",
+        "<p class=small>"
+        + e(
+            _("{programme} · therapist {therapist} · GP {gp} · data as of {when} ({zone})").format(
+                programme=p.programme or _("no programme"),
+                therapist=p.therapist or _("unassigned"),
+                gp=p.gp or _("none recorded"),
+                when=f"{day(a.as_of, tz)} {local_time(a.as_of, tz):%H:%M}",
+                zone=tz.key,
+            )
+        )
+        + "</p>",
+        "<h2>" + e(_("Modules completed {since}").format(since=since_words(a, tz))) + "</h2>",
     ]
     if a.modules:
         items = "".join(
-            f"<li><b>{m.position}. {e(m.title)}</b> (completed {day(m.completed_at, tz)})"
+            f"<li><b>{m.position}. {e(m.title)}</b> ("
+            + e(_("completed {date}").format(date=day(m.completed_at, tz)))
+            + ")"
             + (f"<br>{e(m.summary)}" if m.summary else "")
             + "</li>"
             for m in a.modules
         )
         parts.append(f"<ul>{items}</ul>")
     else:
-        parts.append("<p>None.</p>")
-    parts.append(f"<p>Exercises and homework {e(since_words(a, tz))}: {e(activity_words(a))}.</p>")
-    parts.append("<h2>Scores</h2>")
+        parts.append("<p>" + e(_("None.")) + "</p>")
+    parts.append(
+        "<p>"
+        + e(
+            _("Exercises and homework {since}: {activity}.").format(
+                since=since_words(a, tz), activity=activity_words(a)
+            )
+        )
+        + "</p>"
+    )
+    parts.append("<h2>" + e(_("Scores")) + "</h2>")
     if a.scores:
         body = "".join(
             f"<tr><td>{e(INSTRUMENTS[s.instrument].name)}</td>"
@@ -317,23 +351,32 @@ def to_html(a: Agenda, tz: ZoneInfo, agreed: str = "") -> str:
             + "</tr>"
             for s in a.scores
         )
+        heads = (_("Measure"), _("Now"), _("Since the last follow-up"), _("Since baseline"))
         parts.append(
-            "<table><thead><tr><th>Measure</th><th>Now</th><th>Since the last follow-up</th>"
-            f"<th>Since baseline</th></tr></thead><tbody>{body}</tbody></table>"
+            "<table><thead><tr>"
+            + "".join(f"<th>{e(h)}</th>" for h in heads)
+            + f"</tr></thead><tbody>{body}</tbody></table>"
         )
     else:
-        parts.append("<p>No valid questionnaire yet.</p>")
-    parts.append("<h2>Risk and progress</h2>")
+        parts.append("<p>" + e(_("No valid questionnaire yet.")) + "</p>")
+    parts.append("<h2>" + e(_("Risk and progress")) + "</h2>")
     if a.reasons:
         parts.append("<ul>" + "".join(f"<li class=risk>{e(reason_words(r, tz))}</li>" for r in a.reasons) + "</ul>")
     else:
-        parts.append("<p>No risk answer, deterioration or not-on-track reason.</p>")
-    parts.append(f"<p>Last clinician contact: {e(contact_words(a, tz))}.</p>")
-    parts.append(f"<h2>What we agreed</h2><div class=agreed>{e(agreed)}</div>")
+        parts.append("<p>" + e(_("No risk answer, deterioration or not-on-track reason.")) + "</p>")
+    parts.append("<p>" + e(_("Last clinician contact: {contact}.").format(contact=contact_words(a, tz))) + "</p>")
+    parts.append("<h2>" + e(_("What we agreed")) + f"</h2><div class=agreed>{e(agreed)}</div>")
+    title = e(_("Consultation agenda · {name}").format(name=p.code))
     return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Consultation agenda · {e(p.code)}"
+        f"<!doctype html><html lang={html_lang()}><head><meta charset=utf-8><title>{title}"
         f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
     )
+
+
+def html_lang() -> str:
+    """The run's language as an HTML language tag (``fr-CA``; the pseudo-locale is English)."""
+    code = i18n.current_language()
+    return (i18n.SOURCE if code == i18n.PSEUDO else code).replace("_", "-")
 
 
 def file_name(patient: Patient) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from dashboard.ack_cover import ACK_COLUMNS
 from dashboard.frames import read_frame
+from dashboard.i18n import N_
 from dashboard.schema import PEER_SUPPORTER
 from dashboard.state_tables import ack_withdrawals, concerns
 from dashboard.state_tables import acknowledgements as acks_table
@@ -36,7 +37,13 @@ def patient_in(state: Engine, column, patient_ids: Sequence[int]) -> ColumnEleme
 
 
 # What a GP may ask for at a follow-up (the form's choices and the words a flag uses).
-ACTIONS = {"continue": "Continue", "step_up": "Step up care", "refer_on": "Refer on", "pause": "Pause programme"}
+#: A follow-up's action code -> its words (``N_``: translated where shown).
+ACTIONS = {
+    "continue": N_("Continue"),
+    "step_up": N_("Step up care"),
+    "refer_on": N_("Refer on"),
+    "pause": N_("Pause programme"),
+}
 
 
 def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: bool = False) -> pd.DataFrame:

@@ -19,8 +19,9 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from dashboard import audit
+from dashboard import audit, i18n
 from dashboard.config import Settings
+from dashboard.i18n import gettext as _
 from dashboard.patient import find_patient_by_id
 from dashboard.schema import PEER_SUPPORTER
 from dashboard.scope import Viewer
@@ -49,24 +50,28 @@ def record_concern(
     the same transaction; returns its id. Every refusal (ConcernRefused) comes before
     anything is written. The same ``idempotency_key`` again (a double click, a retry)
     stores nothing more and returns the first id."""
-    if problem := control_problem(note, "The note", multiline=True):  # before any query (dashboard.text)
+    if problem := control_problem(note, _("The note"), multiline=True):  # before any query (dashboard.text)
         raise ConcernRefused(problem)
     if viewer.role != PEER_SUPPORTER:
         raise ConcernRefused(
-            "Only a peer supporter records a concern here; a clinician acts on it and notes it in the record."
+            _("Only a peer supporter records a concern here; a clinician acts on it and notes it in the record.")
         )
     if not idempotency_key or len(idempotency_key) > KEY_MAX_CHARS:
-        raise ConcernRefused("This form has expired: open the patient again and resubmit.")
+        raise ConcernRefused(_("This form has expired: open the patient again and resubmit."))
     text = (note or "").strip()
     minimum = int(settings.risk_note_min_chars)
     if len(text) < minimum:
         raise ConcernRefused(
-            f"Say what the patient told you in at least {minimum} characters; the therapist reads it first."
+            i18n.ngettext(
+                "Say what the patient told you in at least {n} character; the therapist reads it first.",
+                "Say what the patient told you in at least {n} characters; the therapist reads it first.",
+                minimum,
+            ).format(n=minimum)
         )
     if len(text) > NOTE_MAX_CHARS:
-        raise ConcernRefused(f"The note is longer than {NOTE_MAX_CHARS:,} characters.")
+        raise ConcernRefused(_("The note is longer than {n} characters.").format(n=i18n.format_number(NOTE_MAX_CHARS)))
     if find_patient_by_id(platform, viewer, patient_id, now) is None:
-        raise ConcernRefused("No such patient in your care.")
+        raise ConcernRefused(_("No such patient in your care."))
     if (done := _for_key(state, idempotency_key, patient_id)) is not None:
         return done
     try:
@@ -101,5 +106,5 @@ def _for_key(state: Engine, key: str, patient_id: int) -> int | None:
     if row is None:
         return None
     if int(row.patient_id) != patient_id:
-        raise ConcernRefused("This form was already used for another patient: open the patient again.")
+        raise ConcernRefused(_("This form was already used for another patient: open the patient again."))
     return int(row.id)

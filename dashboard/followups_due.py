@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine, and_, select
 
+from dashboard import i18n
 from dashboard.config import Settings
 from dashboard.facts import in_treatment, of_own_programme
 from dashboard.flags import patient_urgency
 from dashboard.frames import per_patient, read_frame, records
+from dashboard.i18n import gettext as _
 from dashboard.measures import display_score, score_words
 from dashboard.outcomes import episode_window
 from dashboard.schema import module_progress, modules, patients
@@ -171,7 +173,7 @@ def _primary_scores(responses: pd.DataFrame, facts: pd.DataFrame, settings: Sett
     if responses.empty:
         return {}
     enrolled = pd.to_datetime(responses["patient_id"].map(per_patient(facts, "enrolled_at")))
-    start, _ = episode_window(enrolled, None, settings)
+    start = episode_window(enrolled, None, settings)[0]
     ended = per_patient(facts, "ended_at")
     window_end = [episode_window(None, _present_or_none(ended.get(p)), settings)[1] for p in responses["patient_id"]]
     at = responses["administered_at"]
@@ -193,16 +195,18 @@ def _present_or_none(ts) -> pd.Timestamp | None:
 def _score_and_change(scores: tuple | None, instrument: str) -> tuple[str, str]:
     """'14 · moderate (PHQ-9)' (measures.score_words) and '-5 since baseline' on the programme's measure."""
     if scores is None:
-        return "no valid score yet", ""
+        return _("no valid score yet"), ""
     first, last, n = scores
     text = score_words(instrument, last.score, escalated=bool(last.escalated), not_applicable=bool(last.not_applicable))
     change = display_score(last.score) - display_score(first.score)
-    return text, (f"{change:+d} since baseline" if n > 1 else "baseline only")
+    return text, (_("{change} since baseline").format(change=f"{change:+d}") if n > 1 else _("baseline only"))
 
 
 def _finished(mine: list) -> str:
     """'module 3 · Thoughts and feelings' or '4 modules, latest 5 · Problem solving'."""
     last = max(mine, key=lambda c: c.position)
     if len(mine) == 1:
-        return f"module {last.position} · {last.title}"
-    return f"{len(mine)} modules, latest {last.position} · {last.title}"
+        return _("module {position} · {title}").format(position=last.position, title=last.title)
+    return i18n.ngettext(
+        "{n} module, latest {position} · {title}", "{n} modules, latest {position} · {title}", len(mine)
+    ).format(n=len(mine), position=last.position, title=last.title)

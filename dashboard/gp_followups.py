@@ -12,10 +12,12 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from dashboard import audit
+from dashboard import audit, i18n
 from dashboard.clinician_records import ACTIONS, current_followups  # noqa: F401 (callers read them here too)
 from dashboard.config import DEFAULTS
 from dashboard.facts import of_own_programme
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.patient import find_patient_by_id
 from dashboard.schema import modules, patients
 from dashboard.scope import Viewer
@@ -24,7 +26,9 @@ from dashboard.text import control_problem
 from dashboard.timeutil import local_date
 
 UTC_ZONE = ZoneInfo("UTC")
-MODALITIES = ("face-to-face", "phone", "video")
+MODALITIES = ("face-to-face", "phone", "video")  # stored codes
+#: The words shown for each modality (translated where shown).
+MODALITY_LABELS = {"face-to-face": N_("face-to-face"), "phone": N_("phone"), "video": N_("video")}
 NOTE_MAX_CHARS = 1000
 MINUTES_RANGE = (1, 120)
 PHQ9_RANGE = (0, 27)
@@ -59,7 +63,7 @@ def enrolment_bound(enrolled_on: date | None, today: date) -> date | None:
     return enrolled_on if enrolled_on is not None and enrolled_on <= today else None
 
 
-ENROLMENT_UNCHECKED = (
+ENROLMENT_UNCHECKED = N_(
     "The platform has no usable enrolment date for this patient (missing or in the future), "
     "so the follow-up date is not checked against it."
 )
@@ -76,35 +80,51 @@ def validate(
     errors: dict[str, str] = {}
     earliest = enrolment_bound(enrolled_on, today)
     if form.held_on > today:
-        errors["held_on"] = f"The follow-up date cannot be in the future (today is {today:%d %b %Y})."
+        errors["held_on"] = _("The follow-up date cannot be in the future (today is {today}).").format(
+            today=i18n.format_day(today)
+        )
     elif earliest is not None and form.held_on < earliest:
-        errors["held_on"] = f"The follow-up date cannot be before enrolment ({earliest:%d %b %Y})."
+        errors["held_on"] = _("The follow-up date cannot be before enrolment ({date}).").format(
+            date=i18n.format_day(earliest)
+        )
     if not MINUTES_RANGE[0] <= form.minutes <= MINUTES_RANGE[1]:
-        errors["minutes"] = f"Minutes must be between {MINUTES_RANGE[0]} and {MINUTES_RANGE[1]}."
+        errors["minutes"] = _("Minutes must be between {low} and {high}.").format(
+            low=MINUTES_RANGE[0], high=MINUTES_RANGE[1]
+        )
     if form.modality not in MODALITIES:
-        errors["modality"] = f"Choose one of: {', '.join(MODALITIES)}."
+        errors["modality"] = _("Choose one of: {options}.").format(
+            options=", ".join(_(MODALITY_LABELS[m]) for m in MODALITIES)
+        )
     if form.module_position is not None and not 1 <= form.module_position <= n_modules:
-        errors["module_position"] = f"The module must be one of the programme's {n_modules} modules."
+        errors["module_position"] = i18n.ngettext(
+            "The module must be the programme's {n} module.",
+            "The module must be one of the programme's {n} modules.",
+            n_modules,
+        ).format(n=n_modules)
     if form.clinic_phq9 is not None and not PHQ9_RANGE[0] <= form.clinic_phq9 <= PHQ9_RANGE[1]:
-        errors["clinic_phq9"] = "A PHQ-9 total is between 0 and 27."
+        errors["clinic_phq9"] = _("A PHQ-9 total is between 0 and 27.")
     if form.action not in ACTIONS:
-        errors["action"] = f"Choose one of: {', '.join(ACTIONS.values())}."
+        errors["action"] = _("Choose one of: {options}.").format(options=", ".join(_(a) for a in ACTIONS.values()))
     if form.action == "pause":
         if form.pause_until is None:
-            errors["pause_until"] = "A pause needs an end date."
+            errors["pause_until"] = _("A pause needs an end date.")
         elif form.pause_until <= form.held_on:
-            errors["pause_until"] = "The pause must end after the follow-up date."
+            errors["pause_until"] = _("The pause must end after the follow-up date.")
         elif form.pause_until > (longest := latest_pause_end(form.held_on, max_pause_weeks)):
-            errors["pause_until"] = (
-                f"A pause can last at most {max_pause_weeks:g} weeks: until {longest:%d %b %Y} at the latest."
-            )
+            errors["pause_until"] = i18n.ngettext(
+                "A pause can last at most {weeks} week: until {date} at the latest.",
+                "A pause can last at most {weeks} weeks: until {date} at the latest.",
+                round(max_pause_weeks),
+            ).format(weeks=i18n.format_number(max_pause_weeks), date=i18n.format_day(longest))
     elif form.pause_until is not None:
-        errors["pause_until"] = "An end date belongs only to a pause."
+        errors["pause_until"] = _("An end date belongs only to a pause.")
     if form.next_on is not None and form.next_on <= form.held_on:
-        errors["next_on"] = "The next follow-up must be after this one."
+        errors["next_on"] = _("The next follow-up must be after this one.")
     if len(form.note) > NOTE_MAX_CHARS:
-        errors["note"] = f"The note is {len(form.note)} characters; at most {NOTE_MAX_CHARS}."
-    elif problem := control_problem(form.note, "The note", multiline=True):
+        errors["note"] = _("The note is {n} characters; at most {most}.").format(
+            n=i18n.format_number(len(form.note)), most=i18n.format_number(NOTE_MAX_CHARS)
+        )
+    elif problem := control_problem(form.note, _("The note"), multiline=True):
         # PostgreSQL cannot store NUL: refused here, before the note reaches a query (dashboard.text)
         errors["note"] = problem
     return errors
@@ -116,10 +136,10 @@ def latest_pause_end(held_on: date, max_pause_weeks: float) -> date:
 
 def _checked_patient(platform: Engine, viewer: Viewer, patient_id: int):
     if viewer.role != "gp":
-        raise FollowupRefused({"patient": "Only GPs log follow-ups."})
+        raise FollowupRefused({"patient": _("Only GPs log follow-ups.")})
     patient = find_patient_by_id(platform, viewer, patient_id)
     if patient is None:
-        raise FollowupRefused({"patient": "No such patient in your caseload."})
+        raise FollowupRefused({"patient": _("No such patient in your caseload.")})
     return patient
 
 
@@ -214,13 +234,13 @@ def _new_version(
     current = _latest_version(state, entry_id)
     if current is None or current["gp"] != viewer.username:
         # the same words whether the entry is missing or someone else's
-        raise FollowupRefused({"entry": "No such follow-up of yours."})
+        raise FollowupRefused({"entry": _("No such follow-up of yours.")})
     if current["withdrawn"]:
-        raise FollowupRefused({"entry": "This follow-up was withdrawn; log a new one instead."})
+        raise FollowupRefused({"entry": _("This follow-up was withdrawn; log a new one instead.")})
     patient = _checked_patient(platform, viewer, current["patient_id"])
     if not reason.strip():
-        raise FollowupRefused({"change_reason": "Say why the entry changes (kept in its history)."})
-    if problem := control_problem(reason, "The reason", multiline=True):
+        raise FollowupRefused({"change_reason": _("Say why the entry changes (kept in its history).")})
+    if problem := control_problem(reason, _("The reason"), multiline=True):
         raise FollowupRefused({"change_reason": problem})
     row = {k: v for k, v in current.items() if k != "id"}
     row.update(changes)
@@ -251,7 +271,9 @@ def _new_version(
     except IntegrityError:
         if _entry_for_key(state, idempotency_key) == entry_id:
             return  # the same correction submitted twice
-        raise FollowupRefused({"entry": "Someone changed this entry at the same time; reload and try again."}) from None
+        raise FollowupRefused(
+            {"entry": _("Someone changed this entry at the same time; reload and try again.")}
+        ) from None
 
 
 def correct_followup(

@@ -183,3 +183,13 @@ def format_percent(fraction: float, decimals: int = 0) -> str:
     pattern = copy.copy(locale.percent_formats[None])  # the language's own, e.g. a space before % in sv
     pattern.frac_prec = (decimals, decimals)
     return pattern.apply(fraction, locale)
+
+
+def format_day(value: date | datetime, tz: ZoneInfo | None = None) -> str:
+    """A day as the English pages always wrote it ("05 Nov 2026"), in another language
+    its medium date ("5 nov. 2026" in Swedish): English messages and tests keep their dates."""
+    if current_language() in (SOURCE, PSEUDO):
+        if isinstance(value, datetime):
+            value = (value.astimezone(tz) if tz and value.tzinfo else value).date()
+        return f"{value:%d %b %Y}"
+    return format_date(value, tz)

@@ -21,17 +21,19 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine, func, or_, select
 
-from dashboard import flags, triage
+from dashboard import flags, i18n, triage
 from dashboard.clinician_records import load_acks
 from dashboard.config import Settings
 from dashboard.frames import per_patient
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.schema import PEER_SUPPORTER, care_team, clinicians, messages, patients
 from dashboard.scope import Viewer, has_care_team, patient_filter
 from dashboard.timeutil import UTC_ZONE, local_date
 
 # The reasons a peer supporter contacts a patient for (flags.FLAG_KINDS): engagement only.
 PEER_REASONS = frozenset({"awaiting_reply", "feedback_due", "not_started", "inactive", "no_contact"})
-NO_THERAPIST = "no therapist assigned: tell the team lead"
+NO_THERAPIST = N_("no therapist assigned: tell the team lead")
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,14 @@ def risk_statuses(platform: Engine, queue: triage.Triage, rows: pd.DataFrame, tz
     out = {}
     for r in rows.itertuples():
         if pd.notna(r.acked_at):
-            out[r.patient_id] = f"reviewed by {reviewers[r.acked_by]} on {local_date(r.acked_at, tz):%d %b %Y}"
+            out[r.patient_id] = _("reviewed by {name} on {date}").format(
+                name=reviewers[r.acked_by], date=i18n.format_day(local_date(r.acked_at, tz))
+            )
         elif therapists.get(r.patient_id) in (None, triage.UNASSIGNED):
-            out[r.patient_id] = NO_THERAPIST
+            out[r.patient_id] = _(NO_THERAPIST)
         else:
-            out[r.patient_id] = (
-                f"waiting for {therapists[r.patient_id]}'s review since {local_date(r.since, tz):%d %b %Y}"
+            out[r.patient_id] = _("waiting for {therapist}'s review since {date}").format(
+                therapist=therapists[r.patient_id], date=i18n.format_day(local_date(r.since, tz))
             )
     return out
 

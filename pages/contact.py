@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
+from dashboard import i18n
 from dashboard.flags import FLAG_KINDS
+from dashboard.i18n import gettext as _
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
 from dashboard.triage import flag_counts, why_text
@@ -19,7 +21,7 @@ from dashboard.ui.views import KEYBOARD_HINT
 ctx = get_context()
 settings, viewer = ctx.config.settings, ctx.viewer
 version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, viewer), data_version())
-st.title("Who to contact today")
+st.title(_("Who to contact today"))
 show_confirmation()
 contacts, as_of = cached.contact_list(
     ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, ctx.config.timezone.key, version
@@ -27,16 +29,18 @@ contacts, as_of = cached.contact_list(
 result = contacts.triage
 st.caption(freshness_line(as_of, ctx.config.timezone))
 st.caption(
-    "Your list: messages waiting, modules to talk about, and patients who have gone quiet. A risk answer is "
-    "never yours to handle: the therapist reviews it, and each patient's page says where it stands."
+    _(
+        "Your list: messages waiting, modules to talk about, and patients who have gone quiet. A risk answer is "
+        "never yours to handle: the therapist reviews it, and each patient's page says where it stands."
+    )
 )
 counts = flag_counts(result.open_flags)
-shown = [f"**{FLAG_KINDS[k].title}** {n}" for k, n in counts.items() if n]
-st.markdown(" · ".join(shown) if shown else "No open reasons.")
+shown = [f"**{_(FLAG_KINDS[k].title)}** {n}" for k, n in counts.items() if n]
+st.markdown(" · ".join(shown) if shown else _("No open reasons."))
 
 queue = result.queue
 if queue.empty:
-    st.success("Nobody in your care needs a contact from you right now.", icon=":material/check_circle:")
+    st.success(_("Nobody in your care needs a contact from you right now."), icon=":material/check_circle:")
     st.stop()
 
 table = pd.DataFrame(
@@ -49,29 +53,40 @@ table = pd.DataFrame(
     }
 )
 columns = {
-    "code": st.column_config.TextColumn("Patient", width=80, pinned=True),
+    "code": st.column_config.TextColumn(_("Patient"), width=80, pinned=True),
     "waiting_days": st.column_config.NumberColumn(
-        "Waiting", width=70, format="%d d", help="Days since the most urgent need began"
+        _("Waiting"), width=70, format=_("%d d"), help=_("Days since the most urgent need began")
     ),
-    "why": st.column_config.TextColumn("Why", width=320, help="The most urgent reason in full, then the others"),
-    "therapist": st.column_config.TextColumn("Therapist", width=110),
+    "why": st.column_config.TextColumn(_("Why"), width=320, help=_("The most urgent reason in full, then the others")),
+    "therapist": st.column_config.TextColumn(_("Therapist"), width=110),
     "risk": st.column_config.TextColumn(
-        "Risk answer", width=290, help="Where a risk answer stands with the therapist: never a task for you"
+        _("Risk answer"), width=290, help=_("Where a risk answer stands with the therapist: never a task for you")
     ),
 }
 with wide_table("contact"):
-    st.caption(f"{len(queue)} patients to contact · select a row to mark the reasons handled")
-    st.caption(KEYBOARD_HINT)
+    st.caption(
+        i18n.ngettext(
+            "{n} patient to contact · select a row to mark the reasons handled",
+            "{n} patients to contact · select a row to mark the reasons handled",
+            len(queue),
+        ).format(n=len(queue))
+    )
+    st.caption(_(KEYBOARD_HINT))
     chosen = selected_row(table, f"contact_table_{table_key(version)}", columns)
 compact_list(
     "contact",
     [
         CompactItem(
-            r.code, r.patient_id, f"waiting {r.waiting_days} d", why + (f" · risk answer: {risk}" if risk else "")
+            r.code,
+            r.patient_id,
+            _("waiting {n} d").format(n=r.waiting_days),
+            why + (" · " + _("risk answer: {status}").format(status=risk) if risk else ""),
         )
         for r, why, risk in zip(queue.itertuples(), table["why"], table["risk"])
     ],
-    f"{len(queue)} patients · tap a code to open the patient",
+    i18n.ngettext(
+        "{n} patient · tap a code to open the patient", "{n} patients · tap a code to open the patient", len(queue)
+    ).format(n=len(queue)),
 )
 if chosen is not None:
     st.session_state["contact_patient"] = int(queue["patient_id"].iloc[chosen])
@@ -88,14 +103,14 @@ def close_patient() -> None:
     bump_data_version()
 
 
-@st.dialog("Mark reasons handled", width="large", on_dismiss=close_patient)
+@st.dialog(_("Mark reasons handled"), width="large", on_dismiss=close_patient)
 def handling_dialog(row: pd.Series, open_rows: pd.DataFrame) -> None:
     st.subheader(md(row["code"]))
-    if st.button("Open patient page", icon=":material/person:"):
+    if st.button(_("Open patient page"), icon=":material/person:"):
         open_patient(row["code"], row["patient_id"])
     if risk := contacts.risk.get(int(row["patient_id"])):
-        st.info(f"**Risk answer**: {md(risk)}.", icon=":material/shield_person:")
-    st.caption("Marking these handled empties your list only: the therapist's own reasons stay open for them.")
+        st.info("**" + _("Risk answer") + "**: " + md(risk) + ".", icon=":material/shield_person:")
+    st.caption(_("Marking these handled empties your list only: the therapist's own reasons stay open for them."))
     if handle_reasons(ctx, int(row["patient_id"]), row["code"], open_rows, "contact"):
         st.session_state["contact_patient"] = None
         st.rerun()

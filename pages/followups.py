@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import exports
+from dashboard import exports, i18n
 from dashboard.gp_followups import ACTIONS
+from dashboard.i18n import gettext as _
 from dashboard.patient import programme_modules
-from dashboard.text import count_of, md
+from dashboard.text import md
 from dashboard.timeutil import freshness_line
 from dashboard.ui import cached
 from dashboard.ui.components.agenda_panel import agenda_entry
@@ -17,14 +18,19 @@ from dashboard.ui.components.selectable_table import selected_row
 from dashboard.ui.context import get_context
 from dashboard.ui.nav import open_patient
 from dashboard.ui.session import bump_data_version, data_version, table_key
-from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE
+from dashboard.ui.views import KEYBOARD_HINT, RISK_NOTE, STATUS_LABELS
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone
 version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version())
-st.title("Follow-ups due")
+st.title(_("Follow-ups due"))
 result, as_of = cached.due_list(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version)
-st.caption(freshness_line(as_of, tz) + f" · overdue after {int(settings.followup_overdue_days)} days")
+overdue_days = int(settings.followup_overdue_days)
+st.caption(
+    freshness_line(as_of, tz)
+    + " · "
+    + i18n.ngettext("overdue after {n} day", "overdue after {n} days", overdue_days).format(n=overdue_days)
+)
 team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings))
 if msg := st.session_state.pop("followup_saved", None):
     st.success(msg, icon=":material/check_circle:")
@@ -37,9 +43,9 @@ def drop_selection() -> None:
 
 # The form opens in a dialog over the list, where the GP looks, with the keyboard
 # focus inside it (a form below a 25-row list was out of sight).
-@st.dialog("Log a follow-up", width="large", on_dismiss=drop_selection)
+@st.dialog(_("Log a follow-up"), width="large", on_dismiss=drop_selection)
 def followup_dialog(row: pd.Series) -> None:
-    if st.button("Open patient page", icon=":material/person:"):
+    if st.button(_("Open patient page"), icon=":material/person:"):
         open_patient(row["code"], row["patient_id"])
     pid = int(row["patient_id"])
     agenda_entry(ctx, pid, version, expanded=True)
@@ -51,32 +57,42 @@ def followup_dialog(row: pd.Series) -> None:
         int(row["latest_module"]),
         row["enrolled_on"],
     ):
-        st.session_state["followup_saved"] = f"Follow-up for {md(row['code'])} saved."
+        st.session_state["followup_saved"] = _("Follow-up for {code} saved.").format(code=md(row["code"]))
         st.rerun()
 
 
 due = result.due
 if due.empty:
-    st.info("No follow-up is due: none of your patients has completed a module since you last saw them.")
+    st.info(_("No follow-up is due: none of your patients has completed a module since you last saw them."))
 else:
     overdue = int(due["overdue"].sum())
-    st.markdown(f"**{count_of(len(due), 'patient')}** due" + (f" · **{overdue} overdue**" if overdue else ""))
+    st.markdown(
+        i18n.ngettext("**{n} patient** due", "**{n} patients** due", len(due)).format(n=i18n.format_number(len(due)))
+        + (" · **" + _("{n} overdue").format(n=overdue) + "**" if overdue else "")
+    )
     if (due["risk"] | due["concern"]).any():
         st.warning(
-            f"Patients with a risk answer or a supporter's concern are listed first. {RISK_NOTE}",
+            _("Patients with a risk answer or a supporter's concern are listed first.") + " " + _(RISK_NOTE),
             icon=":material/emergency_home:",
         )
     # Safety first: the code and the alerts stay pinned on the left at any width.
     alerts = [
-        " · ".join(x for x, on in (("risk answer", r), ("supporter's concern", c), ("reliable deterioration", d)) if on)
+        " · ".join(
+            x
+            for x, on in ((_("risk answer"), r), (_("supporter's concern"), c), (_("reliable deterioration"), d))
+            if on
+        )
         for r, c, d in zip(due["risk"], due["concern"], due["deterioration"])
     ]
-    waiting = [f"{d} d" + (" · overdue" if o else "") for d, o in zip(due["waiting_days"], due["overdue"])]
+    waiting = [
+        _("{n} d").format(n=d) + (" · " + _("overdue") if o else "")
+        for d, o in zip(due["waiting_days"], due["overdue"])
+    ]
     table = pd.DataFrame(
         {
             "code": due["code"],
             "alerts": alerts,
-            "status": due["status"].str.capitalize(),
+            "status": [_(STATUS_LABELS[s]) if s in STATUS_LABELS else str(s).capitalize() for s in due["status"]],
             "waiting": waiting,
             "latest": due["latest"],
             "change": due["change"],
@@ -88,30 +104,38 @@ else:
             table,
             f"due_table_{table_key(version)}",  # a new table after each save: no stale selection
             {
-                "code": st.column_config.TextColumn("Patient", width=80, pinned=True),
+                "code": st.column_config.TextColumn(_("Patient"), width=80, pinned=True),
                 "alerts": st.column_config.TextColumn(
-                    "Alerts",
+                    _("Alerts"),
                     width=230,
                     pinned=True,
-                    help="Risk answer: PHQ-9 item 9 answered above 0. Reliable deterioration: a reliable worsening "
-                    "since baseline on a measure (PHQ-9: up 6 or more). The patient page has the details.",
+                    help=_(
+                        "Risk answer: PHQ-9 item 9 answered above 0. Reliable deterioration: a reliable worsening "
+                        "since baseline on a measure (PHQ-9: up 6 or more). The patient page has the details."
+                    ),
                 ),
-                "status": st.column_config.TextColumn("Status", width=90),
+                "status": st.column_config.TextColumn(_("Status"), width=90),
                 "waiting": st.column_config.TextColumn(
-                    "Waiting", width=110, help="Since the first module completed after your last follow-up"
+                    _("Waiting"), width=110, help=_("Since the first module completed after your last follow-up")
                 ),
-                "latest": st.column_config.TextColumn("Latest score"),
-                "change": st.column_config.TextColumn("Change"),
+                "latest": st.column_config.TextColumn(_("Latest score")),
+                "change": st.column_config.TextColumn(_("Change")),
                 "finished": st.column_config.TextColumn(
-                    "Modules finished", width="medium", help="Modules finished since your last follow-up"
+                    _("Modules finished"), width="medium", help=_("Modules finished since your last follow-up")
                 ),
             },
         )
-        st.caption(f"Select a row to log a follow-up for that patient. {KEYBOARD_HINT}")
+        st.caption(_("Select a row to log a follow-up for that patient.") + " " + _(KEYBOARD_HINT))
     compact_list(
         "due",
         [
-            CompactItem(code, pid, f"due {d} d ago" + (" · overdue" if o else ""), a or "no alerts", urgent=bool(r))
+            CompactItem(
+                code,
+                pid,
+                _("due {n} d ago").format(n=d) + (" · " + _("overdue") if o else ""),
+                a or _("no alerts"),
+                urgent=bool(r),
+            )
             for code, pid, d, o, a, r in zip(
                 due["code"], due["patient_id"], due["waiting_days"], due["overdue"], alerts, due["risk"]
             )
@@ -120,20 +144,25 @@ else:
     if chosen is not None:
         followup_dialog(due.iloc[chosen])
 
-st.subheader("Planned follow-ups")
+st.subheader(_("Planned follow-ups"))
 if result.planned.empty:
-    st.caption("No next follow-up dates logged.")
+    st.caption(_("No next follow-up dates logged."))
 else:
     st.dataframe(
-        result.planned.rename(columns={"code": "Patient", "next_on": "Planned for", "held_on": "Logged at visit on"}),
+        result.planned,
         hide_index=True,
         width="stretch",
+        column_config={
+            "code": st.column_config.TextColumn(_("Patient")),
+            "next_on": st.column_config.DateColumn(_("Planned for")),
+            "held_on": st.column_config.DateColumn(_("Logged at visit on")),
+        },
     )
 
 held = result.followups
-st.subheader("Your follow-ups")
+st.subheader(_("Your follow-ups"))
 if held.empty:
-    st.caption("You have not logged any follow-ups yet.")
+    st.caption(_("You have not logged any follow-ups yet."))
 else:
     export = held.assign(action=held["action"].map(ACTIONS))[
         [
@@ -152,7 +181,7 @@ else:
         ]
     ]
     st.download_button(
-        "Download my follow-ups (CSV)",
+        _("Download my follow-ups (CSV)"),
         exports.audited_csv(ctx.state, ctx.viewer.username, "followups_csv", lambda: export),
         file_name="followups.csv",
         mime="text/csv",

@@ -9,6 +9,8 @@ import streamlit as st
 
 from dashboard import agenda
 from dashboard.gp_followups import NOTE_MAX_CHARS
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS
 from dashboard.record_audit import audit_once
 from dashboard.text import md
@@ -16,8 +18,8 @@ from dashboard.ui import cached
 from dashboard.ui.components.followup_form import prefill_note
 from dashboard.ui.context import AppContext
 
-DOWNLOAD_LABEL = "Printable agenda (HTML)"
-AGREED_LABEL = "What we agreed"
+DOWNLOAD_LABEL = N_("Printable agenda (HTML)")
+AGREED_LABEL = N_("What we agreed")
 
 
 def agreed_key(patient_id: int) -> str:
@@ -32,7 +34,7 @@ def _prefill(patient_id: int) -> None:
 def agenda_entry(ctx: AppContext, patient_id: int, version: tuple, expanded: bool = False) -> None:
     """The pages' entry point: the agenda in an expander, for the roles that have agendas."""
     if agenda.refusal(ctx.viewer) is None:
-        with st.expander("Consultation agenda", expanded=expanded, icon=":material/checklist:"):
+        with st.expander(_("Consultation agenda"), expanded=expanded, icon=":material/checklist:"):
             agenda_panel(ctx, patient_id, version)
 
 
@@ -52,25 +54,31 @@ def agenda_panel(ctx: AppContext, patient_id: int, version: tuple) -> agenda.Age
     since = agenda.since_words(a, tz)
     # One Markdown block per section: a tight list, so the agenda fits one screen.
     st.markdown(
-        f"**Modules completed {since}**\n\n"
+        "**"
+        + _("Modules completed {since}").format(since=since)
+        + "**\n\n"
         + (
             "\n".join(
-                f"- **{m.position}. {md(m.title)}** · completed {agenda.day(m.completed_at, tz)}"
+                f"- **{m.position}. {md(m.title)}** · "
+                + _("completed {date}").format(date=agenda.day(m.completed_at, tz))
                 + (f"  \n  {md(m.summary)}" if m.summary else "")
                 for m in a.modules
             )
-            or "None."
+            or _("None.")
         )
-        + f"\n\n**Exercises and homework {since}:** {agenda.activity_words(a)}"
+        + "\n\n**"
+        + _("Exercises and homework {since}:").format(since=since)
+        + f"** {agenda.activity_words(a)}"
     )
     st.markdown(
-        "**Scores** (now · since the last follow-up · since baseline)\n\n"
+        _("**Scores** (now · since the last follow-up · since baseline)")
+        + "\n\n"
         + (
             "\n".join(
                 f"- **{INSTRUMENTS[s.instrument].name}** " + " · ".join(agenda.score_line(s, a.last_followup, tz))
                 for s in a.scores
             )
-            or "No valid questionnaire yet."
+            or _("No valid questionnaire yet.")
         )
     )
     if a.reasons:
@@ -79,26 +87,26 @@ def agenda_panel(ctx: AppContext, patient_id: int, version: tuple) -> agenda.Age
             icon=":material/emergency_home:",
         )
     else:
-        st.caption("No risk answer, deterioration or not-on-track reason.")
-    st.markdown(f"**Last clinician contact:** {md(agenda.contact_words(a, tz))}")
+        st.caption(_("No risk answer, deterioration or not-on-track reason."))
+    st.markdown("**" + _("Last clinician contact:") + f"** {md(agenda.contact_words(a, tz))}")
     agreed = st.text_area(
-        AGREED_LABEL,
+        _(AGREED_LABEL),
         key=agreed_key(patient_id),
         max_chars=NOTE_MAX_CHARS,
         height=80,
-        placeholder="Plans, the next module, when to meet again",
-        help="Goes into the note of the follow-up form below, and onto the printable agenda",
+        placeholder=_("Plans, the next module, when to meet again"),
+        help=_("Goes into the note of the follow-up form below, and onto the printable agenda"),
         on_change=_prefill,
         args=(patient_id,),
     )
     st.download_button(
-        DOWNLOAD_LABEL,
+        _(DOWNLOAD_LABEL),
         agenda.audited_download(ctx.platform, ctx.state, ctx.viewer, patient_id, ctx.config.settings, tz, agreed or ""),
         file_name=agenda.file_name(a.patient),
         mime="text/html",
         on_click="ignore",
         icon=":material/print:",
         key=f"agenda_download_{patient_id}",
-        help="One page to print or keep offline: open the file in a browser and print it",
+        help=_("One page to print or keep offline: open the file in a browser and print it"),
     )
     return a

@@ -10,10 +10,12 @@ from datetime import date
 
 import streamlit as st
 
+from dashboard import i18n
 from dashboard.gp_followups import (
     ACTIONS,
     ENROLMENT_UNCHECKED,
     MODALITIES,
+    MODALITY_LABELS,
     NOTE_MAX_CHARS,
     FollowupForm,
     FollowupRefused,
@@ -21,6 +23,7 @@ from dashboard.gp_followups import (
     latest_pause_end,
     log_followup,
 )
+from dashboard.i18n import gettext as _
 from dashboard.text import md
 from dashboard.timeutil import local_time, utcnow
 from dashboard.ui.context import AppContext
@@ -59,59 +62,69 @@ def followup_form(
         st.session_state[key_slot] = uuid.uuid4().hex
     errors: dict[str, str] = st.session_state.get(error_slot, {})
     today = local_time(utcnow(), ctx.config.timezone).date()
-    positions = [None, *(p for p, _ in modules)]
+    positions = [None, *(position for position, _title in modules)]
     titles = dict(modules)
     with st.form(f"followup_form_{patient_id}", clear_on_submit=False):
-        st.markdown(f"**Log a follow-up for {md(code)}**")
+        st.markdown("**" + _("Log a follow-up for {code}").format(code=md(code)) + "**")
         if enrolment_bound(enrolled_on, today) is None:
-            st.caption(ENROLMENT_UNCHECKED)
+            st.caption(_(ENROLMENT_UNCHECKED))
         c1, c2, c3 = st.columns(3)
-        held_on = c1.date_input("Date", value=today, max_value=today, format="DD/MM/YYYY", key=f"fu_date_{patient_id}")
-        minutes = c2.number_input("Minutes", min_value=0, max_value=999, value=10, step=1, key=f"fu_min_{patient_id}")
-        modality = c3.selectbox("How", MODALITIES, key=f"fu_mod_{patient_id}")
+        held_on = c1.date_input(
+            _("Date"), value=today, max_value=today, format="DD/MM/YYYY", key=f"fu_date_{patient_id}"
+        )
+        minutes = c2.number_input(
+            _("Minutes"), min_value=0, max_value=999, value=10, step=1, key=f"fu_min_{patient_id}"
+        )
+        modality = c3.selectbox(
+            _("How"), MODALITIES, format_func=lambda m: _(MODALITY_LABELS[m]), key=f"fu_mod_{patient_id}"
+        )
         with c1:
             _field_error(errors, "held_on")
         with c2:
             _field_error(errors, "minutes")
         c4, c5 = st.columns([2, 1])
         module = c4.selectbox(
-            "Module discussed",
+            _("Module discussed"),
             positions,
             index=positions.index(latest_completed) if latest_completed in positions else 0,
-            format_func=lambda p: "none" if p is None else f"{p}. {titles[p]}",
+            format_func=lambda p: _("none") if p is None else f"{p}. {titles[p]}",
             key=f"fu_module_{patient_id}",
         )
         phq9 = c5.number_input(
-            "PHQ-9 taken in clinic (optional)",
+            _("PHQ-9 taken in clinic (optional)"),
             min_value=0,
             max_value=99,
             value=None,
             step=1,
             key=f"fu_phq_{patient_id}",
-            help="Shown on the chart as a clinic mark; never used for outcomes or flags",
+            help=_("Shown on the chart as a clinic mark; never used for outcomes or flags"),
         )
         with c5:
             _field_error(errors, "clinic_phq9")
         c6, c7, c8 = st.columns(3)
         action = c6.selectbox(
-            "Action",
+            _("Action"),
             list(ACTIONS),
-            format_func=ACTIONS.get,
+            format_func=lambda a: _(ACTIONS[a]),
             key=f"fu_action_{patient_id}",
-            help="Anything but 'Continue' tells the patient's therapist",
+            help=_("Anything but '{continue_}' tells the patient's therapist").format(continue_=_(ACTIONS["continue"])),
         )
         max_weeks = float(ctx.config.settings.max_pause_weeks)
         pause_until = c7.date_input(
-            "Pause until (for a pause)",
+            _("Pause until (for a pause)"),
             value=None,
             format="DD/MM/YYYY",
             key=f"fu_pause_{patient_id}",
             min_value=today,
             max_value=latest_pause_end(today, max_weeks),
-            help=f"At most {max_weeks:g} weeks; inactivity and no-contact reasons are held until then",
+            help=i18n.ngettext(
+                "At most {weeks} week; inactivity and no-contact reasons are held until then",
+                "At most {weeks} weeks; inactivity and no-contact reasons are held until then",
+                round(max_weeks),
+            ).format(weeks=i18n.format_number(max_weeks)),
         )
         next_on = c8.date_input(
-            "Next follow-up (optional)", value=None, format="DD/MM/YYYY", key=f"fu_next_{patient_id}"
+            _("Next follow-up (optional)"), value=None, format="DD/MM/YYYY", key=f"fu_next_{patient_id}"
         )
         with c6:
             _field_error(errors, "action")
@@ -119,10 +132,10 @@ def followup_form(
             _field_error(errors, "pause_until")
         with c8:
             _field_error(errors, "next_on")
-        note = st.text_area("Note (optional)", max_chars=NOTE_MAX_CHARS, height=80, key=note_key(patient_id))
+        note = st.text_area(_("Note (optional)"), max_chars=NOTE_MAX_CHARS, height=80, key=note_key(patient_id))
         _field_error(errors, "note")
         _field_error(errors, "patient")
-        submitted = st.form_submit_button("Save follow-up", type="primary")
+        submitted = st.form_submit_button(_("Save follow-up"), type="primary")
     if not submitted:
         return False
     form = FollowupForm(
