@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import i18n
 
-MARKED = re.compile(re.escape(i18n.PSEUDO_OPEN) + r".*?" + re.escape(i18n.PSEUDO_CLOSE), re.DOTALL)
+# an innermost marked string: removed repeatedly, so a marked sentence holding a marked word goes whole
+MARKED = re.compile(f"{i18n.PSEUDO_OPEN}[^{i18n.PSEUDO_OPEN}{i18n.PSEUDO_CLOSE}]*{i18n.PSEUDO_CLOSE}")
 # What may stand outside the markers: patient codes, instrument abbreviations, numbers,
 # Babel's English dates and times (the pseudo-locale formats as English), markdown.
 ALLOWED = [
@@ -19,6 +20,10 @@ ALLOWED = [
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b",
     r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\b",
     r"\b(?:AM|PM|UTC|CSV|HTML|FHIR|JSON|GP|NHS)\b",
+    r":material/[a-z_]+:",  # a Material icon in markdown
+    r":[a-z]+-badge\[",  # a badge's colour: :orange-badge[...]
+    r":[a-z]+(?:-background)?\[",  # coloured text: :red[...]
+    r"\b[A-Z][a-z]+/[A-Z][A-Za-z_]+\b",  # the service time zone's name (Europe/Stockholm)
     r"\d+",
 ]
 
@@ -48,7 +53,9 @@ def shown_texts(at: AppTest) -> list[str]:
 def unmarked(text: str, names: set[str] = frozenset()) -> str:
     """What is left of ``text`` once the marked parts, the allowed tokens, the given
     names (platform data: people, programmes, modules) and punctuation are removed."""
-    rest = MARKED.sub(" ", text)
+    rest = text
+    while MARKED.search(rest):
+        rest = MARKED.sub(" ", rest)
     names = {*names, *(language.native for language in i18n.LANGUAGES.values())}  # the selector's options
     for name in sorted(names, key=len, reverse=True):
         rest = rest.replace(name, " ")
