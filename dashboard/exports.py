@@ -49,6 +49,12 @@ CSV_HEADERS = {
     "overdue": N_("overdue"),
     "change": N_("change"),
     "alerts": N_("alerts"),
+    "occurred_at": N_("occurred_at"),
+    "actor": N_("actor"),
+    "action": N_("action"),
+    "patient_id": N_("patient_id"),
+    "patient": N_("patient"),
+    "detail": N_("detail"),
 }
 
 
