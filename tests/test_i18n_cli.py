@@ -217,3 +217,14 @@ def test_the_reports_visible_text_is_all_marked_in_the_pseudo_locale(report_plat
     left = [w for line in lines if (w := unmarked(nested_marks_removed(line), names))]
     assert left == []
     assert sum(i18n.PSEUDO_OPEN in line for line in lines) > 40  # the report's own words, marked
+
+
+def test_the_queue_tables_own_words_are_marked_in_the_pseudo_locale(queue_platform, capsys, monkeypatch):
+    """The count line and each row's wait are the command's words; the reasons (dashboard/flags.py)
+    and the freshness line (dashboard/timeutil.py) are translated by their own slices."""
+    monkeypatch.setenv("DASHBOARD_LANGUAGE", i18n.PSEUDO)
+    code, out, _err = queue(queue_platform, capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1] == "⟦2 patients need you⟧"
+    assert all(re.match(r"C\d +⟦waiting +\d+ d⟧", line) for line in lines[3:] if line)
