@@ -7,6 +7,9 @@ Two rules live here so no page or command-line tool can forget them:
   return) as a formula. Platform text (patient codes, names, notes) reaches the
   exports, so every text cell that starts with one of them gets a leading
   ``'``, which spreadsheets show as text. Numbers are left alone.
+* **Headers follow the language, JSON keys do not**: a CSV is read by people in a
+  spreadsheet, so its header row is in the run's language (``csv_header``; in English
+  the codes as before), while JSON output keeps its stable English keys for programs.
 * **Exports are built on click**: ``st.download_button`` given bytes uploads
   them to ``/media/<id>`` when the page renders, before any click, where they
   can be fetched without the login cookie and without an audit row. Given a
@@ -27,8 +30,37 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboard import audit
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# The commands' CSV columns: the English header is the code itself (unchanged since
+# before translation), another language's is its own word for it.
+CSV_HEADERS = {
+    "patient_code": N_("patient_code"),
+    "flags": N_("flags"),
+    "reasons": N_("reasons"),
+    "waiting_days": N_("waiting_days"),
+    "therapist": N_("therapist"),
+    "latest_score": N_("latest_score"),
+    "escalated": N_("escalated"),
+    "finished": N_("finished"),
+    "overdue": N_("overdue"),
+    "change": N_("change"),
+    "alerts": N_("alerts"),
+    "occurred_at": N_("occurred_at"),
+    "actor": N_("actor"),
+    "action": N_("action"),
+    "patient_id": N_("patient_id"),
+    "patient": N_("patient"),
+    "detail": N_("detail"),
+}
+
+
+def csv_header(fields: Sequence[str]) -> list[str]:
+    """A CSV's header row in the run's language; a field without a word stays its code."""
+    return [_(CSV_HEADERS[f]) if f in CSV_HEADERS else f for f in fields]
 
 
 def safe_cell(value: Any) -> Any:

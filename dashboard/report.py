@@ -22,6 +22,17 @@ from dashboard import charts
 from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, Caseload
 from dashboard.caseload.tables import MAINTAINED_LABEL, dropout_by_module_table, follow_up_text, headline_text
 from dashboard.config import Settings
+from dashboard.i18n import (
+    N_,
+    PSEUDO,
+    babel_locale,
+    current_language,
+    format_datetime,
+    format_number,
+    format_percent,
+    ngettext,
+)
+from dashboard.i18n import gettext as _
 
 REPORT_TABLES = (
     "headline",
@@ -131,16 +142,20 @@ def _fixed_width(spec: dict) -> dict:
 
 
 def percent(rate) -> str:
-    return "too few" if rate is None or (isinstance(rate, float) and math.isnan(rate)) else f"{rate:.0%}"
+    """A rate as the language's whole percentage ("52%", "52 %" in Finnish), or "too few"."""
+    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
+        return _("too few")
+    return format_percent(rate)
 
 
 def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+    """A table whose header is ``columns``' labels (the words as shown: translated by the caller)."""
     head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_cell(row[c]))}</td>" for c in columns) + "</tr>"
         for _, row in frame.iterrows()
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td colspan=99>none</td></tr>'}</tbody></table>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td colspan=99>' + html.escape(_('none')) + '</td></tr>'}</tbody></table>"
 
 
 def _cell(v) -> str:
@@ -148,7 +163,9 @@ def _cell(v) -> str:
     if v is None:
         return "–"
     if isinstance(v, float):
-        return f"{v:.1f}" if not v.is_integer() else f"{int(v)}"
+        return format_number(v, 1) if not v.is_integer() else format_number(int(v))
+    if isinstance(v, int) and not isinstance(v, bool):
+        return format_number(v)
     return str(v)
 
 
@@ -157,7 +174,7 @@ def outcome_rows(table: pd.DataFrame) -> pd.DataFrame:
     it suppresses; a rate over no courses is "none yet"."""
     out = table[["name", "anxiety_measure", "finished", "paired", "no_paired_scores", "in_progress"]].copy()
     for rate in OUTCOME_RATES:
-        out[OUTCOME_LABELS[rate]] = [
+        out[OUTCOME_LABELS[rate]] = [  # the column's key; its header is translated in _table
             rate_text(n, d, r)
             for n, d, r in zip(table[f"{rate}_numerator"], table[f"{rate}_denominator"], table[f"{rate}_rate"])
         ]
@@ -182,27 +199,32 @@ def follow_up_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 FOLLOW_UP_TABLE_LABELS = {
     "name": "",
-    "follow_up_courses": "Courses due a follow-up",
-    "followed_up": "With a follow-up measure",
+    "follow_up_courses": N_("Courses due a follow-up"),
+    "followed_up": N_("With a follow-up measure"),
     MAINTAINED_LABEL: MAINTAINED_LABEL,
 }
 
 
+def shown(labels: dict[str, str]) -> dict[str, str]:
+    """A table's ``N_`` labels in the run's language (an empty label stays empty)."""
+    return {key: _(label) if label else "" for key, label in labels.items()}
+
+
 def rate_text(numerator, denominator, rate) -> str:
     if denominator is None or pd.isna(denominator) or int(denominator) == 0:
-        return "none yet"
+        return _("none yet")
     if rate is None or pd.isna(rate):
-        return "too few to show"
-    return f"{percent(rate)} ({int(numerator)}/{int(denominator)})"
+        return _("too few to show")
+    return f"{percent(rate)} ({format_number(int(numerator))}/{format_number(int(denominator))})"
 
 
 OUTCOME_TABLE_LABELS = {
     "name": "",
-    "anxiety_measure": "Anxiety measure",
-    "finished": "Finished courses",
-    "paired": "Paired",
-    "no_paired_scores": "No paired scores",
-    "in_progress": "In progress",
+    "anxiety_measure": N_("Anxiety measure"),
+    "finished": N_("Finished courses"),
+    "paired": N_("Paired"),
+    "no_paired_scores": N_("No paired scores"),
+    "in_progress": N_("In progress"),
     **{label: label for label in OUTCOME_LABELS.values()},
 }
 
@@ -219,32 +241,58 @@ th{background:#f4f4f4}.figures{display:flex;flex-wrap:wrap;gap:1em}.figure{borde
 def to_html(
     c: Caseload, settings: Settings, tz: ZoneInfo, generated_at: datetime, quality: pd.DataFrame | None = None
 ) -> str:
+    """The report as one HTML file in the run's language (``<html lang>``, words, dates and numbers)."""
     f = c.filters
-    local = lambda t: t.replace(tzinfo=UTC).astimezone(tz)  # noqa: E731
+    when = lambda t: format_datetime(t.replace(tzinfo=UTC), tz, "short")  # noqa: E731
+    team = html.escape(c.team)
     parts = [
-        f"<h1>Caseload report · {html.escape(c.team)}</h1>",
-        f"<p class=small>Period {local(f.start):%d %b %Y %H:%M} – {local(f.end):%d %b %Y %H:%M} ({tz.key}); "
-        f"change compares with the {(f.end - f.start).days} days before. Generated {local(generated_at):%d %b %Y %H:%M}. "
-        "Aggregates only: no patient identifiers.</p>",
-        "<h2>Headline</h2><div class=figures>",
+        "<h1>" + html.escape(_("Caseload report · {team}")).format(team=team) + "</h1>",
+        "<p class=small>"
+        + html.escape(
+            ngettext(
+                "Period {start} – {end} ({zone}); change compares with the {days} day before. Generated {generated}. "
+                "Aggregates only: no patient identifiers.",
+                "Period {start} – {end} ({zone}); change compares with the {days} days before. Generated {generated}. "
+                "Aggregates only: no patient identifiers.",
+                (f.end - f.start).days,
+            ).format(
+                start=when(f.start),
+                end=when(f.end),
+                zone=tz.key,
+                days=format_number((f.end - f.start).days),
+                generated=when(generated_at),
+            )
+        )
+        + "</p>",
+        "<h2>" + html.escape(_("Headline")) + "</h2><div class=figures>",
     ]
-    for _, row in c.headline.iterrows():
-        shown, nd = headline_text(row)
+    for _i, row in c.headline.iterrows():
+        value, nd = headline_text(row)
         prev = row["previous"]
-        before = "" if prev is None or pd.isna(prev) else f"previous period {headline_text({**row, 'value': prev})[0]}"
+        before = (
+            ""
+            if prev is None or pd.isna(prev)
+            else _("previous period {value}").format(value=headline_text({**row, "value": prev})[0])
+        )
         line = " · ".join(p for p in (nd, before) if p)
         parts.append(
-            f"<div class=figure><div>{html.escape(row['label'])}</div><div class=v>{shown}</div>"
+            f"<div class=figure><div>{html.escape(row['label'])}</div><div class=v>{value}</div>"
             f"<div class=small>{line}</div><div class=small>{html.escape(row['note'])}</div></div>"
         )
     parts.append("</div>")
-    parts.append("<h2>Adherence</h2>")
+    parts.append("<h2>" + html.escape(_("Adherence")) + "</h2>")
     parts.append(
-        f"<p class=small>Drop-out: {html.escape(c.definitions['dropout'])}. Funnel: {html.escape(c.definitions['funnel'])}.</p>"
+        "<p class=small>"
+        + html.escape(
+            _("Drop-out: {dropout}. Funnel: {funnel}.").format(
+                dropout=c.definitions["dropout"], funnel=c.definitions["funnel"]
+            )
+        )
+        + "</p>"
     )
     adherence = c.adherence.assign(
         completion=[
-            f"{percent(r)} ({n} of {d} whose episode ended)"
+            _("{rate} ({n} of {d} whose episode ended)").format(rate=percent(r), n=format_number(n), d=format_number(d))
             for r, n, d in zip(
                 c.adherence.get("completion_rate", []),
                 c.adherence.get("full_completers", []),
@@ -252,99 +300,135 @@ def to_html(
             )
         ],
         dropout=[
-            f"{percent(r)} ({n} of {d} enrolled)"
+            _("{rate} ({n} of {d} enrolled)").format(rate=percent(r), n=format_number(n), d=format_number(d))
             for r, n, d in zip(
                 c.adherence.get("dropout_rate", []), c.adherence.get("dropouts", []), c.adherence.get("enrolled", [])
             )
         ],
     )
-    parts.append(
-        _table(
-            adherence,
-            {
-                "programme": "Programme",
-                "enrolled": "Enrolled",
-                "ended": "Ended",
-                "completion": "Completion (of those whose episode ended)",
-                "dropout": "Drop-out (of those enrolled)",
-            },
-        )
-    )
+    parts.append(_table(adherence, shown(ADHERENCE_LABELS)))
     for programme, stages in c.funnel.groupby("programme", sort=True):
-        parts.append(f"<h3>{html.escape(programme)}: module funnel</h3>{svg(charts.funnel_chart(stages))}")
-    parts.append(f"<h3>Drop-out by module</h3><p class=small>{html.escape(c.definitions['dropout_by_module'])}.</p>")
+        heading = _("{programme}: module funnel").format(programme=programme)
+        parts.append(f"<h3>{html.escape(heading)}</h3>{svg(charts.funnel_chart(stages))}")
+    parts.append(
+        "<h3>"
+        + html.escape(_("Drop-out by module"))
+        + f"</h3><p class=small>{html.escape(c.definitions['dropout_by_module'])}.</p>"
+    )
     for programme, rows in c.dropout_by_module.groupby("programme", sort=True):
         parts.append(f"<h4>{html.escape(programme)}</h4>{svg(charts.dropout_chart(rows))}")
-    by_module = dropout_by_module_table(c)
-    parts.append(_table(by_module, {col: col for col in by_module.columns if col != "Drop-out (% of started)"}))
+    by_module = dropout_by_module_table(c)  # its columns are named (and translated) by dashboard.caseload.tables
+    hidden = "Drop-out (% of started)"  # the chart shows it; a variable: that module's msgid, not this one's
+    parts.append(_table(by_module, {col: col for col in by_module.columns if col not in (hidden, _(hidden))}))
     parts.append(
-        f"<p>Lapsed but not closed: {len(c.lapsed)} open episodes with no activity for "
-        f"{settings.dropout_inactive_days} days (listed on the page).</p>"
-    )
-    parts.append("<h2>Workload per therapist</h2>")
-    parts.append(
-        _table(
-            c.workload,
-            {
-                "therapist": "Therapist",
-                "caseload": "Caseload",
-                "active_recent": "Active",
-                "open_items": "Open triage items",
-                "reasons": "Reasons",
-                "median_reply_hours": "Median reply (h)",
-                "feedback_in_time": "Feedback in time",
-                "feedback_completions": "of completions",
-                "lapsed": "Lapsed",
-            },
+        "<p>"
+        + html.escape(
+            ngettext(
+                "Lapsed but not closed: {n} open episode with no activity for {days} days (listed on the page).",
+                "Lapsed but not closed: {n} open episodes with no activity for {days} days (listed on the page).",
+                len(c.lapsed),
+            ).format(n=format_number(len(c.lapsed)), days=format_number(settings.dropout_inactive_days))
         )
+        + "</p>"
     )
-    parts.append("<h2>Outcomes (NHS Talking Therapies)</h2>")
+    parts.append("<h2>" + html.escape(_("Workload per therapist")) + "</h2>")
+    parts.append(_table(c.workload, shown(WORKLOAD_LABELS)))
+    parts.append("<h2>" + html.escape(_("Outcomes (NHS Talking Therapies)")) + "</h2>")
     parts.append(
-        f"<p class=small>Finished course: {html.escape(c.definitions['finished_course'])}. "
-        f"{html.escape(c.definitions['paired'])}. {html.escape(c.definitions['small_cells'])}. "
-        f"{html.escape(c.definitions['anxiety_measure'])}.</p>"
-    )
-    bench = "; ".join(f"{OUTCOME_LABELS[k]} {v:.1%} ({s})" for k, (v, s) in NATIONAL.items())
-    parts.append(
-        f"<p class=small>National figures: {html.escape(bench)}. Standard: recovery "
-        f"{percent(settings.target_recovery)}.</p>"
-    )
-    for title, table in (("By programme", c.outcomes), ("By therapist", c.outcomes_by_therapist)):
-        parts.append(f"<h3>{title}</h3>" + _table(outcome_rows(table), OUTCOME_TABLE_LABELS))
-    parts.append(
-        f"<h3>At follow-up, by programme</h3><p class=small>{html.escape(follow_up_text(settings))}.</p>"
-        + _table(follow_up_rows(c.outcomes), FOLLOW_UP_TABLE_LABELS)
-    )
-    parts.append("<h2>GP follow-up compliance</h2>")
-    parts.append(
-        _table(
-            c.gp_compliance,
-            {
-                "gp": "GP",
-                "patients": "Patients",
-                "due": "Due",
-                "held": "Held",
-                "held_in_time": f"Held within {settings.followup_overdue_days} d",
-                "overdue": "Overdue",
-                "median_days": "Median days to follow-up",
-                "followups_held": "Follow-ups held",
-            },
+        "<p class=small>"
+        + html.escape(
+            _("Finished course: {finished}. {paired}. {small_cells}. {anxiety}.").format(
+                finished=c.definitions["finished_course"],
+                paired=c.definitions["paired"],
+                small_cells=c.definitions["small_cells"],
+                anxiety=c.definitions["anxiety_measure"],
+            )
         )
+        + "</p>"
     )
+    bench = "; ".join(f"{_(OUTCOME_LABELS[k])} {format_percent(v, 1)} ({s})" for k, (v, s) in NATIONAL.items())
     parts.append(
-        f"<h2>Trends ({TREND_WEEKS} weeks)</h2>" + svg(charts.trends_chart(c.trends, settings.target_recovery))
+        "<p class=small>"
+        + html.escape(
+            _("National figures: {figures}. Standard: recovery {target}.").format(
+                figures=bench, target=percent(settings.target_recovery)
+            )
+        )
+        + "</p>"
+    )
+    outcome_labels = {**shown(OUTCOME_TABLE_LABELS), **{label: _(label) for label in OUTCOME_LABELS.values()}}
+    for title, table in ((_("By programme"), c.outcomes), (_("By therapist"), c.outcomes_by_therapist)):
+        parts.append(f"<h3>{html.escape(title)}</h3>" + _table(outcome_rows(table), outcome_labels))
+    parts.append(
+        "<h3>"
+        + html.escape(_("At follow-up, by programme"))
+        + f"</h3><p class=small>{html.escape(follow_up_text(settings))}.</p>"
+        + _table(follow_up_rows(c.outcomes), {**shown(FOLLOW_UP_TABLE_LABELS), MAINTAINED_LABEL: _(MAINTAINED_LABEL)})
+    )
+    parts.append("<h2>" + html.escape(_("GP follow-up compliance")) + "</h2>")
+    gp_labels = shown(GP_LABELS)
+    gp_labels["held_in_time"] = _("Held within {days} d").format(days=format_number(settings.followup_overdue_days))
+    parts.append(_table(c.gp_compliance, gp_labels))
+    parts.append(
+        "<h2>"
+        + html.escape(_("Trends ({weeks} weeks)").format(weeks=format_number(TREND_WEEKS)))
+        + "</h2>"
+        + svg(charts.trends_chart(c.trends, settings.target_recovery))
     )
     if quality is not None and not quality.empty:
         parts.append(
-            "<h2>Data quality</h2><p class=small>Platform rows left out or adjusted in these figures "
-            "(the patients are listed on the Caseload page).</p>"
-        )
-        parts.append(
-            _table(
-                quality, {"problem": "Problem", "effect": "What Caseboard did", "patients": "Patients", "rows": "Rows"}
+            "<h2>"
+            + html.escape(_("Data quality"))
+            + "</h2><p class=small>"
+            + html.escape(
+                _("Platform rows left out or adjusted in these figures (the patients are listed on the Caseload page).")
             )
+            + "</p>"
         )
+        parts.append(_table(quality, shown(QUALITY_LABELS)))
+    title = html.escape(_("Caseload report · {team}")).format(team=team)
     return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Caseload report · "
-        f"{html.escape(c.team)}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
+        f'<!doctype html><html lang="{html_lang()}"><head><meta charset=utf-8><title>{title}</title>'
+        f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
     )
+
+
+def html_lang() -> str:
+    """The report's ``<html lang>``: the language's BCP 47 tag ("fi", "fr-CA"), English for the pseudo-locale."""
+    return "en" if current_language() == PSEUDO else str(babel_locale()).replace("_", "-")
+
+
+ADHERENCE_LABELS = {
+    "programme": N_("Programme"),
+    "enrolled": N_("Enrolled"),
+    "ended": N_("Ended"),
+    "completion": N_("Completion (of those whose episode ended)"),
+    "dropout": N_("Drop-out (of those enrolled)"),
+}
+WORKLOAD_LABELS = {
+    "therapist": N_("Therapist"),
+    "caseload": N_("Caseload"),
+    "active_recent": N_("Active"),
+    "open_items": N_("Open triage items"),
+    "reasons": N_("Reasons"),
+    "median_reply_hours": N_("Median reply (h)"),
+    "feedback_in_time": N_("Feedback in time"),
+    "feedback_completions": N_("of completions"),
+    "lapsed": N_("Lapsed"),
+}
+GP_LABELS = {
+    "gp": N_("GP"),
+    "patients": N_("Patients"),
+    "due": N_("Due"),
+    "held": N_("Held"),
+    "held_in_time": "",  # with the setting's days, in to_html
+    "overdue": N_("Overdue"),
+    "median_days": N_("Median days to follow-up"),
+    "followups_held": N_("Follow-ups held"),
+}
+QUALITY_LABELS = {
+    "problem": N_("Problem"),
+    "effect": N_("What Caseboard did"),
+    "patients": N_("Patients"),
+    "rows": N_("Rows"),
+}

@@ -23,7 +23,8 @@ from sqlalchemy import Engine, select
 from dashboard import audit
 from dashboard.cli.common import add_database_arguments, clean_errors, day, open_databases, out_file
 from dashboard.commands import command
-from dashboard.exports import frame_csv
+from dashboard.exports import csv_header, frame_csv
+from dashboard.i18n import gettext as _
 from dashboard.schema import patients
 from dashboard.state_tables import audit as audit_table
 from dashboard.timeutil import utc_midnight
@@ -70,7 +71,8 @@ def render(rows: pd.DataFrame, fmt: str) -> str:
     """CSV through the one export helper (formula starts neutralised), or JSON with
     the detail as an object."""
     if fmt == "csv":
-        return frame_csv(rows.assign(occurred_at=[t.isoformat() for t in rows["occurred_at"]]))
+        table = rows.assign(occurred_at=[t.isoformat() for t in rows["occurred_at"]])
+        return frame_csv(table.set_axis(csv_header(list(table.columns)), axis=1))  # the header in the language
     records = [
         {
             "occurred_at": r.occurred_at.isoformat(),
@@ -97,17 +99,19 @@ def operator() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=command("audit"), description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--from", dest="first", type=day, help="first day, YYYY-MM-DD (service time zone; default: the start)"
+        "--from", dest="first", type=day, help=_("first day, YYYY-MM-DD (service time zone; default: the start)")
     )
-    parser.add_argument("--to", dest="last", type=day, help="last day, YYYY-MM-DD (default: now)")
-    parser.add_argument("--user", help="only this login name (its command-line runs too)")
-    parser.add_argument("--patient", help="only rows about the patient(s) with this code")
-    parser.add_argument("--format", choices=("csv", "json"), default="csv")
-    parser.add_argument("--out", type=out_file, help="file to write (default: standard output)")
+    parser.add_argument("--to", dest="last", type=day, help=_("last day, YYYY-MM-DD (default: now)"))
+    parser.add_argument("--user", help=_("only this login name (its command-line runs too)"))
+    parser.add_argument("--patient", help=_("only rows about the patient(s) with this code"))
+    parser.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help=_("csv (default) or json; JSON keys stay English")
+    )
+    parser.add_argument("--out", type=out_file, help=_("file to write (default: standard output)"))
     add_database_arguments(parser)
     args = parser.parse_args(argv)
     if args.first and args.last and args.first > args.last:
-        print(f"error: --from {args.first} is after --to {args.last}", file=sys.stderr)
+        print(_("error: --from {first} is after --to {last}").format(first=args.first, last=args.last), file=sys.stderr)
         return 2
     if (opened := open_databases(args, migrated=True)) is None:
         return 2

@@ -18,6 +18,8 @@ from dashboard.commands import command
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.db import revision_problem
 from dashboard.engine import make_engine, missing_sqlite_file
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 
 # Whole days a command accepts: wide enough for any service's history, narrow
 # enough that a period and the one before it stay inside Python's dates.
@@ -25,8 +27,8 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def add_database_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="platform database URL (default: DASHBOARD_DB_URL or the embedded demo)")
-    parser.add_argument("--state-db", help="state database URL (default: DASHBOARD_STATE_DB_URL, else --db)")
+    parser.add_argument("--db", help=_("platform database URL (default: DASHBOARD_DB_URL or the embedded demo)"))
+    parser.add_argument("--state-db", help=_("state database URL (default: DASHBOARD_STATE_DB_URL, else --db)"))
 
 
 def day(text: str) -> date:
@@ -35,9 +37,11 @@ def day(text: str) -> date:
     try:
         value = date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a day YYYY-MM-DD: {text[:40]!r}") from None
+        raise argparse.ArgumentTypeError(_("not a day YYYY-MM-DD: {text}").format(text=repr(text[:40]))) from None
     if not FIRST_DAY <= value <= LAST_DAY:
-        raise argparse.ArgumentTypeError(f"{value} is outside {FIRST_DAY} to {LAST_DAY}")
+        raise argparse.ArgumentTypeError(
+            _("{day} is outside {first} to {last}").format(day=value, first=FIRST_DAY, last=LAST_DAY)
+        )
     return value
 
 
@@ -45,7 +49,9 @@ def out_file(text: str) -> str:
     """An argparse type: a file to write whose folder exists (argparse prints the message, exit 2)."""
     folder = Path(text).expanduser().resolve().parent
     if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"no folder {folder} to write {Path(text).name} into")
+        raise argparse.ArgumentTypeError(
+            _("no folder {folder} to write {name} into").format(folder=folder, name=Path(text).name)
+        )
     return text
 
 
@@ -63,13 +69,17 @@ def open_databases(
         return None
     platform_url = args.db or config.db_url
     state_url = args.state_db or (args.db if args.db else config.state_db_url)
-    for what, url in (("platform", platform_url), ("state", state_url))[0 if platform_needed else 1 :]:
+    missing = (
+        (_("error: no platform database file at {path}."), platform_url),
+        (_("error: no state database file at {path}."), state_url),
+    )
+    for what, url in missing[0 if platform_needed else 1 :]:
         if (path := missing_sqlite_file(url)) is not None:
-            print(
-                f"error: no {what} database file at {path}. Check the URL: a command never creates a database "
-                f"(make a demo one with {command('demo')}, a state database with {command('db', 'upgrade')}).",
-                file=sys.stderr,
-            )
+            advice = _(
+                "Check the URL: a command never creates a database (make a demo one with {demo}, "
+                "a state database with {upgrade})."
+            ).format(demo=command("demo"), upgrade=command("db", "upgrade"))
+            print(what.format(path=path) + " " + advice, file=sys.stderr)
             return None
     platform, state = make_engine(platform_url), make_engine(state_url)
     if migrated and (problem := revision_problem(state)) is not None:
@@ -78,14 +88,14 @@ def open_databases(
     return config, platform, state
 
 
-DATABASE_ERROR = (
+# Translated where printed (clean_errors): {upgrade} is the command that migrates.
+DATABASE_ERROR = N_(
     "error: a database request failed ({name}). The details are not printed: they can hold patient "
-    "identifiers. Check --db and --state-db, and that the state database is migrated "
-    f"({command('db', 'upgrade')})."
+    "identifiers. Check --db and --state-db, and that the state database is migrated ({upgrade})."
 )
 
 
-UNREACHABLE = (
+UNREACHABLE = N_(
     "error: cannot connect to the database server ({name}). Check that it is running and reachable, "
     "and the host, port and credentials in --db and --state-db (or DASHBOARD_DB_URL, DASHBOARD_STATE_DB_URL)."
 )
@@ -109,7 +119,8 @@ def clean_errors(main: Callable[..., int]) -> Callable[..., int]:
         except (SQLAlchemyError, PandasDatabaseError) as exc:  # pandas.read_sql wraps the driver's error
             cause = database_cause(exc)
             unreachable = isinstance(cause, OperationalError) and cause.statement is None  # failed to connect
-            print((UNREACHABLE if unreachable else DATABASE_ERROR).format(name=type(cause).__name__), file=sys.stderr)
+            message = _(UNREACHABLE if unreachable else DATABASE_ERROR)
+            print(message.format(name=type(cause).__name__, upgrade=command("db", "upgrade")), file=sys.stderr)
             return 2
         except OSError as exc:  # a file that cannot be written or read (pandas' DatabaseError is one: above)
             print(f"error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)

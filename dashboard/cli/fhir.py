@@ -19,6 +19,8 @@ from dashboard import audit, fhir
 from dashboard.cli.common import add_database_arguments, clean_errors, day, open_databases, out_file
 from dashboard.commands import command
 from dashboard.config import FHIR_IDENTIFIER_SYSTEM_HELP
+from dashboard.i18n import format_number
+from dashboard.i18n import gettext as _
 from dashboard.scope import load_viewer
 from dashboard.text import control_problem
 from dashboard.timeutil import utcnow
@@ -27,7 +29,7 @@ from dashboard.timeutil import utcnow
 def out_dir(text: str) -> str:
     """An argparse type: a folder that exists (a command never makes one: a typo would scatter files)."""
     if not Path(text).expanduser().is_dir():
-        raise argparse.ArgumentTypeError(f"no folder {text[:200]} to write the Bundles into")
+        raise argparse.ArgumentTypeError(_("no folder {folder} to write the Bundles into").format(folder=text[:200]))
     return text
 
 
@@ -35,13 +37,13 @@ def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=command("fhir"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--user", required=True, help="login name of the patient's GP or therapist")
+    parser.add_argument("--user", required=True, help=_("login name of the patient's GP or therapist"))
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--patient", help="the patient's code")
-    which.add_argument("--all", action="store_true", help="every patient in the user's scope (needs --out DIR)")
-    parser.add_argument("--since", type=day, help="only questionnaires and follow-ups from this day, YYYY-MM-DD")
-    parser.add_argument("--check", action="store_true", help="validate each Bundle with fhir.resources first")
-    parser.add_argument("--out", help="file to write (a folder with --all; default: standard output)")
+    which.add_argument("--patient", help=_("the patient's code"))
+    which.add_argument("--all", action="store_true", help=_("every patient in the user's scope (needs --out DIR)"))
+    parser.add_argument("--since", type=day, help=_("only questionnaires and follow-ups from this day, YYYY-MM-DD"))
+    parser.add_argument("--check", action="store_true", help=_("validate each Bundle with fhir.resources first"))
+    parser.add_argument("--out", help=_("file to write (a folder with --all; default: standard output)"))
     add_database_arguments(parser)
     return parser
 
@@ -54,7 +56,7 @@ def _main(argv: list[str] | None) -> int:
     parser = arguments()
     args = parser.parse_args(argv)
     if args.all and not args.out:
-        parser.error("--all needs --out DIR: one file per patient")
+        parser.error(_("--all needs --out DIR: one file per patient"))
     try:
         args.out = (out_dir if args.all else out_file)(args.out) if args.out else None
     except argparse.ArgumentTypeError as exc:
@@ -66,16 +68,22 @@ def _main(argv: list[str] | None) -> int:
     config, platform, state = opened
     if config.fhir_identifier_system is None:
         print(
-            f"error: the FHIR export is off in this configuration: set {FHIR_IDENTIFIER_SYSTEM_HELP}.", file=sys.stderr
+            _("error: the FHIR export is off in this configuration: set {setting}.").format(
+                setting=FHIR_IDENTIFIER_SYSTEM_HELP
+            ),
+            file=sys.stderr,
         )
         return 2
     actor = f"cli:{args.user[:50]}"
     viewer = load_viewer(platform, args.user)
     if viewer is None or viewer.role not in fhir.MAY_EXPORT:
-        reason = "unknown user" if viewer is None else "not a GP or therapist"
+        reason = "unknown user" if viewer is None else "not a GP or therapist"  # the audit row's, English
         audit.record(state, actor, "denied", export=fhir.EXPORT_WHAT, reason=reason)
+        shown = _("unknown user") if viewer is None else _("not a GP or therapist")
         print(
-            f"error: {args.user[:50]!r}: {reason}; the FHIR export is for a patient's GP and therapist.",
+            _("error: {user}: {reason}; the FHIR export is for a patient's GP and therapist.").format(
+                user=repr(args.user[:50]), reason=shown
+            ),
             file=sys.stderr,
         )
         return 2
@@ -121,11 +129,15 @@ def _main(argv: list[str] | None) -> int:
         else:
             sys.stdout.write(body.decode())
         written += 1
-    for line in refused + [f"not valid, not written: {i}" for i in invalid]:
-        print(f"error: {line}", file=sys.stderr)
+    for line in refused + [_("not valid, not written: {problem}").format(problem=i) for i in invalid]:
+        print(_("error: {problem}").format(problem=line), file=sys.stderr)
     if args.all or args.check:
-        checked = " (each valid: fhir.resources R4B)" if args.check else ""
-        print(f"{written} of {len(ids)} Bundles written{checked}", file=sys.stderr)
+        checked = _(" (each valid: fhir.resources R4B)") if args.check else ""
+        print(
+            _("{n} of {total} Bundles written").format(n=format_number(written), total=format_number(len(ids)))
+            + checked,
+            file=sys.stderr,
+        )
     if refused and not args.all:
         return 2
     return 1 if refused or invalid else 0

@@ -7,24 +7,27 @@ import argparse
 
 from dashboard.cli.common import add_database_arguments, open_databases
 from dashboard.commands import command
+from dashboard.i18n import format_number, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.quality import orphan_counts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=command("quality"), description="Count platform rows that belong to no patient (orphans)."
+        prog=command("quality"), description=_("Count platform rows that belong to no patient (orphans).")
     )
     add_database_arguments(parser)
     args = parser.parse_args(argv)
     if (opened := open_databases(args)) is None:
         return 2
-    _, platform, _ = opened
+    _config, platform, _state = opened
     counts = orphan_counts(platform)
     for table, n in counts.items():
-        print(f"{table:<16}{n:>10} orphan {'row' if n == 1 else 'rows'}")
+        # the table's name is the database's; the count and its words in the language
+        print(f"{table:<16}" + ngettext("{n} orphan row", "{n} orphan rows", n).format(n=f"{format_number(n):>10}"))
     print(
-        "Orphan rows are in no clinician's scope, so no page or figure uses them; correct them on the platform."
+        _("Orphan rows are in no clinician's scope, so no page or figure uses them; correct them on the platform.")
         if any(counts.values())
-        else "No orphan rows."
+        else _("No orphan rows.")
     )
     return 0

@@ -18,13 +18,14 @@ import pandas as pd
 from dashboard import audit
 from dashboard.cli.common import add_database_arguments, clean_errors, open_databases
 from dashboard.commands import command
-from dashboard.exports import rows_csv
+from dashboard.exports import csv_header, rows_csv
 from dashboard.followups_due import due_list
+from dashboard.i18n import N_, format_number, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.peer_support import PEER_REASONS
 from dashboard.quality import data_quality, summary
 from dashboard.schema import PEER_SUPPORTER
 from dashboard.scope import load_viewer
-from dashboard.text import count_of
 from dashboard.timeutil import freshness_line, utcnow
 from dashboard.triage import triage
 
@@ -47,6 +48,21 @@ def queue_records(queue: pd.DataFrame) -> list[dict]:
 
 
 DUE_FIELDS = ["patient_code", "finished", "waiting_days", "overdue", "latest_score", "change", "alerts"]
+QUEUE_FIELDS = ["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"]
+# A due patient's alerts: English in JSON (stable values), translated in the table and CSV.
+ALERT_WORDS = {
+    "risk answer": N_("risk answer"),
+    "supporter's concern": N_("supporter's concern"),
+    "reliable deterioration": N_("reliable deterioration"),
+}
+
+
+def _alerts(alerts: list[str]) -> list[str]:
+    return [_(ALERT_WORDS.get(a, a)) for a in alerts]
+
+
+def _yes(on: bool) -> str:
+    return _("yes") if on else ""
 
 
 def due_records(due: pd.DataFrame) -> list[dict]:
@@ -78,33 +94,38 @@ def render_due(records: list[dict], fmt: str, freshness: str) -> str:
         return json.dumps(records, indent=2, ensure_ascii=False)
     if fmt == "csv":
         return rows_csv(
-            DUE_FIELDS,
+            csv_header(DUE_FIELDS),
             (
                 [
                     r["patient_code"],
                     r["finished"],
                     r["waiting_days"],
-                    "yes" if r["overdue"] else "",
+                    _yes(r["overdue"]),
                     r["latest_score"],
                     r["change"],
-                    "; ".join(r["alerts"]),
+                    "; ".join(_alerts(r["alerts"])),
                 ]
                 for r in records
             ),
         )
-    overdue = sum(r["overdue"] for r in records)
-    lines = [
-        freshness,
-        f"{count_of(len(records), 'patient')} due a follow-up" + (f", {overdue} overdue" if overdue else ""),
-        "",
-    ]
+    n, overdue = len(records), sum(r["overdue"] for r in records)
+    heading = ngettext("{n} patient due a follow-up", "{n} patients due a follow-up", n).format(n=format_number(n))
+    if overdue:
+        heading += ngettext(", {n} overdue", ", {n} overdue", overdue).format(n=format_number(overdue))
+    lines = [freshness, heading, ""]
     for r in records:
-        alerts = f"{', '.join(r['alerts']).upper()}  " if r["alerts"] else ""
+        alerts = ", ".join(_alerts(r["alerts"])).upper() + "  " if r["alerts"] else ""
+        overdue_word = _("OVERDUE") + "  " if r["overdue"] else ""
         lines.append(
-            f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'OVERDUE  ' if r['overdue'] else ''}"
+            f"{r['patient_code']:<10} {_waiting(r['waiting_days'])}  {overdue_word}"
             f"{alerts}{r['finished']} · {r['latest_score']}"
         )
     return "\n".join(lines)
+
+
+def _waiting(days: int) -> str:
+    """``waiting  12 d``: the days right-aligned in three places, as the table lines up."""
+    return _("waiting {days} d").format(days=f"{format_number(days):>3}")
 
 
 def render(records: list[dict], fmt: str, freshness: str) -> str:
@@ -112,7 +133,7 @@ def render(records: list[dict], fmt: str, freshness: str) -> str:
         return json.dumps(records, indent=2, ensure_ascii=False)
     if fmt == "csv":
         return rows_csv(
-            ["patient_code", "flags", "reasons", "waiting_days", "therapist", "latest_score", "escalated"],
+            csv_header(QUEUE_FIELDS),
             (
                 [
                     r["patient_code"],
@@ -121,17 +142,16 @@ def render(records: list[dict], fmt: str, freshness: str) -> str:
                     r["waiting_days"],
                     r["therapist"],
                     r["latest_score"],
-                    "yes" if r["escalated"] else "",
+                    _yes(r["escalated"]),
                 ]
                 for r in records
             ),
         )
-    lines = [freshness, f"{count_of(len(records), 'patient')} {'needs' if len(records) == 1 else 'need'} you", ""]
+    n = len(records)
+    lines = [freshness, ngettext("{n} patient needs you", "{n} patients need you", n).format(n=format_number(n)), ""]
     for r in records:
-        lines.append(
-            f"{r['patient_code']:<10} waiting {r['waiting_days']:>3} d  {'ESCALATED  ' if r['escalated'] else ''}"
-            + "; ".join(r["reasons"])
-        )
+        escalated = _("ESCALATED") + "  " if r["escalated"] else ""
+        lines.append(f"{r['patient_code']:<10} {_waiting(r['waiting_days'])}  {escalated}" + "; ".join(r["reasons"]))
     return "\n".join(lines)
 
 
@@ -141,7 +161,12 @@ def quality_lines(issues: pd.DataFrame) -> str:
         return ""
     lines = [summary(issues)]
     lines += [
-        f"- {r.problem} ({count_of(r.rows, 'row')}): {r.effect}. Patients: {', '.join(r.codes)}"
+        "- "
+        + ngettext(
+            "{problem} ({n} row): {effect}. Patients: {codes}",
+            "{problem} ({n} rows): {effect}. Patients: {codes}",
+            r.rows,
+        ).format(problem=r.problem, n=format_number(r.rows), effect=r.effect, codes=", ".join(r.codes))
         for r in issues.itertuples()
     ]
     return "\n".join(lines) + "\n"
@@ -149,12 +174,16 @@ def quality_lines(issues: pd.DataFrame) -> str:
 
 @clean_errors
 def main(argv: list[str] | None = None) -> int:
+    # Built here, after --lang set the language (dashboard/cli/__init__.py), so the help is translated;
+    # the description is this module's docstring, kept English (developer documentation).
     parser = argparse.ArgumentParser(
         prog=command("queue"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--user", required=True, help="login name of the clinician (role and team from clinicians)")
+    parser.add_argument("--user", required=True, help=_("login name of the clinician (role and team from clinicians)"))
     add_database_arguments(parser)
-    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="table", help=_("table (default), csv or json; JSON keys stay English")
+    )
     args = parser.parse_args(argv)
     if (opened := open_databases(args, migrated=True)) is None:
         return 2
@@ -162,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     viewer = load_viewer(platform, args.user)
     if viewer is None:
         audit.record(state, f"cli:{args.user[:50]}", "denied", report="queue", reason="unknown user")
-        print(f"error: no clinician with login {args.user[:50]!r} in the platform database", file=sys.stderr)
+        print(
+            _("error: no clinician with login {user} in the platform database").format(user=repr(args.user[:50])),
+            file=sys.stderr,
+        )
         return 2
     now = utcnow()
     freshness = freshness_line(now, config.timezone)

@@ -12,6 +12,7 @@ from dashboard import triage as triage_mod
 from dashboard.caseload import Filters, caseload, period
 from dashboard.cli.common import add_database_arguments, clean_errors, day, open_databases, out_file
 from dashboard.commands import command
+from dashboard.i18n import gettext as _
 from dashboard.quality import data_quality, summary
 from dashboard.report import to_html, to_json
 from dashboard.scope import load_viewer
@@ -23,13 +24,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    # Built after --lang set the language (dashboard/cli/__init__.py): the option help is translated;
+    # the description is the module's docstring, kept English (developer documentation).
     parser = argparse.ArgumentParser(prog=command("report"), description=report.__doc__.split("\n\n")[0])
-    parser.add_argument("--user", required=True, help="login name of a team lead; the report covers their team")
+    parser.add_argument("--user", required=True, help=_("login name of a team lead; the report covers their team"))
     add_database_arguments(parser)
-    parser.add_argument("--from", dest="first", type=day, help="first day, YYYY-MM-DD (service time zone)")
-    parser.add_argument("--to", dest="last", type=day, help="last day, YYYY-MM-DD (default: today)")
-    parser.add_argument("--format", choices=("html", "json"), default="html")
-    parser.add_argument("--out", type=out_file, help="file to write (default: standard output)")
+    parser.add_argument("--from", dest="first", type=day, help=_("first day, YYYY-MM-DD (service time zone)"))
+    parser.add_argument("--to", dest="last", type=day, help=_("last day, YYYY-MM-DD (default: today)"))
+    parser.add_argument(
+        "--format", choices=("html", "json"), default="html", help=_("html (default) or json; JSON keys stay English")
+    )
+    parser.add_argument("--out", type=out_file, help=_("file to write (default: standard output)"))
     args = parser.parse_args(argv)
     if (opened := open_databases(args, migrated=True)) is None:
         return 2
@@ -38,7 +43,9 @@ def _main(argv: list[str] | None) -> int:
     if viewer is None or viewer.role != "team_lead":
         audit.record(state, f"cli:{args.user[:50]}", "denied", report="caseload", reason="not a team lead")
         print(
-            f"error: {args.user[:50]!r} is not a team lead in this database; the Caseload report is for team leads.",
+            _("error: {user} is not a team lead in this database; the Caseload report is for team leads.").format(
+                user=repr(args.user[:50])
+            ),
             file=sys.stderr,
         )
         return 2

@@ -18,12 +18,13 @@ from dashboard import db, sessions
 from dashboard.auth import normalise_username
 from dashboard.cli.common import add_database_arguments, open_databases
 from dashboard.commands import command
-from dashboard.text import count_of
+from dashboard.i18n import format_number, ngettext
+from dashboard.i18n import gettext as _
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=command("unlock"), description=__doc__.splitlines()[0])
-    parser.add_argument("--user", required=True, help="the locked login name (any case)")
+    parser.add_argument("--user", required=True, help=_("the locked login name (any case)"))
     add_database_arguments(parser)
     args = parser.parse_args(argv)
     opened = open_databases(args, platform_needed=False)  # lockouts live in the state database
@@ -37,9 +38,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         before = sessions.unlock(state, args.user, operator=f"cli:{getpass.getuser()}")
     except SQLAlchemyError as exc:
-        print(f"error: the state database cannot be used ({type(exc).__name__})", file=sys.stderr)
+        print(_("error: the state database cannot be used ({name})").format(name=type(exc).__name__), file=sys.stderr)
         return 2
     print(
-        f"{normalise_username(args.user)}: lockout lifted ({count_of(before, 'attempt')} no longer {'counts' if before == 1 else 'count'})"
+        ngettext(
+            "{user}: lockout lifted ({n} attempt no longer counts)",
+            "{user}: lockout lifted ({n} attempts no longer count)",
+            before,
+        ).format(user=normalise_username(args.user), n=format_number(before))
     )
     return 0
