@@ -204,9 +204,10 @@ WORDS = {"headline": ("label", "note"), "workload": ("reasons",)}
 def _without_words(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """A frame as kept: its words blanked (the figures stay; no language is stored)."""
     columns = [c for c in WORDS.get(name, ()) if c in frame.columns]
-    if name == "workload" and not frame.empty:
+    named = {"workload": "therapist", "outcomes_by_therapist": "name"}.get(name)
+    if named and not frame.empty and "therapist_id" in frame:  # "unassigned": words too
         frame = frame.assign(
-            therapist=[None if t == UNASSIGNED_ID else n for t, n in zip(frame["therapist_id"], frame["therapist"])]
+            **{named: [None if t == UNASSIGNED_ID else n for t, n in zip(frame["therapist_id"], frame[named])]}
         )
     return frame.assign(**{c: None for c in columns}) if columns else frame
 
