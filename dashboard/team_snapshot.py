@@ -33,8 +33,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard import flags
 from dashboard import triage as triage_mod
-from dashboard.caseload import Caseload, Filters, caseload, filtered_flags, period, with_triage_flags
+from dashboard.caseload import UNASSIGNED_ID, Caseload, Filters, caseload, filtered_flags, period, with_triage_flags
 from dashboard.caseload.gp_compliance import GpInputs, gp_inputs, gp_table, held_followups
+from dashboard.caseload.page import in_language
 from dashboard.config import Settings
 from dashboard.logs import log_event
 from dashboard.measures import INSTRUMENTS
@@ -47,7 +48,8 @@ from dashboard.timeutil import local_date
 
 # Bump when the payload's form or a figure's definition changes: older snapshots then
 # no longer match any page's hash and are rebuilt.
-SNAPSHOT_VERSION = 3  # 2: the outcome tables name their anxiety measure (clinical-reference 3.3); 3: at follow-up
+SNAPSHOT_VERSION = 4  # 2: the outcome tables name their anxiety measure (clinical-reference 3.3); 3: at follow-up;
+# 4: no words kept (issue 21): the headline's raw "detail", its labels, notes and the definitions made where shown
 # Settings no figure of the Caseload depends on (sessions, caching, the triage page's
 # own refresh): changing them keeps the kept snapshots. Every other setting is hashed.
 NOT_FIGURES = frozenset(
@@ -195,6 +197,21 @@ def _frame_of(stored: dict) -> pd.DataFrame:
     return pd.DataFrame(columns, columns=stored["columns"])
 
 
+# Columns of words a frame carries, made again in the reader's language (caseload.in_language).
+WORDS = {"headline": ("label", "note"), "workload": ("reasons",)}
+
+
+def _without_words(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as kept: its words blanked (the figures stay; no language is stored)."""
+    columns = [c for c in WORDS.get(name, ()) if c in frame.columns]
+    named = {"workload": "therapist", "outcomes_by_therapist": "name"}.get(name)
+    if named and not frame.empty and "therapist_id" in frame:  # "unassigned": words too
+        frame = frame.assign(
+            **{named: [None if t == UNASSIGNED_ID else n for t, n in zip(frame["therapist_id"], frame[named])]}
+        )
+    return frame.assign(**{c: None for c in columns}) if columns else frame
+
+
 def dumps(result: Caseload, gp: GpInputs, quality: pd.DataFrame) -> str:
     """The Caseload, GP compliance's inputs and the data-quality note as JSON text, each
     frame with its dtypes (``_frame_json``)."""
@@ -214,8 +231,7 @@ def dumps(result: Caseload, gp: GpInputs, quality: pd.DataFrame) -> str:
                 "therapist_id": f.therapist_id,
             },
             "team": result.team,
-            "definitions": result.definitions,
-            "frames": {name: _frame_json(getattr(result, name)) for name in FRAMES},
+            "frames": {name: _frame_json(_without_words(name, getattr(result, name))) for name in FRAMES},
         }
     )
 
@@ -229,7 +245,7 @@ def loads(text: str) -> tuple[Caseload, GpInputs, pd.DataFrame]:
         datetime.fromisoformat(fl["start"]), datetime.fromisoformat(fl["end"]), fl["program_id"], fl["therapist_id"]
     )
     frames = {name: _frame_of(body) for name, body in data["frames"].items()}
-    result = Caseload(filters=filters, team=data["team"], definitions=data["definitions"], **frames)
+    result = Caseload(filters=filters, team=data["team"], **frames)  # words: caseload.in_language
     return result, gp, _frame_of(data["quality"])
 
 
@@ -322,7 +338,7 @@ def shown(
     if snap is None:
         return None
     result = current(platform, state, snap, settings, tz)
-    return None if result is None else (result, snap.as_of, snap.quality)
+    return None if result is None else (in_language(result, settings), snap.as_of, snap.quality)
 
 
 def current(platform: Engine, state: Engine, snap: Snapshot, settings: Settings, tz: ZoneInfo) -> Caseload | None:

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, exports
-from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, quiet_weeks
+from dashboard import charts, exports, i18n
+from dashboard.caseload import NATIONAL, OUTCOME_LABELS, OUTCOME_RATES, TREND_WEEKS, in_language, quiet_weeks
 from dashboard.caseload.tables import (
     MAINTAINED_LABEL,
     TABLE_TITLES,
@@ -17,7 +17,9 @@ from dashboard.caseload.tables import (
     headline_delta,
     headline_text,
 )
-from dashboard.report import follow_up_rows, outcome_rows, percent, to_html
+from dashboard.i18n import N_, ngettext
+from dashboard.i18n import gettext as _
+from dashboard.report import follow_up_rows, outcome_rows, to_html
 from dashboard.text import md
 from dashboard.timeutil import freshness_line, local_time, utcnow
 from dashboard.ui import cached
@@ -41,42 +43,44 @@ settings, viewer, tz = ctx.config.settings, ctx.viewer, ctx.config.timezone
 # anyone's writes about the team, and this session's own "read again"
 version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer), data_version())
 team, programmes, therapists = cached.caseload_options(ctx.platform, ctx.config.db_url, viewer)
-st.title(f"Caseload · {md(team)}")
+st.title(_("Caseload · {team}").format(team=md(team)))
 
 today = local_time(utcnow(), tz).date()
 c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1.2], vertical_alignment="bottom")
 first, last = date_range(
     c1,
-    "Reporting period",
+    _("Reporting period"),
     (today - timedelta(days=int(settings.report_period_days)), today),
     today,
     key="caseload_period",
-    help="Figures are as of the period's last day; change compares with the same length just before",
+    help=_("Figures are as of the period's last day; change compares with the same length just before"),
 )
 ALL = 0  # not a platform id; None would read as "nothing chosen" to the select box
+# translated now, not inside format_func: AppTest calls it after the run, outside the run's language
+all_programmes, all_therapists = _("All programmes"), _("All therapists")
 programme = (
     c2.selectbox(
-        "Programme",
+        _("Programme"),
         [ALL, *programmes],
         key="caseload_programme",
-        format_func=lambda k: programmes.get(k, "All programmes"),
+        format_func=lambda k: programmes.get(k, all_programmes),
     )
     or None
 )
 therapist = (
     c3.selectbox(
-        "Therapist",
+        _("Therapist"),
         [ALL, *therapists],
         key="caseload_therapist",
-        format_func=lambda k: therapists.get(k, "All therapists"),
+        format_func=lambda k: therapists.get(k, all_therapists),
     )
     or None
 )
 cohort = None
-if c4.toggle("Enrolment cohort", key="caseload_cohort_on", help="Only patients enrolled in a date range"):
+if c4.toggle(_("Enrolment cohort"), key="caseload_cohort_on", help=_("Only patients enrolled in a date range")):
     cohort = date_range(
         c4,
-        "Enrolled between",
+        _("Enrolled between"),
         (today - timedelta(days=180), today),
         today,
         key="caseload_cohort",
@@ -97,20 +101,28 @@ result, as_of, kept_quality = cached.caseload(
     cohort,
     version,
 )
+result = in_language(result, settings)  # a cached or kept Caseload may hold another language's words, or none
 kept = kept_quality is not None
 if kept:  # the team's snapshot (dashboard/team_snapshot.py): say how old and what is live
     shown_at = local_time(as_of, tz)
-    freshness = (
-        f"Team figures as of {shown_at:%H:%M} on {shown_at:%d %b %Y} ({tz.key}), kept up to date by the refresher "
-        f"(at most {int(settings.team_snapshot_max_age_seconds) // 60} min old; follow-ups and acknowledgements "
-        "are live)"
-    )
+    minutes = int(settings.team_snapshot_max_age_seconds) // 60
+    freshness = ngettext(
+        "Team figures as of {time} on {day} ({zone}), kept up to date by the refresher (at most {minutes} min "
+        "old; follow-ups and acknowledgements are live)",
+        "Team figures as of {time} on {day} ({zone}), kept up to date by the refresher (at most {minutes} min "
+        "old; follow-ups and acknowledgements are live)",
+        minutes,
+    ).format(time=f"{shown_at:%H:%M}", day=i18n.format_date(shown_at), zone=tz.key, minutes=minutes)
 else:
     freshness = freshness_line(as_of, tz)
-st.caption(
-    f"{freshness} · period {first:%d %b %Y} – {last:%d %b %Y}"
-    + ("" if cohort is None else f" · enrolled {cohort[0]:%d %b %Y} – {cohort[1]:%d %b %Y}")
+period_words = _("period {first} – {last}").format(first=i18n.format_date(first), last=i18n.format_date(last))
+cohort_words = (
+    ""
+    if cohort is None
+    else " · "
+    + _("enrolled {first} – {last}").format(first=i18n.format_date(cohort[0]), last=i18n.format_date(cohort[1]))
 )
+st.caption(f"{freshness} · {period_words}{cohort_words}")
 quality = kept_quality if kept else cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
 quality_note(quality)
 
@@ -135,7 +147,7 @@ def export(name: str, label: str) -> None:
 
 with st.container(horizontal=True, wrap=True, gap="small"):
     st.download_button(
-        "Printable report (HTML)",
+        _("Printable report (HTML)"),
         exports.audited_file(
             ctx.state, viewer.username, "caseload_report_html", lambda: to_html(result, settings, tz, as_of, quality)
         ),
@@ -144,10 +156,10 @@ with st.container(horizontal=True, wrap=True, gap="small"):
         icon=":material/print:",
         key="report_html",
         on_click="ignore",
-        help="One self-contained file with every figure and chart, for a service review; it opens offline",
+        help=_("One self-contained file with every figure and chart, for a service review; it opens offline"),
     )
     st.download_button(
-        "All tables (zip of CSVs)",
+        _("All tables (zip of CSVs)"),
         exports.audited_zip(
             ctx.state,
             viewer.username,
@@ -162,14 +174,16 @@ with st.container(horizontal=True, wrap=True, gap="small"):
         icon=":material/folder_zip:",
         key="tables_zip",
         on_click="ignore",
-        help="Every table of this page as a CSV (" + ", ".join(TABLE_TITLES.values()) + ") and the definitions",
+        help=_("Every table of this page as a CSV ({tables}) and the definitions").format(
+            tables=", ".join(_(t) for t in TABLE_TITLES.values())
+        ),
     )
 
 # ---------------------------------------------------------------- headline
-st.subheader("This period", help="Arrows compare with the previous period of the same length")
+st.subheader(_("This period"), help=_("Arrows compare with the previous period of the same length"))
 nobody = result.adherence.empty  # nobody enrolled by the period end matches the filters
 if nobody:
-    st.info("No patients in this period: nobody enrolled by its end matches the filters.")
+    st.info(_("No patients in this period: nobody enrolled by its end matches the filters."))
 else:
     with st.container(horizontal=True, wrap=True, gap="small"):  # cards wrap in a narrow window
         for row in result.headline.to_dict("records"):
@@ -180,20 +194,28 @@ else:
             with st.container(border=True, width=215):
                 st.metric(row["label"], shown, delta, delta_color=tone, help=row["note"])
                 unchanged = row["previous"] is not None and not pd.isna(row["previous"]) and delta is None
-                st.caption(parts or ("same as the previous period" if unchanged else "now"))
+                st.caption(parts or (_("same as the previous period") if unchanged else _("now")))
 
 # ---------------------------------------------------------------- adherence
-st.subheader("Where do we lose patients?")
+st.subheader(_("Where do we lose patients?"))
 adherence = result.adherence
 if nobody:
-    st.info("No patients in this period: nobody enrolled by its end matches the filters.")
+    st.info(_("No patients in this period: nobody enrolled by its end matches the filters."))
 else:
+    inactive_days = int(settings.dropout_inactive_days)
+    inactive_before = ngettext(
+        "No activity for {days} day before completing", "No activity for {days} days before completing", inactive_days
+    ).format(days=inactive_days)
     st.dataframe(
         adherence.assign(
             completion=[
-                f"{c} of {e} whose episode ended" for c, e in zip(adherence["full_completers"], adherence["ended"])
+                ngettext("{c} of {e} whose episode ended", "{c} of {e} whose episode ended", int(e)).format(c=c, e=e)
+                for c, e in zip(adherence["full_completers"], adherence["ended"])
             ],
-            dropout=[f"{d} of {n} enrolled" for d, n in zip(adherence["dropouts"], adherence["enrolled"])],
+            dropout=[
+                ngettext("{d} of {n} enrolled", "{d} of {n} enrolled", int(n)).format(d=d, n=n)
+                for d, n in zip(adherence["dropouts"], adherence["enrolled"])
+            ],
             completion_rate=percent_of(adherence["completion_rate"]),
             dropout_rate=percent_of(adherence["dropout_rate"]),
         ),
@@ -211,38 +233,40 @@ else:
             "dropouts_not_started",
         ],
         column_config={
-            "programme": "Programme",
-            "enrolled": st.column_config.NumberColumn("Enrolled", help="Enrolled by the period end"),
+            "programme": _("Programme"),
+            "enrolled": st.column_config.NumberColumn(_("Enrolled"), help=_("Enrolled by the period end")),
             "completion_rate": st.column_config.ProgressColumn(
-                "Completion", **PERCENT, width="small", help=result.definitions["completion"]
+                _("Completion"), **PERCENT, width="small", help=result.definitions["completion"]
             ),
-            "completion": st.column_config.TextColumn("Completed", help="Of the patients whose episode ended"),
+            "completion": st.column_config.TextColumn(_("Completed"), help=_("Of the patients whose episode ended")),
             "dropout_rate": st.column_config.ProgressColumn(
-                "Drop-out", **PERCENT, width="small", help=result.definitions["dropout"]
+                _("Drop-out"), **PERCENT, width="small", help=result.definitions["dropout"]
             ),
-            "dropout": st.column_config.TextColumn("Dropped out", help="Of every patient enrolled by the period end"),
-            "withdrawn_early": st.column_config.NumberColumn("Withdrew early"),
-            "lapsed_early": st.column_config.NumberColumn(
-                "Lapsed", help=f"No activity for {settings.dropout_inactive_days} days before completing"
+            "dropout": st.column_config.TextColumn(
+                _("Dropped out"), help=_("Of every patient enrolled by the period end")
             ),
+            "withdrawn_early": st.column_config.NumberColumn(_("Withdrew early")),
+            "lapsed_early": st.column_config.NumberColumn(_("Lapsed"), help=inactive_before),
             "dropouts_not_started": st.column_config.NumberColumn(
-                "Before module 1", help="Drop-outs who never started a module"
+                _("Before module 1"), help=_("Drop-outs who never started a module")
             ),
         },
     )
     st.caption(
-        "Completion counts the patients whose episode ended; drop-out counts every patient enrolled by the "
-        f"period end. Drop-out: {result.definitions['dropout']}."
+        _(
+            "Completion counts the patients whose episode ended; drop-out counts every patient enrolled by the "
+            "period end. Drop-out: {dropout}."
+        ).format(dropout=result.definitions["dropout"])
     )
-    export("adherence", "Completion and drop-out CSV")
+    export("adherence", _("Completion and drop-out CSV"))
 
-    st.markdown("##### Drop-out by module")
+    st.markdown("##### " + _("Drop-out by module"))
     names = sorted(result.dropout_by_module["programme"].dropna().unique())
     chosen = names[0] if names else None
     if len(names) > 1:
         chosen = (
             st.segmented_control(
-                "Programme", names, default=names[0], key="dropout_programme", label_visibility="collapsed"
+                _("Programme"), names, default=names[0], key="dropout_programme", label_visibility="collapsed"
             )
             or names[0]
         )
@@ -250,10 +274,12 @@ else:
         rows = result.dropout_by_module[result.dropout_by_module["programme"] == chosen]
         left, right = st.columns(2)
         with left:
-            st.markdown(f"**{md(chosen)}** · dropped out at each module, of those who started it")
+            st.markdown(
+                _("**{programme}** · dropped out at each module, of those who started it").format(programme=md(chosen))
+            )
             chart(charts.dropout_chart(rows))
         with right:
-            st.markdown(f"**{md(chosen)}** · started each module, of those counted")
+            st.markdown(_("**{programme}** · started each module, of those counted").format(programme=md(chosen)))
             chart(charts.funnel_chart(result.funnel[result.funnel["programme"] == chosen]))
         shown = dropout_by_module_table(result)
         shown = shown[shown["Programme"] == chosen]
@@ -261,7 +287,11 @@ else:
             shown.assign(
                 Module=[f"{k} · {t}" for k, t in zip(shown["Module"], shown["Title"])],
                 Completed=[
-                    f"{c} of {s} who started module {k}" if s else "nobody started it yet"
+                    ngettext("{c} of {s} who started module {k}", "{c} of {s} who started module {k}", int(s)).format(
+                        c=c, s=s, k=k
+                    )
+                    if s
+                    else _("nobody started it yet")
                     for c, s, k in zip(shown["Completed"], shown["Started"], shown["Module"])
                 ],
             ),
@@ -277,31 +307,41 @@ else:
                 "Median days to complete",
             ],
             column_config={
-                "Module": st.column_config.TextColumn("Module", width="medium"),
-                "Drop-out (% of started)": st.column_config.ProgressColumn("Drop-out", **PERCENT, width="small"),
-                "Drop-out": st.column_config.TextColumn("Dropped out"),
-                "Completion (% of started)": st.column_config.ProgressColumn("Completion", **PERCENT, width="small"),
-                "Completed": st.column_config.TextColumn("Completed"),
+                "Module": st.column_config.TextColumn(_("Module"), width="medium"),
+                "Drop-out (% of started)": st.column_config.ProgressColumn(_("Drop-out"), **PERCENT, width="small"),
+                "Drop-out": st.column_config.TextColumn(_("Dropped out")),
+                "Completion (% of started)": st.column_config.ProgressColumn(_("Completion"), **PERCENT, width="small"),
+                "Completed": st.column_config.TextColumn(_("Completed")),
                 "Median days to complete": st.column_config.NumberColumn(
-                    "Median days", format="%.1f", help="Median days from starting the module to completing it"
+                    _("Median days"), format="%.1f", help=_("Median days from starting the module to completing it")
                 ),
             },
         )
         st.caption(
-            f"Per module, {result.definitions['dropout_by_module']}; every module is listed, those with no "
-            f"drop-out too. Funnel: {result.definitions['funnel']}."
+            _("Per module, {by_module}; every module is listed, those with no drop-out too. Funnel: {funnel}.").format(
+                by_module=result.definitions["dropout_by_module"], funnel=result.definitions["funnel"]
+            )
         )
-    export("dropout_by_module", "Drop-out by module CSV")
+    export("dropout_by_module", _("Drop-out by module CSV"))
 
 lapsed = result.lapsed
+lapse_days = int(settings.dropout_inactive_days)
 st.markdown(
-    f"**Lapsed but not closed: {len(lapsed)}** · open episodes with no activity for "
-    f"{settings.dropout_inactive_days} days; close them or try to re-engage"
+    ngettext(
+        "**Lapsed but not closed: {n}** · open episodes with no activity for {days} day; close them or try to "
+        "re-engage",
+        "**Lapsed but not closed: {n}** · open episodes with no activity for {days} days; close them or try to "
+        "re-engage",
+        lapse_days,
+    ).format(n=len(lapsed), days=lapse_days)
 )
 if not lapsed.empty:
     shown = lapsed.assign(
-        last_activity_at=[f"{local_time(t.to_pydatetime(), tz):%d %b %Y}" for t in lapsed["last_activity_at"]],
-        progress=[f"{c} of {t} modules" for c, t in zip(lapsed["modules_completed"], lapsed["modules_total"])],
+        last_activity_at=[i18n.format_date(local_time(t.to_pydatetime(), tz)) for t in lapsed["last_activity_at"]],
+        progress=[
+            ngettext("{c} of {t} module", "{c} of {t} modules", int(t)).format(c=c, t=t)
+            for c, t in zip(lapsed["modules_completed"], lapsed["modules_total"])
+        ],
     )
     event = st.dataframe(
         shown,
@@ -313,24 +353,24 @@ if not lapsed.empty:
         key="lapsed_table",
         column_order=["code", "programme", "therapist", "progress", "last_activity_at", "days_inactive"],
         column_config={
-            "code": "Patient",
-            "programme": "Programme",
-            "therapist": "Therapist",
-            "progress": "Progress",
-            "last_activity_at": "Last activity",
-            "days_inactive": st.column_config.NumberColumn("Inactive", format="%d d"),
+            "code": _("Patient"),
+            "programme": _("Programme"),
+            "therapist": _("Therapist"),
+            "progress": _("Progress"),
+            "last_activity_at": _("Last activity"),
+            "days_inactive": st.column_config.NumberColumn(_("Inactive"), format=_("%d d")),
         },
     )
     if event.selection.rows:
         chosen = shown.iloc[event.selection.rows[0]]
         open_patient(chosen["code"], chosen["patient_id"])
-    export("lapsed", "Lapsed patients CSV")
+    export("lapsed", _("Lapsed patients CSV"))
 
 # ---------------------------------------------------------------- workload
-st.subheader("Who is overloaded?")
+st.subheader(_("Who is overloaded?"))
 work = result.workload
 if work.empty:
-    st.info("No therapists in this team.")
+    st.info(_("No therapists in this team."))
 else:
 
     def count_bar(label: str, column: str, help: str, width: int = 85, format: str = "%d", **more):
@@ -340,6 +380,7 @@ else:
             label, width=width, format=format, min_value=0, max_value=top, help=help, **more
         )
 
+    recent = int(settings.recent_days)
     st.dataframe(
         work.assign(
             replied=[f"{a}/{m}" for a, m in zip(work["answered"], work["messages"])],
@@ -363,91 +404,125 @@ else:
             "reasons",
         ],
         column_config={
-            "therapist": st.column_config.TextColumn("Therapist", width=130, pinned=True),
-            "caseload": count_bar("Caseload", "caseload", "Active patients at the period end"),
+            "therapist": st.column_config.TextColumn(_("Therapist"), width=130, pinned=True),
+            "caseload": count_bar(_("Caseload"), "caseload", _("Active patients at the period end")),
             "active_share": st.column_config.ProgressColumn(
-                f"Active {settings.recent_days} d",
+                _("Active {days} d").format(days=recent),
                 width=85,
                 **PERCENT,
-                help=f"Share of the caseload active in the last {settings.recent_days} days",
+                help=ngettext(
+                    "Share of the caseload active in the last {days} day",
+                    "Share of the caseload active in the last {days} days",
+                    recent,
+                ).format(days=recent),
             ),
             "open_items": count_bar(
-                "Open items", "open_items", "Open triage items now; their reasons in the last column", 90, pinned=True
+                _("Open items"),
+                "open_items",
+                _("Open triage items now; their reasons in the last column"),
+                90,
+                pinned=True,
             ),
-            "reasons": st.column_config.TextColumn("Reasons", width=165),
+            "reasons": st.column_config.TextColumn(_("Reasons"), width=165),
             "median_reply_hours": count_bar(
-                "Reply", "median_reply_hours", "Median hours to reply to a patient's message", 80, "%.0f h"
+                _("Reply"), "median_reply_hours", _("Median hours to reply to a patient's message"), 80, _("%.0f h")
             ),
             "replied": st.column_config.TextColumn(
-                "Answered", width=80, help="Messages answered / patient messages in the period"
+                _("Answered"), width=80, help=_("Messages answered / patient messages in the period")
             ),
             "feedback_share": st.column_config.ProgressColumn(
-                "Feedback",
+                _("Feedback"),
                 width=85,
                 **PERCENT,
-                help=f"Module completions given feedback within {settings.feedback_due_hours:g} h",
+                help=_("Module completions given feedback within {hours} h").format(
+                    hours=i18n.format_number(float(settings.feedback_due_hours))
+                ),
             ),
             "fed_back": st.column_config.TextColumn(
-                "In time", width=70, help="Feedback in time / module completions in the period"
+                _("In time"), width=70, help=_("Feedback in time / module completions in the period")
             ),
             "lapsed": st.column_config.NumberColumn(
-                "Lapsed", width=60, help=f"No activity for {settings.dropout_inactive_days} days, episode still open"
+                _("Lapsed"),
+                width=60,
+                help=ngettext(
+                    "No activity for {days} day, episode still open",
+                    "No activity for {days} days, episode still open",
+                    lapse_days,
+                ).format(days=lapse_days),
             ),
         },
     )
-    export("workload", "Workload CSV")
+    export("workload", _("Workload CSV"))
 peers = cached.supporter_workload(ctx.platform, ctx.state, ctx.config.db_url, viewer, settings, tz.key, first, version)
 if not peers.empty:
-    st.markdown("**Peer supporters** (their replies since the period's first day; peer contact is never a clinician's)")
+    st.markdown(
+        _("**Peer supporters** (their replies since the period's first day; peer contact is never a clinician's)")
+    )
     st.dataframe(
         peers.assign(
             replied=[f"{a}/{m}" for a, m in zip(peers["answered"], peers["messages"])],
-            median_reply_hours=["—" if pd.isna(h) else f"{h:.0f} h" for h in peers["median_reply_hours"]],
+            median_reply_hours=[
+                "—" if pd.isna(h) else _("{hours} h").format(hours=i18n.format_number(float(h), 0))
+                for h in peers["median_reply_hours"]
+            ],
         ),
         hide_index=True,
         width="stretch",
         column_order=["supporter", "in_care", "to_contact", "median_reply_hours", "replied"],
         column_config={
-            "supporter": st.column_config.TextColumn("Peer supporter", width=150, pinned=True),
-            "in_care": st.column_config.NumberColumn("In their care", help="Patients with an open care-team row"),
-            "to_contact": st.column_config.NumberColumn("To contact today", help="Patients on their list now"),
+            "supporter": st.column_config.TextColumn(_("Peer supporter"), width=150, pinned=True),
+            "in_care": st.column_config.NumberColumn(_("In their care"), help=_("Patients with an open care-team row")),
+            "to_contact": st.column_config.NumberColumn(_("To contact today"), help=_("Patients on their list now")),
             "median_reply_hours": st.column_config.TextColumn(
-                "Reply", help="Median hours to the supporter's reply to a patient's message (—: none answered)"
+                _("Reply"), help=_("Median hours to the supporter's reply to a patient's message (—: none answered)")
             ),
             "replied": st.column_config.TextColumn(
-                "Answered", help="Patient messages the supporter answered / patient messages in the period"
+                _("Answered"), help=_("Patient messages the supporter answered / patient messages in the period")
             ),
         },
     )
 
 # ---------------------------------------------------------------- outcomes
-st.subheader("Are we getting people better?")
+st.subheader(_("Are we getting people better?"))
+small_cells = result.definitions["small_cells"]
 st.caption(
-    f"NHS Talking Therapies definitions (clinical-reference 3). Finished course: "
-    f"{result.definitions['finished_course']}. Paired: {result.definitions['paired']}. "
-    f"{result.definitions['anxiety_measure']}. {result.definitions['small_cells'].capitalize()}."
+    _(
+        "NHS Talking Therapies definitions (clinical-reference 3). Finished course: {finished}. Paired: {paired}. "
+        "{anxiety}. {small_cells}."
+    ).format(
+        finished=result.definitions["finished_course"],
+        paired=result.definitions["paired"],
+        anxiety=result.definitions["anxiety_measure"],
+        small_cells=small_cells[:1].upper() + small_cells[1:],
+    )
 )
-national = " · ".join(f"{OUTCOME_LABELS[k]} {v:.1%} ({s})" for k, (v, s) in NATIONAL.items())
+national = " · ".join(f"{_(OUTCOME_LABELS[k])} {i18n.format_percent(v, 1)} ({s})" for k, (v, s) in NATIONAL.items())
 targets = [
-    f"{OUTCOME_LABELS[k]} {percent(settings.values.get(f'target_{k}'))}"
+    f"{_(OUTCOME_LABELS[k])} {i18n.format_percent(float(settings.values[f'target_{k}']))}"
     for k in ("recovery", "reliable_recovery", "reliable_improvement")
     if settings.values.get(f"target_{k}") is not None
 ]
-st.caption(
-    f"National: {national}." + (f" Service standard: {', '.join(targets)} (clinical-reference 3.6)." if targets else "")
-)
+national_words = _("National: {national}.").format(national=national)
+if targets:
+    national_words += " " + _("Service standard: {targets} (clinical-reference 3.6).").format(
+        targets=", ".join(targets)
+    )
+st.caption(national_words)
 outcome_config = {
     "name": st.column_config.TextColumn("", width=150, pinned=True),
     "anxiety_measure": st.column_config.TextColumn(
-        "Anxiety measure",
-        help="The anxiety measure paired with PHQ-9 in these rates (clinical-reference 3.3): GAD-7, or the "
-        "programme's ADSM where configured, GAD-7 the back-up for a course without its pair",
+        _("Anxiety measure"),
+        help=_(
+            "The anxiety measure paired with PHQ-9 in these rates (clinical-reference 3.3): GAD-7, or the "
+            "programme's ADSM where configured, GAD-7 the back-up for a course without its pair"
+        ),
     ),
-    "finished": st.column_config.NumberColumn("Finished courses"),
-    "paired": st.column_config.NumberColumn("Paired"),
-    "no_paired_scores": st.column_config.NumberColumn("No paired scores"),
-    "in_progress": st.column_config.NumberColumn("In progress", help="Still in treatment: never in the rates"),
-    **{OUTCOME_LABELS[k]: st.column_config.TextColumn(OUTCOME_LABELS[k]) for k in OUTCOME_RATES},
+    "finished": st.column_config.NumberColumn(_("Finished courses")),
+    "paired": st.column_config.NumberColumn(_("Paired")),
+    "no_paired_scores": st.column_config.NumberColumn(_("No paired scores")),
+    "in_progress": st.column_config.NumberColumn(_("In progress"), help=_("Still in treatment: never in the rates")),
+    # the outcome tables' columns are the English labels (dashboard.report.outcome_rows); their labels translated
+    **{OUTCOME_LABELS[k]: st.column_config.TextColumn(_(OUTCOME_LABELS[k])) for k in OUTCOME_RATES},
 }
 OUTCOME_ORDER = [
     "name",
@@ -459,13 +534,14 @@ OUTCOME_ORDER = [
     "no_paired_scores",
     "in_progress",
 ]
+BY_PROGRAMME, BY_THERAPIST = N_("By programme"), N_("By therapist")
 for title, table, name in (
-    ("By programme", result.outcomes, "outcomes"),
-    ("By therapist", result.outcomes_by_therapist, "outcomes_by_therapist"),
+    (BY_PROGRAMME, result.outcomes, "outcomes"),
+    (BY_THERAPIST, result.outcomes_by_therapist, "outcomes_by_therapist"),
 ):
-    st.markdown(f"**{title}**")
+    st.markdown(f"**{_(title)}**")
     if table.empty:
-        st.info("No finished courses or patients in treatment match the filters.")
+        st.info(_("No finished courses or patients in treatment match the filters."))
         continue
     st.dataframe(
         outcome_rows(table),
@@ -474,11 +550,11 @@ for title, table, name in (
         column_config=outcome_config,
         column_order=OUTCOME_ORDER,  # the safety figure first: reliable deterioration
     )
-    export(name, f"{title} CSV")
-st.markdown("**At follow-up, by programme**")
+    export(name, _("By programme CSV") if title == BY_PROGRAMME else _("By therapist CSV"))
+st.markdown("**" + _("At follow-up, by programme") + "**")
 st.caption(follow_up_text(settings) + ".")
 if result.outcomes.empty:
-    st.info("No finished courses match the filters.")
+    st.info(_("No finished courses match the filters."))
 else:
     st.dataframe(
         follow_up_rows(result.outcomes),
@@ -488,43 +564,48 @@ else:
         column_config={
             "name": st.column_config.TextColumn("", width=150, pinned=True),
             "follow_up_courses": st.column_config.NumberColumn(
-                "Courses due a follow-up", help="Finished courses whose follow-up window was open in the period"
+                _("Courses due a follow-up"), help=_("Finished courses whose follow-up window was open in the period")
             ),
             "followed_up": st.column_config.NumberColumn(
-                "With a follow-up measure", help="PHQ-9 and the anxiety measure both answered in the window"
+                _("With a follow-up measure"), help=_("PHQ-9 and the anxiety measure both answered in the window")
             ),
             MAINTAINED_LABEL: st.column_config.TextColumn(
-                MAINTAINED_LABEL, help="Of the courses reliably improved at the end with a follow-up measure"
+                _(MAINTAINED_LABEL), help=_("Of the courses reliably improved at the end with a follow-up measure")
             ),
         },
     )
 
 # ---------------------------------------------------------------- GP follow-ups
-st.subheader("Are GPs holding follow-ups?")
+st.subheader(_("Are GPs holding follow-ups?"))
 gp = result.gp_compliance
+overdue_days = int(settings.followup_overdue_days)
 st.caption(
-    f"A follow-up is due from the first module completed since the last one, as on the GP's list; "
-    f"held in time means within {settings.followup_overdue_days} days."
+    ngettext(
+        "A follow-up is due from the first module completed since the last one, as on the GP's list; held in time "
+        "means within {days} day.",
+        "A follow-up is due from the first module completed since the last one, as on the GP's list; held in time "
+        "means within {days} days.",
+        overdue_days,
+    ).format(days=overdue_days)
+)
+GP_ACTIONS = (
+    ("continue", N_("continue")),
+    ("step_up", N_("step up")),
+    ("refer_on", N_("refer on")),
+    ("pause", N_("pause")),
 )
 if gp.empty:
-    st.info("No GPs with patients in these filters.")
+    st.info(_("No GPs with patients in these filters."))
 else:
     st.dataframe(
         gp.assign(
             in_time=[None if d == 0 else 100 * h / d for h, d in zip(gp["held_in_time"], gp["due"])],
-            median_days=["—" if pd.isna(v) else f"{v:.0f}" for v in gp["median_days"]],  # not "None"
+            median_days=[
+                "—" if pd.isna(v) else i18n.format_number(float(v), 0) for v in gp["median_days"]
+            ],  # no "None"
             actions=[
-                " · ".join(
-                    f"{label} {row[f'action_{key}']}"
-                    for key, label in (
-                        ("continue", "continue"),
-                        ("step_up", "step up"),
-                        ("refer_on", "refer on"),
-                        ("pause", "pause"),
-                    )
-                    if row[f"action_{key}"]
-                )
-                for _, row in gp.iterrows()
+                " · ".join(f"{_(label)} {row[f'action_{key}']}" for key, label in GP_ACTIONS if row[f"action_{key}"])
+                for row in gp.to_dict("records")
             ],
         ),
         hide_index=True,
@@ -532,28 +613,38 @@ else:
         height=table_height(len(gp)),
         column_order=["gp", "overdue", "due", "held", "in_time", "patients", "median_days", "actions"],
         column_config={
-            "gp": st.column_config.TextColumn("GP", width=160, pinned=True),
-            "patients": "Patients",
-            "due": st.column_config.NumberColumn("Due", help="Follow-ups that became due in the period"),
-            "held": "Held",
-            "in_time": st.column_config.ProgressColumn("Held in time", **PERCENT),
-            "overdue": st.column_config.NumberColumn("Overdue now", width=95),
+            "gp": st.column_config.TextColumn(_("GP"), width=160, pinned=True),
+            "patients": _("Patients"),
+            "due": st.column_config.NumberColumn(_("Due"), help=_("Follow-ups that became due in the period")),
+            "held": _("Held"),
+            "in_time": st.column_config.ProgressColumn(_("Held in time"), **PERCENT),
+            "overdue": st.column_config.NumberColumn(_("Overdue now"), width=95),
             "median_days": st.column_config.TextColumn(
-                "Median days", help="Median days from due to held, over the follow-ups held"
+                _("Median days"), help=_("Median days from due to held, over the follow-ups held")
             ),
-            "actions": st.column_config.TextColumn("Actions taken", width="medium"),
+            "actions": st.column_config.TextColumn(_("Actions taken"), width="medium"),
         },
     )
-    export("gp_compliance", "GP follow-ups CSV")
+    export("gp_compliance", _("GP follow-ups CSV"))
 
 # ---------------------------------------------------------------- trends
-st.subheader(f"Trends · last {TREND_WEEKS} weeks")
+st.subheader(ngettext("Trends · last {n} week", "Trends · last {n} weeks", TREND_WEEKS).format(n=TREND_WEEKS))
 if quiet_weeks(result.trends):
-    st.info(f"No patients in these {TREND_WEEKS} weeks: no enrolments, module completions or active patients.")
+    st.info(
+        ngettext(
+            "No patients in this {n} week: no enrolments, module completions or active patients.",
+            "No patients in these {n} weeks: no enrolments, module completions or active patients.",
+            TREND_WEEKS,
+        ).format(n=TREND_WEEKS)
+    )
 else:
     chart(charts.trends_chart(result.trends, settings.target_recovery))
+    min_cell = int(settings.small_cell_min)
     st.caption(
-        "Recovery: courses finished in each week; weeks with fewer than "
-        f"{settings.small_cell_min} courses at caseness are left as gaps."
+        ngettext(
+            "Recovery: courses finished in each week; weeks with fewer than {n} course at caseness are left as gaps.",
+            "Recovery: courses finished in each week; weeks with fewer than {n} courses at caseness are left as gaps.",
+            min_cell,
+        ).format(n=min_cell)
     )
-    export("trends", "Trends CSV")
+    export("trends", _("Trends CSV"))

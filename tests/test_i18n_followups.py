@@ -66,7 +66,7 @@ def test_the_follow_ups_page_the_form_and_the_agenda_speak_swedish(app_platform,
         "code": "Patient",
         "alerts": "Varningar",
         "status": "Status",
-        "waiting": "Väntar",
+        "waiting": "Väntat",
         "latest": "Senaste poäng",
         "change": "Förändring",
         "finished": "Avslutade moduler",
@@ -143,7 +143,7 @@ def test_the_contact_page_speaks_swedish(app_platform, monkeypatch):
     assert "2 patienter att kontakta · välj en rad för att markera skälen som hanterade" in captions
     assert column_labels(at, *CONTACT_COLUMNS) == {
         "code": "Patient",
-        "waiting_days": "Väntar",
+        "waiting_days": "Väntat",
         "why": "Varför",
         "therapist": "Behandlare",
         "risk": "Risksvar",

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from dashboard import caseload as caseload_mod
-from dashboard import db, team_snapshot
+from dashboard import db, i18n, team_snapshot
 from dashboard.acks import Choice, acknowledge_batch, evidence_keys, withdraw
 from dashboard.config import DEFAULTS, Settings
 from dashboard.engine import make_engine
@@ -46,7 +46,12 @@ def live(engine, team_id: int, at: datetime, settings: Settings, tz: ZoneInfo) -
     return caseload_mod.caseload(engine, engine, viewer, caseload_mod.Filters(start, end), settings, tz, queue)
 
 
-def assert_same(shown: caseload_mod.Caseload, expected: caseload_mod.Caseload) -> None:
+def assert_same(
+    shown: caseload_mod.Caseload, expected: caseload_mod.Caseload, settings: Settings | None = None
+) -> None:
+    """Equal figures; a kept Caseload holds no words, so it is compared in the run's language
+    as the page shows it (caseload.in_language)."""
+    shown = caseload_mod.in_language(shown, settings or Settings())
     for f in fields(caseload_mod.Caseload):
         a, b = getattr(shown, f.name), getattr(expected, f.name)
         if isinstance(b, pd.DataFrame):
@@ -85,6 +90,15 @@ def test_a_snapshot_equals_the_live_caseload_at_its_as_of_every_frame(demo_engin
     pd.testing.assert_frame_equal(kept.quality, expected_quality)
     # nothing stored since: the page shows the kept figures as they are
     assert team_snapshot.current(demo_engine, demo_engine, kept, Settings(), STOCKHOLM) is kept.caseload
+
+
+def test_a_snapshot_keeps_figures_never_words(demo_engine):
+    """Issue 21: a payload in no language; the page puts the words in the reader's."""
+    built = team_snapshot.build(demo_engine, demo_engine, 1, DEMO_NOW, Settings(), STOCKHOLM)
+    payload = team_snapshot.dumps(built.caseload, built.gp, built.quality)
+    for words in ("Active patients", "enrolled and not ended", "clinical-reference 5.1", "unassigned"):
+        assert words not in payload
+    assert team_snapshot.load(demo_engine, 1).caseload.definitions == {}
 
 
 def test_the_figures_do_not_hold_the_builds_timing(demo_engine):
@@ -233,7 +247,7 @@ def test_the_page_shows_the_kept_figures_with_their_as_of(app_platform):
     assert not at.exception
     captions = [c.value for c in at.caption]
     assert any(
-        c.startswith(f"Team figures as of {as_of:%H:%M} on {as_of:%d %b %Y} (UTC), kept up to date")
+        c.startswith(f"Team figures as of {as_of:%H:%M} on {i18n.format_date(as_of)} (UTC), kept up to date")
         and "acknowledgements are live" in c
         for c in captions
     )

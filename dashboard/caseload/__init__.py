@@ -34,6 +34,7 @@ from dashboard.caseload.page import (
     Caseload,
     caseload,
     definitions,
+    in_language,
     programme_names,
     team_name,
     therapist_names,
@@ -91,5 +92,6 @@ __all__ = [
     "workload",
     "caseload",
     "definitions",
+    "in_language",
     "with_triage_flags",
 ]

@@ -17,6 +17,8 @@ from dashboard.facts import (
     finished_between,
     modules_completed,
 )
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS
 from dashboard.outcomes import (
     DEFAULT_ANXIETY,
@@ -34,11 +36,11 @@ from dashboard.scope import Viewer
 OUTCOME_RATES = ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration")
 
 
-OUTCOME_LABELS = {
-    "recovery": "Recovery",
-    "reliable_improvement": "Reliable improvement",
-    "reliable_recovery": "Reliable recovery",
-    "reliable_deterioration": "Reliable deterioration",
+OUTCOME_LABELS = {  # English column codes of the outcome tables; translated where shown
+    "recovery": N_("Recovery"),
+    "reliable_improvement": N_("Reliable improvement"),
+    "reliable_recovery": N_("Reliable recovery"),
+    "reliable_deterioration": N_("Reliable deterioration"),
 }
 
 
@@ -221,7 +223,9 @@ def anxiety_measure_text(courses: dict[str, int], planned: AnxietyPlan | None) -
     first = planned.measure.code if planned is not None else None
     order = sorted(courses, key=lambda code: (code != first, -courses[code], code))
     labels = {
-        code: INSTRUMENTS[code].name + (" back-up" if adsm_planned and code == DEFAULT_ANXIETY else "")
+        code: _("{name} back-up").format(name=INSTRUMENTS[code].name)
+        if adsm_planned and code == DEFAULT_ANXIETY
+        else INSTRUMENTS[code].name
         for code in order
     }
     if len(order) == 1 and not (adsm_planned and order[0] == DEFAULT_ANXIETY):
@@ -252,7 +256,7 @@ def outcome_table(
         courses = {str(code): int(n) for code, n in paired["anxiety_measure"].value_counts().items()}
         row = {
             key: value,
-            "name": names.get(value, "unassigned" if value == -1 else str(value)),
+            "name": names.get(value, _("unassigned") if value == -1 else str(value)),
             "finished": len(mine),
             "paired": len(paired),
             "no_paired_scores": len(mine) - len(paired),

@@ -33,17 +33,21 @@ from dashboard.caseload.trends import TREND_WEEKS, weekly_trends
 from dashboard.caseload.workload import (
     filtered_flags,
     headline,
+    headline_in_language,
     headline_with_triage,
     in_flag_order,
     period_inputs,
     triage_counts,
     workload,
+    workload_in_language,
     workload_with_triage,
 )
 from dashboard.config import Settings
 from dashboard.facts import (
     open_at,
 )
+from dashboard.i18n import N_, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS
 from dashboard.outcomes import anxiety_plan
 from dashboard.schema import (
@@ -56,9 +60,9 @@ from dashboard.schema import (
 from dashboard.scope import Viewer, patient_filter
 from dashboard.triage import Triage
 
-SESSION_DEFINITIONS = {
-    "module_completed": "a completed module",
-    "clinician_message": "a clinician message to the patient",
+SESSION_DEFINITIONS = {  # translated where shown (``definitions``)
+    "module_completed": N_("a completed module"),
+    "clinician_message": N_("a clinician message to the patient"),
 }
 
 
@@ -85,7 +89,7 @@ class Caseload:
 
 def team_name(conn: Connection, viewer: Viewer) -> str:
     name = conn.execute(select(teams.c.name).where(teams.c.id == viewer.team_id)).scalar()
-    return name or "no team"
+    return name or _("no team")
 
 
 def programme_names(conn: Connection, viewer: Viewer) -> dict[int, str]:
@@ -243,32 +247,67 @@ def with_triage_flags(result: Caseload, open_items: pd.DataFrame, settings: Sett
     )
 
 
+def in_language(result: Caseload, settings: Settings) -> Caseload:
+    """``result`` with its words in the run's language: the definitions, the headline's labels
+    and notes, the workload's reasons. A cached or kept (team snapshot) Caseload may have been
+    built in another clinician's language, or hold no words at all."""
+    return replace(
+        result,
+        definitions=definitions(settings),
+        headline=headline_in_language(result.headline, settings),
+        workload=workload_in_language(result.workload),
+        outcomes_by_therapist=_unassigned_in_language(result.outcomes_by_therapist),
+    )
+
+
+def _unassigned_in_language(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty or "therapist_id" not in frame:
+        return frame
+    return frame.assign(
+        name=[_("unassigned") if t == UNASSIGNED_ID else n for t, n in zip(frame["therapist_id"], frame["name"])]
+    )
+
+
 def definitions(settings: Settings) -> dict[str, str]:
     """The definitions shown beside the figures (clinical-reference 3.1 asks for the session one)."""
-    session = SESSION_DEFINITIONS[settings.treatment_session_event]
+    session = _(SESSION_DEFINITIONS[settings.treatment_session_event])
     uses_adsm = any(anxiety_plan(code, settings).uses_adsm for code in settings.programme_problem_descriptors)
-    anxiety = "anxiety measure (GAD-7, or the programme's ADSM)" if uses_adsm else "GAD-7"
+    anxiety = _("anxiety measure (GAD-7, or the programme's ADSM)") if uses_adsm else "GAD-7"
+    sessions, inactive = int(settings.finished_course_min_sessions), int(settings.dropout_inactive_days)
+    small = int(settings.small_cell_min)
     return {
-        "finished_course": (
-            f"an episode ended (completed or withdrawn) in the period with at least "
-            f"{settings.finished_course_min_sessions} treatment sessions, a session being {session}"
-        ),
-        "paired": f"first and last valid PHQ-9 and {anxiety} of the episode (from the baseline window to its end); "
-        'courses without both pairs are counted as "no paired scores" and left out of the rates',
-        "dropout": (
-            f"withdrawn before completing every module, or no activity for {settings.dropout_inactive_days} days "
-            "before completing (clinical-reference 5.1)"
-        ),
-        "completion": "full completers (every module completed) of the patients whose episode ended",
-        "dropout_by_module": (
+        "finished_course": ngettext(
+            "an episode ended (completed or withdrawn) in the period with at least {n} treatment session, "
+            "a session being {session}",
+            "an episode ended (completed or withdrawn) in the period with at least {n} treatment sessions, "
+            "a session being {session}",
+            sessions,
+        ).format(n=sessions, session=session),
+        "paired": _(
+            "first and last valid PHQ-9 and {anxiety} of the episode (from the baseline window to its end); "
+            'courses without both pairs are counted as "no paired scores" and left out of the rates'
+        ).format(anxiety=anxiety),
+        "dropout": ngettext(
+            "withdrawn before completing every module, or no activity for {days} day before completing "
+            "(clinical-reference 5.1)",
+            "withdrawn before completing every module, or no activity for {days} days before completing "
+            "(clinical-reference 5.1)",
+            inactive,
+        ).format(days=inactive),
+        "completion": _("full completers (every module completed) of the patients whose episode ended"),
+        "dropout_by_module": _(
             "of the patients who started module k: those who completed it, and the drop-outs whose last "
             "module started was k"
         ),
-        "funnel": (
-            f"a patient counts for module k once their episode ended or k x {settings.module_pace_days} + "
-            f"{settings.funnel_grace_days} days have passed since enrolment"
-        ),
-        "small_cells": f'rates over fewer than {settings.small_cell_min} courses are shown as "too few"',
+        "funnel": _(
+            "a patient counts for module k once their episode ended or k x {pace} + {grace} days have passed "
+            "since enrolment"
+        ).format(pace=settings.module_pace_days, grace=settings.funnel_grace_days),
+        "small_cells": ngettext(
+            'rates over fewer than {n} course are shown as "too few"',
+            'rates over fewer than {n} courses are shown as "too few"',
+            small,
+        ).format(n=small),
         "anxiety_measure": anxiety_definition(settings),
     }
 
@@ -276,22 +315,28 @@ def definitions(settings: Settings) -> dict[str, str]:
 def anxiety_definition(settings: Settings) -> str:
     """Which anxiety measure the outcomes pair with PHQ-9, per problem descriptor a programme
     is mapped to (clinical-reference 3.3), with an ADSM's values and their sources."""
-    base = "NHS-style outcomes pair PHQ-9 with GAD-7 (clinical-reference 3.3)"
+    base = _("NHS-style outcomes pair PHQ-9 with GAD-7 (clinical-reference 3.3)")
     by_descriptor: dict[str, list[str]] = {}
     for code, descriptor in sorted(settings.programme_problem_descriptors.items()):
         by_descriptor.setdefault(descriptor, []).append(code)
     parts = []
     for descriptor, codes in by_descriptor.items():
         plan = anxiety_plan(codes[0], settings)
-        where = f"{descriptor} (programme {', '.join(codes)})"
+        where = _("{descriptor} (programme {codes})").format(descriptor=descriptor, codes=", ".join(codes))
         m = plan.measure
         if plan.uses_adsm:
             parts.append(
-                f"{where}: {m.name}, caseness >= {m.caseness:g} and reliable change of {m.reliable_change:.3g} points "
-                f"({'; '.join(filter(None, (m.source, INSTRUMENTS[m.code].reliable_change_source)))}), "
-                f"GAD-7 the back-up for a course "
-                f"without a {m.name} pair"
+                _(
+                    "{where}: {name}, caseness >= {caseness} and reliable change of {change} points ({sources}), "
+                    "GAD-7 the back-up for a course without a {name} pair"
+                ).format(
+                    where=where,
+                    name=m.name,
+                    caseness=f"{m.caseness:g}",
+                    change=f"{m.reliable_change:.3g}",
+                    sources="; ".join(filter(None, (m.source, INSTRUMENTS[m.code].reliable_change_source))),
+                )
             )
         elif plan.why_gad7:
-            parts.append(f"{where}: GAD-7 ({plan.why_gad7})")
-    return base + ("; by problem descriptor: " + "; ".join(parts) if parts else "")
+            parts.append(_("{where}: GAD-7 ({why})").format(where=where, why=plan.why_gad7))
+    return base + (_("; by problem descriptor: ") + "; ".join(parts) if parts else "")

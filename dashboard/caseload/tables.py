@@ -14,18 +14,20 @@ from dashboard.caseload.outcomes import OUTCOME_LABELS, OUTCOME_RATES
 from dashboard.caseload.page import Caseload
 from dashboard.clinician_records import ACTIONS
 from dashboard.config import Settings
+from dashboard.i18n import N_, format_number, format_percent, ngettext
+from dashboard.i18n import gettext as _
 
-TABLE_TITLES = {  # name: what the table is, in the order of the page
-    "headline": "This period",
-    "adherence": "Completion and drop-out by programme",
-    "dropout_by_module": "Drop-out by module",
-    "funnel": "Module funnel",
-    "lapsed": "Lapsed but not closed",
-    "workload": "Workload by therapist",
-    "outcomes": "Outcomes by programme",
-    "outcomes_by_therapist": "Outcomes by therapist",
-    "gp_compliance": "GP follow-ups",
-    "trends": "Weekly trends",
+TABLE_TITLES = {  # name: what the table is, in the order of the page; translated where shown
+    "headline": N_("This period"),
+    "adherence": N_("Completion and drop-out by programme"),
+    "dropout_by_module": N_("Drop-out by module"),
+    "funnel": N_("Module funnel"),
+    "lapsed": N_("Lapsed but not closed"),
+    "workload": N_("Workload by therapist"),
+    "outcomes": N_("Outcomes by programme"),
+    "outcomes_by_therapist": N_("Outcomes by therapist"),
+    "gp_compliance": N_("GP follow-ups"),
+    "trends": N_("Weekly trends"),
 }
 
 
@@ -51,21 +53,25 @@ def share_text(numerator, denominator, of_what: str) -> str:
 
 
 def headline_text(row) -> tuple[str, str]:
-    """(value, 'n of d') as shown on the page and in the report; a reply time says what
-    its counts are (messages answered of those sent), never bare numbers."""
+    """(value, 'n of d') as shown on the page and in the report, in the run's language; a
+    reply time says what its counts are (messages answered of those sent), never bare numbers."""
     v, unit = row["value"], row["unit"]
     if v is None or pd.isna(v):
-        shown = "none yet"
+        shown = _("none yet")
     elif unit == "share":
-        shown = f"{v:.0%}"
+        shown = format_percent(float(v))
     elif unit == "hours":
-        shown = f"{v:.1f} h"
+        shown = _("{hours} h").format(hours=format_number(float(v), 1))
     else:
-        shown = f"{int(v)}"
+        shown = format_number(int(v))
     n, d = row["numerator"], row["denominator"]
     if d is None or pd.isna(d):
         return shown, ""
-    return shown, (f"{int(n)} of {int(d)} messages answered" if unit == "hours" else f"{int(n)} of {int(d)}")
+    if unit == "hours":
+        return shown, ngettext("{n} of {d} message answered", "{n} of {d} messages answered", int(d)).format(
+            n=int(n), d=int(d)
+        )
+    return shown, _("{n} of {d}").format(n=int(n), d=int(d))
 
 
 def headline_delta(row) -> str | None:
@@ -76,9 +82,10 @@ def headline_delta(row) -> str | None:
         return None
     diff = float(value) - float(previous)
     if unit == "share":
-        return None if round(diff * 100) == 0 else f"{diff * 100:+.0f} points"
+        points = round(diff * 100)
+        return None if points == 0 else ngettext("{n} point", "{n} points", abs(points)).format(n=f"{points:+d}")
     if unit == "hours":
-        return None if round(diff, 1) == 0 else f"{diff:+.1f} h"
+        return None if round(diff, 1) == 0 else _("{hours} h").format(hours=f"{diff:+.1f}")
     return None if round(diff) == 0 else f"{diff:+.0f}"
 
 
@@ -235,20 +242,20 @@ def outcomes_table(table: pd.DataFrame, key_title: str) -> pd.DataFrame:
     return out
 
 
-MAINTAINED_LABEL = "Improvement maintained at follow-up"
+MAINTAINED_LABEL = N_("Improvement maintained at follow-up")  # a column code; translated where shown
 
 
 def follow_up_text(settings: Settings) -> str:
     """What the follow-up columns count, with the window the settings give."""
     lo, hi = f"{settings.follow_up_from_weeks:g}", f"{settings.follow_up_to_weeks:g}"
-    return (
-        f"Courses due a follow-up: finished courses (as above) whose follow-up window, {lo}-{hi} weeks after the "
-        f"end (settings follow_up_from_weeks, follow_up_to_weeks), was open in the period: ended from {hi} weeks "
-        f"before its start to {lo} weeks before its end. A follow-up measure: PHQ-9 and the anxiety measure both "
+    return _(
+        "Courses due a follow-up: finished courses (as above) whose follow-up window, {lo}-{hi} weeks after the "
+        "end (settings follow_up_from_weeks, follow_up_to_weeks), was open in the period: ended from {hi} weeks "
+        "before its start to {lo} weeks before its end. A follow-up measure: PHQ-9 and the anxiety measure both "
         "answered in the window by the period end. Improvement maintained: of the courses reliably improved at "
         "the end with a follow-up measure, those still reliably improved against baseline at the latest "
         "follow-up scores (clinical-reference 3.2 re-run)"
-    )
+    ).format(lo=lo, hi=hi)
 
 
 def gp_table(c: Caseload, settings: Settings) -> pd.DataFrame:

@@ -29,6 +29,8 @@ from dashboard.facts import (
     patient_message,
 )
 from dashboard.flags import FLAG_KINDS
+from dashboard.i18n import format_number, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.schema import (
     messages,
     module_progress,
@@ -38,7 +40,7 @@ from dashboard.schema import (
 from dashboard.scope import Viewer
 from dashboard.sqltime import days_between, median_by
 
-HEADLINE_COLUMNS = ["figure", "label", "numerator", "denominator", "value", "previous", "unit", "note"]
+HEADLINE_COLUMNS = ["figure", "label", "numerator", "denominator", "value", "previous", "unit", "note", "detail"]
 
 
 def open_episode_counts(conn: Connection, viewer: Viewer, f: Filters, at: datetime, recent_days: int) -> pd.DataFrame:
@@ -167,80 +169,124 @@ def _headline_values(d: dict) -> dict[str, tuple]:
     }
 
 
+def headline_words(figure: str, numerator, denominator, detail, settings: Settings) -> tuple[str, str]:
+    """A headline figure's (label, what it counts) in the run's language, from its raw parts:
+    the frame and a kept snapshot hold figures, never words."""
+    days, hours = int(settings.recent_days), settings.feedback_due_hours
+    h = format_number(float(hours))
+    detail = 0 if detail is None or pd.isna(detail) else int(detail)
+    if figure == "open_episodes":
+        return _("Active patients"), _("enrolled and not ended at the period end")
+    if figure == "active_recent":
+        return (
+            ngettext("Active in last {days} day", "Active in last {days} days", days).format(days=days),
+            ngettext(
+                "of active patients, those with any activity in the last {days} day",
+                "of active patients, those with any activity in the last {days} days",
+                days,
+            ).format(days=days),
+        )
+    if figure == "contact_recent":
+        return (
+            ngettext("Contacted in last {days} day", "Contacted in last {days} days", days).format(days=days),
+            ngettext(
+                "of active patients, those sent a clinician message in the last {days} day",
+                "of active patients, those sent a clinician message in the last {days} days",
+                days,
+            ).format(days=days),
+        )
+    if figure == "median_reply_hours":
+        return _("Median reply time"), ngettext(
+            "over patient messages of the period answered by a clinician; {n} still open, not in the median",
+            "over patient messages of the period answered by a clinician; {n} still open, not in the median",
+            detail,
+        ).format(n=detail)
+    if figure == "feedback_in_time":
+        return _("Feedback within {hours} h").format(hours=h), ngettext(
+            "of modules completed in the period, those with clinician contact within {hours} h; "
+            "{n} completed in the last {hours} h not judged yet",
+            "of modules completed in the period, those with clinician contact within {hours} h; "
+            "{n} completed in the last {hours} h not judged yet",
+            detail,
+        ).format(hours=h, n=detail)
+    if figure == "open_triage_items":
+        return _("Open triage items"), ngettext(
+            "{n} patient in the triage queue now (not kept for past dates)",
+            "{n} patients in the triage queue now (not kept for past dates)",
+            detail,
+        ).format(n=detail)
+    if figure == "escalated_risks":
+        wd = int(settings.risk_escalation_working_days)
+        return _("Escalated risks"), ngettext(
+            "risk answers and supporters' concerns not acknowledged within {days} working day, now",
+            "risk answers and supporters' concerns not acknowledged within {days} working days, now",
+            wd,
+        ).format(days=wd)
+    return figure, ""
+
+
+def headline_in_language(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The headline with its labels and notes in the run's language (``headline_words``)."""
+    if frame.empty:
+        return frame
+    words = [
+        headline_words(r["figure"], r["numerator"], r["denominator"], r.get("detail"), settings)
+        for r in frame.to_dict("records")
+    ]
+    return frame.assign(label=[w[0] for w in words], note=[w[1] for w in words])
+
+
 def headline(current: dict, previous: dict, triage_counts: dict | None, settings: Settings) -> pd.DataFrame:
     """Headline figures with the previous period's value beside them."""
-    days, hours = settings.recent_days, settings.feedback_due_hours
     r, fb = current["reply"], current["feedback"]
-    about = {  # figure: (label, unit, what it counts)
-        "open_episodes": ("Active patients", "count", "enrolled and not ended at the period end"),
-        "active_recent": (
-            f"Active in last {days} days",
-            "share",
-            f"of active patients, those with any activity in the last {days} days",
-        ),
-        "contact_recent": (
-            f"Contacted in last {days} days",
-            "share",
-            f"of active patients, those sent a clinician message in the last {days} days",
-        ),
-        "median_reply_hours": (
-            "Median reply time",
-            "hours",
-            f"over patient messages of the period answered by a clinician; "
-            f"{r['messages'] - r['answered']} still open, not in the median",
-        ),
-        "feedback_in_time": (
-            f"Feedback within {hours:g} h",
-            "share",
-            f"of modules completed in the period, those with clinician contact within {hours:g} h; "
-            f"{fb['pending']} completed in the last {hours:g} h not judged yet",
-        ),
+    about = {  # figure: (unit, the raw count its note names)
+        "open_episodes": ("count", None),
+        "active_recent": ("share", None),
+        "contact_recent": ("share", None),
+        "median_reply_hours": ("hours", int(r["messages"] - r["answered"])),
+        "feedback_in_time": ("share", int(fb["pending"])),
     }
     now, before = _headline_values(current), _headline_values(previous)
     rows = [
         {
             "figure": k,
-            "label": about[k][0],
             "numerator": n,
             "denominator": d,
             "value": v,
             "previous": before[k][2],
-            "unit": about[k][1],
-            "note": about[k][2],
+            "unit": about[k][0],
+            "detail": about[k][1],
         }
         for k, (n, d, v) in now.items()
     ]
     if triage_counts is not None:
         rows += triage_rows(triage_counts, settings)
-    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
+    return headline_in_language(pd.DataFrame(rows, columns=HEADLINE_COLUMNS), settings)
 
 
 TRIAGE_FIGURES = ("open_triage_items", "escalated_risks")
 
 
 def triage_rows(triage_counts: dict, settings: Settings) -> list[dict]:
-    """The headline's two rows about the triage queue now."""
-    days = settings.risk_escalation_working_days
+    """The headline's two rows about the triage queue now (words: ``headline_words``)."""
     return [
         {
             "figure": "open_triage_items",
-            "label": "Open triage items",
             "numerator": triage_counts["items"],
             "denominator": None,
             "value": float(triage_counts["items"]),
             "previous": None,
             "unit": "count",
-            "note": f"{triage_counts['patients']} patients in the triage queue now (not kept for past dates)",
+            "detail": int(triage_counts["patients"]),
         },
         {
             "figure": "escalated_risks",
-            "label": "Escalated risks",
             "numerator": triage_counts["escalated"],
             "denominator": None,
             "value": float(triage_counts["escalated"]),
             "previous": None,
             "unit": "count",
-            "note": f"risk answers and supporters' concerns not acknowledged within {days} {'working day' if days == 1 else 'working days'}, now",
+            "detail": None,
         },
     ]
 
@@ -249,7 +295,8 @@ def headline_with_triage(frame: pd.DataFrame, triage_counts: dict, settings: Set
     """A headline with its triage rows replaced by these counts (a kept snapshot whose
     acknowledgements changed): the rows built as ``headline`` builds them."""
     kept = [r for r in frame.to_dict("records") if r["figure"] not in TRIAGE_FIGURES]
-    return pd.DataFrame(kept + triage_rows(triage_counts, settings), columns=HEADLINE_COLUMNS)
+    rows = pd.DataFrame(kept + triage_rows(triage_counts, settings), columns=HEADLINE_COLUMNS)
+    return headline_in_language(rows, settings)
 
 
 TRIAGE_FLAG_COLUMNS = ["patient_id", "therapist_id", "flag", "escalated"]
@@ -306,7 +353,7 @@ def workload(
         rows.append(
             {
                 "therapist_id": tid,
-                "therapist": names.get(tid, "unassigned"),
+                "therapist": names.get(tid, _("unassigned")),
                 "caseload": opens,
                 "active_recent": active,
                 "active_share": _share(active, opens),
@@ -330,9 +377,26 @@ def _triage_cells(therapist_id: int, triage_by: pd.DataFrame | None) -> dict:
     by_flag = dict(zip(mine["flag"], mine["n"])) if mine is not None else {}
     return {
         "open_items": int(sum(by_flag.values())) if mine is not None else None,
-        "reasons": " · ".join(f"{FLAG_KINDS[k].title} {by_flag[k]}" for k in FLAG_KINDS if by_flag.get(k)),
+        "reasons": reasons_text(by_flag),
         **{f"items_{k}": int(by_flag.get(k, 0)) for k in FLAG_KINDS},
     }
+
+
+def reasons_text(by_flag: dict) -> str:
+    """A workload row's open items by reason, as words ("Risk 2 · Worsening 1")."""
+    counts = {k: int(v) for k, v in by_flag.items() if v is not None and not pd.isna(v) and v}
+    return " · ".join(f"{_(FLAG_KINDS[k].title)} {counts[k]}" for k in FLAG_KINDS if counts.get(k))
+
+
+def workload_in_language(frame: pd.DataFrame) -> pd.DataFrame:
+    """The workload's words (reasons, "unassigned") in the run's language, from its raw columns."""
+    if frame.empty:
+        return frame
+    rows = frame.to_dict("records")
+    return frame.assign(
+        reasons=[reasons_text({k: r.get(f"items_{k}", 0) for k in FLAG_KINDS}) for r in rows],
+        therapist=[_("unassigned") if r["therapist_id"] == UNASSIGNED_ID else r["therapist"] for r in rows],
+    )
 
 
 def workload_with_triage(frame: pd.DataFrame, triage_by: pd.DataFrame) -> pd.DataFrame:
