@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.text import count_of
+from dashboard.i18n import gettext as _
+from dashboard.i18n import ngettext
 
 
 def team_quality_note(role: str, issues: pd.DataFrame) -> None:
@@ -25,29 +26,48 @@ def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaire
     if issues.empty:
         return
     if patient_page:
-        label = f"Data quality: {count_of(len(issues), 'problem')} in this patient's platform records"
+        label = ngettext(
+            "Data quality: {n} problem in this patient's platform records",
+            "Data quality: {n} problems in this patient's platform records",
+            len(issues),
+        ).format(n=len(issues))
     else:
         hit = len({code for codes in issues["codes"] for code in codes})
-        label = f"Data quality: problems in the platform records of {count_of(hit, 'patient')}"
+        label = ngettext(
+            "Data quality: problems in the platform records of {n} patient",
+            "Data quality: problems in the platform records of {n} patients",
+            hit,
+        ).format(n=hit)
     with st.expander(label, icon=":material/warning:"):
         st.caption(
-            "Caseboard leaves out or adjusts these rows, as said below, and shows everything else. "
-            "Correct them on the platform."
+            _(
+                "Caseboard leaves out or adjusts these rows, as said below, and shows everything else. "
+                "Correct them on the platform."
+            )
         )
         table = pd.DataFrame(
-            {"Problem": issues["problem"], "What Caseboard did": issues["effect"], "Rows": issues["rows"]}
+            {  # the problem and effect words are dashboard.quality's (the domain slice)
+                _("Problem"): issues["problem"],
+                _("What Caseboard did"): issues["effect"],
+                _("Rows"): issues["rows"],
+            }
         )
         if not patient_page:
-            table.insert(1, "Patients", [", ".join(codes) for codes in issues["codes"]])
+            table.insert(1, _("Patients"), [", ".join(codes) for codes in issues["codes"]])
         st.dataframe(
             table,
             hide_index=True,
             width="stretch",
             column_config={
-                "Problem": st.column_config.TextColumn(width="medium"),
-                "Patients": st.column_config.TextColumn(width="medium"),
+                _("Problem"): st.column_config.TextColumn(width="medium"),
+                _("Patients"): st.column_config.TextColumn(width="medium"),
             },
         )
         if questionnaires is not None and not questionnaires.empty:
-            st.markdown(f"**{count_of(len(questionnaires), 'questionnaire')} with problems**")
+            n = len(questionnaires)
+            st.markdown(
+                "**"
+                + ngettext("{n} questionnaire with problems", "{n} questionnaires with problems", n).format(n=n)
+                + "**"
+            )
             st.dataframe(questionnaires, hide_index=True, width="stretch")
