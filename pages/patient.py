@@ -43,7 +43,7 @@ from dashboard.ui.components.fhir_download import fhir_download
 from dashboard.ui.components.follow_up import follow_up_section
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
-from dashboard.ui.components.module_dates import module_dates_table, weekly_labels
+from dashboard.ui.components.module_dates import day_pattern, module_dates_table, weekly_labels
 from dashboard.ui.components.quality_note import quality_note
 from dashboard.ui.components.withdraw_ack import withdraw_panel
 from dashboard.ui.context import get_context
@@ -61,7 +61,7 @@ from dashboard.ui.views import (
 )
 
 DENIED = N_("No such patient in your caseload.")
-DAY = "dd MMM y"  # Babel's pattern: "05 Nov 2026" in English, as before
+DAY = day_pattern()  # this run's language: "05 Nov 2026" in English, as before
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone

@@ -29,7 +29,7 @@ from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.concern_form import concern_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
-from dashboard.ui.components.module_dates import module_dates_table, weekly_labels
+from dashboard.ui.components.module_dates import day_pattern, module_dates_table, weekly_labels
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import data_version
 from dashboard.ui.views import STATUS_LABELS, flag_badges, patient_label, waited
@@ -55,7 +55,7 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
 
     def day(ts) -> str:
         day_of = local_time(pd.Timestamp(ts).to_pydatetime(), tz) if ts is not None and not pd.isna(ts) else None
-        return "—" if day_of is None else i18n.format_date(day_of, fmt="dd MMM y")
+        return "—" if day_of is None else i18n.format_date(day_of, fmt=day_pattern())
 
     st.title(md(patient_label(patient.code, patient.display_name)))
     show_confirmation()
