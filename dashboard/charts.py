@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, Instrument, display_score
 from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION, weeks_after
 from dashboard.text import count_of
@@ -329,7 +330,7 @@ def band_layer(bands: list[dict[str, Any]], y_scale: Spec) -> Spec:
             "y": field("low", "quantitative", scale=y_scale, axis=axis),
             "y2": {"field": "high"},
             "color": field("shade", "nominal", scale=None),
-            "tooltip": [tip("band", "nominal", "Band")],
+            "tooltip": [tip("band", "nominal", _("Band"))],
         },
     }
 
@@ -363,7 +364,7 @@ def point_layer(data: list[dict[str, Any]], mark: Spec, x: Spec, y: Spec, shape:
             "x": x,
             "y": y,
             "shape": shape,
-            "tooltip": [tip("date", "temporal", "Date", "%d %b %Y"), *tooltip],
+            "tooltip": [tip("date", "temporal", _("Date"), "%d %b %Y"), *tooltip],
         },
     }
 
@@ -496,34 +497,34 @@ def trajectory_chart(
         fill = {"expr": f"{hollow} ? 'white' : ({by_marker})"}
         mark = {"size": 90, "strokeWidth": 2, "filled": True, "stroke": {"expr": by_marker}, "fill": fill}
         tooltip = [
-            tip("shown", "quantitative", "Score"),
-            tip("band", "nominal", "Band"),
-            tip("kind", "nominal", "Versus baseline"),
-            tip("prorated", "nominal", "Items"),
+            tip("shown", "quantitative", _("Score")),
+            tip("band", "nominal", _("Band")),
+            tip("kind", "nominal", _("Versus baseline")),
+            tip("prorated", "nominal", _("Items")),
         ]
         layers.append(point_layer(points, mark, x, score_y, shape, tooltip))
     if has_escalation:  # an arrow just above each score whose zone the item rule moved up
         arrows = [{**p, "marker": ESCALATION_MARKER} for p in points if p["escalated"]]
         mark = {"size": 110, "filled": True, "color": INK, "yOffset": -16}
-        layers.append(point_layer(arrows, mark, x, score_y, shape, [tip("band", "nominal", "Zone")]))
+        layers.append(point_layer(arrows, mark, x, score_y, shape, [tip("band", "nominal", _("Zone"))]))
     if has_clinic:
         mark = {"shape": "cross", "size": 160, "filled": True, "color": INK}
-        tooltip = [tip("score", "quantitative", "Clinic PHQ-9"), tip("label", "nominal", "Source")]
+        tooltip = [tip("score", "quantitative", _("Clinic PHQ-9")), tip("label", "nominal", _("Source"))]
         layers.append(point_layer(clinic_marks, mark, x, score_y, shape, tooltip))
     if later:
         layers.append(
             {
                 "data": values(end_rule),
                 "mark": {"type": "rule", "color": INK, "strokeDash": [2, 3], "description": "episode end"},
-                "encoding": {"x": x, "tooltip": [tip("date", "temporal", "Episode end", "%d %b %Y")]},
+                "encoding": {"x": x, "tooltip": [tip("date", "temporal", _("Episode end"), "%d %b %Y")]},
             }
         )
         mark = {"size": 110, "strokeWidth": 2, "filled": True, "color": OKABE_PURPLE}
         tooltip = [
-            tip("shown", "quantitative", "Score"),
-            tip("band", "nominal", "Band"),
-            tip("kind", "nominal", "Versus baseline"),
-            tip("label", "nominal", "When"),
+            tip("shown", "quantitative", _("Score")),
+            tip("band", "nominal", _("Band")),
+            tip("kind", "nominal", _("Versus baseline")),
+            tip("label", "nominal", _("When")),
         ]
         layers.append(point_layer(later, mark, x, score_y, shape, tooltip))
     if has_risk:
@@ -596,9 +597,9 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
             "datasets": {"weekly": long},
             "mark": {"type": "bar"},
             "encoding": {
-                "x": field("week", "ordinal", title="Treatment week", axis={"labelAngle": 0}),
+                "x": field("week", "ordinal", title=_("Treatment week"), axis={"labelAngle": 0}),
                 "xOffset": field("kind", "nominal"),
-                "y": field("count", "quantitative", title="Events", axis=COUNT_AXIS),
+                "y": field("count", "quantitative", title=_("Events"), axis=COUNT_AXIS),
                 "color": field(
                     "kind",
                     "nominal",
@@ -679,15 +680,15 @@ def module_timeline_chart(
     shape = field(
         "state",
         "nominal",
-        scale={"domain": list(STATE_STYLE), "range": [s for _, s in STATE_STYLE.values()]},
+        scale={"domain": list(STATE_STYLE), "range": [s for _label, s in STATE_STYLE.values()]},
         legend=None,
     )
     tooltip = [
-        tip("module", "nominal", "Module"),
-        tip("state", "nominal", "State"),
-        tip("due_at", "temporal", "Due", "%d %b"),
-        tip("started_at", "temporal", "Started", "%d %b"),
-        tip("completed_at", "temporal", "Completed", "%d %b"),
+        tip("module", "nominal", _("Module")),
+        tip("state", "nominal", _("State")),
+        tip("due_at", "temporal", _("Due"), "%d %b"),
+        tip("started_at", "temporal", _("Started"), "%d %b"),
+        tip("completed_at", "temporal", _("Completed"), "%d %b"),
     ]
     columns = ["module", "state", "due_at", "started_at", "completed_at", "row"]
     every = values([{c: plain(m[c]) for c in [*columns, "marker_at"]} for m in modules])

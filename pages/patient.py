@@ -5,10 +5,12 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, charts
+from dashboard import audit, charts, i18n
 from dashboard.acks import MAY_ACKNOWLEDGE
 from dashboard.flags import FLAG_KINDS, last_risk_assessment, on_track_status, pauses, risk_item_status
 from dashboard.gp_followups import ACTIONS, current_followups
+from dashboard.i18n import N_, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import anxiety_plan, planned_measures_text
 from dashboard.patient import (
@@ -29,7 +31,7 @@ from dashboard.patient import (
 from dashboard.peer_support import supporters
 from dashboard.record_audit import audit_once
 from dashboard.schema import PEER_SUPPORTER
-from dashboard.text import control_problem, count_of, md, visible_controls
+from dashboard.text import control_problem, md, visible_controls
 from dashboard.timeutil import freshness_line, local_date, local_time
 from dashboard.trajectory import escalation_text, series_rows, zone_transitions
 from dashboard.trajectory import scales as trajectory_scales
@@ -41,7 +43,7 @@ from dashboard.ui.components.fhir_download import fhir_download
 from dashboard.ui.components.follow_up import follow_up_section
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
-from dashboard.ui.components.module_dates import module_dates_table
+from dashboard.ui.components.module_dates import day_pattern, module_dates_table, weekly_labels
 from dashboard.ui.components.quality_note import quality_note
 from dashboard.ui.components.withdraw_ack import withdraw_panel
 from dashboard.ui.context import get_context
@@ -58,19 +60,20 @@ from dashboard.ui.views import (
     waited,
 )
 
-DENIED = "No such patient in your caseload."
+DENIED = N_("No such patient in your caseload.")
+DAY = day_pattern()  # this run's language: "05 Nov 2026" in English, as before
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone
 code = (st.query_params.get("patient") or "").strip()
 if not code:
-    st.title("Patient")
-    st.info("Open a patient by selecting their row in a patient list.")
+    st.title(_("Patient"))
+    st.info(_("Open a patient by selecting their row in a patient list."))
     st.stop()
 
-refused = control_problem(code, "This patient link")
+refused = control_problem(code, _("This patient link"))
 if refused:  # before any query: PostgreSQL cannot even compare a code holding NUL
-    st.title("Patient")
+    st.title(_("Patient"))
     st.error(refused)
     audit_once(
         st.session_state,
@@ -90,22 +93,31 @@ if record is not None:  # opened from a list: that row's record, if it has this 
 if len(matches) > 1:
     st.title(md(code))
     st.error(
-        f"{len(matches)} patient records in your caseload share this code on the platform (a data-quality "
-        "problem to correct there). Choose the record you mean:",
+        ngettext(
+            "{n} patient record in your caseload shares this code on the platform (a data-quality "
+            "problem to correct there). Choose the record you mean:",
+            "{n} patient records in your caseload share this code on the platform (a data-quality "
+            "problem to correct there). Choose the record you mean:",
+            len(matches),
+        ).format(n=len(matches)),
         icon=":material/content_copy:",
     )
     for p in matches:
-        enrolled = f"enrolled {local_date(p.enrolled_at, tz):%d %b %Y}" if p.enrolled_at else "enrolment date missing"
+        enrolled = (
+            _("enrolled {day}").format(day=i18n.format_date(local_date(p.enrolled_at, tz), fmt=DAY))
+            if p.enrolled_at
+            else _("enrolment date missing")
+        )
         if st.button(
-            f"{md(patient_label(p.code, p.display_name))} · {md(p.programme or 'no programme')} · {enrolled}",
+            f"{md(patient_label(p.code, p.display_name))} · {md(p.programme or _('no programme'))} · {enrolled}",
             key=f"record_{p.patient_id}",
         ):
             open_patient(p.code, p.patient_id)
     st.stop()
 patient = matches[0] if matches else None
 if patient is None:
-    st.title("Patient")
-    st.error(DENIED)
+    st.title(_("Patient"))
+    st.error(_(DENIED))
     # The same words whether or not the code exists; the audit names the patient when it
     # does, so that patient's team lead sees the attempt (README, "Audit trail").
     for requested in audit.requested_patients(ctx.platform, code) or [None]:
@@ -136,24 +148,41 @@ now = as_of
 
 
 def day(ts) -> str:
-    return "—" if ts is None or pd.isna(ts) else f"{local_time(pd.Timestamp(ts).to_pydatetime(), tz):%d %b %Y}"
+    """A day in the language, "05 Nov 2026" in English, or a dash."""
+    return (
+        "—"
+        if ts is None or pd.isna(ts)
+        else i18n.format_date(local_time(pd.Timestamp(ts).to_pydatetime(), tz), fmt=DAY)
+    )
 
 
 # ------------------------------------------------------------------ header
 st.title(md(patient_label(patient.code, patient.display_name)))
 show_confirmation()
 week = treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0]
+status_words = _(STATUS_LABELS[patient.status]) if patient.status in STATUS_LABELS else None
 st.markdown(
-    f"**{md(patient.programme or 'no programme')}** · therapist **{md(patient.therapist or 'unassigned')}** · "
-    f"GP **{md(patient.gp or 'none recorded')}**  \n"
-    f"Enrolled {day(patient.enrolled_at)} · treatment week {'unknown' if pd.isna(week) else week} · "
-    f"{md(STATUS_LABELS.get(patient.status, patient.status or 'status not recorded'))}"
-    + (f" (ended {day(patient.ended_at)})" if patient.ended_at else "")
+    _("**{programme}** · therapist **{therapist}** · GP **{gp}**").format(
+        programme=md(patient.programme or _("no programme")),
+        therapist=md(patient.therapist or _("unassigned")),
+        gp=md(patient.gp or _("none recorded")),
+    )
+    + "  \n"
+    + _("Enrolled {day} · treatment week {week} · {status}").format(
+        day=day(patient.enrolled_at),
+        week=_("unknown") if pd.isna(week) else week,
+        status=md(status_words or patient.status or _("status not recorded")),
+    )
+    + (_(" (ended {day})").format(day=day(patient.ended_at)) if patient.ended_at else "")
 )
 for name, last in supporters(ctx.platform, ctx.viewer, patient.patient_id, now):
     # peer contact is its own fact: shown here, never clearing the therapist's reasons
-    contact = f"last message to the patient {day(last)}" if last is not None else "no message to the patient yet"
-    st.markdown(f"Peer supporter **{md(name)}** · {contact}")
+    contact = (
+        _("last message to the patient {day}").format(day=day(last))
+        if last is not None
+        else _("no message to the patient yet")
+    )
+    st.markdown(_("Peer supporter **{name}** · {contact}").format(name=md(name), contact=contact))
 st.caption(freshness_line(as_of, tz))
 problems = rows.responses[rows.responses["quality"].notna()]
 quality_note(
@@ -161,10 +190,10 @@ quality_note(
     patient_page=True,
     questionnaires=pd.DataFrame(
         {
-            "Date": [day(t) for t in problems["administered_at"]],
-            "Measure": [INSTRUMENTS[i].name if i in INSTRUMENTS else i for i in problems["instrument"]],
-            "Problem": problems["quality"],
-            "Used": ["yes" if v else "no (left out)" for v in problems["valid"]],
+            _("Date"): [day(t) for t in problems["administered_at"]],
+            _("Measure"): [INSTRUMENTS[i].name if i in INSTRUMENTS else i for i in problems["instrument"]],
+            _("Problem"): problems["quality"],  # dashboard.quality's words (the domain slice)
+            _("Used"): [_("yes") if v else _("no (left out)") for v in problems["valid"]],
         }
     ),
 )
@@ -174,41 +203,68 @@ at_follow_up = follow_up_scores(outcomes, follow_up, patient.ended_at)
 if patient_flags.empty and not handled.empty:
     # Not the grey "no flags": every reason was handled by someone, which is not the same
     # as nothing being wrong (issue 16, item 11).
-    st.info("No open reasons: every reason the triage rules raised is handled (below).", icon=":material/task_alt:")
+    st.info(_("No open reasons: every reason the triage rules raised is handled (below)."), icon=":material/task_alt:")
 else:
     flag_badges(patient_flags)
 gp_followups = current_followups(ctx.state, [patient.patient_id])
 if paused_until := pauses(gp_followups, local_date(now, ctx.config.timezone)).get(patient.patient_id):
     st.info(
-        f"Programme paused by the GP until {paused_until:%d %b %Y}: inactivity and no-contact reasons are held "
-        "until then.",
+        _("Programme paused by the GP until {day}: inactivity and no-contact reasons are held until then.").format(
+            day=i18n.format_date(paused_until, fmt=DAY)
+        ),
         icon=":material/pause_circle:",
     )
 handlers = audit.actor_labels(ctx.platform, sorted(set(handled["acked_by"]))) if not handled.empty else {}
 for h in handled.itertuples():
     st.caption(
-        f"Handled: {FLAG_KINDS[h.flag].title.lower()} ({md(h.reason)}), marked by {md(handlers[h.acked_by])} on "
-        f"{local_time(h.acked_at.to_pydatetime(), tz):%d %b %H:%M}" + (f": “{md(h.ack_note)}”" if h.ack_note else "")
+        _("Handled: {flag} ({reason}), marked by {who} on {when}").format(
+            flag=FLAG_KINDS[h.flag].title.lower(),
+            reason=md(h.reason),
+            who=md(handlers[h.acked_by]),
+            when=i18n.format_datetime(h.acked_at.to_pydatetime(), tz, fmt="dd MMM HH:mm"),
+        )
+        + (f": “{md(h.ack_note)}”" if h.ack_note else "")
     )
     if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
         withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())
 
 for s in current(outcomes):
     if s.most_severe:
+        if handled.empty:
+            words = (
+                _("{scale} {score} on {day} is in {zone}.")
+                if s.scale.zones
+                else _("{scale} {score} on {day} is in the {band} band.")
+            )
+        else:
+            words = (
+                _("{scale} {score} on {day} is still in {zone}: handling a reason does not change the score.")
+                if s.scale.zones
+                else _(
+                    "{scale} {score} on {day} is still in the {band} band: handling a reason does not change the score."
+                )
+            )
         st.warning(
             md(
-                f"{s.scale.name} {display_score(s.latest)} on {day(s.latest_at)} is "
-                f"{'still ' if not handled.empty else ''}in "
-                + (s.band_latest if s.scale.zones else f"the {s.band_latest} band")
-            )
-            + (": handling a reason does not change the score." if not handled.empty else "."),
+                words.format(
+                    scale=s.scale.name,
+                    score=display_score(s.latest),
+                    day=day(s.latest_at),
+                    zone=s.band_latest,
+                    band=s.band_latest,
+                )
+            ),
             icon=":material/priority_high:",
         )
 answered_phq = rows.responses[rows.responses["valid"] & (rows.responses["instrument"] == "PHQ9")]
 for f in at_follow_up:  # a follow-up score in the highest band is said as loudly as the episode's
     if f.summary.scale.bands and f.band == f.summary.scale.bands[-1].label:
         st.warning(
-            md(f"{f.summary.scale.name} {display_score(f.score)} at follow-up on {day(f.at)} is in the {f.band} band."),
+            md(
+                _("{scale} {score} at follow-up on {day} is in the {band} band.").format(
+                    scale=f.summary.scale.name, score=display_score(f.score), day=day(f.at), band=f.band
+                )
+            ),
             icon=":material/priority_high:",
         )
 latest_phq = answered_phq.sort_values(["administered_at", "response_id"]).tail(1)  # the episode's or after
@@ -221,31 +277,36 @@ if (
     and handled["flag"].eq("risk").any()
 ):
     st.warning(
-        f"The latest PHQ-9 ({day(latest_phq['administered_at'].iloc[0])}) answered item 9 with {int(item9)}: "
-        f"handled, and the answer stands. {RISK_NOTE}",
+        _("The latest PHQ-9 ({day}) answered item 9 with {score}: handled, and the answer stands.").format(
+            day=day(latest_phq["administered_at"].iloc[0]), score=int(item9)
+        )
+        + " "
+        + _(RISK_NOTE),
         icon=":material/emergency_home:",
     )
 if ctx.viewer.role in MAY_ACKNOWLEDGE and not patient_flags.empty:
-    with st.expander(f"Mark reasons handled ({patient_flags['flag'].nunique()} open)", icon=":material/task_alt:"):
+    with st.expander(
+        _("Mark reasons handled ({n} open)").format(n=patient_flags["flag"].nunique()), icon=":material/task_alt:"
+    ):
         if handle_reasons(ctx, patient.patient_id, patient.code, patient_flags, "patient"):
             st.rerun()
 
 # ------------------------------------------------------------------ outcome summary
-st.subheader("Outcomes")
+st.subheader(_("Outcomes"))
 if not outcomes:
-    st.info("No valid questionnaire yet: outcomes appear after the first scored response.")
+    st.info(_("No valid questionnaire yet: outcomes appear after the first scored response."))
 else:
     st.dataframe(
         pd.DataFrame(
             [
                 {  # the safety columns first: status and reliable change beside the measure
-                    "Measure": s.scale.name,
-                    "Status": s.status,
-                    "Reliable change": s.reliable_change if s.n > 1 else "only a baseline so far",
-                    "Change": s.change_words,
-                    "Latest": f"{s.shown('latest')} · {day(s.latest_at)}",
-                    "Baseline": f"{s.shown('baseline')} · {day(s.baseline_at)}",
-                    "Criterion": s.scale.criterion_text,
+                    _("Measure"): s.scale.name,
+                    _("Status"): s.status,
+                    _("Reliable change"): s.reliable_change if s.n > 1 else _("only a baseline so far"),
+                    _("Change"): s.change_words,
+                    _("Latest"): f"{s.shown('latest')} · {day(s.latest_at)}",
+                    _("Baseline"): f"{s.shown('baseline')} · {day(s.baseline_at)}",
+                    _("Criterion"): s.scale.criterion_text,
                 }
                 for s in outcomes
             ]
@@ -253,26 +314,34 @@ else:
         hide_index=True,
         width="stretch",
         column_config={  # 120 px: Status and Reliable change stay whole in a 1024 px window
-            "Measure": st.column_config.TextColumn("Measure", pinned=True, width=120)
+            _("Measure"): st.column_config.TextColumn(_("Measure"), pinned=True, width=120)
         },
     )
     plan = anxiety_plan(patient.programme_code, settings)
     paired = nhs_status(episode, plan, settings)
     if paired is None:
-        st.caption(md(f"NHS Talking Therapies paired status ({planned_measures_text(plan)}): no paired scores yet."))
+        st.caption(
+            md(
+                _("NHS Talking Therapies paired status ({measures}): no paired scores yet.").format(
+                    measures=planned_measures_text(plan)
+                )
+            )
+        )
     else:
         nhs, words = paired.outcome, []
         if nhs.recovery is None:
-            words.append("not at caseness at the start, so recovery does not apply")
+            words.append(_("not at caseness at the start, so recovery does not apply"))
         else:
-            words.append("recovered" if nhs.recovery else "not recovered")
-        words.append("reliably improved" if nhs.reliable_improvement else "not reliably improved")
+            words.append(_("recovered") if nhs.recovery else _("not recovered"))
+        words.append(_("reliably improved") if nhs.reliable_improvement else _("not reliably improved"))
         if nhs.reliable_recovery:
-            words.append("reliable recovery")
+            words.append(_("reliable recovery"))
         if nhs.reliable_deterioration:
-            words.append("**reliable deterioration**")
+            words.append("**" + _("reliable deterioration") + "**")
         st.markdown(
-            f"NHS Talking Therapies paired status, first and last {md(paired.measures_text)}: " + ", ".join(words) + "."
+            _("NHS Talking Therapies paired status, first and last {measures}: {words}.").format(
+                measures=md(paired.measures_text), words=", ".join(words)
+            )
         )
     follow_up_section(
         patient.ended_at,
@@ -285,10 +354,10 @@ else:
 fhir_download(ctx, patient)
 
 # ------------------------------------------------------------------ trajectories
-st.subheader("Symptom trajectories")
+st.subheader(_("Symptom trajectories"))
 risk_rows = rows.responses[(rows.responses["instrument"] == "PHQ9") & (rows.responses["risk_item_score"] > 0)]
 if not scales:
-    st.info("No scored questionnaires to chart yet.")
+    st.info(_("No scored questionnaires to chart yet."))
 clinic = gp_followups.dropna(subset=["clinic_phq9"])
 clinic = pd.DataFrame({"date": pd.to_datetime(clinic["held_on"]), "score": clinic["clinic_phq9"].astype(float)})
 for scale in scales:
@@ -313,33 +382,46 @@ for scale in scales:
         moves = zone_transitions(scale, rows_of)
         st.caption(
             md(
-                f"{scale.name} zone transitions: "
-                + ("; ".join(f"{day(t.at)} {t.words}" for t in moves) if moves else "none, the same zone throughout")
-                + f". An arrow marks a zone moved one up by the item rule ({escalation_text(scale.instrument)})."
+                _(
+                    "{scale} zone transitions: {moves}. An arrow marks a zone moved one up by the item rule ({rule})."
+                ).format(
+                    scale=scale.name,
+                    moves="; ".join(f"{day(t.at)} {t.words}" for t in moves)
+                    if moves
+                    else _("none, the same zone throughout"),
+                    rule=escalation_text(scale.instrument),
+                )
             )
         )
     table = subscale_table(rows.subscales, rows_of) if not scale.not_applicable else pd.DataFrame()
     if not table.empty:
-        with st.expander(md(f"{scale.name} subscales ({count_of(len(table), 'response')})")):
+        responses = ngettext("{n} response", "{n} responses", len(table)).format(n=len(table))
+        with st.expander(md(_("{scale} subscales ({responses})").format(scale=scale.name, responses=responses))):
             st.dataframe(
                 table.assign(administered_at=[day(t) for t in table["administered_at"]])
-                .rename(columns={"administered_at": "Date"})
+                .rename(columns={"administered_at": _("Date")})
                 .map(lambda v: v if isinstance(v, str) else ("—" if pd.isna(v) else str(display_score(v)))),
                 hide_index=True,
                 width="stretch",
             )
-            st.caption("Subscale sums; no bands (the reference defines none for subscale totals). —: an item missing.")
+            st.caption(
+                _("Subscale sums; no bands (the reference defines none for subscale totals). —: an item missing.")
+            )
 if not clinic.empty:
     st.caption(
-        "Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
-        "baseline, outcomes or flags (they have no item 9)."
+        _(
+            "Crosses marked 'clinic' are PHQ-9 totals a GP took in clinic: shown for context, never used for "
+            "baseline, outcomes or flags (they have no item 9)."
+        )
     )
 if not risk_rows.empty:
-    st.markdown("**PHQ-9 item 9 answered above 0** (thoughts of being better off dead or of self-harm):")
-    for _, r in risk_rows.sort_values("administered_at", ascending=False).iterrows():
-        st.markdown(f"- {day(r['administered_at'])}: item 9 = {int(r['risk_item_score'])}")
+    st.markdown(_("**PHQ-9 item 9 answered above 0** (thoughts of being better off dead or of self-harm):"))
+    for r in risk_rows.sort_values("administered_at", ascending=False).itertuples():
+        st.markdown(
+            "- " + _("{day}: item 9 = {score}").format(day=day(r.administered_at), score=int(r.risk_item_score))
+        )
 elif any(s.instrument == "PHQ9" for s in scales):
-    st.caption(NO_RISK_ANSWER)
+    st.caption(_(NO_RISK_ANSWER))
 answers = list(rows.responses.itertuples(index=False))
 st.caption(risk_item_status(last_risk_assessment(answers, pd.Timestamp(patient.enrolled_at)), tz))
 phq_episode = episode[episode["instrument"] == "PHQ9"]
@@ -348,74 +430,76 @@ checkpoints = on_track_status(
 )
 if checkpoints:
     st.caption(
-        "Early response (PHQ-9, clinical-reference 6.2): "
-        + " · ".join(f"week {week}: {status}" for week, status, _ in checkpoints)
+        _("Early response (PHQ-9, clinical-reference 6.2): {weeks}").format(
+            weeks=" · ".join(
+                _("week {week}: {status}").format(week=w, status=status) for w, status, _why in checkpoints
+            )
+        )
     )
 
 # ------------------------------------------------------------------ modules
-st.subheader("Module progress")
+st.subheader(_("Module progress"))
 timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
 done = int(timeline["completed_at"].notna().sum())
 current = current_module(timeline)
 st.markdown(
-    f"**{done} of {len(timeline)}** modules completed"
-    + (f" · current module {current}" if current else " · all completed")
-    + f" · expected pace one module per {settings.module_pace_days:g} days (tick = due date)"
+    ngettext("**{done} of {n}** module completed", "**{done} of {n}** modules completed", len(timeline)).format(
+        done=done, n=len(timeline)
+    )
+    + (_(" · current module {module}").format(module=current) if current else _(" · all completed"))
+    + _(" · expected pace one module per {days} days (tick = due date)").format(
+        days=i18n.format_number(settings.module_pace_days)
+    )
 )
 if not timeline.empty:
     chart(charts.module_timeline_chart(timeline, now, tz))
-with st.expander("Module dates"):
+with st.expander(_("Module dates")):
     module_dates_table(timeline, day)
 
 # ------------------------------------------------------------------ engagement
-st.subheader("Engagement")
+st.subheader(_("Engagement"))
 eng = engagement(rows, patient.enrolled_at, now)
 c1, c2, c3 = st.columns(3)
 c1.metric(
-    "Days since last activity",
-    "unknown" if pd.isna(facts["days_since_activity"]) else int(facts["days_since_activity"]),
+    _("Days since last activity"),
+    _("unknown") if pd.isna(facts["days_since_activity"]) else int(facts["days_since_activity"]),
 )
-c2.metric("Last clinician contact", day(eng.last_clinician_contact))
-waiting = "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600)
-c3.metric("Waiting for a reply", waiting, help="Since the patient's earliest message after the last clinician contact")
+c2.metric(_("Last clinician contact"), day(eng.last_clinician_contact))
+waiting = _("not waiting") if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600)
+c3.metric(
+    _("Waiting for a reply"), waiting, help=_("Since the patient's earliest message after the last clinician contact")
+)
 if charts.weekly_activity(eng.weekly):
     chart(charts.weekly_activity_chart(eng.weekly))
 else:
-    st.info("No logins or exercises yet: nothing to chart (messages, if any, are in the weekly numbers).")
-with st.expander("Weekly numbers, including messages each way"):
+    st.info(_("No logins or exercises yet: nothing to chart (messages, if any, are in the weekly numbers)."))
+with st.expander(_("Weekly numbers, including messages each way")):
     st.dataframe(
-        eng.weekly.rename(
-            columns={
-                "week": "Week",
-                "logins": "Logins",
-                "exercises": "Exercises",
-                "from_patient": "Messages from patient",
-                "to_patient": "Messages from clinician",
-                "from_peer": "Messages from peer supporter",
-            }
-        ),
+        eng.weekly.rename(columns=weekly_labels()),
         hide_index=True,
         width="stretch",
     )
 
 # ------------------------------------------------------------------ GP follow-ups
-st.subheader("GP follow-ups")
+st.subheader(_("GP follow-ups"))
 if gp_followups.empty:
-    st.caption("No GP follow-ups are logged for this patient.")
+    st.caption(_("No GP follow-ups are logged for this patient."))
 else:
     st.dataframe(
         pd.DataFrame(
             {
-                "Date": [f"{d:%d %b %Y}" for d in gp_followups["held_on"]],
-                "GP": gp_followups["gp"].map(audit.actor_labels(ctx.platform, sorted(set(gp_followups["gp"])))),
-                "Minutes": gp_followups["minutes"],
-                "How": gp_followups["modality"],
+                _("Date"): [i18n.format_date(d, fmt=DAY) for d in gp_followups["held_on"]],
+                _("GP"): gp_followups["gp"].map(audit.actor_labels(ctx.platform, sorted(set(gp_followups["gp"])))),
+                _("Minutes"): gp_followups["minutes"],
+                _("How"): gp_followups["modality"],  # a stored code (gp_followups, the followups slice)
                 # blank where nothing was recorded: Streamlit draws a missing value as "None"
-                "Module": [blank_or_int(v) for v in gp_followups["module_position"]],
-                "Clinic PHQ-9": [blank_or_int(v) for v in gp_followups["clinic_phq9"]],
-                "Action": gp_followups["action"].map(ACTIONS),
-                "Next": [f"{d:%d %b}" if isinstance(d, date) else "" for d in gp_followups["next_on"]],
-                "Note": gp_followups["note"].fillna(""),
+                _("Module"): [blank_or_int(v) for v in gp_followups["module_position"]],
+                _("Clinic PHQ-9"): [blank_or_int(v) for v in gp_followups["clinic_phq9"]],
+                _("Action"): gp_followups["action"].map(ACTIONS),
+                _("Next"): [
+                    i18n.format_date(d, fmt="dd MMM") if isinstance(d, date) else "" for d in gp_followups["next_on"]
+                ],
+                _("Note"): gp_followups["note"].fillna(""),
             }
         ),
         hide_index=True,
@@ -424,7 +508,7 @@ else:
 agenda_entry(ctx, patient.patient_id, version)
 if ctx.viewer.role == "gp":
     own = gp_followups[gp_followups["gp"] == ctx.viewer.username]
-    with st.expander("Log a follow-up", expanded=False, icon=":material/edit_note:"):
+    with st.expander(_("Log a follow-up"), expanded=False, icon=":material/edit_note:"):
         completed = timeline.loc[timeline["completed_at"].notna(), "position"]
         if followup_form(
             ctx,
@@ -436,5 +520,5 @@ if ctx.viewer.role == "gp":
         ):
             st.rerun()
     if not own.empty:
-        with st.expander("Correct or withdraw one of your entries", icon=":material/history:"):
+        with st.expander(_("Correct or withdraw one of your entries"), icon=":material/history:"):
             correction_panel(ctx, own)

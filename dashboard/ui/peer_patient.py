@@ -9,7 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, i18n
+from dashboard.i18n import N_, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.patient import (
     Patient,
     current_module,
@@ -27,12 +29,12 @@ from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.concern_form import concern_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
-from dashboard.ui.components.module_dates import module_dates_table
+from dashboard.ui.components.module_dates import day_pattern, module_dates_table, weekly_labels
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import data_version
 from dashboard.ui.views import STATUS_LABELS, flag_badges, patient_label, waited
 
-NO_RISK = "No risk answer in the triage window."
+NO_RISK = N_("No risk answer in the triage window.")
 
 
 def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
@@ -46,46 +48,63 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
     rows, summary, _judged, now = cached.patient_page(
         ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient, settings, tz.key, version
     )
-    contacts, _ = cached.contact_list(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version)
+    contacts, _hidden = cached.contact_list(
+        ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version
+    )
     mine = for_patient(contacts, patient.patient_id)
 
     def day(ts) -> str:
-        return "—" if ts is None or pd.isna(ts) else f"{local_time(pd.Timestamp(ts).to_pydatetime(), tz):%d %b %Y}"
+        day_of = local_time(pd.Timestamp(ts).to_pydatetime(), tz) if ts is not None and not pd.isna(ts) else None
+        return "—" if day_of is None else i18n.format_date(day_of, fmt=day_pattern())
 
     st.title(md(patient_label(patient.code, patient.display_name)))
     show_confirmation()
     week = treatment_week(pd.Series([now]), patient.enrolled_at).iloc[0]
+    status_words = _(STATUS_LABELS[patient.status]) if patient.status in STATUS_LABELS else None
     st.markdown(
-        f"**{md(patient.programme or 'no programme')}** · therapist **{md(patient.therapist or 'unassigned')}**  \n"
-        f"Enrolled {day(patient.enrolled_at)} · treatment week {'unknown' if pd.isna(week) else week} · "
-        f"{md(STATUS_LABELS.get(patient.status, patient.status or 'status not recorded'))}"
+        _("**{programme}** · therapist **{therapist}**").format(
+            programme=md(patient.programme or _("no programme")), therapist=md(patient.therapist or _("unassigned"))
+        )
+        + "  \n"
+        + _("Enrolled {day} · treatment week {week} · {status}").format(
+            day=day(patient.enrolled_at),
+            week=_("unknown") if pd.isna(week) else week,
+            status=md(status_words or patient.status or _("status not recorded")),
+        )
     )
     st.caption(freshness_line(now, tz))
     risk = mine.risk.get(patient.patient_id)
-    st.info(f"**Risk answer**: {md(risk)}." if risk else NO_RISK, icon=":material/shield_person:")
+    # the risk and concern words are peer_support's (the domain slice)
+    st.info(
+        _("**Risk answer**: {risk}.").format(risk=md(risk)) if risk else _(NO_RISK), icon=":material/shield_person:"
+    )
 
-    st.subheader("Record a concern")
+    st.subheader(_("Record a concern"))
     if concern := mine.concerns.get(patient.patient_id):
-        st.info(f"**Concern**: {md(concern)}.", icon=":material/report:")
+        st.info(_("**Concern**: {concern}.").format(concern=md(concern)), icon=":material/report:")
     st.caption(
-        "When the patient tells you something worrying: the therapist sees it in their triage at once, "
-        "ranked with a risk answer, and the team lead if it waits."
+        _(
+            "When the patient tells you something worrying: the therapist sees it in their triage at once, "
+            "ranked with a risk answer, and the team lead if it waits."
+        )
     )
     concern_form(ctx, patient.patient_id, patient.code, patient.therapist)
 
     open_rows = mine.triage.open_flags
-    st.subheader("Your reasons to contact")
+    st.subheader(_("Your reasons to contact"))
     flag_badges(open_rows)
     if not open_rows.empty:
-        with st.expander(f"Mark reasons handled ({open_rows['flag'].nunique()} open)", icon=":material/task_alt:"):
+        with st.expander(
+            _("Mark reasons handled ({n} open)").format(n=open_rows["flag"].nunique()), icon=":material/task_alt:"
+        ):
             if handle_reasons(ctx, patient.patient_id, patient.code, open_rows, "peer_patient"):
                 st.rerun()
 
     episode = episode_responses(rows.responses, patient.enrolled_at, patient.ended_at, settings)
-    st.subheader("Symptom trajectories")
+    st.subheader(_("Symptom trajectories"))
     charted = trajectory_scales(episode, patient.primary_instrument)  # as the therapist's page
     if not charted:
-        st.info("No scored questionnaires to chart yet.")
+        st.info(_("No scored questionnaires to chart yet."))
     for scale in charted:  # totals in their bands; no risk-item markers (an item answer)
         chart(
             charts.trajectory_chart(
@@ -100,41 +119,36 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
             )
         )
 
-    st.subheader("Module progress")
+    st.subheader(_("Module progress"))
     timeline = module_timeline(rows.modules, patient.enrolled_at, now, settings)
     done, current = int(timeline["completed_at"].notna().sum()), current_module(timeline)
     st.markdown(
-        f"**{done} of {len(timeline)}** modules completed"
-        + (f" · current module {current}" if current else " · all completed")
-        + f" · one module per {settings.module_pace_days:g} days is the pace (tick = due date)"
+        ngettext("**{done} of {n}** module completed", "**{done} of {n}** modules completed", len(timeline)).format(
+            done=done, n=len(timeline)
+        )
+        + (_(" · current module {module}").format(module=current) if current else _(" · all completed"))
+        + _(" · one module per {days} days is the pace (tick = due date)").format(
+            days=i18n.format_number(settings.module_pace_days)
+        )
     )
     if not timeline.empty:
         chart(charts.module_timeline_chart(timeline, now, tz))
         module_dates_table(timeline, day)
 
-    st.subheader("Engagement")
+    st.subheader(_("Engagement"))
     eng = engagement(rows, patient.enrolled_at, now)
     facts = summary.iloc[0]
     c1, c2, c3 = st.columns(3)
     idle = facts["days_since_activity"]
-    c1.metric("Days since last activity", "unknown" if pd.isna(idle) else int(idle))
-    c2.metric("Last clinician contact", day(eng.last_clinician_contact))
+    c1.metric(_("Days since last activity"), _("unknown") if pd.isna(idle) else int(idle))
+    c2.metric(_("Last clinician contact"), day(eng.last_clinician_contact))
     c3.metric(
-        "Waiting for a reply",
-        "not waiting" if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600),
+        _("Waiting for a reply"),
+        _("not waiting") if eng.waiting_since is None else waited((now - eng.waiting_since).total_seconds() / 3600),
     )
     chart(charts.weekly_activity_chart(eng.weekly))
     st.dataframe(
-        eng.weekly.rename(
-            columns={
-                "week": "Week",
-                "logins": "Logins",
-                "exercises": "Exercises",
-                "from_patient": "Messages from patient",
-                "to_patient": "Messages from clinician",
-                "from_peer": "Messages from peer supporter",
-            }
-        ),
+        eng.weekly.rename(columns=weekly_labels()),
         hide_index=True,
         width="stretch",
     )

@@ -15,13 +15,15 @@ import uuid
 import streamlit as st
 
 from dashboard.concerns import NOTE_MAX_CHARS, ConcernRefused, record_concern
+from dashboard.i18n import N_, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.text import md
 from dashboard.timeutil import utcnow
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import bump_data_version
 
-SUBMIT = "Record the concern"
-NOTE_LABEL = "What did the patient tell you?"
+SUBMIT = N_("Record the concern")
+NOTE_LABEL = N_("What did the patient tell you?")
 
 
 def key_slot(patient_id: int) -> str:
@@ -37,16 +39,20 @@ def concern_form(ctx: AppContext, patient_id: int, code: str, therapist: str | N
         st.session_state[note_key] = ""  # before the widget is drawn: the browser's copy is emptied too
     with st.form(f"concern_{patient_id}", border=True):
         note = st.text_area(
-            NOTE_LABEL,
+            _(NOTE_LABEL),
             key=note_key,
             max_chars=NOTE_MAX_CHARS,
             height=100,
-            placeholder=f"In your own words, at least {minimum} characters",
-            help="It goes to the therapist's triage at once, ranked with a risk answer. "
-            "Caseboard is not monitored out of hours: if the patient is in danger now, follow the service's "
-            "risk protocol.",
+            placeholder=ngettext(
+                "In your own words, at least {n} character", "In your own words, at least {n} characters", minimum
+            ).format(n=minimum),
+            help=_(
+                "It goes to the therapist's triage at once, ranked with a risk answer. "
+                "Caseboard is not monitored out of hours: if the patient is in danger now, follow the service's "
+                "risk protocol."
+            ),
         )
-        submitted = st.form_submit_button(SUBMIT, type="primary", icon=":material/report:")
+        submitted = st.form_submit_button(_(SUBMIT), type="primary", icon=":material/report:")
     key = st.session_state.setdefault(slot, uuid.uuid4().hex)
     if not submitted:
         if done := st.session_state.get(done_slot):
@@ -61,14 +67,15 @@ def concern_form(ctx: AppContext, patient_id: int, code: str, therapist: str | N
     except ConcernRefused as exc:
         st.error(md(exc), icon=":material/error:")
         return
-    where = (
-        f": it is in {md(therapist)}'s triage now."
-        if therapist
-        else ". No therapist is assigned: it is in the team lead's triage now; tell them too."
-    )
+    if therapist:
+        done = _("Concern recorded for {code}: it is in {therapist}'s triage now.")
+    else:
+        done = _(
+            "Concern recorded for {code}. No therapist is assigned: it is in the team lead's triage now; tell them too."
+        )
     st.session_state[stored_slot] = (key, (note or "").strip())
     st.session_state[slot] = uuid.uuid4().hex  # the next concern is a new form instance
-    st.session_state[done_slot] = f"Concern recorded for {md(code)}{where}"
+    st.session_state[done_slot] = done.format(code=md(code), therapist=md(therapist or ""))
     st.session_state[f"concern_clear_{patient_id}"] = True
     bump_data_version()
     st.rerun()

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from dashboard import i18n
 from dashboard.gp_followups import (
     ACTIONS,
     FollowupForm,
@@ -16,35 +17,42 @@ from dashboard.gp_followups import (
     latest_pause_end,
     withdraw_followup,
 )
+from dashboard.i18n import gettext as _
 from dashboard.timeutil import utcnow
+from dashboard.ui.components.module_dates import day_pattern
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import bump_data_version
 
 
 def correction_panel(ctx: AppContext, own: pd.DataFrame) -> None:
-    labels = {r.entry_id: f"{r.held_on:%d %b %Y} · {ACTIONS[r.action]} · {r.minutes} min" for r in own.itertuples()}
-    entry_id = st.selectbox("Entry", list(labels), format_func=labels.get, key="correction_entry")
+    labels = {
+        r.entry_id: _("{day} · {action} · {minutes} min").format(
+            day=i18n.format_date(r.held_on, fmt=day_pattern()), action=ACTIONS[r.action], minutes=r.minutes
+        )
+        for r in own.itertuples()
+    }
+    entry_id = st.selectbox(_("Entry"), list(labels), format_func=labels.get, key="correction_entry")
     current = own[own["entry_id"] == entry_id].iloc[0]
     key_slot = f"correction_key_{entry_id}"
     st.session_state.setdefault(key_slot, uuid.uuid4().hex)
     with st.form(f"correction_{entry_id}"):
-        minutes = st.number_input("Minutes", min_value=0, max_value=999, value=int(current["minutes"]))
+        minutes = st.number_input(_("Minutes"), min_value=0, max_value=999, value=int(current["minutes"]))
         action = st.selectbox(
-            "Action", list(ACTIONS), index=list(ACTIONS).index(current["action"]), format_func=ACTIONS.get
+            _("Action"), list(ACTIONS), index=list(ACTIONS).index(current["action"]), format_func=ACTIONS.get
         )
         stored_end = None if pd.isna(current["pause_until"]) else current["pause_until"]
         longest = latest_pause_end(current["held_on"], float(ctx.config.settings.max_pause_weeks))
         # an entry stored before the bound may end later: shown as it is, refused on save
         pause_until = st.date_input(
-            "Pause until (for a pause)",
+            _("Pause until (for a pause)"),
             format="DD/MM/YYYY",
             value=stored_end,
             max_value=max(longest, stored_end or longest),
         )
-        note = st.text_area("Note", value=current["note"] or "", max_chars=1000)
-        reason = st.text_input("Why is it changing? (kept in the entry's history)")
+        note = st.text_area(_("Note"), value=current["note"] or "", max_chars=1000)
+        reason = st.text_input(_("Why is it changing? (kept in the entry's history)"))
         c1, c2 = st.columns(2)
-        save, withdraw = c1.form_submit_button("Save correction"), c2.form_submit_button("Withdraw entry")
+        save, withdraw = c1.form_submit_button(_("Save correction")), c2.form_submit_button(_("Withdraw entry"))
     if not (save or withdraw):
         return
     try:
@@ -91,5 +99,5 @@ def correction_panel(ctx: AppContext, own: pd.DataFrame) -> None:
         return
     st.session_state.pop(key_slot, None)
     bump_data_version()
-    st.toast("Withdrawn." if withdraw else "Correction saved.")
+    st.toast(_("Withdrawn.") if withdraw else _("Correction saved."))
     st.rerun()

@@ -8,11 +8,13 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import fhir
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
 from dashboard.patient import Patient
 from dashboard.text import md
 from dashboard.ui.context import AppContext
 
-LABEL = "Download FHIR (JSON)"
+LABEL = N_("Download FHIR (JSON)")
 
 
 def fhir_download(ctx: AppContext, patient: Patient) -> None:
@@ -20,10 +22,10 @@ def fhir_download(ctx: AppContext, patient: Patient) -> None:
         return
     system = ctx.config.fhir_identifier_system
     if (why := fhir.refusal(ctx.platform, ctx.viewer, patient.patient_id, system)) is not None:
-        st.caption(md(why))
+        st.caption(md(why))  # fhir.refusal's words (not this slice)
         return
     st.download_button(
-        LABEL,
+        _(LABEL),
         fhir.audited_download(
             ctx.platform, ctx.state, ctx.viewer, patient.patient_id, ctx.config.settings, system, ctx.config.timezone
         ),
@@ -31,7 +33,9 @@ def fhir_download(ctx: AppContext, patient: Patient) -> None:
         mime=fhir.MIME,
         on_click="ignore",
         icon=":material/download:",
-        help="For the GP's record: the scored PHQ-9 and GAD-7 (LOINC codes, items and totals), the other "
-        "measures and the GP follow-ups, as one FHIR R4 transaction Bundle. The patient is their code, "
-        "not their name.",
+        help=_(
+            "For the GP's record: the scored PHQ-9 and GAD-7 (LOINC codes, items and totals), the other "
+            "measures and the GP follow-ups, as one FHIR R4 transaction Bundle. The patient is their code, "
+            "not their name."
+        ),
     )

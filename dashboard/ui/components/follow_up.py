@@ -9,13 +9,16 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from dashboard import i18n
 from dashboard.config import Settings
+from dashboard.i18n import N_, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.outcomes import Maintained, follow_up_window, maintained_words
 from dashboard.patient import FollowUpScore
 from dashboard.text import md
 
-NOT_ENDED = "episode not ended: follow-up scores are those answered {lo}-{hi} weeks after the end."
-NO_SCORE = "no follow-up score yet: the window is {lo}-{hi} weeks after the end ({start} to {stop})."
+NOT_ENDED = N_("episode not ended: follow-up scores are those answered {lo}-{hi} weeks after the end.")
+NO_SCORE = N_("no follow-up score yet: the window is {lo}-{hi} weeks after the end ({start} to {stop}).")
 
 
 def follow_up_section(
@@ -27,35 +30,41 @@ def follow_up_section(
     day: Callable[[object], str],
 ) -> None:
     """The follow-up table and the maintained line, or why there is none, never a blank."""
-    st.markdown("**At follow-up**")
-    lo, hi = f"{settings.follow_up_from_weeks:g}", f"{settings.follow_up_to_weeks:g}"
+    st.markdown("**" + _("At follow-up") + "**")
+    lo, hi = i18n.format_number(settings.follow_up_from_weeks), i18n.format_number(settings.follow_up_to_weeks)
     window = follow_up_window(ended_at, settings)
     if window is None:
-        st.caption(NOT_ENDED.format(lo=lo, hi=hi))
+        st.caption(_(NOT_ENDED).format(lo=lo, hi=hi))
         return
     if not scores:
-        st.caption(NO_SCORE.format(lo=lo, hi=hi, start=day(window[0]), stop=day(window[1])))
+        st.caption(_(NO_SCORE).format(lo=lo, hi=hi, start=day(window[0]), stop=day(window[1])))
         return
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "Measure": f.summary.scale.name,
-                    "At follow-up": f.shown(),
-                    "Reliable change": f.reliable_change,
-                    "Change since baseline": f.change_words,
-                    "When": f"{day(f.at)}, {f.weeks_after_end} weeks after end",
+                    _("Measure"): f.summary.scale.name,
+                    _("At follow-up"): f.shown(),
+                    _("Reliable change"): f.reliable_change,
+                    _("Change since baseline"): f.change_words,
+                    _("When"): ngettext(
+                        "{day}, {weeks} week after end", "{day}, {weeks} weeks after end", int(f.weeks_after_end)
+                    ).format(day=day(f.at), weeks=f.weeks_after_end),
                 }
                 for f in scores
             ]
         ),
         hide_index=True,
         width="stretch",
-        column_config={"Measure": st.column_config.TextColumn("Measure", pinned=True, width=120)},
+        column_config={_("Measure"): st.column_config.TextColumn(_("Measure"), pinned=True, width=120)},
     )
     st.markdown(
-        md(f"Maintained at follow-up (NHS paired status, baseline against the latest follow-up {measures}):")
+        md(
+            _("Maintained at follow-up (NHS paired status, baseline against the latest follow-up {measures}):").format(
+                measures=measures
+            )
+        )
         + " "
-        + md(maintained_words(kept))
+        + md(maintained_words(kept))  # outcomes' words (the domain slice)
         + "."
     )

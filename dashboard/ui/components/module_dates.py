@@ -1,10 +1,36 @@
 """The module dates table (due, started, completed, state), shown the same way on the
-therapist's, GP's and lead's patient page and on the peer supporter's."""
+therapist's, GP's and lead's patient page and on the peer supporter's, and the weekly
+engagement table's column labels both pages share."""
 
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
+
+from dashboard import i18n
+from dashboard.i18n import N_
+from dashboard.i18n import gettext as _
+
+# patient.module_timeline's state codes (English words kept as data), translated where shown
+STATES = (
+    N_("completed late"),
+    N_("completed"),
+    N_("overdue (started)"),
+    N_("overdue (not started)"),
+    N_("in progress"),
+    N_("not started"),
+)
+
+
+def day_pattern() -> str:
+    """The patient page's day format: "05 Nov 2026" in English as before, the language's own
+    medium date elsewhere ("1 dec. 2026", "1.12.2026")."""
+    return "dd MMM y" if i18n.current_language() in (i18n.SOURCE, i18n.PSEUDO) else "medium"
+
+
+def state_words(code: str) -> str:
+    """A module state in the run's language (an unknown code as it is)."""
+    return _(code) if code in STATES else code
 
 
 def module_dates_table(timeline: pd.DataFrame, day: Callable[[object], str]) -> None:
@@ -14,15 +40,28 @@ def module_dates_table(timeline: pd.DataFrame, day: Callable[[object], str]) -> 
             due=[day(t) for t in timeline["due_at"]],
             started=[day(t) for t in timeline["started_at"]],
             completed=[day(t) for t in timeline["completed_at"]],
+            state=[state_words(c) for c in timeline["state"]],
         )[["position", "title", "due", "started", "completed", "state"]],
         hide_index=True,
         width="stretch",
         column_config={
             "position": st.column_config.NumberColumn("#", width="small"),
-            "title": "Module",
-            "due": "Due",
-            "started": "Started",
-            "completed": "Completed",
-            "state": "State",
+            "title": _("Module"),
+            "due": _("Due"),
+            "started": _("Started"),
+            "completed": _("Completed"),
+            "state": _("State"),
         },
     )
+
+
+def weekly_labels() -> dict[str, str]:
+    """The weekly engagement table's columns (patient.engagement) as the page shows them."""
+    return {
+        "week": _("Week"),
+        "logins": _("Logins"),
+        "exercises": _("Exercises"),
+        "from_patient": _("Messages from patient"),
+        "to_patient": _("Messages from clinician"),
+        "from_peer": _("Messages from peer supporter"),
+    }

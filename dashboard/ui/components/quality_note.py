@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.i18n import gettext as _
-from dashboard.i18n import ngettext
+from dashboard.i18n import format_number, ngettext
 from dashboard.quality import words
 
 
@@ -38,7 +38,7 @@ def quality_note(issues: pd.DataFrame, patient_page: bool = False, questionnaire
             "Data quality: problems in the platform records of {n} patient",
             "Data quality: problems in the platform records of {n} patients",
             hit,
-        ).format(n=f"{hit:,}")
+        ).format(n=format_number(hit))
     with st.expander(label, icon=":material/warning:"):
         st.caption(
             _(
