@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import gettext as _
 from dashboard.i18n import format_number, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.quality import words
 
 
