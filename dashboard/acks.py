@@ -124,7 +124,7 @@ def acknowledge_batch(
                     "Handling a {reason} needs a note of at least {n} characters saying what was done; "
                     "the team can read it.",
                     n,
-                ).format(reason=flags.FLAG_KINDS[kind].title.lower(), n=format_number(n))
+                ).format(reason=flags.title(kind).lower(), n=format_number(n))
             raise AckRefused(message)
     if any(len(n) > NOTE_MAX_CHARS for n in notes.values()):
         raise AckRefused(_("The note is longer than {n} characters.").format(n=format_number(NOTE_MAX_CHARS)))
@@ -196,7 +196,7 @@ def acknowledge_batch(
 
 
 def _titles(kinds: Iterable[str]) -> str:
-    return ", ".join(flags.FLAG_KINDS[k].title for k in kinds)
+    return ", ".join(flags.title(k) for k in kinds)
 
 
 def _row_key(key: str | None, flag: str, n: int) -> str | None:

@@ -217,7 +217,7 @@ def _reasons(platform: Engine, judged: pd.DataFrame) -> list[Reason]:
     return [
         Reason(
             flag=r.flag,
-            title=flags.FLAG_KINDS[r.flag].title,
+            title=flags.title(r.flag),
             reason=str(r.reason),
             since=pd.Timestamp(r.since).to_pydatetime(),
             handled_by=None if pd.isna(r.acked_at) else names.get(str(r.acked_by), str(r.acked_by)),

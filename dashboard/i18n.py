@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -110,12 +111,24 @@ def language(code: str) -> Iterator[None]:
         _current.reset(token)
 
 
+_PLACEHOLDER = re.compile(r"(\{[^{}]*\})")
+
+
+def _pseudo(message: str) -> str:
+    """Each literal part marked, each ``{placeholder}`` left bare: what fills it later
+    (a band label, a reason) shows unmarked unless it was translated itself."""
+    return "".join(
+        part if _PLACEHOLDER.fullmatch(part) or not part else f"{PSEUDO_OPEN}{part}{PSEUDO_CLOSE}"
+        for part in _PLACEHOLDER.split(message)
+    )
+
+
 class _Pseudo(NullTranslations):
     def gettext(self, message: str) -> str:
-        return f"{PSEUDO_OPEN}{message}{PSEUDO_CLOSE}"
+        return _pseudo(message)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return f"{PSEUDO_OPEN}{singular if n == 1 else plural}{PSEUDO_CLOSE}"
+        return _pseudo(singular if n == 1 else plural)
 
 
 def catalog_path(code: str) -> Path:

@@ -152,7 +152,7 @@ def why_text(reasons: list[str], flags: list[str], paused_until=None) -> str:
     other reasons by name (a lead's rows ran to 200 characters and were cut off mid-word
     exactly where the second reason began); the row's form shows every reason in full."""
     text = reasons[0] if reasons else ""
-    others = [flag_engine.FLAG_KINDS[f].title for f in flags[1:]]
+    others = [flag_engine.title(f) for f in flags[1:]]
     if others:
         text += _(" · also: {reasons}").format(reasons=", ".join(others))
     if paused_until is not None and not pd.isna(paused_until):

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import i18n
-from dashboard.flags import FLAG_KINDS
+from dashboard.flags import title as flag_title
 from dashboard.i18n import gettext as _
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
@@ -35,7 +35,7 @@ st.caption(
     )
 )
 counts = flag_counts(result.open_flags)
-shown = [f"**{_(FLAG_KINDS[k].title)}** {n}" for k, n in counts.items() if n]
+shown = [f"**{flag_title(k)}** {n}" for k, n in counts.items() if n]
 st.markdown(" · ".join(shown) if shown else _("No open reasons."))
 
 queue = result.queue

@@ -7,7 +7,8 @@ import streamlit as st
 
 from dashboard import audit, charts, i18n
 from dashboard.acks import MAY_ACKNOWLEDGE
-from dashboard.flags import FLAG_KINDS, last_risk_assessment, on_track_status, pauses, risk_item_status
+from dashboard.flags import last_risk_assessment, on_track_status, pauses, risk_item_status
+from dashboard.flags import title as flag_title
 from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.i18n import N_, ngettext
 from dashboard.i18n import gettext as _
@@ -218,7 +219,7 @@ handlers = audit.actor_labels(ctx.platform, sorted(set(handled["acked_by"]))) if
 for h in handled.itertuples():
     st.caption(
         _("Handled: {flag} ({reason}), marked by {who} on {when}").format(
-            flag=FLAG_KINDS[h.flag].title.lower(),
+            flag=flag_title(h.flag).lower(),
             reason=md(h.reason),
             who=md(handlers[h.acked_by]),
             when=i18n.format_datetime(h.acked_at.to_pydatetime(), tz, fmt="dd MMM HH:mm"),
@@ -226,7 +227,7 @@ for h in handled.itertuples():
         + (f": “{md(h.ack_note)}”" if h.ack_note else "")
     )
     if h.acked_by == ctx.viewer.username or ctx.viewer.role == "team_lead":
-        withdraw_panel(ctx, int(h.ack_id), FLAG_KINDS[h.flag].title.lower())
+        withdraw_panel(ctx, int(h.ack_id), flag_title(h.flag).lower())
 
 for s in current(outcomes):
     if s.most_severe:

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import i18n
-from dashboard.flags import FLAG_KINDS, RISK_KINDS
+from dashboard.flags import RISK_KINDS
+from dashboard.flags import title as flag_title
 from dashboard.i18n import gettext as _
 from dashboard.i18n import ngettext
 from dashboard.sessions import mark_timer_run
@@ -60,7 +61,7 @@ st.caption(
 team_quality_note(ctx.viewer.role, cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings))
 
 counts = flag_counts(result.open_flags)
-shown = [f"**{FLAG_KINDS[k].title}** {n}" for k, n in counts.items() if n]
+shown = [f"**{flag_title(k)}** {n}" for k, n in counts.items() if n]
 st.markdown(" · ".join(shown) if shown else _("No open reasons."))
 escalated = int(result.queue["escalated"].sum()) if not result.queue.empty else 0
 if escalated:

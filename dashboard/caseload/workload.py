@@ -29,6 +29,7 @@ from dashboard.facts import (
     patient_message,
 )
 from dashboard.flags import FLAG_KINDS
+from dashboard.flags import title as flag_title
 from dashboard.i18n import format_number, ngettext
 from dashboard.i18n import gettext as _
 from dashboard.schema import (
@@ -385,7 +386,7 @@ def _triage_cells(therapist_id: int, triage_by: pd.DataFrame | None) -> dict:
 def reasons_text(by_flag: dict) -> str:
     """A workload row's open items by reason, as words ("Risk 2 · Worsening 1")."""
     counts = {k: int(v) for k, v in by_flag.items() if v is not None and not pd.isna(v) and v}
-    return " · ".join(f"{_(FLAG_KINDS[k].title)} {counts[k]}" for k in FLAG_KINDS if counts.get(k))
+    return " · ".join(f"{flag_title(k)} {counts[k]}" for k in FLAG_KINDS if counts.get(k))
 
 
 def workload_in_language(frame: pd.DataFrame) -> pd.DataFrame:

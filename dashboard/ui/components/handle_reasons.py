@@ -21,8 +21,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.acks import NOTE_MAX_CHARS, AckRefused, Choice, NewerEvidence, acknowledge_batch, evidence_keys
-from dashboard.flags import FLAG_KINDS
 from dashboard.flags import RISK_KINDS as NOTE_KINDS
+from dashboard.flags import title as flag_title
 from dashboard.i18n import N_
 from dashboard.i18n import gettext as _
 from dashboard.text import md
@@ -65,7 +65,7 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
         ticked, own_notes = {}, {}
         for kind, rows in by_kind.items():
             ticked[kind] = st.checkbox(
-                f"**{FLAG_KINDS[kind].title}**: " + "; ".join(md(r) for r in rows["reason"]),
+                f"**{flag_title(kind)}**: " + "; ".join(md(r) for r in rows["reason"]),
                 value=kind not in RISK_KINDS,
                 key=tick_keys[kind],
             )
@@ -88,7 +88,7 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
         # a reason that appeared with this rerun: its box was never on the clinician's screen
         st.session_state[refused_slot] = _(
             "New since your screen: {reasons}. Nothing was stored: review it first."
-        ).format(reasons=", ".join(FLAG_KINDS[k].title for k in unseen))
+        ).format(reasons=", ".join(flag_title(k) for k in unseen))
         st.rerun()
     choices = [Choice(kind, drawn[kind], own_notes.get(kind, shared_note)) for kind in by_kind if ticked[kind]]
     try:
@@ -111,10 +111,10 @@ def handle_reasons(ctx: AppContext, patient_id: int, code: str, open_rows: pd.Da
     except AckRefused as exc:
         st.error(md(exc), icon=":material/error:")
         return False
-    still_open = [FLAG_KINDS[k].title for k in by_kind if k not in stored]
+    still_open = [flag_title(k) for k in by_kind if k not in stored]
     st.session_state[CONFIRMATION] = (
         _("Handled for {code} by you: {reasons}.").format(
-            code=md(code), reasons=", ".join(FLAG_KINDS[k].title for k in stored)
+            code=md(code), reasons=", ".join(flag_title(k) for k in stored)
         )
         + " "
         + (
