@@ -30,8 +30,8 @@ from dashboard.facts import of_own_programme
 from dashboard.followups_due import after_followup, last_followups
 from dashboard.i18n import N_
 from dashboard.i18n import gettext as _
-from dashboard.measures import INSTRUMENTS, band_label, display_score
-from dashboard.outcomes import reliable_change
+from dashboard.measures import INSTRUMENTS, band_label, band_words, display_score
+from dashboard.outcomes import change_words, reliable_change
 from dashboard.patient import (
     Patient,
     engagement,
@@ -247,7 +247,7 @@ def score_line(s: Score, last_followup: date | None, tz: ZoneInfo) -> tuple[str,
     """(now, since the last follow-up, since baseline), each with its band, in words."""
 
     def shown(score: float, band: str | None) -> str:
-        return _("{score} ({band})").format(score=display_score(score), band=band or _("no bands"))
+        return _("{score} ({band})").format(score=display_score(score), band=band_words(band) or _("no bands"))
 
     now = _("{score} on {date}").format(score=shown(s.latest, s.band_latest), date=day(s.latest_at, tz))
     if last_followup is None:
@@ -264,7 +264,9 @@ def score_line(s: Score, last_followup: date | None, tz: ZoneInfo) -> tuple[str,
         baseline = _("only a baseline so far")
     else:
         baseline = _("{change} from {score}: {reliable}").format(
-            change=f"{s.since_baseline:+d}", score=shown(s.baseline, s.band_baseline), reliable=s.reliable_change
+            change=f"{s.since_baseline:+d}",
+            score=shown(s.baseline, s.band_baseline),
+            reliable=change_words(s.reliable_change),
         )
     return now, followup, baseline
 

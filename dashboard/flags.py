@@ -861,6 +861,15 @@ def checkpoint_window(week: int, settings: Settings) -> tuple[pd.Timedelta, pd.T
     return pd.Timedelta(days=first - 1), pd.Timedelta(days=last)
 
 
+# on_track_status's statuses: codes, shown through checkpoint_words
+CHECKPOINT_STATUSES = (N_("not on track"), N_("on track"), N_("not assessable"), N_("not reached"))
+
+
+def checkpoint_words(status: str) -> str:
+    """A checkpoint's status in the run's language."""
+    return _(status)
+
+
 def on_track_status(phq: list, enrolled_at, now_ts: pd.Timestamp, settings: Settings) -> list[tuple[int, str, object]]:
     """For each checkpoint: (week, 'not on track' | 'on track' | 'not assessable' | 'not reached',
     the deciding response record or None). ``phq``: valid PHQ-9 records of the

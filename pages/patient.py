@@ -7,12 +7,12 @@ import streamlit as st
 
 from dashboard import audit, charts, i18n
 from dashboard.acks import MAY_ACKNOWLEDGE
-from dashboard.flags import last_risk_assessment, on_track_status, pauses, risk_item_status
+from dashboard.flags import checkpoint_words, last_risk_assessment, on_track_status, pauses, risk_item_status
 from dashboard.flags import title as flag_title
 from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.i18n import N_, ngettext
 from dashboard.i18n import gettext as _
-from dashboard.measures import INSTRUMENTS, display_score
+from dashboard.measures import INSTRUMENTS, band_words, display_score
 from dashboard.outcomes import anxiety_plan, planned_measures_text
 from dashboard.patient import (
     current,
@@ -251,8 +251,8 @@ for s in current(outcomes):
                     scale=s.scale.name,
                     score=display_score(s.latest),
                     day=day(s.latest_at),
-                    zone=s.band_latest,
-                    band=s.band_latest,
+                    zone=band_words(s.band_latest),
+                    band=band_words(s.band_latest),
                 )
             ),
             icon=":material/priority_high:",
@@ -263,7 +263,7 @@ for f in at_follow_up:  # a follow-up score in the highest band is said as loudl
         st.warning(
             md(
                 _("{scale} {score} at follow-up on {day} is in the {band} band.").format(
-                    scale=f.summary.scale.name, score=display_score(f.score), day=day(f.at), band=f.band
+                    scale=f.summary.scale.name, score=display_score(f.score), day=day(f.at), band=band_words(f.band)
                 )
             ),
             icon=":material/priority_high:",
@@ -433,7 +433,8 @@ if checkpoints:
     st.caption(
         _("Early response (PHQ-9, clinical-reference 6.2): {weeks}").format(
             weeks=" · ".join(
-                _("week {week}: {status}").format(week=w, status=status) for w, status, _why in checkpoints
+                _("week {week}: {status}").format(week=w, status=checkpoint_words(status))
+                for w, status, _why in checkpoints
             )
         )
     )

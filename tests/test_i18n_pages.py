@@ -59,7 +59,11 @@ def platform_names(demo_sqlite) -> set[str]:
         ).scalars()
         names = {str(n) for n in rows if n}
     engine.dispose()
-    return names
+    return names | SOURCES
+
+
+# Published sources cited under their own names (clinical-reference's national figures).
+SOURCES = {"NHS Talking Therapies"}
 
 
 def first_patient(url: str, user: str) -> str:
