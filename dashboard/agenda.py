@@ -416,9 +416,12 @@ def audited_download(
     tz: ZoneInfo,
     agreed: str = "",
 ) -> Callable[[], bytes]:
-    """The ``data`` callable of the download button: built and audited only on click."""
+    """The ``data`` callable of the download button: built and audited only on click, in
+    the language of the run that drew the button (dashboard.exports)."""
+    code = i18n.current_language()
 
     def on_click() -> bytes:
-        return export_html(platform, state, viewer, patient_id, utcnow(), settings, tz, agreed).encode()
+        with i18n.language(code):
+            return export_html(platform, state, viewer, patient_id, utcnow(), settings, tz, agreed).encode()
 
     return on_click

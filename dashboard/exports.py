@@ -15,7 +15,10 @@ Two rules live here so no page or command-line tool can forget them:
   can be fetched without the login cookie and without an audit row. Given a
   callable, Streamlit runs it only on click, on a separate thread where ``st.*``
   commands are ignored: the callable built here writes the export's audit row
-  (a plain database write) and then returns the file.
+  (a plain database write) and then returns the file. That thread may not carry
+  the run's language, so each callable captures the language when the button is
+  drawn and builds the file inside ``i18n.language(code)``: its headers and words
+  are in the language the clinician saw the page in.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from dashboard import audit
+from dashboard import audit, i18n
 from dashboard.i18n import N_
 from dashboard.i18n import gettext as _
 
@@ -55,12 +58,29 @@ CSV_HEADERS = {
     "patient_id": N_("patient_id"),
     "patient": N_("patient"),
     "detail": N_("detail"),
+    # the GP's follow-ups CSV (pages/followups.py)
+    "entry_id": N_("entry_id"),
+    "code": N_("code"),
+    "held_on": N_("held_on"),
+    "minutes": N_("minutes"),
+    "modality": N_("modality"),
+    "module_position": N_("module_position"),
+    "clinic_phq9": N_("clinic_phq9"),
+    "pause_until": N_("pause_until"),
+    "next_on": N_("next_on"),
+    "note": N_("note"),
+    "recorded_at": N_("recorded_at"),
 }
 
 
 def csv_header(fields: Sequence[str]) -> list[str]:
     """A CSV's header row in the run's language; a field without a word stays its code."""
     return [_(CSV_HEADERS[f]) if f in CSV_HEADERS else f for f in fields]
+
+
+def headed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its code-named columns in the run's language (``csv_header``)."""
+    return frame.set_axis(csv_header([str(c) for c in frame.columns]), axis=1)
 
 
 def safe_cell(value: Any) -> Any:
@@ -103,9 +123,12 @@ def audited_csv(state: Engine, actor: str, what: str, build: Callable[[], pd.Dat
     Rendering the page calls nothing, so no file exists and nothing is audited
     until the clinician clicks. If the audit write fails, no file is served."""
 
+    code = i18n.current_language()  # drawn now, built later (maybe on another thread)
+
     def on_click() -> bytes:
-        frame = build()
-        text = frame_csv(frame)
+        with i18n.language(code):
+            frame = build()
+            text = frame_csv(frame)
         audit.record(state, actor, "export", what=what, rows=len(frame))
         return text.encode()
 
@@ -131,9 +154,12 @@ def audited_zip(
     """As ``audited_csv``, for a zip of every table: built and audited only on click,
     the audit row naming the tables and their rows."""
 
+    code = i18n.current_language()
+
     def on_click() -> bytes:
-        files = build()
-        body = zip_of(files)
+        with i18n.language(code):
+            files = build()
+            body = zip_of(files)
         tables = {name: len(f) for name, f in files.items() if isinstance(f, pd.DataFrame)}
         audit.record(state, actor, "export", what=what, tables=tables, rows=sum(tables.values()))
         return body
@@ -144,8 +170,11 @@ def audited_zip(
 def audited_file(state: Engine, actor: str, what: str, build: Callable[[], str | bytes]) -> Callable[[], bytes]:
     """As ``audited_csv``, for a file that is not a table (the HTML report)."""
 
+    code = i18n.current_language()
+
     def on_click() -> bytes:
-        body = build()
+        with i18n.language(code):
+            body = build()
         audit.record(state, actor, "export", what=what)
         return body.encode() if isinstance(body, str) else body
 

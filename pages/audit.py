@@ -67,7 +67,7 @@ st.dataframe(
 )
 st.download_button(
     _("Download as CSV"),
-    exports.audited_csv(ctx.state, ctx.viewer.username, "audit_csv", lambda: trail),
+    exports.audited_csv(ctx.state, ctx.viewer.username, "audit_csv", lambda: exports.headed(trail)),
     file_name="audit.csv",
     mime="text/csv",
     icon=":material/download:",

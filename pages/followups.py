@@ -164,7 +164,7 @@ st.subheader(_("Your follow-ups"))
 if held.empty:
     st.caption(_("You have not logged any follow-ups yet."))
 else:
-    export = held.assign(action=held["action"].map(ACTIONS))[
+    export = held.assign(action=held["action"].map(lambda a: _(ACTIONS[a]) if a in ACTIONS else a))[
         [
             "entry_id",
             "code",
@@ -182,7 +182,7 @@ else:
     ]
     st.download_button(
         _("Download my follow-ups (CSV)"),
-        exports.audited_csv(ctx.state, ctx.viewer.username, "followups_csv", lambda: export),
+        exports.audited_csv(ctx.state, ctx.viewer.username, "followups_csv", lambda: exports.headed(export)),
         file_name="followups.csv",
         mime="text/csv",
         on_click="ignore",

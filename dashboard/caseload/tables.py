@@ -5,6 +5,7 @@ downloads and the zip of every table are these frames (dashboard.exports)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from dashboard.caseload.outcomes import OUTCOME_LABELS, OUTCOME_RATES
 from dashboard.caseload.page import Caseload
 from dashboard.clinician_records import ACTIONS
 from dashboard.config import Settings
-from dashboard.i18n import N_, format_number, format_percent, ngettext
+from dashboard.i18n import N_, SOURCE, current_language, format_datetime, format_number, format_percent, ngettext
 from dashboard.i18n import gettext as _
 
 TABLE_TITLES = {  # name: what the table is, in the order of the page; translated where shown
@@ -45,11 +46,21 @@ def whole(values) -> pd.Series:
     return pd.Series(pd.to_numeric(pd.Series(values), errors="coerce").round(), dtype="Int64").reset_index(drop=True)
 
 
-def share_text(numerator, denominator, of_what: str) -> str:
-    """'3 of 12 enrolled': a rate's parts with its denominator in words."""
+def share_text(numerator, denominator, words: Callable[[int], str]) -> str:
+    """'3 of 12 enrolled': a rate's parts with its denominator in words; ``words(d)`` is the
+    run's language's message for ``d`` (an ngettext call, with ``{n}`` and ``{d}``)."""
     if denominator is None or pd.isna(denominator):
         return ""
-    return f"{int(numerator)} of {int(denominator)} {of_what}"
+    n, d = int(numerator), int(denominator)
+    return words(d).format(n=n, d=d)
+
+
+def _ended_words(d: int) -> str:
+    return ngettext("{n} of {d} whose episode ended", "{n} of {d} whose episode ended", d)
+
+
+def _enrolled_words(d: int) -> str:
+    return ngettext("{n} of {d} enrolled", "{n} of {d} enrolled", d)
 
 
 def headline_text(row) -> tuple[str, str]:
@@ -126,11 +137,11 @@ def adherence_table(c: Caseload, settings: Settings) -> pd.DataFrame:
             "Episodes ended": whole(a["ended"]),
             "Full completers": whole(a["full_completers"]),
             "Completion (% of ended episodes)": [pct(r) for r in a["completion_rate"]],
-            "Completion": [share_text(n, d, "whose episode ended") for n, d in zip(a["full_completers"], a["ended"])],
+            "Completion": [share_text(n, d, _ended_words) for n, d in zip(a["full_completers"], a["ended"])],
             "Completed 80% or more": whole(a["completers_80"]),
             "Drop-outs": whole(a["dropouts"]),
             "Drop-out (% of enrolled)": [pct(r) for r in a["dropout_rate"]],
-            "Drop-out": [share_text(n, d, "enrolled") for n, d in zip(a["dropouts"], a["enrolled"])],
+            "Drop-out": [share_text(n, d, _enrolled_words) for n, d in zip(a["dropouts"], a["enrolled"])],
             "Withdrew early": whole(a["withdrawn_early"]),
             f"Lapsed (no activity for {settings.dropout_inactive_days} days)": whole(a["lapsed_early"]),
             "Dropped out before module 1": whole(a["dropouts_not_started"]),
@@ -155,7 +166,11 @@ def dropout_by_module_table(c: Caseload) -> pd.DataFrame:
             "Dropped out": whole(m["dropouts"]),
             "Drop-out (% of started)": [pct(r) for r in m["dropout_rate"]],
             "Drop-out": [
-                share_text(d, s, f"who started module {int(k)}") if s else "nobody started it yet"
+                ngettext("{c} of {s} who started module {k}", "{c} of {s} who started module {k}", int(s)).format(
+                    c=int(d), s=int(s), k=int(k)
+                )
+                if s
+                else _("nobody started it yet")
                 for d, s, k in zip(m["dropouts"], m["started"], m["position"])
             ],
             "Median days to complete": [one_decimal(v) for v in m["median_days"]],
@@ -296,8 +311,102 @@ def trends_table(c: Caseload, tz: ZoneInfo) -> pd.DataFrame:
     )
 
 
+# The tables' column headers: the builders name their columns in English (the page and
+# the report select columns by these names); the CSVs carry them in the run's language.
+HEADERS = (
+    N_("Figure"),
+    N_("This period"),
+    N_("Counts"),
+    N_("Previous period"),
+    N_("What it counts"),
+    N_("Programme"),
+    N_("Enrolled by the period end"),
+    N_("Episodes ended"),
+    N_("Full completers"),
+    N_("Completion (% of ended episodes)"),
+    N_("Completion"),
+    N_("Completed 80% or more"),
+    N_("Drop-outs"),
+    N_("Drop-out (% of enrolled)"),
+    N_("Drop-out"),
+    N_("Withdrew early"),
+    N_("Dropped out before module 1"),
+    N_("Module"),
+    N_("Title"),
+    N_("Started"),
+    N_("Completed"),
+    N_("Completion (% of started)"),
+    N_("Dropped out"),
+    N_("Drop-out (% of started)"),
+    N_("Median days to complete"),
+    N_("Counted"),
+    N_("Started (% of counted)"),
+    N_("Patient"),
+    N_("Therapist"),
+    N_("Enrolled"),
+    N_("Modules completed"),
+    N_("Modules in programme"),
+    N_("Last activity"),
+    N_("Days inactive"),
+    N_("Active patients"),
+    N_("Open triage items"),
+    N_("Reasons"),
+    N_("Patient messages"),
+    N_("Answered"),
+    N_("Median reply (hours)"),
+    N_("Lapsed"),
+    N_("Anxiety measure"),
+    N_("Finished courses"),
+    N_("Paired"),
+    N_("No paired scores"),
+    N_("Not at caseness at the start"),
+    N_("In progress"),
+    N_("Courses due a follow-up"),
+    N_("With a follow-up measure"),
+    N_("GP"),
+    N_("Patients"),
+    N_("Follow-ups due"),
+    N_("Held"),
+    N_("Held in time (% of due)"),
+    N_("Overdue now"),
+    N_("Median days to follow-up"),
+    N_("Follow-ups held"),
+    N_("Week from"),
+    N_("Week to"),
+    N_("Enrolments"),
+    N_("Module completions"),
+    N_("Active patients at the week's end"),
+    N_("Recovered"),
+    N_("Finished at caseness"),
+    N_("Recovery (%)"),
+)
+HEADER_TEMPLATES = {  # a header with a setting in it: its template and the setting
+    N_("Lapsed (no activity for {days} days)"): lambda s: {"days": s.dropout_inactive_days},
+    N_("Active in last {days} days"): lambda s: {"days": s.recent_days},
+    N_("Active in last {days} days (%)"): lambda s: {"days": s.recent_days},
+    N_("Feedback within {hours} h"): lambda s: {"hours": f"{s.feedback_due_hours:g}"},
+    N_("Feedback within {hours} h (%)"): lambda s: {"hours": f"{s.feedback_due_hours:g}"},
+    N_("Held within {days} days"): lambda s: {"days": s.followup_overdue_days},
+}
+
+
+def header_words(settings: Settings) -> dict[str, str]:
+    """Every table's English column name -> its header in the run's language."""
+    words = {h: _(h) for h in HEADERS}
+    for template, values in HEADER_TEMPLATES.items():
+        words[template.format(**values(settings))] = _(template).format(**values(settings))
+    for label in [*OUTCOME_LABELS.values(), MAINTAINED_LABEL]:
+        words[label] = _(label)
+        words[f"{label}: of"] = _("{label}: of").format(label=_(label))
+        words[f"{label} (%)"] = _("{label} (%)").format(label=_(label))
+    for label in ACTIONS.values():
+        words[f"Action: {label}"] = _("Action: {label}").format(label=_(label))
+    return words
+
+
 def export_tables(c: Caseload, settings: Settings, tz: ZoneInfo) -> dict[str, pd.DataFrame]:
-    """Every table of the page as people read it, by name (TABLE_TITLES order)."""
+    """Every table of the page as people read it, by name (TABLE_TITLES order), its
+    headers and words in the run's language."""
     tables = {
         "headline": headline_table(c),
         "adherence": adherence_table(c, settings),
@@ -310,18 +419,27 @@ def export_tables(c: Caseload, settings: Settings, tz: ZoneInfo) -> dict[str, pd
         "gp_compliance": gp_table(c, settings),
         "trends": trends_table(c, tz),
     }
-    return {name: tables[name] for name in TABLE_TITLES}
+    words = header_words(settings)
+    return {name: tables[name].rename(columns=words) for name in TABLE_TITLES}
 
 
 def definitions_text(c: Caseload, tz: ZoneInfo, generated_at: datetime) -> str:
-    """The definitions beside the figures, for the zip of every table."""
-    local = lambda t: t.replace(tzinfo=UTC).astimezone(tz)  # noqa: E731
+    """The definitions beside the figures, for the zip of every table, in the run's language
+    (times in its short format). In English each definition is named by its table's code,
+    as before; in another language by the table's title."""
+    at = lambda t: format_datetime(t.replace(tzinfo=UTC), tz, "short")  # noqa: E731
+    english = current_language() == SOURCE
+
+    def named(name: str) -> str:
+        return name.replace("_", " ") if english or name not in TABLE_TITLES else _(TABLE_TITLES[name])
+
     lines = [
-        f"Caseload · {c.team}",
-        f"Period {local(c.filters.start):%Y-%m-%d %H:%M} to {local(c.filters.end):%Y-%m-%d %H:%M} ({tz.key}); "
-        f"generated {local(generated_at):%Y-%m-%d %H:%M}.",
-        "Rates are percentages with one decimal; an empty rate has no denominator or too few to show.",
+        _("Caseload · {team}").format(team=c.team),
+        _("Period {start} to {end} ({zone}); generated {generated}.").format(
+            start=at(c.filters.start), end=at(c.filters.end), zone=tz.key, generated=at(generated_at)
+        ),
+        _("Rates are percentages with one decimal; an empty rate has no denominator or too few to show."),
         "",
-        *[f"{name.replace('_', ' ')}: {text}" for name, text in c.definitions.items()],
+        *[f"{named(name)}: {text}" for name, text in c.definitions.items()],
     ]
     return "\r\n".join(lines) + "\r\n"
