@@ -427,7 +427,7 @@ def definitions_text(c: Caseload, tz: ZoneInfo, generated_at: datetime) -> str:
     """The definitions beside the figures, for the zip of every table, in the run's language
     (times in its short format). In English each definition is named by its table's code,
     as before; in another language by the table's title."""
-    at = lambda t: format_datetime(t.replace(tzinfo=UTC), tz, "short")  # noqa: E731
+    at = lambda t: format_datetime(t.replace(tzinfo=UTC), tz, "yyyy-MM-dd HH:mm")  # noqa: E731 - ISO-like in every language, as before
     english = current_language() == SOURCE
 
     def named(name: str) -> str:
