@@ -278,6 +278,16 @@ def band_rows(scale: Scale) -> list[dict[str, Any]]:
 
 RISK_STRIP = 3.0  # score points above the scale's top, where the risk answers sit clear of the trajectory
 LEGEND_COLUMNS = 2
+LEGEND_ROW_CHARS = 40  # two columns' longest labels together beyond this overflow a 390 px column: one column
+
+
+def legend_columns(markers: list[str]) -> int:
+    """Two legend columns, or one where the entries are too long for two side by side
+    (a language's longer words: Finnish "ei luotettavaa muutosta")."""
+    widest = [max((len(m) for m in markers[i::LEGEND_COLUMNS]), default=0) for i in range(LEGEND_COLUMNS)]
+    return LEGEND_COLUMNS if sum(widest) <= LEGEND_ROW_CHARS else 1
+
+
 TITLE_PX, SUBTITLE_PX, AXIS_PX, LEGEND_ROW_PX = 24, 16, 30, 30  # room each takes, for a plot of the height asked
 TICK_STEP = 5  # y ticks every 5 points on every instrument (0, 5, ..., 25 on PHQ-9)
 
@@ -498,7 +508,8 @@ def trajectory_chart(
     by_marker = (
         " : ".join(f"(datum.marker || datum.value) == {m!r} ? {styles[m][1]!r}" for m in markers) + f" : {INK!r}"
     )
-    legend = {"title": None, "orient": "bottom", "columns": LEGEND_COLUMNS, "labelLimit": 150, "symbolSize": 100}
+    columns = legend_columns(markers)
+    legend = {"title": None, "orient": "bottom", "columns": columns, "labelLimit": 150, "symbolSize": 100}
     shape = field(
         "marker", "nominal", scale={"domain": markers, "range": [styles[m][0] for m in markers]}, legend=legend
     )
@@ -601,9 +612,7 @@ def trajectory_chart(
             subsequent_indent="  ",
         )
     # Streamlit fits the whole chart (title and legend included) into its height: add theirs to the plot's
-    outer = (
-        height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // LEGEND_COLUMNS)
-    )
+    outer = height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // columns)
     return legible(
         {
             "layer": layers,
@@ -640,6 +649,7 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
         for week, count in zip(weeks, weekly[kind].tolist())
     ]
     logins, exercises = int(weekly["logins"].sum()), int(weekly["exercises"].sum())
+    series = [_(ACTIVITY_SERIES["exercises"]), _(ACTIVITY_SERIES["logins"])]  # English's alphabetical order
     # A single view, not a layer of one (Streamlit lays out a layer's plot taller in the same
     # height), with its data as a named dataset, as Altair wrote it: Streamlit draws top-level
     # ``values`` a pixel apart. Either way it is sent as Arrow (about 2 ms a run).
@@ -650,13 +660,14 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
             "mark": {"type": "bar"},
             "encoding": {
                 "x": field("week", "ordinal", title=_("Treatment week"), axis={"labelAngle": 0}),
-                "xOffset": field("kind", "nominal"),
+                "xOffset": field("kind", "nominal", sort=series),
                 "y": field("count", "quantitative", title=_("Events"), axis=COUNT_AXIS),
                 "color": field(
                     "kind",
                     "nominal",
                     title=None,
-                    scale={"range": [OKABE_BLUE, OKABE_GREEN]},
+                    # the series in a fixed order, so each keeps its colour in every language
+                    scale={"domain": series, "range": [OKABE_BLUE, OKABE_GREEN]},
                     legend={"orient": "bottom"},
                 ),
                 "tooltip": [
