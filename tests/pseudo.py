@@ -68,7 +68,8 @@ def chart_texts(proto: Any) -> list[str]:
         title = spec.get("title")
         if isinstance(title, dict):
             subtitle = title.get("subtitle") or []
-            texts.extend([title.get("text", ""), *([subtitle] if isinstance(subtitle, str) else subtitle)])
+            # a subtitle's lines as one text: a wrapped line may split a marked string
+            texts.extend([title.get("text", ""), subtitle if isinstance(subtitle, str) else "\n".join(subtitle)])
         elif isinstance(title, str):
             texts.append(title)
         mark = spec.get("mark")
