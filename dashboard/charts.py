@@ -31,14 +31,15 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from dashboard import i18n
+from dashboard.i18n import N_, ngettext
 from dashboard.i18n import gettext as _
-from dashboard.measures import INSTRUMENTS, Instrument, display_score
+from dashboard.measures import INSTRUMENTS, Instrument, band_words, display_score
 from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION, weeks_after
 from dashboard.text import count_of
 from dashboard.timeutil import UTC_ZONE, local_wall
 from dashboard.trajectory import (
     BASELINE,
-    COMPARISONS,
     ESCALATION_WORDS,
     HIGHER_ZONE,
     LOWER_ZONE,
@@ -46,6 +47,9 @@ from dashboard.trajectory import (
     Scale,
     bands_of,
     comparison,
+    comparison_legend,
+    comparison_words,
+    points_text,
     scale_of,
     series_rows,
 )
@@ -172,14 +176,17 @@ def rule_layer(y: Spec, color: str, dash: list[int], description: str | None = N
 
 
 def _day(ts) -> str:
+    """A day in a chart's words: "05 Nov 2026" in English, the language's own in another."""
     stamp = pd.Timestamp(ts)
-    return "an unknown date" if pd.isna(stamp) else f"{stamp:%d %b %Y}"
+    return _("an unknown date") if pd.isna(stamp) else i18n.format_date(stamp.to_pydatetime(), fmt="dd MMM y")
 
 
 # ---------------------------------------------------------------- symptom trajectory
 
 
-Point = dict[str, Any]  # one response as the chart draws it (trajectory_points)
+Point = dict[str, Any]  # one response as the chart draws it (trajectory_points), in the run's language
+NO_BANDS = N_("no bands defined")
+ALL_ITEMS = N_("all items answered")  # a point's "prorated" words when no item was missing
 
 
 def trajectory_description(
@@ -187,21 +194,39 @@ def trajectory_description(
 ) -> str:
     """The trajectory in words: first and last score, change, and what else is marked."""
     if not points:
-        return f"{inst_name} score over time: no valid questionnaire yet."
+        return _("{instrument} score over time: no valid questionnaire yet.").format(instrument=inst_name)
     first, last = points[0], points[-1]
-    text = (
-        f"{inst_name} score over time: {count_of(len(points), 'valid questionnaire')} from {_day(first['date'])} "
-        f"to {_day(last['date'])}; baseline {first['shown']} ({first['band']}), latest {last['shown']} "
-        f"({last['band']}), {last['kind']}."
+    text = ngettext(
+        "{instrument} score over time: {n} valid questionnaire from {first} to {last}; baseline {baseline} "
+        "({baseline_band}), latest {latest} ({latest_band}), {versus}.",
+        "{instrument} score over time: {n} valid questionnaires from {first} to {last}; baseline {baseline} "
+        "({baseline_band}), latest {latest} ({latest_band}), {versus}.",
+        len(points),
+    ).format(
+        instrument=inst_name,
+        n=i18n.format_number(len(points)),
+        first=_day(first["date"]),
+        last=_day(last["date"]),
+        baseline=first["shown"],
+        baseline_band=first["band"],
+        latest=last["shown"],
+        latest_band=last["band"],
+        versus=last["kind"],
     )
     if caseness is not None:
-        text += f" Dashed line at the cut-off {caseness:g}."
+        text += _(" Dashed line at the cut-off {cut_off}.").format(cut_off=points_text(caseness))
     if not bands:
-        text += " No bands: the reference defines none for this score."
+        text += _(" No bands: the reference defines none for this score.")
     if risk_count:
-        text += f" {count_of(risk_count, 'risk answer')} above 0 marked with diamonds, listed below the chart."
+        text += ngettext(
+            " {n} risk answer above 0 marked with diamonds, listed below the chart.",
+            " {n} risk answers above 0 marked with diamonds, listed below the chart.",
+            risk_count,
+        ).format(n=i18n.format_number(risk_count))
     if clinic_count:
-        text += f" {count_of(clinic_count, 'clinic score')} marked with crosses."
+        text += ngettext(
+            " {n} clinic score marked with crosses.", " {n} clinic scores marked with crosses.", clinic_count
+        ).format(n=i18n.format_number(clinic_count))
     return text
 
 
@@ -218,16 +243,16 @@ def trajectory_points(scale: Scale, episode: pd.DataFrame, tz: ZoneInfo = UTC_ZO
     bands = bands_of(scale, responses)
     up = [bool(e) for e in responses["escalated"]] if "escalated" in responses else [False] * len(scores)
     kinds = [BASELINE] + [comparison(scale, scores[0], s, bands[0], b) for s, b in zip(scores[1:], bands[1:])]
-    no_bands = f"no bands, {scale.sum_name}" if scale.not_applicable else "no bands defined"
+    no_bands = _("no bands, {sum}").format(sum=scale.sum_name) if scale.not_applicable else _(NO_BANDS)
     return [
         {
             "date": date,
             "score": score,
             "shown": display_score(score),
-            "band": (band + (f", {ESCALATION_WORDS}" if escalated else "")) if band else no_bands,
-            "kind": COMPARISONS[kind][0],
-            "prorated": "prorated (missing items)" if prorated else "all items answered",
-            "marker": COMPARISONS[kind][1],
+            "band": (band_words(band) + (", " + _(ESCALATION_WORDS) if escalated else "")) if band else no_bands,
+            "kind": comparison_words(kind),
+            "prorated": _("prorated (missing items)") if prorated else _(ALL_ITEMS),
+            "marker": comparison_legend(kind),
             "escalated": escalated,
         }
         for date, score, kind, prorated, band, escalated in zip(
@@ -247,23 +272,34 @@ def band_rows(scale: Scale) -> list[dict[str, Any]]:
     for i, (band, high, shade) in enumerate(zip(scale.bands, highs, shades)):
         low = max(band.low - 0.5, -0.5) if i else -0.5
         mid = (max(low, 0) + min(high, scale.top)) / 2
-        bands.append({"low": low, "high": high, "band": band.label, "shade": shade, "mid": mid})
+        bands.append({"low": low, "high": high, "band": band_words(band.label), "shade": shade, "mid": mid})
     return bands
 
 
 RISK_STRIP = 3.0  # score points above the scale's top, where the risk answers sit clear of the trajectory
 LEGEND_COLUMNS = 2
+LEGEND_ROW_CHARS = 40  # two columns' longest labels together beyond this overflow a 390 px column: one column
+
+
+def legend_columns(markers: list[str]) -> int:
+    """Two legend columns, or one where the entries are too long for two side by side
+    (a language's longer words: Finnish "ei luotettavaa muutosta")."""
+    widest = [max((len(m) for m in markers[i::LEGEND_COLUMNS]), default=0) for i in range(LEGEND_COLUMNS)]
+    return LEGEND_COLUMNS if sum(widest) <= LEGEND_ROW_CHARS else 1
+
+
 TITLE_PX, SUBTITLE_PX, AXIS_PX, LEGEND_ROW_PX = 24, 16, 30, 30  # room each takes, for a plot of the height asked
 TICK_STEP = 5  # y ticks every 5 points on every instrument (0, 5, ..., 25 on PHQ-9)
 
 
 def risk_marker(inst: Instrument) -> str:
-    return f"item {inst.risk_item} above 0"
+    return _("item {n} above 0").format(n=inst.risk_item)
 
 
-CLINIC_MARKER = "clinic PHQ-9 (GP)"
-ESCALATION_MARKER = "zone up by item rule"  # AUDIT: an arrow over a score whose zone the rule moved up
-FOLLOW_UP_MARKER = "follow-up after the end"  # short: the legend cuts labels at 150 px
+# legend entries, in English (shown as _(...)); short: the legend cuts labels at 150 px
+CLINIC_MARKER = N_("clinic PHQ-9 (GP)")
+ESCALATION_MARKER = N_("zone up by item rule")  # AUDIT: an arrow over a score whose zone the rule moved up
+FOLLOW_UP_MARKER = N_("follow-up after the end")
 
 
 def follow_up_points(
@@ -281,12 +317,14 @@ def follow_up_points(
             "date": date,
             "score": score,
             "shown": display_score(score),
-            "band": band or "no bands defined",
-            "kind": COMPARISONS[comparison(scale, baseline["score"], score, baseline["raw_band"], band)][0]
+            "band": band_words(band) or _(NO_BANDS),
+            "kind": comparison_words(comparison(scale, baseline["score"], score, baseline["raw_band"], band))
             if baseline is not None
-            else "no baseline in the episode",
-            "label": f"follow-up, {weeks_after(at, ended_at)} weeks after end",
-            "marker": FOLLOW_UP_MARKER,
+            else _("no baseline in the episode"),
+            "label": ngettext(
+                "follow-up, {n} week after end", "follow-up, {n} weeks after end", weeks_after(at, ended_at)
+            ).format(n=weeks_after(at, ended_at)),
+            "marker": _(FOLLOW_UP_MARKER),
         }
         for date, at, score, band in zip(
             wall_times(rows["administered_at"], tz), rows["administered_at"], scores, bands
@@ -342,15 +380,20 @@ def trajectory_subtitle(points: list[Point], caseness: float | None) -> list[str
     """Baseline, latest and the cut-off in words, above the plot where no mark can cover
     them, each line wrapped so a phone shows all of it (the date at a line's end too)."""
     if not points:
-        return ["no valid questionnaire yet"]
+        return [_("no valid questionnaire yet")]
     first, last = points[0], points[-1]
-    lines = [f"Baseline {first['shown']} ({first['band']}), {_day(first['date'])}"]
+    lines = [
+        _("Baseline {score} ({band}), {day}").format(score=first["shown"], band=first["band"], day=_day(first["date"]))
+    ]
     if len(points) > 1:
-        versus = "" if last["kind"] == COMPARISONS[NO_CRITERION][0] else f": {last['marker']}"  # the legend says so
-        lines.append(f"Latest {last['shown']} ({last['band']}), {_day(last['date'])}{versus}")
-    notes = [f"dashed line: cut-off {caseness:g}"] if caseness is not None else []
-    if any(p["prorated"] != "all items answered" for p in points):
-        notes.append("hollow marker: prorated (items missing)")
+        versus = "" if last["kind"] == comparison_words(NO_CRITERION) else f": {last['marker']}"  # the legend says so
+        lines.append(
+            _("Latest {score} ({band}), {day}").format(score=last["shown"], band=last["band"], day=_day(last["date"]))
+            + versus
+        )
+    notes = [_("dashed line: cut-off {cut_off}").format(cut_off=points_text(caseness))] if caseness is not None else []
+    if any(p["prorated"] != _(ALL_ITEMS) for p in points):
+        notes.append(_("hollow marker: prorated (items missing)"))
     lines += [" · ".join(notes).capitalize()] if notes else []
     return [part for line in lines for part in textwrap.wrap(line, SUBTITLE_CHARS, subsequent_indent="  ")]
 
@@ -412,13 +455,13 @@ def trajectory_chart(
         else []
     )
     end_rule = (
-        [{"date": wall_times(pd.Series([pd.Timestamp(ended_at)]), tz)[0], "label": "episode end"}] if later else []
+        [{"date": wall_times(pd.Series([pd.Timestamp(ended_at)]), tz)[0], "label": _("episode end")}] if later else []
     )
     top = scale.top + 0.5 + (RISK_STRIP if has_risk else 0)
     y_scale = {"domain": [0, top], "nice": False}
     clinic_marks = (
         [
-            {"date": plain(date), "score": plain(score), "marker": CLINIC_MARKER, "label": "clinic"}
+            {"date": plain(date), "score": plain(score), "marker": _(CLINIC_MARKER), "label": _("clinic")}
             for date, score in zip(clinic["date"].tolist(), clinic["score"].tolist())
         ]
         if has_clinic
@@ -443,19 +486,20 @@ def trajectory_chart(
         scale={"padding": 10},
         axis=date_axis(labelAngle=0, labelOverlap=True, **day_ticks(dates)),
     )
+    # the legend's entries are the markers' words in the run's language (the data's "marker" too)
     markers = (
-        [COMPARISONS[k][1] for k in scale.comparisons]
-        + ([ESCALATION_MARKER] if has_escalation else [])
-        + ([CLINIC_MARKER] if has_clinic else [])
+        [comparison_legend(k) for k in scale.comparisons]
+        + ([_(ESCALATION_MARKER)] if has_escalation else [])
+        + ([_(CLINIC_MARKER)] if has_clinic else [])
         + ([risk_marker(inst)] if has_risk else [])
-        + ([FOLLOW_UP_MARKER] if later else [])
+        + ([_(FOLLOW_UP_MARKER)] if later else [])
     )
     styles = {
-        **{COMPARISONS[k][1]: (COMPARISON_SHAPES[k], OKABE_BLUE) for k in scale.comparisons},
-        ESCALATION_MARKER: ("arrow", INK),
-        CLINIC_MARKER: ("cross", INK),
+        **{comparison_legend(k): (COMPARISON_SHAPES[k], OKABE_BLUE) for k in scale.comparisons},
+        _(ESCALATION_MARKER): ("arrow", INK),
+        _(CLINIC_MARKER): ("cross", INK),
         risk_marker(inst): ("diamond", OKABE_VERMILLION),
-        FOLLOW_UP_MARKER: ("triangle-right", OKABE_PURPLE),
+        _(FOLLOW_UP_MARKER): ("triangle-right", OKABE_PURPLE),
     }
     # One legend, from the shape channel, each symbol coloured like its marks (a colour
     # channel's legend is not merged into it in Streamlit, so every marker was listed twice).
@@ -464,7 +508,8 @@ def trajectory_chart(
     by_marker = (
         " : ".join(f"(datum.marker || datum.value) == {m!r} ? {styles[m][1]!r}" for m in markers) + f" : {INK!r}"
     )
-    legend = {"title": None, "orient": "bottom", "columns": LEGEND_COLUMNS, "labelLimit": 150, "symbolSize": 100}
+    columns = legend_columns(markers)
+    legend = {"title": None, "orient": "bottom", "columns": columns, "labelLimit": 150, "symbolSize": 100}
     shape = field(
         "marker", "nominal", scale={"domain": markers, "range": [styles[m][0] for m in markers]}, legend=legend
     )
@@ -474,12 +519,16 @@ def trajectory_chart(
     if scale.bands:
         layers.append(band_layer(band_rows(scale), y_scale))
     if scale.cut_off is not None:
-        label = f"cut-off {scale.cut_off:g}"
+        label = _("cut-off {cut_off}").format(cut_off=points_text(scale.cut_off))
         layers.append(
             {"data": values([{"line": label}])}
             | rule_layer({"datum": plain(scale.cut_off), **hidden_y}, INK, [6, 4], description=label)
         )
-    y_title = f"{inst.name} {scale.sum_name}" if scale.not_applicable else f"{inst.name} score"
+    y_title = (
+        f"{inst.name} {scale.sum_name}"
+        if scale.not_applicable
+        else _("{instrument} score").format(instrument=inst.name)
+    )
     if points:
         data = values(points)
         y_axis = {"values": list(range(0, scale.top + 1, TICK_STEP)), "title": y_title}
@@ -493,7 +542,7 @@ def trajectory_chart(
                 },
             }
         )
-        hollow = "datum.prorated && datum.prorated != 'all items answered'"  # prorated: white inside
+        hollow = f"datum.prorated && datum.prorated != {_(ALL_ITEMS)!r}"  # prorated: white inside
         fill = {"expr": f"{hollow} ? 'white' : ({by_marker})"}
         mark = {"size": 90, "strokeWidth": 2, "filled": True, "stroke": {"expr": by_marker}, "fill": fill}
         tooltip = [
@@ -504,7 +553,7 @@ def trajectory_chart(
         ]
         layers.append(point_layer(points, mark, x, score_y, shape, tooltip))
     if has_escalation:  # an arrow just above each score whose zone the item rule moved up
-        arrows = [{**p, "marker": ESCALATION_MARKER} for p in points if p["escalated"]]
+        arrows = [{**p, "marker": _(ESCALATION_MARKER)} for p in points if p["escalated"]]
         mark = {"size": 110, "filled": True, "color": INK, "yOffset": -16}
         layers.append(point_layer(arrows, mark, x, score_y, shape, [tip("band", "nominal", _("Zone"))]))
     if has_clinic:
@@ -515,7 +564,7 @@ def trajectory_chart(
         layers.append(
             {
                 "data": values(end_rule),
-                "mark": {"type": "rule", "color": INK, "strokeDash": [2, 3], "description": "episode end"},
+                "mark": {"type": "rule", "color": INK, "strokeDash": [2, 3], "description": _("episode end")},
                 "encoding": {"x": x, "tooltip": [tip("date", "temporal", _("Episode end"), "%d %b %Y")]},
             }
         )
@@ -529,7 +578,7 @@ def trajectory_chart(
         layers.append(point_layer(later, mark, x, score_y, shape, tooltip))
     if has_risk:
         mark = {"shape": "diamond", "size": 120, "filled": True, "opacity": 0.85, "color": OKABE_VERMILLION}
-        tooltip = [tip("answer", "quantitative", f"Item {inst.risk_item} answer")]
+        tooltip = [tip("answer", "quantitative", _("Item {n} answer").format(n=inst.risk_item))]
         layers.append(point_layer(risk, mark, x, field("top", "quantitative", **hidden_y), shape, tooltip))
     description = trajectory_description(
         scale.name,
@@ -542,19 +591,28 @@ def trajectory_chart(
     subtitle = trajectory_subtitle(points, scale.cut_off)
     if later:
         last = later[-1]
-        description += (
-            f" {count_of(len(later), 'follow-up score')} after the episode end on {_day(ended_at)}, marked with "
-            f"purple triangles; the latest {last['shown']} ({last['band']}), {last['label']}."
+        description += ngettext(
+            " {n} follow-up score after the episode end on {day}, marked with purple triangles; "
+            "the latest {score} ({band}), {when}.",
+            " {n} follow-up scores after the episode end on {day}, marked with purple triangles; "
+            "the latest {score} ({band}), {when}.",
+            len(later),
+        ).format(
+            n=i18n.format_number(len(later)),
+            day=_day(ended_at),
+            score=last["shown"],
+            band=last["band"],
+            when=last["label"],
         )
         subtitle += textwrap.wrap(
-            f"Follow-up {last['shown']} ({last['band']}), {_day(last['date'])}: {last['label']}; dotted line: episode end",
+            _("Follow-up {score} ({band}), {day}: {when}; dotted line: episode end").format(
+                score=last["shown"], band=last["band"], day=_day(last["date"]), when=last["label"]
+            ),
             SUBTITLE_CHARS,
             subsequent_indent="  ",
         )
     # Streamlit fits the whole chart (title and legend included) into its height: add theirs to the plot's
-    outer = (
-        height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // LEGEND_COLUMNS)
-    )
+    outer = height + TITLE_PX + SUBTITLE_PX * len(subtitle) + AXIS_PX + LEGEND_ROW_PX * -(-len(markers) // columns)
     return legible(
         {
             "layer": layers,
@@ -579,15 +637,19 @@ def weekly_activity(weekly: pd.DataFrame) -> bool:
     return bool(weekly[["logins", "exercises"]].to_numpy().sum())
 
 
+ACTIVITY_SERIES = {"logins": N_("logins"), "exercises": N_("exercises")}  # a column: its legend entry
+
+
 def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
     """Logins and exercises side by side per treatment week, counted in whole events."""
     weeks = [plain(w) for w in weekly["week"].tolist()]
-    long = [
-        {"week": week, "kind": kind, "count": plain(count)}
+    long = [  # "kind" holds the series' name as the legend shows it
+        {"week": week, "kind": _(ACTIVITY_SERIES[kind]), "count": plain(count)}
         for kind in ("logins", "exercises")
         for week, count in zip(weeks, weekly[kind].tolist())
     ]
     logins, exercises = int(weekly["logins"].sum()), int(weekly["exercises"].sum())
+    series = [_(ACTIVITY_SERIES["exercises"]), _(ACTIVITY_SERIES["logins"])]  # English's alphabetical order
     # A single view, not a layer of one (Streamlit lays out a layer's plot taller in the same
     # height), with its data as a named dataset, as Altair wrote it: Streamlit draws top-level
     # ``values`` a pixel apart. Either way it is sent as Arrow (about 2 ms a run).
@@ -598,22 +660,33 @@ def weekly_activity_chart(weekly: pd.DataFrame, height: int = 220) -> Spec:
             "mark": {"type": "bar"},
             "encoding": {
                 "x": field("week", "ordinal", title=_("Treatment week"), axis={"labelAngle": 0}),
-                "xOffset": field("kind", "nominal"),
+                "xOffset": field("kind", "nominal", sort=series),
                 "y": field("count", "quantitative", title=_("Events"), axis=COUNT_AXIS),
                 "color": field(
                     "kind",
                     "nominal",
                     title=None,
-                    scale={"range": [OKABE_BLUE, OKABE_GREEN]},
+                    # the series in a fixed order, so each keeps its colour in every language
+                    scale={"domain": series, "range": [OKABE_BLUE, OKABE_GREEN]},
                     legend={"orient": "bottom"},
                 ),
-                "tooltip": [tip("week", "ordinal"), tip("kind", "nominal"), tip("count", "quantitative")],
+                "tooltip": [
+                    tip("week", "ordinal", _("week")),
+                    tip("kind", "nominal", _("kind")),
+                    tip("count", "quantitative", _("count")),
+                ],
             },
             "height": height,
             "description": (
-                f"Logins and exercises per treatment week, {count_of(len(weekly), 'week')}: "
-                f"{count_of(logins, 'login')} and {count_of(exercises, 'exercise')} in all. "
-                "Each week's numbers are also in a table."
+                ngettext(
+                    "Logins and exercises per treatment week, {n} week: ",
+                    "Logins and exercises per treatment week, {n} weeks: ",
+                    len(weekly),
+                ).format(n=i18n.format_number(len(weekly)))
+                + ngettext("{n} login", "{n} logins", logins).format(n=i18n.format_number(logins))
+                + _(" and ")
+                + ngettext("{n} exercise", "{n} exercises", exercises).format(n=i18n.format_number(exercises))
+                + _(" in all. Each week's numbers are also in a table.")
             ),
         }
     )
@@ -646,15 +719,17 @@ def module_timeline_chart(
         timeline["position"].tolist(), timeline["title"].tolist(), timeline["state"].tolist(), *walls.values()
     ):
         module = f"{position}. {title}"
+        shown = _(state)  # the state's words; ``state`` stays its code for the colour and shape
         end = pd.NaT if pd.isna(started_at) else (now if pd.isna(completed_at) else completed_at)
         modules.append(
             {
                 "module": module,
                 "state": state,
+                "state_words": shown,
                 "due_at": due_at,
                 "started_at": started_at,
                 "completed_at": completed_at,
-                "row": f"{module}|{state}",
+                "row": f"{module}|{shown}",
                 "start": started_at,
                 "end": end,
                 "marker_at": due_at if pd.isna(end) else end,
@@ -685,12 +760,12 @@ def module_timeline_chart(
     )
     tooltip = [
         tip("module", "nominal", _("Module")),
-        tip("state", "nominal", _("State")),
+        tip("state_words", "nominal", _("State")),
         tip("due_at", "temporal", _("Due"), "%d %b"),
         tip("started_at", "temporal", _("Started"), "%d %b"),
         tip("completed_at", "temporal", _("Completed"), "%d %b"),
     ]
-    columns = ["module", "state", "due_at", "started_at", "completed_at", "row"]
+    columns = ["module", "state", "state_words", "due_at", "started_at", "completed_at", "row"]
     every = values([{c: plain(m[c]) for c in [*columns, "marker_at"]} for m in modules])
     bars = {
         "data": values(
@@ -735,10 +810,8 @@ def module_timeline_chart(
             "tooltip": tooltip,
         },
     }
-    description = (
-        "Module timeline, each module's start to completion against its due date: "
-        + "; ".join(f"{m['module']}: {m['state']}" for m in modules)
-        + "."
+    description = _("Module timeline, each module's start to completion against its due date: {modules}.").format(
+        modules="; ".join(f"{m['module']}: {m['state_words']}" for m in modules)
     )
     return legible(
         {

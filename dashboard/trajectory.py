@@ -16,25 +16,48 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dashboard import i18n
+from dashboard.i18n import N_, ngettext
+from dashboard.i18n import gettext as _
 from dashboard.instruments import Band
-from dashboard.measures import INSTRUMENTS, band_label
+from dashboard.measures import INSTRUMENTS, band_label, band_words
 from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION, reliable_change
-from dashboard.text import count_of
 
 BASELINE = "baseline"
-HIGHER_ZONE, LOWER_ZONE, SAME_ZONE = "higher zone than baseline", "lower zone than baseline", "same zone as baseline"
-# How a later score compares with the baseline: (its words, its legend entry).
+# codes, and their English words (translated where shown: comparison_words)
+HIGHER_ZONE, LOWER_ZONE, SAME_ZONE = (
+    N_("higher zone than baseline"),
+    N_("lower zone than baseline"),
+    N_("same zone as baseline"),
+)
+# How a later score compares with the baseline: (its words, its legend entry), in English;
+# comparison_words and comparison_legend give them in the run's language.
 COMPARISONS: dict[str, tuple[str, str]] = {
-    BASELINE: ("baseline", "baseline"),
-    IMPROVED: ("reliably better than baseline", "reliably better"),
-    DETERIORATED: ("reliably worse than baseline", "reliably worse"),
-    NO_CHANGE: ("no reliable change", "no reliable change"),
-    NO_CRITERION: ("no reliable-change criterion", "later score (no criterion)"),
-    HIGHER_ZONE: (HIGHER_ZONE, "higher zone"),
-    LOWER_ZONE: (LOWER_ZONE, "lower zone"),
-    SAME_ZONE: (SAME_ZONE, "same zone"),
+    BASELINE: (N_("baseline"), N_("baseline")),
+    IMPROVED: (N_("reliably better than baseline"), N_("reliably better")),
+    DETERIORATED: (N_("reliably worse than baseline"), N_("reliably worse")),
+    NO_CHANGE: (N_("no reliable change"), N_("no reliable change")),
+    NO_CRITERION: (N_("no reliable-change criterion"), N_("later score (no criterion)")),
+    HIGHER_ZONE: (HIGHER_ZONE, N_("higher zone")),
+    LOWER_ZONE: (LOWER_ZONE, N_("lower zone")),
+    SAME_ZONE: (SAME_ZONE, N_("same zone")),
 }
-ESCALATION_WORDS = "one zone up by the item rule"
+ESCALATION_WORDS = N_("one zone up by the item rule")  # shown as _(ESCALATION_WORDS)
+
+
+def comparison_words(kind: str) -> str:
+    """How a later score compares with the baseline, in the run's language (a COMPARISONS key)."""
+    return _(COMPARISONS[kind][0])
+
+
+def comparison_legend(kind: str) -> str:
+    """The comparison's legend entry in the run's language."""
+    return _(COMPARISONS[kind][1])
+
+
+def points_text(value: float) -> str:
+    """A criterion's or cut-off's figure as shown: three significant digits, the language's separators."""
+    return i18n.format_number(float(f"{value:.3g}"))
 
 
 @dataclass(frozen=True)
@@ -66,25 +89,28 @@ class Scale:
     def criterion_text(self) -> str:
         """The change criterion in words, with its source beside the figure (clinical-reference 1.7)."""
         if self.zones:
-            return "not a change measure: zone transitions (clinical-reference 4)"
+            return _("not a change measure: zone transitions (clinical-reference 4)")
         if self.criterion is None:
             if self.not_applicable:
-                return f"none for the {self.sum_name}"
-            return "none in the reference (a service may configure an RCI, clinical-reference 1.7)"
-        return f"{self.criterion:.3g} points ({self.criterion_source or 'source not recorded'})"
+                return _("none for the {sum}").format(sum=self.sum_name)
+            return _("none in the reference (a service may configure an RCI, clinical-reference 1.7)")
+        return _("{figure} points ({source})").format(
+            figure=points_text(self.criterion), source=self.criterion_source or _("source not recorded")
+        )
 
 
 def scale_of(instrument: str, not_applicable: bool = False) -> Scale:
-    """The scale of ``instrument``'s total, or of its sum without the not-applicable item."""
+    """The scale of ``instrument``'s total, or of its sum without the not-applicable item
+    (its names in the run's language: a scale is built where it is shown, never cached)."""
     inst = INSTRUMENTS[instrument]
     if not_applicable and inst.not_applicable_item:
         item = inst.not_applicable_item
-        sum_name = f"{inst.n_items - 1}-item sum"
-        what = inst.item_labels[item - 1] if inst.item_labels else f"item {item}"
+        sum_name = _("{n}-item sum").format(n=inst.n_items - 1)
+        what = band_words(inst.item_labels[item - 1]) if inst.item_labels else _("item {n}").format(n=item)
         return Scale(
             instrument,
             True,
-            f"{inst.name}, {what} not applicable ({sum_name})",
+            _("{instrument}, {item} not applicable ({sum})").format(instrument=inst.name, item=what, sum=sum_name),
             sum_name,
             inst.max_total - max(inst.options(item)),
             (),
@@ -98,7 +124,7 @@ def scale_of(instrument: str, not_applicable: bool = False) -> Scale:
         instrument,
         False,
         inst.name,
-        "total",
+        _("total"),
         inst.max_total,
         inst.bands,
         inst.caseness,
@@ -171,25 +197,30 @@ class Transition:
 
     @property
     def words(self) -> str:
-        return f"{self.before} \u2192 {self.after} ({moved(self.steps)})"
+        return f"{band_words(self.before)} \u2192 {band_words(self.after)} ({moved(self.steps)})"
 
 
 def escalation_text(instrument: str) -> str:
     """The instrument's one-zone-up rules in words, from the registry (AUDIT: "one of items
     4, 5, 6 at 2 or more, or one of items 9, 10 at 4 or more", clinical-reference 4)."""
     parts = [
-        f"{'one of items' if rule.of == 'any' else 'the sum of items'} {', '.join(map(str, rule.items))} "
-        f"at {rule.at_least} or more"
+        (
+            _("one of items {items} at {at_least} or more")
+            if rule.of == "any"
+            else _("the sum of items {items} at {at_least} or more")
+        ).format(items=", ".join(map(str, rule.items)), at_least=rule.at_least)
         for rule in INSTRUMENTS[instrument].escalation
     ]
-    return ", or ".join(parts)
+    return _(", or ").join(parts)
 
 
 def moved(steps: int) -> str:
     """Zones moved in words: "1 zone up", "2 zones down", "same zone"."""
     if not steps:
-        return "same zone"
-    return f"{count_of(abs(steps), 'zone')} {'up' if steps > 0 else 'down'}"
+        return _("same zone")
+    if steps > 0:
+        return ngettext("{n} zone up", "{n} zones up", steps).format(n=steps)
+    return ngettext("{n} zone down", "{n} zones down", -steps).format(n=-steps)
 
 
 def zone_transitions(scale: Scale, rows: pd.DataFrame) -> list[Transition]:

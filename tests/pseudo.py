@@ -3,9 +3,12 @@ translated string is wrapped in ⟦…⟧, so whatever a page shows outside the 
 apart from codes, names, numbers, dates and punctuation, was never translated
 (issue 21, "a pseudo-locale renders every page for every role")."""
 
+import io
 import json
 import re
+from typing import Any
 
+import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
 from dashboard import i18n
@@ -47,6 +50,45 @@ def shown_texts(at: AppTest) -> list[str]:
     for frame in at.dataframe:
         config = json.loads(frame.proto.columns or "{}")
         texts += [str(c["label"]) for c in config.values() if isinstance(c, dict) and c.get("label")]
+    for element in at.get("vega_lite_chart"):
+        texts += chart_texts(element.proto)
+    return texts
+
+
+def chart_texts(proto: Any) -> list[str]:
+    """A Vega-Lite chart's words: titles and subtitles, descriptions (its aria-label),
+    encoding, axis, legend and tooltip titles, and the values its colour and shape
+    legends name. Streamlit sends named datasets apart from the spec, as Arrow."""
+    datasets = {d.name: pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all().to_pylist() for d in proto.datasets}
+    texts: list[str] = []
+
+    def view(spec: dict, data: list[dict]) -> None:
+        own = spec.get("data") or {}
+        data = own.get("values") or datasets.get(own.get("name"), data)
+        title = spec.get("title")
+        if isinstance(title, dict):
+            subtitle = title.get("subtitle") or []
+            # a subtitle's lines as one text: a wrapped line may split a marked string
+            texts.extend([title.get("text", ""), subtitle if isinstance(subtitle, str) else "\n".join(subtitle)])
+        elif isinstance(title, str):
+            texts.append(title)
+        mark = spec.get("mark")
+        texts.extend(s for s in (spec.get("description"), isinstance(mark, dict) and mark.get("description")) if s)
+        for name, channel in (spec.get("encoding") or {}).items():
+            for line in channel if isinstance(channel, list) else [channel]:
+                titles = [line.get("title"), *((line.get(k) or {}).get("title") for k in ("axis", "legend"))]
+                texts.extend(t for t in titles if isinstance(t, str))
+                if name in ("color", "shape") and line.get("field") and line.get("legend", {}) is not None:
+                    if line.get("scale", {}) is None:  # the data are the colours themselves: no legend
+                        continue
+                    # a legend names its scale's domain where one is given, else the field's values
+                    domain = (line.get("scale") or {}).get("domain") or [row.get(line["field"]) for row in data]
+                    texts.extend(dict.fromkeys(str(v) for v in domain if isinstance(v, str)))
+        for key in ("layer", "vconcat", "hconcat", "concat"):
+            for part in spec.get(key, []):
+                view(part, data)
+
+    view(json.loads(proto.spec), [])
     return texts
 
 

@@ -127,3 +127,36 @@ def test_every_word_of_the_patient_page_goes_through_the_catalogs(app_platform, 
     left = [(t, rest) for t, rest in left if rest]
     print("\n".join(f"{rest!r} <- {t!r}" for t, rest in left))
     assert left == []
+
+
+def charts(at: AppTest) -> list[list[str]]:
+    """Each chart's words (tests.pseudo.chart_texts), in page order."""
+    return [pseudo.chart_texts(e.proto) for e in at.get("vega_lite_chart")]
+
+
+def test_the_patient_pages_charts_speak_swedish(app_platform, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_LANGUAGE", "sv")
+    seeded(app_platform)
+    at = open_patient("ther.a", "P-00042")
+    shown = charts(at)
+    phq9 = next(words for words in shown if "PHQ-9-poäng" in words)
+    # the legend's entries and the description (the chart's aria-label)
+    assert {"utgångsvärde", "tillförlitligt bättre", "tillförlitligt sämre", "ingen tillförlitlig förändring"} <= set(
+        phq9
+    ), phq9
+    assert any(w.startswith("PHQ-9-poäng över tid: 2 giltiga formulär från ") for w in phq9), phq9
+    activity = next(words for words in shown if "inloggningar" in words)
+    assert "övningar" in activity and "Behandlingsvecka" in activity
+    assert any(w.startswith("Inloggningar och övningar per behandlingsvecka, ") for w in activity), activity
+
+
+@pytest.mark.parametrize("user", ["ther.a", "peer.a"])
+def test_every_word_of_the_patient_pages_charts_goes_through_the_catalogs(app_platform, monkeypatch, user):
+    monkeypatch.setenv("DASHBOARD_LANGUAGE", i18n.PSEUDO)
+    seeded(app_platform)
+    at = open_patient(user, "P-00042")
+    shown = [t for words in charts(at) for t in words]
+    assert len(charts(at)) >= 3 and shown, "the trajectory, timeline and activity charts were drawn"
+    left = [(t, rest) for t in shown if (rest := pseudo.unmarked(t, names()))]
+    print("\n".join(f"{rest!r} <- {t!r}" for t, rest in left))
+    assert left == []
