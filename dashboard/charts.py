@@ -36,7 +36,6 @@ from dashboard.i18n import N_, ngettext
 from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, Instrument, band_words, display_score
 from dashboard.outcomes import DETERIORATED, IMPROVED, NO_CHANGE, NO_CRITERION, weeks_after
-from dashboard.text import count_of
 from dashboard.timeutil import UTC_ZONE, local_wall
 from dashboard.trajectory import (
     BASELINE,
@@ -880,24 +879,26 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> Spec:
     data = stages.assign(
         module=module_names(stages, " · "),
         label=[
-            f"{int(s)}/{int(e)}" + ("" if e else " (none yet)") for s, e in zip(stages["started"], stages["eligible"])
+            f"{int(s)}/{int(e)}" + ("" if e else " " + _("(none yet)"))
+            for s, e in zip(stages["started"], stages["eligible"])
         ],
         share=stages["share"].fillna(0.0),
     )
     data = data.assign(inside=data["share"] >= BAR_LABEL_INSIDE)
     ordered = data.sort_values("position")
     y = module_y(ordered["module"].tolist())
-    x = field("share", "quantitative", title="started the module", scale={"domain": [0, 1]}, axis={"format": "%"})
+    x = field("share", "quantitative", title=_("started the module"), scale={"domain": [0, 1]}, axis={"format": "%"})
     tooltip = [
-        tip("module", "nominal"),
-        tip("started", "quantitative", "started"),
-        tip("eligible", "quantitative", "counted"),
-        tip("share", "quantitative", fmt=".0%"),
+        tip("module", "nominal", _("module")),
+        tip("started", "quantitative", _("started")),
+        tip("eligible", "quantitative", _("counted")),
+        tip("share", "quantitative", _("share"), fmt=".0%"),
     ]
-    description = (
-        "Patients who started each module, of those counted: "
-        + "; ".join(f"module {m}: {label}" for m, label in zip(ordered["module"], ordered["label"]))
-        + "."
+    description = _("Patients who started each module, of those counted: {modules}.").format(
+        modules="; ".join(
+            _("module {module}: {label}").format(module=m, label=label)
+            for m, label in zip(ordered["module"], ordered["label"])
+        )
     )
     return legible(
         {
@@ -916,12 +917,16 @@ def funnel_chart(stages: pd.DataFrame, height_per_module: int = 30) -> Spec:
     )
 
 
-DROPOUT_X_TITLE = "drop-out rate"  # short enough for a 390 px window; each label holds "n of N" who started
+DROPOUT_X_TITLE = N_("drop-out rate")  # short enough for a 390 px window; each label holds "n of N" who started
 
 
 def dropout_text(dropouts, started, rate) -> str:
     """A bar's label: its counts first (a short bar over a small denominator is not a small problem)."""
-    return "nobody started yet" if not started else f"{int(dropouts)} of {int(started)} ({rate:.0%})"
+    if not started:
+        return _("nobody started yet")
+    return _("{dropouts} of {started} ({rate})").format(
+        dropouts=int(dropouts), started=int(started), rate=i18n.format_percent(rate)
+    )
 
 
 def dropout_chart(by_module: pd.DataFrame, height_per_module: int = 30) -> Spec:
@@ -937,18 +942,19 @@ def dropout_chart(by_module: pd.DataFrame, height_per_module: int = 30) -> Spec:
     )
     y = module_y(data["module"].tolist())
     x = field(
-        "rate", "quantitative", title=DROPOUT_X_TITLE, scale={"domain": [0, 1]}, axis={"format": "%", "tickCount": 5}
+        "rate", "quantitative", title=_(DROPOUT_X_TITLE), scale={"domain": [0, 1]}, axis={"format": "%", "tickCount": 5}
     )
     tooltip = [
-        tip("module", "nominal"),
-        tip("started", "quantitative", "started"),
-        tip("dropouts", "quantitative", "dropped out"),
-        tip("label", "nominal", "drop-out"),
+        tip("module", "nominal", _("module")),
+        tip("started", "quantitative", _("started")),
+        tip("dropouts", "quantitative", _("dropped out")),
+        tip("label", "nominal", _("drop-out")),
     ]
-    description = (
-        "Drop-out rate at each module, of the patients who started it: "
-        + "; ".join(f"module {m}: {label}" for m, label in zip(data["module"], data["label"]))
-        + "."
+    description = _("Drop-out rate at each module, of the patients who started it: {modules}.").format(
+        modules="; ".join(
+            _("module {module}: {label}").format(module=m, label=label)
+            for m, label in zip(data["module"], data["label"])
+        )
     )
     # black keeps 5.4:1 on vermillion; white only 3.9:1
     layers = module_bars(
@@ -970,9 +976,9 @@ def dropout_chart(by_module: pd.DataFrame, height_per_module: int = 30) -> Spec:
 
 
 TREND_SERIES = {
-    "enrolments": "Enrolments",
-    "module_completions": "Module completions",
-    "open_episodes": "Active patients",
+    "enrolments": N_("Enrolments"),
+    "module_completions": N_("Module completions"),
+    "open_episodes": N_("Active patients"),
 }
 TREND_EDGE_PX = (
     32  # room inside each panel at both ends: the y labels on the left, the latest week's point on the right
@@ -1009,17 +1015,17 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
     title, and the x scale leaves room at both ends, so the latest week is never clipped.
     """
     x = field("week_end", "temporal", title=None, scale={"padding": TREND_EDGE_PX}, axis=date_axis(labelBound=True))
-    week = tip("week_end", "temporal", "week ending", "%d %b %Y")
+    week = tip("week_end", "temporal", _("week ending"), "%d %b %Y")
     panels = [
         trend_panel(
-            name,
+            _(name),
             height,
             trend_line(
                 rows(trends.rename(columns={column: "n"}), ["week_end", "n"]),
                 x,
                 field("n", "quantitative", axis={"tickMinStep": 1, **INSIDE_AXIS}),
                 OKABE_BLUE,
-                [week, tip("n", "quantitative", name)],
+                [week, tip("n", "quantitative", _(name))],
             ),
         )
         for column, name in TREND_SERIES.items()
@@ -1036,14 +1042,14 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
             OKABE_GREEN,
             [
                 week,
-                tip("recovery_rate", "quantitative", "recovery", ".0%"),
-                tip("label", "nominal", "recovered/at caseness"),
+                tip("recovery_rate", "quantitative", _("recovery"), ".0%"),
+                tip("label", "nominal", _("recovered/at caseness")),
             ],
         )
     ]
-    name = "Recovery"
+    name = _("Recovery")
     if target_recovery is not None:
-        name += f" (dashed line: standard {target_recovery:.0%})"
+        name = _("Recovery (dashed line: standard {rate})").format(rate=i18n.format_percent(target_recovery))
         layers.append(
             {"data": values([{"y": plain(target_recovery)}])}
             | rule_layer(field("y", "quantitative", axis=percent_axis), INK, [4, 4])
@@ -1057,18 +1063,28 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
 def trends_description(trends: pd.DataFrame) -> str:
     """Totals and end points in words; every weekly value is in the Trends CSV."""
     if trends.empty:
-        return "Weekly trends: no weeks to show."
+        return _("Weekly trends: no weeks to show.")
     ends = trends.sort_values("week_end")
     first, last = ends.iloc[0], ends.iloc[-1]
     judged = ends.dropna(subset=["recovery_rate"])
     recovery = (
-        f"recovery shown for {count_of(len(judged), 'week')}, latest {judged['recovery_rate'].iloc[-1]:.0%}"
+        ngettext(
+            "recovery shown for {n} week, latest {rate}", "recovery shown for {n} weeks, latest {rate}", len(judged)
+        ).format(n=len(judged), rate=i18n.format_percent(judged["recovery_rate"].iloc[-1]))
         if not judged.empty
-        else "too few finished courses for a weekly recovery rate"
+        else _("too few finished courses for a weekly recovery rate")
     )
-    return (
-        f"Weekly trends, {count_of(len(ends), 'week')} from {_day(first['week_end'])} to {_day(last['week_end'])}: "
-        f"{count_of(int(ends['enrolments'].sum()), 'enrolment')} and "
-        f"{count_of(int(ends['module_completions'].sum()), 'module completion')} in all; active patients "
-        f"{int(first['open_episodes'])} then {int(last['open_episodes'])}; {recovery}."
+    enrolments, completions = int(ends["enrolments"].sum()), int(ends["module_completions"].sum())
+    return _(
+        "Weekly trends, {weeks} from {start} to {end}: {enrolments} and {completions} in all; "
+        "active patients {first} then {last}; {recovery}."
+    ).format(
+        weeks=ngettext("{n} week", "{n} weeks", len(ends)).format(n=len(ends)),
+        start=_day(first["week_end"]),
+        end=_day(last["week_end"]),
+        enrolments=ngettext("{n} enrolment", "{n} enrolments", enrolments).format(n=enrolments),
+        completions=ngettext("{n} module completion", "{n} module completions", completions).format(n=completions),
+        first=int(first["open_episodes"]),
+        last=int(last["open_episodes"]),
+        recovery=recovery,
     )

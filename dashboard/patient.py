@@ -16,7 +16,8 @@ from dashboard import my_patients as my_patients_data
 from dashboard.config import Settings
 from dashboard.facts import from_peer_supporter, is_clinician_contact, of_own_programme
 from dashboard.frames import read_frame
-from dashboard.measures import INSTRUMENTS, display_score, reliable_change_index
+from dashboard.i18n import gettext as _
+from dashboard.measures import INSTRUMENTS, band_words, display_score, reliable_change_index
 from dashboard.outcomes import (
     NO_CRITERION,
     AnxietyPlan,
@@ -301,11 +302,18 @@ class InstrumentSummary:
             if which == "baseline"
             else (self.latest, self.band_latest, self.escalated_latest)
         )
-        if band is None:
-            return f"{display_score(score)} (no bands" + (
-                f", {self.scale.sum_name})" if self.scale.not_applicable else ")"
-            )
-        return f"{display_score(score)} ({band}{', ' + ESCALATION_WORDS if up else ''})"
+        if band is None and self.scale.not_applicable:
+            return _("{score} (no bands, {sum})").format(score=display_score(score), sum=self.scale.sum_name)
+        return score_in_band(score, band, up)
+
+
+def score_in_band(score: float, band: str | None, escalated: bool) -> str:
+    """ "14 (moderate)", "7 (zone II hazardous, one zone up by the item rule)", "12 (no bands)",
+    in the run's language."""
+    if band is None:
+        return _("{score} (no bands)").format(score=display_score(score))
+    words = str(band_words(band)) + (", " + _(ESCALATION_WORDS) if escalated else "")
+    return _("{score} ({band})").format(score=display_score(score), band=words)
 
 
 # The cut-off a registry entry labels "caseness" is NHS Talking Therapies caseness
@@ -457,9 +465,7 @@ class FollowUpScore:
 
     def shown(self) -> str:
         """ "9 (mild)", as InstrumentSummary.shown."""
-        if self.band is None:
-            return f"{display_score(self.score)} (no bands)"
-        return f"{display_score(self.score)} ({self.band}{', ' + ESCALATION_WORDS if self.escalated else ''})"
+        return score_in_band(self.score, self.band, self.escalated)
 
 
 def follow_up_scores(

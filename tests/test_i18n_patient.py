@@ -35,7 +35,7 @@ def test_the_therapists_patient_page_speaks_swedish(app_platform, monkeypatch):
     seeded(app_platform)
     at = open_patient("ther.a", "P-00042")
     subheaders = [s.value for s in at.subheader]
-    for heading in ("Utfall", "Symtomförlopp", "Modulframsteg", "Engagemang", "Allmänläkarens uppföljningar"):
+    for heading in ("Utfall", "Symtomförlopp", "Modulframsteg", "Engagemang", "Uppföljningar hos allmänläkare"):
         assert heading in subheaders, subheaders
     assert [m.label for m in at.metric] == [
         "Dagar sedan senaste aktivitet",
