@@ -183,9 +183,14 @@ ACTION_WORDS = {
 }
 
 
-KEY_WORDS = {"ack": N_("acknowledgement"), "flag": N_("reason"), "gp_action": N_("GP action")}
+KEY_WORDS = {"ack": N_("acknowledgement"), "flag": N_("reason"), "gp_action": N_("GP action"), "role": N_("role")}
 VALUE_WORDS: dict[str, dict[str, str]] = {  # stored codes as the pages name them
-    "role": {"gp": N_("GP"), "therapist": N_("Therapist"), "team_lead": N_("Team lead")},
+    "role": {
+        "gp": N_("GP"),
+        "therapist": N_("Therapist"),
+        "team_lead": N_("Team lead"),
+        "peer_supporter": N_("Peer supporter"),
+    },
     "flag": {kind: spec.title for kind, spec in FLAG_KINDS.items()},
     "gp_action": GP_ACTIONS,
 }

@@ -392,27 +392,36 @@ def _status(
 ) -> str:
     inst = INSTRUMENTS[scale.instrument]
     if n < 2:
-        return "only a baseline so far"
+        return _("only a baseline so far")
     if scale.zones:  # AUDIT: zone transitions, not reliable change (clinical-reference 4)
-        return f"{band_base} at baseline, {band_now} now ({moved(_zone_steps(scale, band_base, band_now))})"
+        return _("{base} at baseline, {now} now ({moved})").format(
+            base=band_words(band_base), now=band_words(band_now), moved=moved(_zone_steps(scale, band_base, band_now))
+        )
     if scale.not_applicable:
-        return f"no cut-off or recovery criterion for the {scale.sum_name}"
+        return _("no cut-off or recovery criterion for the {sum}").format(sum=scale.sum_name)
     if inst.response_decrease is not None:  # ISI: response and remission (clinical-reference 4, [S28])
         response = baseline - latest >= inst.response_decrease
         remission = latest < inst.remission_below
-        return (
-            f"{'response' if response else 'no response'} (decrease of {inst.response_decrease} or more); "
-            f"{'remission' if remission else 'no remission'} (below {inst.remission_below})"
+        return _("{response} (decrease of {decrease} or more); {remission} (below {below})").format(
+            response=_("response") if response else _("no response"),
+            decrease=inst.response_decrease,
+            remission=_("remission") if remission else _("no remission"),
+            below=inst.remission_below,
         )
     if case_base is None:
-        return "no cut-off or recovery criterion"  # the Criterion column says a service may configure one
+        return _("no cut-off or recovery criterion")  # the Criterion column says a service may configure one
     if scale.cut_off_label == NHS_CASENESS:
         if not case_base:
-            return "not at caseness at baseline: recovery does not apply"
-        return "recovered (below caseness now)" if not case_now else "not recovered (still at caseness)"
-    cut = f"the cut-off {scale.cut_off:g}" + (f" ({scale.cut_off_label})" if scale.cut_off_label else "")
-    side = {True: "at or above", False: "below"}
-    return f"{side[bool(case_base)]} {cut} at baseline, {side[bool(case_now)]} it now"
+            return _("not at caseness at baseline: recovery does not apply")
+        return _("recovered (below caseness now)") if not case_now else _("not recovered (still at caseness)")
+    cut = (
+        _("the cut-off {value} ({label})").format(value=f"{scale.cut_off:g}", label=band_words(scale.cut_off_label))
+        if scale.cut_off_label
+        else _("the cut-off {value}").format(value=f"{scale.cut_off:g}")
+    )
+    return (_("at or above {cut} at baseline") if case_base else _("below {cut} at baseline")).format(cut=cut) + (
+        _(", at or above it now") if case_now else _(", below it now")
+    )
 
 
 def subscale_table(subscales: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:

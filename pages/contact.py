@@ -8,7 +8,7 @@ from dashboard.flags import title as flag_title
 from dashboard.i18n import gettext as _
 from dashboard.text import md
 from dashboard.timeutil import freshness_line
-from dashboard.triage import flag_counts, why_text
+from dashboard.triage import UNASSIGNED, flag_counts, why_text
 from dashboard.ui import cached
 from dashboard.ui.components.compact_list import CompactItem, compact_list, wide_table
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
@@ -48,7 +48,7 @@ table = pd.DataFrame(
         "code": queue["code"],
         "waiting_days": queue["waiting_days"],
         "why": [why_text(r, f, p) for r, f, p in zip(queue["reasons"], queue["flags"], queue["paused_until"])],
-        "therapist": queue["therapist"],
+        "therapist": queue["therapist"].map(lambda n: _("unassigned") if n == UNASSIGNED else n),
         "risk": [contacts.risk.get(pid, "") for pid in queue["patient_id"]],
     }
 )

@@ -13,7 +13,7 @@ from dashboard.gp_followups import ACTIONS, current_followups
 from dashboard.i18n import N_, ngettext
 from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, band_words, display_score
-from dashboard.outcomes import anxiety_plan, planned_measures_text
+from dashboard.outcomes import anxiety_plan, change_words, planned_measures_text
 from dashboard.patient import (
     current,
     current_module,
@@ -303,7 +303,7 @@ else:
                 {  # the safety columns first: status and reliable change beside the measure
                     _("Measure"): s.scale.name,
                     _("Status"): s.status,
-                    _("Reliable change"): s.reliable_change if s.n > 1 else _("only a baseline so far"),
+                    _("Reliable change"): change_words(s.reliable_change) if s.n > 1 else _("only a baseline so far"),
                     _("Change"): s.change_words,
                     _("Latest"): f"{s.shown('latest')} · {day(s.latest_at)}",
                     _("Baseline"): f"{s.shown('baseline')} · {day(s.baseline_at)}",

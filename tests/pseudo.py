@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
@@ -27,8 +28,13 @@ ALLOWED = [
     r":[a-z]+-badge\[",  # a badge's colour: :orange-badge[...]
     r":[a-z]+(?:-background)?\[",  # coloured text: :red[...]
     r"\b[A-Z][a-z]+/[A-Z][A-Za-z_]+\b",  # the service time zone's name (Europe/Stockholm)
+    r"\bclinical-reference(?: \d+(?:\.\d+)*)?",  # the document a criterion cites by name
     r"\d+",
 ]
+
+
+# Published sources cited under their own names (clinical-reference's criteria and national figures).
+SOURCES = {"NHS Talking Therapies"}
 
 
 def shown_texts(at: AppTest) -> list[str]:
@@ -50,6 +56,7 @@ def shown_texts(at: AppTest) -> list[str]:
     for frame in at.dataframe:
         config = json.loads(frame.proto.columns or "{}")
         texts += [str(c["label"]) for c in config.values() if isinstance(c, dict) and c.get("label")]
+        texts += table_cells(frame.value)
     for element in at.get("vega_lite_chart"):
         texts += chart_texts(element.proto)
     return texts
@@ -92,13 +99,22 @@ def chart_texts(proto: Any) -> list[str]:
     return texts
 
 
+def table_cells(frame) -> list[str]:
+    """The distinct words in a table's text columns (statuses, reasons, labels)."""
+    cells: set[str] = set()
+    for column in frame.columns:
+        if not (pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_datetime64_any_dtype(frame[column])):
+            cells |= {v for v in frame[column].dropna().unique() if isinstance(v, str)}
+    return sorted(cells)
+
+
 def unmarked(text: str, names: set[str] = frozenset()) -> str:
     """What is left of ``text`` once the marked parts, the allowed tokens, the given
     names (platform data: people, programmes, modules) and punctuation are removed."""
     rest = text
     while MARKED.search(rest):
         rest = MARKED.sub(" ", rest)
-    names = {*names, *(language.native for language in i18n.LANGUAGES.values())}  # the selector's options
+    names = {*names, *SOURCES, *(language.native for language in i18n.LANGUAGES.values())}  # + the selector's
     for name in sorted(names, key=len, reverse=True):
         rest = rest.replace(name, " ")
     for pattern in ALLOWED:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard import i18n
-from dashboard.schema import clinicians, modules, programs, teams
+from dashboard.schema import clinicians, modules, patients, programs, teams
 from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in
 from tests.pseudo import shown_texts, unmarked
@@ -54,13 +54,14 @@ def column_labels(at, *columns: str) -> dict[str, str]:
 
 
 def platform_names(engine) -> set[str]:
-    """Platform data shown as is: team, programme and module titles, clinicians' names."""
+    """Platform data shown as is: team, programme and module titles, clinicians' names, patient codes."""
     with engine.connect() as conn:
         rows = [
             *conn.execute(select(teams.c.name)),
             *conn.execute(select(programs.c.name)),
             *conn.execute(select(modules.c.title)),
             *conn.execute(select(clinicians.c.display_name)),
+            *conn.execute(select(patients.c.code)),
         ]
     return {str(r[0]) for r in rows if r[0]}
 

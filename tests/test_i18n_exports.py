@@ -156,7 +156,9 @@ def test_the_zips_definitions_in_finnish(caseload_result):
     text = archive.read("definitions.txt").decode()
     lines = text.split("\r\n")
     assert lines[0].startswith("Potilaskuorma · ")
-    assert lines[1].startswith("Jakso ") and "(UTC); luotu 10.3.2026 12.00." in lines[1]
+    assert (
+        lines[1].startswith("Jakso ") and "(UTC); luotu 2026-03-10 12:00." in lines[1]
+    )  # ISO-like times in every language
     assert lines[2].startswith("Osuudet ovat prosentteja yhdellä desimaalilla")
     assert "Keskeyttäminen moduuleittain: " in text and "dropout by module" not in text  # by the table's title
     assert header_of(archive.read("caseload-lapsed.csv"))[:3] == ["Potilas", "Ohjelma", "Terapeutti"]

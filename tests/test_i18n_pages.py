@@ -43,13 +43,14 @@ def demo_sqlite(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def platform_names(demo_sqlite) -> set[str]:
-    """The words that come from the platform, never from the catalogs: people,
+    """The words that come from the platform, never from the catalogs: people (names, usernames),
     teams, programmes and modules (names, titles, summaries), and patient names."""
     engine = make_engine(demo_sqlite)
     with engine.connect() as conn:
         rows = conn.execute(
             union(
                 select(clinicians.c.display_name),
+                select(clinicians.c.username),
                 select(patients.c.display_name),
                 select(programs.c.name),
                 select(teams.c.name),
@@ -59,11 +60,7 @@ def platform_names(demo_sqlite) -> set[str]:
         ).scalars()
         names = {str(n) for n in rows if n}
     engine.dispose()
-    return names | SOURCES
-
-
-# Published sources cited under their own names (clinical-reference's national figures).
-SOURCES = {"NHS Talking Therapies"}
+    return names
 
 
 def first_patient(url: str, user: str) -> str:
