@@ -719,7 +719,7 @@ def _gp_action(c: Case) -> list[dict]:
             "gp_action",
             latest.recorded_at,
             _("GP {gp} asked on {day} to {action}").format(
-                gp=c.p.gp or "", day=_day(latest.held_on), action=ACTIONS[latest.action].lower()
+                gp=c.p.gp or "", day=_day(latest.held_on), action=_(ACTIONS[latest.action]).lower()
             )
             + until
             + note,

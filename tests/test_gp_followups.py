@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from dashboard import audit, db
+from dashboard import audit, db, i18n
 from dashboard.config import Settings
 from dashboard.engine import make_engine
 from dashboard.gp_followups import (
@@ -373,3 +373,14 @@ def test_your_follow_ups_are_the_viewers_own(platform):
     log_followup(platform.engine, platform.engine, new_gp, pid, form(), "m2", NOW)
     result = due_list(platform.engine, platform.engine, new_gp, NOW, Settings(), ZoneInfo("UTC"))
     assert result.followups["gp"].tolist() == ["gp.b"]
+
+
+def test_the_gp_action_in_a_reason_speaks_the_language(platform):
+    """The action is said in the therapist's language, as the form offers it (clinician_records.ACTIONS)."""
+    pid = platform.patient("L1", therapist=1, gp=3, enrolled_days_ago=10)
+    gp = load_viewer(platform.engine, "gp.a")
+    log_followup(platform.engine, platform.engine, gp, pid, form(action="step_up"), "a1", NOW)
+    with i18n.language("sv"):
+        reason = therapist_flags(platform, "ther.a")[pid]["gp_action"]
+        action = i18n.gettext("Step up care").lower()
+    assert action != "step up care" and action in reason
