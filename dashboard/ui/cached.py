@@ -121,6 +121,7 @@ def patient_page(
     return rows, summary, flags.evaluate(inputs, now, settings, ZoneInfo(tz_name)), now
 
 
+@_cached(max_entries=500)
 def agenda(
     _platform: Engine,
     _state: Engine,
@@ -132,23 +133,7 @@ def agenda(
     version: tuple,
 ) -> agenda_mod.Agenda:
     """One patient's consultation agenda (agenda.build: refused outside the viewer's
-    scope; a refusal is raised, never cached). ``version``: ``writes`` of the patient.
-    Cached per language: the agenda carries the flags' words."""
-    return _agenda(_platform, _state, db_url, viewer, patient_id, settings, tz_name, version, i18n.current_language())
-
-
-@_cached(max_entries=500)
-def _agenda(
-    _platform: Engine,
-    _state: Engine,
-    db_url: str,
-    viewer: Viewer,
-    patient_id: int,
-    settings: Settings,
-    tz_name: str,
-    version: tuple,
-    lang: str,
-) -> agenda_mod.Agenda:
+    scope; a refusal is raised, never cached). ``version``: ``writes`` of the patient."""
     return agenda_mod.build(_platform, _state, viewer, patient_id, utcnow(), settings, ZoneInfo(tz_name))
 
 
@@ -170,25 +155,11 @@ def triage(
     return triage_mod.triage(_platform, _state, viewer, now, settings, therapist, ZoneInfo(tz_name)), now
 
 
+@_cached(max_entries=500)
 def contact_list(
     _platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str, version: tuple
 ) -> tuple[peer_support.ContactList, datetime]:
-    """(a peer supporter's "Who to contact today", as_of); keyed like ``triage``, and
-    by language (the risk answers' statuses are words)."""
-    return _contact_list(_platform, _state, db_url, viewer, settings, tz_name, version, i18n.current_language())
-
-
-@_cached(max_entries=500)
-def _contact_list(
-    _platform: Engine,
-    _state: Engine,
-    db_url: str,
-    viewer: Viewer,
-    settings: Settings,
-    tz_name: str,
-    version: tuple,
-    lang: str,
-) -> tuple[peer_support.ContactList, datetime]:
+    """(a peer supporter's "Who to contact today", as_of); keyed like ``triage``."""
     now = utcnow()
     return peer_support.contact_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
 
@@ -209,24 +180,11 @@ def supporter_workload(
     return peer_support.supporter_workload(_platform, _state, viewer, utc_midnight(first, tz), utcnow(), settings, tz)
 
 
+@_cached(max_entries=500)
 def due_list(
     _platform: Engine, _state: Engine, db_url: str, viewer: Viewer, settings: Settings, tz_name: str, version: tuple
 ) -> tuple[followups_due.DueList, datetime]:
-    """(the GP's follow-ups due, as_of), cached per language (its scores and modules are words)."""
-    return _due_list(_platform, _state, db_url, viewer, settings, tz_name, version, i18n.current_language())
-
-
-@_cached(max_entries=500)
-def _due_list(
-    _platform: Engine,
-    _state: Engine,
-    db_url: str,
-    viewer: Viewer,
-    settings: Settings,
-    tz_name: str,
-    version: tuple,
-    lang: str,
-) -> tuple[followups_due.DueList, datetime]:
+    """(the GP's follow-ups due, as_of)."""
     now = utcnow()
     return followups_due.due_list(_platform, _state, viewer, now, settings, ZoneInfo(tz_name)), now
 
