@@ -226,6 +226,13 @@ SETTINGS: tuple[Setting, ...] = (
         'The Caseload page\'s default reporting period, ending today; "change" compares with the same length just before.',
     ),
     Setting(
+        "team_snapshot_every_seconds",
+        300,
+        "`"
+        + command("refresh")
+        + "` rebuilds a team's Caseload snapshot once it is this old, one team after another under the refresher's lease. When building every team takes longer (docs/deployment.md, Sizing: about 11 minutes for 20 teams of 5,000 patients), each is rebuilt once a cycle; keep `team_snapshot_max_age_seconds` above that time, or the Caseload computes live.",
+    ),
+    Setting(
         "team_snapshot_max_age_seconds",
         900,
         "Caseload: the team's default-period figures kept by `"

@@ -86,7 +86,6 @@ class RefreshSettings:
     settle_seconds: float = 3600  # how long an incomplete response's items are awaited
     lease_seconds: float = 600  # a crashed refresher's lease lapses after this
     batch: int = 5000  # response ids per statement (bounded memory on a full refresh)
-    snapshot_every: float = 300  # a team's Caseload snapshot is rebuilt when older (dashboard.team_snapshot)
 
 
 @dataclass(frozen=True)
@@ -365,16 +364,7 @@ def refresh(
     platform's ids went back below the watermark (restored or reseeded), no stored row
     is trusted: it rebuilds them all instead, as ``reconcile`` does, and logs it."""
     with _leased(state, holder or default_holder(), clock(), settings.lease_seconds) as got:
-        if not got:
-            return _held(state, full=False)
-        with state.connect() as conn:
-            mark = read_mark(conn)
-            awaited = _awaited(conn)
-        with platform.connect() as p:
-            top, now = read_top(p, clock)
-            if mark is not None and top < mark.last_id:
-                return _rebuild(p, state, clock, settings, mark)
-            return _incremental(p, state, settings, mark, awaited, top, now)
+        return _refresh_rows(platform, state, clock, settings) if got else _held(state, full=False)
 
 
 def reconcile(
@@ -388,12 +378,27 @@ def reconcile(
     or no longer on the platform), log each kind of drift it repaired, and count them.
     Also the first refresh of an empty state database (nothing to call drift then)."""
     with _leased(state, holder or default_holder(), clock(), settings.lease_seconds) as got:
-        if not got:
-            return _held(state, full=True)
-        with state.connect() as conn:
-            mark = read_mark(conn)
-        with platform.connect() as p:
+        return _reconcile_rows(platform, state, clock, settings) if got else _held(state, full=True)
+
+
+def _refresh_rows(platform: Engine, state: Engine, clock: Clock, settings: RefreshSettings) -> RefreshReport:
+    """``refresh``'s work, by a caller holding the lease."""
+    with state.connect() as conn:
+        mark = read_mark(conn)
+        awaited = _awaited(conn)
+    with platform.connect() as p:
+        top, now = read_top(p, clock)
+        if mark is not None and top < mark.last_id:
             return _rebuild(p, state, clock, settings, mark)
+        return _incremental(p, state, settings, mark, awaited, top, now)
+
+
+def _reconcile_rows(platform: Engine, state: Engine, clock: Clock, settings: RefreshSettings) -> RefreshReport:
+    """``reconcile``'s work, by a caller holding the lease."""
+    with state.connect() as conn:
+        mark = read_mark(conn)
+    with platform.connect() as p:
+        return _rebuild(p, state, clock, settings, mark)
 
 
 def _incremental(
@@ -479,14 +484,28 @@ def cycle(
     """One refresher cycle: what ``caseboard refresh`` runs (once, or every ``--every``)
     and what the app's in-process runner runs on its timer. The one place a step of
     the refresher is added, so both schedules run the same: the per-response rows,
-    then (with ``teams``, by the refresher that held the lease) each team's Caseload
-    snapshot older than ``snapshot_every``, every one on a full cycle."""
-    report = (reconcile if full else refresh)(platform, state, clock, settings, holder)
-    if teams is None or report.status != DONE:
-        return report
-    built = team_snapshot.build_due(
-        platform, state, clock(), teams.settings, teams.tz, settings.snapshot_every, force=full
-    )
+    then (with ``teams``) each team's Caseload snapshot older than its
+    ``team_snapshot_every_seconds``, every one on a full cycle. The whole cycle runs
+    under one lease, renewed before each team: a cycle longer than ``lease_seconds``
+    (20 teams at 100,000 patients take minutes) keeps it, so a second refresher never
+    builds the same snapshots beside it; one that lost its lease stops building."""
+    holder = holder or default_holder()
+    with _leased(state, holder, clock(), settings.lease_seconds) as got:
+        if not got:
+            return _held(state, full)
+        report = (_reconcile_rows if full else _refresh_rows)(platform, state, clock, settings)
+        if teams is None:
+            return report
+        built = team_snapshot.build_due(
+            platform,
+            state,
+            clock(),
+            teams.settings,
+            teams.tz,
+            float(teams.settings.team_snapshot_every_seconds),
+            force=full,
+            still_leased=lambda: take_lease(state, holder, clock(), settings.lease_seconds),
+        )
     return replace(report, teams_built=len(built), slowest_team_ms=max((s.built_ms for s in built), default=None))
 
 

@@ -3,7 +3,7 @@
 ``build`` computes a team's default-period Caseload at ``as_of`` exactly as the page
 does for a lead of that team (``caseload.caseload`` with the lead's current triage
 queue) and stores it in ``dash_team_snapshots``; ``caseboard refresh`` builds one per
-team every ``snapshot_every`` seconds. The page shows it with its "as of" when it was
+team every ``team_snapshot_every_seconds``. The page shows it with its "as of" when it was
 made today for the same settings, zone and instrument registry and is at most
 ``team_snapshot_max_age_seconds`` old; any other period or filter is computed live.
 
@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -66,6 +67,8 @@ NOT_FIGURES = frozenset(
         "risk_note_min_chars",
         "queue_refresh_seconds",
         "team_snapshot_max_age_seconds",
+        "team_snapshot_every_seconds",
+        "refresh_every_seconds",
     }
 )
 FRAMES = tuple(f.name for f in fields(Caseload) if f.name not in ("filters", "team", "definitions"))
@@ -146,9 +149,11 @@ def build_due(
     tz: ZoneInfo,
     every_seconds: float,
     force: bool = False,
+    still_leased: Callable[[], bool] = lambda: True,
 ) -> list[Snapshot]:
     """Build the snapshot of every team whose kept one is older than ``every_seconds``,
-    was made for other settings, or missing (every team when ``force``)."""
+    was made for other settings, or missing (every team when ``force``). Before each
+    team it asks ``still_leased`` (the refresher renews its lease) and stops on False."""
     kept = {row.team_id: row for row in _heads(state)}
     wanted = settings_hash(settings, tz)
     due = [
@@ -159,7 +164,12 @@ def build_due(
         or kept[t].settings_hash != wanted
         or (now - kept[t].as_of).total_seconds() >= every_seconds
     ]
-    return [build(platform, state, t, now, settings, tz) for t in due]
+    built = []
+    for team in due:
+        if not still_leased():
+            break
+        built.append(build(platform, state, team, now, settings, tz))
+    return built
 
 
 def _heads(state: Engine) -> list:

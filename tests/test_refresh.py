@@ -144,7 +144,7 @@ def test_the_command_refreshes_and_says_so(small_demo, capsys, monkeypatch):
     assert first[1].startswith("team snapshots: 2 teams rebuilt, slowest ")  # none was kept yet
     assert full[0].startswith("full reconcile: ") and full[0].endswith(", 0 drifted rows repaired")
     assert full[1].startswith("team snapshots: 2 teams rebuilt")  # --full rebuilds every team's
-    assert again[1] == "team snapshots: none due"  # both are younger than snapshot_every
+    assert again[1] == "team snapshots: none due"  # both are younger than team_snapshot_every_seconds
     assert_same(small_demo)
 
 
@@ -204,10 +204,44 @@ def test_a_cycle_with_the_teams_builds_their_due_snapshots(small_demo):
     first = refresh.cycle(small_demo, small_demo, at(t), TIMING, teams=teams)
     assert first.status == refresh.DONE and first.teams_built == 2 and first.slowest_team_ms > 0
     later = refresh.cycle(small_demo, small_demo, at(t + timedelta(seconds=60)), TIMING, teams=teams)
-    assert later.teams_built == 0  # younger than snapshot_every
+    assert later.teams_built == 0  # younger than team_snapshot_every_seconds
     assert refresh.cycle(small_demo, small_demo, at(t), TIMING).teams_built is None  # not asked
     with small_demo.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(team_snapshots)) == 2
+
+
+def test_a_second_refresher_started_during_a_long_snapshot_cycle_builds_nothing(small_demo, monkeypatch):
+    """At 100,000 patients a cycle builds 20 teams for about 11 minutes (docs/deployment.md):
+    the lease is held through the snapshots, so a refresher started meanwhile writes
+    nothing; a cycle whose lease lapsed and was taken stops before its next team."""
+    teams = refresh.TeamFigures(Settings(), ZoneInfo("UTC"))
+    with small_demo.begin() as conn:
+        conn.execute(delete(team_snapshots))
+    now = [utcnow() + timedelta(hours=2)]  # after any lease the module's other tests took
+    clock = lambda: now[0]  # noqa: E731
+    real_build, seen = team_snapshot.build, []
+
+    def slow_build(platform, state, team, *args, **kwargs):
+        if not seen:  # while building the first team, a second refresher starts
+            seen.append(refresh.cycle(small_demo, small_demo, clock, TIMING, holder="b", teams=teams))
+        return real_build(platform, state, team, *args, **kwargs)
+
+    monkeypatch.setattr(team_snapshot, "build", slow_build)
+    first = refresh.cycle(small_demo, small_demo, clock, TIMING, holder="a", teams=teams)
+    assert first.teams_built == 2 and seen[0].status == refresh.LEASE_HELD and seen[0].teams_built is None
+
+    def lapsing_build(platform, state, team, *args, **kwargs):
+        if len(seen) == 1:  # the first team outlasts the lease, and "b" takes it meanwhile
+            now[0] += timedelta(seconds=TIMING.lease_seconds + 1)
+            seen.append(refresh.take_lease(small_demo, "b", now[0], TIMING.lease_seconds))
+        return real_build(platform, state, team, *args, **kwargs)
+
+    monkeypatch.setattr(team_snapshot, "build", lapsing_build)
+    now[0] += timedelta(hours=1)  # both snapshots are due again
+    second = refresh.cycle(small_demo, small_demo, clock, TIMING, holder="a", teams=teams)
+    assert seen[1] is True and second.teams_built == 1  # "a" stopped: the lease is no longer its own
+    with small_demo.connect() as conn:
+        assert conn.scalar(select(refresh_lease.c.holder)) == "b"
 
 
 # ---------------------------------------------------------------- late rows, by hand

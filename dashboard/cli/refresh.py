@@ -2,7 +2,7 @@
 pages (dashboard/refresh.py). Once, or ``--every SECONDS`` as a service; ``--full``
 recomputes every row and reports the drift it repaired. Only one refresher works at
 a time (a lease row): another one prints "lease held" and writes nothing. After its
-refresh, each team's Caseload snapshot older than ``snapshot_every`` is rebuilt
+refresh, each team's Caseload snapshot older than ``team_snapshot_every_seconds`` is rebuilt
 (dashboard/team_snapshot.py; every team's with ``--full``). It does not start
 (exit 2) on platform ids its watermark cannot rely on; as a service (``--every``)
 a cycle that cannot reach a database is reported and the next one runs on time."""
