@@ -317,7 +317,7 @@ def to_html(a: Agenda, tz: ZoneInfo, agreed: str = "") -> str:
                 programme=p.programme or _("no programme"),
                 therapist=p.therapist or _("unassigned"),
                 gp=p.gp or _("none recorded"),
-                when=f"{day(a.as_of, tz)} {local_time(a.as_of, tz):%H:%M}",
+                when=i18n.format_day_time(a.as_of, tz),
                 zone=tz.key,
             )
         )

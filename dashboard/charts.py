@@ -125,8 +125,8 @@ def tip(name: str, kind: str, title: str | None = None, fmt: str | None = None) 
 
 
 def date_axis(**props: Any) -> Spec:
-    """Days as "05 Nov", horizontal, never overprinting each other."""
-    return {"format": "%d %b", "labelSeparation": 8, **props}
+    """Days as "05 Nov" ("2.12." in Finnish), horizontal, never overprinting each other."""
+    return {"format": i18n.d3_day_format(year=False), "labelSeparation": 8, **props}
 
 
 DEFAULT_TICKS = "ceil(width / 40)"  # Vega-Lite's tick count on a continuous axis
@@ -161,6 +161,7 @@ def legible(spec: Spec) -> Spec:
             "axis": {"labelColor": INK, "titleColor": INK},
             "legend": {"labelColor": INK, "titleColor": INK},
             "title": {"color": INK},
+            "locale": {"time": i18n.vega_time_locale()},  # month names in the run's language
         },
         **spec,
     }
@@ -177,7 +178,7 @@ def rule_layer(y: Spec, color: str, dash: list[int], description: str | None = N
 def _day(ts) -> str:
     """A day in a chart's words: "05 Nov 2026" in English, the language's own in another."""
     stamp = pd.Timestamp(ts)
-    return _("an unknown date") if pd.isna(stamp) else i18n.format_date(stamp.to_pydatetime(), fmt="dd MMM y")
+    return _("an unknown date") if pd.isna(stamp) else i18n.format_day(stamp.to_pydatetime())
 
 
 # ---------------------------------------------------------------- symptom trajectory
@@ -406,7 +407,7 @@ def point_layer(data: list[dict[str, Any]], mark: Spec, x: Spec, y: Spec, shape:
             "x": x,
             "y": y,
             "shape": shape,
-            "tooltip": [tip("date", "temporal", _("Date"), "%d %b %Y"), *tooltip],
+            "tooltip": [tip("date", "temporal", _("Date"), i18n.d3_day_format()), *tooltip],
         },
     }
 
@@ -564,7 +565,7 @@ def trajectory_chart(
             {
                 "data": values(end_rule),
                 "mark": {"type": "rule", "color": INK, "strokeDash": [2, 3], "description": _("episode end")},
-                "encoding": {"x": x, "tooltip": [tip("date", "temporal", _("Episode end"), "%d %b %Y")]},
+                "encoding": {"x": x, "tooltip": [tip("date", "temporal", _("Episode end"), i18n.d3_day_format())]},
             }
         )
         mark = {"size": 110, "strokeWidth": 2, "filled": True, "color": OKABE_PURPLE}
@@ -760,9 +761,9 @@ def module_timeline_chart(
     tooltip = [
         tip("module", "nominal", _("Module")),
         tip("state_words", "nominal", _("State")),
-        tip("due_at", "temporal", _("Due"), "%d %b"),
-        tip("started_at", "temporal", _("Started"), "%d %b"),
-        tip("completed_at", "temporal", _("Completed"), "%d %b"),
+        tip("due_at", "temporal", _("Due"), i18n.d3_day_format(year=False)),
+        tip("started_at", "temporal", _("Started"), i18n.d3_day_format(year=False)),
+        tip("completed_at", "temporal", _("Completed"), i18n.d3_day_format(year=False)),
     ]
     columns = ["module", "state", "state_words", "due_at", "started_at", "completed_at", "row"]
     every = values([{c: plain(m[c]) for c in [*columns, "marker_at"]} for m in modules])
@@ -1015,7 +1016,7 @@ def trends_chart(trends: pd.DataFrame, target_recovery: float | None, height: in
     title, and the x scale leaves room at both ends, so the latest week is never clipped.
     """
     x = field("week_end", "temporal", title=None, scale={"padding": TREND_EDGE_PX}, axis=date_axis(labelBound=True))
-    week = tip("week_end", "temporal", _("week ending"), "%d %b %Y")
+    week = tip("week_end", "temporal", _("week ending"), i18n.d3_day_format())
     panels = [
         trend_panel(
             _(name),

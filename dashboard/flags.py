@@ -36,7 +36,7 @@ from dashboard.facts import (
     patient_message,
 )
 from dashboard.frames import per_patient, read_frame, records, records_by_patient
-from dashboard.i18n import N_, format_date, format_number, ngettext
+from dashboard.i18n import N_, format_day, format_number, ngettext
 from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, follow_up_window, reliable_change, weeks_after
@@ -255,7 +255,7 @@ def _on(ts, tz: ZoneInfo) -> str:
 
 
 def _day(day, year: bool = False) -> str:
-    return format_date(day, fmt="dd MMM yyyy" if year else "dd MMM")
+    return format_day(day, year=year)
 
 
 def evaluate(inputs: FlagInputs, now: datetime, settings: Settings, tz: ZoneInfo = UTC_ZONE) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
@@ -124,11 +124,20 @@ def _pseudo(message: str) -> str:
 
 
 class _Pseudo(NullTranslations):
+    """Marks only the template's messages: ``gettext`` of a string no catalog can hold
+    (an English label lowercased, a code) stays bare, as it would in every real language."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        with (LOCALE_DIR / f"{DOMAIN}.pot").open("rb") as fp:
+            self.known = {m.id[0] if isinstance(m.id, tuple) else m.id for m in pofile.read_po(fp) if m.id}
+
     def gettext(self, message: str) -> str:
-        return _pseudo(message)
+        return _pseudo(message) if message in self.known else message
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return _pseudo(singular if n == 1 else plural)
+        chosen = singular if n == 1 else plural
+        return _pseudo(chosen) if singular in self.known else chosen
 
 
 def catalog_path(code: str) -> Path:
@@ -168,18 +177,6 @@ def babel_locale(code: str | None = None) -> Locale:
     return Locale.parse(SOURCE if code == PSEUDO else code)
 
 
-def format_date(value: date | datetime, tz: ZoneInfo | None = None, fmt: str = "medium") -> str:
-    """A day in the run's language ("1 dec. 2026" in Swedish); an aware time is the zone's day."""
-    if isinstance(value, datetime):
-        value = (value.astimezone(tz) if tz and value.tzinfo else value).date()
-    return dates.format_date(value, format=fmt, locale=babel_locale())
-
-
-def format_datetime(value: datetime, tz: ZoneInfo, fmt: str = "medium") -> str:
-    """An instant as the service time zone's wall time, as every time shown is (README, Configuration)."""
-    return dates.format_datetime(value, format=fmt, tzinfo=tz, locale=babel_locale())
-
-
 def format_number(value: float, decimals: int | None = None) -> str:
     """A number with the language's separators; ``decimals`` fixes the digits after the comma."""
     locale = babel_locale()
@@ -198,11 +195,87 @@ def format_percent(fraction: float, decimals: int = 0) -> str:
     return pattern.apply(fraction, locale)
 
 
-def format_day(value: date | datetime, tz: ZoneInfo | None = None) -> str:
-    """A day as the English pages always wrote it ("05 Nov 2026"), in another language
-    its medium date ("5 nov. 2026" in Swedish): English messages and tests keep their dates."""
-    if current_language() in (SOURCE, PSEUDO):
-        if isinstance(value, datetime):
-            value = (value.astimezone(tz) if tz and value.tzinfo else value).date()
-        return f"{value:%d %b %Y}"
-    return format_date(value, tz)
+# English keeps the dates its pages always wrote ("05 Nov 2026"); every other language
+# writes a day the way its CLDR skeleton says: "2.12.2026" in Finnish, "2. des. 2026" in Bokmål.
+_ENGLISH_DAYS = {True: "dd MMM yyyy", False: "dd MMM"}
+_SKELETONS = {True: "yMMMd", False: "MMMd"}
+
+
+def _english() -> bool:
+    return current_language() in (SOURCE, PSEUDO)
+
+
+def _local(value: date | datetime, tz: ZoneInfo | None) -> date | datetime:
+    """An aware time as the zone's wall time; a naive one is UTC (as stored) when a zone is given."""
+    if isinstance(value, datetime) and tz is not None:
+        aware = value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+        return aware.astimezone(tz)
+    return value
+
+
+def day_pattern(year: bool = True) -> str:
+    """The CLDR pattern of a day in the run's language, with or without its year."""
+    if _english():
+        return _ENGLISH_DAYS[year]
+    return babel_locale().datetime_skeletons[_SKELETONS[year]].pattern
+
+
+def format_day(value: date | datetime, tz: ZoneInfo | None = None, year: bool = True) -> str:
+    """A day in the run's language: "05 Nov 2026" in English, "5 nov. 2026" in Swedish,
+    "5.11." in Finnish without the year; a time is the service zone's day."""
+    local = _local(value, tz)
+    day = local.date() if isinstance(local, datetime) else local
+    return dates.format_date(day, format=day_pattern(year), locale=babel_locale())
+
+
+def format_clock(value: datetime | time, seconds: bool = False) -> str:
+    """A wall time in the language's own way: "09:05" in English, "9.05" in Finnish."""
+    if _english():
+        return f"{value:%H:%M:%S}" if seconds else f"{value:%H:%M}"
+    return dates.format_skeleton("Hms" if seconds else "Hm", value, locale=babel_locale())
+
+
+def format_day_time(value: datetime, tz: ZoneInfo, year: bool = True, seconds: bool = False) -> str:
+    """An instant as the service zone's day and wall time ("02 Dec 2026 09:05";
+    "2.12.2026 9.05" in Finnish); a naive time is UTC, as the database stores it."""
+    local = _local(value, tz)
+    day, clock = format_day(local, year=year), format_clock(local, seconds)
+    if _english():
+        return f"{day} {clock}"
+    return babel_locale().datetime_formats["medium"].replace("{1}", day).replace("{0}", clock)
+
+
+# CLDR date symbols as d3-time-format directives, for the charts' axes and tooltips.
+_CLDR_TO_D3 = {"dd": "%d", "d": "%-d", "MMM": "%b", "MM": "%m", "M": "%-m", "y": "%Y", "yyyy": "%Y", "LLL": "%b"}
+_CLDR_FIELD = re.compile(r"'[^']*'|([a-zA-Z])\1*")
+
+
+def d3_day_format(year: bool = True) -> str:
+    """The day pattern as a d3 time format ("%-d.%-m." in Finnish), so a chart's axis
+    writes days as the page around it does; months come from ``vega_time_locale``."""
+
+    def convert(match: re.Match) -> str:
+        text = match.group(0)
+        if text.startswith("'"):
+            return text.strip("'").replace("%", "%%")
+        return _CLDR_TO_D3.get(text, text)
+
+    return _CLDR_FIELD.sub(convert, day_pattern(year))
+
+
+def vega_time_locale() -> dict[str, object]:
+    """The run's language as a d3 time-format locale (Vega's ``config.locale.time``):
+    month and day names from Babel, so an axis says "jouluk." in Finnish, not "Dec"."""
+    locale = babel_locale()
+    days = locale.days["stand-alone"]
+    sunday_first = [6, 0, 1, 2, 3, 4, 5]  # d3 counts weekdays from Sunday, CLDR from Monday
+    return {
+        "dateTime": "%x %X",
+        "date": d3_day_format(),
+        "time": "%H:%M:%S",
+        "periods": ["AM", "PM"],
+        "days": [days["wide"][i] for i in sunday_first],
+        "shortDays": [days["abbreviated"][i] for i in sunday_first],
+        "months": [locale.months["stand-alone"]["wide"][m] for m in range(1, 13)],
+        "shortMonths": [locale.months["format"]["abbreviated"][m] for m in range(1, 13)],
+    }

@@ -21,6 +21,7 @@ def registry_words(data: dict[str, Any]) -> Iterator[str]:
                 yield band["label"]
             if label := inst.get("caseness_label"):
                 yield label
+            yield from inst.get("item_labels", [])
 
 
 def extract_instruments(

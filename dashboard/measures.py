@@ -133,7 +133,7 @@ def score_words(
         text += " · " + str(band_words(band)) + (_(", one zone up") if band != zone(instrument, score) else "")
     elif not_applicable and inst is not None and inst.not_applicable_item:
         label = (
-            inst.item_labels[inst.not_applicable_item - 1]
+            band_words(inst.item_labels[inst.not_applicable_item - 1])
             if inst.item_labels
             else inst.item_label(inst.not_applicable_item)
         )

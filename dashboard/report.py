@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -27,7 +27,7 @@ from dashboard.i18n import (
     PSEUDO,
     babel_locale,
     current_language,
-    format_datetime,
+    format_day_time,
     format_number,
     format_percent,
     ngettext,
@@ -243,7 +243,7 @@ def to_html(
 ) -> str:
     """The report as one HTML file in the run's language (``<html lang>``, words, dates and numbers)."""
     f = c.filters
-    when = lambda t: format_datetime(t.replace(tzinfo=UTC), tz, "short")  # noqa: E731
+    when = lambda t: format_day_time(t, tz)  # noqa: E731
     team = html.escape(c.team)
     parts = [
         "<h1>" + html.escape(_("Caseload report · {team}")).format(team=team) + "</h1>",

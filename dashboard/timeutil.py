@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from dashboard.i18n import format_date
+from dashboard.i18n import format_clock, format_day
 from dashboard.i18n import gettext as _
 
 DAY = pd.Timedelta(days=1)
@@ -55,6 +55,4 @@ def local_wall(ts: pd.Series, tz: ZoneInfo) -> pd.Series:
 def freshness_line(as_of: datetime, tz: ZoneInfo) -> str:
     """'Data as of 09:05 on 01 Dec 2026 (Europe/Stockholm)', the day in the run's language."""
     local = local_time(as_of, tz)
-    return _("Data as of {time} on {day} ({zone})").format(
-        time=f"{local:%H:%M}", day=format_date(local, fmt="dd MMM yyyy"), zone=tz.key
-    )
+    return _("Data as of {time} on {day} ({zone})").format(time=format_clock(local), day=format_day(local), zone=tz.key)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from dashboard import flags as flag_engine
 from dashboard.config import Settings
 from dashboard.frames import per_patient
-from dashboard.i18n import format_date
+from dashboard.i18n import format_day
 from dashboard.i18n import gettext as _
 from dashboard.measures import score_words
 from dashboard.responses import latest_per_patient
@@ -119,7 +119,7 @@ def _latest_primary_text(responses: pd.DataFrame, patients: pd.DataFrame, tz: Zo
     primary = responses["patient_id"].map(per_patient(patients, "primary_instrument"))
     latest = latest_per_patient(responses[responses["valid"] & (responses["instrument"] == primary)])
     return {
-        pid: score_words(i, s, format_date(local_date(t, tz), fmt="dd MMM"), escalated=bool(e), not_applicable=bool(na))
+        pid: score_words(i, s, format_day(local_date(t, tz), year=False), escalated=bool(e), not_applicable=bool(na))
         for pid, s, i, t, e, na in zip(
             latest["patient_id"].tolist(),
             latest["score"].tolist(),
@@ -156,5 +156,5 @@ def why_text(reasons: list[str], flags: list[str], paused_until=None) -> str:
     if others:
         text += _(" · also: {reasons}").format(reasons=", ".join(others))
     if paused_until is not None and not pd.isna(paused_until):
-        text += _(" · paused by the GP until {day}").format(day=format_date(paused_until, fmt="dd MMM yyyy"))
+        text += _(" · paused by the GP until {day}").format(day=format_day(paused_until))
     return text

@@ -42,10 +42,7 @@ if trail.empty:
     st.stop()
 who_is = audit.actor_labels(ctx.platform, sorted(set(trail["actor"])))
 shown = trail.assign(
-    occurred_at=[
-        i18n.format_datetime(local_time(t.to_pydatetime(), tz), tz, "dd MMM yyyy HH:mm:ss")
-        for t in trail["occurred_at"]
-    ],
+    occurred_at=[i18n.format_day_time(t.to_pydatetime(), tz, seconds=True) for t in trail["occurred_at"]],
     actor=trail["actor"].map(who_is),
     action=trail["action"].map(audit.action_words),
     patient=trail["patient"].astype(object).fillna(""),

@@ -112,15 +112,15 @@ if kept:  # the team's snapshot (dashboard/team_snapshot.py): say how old and wh
         "Team figures as of {time} on {day} ({zone}), kept up to date by the refresher (at most {minutes} min "
         "old; follow-ups and acknowledgements are live)",
         minutes,
-    ).format(time=f"{shown_at:%H:%M}", day=i18n.format_date(shown_at), zone=tz.key, minutes=minutes)
+    ).format(time=i18n.format_clock(shown_at), day=i18n.format_day(shown_at), zone=tz.key, minutes=minutes)
 else:
     freshness = freshness_line(as_of, tz)
-period_words = _("period {first} – {last}").format(first=i18n.format_date(first), last=i18n.format_date(last))
+period_words = _("period {first} – {last}").format(first=i18n.format_day(first), last=i18n.format_day(last))
 cohort_words = (
     ""
     if cohort is None
     else " · "
-    + _("enrolled {first} – {last}").format(first=i18n.format_date(cohort[0]), last=i18n.format_date(cohort[1]))
+    + _("enrolled {first} – {last}").format(first=i18n.format_day(cohort[0]), last=i18n.format_day(cohort[1]))
 )
 st.caption(f"{freshness} · {period_words}{cohort_words}")
 quality = kept_quality if kept else cached.data_quality(ctx.platform, ctx.config.db_url, viewer, settings)
@@ -337,7 +337,7 @@ st.markdown(
 )
 if not lapsed.empty:
     shown = lapsed.assign(
-        last_activity_at=[i18n.format_date(local_time(t.to_pydatetime(), tz)) for t in lapsed["last_activity_at"]],
+        last_activity_at=[i18n.format_day(t.to_pydatetime(), tz) for t in lapsed["last_activity_at"]],
         progress=[
             ngettext("{c} of {t} module", "{c} of {t} modules", int(t)).format(c=c, t=t)
             for c, t in zip(lapsed["modules_completed"], lapsed["modules_total"])

@@ -33,7 +33,7 @@ from dashboard.peer_support import supporters
 from dashboard.record_audit import audit_once
 from dashboard.schema import PEER_SUPPORTER
 from dashboard.text import control_problem, md, visible_controls
-from dashboard.timeutil import freshness_line, local_date, local_time
+from dashboard.timeutil import freshness_line, local_date
 from dashboard.trajectory import escalation_text, series_rows, zone_transitions
 from dashboard.trajectory import scales as trajectory_scales
 from dashboard.ui import cached
@@ -44,7 +44,7 @@ from dashboard.ui.components.fhir_download import fhir_download
 from dashboard.ui.components.follow_up import follow_up_section
 from dashboard.ui.components.followup_form import followup_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
-from dashboard.ui.components.module_dates import day_pattern, module_dates_table, weekly_labels
+from dashboard.ui.components.module_dates import module_dates_table, weekly_labels
 from dashboard.ui.components.quality_note import quality_note
 from dashboard.ui.components.withdraw_ack import withdraw_panel
 from dashboard.ui.context import get_context
@@ -62,7 +62,6 @@ from dashboard.ui.views import (
 )
 
 DENIED = N_("No such patient in your caseload.")
-DAY = day_pattern()  # this run's language: "05 Nov 2026" in English, as before
 
 ctx = get_context()
 settings, tz = ctx.config.settings, ctx.config.timezone
@@ -105,7 +104,7 @@ if len(matches) > 1:
     )
     for p in matches:
         enrolled = (
-            _("enrolled {day}").format(day=i18n.format_date(local_date(p.enrolled_at, tz), fmt=DAY))
+            _("enrolled {day}").format(day=i18n.format_day(local_date(p.enrolled_at, tz)))
             if p.enrolled_at
             else _("enrolment date missing")
         )
@@ -150,11 +149,7 @@ now = as_of
 
 def day(ts) -> str:
     """A day in the language, "05 Nov 2026" in English, or a dash."""
-    return (
-        "—"
-        if ts is None or pd.isna(ts)
-        else i18n.format_date(local_time(pd.Timestamp(ts).to_pydatetime(), tz), fmt=DAY)
-    )
+    return "—" if ts is None or pd.isna(ts) else i18n.format_day(pd.Timestamp(ts).to_pydatetime(), tz)
 
 
 # ------------------------------------------------------------------ header
@@ -211,7 +206,7 @@ gp_followups = current_followups(ctx.state, [patient.patient_id])
 if paused_until := pauses(gp_followups, local_date(now, ctx.config.timezone)).get(patient.patient_id):
     st.info(
         _("Programme paused by the GP until {day}: inactivity and no-contact reasons are held until then.").format(
-            day=i18n.format_date(paused_until, fmt=DAY)
+            day=i18n.format_day(paused_until)
         ),
         icon=":material/pause_circle:",
     )
@@ -222,7 +217,7 @@ for h in handled.itertuples():
             flag=flag_title(h.flag).lower(),
             reason=md(h.reason),
             who=md(handlers[h.acked_by]),
-            when=i18n.format_datetime(h.acked_at.to_pydatetime(), tz, fmt="dd MMM HH:mm"),
+            when=i18n.format_day_time(h.acked_at.to_pydatetime(), tz, year=False),
         )
         + (f": “{md(h.ack_note)}”" if h.ack_note else "")
     )
@@ -490,7 +485,7 @@ else:
     st.dataframe(
         pd.DataFrame(
             {
-                _("Date"): [i18n.format_date(d, fmt=DAY) for d in gp_followups["held_on"]],
+                _("Date"): [i18n.format_day(d) for d in gp_followups["held_on"]],
                 _("GP"): gp_followups["gp"].map(audit.actor_labels(ctx.platform, sorted(set(gp_followups["gp"])))),
                 _("Minutes"): gp_followups["minutes"],
                 _("How"): gp_followups["modality"],  # a stored code (gp_followups, the followups slice)
@@ -499,7 +494,7 @@ else:
                 _("Clinic PHQ-9"): [blank_or_int(v) for v in gp_followups["clinic_phq9"]],
                 _("Action"): gp_followups["action"].map(ACTIONS),
                 _("Next"): [
-                    i18n.format_date(d, fmt="dd MMM") if isinstance(d, date) else "" for d in gp_followups["next_on"]
+                    i18n.format_day(d, year=False) if isinstance(d, date) else "" for d in gp_followups["next_on"]
                 ],
                 _("Note"): gp_followups["note"].fillna(""),
             }

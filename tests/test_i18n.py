@@ -12,7 +12,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from sqlalchemy import inspect
 from streamlit.testing.v1 import AppTest
 
-from dashboard import db, i18n, preferences
+from dashboard import charts, db, i18n, preferences
 from dashboard.cli import main as cli_main
 from dashboard.config import ConfigError, load_config
 from dashboard.engine import make_engine
@@ -86,28 +86,45 @@ def test_placeholders_survive_translation(code):
             assert {f for _t, f, _s, _c in string.Formatter().parse(s) if f} <= wanted | set(), (code, m.id, s)
 
 
-FORMATS = [  # (language, 1 Dec 2026, 1234.5 with one decimal, 0.518 as a percentage with one decimal)
-    ("en", "Dec 1, 2026", "1,234.5", "51.8%"),
-    ("sv", "1 dec. 2026", f"1{NBSP}234,5", f"51,8{NBSP}%"),
-    ("nb", "1. des. 2026", f"1{NBSP}234,5", f"51,8{NBSP}%"),
-    ("fi", "1.12.2026", f"1{NBSP}234,5", f"51,8{NBSP}%"),
-    ("fr_CA", "1 déc. 2026", f"1{NBSP}234,5", f"51,8{NBSP}%"),
+FORMATS = [  # (language, 1 Dec 2026, without its year, 09:05 that day, 1234.5 with one decimal, 0.518 in %)
+    ("en", "01 Dec 2026", "01 Dec", "01 Dec 2026 09:05", "1,234.5", "51.8%"),
+    ("sv", "1 dec. 2026", "1 dec.", "1 dec. 2026 09:05", f"1{NBSP}234,5", f"51,8{NBSP}%"),
+    ("nb", "1. des. 2026", "1. des.", "1. des. 2026, 09:05", f"1{NBSP}234,5", f"51,8{NBSP}%"),
+    ("fi", "1.12.2026", "1.12.", "1.12.2026 9.05", f"1{NBSP}234,5", f"51,8{NBSP}%"),
+    ("fr_CA", "1 déc. 2026", "1 déc.", "1 déc. 2026, 09 h 05", f"1{NBSP}234,5", f"51,8{NBSP}%"),
 ]
 
 
-@pytest.mark.parametrize(("code", "day", "number", "percent"), FORMATS)
-def test_dates_numbers_and_percentages_follow_the_language(code, day, number, percent):
+@pytest.mark.parametrize(("code", "day", "short_day", "day_time", "number", "percent"), FORMATS)
+def test_dates_numbers_and_percentages_follow_the_language(code, day, short_day, day_time, number, percent):
     with i18n.language(code):
-        assert i18n.format_date(date(2026, 12, 1)) == day
+        assert i18n.format_day(date(2026, 12, 1)) == day
+        assert i18n.format_day(date(2026, 12, 1), year=False) == short_day
+        assert i18n.format_day_time(datetime(2026, 12, 1, 9, 5), ZoneInfo("UTC")) == day_time
         assert i18n.format_number(1234.5, 1) == number
         assert i18n.format_percent(0.518, 1) == percent
 
 
 def test_a_time_is_the_service_zones_wall_time_and_day():
-    late = datetime(2026, 11, 30, 23, 49, tzinfo=UTC)  # already 1 Dec in Stockholm
+    late = datetime(2026, 11, 30, 23, 49)  # stored as naive UTC: already 1 Dec in Stockholm
     with i18n.language("sv"):
-        assert i18n.format_date(late, ZoneInfo("Europe/Stockholm")) == "1 dec. 2026"
-        assert i18n.format_datetime(late, ZoneInfo("Europe/Stockholm"), "short") == "2026-12-01 00:49"
+        assert i18n.format_day(late, ZoneInfo("Europe/Stockholm")) == "1 dec. 2026"
+        assert i18n.format_day_time(late, ZoneInfo("Europe/Stockholm")) == "1 dec. 2026 00:49"
+    with i18n.language("fi"):
+        assert i18n.format_day_time(late, ZoneInfo("Europe/Helsinki"), seconds=True) == "1.12.2026 1.49.00"
+
+
+@pytest.mark.parametrize(
+    ("code", "axis", "december"),
+    [("en", "%d %b", "Dec"), ("sv", "%-d %b", "dec."), ("fi", "%-d.%-m.", "joulu"), ("fr_CA", "%-d %b", "déc.")],
+)
+def test_charts_write_days_and_months_in_the_language(code, axis, december):
+    """A trajectory's axis and tooltips name days as the page does, with the language's months."""
+    with i18n.language(code):
+        spec = charts.legible({"mark": "point", "encoding": {"x": {"axis": charts.date_axis()}}})
+    assert spec["encoding"]["x"]["axis"]["format"] == axis
+    assert spec["config"]["locale"]["time"]["shortMonths"][11] == december
+    assert len(spec["config"]["locale"]["time"]["days"]) == 7
 
 
 LOGGED_OUT = (
@@ -137,7 +154,8 @@ def test_the_pseudo_locale_marks_every_translated_string():
         assert i18n.gettext("Log out") == "⟦Log out⟧"
         # the literal parts only: what fills a placeholder shows unmarked unless translated itself
         assert i18n.ngettext(*LOGGED_OUT, 2) == "⟦You were logged out after ⟧{minutes}⟦ minutes without activity.⟧"
-        assert i18n.gettext("{n} of {total}").format(n="a band", total=2) == "a band⟦ of ⟧2"
+        assert i18n.gettext("{score} on {date}").format(score="a band", date=2) == "a band⟦ on ⟧2"
+        assert i18n.gettext("not a message of the template") == "not a message of the template"  # bare, caught
         assert i18n.format_percent(0.5) == "50%"  # formats as English
 
 

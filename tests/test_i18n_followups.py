@@ -102,15 +102,16 @@ def test_the_follow_ups_page_the_form_and_the_agenda_speak_swedish(app_platform,
     assert "Minuterna måste vara mellan 1 och 120." in [e.value for e in at.error]
 
 
+SWEDISH_MONTHS = "jan. feb. mars apr. maj juni juli aug. sep. okt. nov. dec.".split()
+
+
 def test_a_validation_message_and_its_dates_follow_the_language(app_platform):
     today = app_platform.now.date()
     form = FollowupForm(today + timedelta(days=1), 10, "phone", None, None, "continue", None, None)
     with i18n.language("sv"):
         errors = validate(form, today - timedelta(days=10), today, 6)
-        day = i18n.format_date(today)
+    day = f"{today.day} {SWEDISH_MONTHS[today.month - 1]} {today.year}"  # Babel's Swedish day, "1 dec. 2026"
     assert errors["held_on"] == f"Uppföljningsdatumet kan inte ligga i framtiden (i dag är det {day})."
-    with i18n.language("sv"):
-        assert i18n.format_day(today) == i18n.format_date(today)  # Babel's Swedish day
     assert validate(form, None, today, 6)["held_on"].endswith(f"(today is {today:%d %b %Y}).")  # English as before
 
 

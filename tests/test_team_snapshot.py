@@ -247,7 +247,7 @@ def test_the_page_shows_the_kept_figures_with_their_as_of(app_platform):
     assert not at.exception
     captions = [c.value for c in at.caption]
     assert any(
-        c.startswith(f"Team figures as of {as_of:%H:%M} on {i18n.format_date(as_of)} (UTC), kept up to date")
+        c.startswith(f"Team figures as of {as_of:%H:%M} on {as_of:%d %b %Y} (UTC), kept up to date")
         and "acknowledgements are live" in c
         for c in captions
     )

@@ -15,7 +15,7 @@ from dashboard.caseload.outcomes import OUTCOME_LABELS, OUTCOME_RATES
 from dashboard.caseload.page import Caseload
 from dashboard.clinician_records import ACTIONS
 from dashboard.config import Settings
-from dashboard.i18n import N_, SOURCE, current_language, format_datetime, format_number, format_percent, ngettext
+from dashboard.i18n import N_, SOURCE, current_language, format_number, format_percent, ngettext
 from dashboard.i18n import gettext as _
 
 TABLE_TITLES = {  # name: what the table is, in the order of the page; translated where shown
@@ -427,7 +427,7 @@ def definitions_text(c: Caseload, tz: ZoneInfo, generated_at: datetime) -> str:
     """The definitions beside the figures, for the zip of every table, in the run's language
     (times in its short format). In English each definition is named by its table's code,
     as before; in another language by the table's title."""
-    at = lambda t: format_datetime(t.replace(tzinfo=UTC), tz, "yyyy-MM-dd HH:mm")  # noqa: E731 - ISO-like in every language, as before
+    at = lambda t: f"{t.replace(tzinfo=UTC).astimezone(tz):%Y-%m-%d %H:%M}"  # noqa: E731 - ISO-like in every language, as before
     english = current_language() == SOURCE
 
     def named(name: str) -> str:

@@ -23,13 +23,13 @@ from dashboard.patient import (
 )
 from dashboard.peer_support import for_patient
 from dashboard.text import md
-from dashboard.timeutil import freshness_line, local_time
+from dashboard.timeutil import freshness_line
 from dashboard.trajectory import scales as trajectory_scales
 from dashboard.ui import cached
 from dashboard.ui.components.chart import chart
 from dashboard.ui.components.concern_form import concern_form
 from dashboard.ui.components.handle_reasons import handle_reasons, show_confirmation
-from dashboard.ui.components.module_dates import day_pattern, module_dates_table, weekly_labels
+from dashboard.ui.components.module_dates import module_dates_table, weekly_labels
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import data_version
 from dashboard.ui.views import STATUS_LABELS, flag_badges, patient_label, waited
@@ -54,8 +54,7 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
     mine = for_patient(contacts, patient.patient_id)
 
     def day(ts) -> str:
-        day_of = local_time(pd.Timestamp(ts).to_pydatetime(), tz) if ts is not None and not pd.isna(ts) else None
-        return "—" if day_of is None else i18n.format_date(day_of, fmt=day_pattern())
+        return "—" if ts is None or pd.isna(ts) else i18n.format_day(pd.Timestamp(ts).to_pydatetime(), tz)
 
     st.title(md(patient_label(patient.code, patient.display_name)))
     show_confirmation()

@@ -19,7 +19,6 @@ from dashboard.gp_followups import (
 )
 from dashboard.i18n import gettext as _
 from dashboard.timeutil import utcnow
-from dashboard.ui.components.module_dates import day_pattern
 from dashboard.ui.context import AppContext
 from dashboard.ui.session import bump_data_version
 
@@ -27,7 +26,7 @@ from dashboard.ui.session import bump_data_version
 def correction_panel(ctx: AppContext, own: pd.DataFrame) -> None:
     labels = {
         r.entry_id: _("{day} · {action} · {minutes} min").format(
-            day=i18n.format_date(r.held_on, fmt=day_pattern()), action=ACTIONS[r.action], minutes=r.minutes
+            day=i18n.format_day(r.held_on), action=ACTIONS[r.action], minutes=r.minutes
         )
         for r in own.itertuples()
     }

@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from dashboard import i18n
 from dashboard.i18n import N_
 from dashboard.i18n import gettext as _
 
@@ -20,12 +19,6 @@ STATES = (
     N_("in progress"),
     N_("not started"),
 )
-
-
-def day_pattern() -> str:
-    """The patient page's day format: "05 Nov 2026" in English as before, the language's own
-    medium date elsewhere ("1 dec. 2026", "1.12.2026")."""
-    return "dd MMM y" if i18n.current_language() in (i18n.SOURCE, i18n.PSEUDO) else "medium"
 
 
 def state_words(code: str) -> str:
