@@ -161,7 +161,7 @@ def legible(spec: Spec) -> Spec:
             "axis": {"labelColor": INK, "titleColor": INK},
             "legend": {"labelColor": INK, "titleColor": INK},
             "title": {"color": INK},
-            "locale": {"time": i18n.vega_time_locale()},  # month names in the run's language
+            "locale": {"time": i18n.vega_time_locale(), "number": i18n.vega_number_locale()},  # the run's language
         },
         **spec,
     }

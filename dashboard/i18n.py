@@ -279,3 +279,20 @@ def vega_time_locale() -> dict[str, object]:
         "months": [locale.months["stand-alone"]["wide"][m] for m in range(1, 13)],
         "shortMonths": [locale.months["format"]["abbreviated"][m] for m in range(1, 13)],
     }
+
+
+def vega_number_locale() -> dict[str, object]:
+    """The run's language as a d3 number-format locale (Vega's ``config.locale.number``):
+    decimal comma, grouping space and "50 %" on a chart's axis, as on the page around it."""
+    locale = babel_locale()
+    symbols = locale.number_symbols["latn"]
+    pattern = locale.percent_formats[None].pattern
+    before = pattern[: pattern.index("%")].lstrip("#,0.")  # the space before % in sv, nb, fi, fr
+    return {
+        "decimal": symbols["decimal"],
+        "thousands": symbols["group"],
+        "grouping": [3],
+        "currency": ["", ""],
+        "percent": before + "%",
+        "minus": symbols["minusSign"],
+    }

@@ -115,7 +115,9 @@ def test_a_logged_out_token_logs_in_nowhere(app_url, browser):
     replay, other = new_page(browser, token, app_url)  # the same token in another browser: logged in...
     other.goto(app_url)
     wait_for_app(other)
-    other.get_by_role("heading", name="Caseload").wait_for(timeout=90_000)  # the lead's heaviest page, on a busy machine
+    other.get_by_role("heading", name="Caseload").wait_for(
+        timeout=90_000
+    )  # the lead's heaviest page, on a busy machine
     replay.close()
     page.get_by_role("button", name="Log out").click()
     wait_for_app(page)

@@ -347,8 +347,10 @@ def test_a_therapist_a_gp_and_a_lead_work_through_nginx_and_their_writes_are_in_
     context.clear_cookies(name="caseboard_auth")
     log_in(page, deployment, "deploy.lead1")
     page.get_by_role("heading", name="Caseload").wait_for(timeout=120_000)
+    workload = page.get_by_role("button", name="Workload CSV")
+    workload.wait_for(timeout=120_000)  # far down the lead's heaviest page, drawn after its heading
     with page.expect_download() as download:
-        page.get_by_role("button", name="Workload CSV").click()
+        workload.click()
     assert download.value.path().read_text().startswith("Therapist,Active patients,")
     exports = "SELECT count(DISTINCT actor) FROM dash_audit WHERE action = 'export' AND actor IN ('deploy.gp2', 'deploy.lead1')"
     deadline = time.monotonic() + 30  # the audit row is written as the download is served

@@ -2,7 +2,7 @@
 per-login choice in the state database, and the app switching language."""
 
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -125,6 +125,8 @@ def test_charts_write_days_and_months_in_the_language(code, axis, december):
     assert spec["encoding"]["x"]["axis"]["format"] == axis
     assert spec["config"]["locale"]["time"]["shortMonths"][11] == december
     assert len(spec["config"]["locale"]["time"]["days"]) == 7
+    number = spec["config"]["locale"]["number"]  # an axis's "50 %" and "2,5" as the page writes them
+    assert (number["decimal"], number["percent"]) == ((".", "%") if code == "en" else (",", f"{NBSP}%"))
 
 
 LOGGED_OUT = (

@@ -65,7 +65,11 @@ def test_a_flag_reason_speaks_the_language(platform, code, inactive):
 def test_a_reason_names_its_day_in_the_languages_format():
     with i18n.language("sv"):
         assert flags.risk_item_words(pd.Timestamp(datetime(2026, 12, 1, 9)), STOCKHOLM) == (
-            "riskfrågan inte bedömd sedan 01 dec."
+            "riskfrågan inte bedömd sedan 1 dec."
+        )
+    with i18n.language("fi"):  # Finnish writes a day as numbers: "1.12."
+        assert flags.risk_item_words(pd.Timestamp(datetime(2026, 12, 1, 9)), STOCKHOLM) == (
+            "riskikysymystä ei ole arvioitu 1.12. jälkeen"
         )
 
 
@@ -110,7 +114,7 @@ def test_band_labels_follow_the_glossary_where_shown(code, words):
 def test_freshness_line_and_data_quality_note_in_swedish():
     as_of = datetime(2026, 12, 1, 8, 5)  # naive UTC: 09:05 in Stockholm
     with i18n.language("sv"):
-        assert freshness_line(as_of, STOCKHOLM) == "Data per 01 dec. 2026 kl. 09:05 (Europe/Stockholm)"
+        assert freshness_line(as_of, STOCKHOLM) == "Data per 1 dec. 2026 kl. 09:05 (Europe/Stockholm)"
         issues = pd.DataFrame(
             [
                 {

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from dashboard import caseload as caseload_mod
-from dashboard import db, i18n, team_snapshot
+from dashboard import db, team_snapshot
 from dashboard.acks import Choice, acknowledge_batch, evidence_keys, withdraw
 from dashboard.config import DEFAULTS, Settings
 from dashboard.engine import make_engine
