@@ -148,11 +148,6 @@ class Instrument:
         """The LOINC answer of an item score (clinical-reference 7.1)."""
         return self.loinc_answers[score - self.item_min]
 
-    def item_label(self, item: int) -> str:
-        if self.item_labels:
-            return f"item {item} ({self.item_labels[item - 1]})"
-        return f"item {item}"
-
 
 def rci_criterion(sd: float, reliability: float) -> float:
     """Jacobson-Truax reliable-change criterion in points (clinical-reference 1.7):

@@ -19,8 +19,8 @@ import pandas as pd
 
 from dashboard.config import DEFAULTS, Config, ConfigError, Settings, load_config
 from dashboard.i18n import gettext as _
+from dashboard.i18n import ngettext
 from dashboard.instruments import Instrument, load_registry
-from dashboard.text import count_of
 
 
 def _process_config() -> Config | None:
@@ -135,7 +135,7 @@ def score_words(
         label = (
             band_words(inst.item_labels[inst.not_applicable_item - 1])
             if inst.item_labels
-            else inst.item_label(inst.not_applicable_item)
+            else _item_words(inst, inst.not_applicable_item)
         )
         text += " · " + _("{n}-item sum, {item} not applicable").format(n=inst.n_items - 1, item=label)
     name = inst.name if inst is not None else instrument
@@ -156,12 +156,22 @@ RULE_COLUMNS = ("n_invalid_options", "n_na_items", "escalated")
 
 
 def _options_text(inst: Instrument) -> str:
+    """An instrument's allowed answers in the run's language ("items 9-10: only 0, 2, 4")."""
     return "; ".join(
-        f"items {'-'.join(map(str, (r.items[0], r.items[-1])))}: only {', '.join(map(str, r.values))}"
+        _("items {first}-{last}: only {values}").format(
+            first=r.items[0], last=r.items[-1], values=", ".join(map(str, r.values))
+        )
         if len(r.items) > 1
-        else f"item {r.items[0]}: only {', '.join(map(str, r.values))}"
+        else _("item {n}: only {values}").format(n=r.items[0], values=", ".join(map(str, r.values)))
         for r in inst.allowed_values
     )
+
+
+def _item_words(inst: Instrument, item: int) -> str:
+    """An item as a note names it: "item 1 (work)", the label in the run's language."""
+    if inst.item_labels:
+        return _("item {n} ({label})").format(n=item, label=band_words(inst.item_labels[item - 1]))
+    return _("item {n}").format(n=item)
 
 
 def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
@@ -223,31 +233,49 @@ def score_responses(frame: pd.DataFrame, settings: Settings | None = None) -> pd
         notes = []
         entry = inst[codes[i]]
         if entry is None:
-            notes.append(f"unknown instrument {frame['instrument'].iat[i]!r}")
+            notes.append(_("unknown instrument {code}").format(code=repr(frame["instrument"].iat[i])))
         elif not has_items[i]:
             notes.append(
-                "no item answers: total used" if total_only[i] else "no item answers and no usable total: not scored"
+                _("no item answers: total used")
+                if total_only[i]
+                else _("no item answers and no usable total: not scored")
             )
         else:
             if na_items[i] > 0 and entry.not_applicable_item:
                 notes.append(
-                    f"{entry.item_label(entry.not_applicable_item)} not applicable: "
-                    f"{int(applicable[i])}-item sum, without the {entry.max_total}-point bands"
+                    _("{item} not applicable: {n}-item sum, without the {max}-point bands").format(
+                        item=_item_words(entry, entry.not_applicable_item), n=int(applicable[i]), max=entry.max_total
+                    )
                 )
             if invalid_options[i] > 0:
                 notes.append(
-                    f"{count_of(int(invalid_options[i]), 'answer')} not among the item's options "
-                    f"({_options_text(entry)}): treated as missing"
+                    ngettext(
+                        "{n} answer not among the item's options ({options}): treated as missing",
+                        "{n} answers not among the item's options ({options}): treated as missing",
+                        int(invalid_options[i]),
+                    ).format(n=int(invalid_options[i]), options=_options_text(entry))
                 )
             if out_of_range[i]:
                 notes.append(
-                    "item rows out of range, unknown or repeated: an item without one in-range answer is treated as missing"
+                    _(
+                        "item rows out of range, unknown or repeated: an item without one in-range answer is treated as missing"
+                    )
                 )
             if missing[i] > 0:
-                verdict = "prorated" if proratable[i] else "not scored"
-                notes.append(f"{count_of(int(missing[i]), 'item')} missing: {verdict}")
+                n_missing = int(missing[i])
+                notes.append(
+                    (
+                        ngettext("{n} item missing: prorated", "{n} items missing: prorated", n_missing)
+                        if proratable[i]
+                        else ngettext("{n} item missing: not scored", "{n} items missing: not scored", n_missing)
+                    ).format(n=n_missing)
+                )
             if complete[i] and not np.isnan(total[i]) and total[i] != item_sum[i]:
-                notes.append(f"stored total {int(total[i])} disagrees with item sum {int(item_sum[i])}: item sum used")
+                notes.append(
+                    _("stored total {total} disagrees with item sum {sum}: item sum used").format(
+                        total=int(total[i]), sum=int(item_sum[i])
+                    )
+                )
         quality[i] = "; ".join(notes) or None
 
     return frame.assign(

@@ -149,3 +149,24 @@ def test_pseudo_locale_marks_flag_titles_and_band_labels():
         for inst in INSTRUMENTS.values():
             for band in inst.bands:
                 assert band_words(band.label) == f"{i18n.PSEUDO_OPEN}{band.label}{i18n.PSEUDO_CLOSE}"
+
+
+@pytest.mark.parametrize(
+    ("code", "items", "total", "note"),
+    [
+        ("sv", [1, 1, None, 1, 1, 1, 1, 1, 1], None, "1 fråga saknas: proportionellt uppräknad"),
+        ("fi", [1, 1, 1, 1, 1, 1, 1, 1, 1], 14, "tallennettu kokonaispistemäärä 14 poikkeaa kysymysten summasta 9"),
+        (
+            "fr_CA",
+            [None, None, None, 1, 1, 1, 1, 1, 1],
+            None,
+            "3 questions manquantes : non coté",
+        ),  # PHQ-9 prorates 2 (1.3)
+    ],
+)
+def test_a_responses_data_quality_note_speaks_the_language(code, items, total, note):
+    """The patient page's data-quality table shows these notes as they are scored."""
+    from tests.test_measures import score_of
+
+    with i18n.language(code):
+        assert note in score_of("PHQ9", items, total)["quality"]
