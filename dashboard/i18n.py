@@ -265,7 +265,7 @@ def d3_day_format(year: bool = True) -> str:
 
 def vega_time_locale() -> dict[str, object]:
     """The run's language as a d3 time-format locale (Vega's ``config.locale.time``):
-    month and day names from Babel, so an axis says "jouluk." in Finnish, not "Dec"."""
+    month and day names from Babel, so an axis says "déc." in French, not "Dec"."""
     locale = babel_locale()
     days = locale.days["stand-alone"]
     sunday_first = [6, 0, 1, 2, 3, 4, 5]  # d3 counts weekdays from Sunday, CLDR from Monday
