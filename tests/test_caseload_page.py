@@ -12,9 +12,9 @@ from tests.apptest import logged_in, table_with
 CASELOAD = str(PAGES_DIR / "caseload.py")
 
 
-@pytest.fixture
-def team(app_platform):
-    p = app_platform
+def caseload_team(p):
+    """Finished courses with scores, an anxious patient with a message, a lapsed patient,
+    and another team's patient (also the team of tests/test_i18n_caseload.py)."""
     for i in range(6):
         pid = p.patient(f"DONE-{i}", therapist=1, enrolled_days_ago=80, status="completed", ended_days_ago=10)
         for k in (1, 2):
@@ -30,6 +30,11 @@ def team(app_platform):
     p.activity(lapsed, 40)
     p.patient("SOUTH-1", team=2, therapist=7, enrolled_days_ago=30)
     return p
+
+
+@pytest.fixture
+def team(app_platform):
+    return caseload_team(app_platform)
 
 
 NOBODY = "No patients in this period: nobody enrolled by its end matches the filters."

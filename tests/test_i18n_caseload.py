@@ -13,30 +13,14 @@ from dashboard.schema import clinicians, modules, patients, programs, teams
 from dashboard.ui.nav import PAGES_DIR
 from tests.apptest import logged_in
 from tests.pseudo import shown_texts, unmarked
+from tests.test_caseload_page import caseload_team
 
 CASELOAD = str(PAGES_DIR / "caseload.py")
 
 
 @pytest.fixture
 def team(app_platform):
-    """As tests/test_caseload_page.py: finished courses with scores, an anxious patient with a
-    message, a lapsed patient, and another team's patient."""
-    p = app_platform
-    for i in range(6):
-        pid = p.patient(f"DONE-{i}", therapist=1, enrolled_days_ago=80, status="completed", ended_days_ago=10)
-        for k in (1, 2):
-            p.module(pid, "depression", k, 80 - 7 * k, 76 - 7 * k)
-        p.phq9(pid, 79, 16)
-        p.phq9(pid, 11, 6)
-        p.gad7(pid, 79, 12)
-        p.gad7(pid, 11, 5)
-    anxious = p.patient("ANX-1", program="anxiety", therapist=2, enrolled_days_ago=40)
-    p.module(anxious, "anxiety", 1, 39, 30)
-    p.message(anxious, 5, "from_patient")
-    lapsed = p.patient("LAPSED-1", therapist=2, enrolled_days_ago=70)
-    p.activity(lapsed, 40)
-    p.patient("SOUTH-1", team=2, therapist=7, enrolled_days_ago=30)
-    return p
+    return caseload_team(app_platform)
 
 
 def caseload_in(monkeypatch, code: str):
