@@ -87,6 +87,8 @@ def check_platform_schema(engine: Engine) -> list[SchemaProblem]:
     insp = inspect(engine)
     present = set(insp.get_table_names()) | set(insp.get_view_names())
     problems: list[SchemaProblem] = []
+    if (too_old := server_version_problem(engine.dialect.name, engine.dialect.server_version_info)) is not None:
+        problems.append(SchemaProblem("", None, too_old))
     for table in schema.metadata.sorted_tables:
         if table.name not in present:
             if table.info.get(schema.OPTIONAL):
@@ -102,6 +104,20 @@ def check_platform_schema(engine: Engine) -> list[SchemaProblem]:
             elif isinstance(col.type, DateTime):
                 problems.extend(_timestamp_problems(engine, table.name, col.name, columns[col.name]["type"]))
     return problems
+
+
+# The oldest servers whose SQL the queries use: MATERIALIZED common table expressions
+# (dashboard.flags.contact_facts_query) came in PostgreSQL 12 and SQLite 3.35.
+OLDEST_SERVERS = {"postgresql": (12,), "sqlite": (3, 35)}
+
+
+def server_version_problem(dialect: str, version: tuple | None) -> str | None:
+    """Why this database server is too old for Caseboard's queries, or None."""
+    oldest = OLDEST_SERVERS.get(dialect)
+    if oldest is None or version is None or tuple(version[: len(oldest)]) >= oldest:
+        return None
+    found, needed = ".".join(map(str, version)), ".".join(map(str, oldest))
+    return f"{dialect} {found} is too old: Caseboard needs {needed} or later"
 
 
 def platform_has(engine: Engine, table: str, column: str) -> bool:

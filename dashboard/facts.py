@@ -180,16 +180,16 @@ def in_treatment(status, ended_at) -> bool:
     return status == "active" or (status not in ENDED_STATUSES and not _present(ended_at))
 
 
+def may_be_in_treatment() -> ColumnElement[bool]:
+    """Every episode ``in_treatment`` may call open, so it may prefilter in SQL: a
+    missing or open status, or no end date (all but an ended status with an end date)."""
+    return or_(patients.c.status.is_(None), patients.c.status.not_in(ENDED_STATUSES), patients.c.ended_at.is_(None))
+
+
 def not_closed_before(ts) -> ColumnElement[bool]:
     """Every episode but those certainly closed before ``ts`` (an ended status and an
-    end date before it). Keeps every patient ``in_treatment`` (missing or unknown
-    status, or no end date, may be in treatment), so it may prefilter in SQL."""
-    return or_(
-        patients.c.status.is_(None),
-        patients.c.status.not_in(ENDED_STATUSES),
-        patients.c.ended_at.is_(None),
-        patients.c.ended_at >= ts,
-    )
+    end date before it). Keeps every patient ``in_treatment``."""
+    return or_(may_be_in_treatment(), patients.c.ended_at >= ts)
 
 
 def open_at(ts) -> ColumnElement[bool]:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import cache
+from functools import cache, lru_cache
 from gettext import NullTranslations
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -213,11 +213,12 @@ def _local(value: date | datetime, tz: ZoneInfo | None) -> date | datetime:
     return value
 
 
-def day_pattern(year: bool = True) -> str:
-    """The CLDR pattern of a day in the run's language, with or without its year."""
-    if _english():
+def day_pattern(year: bool = True, code: str | None = None) -> str:
+    """The CLDR pattern of a day in the run's language (or ``code``), with or without its year."""
+    code = code or current_language()
+    if code in (SOURCE, PSEUDO):
         return _ENGLISH_DAYS[year]
-    return babel_locale().datetime_skeletons[_SKELETONS[year]].pattern
+    return babel_locale(code).datetime_skeletons[_SKELETONS[year]].pattern
 
 
 def format_day(value: date | datetime, tz: ZoneInfo | None = None, year: bool = True) -> str:
@@ -225,7 +226,14 @@ def format_day(value: date | datetime, tz: ZoneInfo | None = None, year: bool = 
     "5.11." in Finnish without the year; a time is the service zone's day."""
     local = _local(value, tz)
     day = local.date() if isinstance(local, datetime) else local
-    return dates.format_date(day, format=day_pattern(year), locale=babel_locale())
+    return _formatted_day(day, current_language(), year)
+
+
+@lru_cache(maxsize=8192)
+def _formatted_day(day: date, language: str, year: bool) -> str:
+    """Babel's formatting of one day, kept: a triage names the same few dozen days in
+    hundreds of reasons, and each Babel call costs about 30 µs."""
+    return dates.format_date(day, format=day_pattern(year, language), locale=babel_locale(language))
 
 
 def format_clock(value: datetime | time, seconds: bool = False) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, 
 from sqlalchemy.engine import Connection
 
 from dashboard.config import Settings
+from dashboard.facts import may_be_in_treatment
 from dashboard.frames import read_frame
 from dashboard.instruments import Instrument
 from dashboard.measures import INSTRUMENTS, RULE_COLUMNS, score_responses, score_subscales
@@ -138,11 +139,16 @@ RESPONSE_KEYS = (r.c.id, r.c.patient_id, r.c.instrument, r.c.administered_at, r.
 
 
 def responses_query(
-    patient_ids: Select, primary_only: bool = False, instruments: tuple[str, ...] | None = None
+    patient_ids: Select,
+    primary_only: bool = False,
+    instruments: tuple[str, ...] | None = None,
+    after_end: tuple[str, ...] | None = None,
 ) -> Select:
     """Responses of the given (already scoped) patients up to NOW; future-dated
     rows are platform errors and are left out. ``primary_only`` keeps each
-    patient's programme instrument; ``instruments`` keeps only those.
+    patient's programme instrument; ``instruments`` keeps only those;
+    ``after_end``: of an episode that may have ended (not ``facts.may_be_in_treatment``),
+    only these instruments and the programme's own.
 
     One pass over the item rows, exact while no item is repeated within a
     response (the rule for repeats needs a group per item). ``n_distinct_items``
@@ -166,6 +172,16 @@ def responses_query(
             )
             .outerjoin(ri, ri.c.response_id == r.c.id)
         )
+    scope = _scope(patient_ids, instruments)
+    if after_end is not None:
+        source = (
+            r.join(patients, patients.c.id == r.c.patient_id)
+            .outerjoin(programs, programs.c.id == patients.c.program_id)
+            .outerjoin(ri, ri.c.response_id == r.c.id)
+        )
+        scope.append(
+            or_(may_be_in_treatment(), r.c.instrument.in_(after_end), r.c.instrument == programs.c.primary_instrument)
+        )
     return (
         select(
             r.c.id.label("response_id"),
@@ -181,7 +197,7 @@ def responses_query(
             *_rule_stats(ri.c.item, ri.c.score, valid),
         )
         .select_from(source)
-        .where(*_scope(patient_ids, instruments))
+        .where(*scope)
         .group_by(*RESPONSE_KEYS)
         .order_by(r.c.patient_id, r.c.administered_at, r.c.id)
     )

@@ -43,7 +43,7 @@ class Triage:
     open_flags: pd.DataFrame  # flag rows still needing someone (with `escalated`)
     acknowledged: pd.DataFrame  # flag rows covered by an acknowledgement
     patients: pd.DataFrame  # the flag engine's patient inputs (for names and filters)
-    responses: pd.DataFrame  # scored responses of the patients still open to flags (flags.open_to_flags)
+    responses: pd.DataFrame  # scored responses of the patients still open to flags (flags.open_to_flags; after the end PHQ-9 and primary only)
     followups: pd.DataFrame  # their current GP follow-ups (dashboard.clinician_records), read once for the due list too
     concerns: pd.DataFrame | None  # supporters' concerns of these patients, read once for the supporter's statuses too
 
@@ -101,8 +101,8 @@ def _decorate(
     if queue.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     therapists = per_patient(patients, "therapist")
-    texts = _latest_primary_text(responses, patients, tz)
     now_ts, ids = pd.Timestamp(now), queue["patient_id"].tolist()
+    texts = _latest_primary_text(responses[responses["patient_id"].isin(ids)], patients, tz)
     return queue.assign(
         therapist=[therapists.get(pid) for pid in ids],
         waiting_days=[int((now_ts - pd.Timestamp(s)) // DAY) for s in queue["since"]],

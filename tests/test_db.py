@@ -84,6 +84,31 @@ def test_complete_platform_schema_has_no_problems(db_url):
     assert db.check_platform_schema(engine) == []
 
 
+@pytest.mark.parametrize(
+    "dialect, version, problem",
+    [
+        ("postgresql", (15, 4), None),
+        ("postgresql", (12, 0), None),
+        ("postgresql", (11, 22), "postgresql 11.22 is too old: Caseboard needs 12 or later"),
+        ("sqlite", (3, 40, 1), None),
+        ("sqlite", (3, 35, 0), None),
+        ("sqlite", (3, 34, 1), "sqlite 3.34.1 is too old: Caseboard needs 3.35 or later"),
+    ],
+)
+def test_a_server_too_old_for_the_queries_is_named(dialect, version, problem):
+    """The queue's MATERIALIZED common table expression needs PostgreSQL 12 or SQLite 3.35."""
+    assert db.server_version_problem(dialect, version) == problem
+
+
+def test_an_old_server_is_a_platform_schema_problem(db_url):
+    engine = make_engine(db_url)
+    schema.metadata.create_all(engine)
+    engine.dialect.server_version_info = (11, 5) if engine.dialect.name == "postgresql" else (3, 31, 1)
+    assert [p.message for p in db.check_platform_schema(engine)] == [
+        db.server_version_problem(engine.dialect.name, engine.dialect.server_version_info)
+    ]
+
+
 def test_missing_table_and_column_are_named(db_url):
     engine = make_engine(db_url)
     schema.metadata.create_all(

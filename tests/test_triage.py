@@ -267,3 +267,24 @@ def test_a_risk_answer_at_follow_up_is_triaged_escalated_acknowledged_and_printe
         ack(platform, pid, "risk", at=monday_3pm, note="ok")
     ack(platform, pid, "risk", at=monday_3pm, note="Phoned patient, safety plan reviewed.")
     assert pid not in open_flags(platform, at=monday_3pm)
+
+
+def test_after_the_end_triage_reads_the_phq9_and_the_primary_measure_only(platform):
+    """Only risk is triaged after an episode ended (the risk, risk_unknown and
+    peer_concern rules), so the queue reads a closed episode's PHQ-9 and its primary
+    measure only: the anxiety patient's risk answer after the end is in the queue with
+    their latest GAD-7, and no ISI of theirs is read. An episode whose status the
+    platform left unknown may be in treatment and keeps every instrument."""
+    closed = platform.patient("ANX1", program="anxiety", status="completed", enrolled_days_ago=120, ended_days_ago=20)
+    platform.gad7(closed, 21, 9)
+    isi = platform.questionnaire(closed, "ISI", 20.5, 12)
+    platform.phq9(closed, 3, 11, item9=1)
+    unclear = platform.patient("ANX2", program="anxiety", status="on_hold", enrolled_days_ago=60, ended_days_ago=5)
+    unclear_isi = platform.questionnaire(unclear, "ISI", 2, 14)
+    t = triage(platform.engine, platform.engine, load_viewer(platform.engine, "ther.a"), NOW, SETTINGS)
+    row = t.queue.set_index("patient_id").loc[closed]
+    assert row["flags"] == ["risk"]
+    assert row["latest"].startswith("9 · ") and "GAD-7" in row["latest"]
+    read = set(t.responses["response_id"])
+    assert isi not in read and unclear_isi in read
+    assert set(t.responses.loc[t.responses["patient_id"] == closed, "instrument"]) == {"GAD7", "PHQ9"}
