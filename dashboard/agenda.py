@@ -34,10 +34,11 @@ from dashboard.measures import INSTRUMENTS, band_label, band_words, display_scor
 from dashboard.outcomes import change_words, reliable_change
 from dashboard.patient import (
     Patient,
-    engagement,
+    RecordRows,
     episode_responses,
     file_stem,
     find_patient_by_id,
+    last_contact,
     load_page,
     summarise_instrument,
 )
@@ -135,13 +136,38 @@ def build(
 ) -> Agenda:
     """The agenda of one patient the viewer may see, up to ``now``, or AgendaRefused
     (the same words whether the patient is someone else's or does not exist)."""
+    patient = allowed_patient(platform, viewer, patient_id)
+    rows, _summary, inputs = load_page(platform, viewer, patient, now, settings, state)
+    return assemble(
+        platform, viewer, patient, rows, inputs.followups, flags.evaluate(inputs, now, settings, tz), now, settings, tz
+    )
+
+
+def allowed_patient(platform: Engine, viewer: Viewer, patient_id: int) -> Patient:
+    """The patient, if the viewer may see their agenda; else AgendaRefused."""
     if (why := refusal(viewer)) is not None:
         raise AgendaRefused(_(why))
     patient = find_patient_by_id(platform, viewer, patient_id)
     if patient is None:
         raise AgendaRefused(_(DENIED))
-    rows, _summary, inputs = load_page(platform, viewer, patient, now, settings, state)
-    held = last_followups(inputs.followups).get(patient_id) if inputs.followups is not None else None
+    return patient
+
+
+def assemble(
+    platform: Engine,
+    viewer: Viewer,
+    patient: Patient,
+    rows: RecordRows,
+    followups: pd.DataFrame | None,
+    judged: pd.DataFrame,
+    now: datetime,
+    settings: Settings,
+    tz: ZoneInfo,
+) -> Agenda:
+    """The agenda from the patient page's rows, follow-ups and judged flags at ``now``:
+    the page and its agenda show one snapshot, read once."""
+    patient_id = patient.patient_id
+    held = last_followups(followups).get(patient_id) if followups is not None else None
     summaries, available = _summaries(platform, viewer, patient_id)
     completed = rows.modules.dropna(subset=["completed_at"])
     done = [
@@ -159,8 +185,8 @@ def build(
         exercises=int((acts["kind"] == "exercise").sum()),
         homework=int((acts["kind"] == "homework").sum()),
         scores=_scores(patient, rows.responses, held, settings, tz),
-        reasons=_reasons(platform, flags.evaluate(inputs, now, settings, tz)),
-        last_contact=engagement(rows, patient.enrolled_at, now).last_clinician_contact,
+        reasons=_reasons(platform, judged),
+        last_contact=None if (contact := last_contact(rows)) is None else contact.to_pydatetime(),
         summaries_available=available,
     )
 

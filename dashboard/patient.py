@@ -574,12 +574,17 @@ class Engagement:
     weekly: pd.DataFrame  # week, logins, exercises, from_patient, to_patient (clinician), from_peer
 
 
+def last_contact(rows: RecordRows) -> pd.Timestamp | None:
+    """The patient's latest clinician contact in the record, or None."""
+    contact = rows.messages.loc[is_clinician_contact(rows.messages), "sent_at"]
+    return contact.max() if not contact.empty else None
+
+
 def engagement(rows: RecordRows, enrolled_at: datetime, now: datetime) -> Engagement:
     msgs = rows.messages
-    contact = msgs.loc[is_clinician_contact(msgs), "sent_at"]
-    last_contact = contact.max() if not contact.empty else None
+    last_contact_at = last_contact(rows)
     from_patient = msgs.loc[msgs["direction"] == "from_patient", "sent_at"]
-    unanswered = from_patient[from_patient > last_contact] if last_contact is not None else from_patient
+    unanswered = from_patient[from_patient > last_contact_at] if last_contact_at is not None else from_patient
     acts = rows.activity.assign(week=treatment_week(rows.activity["occurred_at"], enrolled_at))
     current = treatment_week(pd.Series([now]), enrolled_at).iloc[0]
     weeks = range(0, 0 if pd.isna(current) else int(current) + 1)
@@ -593,7 +598,7 @@ def engagement(rows: RecordRows, enrolled_at: datetime, now: datetime) -> Engage
     weekly["from_peer"] = m[(m["direction"] == "to_patient") & m["from_peer"].astype(bool)].groupby("week").size()
     weekly = weekly.fillna(0).astype(int).reset_index()
     return Engagement(
-        last_clinician_contact=None if last_contact is None else last_contact.to_pydatetime(),
+        last_clinician_contact=None if last_contact_at is None else last_contact_at.to_pydatetime(),
         waiting_since=None if unanswered.empty else unanswered.min().to_pydatetime(),
         weekly=weekly,
     )

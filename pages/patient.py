@@ -129,7 +129,7 @@ if ctx.viewer.role == PEER_SUPPORTER:  # their own view: no item answers, no ris
     st.stop()
 
 version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id), data_version())
-rows, summary, judged_flags, as_of = cached.patient_page(
+rows, summary, judged_flags, as_of, _followups = cached.patient_page(
     ctx.platform,
     ctx.state,
     ctx.config.db_url,

@@ -147,6 +147,11 @@ def test_schema_problem_gives_a_clear_page(monkeypatch, db_url, tmp_path):
     assert not at.exception
     assert at.title[0].value == "Caseboard cannot start"
     assert any("table 'messages' is missing" in m.value for m in at.markdown)
+    # A failing check is not kept (app.check_platform_schema): once the platform is
+    # repaired the next run shows the login form, with no minute's wait.
+    metadata.tables["messages"].create(engine)
+    at.run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
 
 
 def test_production_refuses_an_old_state_revision(monkeypatch, db_url, tmp_path):

@@ -77,6 +77,28 @@ def get_engine(url: str, statement_timeout_s: float) -> Engine:
     return make_engine(url, statement_timeout_s)
 
 
+class SchemaMismatch(Exception):
+    """The platform's schema breaks the contract: raised, so the cache keeps only a pass."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+# The platform's schema, checked at the first run and then at most once a minute per
+# process: reflecting it took 18 ms of every page run at 100,000 patients on
+# PostgreSQL (docs/performance.md). A failing check is never kept, so a repair shows
+# at the next run.
+SCHEMA_RECHECK_SECONDS = 60
+
+
+@st.cache_data(ttl=SCHEMA_RECHECK_SECONDS, show_spinner=False)
+def check_platform_schema(_platform: Engine, db_url: str) -> None:
+    """Raise SchemaMismatch naming what breaks the contract (README, Schema contract)."""
+    if problems := startup.platform_schema_problems(_platform):
+        raise SchemaMismatch(problems)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def get_auth_file(path: str, stamp: tuple[int, int, int]) -> AuthFile:
     """Read again whenever the file's stamp changes (checked every run), so a removed
@@ -113,11 +135,12 @@ def prepare(config: Config) -> tuple[Engine, Engine]:
     problems = startup.prepare_state_database(config, state)
     if problems:
         stop_with(_("The dashboard's own tables are not at the expected revision."), problems)
-    problems = startup.platform_schema_problems(platform)
-    if problems:
+    try:
+        check_platform_schema(platform, config.db_url)
+    except SchemaMismatch as mismatch:
         stop_with(
             _("The platform database does not match the schema Caseboard reads (see README, 'Schema contract')."),
-            problems,
+            mismatch.problems,
         )
     refresher.start_in_process(config, platform, state)  # the embedded demo's, once per process
     return platform, state

@@ -12,6 +12,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -103,6 +104,14 @@ def data_quality(
     return quality.data_quality(_engine, viewer, utcnow(), settings, patient_id)
 
 
+class PatientPage(NamedTuple):
+    rows: patient_data.RecordRows
+    summary: pd.DataFrame  # the patient's My patients row
+    judged: pd.DataFrame  # flags with their acknowledgement state
+    as_of: datetime
+    followups: pd.DataFrame | None  # current GP follow-ups, for the agenda
+
+
 @_cached(max_entries=500)
 def patient_page(
     _engine: Engine,
@@ -113,12 +122,12 @@ def patient_page(
     settings: Settings,
     tz_name: str,
     version: tuple,
-) -> tuple[patient_data.RecordRows, pd.DataFrame, pd.DataFrame, datetime]:
-    """(rows, list row, flags with their acknowledgement state, as_of) for one
-    patient the viewer may see; ``tz_name`` names the days in the reasons."""
+) -> PatientPage:
+    """One patient the viewer may see, read once for the page and its agenda;
+    ``tz_name`` names the days in the reasons."""
     now = utcnow()
     rows, summary, inputs = patient_data.load_page(_engine, viewer, patient, now, settings, _state)
-    return rows, summary, flags.evaluate(inputs, now, settings, ZoneInfo(tz_name)), now
+    return PatientPage(rows, summary, flags.evaluate(inputs, now, settings, ZoneInfo(tz_name)), now, inputs.followups)
 
 
 @_cached(max_entries=500)
@@ -132,9 +141,14 @@ def agenda(
     tz_name: str,
     version: tuple,
 ) -> agenda_mod.Agenda:
-    """One patient's consultation agenda (agenda.build: refused outside the viewer's
-    scope; a refusal is raised, never cached). ``version``: ``writes`` of the patient."""
-    return agenda_mod.build(_platform, _state, viewer, patient_id, utcnow(), settings, ZoneInfo(tz_name))
+    """One patient's consultation agenda (refused outside the viewer's scope; a refusal
+    is raised, never cached), assembled from the cached patient page of the same
+    ``version`` (``writes`` of the patient): the page and its agenda read the record once."""
+    patient = agenda_mod.allowed_patient(_platform, viewer, patient_id)
+    page = patient_page(_platform, _state, db_url, viewer, patient, settings, tz_name, version)
+    return agenda_mod.assemble(
+        _platform, viewer, patient, page.rows, page.followups, page.judged, page.as_of, settings, ZoneInfo(tz_name)
+    )
 
 
 @_cached(max_entries=500)

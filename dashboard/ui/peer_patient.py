@@ -45,7 +45,7 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
         cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id),
         data_version(),
     )
-    rows, summary, _judged, now = cached.patient_page(
+    rows, summary, _judged, now, _followups = cached.patient_page(
         ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient, settings, tz.key, version
     )
     contacts, _hidden = cached.contact_list(
