@@ -250,16 +250,23 @@ def row_checks(viewer: Viewer, now: datetime, dialect: str, patient_id: int | No
 
 
 def data_quality(
-    engine: Engine, viewer: Viewer, now: datetime, settings: Settings, patient_id: int | None = None
+    engine: Engine,
+    viewer: Viewer,
+    now: datetime,
+    settings: Settings,
+    patient_id: int | None = None,
+    scored: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per check that found something (COLUMNS): how many patients and rows,
-    and the patient codes (all in the viewer's scope), in CHECKS order."""
+    and the patient codes (all in the viewer's scope), in CHECKS order. ``scored``: the
+    one patient's responses as the patient page read and scored them (not read again)."""
     in_scope = select(patients.c.id).where(patient_filter(viewer, now))
     if patient_id is not None:
         in_scope = in_scope.where(patients.c.id == patient_id)
     with engine.connect() as conn:
         found = pd.read_sql(row_checks(viewer, now, engine.dialect.name, patient_id), conn)
-        scored = scored_responses(conn, in_scope, now, settings)
+        if scored is None:
+            scored = scored_responses(conn, in_scope, now, settings)
         codes = dict(conn.execute(select(patients.c.id, patients.c.code).where(patients.c.id.in_(in_scope))).all())
     # Scoring problems other than an unknown instrument (counted above from SQL), and the
     # instruments' own rule: an answer not among its options. (A not-applicable item,

@@ -182,7 +182,7 @@ for name, last in supporters(ctx.platform, ctx.viewer, patient.patient_id, now):
 st.caption(freshness_line(as_of, tz))
 problems = rows.responses[rows.responses["quality"].notna()]
 quality_note(
-    cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings, patient.patient_id),
+    cached.data_quality(ctx.platform, ctx.config.db_url, ctx.viewer, settings, patient.patient_id, rows.responses),
     patient_page=True,
     questionnaires=pd.DataFrame(
         {

@@ -98,10 +98,16 @@ def my_patients(_engine: Engine, db_url: str, viewer: Viewer, settings: Settings
 
 @_cached(max_entries=500)
 def data_quality(
-    _engine: Engine, db_url: str, viewer: Viewer, settings: Settings, patient_id: int | None = None
+    _engine: Engine,
+    db_url: str,
+    viewer: Viewer,
+    settings: Settings,
+    patient_id: int | None = None,
+    _scored: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The viewer's (or one patient's) data-quality problems; keyed by viewer like every entry."""
-    return quality.data_quality(_engine, viewer, utcnow(), settings, patient_id)
+    """The viewer's (or one patient's) data-quality problems; keyed by viewer like every
+    entry. ``_scored``: that patient's responses as their page read them (not hashed)."""
+    return quality.data_quality(_engine, viewer, utcnow(), settings, patient_id, _scored)
 
 
 class PatientPage(NamedTuple):
