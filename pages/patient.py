@@ -9,7 +9,7 @@ from dashboard import audit, charts, i18n
 from dashboard.acks import MAY_ACKNOWLEDGE
 from dashboard.flags import checkpoint_words, last_risk_assessment, on_track_status, pauses, risk_item_status
 from dashboard.flags import title as flag_title
-from dashboard.gp_followups import ACTIONS, current_followups
+from dashboard.gp_followups import ACTIONS
 from dashboard.i18n import N_, ngettext
 from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, band_words, display_score
@@ -17,7 +17,6 @@ from dashboard.outcomes import anxiety_plan, change_words, planned_measures_text
 from dashboard.patient import (
     current,
     current_module,
-    engagement,
     episode_responses,
     follow_up_outcome,
     follow_up_responses,
@@ -29,7 +28,6 @@ from dashboard.patient import (
     summaries,
     treatment_week,
 )
-from dashboard.peer_support import supporters
 from dashboard.record_audit import audit_once
 from dashboard.schema import PEER_SUPPORTER
 from dashboard.text import control_problem, md, visible_controls
@@ -129,7 +127,7 @@ if ctx.viewer.role == PEER_SUPPORTER:  # their own view: no item answers, no ris
     st.stop()
 
 version = (cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id), data_version())
-rows, summary, judged_flags, as_of, _followups = cached.patient_page(
+page = cached.patient_page(
     ctx.platform,
     ctx.state,
     ctx.config.db_url,
@@ -139,6 +137,7 @@ rows, summary, judged_flags, as_of, _followups = cached.patient_page(
     ctx.config.timezone.key,
     version,
 )
+rows, summary, judged_flags, as_of = page.rows, page.summary, page.judged, page.as_of
 patient_flags = judged_flags[judged_flags["acked_at"].isna()]
 handled = judged_flags[judged_flags["acked_at"].notna()]
 facts = summary.iloc[0]
@@ -171,7 +170,7 @@ st.markdown(
     )
     + (_(" (ended {day})").format(day=day(patient.ended_at)) if patient.ended_at else "")
 )
-for name, last in supporters(ctx.platform, ctx.viewer, patient.patient_id, now):
+for name, last in page.supporters:
     # peer contact is its own fact: shown here, never clearing the therapist's reasons
     contact = (
         _("last message to the patient {day}").format(day=day(last))
@@ -202,7 +201,7 @@ if patient_flags.empty and not handled.empty:
     st.info(_("No open reasons: every reason the triage rules raised is handled (below)."), icon=":material/task_alt:")
 else:
     flag_badges(patient_flags)
-gp_followups = current_followups(ctx.state, [patient.patient_id])
+gp_followups = page.followups
 if paused_until := pauses(gp_followups, local_date(now, ctx.config.timezone)).get(patient.patient_id):
     st.info(
         _("Programme paused by the GP until {day}: inactivity and no-contact reasons are held until then.").format(
@@ -455,7 +454,7 @@ with st.expander(_("Module dates")):
 
 # ------------------------------------------------------------------ engagement
 st.subheader(_("Engagement"))
-eng = engagement(rows, patient.enrolled_at, now)
+eng = page.engagement
 c1, c2, c3 = st.columns(3)
 c1.metric(
     _("Days since last activity"),

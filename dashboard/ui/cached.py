@@ -111,11 +111,15 @@ def data_quality(
 
 
 class PatientPage(NamedTuple):
+    """What a patient page shows, read at ``as_of`` (each part was read again at every run)."""
+
     rows: patient_data.RecordRows
     summary: pd.DataFrame  # the patient's My patients row
     judged: pd.DataFrame  # flags with their acknowledgement state
     as_of: datetime
-    followups: pd.DataFrame | None  # current GP follow-ups, for the agenda
+    followups: pd.DataFrame  # current GP follow-ups (the pause, the table, the agenda)
+    engagement: patient_data.Engagement
+    supporters: list[tuple[str, datetime | None]]  # peer supporters on the care team, last contact
 
 
 @_cached(max_entries=500)
@@ -133,7 +137,15 @@ def patient_page(
     ``tz_name`` names the days in the reasons."""
     now = utcnow()
     rows, summary, inputs = patient_data.load_page(_engine, viewer, patient, now, settings, _state)
-    return PatientPage(rows, summary, flags.evaluate(inputs, now, settings, ZoneInfo(tz_name)), now, inputs.followups)
+    return PatientPage(
+        rows,
+        summary,
+        flags.evaluate(inputs, now, settings, ZoneInfo(tz_name)),
+        now,
+        inputs.followups,
+        patient_data.engagement(rows, patient.enrolled_at, now),
+        peer_support.supporters(_engine, viewer, patient.patient_id, now),
+    )
 
 
 @_cached(max_entries=500)

@@ -15,7 +15,6 @@ from dashboard.i18n import gettext as _
 from dashboard.patient import (
     Patient,
     current_module,
-    engagement,
     episode_responses,
     follow_up_responses,
     module_timeline,
@@ -45,9 +44,10 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
         cached.writes(ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient.patient_id),
         data_version(),
     )
-    rows, summary, _judged, now, _followups = cached.patient_page(
+    page = cached.patient_page(
         ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, patient, settings, tz.key, version
     )
+    rows, summary, now = page.rows, page.summary, page.as_of
     contacts, _hidden = cached.contact_list(
         ctx.platform, ctx.state, ctx.config.db_url, ctx.viewer, settings, tz.key, version
     )
@@ -135,7 +135,7 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
         module_dates_table(timeline, day)
 
     st.subheader(_("Engagement"))
-    eng = engagement(rows, patient.enrolled_at, now)
+    eng = page.engagement
     facts = summary.iloc[0]
     c1, c2, c3 = st.columns(3)
     idle = facts["days_since_activity"]
