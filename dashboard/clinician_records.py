@@ -10,11 +10,13 @@ so that reading them does not import the modules that serve pages.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 from sqlalchemy import BigInteger, ColumnElement, Engine, and_, any_, bindparam, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 
 from dashboard.ack_cover import ACK_COLUMNS
 from dashboard.frames import read_frame
@@ -24,8 +26,20 @@ from dashboard.state_tables import ack_withdrawals, concerns
 from dashboard.state_tables import acknowledgements as acks_table
 from dashboard.state_tables import followups as followups_table
 
+State = Engine | Connection  # a connection lets several reads share one round of checkout
 
-def patient_in(state: Engine, column, patient_ids: Sequence[int]) -> ColumnElement[bool]:
+
+@contextmanager
+def _connected(state: State) -> Iterator[Connection]:
+    """``state`` itself when it is a connection, else one from its engine's pool."""
+    if isinstance(state, Connection):
+        yield state
+    else:
+        with state.connect() as conn:
+            yield conn
+
+
+def patient_in(state: State, column, patient_ids: Sequence[int]) -> ColumnElement[bool]:
     """``column IN patient_ids`` as one bound value: a PostgreSQL array, a JSON list on
     SQLite. A lead's 5,000 ids as separate parameters took about 0.2 s a list to expand
     (SQLAlchemy names each one), on every Caseload run."""
@@ -46,7 +60,7 @@ ACTIONS = {
 }
 
 
-def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: bool = False) -> pd.DataFrame:
+def current_followups(state: State, patient_ids: list[int], include_withdrawn: bool = False) -> pd.DataFrame:
     """The latest version of every entry for these (already scoped) patients."""
     table = followups_table
     latest = (
@@ -60,14 +74,14 @@ def current_followups(state: Engine, patient_ids: list[int], include_withdrawn: 
         .join(latest, and_(latest.c.entry_id == table.c.entry_id, latest.c.version == table.c.version))
         .order_by(table.c.held_on.desc(), table.c.recorded_at.desc())
     )
-    with state.connect() as conn:
+    with _connected(state) as conn:
         frame = read_frame(conn, stmt, dates=("recorded_at",))
     if not include_withdrawn:
         frame = frame[~frame["withdrawn"].astype(bool)]
     return frame.reset_index(drop=True)
 
 
-def load_acks(state: Engine, patient_ids: list[int], peer_list: bool = False) -> pd.DataFrame:
+def load_acks(state: State, patient_ids: list[int], peer_list: bool = False) -> pd.DataFrame:
     """Every acknowledgement of these (already scoped) patients (ACK_COLUMNS), withdrawn ones
     marked, of one list: the clinical triage's, or with ``peer_list`` a peer supporter's own
     (their acknowledgements never cover a therapist's reason, nor the therapist's theirs)."""
@@ -85,7 +99,7 @@ def load_acks(state: Engine, patient_ids: list[int], peer_list: bool = False) ->
         acks_table.c.evidence,
         withdrawn.label("withdrawn"),
     ).where(patient_in(state, acks_table.c.patient_id, patient_ids), of_list(peer_list))
-    with state.connect() as conn:
+    with _connected(state) as conn:
         return read_frame(conn, stmt, dates=("trigger_at", "acked_at"))
 
 
@@ -98,7 +112,7 @@ def of_list(peer_list: bool) -> ColumnElement[bool]:
 CONCERN_COLUMNS = ["concern_id", "patient_id", "recorded_at", "author_name", "note"]
 
 
-def load_concerns(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
+def load_concerns(state: State, patient_ids: list[int]) -> pd.DataFrame:
     """Every concern peer supporters recorded for these (already scoped) patients
     (CONCERN_COLUMNS), oldest first. Read as stored, like acknowledgements: a kept
     snapshot judged again at its ``as_of`` sees a concern recorded since."""
@@ -115,5 +129,5 @@ def load_concerns(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
         .where(patient_in(state, concerns.c.patient_id, patient_ids))
         .order_by(concerns.c.recorded_at, concerns.c.id)
     )
-    with state.connect() as conn:
+    with _connected(state) as conn:
         return read_frame(conn, stmt, dates=("recorded_at",))

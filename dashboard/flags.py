@@ -248,7 +248,8 @@ def recorded_for(
     of a peer supporter's list, supporters' concerns) of the patients of ``facts``, from
     the state database."""
     ids = [int(i) for i in facts["patient_id"]]
-    return current_followups(state, ids), load_acks(state, ids, peer_list), load_concerns(state, ids)
+    with state.connect() as conn:
+        return current_followups(conn, ids), load_acks(conn, ids, peer_list), load_concerns(conn, ids)
 
 
 # ---------------------------------------------------------------- evaluation (pure)
