@@ -111,7 +111,7 @@ def data_quality(
 
 
 class PatientPage(NamedTuple):
-    """What a patient page shows, read at ``as_of`` (each part was read again at every run)."""
+    """What a patient page shows, read once at ``as_of``: its reruns and its agenda reuse it."""
 
     rows: patient_data.RecordRows
     summary: pd.DataFrame  # the patient's My patients row
