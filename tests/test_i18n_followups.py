@@ -159,8 +159,7 @@ def test_the_contact_page_speaks_swedish(app_platform, monkeypatch):
 # dashboard/outcomes.py); timeutil.freshness_line; "triage": why_text and compact_list.
 OTHERS = (
     r"Data as of.*?(?= · |$)",
-    r"Caseboard is not monitored out of hours and is not a risk assessment: follow your service's risk protocol for "
-    r"this patient now\.",
+    r"Caseboard is not monitored out of hours and is not a risk assessment: follow your service's risk protocol now\.",
     r"\b(?:minimal|mild|moderate|moderately severe|severe|no bands)\b",
     r"\b(?:reliable improvement|reliable deterioration|no reliable change)\b",
     r"\bRisk answer\b.*",

@@ -10,16 +10,21 @@ the patient page (the same record the table row opens).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import streamlit as st
 
+from dashboard import i18n
 from dashboard.i18n import gettext as _
+from dashboard.i18n import ngettext
 from dashboard.text import md
 from dashboard.ui.nav import PATIENT_SCRIPT, patient_params
 
 NARROW_PX = 640
+# The entries a phone is sent: a caseload fits, a team lead's queue of 2,000 patients
+# took about 0.7 s of every Triage run to send as 6,000 elements (docs/performance.md).
+COMPACT_MAX = 100
 WIDE_KEY, COMPACT_KEY = "wide_table_", "compact_list_"
 # Containers with a key carry the class st-key-<key> (streamlit 1.67).
 NARROW_CSS = (
@@ -46,12 +51,21 @@ def wide_table(name: str):
     return st.container(key=f"{WIDE_KEY}{name}")
 
 
-def compact_list(name: str, items: Iterable[CompactItem], caption: str | None = None) -> None:
-    """The same patients as the wide table, one short entry each: shown only below ``NARROW_PX``.
-    ``caption`` is the page's own, already translated; by default the generic hint."""
+def compact_list(name: str, items: Sequence[CompactItem], caption: str | None = None) -> None:
+    """The same patients as the wide table, in its order, one short entry each: shown only
+    below ``NARROW_PX``, at most ``COMPACT_MAX`` of them (then it says so). ``caption`` is
+    the page's own, already translated; by default the generic hint."""
     with st.container(key=f"{COMPACT_KEY}{name}", gap="medium"):
         st.caption(caption if caption is not None else _("Tap a code to open the patient."))
-        for item in items:
+        if len(items) > COMPACT_MAX:
+            st.caption(
+                ngettext(
+                    "The first {shown} of {total} patient, in the table's order; a wider window shows them all.",
+                    "The first {shown} of {total} patients, in the table's order; a wider window shows them all.",
+                    len(items),
+                ).format(shown=i18n.format_number(COMPACT_MAX), total=i18n.format_number(len(items)))
+            )
+        for item in items[:COMPACT_MAX]:
             with st.container(gap=None):  # the reason sits under its own code
                 st.page_link(
                     PATIENT_SCRIPT,
