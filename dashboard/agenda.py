@@ -44,7 +44,7 @@ from dashboard.patient import (
 )
 from dashboard.schema import modules, patients
 from dashboard.scope import Viewer, patient_filter
-from dashboard.timeutil import local_date, local_time, utcnow
+from dashboard.timeutil import local_date, utcnow
 
 MAY_VIEW = ("gp", "therapist")  # the patient's GP and therapist, as for the FHIR export
 EXPORT_WHAT = "consultation_agenda"
@@ -257,10 +257,8 @@ def _reasons(platform: Engine, judged: pd.DataFrame) -> list[Reason]:
 
 
 def day(ts: datetime | date | None, tz: ZoneInfo) -> str:
-    """A day in the run's language (an instant: its day in the service time zone)."""
-    if ts is None:
-        return "—"
-    return i18n.format_day(local_time(ts, tz) if isinstance(ts, datetime) else ts)
+    """A day in the run's language (an instant: its day in the service time zone), or a dash."""
+    return i18n.format_day_or_dash(ts, tz)
 
 
 def since_words(a: Agenda, tz: ZoneInfo) -> str:

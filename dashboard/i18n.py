@@ -229,6 +229,14 @@ def format_day(value: date | datetime, tz: ZoneInfo | None = None, year: bool = 
     return _formatted_day(day, current_language(), year)
 
 
+def format_day_or_dash(value: date | datetime | None, tz: ZoneInfo | None = None, year: bool = True) -> str:
+    """``format_day``, or a dash where the record holds no day (None, or NaT: the
+    platform's date was missing or unreadable)."""
+    if value is None or value != value:  # NaT is the one day unequal to itself
+        return "—"
+    return format_day(value, tz, year)
+
+
 @lru_cache(maxsize=8192)
 def _formatted_day(day: date, language: str, year: bool) -> str:
     """Babel's formatting of one day, kept: a triage names the same few dozen days in

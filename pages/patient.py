@@ -1,5 +1,6 @@
 """Patient: progress, symptom trajectories, engagement and data quality for one patient."""
 
+import functools
 from datetime import date
 
 import pandas as pd
@@ -146,9 +147,7 @@ follow_up = follow_up_responses(rows.responses, patient.ended_at, settings)  # n
 now = as_of
 
 
-def day(ts) -> str:
-    """A day in the language, "05 Nov 2026" in English, or a dash."""
-    return "—" if ts is None or pd.isna(ts) else i18n.format_day(pd.Timestamp(ts).to_pydatetime(), tz)
+day = functools.partial(i18n.format_day_or_dash, tz=tz)  # a day of the record, or a dash
 
 
 # ------------------------------------------------------------------ header

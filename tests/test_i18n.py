@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from babel.messages import pofile
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -112,6 +113,22 @@ def test_a_time_is_the_service_zones_wall_time_and_day():
         assert i18n.format_day_time(late, ZoneInfo("Europe/Stockholm")) == "1 dec. 2026 00:49"
     with i18n.language("fi"):
         assert i18n.format_day_time(late, ZoneInfo("Europe/Helsinki"), seconds=True) == "1.12.2026 1.49.00"
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "shown"),
+    [
+        (None, "en", "—"),
+        (pd.NaT, "fi", "—"),  # a platform date that could not be read
+        (pd.Timestamp("2026-11-30 23:49"), "en", "01 Dec 2026"),  # naive UTC: already 1 Dec in Stockholm
+        (datetime(2026, 11, 30, 23, 49), "fi", "1.12.2026"),
+        (date(2026, 11, 30), "sv", "30 nov. 2026"),  # a calendar day is shown as it is
+    ],
+)
+def test_a_day_of_the_record_or_a_dash(value, code, shown):
+    """The patient pages' and the agenda's one rule for a day that may be missing."""
+    with i18n.language(code):
+        assert i18n.format_day_or_dash(value, ZoneInfo("Europe/Stockholm")) == shown
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ table, no FHIR export) and nothing a GP wrote (their follow-up notes)."""
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import streamlit as st
 
@@ -53,8 +55,7 @@ def peer_patient_view(ctx: AppContext, patient: Patient) -> None:
     )
     mine = for_patient(contacts, patient.patient_id)
 
-    def day(ts) -> str:
-        return "—" if ts is None or pd.isna(ts) else i18n.format_day(pd.Timestamp(ts).to_pydatetime(), tz)
+    day = functools.partial(i18n.format_day_or_dash, tz=tz)  # a day of the record, or a dash
 
     st.title(md(patient_label(patient.code, patient.display_name)))
     show_confirmation()

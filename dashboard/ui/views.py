@@ -59,8 +59,7 @@ def waited(hours: float) -> str:
 
 
 RISK_NOTE = N_(
-    "Caseboard is not monitored out of hours and is not a risk assessment: "
-    "follow your service's risk protocol now."
+    "Caseboard is not monitored out of hours and is not a risk assessment: follow your service's risk protocol now."
 )
 # clinical-reference 1.5: most suicides followed a most recent item 9 of "not at all".
 NO_RISK_ANSWER = N_(
