@@ -256,14 +256,9 @@ def _reasons(platform: Engine, judged: pd.DataFrame) -> list[Reason]:
 # ---------------------------------------------------------------- words shared by the screen and the page
 
 
-def day(ts: datetime | date | None, tz: ZoneInfo) -> str:
-    """A day in the run's language (an instant: its day in the service time zone), or a dash."""
-    return i18n.format_day_or_dash(ts, tz)
-
-
 def since_words(a: Agenda, tz: ZoneInfo) -> str:
     if a.last_followup:
-        return _("since the last follow-up on {date}").format(date=day(a.last_followup, tz))
+        return _("since the last follow-up on {date}").format(date=i18n.format_day_or_dash(a.last_followup, tz))
     return _("since enrolment")
 
 
@@ -273,7 +268,9 @@ def score_line(s: Score, last_followup: date | None, tz: ZoneInfo) -> tuple[str,
     def shown(score: float, band: str | None) -> str:
         return _("{score} ({band})").format(score=display_score(score), band=band_words(band) or _("no bands"))
 
-    now = _("{score} on {date}").format(score=shown(s.latest, s.band_latest), date=day(s.latest_at, tz))
+    now = _("{score} on {date}").format(
+        score=shown(s.latest, s.band_latest), date=i18n.format_day_or_dash(s.latest_at, tz)
+    )
     if last_followup is None:
         followup = _("no follow-up yet")
     elif s.at_followup is None:
@@ -298,12 +295,14 @@ def score_line(s: Score, last_followup: date | None, tz: ZoneInfo) -> tuple[str,
 def reason_words(r: Reason, tz: ZoneInfo) -> str:
     words = _("{title}: {reason}").format(title=r.title, reason=r.reason)
     if r.handled_by:
-        words += " " + _("(handled by {name} on {date})").format(name=r.handled_by, date=day(r.handled_at, tz))
+        words += " " + _("(handled by {name} on {date})").format(
+            name=r.handled_by, date=i18n.format_day_or_dash(r.handled_at, tz)
+        )
     return words
 
 
 def contact_words(a: Agenda, tz: ZoneInfo) -> str:
-    when = day(a.last_contact, tz) if a.last_contact else _("no clinician message yet")
+    when = i18n.format_day_or_dash(a.last_contact, tz) if a.last_contact else _("no clinician message yet")
     who = a.patient.therapist or _("no therapist assigned")
     return _("{when} · therapist {name}").format(when=when, name=who)
 
@@ -351,7 +350,7 @@ def to_html(a: Agenda, tz: ZoneInfo, agreed: str = "") -> str:
     if a.modules:
         items = "".join(
             f"<li><b>{m.position}. {e(m.title)}</b> ("
-            + e(_("completed {date}").format(date=day(m.completed_at, tz)))
+            + e(_("completed {date}").format(date=i18n.format_day_or_dash(m.completed_at, tz)))
             + ")"
             + (f"<br>{e(m.summary)}" if m.summary else "")
             + "</li>"

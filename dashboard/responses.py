@@ -162,23 +162,17 @@ def responses_query(
         for code, inst in INSTRUMENTS.items()
         if inst.risk_item
     ]
-    source = r.outerjoin(ri, ri.c.response_id == r.c.id)
-    if primary_only:
+    source, scope = r.outerjoin(ri, ri.c.response_id == r.c.id), _scope(patient_ids, instruments)
+    if primary_only or after_end is not None:
         # A join, not a per-row subquery: the programme's instrument is read once per patient.
-        source = (
-            r.join(patients, patients.c.id == r.c.patient_id)
-            .join(
-                programs, and_(programs.c.id == patients.c.program_id, programs.c.primary_instrument == r.c.instrument)
-            )
-            .outerjoin(ri, ri.c.response_id == r.c.id)
-        )
-    scope = _scope(patient_ids, instruments)
-    if after_end is not None:
         source = (
             r.join(patients, patients.c.id == r.c.patient_id)
             .outerjoin(programs, programs.c.id == patients.c.program_id)
             .outerjoin(ri, ri.c.response_id == r.c.id)
         )
+    if primary_only:
+        scope.append(r.c.instrument == programs.c.primary_instrument)
+    if after_end is not None:
         scope.append(
             or_(may_be_in_treatment(), r.c.instrument.in_(after_end), r.c.instrument == programs.c.primary_instrument)
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import agenda
+from dashboard import agenda, i18n
 from dashboard.gp_followups import NOTE_MAX_CHARS
 from dashboard.i18n import N_
 from dashboard.i18n import gettext as _
@@ -60,7 +60,7 @@ def agenda_panel(ctx: AppContext, patient_id: int, version: tuple) -> agenda.Age
         + (
             "\n".join(
                 f"- **{m.position}. {md(m.title)}** · "
-                + _("completed {date}").format(date=agenda.day(m.completed_at, tz))
+                + _("completed {date}").format(date=i18n.format_day_or_dash(m.completed_at, tz))
                 + (f"  \n  {md(m.summary)}" if m.summary else "")
                 for m in a.modules
             )
