@@ -120,6 +120,17 @@ def read_final(state: Engine, patient_ids: list[int]) -> pd.DataFrame:
     return kept.set_index("response_id")
 
 
+def _one_row_each(keys: pd.DataFrame) -> pd.DataFrame:
+    """One row per response, ``risk_rows`` counting its risk item rows (a repeated
+    risk item, a platform error, gives a response one row per repeat)."""
+    repeated = keys["response_id"].duplicated(keep=False).to_numpy()
+    counts = keys["risk_row"].astype(int)
+    if repeated.any():
+        counts = counts.where(~repeated, keys["response_id"].map(keys.groupby("response_id")["risk_row"].sum()))
+    out = keys.assign(risk_rows=counts.to_numpy()).drop(columns="risk_row")
+    return out[~out["response_id"].duplicated()].reset_index(drop=True)
+
+
 def _kept_for(keys: pd.DataFrame, kept: pd.DataFrame) -> np.ndarray:
     """Which responses have a final kept row read from that very response (its own
     columns equal) that still holds the platform's risk answer: at most one risk item
@@ -145,7 +156,7 @@ def read_scored_kept(
     """``responses.read_scored(conn, reads.live, ...)``, with each response's item
     aggregates taken from its final kept row where there is one: the same rows, the
     same scores. ``conn``: the platform; ``state``: the database the refresher keeps."""
-    keys = read_frame(conn, reads.keys, params, ("administered_at",))
+    keys = _one_row_each(read_frame(conn, reads.keys, params, ("administered_at",)))
     keys = keys[keys["administered_at"].notna()]  # undated: left out and reported, as read_scored does
     kept = read_final(state, sorted({int(p) for p in keys["patient_id"]}))
     usable = _kept_for(keys, kept)

@@ -215,11 +215,13 @@ def response_keys_query(
 ) -> Select:
     """The responses ``responses_query`` aggregates, with their own columns and their
     risk item's rows only: what a page reads live when the refresher keeps the item
-    aggregates (dashboard.response_facts). ``risk_rows`` and ``risk_answer`` (the
-    in-range answer, as ``risk_item_score``) let it check a kept row against the
-    platform's risk answer, so an item 9 that arrives after its response was complete
-    is never hidden behind the kept row (clinical-reference 1.5). Through the covering
-    index, one item row per PHQ-9 is read instead of all nine."""
+    aggregates (dashboard.response_facts). One row per risk item row (``risk_row``,
+    and ``risk_answer``: its answer if in range, as ``risk_item_score`` reads it), or
+    one without: a response appears twice when its risk item is repeated. They let a
+    page check a kept row against the platform's risk answer, so an item 9 that
+    arrives after its response was complete is never hidden behind the kept row
+    (clinical-reference 1.5). Through the covering index one item row per PHQ-9 is
+    read instead of all nine, and no GROUP BY is needed (it cost 330 ms for a team)."""
     source, scope = _scoped(patient_ids, primary_only, instruments, after_end)
     risk_item = or_(
         false(),
@@ -236,12 +238,11 @@ def response_keys_query(
     return (
         select(
             *(c.label("response_id") if c is r.c.id else c for c in RESPONSE_KEYS),
-            func.count(ri.c.response_id).label("risk_rows"),
-            func.max(case((in_range, ri.c.score))).label("risk_answer"),
+            ri.c.response_id.is_not(None).label("risk_row"),
+            case((in_range, ri.c.score)).label("risk_answer"),
         )
         .select_from(source.outerjoin(ri, and_(ri.c.response_id == r.c.id, risk_item)))
         .where(*scope)
-        .group_by(*RESPONSE_KEYS)
         .order_by(r.c.patient_id, r.c.administered_at, r.c.id)
     )
 
