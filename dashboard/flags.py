@@ -40,7 +40,8 @@ from dashboard.i18n import N_, format_day, format_number, ngettext
 from dashboard.i18n import gettext as _
 from dashboard.measures import INSTRUMENTS, display_score
 from dashboard.outcomes import DETERIORATED, follow_up_window, reliable_change, weeks_after
-from dashboard.responses import read_scored, responses_query
+from dashboard.response_facts import ResponseReads, read_scored_kept, worth_reading
+from dashboard.responses import read_scored, response_keys_query, responses_query
 from dashboard.schema import messages, module_progress, modules, patients
 from dashboard.scope import PEER_SUPPORTER, Viewer, role_filter, role_patient_ids, scope_params
 from dashboard.statements import CLOSED_BEFORE, NOW, PATIENT_ID, prepared
@@ -187,7 +188,8 @@ def _inputs_statements(role: str, one_patient: bool):
     both = select(facts_q, *[c for c in contact_q.c if c.name != "patient_id"]).select_from(
         facts_q.join(contact_q, contact_q.c.patient_id == facts_q.c.patient_id)
     )
-    return both, responses_query(ids, after_end=(RISK_INSTRUMENT,))
+    after_end = (RISK_INSTRUMENT,)
+    return both, ResponseReads(responses_query(ids, after_end=after_end), response_keys_query(ids, after_end=after_end))
 
 
 @dataclass(frozen=True)
@@ -211,11 +213,15 @@ def load_inputs(
     patient_id: int | None = None,
     state: Engine | None = None,
     scored: pd.DataFrame | None = None,
+    derived: bool | None = None,
 ) -> FlagInputs:
     """Platform rows in SQL scoped to the viewer; with ``state``, also the GP
-    follow-ups of those patients (joined in Python on the scoped ids). ``scored``:
+    follow-ups of those patients (joined in Python on the scoped ids) and the
+    responses' item aggregates the refresher keeps there for a scope large enough to
+    gain from them (dashboard.response_facts; ``derived`` True or False: always or
+    never, the latter every response aggregated live, the tests' oracle). ``scored``:
     the same patients' scored responses when the caller has read them already."""
-    both, responses_stmt = _inputs_statements(viewer.role, patient_id is not None)
+    both, reads = _inputs_statements(viewer.role, patient_id is not None)
     params = {"now": now, **scope_params(viewer, now), "patient_id": patient_id}
     with engine.connect() as conn:
         facts = read_frame(
@@ -232,9 +238,11 @@ def load_inputs(
             ),
         )
         if scored is None:
-            scored = read_scored(
-                conn, responses_stmt, {**params, "closed_before": closed_before(now, settings)}, settings
-            )
+            scored_params = {**params, "closed_before": closed_before(now, settings)}
+            if state is not None and (worth_reading(len(facts)) if derived is None else derived):
+                scored = read_scored_kept(conn, state, reads, scored_params, settings)
+            else:
+                scored = read_scored(conn, reads.live, scored_params, settings)
     facts["last_activity_at"] = last_activity_at(facts)
     peer_list = viewer.role == PEER_SUPPORTER  # a supporter's list has its own acknowledgements
     followups, acks, concerns = recorded_for(state, facts, peer_list) if state is not None else (None, None, None)

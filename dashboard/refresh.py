@@ -45,15 +45,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, case, delete, func, or_, select, text, update
+from sqlalchemy import Engine, Select, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from dashboard import team_snapshot
 from dashboard.config import Settings
 from dashboard.logs import log_event
-from dashboard.measures import INSTRUMENTS
-from dashboard.responses import item_stats
+from dashboard.response_facts import SOURCE, definition_hash, still_awaited
+from dashboard.responses import RULE_STATS, item_stats
 from dashboard.schema import responses as r
 from dashboard.state_tables import refresh_lease, refresh_marks, response_facts
 from dashboard.timeutil import utcnow
@@ -61,7 +61,6 @@ from dashboard.timeutil import utcnow
 Clock = Callable[[], datetime]  # naive UTC, read when a time is recorded (tests pass a stopped one)
 
 JOB = "refresh"
-SOURCE = "responses"
 LEASE_HELD = "lease held"
 DONE = "done"
 # The columns of dash_response_facts that come from the platform (compared by reconcile).
@@ -74,6 +73,7 @@ FACTS = (
     "n_valid_items",
     "valid_item_sum",
     "risk_item_score",
+    *RULE_STATS,
 )
 
 
@@ -276,9 +276,7 @@ def _by_range(lo: int, hi: int) -> Select:
 def _awaited(state: Connection) -> list[int]:
     """Responses whose items may still be arriving: fewer item rows than the instrument
     has items, and not yet read once at or after their ``awaited_until``."""
-    f = response_facts.c
-    expected = case(*((f.instrument == code, inst.n_items) for code, inst in INSTRUMENTS.items()), else_=0)
-    return list(state.scalars(select(f.response_id).where(f.n_item_rows < expected, f.refreshed_at < f.awaited_until)))
+    return list(state.scalars(select(response_facts.c.response_id).where(still_awaited())))
 
 
 def _awaited_until(administered_at: datetime | None, now: datetime, settings: RefreshSettings) -> datetime:
@@ -317,11 +315,14 @@ class Mark:
     pending_id: int
     pending_at: datetime
     floor_id: int
+    facts_hash: str | None = None  # the definition that made the stored rows (None: none, or rebuilding)
 
 
 def read_mark(state: Connection) -> Mark | None:
     row = state.execute(select(refresh_marks).where(refresh_marks.c.source == SOURCE)).one_or_none()
-    return None if row is None else Mark(row.last_id, row.last_at, row.pending_id, row.pending_at, row.floor_id)
+    if row is None:
+        return None
+    return Mark(row.last_id, row.last_at, row.pending_id, row.pending_at, row.floor_id, row.facts_hash)
 
 
 def next_mark(mark: Mark | None, top: int, now: datetime, settings: RefreshSettings) -> Mark:
@@ -337,13 +338,16 @@ def next_mark(mark: Mark | None, top: int, now: datetime, settings: RefreshSetti
     return Mark(max(top, mark.last_id), now, mark.pending_id, mark.pending_at, mark.floor_id)
 
 
-def _write_mark(state: Connection, mark: Mark) -> None:
+def _write_mark(state: Connection, mark: Mark, facts_hash: str | None) -> None:
+    """Store the watermark; ``facts_hash``: the definition every stored row was made by
+    (dashboard.response_facts reads the rows only under its own), None while rebuilding."""
     values = {
         "last_id": mark.last_id,
         "last_at": mark.last_at,
         "pending_id": mark.pending_id,
         "pending_at": mark.pending_at,
         "floor_id": mark.floor_id,
+        "facts_hash": facts_hash,
     }
     stmt = _insert(state, refresh_marks).values(source=SOURCE, **values)
     state.execute(stmt.on_conflict_do_update(index_elements=["source"], set_=values))
@@ -388,7 +392,7 @@ def _refresh_rows(platform: Engine, state: Engine, clock: Clock, settings: Refre
         awaited = _awaited(conn)
     with platform.connect() as p:
         top, now = read_top(p, clock)
-        if mark is not None and top < mark.last_id:
+        if mark is not None and (top < mark.last_id or mark.facts_hash != definition_hash()):
             return _rebuild(p, state, clock, settings, mark)
         return _incremental(p, state, settings, mark, awaited, top, now)
 
@@ -426,18 +430,26 @@ def _incremental(
         read += len(rows)
     new = next_mark(mark, top, now, settings)
     with state.begin() as conn:
-        _write_mark(conn, new)
+        _write_mark(conn, new, definition_hash())
     return RefreshReport(DONE, False, read, new.last_id, new.floor_id)
 
 
 def _rebuild(p: Connection, state: Engine, clock: Clock, settings: RefreshSettings, mark: Mark | None) -> RefreshReport:
     """Compare every stored row with the platform, repair and count what differs. Ids
     below the watermark mean the platform was restored or reseeded: the watermark
-    starts again from nothing (its floor could lie above ids still to come)."""
+    starts again from nothing (its floor could lie above ids still to come). Rows of
+    another definition (a new release or instrument file) are rewritten, not drift.
+    Either way no page reads a stored row until all are rewritten (the mark's hash)."""
     top, now = read_top(p, clock)
     went_back = mark is not None and top < mark.last_id
+    redefined = mark is not None and mark.facts_hash != definition_hash()
     if went_back:
         log_event("refresh_drift", logging.WARNING, kind="ids_went_back")
+    elif redefined:
+        log_event("refresh_rebuild", logging.INFO, reason="definition changed")
+    if went_back or redefined:
+        with state.begin() as conn:
+            _write_mark(conn, mark, None)
     changed = missing = gone = read = 0
     f = response_facts.c
     for lo, hi in _id_ranges(0, max(top, _stored_top(state)), settings.batch):
@@ -457,14 +469,17 @@ def _rebuild(p: Connection, state: Engine, clock: Clock, settings: RefreshSettin
             if stale:
                 conn.execute(delete(response_facts).where(f.response_id.in_(stale)))
         changed, missing, gone = changed + len(wrong), missing + len(new), gone + len(stale)
-    first = mark is None
+    first = mark is None or (redefined and not went_back)
     if not first:
         for kind, n in (("changed", changed), ("missing", missing), ("gone", gone)):
             if n:
                 log_event("refresh_drift", logging.WARNING, kind=kind, rows=n)
     new_mark = next_mark(None if went_back else mark, top, now, settings)
     with state.begin() as conn:
-        _write_mark(conn, new_mark)
+        _write_mark(conn, new_mark, definition_hash())
+        # Fresh statistics after rewriting every row: a page reads a team's kept rows by
+        # patient, and a planner that still counts an empty table scans all 2 million.
+        conn.execute(text(f"ANALYZE {response_facts.name}"))
     drift = 0 if first else changed + missing + gone
     return RefreshReport(DONE, True, read, new_mark.last_id, new_mark.floor_id, drift)
 

@@ -162,6 +162,10 @@ response_facts = Table(
     Column("n_valid_items", Integer, nullable=False),
     Column("valid_item_sum", Integer, nullable=False),
     Column("risk_item_score", Integer, nullable=True),
+    # The instruments' own rule counts (responses.RULE_STATS; 0013). NULL: kept before 0013.
+    Column("n_invalid_options", Integer, nullable=True),
+    Column("n_na_items", Integer, nullable=True),
+    Column("escalated", Integer, nullable=True),
     # Items are awaited (the response re-read) while it has fewer item rows than its
     # instrument has items and its last read was before this: first seen + the settle age.
     Column("awaited_until", DateTime, nullable=False),
@@ -188,6 +192,9 @@ refresh_marks = Table(
     Column("pending_id", BigInteger, nullable=False),
     Column("pending_at", DateTime, nullable=False),
     Column("floor_id", BigInteger, nullable=False),
+    # The definition that made the stored rows (dashboard.response_facts.definition_hash;
+    # 0013). Pages read the rows only while it is their own; NULL: none yet, or rebuilding.
+    Column("facts_hash", String(64), nullable=True),
 )
 
 # The refresher's lease: one row per job; whoever holds an unexpired lease works, any

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from dashboard import flags, measures, my_patients, patient
+from dashboard import flags, measures, my_patients, patient, response_facts
 from dashboard.config import DEFAULTS
 from dashboard.instruments import load_registry
 from dashboard.ui.nav import PAGES, PAGES_DIR, ROLE_PAGES
@@ -41,7 +41,14 @@ def clear_prepared() -> None:
     """The statements built once per role (dashboard.statements.prepared) hold the
     registry of the moment they were built; a process's registry is fixed at start-up,
     so only a test that swaps it must build them again, before and after."""
-    for built in (flags._inputs_statements, patient._record_statements, my_patients._list_statements):
+    built_once = (
+        flags._inputs_statements,
+        patient._record_statements,
+        my_patients._list_statements,
+        response_facts._final_rows,
+        response_facts._tail_statement,
+    )
+    for built in built_once:
         built.cache_clear()
 
 

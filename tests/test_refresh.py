@@ -16,15 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.errors import DatabaseError as PandasDatabaseError
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import case, delete, event, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from dashboard import db, demo, refresh, schema, team_snapshot
+from dashboard import db, demo, flags, refresh, schema, team_snapshot
 from dashboard.cli import refresh as refresh_cli
 from dashboard.config import Settings
 from dashboard.engine import make_engine
-from dashboard.measures import INSTRUMENTS
-from dashboard.responses import ITEM_STATS, scored_responses
+from dashboard.measures import INSTRUMENTS, score_responses
+from dashboard.responses import ITEM_STATS, RULE_STATS, scored_responses
 from dashboard.scope import load_viewer
 from dashboard.state_tables import refresh_lease, refresh_marks, response_facts, team_snapshots
 from dashboard.timeutil import utcnow
@@ -33,7 +33,7 @@ from tests.conftest import BACKENDS, DEMO_NOW, fresh_database_url
 from tests.factory import Platform
 
 FAR = datetime(2999, 1, 1)  # the live path's NOW: every response, whatever its date
-COLUMNS = ["response_id", "patient_id", "instrument", "administered_at", "total_score", *ITEM_STATS]
+COLUMNS = ["response_id", "patient_id", "instrument", "administered_at", "total_score", *ITEM_STATS, *RULE_STATS]
 at = refresh.stopped_clock
 TIMING = refresh.RefreshSettings(overlap_seconds=300, settle_seconds=900, lease_seconds=600, batch=7)
 
@@ -50,12 +50,14 @@ def derived(engine) -> pd.DataFrame:
     with engine.connect() as conn:
         frame = pd.read_sql(select(*(response_facts.c[c] for c in COLUMNS)), conn)
         patients = set(conn.scalars(select(schema.patients.c.id)))
-    return _normal(frame[frame["administered_at"].notna() & frame["patient_id"].isin(patients)])
+    # Scored as the pages score them: ``escalated`` is the rule's result only where the score is valid.
+    shown = frame[frame["administered_at"].notna() & frame["patient_id"].isin(patients)]
+    return _normal(score_responses(shown, Settings()))
 
 
 def _normal(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame[COLUMNS].sort_values("response_id").reset_index(drop=True)
-    for column in ("total_score", *ITEM_STATS):
+    for column in ("total_score", *ITEM_STATS, *RULE_STATS):
         out[column] = out[column].astype("float64")
     out["administered_at"] = pd.to_datetime(out["administered_at"])
     return out
@@ -478,10 +480,11 @@ def stream_platform(request, tmp_path_factory):
     gen.close()
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
-@given(stream=steps)
-def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream):
-    p = stream_platform
+def play(p: Platform, stream: list, after_step) -> datetime:
+    """Run an event stream against an empty platform: responses whose rows commit late
+    and out of id order, refreshes at random points, and (``edit``) a committed
+    response's instrument changed in place. ``after_step(clock, refreshed)`` runs after
+    each step; returns the clock once every transaction has ended."""
     with p.engine.begin() as conn:
         for table in (schema.response_items, schema.responses, response_facts, refresh_marks, refresh_lease):
             conn.execute(delete(table))
@@ -499,19 +502,23 @@ def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream
                 with p.engine.begin() as conn:
                     add_items(conn, *rows)
 
-    def run_refresh() -> None:
-        assert refresh.refresh(p.engine, p.engine, at(clock), TIMING).status == refresh.DONE
-        assert_same(p.engine)
-
     for step in stream:
+        refreshed = step[0] == "refresh" or (step[0] == "tick" and step[2])
         if step[0] == "tick":
             for _ in range(step[1]):  # minute by minute: each commit happens when it is due
                 clock += TICK
                 commit_due()
             if step[2]:
-                run_refresh()
+                assert refresh.refresh(p.engine, p.engine, at(clock), TIMING).status == refresh.DONE
         elif step[0] == "refresh":
-            run_refresh()
+            assert refresh.refresh(p.engine, p.engine, at(clock), TIMING).status == refresh.DONE
+        elif step[0] == "edit":
+            with p.engine.begin() as conn:
+                ids = sorted(conn.scalars(select(schema.responses.c.id)))
+                if ids:
+                    rid = ids[step[1] % len(ids)]
+                    other = case((schema.responses.c.instrument == "PHQ9", "GAD7"), else_="PHQ9")
+                    conn.execute(update(schema.responses).where(schema.responses.c.id == rid).values(instrument=other))
         else:
             _, instrument, first, late, delay, late_delay = step
             rid, next_id = next_id, next_id + 1
@@ -520,12 +527,63 @@ def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream
             if late and len(first) < INSTRUMENTS[instrument].n_items:
                 pending.append((commit_at + late_delay * TICK, rid, 1, (rid, late)))
             commit_due()
+        after_step(clock, refreshed)
     for _ in range(15):  # every transaction has ended
         clock += TICK
         commit_due()
+    return clock
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
+@given(stream=steps)
+def test_random_event_streams_keep_derived_equal_to_live(stream_platform, stream):
+    p = stream_platform
+
+    def after_step(_clock: datetime, refreshed: bool) -> None:
+        if refreshed:
+            assert_same(p.engine)
+
+    clock = play(p, stream, after_step)
     refresh.refresh(p.engine, p.engine, at(clock), TIMING)
     assert_same(p.engine)
     assert refresh.reconcile(p.engine, p.engine, at(clock), TIMING).drift == 0
+
+
+def page_reads(p: Platform, now: datetime, derived: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The triage queue's inputs for the patient's therapist: scored responses and flags."""
+    inputs = flags.load_inputs(
+        p.engine, load_viewer(p.engine, "ther.a"), now, Settings(), state=p.engine, derived=derived
+    )
+    return as_numbers(inputs.responses), flags.evaluate(inputs, now, Settings())
+
+
+def as_numbers(scored: pd.DataFrame) -> pd.DataFrame:
+    """Scored responses with every item count a float: a column read with no value at
+    all comes back as None from the live path, NaN from the kept one (the same answer)."""
+    return scored.astype({c: "float64" for c in (*ITEM_STATS, *RULE_STATS)}).reset_index(drop=True)
+
+
+edits = st.tuples(st.just("edit"), st.integers(0, 50))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40)
+@given(stream=st.lists(st.one_of(new_response, ticks, st.just(("refresh",)), edits), min_size=15, max_size=50))
+def test_random_event_streams_keep_the_queue_equal_to_live(stream_platform, stream):
+    """Issue 17's property: whatever the refresher kept and whenever it ran, the queue
+    a page reads (kept facts where final, the rest live) equals the live computation,
+    through late rows, rows committed out of id order and rows changed in place."""
+    p = stream_platform
+
+    def after_step(clock: datetime, _refreshed: bool = False) -> None:
+        now = clock + TICK
+        (kept, kept_flags), (live, live_flags) = page_reads(p, now, True), page_reads(p, now, False)
+        pd.testing.assert_frame_equal(kept, live, check_dtype=False)
+        pd.testing.assert_frame_equal(kept_flags, live_flags)
+
+    clock = play(p, stream, after_step)
+    after_step(clock)
+    refresh.reconcile(p.engine, p.engine, at(clock), TIMING)
+    assert_same(p.engine)
 
 
 # ---------------------------------------------------------------- the schedules: one cycle, a runner

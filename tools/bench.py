@@ -11,7 +11,9 @@ It also times the team lead's Caseload read from the team's snapshot
 stored since its build (``_patched``) and the refresher's build of it (``_build``); and
 ``caseboard refresh`` (dashboard/refresh.py): the first full refresh of an empty state
 database, an incremental one a minute later (after a minute of the service's
-responses, re-reading the overlap window too) and a full reconcile.
+responses, re-reading the overlap window too) and a full reconcile. The pages are
+timed with the refresher's per-response facts in place (``_refreshed``), as a
+service running ``caseboard refresh --every`` has them.
 The JSON output records the frozen benchmark profile (``PROFILE``) beside the rows,
 so figures stay comparable when the demo generator changes.
 """
@@ -40,6 +42,7 @@ from dashboard import caseload as caseload_mod
 from dashboard import db, demo, flags, followups_due, refresh, schema, team_snapshot
 from dashboard import my_patients as my_patients_data
 from dashboard import patient as patient_data
+from dashboard import response_facts as response_facts_mod
 from dashboard import triage as triage_mod
 from dashboard.commands import command
 from dashboard.config import DATA_DIR, ROOT, Settings
@@ -108,11 +111,25 @@ def ensure_database(backend: str, size: int, pg_url: str) -> tuple[str, float | 
     engine = make_engine(url)
     db.upgrade(engine)  # the state tables live beside the platform tables here
     if demo.read_generated_for(engine) is not None and _patient_count(engine) == size:
+        _refreshed(engine)
         return url, None
     started = time.perf_counter()
     demo.generate(engine, patients=size, seed=SEED, profile=demo.BENCH)
+    built = time.perf_counter() - started
+    _refreshed(engine)
     engine.dispose()
-    return url, time.perf_counter() - started
+    return url, built
+
+
+def _refreshed(engine: Engine) -> None:
+    """The pages are timed as a service with its refresher running sees them: the kept
+    per-response facts (dashboard.response_facts) up to date at the demo's now. Only
+    a database without them, or kept by another definition, is refreshed (untimed)."""
+    now = demo.read_generated_for(engine)
+    with engine.connect() as conn:
+        mark = refresh.read_mark(conn)
+    if now is not None and (mark is None or mark.facts_hash != response_facts_mod.definition_hash()):
+        refresh.refresh(engine, engine, refresh.stopped_clock(now))
 
 
 def _patient_count(engine: Engine) -> int:
