@@ -16,7 +16,9 @@ responses cost less than the second read (``worth_reading``).
 A kept row is *final* once its items are no longer awaited (``still_awaited``): it
 holds as many item rows as its instrument has items, or it was read again at least
 the settle age after the refresher first saw it (dashboard.refresh). A non-risk item
-added to a response after that is drift, which ``caseboard refresh --full`` repairs.
+added to a response after that is drift, which ``caseboard refresh --full`` repairs;
+so is one added after the response's instrument was changed in place to one with
+fewer items (8 item rows are all of GAD-7's, the refresher's next read makes them final).
 
 Rows count only while the watermark names the definition that made them
 (``definition_hash``): the SQL of ``item_stats`` with the instrument registry's
