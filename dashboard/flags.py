@@ -909,7 +909,8 @@ def on_track_status(phq: list, enrolled_at, now_ts: pd.Timestamp, settings: Sett
         if now_ts - enrolled < start:
             result.append((week, "not reached", None))
             continue
-        inside = [r for r in phq if start <= r.administered_at - enrolled < end]
+        opens, closes = enrolled + start, enrolled + end  # instants: a Timedelta per response cost 90 µs a patient
+        inside = [r for r in phq if opens <= r.administered_at < closes]
         if not inside:
             result.append((week, "not assessable" if now_ts - enrolled >= end else "not reached", None))
             continue

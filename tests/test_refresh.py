@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -21,8 +22,10 @@ from sqlalchemy.exc import OperationalError
 
 from dashboard import db, demo, flags, refresh, schema, team_snapshot
 from dashboard.cli import refresh as refresh_cli
+from dashboard.cli.queue import due_records, queue_records
 from dashboard.config import Settings
 from dashboard.engine import make_engine
+from dashboard.followups_due import due_list
 from dashboard.measures import INSTRUMENTS, score_responses
 from dashboard.responses import ITEM_STATS, RULE_STATS, scored_responses
 from dashboard.scope import load_viewer
@@ -567,6 +570,18 @@ def as_numbers(scored: pd.DataFrame) -> pd.DataFrame:
     return scored.astype({c: "float64" for c in (*ITEM_STATS, *RULE_STATS)}).reset_index(drop=True)
 
 
+def cli_reads(p: Platform, now: datetime, kept: bool) -> tuple[list, list, list]:
+    """What ``caseboard queue`` prints for the patient's therapist, team lead and GP
+    (its records, before formatting), reading the kept facts for every scope or for none."""
+    views = {u: load_viewer(p.engine, u) for u in ("ther.a", "lead.a", "gp.a")}
+    with mock.patch.object(flags, "worth_reading", lambda _n: kept):
+        queues = [
+            queue_records(triage(p.engine, p.engine, views[u], now, Settings()).queue) for u in ("ther.a", "lead.a")
+        ]
+        due = due_records(due_list(p.engine, p.engine, views["gp.a"], now, Settings(), ZoneInfo("UTC")).due)
+    return queues[0], queues[1], due
+
+
 edits = st.tuples(st.just("edit"), st.integers(0, 50))
 
 
@@ -575,17 +590,20 @@ edits = st.tuples(st.just("edit"), st.integers(0, 50))
 def test_random_event_streams_keep_the_queue_equal_to_live(stream_platform, stream):
     """Issue 17's property: whatever the refresher kept and whenever it ran, the queue
     a page reads (kept facts where final, the rest live) equals the live computation,
-    through late rows, rows committed out of id order and rows changed in place."""
+    through late rows, rows committed out of id order and rows changed in place; so do
+    the queues and the due list ``caseboard queue`` prints for each role."""
     p = stream_platform
 
-    def after_step(clock: datetime, _refreshed: bool = False) -> None:
+    def after_step(clock: datetime, refreshed: bool = False) -> None:
         now = clock + TICK
         (kept, kept_flags), (live, live_flags) = page_reads(p, now, True), page_reads(p, now, False)
         pd.testing.assert_frame_equal(kept, live, check_dtype=False)
         pd.testing.assert_frame_equal(kept_flags, live_flags)
+        if refreshed:  # the command line's whole output too, where the kept rows just changed
+            assert cli_reads(p, now, kept=True) == cli_reads(p, now, kept=False)
 
     clock = play(p, stream, after_step)
-    after_step(clock)
+    after_step(clock, refreshed=True)
     refresh.reconcile(p.engine, p.engine, at(clock), TIMING)
     assert_same(p.engine)
 
